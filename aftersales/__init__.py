@@ -1,0 +1,5 @@
+"""Aftersales: after-sales service and customer-lifecycle platform."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

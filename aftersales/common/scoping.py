@@ -1,0 +1,65 @@
+"""Every query is scoped to what the acting user may see (ARCHITECTURE habit 3).
+
+Staff see the stores they belong to; a role holding ``stores.view_all_stores`` (group admin) sees every store
+of its dealer group. Selectors start from these helpers; detail lookups outside the scope are 404s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+
+from .errors import NotFound
+
+
+def spans_group(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.has_perm("stores.view_all_stores")))
+
+
+def visible_store_ids(user: Any) -> list[int]:
+    """Ids of the stores this user may see (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_visible_store_ids", None)
+    if cached is not None:
+        return cached
+    from aftersales.stores.models import Store
+
+    if user.is_superuser:
+        ids = list(Store.objects.values_list("id", flat=True))
+    elif spans_group(user):
+        ids = list(Store.objects.filter(group_id=user.dealer_group_id).values_list("id", flat=True))
+    else:
+        ids = list(user.memberships.values_list("store_id", flat=True))
+    user._visible_store_ids = ids
+    return ids
+
+
+def restrict_to_stores(qs: QuerySet, user: Any, field: str = "store_id") -> QuerySet:
+    return qs.filter(**{f"{field}__in": visible_store_ids(user)})
+
+
+def restrict_customers(qs: QuerySet, user: Any, customer_field: str = "") -> QuerySet:
+    """Customers (or rows hanging off a customer) known at one of the user's stores."""
+    from aftersales.customers.models import CustomerStore
+
+    prefix = f"{customer_field}__" if customer_field else ""
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    qs = qs.filter(**{f"{prefix}group_id": user.dealer_group_id})
+    if spans_group(user):
+        return qs
+    outer = f"{customer_field}_id" if customer_field else "pk"
+    link = CustomerStore.objects.filter(customer_id=OuterRef(outer), store_id__in=visible_store_ids(user))
+    return qs.filter(Exists(link))
+
+
+def get_or_404(qs: QuerySet, **lookup: Any) -> Any:
+    obj = qs.filter(**lookup).first()
+    if obj is None:
+        raise NotFound("not_found", _("Not found, or not visible to you."), None)
+    return obj

@@ -1,0 +1,55 @@
+"""Explicit state machines (ARCHITECTURE habit 2).
+
+A model declares ``TRANSITIONS = {from_state: {to_state, ...}}`` and an event model; :func:`move` is the one
+function that changes state: it refuses an illegal move with a clear error and records an event row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .errors import IllegalTransition
+
+
+def allowed(transitions: dict[str, set[str]], current: str, target: str) -> bool:
+    return target in transitions.get(current, set())
+
+
+def move(
+    obj: models.Model,
+    *,
+    to: str,
+    actor: Any,
+    transitions: dict[str, set[str]],
+    event_model: type[models.Model],
+    event_fk: str,
+    reason: str = "",
+    field: str = "status",
+    labels: Any = None,
+) -> models.Model:
+    """Move ``obj`` to state ``to``; the caller holds the transaction (and the row lock)."""
+    current = getattr(obj, field)
+    if not allowed(transitions, current, to):
+        def label(state: str) -> str:
+            return str(labels(state).label) if labels else state
+
+        raise IllegalTransition(
+            "illegal_transition",
+            _("Cannot go from “%(a)s” to “%(b)s”.") % {"a": label(current), "b": label(to)},
+            field,
+        )
+    setattr(obj, field, to)
+    obj.save(update_fields=[field])
+    event_model.objects.create(
+        **{event_fk: obj},
+        from_state=current,
+        to_state=to,
+        actor=actor if getattr(actor, "pk", None) else None,
+        reason=reason,
+        at=timezone.now(),
+    )
+    return obj

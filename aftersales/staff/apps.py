@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffConfig(AppConfig):
+    name = "aftersales.staff"
+    label = "staff"
+    verbose_name = _("Staff")
+
+    def ready(self) -> None:
+        from .roles import sync_roles_after_migrate
+
+        # Like Django's own permission creation: keep the role groups in step with the code after migrate.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="aftersales.staff.sync_roles")

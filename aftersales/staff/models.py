@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Skill(models.TextChoices):
+    ENGINE = "engine", _("Engine")
+    ELECTRICAL = "electrical", _("Electrical")
+    BODY = "body", _("Body")
+    PAINT = "paint", _("Paint")
+    EV = "ev", _("EV / high voltage")
+    TYRES = "tyres", _("Tyres")
+    MAINTENANCE = "maintenance", _("Maintenance")
+    TRANSMISSION = "transmission", _("Transmission")
+    AIRCON = "aircon", _("Air conditioning")
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", _("Simplified Chinese")
+    EN = "en", _("English")
+
+
+class User(AbstractUser):
+    """A member of staff. Roles are Django groups; stores through memberships."""
+
+    dealer_group = models.ForeignKey(
+        "stores.DealerGroup", verbose_name=_("dealer group"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    display_name = models.CharField(_("display name"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS)
+    skills = models.JSONField(_("skills"), default=list, blank=True)
+    stores = models.ManyToManyField(
+        "stores.Store", verbose_name=_("stores"), through="StoreMembership", related_name="staff", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        permissions = [("manage_api_tokens", _("Can create and revoke API tokens"))]
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class StoreMembership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="memberships")
+    is_primary = models.BooleanField(_("primary store"), default=False)
+
+    class Meta:
+        verbose_name = _("store membership")
+        verbose_name_plural = _("store memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "store"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.store}"
+
+
+def hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for integrations. Only its hash is stored; the key is shown once at creation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate_key() -> str:
+        return "as_" + secrets.token_urlsafe(32)

@@ -1,0 +1,105 @@
+"""Roles are Django groups with permissions, declared here and synced after every migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+
+class Role:
+    SERVICE_ADVISOR = "service_advisor"
+    TECHNICIAN = "technician"
+    FOREMAN = "foreman"
+    QC_INSPECTOR = "qc_inspector"
+    PARTS_CLERK = "parts_clerk"
+    CASHIER = "cashier"
+    CALL_CENTRE = "call_centre_agent"
+    STORE_MANAGER = "store_manager"
+    GROUP_ADMIN = "group_admin"
+
+
+ROLE_LABELS = {
+    Role.SERVICE_ADVISOR: _("Service advisor"),
+    Role.TECHNICIAN: _("Technician"),
+    Role.FOREMAN: _("Foreman"),
+    Role.QC_INSPECTOR: _("QC inspector"),
+    Role.PARTS_CLERK: _("Parts clerk"),
+    Role.CASHIER: _("Cashier"),
+    Role.CALL_CENTRE: _("Call-centre agent"),
+    Role.STORE_MANAGER: _("Store manager"),
+    Role.GROUP_ADMIN: _("Group admin"),
+}
+
+_VIEW_BASICS = [
+    "stores.view_store",
+    "staff.view_user",
+    "customers.view_customer",
+    "vehicles.view_vehicle",
+    "vehicles.view_mileagereading",
+    "workshop.view_repairorder",
+]
+_CUSTOMER_CARE = [
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.view_full_mobile",
+    "customers.add_consent",
+    "vehicles.add_vehicle",
+    "vehicles.change_vehicle",
+    "vehicles.add_mileagereading",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SERVICE_ADVISOR: [
+        *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
+        "workshop.change_repairorder", "billing.view_invoice",
+    ],
+    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading"],
+    Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder"],
+    Role.QC_INSPECTOR: [*_VIEW_BASICS],
+    Role.PARTS_CLERK: [*_VIEW_BASICS],
+    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
+    Role.CALL_CENTRE: [*_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent"],
+    Role.STORE_MANAGER: [
+        *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
+        "customers.export_customer", "customers.view_incomplete", "common.view_auditevent",
+        "staff.manage_api_tokens", "workshop.add_repairorder", "workshop.change_repairorder",
+        "billing.view_invoice", "billing.add_payment", "stores.change_store",
+    ],
+}
+ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
+
+# Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
+
+
+@transaction.atomic
+def sync_roles() -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    for code, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=code)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is None:
+                raise LookupError(f"permission {dotted} for role {code} does not exist")
+            wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
+    if getattr(sender, "label", "") != "staff":
+        return
+    from django.apps import apps as global_apps
+
+    # Only when every app we reference has its permissions (i.e. the full project is migrated).
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common"}
+    if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
+        return
+    from django.contrib.auth.management import create_permissions
+
+    for config in global_apps.get_app_configs():
+        create_permissions(config, verbosity=0, using=kwargs.get("using", "default"))
+    sync_roles()
