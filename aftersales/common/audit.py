@@ -13,7 +13,7 @@ from django.db import models
 from .models import AuditEvent
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, dt.datetime | dt.date):
@@ -29,7 +29,7 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     for name in fields:
         field = obj._meta.get_field(name)
         attname = getattr(field, "attname", name)
-        out[name] = _plain(getattr(obj, attname))
+        out[name] = plain(getattr(obj, attname))
     return out
 
 

@@ -1,0 +1,227 @@
+"""Reads for customers, always scoped to the acting user."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from aftersales.common.scoping import get_or_404, restrict_customers, spans_group, visible_store_ids
+
+from .models import Consent, Customer, CustomerStore
+
+SEARCH_LIMIT = 20
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_PLATE_CHARS = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]+$")
+
+
+def customers_visible_to(user: Any) -> QuerySet[Customer]:
+    return restrict_customers(Customer.objects.all(), user)
+
+
+def customer_get(user: Any, customer_id: int) -> Customer:
+    return get_or_404(customers_visible_to(user).select_related("home_store", "preferred_advisor"), pk=customer_id)
+
+
+def customer_list(
+    user: Any, *, q: str = "", store_id: int | None = None, tag: str = "", incomplete: bool = False
+) -> QuerySet[Customer]:
+    qs = customers_visible_to(user)
+    if q:
+        qs = qs.filter(pk__in=search_customer_ids(user, q, limit=500))
+    if store_id:
+        qs = qs.filter(Exists(CustomerStore.objects.filter(customer_id=OuterRef("pk"), store_id=store_id)))
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if incomplete:
+        qs = qs.filter(incomplete_q())
+    return qs.order_by("-id")
+
+
+def _scoped_vehicle_owner_ids(user: Any, condition: Q, limit: int) -> list[int]:
+    from aftersales.vehicles.models import Vehicle
+
+    qs = Vehicle.objects.filter(condition, owner__isnull=False)
+    if not user.is_superuser:
+        qs = qs.filter(group_id=user.dealer_group_id)
+        if not spans_group(user):
+            link = CustomerStore.objects.filter(customer_id=OuterRef("owner_id"), store_id__in=visible_store_ids(user))
+            qs = qs.filter(Exists(link))
+    return list(qs.values_list("owner_id", flat=True)[:limit])
+
+
+def search_customer_ids(user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[int]:
+    """Customer ids matching one search box: name, any part of the mobile, plate or VIN.
+
+    Each branch is a separate query that an index serves (pg_trgm on PostgreSQL), their ids merged in order:
+    exact identifiers first, then partial matches.
+    """
+    text = "".join(q.split())
+    if len(text) < 2:
+        return []
+    upper = text.upper()
+    ids: list[int] = []
+    scoped = customers_visible_to(user)
+    if text.isdigit():
+        if len(text) >= 3:
+            ids += scoped.filter(mobile_digits__contains=text).values_list("id", flat=True)[:limit]
+        ids += _scoped_vehicle_owner_ids(user, Q(plate__contains=upper) | Q(vin__contains=upper), limit)
+    else:
+        name_q = Q(name__startswith=text) if len(text) <= 2 else Q(name__icontains=text)
+        ids += scoped.filter(name_q).values_list("id", flat=True)[:limit]
+        if _PLATE_CHARS.match(text) and (not _CJK.search(text) or _CJK.match(text)):
+            vehicle_q = Q(plate__contains=upper)
+            if not _CJK.search(text) and len(text) >= 3:
+                vehicle_q |= Q(vin__contains=upper)
+            ids += _scoped_vehicle_owner_ids(user, vehicle_q, limit)
+    return list(dict.fromkeys(ids))[:limit]
+
+
+def customer_search(user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """The search box: matching customers with their vehicles, in a fixed number of queries."""
+    from aftersales.vehicles.models import Vehicle
+
+    ids = search_customer_ids(user, q, limit)
+    if not ids:
+        return []
+    found = {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=ids).prefetch_related(
+            Prefetch("vehicles", queryset=Vehicle.objects.only("id", "owner_id", "plate", "vin", "make", "model"))
+        )
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def incomplete_q() -> Q:
+    """Customers missing a required field: a name, a mobile, a vehicle with a valid VIN and a plate."""
+    from aftersales.vehicles.models import Vehicle
+
+    complete_vehicle = Vehicle.objects.filter(owner_id=OuterRef("pk")).exclude(plate="").exclude(vin="")
+    return Q(name="") | Q(mobile="") | ~Exists(complete_vehicle)
+
+
+def completeness_report(user: Any) -> dict[str, Any]:
+    qs = customers_visible_to(user)
+    counts = qs.aggregate(total=Count("id"), incomplete=Count("id", filter=incomplete_q()))
+    total = counts["total"] or 0
+    incomplete = counts["incomplete"] or 0
+    return {
+        "total": total,
+        "incomplete": incomplete,
+        "complete_pct": round(100 * (total - incomplete) / total, 1) if total else 100.0,
+    }
+
+
+def current_consents(consents: list[Consent]) -> dict[tuple[str, str], Consent]:
+    """The latest consent per (purpose, channel) from a list ordered newest first."""
+    out: dict[tuple[str, str], Consent] = {}
+    for consent in consents:
+        out.setdefault((consent.purpose, consent.channel), consent)
+    return out
+
+
+@dataclass
+class Customer360:
+    customer: Customer
+    vehicles: list[Any]
+    orders: list[Any]
+    consents: list[Consent]
+    current_consents: dict[tuple[str, str], Consent]
+    audit: list[Any]
+    stores: list[Any]
+    ownership_history: list[Any]
+    totals: dict[str, Any] = field(default_factory=dict)
+
+
+ORDERS_ON_360 = 50
+AUDIT_ON_360 = 30
+
+
+def customer_360(user: Any, customer_id: int) -> Customer360:
+    """Everything the 360 page shows, in a fixed number of queries whatever the customer's history."""
+    from aftersales.common.models import AuditEvent
+    from aftersales.vehicles.models import Vehicle, VehicleOwnership
+    from aftersales.workshop.selectors import visits_for_customer
+
+    customer = get_or_404(
+        customers_visible_to(user).select_related("home_store", "preferred_advisor").prefetch_related("tags"),
+        pk=customer_id,
+    )
+    vehicles = list(Vehicle.objects.filter(owner=customer).select_related("selling_store").order_by("-id"))
+    ownership = list(
+        VehicleOwnership.objects.filter(customer=customer).select_related("vehicle").order_by("-started_on")
+    )
+    orders, totals = visits_for_customer(user, customer, limit=ORDERS_ON_360)
+    consents = list(Consent.objects.filter(customer=customer).select_related("recorded_by"))
+    audit_rows: list[Any] = []
+    if user.has_perm("common.view_auditevent"):
+        audit_rows = list(AuditEvent.objects.filter(customer=customer).select_related("actor")[:AUDIT_ON_360])
+    stores = list(customer.stores.all())
+    return Customer360(
+        customer=customer,
+        vehicles=vehicles,
+        orders=orders,
+        consents=consents,
+        current_consents=current_consents(consents),
+        audit=audit_rows,
+        stores=stores,
+        ownership_history=ownership,
+        totals=totals,
+    )
+
+
+def customer_export_data(customer: Customer) -> dict[str, Any]:
+    """Every personal record we hold for one customer (used by the export service)."""
+    from aftersales.common.audit import plain
+    from aftersales.vehicles.models import MileageReading, Vehicle, VehicleOwnership
+    from aftersales.workshop.models import RepairOrder
+
+    def row(obj: Any, fields: list[str]) -> dict[str, Any]:
+        return {f: plain(getattr(obj, f)) for f in fields}
+
+    vehicles = list(Vehicle.objects.filter(Q(owner=customer) | Q(ownerships__customer=customer)).distinct())
+    return {
+        "format": "aftersales.customer-export/1",
+        "customer": row(customer, [
+            "id", "name", "title", "mobile", "email", "address", "birthday", "preferred_channel",
+            "preferences", "notes", "points_balance", "created_at", "updated_at",
+        ]),
+        "stores": [s.name for s in customer.stores.all()],
+        "tags": [t.name for t in customer.tags.all()],
+        "consents": [
+            row(c, ["purpose", "channel", "granted", "at", "source", "note"]) for c in customer.consents.all()
+        ],
+        "vehicles": [
+            {
+                **row(v, [
+                    "id", "vin", "plate", "make", "model", "year", "colour", "fuel_type", "purchase_date",
+                    "purchase_price", "insurance_company", "insurance_expiry", "warranty_start", "warranty_end",
+                    "current_mileage",
+                ]),
+                "is_current_owner": v.owner_id == customer.pk,
+                "mileage_readings": [
+                    row(r, ["km", "read_at", "source", "is_correction", "note"])
+                    for r in MileageReading.objects.filter(vehicle=v)
+                ],
+            }
+            for v in vehicles
+        ],
+        "ownerships": [
+            row(o, ["vehicle_id", "started_on", "ended_on", "reason"])
+            for o in VehicleOwnership.objects.filter(customer=customer)
+        ],
+        "repair_orders": [
+            {
+                **row(o, ["number", "status", "opened_at", "delivered_at", "mileage_in", "complaint", "total"]),
+                "store": o.store.name,
+                "lines": [
+                    row(line, ["kind", "code", "description", "quantity", "unit_price", "discount", "amount"])
+                    for line in o.lines.all()
+                ],
+            }
+            for o in RepairOrder.objects.filter(customer=customer).select_related("store").prefetch_related("lines")
+        ],
+    }

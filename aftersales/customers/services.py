@@ -1,0 +1,200 @@
+"""Writes for customers: each service validates, writes in one transaction and records its audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.common import audit
+from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.permissions import require, require_store
+from aftersales.common.validators import mobile_digits, normalize_email, normalize_mobile, not_in_future, parse_date
+
+from .choices import Channel, ConsentPurpose, ConsentSource, Title
+from .models import Consent, Customer, CustomerStore
+
+AUDITED_FIELDS = (
+    "name", "title", "mobile", "email", "address", "birthday", "preferred_channel", "preferred_advisor",
+    "home_store", "preferences", "notes",
+)  # fmt: skip
+
+
+def _choice(value: Any, choices: Any, field: str) -> str:
+    value = "" if value is None else str(value)
+    if value not in choices.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": value}, field)
+    return value
+
+
+def _clean(data: dict[str, Any], actor: Any) -> dict[str, Any]:
+    """Validate the editable fields present in ``data``; return them normalised."""
+    out: dict[str, Any] = {}
+    if "name" in data:
+        name = " ".join(str(data["name"] or "").split())
+        if not name:
+            raise ValidationFailed("name_required", _("Name is required."), "name")
+        if len(name) > 60:
+            raise ValidationFailed("name_too_long", _("Name is at most 60 characters."), "name")
+        out["name"] = name
+    if "title" in data:
+        out["title"] = _choice(data["title"] or "", Title, "title")
+    if "mobile" in data:
+        out["mobile"] = normalize_mobile(data["mobile"] or "", "mobile")
+        out["mobile_digits"] = mobile_digits(out["mobile"])
+    if "email" in data:
+        out["email"] = normalize_email(data["email"] or "", "email")
+    if "address" in data:
+        out["address"] = str(data["address"] or "").strip()[:300]
+    if "birthday" in data:
+        birthday = parse_date(data["birthday"], "birthday")
+        out["birthday"] = not_in_future(birthday, "birthday", _("Birthday"))
+        if birthday and birthday < dt.date(1900, 1, 1):
+            raise ValidationFailed("date_too_early", _("Birthday is implausibly early."), "birthday")
+    if "preferred_channel" in data:
+        out["preferred_channel"] = _choice(data["preferred_channel"] or Channel.SMS, Channel, "preferred_channel")
+    if "preferred_advisor" in data:
+        advisor = data["preferred_advisor"]
+        if advisor is not None:
+            from aftersales.staff.selectors import staff_visible_to
+
+            advisor_id = getattr(advisor, "pk", advisor)
+            advisor = staff_visible_to(actor).filter(pk=advisor_id).first()
+            if advisor is None:
+                raise ValidationFailed("advisor_unknown", _("Unknown advisor."), "preferred_advisor")
+        out["preferred_advisor"] = advisor
+    for key, limit in (("preferences", 300), ("notes", 5000)):
+        if key in data:
+            out[key] = str(data[key] or "").strip()[:limit]
+    return out
+
+
+def _raise_duplicate(group_id: int, mobile: str) -> None:
+    existing = Customer.objects.filter(group_id=group_id, mobile=mobile).values_list("id", flat=True).first()
+    if existing is not None:
+        raise Conflict(
+            "duplicate_mobile",
+            _("A customer with this mobile number already exists in the dealer group."),
+            "mobile",
+            existing_id=existing,
+        )
+
+
+def customer_create(
+    *, actor: Any, store: Any, consents: list[dict[str, Any]] | None = None, reason: str = "", **data: Any
+) -> Customer:
+    require(actor, "customers.add_customer")
+    require_store(actor, getattr(store, "pk", None))
+    data.setdefault("name", "")
+    data.setdefault("mobile", "")
+    fields = _clean(data, actor)
+    _raise_duplicate(store.group_id, fields["mobile"])
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(group_id=store.group_id, home_store=store, **fields)
+            CustomerStore.objects.create(customer=customer, store=store)
+            audit.record(
+                actor=actor, obj=customer, action="customer.created", store_id=store.pk, customer_id=customer.pk,
+                changes=audit.diff({}, audit.snapshot(customer, AUDITED_FIELDS)), reason=reason,
+            )
+            for consent in consents or []:
+                consent_record(actor=actor, customer=customer, **consent)
+    except IntegrityError:
+        # Lost a race with a concurrent create of the same mobile: one record, a clear conflict.
+        _raise_duplicate(store.group_id, fields["mobile"])
+        raise
+    return customer
+
+
+def customer_update(*, actor: Any, customer: Customer, reason: str = "", **data: Any) -> Customer:
+    require(actor, "customers.change_customer")
+    fields = _clean(data, actor)
+    if "mobile" in fields and fields["mobile"] != customer.mobile:
+        _raise_duplicate(customer.group_id, fields["mobile"])
+    try:
+        with transaction.atomic():
+            locked = Customer.objects.select_for_update().get(pk=customer.pk)
+            before = audit.snapshot(locked, AUDITED_FIELDS)
+            for key, value in fields.items():
+                setattr(locked, key, value)
+            changes = audit.diff(before, audit.snapshot(locked, AUDITED_FIELDS))
+            if changes:
+                locked.save()
+                audit.record(
+                    actor=actor, obj=locked, action="customer.updated", store_id=locked.home_store_id,
+                    customer_id=locked.pk, changes=changes, reason=reason,
+                )
+    except IntegrityError:
+        _raise_duplicate(customer.group_id, fields.get("mobile", ""))
+        raise
+    return locked
+
+
+def customer_attach_store(*, actor: Any, store: Any, mobile: str) -> Customer:
+    """Make an existing group customer known at ``store`` (the mobile number is the proof of identity)."""
+    require(actor, "customers.add_customer")
+    require_store(actor, getattr(store, "pk", None))
+    e164 = normalize_mobile(mobile, "mobile")
+    with transaction.atomic():
+        customer = Customer.objects.filter(group_id=store.group_id, mobile=e164).first()
+        if customer is None:
+            raise ValidationFailed("customer_not_found", _("No customer in the group has this mobile number."), "mobile")
+        _link, created = CustomerStore.objects.get_or_create(customer=customer, store=store)
+        if created:
+            audit.record(
+                actor=actor, obj=customer, action="customer.store_linked", store_id=store.pk, customer_id=customer.pk,
+                changes={"stores": [None, store.pk]},
+            )
+    return customer
+
+
+def customer_link_store(*, customer: Customer, store_id: int) -> None:
+    """Called by other apps' services when a customer visits a store (no audit: the visit is the record)."""
+    CustomerStore.objects.get_or_create(customer=customer, store_id=store_id)
+
+
+def consent_record(
+    *,
+    actor: Any,
+    customer: Customer,
+    purpose: str,
+    channel: str,
+    granted: bool,
+    source: str,
+    at: dt.datetime | None = None,
+    note: str = "",
+) -> Consent:
+    require(actor, "customers.add_consent")
+    purpose = _choice(purpose, ConsentPurpose, "purpose")
+    channel = _choice(channel, Channel, "channel")
+    source = _choice(source, ConsentSource, "source")
+    at = at or timezone.now()
+    if at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationFailed("date_in_future", _("A consent cannot be dated in the future."), "at")
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            customer=customer, purpose=purpose, channel=channel, granted=bool(granted), at=at, source=source,
+            recorded_by=actor if getattr(actor, "pk", None) else None, note=str(note or "")[:200],
+        )
+        audit.record(
+            actor=actor, obj=customer, action="consent.granted" if granted else "consent.withdrawn",
+            store_id=customer.home_store_id, customer_id=customer.pk,
+            changes={f"consent.{purpose}.{channel}": [None, bool(granted)]}, reason=f"{source} {note}".strip(),
+        )
+    return consent
+
+
+def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
+    """All personal data held about a customer, as a JSON-ready dict (PIPL access request)."""
+    require(actor, "customers.export_customer")
+    from .selectors import customer_export_data
+
+    data = customer_export_data(customer)
+    audit.record(
+        actor=actor, obj=customer, action="customer.exported", store_id=customer.home_store_id, customer_id=customer.pk,
+        reason=_("Personal data export"),
+    )
+    return data
