@@ -1,2 +1,98 @@
+"""The REST API under /api/ (django-ninja). OpenAPI at /api/openapi.json, docs at /api/docs.
+
+Authentication: ``Authorization: Bearer <token>`` for integrations, or the browser session (with CSRF).
+Errors are ``{code, message, field}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-api = NinjaAPI()
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from aftersales.common.errors import DomainError
+
+
+class TokenAuth(HttpBearer):
+    openapi_description = "Staff API token: `Authorization: Bearer as_…` (created by a store manager)."
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from aftersales.staff.services import token_authenticate
+
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's Django session (CSRF-checked for writes)."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_active:
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="Aftersales API",
+    version="1",
+    description="Customers, vehicles, mileage, stores and staff of the Aftersales platform.",
+    auth=[TokenAuth(), SessionAuth()],
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "field": field, **extra}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, str(exc.message), exc.field, **exc.extra)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
+    field = ".".join(loc) or None
+    message = _("Invalid value for %(field)s: %(msg)s") % {"field": field or _("request"), "msg": first.get("msg", "")}
+    return _error(request, 422, "invalid", message, field, errors=[
+        {"field": ".".join(str(p) for p in e.get("loc", []) if p not in ("body", "payload", "query", "path")),
+         "message": e.get("msg", "")} for e in exc.errors
+    ])
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", _("Sign in or send a valid API token."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found, or not visible to you."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "error", str(exc))
+
+
+from aftersales.customers.api import router as customers_router  # noqa: E402
+from aftersales.staff.api import router as staff_router  # noqa: E402
+from aftersales.stores.api import router as stores_router  # noqa: E402
+from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
+
+api.add_router("/stores", stores_router)
+api.add_router("/staff", staff_router)
+api.add_router("/customers", customers_router)
+api.add_router("/vehicles", vehicles_router)

@@ -63,3 +63,15 @@ def get_or_404(qs: QuerySet, **lookup: Any) -> Any:
     if obj is None:
         raise NotFound("not_found", _("Not found, or not visible to you."), None)
     return obj
+
+
+def default_store(user: Any, store_id: int | None = None) -> Any:
+    """The store an action happens at: the one asked for (if visible), else the user's primary store."""
+    from aftersales.stores.models import Store
+
+    if store_id is not None:
+        return get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)), pk=store_id)
+    membership = user.memberships.select_related("store").order_by("-is_primary", "id").first()
+    if membership is not None:
+        return membership.store
+    return get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)).order_by("id"))

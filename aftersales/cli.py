@@ -1,0 +1,100 @@
+"""The ``aftersales`` console command.
+
+- ``aftersales run``: prepare (migrate, translations, static files, demo data once) and start the web server
+  (gunicorn) and the background worker (Celery with its beat) until Ctrl-C.
+- ``aftersales worker`` / ``aftersales beat``: Celery worker / scheduler for production deployments.
+- anything else is a Django management command (``aftersales migrate``, ``aftersales createsuperuser`` ...).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _django(argv: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["aftersales", *argv])
+
+
+def _celery(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+    return subprocess.call([sys.executable, "-m", "celery", "-A", "aftersales", *argv])
+
+
+def prepare(*, demo: bool = True) -> None:
+    _django(["migrate", "--noinput", "-v", "0"])
+    _django(["compile_translations"])
+    _django(["collectstatic", "--noinput", "-v", "0"])
+    if demo:
+        _django(["load_demo"])
+
+
+def run(argv: list[str]) -> int:
+    port = os.environ.get("PORT", "8000")
+    host = os.environ.get("HOST", "127.0.0.1")
+    prepare(demo=os.environ.get("AFTERSALES_DEMO", "1") == "1")
+    from django.conf import settings
+
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    web = subprocess.Popen([
+        sys.executable, "-m", "gunicorn", "aftersales.wsgi:application", "--bind", f"{host}:{port}",
+        "--workers", workers, "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+    ])
+    worker = subprocess.Popen([
+        sys.executable, "-m", "celery", "-A", "aftersales", "worker", "--beat", "--loglevel", "INFO",
+        "--concurrency", "2", "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
+    ])
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    print(
+        f"\n  Aftersales is running at http://{shown_host}:{port}/   (API docs: http://{shown_host}:{port}/api/docs)\n"
+        f"  Data directory: {settings.DATA_DIR}\n"
+        "  Demo logins (password demo1234): admin (group admin), manager, advisor, tech, foreman, qc, parts,\n"
+        "  cashier, callcentre (store gz); manager.sz, advisor.sz ... (store sz)\n"
+        "  Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    children = [web, worker]
+
+    def stop(signum: int, frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        stop(signal.SIGTERM, None)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "help"
+    if command == "run":
+        return run(argv[1:])
+    if command == "prepare":
+        prepare(demo="--no-demo" not in argv)
+        return 0
+    if command in ("worker", "beat"):
+        return _celery([command, *argv[1:]])
+    _django(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Helpers for the per-app API tests: clients for both auth methods, error assertions, the endpoint register."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+# Every operation the API publishes, by router tag. ``test_openapi_lists_every_endpoint`` (stores) proves this
+# register matches /api/openapi.json, and each app's ``test_unauthenticated_is_401`` walks its own part of it.
+ENDPOINTS: dict[str, list[tuple[str, str]]] = {
+    "stores": [
+        ("get", "/api/stores/"),
+        ("get", "/api/stores/{store_id}"),
+    ],
+    "staff": [
+        ("get", "/api/staff/"),
+        ("get", "/api/staff/tokens"),
+        ("post", "/api/staff/tokens"),
+        ("delete", "/api/staff/tokens/{token_id}"),
+        ("get", "/api/staff/{staff_id}"),
+    ],
+    "customers": [
+        ("get", "/api/customers/"),
+        ("post", "/api/customers/"),
+        ("get", "/api/customers/completeness"),
+        ("post", "/api/customers/attach"),
+        ("get", "/api/customers/{customer_id}"),
+        ("patch", "/api/customers/{customer_id}"),
+        ("post", "/api/customers/{customer_id}/consents"),
+        ("get", "/api/customers/{customer_id}/export"),
+    ],
+    "vehicles": [
+        ("get", "/api/vehicles/"),
+        ("post", "/api/vehicles/"),
+        ("get", "/api/vehicles/{vehicle_id}"),
+        ("patch", "/api/vehicles/{vehicle_id}"),
+        ("post", "/api/vehicles/{vehicle_id}/transfer"),
+        ("get", "/api/vehicles/{vehicle_id}/mileage"),
+        ("post", "/api/vehicles/{vehicle_id}/mileage"),
+    ],
+}
+
+
+def fill(path: str, ident: int = 1) -> str:
+    """A concrete URL for a path template (every placeholder replaced by ``ident``)."""
+    import re
+
+    return re.sub(r"\{[a-z_]+\}", str(ident), path)
+
+
+class Api:
+    """A thin JSON client for /api/: ``Api.session(user)`` or ``Api.bearer(key)``; methods return responses."""
+
+    def __init__(self, client: Client | None = None, headers: dict[str, str] | None = None) -> None:
+        self.client = client or Client()
+        self.headers = headers or {}
+
+    @classmethod
+    def anonymous(cls, **kwargs: Any) -> Api:
+        return cls(Client(**kwargs))
+
+    @classmethod
+    def session(cls, user: Any, **kwargs: Any) -> Api:
+        client = Client(**kwargs)
+        client.force_login(user)
+        return cls(client)
+
+    @classmethod
+    def bearer(cls, key: str) -> Api:
+        return cls(Client(), {"Authorization": f"Bearer {key}"})
+
+    def request(self, method: str, path: str, data: Any = None, **extra: Any) -> Any:
+        call = getattr(self.client, method.lower())
+        headers = {**self.headers, **extra.pop("headers", {})}
+        if method.lower() in ("get", "delete") and data is None:
+            return call(path, headers=headers, **extra)
+        if method.lower() == "get":
+            return call(path, data, headers=headers, **extra)
+        body = json.dumps(data if data is not None else {})
+        return call(path, body, content_type="application/json", headers=headers, **extra)
+
+    def get(self, path: str, params: dict[str, Any] | None = None, **extra: Any) -> Any:
+        return self.request("get", path, params, **extra)
+
+    def post(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("post", path, data, **extra)
+
+    def patch(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("patch", path, data, **extra)
+
+    def delete(self, path: str, **extra: Any) -> Any:
+        return self.request("delete", path, **extra)
+
+
+def token_key_for(user: Any, *, actor: Any, name: str = "tests") -> str:
+    """A bearer key for ``user``, issued by ``actor`` (who must manage tokens at one of the user's stores)."""
+    from aftersales.staff.services import token_create
+
+    _token, key = token_create(actor=actor, user=user, name=name)
+    return key
+
+
+def assert_error(response: Any, status: int, code: str | None = None, field: str | None = None) -> dict[str, Any]:
+    """The response is a ``{code, message, field}`` error with this status (and code / field when given)."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    body = response.json()
+    assert {"code", "message", "field"} <= set(body), body
+    assert body["message"], body
+    if code is not None:
+        assert body["code"] == code, body
+    if field is not None:
+        assert body["field"] == field, body
+    return body
+
+
+def ids(response: Any) -> set[int]:
+    assert response.status_code == 200, (response.status_code, response.content[:500])
+    body = response.json()
+    assert set(body) == {"items", "count"}, body
+    return {row["id"] for row in body["items"]}
+
+
+def count_queries(call: Any) -> tuple[int, Any]:
+    """Run ``call()`` and return (number of queries, its result)."""
+    with CaptureQueriesContext(connection) as ctx:
+        result = call()
+    return len(ctx.captured_queries), result
