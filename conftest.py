@@ -11,6 +11,11 @@ from aftersales.staff.roles import ROLE_PERMISSIONS, sync_roles
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _roles(db):
     """Role groups exist in every test (post_migrate creates them; a flush by transactional tests removes them)."""
     from django.contrib.auth.models import Group

@@ -507,6 +507,9 @@ def gen_customers(w: World, conn) -> str:
     w.cust_created = array("i", [0]) * (n + 1)
     created_lo = w.start_day - 2 * 365
     created_span = w.today_day - 20 - created_lo
+    ct_customer = conn.execute(  # before COPY starts: the connection is busy while a COPY is open
+        "SELECT id FROM django_content_type WHERE app_label='customers' AND model='customer'"
+    ).fetchone()[0]
     cust = Copier(conn, "customers_customer", ",".join([
         "id", "group_id", "name", "title", "mobile", "mobile_digits", "email", "address", "birthday",
         "preferred_channel", "preferred_advisor_id", "home_store_id", "preferences", "notes", "points_balance",
@@ -516,9 +519,6 @@ def gen_customers(w: World, conn) -> str:
     consents = Spool("customers_consent", "customer_id,purpose,channel,granted,at,source,recorded_by_id,note")
     audit = Spool("common_auditevent",
                   "at,actor_id,action,content_type_id,object_id,object_repr,store_id,customer_id,changes,reason")
-    ct_customer = conn.execute(
-        "SELECT id FROM django_content_type WHERE app_label='customers' AND model='customer'"
-    ).fetchone()[0]
     channels = ["sms"] * 6 + ["wechat"] * 3 + ["phone"]
     prefs = ["", "", "", "", "喝绿茶", "在休息室等候", "需要代步车", "只接受电话联系", "周末来店"]
     group = w.group_id
@@ -653,6 +653,7 @@ def gen_vehicles(w: World, conn) -> str:
     # first pass: purchase dates, rates and visit windows; the visit rate is set so orders ~= plan_target
     windows = array("f", [0.0]) * (nv + 1)
     loyal = array("f", [0.0]) * (nv + 1)
+    wlo = array("i", [0]) * (nv + 1)
     for v in range(1, nv + 1):
         owner = owners[v]
         # purchase between 2012 and ~2 months ago, newer cars more likely
@@ -670,7 +671,7 @@ def gen_vehicles(w: World, conn) -> str:
                 w.veh_transfer_day[v] = p + int((w.today_day - p) * (0.3 + 0.6 * rnd()))
                 lo = max(w.start_day, p + 20, min(w.cust_created[owner], w.cust_created[prev]))
                 windows[v] = max(0.0, (w.today_day - lo) / 365.0)
-        w.veh_window_lo = w.veh_window_lo if hasattr(w, "veh_window_lo") else None
+        wlo[v] = lo
     lam = plan_target / max(1e-9, sum(windows[v] * loyal[v] for v in range(1, nv + 1)))
     last_visit = array("i", [0]) * (nv + 1)
     for v in range(1, nv + 1):
@@ -678,7 +679,7 @@ def gen_vehicles(w: World, conn) -> str:
         k = int(x) + (1 if rnd() < x - int(x) else 0)
         if not k:
             continue
-        lo = max(w.start_day, purchase[v] + 20)
+        lo = wlo[v]
         span = w.today_day - lo
         days = sorted(lo + int(span * rnd()) for _ in range(k))
         for d in days:

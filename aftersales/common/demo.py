@@ -1,4 +1,4 @@
-"""Demo data: one dealer group, two stores, staff for every role, ~200 customers, ~300 vehicles, a year of visits.
+"""Demo data: a dealer group, two stores, staff in every role, 200 customers, 300 vehicles, a year of visits.
 
 Loaded by ``aftersales load_demo`` (run on every ``make run``): it loads once, and a fixed seed makes the same
 data every time (dates are relative to the moment of loading). Writes go through the domain services so the
@@ -49,22 +49,30 @@ HISTORY_DAYS = 360  # every customer's history fits in the last year
 # ---- stores ------------------------------------------------------------------------------------------------
 STORES: list[dict[str, Any]] = [
     {
-        "code": "gz", "name": "广州天河店 / Guangzhou Tianhe", "plate_prefix": "粤A", "labour_rate": Decimal("280.00"),
-        "address": "广州市天河区黄埔大道西638号 华南汽车城A栋", "phone": "020-38886688",
+        "code": "gz",
+        "name": "广州天河店 / Guangzhou Tianhe",
+        "plate_prefix": "粤A",
+        "labour_rate": Decimal("280.00"),
+        "address": "广州市天河区黄埔大道西638号 华南汽车城A栋",
+        "phone": "020-38886688",
         "directions": "地铁3号线/5号线珠江新城站B1出口步行约10分钟；客户停车场入口在黄埔大道西辅道，"
-                      "进门后请沿“售后接待”指示牌到服务接待区。",
+        "进门后请沿“售后接待”指示牌到服务接待区。",
         "weekday": [("08:30", "18:00", SlotKind.REGULAR), ("18:00", "21:00", SlotKind.EVENING)],
         "weekend": [("09:00", "17:00", SlotKind.WEEKEND)],
     },
     {
-        "code": "sz", "name": "深圳福田店 / Shenzhen Futian", "plate_prefix": "粤B", "labour_rate": Decimal("300.00"),
-        "address": "深圳市福田区深南大道7008号 福田汽车服务中心1楼", "phone": "0755-83336677",
+        "code": "sz",
+        "name": "深圳福田店 / Shenzhen Futian",
+        "plate_prefix": "粤B",
+        "labour_rate": Decimal("300.00"),
+        "address": "深圳市福田区深南大道7008号 福田汽车服务中心1楼",
+        "phone": "0755-83336677",
         "directions": "地铁1号线车公庙站D出口向西步行约8分钟；自驾请从深南大道辅道进入，"
-                      "售后入口位于展厅东侧，有“售后服务”蓝色指示牌。",
+        "售后入口位于展厅东侧，有“售后服务”蓝色指示牌。",
         "weekday": [("08:30", "18:00", SlotKind.REGULAR), ("18:00", "20:30", SlotKind.EVENING)],
         "weekend": [("09:00", "17:30", SlotKind.WEEKEND)],
     },
-]  # fmt: skip
+]
 
 HOLIDAYS: list[tuple[str, str, str]] = [
     ("2026-01-01", "元旦", HolidayKind.CLOSED),
@@ -83,7 +91,7 @@ HOLIDAYS: list[tuple[str, str, str]] = [
     ("2027-02-07", "春节", HolidayKind.CLOSED),
 ]
 
-# ---- staff: (username stem, role, display names at gz and sz, skills) ---------------------------------------
+# ---- staff: (username stem, role, display names at gz and sz, skills) --------------------------------------
 STAFF: list[tuple[str, str, tuple[str, str], list[str]]] = [
     ("manager", Role.STORE_MANAGER, ("陈建国", "杨帆"), []),
     ("advisor", Role.SERVICE_ADVISOR, ("林晓燕", "许静"), []),
@@ -92,7 +100,12 @@ STAFF: list[tuple[str, str, tuple[str, str], list[str]]] = [
     ("tech", Role.TECHNICIAN, ("王强", "谢文斌"), [Skill.MAINTENANCE, Skill.ENGINE, Skill.TYRES]),
     ("tech2", Role.TECHNICIAN, ("刘洋", "曾志明"), [Skill.ELECTRICAL, Skill.EV, Skill.AIRCON]),
     ("tech3", Role.TECHNICIAN, ("赵磊", "彭亮"), [Skill.BODY, Skill.PAINT]),
-    ("tech4", Role.TECHNICIAN, ("周海波", "蔡俊杰"), [Skill.TRANSMISSION, Skill.ENGINE, Skill.MAINTENANCE, Skill.TYRES]),
+    (
+        "tech4",
+        Role.TECHNICIAN,
+        ("周海波", "蔡俊杰"),
+        [Skill.TRANSMISSION, Skill.ENGINE, Skill.MAINTENANCE, Skill.TYRES],
+    ),
     ("foreman", Role.FOREMAN, ("吴国栋", "袁刚"), [Skill.ENGINE, Skill.TRANSMISSION, Skill.ELECTRICAL]),
     ("qc", Role.QC_INSPECTOR, ("郑敏", "潘婷"), []),
     ("parts", Role.PARTS_CLERK, ("梁志华", "钟伟"), []),
@@ -101,20 +114,93 @@ STAFF: list[tuple[str, str, tuple[str, str], list[str]]] = [
 ]
 ADMIN = ("admin", Role.GROUP_ADMIN, "黄志远")
 
-# ---- customers --------------------------------------------------------------------------------------------
+# ---- customers ---------------------------------------------------------------------------------------------
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余杜叶程苏魏吕丁任沈"
     "姚卢钟姜崔谭陆汪范廖石金贾"
 )
 GIVEN_MALE = (
-    "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明", "刚", "平", "辉", "鹏", "华", "飞", "浩", "志强",
-    "建华", "国强", "志明", "俊杰", "文斌", "海涛", "建军", "晓东", "永强", "家豪", "子轩", "宇航", "嘉俊", "振华",
+    "伟",
+    "强",
+    "磊",
+    "军",
+    "勇",
+    "杰",
+    "涛",
+    "斌",
+    "超",
+    "明",
+    "刚",
+    "平",
+    "辉",
+    "鹏",
+    "华",
+    "飞",
+    "浩",
+    "志强",
+    "建华",
+    "国强",
+    "志明",
+    "俊杰",
+    "文斌",
+    "海涛",
+    "建军",
+    "晓东",
+    "永强",
+    "家豪",
+    "子轩",
+    "宇航",
+    "嘉俊",
+    "振华",
 )
 GIVEN_FEMALE = (
-    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "婷", "雪", "琳", "颖", "洁", "晶", "秀英", "桂英", "丽娟",
-    "晓燕", "美玲", "雅婷", "欣怡", "佳怡", "梓涵", "诗琪", "嘉欣", "慧敏", "丽华", "春梅", "海燕", "思颖",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "艳",
+    "娟",
+    "霞",
+    "婷",
+    "雪",
+    "琳",
+    "颖",
+    "洁",
+    "晶",
+    "秀英",
+    "桂英",
+    "丽娟",
+    "晓燕",
+    "美玲",
+    "雅婷",
+    "欣怡",
+    "佳怡",
+    "梓涵",
+    "诗琪",
+    "嘉欣",
+    "慧敏",
+    "丽华",
+    "春梅",
+    "海燕",
+    "思颖",
 )
-MOBILE_PREFIXES = ("138", "139", "135", "136", "137", "150", "158", "186", "188", "189", "177", "199", "133", "180")
+MOBILE_PREFIXES = (
+    "138",
+    "139",
+    "135",
+    "136",
+    "137",
+    "150",
+    "158",
+    "186",
+    "188",
+    "189",
+    "177",
+    "199",
+    "133",
+    "180",
+)
 EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "foxmail.com", "sina.com")
 ADDRESSES = {
     "gz": [
@@ -134,15 +220,27 @@ ADDRESSES = {
 }
 BUILDINGS = ("花园", "小区", "大厦", "雅苑", "公馆", "名苑", "新村")
 PREFERENCES = (
-    "喜欢绿茶", "喝咖啡，加奶不加糖", "只喝温水", "喜欢普洱茶", "在休息室等候，需要Wi-Fi", "不喜欢电话打扰，请发微信",
-    "工作日中午12点到2点方便接电话", "常带小孩来店，需要儿童区", "希望保养时顺便洗车", "旧件需要带走",
-    "只用原厂配件", "对价格比较敏感，报价请先说明", "喜欢铁观音", "下班后来店，偏好晚间时段", "要求提前确认交车时间",
+    "喜欢绿茶",
+    "喝咖啡，加奶不加糖",
+    "只喝温水",
+    "喜欢普洱茶",
+    "在休息室等候，需要Wi-Fi",
+    "不喜欢电话打扰，请发微信",
+    "工作日中午12点到2点方便接电话",
+    "常带小孩来店，需要儿童区",
+    "希望保养时顺便洗车",
+    "旧件需要带走",
+    "只用原厂配件",
+    "对价格比较敏感，报价请先说明",
+    "喜欢铁观音",
+    "下班后来店，偏好晚间时段",
+    "要求提前确认交车时间",
 )
 MANUAL_TAGS = ("车友会会员", "企业客户", "网约车司机", "老客户推荐", "价格敏感", "VIP关注")
 INSURERS = ("中国平安", "中国人保", "太平洋保险", "中国人寿财险", "大地保险")
 COLOURS = ("珍珠白", "曜石黑", "星空灰", "银色", "宝石蓝", "烈焰红", "香槟金", "深海蓝")
 
-# ---- vehicle catalogue: make, model, WMI, VDS stem, fuel, price range (CNY), price class, oil litres --------
+# ---- vehicle catalogue: make, model, WMI, VDS stem, fuel, price range (CNY), price class, oil litres -------
 CATALOGUE: list[tuple[str, str, str, str, str, tuple[int, int], float, float, int]] = [
     ("丰田 Toyota", "凯美瑞 Camry", "LVG", "BK3EK", FuelType.PETROL, (179_800, 249_800), 1.15, 4.5, 10),
     ("丰田 Toyota", "凯美瑞 Camry 双擎", "LVG", "BH3EK", FuelType.HYBRID, (209_800, 279_800), 1.15, 4.5, 5),
@@ -163,6 +261,17 @@ CATALOGUE: list[tuple[str, str, str, str, str, tuple[int, int], float, float, in
     ("哈弗 Haval", "H6", "LGW", "EF6A8", FuelType.PETROL, (98_900, 154_900), 0.9, 4.5, 6),
     ("福特 Ford", "蒙迪欧 Mondeo", "LVS", "HFAE9", FuelType.PETROL, (179_800, 249_800), 1.1, 5.0, 4),
 ]
+# first model year on the Chinese market (a car is never older than its model)
+MODEL_SINCE = {
+    "汉 EV Han EV": 2020,
+    "秦PLUS DM-i Qin PLUS": 2021,
+    "宋PLUS DM-i Song PLUS": 2021,
+    "Model 3": 2019,
+    "Model Y": 2021,
+    "星越L Xingyue L": 2021,
+    "ET5": 2022,
+    "凯美瑞 Camry 双擎": 2018,
+}
 VIN_YEAR = {2018: "J", 2019: "K", 2020: "L", 2021: "M", 2022: "N", 2023: "P", 2024: "R", 2025: "S", 2026: "T"}
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -207,13 +316,20 @@ def load_demo(*, now: dt.datetime | None = None, seed: int = SEED) -> DemoResult
         builder.run()
     b = builder
     return DemoResult(
-        group=b.group, users=len(b.users), customers=len(b.customers), vehicles=len(b.vehicles), orders=b.orders,
-        invoices=b.invoices, paid=b.paid, incomplete=b.incomplete, seconds=time.monotonic() - started,
+        group=b.group,
+        users=len(b.users),
+        customers=len(b.customers),
+        vehicles=len(b.vehicles),
+        orders=b.orders,
+        invoices=b.invoices,
+        paid=b.paid,
+        incomplete=b.incomplete,
+        seconds=time.monotonic() - started,
         usernames=list(b.users),
     )
 
 
-# ---- generators ---------------------------------------------------------------------------------------------
+# ---- generators --------------------------------------------------------------------------------------------
 def make_demo_vin(rng: random.Random, wmi: str, vds: str, year: int, plant: str) -> str:
     serial = f"{rng.randrange(1_000_000):06d}"
     body = f"{wmi}{vds}0{VIN_YEAR.get(year, 'S')}{plant}{serial}"
@@ -252,7 +368,7 @@ class _Builder:
         self.names: set[str] = set()
         self.orders = self.invoices = self.paid = self.incomplete = 0
 
-    # ---- entry point -------------------------------------------------------------------------------------
+    # ---- entry point ---------------------------------------------------------------------------------------
     def run(self) -> None:
         self.group = DealerGroup.objects.create(name=GROUP_NAME)
         for cfg in STORES:
@@ -267,41 +383,61 @@ class _Builder:
                 self._history(story, vehicle_story, transfers.get(vehicle_story["vehicle"].pk))
         self._open_orders(stories)
 
-    # ---- stores and staff ---------------------------------------------------------------------------------
+    # ---- stores and staff ----------------------------------------------------------------------------------
     def _store(self, cfg: dict[str, Any]) -> None:
         store = Store.objects.create(
-            group=self.group, code=cfg["code"], name=cfg["name"], address=cfg["address"], phone=cfg["phone"],
-            time_zone="Asia/Shanghai", directions=cfg["directions"],
+            group=self.group,
+            code=cfg["code"],
+            name=cfg["name"],
+            address=cfg["address"],
+            phone=cfg["phone"],
+            time_zone="Asia/Shanghai",
+            directions=cfg["directions"],
         )
         periods = []
         for weekday in range(7):
             for opens, closes, kind in cfg["weekday"] if weekday < 5 else cfg["weekend"]:
-                periods.append(OpeningPeriod(store=store, weekday=weekday, opens=_t(opens), closes=_t(closes), kind=kind))
+                periods.append(
+                    OpeningPeriod(store=store, weekday=weekday, opens=_t(opens), closes=_t(closes), kind=kind)
+                )
         OpeningPeriod.objects.bulk_create(periods)
         Holiday.objects.bulk_create(
-            Holiday(store=store, date=dt.date.fromisoformat(day), name=name, kind=kind) for day, name, kind in HOLIDAYS
+            Holiday(store=store, date=dt.date.fromisoformat(day), name=name, kind=kind)
+            for day, name, kind in HOLIDAYS
         )
-        self.closed |= {dt.date.fromisoformat(day) for day, _n, kind in HOLIDAYS if kind == HolidayKind.CLOSED}
+        self.closed |= {
+            dt.date.fromisoformat(day) for day, _n, kind in HOLIDAYS if kind == HolidayKind.CLOSED
+        }
         self.stores[cfg["code"]] = store
 
     def _staff(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: every demo account shares it
         groups = {g.name: g for g in Group.objects.filter(name__in=list(ROLE_PERMISSIONS))}
         stores = list(self.stores.values())
-        specs: list[tuple[str, str, str, list[str], list[Store]]] = [(ADMIN[0], ADMIN[1], ADMIN[2], [], stores)]
+        specs: list[tuple[str, str, str, list[str], list[Store]]] = [
+            (ADMIN[0], ADMIN[1], ADMIN[2], [], stores)
+        ]
         for i, store in enumerate(stores):
             suffix = "" if i == 0 else f".{store.code}"
             for stem, role, names, skills in STAFF:
                 specs.append((f"{stem}{suffix}", role, names[i], [str(s) for s in skills], [store]))
         for username, role, display_name, skills, member_of in specs:
             user = User.objects.create(
-                username=username, password=password, display_name=display_name, first_name=display_name[1:],
-                last_name=display_name[0], phone=self._mobile(), dealer_group=self.group, skills=skills,
-                is_staff=role == Role.GROUP_ADMIN, is_superuser=role == Role.GROUP_ADMIN,
+                username=username,
+                password=password,
+                display_name=display_name,
+                first_name=display_name[1:],
+                last_name=display_name[0],
+                phone=self._mobile(),
+                dealer_group=self.group,
+                skills=skills,
+                is_staff=role == Role.GROUP_ADMIN,
+                is_superuser=role == Role.GROUP_ADMIN,
             )
             user.groups.add(groups[role])
             StoreMembership.objects.bulk_create(
-                StoreMembership(user=user, store=store, is_primary=n == 0) for n, store in enumerate(member_of)
+                StoreMembership(user=user, store=store, is_primary=n == 0)
+                for n, store in enumerate(member_of)
             )
             self.users[username] = user
         # fresh objects: permission caches start empty and see the groups just added
@@ -315,13 +451,19 @@ class _Builder:
     def _advisors(self, store: Store) -> list[User]:
         return [self._staff_of(store, stem) for stem in ("advisor", "advisor2", "advisor3")]
 
-    # ---- customers ----------------------------------------------------------------------------------------
+    # ---- customers -----------------------------------------------------------------------------------------
     def _plans(self) -> list[_Plan]:
         gz, sz = self.stores["gz"], self.stores["sz"]
         counts = [
-            ("frequent", 28), ("regular", 105), ("lapsed", 36), ("new", 14), ("dormant", 4),
-            ("buyer", 3), ("novehicle", 5), ("noplate", 5),
-        ]  # fmt: skip
+            ("frequent", 28),
+            ("regular", 105),
+            ("lapsed", 36),
+            ("new", 14),
+            ("dormant", 4),
+            ("buyer", 3),
+            ("novehicle", 5),
+            ("noplate", 5),
+        ]
         plans = []
         for profile, n in counts:
             for _ in range(n):
@@ -360,9 +502,12 @@ class _Builder:
 
     def _address(self, store: Store) -> str:
         district, roads = self.rng.choice(ADDRESSES[store.code])
-        estate = self.rng.choice(("天悦", "金碧", "翠湖", "锦绣", "华景", "星河", "碧桂", "富力", "保利", "万科"))
+        estate = self.rng.choice(
+            ("天悦", "金碧", "翠湖", "锦绣", "华景", "星河", "碧桂", "富力", "保利", "万科")
+        )
         return (
-            f"{district}{self.rng.choice(roads)}{self.rng.randint(1, 999)}号{estate}{self.rng.choice(BUILDINGS)}"
+            f"{district}{self.rng.choice(roads)}{self.rng.randint(1, 999)}号"
+            f"{estate}{self.rng.choice(BUILDINGS)}"
             f"{self.rng.randint(1, 12)}栋{self.rng.randint(2, 32)}{self.rng.randint(1, 8):02d}室"
         )
 
@@ -373,11 +518,13 @@ class _Builder:
         name, title = self._name()
         joined = self._joined(plan)
         data: dict[str, Any] = {
-            "name": name, "title": title, "mobile": self._mobile(),
+            "name": name,
+            "title": title,
+            "mobile": self._mobile(),
             "preferred_channel": rng.choices(
                 [Channel.WECHAT, Channel.SMS, Channel.PHONE, Channel.APP], weights=[50, 30, 12, 8]
             )[0],
-        }  # fmt: skip
+        }
         if rng.random() < 0.35:
             data["email"] = f"{rng.randrange(10_000_000, 3_000_000_000)}@{rng.choice(EMAIL_DOMAINS)}"
         if rng.random() < 0.7:
@@ -389,29 +536,52 @@ class _Builder:
         if rng.random() < 0.6:
             data["preferred_advisor"] = rng.choice(advisors)
         consents = [
-            {"purpose": ConsentPurpose.SERVICE, "channel": Channel.SMS, "granted": True,
-             "source": ConsentSource.IN_STORE, "at": joined},
-        ]  # fmt: skip
+            {
+                "purpose": ConsentPurpose.SERVICE,
+                "channel": Channel.SMS,
+                "granted": True,
+                "source": ConsentSource.IN_STORE,
+                "at": joined,
+            },
+        ]
         if data["preferred_channel"] == Channel.WECHAT or rng.random() < 0.3:
             consents.append(
-                {"purpose": ConsentPurpose.SERVICE, "channel": Channel.WECHAT, "granted": True,
-                 "source": ConsentSource.WECHAT, "at": joined + dt.timedelta(minutes=5)}
-            )  # fmt: skip
+                {
+                    "purpose": ConsentPurpose.SERVICE,
+                    "channel": Channel.WECHAT,
+                    "granted": True,
+                    "source": ConsentSource.WECHAT,
+                    "at": joined + dt.timedelta(minutes=5),
+                }
+            )
         if rng.random() < 0.55:
             channel = rng.choice((Channel.SMS, Channel.WECHAT))
             consents.append(
-                {"purpose": ConsentPurpose.MARKETING, "channel": channel, "granted": True,
-                 "source": rng.choice((ConsentSource.IN_STORE, ConsentSource.PORTAL, ConsentSource.WECHAT)),
-                 "at": joined + dt.timedelta(minutes=6)}
-            )  # fmt: skip
+                {
+                    "purpose": ConsentPurpose.MARKETING,
+                    "channel": channel,
+                    "granted": True,
+                    "source": rng.choice(
+                        (ConsentSource.IN_STORE, ConsentSource.PORTAL, ConsentSource.WECHAT)
+                    ),
+                    "at": joined + dt.timedelta(minutes=6),
+                }
+            )
         customer = customer_create(actor=actor, store=store, consents=consents, **data)
         marketing = [c for c in consents if c["purpose"] == ConsentPurpose.MARKETING]
         if marketing and rng.random() < 0.15:
-            withdrawn = joined + dt.timedelta(days=rng.randint(20, max(21, (self.today - joined.date()).days - 1)))
+            withdrawn = joined + dt.timedelta(
+                days=rng.randint(20, max(21, (self.today - joined.date()).days - 1))
+            )
             consent_record(
-                actor=self._staff_of(store, "callcentre"), customer=customer, purpose=ConsentPurpose.MARKETING,
-                channel=marketing[0]["channel"], granted=False, source=ConsentSource.OPT_OUT,
-                at=min(withdrawn, self.now - dt.timedelta(hours=1)), note="回复TD退订",
+                actor=self._staff_of(store, "callcentre"),
+                customer=customer,
+                purpose=ConsentPurpose.MARKETING,
+                channel=marketing[0]["channel"],
+                granted=False,
+                source=ConsentSource.OPT_OUT,
+                at=min(withdrawn, self.now - dt.timedelta(hours=1)),
+                note="回复TD退订",
             )
         if rng.random() < 0.18:
             customer.tags.add(rng.choice(self.tags))
@@ -461,6 +631,8 @@ class _Builder:
             purchased = story["joined"].date()
         else:
             purchased = self.today - dt.timedelta(days=rng.randint(200, 7 * 365))
+            since = dt.date(MODEL_SINCE.get(model, 2018), rng.randint(1, 6), rng.randint(1, 28))
+            purchased = max(purchased, min(since, self.today - dt.timedelta(days=200)))
         year = min(max(purchased.year - (1 if purchased.month < 4 and rng.random() < 0.5 else 0), 2018), 2026)
         vin = make_demo_vin(rng, wmi, vds, year, rng.choice("ABCDEFGHJ"))
         no_plate = plan.profile == "noplate" and first
@@ -470,18 +642,26 @@ class _Builder:
         if insured_until < self.today - dt.timedelta(days=20):
             insured_until = _add_years(purchased, self.today.year + 1 - purchased.year)
         data = {
-            "vin": vin, "plate": "" if no_plate else self._plate(plan.store, fuel), "make": make, "model": model,
-            "year": year, "colour": rng.choice(COLOURS), "fuel_type": fuel, "purchase_date": purchased,
+            "vin": vin,
+            "plate": "" if no_plate else self._plate(plan.store, fuel),
+            "make": make,
+            "model": model,
+            "year": year,
+            "colour": rng.choice(COLOURS),
+            "fuel_type": fuel,
+            "purchase_date": purchased,
             "purchase_price": Decimal(rng.randrange(low, high, 100)).quantize(Decimal("0.01")),
             "selling_store": plan.store if sold_here else None,
-            "insurance_company": rng.choice(INSURERS), "insurance_expiry": insured_until,
-            "warranty_start": purchased, "warranty_end": _add_years(purchased, warranty_years),
-        }  # fmt: skip
+            "insurance_company": rng.choice(INSURERS),
+            "insurance_expiry": insured_until,
+            "warranty_start": purchased,
+            "warranty_end": _add_years(purchased, warranty_years),
+        }
         if rng.random() < 0.04:  # some records were taken without insurance details
             data.pop("insurance_company")
             data.pop("insurance_expiry")
         annual = rng.choice((8_000, 10_000, 12_000, 15_000, 18_000, 22_000))
-        if plan.profile == "frequent" and rng.random() < 0.3:
+        if plan.profile == "frequent" and (self.today - purchased).days < 3 * 365 and rng.random() < 0.4:
             annual = rng.choice((40_000, 60_000))  # ride-hailing driver
         mileage = None
         if plan.profile == "dormant":  # never visited: the odometer as reported at purchase follow-up
@@ -491,11 +671,16 @@ class _Builder:
             self.incomplete += 1
         self.vehicles.append(vehicle)
         return {
-            "vehicle": vehicle, "purchased": purchased, "daily_km": annual / 365, "oil": Decimal(str(oil)),
-            "price_class": Decimal(str(price_class)), "fuel": fuel, "km_at_last_major": 0,
+            "vehicle": vehicle,
+            "purchased": purchased,
+            "daily_km": annual / 365,
+            "oil": Decimal(str(oil)),
+            "price_class": Decimal(str(price_class)),
+            "fuel": fuel,
+            "km_at_last_major": 0,
         }
 
-    # ---- transfers: a few vehicles are sold to another customer half-way through the year --------------------
+    # ---- transfers: a few vehicles are sold to another customer half-way through the year ------------------
     def _pick_transfers(self, stories: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         buyers = [s for s in stories if s["plan"].profile == "buyer"]
         sellers = [s for s in stories if s["plan"].profile == "regular" and len(s["vehicles"]) >= 2]
@@ -503,12 +688,13 @@ class _Builder:
         for buyer, seller in zip(buyers, self.rng.sample(sellers, len(buyers)), strict=True):
             vehicle_story = seller["vehicles"][-1]
             on_date = max(
-                self.today - dt.timedelta(days=self.rng.randint(120, 220)), vehicle_story["purchased"] + dt.timedelta(days=30)
+                self.today - dt.timedelta(days=self.rng.randint(120, 220)),
+                vehicle_story["purchased"] + dt.timedelta(days=30),
             )
             out[vehicle_story["vehicle"].pk] = {"buyer": buyer, "on": on_date}
         return out
 
-    # ---- service history ------------------------------------------------------------------------------------
+    # ---- service history -----------------------------------------------------------------------------------
     def _visit_days(self, plan: _Plan, purchased: dt.date) -> list[dt.date]:
         rng, today = self.rng, self.today
         last = today - dt.timedelta(days=1)
@@ -519,7 +705,9 @@ class _Builder:
         if plan.profile == "new":
             return [min(purchased + dt.timedelta(days=rng.randint(5, 30)), last)]
         gap = {"frequent": (55, 95), "regular": (95, 175), "lapsed": (80, 140)}[plan.profile]
-        first = max(self.start + dt.timedelta(days=rng.randint(0, gap[1] - 20)), purchased + dt.timedelta(days=20))
+        first = max(
+            self.start + dt.timedelta(days=rng.randint(0, gap[1] - 20)), purchased + dt.timedelta(days=20)
+        )
         stop = today - dt.timedelta(days=200) if plan.profile == "lapsed" else last
         days = []
         day = first
@@ -546,8 +734,11 @@ class _Builder:
         if transfer is not None:
             buyer = transfer["buyer"]["customer"]
             vehicle_transfer(
-                actor=self._staff_of(buyer_plan.store, "advisor"), vehicle=vehicle, new_owner=buyer,
-                on_date=transfer["on"], reason="二手车过户",
+                actor=self._staff_of(buyer_plan.store, "advisor"),
+                vehicle=vehicle,
+                new_owner=buyer,
+                on_date=transfer["on"],
+                reason="二手车过户",
             )
             vehicle.refresh_from_db()
             for day in buyer_days:
@@ -571,13 +762,22 @@ class _Builder:
         advisor = self.users_by_id.get(customer.preferred_advisor_id) if store == home else None
         advisor = advisor or rng.choice(self._advisors(store))
         order = repair_order_record_visit(
-            actor=advisor, store=store, customer=customer, vehicle=vehicle, opened_at=opened, jobs=jobs,
-            advisor=advisor, mileage=km, complaint=complaint,
+            actor=advisor,
+            store=store,
+            customer=customer,
+            vehicle=vehicle,
+            opened_at=opened,
+            jobs=jobs,
+            advisor=advisor,
+            mileage=km,
+            complaint=complaint,
         )
         self.orders += 1
         vs["last_visit"] = day
         ready = opened + (
-            dt.timedelta(days=1, hours=rng.randint(0, 3)) if long_job else dt.timedelta(minutes=rng.randint(80, 240))
+            dt.timedelta(days=1, hours=rng.randint(0, 3))
+            if long_job
+            else dt.timedelta(minutes=rng.randint(80, 240))
         )
         if ready > self.now - dt.timedelta(minutes=30):
             return km  # still in the workshop
@@ -606,7 +806,8 @@ class _Builder:
         if recent and rng.random() < 0.05:
             return  # left unpaid (company account, customer to transfer later)
         method = rng.choices(
-            [PaymentMethod.WECHAT, PaymentMethod.ALIPAY, PaymentMethod.CARD, PaymentMethod.CASH], weights=[42, 25, 23, 10]
+            [PaymentMethod.WECHAT, PaymentMethod.ALIPAY, PaymentMethod.CARD, PaymentMethod.CASH],
+            weights=[42, 25, 23, 10],
         )[0]
         amounts = [invoice.total]
         if invoice.total > 1500 and rng.random() < 0.12:  # split: part by card, the rest by WeChat Pay
@@ -620,8 +821,12 @@ class _Builder:
             if len(amounts) > 1 and n == 0:
                 this_method = PaymentMethod.CARD
             payment_record(
-                actor=cashier, invoice=invoice, method=this_method, amount=amount,
-                idempotency_key=f"demo-{invoice.number}-{n}", reference=self._reference(this_method, at),
+                actor=cashier,
+                invoice=invoice,
+                method=this_method,
+                amount=amount,
+                idempotency_key=f"demo-{invoice.number}-{n}",
+                reference=self._reference(this_method, at),
                 at=at + dt.timedelta(minutes=n),
             )
         if not partial:
@@ -634,16 +839,22 @@ class _Builder:
         if method == PaymentMethod.ALIPAY:
             return f"{stamp}22001{self.rng.randrange(10**15):015d}"
         if method == PaymentMethod.CARD:
-            return f"POS {self.rng.choice(('6222', '6228', '6217', '6225'))}****{self.rng.randrange(10**4):04d}"
+            return (
+                f"POS {self.rng.choice(('6222', '6228', '6217', '6225'))}****{self.rng.randrange(10**4):04d}"
+            )
         return ""
 
     def _open_orders(self, stories: list[dict[str, Any]]) -> None:
         """A few cars are in the workshop right now (opened this morning, not yet delivered)."""
         candidates = [
-            s for s in stories
-            if s["plan"].profile in ("regular", "frequent") and s["vehicles"]
-            and all(v.get("last_visit", self.start) < self.today - dt.timedelta(days=30) for v in s["vehicles"])
-        ]  # fmt: skip
+            s
+            for s in stories
+            if s["plan"].profile in ("regular", "frequent")
+            and s["vehicles"]
+            and all(
+                v.get("last_visit", self.start) < self.today - dt.timedelta(days=30) for v in s["vehicles"]
+            )
+        ]
         for story in self.rng.sample(candidates, 4):
             vs = story["vehicles"][0]
             store = story["plan"].store
@@ -653,13 +864,22 @@ class _Builder:
             jobs, complaint, _long = self._jobs(store, vs, km, self.today)
             advisor = self._staff_of(store, "advisor")
             repair_order_record_visit(
-                actor=advisor, store=store, customer=story["customer"], vehicle=vs["vehicle"], opened_at=opened,
-                jobs=jobs, advisor=advisor, mileage=km, complaint=complaint,
+                actor=advisor,
+                store=store,
+                customer=story["customer"],
+                vehicle=vs["vehicle"],
+                opened_at=opened,
+                jobs=jobs,
+                advisor=advisor,
+                mileage=km,
+                complaint=complaint,
             )
             self.orders += 1
 
-    # ---- jobs and prices -------------------------------------------------------------------------------------
-    def _jobs(self, store: Store, vs: dict[str, Any], km: int, day: dt.date) -> tuple[list[dict[str, Any]], str, bool]:
+    # ---- jobs and prices -----------------------------------------------------------------------------------
+    def _jobs(
+        self, store: Store, vs: dict[str, Any], km: int, day: dt.date
+    ) -> tuple[list[dict[str, Any]], str, bool]:
         rng = self.rng
         rate = self.store_cfg[store.code]["labour_rate"]
         k = vs["price_class"]
@@ -670,10 +890,22 @@ class _Builder:
             return Decimal(int(base * k)).quantize(Decimal("0.01"))
 
         def labour(desc: str, hours: str, code: str = "") -> dict[str, Any]:
-            return {"kind": LineKind.LABOUR, "code": code, "description": desc, "quantity": hours, "unit_price": rate}
+            return {
+                "kind": LineKind.LABOUR,
+                "code": code,
+                "description": desc,
+                "quantity": hours,
+                "unit_price": rate,
+            }
 
         def part(desc: str, qty: Any, base: int, code: str) -> dict[str, Any]:
-            return {"kind": LineKind.PART, "code": code, "description": desc, "quantity": str(qty), "unit_price": price(base)}
+            return {
+                "kind": LineKind.PART,
+                "code": code,
+                "description": desc,
+                "quantity": str(qty),
+                "unit_price": price(base),
+            }
 
         def fee(desc: str, amount: int) -> dict[str, Any]:
             return {"kind": LineKind.FEE, "description": desc, "quantity": "1", "unit_price": price(amount)}
@@ -682,14 +914,18 @@ class _Builder:
         words: list[str] = []
         long_job = False
         if electric:
-            jobs.append({
-                "job_type": JobType.MAINTENANCE, "title": "电动车定期保养（三电系统检测）", "technician": techs["tech2"],
-                "lines": [
-                    labour("三电系统检测及常规保养工时", "1.00", "LAB-EV"),
-                    part("空调滤芯（活性炭）", 1, 128, "FLT-CABIN"),
-                    fee("高压系统绝缘检测", 150),
-                ],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.MAINTENANCE,
+                    "title": "电动车定期保养（三电系统检测）",
+                    "technician": techs["tech2"],
+                    "lines": [
+                        labour("三电系统检测及常规保养工时", "1.00", "LAB-EV"),
+                        part("空调滤芯（活性炭）", 1, 128, "FLT-CABIN"),
+                        fee("高压系统绝缘检测", 150),
+                    ],
+                }
+            )
             words.append("定期保养")
         else:
             major = km - vs["km_at_last_major"] >= 9_000
@@ -700,77 +936,127 @@ class _Builder:
             ]
             if major:
                 vs["km_at_last_major"] = km
-                jobs.append({
-                    "job_type": JobType.MAINTENANCE, "title": f"{round(km, -4) or 10000:,}公里大保养",
-                    "technician": rng.choice((techs["tech"], techs["tech4"])),
-                    "lines": [
-                        labour("大保养工时", "1.50", "LAB-MAJ"), *oil_lines,
-                        part("空气滤清器", 1, 118, "FLT-AIR"), part("空调滤芯", 1, 108, "FLT-CABIN"),
-                    ],
-                })  # fmt: skip
+                jobs.append(
+                    {
+                        "job_type": JobType.MAINTENANCE,
+                        "title": f"{round(km, -4) or 10000:,}公里大保养",
+                        "technician": rng.choice((techs["tech"], techs["tech4"])),
+                        "lines": [
+                            labour("大保养工时", "1.50", "LAB-MAJ"),
+                            *oil_lines,
+                            part("空气滤清器", 1, 118, "FLT-AIR"),
+                            part("空调滤芯", 1, 108, "FLT-CABIN"),
+                        ],
+                    }
+                )
                 words.append("常规大保养")
             else:
-                jobs.append({
-                    "job_type": JobType.MAINTENANCE, "title": "5,000公里小保养（更换机油机滤）",
-                    "technician": rng.choice((techs["tech"], techs["tech4"])),
-                    "lines": [labour("小保养工时", "0.80", "LAB-MIN"), *oil_lines],
-                })  # fmt: skip
+                jobs.append(
+                    {
+                        "job_type": JobType.MAINTENANCE,
+                        "title": "5,000公里小保养（更换机油机滤）",
+                        "technician": rng.choice((techs["tech"], techs["tech4"])),
+                        "lines": [labour("小保养工时", "0.80", "LAB-MIN"), *oil_lines],
+                    }
+                )
                 words.append("常规小保养")
         if km > 30_000 and rng.random() < 0.14:
-            jobs.append({
-                "job_type": JobType.REPAIR, "title": "更换前刹车片", "technician": techs["tech"],
-                "cause": "前刹车片剩余厚度约2mm", "correction": "更换前刹车片，清洁制动卡钳",
-                "lines": [labour("更换前刹车片工时", "1.00", "LAB-BRK"), part("前刹车片（一套）", 1, 620, "BRK-PAD-F")],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.REPAIR,
+                    "title": "更换前刹车片",
+                    "technician": techs["tech"],
+                    "cause": "前刹车片剩余厚度约2mm",
+                    "correction": "更换前刹车片，清洁制动卡钳",
+                    "lines": [
+                        labour("更换前刹车片工时", "1.00", "LAB-BRK"),
+                        part("前刹车片（一套）", 1, 620, "BRK-PAD-F"),
+                    ],
+                }
+            )
             words.append("刹车有异响")
         if km > 35_000 and rng.random() < 0.08:
             n = rng.choice((2, 4))
-            jobs.append({
-                "job_type": JobType.REPAIR, "title": f"更换轮胎×{n}及四轮定位", "technician": techs["tech4"],
-                "lines": [
-                    part("米其林 Primacy 4 225/55R17 轮胎", n, 980, "TYR-22555R17"),
-                    fee("轮胎动平衡", 30 * n), fee("四轮定位", 260), labour("拆装轮胎工时", "0.50", "LAB-TYR"),
-                ],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.REPAIR,
+                    "title": f"更换轮胎×{n}及四轮定位",
+                    "technician": techs["tech4"],
+                    "lines": [
+                        part("米其林 Primacy 4 225/55R17 轮胎", n, 980, "TYR-22555R17"),
+                        fee("轮胎动平衡", 30 * n),
+                        fee("四轮定位", 260),
+                        labour("拆装轮胎工时", "0.50", "LAB-TYR"),
+                    ],
+                }
+            )
             words.append("轮胎磨损严重")
         if day.month in (5, 6, 7, 8, 9) and rng.random() < 0.25:
-            jobs.append({
-                "job_type": JobType.REPAIR, "title": "空调系统清洗及加注冷媒", "technician": techs["tech2"],
-                "lines": [
-                    labour("空调系统检测清洗工时", "0.80", "LAB-AC"), part("空调清洗剂", 1, 98, "AC-CLEAN"),
-                    part("R134a 冷媒（kg）", "0.50", 160, "AC-R134A"),
-                ],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.REPAIR,
+                    "title": "空调系统清洗及加注冷媒",
+                    "technician": techs["tech2"],
+                    "lines": [
+                        labour("空调系统检测清洗工时", "0.80", "LAB-AC"),
+                        part("空调清洗剂", 1, 98, "AC-CLEAN"),
+                        part("R134a 冷媒（kg）", "0.50", 160, "AC-R134A"),
+                    ],
+                }
+            )
             words.append("空调不凉")
         if not electric and (day - vs["purchased"]).days > 3 * 365 and rng.random() < 0.07:
-            jobs.append({
-                "job_type": JobType.REPAIR, "title": "更换蓄电池", "technician": techs["tech2"],
-                "cause": "蓄电池检测健康度低于40%", "correction": "更换蓄电池并清除故障码",
-                "lines": [part("瓦尔塔蓄电池 12V 60Ah", 1, 680, "BAT-60AH"), labour("更换蓄电池工时", "0.30", "LAB-BAT")],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.REPAIR,
+                    "title": "更换蓄电池",
+                    "technician": techs["tech2"],
+                    "cause": "蓄电池检测健康度低于40%",
+                    "correction": "更换蓄电池并清除故障码",
+                    "lines": [
+                        part("瓦尔塔蓄电池 12V 60Ah", 1, 680, "BAT-60AH"),
+                        labour("更换蓄电池工时", "0.30", "LAB-BAT"),
+                    ],
+                }
+            )
             words.append("早上启动困难")
         if rng.random() < 0.08:
-            jobs.append({
-                "job_type": JobType.INSPECTION, "title": "故障灯亮，电脑诊断", "technician": techs["foreman"],
-                "cause": "进气温度传感器信号异常", "correction": "清洁传感器插头，清除故障码，路试正常",
-                "lines": [fee("电脑故障诊断", 200), labour("诊断工时", "0.50", "LAB-DIAG")],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.INSPECTION,
+                    "title": "故障灯亮，电脑诊断",
+                    "technician": techs["foreman"],
+                    "cause": "进气温度传感器信号异常",
+                    "correction": "清洁传感器插头，清除故障码，路试正常",
+                    "lines": [fee("电脑故障诊断", 200), labour("诊断工时", "0.50", "LAB-DIAG")],
+                }
+            )
             words.append("仪表故障灯亮")
         if rng.random() < 0.12:
-            jobs.append({
-                "job_type": JobType.REPAIR, "title": "更换雨刮片", "technician": techs["tech"],
-                "lines": [part("无骨雨刮片（一对）", 1, 168, "WPR-PAIR")],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.REPAIR,
+                    "title": "更换雨刮片",
+                    "technician": techs["tech"],
+                    "lines": [part("无骨雨刮片（一对）", 1, 168, "WPR-PAIR")],
+                }
+            )
         if rng.random() < 0.05:
             long_job = True
-            jobs.append({
-                "job_type": JobType.REPAIR, "title": "前保险杠钣金喷漆", "technician": techs["tech3"],
-                "cause": "停车时刮擦，前保险杠左侧凹陷掉漆", "correction": "钣金修复，喷漆一面",
-                "lines": [
-                    labour("钣金工时", "3.00", "LAB-BODY"), fee("喷漆（一面）", 900),
-                    part("前保险杠左下饰条", 1, 260, "BMP-TRIM-L"),
-                ],
-            })  # fmt: skip
+            jobs.append(
+                {
+                    "job_type": JobType.REPAIR,
+                    "title": "前保险杠钣金喷漆",
+                    "technician": techs["tech3"],
+                    "cause": "停车时刮擦，前保险杠左侧凹陷掉漆",
+                    "correction": "钣金修复，喷漆一面",
+                    "lines": [
+                        labour("钣金工时", "3.00", "LAB-BODY"),
+                        fee("喷漆（一面）", 900),
+                        part("前保险杠左下饰条", 1, 260, "BMP-TRIM-L"),
+                    ],
+                }
+            )
             words.append("前保险杠刮擦")
         if rng.random() < 0.1:  # loyal-customer discount on the first labour line
             for line in jobs[0]["lines"]:

@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
@@ -12,7 +12,7 @@ from aftersales.common.permissions import require
 from aftersales.customers.selectors import customer_get
 
 from .selectors import mileage_list, vehicle_get, vehicle_list
-from .services import mileage_record, vehicle_create, vehicle_transfer, vehicle_update
+from .services import MAX_KM, mileage_record, vehicle_create, vehicle_transfer, vehicle_update
 
 router = Router(tags=["vehicles"])
 
@@ -53,7 +53,8 @@ class VehicleIn(Schema):
     insurance_expiry: str | None = None
     warranty_start: str | None = None
     warranty_end: str | None = None
-    mileage: int | None = None
+    # Range-checked here so that a refusal names this field (the service's own check names it "km").
+    mileage: int | None = Field(None, ge=0, le=MAX_KM)
 
 
 class VehiclePatch(Schema):

@@ -1,4 +1,4 @@
-"""Helpers for the per-app API tests: clients for both auth methods, error assertions, the endpoint register."""
+"""Helpers for the per-app API tests: clients for both auth methods, error checks, the endpoint register."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def fill(path: str, ident: int = 1) -> str:
 
 
 class Api:
-    """A thin JSON client for /api/: ``Api.session(user)`` or ``Api.bearer(key)``; methods return responses."""
+    """A JSON client for /api/: ``Api.session(user)`` or ``Api.bearer(key)``; methods return responses."""
 
     def __init__(self, client: Client | None = None, headers: dict[str, str] | None = None) -> None:
         self.client = client or Client()
@@ -104,7 +104,9 @@ def token_key_for(user: Any, *, actor: Any, name: str = "tests") -> str:
     return key
 
 
-def assert_error(response: Any, status: int, code: str | None = None, field: str | None = None) -> dict[str, Any]:
+def assert_error(
+    response: Any, status: int, code: str | None = None, field: str | None = None
+) -> dict[str, Any]:
     """The response is a ``{code, message, field}`` error with this status (and code / field when given)."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     body = response.json()

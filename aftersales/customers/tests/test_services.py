@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.models import AuditEvent
@@ -52,7 +52,10 @@ def test_create_happy_path(world):
     assert event.changes["name"] == [None, "张伟"]
     assert event.changes["mobile"] == [None, "+8613812345678"]
     assert event.changes["home_store"] == [None, world.a.pk]
-    assert customer.greeting == "Mr 张"
+    with translation.override("en"):
+        assert customer.greeting == "Mr 张"
+    with translation.override("zh-hans"):
+        assert customer.greeting == "张先生"
 
 
 @pytest.mark.parametrize(

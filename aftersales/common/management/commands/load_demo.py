@@ -10,7 +10,9 @@ from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME, load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo dealer group (two stores, staff, customers, vehicles, a year of visits) unless loaded."
+    help = (
+        "Load the demo dealer group (two stores, staff, customers, vehicles, a year of visits) unless loaded."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -22,10 +24,13 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"Loaded demo data in {result.seconds:.1f} s: {result.users} staff, {result.customers} customers, "
+                f"Loaded demo data in {result.seconds:.1f} s: {result.users} staff, "
+                f"{result.customers} customers, "
                 f"{result.vehicles} vehicles, {result.orders} repair orders, {result.invoices} invoices "
                 f"({result.paid} paid), {result.incomplete} deliberately incomplete customer records."
             )
         )
-        self.stdout.write(f"Sign in as admin, manager, advisor, tech, foreman, qc, parts, cashier, callcentre "
-                          f"(store gz) or manager.sz, advisor.sz, ... (store sz); password for all: {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"Sign in as admin, manager, advisor, tech, foreman, qc, parts, cashier, callcentre "
+            f"(store gz) or manager.sz, advisor.sz, ... (store sz); password for all: {DEMO_PASSWORD}"
+        )

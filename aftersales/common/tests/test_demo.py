@@ -1,0 +1,96 @@
+"""The demo data loader: loads a plausible data set once, through the services, and never twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+from django.core.management import call_command
+from django.db.models import Count, Max, Min, Q
+
+from aftersales.billing.models import Invoice, Payment
+from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME
+from aftersales.common.models import AuditEvent
+from aftersales.common.validators import normalize_mobile, normalize_plate, normalize_vin
+from aftersales.customers.models import Consent, Customer
+from aftersales.staff.models import StoreMembership, User
+from aftersales.staff.roles import ROLE_PERMISSIONS
+from aftersales.stores.models import DealerGroup, Holiday, OpeningPeriod, Store
+from aftersales.vehicles.models import MileageReading, Vehicle, VehicleOwnership
+from aftersales.workshop.models import RepairLine, RepairOrder
+
+COUNTED = (
+    DealerGroup, Store, OpeningPeriod, Holiday, User, StoreMembership, Customer, Consent, Vehicle,
+    VehicleOwnership, MileageReading, RepairOrder, RepairLine, Invoice, Payment, AuditEvent,
+)  # fmt: skip
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+def test_load_demo_once(db):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert DEMO_PASSWORD in out.getvalue()
+
+    group = DealerGroup.objects.get(name=GROUP_NAME)
+    stores = list(Store.objects.filter(group=group))
+    assert sorted(s.code for s in stores) == ["gz", "sz"]
+    for store in stores:
+        assert store.opening_periods.filter(kind="evening").exists()
+        assert store.opening_periods.filter(kind="weekend").exists()
+        assert store.holidays.filter(kind="closed").exists()
+        assert store.holidays.filter(kind="workday").exists()
+        for role in ROLE_PERMISSIONS:
+            assert User.objects.filter(groups__name=role, memberships__store=store).exists(), (
+                role,
+                store.code,
+            )
+
+    users = User.objects.filter(dealer_group=group)
+    assert users.count() == User.objects.count()
+    admin = users.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.memberships.count() == 2
+    assert admin.check_password(DEMO_PASSWORD)
+    assert users.get(username="advisor.sz").check_password(DEMO_PASSWORD)
+    assert all(u.skills for u in users.filter(groups__name="technician"))
+
+    customers = Customer.objects.filter(group=group)
+    assert 190 <= customers.count() <= 210
+    assert all(normalize_mobile(m) == m for m in customers.values_list("mobile", flat=True))
+    vehicles = Vehicle.objects.filter(group=group)
+    assert 290 <= vehicles.count() <= 310
+    for vin, plate in vehicles.values_list("vin", "plate"):
+        assert normalize_vin(vin) == vin
+        assert plate == "" or normalize_plate(plate) == plate
+    assert vehicles.filter(plate__regex=r"^.{8}$").exists()  # new-energy plates
+    assert VehicleOwnership.objects.filter(ended_on__isnull=False).count() >= 2  # changes of owner
+    incomplete = customers.annotate(
+        n=Count("vehicles"), plated=Count("vehicles", filter=~Q(vehicles__plate=""))
+    ).filter(Q(n=0) | Q(plated=0))
+    assert 8 <= incomplete.count() <= 15
+    assert Consent.objects.filter(purpose="marketing", granted=False).exists()
+
+    invoices = Invoice.objects.filter(store__group=group)
+    assert invoices.count() > 500
+    paid = invoices.filter(status="paid").count()
+    assert paid / invoices.count() > 0.9
+    assert invoices.exclude(status="paid").exists()
+    assert set(Payment.objects.values_list("method", flat=True).distinct()) >= {
+        "wechat_pay",
+        "alipay",
+        "card",
+        "cash",
+    }
+
+    spans = RepairOrder.objects.values("customer").annotate(first=Min("opened_at"), last=Max("opened_at"))
+    assert spans
+    assert max(row["last"] - row["first"] for row in spans) <= dt.timedelta(days=400)
+    assert AuditEvent.objects.filter(action="repair_order.opened").count() == RepairOrder.objects.count()
+
+    before = _counts()
+    again = StringIO()
+    call_command("load_demo", stdout=again)
+    assert "already" in again.getvalue()
+    assert _counts() == before

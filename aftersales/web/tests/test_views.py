@@ -1,0 +1,212 @@
+"""Staff UI: scoping, inline errors, masking, query budgets for the search box and the 360 page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test.utils import CaptureQueriesContext
+from django.db import connection
+from django.utils import timezone
+
+from aftersales.billing.services import invoice_issue, payment_record
+from aftersales.common.tests.factories import make_vin
+from aftersales.customers.models import Customer
+from aftersales.customers.services import customer_create
+from aftersales.vehicles.models import Vehicle
+from aftersales.vehicles.services import vehicle_create
+from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+
+
+@pytest.fixture
+def zhang(world):
+    customer = customer_create(actor=world.advisor, store=world.a, name="张伟", mobile="13812345678", title="mr")
+    vehicle_create(actor=world.advisor, owner=customer, vin=make_vin(), plate="粤B12345", make="Toyota", model="Camry")
+    return customer
+
+
+def add_visits(world, customer, n):
+    vehicle = customer.vehicles.first()
+    start = timezone.now() - dt.timedelta(days=400)
+    for i in range(n):
+        order = repair_order_record_visit(
+            actor=world.manager, store=world.a, customer=customer, vehicle=vehicle,
+            opened_at=start + dt.timedelta(days=10 * i), mileage=1000 * (i + 1), advisor=world.advisor,
+            jobs=[{"title": f"保养 {i}", "job_type": "maintenance", "technician": world.technician, "lines": [
+                {"kind": "labour", "description": "工时", "quantity": "1.5", "unit_price": "200.00"},
+                {"kind": "part", "code": "OIL-5W30", "description": "机油", "quantity": "4", "unit_price": "68.00"},
+            ]}],
+        )
+        repair_order_deliver(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
+        invoice = invoice_issue(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
+        payment_record(actor=world.manager, invoice=invoice, method="wechat_pay", amount=invoice.total, idempotency_key=f"k{customer.pk}-{i}")
+
+
+def test_pages_require_login(client, zhang):
+    for url in ["/", "/search/?q=B123", f"/customers/{zhang.pk}/", "/customers/", "/customers/new/", "/tokens/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"], url
+
+
+def test_search_finds_by_plate_phone_and_name(client, world, zhang):
+    client.force_login(world.advisor)
+    for q in ["B12345", "5678", "张伟", "13812345678"]:
+        response = client.get("/search/", {"q": q}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert f"/customers/{zhang.pk}/" in response.content.decode(), q
+
+
+def test_other_store_cannot_see_customer(client, world, zhang):
+    client.force_login(world.advisor_b)
+    assert client.get(f"/customers/{zhang.pk}/").status_code == 404
+    assert client.get(f"/customers/{zhang.pk}/edit/").status_code == 404
+    vehicle = zhang.vehicles.first()
+    assert client.get(f"/vehicles/{vehicle.pk}/edit/").status_code == 404
+    assert client.post(f"/vehicles/{vehicle.pk}/mileage/", {"km": "5000"}).status_code == 404
+    body = client.get("/search/", {"q": "B12345"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "张伟" not in body
+    # the group admin sees both stores
+    client.force_login(world.admin)
+    assert client.get(f"/customers/{zhang.pk}/").status_code == 200
+
+
+def test_technician_sees_masked_phone_and_cannot_edit(client, world, zhang):
+    client.force_login(world.technician)
+    page = client.get(f"/customers/{zhang.pk}/").content.decode()
+    assert "138****5678" in page and "13812345678" not in page
+    assert client.get(f"/customers/{zhang.pk}/edit/").status_code == 403
+    assert client.get("/customers/new/").status_code == 403
+    client.force_login(world.advisor)
+    assert "13812345678" in client.get(f"/customers/{zhang.pk}/").content.decode()
+
+
+def test_create_customer_inline_errors_and_nothing_saved(client, world):
+    client.force_login(world.advisor)
+    before = Customer.objects.count()
+    response = client.post("/customers/new/", {"name": "李娜", "mobile": "12345", "preferred_channel": "sms",
+                                               "birthday": "2999-01-01"})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "mobile" in form.errors
+    assert Customer.objects.count() == before
+    response = client.post("/customers/new/", {"name": "李娜", "mobile": "13900001111", "preferred_channel": "sms",
+                                               "birthday": "2999-01-01"})
+    assert "birthday" in response.context["form"].errors
+    assert Customer.objects.count() == before
+    response = client.post("/customers/new/", {"name": "李娜", "mobile": "139 0000 1111", "preferred_channel": "sms",
+                                               "title": "ms", "service_consent": "on"})
+    created = Customer.objects.get(mobile="+8613900001111")
+    assert response.status_code == 302 and response["Location"] == f"/customers/{created.pk}/"
+    assert created.consents.filter(purpose="service", granted=True).exists()
+
+
+def test_duplicate_mobile_offers_attach(client, world, zhang):
+    client.force_login(world.advisor_b)
+    response = client.post("/customers/new/", {"name": "张伟", "mobile": "13812345678", "preferred_channel": "sms"})
+    assert response.status_code == 200
+    assert "mobile" in response.context["form"].errors
+    assert response.context["conflict_id"] == zhang.pk
+    assert Customer.objects.filter(mobile="+8613812345678").count() == 1
+    response = client.post("/customers/attach/", {"mobile": "13812345678"})
+    assert response.status_code == 302
+    assert client.get(f"/customers/{zhang.pk}/").status_code == 200
+
+
+def test_vehicle_form_refuses_bad_vin(client, world, zhang):
+    client.force_login(world.advisor)
+    bad = make_vin()
+    bad = bad[:8] + ("1" if bad[8] != "1" else "2") + bad[9:]
+    count = Vehicle.objects.count()
+    response = client.post(f"/customers/{zhang.pk}/vehicles/new/", {"vin": bad, "plate": "粤B54321", "make": "BYD",
+                                                                      "model": "Han", "fuel_type": "ev"})
+    assert response.status_code == 200 and "vin" in response.context["form"].errors
+    assert Vehicle.objects.count() == count
+    response = client.post(f"/customers/{zhang.pk}/vehicles/new/", {"vin": make_vin(), "plate": "粤BD12345", "make": "BYD",
+                                                                      "model": "Han", "fuel_type": "ev", "mileage": "1200"})
+    assert response.status_code == 302
+    assert Vehicle.objects.get(plate="粤BD12345").current_mileage == 1200
+
+
+def test_mileage_backwards_is_refused_with_message(client, world, zhang):
+    client.force_login(world.advisor)
+    vehicle = zhang.vehicles.first()
+    client.post(f"/vehicles/{vehicle.pk}/mileage/", {"km": "10000"})
+    response = client.post(f"/vehicles/{vehicle.pk}/mileage/", {"km": "9000"}, follow=True)
+    vehicle.refresh_from_db()
+    assert vehicle.current_mileage == 10000
+    assert any("9,000" in str(m) for m in response.context["messages"])
+
+
+def test_customer_export_manager_only(client, world, zhang):
+    client.force_login(world.advisor)
+    assert client.get(f"/customers/{zhang.pk}/export/").status_code == 403
+    client.force_login(world.manager)
+    response = client.get(f"/customers/{zhang.pk}/export/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    data = response.json()
+    assert data["customer"]["mobile"] == "+8613812345678"
+    assert data["vehicles"][0]["plate"] == "粤B12345"
+
+
+def _count(client, url, **extra):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **extra)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_360_and_search_query_counts_do_not_grow_with_history(client, world, zhang):
+    other = customer_create(actor=world.advisor, store=world.a, name="王芳", mobile="13912345678", title="ms")
+    vehicle_create(actor=world.advisor, owner=other, vin=make_vin(), plate="粤B67890", make="Honda", model="Accord")
+    add_visits(world, zhang, 1)
+    add_visits(world, other, 12)
+    client.force_login(world.manager)
+    small = _count(client, f"/customers/{zhang.pk}/")
+    large = _count(client, f"/customers/{other.pk}/")
+    assert small == large
+    assert large <= 16
+    page = client.get(f"/customers/{other.pk}/").content.decode()
+    assert page.count('data-testid="visit"') == 12
+    one = _count(client, "/search/?q=B12345", HTTP_HX_REQUEST="true")
+    many = _count(client, "/search/?q=1234", HTTP_HX_REQUEST="true")
+    assert one == many
+    assert many <= 9
+
+
+def test_language_switch_is_per_user(client, world):
+    client.force_login(world.advisor)
+    client.post("/language/", {"language": "zh-hans", "next": "/"})
+    world.advisor.refresh_from_db()
+    assert world.advisor.language == "zh-hans"
+    assert client.get("/").headers["Content-Language"] == "zh-hans"
+    client.post("/language/", {"language": "en", "next": "/"})
+    assert client.get("/").headers["Content-Language"] == "en"
+    response = client.post("/language/", {"language": "xx", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_tokens_page_manager_creates_and_revokes(client, world):
+    client.force_login(world.manager)
+    response = client.post("/tokens/", {"name": "DMS sync", "user": str(world.advisor.pk)})
+    assert response.status_code == 200
+    key = response.context["new_key"]
+    assert key.startswith("as_")
+    api = client.__class__()
+    assert api.get("/api/customers/", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    token = world.advisor.api_tokens.get()
+    client.post(f"/tokens/{token.pk}/revoke/")
+    assert api.get("/api/customers/", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+    client.force_login(world.manager_b)
+    assert client.post(f"/tokens/{token.pk}/revoke/").status_code == 404
+
+
+def test_data_quality_lists_incomplete(client, world, zhang):
+    lonely = customer_create(actor=world.advisor, store=world.a, name="赵敏", mobile="13700001111")
+    client.force_login(world.manager)
+    page = client.get("/data-quality/")
+    assert page.status_code == 200
+    assert page.context["report"]["incomplete"] == 1
+    assert f"/customers/{lonely.pk}/" in page.content.decode()
+    client.force_login(world.advisor)
+    assert client.get("/data-quality/").status_code == 403
