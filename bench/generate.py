@@ -377,7 +377,7 @@ def reset_sequences(conn) -> str:
         """
         SELECT c.relname, a.attname, pg_get_serial_sequence(c.relname, a.attname)
         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0
+        WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
           AND pg_get_serial_sequence(c.relname, a.attname) IS NOT NULL
         """
     ).fetchall()
@@ -406,7 +406,7 @@ class World:
         # date strings for day numbers from 2008 on
         self.day0 = (dt.date(2008, 1, 1) - EPOCH).days
         self.day_str = [
-            (EPOCH + dt.timedelta(days=d)).isoformat() for d in range(self.day0, self.today_day + 400)
+            (EPOCH + dt.timedelta(days=d)).isoformat() for d in range(self.day0, self.today_day + 1500)
         ]
         self.group_id = 0
         self.store_ids: list[int] = []
@@ -659,7 +659,7 @@ def gen_vehicles(w: World, conn) -> str:
         # purchase between 2012 and ~2 months ago, newer cars more likely
         p = w.today_day - 60 - int((w.today_day - 60 - (dt.date(2012, 3, 1) - EPOCH).days) * rnd() ** 1.4)
         purchase[v] = p
-        rate[v] = 15 + 70 * rnd() ** 1.5  # km per day
+        rate[v] = 12 + 48 * rnd() ** 1.5  # km per day (4,000-22,000 km a year)
         base[v] = rng.randrange(5, 60)
         lo = max(w.start_day, p + 20, w.cust_created[owner])
         windows[v] = max(0.0, (w.today_day - lo) / 365.0)

@@ -68,6 +68,10 @@ def payment_record(
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            # A concurrent request with the same key may have committed while we waited for the lock.
+            existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+            if existing:
+                return existing
             if locked.status != InvoiceStatus.ISSUED:
                 raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
             outstanding = q(locked.total - locked.paid_amount)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.errors import NotFound, ValidationFailed
 from aftersales.common.permissions import require
 
 from .models import ApiToken, Language, User, hash_token
@@ -33,6 +33,10 @@ def token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
 def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     if token.user_id != actor.pk:
         require(actor, "staff.manage_api_tokens")
+        from .selectors import tokens_visible_to
+
+        if not tokens_visible_to(actor).filter(pk=token.pk).exists():  # another store's staff
+            raise NotFound("not_found", _("Not found, or not visible to you."), None)
     with transaction.atomic():
         if token.revoked_at is None:
             token.revoked_at = timezone.now()

@@ -107,7 +107,7 @@ def vehicle_create(*, actor: Any, owner: Any, mileage: int | None = None, reason
         data.setdefault(key, "")
     fields = _clean(data, actor)
     _raise_duplicate(owner.group_id, fields["vin"])
-    km = _parse_km(mileage) if mileage not in (None, "") else None
+    km = _parse_km(mileage, "mileage") if mileage not in (None, "") else None
     try:
         with transaction.atomic():
             vehicle = Vehicle.objects.create(group_id=owner.group_id, owner=owner, current_mileage=km or 0, **fields)

@@ -28,7 +28,16 @@ from aftersales.staff.services import token_create, token_revoke, user_set_langu
 from aftersales.vehicles import selectors as vehicle_selectors
 from aftersales.vehicles import services as vehicle_services
 
-from .forms import ConsentForm, CustomerForm, MileageForm, NewCustomerForm, NewVehicleForm, TokenForm, TransferForm, VehicleForm
+from .forms import (
+    ConsentForm,
+    CustomerForm,
+    MileageForm,
+    NewCustomerForm,
+    NewVehicleForm,
+    TokenForm,
+    TransferForm,
+    VehicleForm,
+)
 
 
 def _found(fn: Any, *args: Any) -> Any:

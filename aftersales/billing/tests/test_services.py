@@ -147,7 +147,7 @@ def run_in_threads(*targets):
         try:
             barrier.wait()
             results[i] = target()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             results[i] = exc
         finally:
             connection.close()

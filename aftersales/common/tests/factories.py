@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group
 
 from aftersales.common.validators import VIN_ALPHABET, mobile_digits, vin_check_digit
 from aftersales.customers.models import Customer, CustomerStore
-from aftersales.stores.models import DealerGroup, Store
 from aftersales.staff.models import StoreMembership, User
+from aftersales.stores.models import DealerGroup, Store
 from aftersales.vehicles.models import Vehicle, VehicleOwnership
 
 _seq = itertools.count(1)

@@ -104,7 +104,7 @@ def test_totals_total_is_subtotal_minus_discount(items):
 @given(st.lists(lines(), min_size=1, max_size=20))
 def test_totals_tax_is_included_at_13_percent(items):
     t = totals(items)
-    assert DEFAULT_VAT_RATE == Decimal("0.13")
+    assert Decimal("0.13") == DEFAULT_VAT_RATE
     net = t.total - t.tax
     # The tax is the VAT contained in the tax-inclusive total: net × 1.13 ≈ total, to the cent.
     assert abs(net * Decimal("1.13") - t.total) <= CENT

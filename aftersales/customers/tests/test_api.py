@@ -26,12 +26,6 @@ MOBILE = "13812345678"
 E164 = "+8613812345678"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The fixtures hash a password per staff member: a cheap hasher makes each set-up take milliseconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def cust_a(world):
     """A customer known only at store A, with a vehicle."""

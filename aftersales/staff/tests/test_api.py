@@ -20,12 +20,6 @@ from aftersales.staff.models import ApiToken, hash_token
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The fixtures hash a password per staff member: a cheap hasher makes each set-up take milliseconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def staff_at_a(world):
     return {u.pk for u in world.staff.values()}
 

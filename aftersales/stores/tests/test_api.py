@@ -12,12 +12,6 @@ from aftersales.stores.models import OpeningPeriod
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The fixtures hash a password per staff member: a cheap hasher makes each set-up take milliseconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # ---- API-wide -------------------------------------------------------------------------------------------
 def test_openapi_lists_every_endpoint(world):
     response = Api.anonymous().get("/api/openapi.json")

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.django_db
 VIN = "LSVAU218XN2183294"  # a valid VIN: check digit X at position 9
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The fixtures hash a password per staff member: a cheap hasher makes each set-up take milliseconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def owner_a(world):
     return CustomerFactory(home_store=world.a, name="张伟")
