@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
 
@@ -15,3 +18,11 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "aftersales.common.tasks.heartbeat", "schedule": 60.0},
 }
+
+
+@worker_ready.connect
+def _report_ready(sender: Any = None, **kwargs: Any) -> None:
+    """Record the worker's heartbeat as soon as it is up, so the status page shows it at once."""
+    from aftersales.common.tasks import heartbeat
+
+    heartbeat()

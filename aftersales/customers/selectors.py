@@ -100,7 +100,7 @@ def incomplete_q() -> Q:
     from aftersales.vehicles.models import Vehicle
 
     complete_vehicle = Vehicle.objects.filter(owner_id=OuterRef("pk")).exclude(plate="").exclude(vin="")
-    return Q(name="") | Q(mobile="") | ~Exists(complete_vehicle)
+    return Q(name="") | Q(mobile="") | Q(~Exists(complete_vehicle))
 
 
 def completeness_report(user: Any) -> dict[str, Any]:

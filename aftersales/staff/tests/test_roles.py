@@ -134,7 +134,7 @@ def test_staff_may_revoke_their_own_token_but_not_a_colleagues(world):
 
 
 def test_token_authenticate_refuses_unknown_empty_and_inactive(world):
-    token, key = token_create(actor=world.manager, user=world.advisor, name="x")
+    _token, key = token_create(actor=world.manager, user=world.advisor, name="x")
     assert token_authenticate("") is None
     assert token_authenticate(key + "x") is None
     assert token_authenticate("as_" + "A" * 43) is None

@@ -92,7 +92,7 @@ def test_vin_is_required_when_missing(world, owner):
         ({"purchase_date": "2999-01-01"}, "purchase_date"),
         ({"purchase_price": "-1"}, "purchase_price"),
         ({"warranty_start": "2022-01-01", "warranty_end": "2021-01-01"}, "warranty_end"),
-        ({"mileage": "12.5"}, "km"),
+        ({"mileage": "12.5"}, "mileage"),
     ],
 )
 def test_other_refusals_name_the_field(world, owner, data, field):
