@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, q, totals
-from aftersales.common.permissions import require
+from aftersales.common.permissions import require, require_store
 
 from .choices import InvoiceStatus, PaymentMethod
 from .models import Invoice, Payment
@@ -20,6 +20,7 @@ from .models import Invoice, Payment
 
 def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> Invoice:
     require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
     at = at or timezone.now()
     with transaction.atomic():
         if Invoice.objects.filter(order=order).exists():
@@ -37,7 +38,7 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
         )
         audit.record(
             actor=actor, obj=invoice, action="invoice.issued", store_id=order.store_id, customer_id=order.customer_id,
-            changes={"total": [None, str(invoice.total)]},
+            changes={"total": [None, str(invoice.total)]}, at=at,
         )
     return invoice
 
@@ -54,6 +55,7 @@ def payment_record(
 ) -> Payment:
     """Record a payment once: the same idempotency key returns the first payment, never a second one."""
     require(actor, "billing.add_payment")
+    require_store(actor, invoice.store_id)
     if method not in PaymentMethod.values:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": method}, "method")
     value = parse_money(amount, "amount")
@@ -91,7 +93,7 @@ def payment_record(
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(q(locked.paid_amount - value)), str(locked.paid_amount)]},
-                reason=f"{method} {value}",
+                reason=f"{method} {value}", at=at,
             )
     except IntegrityError:
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first()

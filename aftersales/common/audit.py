@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 from .models import AuditEvent
 
@@ -47,8 +48,11 @@ def record(
     reason: str = "",
     store_id: int | None = None,
     customer_id: int | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEvent:
+    """Write one audit row; ``at`` is for recording past events (imports, history), otherwise now."""
     return AuditEvent.objects.create(
+        at=at or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),

@@ -30,6 +30,7 @@ def move(
     reason: str = "",
     field: str = "status",
     labels: Any = None,
+    at: Any = None,
 ) -> models.Model:
     """Move ``obj`` to state ``to``; the caller holds the transaction (and the row lock)."""
     current = getattr(obj, field)
@@ -50,6 +51,6 @@ def move(
         to_state=to,
         actor=actor if getattr(actor, "pk", None) else None,
         reason=reason,
-        at=timezone.now(),
+        at=at or timezone.now(),
     )
     return obj

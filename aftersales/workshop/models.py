@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import JobType, LineKind, OrderStatus
 
@@ -61,7 +62,7 @@ class RepairJob(models.Model):
     job_type = models.CharField(_("job type"), max_length=12, choices=JobType.choices, default=JobType.REPAIR)
     title = models.CharField(_("job"), max_length=200)
     cause = models.CharField(_("cause"), max_length=300, blank=True)
-    correction = models.CharField(_("correction"), max_length=300, blank=True)
+    correction = models.CharField(pgettext_lazy("repair job", "correction"), max_length=300, blank=True)
     technician = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("technician"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

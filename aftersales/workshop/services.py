@@ -103,23 +103,25 @@ def repair_order_record_visit(
             mileage_record(actor=actor, vehicle=vehicle, km=mileage, read_at=opened_at, source=ReadingSource.VISIT)
         audit.record(
             actor=actor, obj=order, action="repair_order.opened", store_id=store.pk, customer_id=customer.pk,
-            changes={"total": [None, str(order.total)]},
+            changes={"total": [None, str(order.total)]}, at=opened_at,
         )
     return order
 
 
 def repair_order_deliver(*, actor: Any, order: RepairOrder, at: dt.datetime | None = None) -> RepairOrder:
     require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    at = at or timezone.now()
     with transaction.atomic():
         locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
         move(
             locked, to=OrderStatus.DELIVERED, actor=actor, transitions=ORDER_TRANSITIONS,
-            event_model=RepairOrderEvent, event_fk="order", labels=OrderStatus,
+            event_model=RepairOrderEvent, event_fk="order", labels=OrderStatus, at=at,
         )
-        locked.delivered_at = at or timezone.now()
+        locked.delivered_at = at
         locked.save(update_fields=["delivered_at"])
         audit.record(
             actor=actor, obj=locked, action="repair_order.delivered", store_id=locked.store_id,
-            customer_id=locked.customer_id, changes={"status": [OrderStatus.OPEN, OrderStatus.DELIVERED]},
+            customer_id=locked.customer_id, changes={"status": [OrderStatus.OPEN, OrderStatus.DELIVERED]}, at=at,
         )
     return locked
