@@ -14,7 +14,8 @@ a 3-character full name, a 6-character VIN fragment (the last 6), each drawn fro
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftersales_bench .venv/bin/python bench/bench_search_360.py
     options: -n 300 (requests per case), --selectors (also time the selectors alone), --explain (EXPLAIN ANALYZE
-    the queries of the slowest request of each case that misses its target, or of every case with --explain-all)
+    the queries of the slowest request of each case that misses its target, or of every case with --explain-all),
+    --proposed (swap in the search change proposed in bench/proposed_search.py)
 """
 
 from __future__ import annotations
@@ -196,9 +197,19 @@ def main() -> None:
     parser.add_argument("--selectors", action="store_true", help="also time the selectors without the view")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE slow cases' slowest request")
     parser.add_argument("--explain-all", action="store_true", help="EXPLAIN ANALYZE every case's slowest request")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "search_360.json"))
+    parser.add_argument("--proposed", action="store_true",
+                        help="measure with the search change proposed in bench/proposed_search.py swapped in")
+    parser.add_argument("--json", default="", help="where to write the results (default bench/results/...)")
     args = parser.parse_args()
     setup_django(args.database_url)
+    if args.proposed:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import proposed_search
+
+        proposed_search.install()
+        print("using the proposed search_customer_ids from bench/proposed_search.py")
+    if not args.json:
+        args.json = str(ROOT / "bench" / "results" / f"search_360{'-proposed' if args.proposed else ''}.json")
 
     from django.test import Client
     from django.urls import NoReverseMatch, reverse

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

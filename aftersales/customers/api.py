@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import JsonResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
@@ -159,7 +159,7 @@ def create_customer(request: Any, payload: CustomerIn) -> Any:
     data["preferred_advisor"] = data.pop("preferred_advisor_id")
     consents = data.pop("consents")
     customer = customer_create(actor=user, store=store, consents=consents, **data)
-    return 201, _detail(user, customer.pk)
+    return Status(201, _detail(user, customer.pk))
 
 
 @router.get("/completeness", response=CompletenessOut)
@@ -201,7 +201,7 @@ def update_customer(request: Any, customer_id: int, payload: CustomerPatch) -> A
 def add_consent(request: Any, customer_id: int, payload: ConsentIn) -> Any:
     user = request_user(request)
     customer = customer_get(user, customer_id)
-    return 201, consent_record(actor=user, customer=customer, **payload.dict())
+    return Status(201, consent_record(actor=user, customer=customer, **payload.dict()))
 
 
 @router.get("/{customer_id}/export", response={200: dict, **ERRORS})

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
@@ -79,7 +79,7 @@ def create_token(request: Any, payload: TokenIn) -> Any:
     owner = staff_get(user, payload.user_id) if payload.user_id else user
     token, key = token_create(actor=user, user=owner, name=payload.name)
     data = TokenOut.from_orm(token).dict()
-    return 201, {**data, "key": key}
+    return Status(201, {**data, "key": key})
 
 
 @router.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS})

@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
@@ -119,7 +119,7 @@ def create_vehicle(request: Any, payload: VehicleIn) -> Any:
     require(user, "vehicles.add_vehicle")
     data = _store_fk(payload.dict())
     owner = customer_get(user, data.pop("owner_id"))
-    return 201, vehicle_create(actor=user, owner=owner, **data)
+    return Status(201, vehicle_create(actor=user, owner=owner, **data))
 
 
 @router.get("/{vehicle_id}", response={200: VehicleOut, **ERRORS})
@@ -158,4 +158,4 @@ def list_readings(request: Any, vehicle_id: int) -> Any:
 def add_reading(request: Any, vehicle_id: int, payload: ReadingIn) -> Any:
     user = request_user(request)
     vehicle = vehicle_get(user, vehicle_id)
-    return 201, mileage_record(actor=user, vehicle=vehicle, **payload.dict())
+    return Status(201, mileage_record(actor=user, vehicle=vehicle, **payload.dict()))
