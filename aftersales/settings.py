@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the API docs (Swagger UI) from local static files instead of a CDN
     "aftersales.common",
     "aftersales.stores",
     "aftersales.staff",

@@ -210,3 +210,9 @@ def test_data_quality_lists_incomplete(client, world, zhang):
     assert f"/customers/{lonely.pk}/" in page.content.decode()
     client.force_login(world.advisor)
     assert client.get("/data-quality/").status_code == 403
+
+
+def test_api_docs_use_local_assets(client, world):
+    page = client.get("/api/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "cdn." not in page and "https://" not in page.split("<body")[0]
