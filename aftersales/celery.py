@@ -16,6 +16,10 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "aftersales.common.tasks.heartbeat", "schedule": 60.0},
+    # the outbox: every message queued is also found by this sweep, so a lost nudge only delays it
+    "messaging-dispatch": {"task": "aftersales.messaging.dispatch", "schedule": 10.0},
+    "messaging-recover": {"task": "aftersales.messaging.recover", "schedule": 60.0},
+    "prune-task-runs": {"task": "aftersales.common.tasks.prune_task_runs", "schedule": 3600.0},
 }
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "aftersales.vehicles",
     "aftersales.workshop",
     "aftersales.billing",
+    "aftersales.messaging",
     "aftersales.web",
 ]
 
@@ -166,5 +167,19 @@ LOGGING = {
 }
 
 # Demo and product defaults
+AFTERSALES_PUBLIC_URL = os.environ.get("AFTERSALES_PUBLIC_URL", "http://localhost:8000")  # links in messages
+AFTERSALES_MAIL_DOMAIN = os.environ.get("AFTERSALES_MAIL_DOMAIN", "aftersales.local")
+DEFAULT_FROM_EMAIL = os.environ.get("AFTERSALES_FROM_EMAIL", "noreply@aftersales.local")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+MESSAGING_BATCH_SIZE = int(os.environ.get("MESSAGING_BATCH_SIZE", "200"))
+MESSAGING_SEND_THREADS = int(os.environ.get("MESSAGING_SEND_THREADS", "16"))
+MESSAGING_MAX_ATTEMPTS = 6
+MESSAGING_RETRY_BASE_SECONDS = 30
+MESSAGING_RETRY_MAX_SECONDS = 3600
+MESSAGING_STALE_AFTER_SECONDS = int(os.environ.get("MESSAGING_STALE_AFTER_SECONDS", "120"))
 AFTERSALES_DEFAULT_REGION = "CN"
 AFTERSALES_PAGE_SIZE = 25

@@ -15,7 +15,6 @@ a 3-character full name, a 6-character VIN fragment (the last 6), each drawn fro
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftersales_bench .venv/bin/python bench/bench_search_360.py
     options: -n 300 (requests per case), --selectors (also time the selectors alone), --explain (EXPLAIN ANALYZE
     the queries of the slowest request of each case that misses its target, or of every case with --explain-all),
-    --proposed (swap in the search change proposed in bench/proposed_search.py)
 """
 
 from __future__ import annotations
@@ -197,19 +196,11 @@ def main() -> None:
     parser.add_argument("--selectors", action="store_true", help="also time the selectors without the view")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE slow cases' slowest request")
     parser.add_argument("--explain-all", action="store_true", help="EXPLAIN ANALYZE every case's slowest request")
-    parser.add_argument("--proposed", action="store_true",
-                        help="measure with the search change proposed in bench/proposed_search.py swapped in")
     parser.add_argument("--json", default="", help="where to write the results (default bench/results/...)")
     args = parser.parse_args()
     setup_django(args.database_url)
-    if args.proposed:
-        sys.path.insert(0, str(ROOT / "bench"))
-        import proposed_search
-
-        proposed_search.install()
-        print("using the proposed search_customer_ids from bench/proposed_search.py")
     if not args.json:
-        args.json = str(ROOT / "bench" / "results" / f"search_360{'-proposed' if args.proposed else ''}.json")
+        args.json = str(ROOT / "bench" / "results" / "search_360.json")
 
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
@@ -245,7 +236,7 @@ def main() -> None:
                                       lambda q, c=client: c.get(search_url, {"q": q}).status_code))
             if args.selectors or not have_views:
                 cases.append(run_case(Case(label, f"customer_search(): {kind}", SEARCH_TARGET_MS), reqs,
-                                      lambda q: len(customer_search(fresh_user(), q)) and 200 or 204))
+                                      lambda q: (len(customer_search(fresh_user(), q)) and 200) or 204))
         reqs = [(str(i), str(i)) for i in ids]
         if have_views:
             cases.append(run_case(Case(label, "customer 360 page", C360_TARGET_MS), reqs,
@@ -263,7 +254,7 @@ def main() -> None:
               f"{r['max_ms']:>8.1f} {qrange:>8} {'< ' + str(int(r['target_p95_ms'])) + ' ms':>11}  "
               f"{'ok' if r['ok'] else 'MISSED'}{'' if set(r['statuses']) <= {200, 204} else ' statuses=' + str(r['statuses'])}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "rows": rows}, indent=1,
+    Path(args.json).write_text(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows}, indent=1,
                                           ensure_ascii=False))
     print(f"\nresults written to {args.json}")
     if args.explain or args.explain_all:

@@ -21,9 +21,7 @@ One Python process generates rows while one PostgreSQL backend ingests them (2 p
 from __future__ import annotations
 
 import argparse
-import bisect
 import datetime as dt
-import itertools
 import os
 import random
 import sys
@@ -231,7 +229,7 @@ class Spool:
 
     def __init__(self, table: str, columns: str) -> None:
         self.table, self.columns = table, columns
-        self.file = tempfile.TemporaryFile("w+", encoding="utf-8", dir=os.environ.get("BENCH_TMP"))
+        self.file = tempfile.TemporaryFile("w+", encoding="utf-8", dir=os.environ.get("BENCH_TMP"))  # noqa: SIM115
         self.buf: list[str] = []
         self.count = 0
 
@@ -335,7 +333,7 @@ def all_schema_objects(conn) -> list[tuple]:
 def drop_for_load(conn, snapshot) -> str:
     indexes, constraints = snapshot
     # foreign keys first (also those of other tables pointing at a unique constraint we drop: none here)
-    for table, name, kind, _definition in sorted(constraints, key=lambda r: r[2] != "f"):
+    for table, name, _kind, _definition in sorted(constraints, key=lambda r: r[2] != "f"):
         conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for _table, name, _definition in indexes:
         conn.execute(f'DROP INDEX "{name}"')
@@ -526,10 +524,7 @@ def gen_customers(w: World, conn) -> str:
         male = rnd() < 0.62
         pool = GIVEN_MALE if male else GIVEN_FEMALE
         r = rnd()
-        if r < 0.28:
-            given = rng.choice(pool)
-        else:
-            given = rng.choice(pool if r < 0.8 else GIVEN_ANY) + rng.choice(pool)
+        given = rng.choice(pool) if r < 0.28 else rng.choice(pool if r < 0.8 else GIVEN_ANY) + rng.choice(pool)
         name = rng.choice(surname_table) + given
         title = ("mr" if male else "ms") if rnd() < 0.9 else ""
         digits = f"{rng.choice(MOBILE_PREFIXES)}{suffixes[cid - 1]:08d}"

@@ -6,3 +6,6 @@ class CommonConfig(AppConfig):
     name = "aftersales.common"
     label = "common"
     verbose_name = _("Common")
+
+    def ready(self) -> None:
+        from . import taskruns  # noqa: F401  (connects the Celery signals that keep TaskRun rows)

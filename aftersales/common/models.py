@@ -60,3 +60,37 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class TaskState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    RETRYING = "retrying", _("Retrying")
+
+
+class TaskRun(models.Model):
+    """Background work as operators see it: one row per Celery task execution (queued, running, failed...)."""
+
+    task_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=TaskState.choices, default=TaskState.QUEUED)
+    retries = models.PositiveSmallIntegerField(_("retries"), default=0)
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    result = models.CharField(_("result"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("background task")
+        verbose_name_plural = _("background tasks")
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["state", "-queued_at"], name="taskrun_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.state}"

@@ -14,3 +14,15 @@ def heartbeat() -> str:
     host = socket.gethostname()
     WorkerHeartbeat.objects.update_or_create(hostname=host, defaults={"seen_at": timezone.now()})
     return host
+
+
+@shared_task(name="aftersales.common.tasks.prune_task_runs")
+def prune_task_runs(keep_days: int = 7) -> int:
+    """Forget finished task runs after a week (failed ones stay until an operator deals with them)."""
+    import datetime as dt
+
+    from .models import TaskRun, TaskState
+
+    cutoff = timezone.now() - dt.timedelta(days=keep_days)
+    deleted, _ = TaskRun.objects.filter(state=TaskState.SUCCEEDED, finished_at__lt=cutoff).delete()
+    return deleted

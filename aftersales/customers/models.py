@@ -31,6 +31,8 @@ class Customer(TimeStampedModel):
         "stores.Store", verbose_name=_("home store"), null=True, on_delete=models.SET_NULL, related_name="home_customers"
     )
     stores = models.ManyToManyField("stores.Store", through="CustomerStore", related_name="customers", verbose_name=_("stores"))
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
+    wechat_openid = models.CharField(_("WeChat OpenID"), max_length=64, blank=True)
     preferences = models.CharField(_("preferences"), max_length=300, blank=True, help_text=_("e.g. drinks green tea, waits in lounge"))
     notes = models.TextField(_("notes"), blank=True)
     tags = models.ManyToManyField("Tag", verbose_name=_("tags"), blank=True, related_name="customers")

@@ -187,6 +187,27 @@ def consent_record(
     return consent
 
 
+def consent_opt_out(*, customer: Customer, channel: str, note: str = "") -> bool:
+    """The customer's own opt-out from marketing on a channel (link or reply keyword). True if it changed anything."""
+    from .selectors import current_consents
+
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        current = current_consents(list(Consent.objects.filter(customer=customer, purpose=ConsentPurpose.MARKETING, channel=channel)))
+        latest = current.get((ConsentPurpose.MARKETING, channel))
+        if latest is not None and not latest.granted:
+            return False
+        Consent.objects.create(
+            customer=customer, purpose=ConsentPurpose.MARKETING, channel=channel, granted=False, at=timezone.now(),
+            source=ConsentSource.OPT_OUT, note=note[:200],
+        )
+        audit.record(
+            actor=None, obj=customer, action="consent.withdrawn", store_id=customer.home_store_id, customer_id=customer.pk,
+            changes={f"consent.marketing.{channel}": [True if latest else None, False]}, reason=note,
+        )
+    return True
+
+
 def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
     """All personal data held about a customer, as a JSON-ready dict (PIPL access request)."""
     require(actor, "customers.export_customer")

@@ -53,19 +53,25 @@ _CUSTOMER_CARE = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
-        "workshop.change_repairorder", "billing.view_invoice",
+        "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message",
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS],
     Role.PARTS_CLERK: [*_VIEW_BASICS],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
-    Role.CALL_CENTRE: [*_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent"],
+    Role.CALL_CENTRE: [
+        *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
+        "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask",
+    ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
         "customers.export_customer", "customers.view_incomplete", "common.view_auditevent",
         "staff.manage_api_tokens", "workshop.add_repairorder", "workshop.change_repairorder",
         "billing.view_invoice", "billing.add_payment", "stores.change_store",
+        "messaging.view_message", "messaging.change_message", "messaging.view_messagetemplate",
+        "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
+        "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]

@@ -1,0 +1,68 @@
+"""Template text: ``{{ variable }}`` placeholders, checked when saved and filled when a message is queued."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from aftersales.common.errors import ValidationFailed
+
+from .choices import Channel, Purpose
+from .kinds import MessageKind
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+STRAY = re.compile(r"\{\{|\}\}")
+
+
+def placeholders(text: str) -> list[str]:
+    """The variable names used in ``text``, in order of first use."""
+    return list(dict.fromkeys(PLACEHOLDER.findall(text)))
+
+
+def validate_text(text: str, kind: MessageKind, field: str) -> list[str]:
+    """Refuse unknown variables and broken braces; return the variables used."""
+    leftover = STRAY.search(PLACEHOLDER.sub("", text))
+    if leftover:
+        raise ValidationFailed(
+            "template_syntax", _("Unclosed or stray “{{” / “}}”: write variables as {{ plate }}."), field
+        )
+    used = placeholders(text)
+    unknown = [name for name in used if name not in kind.variables]
+    if unknown:
+        raise ValidationFailed(
+            "template_unknown_variable",
+            _("Unknown variable(s) %(names)s. Available: %(available)s.")
+            % {"names": ", ".join(unknown), "available": ", ".join(sorted(kind.variables))},
+            field,
+        )
+    return used
+
+
+def fill(text: str, variables: dict[str, Any]) -> str:
+    return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), text)
+
+
+def opt_out_footer(channel: str, language: str, link: str) -> str:
+    """Every marketing message says how to opt out: a reply keyword for SMS, a link elsewhere."""
+    with override(language):
+        if channel == Channel.SMS:
+            return _("Reply TD to unsubscribe")
+        return _("Unsubscribe: %(link)s") % {"link": link}
+
+
+def render(
+    *, body: str, subject: str, kind: MessageKind, channel: str, language: str, variables: dict[str, Any], opt_out_link: str
+) -> tuple[str, str]:
+    missing = [name for name in placeholders(body + subject) if name not in variables]
+    if missing:
+        raise ValidationFailed(
+            "message_missing_variable", _("The message needs the variable(s) %(names)s.") % {"names": ", ".join(missing)},
+            "variables",
+        )
+    text = fill(body, variables)
+    if kind.purpose == Purpose.MARKETING:
+        text = f"{text}\n{opt_out_footer(channel, language, opt_out_link)}"
+    return fill(subject, variables), text
