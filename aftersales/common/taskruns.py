@@ -5,6 +5,7 @@ This is bookkeeping about the infrastructure (like Celery's own result backend),
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -20,10 +21,8 @@ QUIET_TASKS = {"aftersales.messaging.dispatch", "aftersales.messaging.recover", 
 
 def _safe(fn: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
+        with contextlib.suppress(DatabaseError):  # bookkeeping must never break the task itself
             fn(*args, **kwargs)
-        except DatabaseError:  # bookkeeping must never break the task itself
-            pass
 
     return wrapper
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction

@@ -1,7 +1,7 @@
 import pytest
 from django.db import transaction
 
-from aftersales.customers.services import consent_record, customer_create
+from aftersales.customers.services import customer_create
 from aftersales.messaging.choices import MessageStatus
 from aftersales.messaging.dispatch import dispatch_due
 from aftersales.messaging.models import Message
@@ -25,5 +25,5 @@ def test_enqueue_then_dispatch_console(world, settings, tmp_path):
     totals = dispatch_due()
     m.refresh_from_db()
     assert m.status == MessageStatus.SENT, (totals, m.last_error)
-    assert (tmp_path / "outbox" / "console.jsonl").read_text().count('"id": %d,' % m.pk) == 1
+    assert (tmp_path / "outbox" / "console.jsonl").read_text().count(f'"id": {m.pk},') == 1
     assert Message.objects.count() == 2
