@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.errors import Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.scoping import spans_group
 from aftersales.common.transitions import move
 
 from .choices import MESSAGE_TRANSITIONS, Channel, MessageStatus, Purpose
@@ -106,6 +107,8 @@ def template_save(
     validate_text(subject or "", message_kind, "subject")
     if store is not None:
         require_store(actor, store.pk)
+    elif not spans_group(actor):
+        raise Forbidden("group_admin_only", _("Only a group admin changes the group's default text."), "store")
     with transaction.atomic():
         lookup = {"group_id": actor.dealer_group_id, "kind": kind, "channel": channel, "language": language}
         if store is None:
@@ -273,10 +276,11 @@ def nudge_dispatcher(countdown: float = 0.0) -> None:
 
 def message_move(*, message: Message, to: str, actor: Any = None, reason: str = "") -> Message:
     """The one function that moves a message between states (with its event row)."""
-    return move(
+    move(
         message, to=to, actor=actor, transitions=MESSAGE_TRANSITIONS, event_model=MessageEvent, event_fk="message",
         reason=reason, labels=MessageStatus,
     )
+    return message
 
 
 def message_retry(*, actor: Any, message: Message) -> Message:
@@ -293,3 +297,121 @@ def message_retry(*, actor: Any, message: Message) -> Message:
         audit.record(actor=actor, obj=locked, action="message.retried", store_id=locked.store_id, customer_id=locked.customer_id)
         transaction.on_commit(nudge_dispatcher)
     return locked
+
+
+# ---- staff work on the outbox's other channels ------------------------------------------------------------------
+def phone_task_complete(*, actor: Any, task: Any, outcome: str) -> Any:
+    """A call-centre agent marks a phone-call task done with what came of the call."""
+    from .models import PhoneTask
+
+    require(actor, "messaging.change_phonetask")
+    require_store(actor, task.store_id)
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise ValidationFailed("outcome_required", _("Write down the outcome of the call."), "outcome")
+    if len(outcome) > 300:
+        raise ValidationFailed("outcome_too_long", _("The outcome is at most 300 characters."), "outcome")
+    with transaction.atomic():
+        locked = PhoneTask.objects.select_for_update().get(pk=task.pk)
+        if locked.done_at is not None:
+            raise ValidationFailed("already_done", _("This call has already been marked done."), "outcome")
+        now = timezone.now()
+        locked.done_at, locked.outcome, locked.assigned_to = now, outcome, actor
+        locked.save(update_fields=["done_at", "outcome", "assigned_to"])
+        message = Message.objects.select_for_update().get(pk=locked.message_id)
+        if message.status == MessageStatus.SENT:
+            message_move(message=message, to=MessageStatus.DELIVERED, actor=actor, reason=_("Call made: %(o)s") % {"o": outcome[:200]})
+            message.delivered_at = now
+            message.delivery_status = "called"
+            message.save(update_fields=["delivered_at", "delivery_status"])
+        audit.record(
+            actor=actor, obj=locked, action="phone_task.done", store_id=locked.store_id, customer_id=locked.customer_id,
+            changes={"outcome": [None, outcome]},
+        )
+    return locked
+
+
+#: the fields of ChannelSettings a manager edits; secrets are write-only (blank keeps the stored value)
+CHANNEL_FIELDS = (
+    "quiet_start", "quiet_end", "sms_provider", "sms_access_key_id", "sms_sign_name", "sms_sdk_app_id", "sms_region",
+    "wechat_app_id", "email_from", "webhook_url",
+)
+CHANNEL_SECRETS = ("sms_access_key_secret", "wechat_app_secret", "webhook_secret")
+
+
+def channel_settings_update(*, actor: Any, store: Any, data: dict[str, Any], clear_secrets: tuple[str, ...] = ()) -> ChannelSettings:
+    """Save a store's channel settings. A secret left blank keeps its stored value; ``clear_secrets`` removes them."""
+    from .choices import SmsProvider
+
+    require(actor, "messaging.change_channelsettings")
+    require_store(actor, store.pk)
+    if "sms_provider" in data and data["sms_provider"] not in SmsProvider.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": data["sms_provider"]}, "sms_provider")
+    with transaction.atomic():
+        row, _created = ChannelSettings.objects.select_for_update().get_or_create(store=store)
+        changes: dict[str, list[Any]] = {}
+        for name in CHANNEL_FIELDS:
+            if name in data and data[name] is not None and getattr(row, name) != data[name]:
+                changes[name] = [str(getattr(row, name)), str(data[name])]
+                setattr(row, name, data[name])
+        for name in CHANNEL_SECRETS:
+            if name in clear_secrets:
+                if getattr(row, name):
+                    changes[name] = ["***", ""]
+                setattr(row, name, "")
+            elif data.get(name):
+                changes[name] = ["***" if getattr(row, name) else "", "***"]  # never write a secret to the audit trail
+                setattr(row, name, data[name])
+        provider = row.sms_provider
+        if provider != SmsProvider.CONSOLE and not (row.sms_access_key_id and row.sms_access_key_secret and row.sms_sign_name):
+            raise ValidationFailed(
+                "sms_keys_required", _("Aliyun and Tencent need the access key, its secret and the sign name."), "sms_access_key_id"
+            )
+        if provider == SmsProvider.TENCENT and not row.sms_sdk_app_id:
+            raise ValidationFailed("sms_app_id_required", _("Tencent Cloud SMS needs the SDK app id."), "sms_sdk_app_id")
+        if row.webhook_url and not row.webhook_secret:
+            raise ValidationFailed("webhook_secret_required", _("A webhook needs a signing secret."), "webhook_secret")
+        row.full_clean(exclude=["store"])
+        row.save()
+        audit.record(actor=actor, obj=row, action="channel_settings.saved", store_id=store.pk, changes=changes)
+    return row
+
+
+def notification_mark_read(*, actor: Any, notification_ids: list[int] | None = None) -> int:
+    """Mark the actor's own notifications read (all unread ones when no ids are given). Returns how many."""
+    from .models import Notification
+
+    qs = Notification.objects.filter(staff_user_id=actor.pk, read_at__isnull=True)
+    if notification_ids is not None:
+        qs = qs.filter(pk__in=notification_ids)
+    return qs.update(read_at=timezone.now())
+
+
+#: SMS reply keywords that mean "stop sending me marketing" (compared trimmed and case-insensitively)
+OPT_OUT_KEYWORDS = frozenset({"TD", "T", "N", "退订", "STOP", "UNSUBSCRIBE"})
+
+
+def is_opt_out_keyword(text: str) -> bool:
+    return (text or "").strip().upper() in OPT_OUT_KEYWORDS
+
+
+def sms_reply_received(*, mobile: str, text: str) -> bool:
+    """A customer replied to an SMS. An opt-out keyword withdraws marketing consent on SMS in every dealer group
+    that knows the number (the opt-out names the latest marketing SMS sent to it). True if anyone was opted out."""
+    from aftersales.common.validators import normalize_mobile
+    from aftersales.customers.models import Customer
+    from aftersales.customers.services import consent_opt_out
+
+    if not is_opt_out_keyword(text):
+        return False
+    e164 = normalize_mobile(mobile, "mobile")
+    found = False
+    for customer in Customer.objects.filter(mobile=e164, anonymised_at__isnull=True):
+        latest = (
+            Message.objects.filter(group_id=customer.group_id, channel=Channel.SMS, purpose=Purpose.MARKETING, recipient=e164)
+            .order_by("-created_at", "-id").values_list("pk", flat=True).first()
+        )
+        note = f"reply #{latest}" if latest else "reply"
+        consent_opt_out(customer=customer, channel=Channel.SMS, note=note)
+        found = True
+    return found
