@@ -182,6 +182,20 @@ def opt_out(*, message: Message, via: str) -> bool:
 
 
 # ---- the outbox ----------------------------------------------------------------------------------------------
+def customer_variables(*, customer: Any, store: Any) -> dict[str, str]:
+    """The variables every customer message has, in the customer's own language (张先生 / Mr 张)."""
+    from django.utils.translation import override
+
+    with override(getattr(customer, "language", "") or "zh-hans"):
+        greeting = customer.greeting
+    return {
+        "customer_name": customer.name,
+        "greeting": greeting,
+        "store_name": store.name,
+        "store_phone": store.phone,
+    }
+
+
 def _recipient(channel: str, customer: Any, store: Any, staff_user: Any) -> str:
     if channel in (Channel.SMS, Channel.PHONE):
         return customer.mobile if customer else getattr(staff_user, "phone", "")
