@@ -96,6 +96,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from aftersales.customers.api import router as customers_router  # noqa: E402
+from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
@@ -104,3 +105,4 @@ api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
 api.add_router("/customers", customers_router)
 api.add_router("/vehicles", vehicles_router)
+api.add_router("/messaging", messaging_router)

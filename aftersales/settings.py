@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "aftersales.messaging.context_processors.notifications",
             ],
         },
     },
@@ -180,6 +181,9 @@ MESSAGING_SEND_THREADS = int(os.environ.get("MESSAGING_SEND_THREADS", "16"))
 MESSAGING_MAX_ATTEMPTS = 6
 MESSAGING_RETRY_BASE_SECONDS = 30
 MESSAGING_RETRY_MAX_SECONDS = 3600
+# The SMS provider's reply callback (POST /api/messaging/sms/inbound) must present this shared secret in the
+# X-Inbound-Secret header or the ?secret= query parameter. Empty: every inbound call is refused.
+MESSAGING_INBOUND_SECRET = os.environ.get("MESSAGING_INBOUND_SECRET", "")
 MESSAGING_STALE_AFTER_SECONDS = int(os.environ.get("MESSAGING_STALE_AFTER_SECONDS", "120"))
 AFTERSALES_DEFAULT_REGION = "CN"
 AFTERSALES_PAGE_SIZE = 25

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
+    path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

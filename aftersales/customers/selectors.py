@@ -140,6 +140,7 @@ class Customer360:
     stores: list[Any]
     ownership_history: list[Any]
     totals: dict[str, Any] = field(default_factory=dict)
+    messages: list[Any] = field(default_factory=list)  # newest messages sent to the customer from the user's stores
 
 
 ORDERS_ON_360 = 50
@@ -166,6 +167,11 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
     if user.has_perm("common.view_auditevent"):
         audit_rows = list(AuditEvent.objects.filter(customer=customer).select_related("actor")[:AUDIT_ON_360])
     stores = list(customer.stores.all())
+    sent: list[Any] = []
+    if user.has_perm("messaging.view_message"):
+        from aftersales.messaging.selectors import messages_for_customer
+
+        sent = messages_for_customer(user, customer)
     return Customer360(
         customer=customer,
         vehicles=vehicles,
@@ -176,6 +182,7 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
         stores=stores,
         ownership_history=ownership,
         totals=totals,
+        messages=sent,
     )
 
 

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
@@ -20,7 +21,7 @@ class MessageStatus(models.TextChoices):
     PENDING = "pending", _("Queued")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", pgettext_lazy("message status", "Delivered")
     FAILED = "failed", _("Failed")
     UNKNOWN = "unknown", _("Outcome unknown (check with provider)")
     SUPPRESSED = "suppressed", _("Not sent (no consent)")

@@ -128,6 +128,24 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} → {self.recipient}"
 
+    @property
+    def kind_label(self) -> str:
+        from .kinds import KINDS
+
+        found = KINDS.get(self.kind)
+        return str(found.label) if found else self.kind
+
+    @property
+    def status_tone(self) -> str:
+        """The colour of the status chip on the staff screens: ok, warn, bad or plain."""
+        return STATUS_TONES.get(self.status, "")
+
+
+STATUS_TONES = {
+    MessageStatus.SENT: "ok", MessageStatus.DELIVERED: "ok", MessageStatus.FAILED: "bad", MessageStatus.UNKNOWN: "warn",
+    MessageStatus.SUPPRESSED: "muted", MessageStatus.CANCELLED: "muted", MessageStatus.SENDING: "info",
+}
+
 
 class DeliveryAttempt(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="delivery_attempts")
