@@ -53,7 +53,16 @@ def _running(task_id: str = "", task: Any = None, args: Any = (), kwargs: Any = 
 @signals.task_postrun.connect
 @_safe
 def _finished(task_id: str = "", task: Any = None, retval: Any = None, state: str = "", **_: Any) -> None:
-    if task is None or task.name in QUIET_TASKS or state != "SUCCESS":
+    if task is None or state != "SUCCESS":
+        return
+    if task.name in QUIET_TASKS:
+        if retval:  # a sweep that found work (e.g. sent messages) is worth showing; an idle one is not
+            now = timezone.now()
+            TaskRun.objects.update_or_create(
+                task_id=task_id,
+                defaults={"name": task.name, "state": TaskState.SUCCEEDED, "started_at": now, "finished_at": now,
+                          "result": str(retval)[:500], "worker": socket.gethostname()},
+            )
         return
     TaskRun.objects.filter(task_id=task_id).update(state=TaskState.SUCCEEDED, finished_at=timezone.now(), result=str(retval)[:500])
 
