@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from .models import TaskRun, TaskState
 
-#: periodic sweeps that run every few seconds would drown the list; their failures are still recorded
+#: periodic sweeps that run every few seconds would drown the list: shown only when they did something or failed
 QUIET_TASKS = {"aftersales.messaging.dispatch", "aftersales.messaging.recover", "aftersales.common.tasks.heartbeat"}
+#: a liveness signal, not work (shown as worker heartbeats instead)
+NOT_WORK = {"aftersales.common.tasks.heartbeat"}
 
 
 def _safe(fn: Any) -> Any:
@@ -56,7 +58,7 @@ def _finished(task_id: str = "", task: Any = None, retval: Any = None, state: st
     if task is None or state != "SUCCESS":
         return
     if task.name in QUIET_TASKS:
-        if retval:  # a sweep that found work (e.g. sent messages) is worth showing; an idle one is not
+        if retval and task.name not in NOT_WORK:  # a sweep that found work (e.g. sent messages) is worth showing; an idle one is not
             now = timezone.now()
             TaskRun.objects.update_or_create(
                 task_id=task_id,
