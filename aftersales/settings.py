@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "aftersales.workshop",
     "aftersales.billing",
     "aftersales.messaging",
+    "aftersales.parts",
     "aftersales.web",
 ]
 
@@ -168,6 +169,7 @@ LOGGING = {
 }
 
 # Demo and product defaults
+PARTS_ADJUSTMENT_APPROVAL_VALUE = 500  # CNY: stock adjustments worth more need a manager's approval
 AFTERSALES_PUBLIC_URL = os.environ.get("AFTERSALES_PUBLIC_URL", "http://localhost:8000")  # links in messages
 AFTERSALES_MAIL_DOMAIN = os.environ.get("AFTERSALES_MAIL_DOMAIN", "aftersales.local")
 DEFAULT_FROM_EMAIL = os.environ.get("AFTERSALES_FROM_EMAIL", "noreply@aftersales.local")

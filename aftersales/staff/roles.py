@@ -50,15 +50,26 @@ _CUSTOMER_CARE = [
     "vehicles.add_mileagereading",
 ]
 
+_PARTS_VIEW = ["parts.view_part", "parts.view_stockitem", "parts.view_transfer"]
+_PARTS_CLERK = [
+    *_PARTS_VIEW, "parts.add_part", "parts.change_part", "parts.view_stockmovement", "parts.add_stockmovement",
+    "parts.change_stockitem", "parts.view_supplier", "parts.add_supplier", "parts.change_supplier",
+    "parts.view_purchaserequisition", "parts.add_purchaserequisition", "parts.change_purchaserequisition",
+    "parts.view_purchaseorder", "parts.add_purchaseorder", "parts.change_purchaseorder", "parts.add_transfer",
+    "parts.change_transfer", "parts.view_reservation", "parts.view_batch", "parts.view_adjustmentrequest",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
-        "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message",
+        "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
+        "parts.add_transfer", "parts.view_reservation",
     ],
-    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading"],
-    Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder"],
+    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part"],
+    Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
+                   "parts.view_reservation"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS],
-    Role.PARTS_CLERK: [*_VIEW_BASICS],
+    Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
@@ -72,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.view_message", "messaging.change_message", "messaging.view_messagetemplate",
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
+        *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest",
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
