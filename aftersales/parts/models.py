@@ -151,7 +151,7 @@ class StockItem(models.Model):
         return f"{self.part_id}@{self.store_id}: {self.on_hand}"
 
     @property
-    def available(self):  # noqa: ANN201
+    def available(self):
         return self.on_hand - self.reserved
 
 
