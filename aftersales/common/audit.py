@@ -39,6 +39,22 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
 
 
+def update_locked(model: type[models.Model], pk: Any, fields: dict[str, Any], audited: Iterable[str]) -> tuple[Any, dict[str, list[Any]]]:
+    """Lock the row, apply ``fields``, save if anything audited changed; return the row and its changes.
+
+    The caller holds the transaction and records the audit event (with its own action and links).
+    """
+    audited = tuple(audited)
+    locked = model._default_manager.select_for_update().get(pk=pk)
+    before = snapshot(locked, audited)
+    for key, value in fields.items():
+        setattr(locked, key, value)
+    changes = diff(before, snapshot(locked, audited))
+    if changes:
+        locked.save()
+    return locked, changes
+
+
 def record(
     *,
     actor: Any,

@@ -116,13 +116,8 @@ def customer_update(*, actor: Any, customer: Customer, reason: str = "", **data:
         _raise_duplicate(customer.group_id, fields["mobile"])
     try:
         with transaction.atomic():
-            locked = Customer.objects.select_for_update().get(pk=customer.pk)
-            before = audit.snapshot(locked, AUDITED_FIELDS)
-            for key, value in fields.items():
-                setattr(locked, key, value)
-            changes = audit.diff(before, audit.snapshot(locked, AUDITED_FIELDS))
+            locked, changes = audit.update_locked(Customer, customer.pk, fields, AUDITED_FIELDS)
             if changes:
-                locked.save()
                 audit.record(
                     actor=actor, obj=locked, action="customer.updated", store_id=locked.home_store_id,
                     customer_id=locked.pk, changes=changes, reason=reason,

@@ -137,13 +137,8 @@ def vehicle_update(*, actor: Any, vehicle: Vehicle, reason: str = "", **data: An
         _raise_duplicate(vehicle.group_id, fields["vin"], exclude_pk=vehicle.pk)
     try:
         with transaction.atomic():
-            locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-            before = audit.snapshot(locked, AUDITED_FIELDS)
-            for key, value in fields.items():
-                setattr(locked, key, value)
-            changes = audit.diff(before, audit.snapshot(locked, AUDITED_FIELDS))
+            locked, changes = audit.update_locked(Vehicle, vehicle.pk, fields, AUDITED_FIELDS)
             if changes:
-                locked.save()
                 audit.record(
                     actor=actor, obj=locked, action="vehicle.updated", customer_id=locked.owner_id, changes=changes,
                     reason=reason,

@@ -13,17 +13,9 @@ import sys
 import time
 
 import pytest
-from django.db import connection
 
 from aftersales.common.models import WorkerHeartbeat
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+from aftersales.common.tests.processes import database_url
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,7 +23,7 @@ def test_task_queued_before_worker_starts_is_processed(tmp_path):
     env = {
         **os.environ,
         "AFTERSALES_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": os.environ.get("CELERY_TEST_BROKER_URL", "filesystem://"),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
     }

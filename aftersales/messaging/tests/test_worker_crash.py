@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 from celery import Celery
-from django.db import connection
 
 from aftersales.common.tests.factories import CustomerFactory, DealerGroupFactory, StoreFactory
+from aftersales.common.tests.processes import database_url
 from aftersales.messaging import services
 from aftersales.messaging.choices import Channel, MessageStatus
 from aftersales.messaging.kinds import KINDS
@@ -56,13 +56,6 @@ sys.argv = ["celery", *sys.argv[2:]]
 sys.exit(main())
 """.replace("DELAY", str(DELAY))
 
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def _broker(env: dict[str, str]) -> Celery:
@@ -136,7 +129,7 @@ def test_sigkill_mid_batch_then_recovery_sends_everything_once(channel, tmp_path
     env = {
         **os.environ,
         "AFTERSALES_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": os.environ.get("CELERY_TEST_BROKER_URL", "filesystem://"),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
         "MESSAGING_BATCH_SIZE": "100",
