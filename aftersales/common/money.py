@@ -53,15 +53,20 @@ class Totals:
     tax: Decimal  # the VAT contained in the tax-inclusive total
 
 
+def line_gross(line: LineAmount) -> Decimal:
+    return q(line.quantity * line.unit_price)
+
+
 def line_amount(line: LineAmount) -> Decimal:
-    return q(line.quantity * line.unit_price - line.discount)
+    """Quantity × price rounded to the cent, less the discount: the same rounding the totals use."""
+    return q(line_gross(line) - line.discount)
 
 
 def totals(lines: Iterable[LineAmount], vat_rate: Decimal = DEFAULT_VAT_RATE) -> Totals:
     subtotal = ZERO
     discount = ZERO
     for line in lines:
-        subtotal += q(line.quantity * line.unit_price)
+        subtotal += line_gross(line)
         discount += q(line.discount)
     total = q(subtotal - discount)
     tax = q(total - total / (1 + vat_rate))

@@ -42,7 +42,20 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/vehicles/{vehicle_id}/mileage"),
         ("post", "/api/vehicles/{vehicle_id}/mileage"),
     ],
+    "messaging": [
+        ("get", "/api/messaging/messages"),
+        ("get", "/api/messaging/messages/{message_id}"),
+        ("post", "/api/messaging/messages/{message_id}/retry"),
+        ("get", "/api/messaging/templates"),
+        ("put", "/api/messaging/templates"),
+        ("post", "/api/messaging/templates/preview"),
+    ],
 }
+
+#: endpoints without staff authentication (their own check is tested where they live)
+PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
+    ("post", "/api/messaging/sms/inbound"),  # the SMS provider's callback, authenticated by a shared secret
+]
 
 
 def fill(path: str, ident: int = 1) -> str:
