@@ -97,6 +97,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
+from aftersales.parts.api import router as parts_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
@@ -106,3 +107,4 @@ api.add_router("/staff", staff_router)
 api.add_router("/customers", customers_router)
 api.add_router("/vehicles", vehicles_router)
 api.add_router("/messaging", messaging_router)
+api.add_router("/parts", parts_router)

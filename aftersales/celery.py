@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
@@ -20,6 +21,8 @@ app.conf.beat_schedule = {
     "messaging-dispatch": {"task": "aftersales.messaging.dispatch", "schedule": 10.0},
     "messaging-recover": {"task": "aftersales.messaging.recover", "schedule": 60.0},
     "prune-task-runs": {"task": "aftersales.common.tasks.prune_task_runs", "schedule": 3600.0},
+    # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
+    "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
 }
 
 

@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command in ("worker", "beat"):
         return _celery([command, *argv[1:]])
+    if command == "import-parts":  # ``aftersales import-parts FILE [--apply]``
+        argv[0] = "import_parts"
     _django(argv)
     return 0
 

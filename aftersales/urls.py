@@ -9,6 +9,16 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
+    path("parts/", include("aftersales.parts.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]
+
+# Reorder list, purchase orders, transfers and recalls (aftersales/parts/urls_purchasing.py) are written
+# alongside the parts screens: mounted when the module imports, so the project still loads while it is written.
+try:
+    from aftersales.parts import urls_purchasing
+except ImportError:  # pragma: no cover - only while that module does not exist yet
+    urls_purchasing = None
+if urls_purchasing is not None:
+    urlpatterns.insert(-2, path("parts/", include(urls_purchasing)))

@@ -204,6 +204,7 @@ class StockMovement(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["stock_item", "-at"], name="movement_item_idx"),
+            models.Index(fields=["part", "-at", "-id"], name="movement_part_idx"),  # a part's latest movements
             models.Index(fields=["batch"], name="movement_batch_idx"),
         ]
 

@@ -116,6 +116,10 @@ def record_movement(
         # moving average cost: (old stock × old average + received × its cost) / new stock
         base = max(item.on_hand, ZERO)
         item.avg_cost = ((base * item.avg_cost + quantity * unit_cost) / (base + quantity)).quantize(COST_PLACES, ROUND_HALF_UP)
+    if quantity > 0 and unit_cost is None and not item.avg_cost and item.on_hand <= 0:
+        # stock that appears without a purchase cost (found in a stock-take, ...) before any receipt: valued at the
+        # part's standard cost, not at 0 (which would drag down the average of every later receipt)
+        item.avg_cost = Decimal(item.part.cost_price).quantize(COST_PLACES, ROUND_HALF_UP)
     cost = unit_cost if (unit_cost is not None and quantity > 0) else item.avg_cost
     order = getattr(repair_job, "order", None)
     movement = StockMovement.objects.create(

@@ -50,6 +50,25 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("put", "/api/messaging/templates"),
         ("post", "/api/messaging/templates/preview"),
     ],
+    "parts": [
+        ("get", "/api/parts/"),
+        ("post", "/api/parts/"),
+        ("get", "/api/parts/reservations"),
+        ("post", "/api/parts/reservations"),
+        ("post", "/api/parts/reservations/{reservation_id}/release"),
+        ("get", "/api/parts/adjustments"),
+        ("post", "/api/parts/adjustments/{adjustment_id}/decide"),
+        ("get", "/api/parts/stock-items/{item_id}/movements"),
+        ("get", "/api/parts/movements/{movement_id}"),
+        ("get", "/api/parts/{part_id}"),
+        ("patch", "/api/parts/{part_id}"),
+        ("get", "/api/parts/{part_id}/stock"),
+        ("get", "/api/parts/{part_id}/movements"),
+        ("post", "/api/parts/{part_id}/receive"),
+        ("post", "/api/parts/{part_id}/issue"),
+        ("post", "/api/parts/{part_id}/return"),
+        ("post", "/api/parts/{part_id}/adjust"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
