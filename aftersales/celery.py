@@ -23,6 +23,7 @@ app.conf.beat_schedule = {
     "prune-task-runs": {"task": "aftersales.common.tasks.prune_task_runs", "schedule": 3600.0},
     # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
     "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
+    "parts-expire-reservations": {"task": "aftersales.parts.expire_reservations", "schedule": 600.0},
 }
 
 

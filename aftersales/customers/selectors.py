@@ -141,6 +141,7 @@ class Customer360:
     ownership_history: list[Any]
     totals: dict[str, Any] = field(default_factory=dict)
     messages: list[Any] = field(default_factory=list)  # newest messages sent to the customer from the user's stores
+    fitted_parts: dict[int, list[Any]] = field(default_factory=dict)  # vehicle id → parts fitted, with warranty
 
 
 ORDERS_ON_360 = 50
@@ -172,7 +173,15 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
         from aftersales.messaging.selectors import messages_for_customer
 
         sent = messages_for_customer(user, customer)
+    from aftersales.parts.reports import fitted_parts_by_vehicle
+
+    for vehicle in vehicles:
+        vehicle.fitted = []
+    fitted = fitted_parts_by_vehicle([v.pk for v in vehicles]) if vehicles else {}
+    for vehicle in vehicles:
+        vehicle.fitted = fitted.get(vehicle.pk, [])
     return Customer360(
+        fitted_parts=fitted,
         customer=customer,
         vehicles=vehicles,
         orders=orders,

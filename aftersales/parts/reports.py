@@ -111,14 +111,19 @@ def fitted_parts(vehicle: Any) -> list[FittedPart]:
 
     The caller has already checked the vehicle is visible (the customer 360 / vehicle view).
     """
+    return fitted_parts_by_vehicle([vehicle.pk]).get(vehicle.pk, [])
+
+
+def fitted_parts_by_vehicle(vehicle_ids: list[int]) -> dict[int, list[FittedPart]]:
+    """``fitted_parts`` for several vehicles in one query (the customer 360 page shows every car's parts)."""
     movements = (
-        StockMovement.objects.filter(vehicle=vehicle, kind__in=[MovementKind.ISSUE, MovementKind.RETURN])
+        StockMovement.objects.filter(vehicle_id__in=vehicle_ids, kind__in=[MovementKind.ISSUE, MovementKind.RETURN])
         .select_related("part", "batch", "repair_job", "repair_job__order", "store")
         .order_by("at", "id")
     )
-    rows: dict[tuple[Any, int, Any], FittedPart] = {}
+    rows: dict[tuple[Any, Any, int, Any], FittedPart] = {}
     for m in movements:
-        key = (m.repair_job_id, m.part_id, m.batch_id)
+        key = (m.vehicle_id, m.repair_job_id, m.part_id, m.batch_id)
         row = rows.get(key)
         if row is None:
             job = m.repair_job
@@ -135,7 +140,11 @@ def fitted_parts(vehicle: Any) -> list[FittedPart]:
             if m.part.warranty_km and order is not None and order.mileage_in is not None:
                 row.warranty_until_km = order.mileage_in + m.part.warranty_km
         row.quantity -= m.quantity
-    return sorted((r for r in rows.values() if r.quantity > 0), key=lambda r: r.issued_at, reverse=True)
+    out: dict[int, list[FittedPart]] = {}
+    for (vehicle_id, *_rest), row in sorted(rows.items(), key=lambda kv: kv[1].issued_at, reverse=True):
+        if row.quantity > 0:
+            out.setdefault(vehicle_id, []).append(row)
+    return out
 
 
 # ---- valuation ---------------------------------------------------------------------------------------------------

@@ -9,3 +9,11 @@ def reorder_sweep() -> dict[str, int]:
     from .purchasing import reorder_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="aftersales.parts.expire_reservations", ignore_result=True)
+def expire_reservations() -> int:
+    """Reservations past their expiry give their stock back. Idempotent."""
+    from .services import expire_reservations as sweep
+
+    return sweep()

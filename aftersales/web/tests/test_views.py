@@ -165,7 +165,7 @@ def test_360_and_search_query_counts_do_not_grow_with_history(client, world, zha
     small = _count(client, f"/customers/{zhang.pk}/")
     large = _count(client, f"/customers/{other.pk}/")
     assert small == large
-    assert large <= 18  # 16 + the customer's messages (one query) + the header's unread-notification count
+    assert large <= 19  # 16 + messages + fitted parts (one query each) + the header's unread-notification count
     page = client.get(f"/customers/{other.pk}/").content.decode()
     assert page.count('data-testid="visit"') == 12
     one = _count(client, "/search/?q=B12345", HTTP_HX_REQUEST="true")
@@ -216,3 +216,22 @@ def test_api_docs_use_local_assets(client, world):
     page = client.get("/api/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page
     assert "cdn." not in page and "https://" not in page.split("<body")[0]
+
+
+def test_360_shows_parts_fitted_with_warranty(client, world, zhang):
+    from aftersales.parts.models import Part
+    from aftersales.parts.services import stock_issue, stock_receive
+
+    add_visits(world, zhang, 1)
+    job = zhang.repair_orders.get().jobs.get()
+    battery = Part.objects.create(group=world.group, number="BAT-70AH", name_zh="蓄电池 70Ah", unit="piece",
+                                  tracking="batch", warranty_months=24)
+    clerk = world.staff["parts_clerk"]
+    stock_receive(actor=clerk, store=world.a, part=battery, quantity="2", unit_cost="480.00", batch_number="B2611",
+                  origin="天津", production_date=timezone.localdate() - dt.timedelta(days=30))
+    batch = battery.batches.get()
+    stock_issue(actor=clerk, store=world.a, part=battery, quantity="1", job=job, batch=batch)
+    client.force_login(world.advisor)
+    page = client.get(f"/customers/{zhang.pk}/").content.decode()
+    assert "蓄电池 70Ah" in page and "B2611" in page and "天津" in page
+    assert batch.warranty_until.strftime("%Y-%m-%d") in page
