@@ -276,6 +276,155 @@ VIN_YEAR = {2018: "J", 2019: "K", 2020: "L", 2021: "M", 2022: "N", 2023: "P", 20
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
+# ---- parts: suppliers, catalogue (number, OEM number, 中文, English, category, unit, cost, sale, warranty months,
+# tracking, supplier, interchangeable numbers, the code the demo's repair lines use), stock per store -------------
+SUPPLIERS: list[dict[str, Any]] = [
+    {"key": "toyota", "name": "广州丰田配件中心", "contact": "李国华", "phone": "020-87652233",
+     "email": "parts@gz-toyota-parts.example.cn", "lead_time_days": 2},
+    {"key": "bosch", "name": "博世汽车配件(Bosch)", "contact": "王海峰", "phone": "020-38779900",
+     "email": "order@bosch-aa.example.cn", "lead_time_days": 3},
+    {"key": "michelin", "name": "米其林轮胎经销", "contact": "陈志伟", "phone": "0755-82996688",
+     "email": "dealer@michelin-sz.example.cn", "lead_time_days": 4},
+]
+PartSpec = tuple[str, str, str, str, str, str, str, str, int | None, str, str, list[tuple[str, str]], str]
+PARTS: list[PartSpec] = [
+    # oil and fluids
+    ("08880-13705", "08880-13705", "丰田原厂全合成机油 0W-20", "Toyota genuine motor oil 0W-20", "oil", "litre",
+     "55.00", "88.00", None, "none", "toyota", [("MOBIL1-0W20", "美孚 Mobil 1")], "OIL-0W20"),
+    ("08880-13805", "08880-13805", "丰田原厂机油 5W-30", "Toyota genuine motor oil 5W-30", "oil", "litre",
+     "45.00", "75.00", None, "none", "toyota", [("EDGE-5W30", "嘉实多 Castrol")], "OIL-5W30"),
+    ("CASTROL-EDGE-0W20", "", "嘉实多极护全合成 0W-20", "Castrol EDGE 0W-20", "oil", "litre",
+     "58.00", "92.00", None, "none", "bosch", [], ""),
+    ("SHELL-HX8-5W40", "", "壳牌超凡喜力 5W-40", "Shell Helix Ultra 5W-40", "oil", "litre",
+     "48.00", "80.00", None, "none", "bosch", [], ""),
+    ("08889-80140", "08889-80140", "丰田原厂超长效冷却液（粉红）", "Toyota super long life coolant", "oil", "litre",
+     "25.00", "45.00", None, "none", "toyota", [], "COOLANT"),
+    ("BYD-EVC-01", "", "电动车专用冷却液（低电导率）", "EV coolant, low conductivity", "ev", "litre",
+     "38.00", "68.00", None, "none", "bosch", [], "EV-COOLANT"),
+    ("08886-81210", "08886-81210", "丰田 ATF WS 自动变速箱油", "Toyota ATF WS", "transmission", "litre",
+     "70.00", "120.00", None, "none", "toyota", [], ""),
+    ("1987479107", "", "博世 DOT4 刹车油", "Bosch brake fluid DOT4", "brake", "litre",
+     "40.00", "78.00", None, "none", "bosch", [], "BRK-FLUID"),
+    ("WSH-FLUID-2L", "", "玻璃清洗液（-25°C）", "Screen wash (-25 °C)", "accessory", "litre",
+     "5.00", "15.00", None, "none", "bosch", [], ""),
+    # filters
+    ("04152-YZZA1", "04152-YZZA1", "丰田机油滤清器", "Toyota oil filter", "filter", "piece",
+     "32.00", "68.00", 6, "none", "toyota", [("HU 7019 Z", "MANN"), ("0986AF0052", "BOSCH"), ("FLT-OIL", "")], "FLT-OIL"),
+    ("15400-RTA-003", "15400-RTA-003", "本田机油滤清器", "Honda oil filter", "filter", "piece",
+     "30.00", "65.00", 6, "none", "toyota", [("W610/6", "MANN")], ""),
+    ("06L115562B", "06L115562B", "大众机油滤清器", "VW oil filter", "filter", "piece",
+     "42.00", "85.00", 6, "none", "bosch", [("HU 6002 Z", "MANN")], ""),
+    ("17801-21050", "17801-21050", "丰田空气滤清器", "Toyota air filter", "filter", "piece",
+     "58.00", "118.00", 6, "none", "toyota", [("C 26 003", "MANN"), ("FLT-AIR", "")], "FLT-AIR"),
+    ("17220-5A2-A00", "17220-5A2-A00", "本田空气滤清器", "Honda air filter", "filter", "piece",
+     "55.00", "110.00", 6, "none", "toyota", [], ""),
+    ("87139-YZZ08", "87139-YZZ08", "丰田空调滤芯", "Toyota cabin air filter", "filter", "piece",
+     "48.00", "108.00", 6, "none", "toyota", [("1987435501", "BOSCH"), ("FLT-CABIN", "")], "FLT-CABIN"),
+    ("87139-YZZ20", "87139-YZZ20", "空调滤芯（活性炭）", "Cabin filter, activated carbon", "filter", "piece",
+     "62.00", "128.00", 6, "none", "toyota", [("CUK 26 010", "MANN")], ""),
+    ("1107681-00-A", "1107681-00-A", "特斯拉空调滤芯（HEPA）", "Tesla cabin filter (HEPA)", "filter", "set",
+     "120.00", "220.00", 6, "none", "bosch", [], ""),
+    ("23300-31100", "23300-31100", "汽油滤清器", "Fuel filter", "filter", "piece",
+     "95.00", "180.00", 6, "none", "toyota", [], ""),
+    ("90430-12031", "90430-12031", "放油螺栓垫片", "Drain plug gasket", "engine", "piece",
+     "2.00", "8.00", None, "none", "toyota", [("WSH-DRAIN", "")], "WSH-DRAIN"),
+    # brakes
+    ("04465-33471", "04465-33471", "丰田前刹车片（一套）", "Toyota front brake pads (set)", "brake", "set",
+     "380.00", "620.00", 12, "none", "toyota", [("0986494628", "BOSCH"), ("BRK-PAD-F", "")], "BRK-PAD-F"),
+    ("04466-33180", "04466-33180", "丰田后刹车片（一套）", "Toyota rear brake pads (set)", "brake", "set",
+     "320.00", "520.00", 12, "none", "toyota", [], ""),
+    ("0986AB2553", "", "博世前刹车片（一套）", "Bosch front brake pads (set)", "brake", "set",
+     "260.00", "450.00", 12, "none", "bosch", [("04465-33471", "TOYOTA")], ""),
+    ("43512-33130", "43512-33130", "丰田前刹车盘", "Toyota front brake disc", "brake", "piece",
+     "420.00", "690.00", 12, "none", "toyota", [("0986479C20", "BOSCH")], ""),
+    ("42431-33120", "42431-33120", "丰田后刹车盘", "Toyota rear brake disc", "brake", "piece",
+     "360.00", "590.00", 12, "none", "toyota", [], ""),
+    ("45022-TVA-A00", "45022-TVA-A00", "本田前刹车片（一套）", "Honda front brake pads (set)", "brake", "set",
+     "350.00", "580.00", 12, "none", "toyota", [], ""),
+    # tyres (batch = DOT week)
+    ("MIC-P4-2255517", "", "米其林 Primacy 4 225/55R17 轮胎", "Michelin Primacy 4 225/55 R17", "tyre", "piece",
+     "720.00", "980.00", 36, "batch", "michelin", [("TYR-22555R17", "")], "TYR-22555R17"),
+    ("MIC-P4-2156016", "", "米其林 Primacy 4 215/60R16 轮胎", "Michelin Primacy 4 215/60 R16", "tyre", "piece",
+     "620.00", "860.00", 36, "batch", "michelin", [], ""),
+    ("MIC-PS4-2354518", "", "米其林 Pilot Sport 4 235/45R18 轮胎", "Michelin Pilot Sport 4 235/45 R18", "tyre", "piece",
+     "980.00", "1380.00", 36, "batch", "michelin", [], ""),
+    ("MIC-EP-2454519", "", "米其林 e·Primacy 245/45R19 电动车轮胎", "Michelin e.Primacy 245/45 R19 (EV)", "tyre", "piece",
+     "1050.00", "1480.00", 36, "batch", "michelin", [], ""),
+    ("BS-T005-2255517", "", "普利司通 Turanza T005 225/55R17 轮胎", "Bridgestone Turanza T005 225/55 R17", "tyre", "piece",
+     "650.00", "900.00", 36, "batch", "michelin", [("MIC-P4-2255517", "MICHELIN")], ""),
+    # batteries (batch = production lot)
+    ("VARTA-60AH", "", "瓦尔塔蓄电池 12V 60Ah", "VARTA battery 12 V 60 Ah", "battery", "piece",
+     "480.00", "680.00", 24, "batch", "bosch", [("BAT-60AH", "")], "BAT-60AH"),
+    ("VARTA-70AH-AGM", "", "瓦尔塔 AGM 启停蓄电池 12V 70Ah", "VARTA AGM start-stop battery 70 Ah", "battery", "piece",
+     "780.00", "1080.00", 24, "batch", "bosch", [], ""),
+    ("28800-YZZ8B", "28800-YZZ8B", "丰田原厂蓄电池 55B24L", "Toyota genuine battery 55B24L", "battery", "piece",
+     "430.00", "620.00", 18, "batch", "toyota", [], ""),
+    ("BOSCH-S4-45AH", "0092S40010", "博世 S4 蓄电池 12V 45Ah", "Bosch S4 battery 45 Ah", "battery", "piece",
+     "380.00", "560.00", 24, "batch", "bosch", [], ""),
+    ("BYD-12V-LFP", "", "比亚迪 12V 磷酸铁锂启动电池", "BYD 12 V LFP auxiliary battery", "ev", "piece",
+     "560.00", "880.00", 36, "batch", "bosch", [], ""),
+    # wipers, plugs, lamps
+    ("85222-33180", "85222-33180", "丰田无骨雨刮片（一对）", "Toyota flat wiper blades (pair)", "accessory", "set",
+     "90.00", "168.00", 6, "none", "toyota", [("WPR-PAIR", "")], "WPR-PAIR"),
+    ("3397007502", "", "博世风翼无骨雨刮（一对）", "Bosch Aerotwin wiper blades (pair)", "accessory", "set",
+     "80.00", "150.00", 6, "none", "bosch", [("85222-33180", "TOYOTA")], ""),
+    ("85242-0R010", "85242-0R010", "丰田后雨刮片", "Toyota rear wiper blade", "accessory", "piece",
+     "35.00", "68.00", 6, "none", "toyota", [], ""),
+    ("90919-01253", "90919-01253", "丰田铱金火花塞", "Toyota iridium spark plug", "engine", "piece",
+     "65.00", "120.00", 12, "none", "toyota", [("FK20HR11", "DENSO"), ("0242135524", "BOSCH")], "SPARK"),
+    ("ILZKR7B11", "", "NGK 铱金火花塞 ILZKR7B-11", "NGK iridium spark plug ILZKR7B-11", "engine", "piece",
+     "70.00", "128.00", 12, "none", "bosch", [], ""),
+    ("101905601F", "101905601F", "大众火花塞", "VW spark plug", "engine", "piece",
+     "55.00", "98.00", 12, "none", "bosch", [], ""),
+    ("H11-OSRAM", "", "欧司朗 H11 卤素灯泡", "Osram H11 halogen bulb", "electrical", "piece",
+     "35.00", "68.00", 6, "none", "bosch", [], ""),
+    ("H7-PHILIPS", "", "飞利浦 H7 卤素灯泡", "Philips H7 halogen bulb", "electrical", "piece",
+     "30.00", "60.00", 6, "none", "bosch", [], ""),
+    ("FUSE-KIT-ATO", "", "插片保险丝套装", "ATO fuse assortment", "electrical", "set",
+     "15.00", "35.00", None, "none", "bosch", [], ""),
+    # air conditioning
+    ("R134A-KG", "", "R134a 冷媒（kg）", "R134a refrigerant (kg)", "aircon", "kg",
+     "80.00", "160.00", None, "none", "bosch", [("AC-R134A", "")], "AC-R134A"),
+    ("R1234YF-KG", "", "R1234yf 冷媒（kg）", "R1234yf refrigerant (kg)", "aircon", "kg",
+     "380.00", "620.00", None, "none", "bosch", [], ""),
+    ("AC-CLEAN-500", "", "空调系统清洗剂 500ml", "A/C system cleaner 500 ml", "aircon", "piece",
+     "45.00", "98.00", None, "none", "bosch", [("AC-CLEAN", "")], "AC-CLEAN"),
+    ("88716-33040", "88716-33040", "空调压缩机皮带", "A/C compressor belt", "aircon", "piece",
+     "110.00", "220.00", 12, "none", "toyota", [], ""),
+    # suspension, engine, transmission, body, accessories
+    ("48510-80707", "48510-80707", "丰田前减震器", "Toyota front shock absorber", "suspension", "piece",
+     "480.00", "880.00", 24, "none", "toyota", [], ""),
+    ("48820-33060", "48820-33060", "前稳定杆连杆", "Front stabiliser link", "suspension", "piece",
+     "85.00", "180.00", 12, "none", "toyota", [], ""),
+    ("13568-09130", "13568-09130", "丰田正时皮带", "Toyota timing belt", "engine", "piece",
+     "180.00", "360.00", 24, "none", "toyota", [], ""),
+    ("90916-A2011", "90916-A2011", "发动机多楔带", "Engine serpentine belt", "engine", "piece",
+     "120.00", "240.00", 12, "none", "toyota", [], ""),
+    ("11213-0V020", "11213-0V020", "气门室盖垫", "Valve cover gasket", "engine", "piece",
+     "60.00", "150.00", 12, "none", "toyota", [], ""),
+    ("35330-33080", "35330-33080", "自动变速箱滤网", "Automatic transmission strainer", "transmission", "piece",
+     "150.00", "290.00", 12, "none", "toyota", [], ""),
+    ("52119-33987", "52119-33987", "前保险杠左下饰条", "Front bumper lower trim, left", "body", "piece",
+     "150.00", "260.00", 12, "none", "toyota", [("BMP-TRIM-L", "")], "BMP-TRIM-L"),
+    ("75310-33090", "75310-33090", "前标志（车标）", "Front emblem", "body", "piece",
+     "160.00", "320.00", 12, "none", "toyota", [], ""),
+    ("PT206-33180", "PT206-33180", "凯美瑞全包围脚垫", "Camry floor mats (set)", "accessory", "set",
+     "200.00", "398.00", 12, "none", "toyota", [], ""),
+    ("70MAI-A800S", "", "70迈 4K 行车记录仪", "70mai 4K dash cam", "accessory", "piece",
+     "380.00", "599.00", 12, "none", "bosch", [], ""),
+    ("EV-HV-SEAL-KIT", "", "高压连接器密封圈套件", "HV connector seal kit", "ev", "set",
+     "95.00", "190.00", 12, "none", "bosch", [], ""),
+    ("EV-INS-GLOVE", "", "高压绝缘手套（检测用）", "HV insulating gloves", "ev", "set",
+     "260.00", "420.00", 6, "none", "bosch", [], ""),
+]
+AISLE = {"oil": "A", "filter": "B", "brake": "C", "tyre": "T", "battery": "D", "ev": "E", "aircon": "F",
+         "engine": "G", "accessory": "H", "electrical": "J", "suspension": "K", "transmission": "L", "body": "M"}
+# below minimum after loading (the reorder list and the sweep's requisitions): per store, part numbers
+SHORT = {"gz": ("04152-YZZA1", "87139-YZZ08", "04465-33471", "H7-PHILIPS"), "sz": ("08880-13705", "VARTA-60AH", "85222-33180")}
+ONLY_AT_SZ = ("MIC-PS4-2354518", "48510-80707")  # a gz job waits for one of these: a transfer sz → gz
+BATCH_ORIGIN = {"michelin": "中国 沈阳 / Shenyang, CN", "bosch": "中国 苏州 / Suzhou, CN", "toyota": "日本 / Japan"}
+
+
 @dataclass
 class DemoResult:
     group: DealerGroup
@@ -382,6 +531,7 @@ class _Builder:
             for vehicle_story in story["vehicles"]:
                 self._history(story, vehicle_story, transfers.get(vehicle_story["vehicle"].pk))
         self._open_orders(stories)
+        self._parts()
         self._messages()
 
     # ---- messages (the worker sends them through the console channel when `make run` starts) ---------------
@@ -410,6 +560,153 @@ class _Builder:
                 kind="campaign.offer", store=store, customer=customer, dedup_key=f"demo-winter-{customer.pk}",
                 variables={**customer_variables(customer=customer, store=store), "offer": "冬季电瓶免费检测", "link": "/c/winter"},
             )
+
+    # ---- parts: suppliers, catalogue, stock at both stores, reorder, a purchase order, a transfer, issues -----
+    def _parts(self) -> None:
+        from aftersales.parts import catalogue, purchasing, transfers
+        from aftersales.parts.models import Batch
+        from aftersales.workshop.models import RepairJob
+
+        gz, sz = self.stores["gz"], self.stores["sz"]
+        manager = self._staff_of(gz, "manager")
+        suppliers = {
+            cfg["key"]: purchasing.supplier_create(actor=manager, **{k: v for k, v in cfg.items() if k != "key"})
+            for cfg in SUPPLIERS
+        }
+        parts: dict[str, Any] = {}
+        by_code: dict[str, Any] = {}
+        for (number, oem, zh, en, category, unit, cost, sale, months, tracking, supplier, aliases, code) in PARTS:
+            parts[number] = catalogue.part_create(
+                actor=manager, group=self.group, number=number, oem_number=oem, name_zh=zh, name_en=en,
+                category=category, unit=unit, cost_price=cost, sale_price=sale, warranty_months=months,
+                warranty_km=50_000 if category == "tyre" else None, tracking=tracking, is_oem=bool(oem),
+                default_supplier=suppliers[supplier], aliases=[{"number": n, "brand": b} for n, b in aliases],
+            )
+            if code:
+                by_code[code] = parts[number]
+        self.part_batches: dict[tuple[int, int], list[Batch]] = {}
+        for store in (gz, sz):
+            self._stock(store, parts, suppliers)
+        self._issue_to_open_orders(by_code)
+        # the nightly sweep, run now: requisitions for everything below its minimum
+        for store in (gz, sz):
+            purchasing.reorder_run_now(actor=self._staff_of(store, "parts"), store=store)
+        # the gz parts clerk orders the Toyota requisitions; the supplier delivers part of it
+        clerk = self._staff_of(gz, "parts")
+        toyota = [
+            r.pk for r in purchasing.requisitions_for(clerk, gz).order_by("id")
+            if r.part.default_supplier_id == suppliers["toyota"].pk
+        ]
+        if toyota:
+            order = purchasing.purchase_order_create_from_requisitions(actor=clerk, store=gz, requisition_ids=toyota)[0]
+            purchasing.purchase_order_send(actor=clerk, order=order)
+            first = order.lines.order_by("id").first()
+            if first is not None and first.quantity > 1:
+                purchasing.purchase_order_receive(
+                    actor=clerk, order=order, lines=[{"line_id": first.pk, "quantity": int(first.quantity // 2)}]
+                )
+        # a gz job waits for a part only sz has: the gz advisor asks for it
+        job = (
+            RepairJob.objects.filter(order__store=gz, order__status="open").select_related("order")
+            .order_by("order__opened_at", "id").first()
+        )
+        transfers.transfer_request(
+            actor=self._staff_of(gz, "advisor"), from_store=sz, to_store=gz, part=parts[ONLY_AT_SZ[1]], quantity=2,
+            for_job=job, note="检查发现前减震器漏油，客户同意更换，本店无货，请尽快调拨" if job is not None else "补货",
+        )
+
+    def _stock(self, store: Store, parts: dict[str, Any], suppliers: dict[str, Any]) -> None:
+        from aftersales.parts import services
+        from aftersales.parts.models import StockItem
+
+        rng = self.rng
+        clerk = self._staff_of(store, "parts")
+        shelves: dict[str, int] = {}
+        rules: list[tuple[Any, str, Decimal, Decimal]] = []
+        for spec in PARTS:
+            number, category, unit, cost, tracking, supplier = spec[0], spec[4], spec[5], spec[6], spec[9], spec[10]
+            if store.code == "gz" and number in ONLY_AT_SZ:
+                continue
+            part = parts[number]
+            if unit == "litre" and category in ("oil", "transmission"):
+                base = rng.choice((80, 100, 120, 160, 200)) if number.startswith("0888") else rng.randint(20, 60)
+            elif unit in ("litre", "kg"):
+                base = rng.randint(8, 30)
+            elif category == "filter":
+                base = rng.randint(15, 40)
+            elif category in ("tyre",):
+                base = rng.choice((8, 12, 16, 20, 24))
+            elif category in ("brake", "battery", "suspension"):
+                base = rng.randint(4, 10)
+            else:
+                base = rng.randint(3, 15)
+            short = number in SHORT[store.code]
+            received = 2 if short else base
+            receipts = [received] if received < 4 or rng.random() < 0.5 else [received // 2, received - received // 2]
+            for n, qty in enumerate(receipts):
+                unit_cost = q(Decimal(cost) * Decimal(str(round(rng.uniform(0.94, 1.06), 2))))
+                batch: dict[str, Any] = {}
+                if tracking == "batch":
+                    produced = self.today - dt.timedelta(days=rng.randint(30, 300))
+                    if category == "tyre":
+                        lot = f"DOT{produced.isocalendar()[1]:02d}{produced.year % 100:02d}-{store.code.upper()}{n + 1}"
+                    else:
+                        lot = f"{number[:4]}{produced:%y%m%d}{store.code.upper()}{n + 1}"
+                    batch = {"batch_number": lot, "origin": BATCH_ORIGIN[supplier], "production_date": produced,
+                             "supplier": suppliers[supplier]}
+                movement = services.stock_receive(
+                    actor=clerk, store=store, part=part, quantity=qty, unit_cost=unit_cost,
+                    reason=f"{suppliers[supplier].name} 送货单 {store.code.upper()}{rng.randrange(10**6):06d}", **batch,
+                )
+                if movement.batch_id:
+                    self.part_batches.setdefault((store.pk, part.pk), []).append(movement.batch)
+            aisle = AISLE.get(category, "N")
+            shelves[aisle] = shelves.get(aisle, 0) + 1
+            slot = shelves[aisle] - 1
+            bin_location = f"{aisle}-{slot // 6 + 1:02d}-{slot % 6 + 1:02d}"
+            if short:
+                min_qty, max_qty = Decimal(max(6, base // 2)), Decimal(max(12, base + base // 2))
+            else:
+                min_qty = Decimal(max(1, base // 5))
+                max_qty = Decimal(base + base // 3)
+            rules.append((part, bin_location, min_qty, max_qty))
+        items = {i.part_id: i for i in StockItem.objects.filter(store=store)}
+        for part, bin_location, min_qty, max_qty in rules:
+            item = items[part.pk]
+            item.bin_location, item.min_qty, item.max_qty = bin_location, min_qty, max_qty
+            item.lead_time_days = part.default_supplier.lead_time_days if part.default_supplier else None
+        StockItem.objects.bulk_update(list(items.values()), ["bin_location", "min_qty", "max_qty", "lead_time_days"])
+
+    def _issue_to_open_orders(self, by_code: dict[str, Any]) -> None:
+        """The cars in the workshop: their jobs' parts are reserved; the first job's parts are already issued."""
+        from aftersales.common.errors import DomainError
+        from aftersales.parts import services
+        from aftersales.parts.choices import ReservationSource
+        from aftersales.workshop.models import RepairLine
+
+        lines = (
+            RepairLine.objects.filter(job__order__store__group=self.group, job__order__status="open", kind=LineKind.PART)
+            .select_related("job", "job__order", "job__order__store").order_by("job__order__opened_at", "job__seq", "id")
+        )
+        first_job: dict[int, int] = {}
+        for line in lines:
+            part = by_code.get(line.code)
+            if part is None:
+                continue
+            job, store = line.job, line.job.order.store
+            clerk = self._staff_of(store, "parts")
+            first_job.setdefault(job.order_id, job.pk)
+            try:
+                services.reserve(actor=clerk, store=store, part=part, quantity=line.quantity, source=ReservationSource.JOB,
+                                 reference=f"job:{job.pk}")
+                if first_job[job.order_id] == job.pk:
+                    batches = self.part_batches.get((store.pk, part.pk)) or [None]
+                    batch = next((b for b in batches if b is None or services.batch_on_hand(b, store) >= line.quantity), None)
+                    if part.tracking != "none" and batch is None:
+                        continue
+                    services.stock_issue(actor=clerk, store=store, part=part, quantity=line.quantity, job=job, batch=batch)
+            except DomainError:  # not enough in stock here: the job waits (the reorder list shows it)
+                continue
 
     # ---- stores and staff ----------------------------------------------------------------------------------
     def _store(self, cfg: dict[str, Any]) -> None:

@@ -112,3 +112,18 @@ TRANSFER_TRANSITIONS: dict[str, set[str]] = {
     TransferStatus.REJECTED: set(),
     TransferStatus.CANCELLED: set(),
 }
+
+
+class StockTakeStatus(models.TextChoices):
+    OPEN = "open", _("Counting")
+    COUNTED = "counted", _("Counted")
+    POSTED = "posted", _("Posted")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+STOCKTAKE_TRANSITIONS: dict[str, set[str]] = {
+    StockTakeStatus.OPEN: {StockTakeStatus.COUNTED, StockTakeStatus.CANCELLED},
+    StockTakeStatus.COUNTED: {StockTakeStatus.POSTED, StockTakeStatus.CANCELLED},
+    StockTakeStatus.POSTED: set(),
+    StockTakeStatus.CANCELLED: set(),
+}

@@ -13,6 +13,7 @@ from .choices import (
     RequisitionStatus,
     ReservationSource,
     ReservationStatus,
+    StockTakeStatus,
     Tracking,
     TransferStatus,
     Unit,
@@ -266,11 +267,12 @@ class AdjustmentRequest(models.Model):
 
 
 class PartsEvent(models.Model):
-    """State timeline for adjustment requests, purchase orders and transfers (habit 2)."""
+    """State timeline for adjustment requests, purchase orders, transfers and stock-takes (habit 2)."""
 
     adjustment = models.ForeignKey(AdjustmentRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     purchase_order = models.ForeignKey("PurchaseOrder", null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     transfer = models.ForeignKey("Transfer", null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    stocktake = models.ForeignKey("StockTake", null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=12)
     to_state = models.CharField(max_length=12)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -373,3 +375,58 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.part_id}: {self.from_store_id}→{self.to_store_id}"
+
+
+class StockTake(models.Model):
+    """A stock-take (盘点) at one store: quantities snapshotted at the start, counted, then posted as STOCKTAKE
+    ledger rows of (counted − snapshot) each, so movements during the count are kept. One open per store."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=StockTakeStatus.choices, default=StockTakeStatus.OPEN)
+    category = models.CharField(_("category"), max_length=15, choices=Category.choices, blank=True)
+    bin_prefix = models.CharField(_("bins starting with"), max_length=20, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stock-take")
+        verbose_name_plural = _("stock-takes")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store"], condition=models.Q(status__in=["open", "counted"]), name="one_open_stocktake_per_store"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"stock-take {self.pk}@{self.store_id} ({self.status})"
+
+
+class StockTakeLine(models.Model):
+    stock_take = models.ForeignKey(StockTake, on_delete=models.CASCADE, related_name="lines")
+    stock_item = models.ForeignKey(StockItem, verbose_name=_("stock item"), on_delete=models.PROTECT, related_name="+")
+    system_qty = models.DecimalField(_("on hand at start"), **QTY)
+    counted_qty = models.DecimalField(_("counted"), null=True, blank=True, **QTY)
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
+    movement = models.OneToOneField(StockMovement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("stock-take line")
+        verbose_name_plural = _("stock-take lines")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stock_take", "stock_item"], name="stocktake_line_unique"),
+            models.CheckConstraint(condition=models.Q(counted_qty__gte=0) | models.Q(counted_qty__isnull=True),
+                                   name="stocktake_counted_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_item_id}: {self.system_qty} → {self.counted_qty}"
+
+    @property
+    def difference(self):
+        return None if self.counted_qty is None else self.counted_qty - self.system_qty

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_stocktake
 
 app_name = "parts"
 
@@ -21,4 +21,9 @@ urlpatterns = [
     path("<int:pk>/issue/", views.stock_issue, name="stock_issue"),
     path("<int:pk>/return/", views.stock_return, name="stock_return"),
     path("<int:pk>/adjust/", views.stock_adjust, name="stock_adjust"),
+    path("stocktakes/", views_stocktake.stocktake_list, name="stocktake_list"),
+    path("stocktakes/new/", views_stocktake.stocktake_start, name="stocktake_start"),
+    path("stocktakes/<int:pk>/", views_stocktake.stocktake_detail, name="stocktake_detail"),
+    path("stocktakes/<int:pk>/post/", views_stocktake.stocktake_post, name="stocktake_post"),
+    path("stocktakes/<int:pk>/cancel/", views_stocktake.stocktake_cancel, name="stocktake_cancel"),
 ]

@@ -57,6 +57,7 @@ _PARTS_CLERK = [
     "parts.view_purchaserequisition", "parts.add_purchaserequisition", "parts.change_purchaserequisition",
     "parts.view_purchaseorder", "parts.add_purchaseorder", "parts.change_purchaseorder", "parts.add_transfer",
     "parts.change_transfer", "parts.view_reservation", "parts.view_batch", "parts.view_adjustmentrequest",
+    "parts.view_stocktake", "parts.add_stocktake", "parts.change_stocktake",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -13,6 +13,21 @@ from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME
 from aftersales.common.models import AuditEvent
 from aftersales.common.validators import normalize_mobile, normalize_plate, normalize_vin
 from aftersales.customers.models import Consent, Customer
+from aftersales.parts.models import (
+    Batch,
+    Part,
+    PartAlias,
+    PartsEvent,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequisition,
+    Reservation,
+    StockItem,
+    StockMovement,
+    Supplier,
+    Transfer,
+)
+from aftersales.parts.purchasing import items_below_minimum
 from aftersales.staff.models import StoreMembership, User
 from aftersales.staff.roles import ROLE_PERMISSIONS
 from aftersales.stores.models import DealerGroup, Holiday, OpeningPeriod, Store
@@ -22,6 +37,8 @@ from aftersales.workshop.models import RepairLine, RepairOrder
 COUNTED = (
     DealerGroup, Store, OpeningPeriod, Holiday, User, StoreMembership, Customer, Consent, Vehicle,
     VehicleOwnership, MileageReading, RepairOrder, RepairLine, Invoice, Payment, AuditEvent,
+    Supplier, Part, PartAlias, Batch, StockItem, StockMovement, Reservation, PurchaseRequisition, PurchaseOrder,
+    PurchaseOrderLine, Transfer, PartsEvent,
 )  # fmt: skip
 
 
@@ -88,6 +105,31 @@ def test_load_demo_once(db):
     assert spans
     assert max(row["last"] - row["first"] for row in spans) <= dt.timedelta(days=400)
     assert AuditEvent.objects.filter(action="repair_order.opened").count() == RepairOrder.objects.count()
+
+    # parts: suppliers, a catalogue matching the jobs, stock at both stores, reorder, a PO, a transfer, issues
+    assert Supplier.objects.filter(group=group).count() == 3
+    parts = Part.objects.filter(group=group)
+    assert 55 <= parts.count() <= 70
+    assert parts.filter(tracking="batch", category="tyre").exists() and parts.filter(tracking="batch", category="battery").exists()
+    assert parts.filter(unit="litre").exists() and PartAlias.objects.filter(brand="MANN").exists()
+    assert Batch.objects.filter(part__tracking="batch").exclude(origin="").filter(production_date__isnull=False).exists()
+    for store in stores:
+        items = StockItem.objects.filter(store=store, on_hand__gt=0)
+        assert items.count() >= 50, store.code
+        assert not StockItem.objects.filter(store=store, bin_location="").exists()
+    for item in StockItem.objects.all():  # the ledger adds up
+        total = sum(StockMovement.objects.filter(stock_item=item).values_list("quantity", flat=True))
+        assert item.on_hand == total >= 0, item
+    admin_below = items_below_minimum(admin).count()
+    assert 4 <= admin_below <= 12, admin_below
+    assert PurchaseRequisition.objects.filter(status="open").exists()
+    po = PurchaseOrder.objects.get()
+    assert po.status == "partial" and po.lines.filter(received__gt=0).exists()
+    transfer = Transfer.objects.get()
+    assert transfer.status == "requested" and transfer.from_store.code == "sz" and transfer.to_store.code == "gz"
+    assert transfer.for_job is not None and transfer.for_job.order.status == "open"
+    assert StockMovement.objects.filter(kind="issue", repair_job__order__status="open").exists()
+    assert Reservation.objects.filter(status="active", source="job").exists()
 
     before = _counts()
     again = StringIO()
