@@ -95,6 +95,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "error", str(exc))
 
 
+from aftersales.appointments.api import router as appointments_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
@@ -108,3 +109,4 @@ api.add_router("/customers", customers_router)
 api.add_router("/vehicles", vehicles_router)
 api.add_router("/messaging", messaging_router)
 api.add_router("/parts", parts_router)
+api.add_router("/appointments", appointments_router)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "aftersales.billing",
     "aftersales.messaging",
     "aftersales.parts",
+    "aftersales.appointments",
     "aftersales.web",
 ]
 

@@ -175,11 +175,9 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
         sent = messages_for_customer(user, customer)
     from aftersales.parts.reports import fitted_parts_by_vehicle
 
-    for vehicle in vehicles:
-        vehicle.fitted = []
     fitted = fitted_parts_by_vehicle([v.pk for v in vehicles]) if vehicles else {}
     for vehicle in vehicles:
-        vehicle.fitted = fitted.get(vehicle.pk, [])
+        vehicle.fitted = fitted.get(vehicle.pk, [])  # type: ignore[attr-defined]  # read by the 360 template
     return Customer360(
         fitted_parts=fitted,
         customer=customer,

@@ -60,21 +60,34 @@ _PARTS_CLERK = [
     "parts.view_stocktake", "parts.add_stocktake", "parts.change_stocktake",
 ]
 
+_APPOINTMENTS_VIEW = ["appointments.view_appointment", "appointments.view_servicetype", "appointments.view_bay",
+                      "appointments.view_cannedjob"]
+_APPOINTMENTS_BOOK = [*_APPOINTMENTS_VIEW, "appointments.add_appointment", "appointments.change_appointment"]
+_APPOINTMENTS_MANAGE = [
+    *_APPOINTMENTS_BOOK, "appointments.delete_appointment", "appointments.view_appointmentevent",
+    "appointments.add_servicetype", "appointments.change_servicetype", "appointments.delete_servicetype",
+    "appointments.add_cannedjob", "appointments.change_cannedjob", "appointments.delete_cannedjob",
+    "appointments.view_cannedjobpart", "appointments.add_cannedjobpart", "appointments.change_cannedjobpart",
+    "appointments.delete_cannedjobpart", "appointments.add_bay", "appointments.change_bay", "appointments.delete_bay",
+    "appointments.view_technicianshift", "appointments.add_technicianshift", "appointments.change_technicianshift",
+    "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
-        "parts.add_transfer", "parts.view_reservation",
+        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
     ],
-    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part"],
+    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
-                   "parts.view_reservation"],
+                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
-        "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask",
+        "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -84,7 +97,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.view_message", "messaging.change_message", "messaging.view_messagetemplate",
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
-        *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest",
+        *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
@@ -114,7 +127,7 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
     from django.apps import apps as global_apps
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
-    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions

@@ -69,6 +69,19 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/parts/{part_id}/return"),
         ("post", "/api/parts/{part_id}/adjust"),
     ],
+    "appointments": [
+        ("get", "/api/appointments/service-types"),
+        ("get", "/api/appointments/availability"),
+        ("get", "/api/appointments/"),
+        ("post", "/api/appointments/"),
+        ("get", "/api/appointments/arrivals"),
+        ("get", "/api/appointments/preparation"),
+        ("get", "/api/appointments/{appointment_id}"),
+        ("post", "/api/appointments/{appointment_id}/reschedule"),
+        ("post", "/api/appointments/{appointment_id}/cancel"),
+        ("post", "/api/appointments/{appointment_id}/no-show"),
+        ("post", "/api/appointments/{appointment_id}/arrive"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)

@@ -1,0 +1,150 @@
+"""Reads for appointments, always scoped to the acting user's stores (ARCHITECTURE habit 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
+
+from .choices import AppointmentStatus, ArrivalStatus
+from .models import Appointment, AppointmentPartShortage, Bay, ServiceType, TechnicianShift
+
+LATE_AFTER = dt.timedelta(minutes=15)
+_RELATED = ("store", "customer", "vehicle", "service_type", "canned_job", "advisor", "technician", "bay")
+
+
+def appointments_visible_to(user: Any) -> QuerySet[Appointment]:
+    return restrict_to_stores(Appointment.objects.all(), user)
+
+
+def appointment_get(user: Any, appointment_id: int) -> Appointment:
+    return get_or_404(appointments_visible_to(user).select_related(*_RELATED), pk=appointment_id)
+
+
+def local_day_range(store: Any, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=store.zone)
+    return start, start + dt.timedelta(days=1)
+
+
+def appointment_list(
+    user: Any,
+    *,
+    store: Any = None,
+    day: dt.date | None = None,
+    status: str = "",
+    advisor_id: int | None = None,
+    technician_id: int | None = None,
+    customer_id: int | None = None,
+) -> QuerySet[Appointment]:
+    """Appointments of the user's stores, optionally of one store and its local ``day`` (calendar, lists)."""
+    qs = appointments_visible_to(user).select_related(*_RELATED)
+    if store is not None:
+        qs = qs.filter(store=store)
+    if day is not None:
+        zone_store = store
+        if zone_store is None:
+            from aftersales.common.scoping import default_store
+
+            zone_store = default_store(user)
+        lo, hi = local_day_range(zone_store, day)
+        qs = qs.filter(start__lt=hi, end__gt=lo)
+    if status:
+        qs = qs.filter(status=status)
+    if advisor_id:
+        qs = qs.filter(advisor_id=advisor_id)
+    if technician_id:
+        qs = qs.filter(technician_id=technician_id)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.order_by("start", "id")
+
+
+def service_types_for(user: Any, store: Any, *, include_inactive: bool = False) -> QuerySet[ServiceType]:
+    qs = ServiceType.objects.filter(store_id__in=visible_store_ids(user), store=store)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("kind", "code")
+
+
+def bays_for(user: Any, store: Any) -> QuerySet[Bay]:
+    return Bay.objects.filter(store_id__in=visible_store_ids(user), store=store, is_active=True).order_by("name")
+
+
+def shifts_for(user: Any, store: Any) -> QuerySet[TechnicianShift]:
+    return TechnicianShift.objects.filter(store_id__in=visible_store_ids(user), store=store).select_related("user")
+
+
+def no_show_count(customer: Any) -> int:
+    """How often the customer did not come to a booked appointment (any store of the group)."""
+    return Appointment.objects.filter(customer=customer, status=AppointmentStatus.NO_SHOW).count()
+
+
+def arrival_status(appointment: Appointment, now: dt.datetime | None = None) -> str:
+    now = now or timezone.now()
+    if appointment.status == AppointmentStatus.ARRIVED:
+        return ArrivalStatus.ARRIVED
+    if appointment.status == AppointmentStatus.NO_SHOW:
+        return ArrivalStatus.NO_SHOW
+    if now > appointment.start + LATE_AFTER:
+        return ArrivalStatus.LATE
+    return ArrivalStatus.EXPECTED
+
+
+@dataclass
+class Arrival:
+    appointment: Appointment
+    status: str
+
+
+def arrivals_today(user: Any, store: Any, now: dt.datetime | None = None) -> list[Arrival]:
+    """Today's (store-local) bookings with expected / arrived / late / no-show, in start order."""
+    now = now or timezone.now()
+    day = timezone.localtime(now, store.zone).date()
+    lo, hi = local_day_range(store, day)
+    qs = (
+        appointments_visible_to(user).select_related(*_RELATED)
+        .filter(store=store, start__gte=lo, start__lt=hi)
+        .exclude(status=AppointmentStatus.CANCELLED).order_by("start", "id")
+    )
+    return [Arrival(appointment=a, status=arrival_status(a, now)) for a in qs]
+
+
+@dataclass
+class Preparation:
+    appointment: Appointment
+    reserved: list[Any] = field(default_factory=list)  # parts Reservation rows (active)
+    missing: list[AppointmentPartShortage] = field(default_factory=list)
+
+    @property
+    def parts_ready(self) -> bool:
+        return not self.missing
+
+
+def preparation_for(user: Any, store: Any, day: dt.date | None = None) -> list[Preparation]:
+    """The foreman's view of a day (default tomorrow): bookings with bay, technician, parts reserved and missing."""
+    from aftersales.parts.choices import ReservationStatus
+    from aftersales.parts.models import Reservation
+
+    if day is None:
+        day = timezone.localtime(timezone.now(), store.zone).date() + dt.timedelta(days=1)
+    lo, hi = local_day_range(store, day)
+    rows = list(
+        appointments_visible_to(user).select_related(*_RELATED)
+        .filter(store=store, start__gte=lo, start__lt=hi, status=AppointmentStatus.BOOKED).order_by("start", "id")
+    )
+    by_ref = {a.reference: a.pk for a in rows}
+    reserved: dict[int, list[Any]] = defaultdict(list)
+    for reservation in Reservation.objects.filter(
+        store=store, reference__in=list(by_ref), status=ReservationStatus.ACTIVE
+    ).select_related("part"):
+        reserved[by_ref[reservation.reference]].append(reservation)
+    missing: dict[int, list[AppointmentPartShortage]] = defaultdict(list)
+    for shortage in AppointmentPartShortage.objects.filter(appointment_id__in=[a.pk for a in rows]).select_related("part"):
+        missing[shortage.appointment_id].append(shortage)
+    return [Preparation(appointment=a, reserved=reserved[a.pk], missing=missing[a.pk]) for a in rows]
