@@ -120,6 +120,21 @@ class DayPlan:
             advisor_id = min(advisors, key=lambda a: (self._load(self.busy_adv, a), a))
         return Allocation(bay_id=bay_id, technician_id=technician_id, advisor_id=int(advisor_id or 0))
 
+    def can_start(self, s: int, e: int, *, priority: bool = False) -> bool:
+        """Whether ``allocate(s, e, priority=priority)`` would find a bay, technician and advisor (without choosing)."""
+        if self.period_for(s, e) is None:
+            return False
+        if not any(
+            (priority or not is_priority) and _free(self.busy_bay.get(bay), s, e) for bay, is_priority in self.bays
+        ):
+            return False
+        if not any(_free(self.busy_adv.get(a), s, e) for a in self.advisors):
+            return False
+        return any(
+            any(a <= s and e <= b for a, b in shifts) and _free(self.busy_tech.get(t), s, e)
+            for t, shifts in self.shifts.items()
+        )
+
     def free_starts(self, duration_minutes: int, *, step_minutes: int = 15, priority: bool = False, not_before: int = 0) -> list[int]:
         length = duration_minutes * 60
         step = max(1, step_minutes) * 60
@@ -127,7 +142,7 @@ class DayPlan:
         for p_start, p_end in self.periods:
             s = p_start
             while s + length <= p_end:
-                if s >= not_before and self.allocate(s, s + length, priority=priority) is not None:
+                if s >= not_before and self.can_start(s, s + length, priority=priority):
                     out.append(s)
                 s += step
         return out
@@ -181,6 +196,14 @@ class Capacity:
             (bay, tech, adv, _ts(s), _ts(e))
             for bay, tech, adv, s, e in booked.values_list("bay_id", "technician_id", "advisor_id", "start", "end")
         ]
+        by_day: dict[dt.date, list[tuple[int, int, int, int, int]]] = defaultdict(list)
+        for booking in bookings:  # each booking goes to the local days it touches (not every day scans every booking)
+            s, e = booking[3], booking[4]
+            day = dt.datetime.fromtimestamp(s, tz=self.zone).date()
+            last = dt.datetime.fromtimestamp(max(s, e - 1), tz=self.zone).date()
+            while day <= last:
+                by_day[day].append(booking)
+                day += dt.timedelta(days=1)
         self.plans: dict[dt.date, DayPlan] = {}
         for day in self.days:
             applies = effective_weekday(day, holidays.get(day))
@@ -197,7 +220,7 @@ class Capacity:
             if periods:
                 lo = min(p[0] for p in periods)
                 hi = max(p[1] for p in periods)
-                for bay, tech, adv, s, e in bookings:
+                for bay, tech, adv, s, e in by_day.get(day, ()):
                     if s < hi and e > lo:
                         plan.busy_bay.setdefault(bay, []).append((s, e))
                         plan.busy_tech.setdefault(tech, []).append((s, e))
