@@ -7,10 +7,12 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftersales.common.api_schemas import ERRORS, ErrorOut, request_user
+from aftersales.common.errors import ValidationFailed
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store, get_or_404
 
@@ -51,6 +53,18 @@ class AvailabilityOut(Schema):
     service_type_id: int
     duration_minutes: int
     slots: list[SlotOut]
+
+
+class DayOut(Schema):
+    date: dt.date
+    slots: list[SlotOut]
+
+
+class AvailabilityWindowOut(Schema):
+    store_id: int
+    service_type_id: int
+    duration_minutes: int
+    days: list[DayOut]
 
 
 class CustomerIn(Schema):
@@ -223,6 +237,33 @@ def get_availability(
     return {
         "store_id": store.pk, "date": date, "service_type_id": kind.pk, "duration_minutes": kind.duration_minutes,
         "slots": [{"start": s, "local_time": timezone.localtime(s, store.zone).strftime("%H:%M")} for s in slots],
+    }
+
+
+@router.get("/availability/window", response={200: AvailabilityWindowOut, **ERRORS})
+def get_availability_window(
+    request: Any, date: dt.date, service_type_id: int, days: int = 30, store_id: int | None = None,
+    advisor_id: int | None = None, priority: bool = False, step_minutes: int = 15,
+) -> Any:
+    """Free start times for up to 31 days in one call (a calendar's month view: a few queries, not one per day)."""
+    user = request_user(request)
+    require(user, "appointments.view_appointment")
+    if not 1 <= days <= 31:
+        raise ValidationFailed("days_range", _("Ask for 1 to 31 days."), "days")
+    store = default_store(user, store_id)
+    kind = get_or_404(ServiceType.objects.filter(store=store, is_active=True), pk=service_type_id)
+    advisor = services._advisor(store, advisor_id)
+    window = availability.free_slots_window(
+        store, date, days, kind, advisor, max(5, min(step_minutes, 120)), priority=priority, after=timezone.now()
+    )
+    return {
+        "store_id": store.pk, "service_type_id": kind.pk, "duration_minutes": kind.duration_minutes,
+        "days": [
+            {"date": day, "slots": [
+                {"start": s, "local_time": timezone.localtime(s, store.zone).strftime("%H:%M")} for s in window.get(day, [])
+            ]}
+            for day in (date + dt.timedelta(days=i) for i in range(days))
+        ],
     }
 
 

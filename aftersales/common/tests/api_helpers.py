@@ -72,6 +72,7 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "appointments": [
         ("get", "/api/appointments/service-types"),
         ("get", "/api/appointments/availability"),
+        ("get", "/api/appointments/availability/window"),
         ("get", "/api/appointments/"),
         ("post", "/api/appointments/"),
         ("get", "/api/appointments/arrivals"),
