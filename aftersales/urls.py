@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
+    path("appointments/", include("aftersales.appointments.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

@@ -146,6 +146,10 @@ class Appointment(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=BookingChannel.choices, default=BookingChannel.PHONE)
     priority = models.BooleanField(_("priority lane"), default=False)
     fault_description = models.TextField(_("fault description"), blank=True)
+    walk_in_seconds = models.PositiveIntegerField(
+        _("walk-in registration time (seconds)"), null=True, blank=True,
+        help_text=_("Walk-ins: seconds from opening the quick registration screen to the bay being assigned."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )

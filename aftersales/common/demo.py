@@ -438,6 +438,20 @@ class DemoResult:
     seconds: float
     usernames: list[str] = field(default_factory=list)
 
+# ---- appointments: (code, name zh, name en, kind, minutes, skill, materials zh, materials en) -----------------------
+SERVICE_TYPES: list[tuple[str, str, str, str, int, str, str, str]] = [
+    ("service-5k", "5,000 公里保养", "5,000 km service", "maintenance", 90, Skill.MAINTENANCE,
+     "保养手册、行驶证", "service book, vehicle registration"),
+    ("service-10k", "10,000 公里保养", "10,000 km service", "maintenance", 120, Skill.MAINTENANCE,
+     "保养手册、行驶证", "service book, vehicle registration"),
+    ("brakes", "刹车维修", "Brake repair", "repair", 120, Skill.TYRES, "行驶证；保险理赔请带保单", "registration; insurance policy for claims"),
+    ("inspection", "车辆检测", "Vehicle inspection", "inspection", 45, "", "行驶证", "vehicle registration"),
+    ("ev-check", "新能源三电检测", "EV battery & drive check", "inspection", 60, Skill.EV, "行驶证、充电卡", "registration, charging card"),
+]
+CANNED_PARTS = [("08880-13705", "4"), ("04152-YZZA1", "1")]  # the 5,000 km service: oil and an oil filter
+APPOINTMENTS = 25
+FAULTS = ["刹车时有异响", "踩刹车方向盘抖动", "刹车踏板偏软", "刹车警告灯亮"]
+
 
 def demo_exists() -> bool:
     return DealerGroup.objects.filter(name=GROUP_NAME).exists()
@@ -532,7 +546,62 @@ class _Builder:
                 self._history(story, vehicle_story, transfers.get(vehicle_story["vehicle"].pk))
         self._open_orders(stories)
         self._parts()
+        self._appointments()
         self._messages()
+
+    # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
+    def _appointments(self) -> None:
+        from aftersales.appointments.availability import free_slots
+        from aftersales.appointments.models import Bay, CannedJob, CannedJobPart, ServiceType, TechnicianShift
+        from aftersales.appointments.services import appointment_book
+        from aftersales.parts.models import Part
+
+        parts = {p.number: p for p in Part.objects.filter(group=self.group, number__in=[n for n, _q in CANNED_PARTS])}
+        kinds_by_store: dict[str, list[ServiceType]] = {}
+        for code, store in self.stores.items():
+            kinds = ServiceType.objects.bulk_create(
+                ServiceType(store=store, code=c, name_zh=zh, name_en=en, kind=kind, duration_minutes=minutes,
+                            required_skill=skill, materials_zh=mzh, materials_en=men)
+                for c, zh, en, kind, minutes, skill, mzh, men in SERVICE_TYPES
+            )
+            kinds_by_store[code] = kinds
+            job = CannedJob.objects.create(store=store, name="5,000 km 保养 / 5,000 km service", service_type=kinds[0])
+            CannedJobPart.objects.bulk_create(
+                CannedJobPart(canned_job=job, part=parts[number], quantity=Decimal(qty))
+                for number, qty in CANNED_PARTS if number in parts
+            )
+            Bay.objects.bulk_create(
+                [Bay(store=store, name=f"{i}号工位") for i in range(1, 6)] + [Bay(store=store, name="快速通道", is_priority=True)]
+            )
+            shifts = []
+            for stem in ("tech", "tech2", "tech3", "tech4"):
+                user = self._staff_of(store, stem)
+                shifts += [TechnicianShift(user=user, store=store, weekday=d, start=_t("08:30"), end=_t("18:00")) for d in range(5)]
+                if stem in ("tech2", "tech4"):  # the evening crew
+                    shifts += [TechnicianShift(user=user, store=store, weekday=d, start=_t("18:00"), end=_t("21:00")) for d in range(5)]
+                if stem in ("tech", "tech2", "tech3"):  # weekends
+                    shifts += [TechnicianShift(user=user, store=store, weekday=d, start=_t("09:00"), end=_t("17:00")) for d in (5, 6)]
+            TechnicianShift.objects.bulk_create(shifts)
+        # ~25 bookings over the next 7 days, booked as an advisor would (messages, reservations, audit)
+        for n in range(APPOINTMENTS):
+            store = self.stores["gz" if n % 5 < 3 else "sz"]
+            day = self.today + dt.timedelta(days=1 + n % 7)
+            kind = self.rng.choice(kinds_by_store[store.code])
+            slots = free_slots(store, day, kind)
+            if not slots:
+                continue
+            owners = [c for c in self.customers if c.home_store_id == store.pk]
+            customer = self.rng.choice(owners)
+            vehicle = customer.vehicles.exclude(plate="").order_by("id").first()
+            if vehicle is None:
+                continue
+            job = CannedJob.objects.filter(store=store, service_type=kind).first()
+            appointment_book(
+                actor=self.rng.choice(self._advisors(store)), store=store, service_type=kind, canned_job=job,
+                start=self.rng.choice(slots[: max(1, len(slots) // 2)]), customer=customer, vehicle=vehicle,
+                fault_description=self.rng.choice(FAULTS) if kind.kind == "repair" else "",
+                channel=self.rng.choice(("phone", "phone", "portal")),
+            )
 
     # ---- messages (the worker sends them through the console channel when `make run` starts) ---------------
     def _messages(self) -> None:

@@ -8,6 +8,16 @@ from io import StringIO
 from django.core.management import call_command
 from django.db.models import Count, Max, Min, Q
 
+from aftersales.appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentPartShortage,
+    Bay,
+    CannedJob,
+    CannedJobPart,
+    ServiceType,
+    TechnicianShift,
+)
 from aftersales.billing.models import Invoice, Payment
 from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME
 from aftersales.common.models import AuditEvent
@@ -39,6 +49,7 @@ COUNTED = (
     VehicleOwnership, MileageReading, RepairOrder, RepairLine, Invoice, Payment, AuditEvent,
     Supplier, Part, PartAlias, Batch, StockItem, StockMovement, Reservation, PurchaseRequisition, PurchaseOrder,
     PurchaseOrderLine, Transfer, PartsEvent,
+    ServiceType, CannedJob, CannedJobPart, Bay, TechnicianShift, Appointment, AppointmentEvent, AppointmentPartShortage,
 )  # fmt: skip
 
 
@@ -130,6 +141,18 @@ def test_load_demo_once(db):
     assert transfer.for_job is not None and transfer.for_job.order.status == "open"
     assert StockMovement.objects.filter(kind="issue", repair_job__order__status="open").exists()
     assert Reservation.objects.filter(status="active", source="job").exists()
+
+    # appointments: a service catalogue, bays with a priority lane, shifts and a week of bookings
+    for store in stores:
+        assert ServiceType.objects.filter(store=store).count() == 5
+        assert Bay.objects.filter(store=store).count() == 6 and Bay.objects.filter(store=store, is_priority=True).count() == 1
+        assert TechnicianShift.objects.filter(store=store, start=dt.time(18)).exists()
+        assert TechnicianShift.objects.filter(store=store, weekday=6).exists()
+    booked = Appointment.objects.filter(store__group=group)
+    assert 20 <= booked.count() <= 25
+    assert booked.filter(canned_job__isnull=False).exists()
+    assert Reservation.objects.filter(source="appointment", status="active").exists()
+    assert AppointmentEvent.objects.count() == booked.count()
 
     before = _counts()
     again = StringIO()
