@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,8 +20,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftersales.common.errors import Conflict, DomainError, NotFound
+from aftersales.common.errors import Conflict, DomainError
 from aftersales.common.scoping import default_store, visible_store_ids
+from aftersales.common.views import found as _found
 
 from . import availability, selectors, services
 from .choices import AppointmentStatus, BookingChannel
@@ -30,13 +31,6 @@ from .models import Appointment, CannedJob
 
 WALK_IN_SALT = "appointments.walk_in"
 WALK_IN_MAX_AGE = 6 * 3600
-
-
-def _found(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
 
 
 def _stores(user: Any) -> list[Any]:

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -19,19 +19,13 @@ from django.views.decorators.http import require_POST
 
 from aftersales.common.errors import DomainError, NotFound
 from aftersales.common.scoping import default_store, visible_store_ids
+from aftersales.common.views import found as _found
 
 from . import catalogue, importers, selectors, services
 from .forms import AdjustForm, ImportForm, IssueForm, PartForm, ReceiveForm, ReturnForm, alias_lines
 from .models import AdjustmentRequest, PriceList, PriceListItem
 
 IMPORT_SESSION_KEY = "parts_import_file"
-
-
-def _found(fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
 
 
 def _stores(user: Any) -> list[Any]:

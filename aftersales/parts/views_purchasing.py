@@ -20,30 +20,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftersales.common.errors import DomainError, Forbidden, NotFound
-from aftersales.common.scoping import default_store, visible_store_ids
+from aftersales.common.errors import DomainError, Forbidden
+from aftersales.common.scoping import visible_store_ids
+from aftersales.common.views import found as _found
+from aftersales.common.views import store_from_request as _store
 
 from . import purchasing, reports, transfers
 from .choices import PurchaseOrderStatus, Tracking, TransferStatus
 from .forms_purchasing import PurchaseOrderForm, RecallForm, SupplierForm, TransferRequestForm
 from .models import Batch, StockMovement
 from .services import part_by_number
-
-
-def _found(fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
-
-
-def _store(request: HttpRequest) -> Any:
-    raw = request.GET.get("store") or request.POST.get("store")
-    try:
-        store_id = int(raw) if raw else None
-    except ValueError:
-        store_id = None
-    return _found(default_store, request.user, store_id)
 
 
 def _stores(user: Any) -> list[Any]:

@@ -13,14 +13,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from aftersales.common.errors import DomainError, Forbidden, NotFound
-from aftersales.common.scoping import default_store, visible_store_ids
+from aftersales.common.errors import DomainError, Forbidden
+from aftersales.common.scoping import visible_store_ids
+from aftersales.common.views import found as _found
+from aftersales.common.views import store_from_request as _store
 
 from . import stocktake
 from .choices import Category, StockTakeStatus
@@ -30,26 +32,10 @@ from .models import StockTake
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.")
 
 
-def _found(fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
-
-
 def _stores(user: Any) -> list[Any]:
     from aftersales.stores.models import Store
 
     return list(Store.objects.filter(pk__in=visible_store_ids(user)).order_by("code"))
-
-
-def _store(request: HttpRequest) -> Any:
-    raw = request.GET.get("store") or request.POST.get("store")
-    try:
-        store_id = int(raw) if raw else None
-    except ValueError:
-        store_id = None
-    return _found(default_store, request.user, store_id)
 
 
 class StartForm(DomainForm):

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +19,7 @@ from aftersales.common.errors import Conflict, DomainError, NotFound
 from aftersales.common.models import WorkerHeartbeat
 from aftersales.common.scoping import default_store
 from aftersales.common.validators import display_mobile, mask_mobile, normalize_mobile
+from aftersales.common.views import found as _found
 from aftersales.customers import selectors as customer_selectors
 from aftersales.customers import services as customer_services
 from aftersales.customers.choices import ConsentPurpose, ConsentSource
@@ -38,14 +39,6 @@ from .forms import (
     TransferForm,
     VehicleForm,
 )
-
-
-def _found(fn: Any, *args: Any) -> Any:
-    """Selector lookups raise NotFound outside the user's scope; the UI answers 404."""
-    try:
-        return fn(*args)
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from exc
 
 
 def phone_for(user: Any, e164: str) -> str:
