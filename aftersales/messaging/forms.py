@@ -29,6 +29,7 @@ class MessageFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     channel = forms.ChoiceField(label=_("Channel"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), required=False)
+    customer_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

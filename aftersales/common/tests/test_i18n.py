@@ -176,3 +176,11 @@ def test_ui_strings_in_english(compiled) -> None:
         assert str(exc.value.message) == "VIN must be exactly 17 characters (got 16)."
         rendered = Template('{% load i18n %}{% translate "Target: 100%" %}').render(Context())
         assert rendered == "Target: 100%"
+
+
+def test_catalogues_stay_mergeable_by_makemessages():
+    """Previous-msgid hints (#|) written by tools made msgmerge fail with a syntax error: keep them out."""
+    from pathlib import Path
+
+    for path in Path(__file__).resolve().parents[2].joinpath("locale").glob("*/LC_MESSAGES/django.po"):
+        assert not [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#|")], path

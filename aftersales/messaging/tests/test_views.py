@@ -343,3 +343,19 @@ def test_360_shows_messages_with_constant_queries(client, world, zhang):
     assert "第29条" in page and "第9条" not in page and "B 店发的" not in page
     page = client.get(f"/customers/{zhang.pk}/").content.decode()
     assert "只有一条" in page and "chip bad" in page.split('id="messages-sent"')[1]
+
+
+def test_all_messages_of_a_customer_from_the_360_page(client, world, zhang):
+    other = customer_create(actor=world.advisor, store=world.a, name="王芳", mobile="13912345678", title="ms")
+    for i in range(30):
+        make_message(world, zhang, body=f"张{i}")
+    make_message(world, other, body="王的消息")
+    make_message(world, zhang, store=world.b, body="B 店发的")
+    client.force_login(world.manager)
+    page = client.get(f"/customers/{zhang.pk}/").content.decode()
+    assert f"/messages/?customer_id={zhang.pk}" in page
+    listing = client.get("/messages/", {"customer_id": zhang.pk})
+    assert listing.status_code == 200
+    assert listing.context["page"].paginator.count == 30  # every message from the manager's store, none of Wang's
+    assert "王的消息" not in listing.content.decode()
+    assert client.get("/messages/", {"customer_id": "x"}).status_code == 200  # a bad filter is ignored, not a 500
