@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from aftersales.common.errors import Conflict, DomainError, NotFound
 from aftersales.common.models import WorkerHeartbeat
 from aftersales.common.scoping import default_store
-from aftersales.common.validators import display_mobile, mask_mobile, normalize_mobile
+from aftersales.common.templatetags.aftersales import phone_for as phone_filter
+from aftersales.common.validators import normalize_mobile
 from aftersales.common.views import found as _found
 from aftersales.customers import selectors as customer_selectors
 from aftersales.customers import services as customer_services
@@ -42,7 +43,7 @@ from .forms import (
 
 
 def phone_for(user: Any, e164: str) -> str:
-    return display_mobile(e164) if user.has_perm("customers.view_full_mobile") else mask_mobile(e164)
+    return phone_filter(e164, user)
 
 
 @login_required
