@@ -148,3 +148,43 @@ def preparation_for(user: Any, store: Any, day: dt.date | None = None) -> list[P
     for shortage in AppointmentPartShortage.objects.filter(appointment_id__in=[a.pk for a in rows]).select_related("part"):
         missing[shortage.appointment_id].append(shortage)
     return [Preparation(appointment=a, reserved=reserved[a.pk], missing=missing[a.pk]) for a in rows]
+
+
+@dataclass
+class ReceptionCard:
+    """What the advisor sees at once when a car arrives: who it is, how to greet them, today's booking."""
+
+    customer: Any
+    vehicles: list[Any]
+    today: list[Arrival]
+    no_shows: int
+
+
+def reception_lookup(user: Any, store: Any, q: str, now: dt.datetime | None = None) -> list[ReceptionCard]:
+    """Plate, phone or name → the customers (scoped) with today's bookings at ``store``: a fixed number of queries."""
+    from django.db.models import Count
+
+    from aftersales.customers.selectors import customer_search
+
+    now = now or timezone.now()
+    customers = customer_search(user, q, limit=10)
+    if not customers:
+        return []
+    ids = [c.pk for c in customers]
+    lo, hi = local_day_range(store, timezone.localtime(now, store.zone).date())
+    todays = (
+        appointments_visible_to(user).select_related(*_RELATED)
+        .filter(store=store, customer_id__in=ids, start__gte=lo, start__lt=hi)
+        .exclude(status=AppointmentStatus.CANCELLED).order_by("start", "id")
+    )
+    by_customer: dict[int, list[Arrival]] = defaultdict(list)
+    for a in todays:
+        by_customer[a.customer_id].append(Arrival(appointment=a, status=arrival_status(a, now)))
+    no_shows = dict(
+        Appointment.objects.filter(customer_id__in=ids, status=AppointmentStatus.NO_SHOW)
+        .values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n")
+    )
+    return [
+        ReceptionCard(customer=c, vehicles=list(c.vehicles.all()), today=by_customer.get(c.pk, []), no_shows=no_shows.get(c.pk, 0))
+        for c in customers
+    ]
