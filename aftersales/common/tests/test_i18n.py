@@ -20,9 +20,10 @@ from django.utils.translation import gettext, ngettext
 from aftersales.common.errors import ValidationFailed
 from aftersales.common.validators import normalize_vin
 
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
-ZH_PO = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po"
-EN_PO = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"
+PACKAGE = Path(__file__).resolve().parents[2]
+# The main catalogue (aftersales/locale) and every app's own (aftersales/<app>/locale), each a zh_Hans/en pair.
+LOCALE_DIRS = [PACKAGE / "locale", *sorted(p.parent for p in PACKAGE.glob("*/locale/zh_Hans") if p.parent != PACKAGE / "locale")]
+LOCALE_IDS = [str(d.relative_to(PACKAGE)) for d in LOCALE_DIRS]
 
 # %(name)s, %(n)d, %(x).2f; {{ name }}, {{ name|filter }}; bare %s or %d (positional). "%%" is literal.
 NAMED_RE = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc]")
@@ -65,14 +66,19 @@ def placeholder_mismatches(po: polib.POFile) -> list[str]:
     return bad
 
 
-@pytest.fixture(scope="module")
-def zh_po() -> polib.POFile:
-    return polib.pofile(str(ZH_PO))
+@pytest.fixture(scope="module", params=LOCALE_DIRS, ids=LOCALE_IDS)
+def locale_dir(request) -> Path:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def en_po() -> polib.POFile:
-    return polib.pofile(str(EN_PO))
+def zh_po(locale_dir: Path) -> polib.POFile:
+    return polib.pofile(str(locale_dir / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+
+
+@pytest.fixture(scope="module")
+def en_po(locale_dir: Path) -> polib.POFile:
+    return polib.pofile(str(locale_dir / "en" / "LC_MESSAGES" / "django.po"))
 
 
 # ---- the catalogues ----------------------------------------------------------------------------------------
@@ -182,5 +188,5 @@ def test_catalogues_stay_mergeable_by_makemessages():
     """Previous-msgid hints (#|) written by tools made msgmerge fail with a syntax error: keep them out."""
     from pathlib import Path
 
-    for path in Path(__file__).resolve().parents[2].joinpath("locale").glob("*/LC_MESSAGES/django.po"):
+    for path in [*PACKAGE.glob("locale/*/LC_MESSAGES/django.po"), *PACKAGE.glob("*/locale/*/LC_MESSAGES/django.po")]:
         assert not [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#|")], path
