@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
+    path("reception/", include("aftersales.reception.urls")),
+    path("", include(reception_public)),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]
