@@ -93,7 +93,7 @@ def handover_pdf(handover: Any, language: str) -> bytes:
             ))
         else:
             story.append(pdf.para(_("No existing damage marked."), st["body"]))
-        photos = [p for p in handover.photos.all()][:6]
+        photos = list(handover.photos.all())[:6]
         if photos:
             story.append(pdf.para(_("Photos"), st["h2"]))
             for photo in photos:

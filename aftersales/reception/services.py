@@ -440,7 +440,7 @@ def handover_open_order(*, actor: Any, handover: Handover, at: dt.datetime | Non
     at = at or timezone.now()
     with transaction.atomic():
         locked = _locked(handover)
-        if locked.order_id:
+        if locked.order is not None:
             raise Conflict("order_exists", _("This sheet has already opened repair order %(n)s.") % {"n": locked.order.number}, "order")
         if locked.mileage is None:
             raise ValidationFailed("required", _("Enter the mileage before opening the repair order."), "mileage")
@@ -459,7 +459,8 @@ def handover_open_order(*, actor: Any, handover: Handover, at: dt.datetime | Non
             promised_at=locked.promised_at, at=at,
         )
         if appointment is not None:
-            title = appointment.canned_job.name if appointment.canned_job_id else appointment.service_type.name_in(settings.LANGUAGE_CODE)
+            canned = appointment.canned_job
+            title = canned.name if canned is not None else appointment.service_type.name_in(settings.LANGUAGE_CODE)
             repair_job_add(
                 actor=actor, order=order, title=title,
                 job_type=JobType.MAINTENANCE if appointment.service_type.kind == "maintenance" else JobType.REPAIR,

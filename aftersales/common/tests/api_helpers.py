@@ -83,6 +83,19 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/appointments/{appointment_id}/no-show"),
         ("post", "/api/appointments/{appointment_id}/arrive"),
     ],
+    "reception": [
+        ("post", "/api/reception/handovers"),
+        ("get", "/api/reception/handovers/{handover_id}"),
+        ("patch", "/api/reception/handovers/{handover_id}"),
+        ("post", "/api/reception/handovers/{handover_id}/marks"),
+        ("delete", "/api/reception/handovers/{handover_id}/marks/{mark_id}"),
+        ("post", "/api/reception/handovers/{handover_id}/photos"),
+        ("post", "/api/reception/handovers/{handover_id}/request-signature"),
+        ("post", "/api/reception/handovers/{handover_id}/sign"),
+        ("post", "/api/reception/handovers/{handover_id}/open-order"),
+        ("get", "/api/reception/handovers/{handover_id}/pdf"),
+        ("get", "/api/reception/walk-in-figures"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
