@@ -66,8 +66,8 @@ def test_booking_queues_confirmation_and_reminder_in_the_customers_language(shop
     assert v["date"] == shop.monday.isoformat() and v["time"] == "09:00" and v["duration"] == "1"
     assert v["advisor_name"] == str(shop.world.advisor) and v["materials"] == materials
     assert v["directions"] == "天河路 1 号" and v["plate"] == "粤B12345"
-    assert v["link"] == f"https://shop.example/a/{services.link_token(appointment)}/"
-    assert services.appointment_from_token(services.link_token(appointment)) == appointment
+    assert v["link"].startswith("https://shop.example/a/") and v["link"].endswith("/")
+    assert services.appointment_from_token(v["link"].split("/")[-2]) == appointment
     assert v["greeting"] == ("张先生" if language == "zh-hans" else "Mr 张")
     assert materials in confirmation.body and "09:00" in confirmation.body
     reminder = Message.objects.get(dedup_key=f"appointment-reminder:{appointment.pk}:{appointment.start.isoformat()}")
