@@ -124,4 +124,7 @@ def repair_order_deliver(*, actor: Any, order: RepairOrder, at: dt.datetime | No
             actor=actor, obj=locked, action="repair_order.delivered", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [OrderStatus.OPEN, OrderStatus.DELIVERED]}, at=at,
         )
+        from aftersales.engagement.services import tier_recompute_after_commit
+
+        tier_recompute_after_commit(locked.customer_id)  # delivered and paid = a paid visit (SPEC §10)
     return locked
