@@ -24,6 +24,7 @@ class ChangeSource(models.TextChoices):
     NIGHTLY = "nightly", _("Nightly recompute")
     VISIT = "visit", _("Paid visit")
     MANUAL = "manual", _("Recomputed by staff")
+    IMPORT = "import", _("History import")
 
 
 class ValueClass(models.TextChoices):
@@ -48,7 +49,7 @@ class ImportStatus(models.TextChoices):
 IMPORT_TRANSITIONS: dict[str, set[str]] = {
     ImportStatus.PREVIEWED: {ImportStatus.QUEUED},
     ImportStatus.QUEUED: {ImportStatus.RUNNING, ImportStatus.FAILED},
-    ImportStatus.RUNNING: {ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED},
+    ImportStatus.RUNNING: {ImportStatus.DONE, ImportStatus.FAILED},
     ImportStatus.DONE: set(),
     ImportStatus.FAILED: {ImportStatus.QUEUED},
 }

@@ -138,6 +138,7 @@ class ImportJob(models.Model):
     vehicles_created = models.PositiveIntegerField(_("vehicles created"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)  # [{row, field, code, message}]
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.errors import DomainError, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require, require_store
+from aftersales.common.transitions import move
 
-from . import tiersql
-from .choices import AdvisorSource, ChangeSource, Tier, ValueClass
-from .models import CustomerTier, DedicatedAdvisor, TierChange, TierSettings
+from . import importers, tiersql
+from .choices import IMPORT_TRANSITIONS, AdvisorSource, ChangeSource, ImportStatus, Tier, ValueClass
+from .models import CustomerTier, DedicatedAdvisor, ImportJob, ImportJobEvent, TierChange, TierSettings
 
 log = logging.getLogger(__name__)
 
@@ -149,3 +152,131 @@ def dedicated_advisor_suggest_all(*, as_of: dt.date | None = None) -> int:
         count += int(created)
     return count
 
+
+
+# ---- history import ------------------------------------------------------------------------------------------------
+IMPORT_CHUNK = 500
+BULK_RECOMPUTE_FROM = 2000  # more customers touched than this: one set-based recompute instead of one per customer
+
+
+def import_job_create(*, actor: Any, store: Any, name: str, data: bytes) -> tuple[ImportJob, importers.Preview]:
+    """Check a file (row-level errors, nothing written but the job row that keeps the file for the import)."""
+    require(actor, "engagement.run_import")
+    require_store(actor, store.pk)
+    result = importers.preview(actor=actor, group=store.group, store=store, name=name, data=data)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            group=store.group, store=store, created_by=actor if getattr(actor, "pk", None) else None,
+            file_name=str(name)[:200], file_sha256=hashlib.sha256(data).hexdigest(), content=data,
+            total_rows=result.total_rows, errors=[e.as_dict() for e in result.errors[:1000]],
+        )
+        audit.record(actor=actor, obj=job, action="history_import.previewed", store_id=store.pk,
+                     changes={"rows": [None, result.total_rows]})
+    return job, result
+
+
+def import_job_start(*, actor: Any, job: ImportJob) -> ImportJob:
+    """Queue the import; a worker processes it in chunks (and the sweep finds it if the nudge is lost)."""
+    require(actor, "engagement.run_import")
+    require_store(actor, job.store_id)
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        _move_job(locked, ImportStatus.QUEUED, actor)
+        locked.processed_rows = locked.created_count = locked.unchanged_count = locked.error_count = 0
+        locked.customers_created = locked.vehicles_created = 0
+        locked.errors = []
+        locked.save()
+        audit.record(actor=actor, obj=locked, action="history_import.started", store_id=locked.store_id)
+        transaction.on_commit(lambda: _nudge_import(locked.pk))
+    return locked
+
+
+def _nudge_import(job_id: int) -> None:
+    from .tasks import run_import
+
+    try:
+        run_import.delay(job_id)
+    except Exception:  # the job is queued in the database; the sweep will run it
+        log.warning("could not reach the task broker; the import sweep will run job %s", job_id, exc_info=True)
+
+
+def _move_job(job: ImportJob, to: str, actor: Any, reason: str = "") -> None:
+    move(job, to=to, actor=actor, transitions=IMPORT_TRANSITIONS, event_model=ImportJobEvent, event_fk="job",
+         labels=ImportStatus, reason=reason)
+
+
+def import_job_process(*, job_id: int, chunk: int = IMPORT_CHUNK) -> ImportJob:
+    """Run a queued (or interrupted) import to the end, committing progress after every chunk. Safe to run twice:
+    a chunk commits with its counters, and the visits' external keys make a repeated row a no-op."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            return job
+        if job.status == ImportStatus.QUEUED:
+            _move_job(job, ImportStatus.RUNNING, None)
+    actor = job.created_by
+    try:
+        result = importers.preview(actor=actor, group=job.group, store=job.store, name=job.file_name,
+                                   data=bytes(job.content))
+    except DomainError as exc:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            job.errors = [{"row": 0, "field": exc.field or "file", "code": exc.code, "message": str(exc.message)}]
+            job.finished_at = timezone.now()
+            job.save()
+            _move_job(job, ImportStatus.FAILED, None, str(exc.message))
+        return job
+    items: list[tuple[int, Any]] = sorted(
+        [(p.row, p) for p in result.plans] + [(e.row, e) for e in result.errors], key=lambda x: x[0]
+    )
+    rows = sorted({row for row, _item in items})
+    touched: set[int] = set()
+    while True:
+        job = ImportJob.objects.get(pk=job_id)
+        todo = set(rows[job.processed_rows:job.processed_rows + chunk])
+        if not todo:
+            break
+        plans = [item for row, item in items if row in todo and isinstance(item, importers.RowPlan)]
+        errors = [item for row, item in items if row in todo and isinstance(item, importers.RowError)]
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job_id)
+            if locked.processed_rows != job.processed_rows:  # another worker got here first
+                continue
+            done = importers.apply_rows(actor=actor, group=job.group, job=locked, plans=plans)
+            all_errors = [*errors, *done.errors]
+            locked.processed_rows += len(todo)
+            locked.created_count += done.created
+            locked.unchanged_count += done.unchanged
+            locked.customers_created += done.customers_created
+            locked.vehicles_created += done.vehicles_created
+            locked.error_count += len({e.row for e in all_errors})
+            locked.errors = [*locked.errors, *[e.as_dict() for e in sorted(all_errors, key=lambda e: e.row)]][:1000]
+            locked.save()
+        touched |= done.customer_ids
+    if len(touched) > BULK_RECOMPUTE_FROM:
+        tier_recompute_all(source=ChangeSource.IMPORT)
+    else:
+        for customer_id in sorted(touched):
+            tier_recompute_customer(customer_id=customer_id, source=ChangeSource.IMPORT)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job.finished_at = timezone.now()
+        job.save(update_fields=["finished_at", "updated_at"])
+        _move_job(job, ImportStatus.DONE, None)
+        audit.record(actor=None, obj=job, action="history_import.done", store_id=job.store_id,
+                     changes={"created": [None, job.created_count], "errors": [None, job.error_count]})
+    return job
+
+
+def import_sweep(*, stale_after: dt.timedelta = dt.timedelta(minutes=10)) -> int:
+    """Periodic: run queued imports whose nudge was lost, and resume imports whose worker died."""
+    now = timezone.now()
+    ids = list(
+        ImportJob.objects.filter(
+            Q(status=ImportStatus.QUEUED, updated_at__lt=now - dt.timedelta(minutes=1))
+            | Q(status=ImportStatus.RUNNING, updated_at__lt=now - stale_after)
+        ).values_list("pk", flat=True)
+    )
+    for job_id in ids:
+        import_job_process(job_id=job_id)
+    return len(ids)

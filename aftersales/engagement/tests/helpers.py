@@ -40,9 +40,10 @@ def paid_order(world: Any, customer: Any, vehicle: Any, day: dt.date | dt.dateti
     return order
 
 
-def imported(customer: Any, day: dt.date, amount: str | Decimal, refunded: str | Decimal = "0", store: Any = None) -> ImportedVisit:
+def imported(customer: Any, day: dt.date, amount: str | Decimal, refunded: str | Decimal = "0", store: Any = None,
+             items: str = "") -> ImportedVisit:
     return ImportedVisit.objects.create(
         group_id=customer.group_id, store=store or customer.home_store, customer=customer,
         external_key=f"test-{next(_keys)}", visit_date=day, amount_paid=Decimal(str(amount)),
-        amount_refunded=Decimal(str(refunded)),
+        amount_refunded=Decimal(str(refunded)), items=items,
     )
