@@ -121,10 +121,7 @@ def _cell(value: Any) -> Any:
 def read_rows(name: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(row number as the user sees it, {column: value}) for every non-empty data row."""
     kind = check_upload(name, len(data))
-    if kind == "xlsx":
-        raw = _xlsx_rows(data)
-    else:
-        raw = _csv_rows(data)
+    raw = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     if not raw:
         raise ValidationFailed("file_empty", _("The file has no rows."), "file")
     headers = [ALIASES.get(str(h or "").strip(), ALIASES.get(str(h or "").strip().lower(), "")) for h in raw[0]]

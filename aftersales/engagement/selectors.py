@@ -236,3 +236,65 @@ def segment_customers_for(user: Any, segment: Segment | dict[str, Any]) -> Query
     """A segment's customers restricted to those the user may see."""
     group_id = user.dealer_group_id if isinstance(segment, dict) else None
     return restrict_customers(segment_customers(segment, group_id=group_id), user)
+
+
+# ---- segmentation report -------------------------------------------------------------------------------------------
+def segmentation_report(user: Any, *, store_id: int | None = None, month: dt.date | None = None) -> dict[str, Any]:
+    """Counts per tier and per tag by home store, the month's movement matrix between tiers, the churn-risk list.
+
+    Movements: for every customer whose tier changed in the month, from the tier before its first change of the
+    month to the tier after its last one (a customer who went B→D→B in the month did not move).
+    """
+    from aftersales.customers.models import Customer
+    from aftersales.stores.models import Store
+
+    from .rules import months_before
+
+    store_ids = visible_store_ids(user)
+    if store_id is not None:
+        store_ids = [s for s in store_ids if s == store_id]
+    stores = list(Store.objects.filter(pk__in=store_ids).order_by("code"))
+    tiers_by_store: dict[int, dict[str, int]] = {s.pk: dict.fromkeys(Tier.values, 0) for s in stores}
+    for sid, tier, n in (CustomerTier.objects.filter(store_id__in=store_ids).values_list("store_id", "tier")
+                         .annotate(n=Count("id")).order_by()):
+        tiers_by_store[sid][tier] = n
+    through = Customer.tags.through
+    tag_rows = (through.objects.filter(customer__home_store_id__in=store_ids)
+                .values_list("tag__name", "customer__home_store_id").annotate(n=Count("id")).order_by("tag__name"))
+    tags_by_name: dict[str, dict[int, int]] = {}
+    for name, sid, n in tag_rows:
+        tags_by_name.setdefault(name, {})[sid] = n
+    from .tags import auto_tag_label
+
+    tag_table = [{"name": name, "label": auto_tag_label(name), "counts": [per.get(s.pk, 0) for s in stores],
+                  "total": sum(per.values())} for name, per in tags_by_name.items()]
+    month = (month or timezone.localdate()).replace(day=1)
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    changes = (TierChange.objects.filter(store_id__in=store_ids, changed_on__gte=month, changed_on__lt=next_month)
+               .order_by("customer_id", "changed_on", "id").values_list("customer_id", "old_tier", "new_tier"))
+    first_last: dict[int, list[str]] = {}
+    for customer_id, old, new in changes:
+        if customer_id in first_last:
+            first_last[customer_id][1] = new
+        else:
+            first_last[customer_id] = [old, new]
+    letters = ["", *Tier.values]
+    matrix = {a: dict.fromkeys(Tier.values, 0) for a in letters}
+    for old, new in first_last.values():
+        if old != new:
+            matrix[old][new] += 1
+    today = timezone.localdate()
+    soon = months_before(today, 5)  # five months without a visit: one month before D
+    churn = (CustomerTier.objects.filter(store_id__in=store_ids)
+             .filter(Q(tier=Tier.D) | Q(tier__in=[Tier.A, Tier.B], last_visit__lte=soon))
+             .select_related("customer", "store").order_by("-m", "last_visit")[:100])
+    return {
+        "stores": stores,
+        "tiers": [{"store": s, "counts": tiers_by_store[s.pk], "total": sum(tiers_by_store[s.pk].values())}
+                  for s in stores],
+        "tier_totals": {t: sum(tiers_by_store[s.pk][t] for s in stores) for t in Tier.values},
+        "tags": tag_table,
+        "month": month,
+        "matrix": [{"from": a or "—", "to": [matrix[a][b] for b in Tier.values]} for a in letters],
+        "churn": list(churn),
+    }

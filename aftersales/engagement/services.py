@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -20,7 +21,7 @@ from aftersales.common.transitions import move
 
 from . import importers, tiersql
 from .choices import IMPORT_TRANSITIONS, AdvisorSource, ChangeSource, ImportStatus, Tier, ValueClass
-from .models import CustomerTier, DedicatedAdvisor, ImportJob, ImportJobEvent, TierChange, TierSettings
+from .models import CustomerTier, DedicatedAdvisor, ImportJob, ImportJobEvent, Segment, TierChange, TierSettings
 
 log = logging.getLogger(__name__)
 
@@ -280,3 +281,111 @@ def import_sweep(*, stale_after: dt.timedelta = dt.timedelta(minutes=10)) -> int
     for job_id in ids:
         import_job_process(job_id=job_id)
     return len(ids)
+
+
+# ---- segments ------------------------------------------------------------------------------------------------------
+def clean_criteria(actor: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate segment criteria (see selectors.segment_customers); errors name the criterion."""
+    from aftersales.common.scoping import visible_store_ids
+    from aftersales.common.validators import parse_date
+
+    out: dict[str, Any] = {}
+
+    def as_list(key: str) -> list[str]:
+        value = data.get(key) or []
+        if isinstance(value, str):
+            value = [v for v in value.replace("，", ",").split(",")]
+        return [str(v).strip() for v in value if str(v).strip()]
+
+    tiers = as_list("tiers")
+    if any(t not in Tier.values for t in tiers):
+        raise ValidationFailed("invalid_choice", _("Tiers are A, B, C and D."), "tiers")
+    if tiers:
+        out["tiers"] = sorted(set(tiers))
+    classes = as_list("value_classes")
+    if any(c not in ValueClass.values for c in classes):
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": ",".join(classes)},
+                               "value_classes")
+    if classes:
+        out["value_classes"] = sorted(set(classes))
+    for key in ("tags", "any_tags"):
+        names = as_list(key)
+        if any(len(n) > 40 for n in names):
+            raise ValidationFailed("tag_too_long", _("At most %(n)d characters.") % {"n": 40}, key)
+        if names:
+            out[key] = names
+    store = data.get("store")
+    if store not in (None, "", 0):
+        try:
+            store_id = int(store)
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed("store_unknown", _("Unknown store."), "store") from exc
+        if store_id not in visible_store_ids(actor):
+            raise ValidationFailed("store_unknown", _("Unknown store."), "store")
+        out["store"] = store_id
+    for key, limit in (("make", 40), ("model", 60)):
+        text = " ".join(str(data.get(key) or "").split())
+        if len(text) > limit:
+            raise ValidationFailed(f"{key}_too_long", _("At most %(n)d characters.") % {"n": limit}, key)
+        if text:
+            out[key] = text
+    for key in ("last_visit_from", "last_visit_to"):
+        day = parse_date(data.get(key) or None, key)
+        if day:
+            out[key] = day.isoformat()
+    if out.get("last_visit_from") and out.get("last_visit_to") and out["last_visit_to"] < out["last_visit_from"]:
+        raise ValidationFailed("range_reversed", _("The end is before the start."), "last_visit_to")
+    for key in ("mileage_min", "mileage_max"):
+        value = data.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            km = int(str(value).replace(",", "").strip())
+        except ValueError as exc:
+            raise ValidationFailed("km_format", _("Mileage must be a whole number of kilometres."), key) from exc
+        if km < 0:
+            raise ValidationFailed("km_format", _("Mileage must be a whole number of kilometres."), key)
+        out[key] = km
+    for key in ("spend_min", "spend_max"):
+        value = data.get(key)
+        if value not in (None, ""):
+            out[key] = str(parse_money(value, key))
+    for lo, hi in (("mileage_min", "mileage_max"), ("spend_min", "spend_max")):
+        if lo in out and hi in out and Decimal(str(out[hi])) < Decimal(str(out[lo])):
+            raise ValidationFailed("range_reversed", _("The maximum is below the minimum."), hi)
+    if data.get("marketing_consent") in (True, "true", "on", "1", 1):
+        out["marketing_consent"] = True
+    return out
+
+
+def segment_save(*, actor: Any, name: str, criteria: dict[str, Any], segment: Segment | None = None,
+                 store: Any = None) -> Segment:
+    require(actor, "engagement.change_segment" if segment else "engagement.add_segment")
+    text = " ".join(str(name or "").split())
+    if not text:
+        raise ValidationFailed("name_required", _("Name is required."), "name")
+    if len(text) > 80:
+        raise ValidationFailed("name_too_long", _("At most %(n)d characters.") % {"n": 80}, "name")
+    clean = clean_criteria(actor, criteria)
+    if store is not None:
+        require_store(actor, store.pk)
+    with transaction.atomic():
+        if segment is None:
+            segment = Segment.objects.create(group_id=actor.dealer_group_id, store=store, name=text, criteria=clean,
+                                             created_by=actor if getattr(actor, "pk", None) else None)
+            action, changes = "segment.created", {"criteria": [None, clean]}
+        else:
+            segment = Segment.objects.select_for_update().get(pk=segment.pk)
+            changes = audit.diff({"name": segment.name, "criteria": segment.criteria}, {"name": text, "criteria": clean})
+            segment.name, segment.criteria = text, clean
+            segment.save()
+            action = "segment.updated"
+        audit.record(actor=actor, obj=segment, action=action, store_id=segment.store_id, changes=changes)
+    return segment
+
+
+def segment_delete(*, actor: Any, segment: Segment) -> None:
+    require(actor, "engagement.delete_segment")
+    with transaction.atomic():
+        audit.record(actor=actor, obj=segment, action="segment.deleted", store_id=segment.store_id)
+        segment.delete()
