@@ -298,3 +298,9 @@ def segmentation_report(user: Any, *, store_id: int | None = None, month: dt.dat
         "matrix": [{"from": a or "—", "to": [matrix[a][b] for b in Tier.values]} for a in letters],
         "churn": list(churn),
     }
+
+
+def store_for(user: Any, store_id: int) -> Any:
+    from aftersales.stores.models import Store
+
+    return get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)), pk=store_id)

@@ -170,6 +170,7 @@ def import_job_create(*, actor: Any, store: Any, name: str, data: bytes) -> tupl
             group=store.group, store=store, created_by=actor if getattr(actor, "pk", None) else None,
             file_name=str(name)[:200], file_sha256=hashlib.sha256(data).hexdigest(), content=data,
             total_rows=result.total_rows, errors=[e.as_dict() for e in result.errors[:1000]],
+            preview_new=result.new, preview_unchanged=result.unchanged, preview_error_rows=result.error_rows,
         )
         audit.record(actor=actor, obj=job, action="history_import.previewed", store_id=store.pk,
                      changes={"rows": [None, result.total_rows]})
@@ -294,7 +295,7 @@ def clean_criteria(actor: Any, data: dict[str, Any]) -> dict[str, Any]:
     def as_list(key: str) -> list[str]:
         value = data.get(key) or []
         if isinstance(value, str):
-            value = [v for v in value.replace("，", ",").split(",")]
+            value = value.replace("，", ",").split(",")
         return [str(v).strip() for v in value if str(v).strip()]
 
     tiers = as_list("tiers")
