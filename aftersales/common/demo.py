@@ -548,6 +548,9 @@ class _Builder:
         self._parts()
         self._appointments()
         self._messages()
+        from aftersales.engagement.demo import load as load_engagement_demo
+
+        load_engagement_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:
