@@ -207,11 +207,14 @@ def _move_job(job: ImportJob, to: str, actor: Any, reason: str = "") -> None:
          labels=ImportStatus, reason=reason)
 
 
-def import_job_process(*, job_id: int, chunk: int = IMPORT_CHUNK) -> ImportJob:
+def import_job_process(*, job_id: int, chunk: int = IMPORT_CHUNK) -> ImportJob | None:
     """Run a queued (or interrupted) import to the end, committing progress after every chunk. Safe to run twice:
     a chunk commits with its counters, and the visits' external keys make a repeated row a no-op."""
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        found = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if found is None:  # deleted since it was queued: nothing to do
+            return None
+        job = found
         if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
             return job
         if job.status == ImportStatus.QUEUED:
