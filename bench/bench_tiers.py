@@ -34,7 +34,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
 TARGET_S = 60.0
 
 
-def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+def timed(fn, *args, **kwargs):
     started = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - started, result
@@ -149,7 +149,7 @@ def main() -> None:
         orders = cursor.fetchone()[0]
     print(f"data set: {customers:,} customers, {orders:,} repair orders; as of {as_of}")
     sql_runs = []
-    for run in range(args.runs):
+    for _run in range(args.runs):
         empty = not CustomerTier.objects.exists()
         seconds, counts = timed(tier_recompute_all, as_of=as_of)
         sql_runs.append({"seconds": round(seconds, 2), "empty_table_before": empty, **counts})
