@@ -61,6 +61,7 @@ def test_customer_360_shows_tier_and_why(world, loyal):
     assert response.status_code == 200
     assert 'data-testid="tier-letter">A<' in html and 'data-testid="priority-lane"' in html
     assert "F 4" in html
+    assert 'data-testid="imported-visits"' in html and "2026-11-01" in html  # imported history on the 360
 
 
 def test_assign_dedicated_advisor_from_360(world, loyal):
