@@ -16,6 +16,7 @@ urlpatterns = [
     path("reception/", include("aftersales.reception.urls")),
     path("", include(reception_public)),
     path("", include(appointments_public)),
+    path("engagement/", include("aftersales.engagement.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

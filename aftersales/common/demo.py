@@ -551,6 +551,9 @@ class _Builder:
         from aftersales.reception.demo import load as load_reception_demo
 
         load_reception_demo(self)
+        from aftersales.engagement.demo import load as load_engagement_demo
+
+        load_engagement_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

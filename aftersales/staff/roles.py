@@ -74,12 +74,21 @@ _APPOINTMENTS_MANAGE = [
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
 
+_ENGAGEMENT_VIEW = ["engagement.view_customertier", "engagement.view_tierchange", "engagement.view_segment",
+                    "engagement.view_dedicatedadvisor"]
+_ENGAGEMENT_MANAGE = [
+    *_ENGAGEMENT_VIEW, "engagement.add_segment", "engagement.change_segment", "engagement.delete_segment",
+    "engagement.export_segment", "engagement.view_tiersettings", "engagement.change_tiersettings",
+    "engagement.change_customertier", "engagement.add_dedicatedadvisor", "engagement.change_dedicatedadvisor",
+    "engagement.view_importjob", "engagement.add_importjob", "engagement.run_import", "engagement.view_importedvisit",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
-        *_RECEPTION,
+        *_RECEPTION, *_ENGAGEMENT_VIEW,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
@@ -92,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
+        *_ENGAGEMENT_VIEW,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -103,6 +113,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
         *_RECEPTION,
+        *_ENGAGEMENT_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]

@@ -96,6 +96,17 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/reception/handovers/{handover_id}/pdf"),
         ("get", "/api/reception/walk-in-figures"),
     ],
+    "engagement": [
+        ("get", "/api/engagement/customers/{customer_id}/tier"),
+        ("get", "/api/engagement/customers/{customer_id}/tier-history"),
+        ("put", "/api/engagement/customers/{customer_id}/dedicated-advisor"),
+        ("get", "/api/engagement/segments"),
+        ("post", "/api/engagement/segments"),
+        ("get", "/api/engagement/segments/{segment_id}"),
+        ("get", "/api/engagement/segments/{segment_id}/customers"),
+        ("get", "/api/engagement/report"),
+        ("get", "/api/engagement/imports/{job_id}"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
