@@ -73,21 +73,30 @@ _APPOINTMENTS_MANAGE = [
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
 
+_LOYALTY_VIEW = ["loyalty.view_pointsentry", "loyalty.view_voucher", "loyalty.view_vouchertemplate", "loyalty.view_referral",
+                 "loyalty.view_gift"]
+_LOYALTY_FRONT = [*_LOYALTY_VIEW, "loyalty.add_pointsentry", "loyalty.redeem_points", "loyalty.change_voucher",
+                  "loyalty.add_referral"]
+_LOYALTY_MANAGE = [*_LOYALTY_FRONT, "loyalty.adjust_points", "loyalty.add_voucher", "loyalty.add_giftredemption",
+                   "loyalty.add_gift", "loyalty.change_gift", "loyalty.add_vouchertemplate",
+                   "loyalty.change_vouchertemplate", "loyalty.change_loyaltysettings"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
-        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK, *_LOYALTY_FRONT,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
                    "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
-    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
+    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", *_LOYALTY_FRONT],
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
+        *_LOYALTY_VIEW,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -98,6 +107,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        *_LOYALTY_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
