@@ -19,7 +19,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -215,8 +215,16 @@ def _idempotent(source_key: str, fn: Any) -> Any:
 
 
 # ---- earning ---------------------------------------------------------------------------------------------------
+#: invoice states in which nothing more can be taken off or paid (billing may add states; anything else is open)
+CLOSED_INVOICE_STATES = {"paid", "void", "voided", "cancelled", "refunded", "partially_refunded", "draft"}
+
+
 def _invoice_is_paid(invoice: Any) -> bool:
     return getattr(invoice, "status", "") == "paid"
+
+
+def invoice_is_open(invoice: Any) -> bool:
+    return getattr(invoice, "status", "") not in CLOSED_INVOICE_STATES
 
 
 def invoice_points(invoice: Any) -> int:
@@ -331,7 +339,7 @@ def points_redeem_on_invoice(*, actor: Any, customer: Any, invoice: Any, points:
     invoice = Invoice.objects.select_related("store").get(pk=invoice.pk)
     if invoice.customer_id != customer.pk:
         raise ValidationFailed("invoice_other_customer", _("This invoice belongs to another customer."), "invoice")
-    if invoice.status != "issued":
+    if not invoice_is_open(invoice):
         raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
     rate = loyalty_settings(invoice.store).points_per_cny_redeemed
     if number % max(rate // 100, 1):
@@ -408,7 +416,7 @@ def points_adjust(*, actor: Any, customer: Any, store: Any, points: Any, reason:
     _same_group(customer, store)
     number = _parse_points(points, allow_negative=True)
     reason = (reason or "").strip()
-    if len(reason) < 3:
+    if not reason:
         raise ValidationFailed("reason_required", _("Give a reason for the adjustment."), "reason")
     key = f"adjust:{_key(idempotency_key)}"
 
@@ -508,12 +516,19 @@ def expiry_sweep(*, today: dt.date | None = None, limit: int = 5000) -> int:
     return count
 
 
-def earn_sweep(*, limit: int = 2000) -> int:
-    """Paid invoices that have not earned yet (whatever billing did), and pending referrals whose new customer paid."""
+EARN_SWEEP_DAYS = 30
+
+
+def earn_sweep(*, limit: int = 2000, days: int = EARN_SWEEP_DAYS) -> int:
+    """Paid invoices of the last ``days`` that have not earned yet (whatever billing did), and pending referrals
+    whose new customer has paid. Invoices paid before that window (history from before loyalty) earn nothing."""
     from aftersales.billing.models import Invoice
 
     earned = PointsEntry.objects.filter(kind=EntryKind.EARN, source=EntrySource.PURCHASE, invoice__isnull=False).values("invoice_id")
-    missing = list(Invoice.objects.filter(status="paid").exclude(pk__in=earned).order_by("paid_at", "id")[:limit])
+    since = timezone.now() - dt.timedelta(days=days)
+    missing = list(
+        Invoice.objects.filter(status="paid", paid_at__gte=since).exclude(pk__in=earned).order_by("paid_at", "id")[:limit]
+    )
     count = 0
     for invoice in missing:
         if points_earn_for_invoice(invoice=invoice) is not None:
@@ -529,7 +544,7 @@ def earn_sweep(*, limit: int = 2000) -> int:
 def ledger_check(*, repair: bool = False) -> list[dict[str, Any]]:
     """Customers whose ``points_balance`` differs from the ledger (or whose lots do not add up); fixed with ``repair``."""
     rows = []
-    last_ids = PointsEntry.objects.values("customer_id").annotate(m=models_max("id")).values_list("m", flat=True)
+    last_ids = PointsEntry.objects.values("customer_id").annotate(m=Max("id")).values_list("m", flat=True)
     ledger = dict(PointsEntry.objects.filter(pk__in=list(last_ids)).values_list("customer_id", "balance_after"))
     lots = dict(
         PointsEntry.objects.filter(remaining__gt=0).values("customer_id").annotate(s=Sum("remaining")).values_list("customer_id", "s")
@@ -544,12 +559,6 @@ def ledger_check(*, repair: bool = False) -> list[dict[str, Any]]:
             if repair and want != have:
                 Customer.objects.filter(pk=customer_id).update(points_balance=want)
     return rows
-
-
-def models_max(field: str) -> Any:
-    from django.db.models import Max
-
-    return Max(field)
 
 
 # ---- vouchers --------------------------------------------------------------------------------------------------
@@ -595,10 +604,6 @@ def voucher_issue(*, actor: Any, customer: Any, store: Any, template: VoucherTem
         audit.record(actor=actor, obj=voucher, action="voucher.issued", store_id=store.pk, customer_id=locked.pk,
                      changes={"template": [None, template.code]}, reason=voucher.reason, at=at)
     return voucher
-
-
-def _local_day(store: Any) -> dt.date:
-    return local_date(store)
 
 
 def voucher_discount(*, voucher: Voucher, invoice: Any) -> Decimal:
@@ -655,7 +660,7 @@ def voucher_check(*, voucher: Voucher, invoice: Any, today: dt.date | None = Non
         raise ValidationFailed(
             "voucher_not_yet_valid", _("This voucher is valid from %(d)s.") % {"d": voucher.valid_from.isoformat()}, "voucher",
         )
-    if getattr(invoice, "status", "") != "issued":
+    if not invoice_is_open(invoice):
         raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
     return voucher_discount(voucher=voucher, invoice=invoice)
 
@@ -737,7 +742,7 @@ def referral_create(*, actor: Any, referrer: Any, referred: Any, store: Any, sta
     _same_group(referred, store)
     if referrer.pk == referred.pk:
         raise ValidationFailed("referral_self", _("A customer cannot refer themselves."), "referrer")
-    if Referral.objects.filter(referred=referred).exists():
+    if Referral.objects.filter(referred=referred).exists() or Referral.objects.filter(referrer=referred, referred=referrer).exists():
         raise Conflict("already_referred", _("This customer has already been referred by someone."), "referred")
     from aftersales.billing.models import Invoice
 
