@@ -52,7 +52,7 @@ def expiring_points(customer: Any, *, within_days: int | None = None) -> list[tu
     if within_days is not None:
         qs = qs.filter(expires_on__lte=timezone.now().date() + dt.timedelta(days=within_days))
     rows = qs.values("expires_on").annotate(points=Sum("remaining")).order_by("expires_on")
-    return [(r["expires_on"], int(r["points"])) for r in rows]
+    return [(r["expires_on"], int(r["points"])) for r in rows if r["expires_on"] is not None]
 
 
 def customer_ledger(user: Any, customer_id: int) -> QuerySet[PointsEntry]:
@@ -187,3 +187,10 @@ def referral_report(user: Any, store_id: int | None = None) -> dict[str, list[di
     for row in by_staff + by_customer:
         row["points"] = int(row["points"] or 0)
     return {"by_staff": by_staff, "by_customer": by_customer}
+
+
+def invoices_visible_to(user: Any) -> QuerySet[Any]:
+    """Invoices of the user's stores (the billing app owns them; loyalty only reads them to price vouchers and points)."""
+    from aftersales.billing.models import Invoice
+
+    return restrict_to_stores(Invoice.objects.all(), user).select_related("store", "order", "customer")
