@@ -24,6 +24,9 @@ app.conf.beat_schedule = {
     # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
     "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
     "parts-expire-reservations": {"task": "aftersales.parts.expire_reservations", "schedule": 600.0},
+    # loyalty: paid invoices billing did not report earn within 10 minutes; expiry nightly at 01:00 Asia/Shanghai
+    "loyalty-earn-sweep": {"task": "aftersales.loyalty.earn_sweep", "schedule": 600.0},
+    "loyalty-expiry-sweep": {"task": "aftersales.loyalty.expiry_sweep", "schedule": crontab(hour=17, minute=0)},
 }
 
 

@@ -194,3 +194,27 @@ def invoices_visible_to(user: Any) -> QuerySet[Any]:
     from aftersales.billing.models import Invoice
 
     return restrict_to_stores(Invoice.objects.all(), user).select_related("store", "order", "customer")
+
+
+def customer_by_reference(user: Any, text: str, field: str = "customer") -> Any:
+    """A customer the user may see, by mobile number (any format) or customer number; a clear error otherwise."""
+    from django.utils.translation import gettext as _
+
+    from aftersales.common.errors import ValidationFailed
+    from aftersales.common.validators import normalize_mobile
+
+    raw = (text or "").strip()
+    found = None
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if raw.startswith("+") or len(digits) >= 11:
+        try:
+            mobile = normalize_mobile(raw, field)
+        except ValidationFailed:
+            mobile = ""
+        if mobile:
+            found = customers_visible_to(user).filter(mobile=mobile).first()
+    elif digits and digits == raw:
+        found = customers_visible_to(user).filter(pk=int(digits)).first()
+    if found is None:
+        raise ValidationFailed("customer_unknown", _("No customer with this mobile or number at your stores."), field)
+    return found

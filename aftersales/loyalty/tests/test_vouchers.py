@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from aftersales.common.errors import DomainError
 from aftersales.loyalty.models import Voucher, VoucherEvent
-from aftersales.loyalty.services import voucher_cancel, voucher_check, voucher_expire_sweep, voucher_issue, voucher_redeem
+from aftersales.loyalty.services import (
+    voucher_cancel,
+    voucher_check,
+    voucher_expire_sweep,
+    voucher_issue,
+    voucher_redeem,
+)
 
 from .factories import customer_at, make_invoice, pay, template
 
