@@ -120,6 +120,7 @@ def _write(
     reverses: PointsEntry | None = None,
     expires_on: dt.date | None = None,
     prefer_lot: PointsEntry | None = None,
+    rules: LoyaltySettings | None = None,
 ) -> PointsEntry:
     """Append one entry for the locked customer; credits open a lot, debits consume lots FIFO."""
     if points == 0:
@@ -134,7 +135,7 @@ def _write(
             balance=balance,
         )
     if points > 0 and expires_on is None and kind != EntryKind.REVERSE:
-        months = loyalty_settings(store).expiry_months
+        months = (rules or loyalty_settings(store)).expiry_months
         expires_on = add_months_end(local_date(store, at), months) if months else None
     entry = PointsEntry.objects.create(
         group_id=locked.group_id, customer=locked, store=store, kind=kind, source=source, points=points,
@@ -175,7 +176,7 @@ def _record(actor: Any, entry: PointsEntry, action: str) -> None:
     audit.record(
         actor=actor, obj=entry, action=action, store_id=entry.store_id, customer_id=entry.customer_id,
         changes={"points_balance": [entry.balance_after - entry.points, entry.balance_after]},
-        reason=f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(),
+        reason=f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
     )
 
 
@@ -227,9 +228,9 @@ def invoice_is_open(invoice: Any) -> bool:
     return getattr(invoice, "status", "") not in CLOSED_INVOICE_STATES
 
 
-def invoice_points(invoice: Any) -> int:
+def invoice_points(invoice: Any, rules: LoyaltySettings | None = None) -> int:
     """Points a paid invoice earns: what was paid (less what was paid with points) × the store's rate, rounded down."""
-    rate = loyalty_settings(invoice.store).points_per_cny
+    rate = (rules or loyalty_settings(invoice.store)).points_per_cny
     paid_with_points = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REDEEM).aggregate(v=Sum("cny_value"))["v"]
     base = Decimal(invoice.paid_amount or 0) - Decimal(paid_with_points or 0)
     return max(int((base * rate).to_integral_value(rounding=ROUND_DOWN)), 0)
@@ -247,27 +248,30 @@ def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry |
     if not _invoice_is_paid(invoice):
         return None
     key = f"invoice:{invoice.pk}"
-    points = invoice_points(invoice)
+    found = _existing(key)
+    if found is not None:
+        return found
+    rules = loyalty_settings(invoice.store)
+    points = invoice_points(invoice, rules)
     at = invoice.paid_at or timezone.now()
 
     def write() -> PointsEntry | None:
         with transaction.atomic():
             locked = _lock_customer(invoice.customer)
-            if _existing(key) is not None:
-                return _existing(key)
+            again = _existing(key)
+            if again is not None:
+                return again
             entry = None
             if points > 0:
                 entry = _write(
                     locked=locked, store=invoice.store, kind=EntryKind.EARN, source=EntrySource.PURCHASE, points=points,
-                    source_key=key, actor=actor, at=at, invoice=invoice,
+                    source_key=key, actor=actor, at=at, invoice=invoice, rules=rules,
                     note=_("Invoice %(n)s") % {"n": invoice.number},
                 )
                 _record(actor, entry, "points.earned")
             _qualify_referral(customer=locked, invoice=invoice, actor=actor)
             return entry
 
-    if _existing(key) is not None:
-        return _existing(key)
     try:
         return write()
     except IntegrityError:
@@ -735,8 +739,12 @@ def voucher_expire_sweep(*, today: dt.date | None = None) -> int:
 
 
 # ---- referrals -------------------------------------------------------------------------------------------------
-def referral_create(*, actor: Any, referrer: Any, referred: Any, store: Any, staff: Any = None) -> Referral:
-    """Record that ``referred`` (a new customer) came through ``referrer``, brought in by ``staff`` (default: actor)."""
+def referral_create(
+    *, actor: Any, referrer: Any, referred: Any, store: Any, staff: Any = None, at: dt.datetime | None = None,
+) -> Referral:
+    """Record that ``referred`` (a new customer) came through ``referrer``, brought in by ``staff`` (default: actor).
+
+    ``at`` records a referral made earlier (history): the customer must have had no paid visit before then."""
     _check_store(actor, "loyalty.add_referral", store)
     _same_group(referrer, store)
     _same_group(referred, store)
@@ -746,18 +754,20 @@ def referral_create(*, actor: Any, referrer: Any, referred: Any, store: Any, sta
         raise Conflict("already_referred", _("This customer has already been referred by someone."), "referred")
     from aftersales.billing.models import Invoice
 
-    if Invoice.objects.filter(customer=referred, status="paid").exists():
+    at = at or timezone.now()
+    if Invoice.objects.filter(customer=referred, status="paid", paid_at__lt=at).exists():
         raise ValidationFailed("not_a_new_customer", _("Only a new customer (no paid visit yet) can be referred."), "referred")
     staff = staff if staff is not None else _who(actor)
     if staff is not None and store.pk not in set(staff.memberships.values_list("store_id", flat=True)):
         raise ValidationFailed("staff_not_at_store", _("This staff member does not work at this store."), "staff")
     try:
         with transaction.atomic():
-            referral = Referral.objects.create(group_id=store.group_id, referrer=referrer, referred=referred, staff=staff, store=store)
+            referral = Referral.objects.create(group_id=store.group_id, referrer=referrer, referred=referred, staff=staff, store=store,
+                                               created_at=at)
             ReferralEvent.objects.create(referral=referral, from_state="", to_state=ReferralStatus.PENDING, actor=_who(actor),
                                          at=referral.created_at)
             audit.record(actor=actor, obj=referral, action="referral.created", store_id=store.pk, customer_id=referred.pk,
-                         changes={"referrer": [None, referrer.pk], "staff": [None, getattr(staff, "pk", None)]})
+                         changes={"referrer": [None, referrer.pk], "staff": [None, getattr(staff, "pk", None)]}, at=at)
     except IntegrityError as exc:
         raise Conflict("already_referred", _("This customer has already been referred by someone."), "referred") from exc
     return referral
@@ -770,8 +780,8 @@ def _qualify_referral(*, customer: Customer, invoice: Any, actor: Any) -> Referr
     referral = Referral.objects.select_for_update().filter(referred_id=customer.pk, status=ReferralStatus.PENDING).first()
     if referral is None:
         return None
-    now = timezone.now()
-    referral.qualified_at = invoice.paid_at or now
+    now = invoice.paid_at or timezone.now()
+    referral.qualified_at = now
     referral.invoice = invoice
     referral.save(update_fields=["qualified_at", "invoice"])
     move(referral, to=ReferralStatus.QUALIFIED, actor=_who(actor), transitions=REFERRAL_TRANSITIONS,
@@ -789,5 +799,5 @@ def _qualify_referral(*, customer: Customer, invoice: Any, actor: Any) -> Referr
     move(referral, to=ReferralStatus.REWARDED, actor=_who(actor), transitions=REFERRAL_TRANSITIONS,
          event_model=ReferralEvent, event_fk="referral", reason="", labels=ReferralStatus, at=now)
     audit.record(actor=actor, obj=referral, action="referral.rewarded", store_id=store.pk, customer_id=referral.referrer_id,
-                 changes={"status": [ReferralStatus.PENDING, ReferralStatus.REWARDED]})
+                 changes={"status": [ReferralStatus.PENDING, ReferralStatus.REWARDED]}, at=now)
     return referral
