@@ -472,7 +472,8 @@ def points_reverse(*, actor: Any, entry: PointsEntry, reason: str) -> PointsEntr
                 if points == 0:
                     raise ValidationFailed("insufficient_points", _("Only %(n)s points available.") % {"n": 0}, "points")
                 if -points < original.points:
-                    note = f"{note} ({_('only %(n)s points were left to take back') % {'n': -points}})".strip()
+                    left = _("only %(n)s points were left to take back") % {"n": -points}
+                    note = f"{note} ({left})".strip()
             reversal = _write(
                 locked=locked, store=original.store, kind=EntryKind.REVERSE, source=original.source, points=points,
                 source_key=key, actor=actor, at=timezone.now(), invoice=original.invoice, cny_value=original.cny_value,

@@ -86,6 +86,20 @@ def test_issue_list_and_redeem_check_with_a_token(world, zhang):
     assert body["message"]
 
 
+def test_refusals_speak_the_users_language(world, zhang):
+    world.manager.language = "zh-hans"
+    world.manager.save(update_fields=["language"])
+    api = Api.session(world.manager)
+    t = template(world.group)
+    voucher_issue(actor=world.manager, customer=zhang, store=world.a, template=t, reason="")
+    body = assert_error(api.post("/api/loyalty/vouchers", {"customer_id": zhang.pk, "template_id": t.pk}), 409, "voucher_limit_reached")
+    assert "上限" in body["message"], body
+    world.manager.language = "en"
+    world.manager.save(update_fields=["language"])
+    body = assert_error(Api.session(world.manager).post("/api/loyalty/vouchers", {"customer_id": zhang.pk, "template_id": t.pk}), 409)
+    assert "limit" in body["message"], body
+
+
 def test_redeem_check_refusals(world, zhang):
     api = Api.session(world.staff["cashier"])
     li = customer_at(world.a)
