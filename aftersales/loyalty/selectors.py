@@ -125,10 +125,11 @@ def ledger_search(
         qs = qs.filter(store_id=store_id)
     text = (q or "").strip()
     if text:
-        qs = qs.filter(
-            Q(customer__name__icontains=text) | Q(customer__mobile_digits__contains="".join(ch for ch in text if ch.isdigit()) or "\x00")
-            | Q(invoice__number__iexact=text) | Q(note__icontains=text)
-        )
+        match = Q(customer__name__icontains=text) | Q(invoice__number__iexact=text) | Q(note__icontains=text)
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) >= 4:
+            match |= Q(customer__mobile_digits__contains=digits)
+        qs = qs.filter(match)
     if kind in EntryKind.values:
         qs = qs.filter(kind=kind)
     if date_from:

@@ -107,6 +107,9 @@ def test_store_page_issue_adjust_and_gift(client, world, zhang):
     assert (gift.stock, zhang.points_balance) == (1, 750)
     page = client.get("/loyalty/?q=张伟&kind=redeem").content.decode()
     assert "洗车券" in page or "Car wash" in page
+    assert "补录" not in page  # the adjustment is not a redemption
+    assert "补录" in client.get("/loyalty/?q=1234 5678").content.decode()  # by mobile digits
+    assert "补录" not in client.get("/loyalty/?q=13900000000").content.decode()
     assert client.get("/loyalty/?kind=adjust").status_code == 200
 
 
