@@ -85,14 +85,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
-        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK, *_LOYALTY_FRONT,
+        "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        *_LOYALTY_FRONT,
     ],
-    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW],
+    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
+                      "workshop.change_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
+                   "workshop.change_repairjob",
                    "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
-    Role.QC_INSPECTOR: [*_VIEW_BASICS],
+    Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
-    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", *_LOYALTY_FRONT],
+    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
@@ -102,7 +105,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
         "customers.export_customer", "customers.view_incomplete", "common.view_auditevent",
         "staff.manage_api_tokens", "workshop.add_repairorder", "workshop.change_repairorder",
-        "billing.view_invoice", "billing.add_payment", "stores.change_store",
+        "workshop.change_repairjob", "billing.view_invoice", "billing.add_payment", "stores.change_store",
         "messaging.view_message", "messaging.change_message", "messaging.view_messagetemplate",
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
@@ -111,6 +114,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
+ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 
 # Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
 
