@@ -27,6 +27,9 @@ app.conf.beat_schedule = {
     # tiers (set-based), automatic tags, tier-A advisor suggestions: nightly at 01:30 Asia/Shanghai
     "engagement-nightly": {"task": "aftersales.engagement.nightly", "schedule": crontab(hour=17, minute=30)},
     "engagement-import-sweep": {"task": "aftersales.engagement.import_sweep", "schedule": 60.0},
+    # loyalty: paid invoices billing did not report earn within 10 minutes; expiry nightly at 01:00 Asia/Shanghai
+    "loyalty-earn-sweep": {"task": "aftersales.loyalty.earn_sweep", "schedule": 600.0},
+    "loyalty-expiry-sweep": {"task": "aftersales.loyalty.expiry_sweep", "schedule": crontab(hour=17, minute=0)},
 }
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include(reception_public)),
     path("", include(appointments_public)),
     path("engagement/", include("aftersales.engagement.urls")),
+    path("loyalty/", include("aftersales.loyalty.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

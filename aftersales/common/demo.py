@@ -554,6 +554,9 @@ class _Builder:
         from aftersales.engagement.demo import load as load_engagement_demo
 
         load_engagement_demo(self)
+        from aftersales.loyalty.demo import load as load_loyalty_demo
+
+        load_loyalty_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

@@ -82,6 +82,13 @@ _ENGAGEMENT_MANAGE = [
     "engagement.change_customertier", "engagement.add_dedicatedadvisor", "engagement.change_dedicatedadvisor",
     "engagement.view_importjob", "engagement.add_importjob", "engagement.run_import", "engagement.view_importedvisit",
 ]
+_LOYALTY_VIEW = ["loyalty.view_pointsentry", "loyalty.view_voucher", "loyalty.view_vouchertemplate", "loyalty.view_referral",
+                 "loyalty.view_gift"]
+_LOYALTY_FRONT = [*_LOYALTY_VIEW, "loyalty.add_pointsentry", "loyalty.redeem_points", "loyalty.change_voucher",
+                  "loyalty.add_referral"]
+_LOYALTY_MANAGE = [*_LOYALTY_FRONT, "loyalty.adjust_points", "loyalty.add_voucher", "loyalty.add_giftredemption",
+                   "loyalty.add_gift", "loyalty.change_gift", "loyalty.add_vouchertemplate",
+                   "loyalty.change_vouchertemplate", "loyalty.change_loyaltysettings"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
@@ -89,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
         *_RECEPTION, *_ENGAGEMENT_VIEW,
+        *_LOYALTY_FRONT,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
@@ -102,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
         *_ENGAGEMENT_VIEW,
+        *_LOYALTY_VIEW,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -114,9 +123,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
         *_RECEPTION,
         *_ENGAGEMENT_MANAGE,
+        *_LOYALTY_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
+ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 
 # Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
 

@@ -107,6 +107,19 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/engagement/report"),
         ("get", "/api/engagement/imports/{job_id}"),
     ],
+    "loyalty": [
+        ("get", "/api/loyalty/customers/{customer_id}/balance"),
+        ("get", "/api/loyalty/customers/{customer_id}/ledger"),
+        ("post", "/api/loyalty/customers/{customer_id}/adjust"),
+        ("post", "/api/loyalty/customers/{customer_id}/behaviour"),
+        ("get", "/api/loyalty/customers/{customer_id}/vouchers"),
+        ("get", "/api/loyalty/templates"),
+        ("post", "/api/loyalty/vouchers"),
+        ("post", "/api/loyalty/vouchers/redeem-check"),
+        ("get", "/api/loyalty/referrals"),
+        ("post", "/api/loyalty/referrals"),
+        ("get", "/api/loyalty/referrals/report"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
