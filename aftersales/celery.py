@@ -24,6 +24,9 @@ app.conf.beat_schedule = {
     # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
     "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
     "parts-expire-reservations": {"task": "aftersales.parts.expire_reservations", "schedule": 600.0},
+    # follow-ups after delivery (created, surveyed, retried, closed as unreached) and feedback SLA warnings/escalations
+    "feedback-followup-sweep": {"task": "aftersales.feedback.followup_sweep", "schedule": 300.0},
+    "feedback-sla-sweep": {"task": "aftersales.feedback.sla_sweep", "schedule": 60.0},
 }
 
 

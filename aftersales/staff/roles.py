@@ -73,11 +73,18 @@ _APPOINTMENTS_MANAGE = [
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
 
+_FEEDBACK_HANDLE = ["feedback.view_feedbackcase", "feedback.add_feedbackcase", "feedback.change_feedbackcase", "feedback.view_followup"]
+_FEEDBACK_MANAGE = [
+    *_FEEDBACK_HANDLE, "feedback.change_followup", "feedback.pause_sla", "feedback.view_feedback_report",
+    "feedback.view_improvementaction", "feedback.add_improvementaction", "feedback.change_improvementaction",
+    "feedback.view_routingrule", "feedback.add_routingrule", "feedback.change_routingrule", "feedback.view_labelcorrection",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
-        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK, *_FEEDBACK_HANDLE,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
@@ -88,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
+        "feedback.view_followup", "feedback.change_followup", "feedback.view_feedbackcase", "feedback.add_feedbackcase",
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -98,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        *_FEEDBACK_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
