@@ -12,6 +12,7 @@ urlpatterns = [
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
     path("", include("aftersales.messaging.urls")),
+    path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),
 ]
 
