@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
@@ -52,10 +52,6 @@ class CaseOut(Schema):
     created_at: dt.datetime
     paused: bool
     next_due: dt.datetime | None = None
-
-    @staticmethod
-    def resolve_paused(obj: Any) -> bool:
-        return obj.paused_at is not None
 
 
 class CaseDetailOut(CaseOut):
@@ -170,7 +166,7 @@ def case_create(request: Any, payload: CaseIn) -> Any:
     order = get_or_404(orders_visible_to(user), pk=payload.order_id) if payload.order_id else None
     case = services.case_create(actor=user, store=store, kind=payload.kind, channel=payload.channel, text=payload.text,
                                 customer=customer, vehicle=vehicle, order=order)
-    return 201, _detail(case)
+    return Status(201, _detail(case))
 
 
 @router.get("/cases/{case_id}", response={200: CaseDetailOut, **ERRORS})

@@ -108,3 +108,7 @@ QUESTIONS: list[tuple[str, object, str]] = [
     ("recommend", _("How likely are you to recommend us to a friend?"), Category.OTHER),
 ]
 SATISFACTION_QUESTIONS = ("attitude", "quality", "waiting", "price")
+
+#: labels of the message kinds this app added to aftersales/messaging/kinds.py (kept here so this app's catalogue
+#: carries their translations)
+MESSAGE_KIND_LABELS = (_("Feedback received"), _("Complaint resolved"), _("Suggestion assessed"))

@@ -37,7 +37,7 @@ class FeedbackSettings(models.Model):
     resolve_days = models.PositiveSmallIntegerField(_("complaint: resolve within (business days)"), default=5)
     assess_days = models.PositiveSmallIntegerField(_("suggestion: assess within (business days)"), default=3)
     recovery_hours = models.PositiveSmallIntegerField(_("recovery within (business hours)"), default=1)
-    warn_percent = models.PositiveSmallIntegerField(_("warn at (% of the time used)"), default=75, validators=[MaxValueValidator(99)])
+    warn_percent = models.PositiveSmallIntegerField(_("warn at (percent of the time used)"), default=75, validators=[MaxValueValidator(99)])
 
     class Meta:
         verbose_name = _("feedback settings")
@@ -156,6 +156,10 @@ class FeedbackCase(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()}"
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
 
 class CasePhoto(models.Model):
