@@ -1,7 +1,8 @@
 """Automatic classification of feedback text (Chinese or English) into the SPEC §9 categories.
 
-TF-IDF over character n-grams (works for Chinese without a word segmenter, and for English) feeding a
-logistic regression, trained on ``data/labelled.csv`` (written for this product and shipped with it) plus the
+TF-IDF over character 1–3-grams (works for Chinese without a word segmenter, and for English) feeding a
+complement naive Bayes (as accurate as a logistic regression on this set in our comparison, and trained in
+milliseconds instead of seconds), trained on ``data/labelled.csv`` (written for this product and shipped with it) plus the
 labels staff corrected (:class:`LabelCorrection`). Training is deterministic (fixed split and solver) and takes
 well under a second, so the model is built lazily on first use and kept per process, keyed by the data it
 was trained on: a new correction or a retrain rebuilds it. Nothing pickled is committed.
@@ -37,12 +38,12 @@ def corrections() -> list[tuple[str, str]]:
 
 def build_pipeline() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB
     from sklearn.pipeline import Pipeline
 
     return Pipeline([
-        ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 4), lowercase=True, sublinear_tf=True)),
-        ("clf", LogisticRegression(C=30.0, max_iter=2000, random_state=SEED)),
+        ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), lowercase=True, sublinear_tf=True)),
+        ("clf", ComplementNB(alpha=0.3)),
     ])
 
 
