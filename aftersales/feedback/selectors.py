@@ -208,7 +208,7 @@ def monthly_report(*, user: Any, store: Any, year: int, month: int, now: dt.date
     for i, (lo, hi) in enumerate(ranges):
         for row in FeedbackCase.objects.filter(store=store, created_at__gte=lo, created_at__lt=hi).values("category").annotate(n=Count("id")):
             counts[row["category"]][i] = row["n"]
-    categories = [
+    categories: list[dict[str, Any]] = [
         {"code": c, "label": Category(c).label, "counts": counts[c], "trend": counts[c][2] - counts[c][1]} for c in Category.values
     ]
     month_cases = FeedbackCase.objects.filter(store=store, created_at__gte=start, created_at__lt=end)
@@ -230,9 +230,9 @@ def monthly_report(*, user: Any, store: Any, year: int, month: int, now: dt.date
     recovery_row = recovery.aggregate(
         total=Count("id"), resolved=Count("id", filter=Q(status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED))),
     )
-    reactions = {r: 0 for r in Reaction.values}
-    for row in recovery.exclude(reaction="").values("reaction").annotate(n=Count("id")):
-        reactions[row["reaction"]] = row["n"]
+    reactions = dict.fromkeys(Reaction.values, 0)
+    for reaction_row in recovery.exclude(reaction="").values("reaction").annotate(n=Count("id")):
+        reactions[reaction_row["reaction"]] = reaction_row["n"]
     recovery_timers = sla_compliance(SlaTimer.objects.filter(case__in=recovery, kind=TimerKind.RECOVERY), now)
     actions = [
         {"action": a, **action_effects(store=store, action=a, now=now)}

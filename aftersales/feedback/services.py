@@ -95,7 +95,8 @@ def _notify_staff(*, store: Any, user: Any, title: str, details: str, dedup_key:
     with override(getattr(user, "language", "") or "zh-hans"):
         variables = {"title": str(title), "details": str(details)}
     message_enqueue(kind="staff.task", store=store, staff_user=user, channel=Channel.APP, variables=variables, dedup_key=dedup_key)
-    if sms and getattr(user, "phone", ""):
+    phone = str(getattr(user, "phone", None) or "")
+    if sms and phone:
         message_enqueue(kind="staff.task", store=store, staff_user=user, channel=Channel.SMS, variables=variables,
                         dedup_key=f"{dedup_key}:sms")
 
@@ -334,7 +335,7 @@ def followup_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict[
 def _timer_plan(kind: str, cfg: FeedbackSettings) -> list[tuple[str, int, str]]:
     if kind == CaseKind.RECOVERY:
         return [(TimerKind.RECOVERY, cfg.recovery_hours, TimerUnit.BUSINESS_HOURS)]
-    plan = [(TimerKind.ACKNOWLEDGE, cfg.ack_hours, TimerUnit.BUSINESS_HOURS)]
+    plan: list[tuple[str, int, str]] = [(TimerKind.ACKNOWLEDGE, cfg.ack_hours, TimerUnit.BUSINESS_HOURS)]
     if kind == CaseKind.COMPLAINT:
         plan += [(TimerKind.CONTACT, cfg.contact_days, TimerUnit.BUSINESS_DAYS), (TimerKind.RESOLVE, cfg.resolve_days, TimerUnit.BUSINESS_DAYS)]
     else:

@@ -56,6 +56,6 @@ def loop(world):
 
 
 def answer_all(score: int, **override) -> dict:
-    scores = {q: score for q in ("attitude", "quality", "waiting", "price", "recommend")}
+    scores = dict.fromkeys(("attitude", "quality", "waiting", "price", "recommend"), score)
     scores.update(override)
     return scores

@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from aftersales.common.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from aftersales.feedback import services
-from aftersales.feedback.choices import CASE_TRANSITIONS, CaseChannel, CaseKind, CaseStatus, FollowUpMethod, FollowUpStatus
+from aftersales.feedback.choices import (
+    CASE_TRANSITIONS,
+    CaseChannel,
+    CaseKind,
+    CaseStatus,
+    FollowUpMethod,
+    FollowUpStatus,
+)
 from aftersales.feedback.models import CaseEvent, FeedbackCase, FollowUp, LabelCorrection, RoutingRule, SlaTimer
 from aftersales.messaging.models import Message
 from aftersales.stores.models import Holiday, HolidayKind
