@@ -240,7 +240,7 @@ def followup_answer(
     if len(suggestions) > MAX_TEXT:
         raise ValidationFailed("text_too_long", _("At most %(n)s characters.") % {"n": MAX_TEXT}, "suggestions")
     with transaction.atomic():
-        locked = FollowUp.objects.select_for_update().select_related("store", "customer", "order", "vehicle").get(pk=followup.pk)
+        locked = FollowUp.objects.select_for_update(of=("self",)).select_related("store", "customer", "order", "vehicle").get(pk=followup.pk)
         if locked.status == FollowUpStatus.ANSWERED:
             raise Conflict("already_answered", _("This follow-up has already been answered. Thank you!"), None)
         if locked.status != FollowUpStatus.OPEN:
@@ -299,7 +299,7 @@ def followup_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict[
     )
     for pk in due_ids:
         with transaction.atomic():
-            locked = FollowUp.objects.select_for_update().select_related("store", "customer", "vehicle", "advisor").get(pk=pk)
+            locked = FollowUp.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor").get(pk=pk)
             if locked.status != FollowUpStatus.OPEN or locked.next_attempt_at is None or locked.next_attempt_at > now:
                 continue
             times = _attempt_times(locked, settings_for(locked.store))
@@ -489,7 +489,7 @@ def case_submit_public(
 
 
 def _lock_case(case: FeedbackCase) -> FeedbackCase:
-    return FeedbackCase.objects.select_for_update().select_related("store", "customer").get(pk=case.pk)
+    return FeedbackCase.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=case.pk)
 
 
 def _meet(case: FeedbackCase, kinds: tuple[str, ...], at: dt.datetime) -> None:
@@ -696,7 +696,7 @@ def sla_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> dict[str,
         ids = list(SlaTimer.objects.filter(**live, **{f"{field}__lte": now, f"{stamp}__isnull": True}).values_list("id", flat=True)[:batch])
         for pk in ids:
             with transaction.atomic():
-                timer = SlaTimer.objects.select_for_update().select_related("case__store", "case__owner").get(pk=pk)
+                timer = SlaTimer.objects.select_for_update(of=("self",)).select_related("case__store", "case__owner").get(pk=pk)
                 if timer.met_at is not None or getattr(timer, stamp) is not None or timer.case.paused_at is not None:
                     continue
                 case = timer.case
