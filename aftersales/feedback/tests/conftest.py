@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
 from aftersales.stores.models import OpeningPeriod
-from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+from aftersales.workshop.services import repair_order_record_visit
 
 CST = dt.timezone(dt.timedelta(hours=8))
 JOBS = [{"title": "保养", "job_type": "maintenance", "lines": [{"kind": "labour", "description": "工时", "unit_price": "200.00"}]}]
@@ -36,11 +36,10 @@ def deliver(world, vehicle, *, delivered_at=None, advisor=None, store=None):
     store = store or world.a
     advisor = advisor or (world.advisor if store == world.a else world.advisor_b)
     delivered_at = delivered_at or timezone.now() - dt.timedelta(hours=1)
-    order = repair_order_record_visit(
+    return repair_order_record_visit(
         actor=advisor, store=store, customer=vehicle.owner, vehicle=vehicle, opened_at=delivered_at - dt.timedelta(hours=3),
-        jobs=JOBS, advisor=advisor,
+        jobs=JOBS, advisor=advisor, delivered_at=delivered_at,
     )
-    return repair_order_deliver(actor=advisor, order=order, at=delivered_at)
 
 
 @pytest.fixture
