@@ -98,6 +98,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
+from aftersales.feedback.api import router as feedback_router  # noqa: E402
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
@@ -116,3 +117,4 @@ api.add_router("/appointments", appointments_router)
 api.add_router("/reception", reception_router)
 api.add_router("/engagement", engagement_router)
 api.add_router("/loyalty", loyalty_router)
+api.add_router("/feedback", feedback_router)

@@ -30,6 +30,9 @@ app.conf.beat_schedule = {
     # loyalty: paid invoices billing did not report earn within 10 minutes; expiry nightly at 01:00 Asia/Shanghai
     "loyalty-earn-sweep": {"task": "aftersales.loyalty.earn_sweep", "schedule": 600.0},
     "loyalty-expiry-sweep": {"task": "aftersales.loyalty.expiry_sweep", "schedule": crontab(hour=17, minute=0)},
+    # follow-ups after delivery (created, surveyed, retried, closed as unreached) and feedback SLA warnings/escalations
+    "feedback-followup-sweep": {"task": "aftersales.feedback.followup_sweep", "schedule": 300.0},
+    "feedback-sla-sweep": {"task": "aftersales.feedback.sla_sweep", "schedule": 60.0},
 }
 
 

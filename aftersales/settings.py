@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "aftersales.appointments",
     "aftersales.reception",
     "aftersales.engagement",
+    "aftersales.feedback",
     "aftersales.web",
     "aftersales.loyalty",
 ]

@@ -63,6 +63,9 @@ KINDS: dict[str, MessageKind] = {
         _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. Details: {{ link }}")),
         _kind("staff.task", _("Task for staff"), Purpose.SERVICE, title="回访客户", details="请致电客户了解满意度", text=("{{ title }}：{{ details }}", "{{ title }}: {{ details }}")),
         _kind("reception.handover_sign", _("Vehicle handover sheet to sign"), Purpose.SERVICE, VEHICLE, link="https://example.invalid/h/1", text=("{{ greeting }}，请核对您{{ plate }}的车辆交接单并签字确认：{{ link }}", "Dear {{ greeting }}, please check the handover sheet of {{ plate }} and sign it: {{ link }}")),
+        _kind("feedback.received", _("Feedback received"), Purpose.SERVICE, case_no="F1024", owner_name="林晓燕", text=("{{ greeting }}，{{ store_name }}已收到您的反馈（编号 {{ case_no }}），由{{ owner_name }}负责跟进，我们会尽快与您联系。", "Dear {{ greeting }}, {{ store_name }} has received your feedback (ref. {{ case_no }}); {{ owner_name }} will follow it up and contact you soon.")),
+        _kind("feedback.resolved", _("Complaint resolved"), Purpose.SERVICE, case_no="F1024", resolution="已为您免费重新做四轮定位", text=("{{ greeting }}，您的反馈（编号 {{ case_no }}）处理结果：{{ resolution }}。如有疑问请致电 {{ store_phone }}。", "Dear {{ greeting }}, about your feedback (ref. {{ case_no }}): {{ resolution }}. Questions? Call {{ store_phone }}.")),
+        _kind("feedback.suggestion_answer", _("Suggestion assessed"), Purpose.SERVICE, case_no="F1024", decision="已采纳", details="下月起周六延长营业至 20:00", text=("{{ greeting }}，感谢您的建议（编号 {{ case_no }}）：{{ decision }}。{{ details }}", "Dear {{ greeting }}, thank you for your suggestion (ref. {{ case_no }}): {{ decision }}. {{ details }}")),
     ]
 }
 

@@ -89,6 +89,12 @@ _LOYALTY_FRONT = [*_LOYALTY_VIEW, "loyalty.add_pointsentry", "loyalty.redeem_poi
 _LOYALTY_MANAGE = [*_LOYALTY_FRONT, "loyalty.adjust_points", "loyalty.add_voucher", "loyalty.add_giftredemption",
                    "loyalty.add_gift", "loyalty.change_gift", "loyalty.add_vouchertemplate",
                    "loyalty.change_vouchertemplate", "loyalty.change_loyaltysettings"]
+_FEEDBACK_HANDLE = ["feedback.view_feedbackcase", "feedback.add_feedbackcase", "feedback.change_feedbackcase", "feedback.view_followup"]
+_FEEDBACK_MANAGE = [
+    *_FEEDBACK_HANDLE, "feedback.change_followup", "feedback.pause_sla", "feedback.view_feedback_report",
+    "feedback.view_improvementaction", "feedback.add_improvementaction", "feedback.change_improvementaction",
+    "feedback.view_routingrule", "feedback.add_routingrule", "feedback.change_routingrule", "feedback.view_labelcorrection",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
@@ -97,6 +103,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
         *_RECEPTION, *_ENGAGEMENT_VIEW,
         *_LOYALTY_FRONT,
+        *_FEEDBACK_HANDLE,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
@@ -111,6 +118,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
         *_ENGAGEMENT_VIEW,
         *_LOYALTY_VIEW,
+        "feedback.view_followup", "feedback.change_followup", "feedback.view_feedbackcase", "feedback.add_feedbackcase",
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -124,6 +132,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_RECEPTION,
         *_ENGAGEMENT_MANAGE,
         *_LOYALTY_MANAGE,
+        *_FEEDBACK_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]

@@ -120,6 +120,18 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/loyalty/referrals"),
         ("get", "/api/loyalty/referrals/report"),
     ],
+    "feedback": [
+        ("get", "/api/feedback/cases"),
+        ("post", "/api/feedback/cases"),
+        ("get", "/api/feedback/cases/{case_id}"),
+        ("post", "/api/feedback/cases/{case_id}/transition"),
+        ("post", "/api/feedback/cases/{case_id}/label"),
+        ("post", "/api/feedback/cases/{case_id}/contact"),
+        ("get", "/api/feedback/followups"),
+        ("post", "/api/feedback/followups/{followup_id}/answer"),
+        ("post", "/api/feedback/followups/{followup_id}/attempt"),
+        ("get", "/api/feedback/satisfaction"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
