@@ -30,7 +30,7 @@ from .choices import ReminderKind
 #: sweep did not run); older ones are left to the care calendar's overdue view
 GRACE_DAYS = 30
 #: annual inspection (年检) on these purchase anniversaries: every 2 years up to year 10, then every year
-INSPECTION_YEARS = "N % 2 = 0 OR N > 10"
+INSPECTION_YEARS = "N - (N / 2) * 2 = 0 OR N > 10"
 BUILTIN_PLAN = (3, 5000, 6, 10000)  # first service months / km, interval months / km
 
 
@@ -228,7 +228,6 @@ def _insert(cur: Any, d: Dialect, kind: str, today: dt.date, select_sql: str) ->
 def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneInfo, result: SweepResult, table: str = "care_due") -> None:
     """Write the reminders that fall due ``today`` for the vehicles in ``table`` (see :func:`build_due_table`)."""
     from .models import CareSettings
-    from .selectors import _declined_jobs_due
 
     d = Dialect(connection.vendor, zone, today)
     t = d.lit(today)
@@ -266,7 +265,7 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
             upper = offsets[i + 1] + 1 if i + 1 < len(offsets) else 0  # fire until the next lead's window opens
             run(ReminderKind.INSURANCE, f"""
                 SELECT u.store_id, u.customer_id, u.vehicle_id, u.insurance_expiry AS due_date, {int(lead)} AS lead_days,
-                       NULL AS due_km, '' AS detail
+                       CAST(NULL AS INTEGER) AS due_km, '' AS detail
                 FROM {table} u
                 WHERE u.store_id IN ({ids_in}) AND u.insurance_expiry IS NOT NULL
                   AND {d.add_days('u.insurance_expiry', str(-int(lead)))} <= {t}
@@ -275,7 +274,7 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
     # warranty end
     run(ReminderKind.WARRANTY, f"""
         SELECT u.store_id, u.customer_id, u.vehicle_id, u.warranty_end AS due_date, u.wty_lead AS lead_days,
-               NULL AS due_km, '' AS detail
+               CAST(NULL AS INTEGER) AS due_km, '' AS detail
         FROM {table} u
         WHERE u.warranty_end IS NOT NULL AND {d.add_days('u.warranty_end', '-u.wty_lead')} <= {t} AND u.warranty_end >= {t}
     """)
@@ -286,7 +285,7 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
     ):
         rule = years_rule.replace("N", "a.n")
         run(kind, f"""
-            SELECT a.store_id, a.customer_id, a.vehicle_id, a.due_date, a.lead_days, NULL AS due_km,
+            SELECT a.store_id, a.customer_id, a.vehicle_id, a.due_date, a.lead_days, CAST(NULL AS INTEGER) AS due_km,
                    CAST(a.n AS TEXT) AS detail
             FROM (
                 SELECT u.store_id, u.customer_id, u.vehicle_id, {lead_col} AS lead_days, k.k + {d.year(t)} - {d.year('u.purchase_date')} AS n,
@@ -298,7 +297,7 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
         """)
     # holidays: before the first day of each closed holiday of the vehicle's store
     run(ReminderKind.HOLIDAY, f"""
-        SELECT u.store_id, u.customer_id, u.vehicle_id, h.date AS due_date, u.hol_lead AS lead_days, NULL AS due_km,
+        SELECT u.store_id, u.customer_id, u.vehicle_id, h.date AS due_date, u.hol_lead AS lead_days, CAST(NULL AS INTEGER) AS due_km,
                h.name AS detail
         FROM {table} u JOIN stores_holiday h ON h.store_id = u.store_id AND h.kind = 'closed'
         WHERE {d.add_days('h.date', '-u.hol_lead')} <= {t} AND h.date >= {t}
@@ -307,8 +306,8 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
     """)
     # birthdays: on the first days of the birthday month (the month's offer), per customer (no vehicle)
     run(ReminderKind.BIRTHDAY, f"""
-        SELECT c.home_store_id AS store_id, c.id AS customer_id, NULL AS vehicle_id, {d.month_start(t)} AS due_date,
-               0 AS lead_days, NULL AS due_km, '' AS detail
+        SELECT c.home_store_id AS store_id, c.id AS customer_id, CAST(NULL AS BIGINT) AS vehicle_id, {d.month_start(t)} AS due_date,
+               0 AS lead_days, CAST(NULL AS INTEGER) AS due_km, '' AS detail
         FROM customers_customer c
         WHERE c.home_store_id IN ({store_in}) AND c.birthday IS NOT NULL AND c.anonymised_at IS NULL
           AND {d.month('c.birthday')} = {d.month(t)}
@@ -319,6 +318,7 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
 
 def _insert_declined(store_ids: list[int], today: dt.date, result: SweepResult) -> None:
     from .models import CareSettings, Reminder
+    from .selectors import _declined_jobs_due
 
     delays = dict(CareSettings.objects.filter(store_id__in=store_ids).values_list("store_id", "declined_delay_days"))
     rows: dict[tuple[int, dt.date], Reminder] = {}
