@@ -553,16 +553,14 @@ def playbook_results(playbook: Playbook) -> dict[str, Any]:
     )
     out: dict[str, Any] = {}
     for name, holdout in (("treated", False), ("holdout", True)):
-        agg = base.filter(is_holdout=holdout).aggregate(
-            enrolled=Count("id"), contacted=Count("id", filter=Q(contacted_at__isnull=False)),
-            booked=Count("id", filter=Q(booked=True)), visited=Count("id", filter=Q(visited=True)),
-            revenue=Sum("revenue"),
-        )
-        n = agg["enrolled"] or 0
+        rows = list(base.filter(is_holdout=holdout).values_list("contacted_at", "booked", "visited", "revenue"))
+        n = len(rows)
+        visited = sum(1 for r in rows if r[2])
+        booked = sum(1 for r in rows if r[1])
         out[name] = {
-            "enrolled": n, "contacted": agg["contacted"] or 0, "booked": agg["booked"] or 0, "visited": agg["visited"] or 0,
-            "revenue": q(Decimal(agg["revenue"] or 0)),
-            "visit_rate": ((agg["visited"] or 0) / n) if n else None, "booked_rate": ((agg["booked"] or 0) / n) if n else None,
+            "enrolled": n, "contacted": sum(1 for r in rows if r[0]), "booked": booked, "visited": visited,
+            "revenue": q(sum((Decimal(r[3] or 0) for r in rows), Decimal("0"))),
+            "visit_rate": (visited / n) if n else None, "booked_rate": (booked / n) if n else None,
         }
     t, h = out["treated"], out["holdout"]
     out["uplift"] = (t["visit_rate"] - h["visit_rate"]) if t["visit_rate"] is not None and h["visit_rate"] is not None else None

@@ -73,11 +73,16 @@ _APPOINTMENTS_MANAGE = [
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
 
+_CARE_CALENDAR = ["care.view_reminder", "care.change_reminder"]
+_CARE_MANAGE = [*_CARE_CALENDAR, "care.view_playbook", "care.add_playbook", "care.change_playbook", "care.view_enrolment",
+                "care.view_caresettings", "care.change_caresettings", "care.view_maintenanceplan",
+                "care.add_maintenanceplan", "care.change_maintenanceplan", "care.delete_maintenanceplan"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
-        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK, *_CARE_CALENDAR,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
@@ -88,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
+        *_CARE_CALENDAR,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -98,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        *_CARE_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
@@ -127,7 +134,7 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
     from django.apps import apps as global_apps
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
-    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "care"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions
