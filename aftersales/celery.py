@@ -24,6 +24,9 @@ app.conf.beat_schedule = {
     # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
     "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
     "parts-expire-reservations": {"task": "aftersales.parts.expire_reservations", "schedule": 600.0},
+    # care: the daily reminder sweep at 09:00 Asia/Shanghai (01:00 UTC); playbooks enrol and advance every 10 minutes
+    "care-reminder-sweep": {"task": "aftersales.care.reminder_sweep", "schedule": crontab(hour=1, minute=0)},
+    "care-playbooks-tick": {"task": "aftersales.care.playbooks_tick", "schedule": 600.0},
 }
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
+    path("care/", include("aftersales.care.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

@@ -8,7 +8,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from aftersales.common.scoping import get_or_404, restrict_to_stores
+from django.utils.translation import gettext as _
+
+from aftersales.common.errors import NotFound
+from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
 
 from .choices import ReminderKind, ReminderStatus
 from .models import Enrolment, Playbook, Reminder
@@ -89,7 +92,8 @@ def first_service_coverage(user: Any, *, store: Any, start: dt.date, end: dt.dat
     reminder day) that got a reminder (SPEC §11 target: 100%). Set-based: the same due-date SQL as the sweep."""
     from .sweep import build_due_table
 
-    restrict_to_stores(Reminder.objects.none(), user)  # scoping is by the store the caller checked
+    if store.pk not in visible_store_ids(user):
+        raise NotFound("not_found", _("Not found, or not visible to you."), "store")
     table = "care_due_cov"
     build_due_table([store.pk], end, store.zone, table=table)
     lit = "DATE '%s'" if connection.vendor == "postgresql" else "'%s'"

@@ -83,6 +83,15 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/appointments/{appointment_id}/no-show"),
         ("post", "/api/appointments/{appointment_id}/arrive"),
     ],
+    "care": [
+        ("get", "/api/care/reminders"),
+        ("post", "/api/care/reminders/{reminder_id}/action"),
+        ("get", "/api/care/coverage"),
+        ("get", "/api/care/playbooks"),
+        ("get", "/api/care/playbooks/{playbook_id}"),
+        ("post", "/api/care/playbooks/{playbook_id}/activate"),
+        ("post", "/api/care/playbooks/{playbook_id}/deactivate"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
