@@ -26,16 +26,16 @@ from . import sweep
 from .choices import REMINDER_ACTIONS, REMINDER_MESSAGE_KIND, REMINDER_TRANSITIONS, ReminderKind, ReminderStatus
 from .models import CareSettings, Reminder, ReminderEvent
 from .playbooks import (  # noqa: F401  (re-exported: the playbook services)
+    create_default_playbooks,
     playbook_activate,
     playbook_deactivate,
     playbook_results,
     playbook_save,
     playbook_step_add,
     playbook_step_delete,
-    playbooks_enrol,
     playbooks_advance,
+    playbooks_enrol,
     playbooks_tick,
-    create_default_playbooks,
 )
 
 SEND_BATCH = 200

@@ -81,8 +81,7 @@ def test_inactivity_trigger_runs_the_steps_with_waits_once(world):
 
 @pytest.mark.parametrize("how", ["visited", "booked", "opted_out"])
 def test_stop_conditions(world, how):
-    from aftersales.appointments.models import Bay, ServiceType
-    from aftersales.appointments.models import Appointment
+    from aftersales.appointments.models import Appointment, Bay, ServiceType
 
     customer = lapsed(world.a)
     p = winback(world.a)

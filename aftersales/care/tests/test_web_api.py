@@ -35,7 +35,7 @@ def test_views_need_login(client, world):
 
 
 def test_calendar_scoped_and_by_role(client, world, rows):
-    ra, rb = rows
+    _ra, rb = rows
     client.force_login(world.technician)
     assert client.get("/care/").status_code == 403
     client.force_login(world.advisor)
