@@ -38,8 +38,8 @@ from aftersales.stores.models import DealerGroup, Holiday, HolidayKind, OpeningP
 from aftersales.vehicles.choices import FuelType
 from aftersales.vehicles.models import Vehicle
 from aftersales.vehicles.services import vehicle_create, vehicle_transfer
-from aftersales.workshop.choices import JobType, LineKind
-from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+from aftersales.workshop.choices import IN_SHOP_STATES, JobStatus, JobType, LineKind, OrderStatus
+from aftersales.workshop.services import repair_job_move, repair_order_move, repair_order_record_visit
 
 SEED = 20260101
 DEMO_PASSWORD = "demo1234"  # noqa: S105  (the published password of the demo accounts)
@@ -676,7 +676,7 @@ class _Builder:
                 )
         # a gz job waits for a part only sz has: the gz advisor asks for it
         job = (
-            RepairJob.objects.filter(order__store=gz, order__status="open").select_related("order")
+            RepairJob.objects.filter(order__store=gz, order__status__in=IN_SHOP_STATES).select_related("order")
             .order_by("order__opened_at", "id").first()
         )
         transfers.transfer_request(
@@ -754,7 +754,7 @@ class _Builder:
         from aftersales.workshop.models import RepairLine
 
         lines = (
-            RepairLine.objects.filter(job__order__store__group=self.group, job__order__status="open", kind=LineKind.PART)
+            RepairLine.objects.filter(job__order__store__group=self.group, job__order__status__in=IN_SHOP_STATES, kind=LineKind.PART)
             .select_related("job", "job__order", "job__order__store").order_by("job__order__opened_at", "job__seq", "id")
         )
         first_job: dict[int, int] = {}
@@ -1155,6 +1155,13 @@ class _Builder:
         jobs, complaint, long_job = self._jobs(store, vs, km, day)
         advisor = self.users_by_id.get(customer.preferred_advisor_id) if store == home else None
         advisor = advisor or rng.choice(self._advisors(store))
+        ready = opened + (
+            dt.timedelta(days=1, hours=rng.randint(0, 3))
+            if long_job
+            else dt.timedelta(minutes=rng.randint(80, 240))
+        )
+        in_shop = ready > self.now - dt.timedelta(minutes=30)
+        delivered = ready + dt.timedelta(minutes=rng.randint(10, 40))
         order = repair_order_record_visit(
             actor=advisor,
             store=store,
@@ -1165,22 +1172,26 @@ class _Builder:
             advisor=advisor,
             mileage=km,
             complaint=complaint,
+            delivered_at=None if in_shop else delivered,
         )
         self.orders += 1
         vs["last_visit"] = day
-        ready = opened + (
-            dt.timedelta(days=1, hours=rng.randint(0, 3))
-            if long_job
-            else dt.timedelta(minutes=rng.randint(80, 240))
-        )
-        if ready > self.now - dt.timedelta(minutes=30):
+        if in_shop:
+            self._under_way(order, advisor, opened)
             return km  # still in the workshop
-        delivered = ready + dt.timedelta(minutes=rng.randint(10, 40))
-        repair_order_deliver(actor=advisor, order=order, at=delivered)
         invoice = invoice_issue(actor=advisor, order=order, at=ready)
         self.invoices += 1
         self._pay(store, invoice, ready + dt.timedelta(minutes=rng.randint(2, 8)), day)
         return km
+
+    def _under_way(self, order: Any, advisor: User, opened: dt.datetime) -> None:
+        """A car still in the workshop: estimate sent and approved, work started (through the real state moves)."""
+        step = dt.timedelta(minutes=10)
+        repair_order_move(actor=advisor, order=order, to=OrderStatus.ESTIMATE_SENT, at=opened + step)
+        for job in order.jobs.all():
+            repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason="demo: approved", at=opened + 2 * step)
+        repair_order_move(actor=advisor, order=order, to=OrderStatus.AUTHORIZED, at=opened + 2 * step)
+        repair_order_move(actor=advisor, order=order, to=OrderStatus.IN_PROGRESS, at=opened + 3 * step)
 
     def _opened_at(self, store: Store, day: dt.date) -> dt.datetime:
         rng = self.rng

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .choices import JobType, LineKind, OrderStatus
+from .choices import JobStatus, JobType, LineKind, OrderStatus
 
 
 class RepairOrder(models.Model):
@@ -18,8 +19,15 @@ class RepairOrder(models.Model):
     advisor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("advisor"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.OPEN)
-    opened_at = models.DateTimeField(_("opened at"))
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.CHECKED_IN)
+    opened_at = models.DateTimeField(_("checked in at"))
+    appointment = models.OneToOneField(
+        "appointments.Appointment", verbose_name=_("appointment"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="repair_order",
+    )
+    promised_at = models.DateTimeField(_("promised for"), null=True, blank=True)
+    authorized_total = models.DecimalField(_("authorized total"), max_digits=12, decimal_places=2, default=0)
+    last_public_update_at = models.DateTimeField(_("last customer-visible update"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     mileage_in = models.PositiveIntegerField(_("mileage in (km)"), null=True, blank=True)
     complaint = models.TextField(_("customer's request"), blank=True)
@@ -59,7 +67,16 @@ class RepairOrderEvent(models.Model):
 class RepairJob(models.Model):
     order = models.ForeignKey(RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="jobs")
     seq = models.PositiveSmallIntegerField(_("no."), default=1)
+    status = models.CharField(_("status"), max_length=12, choices=JobStatus.choices, default=JobStatus.PROPOSED)
     job_type = models.CharField(_("job type"), max_length=12, choices=JobType.choices, default=JobType.REPAIR)
+    is_additional = models.BooleanField(_("found during the repair"), default=False)
+    declined_reason = models.CharField(_("reason declined"), max_length=300, blank=True)
+    standard_hours = models.DecimalField(_("standard hours"), max_digits=6, decimal_places=2, default=0)
+    required_skill = models.CharField(_("required skill"), max_length=20, blank=True)
+    bay = models.ForeignKey(
+        "appointments.Bay", verbose_name=_("bay"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     title = models.CharField(_("job"), max_length=200)
     cause = models.CharField(_("cause"), max_length=300, blank=True)
     correction = models.CharField(pgettext_lazy("repair job", "correction"), max_length=300, blank=True)
@@ -71,9 +88,29 @@ class RepairJob(models.Model):
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
         ordering = ["order_id", "seq", "id"]
+        indexes = [models.Index(fields=["status"], name="job_status_idx")]
 
     def __str__(self) -> str:
         return self.title
+
+
+class RepairJobEvent(models.Model):
+    """A job's move (proposed → authorized/declined → dispatched → in progress → done → passed QC / rework)."""
+
+    job = models.ForeignKey(RepairJob, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=12)
+    to_state = models.CharField(max_length=12)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("job event")
+        verbose_name_plural = _("job events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.from_state}→{self.to_state}"
 
 
 class RepairLine(models.Model):
@@ -82,6 +119,9 @@ class RepairLine(models.Model):
     order = models.ForeignKey(RepairOrder, on_delete=models.CASCADE, related_name="lines")
     job = models.ForeignKey(RepairJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(_("kind"), max_length=10, choices=LineKind.choices)
+    part = models.ForeignKey("parts.Part", verbose_name=_("part"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_aftermarket = models.BooleanField(_("aftermarket (non-OEM)"), default=False)
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2, default=0)
     code = models.CharField(_("code / part no."), max_length=40, blank=True)
     description = models.CharField(_("description"), max_length=200)
     quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2)
@@ -97,3 +137,23 @@ class RepairLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class ProgressNote(models.Model):
+    """A note on an order's progress; public ones appear on the customer's status page (SPEC §6: refreshed at least
+    every 30 minutes while the car is in the workshop)."""
+
+    order = models.ForeignKey(RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="notes")
+    job = models.ForeignKey(RepairJob, verbose_name=_("job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="notes")
+    text = models.TextField(_("note"))
+    is_public = models.BooleanField(_("visible to the customer"), default=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("progress note")
+        verbose_name_plural = _("progress notes")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]

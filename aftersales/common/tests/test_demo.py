@@ -138,8 +138,8 @@ def test_load_demo_once(db):
     assert po.status == "partial" and po.lines.filter(received__gt=0).exists()
     transfer = Transfer.objects.get()
     assert transfer.status == "requested" and transfer.from_store.code == "sz" and transfer.to_store.code == "gz"
-    assert transfer.for_job is not None and transfer.for_job.order.status == "open"
-    assert StockMovement.objects.filter(kind="issue", repair_job__order__status="open").exists()
+    assert transfer.for_job is not None and transfer.for_job.order.status == "in_progress"
+    assert StockMovement.objects.filter(kind="issue", repair_job__order__status="in_progress").exists()
     assert Reservation.objects.filter(status="active", source="job").exists()
 
     # appointments: a service catalogue, bays with a priority lane, shifts and a week of bookings

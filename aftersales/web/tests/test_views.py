@@ -15,7 +15,7 @@ from aftersales.customers.models import Customer
 from aftersales.customers.services import customer_create
 from aftersales.vehicles.models import Vehicle
 from aftersales.vehicles.services import vehicle_create
-from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+from aftersales.workshop.services import repair_order_record_visit
 
 
 @pytest.fixture
@@ -36,8 +36,8 @@ def add_visits(world, customer, n):
                 {"kind": "labour", "description": "工时", "quantity": "1.5", "unit_price": "200.00"},
                 {"kind": "part", "code": "OIL-5W30", "description": "机油", "quantity": "4", "unit_price": "68.00"},
             ]}],
+            delivered_at=start + dt.timedelta(days=10 * i, hours=3),
         )
-        repair_order_deliver(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
         invoice = invoice_issue(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
         payment_record(actor=world.manager, invoice=invoice, method="wechat_pay", amount=invoice.total, idempotency_key=f"k{customer.pk}-{i}")
 
