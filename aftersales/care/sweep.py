@@ -137,6 +137,12 @@ def _plans_values(store_ids: list[int]) -> tuple[str, list[Any]]:
     return values, rows
 
 
+def _jobs_have_status() -> bool:
+    from aftersales.workshop.models import RepairJob
+
+    return "status" in {f.name for f in RepairJob._meta.get_fields()}
+
+
 def _ensure_settings(store_ids: list[int]) -> None:
     from .models import CareSettings
 
@@ -168,6 +174,7 @@ def build_due_table(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneInf
     next_time = d.add_months(svc_date, "pl.im")
     next_km = f"({svc_km} + pl.ikm)"
     next_km_date = date_at_km(next_km)
+    not_declined = " AND j.status <> 'declined'" if _jobs_have_status() else ""
     sql = f"""
         CREATE TEMP TABLE {table} AS
         WITH pl(store_id, make, model, fm, fkm, im, ikm) AS (VALUES {values}),
@@ -185,7 +192,7 @@ def build_due_table(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneInf
             SELECT o.vehicle_id, MAX(o.opened_at) AS at, MAX(o.mileage_in) AS km
             FROM workshop_repairorder o
             WHERE o.status IN ('delivered', 'closed')
-              AND EXISTS (SELECT 1 FROM workshop_repairjob j WHERE j.order_id = o.id AND j.job_type = 'maintenance')
+              AND EXISTS (SELECT 1 FROM workshop_repairjob j WHERE j.order_id = o.id AND j.job_type = 'maintenance'{not_declined})
             GROUP BY o.vehicle_id
         )
         SELECT v.id AS vehicle_id, v.owner_id AS customer_id, v.store_id, v.purchase_date, v.insurance_expiry,
