@@ -8,6 +8,7 @@ and re-exported here.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common import audit
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.errors import DomainError, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
@@ -39,6 +40,7 @@ from .playbooks import (  # noqa: F401  (re-exported: the playbook services)
 )
 
 SEND_BATCH = 200
+log = logging.getLogger(__name__)
 
 
 def booking_link(store: Any, vehicle: Any = None) -> str:
@@ -58,7 +60,7 @@ def _materials(store: Any, language: str) -> str:
         return _("service book and vehicle registration")
 
 
-def reminder_variables(reminder: Reminder, care: CareSettings) -> dict[str, Any]:
+def reminder_variables(reminder: Reminder, care: CareSettings, materials: dict[tuple[int, str], str] | None = None) -> dict[str, Any]:
     from aftersales.messaging.services import customer_variables
 
     customer, store, vehicle = reminder.customer, reminder.store, reminder.vehicle
@@ -75,7 +77,10 @@ def reminder_variables(reminder: Reminder, care: CareSettings) -> dict[str, Any]
         out["due_km"] = f"{reminder.due_km or 0:,}"
     if kind == ReminderKind.FIRST_SERVICE:
         out["directions"] = store.directions or store.address
-        out["materials"] = _materials(store, language)
+        cache = materials if materials is not None else {}
+        if (store.pk, language) not in cache:
+            cache[(store.pk, language)] = _materials(store, language)
+        out["materials"] = cache[(store.pk, language)]
     if kind == ReminderKind.WARRANTY:
         out["offer"] = care.warranty_offer
     if kind == ReminderKind.BIRTHDAY:
@@ -102,44 +107,54 @@ def _move(reminder: Reminder, to: str, actor: Any, reason: str = "") -> None:
 
 
 def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
-    """Queue the message of every reminder that has none yet (remind_on ≥ ``since``). Each reminder in its own
-    transaction: the message and the reminder's "sent" state commit together; the dedup key makes a rerun a no-op."""
+    """Queue the message of every reminder that has none yet (remind_on ≥ ``since``). A batch commits together
+    (one transaction; each reminder in its own savepoint, so one bad row does not sink the batch): the message and
+    the reminder's "sent" state commit together, and the dedup key makes a rerun a no-op."""
     from aftersales.messaging.choices import MessageStatus
     from aftersales.messaging.services import message_enqueue
 
     sent = 0
     cares: dict[int, CareSettings] = {}
+    materials: dict[tuple[int, str], str] = {}
+    failed: set[int] = set()
     while True:
         batch = list(
             Reminder.objects.filter(message__isnull=True, status=ReminderStatus.DUE, remind_on__gte=since)
-            .select_related("store", "customer", "vehicle").order_by("id")[:SEND_BATCH]
+            .exclude(pk__in=failed).select_related("store", "customer", "vehicle").order_by("id")[:SEND_BATCH]
         )
         if not batch:
             break
-        progressed = False
-        for reminder in batch:
-            care = cares.get(reminder.store_id)
-            if care is None:
-                care, _created = CareSettings.objects.get_or_create(store=reminder.store)
-                cares[reminder.store_id] = care
-            with transaction.atomic():
-                locked = Reminder.objects.select_for_update().filter(pk=reminder.pk, message__isnull=True).first()
-                if locked is None:
+        with transaction.atomic():
+            locked = set(
+                Reminder.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+                .filter(pk__in=[r.pk for r in batch], message__isnull=True).values_list("pk", flat=True)
+            )
+            for reminder in batch:
+                if reminder.pk not in locked:
+                    failed.add(reminder.pk)  # another worker has it
                     continue
-                message = message_enqueue(
-                    kind=REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)], store=reminder.store, customer=reminder.customer,
-                    variables=reminder_variables(reminder, care), dedup_key=reminder_dedup_key(reminder),
-                )
-                locked.message = message
-                locked.save(update_fields=["message"])
-                if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
-                    _move(locked, ReminderStatus.SENT, None, _("Message queued by the daily sweep"))
+                care = cares.get(reminder.store_id)
+                if care is None:
+                    care, _created = CareSettings.objects.get_or_create(store=reminder.store)
+                    cares[reminder.store_id] = care
+                try:
+                    with transaction.atomic():
+                        message = message_enqueue(
+                            kind=REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)], store=reminder.store,
+                            customer=reminder.customer, variables=reminder_variables(reminder, care, materials),
+                            dedup_key=reminder_dedup_key(reminder),
+                        )
+                        reminder.message = message
+                        reminder.save(update_fields=["message"])
+                        if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
+                            _move(reminder, ReminderStatus.SENT, None, _("Message queued by the daily sweep"))
+                except DomainError:
+                    log.exception("reminder %s: message not queued", reminder.pk)
+                    failed.add(reminder.pk)
+                    continue
                 sent += 1
-                progressed = True
-            if limit is not None and sent >= limit:
-                return sent
-        if not progressed:
-            break
+                if limit is not None and sent >= limit:
+                    return sent
     return sent
 
 

@@ -178,7 +178,7 @@ def build_due_table(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneInf
     sql = f"""
         CREATE TEMP TABLE {table} AS
         WITH pl(store_id, make, model, fm, fkm, im, ikm) AS (VALUES {values}),
-        vv AS (
+        vv AS MATERIALIZED (
             SELECT v.id, v.owner_id, COALESCE(v.selling_store_id, c.home_store_id) AS store_id, v.make, v.model,
                    v.purchase_date, v.current_mileage, v.created_at, v.insurance_expiry, v.warranty_end
             FROM vehicles_vehicle v JOIN customers_customer c ON c.id = v.owner_id
