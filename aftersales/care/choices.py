@@ -102,3 +102,21 @@ class StopReason(models.TextChoices):
     VISITED = "visited", _("Visited")
     OPTED_OUT = "opted_out", _("Opted out")
     DEACTIVATED = "deactivated", _("Playbook switched off")
+
+
+#: the labels of the message kinds this app added to aftersales/messaging/kinds.py (the same msgids, so that this
+#: app's catalogue carries their translations)
+MESSAGE_KIND_LABELS = {
+    "care.first_service": _("First service reminder"),
+    "care.insurance": _("Insurance expiry reminder"),
+    "care.inspection": _("Annual inspection reminder"),
+    "care.warranty": _("Warranty end reminder"),
+    "care.birthday": _("Birthday greeting"),
+    "care.anniversary": _("Purchase anniversary"),
+    "care.holiday": _("Holiday greeting"),
+    "care.declined": _("Declined work reminder"),
+    "care.call": _("Call task (playbook)"),
+    "care.recall": _("Come-back notice"),
+    "care.club": _("Club invitation"),
+    "care.recommendation": _("Mileage-based recommendation"),
+}

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.messaging.choices import Channel
 from aftersales.web.forms import DomainForm
 
-from .choices import CallTarget, DateEvent, StepKind, TriggerKind
+from .choices import MESSAGE_KIND_LABELS, CallTarget, DateEvent, StepKind, TriggerKind
 from .playbooks import PLAYBOOK_KINDS
 
 
@@ -56,4 +56,6 @@ class StepForm(DomainForm):
         from aftersales.messaging.kinds import KINDS
 
         super().__init__(*args, **kwargs)
-        self.fields["message_kind"].choices = [("", "—")] + [(k, str(KINDS[k].label)) for k in PLAYBOOK_KINDS]
+        self.fields["message_kind"].choices = [("", "—")] + [
+            (k, str(MESSAGE_KIND_LABELS.get(k) or KINDS[k].label)) for k in PLAYBOOK_KINDS
+        ]
