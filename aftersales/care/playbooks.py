@@ -471,7 +471,7 @@ def enrolment_advance(enrolment_id: int, *, now: dt.datetime | None = None) -> E
     now = now or timezone.now()
     with transaction.atomic():
         enrolment = (
-            Enrolment.objects.select_for_update().select_related("playbook", "customer", "store", "vehicle")
+            Enrolment.objects.select_for_update(of=("self",)).select_related("playbook", "customer", "store", "vehicle")
             .filter(pk=enrolment_id, status=EnrolmentStatus.ACTIVE, next_run_at__lte=now).first()
         )
         if enrolment is None or not enrolment.playbook.is_active:
