@@ -215,3 +215,24 @@ def test_first_service_coverage(car):
     cov = first_service_coverage(admin, store=car.store, start=D(2026, 4, 1), end=D(2026, 4, 30))
     assert (cov["due"], cov["reached"], cov["rate"]) == (2, 2, 1.0)
     assert later.care_reminders.get().due_date == D(2026, 4, 20)
+
+
+def test_a_declined_maintenance_job_is_not_a_service(car):
+    reading(car.vehicle, D(2026, 1, 10), 0)
+    order = visit(car.vehicle, D(2026, 2, 1), 1000)
+    RepairJob.objects.filter(order=order).update(status="declined")
+    (r,) = fires_once(D(2026, 4, 7), ReminderKind.FIRST_SERVICE)  # still waiting for its first service
+    assert r.due_date == D(2026, 4, 10)
+
+
+def test_the_periodic_tasks_are_thin_and_idempotent(car):
+    from django.utils import timezone
+
+    from aftersales.care import tasks
+
+    car.vehicle.insurance_expiry = timezone.localdate() + dt.timedelta(days=7)
+    car.vehicle.save()
+    assert "1 reminders" in tasks.reminder_sweep()
+    assert "0 reminders" in tasks.reminder_sweep()
+    assert tasks.playbooks_tick().startswith("0 enrolled")
+    assert car.store.playbooks.count() == 4  # the shipped defaults were given to the store
