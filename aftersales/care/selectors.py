@@ -97,7 +97,7 @@ def first_service_coverage(user: Any, *, store: Any, start: dt.date, end: dt.dat
     build_due_table([store.pk], end, store.zone, table=table)
     lit = "DATE '%s'" if connection.vendor == "postgresql" else "'%s'"
     lead_expr = (
-        "(u.fs_due_any - u.fs_lead)" if connection.vendor == "postgresql" else "date(u.fs_due_any, printf('-%d days', u.fs_lead))"
+        "(u.fs_due_any - u.fs_lead)" if connection.vendor == "postgresql" else "date(u.fs_due_any, (-u.fs_lead) || ' days')"
     )
     sql = f"""
         SELECT COUNT(*),

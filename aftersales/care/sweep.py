@@ -10,7 +10,8 @@ customer), type, due date and lead, so running the sweep twice writes nothing ne
 The messages for the new reminders are then queued through the outbox (``message_enqueue``) with a dedup key per
 reminder; that loop is over the day's new reminders, not over the fleet.
 
-SQL dialects: PostgreSQL and SQLite differ in date arithmetic; the few expressions that differ are in ``Dialect``.
+SQL dialects: PostgreSQL and SQLite differ in date arithmetic; the few expressions that differ are in ``Dialect``
+(no ``%`` in the SQL text: statements with parameters would need it doubled).
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ class Dialect:
     def add_days(self, d: str, n: str) -> str:
         if self.pg:
             return f"(({d}) + ({n})::int)"
-        return f"date({d}, printf('%+d days', CAST({n} AS INTEGER)))"
+        return f"date({d}, CAST({n} AS INTEGER) || ' days')"
 
     def add_months(self, d: str, n: str) -> str:
         """Calendar months; the 31st plus one month is the last day of the next month (both databases)."""
         if self.pg:
             return f"(({d}) + ({n}) * INTERVAL '1 month')::date"
         return (
-            f"MIN(date({d}, 'start of month', printf('%+d months', {n}), printf('+%d days', CAST(strftime('%d', {d}) AS INTEGER) - 1)),"
-            f" date({d}, 'start of month', printf('%+d months', ({n}) + 1), '-1 day'))"
+            f"MIN(date({d}, 'start of month', CAST({n} AS INTEGER) || ' months', (CAST(substr({d}, 9, 2) AS INTEGER) - 1) || ' days'),"
+            f" date({d}, 'start of month', (CAST({n} AS INTEGER) + 1) || ' months', '-1 day'))"
         )
 
     def days_between(self, a: str, b: str) -> str:
@@ -70,10 +71,10 @@ class Dialect:
         return f"TRUNC({x})::int" if self.pg else f"CAST({x} AS INTEGER)"
 
     def year(self, d: str) -> str:
-        return f"EXTRACT(YEAR FROM {d})::int" if self.pg else f"CAST(strftime('%Y', {d}) AS INTEGER)"
+        return f"EXTRACT(YEAR FROM {d})::int" if self.pg else f"CAST(substr({d}, 1, 4) AS INTEGER)"
 
     def month(self, d: str) -> str:
-        return f"EXTRACT(MONTH FROM {d})::int" if self.pg else f"CAST(strftime('%m', {d}) AS INTEGER)"
+        return f"EXTRACT(MONTH FROM {d})::int" if self.pg else f"CAST(substr({d}, 6, 2) AS INTEGER)"
 
     def month_start(self, d: str) -> str:
         return f"date_trunc('month', {d})::date" if self.pg else f"date({d}, 'start of month')"

@@ -135,3 +135,29 @@ def test_api_playbooks(world):
     if not engagement_available():
         assert_error(manager.post(f"/api/care/playbooks/{a.pk}/activate"), 422, "dependency_missing", "trigger")
     assert manager.post(f"/api/care/playbooks/{a.pk}/deactivate").json()["is_active"] is False
+
+
+def test_calendar_queries_do_not_grow_with_the_rows(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    client.force_login(world.advisor)
+
+    def add(n):
+        for _ in range(n):
+            car = VehicleFactory(owner=CustomerFactory(home_store=world.a))
+            Reminder.objects.create(store=world.a, customer=car.owner, vehicle=car, kind="warranty", due_date=today,
+                                    lead_days=30, remind_on=today, action_by=world.advisor, status="called")
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/care/").status_code == 200
+        return len(ctx.captured_queries)
+
+    add(2)
+    count()  # the first visit creates the store's care settings
+    few = count()
+    add(10)
+    assert count() == few <= 25
