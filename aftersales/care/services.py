@@ -170,7 +170,9 @@ def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None 
         local_today = today or timezone.localtime(timezone.now(), zone).date()
         result.today = local_today
         with transaction.atomic():
+            started = time.perf_counter()
             result.vehicles += sweep.build_due_table(ids, local_today, zone)
+            result.timings["due table"] += time.perf_counter() - started
             sweep.insert_reminders(ids, local_today, zone, result)
             with connection.cursor() as cur:
                 cur.execute("DROP TABLE IF EXISTS care_due")

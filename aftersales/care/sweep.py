@@ -17,6 +17,7 @@ SQL dialects: PostgreSQL and SQLite differ in date arithmetic; the few expressio
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class SweepResult:
     messages: int = 0
     seconds_compute: float = 0.0
     seconds_messages: float = 0.0
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # seconds per statement
 
     @property
     def total_created(self) -> int:
@@ -217,6 +219,8 @@ def build_due_table(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneInf
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute(sql, params)
+        if d.pg:
+            cur.execute(f"ANALYZE {table}")  # temporary tables are never auto-analysed: give the planner the row count
         cur.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
         return int(cur.fetchone()[0])
 
@@ -243,8 +247,10 @@ def insert_reminders(store_ids: list[int], today: dt.date, zone: zoneinfo.ZoneIn
     store_in = ",".join(str(int(i)) for i in store_ids)
 
     def run(kind: str, select_sql: str) -> None:
+        started = time.perf_counter()
         with connection.cursor() as cur:
             result.created[kind] += _insert(cur, d, kind, today, select_sql)
+        result.timings[str(kind)] += time.perf_counter() - started
 
     # first service: 3 days before it is due; once per vehicle
     run(ReminderKind.FIRST_SERVICE, f"""
