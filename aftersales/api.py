@@ -96,6 +96,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
+from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
 from aftersales.feedback.api import router as feedback_router  # noqa: E402
@@ -118,3 +119,4 @@ api.add_router("/reception", reception_router)
 api.add_router("/engagement", engagement_router)
 api.add_router("/loyalty", loyalty_router)
 api.add_router("/feedback", feedback_router)
+api.add_router("/care", care_router)

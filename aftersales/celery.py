@@ -33,6 +33,9 @@ app.conf.beat_schedule = {
     # follow-ups after delivery (created, surveyed, retried, closed as unreached) and feedback SLA warnings/escalations
     "feedback-followup-sweep": {"task": "aftersales.feedback.followup_sweep", "schedule": 300.0},
     "feedback-sla-sweep": {"task": "aftersales.feedback.sla_sweep", "schedule": 60.0},
+    # care: the daily reminder sweep at 09:00 Asia/Shanghai (01:00 UTC); playbooks enrol and advance every 10 minutes
+    "care-reminder-sweep": {"task": "aftersales.care.reminder_sweep", "schedule": crontab(hour=1, minute=0)},
+    "care-playbooks-tick": {"task": "aftersales.care.playbooks_tick", "schedule": 600.0},
 }
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "aftersales.reception",
     "aftersales.engagement",
     "aftersales.feedback",
+    "aftersales.care",
     "aftersales.web",
     "aftersales.loyalty",
 ]

@@ -560,6 +560,9 @@ class _Builder:
         from aftersales.feedback.demo import load as load_feedback_demo
 
         load_feedback_demo(group=self.group, now=self.now)
+        from aftersales.care.demo import load as load_care_demo
+
+        load_care_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

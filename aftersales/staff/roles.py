@@ -95,6 +95,10 @@ _FEEDBACK_MANAGE = [
     "feedback.view_improvementaction", "feedback.add_improvementaction", "feedback.change_improvementaction",
     "feedback.view_routingrule", "feedback.add_routingrule", "feedback.change_routingrule", "feedback.view_labelcorrection",
 ]
+_CARE_CALENDAR = ["care.view_reminder", "care.change_reminder"]
+_CARE_MANAGE = [*_CARE_CALENDAR, "care.view_playbook", "care.add_playbook", "care.change_playbook", "care.view_enrolment",
+                "care.view_caresettings", "care.change_caresettings", "care.view_maintenanceplan",
+                "care.add_maintenanceplan", "care.change_maintenanceplan", "care.delete_maintenanceplan"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
@@ -104,6 +108,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_RECEPTION, *_ENGAGEMENT_VIEW,
         *_LOYALTY_FRONT,
         *_FEEDBACK_HANDLE,
+        *_CARE_CALENDAR,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
@@ -119,6 +124,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_ENGAGEMENT_VIEW,
         *_LOYALTY_VIEW,
         "feedback.view_followup", "feedback.change_followup", "feedback.view_feedbackcase", "feedback.add_feedbackcase",
+        *_CARE_CALENDAR,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -133,6 +139,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_ENGAGEMENT_MANAGE,
         *_LOYALTY_MANAGE,
         *_FEEDBACK_MANAGE,
+        *_CARE_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
@@ -164,6 +171,7 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
     needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "reception"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "care"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions

@@ -132,6 +132,15 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/feedback/followups/{followup_id}/attempt"),
         ("get", "/api/feedback/satisfaction"),
     ],
+    "care": [
+        ("get", "/api/care/reminders"),
+        ("post", "/api/care/reminders/{reminder_id}/action"),
+        ("get", "/api/care/coverage"),
+        ("get", "/api/care/playbooks"),
+        ("get", "/api/care/playbooks/{playbook_id}"),
+        ("post", "/api/care/playbooks/{playbook_id}/activate"),
+        ("post", "/api/care/playbooks/{playbook_id}/deactivate"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
