@@ -199,7 +199,7 @@ def reception_lookup(user: Any, store: Any, q: str, now: dt.datetime | None = No
     ]
 
 
-def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, dict[int, Any]]:
+def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, dict[Any, Any]]:
     """What the advisor must know at once (SPEC §3): tier, open complaints, due care items, declined work.
     One query each for all the customers found, whatever their number."""
     from aftersales.care.choices import ReminderStatus
@@ -210,7 +210,7 @@ def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, 
     from aftersales.workshop.choices import JobStatus
     from aftersales.workshop.models import RepairJob
 
-    out: dict[str, dict[int, Any]] = {"tier": {}, "cases": defaultdict(list), "due": defaultdict(list), "declined": defaultdict(list)}
+    out: dict[str, dict[Any, Any]] = {"tier": {}, "cases": defaultdict(list), "due": defaultdict(list), "declined": defaultdict(list)}
     for row in CustomerTier.objects.filter(customer_id__in=ids):
         out["tier"][row.customer_id] = row
     for case in cases_visible_to(user).filter(customer_id__in=ids, status__in=OPEN_CASE_STATES).order_by("-created_at")[:50]:
