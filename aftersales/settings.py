@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "aftersales.parts",
     "aftersales.appointments",
     "aftersales.web",
+    "aftersales.inspections",
 ]
 
 MIDDLEWARE = [
