@@ -178,6 +178,10 @@ class QcState:
         return None
 
     @property
+    def next_check_label(self) -> str:
+        return str(ChecklistPurpose(self.next_check).label) if self.next_check else ""
+
+    @property
     def everything_passed(self) -> bool:
         return (
             bool(self.passed.get(ChecklistPurpose.FINAL_QC)) and self.cleaning_passed
