@@ -78,7 +78,7 @@ class Checklist(models.Model):
 
 class ChecklistGroup(models.Model):
     checklist = models.ForeignKey(Checklist, verbose_name=_("checklist"), on_delete=models.CASCADE, related_name="groups")
-    seq = models.PositiveSmallIntegerField(_("order"), default=1)
+    seq = models.PositiveSmallIntegerField(_("position"), default=1)
     name_zh = models.CharField(_("name (Chinese)"), max_length=60)
     name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
 
@@ -94,7 +94,7 @@ class ChecklistGroup(models.Model):
 class ChecklistItem(Thresholds):
     checklist = models.ForeignKey(Checklist, verbose_name=_("checklist"), on_delete=models.CASCADE, related_name="items")
     group = models.ForeignKey(ChecklistGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="items")
-    seq = models.PositiveSmallIntegerField(_("order"), default=1)
+    seq = models.PositiveSmallIntegerField(_("position"), default=1)
     name_zh = models.CharField(_("name (Chinese)"), max_length=80)
     name_en = models.CharField(_("name (English)"), max_length=80, blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=ItemKind.choices, default=ItemKind.CHECK)
@@ -190,7 +190,7 @@ class InspectionItem(Thresholds):
 
     inspection = models.ForeignKey(Inspection, verbose_name=_("inspection"), on_delete=models.CASCADE, related_name="items")
     template_item = models.ForeignKey(ChecklistItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    seq = models.PositiveSmallIntegerField(_("order"), default=1)
+    seq = models.PositiveSmallIntegerField(_("position"), default=1)
     group_zh = models.CharField(_("group (Chinese)"), max_length=60, blank=True)
     group_en = models.CharField(_("group (English)"), max_length=60, blank=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=80)
@@ -301,7 +301,7 @@ class QcCheck(models.Model):
 
 class QcCheckItem(models.Model):
     qc_check = models.ForeignKey(QcCheck, verbose_name=_("quality check"), on_delete=models.CASCADE, related_name="items")
-    seq = models.PositiveSmallIntegerField(_("order"), default=1)
+    seq = models.PositiveSmallIntegerField(_("position"), default=1)
     group_zh = models.CharField(_("group (Chinese)"), max_length=60, blank=True)
     group_en = models.CharField(_("group (English)"), max_length=60, blank=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=80)
