@@ -13,8 +13,8 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
@@ -56,7 +56,7 @@ INSPECTABLE_STATES = (OrderStatus.CHECKED_IN, OrderStatus.INSPECTING, OrderStatu
 QC_STATES = (OrderStatus.IN_PROGRESS, OrderStatus.WAITING_PARTS, OrderStatus.WAITING_AUTH, OrderStatus.QUALITY_CHECK)
 FINISHED_JOB_STATES = (JobStatus.DONE, JobStatus.PASSED_QC)
 
-QC_PERMISSIONS = {
+QC_PERMISSIONS: dict[str, str] = {
     ChecklistPurpose.SELF_CHECK: "inspections.sign_self_check",
     ChecklistPurpose.PEER_CHECK: "inspections.sign_peer_check",
     ChecklistPurpose.FINAL_QC: "inspections.sign_final_qc",
@@ -102,7 +102,7 @@ def install_default_checklists(*, store: Any, actor: Any = None) -> list[Checkli
                 "for_ev": spec.get("for_ev", False), "is_default": spec.get("is_default", False),
                 "service_type_ids": [
                     t.pk for t in types
-                    if t.kind in spec.get("service_kinds", ()) and t.required_skill not in ("ev",)
+                    if (t.kind in spec.get("service_kinds", ()) and t.required_skill != "ev")
                     or t.required_skill in spec.get("service_skills", ())
                 ],
                 "groups": [
@@ -323,9 +323,8 @@ def inspection_item_record(
         _editable(inspection)
         locked = InspectionItem.objects.select_for_update().get(pk=item.pk, inspection=inspection)
         before = audit.snapshot(locked, ["rating", "value", "notes", "override_note"])
-        if rating not in (None, ""):
-            if rating not in Rating.values:
-                raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": rating}, "rating")
+        if rating not in (None, "") and rating not in Rating.values:
+            raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": rating}, "rating")
         if value is not UNSET:
             if locked.kind != ItemKind.MEASURE and value not in (None, ""):
                 raise ValidationFailed("not_a_measurement", _("This item takes no measurement."), "value")
@@ -337,10 +336,9 @@ def inspection_item_record(
             locked.override_note = _text(override_note, 300)
         if rating:
             locked.rating = rating
-        elif value is not UNSET and locked.auto_rating:
+        elif value is not UNSET and locked.auto_rating and (not locked.override_note or not locked.rating):
             # a new measurement recolours the item unless the colour was overridden on purpose with a note
-            if not locked.override_note or not locked.rating:
-                locked.rating = locked.auto_rating
+            locked.rating = locked.auto_rating
         if locked.auto_rating and locked.rating and locked.rating != locked.auto_rating and not locked.override_note:
             raise ValidationFailed(
                 "override_note_required",
@@ -396,7 +394,7 @@ def inspection_photo_remove(*, actor: Any, photo: InspectionPhoto) -> None:
     with transaction.atomic():
         inspection = _lock(photo.inspection)
         _editable(inspection)
-        name, storage = photo.file.name, photo.file.storage
+        name, storage = photo.file.name or "", photo.file.storage
         photo.delete()
         audit.record(
             actor=actor, obj=inspection, action="inspection.photo_removed", store_id=inspection.store_id,
@@ -555,7 +553,7 @@ def inspection_report_send(*, actor: Any, inspection: Inspection, at: dt.datetim
         if locked.status != InspectionStatus.COMPLETED:
             raise Conflict("inspection_not_completed", _("Complete the inspection before sending its report."), "status")
         order = RepairOrder.objects.select_related("customer", "vehicle", "store").get(pk=locked.order_id)
-        counts = {r: 0 for r in Rating.values}
+        counts = dict.fromkeys(Rating.values, 0)
         for rating in locked.items.values_list("rating", flat=True):
             counts[rating] = counts.get(rating, 0) + 1
         variables = {
@@ -637,10 +635,10 @@ def qc_sign(
     if checklist is None:
         raise ValidationFailed("checklist_required", _("This store has no checklist for this check; a manager sets it up."), "kind")
     template = list(ChecklistItem.objects.filter(checklist=checklist).select_related("group").order_by("group__seq", "seq", "id"))
-    given = {}
+    given: dict[int, tuple[int, dict[str, Any]]] = {}
     for n, row in enumerate(results or [], start=1):
         try:
-            given[int(row.get("item_id"))] = (n, row)
+            given[int(row.get("item_id") or "")] = (n, row)
         except (TypeError, ValueError) as exc:
             raise ValidationFailed("item_unknown", _("Unknown checklist item."), f"results[{n}].item_id") from exc
     unknown = set(given) - {i.pk for i in template}
@@ -650,16 +648,17 @@ def qc_sign(
     rows: list[QcCheckItem] = []
     failed_notes: list[str] = []
     for seq, item in enumerate(template, start=1):
-        n, row = given.get(item.pk, (None, {}))
+        n, answer = given.get(item.pk, (0, {}))
         where = f"results[{n}]" if n else f"item[{item.pk}]"
-        result = row.get("result") or ""
+        result = answer.get("result") or ""
+        label = item.name_en if get_language() == "en" and item.name_en else item.name_zh
         if result not in QcResult.values:
-            raise ValidationFailed("item_unanswered", _("Answer every item: “%(item)s”.") % {"item": item.name_zh}, f"{where}.result")
+            raise ValidationFailed("item_unanswered", _("Answer every item: “%(item)s”.") % {"item": label}, f"{where}.result")
         if result == QcResult.NOT_APPLICABLE and not item.optional:
-            raise ValidationFailed("item_required", _("“%(item)s” cannot be skipped.") % {"item": item.name_zh}, f"{where}.result")
-        note = _text(row.get("note"), 300)
+            raise ValidationFailed("item_required", _("“%(item)s” cannot be skipped.") % {"item": label}, f"{where}.result")
+        note = _text(answer.get("note"), 300)
         if result == QcResult.FAIL and not note:
-            raise ValidationFailed("fail_note_required", _("Say what failed: “%(item)s”.") % {"item": item.name_zh}, f"{where}.note")
+            raise ValidationFailed("fail_note_required", _("Say what failed: “%(item)s”.") % {"item": label}, f"{where}.note")
         if result == QcResult.FAIL:
             failed_notes.append(f"{item.name_zh}: {note}")
         rows.append(QcCheckItem(
@@ -684,9 +683,10 @@ def qc_sign(
                 )
             if not any(j.status == JobStatus.DONE for j in jobs):
                 raise Conflict("nothing_to_check", _("No finished job is waiting for a check."), "order")
-            previous = {
+            previous_of: dict[str, str] = {
                 ChecklistPurpose.PEER_CHECK: ChecklistPurpose.SELF_CHECK, ChecklistPurpose.FINAL_QC: ChecklistPurpose.PEER_CHECK,
-            }.get(kind)
+            }
+            previous = previous_of.get(kind)
             if previous and not state.passed.get(previous):
                 raise Conflict(
                     "previous_check_missing",
@@ -718,8 +718,8 @@ def qc_sign(
                 )
         except IntegrityError as exc:  # a concurrent pass of the same check in the same round
             raise Conflict("already_passed", _("This check has already passed in this round."), "kind") from exc
-        for row in rows:
-            row.qc_check = check
+        for check_item in rows:
+            check_item.qc_check = check
         QcCheckItem.objects.bulk_create(rows)
         reason = "; ".join(failed_notes)[:300]
         if rework_jobs:

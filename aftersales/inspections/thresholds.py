@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,7 +47,7 @@ def check_limits(limits: dict[str, Decimal | None], where: str) -> None:
     """The limits must be in order: red below ≤ yellow below < yellow above ≤ red above."""
     ordered = [(name, limits.get(name)) for name in LIMIT_FIELDS]
     given = [(name, v) for name, v in ordered if v is not None]
-    for (a, va), (b, vb) in zip(given, given[1:], strict=False):
+    for (a, va), (b, vb) in itertools.pairwise(given):
         bad = vb < va if (a, b) in (("red_below", "yellow_below"), ("yellow_above", "red_above")) else vb <= va
         if bad:
             raise ValidationFailed(

@@ -133,7 +133,7 @@ def test_item_saved_with_htmx_and_errors_inline(shop, started):
     response = tech.post(url, {"value": "2.1", "notes": "偏薄", "rating": "green"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200 and 'data-testid="error"' in html and "write a note saying why you chose" in html
-    assert 'data-testid="item-{}-override"'.format(pads.seq) in html
+    assert f'data-testid="item-{pads.seq}-override"' in html
     pads.refresh_from_db()
     assert pads.rating == "red"
     # without htmx the whole page answers 422 with the message at the item
