@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.uploads import check_image
 
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-MAX_PIXELS = 50_000_000  # a decompression bomb is refused before it is decoded
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -35,43 +33,13 @@ def max_bytes() -> int:
 
 
 def check_photo(upload: Any, field: str = "photo") -> CheckedPhoto:
-    """Read and verify an uploaded file (a Django UploadedFile or bytes); refuse anything that is not a real image."""
+    """Read and verify an uploaded file (a Django UploadedFile or bytes) with the shared image check
+    (``common.uploads.check_image``): never more than the cap plus one byte is read."""
     limit = max_bytes()
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise _too_big(limit, field)
     data = upload if isinstance(upload, bytes) else upload.read(limit + 1)
-    if len(data) > limit:
-        raise _too_big(limit, field)
-    if not data:
-        raise ValidationFailed("photo_empty", _("The file is empty. Choose a photo."), field)
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format or ""
-            width, height = probe.size
-            if width * height > MAX_PIXELS:
-                raise ValidationFailed("photo_too_large", _("The photo has too many pixels."), field)
-            probe.verify()  # structure check
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # decodes the pixels: a truncated or corrupt file fails here
-    except ValidationFailed:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _not_image(field) from exc
-    if fmt not in FORMATS:
-        raise _not_image(field)
-    return CheckedPhoto(data=data, content_type=FORMATS[fmt], width=width, height=height)
-
-
-def _too_big(limit: int, field: str) -> ValidationFailed:
-    return ValidationFailed(
-        "photo_too_big", _("The photo is larger than %(mb)s MB. Take it again at a lower resolution.") % {"mb": limit // (1024 * 1024)},
-        field,
-    )
-
-
-def _not_image(field: str) -> ValidationFailed:
-    return ValidationFailed("photo_not_image", _("Only photos can be uploaded (JPEG, PNG or WebP)."), field)
+    checked = check_image(data, field=field, max_bytes=limit)
+    return CheckedPhoto(data=checked.content, content_type=CONTENT_TYPES[checked.extension], width=checked.width,
+                        height=checked.height)
 
 
 def thumbnail(data: bytes, size: int = 900) -> bytes:

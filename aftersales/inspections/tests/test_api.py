@@ -54,7 +54,7 @@ def test_inspection_flow_over_the_api(shop):
     assert Client().get(response.json()["url"]).status_code == 302  # photos need a login (or the customer's link)
     assert tech.client.get(response.json()["url"]).status_code == 200
     response = tech.client.post(f"{url}/photos", {"photo": _file(b"GIF89a fake", "x.jpg")})
-    assert_error(response, 422, "photo_not_image", "photo")
+    assert_error(response, 422, "not_an_image", "photo")
     assert InspectionPhoto.objects.count() == 1
     response = tech.patch(f"/api/inspections/{inspection_id}/diagnosis", {"findings": "前刹车片 2.4 mm"})
     assert response.status_code == 200 and response.json()["findings"] == "前刹车片 2.4 mm"

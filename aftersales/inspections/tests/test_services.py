@@ -263,15 +263,15 @@ def test_photo_is_stored_and_bad_files_are_refused(shop, settings):
     assert photo.file.name.startswith(f"inspections/{shop.store.pk}/") and photo.file.storage.exists(photo.file.name)
     with pytest.raises(ValidationFailed) as exc:
         services.inspection_photo_add(actor=shop.technician, item=item, upload=SimpleUploadedFile("x.png", b"%PDF-1.4 not an image"))
-    assert (exc.value.code, exc.value.field) == ("photo_not_image", "photo")
+    assert (exc.value.code, exc.value.field) == ("not_an_image", "photo")
     truncated = tiny_png()[:60]
     with pytest.raises(ValidationFailed) as exc:
         services.inspection_photo_add(actor=shop.technician, item=item, upload=SimpleUploadedFile("t.png", truncated))
-    assert exc.value.code == "photo_not_image"
+    assert exc.value.code == "not_an_image"
     settings.INSPECTIONS_PHOTO_MAX_BYTES = 100
     with pytest.raises(ValidationFailed) as exc:
         services.inspection_photo_add(actor=shop.technician, item=item, upload=SimpleUploadedFile("p.png", tiny_png()))
-    assert exc.value.code == "photo_too_big"
+    assert exc.value.code == "file_too_large"
     assert InspectionPhoto.objects.count() == 1
     services.inspection_photo_remove(actor=shop.technician, photo=photo)
     assert not InspectionPhoto.objects.exists()

@@ -153,7 +153,7 @@ def test_photo_upload_limits_through_the_page(shop, started, settings):
     response = tech.post(url, {"photo": SimpleUploadedFile("a.png", tiny_png())}, headers=hx)
     assert response.status_code == 200 and 'data-testid="photo"' in response.content.decode()
     response = tech.post(url, {"photo": SimpleUploadedFile("a.exe", b"MZ\x90\x00 not a photo")}, headers=hx)
-    assert "Only photos can be uploaded" in response.content.decode()
+    assert "Only photos (JPEG, PNG or WebP) can be uploaded." in response.content.decode()
     settings.INSPECTIONS_PHOTO_MAX_BYTES = 8 * 1024 * 1024
     big = b"\xff\xd8\xff" + b"0" * (8 * 1024 * 1024 + 10)
     response = tech.post(url, {"photo": SimpleUploadedFile("big.jpg", big)}, headers=hx)
