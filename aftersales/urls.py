@@ -19,6 +19,7 @@ urlpatterns = [
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),
     path("care/", include("aftersales.care.urls")),
+    path("inspections/", include("aftersales.inspections.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),

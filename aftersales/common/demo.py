@@ -32,6 +32,7 @@ from aftersales.common.validators import (
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.customers.models import Customer, Tag
 from aftersales.customers.services import consent_record, customer_create
+from aftersales.inspections.demo import load as load_inspections_demo
 from aftersales.staff.models import Skill, StoreMembership, User
 from aftersales.staff.roles import ROLE_PERMISSIONS, Role, sync_roles
 from aftersales.stores.models import DealerGroup, Holiday, HolidayKind, OpeningPeriod, SlotKind, Store
@@ -563,6 +564,7 @@ class _Builder:
         from aftersales.care.demo import load as load_care_demo
 
         load_care_demo(group=self.group, now=self.now)
+        load_inspections_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

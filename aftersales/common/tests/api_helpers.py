@@ -141,6 +141,25 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/care/playbooks/{playbook_id}/activate"),
         ("post", "/api/care/playbooks/{playbook_id}/deactivate"),
     ],
+    "inspections": [
+        ("get", "/api/inspections/checklists"),
+        ("post", "/api/inspections/checklists"),
+        ("get", "/api/inspections/checklists/{checklist_id}"),
+        ("put", "/api/inspections/checklists/{checklist_id}"),
+        ("get", "/api/inspections/report-coverage"),
+        ("get", "/api/inspections/qc/figures"),
+        ("get", "/api/inspections/qc/orders/{order_id}"),
+        ("post", "/api/inspections/qc/orders/{order_id}/checks"),
+        ("get", "/api/inspections/"),
+        ("post", "/api/inspections/orders/{order_id}/start"),
+        ("get", "/api/inspections/{inspection_id}"),
+        ("patch", "/api/inspections/{inspection_id}/items/{item_id}"),
+        ("post", "/api/inspections/{inspection_id}/items/{item_id}/photos"),
+        ("patch", "/api/inspections/{inspection_id}/diagnosis"),
+        ("post", "/api/inspections/{inspection_id}/complete"),
+        ("post", "/api/inspections/{inspection_id}/propose-jobs"),
+        ("post", "/api/inspections/{inspection_id}/send-report"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
