@@ -24,6 +24,7 @@ app.conf.beat_schedule = {
     # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
     "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
     "parts-expire-reservations": {"task": "aftersales.parts.expire_reservations", "schedule": 600.0},
+    "workshop-flag-silent-orders": {"task": "aftersales.workshop.flag_silent_orders", "schedule": 300.0},
 }
 
 

@@ -80,10 +80,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
-                      "workshop.change_repairjob"],
+                      "workshop.change_repairjob", "workshop.clock_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
                    "workshop.change_repairjob",
-                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
+                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
+                   "workshop.dispatch_repairjob", "workshop.clock_repairjob"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
@@ -100,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        "workshop.dispatch_repairjob", "workshop.clock_repairjob",
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
