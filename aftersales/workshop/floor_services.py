@@ -255,9 +255,11 @@ def order_wait_for_parts(*, actor: Any, order: RepairOrder, reason: str, at: dt.
 def order_parts_arrived(*, actor: Any, order: RepairOrder, reason: str = "", at: dt.datetime | None = None) -> RepairOrder:
     """Waiting for parts → in progress."""
     _floor_or_advisor(actor)
-    if order.status != OrderStatus.WAITING_PARTS:
-        raise Conflict("not_waiting_parts", _("This order is not waiting for parts."), "status")
-    return order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=reason, at=at)
+    with transaction.atomic():
+        locked = _lock_order(order.pk)
+        if locked.status != OrderStatus.WAITING_PARTS:
+            raise Conflict("not_waiting_parts", _("This order is not waiting for parts."), "status")
+        return order_move_checked_elsewhere(actor=actor, order=locked, to=OrderStatus.IN_PROGRESS, reason=reason, at=at)
 
 
 def order_set_promised(*, actor: Any, order: RepairOrder, promised_at: Any, at: dt.datetime | None = None) -> RepairOrder:
