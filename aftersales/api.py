@@ -102,6 +102,7 @@ from aftersales.parts.api import router as parts_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
+from aftersales.workshop.api import router as workshop_router  # noqa: E402
 
 api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
@@ -110,3 +111,4 @@ api.add_router("/vehicles", vehicles_router)
 api.add_router("/messaging", messaging_router)
 api.add_router("/parts", parts_router)
 api.add_router("/appointments", appointments_router)
+api.add_router("/workshop", workshop_router)

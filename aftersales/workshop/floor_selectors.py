@@ -718,3 +718,38 @@ def suggested_update_text(order: RepairOrder, rows: list[JobRow]) -> str:
         if rows and all(r.job.status not in UNFINISHED_JOB_STATES for r in rows):
             return _("The work is done; your car is in the final checks.")
         return _("Your car is in our workshop and the work is progressing as planned.")
+
+
+def board_as_dict(board: Board) -> dict[str, Any]:
+    """The board as plain data (the JSON API and the live page share it)."""
+
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "store_id": board.store.pk,
+        "now": iso(board.now),
+        "counts": board.counts,
+        "orders": [
+            {
+                "id": o.order.pk, "number": o.order.number, "status": o.order.status,
+                "status_label": str(o.order.get_status_display()), "plate": o.order.vehicle.plate,
+                "customer": o.order.customer.name, "advisor": str(o.order.advisor or ""),
+                "promised_at": iso(o.order.promised_at), "risk": o.risk, "risk_reason": o.risk_reason,
+                "silent": o.silent, "silent_minutes": o.silent_minutes,
+                "last_public_update_at": iso(o.order.last_public_update_at), "remaining_hours": str(o.remaining),
+                "jobs": [r.as_dict() for r in o.jobs],
+            }
+            for o in board.orders
+        ],
+        "bays": [{"id": b.bay.pk, "name": b.bay.name, "job_ids": [r.job.pk for r in b.jobs]} for b in board.bays],
+        "technicians": [
+            {
+                "id": t.user.pk, "name": str(t.user), "skills": list(t.user.skills or []), "on_shift": t.on_shift,
+                "shift_left_hours": str(t.shift_left), "load_hours": str(t.load),
+                "clocked_job_id": t.clocked.job.pk if t.clocked else None, "job_ids": [r.job.pk for r in t.jobs],
+            }
+            for t in board.technicians
+        ],
+        "unassigned_job_ids": [r.job.pk for r in board.unassigned],
+    }
