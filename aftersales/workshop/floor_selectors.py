@@ -753,3 +753,13 @@ def board_as_dict(board: Board) -> dict[str, Any]:
         ],
         "unassigned_job_ids": [r.job.pk for r in board.unassigned],
     }
+
+
+def order_floor(user: Any, order: RepairOrder, now: dt.datetime | None = None) -> tuple[list[JobRow], str, str]:
+    """One order's jobs with hours, and its risk against the promised time (the order page's workshop section)."""
+    now = now or timezone.now()
+    rows = order_job_rows(user, order, now)
+    technician_ids = sorted({r.job.technician_id for r in rows if r.job.technician_id})
+    calendar = StoreCalendar(order.store, now, max(now, order.promised_at or now), technician_ids=technician_ids)
+    risk, reason = order_risk(order, rows, calendar, now)
+    return rows, risk, reason

@@ -131,7 +131,7 @@ def test_pause_resume_finish_and_actual_hours(floor):
 
 
 def test_clocking_rules(floor):
-    order, (job,) = dispatched(floor)
+    _order, (job,) = dispatched(floor)
     other = floor.body
     with pytest.raises(Forbidden) as exc:
         fs.clock_on(actor=other, job=job)
