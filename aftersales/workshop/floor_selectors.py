@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -134,9 +134,8 @@ def with_labour_hours(qs: QuerySet[RepairJob]) -> QuerySet[RepairJob]:
 
 def standard_hours(job: RepairJob) -> Decimal:
     """The job's standard hours: as set on the job, else its labour lines' hours."""
-    if job.standard_hours:
-        return Decimal(job.standard_hours)
-    return Decimal(getattr(job, "labour_hours", None) or 0)
+    value = job.standard_hours or getattr(job, "labour_hours", None) or 0
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def entry_seconds(entry: TimeEntry, now: dt.datetime) -> float:
@@ -312,7 +311,7 @@ def board_for(user: Any, store: Any, now: dt.datetime | None = None) -> Board:
     orders = list(
         RepairOrder.objects.filter(store=store, status__in=IN_SHOP_STATES)
         .select_related("customer", "vehicle", "advisor")
-        .order_by("promised_at", "opened_at", "id")
+        .order_by(F("promised_at").asc(nulls_last=True), "opened_at", "id")
     )
     jobs = list(
         with_labour_hours(RepairJob.objects.filter(order__in=[o.pk for o in orders]).exclude(
@@ -715,7 +714,10 @@ def suggested_update_text(order: RepairOrder, rows: list[JobRow]) -> str:
             if job.bay_id:
                 return _("%(job)s is under way in %(bay)s.") % {"job": job.title, "bay": job.bay}
             return _("%(job)s is under way.") % {"job": job.title}
-        if rows and all(r.job.status not in UNFINISHED_JOB_STATES for r in rows):
+        if order.status in (OrderStatus.CHECKED_IN, OrderStatus.INSPECTING, OrderStatus.ESTIMATE_SENT):
+            return _("We are inspecting your car and will send you the estimate shortly.")
+        approved = [r for r in rows if r.job.status not in (JobStatus.PROPOSED, JobStatus.DECLINED)]
+        if approved and all(r.job.status not in UNFINISHED_JOB_STATES for r in approved):
             return _("The work is done; your car is in the final checks.")
         return _("Your car is in our workshop and the work is progressing as planned.")
 

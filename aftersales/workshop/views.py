@@ -52,6 +52,7 @@ def _board_context(request: HttpRequest, store: Any, form_error: dict[str, Any] 
     for row in board.orders:
         row.suggested_text = sel.suggested_update_text(row.order, row.jobs)  # type: ignore[attr-defined]
         row.promised_local = timezone.localtime(row.order.promised_at, store.zone) if row.order.promised_at else None  # type: ignore[attr-defined]
+        row.last_update_local = timezone.localtime(row.order.last_public_update_at or row.order.opened_at, store.zone)  # type: ignore[attr-defined]
     return {"board": board, "store": store, "stores": _stores(request.user), "refresh": BOARD_REFRESH_SECONDS,
             "form_error": form_error or {}, "now_local": timezone.localtime(board.now, store.zone)}
 

@@ -183,3 +183,22 @@ def test_progress_update_interval(floor):
     assert report.within_30 == 1 and report.within_30_percent == 50
     assert report.worst[0][0].pk == order.pk
     assert quick.pk in [o.pk for o, _m in report.worst]
+
+
+def test_suggested_update_text_follows_the_work(floor):
+    from django.utils import translation
+
+    order = authorized_order(floor, authorize=False)
+    with translation.override("en"):
+        order.customer.language = "en"
+        rows = sel.order_job_rows(floor.advisor, order)
+        assert "estimate" in sel.suggested_update_text(order, rows)
+        order = authorized_order(floor)
+        order.customer.language = "en"
+        job = fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0])
+        fs.clock_on(actor=floor.tech, job=job, at=floor.at("09:00"))
+        order.refresh_from_db()
+        text = sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
+        assert job.title in text and floor.bays[0].name in text
+        fs.job_finish(actor=floor.tech, job=job, at=floor.at("09:30"))
+        assert "done" in sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
