@@ -13,6 +13,7 @@ from aftersales.common.tests.api_helpers import count_queries
 from aftersales.workshop import floor_selectors as sel
 from aftersales.workshop import floor_services as fs
 from aftersales.workshop.choices import OrderStatus
+from aftersales.workshop.models import RepairOrder
 from aftersales.workshop.services import progress_note_add, repair_order_move
 
 from .conftest import authorized_order
@@ -186,19 +187,21 @@ def test_progress_update_interval(floor):
 
 
 def test_suggested_update_text_follows_the_work(floor):
-    from django.utils import translation
+    from aftersales.customers.models import Customer
 
     order = authorized_order(floor, authorize=False)
-    with translation.override("en"):
-        order.customer.language = "en"
-        rows = sel.order_job_rows(floor.advisor, order)
-        assert "estimate" in sel.suggested_update_text(order, rows)
-        order = authorized_order(floor)
-        order.customer.language = "en"
-        job = fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0])
-        fs.clock_on(actor=floor.tech, job=job, at=floor.at("09:00"))
-        order.refresh_from_db()
-        text = sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
-        assert job.title in text and floor.bays[0].name in text
-        fs.job_finish(actor=floor.tech, job=job, at=floor.at("09:30"))
-        assert "done" in sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
+    Customer.objects.filter(pk=order.customer_id).update(language="en")
+    order = RepairOrder.objects.select_related("customer").get(pk=order.pk)
+    assert "estimate" in sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
+    order = authorized_order(floor)
+    Customer.objects.filter(pk=order.customer_id).update(language="en")
+    job = fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0])
+    fs.clock_on(actor=floor.tech, job=job, at=floor.at("09:00"))
+    order = RepairOrder.objects.select_related("customer").get(pk=order.pk)
+    text = sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
+    assert job.title in text and floor.bays[0].name in text and "under way" in text
+    fs.job_finish(actor=floor.tech, job=job, at=floor.at("09:30"))
+    assert "done" in sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))
+    Customer.objects.filter(pk=order.customer_id).update(language="zh-hans")
+    order = RepairOrder.objects.select_related("customer").get(pk=order.pk)
+    assert "done" not in sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))  # in Chinese
