@@ -108,7 +108,7 @@ def load(*, group: Any, now: dt.datetime) -> dict[str, int]:
                     continue
                 fs.job_dispatch(actor=foreman, job=job, technician=pick.technician, bay=bay, at=at(5))
                 counts["dispatched"] += 1
-            started = [j for j in RepairJob.objects.filter(order=order, status=JobStatus.DISPATCHED).select_related("technician").order_by("seq")]
+            started = list(RepairJob.objects.filter(order=order, status=JobStatus.DISPATCHED).select_related("technician").order_by("seq"))
             for k, job in enumerate(started):
                 tech = job.technician
                 if tech is None or tech.pk in working:
