@@ -62,6 +62,7 @@ KINDS: dict[str, MessageKind] = {
               link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}预计 {{ due_date }} 或 {{ due_km }} 公里需要保养，点击预约：{{ link }}", "Dear {{ greeting }}, your {{ plate }} is due for maintenance around {{ due_date }} or {{ due_km }} km. Book: {{ link }}")),
         _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. Details: {{ link }}")),
         _kind("staff.task", _("Task for staff"), Purpose.SERVICE, title="回访客户", details="请致电客户了解满意度", text=("{{ title }}：{{ details }}", "{{ title }}: {{ details }}")),
+        _kind("reception.handover_sign", _("Vehicle handover sheet to sign"), Purpose.SERVICE, VEHICLE, link="https://example.invalid/h/1", text=("{{ greeting }}，请核对您{{ plate }}的车辆交接单并签字确认：{{ link }}", "Dear {{ greeting }}, please check the handover sheet of {{ plate }} and sign it: {{ link }}")),
         _kind("workshop.progress_silent", _("No progress update for 30 minutes"), Purpose.SERVICE, order_number="ROGZ20261201001", plate="粤B12345", minutes="35", link="/workshop/board/", text=("工单 {{ order_number }}（{{ plate }}，{{ customer_name }}）已 {{ minutes }} 分钟没有向客户更新进度，请发送进度说明：{{ link }}", "Order {{ order_number }} ({{ plate }}, {{ customer_name }}): no update to the customer for {{ minutes }} minutes. Send a progress note: {{ link }}")),
     ]
 }

@@ -63,6 +63,7 @@ _PARTS_CLERK = [
 _APPOINTMENTS_VIEW = ["appointments.view_appointment", "appointments.view_servicetype", "appointments.view_bay",
                       "appointments.view_cannedjob"]
 _APPOINTMENTS_BOOK = [*_APPOINTMENTS_VIEW, "appointments.add_appointment", "appointments.change_appointment"]
+_RECEPTION = ["reception.view_handover", "reception.add_handover", "reception.change_handover"]
 _APPOINTMENTS_MANAGE = [
     *_APPOINTMENTS_BOOK, "appointments.delete_appointment", "appointments.view_appointmentevent",
     "appointments.add_servicetype", "appointments.change_servicetype", "appointments.delete_servicetype",
@@ -78,11 +79,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        *_RECEPTION,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob", "workshop.clock_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
-                   "workshop.change_repairjob",
+                   "workshop.change_repairjob", "reception.view_handover",
                    "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
                    "workshop.dispatch_repairjob", "workshop.clock_repairjob"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
@@ -101,7 +103,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
-        "workshop.dispatch_repairjob", "workshop.clock_repairjob",
+        *_RECEPTION, "workshop.dispatch_repairjob", "workshop.clock_repairjob",
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
@@ -131,7 +133,7 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
     from django.apps import apps as global_apps
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
-    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "reception"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions
