@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import Forbidden, ValidationFailed
@@ -183,7 +183,7 @@ def public_note(request: Any, order_id: int, payload: NoteIn) -> Any:
     """A customer-visible progress note (resets the 30-minute clock)."""
     user = request_user(request)
     note = fs.public_update_add(actor=user, order=order_get(user, order_id), text=payload.text)
-    return 201, {"id": note.pk, "order_id": note.order_id, "at": note.at.isoformat()}
+    return Status(201, {"id": note.pk, "order_id": note.order_id, "at": note.at.isoformat()})
 
 
 @router.get("/orders/{order_id}/parts", response={200: Data, **ERRORS})
@@ -223,7 +223,7 @@ def issue_part(request: Any, job_id: int, payload: PartMoveIn) -> Any:
     user = request_user(request)
     job = sel.job_get(user, job_id)
     part, batch = _part_and_batch(user, payload.part_id, payload.batch_id)
-    return 201, _movement(fs.job_part_issue(actor=user, job=job, part=part, quantity=payload.quantity, batch=batch))
+    return Status(201, _movement(fs.job_part_issue(actor=user, job=job, part=part, quantity=payload.quantity, batch=batch)))
 
 
 @router.post("/jobs/{job_id}/parts/return", response={201: Data, **ERRORS})
@@ -232,7 +232,7 @@ def return_part(request: Any, job_id: int, payload: PartMoveIn) -> Any:
     job = sel.job_get(user, job_id)
     part, batch = _part_and_batch(user, payload.part_id, payload.batch_id)
     movement = fs.job_part_return(actor=user, job=job, part=part, quantity=payload.quantity, batch=batch, reason=payload.reason)
-    return 201, _movement(movement)
+    return Status(201, _movement(movement))
 
 
 class KeepIn(Schema):
