@@ -486,7 +486,7 @@ def suggested_bay_id(job: RepairJob) -> int | None:
 def my_jobs(user: Any, now: dt.datetime | None = None) -> list[JobRow]:
     """The user's assigned jobs not yet done, and the ones they finished today (their stores only)."""
     now = now or timezone.now()
-    since = now - dt.timedelta(hours=18)
+    since = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)  # today, in the site's zone
     done_today = RepairJobEvent.objects.filter(to_state=JobStatus.DONE, at__gte=since).values("job_id")
     jobs = list(
         with_labour_hours(

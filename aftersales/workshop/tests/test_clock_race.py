@@ -55,3 +55,24 @@ def test_concurrent_clock_on_and_pause(floor):
     results = race(work, THREADS)
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert TimeEntry.objects.filter(technician=floor.tech, ended_at__isnull=True).count() <= 1
+
+
+def test_two_workers_running_the_silent_sweep_at_once_flag_once(floor):
+    from aftersales.messaging.models import Message
+    from aftersales.workshop.models import ProgressFlag
+
+    order = authorized_order(floor)
+    job = fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0])
+    fs.clock_on(actor=floor.tech, job=job, at=floor.at("09:00"))
+    now = floor.at("10:00")
+
+    def work(i: int, prepared):
+        if prepared is None:
+            return True
+        return fs.flag_silent_orders(now=now)
+
+    results = race(work, 4)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sum(results) == 1
+    assert ProgressFlag.objects.filter(order=order).count() == 1
+    assert Message.objects.filter(kind="workshop.progress_silent").count() == 1

@@ -205,3 +205,16 @@ def test_suggested_update_text_follows_the_work(floor):
     Customer.objects.filter(pk=order.customer_id).update(language="zh-hans")
     order = RepairOrder.objects.select_related("customer").get(pk=order.pk)
     assert "done" not in sel.suggested_update_text(order, sel.order_job_rows(floor.advisor, order))  # in Chinese
+
+
+def test_my_jobs_lists_assigned_work_and_what_was_finished_today(floor):
+    order = authorized_order(floor, [{"title": "A", "standard_hours": "1"}, {"title": "B", "standard_hours": "1"}])
+    a, b = (fs.job_dispatch(actor=floor.foreman, job=j, technician=floor.tech, bay=floor.bays[0]) for j in order.made_jobs)
+    fs.clock_on(actor=floor.tech, job=a, at=floor.at("09:00"))
+    fs.job_finish(actor=floor.tech, job=a, at=floor.at("10:00"))
+    fs.clock_on(actor=floor.tech, job=b, at=floor.at("10:00"))
+    rows = sel.my_jobs(floor.tech, now=floor.at("11:00"))
+    assert [r.job.pk for r in rows] == [b.pk, a.pk]  # the one being worked on first, the finished one last
+    tomorrow = sel.my_jobs(floor.tech, now=floor.at("11:00", floor.day + dt.timedelta(days=1)))
+    assert [r.job.pk for r in tomorrow] == [b.pk]
+    assert sel.my_jobs(floor.body, now=floor.at("11:00")) == []
