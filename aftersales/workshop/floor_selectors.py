@@ -43,7 +43,8 @@ from .choices import (
 from .models import ProgressNote, RepairJob, RepairJobEvent, RepairLine, RepairOrder, RepairOrderEvent, TimeEntry
 
 SILENT_AFTER = dt.timedelta(minutes=30)
-MAX_CALENDAR_DAYS = 31  # a promised time further ahead is measured over the first month only
+MAX_CALENDAR_DAYS = 400  # a calendar never spans more than this (a promise further ahead is measured up to it)
+BOARD_LOOKBACK = dt.timedelta(days=31)  # silence older than this is measured from a month ago (it is long past 30 min)
 HOUR = Decimal("3600")
 Span = tuple[dt.datetime, dt.datetime]
 
@@ -76,8 +77,10 @@ class StoreCalendar:
             ).values_list("user_id", "weekday", "start", "end"):
                 self.shifts[user_id][weekday].append((start, end))
 
-    def _days(self) -> list[dt.date]:
-        return [self.first_day + dt.timedelta(days=i) for i in range((self.last_day - self.first_day).days + 1)]
+    def _days(self, a: dt.datetime, b: dt.datetime) -> list[dt.date]:
+        first = max(self.first_day, timezone.localtime(a, self.zone).date())
+        last = min(self.last_day, timezone.localtime(b, self.zone).date())
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
     def _applies(self, day: dt.date) -> int | None:
         from aftersales.appointments.availability import effective_weekday
@@ -86,7 +89,7 @@ class StoreCalendar:
 
     def _spans(self, pattern: dict[int, list[tuple[dt.time, dt.time]]], a: dt.datetime, b: dt.datetime) -> list[Span]:
         out: list[Span] = []
-        for day in self._days():
+        for day in self._days(a, b):
             weekday = self._applies(day)
             if weekday is None:
                 continue
@@ -322,7 +325,7 @@ def board_for(user: Any, store: Any, now: dt.datetime | None = None) -> Board:
     technicians = store_technicians(store)
     last = max([now, *[o.promised_at for o in orders if o.promised_at]])
     start_of_day = dt.datetime.combine(timezone.localtime(now, store.zone).date(), dt.time.min, tzinfo=store.zone)
-    earliest = min([start_of_day, *[o.last_public_update_at or o.opened_at for o in orders]])
+    earliest = max(min([start_of_day, *[o.last_public_update_at or o.opened_at for o in orders]]), now - BOARD_LOOKBACK)
     calendar = StoreCalendar(store, earliest, last, technician_ids=[t.pk for t in technicians])
     by_order: dict[int, list[JobRow]] = defaultdict(list)
     for row in rows:
@@ -584,13 +587,18 @@ def progress_update_intervals(
 ) -> IntervalReport:
     """For the orders checked in at ``store`` in [since, until): the longest gap (in opening minutes) between
     customer-visible updates while each car was in the workshop (check-in, every order move, job moves to in
-    progress / done / passed QC, public notes), from check-in until it was ready (or now)."""
+    progress / done / passed QC, public notes), from check-in until it was ready (or now). Visits recorded as
+    history (``repair_order_record_visit``: imports, the demo's past) carry no progress and are left out."""
     from .services import PUBLIC_JOB_STATES
 
     now = now or timezone.now()
     if store.pk not in visible_store_ids(user):
         get_or_404(RepairOrder.objects.none())
-    orders = list(RepairOrder.objects.filter(store=store, opened_at__gte=since, opened_at__lt=until).order_by("opened_at"))
+    recorded = RepairOrderEvent.objects.filter(from_state="", reason="recorded visit").values("order_id")
+    orders = list(
+        RepairOrder.objects.filter(store=store, opened_at__gte=since, opened_at__lt=until).exclude(pk__in=recorded)
+        .order_by("opened_at")
+    )
     ids = [o.pk for o in orders]
     stamps: dict[int, list[dt.datetime]] = defaultdict(list)
     left: dict[int, dt.datetime] = {}

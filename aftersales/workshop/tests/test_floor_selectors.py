@@ -218,3 +218,38 @@ def test_my_jobs_lists_assigned_work_and_what_was_finished_today(floor):
     tomorrow = sel.my_jobs(floor.tech, now=floor.at("11:00", floor.day + dt.timedelta(days=1)))
     assert [r.job.pk for r in tomorrow] == [b.pk]
     assert sel.my_jobs(floor.body, now=floor.at("11:00")) == []
+
+
+def test_a_car_waiting_for_weeks_does_not_blind_the_board(floor):
+    from aftersales.workshop.models import RepairOrder as Order
+
+    old = authorized_order(floor, at="08:40")
+    Order.objects.filter(pk=old.pk).update(
+        opened_at=floor.at("08:40") - dt.timedelta(days=60), last_public_update_at=floor.at("09:00") - dt.timedelta(days=60)
+    )
+    order = authorized_order(floor, [{"title": "大保养", "standard_hours": "3"}], promised="12:00")
+    fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0])
+    board = sel.board_for(floor.foreman, floor.store, now=floor.at("09:30"))
+    rows = {o.order.pk: o for o in board.orders}
+    assert rows[order.pk].risk == sel.Risk.AT_RISK  # today's shifts are still known
+    assert rows[old.pk].silent and rows[order.pk].silent_minutes == 47
+    tech = next(t for t in board.technicians if t.user.pk == floor.tech.pk)
+    assert tech.on_shift and tech.shift_left == Decimal("8.50")
+
+
+def test_interval_report_over_a_long_period(floor):
+    first = authorized_order(floor, at="08:40")
+    later_day = floor.day + dt.timedelta(days=45)
+    late = authorized_order(floor, at="08:40")
+    from aftersales.workshop.models import RepairOrder as Order
+    from aftersales.workshop.models import RepairOrderEvent
+
+    shift = later_day - floor.day
+    Order.objects.filter(pk=late.pk).update(opened_at=late.opened_at + shift, last_public_update_at=late.last_public_update_at + shift)
+    for event in RepairOrderEvent.objects.filter(order=late):
+        RepairOrderEvent.objects.filter(pk=event.pk).update(at=event.at + shift)
+    report = sel.progress_update_intervals(floor.advisor, floor.store, floor.at("00:00"), floor.at("23:59", later_day),
+                                           now=floor.at("09:43", later_day))
+    gaps = {o.pk: m for o, m in report.worst}
+    assert gaps[late.pk] == 60  # 08:43 → 09:43 on the later day, measured although it is 45 days after the first
+    assert gaps[first.pk] > 60
