@@ -138,8 +138,11 @@ def dispatch(request: HttpRequest, pk: int) -> HttpResponse:
         chosen["technician"] = str(next((s.technician.pk for s in suggestions if s.has_skill), ""))
     if not chosen["bay"]:
         chosen["bay"] = str(job.bay_id or sel.suggested_bay_id(job) or "")
+    from aftersales.staff.models import Skill
+
+    skill = str(Skill(job.required_skill).label) if job.required_skill in Skill.values else job.required_skill
     return render(request, "workshop/dispatch.html", {
-        "job": job, "order": job.order, "suggestions": suggestions, "bays": bays, "chosen": chosen, "error": error,
+        "job": job, "skill": skill, "order": job.order, "suggestions": suggestions, "bays": bays, "chosen": chosen, "error": error,
         "next": _next(request, ""),
     }, status=422 if error else 200)
 
