@@ -56,7 +56,11 @@ INSTALLED_APPS = [
     "aftersales.parts",
     "aftersales.appointments",
     "aftersales.reception",
+    "aftersales.engagement",
+    "aftersales.feedback",
+    "aftersales.care",
     "aftersales.web",
+    "aftersales.loyalty",
 ]
 
 MIDDLEWARE = [

@@ -16,8 +16,12 @@ urlpatterns = [
     path("reception/", include("aftersales.reception.urls")),
     path("", include(reception_public)),
     path("", include(appointments_public)),
+    path("engagement/", include("aftersales.engagement.urls")),
+    path("loyalty/", include("aftersales.loyalty.urls")),
+    path("care/", include("aftersales.care.urls")),
     path("workshop/", include("aftersales.workshop.urls")),
     path("", include("aftersales.messaging.urls")),
+    path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),
 ]
 

@@ -551,6 +551,18 @@ class _Builder:
         from aftersales.reception.demo import load as load_reception_demo
 
         load_reception_demo(self)
+        from aftersales.engagement.demo import load as load_engagement_demo
+
+        load_engagement_demo(self)
+        from aftersales.loyalty.demo import load as load_loyalty_demo
+
+        load_loyalty_demo(group=self.group, now=self.now)
+        from aftersales.feedback.demo import load as load_feedback_demo
+
+        load_feedback_demo(group=self.group, now=self.now)
+        from aftersales.care.demo import load as load_care_demo
+
+        load_care_demo(group=self.group, now=self.now)
         from aftersales.workshop.demo import load as load_workshop_demo
 
         load_workshop_demo(group=self.group, now=self.now)

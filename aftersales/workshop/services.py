@@ -310,6 +310,9 @@ def order_move_checked_elsewhere(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
         )
+        from aftersales.engagement.services import tier_recompute_after_commit
+
+        tier_recompute_after_commit(locked.customer_id)  # delivered and paid = a paid visit (SPEC §10)
     return locked
 
 
