@@ -108,6 +108,7 @@ from aftersales.reception.api import router as reception_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
+from aftersales.workshop.api import router as workshop_router  # noqa: E402
 
 api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
@@ -122,3 +123,4 @@ api.add_router("/loyalty", loyalty_router)
 api.add_router("/feedback", feedback_router)
 api.add_router("/care", care_router)
 api.add_router("/inspections", inspections_router)
+api.add_router("/workshop", workshop_router)

@@ -565,6 +565,9 @@ class _Builder:
 
         load_care_demo(group=self.group, now=self.now)
         load_inspections_demo(self)
+        from aftersales.workshop.demo import load as load_workshop_demo
+
+        load_workshop_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

@@ -111,10 +111,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CARE_CALENDAR,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
-                      "workshop.change_repairjob"],
+                      "workshop.change_repairjob", "workshop.clock_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
                    "workshop.change_repairjob", "reception.view_handover",
-                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
+                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
+                   "workshop.dispatch_repairjob", "workshop.clock_repairjob"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
@@ -140,6 +141,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_LOYALTY_MANAGE,
         *_FEEDBACK_MANAGE,
         *_CARE_MANAGE,
+        "workshop.dispatch_repairjob", "workshop.clock_repairjob",
     ],
 }
 # Inspections and quality control (aftersales/inspections). The QC inspector moves the order (quality check →

@@ -160,6 +160,25 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/inspections/{inspection_id}/propose-jobs"),
         ("post", "/api/inspections/{inspection_id}/send-report"),
     ],
+    "workshop": [
+        ("get", "/api/workshop/board"),
+        ("get", "/api/workshop/my-jobs"),
+        ("get", "/api/workshop/jobs/{job_id}/suggestions"),
+        ("post", "/api/workshop/jobs/{job_id}/dispatch"),
+        ("post", "/api/workshop/jobs/{job_id}/clock-on"),
+        ("post", "/api/workshop/clock-off"),
+        ("post", "/api/workshop/jobs/{job_id}/finish"),
+        ("get", "/api/workshop/orders/{order_id}/jobs"),
+        ("post", "/api/workshop/orders/{order_id}/waiting-parts"),
+        ("post", "/api/workshop/orders/{order_id}/promised"),
+        ("post", "/api/workshop/orders/{order_id}/public-note"),
+        ("get", "/api/workshop/orders/{order_id}/parts"),
+        ("post", "/api/workshop/jobs/{job_id}/parts/issue"),
+        ("post", "/api/workshop/jobs/{job_id}/parts/return"),
+        ("post", "/api/workshop/lines/{line_id}/keep-old-part"),
+        ("get", "/api/workshop/efficiency"),
+        ("get", "/api/workshop/progress-intervals"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
