@@ -55,8 +55,12 @@ INSTALLED_APPS = [
     "aftersales.messaging",
     "aftersales.parts",
     "aftersales.appointments",
+    "aftersales.reception",
+    "aftersales.engagement",
+    "aftersales.feedback",
     "aftersales.care",
     "aftersales.web",
+    "aftersales.loyalty",
 ]
 
 MIDDLEWARE = [
