@@ -595,6 +595,7 @@ DEFAULTS: list[dict[str, Any]] = [
     {"code": "tier-a", "name": "A 忠诚客户：年度权益与车主俱乐部", "trigger": TriggerKind.TIER_ENTERED, "tier": "A",
      "description": "专属顾问、优先通道；年度权益包（免费深度检测、免费空调清洗、代步车券）；车主俱乐部活动邀请。",
      "steps": [(StepKind.MESSAGE, "care.club", "年度权益包：免费深度检测、免费空调清洗、代步车券各一次", 0, ""),
+               (StepKind.VOUCHER, "ac-clean-free", "", 0, ""),
                (StepKind.WAIT, "", "", 30, ""),
                (StepKind.MESSAGE, "care.club", "车主俱乐部自驾活动，诚邀您参加", 0, "")]},
     {"code": "tier-b", "name": "B 潜力客户：里程推荐、升级优惠、季节提示", "trigger": TriggerKind.TIER_ENTERED, "tier": "B",
@@ -618,8 +619,20 @@ DEFAULTS: list[dict[str, Any]] = [
                (StepKind.WAIT, "", "", 3, ""),
                (StepKind.CALL, "", "半年未到店，请致电了解原因", 0, CallTarget.ADVISOR),
                (StepKind.WAIT, "", "", 7, ""),
+               (StepKind.VOUCHER, "winback-labour-30", "", 0, ""),
                (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折（30% off labour）", 0, "")]},
 ]
+
+
+def _voucher_template_id(store: Any, code: str) -> int | None:
+    if not loyalty_available():
+        return None
+    from aftersales.loyalty.models import VoucherTemplate
+
+    return (
+        VoucherTemplate.objects.filter(Q(store__isnull=True) | Q(store_id=store.pk), group_id=store.group_id, code=code,
+                                       is_active=True).values_list("pk", flat=True).first()
+    )
 
 
 def create_default_playbooks(store: Any) -> list[Playbook]:
@@ -631,9 +644,17 @@ def create_default_playbooks(store: Any) -> list[Playbook]:
                 continue
             fields = {k: v for k, v in spec.items() if k not in ("code", "steps")}
             playbook = Playbook.objects.create(store=store, code=spec["code"], **fields)
-            for seq, (kind, message_kind, text, wait, target) in enumerate(spec["steps"], start=1):
+            seq = 0
+            for kind, message_kind, text, wait, target in spec["steps"]:
+                template_id = None
+                if kind == StepKind.VOUCHER:  # a voucher step when the loyalty app offers that voucher here
+                    template_id = _voucher_template_id(store, message_kind)
+                    if template_id is None:
+                        continue
+                    message_kind = ""
+                seq += 1
                 PlaybookStep.objects.create(playbook=playbook, seq=seq, kind=kind, message_kind=message_kind, text=text,
-                                            wait_days=wait, call_target=target)
+                                            wait_days=wait, call_target=target, voucher_template_id=template_id)
             try:
                 playbook_check(playbook)
                 playbook.is_active = True

@@ -228,6 +228,17 @@ def test_shipped_defaults(world):
     assert active["tier-a"] == pb.engagement_available()
     d = Playbook.objects.get(store=world.a, code="tier-d")
     assert d.inactivity_days == 182 and [s.kind for s in d.steps.order_by("seq")] == ["message", "wait", "call", "wait", "message"]
+
+
+def test_shipped_defaults_use_the_loyalty_vouchers_when_offered(world):
+    from aftersales.loyalty.tests.factories import template
+
+    winback = template(world.group, "winback-labour-30", kind="percent_labour", percent=Decimal("30"), amount=Decimal("0"))
+    create_default_playbooks(world.a)
+    d = Playbook.objects.get(store=world.a, code="tier-d")
+    steps = list(d.steps.order_by("seq"))
+    assert [s.kind for s in steps] == ["message", "wait", "call", "wait", "voucher", "message"]
+    assert steps[4].voucher_template_id == winback.pk and d.is_active
     assert timezone.now()
 
 
