@@ -33,6 +33,7 @@ from aftersales.customers.models import Customer
 from .choices import (
     BEHAVIOURS,
     REFERRAL_TRANSITIONS,
+    VOUCHER_MESSAGE_KIND,
     VOUCHER_TRANSITIONS,
     EntryKind,
     EntrySource,
@@ -571,9 +572,14 @@ def _new_code() -> str:
     return "V" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(9))
 
 
-def voucher_issue(*, actor: Any, customer: Any, store: Any, template: VoucherTemplate, reason: str, at: dt.datetime | None = None) -> Voucher:
+def voucher_issue(
+    *, actor: Any, customer: Any, store: Any, template: VoucherTemplate, reason: str, at: dt.datetime | None = None,
+    notify: bool = True,
+) -> Voucher:
     """Give ``customer`` a voucher of ``template`` at ``store``: a unique code, valid from today for the template's
-    number of days (store-local dates), within the template's per-customer limit."""
+    number of days (store-local dates), within the template's per-customer limit. With ``notify`` the customer is
+    told through the outbox (kind ``loyalty.voucher_issued``, marketing: only with consent, outside quiet hours);
+    a caller that sends its own message about the voucher passes ``notify=False``."""
     _check_store(actor, "loyalty.add_voucher", store)
     _same_group(customer, store)
     if template.group_id != store.group_id or (template.store_id and template.store_id != store.pk):
@@ -608,7 +614,23 @@ def voucher_issue(*, actor: Any, customer: Any, store: Any, template: VoucherTem
                                     reason=voucher.reason, at=at)
         audit.record(actor=actor, obj=voucher, action="voucher.issued", store_id=store.pk, customer_id=locked.pk,
                      changes={"template": [None, template.code]}, reason=voucher.reason, at=at)
+        if notify:
+            _notify_voucher(voucher, locked, store, template)
     return voucher
+
+
+def _notify_voucher(voucher: Voucher, customer: Customer, store: Any, template: VoucherTemplate) -> None:
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    english = (customer.language or "").startswith("en")
+    message_enqueue(
+        kind=VOUCHER_MESSAGE_KIND[0], store=store, customer=customer, dedup_key=f"{VOUCHER_MESSAGE_KIND[0]}:{voucher.pk}",
+        variables={
+            **customer_variables(customer=customer, store=store),
+            "voucher_name": (template.name_en if english and template.name_en else template.name_zh),
+            "voucher_code": voucher.code, "valid_until": voucher.valid_until.isoformat(),
+        },
+    )
 
 
 def voucher_discount(*, voucher: Voucher, invoice: Any) -> Decimal:

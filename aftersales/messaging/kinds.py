@@ -62,6 +62,8 @@ KINDS: dict[str, MessageKind] = {
               link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}预计 {{ due_date }} 或 {{ due_km }} 公里需要保养，点击预约：{{ link }}", "Dear {{ greeting }}, your {{ plate }} is due for maintenance around {{ due_date }} or {{ due_km }} km. Book: {{ link }}")),
         _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. Details: {{ link }}")),
         _kind("staff.task", _("Task for staff"), Purpose.SERVICE, title="回访客户", details="请致电客户了解满意度", text=("{{ title }}：{{ details }}", "{{ title }}: {{ details }}")),
+        _kind("loyalty.voucher_issued", _("Voucher issued"), Purpose.MARKETING, voucher_name="免费空调清洗", voucher_code="V7K3M9QX2A",
+              valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "Dear {{ greeting }}, {{ store_name }} has given you a voucher: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}. Show it at the store to use it.")),
     ]
 }
 
