@@ -65,6 +65,44 @@ def loyalty_settings(store: Any) -> LoyaltySettings:
     return found if found is not None else LoyaltySettings(store=store)
 
 
+SETTINGS_FIELDS = ("points_per_cny", "checkin_points", "review_points", "referral_points", "sharing_points",
+                   "expiry_months", "points_per_cny_redeemed", "max_redeem_share")
+
+
+def loyalty_settings_update(*, actor: Any, store: Any, **values: Any) -> LoyaltySettings:
+    """Change a store's earn, redeem and expiry rules (manager); each value checked, the change audited."""
+    _check_store(actor, "loyalty.change_loyaltysettings", store)
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationFailed("unknown_field", _("Unknown setting “%(v)s”.") % {"v": sorted(unknown)[0]}, sorted(unknown)[0])
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        try:
+            number = Decimal(str(value).strip())
+        except ArithmeticError as exc:
+            raise ValidationFailed("number_format", _("Enter a number."), name) from exc
+        if not number.is_finite() or number < 0:
+            raise ValidationFailed("number_negative", _("Enter a number that is zero or more."), name)
+        if name == "max_redeem_share" and number > 1:
+            raise ValidationFailed("share_too_large", _("Enter a share between 0 and 1 (e.g. 0.5 for half)."), name)
+        if name == "points_per_cny_redeemed" and number < 1:
+            raise ValidationFailed("redeem_rate_too_small", _("At least 1 point is needed for 1 CNY."), name)
+        if name in ("points_per_cny", "max_redeem_share"):
+            if number != number.quantize(Decimal("0.01")) or number >= 10000:
+                raise ValidationFailed("number_precision", _("Use at most two decimal places."), name)
+            clean[name] = number
+        else:
+            if number != number.to_integral_value() or number > 1_000_000:
+                raise ValidationFailed("number_not_whole", _("Enter a whole number."), name)
+            clean[name] = int(number)
+    with transaction.atomic():
+        LoyaltySettings.objects.get_or_create(store=store)
+        locked, changes = audit.update_locked(LoyaltySettings, LoyaltySettings.objects.get(store=store).pk, clean, SETTINGS_FIELDS)
+        if changes:
+            audit.record(actor=actor, obj=locked, action="loyalty.settings_changed", store_id=store.pk, changes=changes)
+    return locked
+
+
 def local_date(store: Any, at: dt.datetime | None = None) -> dt.date:
     return timezone.localtime(at or timezone.now(), store.zone).date()
 
