@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "aftersales.messaging",
     "aftersales.parts",
     "aftersales.appointments",
+    "aftersales.estimates",
     "aftersales.web",
 ]
 

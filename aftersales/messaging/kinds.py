@@ -62,6 +62,8 @@ KINDS: dict[str, MessageKind] = {
               link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}预计 {{ due_date }} 或 {{ due_km }} 公里需要保养，点击预约：{{ link }}", "Dear {{ greeting }}, your {{ plate }} is due for maintenance around {{ due_date }} or {{ due_km }} km. Book: {{ link }}")),
         _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. Details: {{ link }}")),
         _kind("staff.task", _("Task for staff"), Purpose.SERVICE, title="回访客户", details="请致电客户了解满意度", text=("{{ title }}：{{ details }}", "{{ title }}: {{ details }}")),
+        _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
+              work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "Dear {{ greeting }}, while working on {{ plate }} we found more work: {{ work }}, CNY {{ amount }}. See the photos and approve or decline: {{ link }}")),
     ]
 }
 

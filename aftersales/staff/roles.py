@@ -72,18 +72,24 @@ _APPOINTMENTS_MANAGE = [
     "appointments.view_technicianshift", "appointments.add_technicianshift", "appointments.change_technicianshift",
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
+# estimates: the labour guide (read by those who price or do the work; kept by the manager), additional work
+_ESTIMATES_WORK = ["estimates.view_labouroperation", "estimates.view_labourrate", "estimates.propose_additional_work"]
+_ESTIMATES_MANAGE = ["estimates.add_labouroperation", "estimates.change_labouroperation", "estimates.change_labourrate",
+                     "estimates.add_labourrate"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        *_ESTIMATES_WORK,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
-                      "workshop.change_repairjob"],
+                      "workshop.change_repairjob", *_ESTIMATES_WORK],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
                    "workshop.change_repairjob",
-                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
+                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
+                   *_ESTIMATES_WORK],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
@@ -100,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        *_ESTIMATES_WORK, *_ESTIMATES_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
