@@ -97,6 +97,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
+from aftersales.estimates.api import router as estimates_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
@@ -110,3 +111,4 @@ api.add_router("/vehicles", vehicles_router)
 api.add_router("/messaging", messaging_router)
 api.add_router("/parts", parts_router)
 api.add_router("/appointments", appointments_router)
+api.add_router("/estimates", estimates_router)

@@ -11,6 +11,7 @@ urlpatterns = [
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
+    path("", include("aftersales.estimates.urls")),  # orders/, e/<token>/ (estimate to approve), o/<token>/ (status)
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

@@ -17,7 +17,16 @@ from aftersales.workshop.choices import APPROVED_JOB_STATES, IN_SHOP_STATES, Job
 from aftersales.workshop.models import ProgressNote, RepairJob, RepairLine, RepairOrder, RepairOrderEvent
 
 from .choices import EstimateStatus
-from .models import Authorization, AuthorizationItem, Estimate, JobOption, LabourOperation, LabourRate, Reproposal, WorkPhoto
+from .models import (
+    Authorization,
+    AuthorizationItem,
+    Estimate,
+    JobOption,
+    LabourOperation,
+    LabourRate,
+    Reproposal,
+    WorkPhoto,
+)
 
 
 # ---- orders ------------------------------------------------------------------------------------------------------
@@ -230,25 +239,21 @@ class Declined:
     order: RepairOrder
 
 
-def declined_recommendations(*, user: Any, vehicle: Any, limit: int = 20) -> list[Declined]:
-    """Jobs the customer declined on this vehicle (at the user's stores), newest first, with their price and
-    reason; not those offered again on a later order, nor options left aside because another was chosen."""
+def _declined(user: Any, limit: int, **where: Any) -> list[Declined]:
     chosen_sibling = JobOption.objects.filter(group_id=OuterRef("option__group_id"), job__status__in=APPROVED_JOB_STATES)
     jobs = list(
-        RepairJob.objects.filter(
-            order__vehicle=vehicle, order__store_id__in=visible_store_ids(user), status=JobStatus.DECLINED,
-        )
+        RepairJob.objects.filter(order__store_id__in=visible_store_ids(user), status=JobStatus.DECLINED, **where)
         .exclude(Exists(Reproposal.objects.filter(source_job=OuterRef("pk"))))
         .exclude(Q(option__isnull=False) & Exists(chosen_sibling))
-        .select_related("order__store")
+        .select_related("order__store", "order__vehicle")
         .prefetch_related(Prefetch("lines", queryset=RepairLine.objects.order_by("id")))
         .order_by("-order__opened_at", "-id")[:limit]
     )
-    events = {}
+    events: dict[int, Any] = {}
     if jobs:
         from aftersales.workshop.models import RepairJobEvent
 
-        for ev in RepairJobEvent.objects.filter(job__in=jobs, to_state=JobStatus.DECLINED).order_by("at"):
+        for ev in RepairJobEvent.objects.filter(job__in=jobs, to_state=JobStatus.DECLINED).order_by("at", "id"):
             events[ev.job_id] = ev.at
     out = []
     for job in jobs:
@@ -256,6 +261,41 @@ def declined_recommendations(*, user: Any, vehicle: Any, limit: int = 20) -> lis
         amount = totals([LineAmount(ln.quantity, ln.unit_price, ln.discount) for ln in lines]).total
         out.append(Declined(job=job, amount=amount, reason=job.declined_reason, declined_at=events.get(job.pk), order=job.order))
     return out
+
+
+def declined_recommendations(*, user: Any, vehicle: Any, limit: int = 20) -> list[Declined]:
+    """Jobs the customer declined on this vehicle (at the user's stores), newest first, with their price and
+    reason; not those offered again since, nor options left aside because another option was chosen."""
+    return _declined(user, limit, order__vehicle=vehicle)
+
+
+@dataclass
+class VehicleDeclined:
+    vehicle: Any
+    rows: list[Declined]
+    open_orders: list[RepairOrder]
+
+
+def declined_for_customer(*, user: Any, customer: Any, limit: int = 30) -> list[VehicleDeclined]:
+    """The declined recommendations of every vehicle the customer owns, with the vehicle's open orders (where
+    they can be offered again): a fixed number of queries (the reception screen and the customer 360 page)."""
+    from aftersales.workshop.choices import EDITABLE_STATES
+
+    rows = _declined(user, limit, order__vehicle__owner=customer)
+    if not rows:
+        return []
+    vehicle_ids = list(dict.fromkeys(r.order.vehicle_id for r in rows))
+    open_orders: dict[int, list[RepairOrder]] = {}
+    for order in orders_visible_to(user).filter(vehicle_id__in=vehicle_ids, status__in=EDITABLE_STATES).order_by("-opened_at"):
+        open_orders.setdefault(order.vehicle_id, []).append(order)
+    blocks = []
+    for vid in vehicle_ids:
+        mine = [r for r in rows if r.order.vehicle_id == vid]
+        blocks.append(VehicleDeclined(
+            vehicle=mine[0].order.vehicle, rows=mine,
+            open_orders=[o for o in open_orders.get(vid, []) if user.has_perm("workshop.change_repairorder")],
+        ))
+    return blocks
 
 
 def open_orders_for_vehicle(user: Any, vehicle: Any) -> list[RepairOrder]:

@@ -207,7 +207,8 @@ def labour_operation_save(
     for n, row in enumerate(parts or [], start=1):
         part = row.get("part")
         if not isinstance(part, Part):
-            part = Part.objects.filter(group=group, pk=row.get("part_id")).first()
+            part_id = str(row.get("part_id") or "")
+            part = Part.objects.filter(group=group, pk=int(part_id)).first() if part_id.isdigit() else None
         if part is None or part.group_id != group.pk:
             raise ValidationFailed("part_not_found", _("No such part in the catalogue."), f"parts[{n}].part_id")
         wanted.append((part, _hours(row.get("quantity", 1), f"parts[{n}].quantity")))
@@ -359,10 +360,11 @@ def estimate_add_canned_job(*, actor: Any, order: RepairOrder, canned_job: Any, 
 
 def estimate_add_job(
     *, actor: Any, order: RepairOrder, title: str, job_type: str = JobType.REPAIR, hours: Any = None,
-    lines: list[dict[str, Any]] | None = None, cause: str = "", required_skill: str = "", at: dt.datetime | None = None,
+    lines: list[dict[str, Any]] | None = None, cause: str = "", required_skill: str = "", discount: Any = 0,
+    at: dt.datetime | None = None,
 ) -> RepairJob:
-    """A job written by the advisor: ``hours`` become a labour line at the store's rate, plus any parts or fees
-    (``lines`` as for ``repair_job_add``; a line's ``discount`` is a discount on the estimate)."""
+    """A job written by the advisor: ``hours`` become a labour line at the store's rate (less ``discount``), plus
+    any parts or fees (``lines`` as for ``repair_job_add``; a line's ``discount`` shows on the estimate)."""
     require(actor, "workshop.change_repairorder")
     require_store(actor, order.store_id)
     _editable(order)
@@ -373,7 +375,11 @@ def estimate_add_job(
     if hours not in (None, ""):
         standard = _hours(hours, "hours")
         rate = labour_rate_for(order.store, job_type)
-        all_lines.insert(0, _labour_line(code="", description=_text(title, "title", 200) or "-", hours=standard, rate=rate))
+        labour = _labour_line(code="", description=_text(title, "title", 200) or "-", hours=standard, rate=rate)
+        labour["discount"] = discount or 0
+        all_lines.insert(0, labour)
+    elif discount not in (0, "0", "", None):
+        raise ValidationFailed("discount_needs_labour", _("A discount here is on the labour: enter the hours too."), "discount")
     with transaction.atomic():
         job = repair_job_add(
             actor=actor, order=order, title=title, job_type=job_type, lines=all_lines, cause=cause,
@@ -452,9 +458,9 @@ def estimate_from_token(token: str, *, now: dt.datetime | None = None) -> tuple[
         return None, "expired"
     except signing.BadSignature:
         return None, "invalid"
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("e"), int):
         return None, "invalid"
-    estimate = Estimate.objects.select_related("order__store", "order__customer", "order__vehicle").filter(pk=data.get("e")).first()
+    estimate = Estimate.objects.select_related("order__store", "order__customer", "order__vehicle").filter(pk=data["e"]).first()
     if estimate is None:
         return None, "invalid"
     if estimate.version != data.get("v"):
@@ -471,9 +477,9 @@ def order_from_status_token(token: str) -> RepairOrder | None:
         data = signing.loads(token, salt=STATUS_SALT, max_age=dt.timedelta(days=STATUS_LINK_DAYS))
     except signing.BadSignature:  # includes SignatureExpired
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("o"), int):
         return None
-    return RepairOrder.objects.select_related("store", "customer", "vehicle", "advisor").filter(pk=data.get("o")).first()
+    return RepairOrder.objects.select_related("store", "customer", "vehicle", "advisor").filter(pk=data["o"]).first()
 
 
 def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.datetime | None = None) -> Estimate:
@@ -685,8 +691,8 @@ def _decide(
                 )
             decided[job.pk]["has_aftermarket"] = has_aftermarket
         how = {
-            AuthorizationMethod.LINK: _("signed link"), AuthorizationMethod.TABLET: _("signed on the tablet"),
-            AuthorizationMethod.PHONE: _("by phone"),
+            str(AuthorizationMethod.LINK): _("signed link"), str(AuthorizationMethod.TABLET): _("signed on the tablet"),
+            str(AuthorizationMethod.PHONE): _("by phone"),
         }[method]
         auth = Authorization(
             order=order, estimate=locked, method=method, signer_name=signer_name, phone_said=said,
@@ -885,7 +891,7 @@ def additional_work_propose(
                 is_additional=True, standard_hours=_hours(hours, "hours"), at=at,
             )]
             _ensure_draft(locked, acting, at)
-        for upload, data, content_type, width, height in checked:
+        for _upload, data, content_type, width, height in checked:
             photo = WorkPhoto(
                 order=locked, job=jobs[0], content_type=content_type, width=width, height=height,
                 uploaded_by=actor if getattr(actor, "pk", None) else None, at=at,
