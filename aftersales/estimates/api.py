@@ -169,11 +169,11 @@ class OrderRowOut(Schema):
 
     @staticmethod
     def resolve_customer_name(obj: Any) -> str:
-        return obj.customer.name
+        return obj["customer_name"] if isinstance(obj, dict) else obj.customer.name
 
     @staticmethod
     def resolve_plate(obj: Any) -> str:
-        return obj.vehicle.plate
+        return obj["plate"] if isinstance(obj, dict) else obj.vehicle.plate
 
 
 class OrderOut(OrderRowOut):
