@@ -511,6 +511,10 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
                 raise ValidationFailed("options_too_few", _("“%(t)s” needs at least two proposed options.") % {"t": group.title}, "jobs")
         estimate = _ensure_draft(locked, actor, at)
         estimate = Estimate.objects.select_for_update().get(pk=estimate.pk)
+        if estimate.status == EstimateStatus.SENT and {j.pk for j in jobs} == set(
+            estimate.jobs.values_list("pk", flat=True)
+        ) and note == estimate.note:
+            return estimate  # already with the customer as it is: a second click sends nothing
         if estimate.status == EstimateStatus.SENT:
             _estimate_move(estimate, EstimateStatus.DRAFT, actor, at, reason="revised")
         estimate.kind = EstimateKind.ADDITIONAL if additional else EstimateKind.INITIAL

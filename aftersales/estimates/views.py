@@ -74,6 +74,8 @@ def _order_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, 
     sent = open_estimate if open_estimate and open_estimate.status == EstimateStatus.SENT else None
     proposed = [j for j in jobs if j.status == "proposed"]
     figures = selectors.estimate_figures(order, proposed)
+    in_sent = set(sent.jobs.values_list("pk", flat=True)) if sent else set()
+    unsent = [j for j in proposed if j.pk not in in_sent]
     can_edit = user.has_perm("workshop.change_repairorder")
     moves = [to for to, sources in PAGE_MOVES.items() if order.status in sources] if can_edit else []
     if "ready" in moves and any(j.status not in ("proposed", "declined") for j in jobs):
@@ -84,6 +86,7 @@ def _order_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, 
 
     ctx = {
         "order": order, "jobs": jobs, "figures": figures, "proposed": proposed, "estimate": open_estimate, "sent": sent,
+        "unsent": unsent,
         "approval_url": services.approval_url(sent) if sent else "", "status_url": services.status_url(order),
         "authorizations": selectors.authorizations_for(order), "timeline": selectors.staff_timeline(order),
         "operations": list(selectors.operations_for(user)) if can_edit else [],

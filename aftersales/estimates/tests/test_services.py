@@ -142,6 +142,17 @@ def test_sending_moves_the_order_and_queues_one_message_with_the_signed_link(wor
     assert list(EstimateEvent.objects.filter(estimate=estimate).values_list("to_state", flat=True)) == ["draft", "sent"]
 
 
+def test_sending_twice_sends_once_and_a_change_sends_a_new_version(world, shop):
+    add(world, shop)
+    first = send(world, shop)
+    assert send(world, shop) == first and Estimate.objects.get(pk=first.pk).version == 1
+    assert Message.objects.count() == 1
+    add(world, shop, op=shop.oil_service)
+    second = send(world, shop)
+    assert second.pk == first.pk and second.version == 2 and second.jobs.count() == 2
+    assert Message.objects.count() == 2
+
+
 def test_nothing_to_send_and_other_store_refused(world, shop):
     with pytest.raises(ValidationFailed) as err:
         send(world, shop)
