@@ -493,7 +493,7 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
     note = _text(note, "note", 500)
     at = at or timezone.now()
     with transaction.atomic():
-        locked = RepairOrder.objects.select_for_update().select_related("store", "customer", "vehicle", "advisor").get(pk=order.pk)
+        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor").get(pk=order.pk)
         jobs = list(RepairJob.objects.filter(order=locked, status=JobStatus.PROPOSED).order_by("seq"))
         if not jobs:
             raise ValidationFailed("nothing_to_send", _("There is no proposed job to send."), "jobs")
@@ -667,7 +667,7 @@ def _decide(
     if method == AuthorizationMethod.PHONE:
         said = _text(said, "said", 2000, required=True, message=_("Write down what the customer said."))
     with transaction.atomic():
-        locked = Estimate.objects.select_for_update().select_related("order").get(pk=estimate.pk)
+        locked = Estimate.objects.select_for_update(of=("self",)).select_related("order").get(pk=estimate.pk)
         order = locked.order
         if locked.version != version or locked.status in (EstimateStatus.DRAFT, EstimateStatus.CANCELLED):
             raise Conflict("estimate_revised", _("This estimate has been revised; please open the newest link."), "estimate")
@@ -878,7 +878,7 @@ def additional_work_propose(
     at = at or timezone.now()
     acting = _acting_with(actor, {"workshop.change_repairorder"})
     with transaction.atomic():
-        locked = RepairOrder.objects.select_for_update().select_related("store", "customer").get(pk=order.pk)
+        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=order.pk)
         if locked.status not in ADDITIONAL_STATES:
             raise Conflict(
                 "order_not_in_progress", _("Additional work is proposed while the repair is in progress."), "order"
@@ -935,7 +935,8 @@ def declined_repropose(*, actor: Any, job: RepairJob, order: RepairOrder, at: dt
     _editable(order)
     at = at or timezone.now()
     with transaction.atomic():
-        if Reproposal.objects.select_for_update().filter(source_job=source).exists():
+        RepairJob.objects.select_for_update().filter(pk=source.pk).first()  # one re-proposal at a time
+        if Reproposal.objects.filter(source_job=source).exists():
             raise Conflict("already_reproposed", _("This recommendation has already been offered again."), "job")
         lines = [
             {"kind": ln.kind, "code": ln.code, "description": ln.description, "quantity": ln.quantity,
