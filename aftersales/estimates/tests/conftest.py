@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest

@@ -18,7 +18,12 @@ from aftersales.estimates import selectors, services
 from aftersales.estimates.models import Authorization, Estimate, EstimateEvent, JobOption, WorkPhoto
 from aftersales.messaging.models import Message
 from aftersales.workshop.models import RepairJob, RepairJobEvent, RepairLine, RepairOrder
-from aftersales.workshop.services import repair_job_move, repair_order_check_in, repair_order_move, repair_order_record_visit
+from aftersales.workshop.services import (
+    repair_job_move,
+    repair_order_check_in,
+    repair_order_move,
+    repair_order_record_visit,
+)
 
 from .conftest import approve_all, photo_bytes, signature_data_url, upload
 
