@@ -210,3 +210,31 @@ def test_declined_show_on_the_360_page_and_reception(world, shop):
     response = login(world.advisor).post(f"/orders/{shop.order.pk}/repropose/", {"job": jobs[1].pk})
     assert response.status_code == 302
     assert RepairJob.objects.filter(order=shop.order, status="proposed", title=jobs[1].title).count() == 1
+
+
+def test_order_page_and_list_queries_do_not_grow_with_jobs(world, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.advisor)
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    services.estimate_add_operation(actor=world.advisor, order=shop.order, operation=shop.brakes)
+    few_page, few_list = count(f"/orders/{shop.order.pk}/"), count("/orders/")
+    services.estimate_add_operation(actor=world.advisor, order=shop.order, operation=shop.brakes, part_choice="both")
+    services.estimate_add_operation(actor=world.advisor, order=shop.order, operation=shop.oil_service)
+    services.estimate_send(actor=world.advisor, order=shop.order)
+    from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+    from aftersales.workshop.services import repair_order_check_in
+
+    for _n in range(3):
+        c = CustomerFactory(home_store=world.a)
+        repair_order_check_in(actor=world.advisor, store=world.a, customer=c, vehicle=VehicleFactory(owner=c))
+    many_page, many_list = count(f"/orders/{shop.order.pk}/"), count("/orders/")
+    assert many_page <= few_page + 2  # the estimate's state and link appear once it is sent, whatever the jobs
+    assert many_list == few_list
+    assert many_page <= 28, many_page  # measured: 25 with one draft job, 26 with four jobs sent
