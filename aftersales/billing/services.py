@@ -90,6 +90,10 @@ def payment_record(
                 locked.status = InvoiceStatus.PAID
                 locked.paid_at = at
             locked.save(update_fields=["paid_amount", "status", "paid_at"])
+            if locked.status == InvoiceStatus.PAID:  # a paid visit: the customer's tier is recomputed at once
+                from aftersales.engagement.services import tier_recompute_after_commit
+
+                tier_recompute_after_commit(locked.customer_id)
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(q(locked.paid_amount - value)), str(locked.paid_amount)]},

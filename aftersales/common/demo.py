@@ -548,6 +548,21 @@ class _Builder:
         self._parts()
         self._appointments()
         self._messages()
+        from aftersales.reception.demo import load as load_reception_demo
+
+        load_reception_demo(self)
+        from aftersales.engagement.demo import load as load_engagement_demo
+
+        load_engagement_demo(self)
+        from aftersales.loyalty.demo import load as load_loyalty_demo
+
+        load_loyalty_demo(group=self.group, now=self.now)
+        from aftersales.feedback.demo import load as load_feedback_demo
+
+        load_feedback_demo(group=self.group, now=self.now)
+        from aftersales.care.demo import load as load_care_demo
+
+        load_care_demo(group=self.group, now=self.now)
         from aftersales.estimates.demo import load as load_estimates_demo
 
         load_estimates_demo(group=self.group, now=self.now)
@@ -561,6 +576,8 @@ class _Builder:
 
         parts = {p.number: p for p in Part.objects.filter(group=self.group, number__in=[n for n, _q in CANNED_PARTS])}
         kinds_by_store: dict[str, list[ServiceType]] = {}
+        self.stores["gz"].same_morning_reminder_hour = 8  # Guangzhou also reminds on the morning of the visit
+        self.stores["gz"].save(update_fields=["same_morning_reminder_hour"])
         for code, store in self.stores.items():
             kinds = ServiceType.objects.bulk_create(
                 ServiceType(store=store, code=c, name_zh=zh, name_en=en, kind=kind, duration_minutes=minutes,
@@ -609,23 +626,10 @@ class _Builder:
     # ---- messages (the worker sends them through the console channel when `make run` starts) ---------------
     def _messages(self) -> None:
         from aftersales.messaging.services import channel_settings, customer_variables, message_enqueue
-        from aftersales.workshop.models import RepairOrder
 
         for store in self.stores.values():
             channel_settings(store)  # console SMS provider, quiet hours 21:00-08:00
-        delivered = (
-            RepairOrder.objects.filter(store__group=self.group, status="delivered")
-            .select_related("store", "customer", "vehicle", "advisor").order_by("-delivered_at")[:30]
-        )
-        for order in delivered:
-            message_enqueue(
-                kind="followup.survey", store=order.store, customer=order.customer, dedup_key=f"demo-followup-{order.pk}",
-                variables={
-                    **customer_variables(customer=order.customer, store=order.store), "plate": order.vehicle.plate,
-                    "model": order.vehicle.model, "date": timezone.localtime(order.delivered_at, order.store.zone).date().isoformat(),
-                    "time": "", "advisor_name": str(order.advisor or ""), "link": f"/s/{order.pk}",
-                },
-            )
+        # follow-up surveys of delivered orders are the feedback app's (aftersales/feedback/demo.py): real signed links
         for customer in self.customers[:40]:
             store = customer.home_store
             message_enqueue(
