@@ -99,9 +99,9 @@ from aftersales.appointments.api import router as appointments_router  # noqa: E
 from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
+from aftersales.estimates.api import router as estimates_router  # noqa: E402
 from aftersales.feedback.api import router as feedback_router  # noqa: E402
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
-from aftersales.estimates.api import router as estimates_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
 from aftersales.reception.api import router as reception_router  # noqa: E402

@@ -140,6 +140,7 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/care/playbooks/{playbook_id}"),
         ("post", "/api/care/playbooks/{playbook_id}/activate"),
         ("post", "/api/care/playbooks/{playbook_id}/deactivate"),
+    ],
     "estimates": [
         ("get", "/api/estimates/operations"),
         ("post", "/api/estimates/operations"),
