@@ -36,14 +36,14 @@ def _user(username: str) -> Any:
 
 
 def _candidate(store: Any, now: dt.datetime, skip: set[int]) -> Any:
-    """A car that arrived this morning and has no estimate yet (the newest), else a fresh check-in."""
+    """A car that arrived this morning with jobs proposed and no estimate yet (the newest); other apps' demo orders
+    without jobs (e.g. the reception's handover) are left alone."""
     from aftersales.workshop.models import RepairOrder
 
-    order = (
-        RepairOrder.objects.filter(store=store, status="checked_in", estimates__isnull=True).exclude(pk__in=skip)
-        .select_related("customer", "vehicle").order_by("-opened_at", "-id").first()
-    )
-    return order
+    qs = RepairOrder.objects.filter(store=store, status="checked_in", estimates__isnull=True, jobs__status="proposed")
+    if any(f.name == "handover" for f in RepairOrder._meta.get_fields()):
+        qs = qs.filter(handover__isnull=True)  # the reception demo's car stays as reception left it
+    return qs.exclude(pk__in=skip).distinct().select_related("customer", "vehicle").order_by("-opened_at", "-id").first()
 
 
 def load(*, group: Any, now: dt.datetime | None = None) -> dict[str, Any]:
