@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "aftersales.estimates",
     "aftersales.web",
     "aftersales.loyalty",
+    "aftersales.inspections",
 ]
 
 MIDDLEWARE = [

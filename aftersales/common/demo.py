@@ -32,6 +32,7 @@ from aftersales.common.validators import (
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.customers.models import Customer, Tag
 from aftersales.customers.services import consent_record, customer_create
+from aftersales.inspections.demo import load as load_inspections_demo
 from aftersales.staff.models import Skill, StoreMembership, User
 from aftersales.staff.roles import ROLE_PERMISSIONS, Role, sync_roles
 from aftersales.stores.models import DealerGroup, Holiday, HolidayKind, OpeningPeriod, SlotKind, Store
@@ -563,6 +564,10 @@ class _Builder:
         from aftersales.care.demo import load as load_care_demo
 
         load_care_demo(group=self.group, now=self.now)
+        load_inspections_demo(self)
+        from aftersales.workshop.demo import load as load_workshop_demo
+
+        load_workshop_demo(group=self.group, now=self.now)
         from aftersales.estimates.demo import load as load_estimates_demo
 
         load_estimates_demo(group=self.group, now=self.now)
