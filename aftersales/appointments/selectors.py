@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
@@ -205,10 +205,9 @@ def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, 
     from aftersales.care.choices import ReminderStatus
     from aftersales.care.models import Reminder
     from aftersales.engagement.models import CustomerTier
+    from aftersales.estimates.selectors import declined_for_customers
     from aftersales.feedback.choices import OPEN_CASE_STATES
     from aftersales.feedback.selectors import cases_visible_to
-    from aftersales.workshop.choices import JobStatus
-    from aftersales.workshop.models import RepairJob
 
     out: dict[str, dict[Any, Any]] = {"tier": {}, "cases": defaultdict(list), "due": defaultdict(list), "declined": defaultdict(list)}
     for row in CustomerTier.objects.filter(customer_id__in=ids):
@@ -221,10 +220,8 @@ def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, 
     ).select_related("vehicle").order_by("due_date")[:50]
     for reminder in reminders:
         out["due"][reminder.customer_id].append(reminder)
-    since = now - dt.timedelta(days=365)
-    declined = RepairJob.objects.filter(
-        order__customer_id__in=ids, status=JobStatus.DECLINED, created_at__gte=since
-    ).select_related("order__vehicle").annotate(price=Sum("lines__amount")).order_by("-created_at")[:50]
-    for job in declined:
-        out["declined"][job.order.customer_id].append(job)
+    # declined work still recommended: not offered again since, not an option left aside for another one
+    for found in declined_for_customers(user=user, customer_ids=ids):
+        if found.declined_at is None or found.declined_at >= now - dt.timedelta(days=365):
+            out["declined"][found.order.customer_id].append(found)
     return out

@@ -269,6 +269,11 @@ def declined_recommendations(*, user: Any, vehicle: Any, limit: int = 20) -> lis
     return _declined(user, limit, order__vehicle=vehicle)
 
 
+def declined_for_customers(*, user: Any, customer_ids: list[int], limit: int = 50) -> list[Declined]:
+    """The same for several customers at once (the reception screen's cards), in three queries."""
+    return _declined(user, limit, order__customer_id__in=customer_ids)
+
+
 @dataclass
 class VehicleDeclined:
     vehicle: Any

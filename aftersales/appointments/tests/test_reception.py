@@ -49,7 +49,7 @@ def test_other_store_customer_is_not_found_and_queries_are_fixed(client, shop):
         client.get(url, {"q": "B12345", "store": shop.store.pk}, HTTP_HX_REQUEST="true")
     with CaptureQueriesContext(connection) as none:
         client.get(url, {"q": "B99999", "store": shop.store.pk}, HTTP_HX_REQUEST="true")
-    assert len(one.captured_queries) <= 20  # + tier, open cases, due reminders, declined jobs (one query each)
+    assert len(one.captured_queries) <= 22  # + tier, open cases, due reminders (one query each), declined work (three)
     assert len(none.captured_queries) <= len(one.captured_queries)
 
 
@@ -87,7 +87,7 @@ def test_card_shows_tier_open_complaints_due_items_and_declined_work(client, sho
 
     card = selectors.reception_lookup(world.advisor, shop.store, "B12345")[0]
     assert card.tier.tier == "A" and len(card.open_cases) == 1 and [r.kind for r in card.due] == ["insurance"]
-    assert [(j.title, j.price) for j in card.declined] == [("更换刹车片", Decimal("480.00"))]
+    assert [(d.job.title, d.amount, d.reason) for d in card.declined] == [("更换刹车片", Decimal("480.00"), "下次再换")]
     assert selectors.reception_lookup(world.advisor_b, world.b, "B12345") == []
     client.force_login(world.advisor)
     page = client.get("/appointments/reception/", {"q": "B12345", "store": shop.store.pk}).content.decode()
