@@ -28,6 +28,10 @@ class RepairOrder(models.Model):
     promised_at = models.DateTimeField(_("promised for"), null=True, blank=True)
     authorized_total = models.DecimalField(_("authorized total"), max_digits=12, decimal_places=2, default=0)
     last_public_update_at = models.DateTimeField(_("last customer-visible update"), null=True, blank=True)
+    progress_messages = models.BooleanField(
+        _("send progress messages to the customer"), default=True,
+        help_text=_("Public progress notes and “ready for collection” also go to the customer's phone."),
+    )
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     mileage_in = models.PositiveIntegerField(_("mileage in (km)"), null=True, blank=True)
     complaint = models.TextField(_("customer's request"), blank=True)

@@ -306,6 +306,12 @@ def order_move_checked_elsewhere(
             locked.delivered_at = at
             fields.append("delivered_at")
         locked.save(update_fields=fields)
+        if to == OrderStatus.READY:
+            event = RepairOrderEvent.objects.filter(order=locked).order_by("-id").first()
+            _progress_message(
+                locked, kind="repair.ready", dedup_key=f"repair-ready:{locked.pk}:{event.pk if event else 0}",
+                amount=f"{locked.authorized_total:,.2f}",
+            )
         audit.record(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
@@ -346,6 +352,31 @@ def repair_job_move(
     return locked
 
 
+def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, **variables: str) -> None:
+    """Tell the customer (SPEC §6: progress visible in real time), unless the order says not to; through the outbox,
+    in the caller's transaction, with the link to the order's status page."""
+    if not order.progress_messages:
+        return
+    from django.utils.translation import override
+
+    from aftersales.estimates.services import status_url
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    customer = order.customer
+    with override(getattr(customer, "language", "") or "zh-hans"):
+        advisor = str(order.advisor) if order.advisor_id else ""
+    message_enqueue(
+        kind=kind, store=order.store, customer=customer, dedup_key=dedup_key,
+        variables={
+            **customer_variables(customer=customer, store=order.store), "plate": order.vehicle.plate,
+            "model": f"{order.vehicle.make} {order.vehicle.model}".strip(), "link": status_url(order),
+            "date": timezone.localtime(order.opened_at, order.store.zone).date().isoformat(),
+            "time": timezone.localtime(order.opened_at, order.store.zone).strftime("%H:%M"), "advisor_name": advisor,
+            **variables,
+        },
+    )
+
+
 def progress_note_add(
     *, actor: Any, order: RepairOrder, text: str, is_public: bool = False, job: RepairJob | None = None,
     at: dt.datetime | None = None,
@@ -367,11 +398,28 @@ def progress_note_add(
         )
         if is_public:
             RepairOrder.objects.filter(pk=order.pk).update(last_public_update_at=at)
+            _progress_message(order, kind="repair.progress", dedup_key=f"repair-progress:{note.pk}", progress=text[:200])
         audit.record(
             actor=actor, obj=order, action="repair_order.note", store_id=order.store_id, customer_id=order.customer_id,
             reason=text[:300], changes={"public": [None, is_public]}, at=at,
         )
     return note
+
+
+def order_set_progress_messages(*, actor: Any, order: RepairOrder, enabled: bool) -> RepairOrder:
+    """Whether the customer wants progress messages on their phone for this order (the status page shows all)."""
+    require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    with transaction.atomic():
+        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.progress_messages != enabled:
+            audit.record(
+                actor=actor, obj=locked, action="repair_order.progress_messages", store_id=locked.store_id,
+                customer_id=locked.customer_id, changes={"progress_messages": [locked.progress_messages, enabled]},
+            )
+            locked.progress_messages = enabled
+            locked.save(update_fields=["progress_messages"])
+    return locked
 
 
 def repair_order_deliver(*, actor: Any, order: RepairOrder, at: dt.datetime | None = None) -> RepairOrder:

@@ -18,5 +18,6 @@ urlpatterns = [
     path("lines/<int:pk>/keep-old-part/", views.keep_old_part, name="keep_old_part"),
     path("orders/<int:pk>/note/", views.public_note, name="public_note"),
     path("orders/<int:pk>/promised/", views.promised, name="promised"),
+    path("orders/<int:pk>/progress-messages/", views.progress_messages, name="progress_messages"),
     path("orders/<int:pk>/waiting-parts/", views.waiting_parts, name="waiting_parts"),
 ]

@@ -95,6 +95,17 @@ def public_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def progress_messages(request: HttpRequest, pk: int) -> HttpResponse:
+    from .services import order_set_progress_messages
+
+    def act(order: Any) -> None:
+        order_set_progress_messages(actor=request.user, order=order, enabled=request.POST.get("enabled") == "1")
+
+    return _order_action(request, pk, act)
+
+
+@login_required
+@require_POST
 def promised(request: HttpRequest, pk: int) -> HttpResponse:
     def act(order: Any) -> None:
         fs.order_set_promised(actor=request.user, order=order, promised_at=request.POST.get("promised_at", "").replace("T", " "))

@@ -301,3 +301,39 @@ def test_public_updates_reset_the_customer_clock(world, car):
     with pytest.raises(Forbidden):
         progress_note_add(actor=world.staff["cashier"], order=order, text="x")
     assert order.notes.count() == 2
+
+
+def test_progress_reaches_the_customer_unless_the_order_says_not_to(world, car):
+    from aftersales.messaging.models import Message
+    from aftersales.workshop.services import progress_note_add
+
+    order = repair_order_check_in(actor=world.advisor, store=world.a, customer=car.owner, vehicle=car)
+    note = progress_note_add(actor=world.technician, order=order, text="机油更换中，位于3号工位", is_public=True)
+    progress_note_add(actor=world.technician, order=order, text="内部备注", is_public=False)
+    message = Message.objects.get(kind="repair.progress")
+    assert message.dedup_key == f"repair-progress:{note.pk}" and "机油更换中" in message.body and "/o/" in message.body
+    order = visit(world, car)
+    lane(world, order)
+    ready = Message.objects.get(kind="repair.ready", customer=car.owner)
+    assert "489.99" in ready.body
+    quiet = repair_order_check_in(actor=world.advisor, store=world.a, customer=car.owner, vehicle=car)
+    RepairOrder.objects.filter(pk=quiet.pk).update(progress_messages=False)
+    quiet.refresh_from_db()
+    progress_note_add(actor=world.technician, order=quiet, text="举升中", is_public=True)
+    assert Message.objects.filter(kind="repair.progress").count() == 1
+
+
+def test_progress_messages_toggle_on_the_order_page(world, car, client):
+    order = repair_order_check_in(actor=world.advisor, store=world.a, customer=car.owner, vehicle=car)
+    client.force_login(world.advisor)
+    response = client.post(f"/workshop/orders/{order.pk}/progress-messages/", {"enabled": "0", "next": f"/orders/{order.pk}/"})
+    assert response.status_code == 302 and response["Location"] == f"/orders/{order.pk}/"
+    order.refresh_from_db()
+    assert order.progress_messages is False
+    assert AuditEvent.objects.filter(action="repair_order.progress_messages", object_id=str(order.pk)).exists()
+    client.force_login(world.advisor_b)
+    assert client.post(f"/workshop/orders/{order.pk}/progress-messages/", {"enabled": "1"}).status_code == 404
+    client.force_login(world.technician)
+    assert client.post(f"/workshop/orders/{order.pk}/progress-messages/", {"enabled": "1"}).status_code in (403, 409)
+    order.refresh_from_db()
+    assert order.progress_messages is False
