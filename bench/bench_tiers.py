@@ -5,7 +5,7 @@
 
 1. SQL, set-based (``aftersales.engagement.services.tier_recompute_all``: CREATE TEMP TABLE … AS SELECT, then
    INSERT tier changes / UPDATE / INSERT current tiers): the first night (empty tier table: every customer is
-   inserted and gets a TierChange row) and the following nights (every row updated, changes only recorded).
+   inserted and gets a TierChange row) and the following nights (every row upserted, changes only recorded).
    Target: under 60 s for 1,000,000 customers.
 2. pandas, as an analyst would: read repair orders, invoices, stores, imported visits, customers and vehicles into
    data frames, convert each visit to its store's local date, aggregate R/F/M per customer and apply the rules with
