@@ -4,7 +4,10 @@
    from paid visits (delivered or closed repair orders with a paid invoice, and imported visits net of refunds),
    with the value class (basic / key / VIP) from the rank of M within the home store (a window function).
 2. ``INSERT INTO engagement_tierchange … SELECT`` for every customer whose tier differs from the stored one.
-3. One ``INSERT … SELECT … ON CONFLICT (customer_id) DO UPDATE`` (an upsert) writes every customer's current tier. The rules are exactly those of rules.decide (tests compare the two on random populations).
+3. ``DELETE`` from the temporary table the customers whose stored figures are unchanged, then one
+   ``INSERT … SELECT … ON CONFLICT (customer_id) DO UPDATE`` (an upsert) writes the changed and new ones: a night
+   rewrites only what changed. ``computed_on`` is therefore the date of the run that last changed the figures
+   (``r_days`` is as of that date; the screens show R from ``last_visit`` and today). The rules are exactly those of rules.decide (tests compare the two on random populations).
 """
 
 # The SQL below is composed only from constants of this module (table names, vendor snippets, placeholders);
@@ -181,6 +184,17 @@ def recompute_all(*, as_of: dt.date, source: str = ChangeSource.NIGHTLY) -> dict
         """, [date_value(as_of), now, source])
         changed = cursor.rowcount
         steps["changes_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        # Rows whose figures are unchanged are not rewritten (most customers, most nights): drop them from the run.
+        same = "IS NOT DISTINCT FROM" if _pg() else "IS"
+        cursor.execute(f"""
+            DELETE FROM {TEMP} WHERE EXISTS (
+                SELECT 1 FROM engagement_customertier ct WHERE ct.customer_id = {TEMP}.customer_id
+                AND ct.tier = {TEMP}.tier AND ct.reason = {TEMP}.reason AND ct.f = {TEMP}.f AND ct.m = {TEMP}.m
+                AND ct.visits_total = {TEMP}.visits_total AND ct.value_class = {TEMP}.value_class
+                AND ct.last_visit {same} {TEMP}.last_visit AND ct.store_id {same} {TEMP}.store_id)
+        """)
+        steps["unchanged_s"] = time.perf_counter() - clock
         clock = time.perf_counter()
         # One upsert for existing and new customers (PostgreSQL and SQLite ≥ 3.24; "WHERE 1 = 1" keeps SQLite's
         # parser from reading ON CONFLICT as a join constraint).
