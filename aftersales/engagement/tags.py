@@ -98,10 +98,11 @@ def _queries(today: dt.date) -> dict[str, tuple[str, list[Any]]]:
             f"SELECT customer_id FROM ({maintenance_visits}) mv GROUP BY customer_id HAVING COUNT(*) >= 2",
             [since_12, date_value(year_ago)]),
         AutoTag.RARE_REPAIR: (
-            f"""SELECT DISTINCT ro.customer_id FROM workshop_repairorder ro
+            # EXCEPT, not NOT IN: PostgreSQL cannot hash a NOT IN subquery larger than work_mem (it goes quadratic)
+            f"""SELECT ro.customer_id FROM workshop_repairorder ro
                 JOIN workshop_repairjob j ON j.order_id = ro.id
                 WHERE {done} AND ro.opened_at > %s AND j.job_type = '{JobType.REPAIR}'
-                AND ro.customer_id NOT IN (SELECT customer_id FROM ({maintenance_visits}) mv)""",
+                EXCEPT SELECT customer_id FROM ({maintenance_visits}) mv""",
             [since_24, since_12, date_value(year_ago)]),
         AutoTag.FAULT_PRONE: (
             f"""SELECT DISTINCT customer_id FROM (
