@@ -30,6 +30,7 @@ from .choices import ChangeSource
 from .rules import WINDOW_MONTHS, Cutoffs, Thresholds, months_before
 
 TEMP = "engagement_tier_run"
+PG_WORK_MEM = "256MB"
 
 
 def _pg() -> bool:
@@ -173,6 +174,8 @@ def recompute_all(*, as_of: dt.date, source: str = ChangeSource.NIGHTLY) -> dict
     select, params = result_sql(as_of)
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
+        if _pg():  # this transaction only: sort and hash in memory instead of spilling to disk (default 4 MB)
+            cursor.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
         cursor.execute(f"DROP TABLE IF EXISTS {TEMP}")
         cursor.execute("SELECT COUNT(*) FROM engagement_customertier")
         known = cursor.fetchone()[0]
