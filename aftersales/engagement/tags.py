@@ -27,7 +27,7 @@ from aftersales.workshop.choices import JobType, OrderStatus
 
 from .choices import AutoTag
 from .rules import months_before
-from .tiersql import date_param, date_value
+from .tiersql import PG_WORK_MEM, date_param, date_value
 
 #: system → words in a job title (lower case, Chinese and English) that name it
 SYSTEMS: dict[str, tuple[str, ...]] = {
@@ -150,6 +150,8 @@ def recompute_auto_tags(*, today: dt.date | None = None) -> int:
     queries = _queries(today)
     total = 0
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # this transaction only: hash and sort in memory
+            cursor.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
         ids = sorted(set(tag_ids.values()))
         if ids:
             cursor.execute(f"DELETE FROM customers_customer_tags WHERE tag_id IN ({', '.join(['%s'] * len(ids))})", ids)
