@@ -55,8 +55,13 @@ INSTALLED_APPS = [
     "aftersales.messaging",
     "aftersales.parts",
     "aftersales.appointments",
+    "aftersales.reception",
     "aftersales.engagement",
+    "aftersales.feedback",
+    "aftersales.care",
     "aftersales.web",
+    "aftersales.loyalty",
+    "aftersales.inspections",
 ]
 
 MIDDLEWARE = [

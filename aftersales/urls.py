@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .appointments.urls import public_urlpatterns as appointments_public
+from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
 
 urlpatterns = [
@@ -11,8 +13,16 @@ urlpatterns = [
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
+    path("reception/", include("aftersales.reception.urls")),
+    path("", include(reception_public)),
+    path("", include(appointments_public)),
     path("engagement/", include("aftersales.engagement.urls")),
+    path("loyalty/", include("aftersales.loyalty.urls")),
+    path("care/", include("aftersales.care.urls")),
+    path("inspections/", include("aftersales.inspections.urls")),
+    path("workshop/", include("aftersales.workshop.urls")),
     path("", include("aftersales.messaging.urls")),
+    path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),
 ]
 

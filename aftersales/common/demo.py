@@ -32,14 +32,15 @@ from aftersales.common.validators import (
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.customers.models import Customer, Tag
 from aftersales.customers.services import consent_record, customer_create
+from aftersales.inspections.demo import load as load_inspections_demo
 from aftersales.staff.models import Skill, StoreMembership, User
 from aftersales.staff.roles import ROLE_PERMISSIONS, Role, sync_roles
 from aftersales.stores.models import DealerGroup, Holiday, HolidayKind, OpeningPeriod, SlotKind, Store
 from aftersales.vehicles.choices import FuelType
 from aftersales.vehicles.models import Vehicle
 from aftersales.vehicles.services import vehicle_create, vehicle_transfer
-from aftersales.workshop.choices import JobType, LineKind
-from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+from aftersales.workshop.choices import IN_SHOP_STATES, JobStatus, JobType, LineKind, OrderStatus
+from aftersales.workshop.services import repair_job_move, repair_order_move, repair_order_record_visit
 
 SEED = 20260101
 DEMO_PASSWORD = "demo1234"  # noqa: S105  (the published password of the demo accounts)
@@ -548,9 +549,25 @@ class _Builder:
         self._parts()
         self._appointments()
         self._messages()
+        from aftersales.reception.demo import load as load_reception_demo
+
+        load_reception_demo(self)
         from aftersales.engagement.demo import load as load_engagement_demo
 
         load_engagement_demo(self)
+        from aftersales.loyalty.demo import load as load_loyalty_demo
+
+        load_loyalty_demo(group=self.group, now=self.now)
+        from aftersales.feedback.demo import load as load_feedback_demo
+
+        load_feedback_demo(group=self.group, now=self.now)
+        from aftersales.care.demo import load as load_care_demo
+
+        load_care_demo(group=self.group, now=self.now)
+        load_inspections_demo(self)
+        from aftersales.workshop.demo import load as load_workshop_demo
+
+        load_workshop_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:
@@ -561,6 +578,8 @@ class _Builder:
 
         parts = {p.number: p for p in Part.objects.filter(group=self.group, number__in=[n for n, _q in CANNED_PARTS])}
         kinds_by_store: dict[str, list[ServiceType]] = {}
+        self.stores["gz"].same_morning_reminder_hour = 8  # Guangzhou also reminds on the morning of the visit
+        self.stores["gz"].save(update_fields=["same_morning_reminder_hour"])
         for code, store in self.stores.items():
             kinds = ServiceType.objects.bulk_create(
                 ServiceType(store=store, code=c, name_zh=zh, name_en=en, kind=kind, duration_minutes=minutes,
@@ -609,23 +628,10 @@ class _Builder:
     # ---- messages (the worker sends them through the console channel when `make run` starts) ---------------
     def _messages(self) -> None:
         from aftersales.messaging.services import channel_settings, customer_variables, message_enqueue
-        from aftersales.workshop.models import RepairOrder
 
         for store in self.stores.values():
             channel_settings(store)  # console SMS provider, quiet hours 21:00-08:00
-        delivered = (
-            RepairOrder.objects.filter(store__group=self.group, status="delivered")
-            .select_related("store", "customer", "vehicle", "advisor").order_by("-delivered_at")[:30]
-        )
-        for order in delivered:
-            message_enqueue(
-                kind="followup.survey", store=order.store, customer=order.customer, dedup_key=f"demo-followup-{order.pk}",
-                variables={
-                    **customer_variables(customer=order.customer, store=order.store), "plate": order.vehicle.plate,
-                    "model": order.vehicle.model, "date": timezone.localtime(order.delivered_at, order.store.zone).date().isoformat(),
-                    "time": "", "advisor_name": str(order.advisor or ""), "link": f"/s/{order.pk}",
-                },
-            )
+        # follow-up surveys of delivered orders are the feedback app's (aftersales/feedback/demo.py): real signed links
         for customer in self.customers[:40]:
             store = customer.home_store
             message_enqueue(
@@ -679,7 +685,7 @@ class _Builder:
                 )
         # a gz job waits for a part only sz has: the gz advisor asks for it
         job = (
-            RepairJob.objects.filter(order__store=gz, order__status="open").select_related("order")
+            RepairJob.objects.filter(order__store=gz, order__status__in=IN_SHOP_STATES).select_related("order")
             .order_by("order__opened_at", "id").first()
         )
         transfers.transfer_request(
@@ -757,7 +763,7 @@ class _Builder:
         from aftersales.workshop.models import RepairLine
 
         lines = (
-            RepairLine.objects.filter(job__order__store__group=self.group, job__order__status="open", kind=LineKind.PART)
+            RepairLine.objects.filter(job__order__store__group=self.group, job__order__status__in=IN_SHOP_STATES, kind=LineKind.PART)
             .select_related("job", "job__order", "job__order__store").order_by("job__order__opened_at", "job__seq", "id")
         )
         first_job: dict[int, int] = {}
@@ -1158,6 +1164,13 @@ class _Builder:
         jobs, complaint, long_job = self._jobs(store, vs, km, day)
         advisor = self.users_by_id.get(customer.preferred_advisor_id) if store == home else None
         advisor = advisor or rng.choice(self._advisors(store))
+        ready = opened + (
+            dt.timedelta(days=1, hours=rng.randint(0, 3))
+            if long_job
+            else dt.timedelta(minutes=rng.randint(80, 240))
+        )
+        in_shop = ready > self.now - dt.timedelta(minutes=30)
+        delivered = ready + dt.timedelta(minutes=rng.randint(10, 40))
         order = repair_order_record_visit(
             actor=advisor,
             store=store,
@@ -1168,22 +1181,26 @@ class _Builder:
             advisor=advisor,
             mileage=km,
             complaint=complaint,
+            delivered_at=None if in_shop else delivered,
         )
         self.orders += 1
         vs["last_visit"] = day
-        ready = opened + (
-            dt.timedelta(days=1, hours=rng.randint(0, 3))
-            if long_job
-            else dt.timedelta(minutes=rng.randint(80, 240))
-        )
-        if ready > self.now - dt.timedelta(minutes=30):
+        if in_shop:
+            self._under_way(order, advisor, opened)
             return km  # still in the workshop
-        delivered = ready + dt.timedelta(minutes=rng.randint(10, 40))
-        repair_order_deliver(actor=advisor, order=order, at=delivered)
         invoice = invoice_issue(actor=advisor, order=order, at=ready)
         self.invoices += 1
         self._pay(store, invoice, ready + dt.timedelta(minutes=rng.randint(2, 8)), day)
         return km
+
+    def _under_way(self, order: Any, advisor: User, opened: dt.datetime) -> None:
+        """A car still in the workshop: estimate sent and approved, work started (through the real state moves)."""
+        step = dt.timedelta(minutes=10)
+        repair_order_move(actor=advisor, order=order, to=OrderStatus.ESTIMATE_SENT, at=opened + step)
+        for job in order.jobs.all():
+            repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason="demo: approved", at=opened + 2 * step)
+        repair_order_move(actor=advisor, order=order, to=OrderStatus.AUTHORIZED, at=opened + 2 * step)
+        repair_order_move(actor=advisor, order=order, to=OrderStatus.IN_PROGRESS, at=opened + 3 * step)
 
     def _opened_at(self, store: Store, day: dt.date) -> dt.datetime:
         rng = self.rng

@@ -254,11 +254,11 @@ def adjustment_get(user: Any, request_id: int) -> AdjustmentRequest:
 # ---- jobs parts are issued to ----------------------------------------------------------------------------------
 def open_jobs(user: Any, store_ids: list[int] | None = None, limit: int = 200) -> list[Any]:
     """Jobs of the open repair orders at the user's stores (newest orders first), to issue parts to."""
-    from aftersales.workshop.choices import OrderStatus
+    from aftersales.workshop.choices import IN_SHOP_STATES
     from aftersales.workshop.models import RepairJob
     from aftersales.workshop.selectors import orders_visible_to
 
-    orders = orders_visible_to(user).filter(status=OrderStatus.OPEN)
+    orders = orders_visible_to(user).filter(status__in=IN_SHOP_STATES)
     if store_ids is not None:
         orders = orders.filter(store_id__in=store_ids)
     return list(

@@ -319,10 +319,11 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 
 
 def _jobs_waiting(user: Any, store: Any) -> list[Any]:
+    from aftersales.workshop.choices import IN_SHOP_STATES
     from aftersales.workshop.models import RepairJob
     from aftersales.workshop.selectors import orders_visible_to
 
-    orders = orders_visible_to(user).filter(store_id=store.pk, status="open")
+    orders = orders_visible_to(user).filter(store_id=store.pk, status__in=IN_SHOP_STATES)
     return list(RepairJob.objects.filter(order__in=orders).select_related("order").order_by("-order__opened_at", "seq")[:200])
 
 

@@ -63,6 +63,7 @@ _PARTS_CLERK = [
 _APPOINTMENTS_VIEW = ["appointments.view_appointment", "appointments.view_servicetype", "appointments.view_bay",
                       "appointments.view_cannedjob"]
 _APPOINTMENTS_BOOK = [*_APPOINTMENTS_VIEW, "appointments.add_appointment", "appointments.change_appointment"]
+_RECEPTION = ["reception.view_handover", "reception.add_handover", "reception.change_handover"]
 _APPOINTMENTS_MANAGE = [
     *_APPOINTMENTS_BOOK, "appointments.delete_appointment", "appointments.view_appointmentevent",
     "appointments.add_servicetype", "appointments.change_servicetype", "appointments.delete_servicetype",
@@ -81,37 +82,85 @@ _ENGAGEMENT_MANAGE = [
     "engagement.change_customertier", "engagement.add_dedicatedadvisor", "engagement.change_dedicatedadvisor",
     "engagement.view_importjob", "engagement.add_importjob", "engagement.run_import", "engagement.view_importedvisit",
 ]
+_LOYALTY_VIEW = ["loyalty.view_pointsentry", "loyalty.view_voucher", "loyalty.view_vouchertemplate", "loyalty.view_referral",
+                 "loyalty.view_gift"]
+_LOYALTY_FRONT = [*_LOYALTY_VIEW, "loyalty.add_pointsentry", "loyalty.redeem_points", "loyalty.change_voucher",
+                  "loyalty.add_referral"]
+_LOYALTY_MANAGE = [*_LOYALTY_FRONT, "loyalty.adjust_points", "loyalty.add_voucher", "loyalty.add_giftredemption",
+                   "loyalty.add_gift", "loyalty.change_gift", "loyalty.add_vouchertemplate",
+                   "loyalty.change_vouchertemplate", "loyalty.change_loyaltysettings"]
+_FEEDBACK_HANDLE = ["feedback.view_feedbackcase", "feedback.add_feedbackcase", "feedback.change_feedbackcase", "feedback.view_followup"]
+_FEEDBACK_MANAGE = [
+    *_FEEDBACK_HANDLE, "feedback.change_followup", "feedback.pause_sla", "feedback.view_feedback_report",
+    "feedback.view_improvementaction", "feedback.add_improvementaction", "feedback.change_improvementaction",
+    "feedback.view_routingrule", "feedback.add_routingrule", "feedback.change_routingrule", "feedback.view_labelcorrection",
+]
+_CARE_CALENDAR = ["care.view_reminder", "care.change_reminder"]
+_CARE_MANAGE = [*_CARE_CALENDAR, "care.view_playbook", "care.add_playbook", "care.change_playbook", "care.view_enrolment",
+                "care.view_caresettings", "care.change_caresettings", "care.view_maintenanceplan",
+                "care.add_maintenanceplan", "care.change_maintenanceplan", "care.delete_maintenanceplan"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
-        "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK, *_ENGAGEMENT_VIEW,
+        "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        *_RECEPTION, *_ENGAGEMENT_VIEW,
+        *_LOYALTY_FRONT,
+        *_FEEDBACK_HANDLE,
+        *_CARE_CALENDAR,
     ],
-    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW],
+    Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
+                      "workshop.change_repairjob", "workshop.clock_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
-                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
-    Role.QC_INSPECTOR: [*_VIEW_BASICS],
+                   "workshop.change_repairjob", "reception.view_handover",
+                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
+                   "workshop.dispatch_repairjob", "workshop.clock_repairjob"],
+    Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
         *_ENGAGEMENT_VIEW,
+        *_LOYALTY_VIEW,
+        "feedback.view_followup", "feedback.change_followup", "feedback.view_feedbackcase", "feedback.add_feedbackcase",
+        *_CARE_CALENDAR,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
         "customers.export_customer", "customers.view_incomplete", "common.view_auditevent",
         "staff.manage_api_tokens", "workshop.add_repairorder", "workshop.change_repairorder",
-        "billing.view_invoice", "billing.add_payment", "stores.change_store",
+        "workshop.change_repairjob", "billing.view_invoice", "billing.add_payment", "stores.change_store",
         "messaging.view_message", "messaging.change_message", "messaging.view_messagetemplate",
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        *_RECEPTION,
         *_ENGAGEMENT_MANAGE,
+        *_LOYALTY_MANAGE,
+        *_FEEDBACK_MANAGE,
+        *_CARE_MANAGE,
+        "workshop.dispatch_repairjob", "workshop.clock_repairjob",
     ],
 }
+# Inspections and quality control (aftersales/inspections). The QC inspector moves the order (quality check →
+# ready, or back to in progress when a check fails), so the role also holds workshop.change_repairorder.
+_INSPECTIONS_VIEW = ["inspections.view_inspection", "inspections.view_checklist", "inspections.view_qccheck"]
+for _role, _perms in {
+    Role.SERVICE_ADVISOR: ["inspections.add_inspection", "inspections.send_report", "inspections.sign_cleaning"],
+    Role.TECHNICIAN: ["inspections.change_inspection", "inspections.sign_self_check", "inspections.sign_peer_check"],
+    Role.FOREMAN: ["inspections.add_inspection", "inspections.change_inspection", "inspections.send_report",
+                   "inspections.sign_self_check", "inspections.sign_peer_check", "inspections.sign_cleaning"],
+    Role.QC_INSPECTOR: ["inspections.sign_final_qc", "inspections.sign_cleaning", "workshop.change_repairorder"],
+    Role.CALL_CENTRE: [],
+    Role.STORE_MANAGER: ["inspections.add_inspection", "inspections.change_inspection", "inspections.send_report",
+                         "inspections.sign_cleaning", "inspections.add_checklist", "inspections.change_checklist",
+                         "inspections.delete_checklist"],
+}.items():
+    ROLE_PERMISSIONS[_role] += [*_INSPECTIONS_VIEW, *_perms]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
+ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 
 # Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
 
@@ -138,7 +187,8 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
     from django.apps import apps as global_apps
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
-    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "reception"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "care"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions

@@ -1,4 +1,9 @@
-"""Repair orders, started minimal (a visit with jobs and lines) for history; the repair-order work extends it."""
+"""Repair orders: check-in, jobs and lines, and the one place that moves an order or a job between states.
+
+Other apps (estimates, inspections, the workshop floor, billing, reception) change an order's or a job's state only
+through :func:`repair_order_move` and :func:`repair_job_move`, so every move is checked against the tables in
+``choices.py`` and leaves an event row (the customer-visible timeline and the audit trail).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, line_amount, parse_money, totals
 from aftersales.common.permissions import require, require_store
-from aftersales.common.transitions import move
+from aftersales.common.transitions import allowed, move
 
-from .choices import ORDER_TRANSITIONS, JobType, LineKind, OrderStatus
-from .models import RepairJob, RepairLine, RepairOrder, RepairOrderEvent
+from .choices import (
+    APPROVED_JOB_STATES,
+    EDITABLE_STATES,
+    JOB_TRANSITIONS,
+    NO_CHARGE_JOB_TYPES,
+    ORDER_TRANSITIONS,
+    JobStatus,
+    JobType,
+    LineKind,
+    OrderStatus,
+)
+from .models import ProgressNote, RepairJob, RepairJobEvent, RepairLine, RepairOrder, RepairOrderEvent
+
+# Job moves the customer sees on the status page ("oil change under way", "repair done, in quality check").
+PUBLIC_JOB_STATES = (JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC)
 
 
 def next_order_number(store: Any, when: dt.datetime) -> str:
@@ -38,6 +56,62 @@ def _quantity(value: Any, field: str) -> Decimal:
     return qty
 
 
+def _job_lines(
+    *, order: RepairOrder, job: RepairJob, lines: list[dict[str, Any]], where: str
+) -> list[RepairLine]:
+    """Validate and price a job's lines (not saved). Warranty and internal jobs cost the customer nothing but keep
+    their cost: the price given becomes the line's unit cost and the customer's price is zero."""
+    rows = []
+    no_charge = job.job_type in NO_CHARGE_JOB_TYPES
+    for n, line in enumerate(lines, start=1):
+        at = f"{where}.lines[{n}]"
+        if line.get("kind") not in LineKind.values:
+            raise ValidationFailed("invalid_choice", _("Unknown line kind."), f"{at}.kind")
+        description = str(line.get("description", "")).strip()[:200]
+        if not description:
+            raise ValidationFailed("required", _("Describe the line."), f"{at}.description")
+        price = parse_money(line.get("unit_price", 0), f"{at}.unit_price")
+        cost = parse_money(line.get("unit_cost", 0), f"{at}.unit_cost")
+        if no_charge:
+            cost, price = (cost or price), Decimal("0.00")
+        amount = LineAmount(
+            quantity=_quantity(line.get("quantity", 1), f"{at}.quantity"),
+            unit_price=price,
+            discount=Decimal("0.00") if no_charge else parse_money(line.get("discount", 0), f"{at}.discount"),
+        )
+        if amount.discount > amount.quantity * amount.unit_price:
+            raise ValidationFailed("discount_too_large", _("The discount is larger than the line."), f"{at}.discount")
+        rows.append(
+            RepairLine(
+                order=order, job=job, kind=line["kind"], code=str(line.get("code", ""))[:40], part=line.get("part"),
+                is_aftermarket=bool(line.get("is_aftermarket", False)), unit_cost=cost, description=description,
+                quantity=amount.quantity, unit_price=amount.unit_price, discount=amount.discount,
+                amount=line_amount(amount),
+            )
+        )
+    return rows
+
+
+def order_figures(order: RepairOrder) -> tuple[Decimal, Decimal]:
+    """(total of every job not declined, total of the jobs the customer approved): the one place they are summed."""
+    estimate: list[LineAmount] = []
+    approved: list[LineAmount] = []
+    for line in RepairLine.objects.filter(order=order).select_related("job").only(
+        "quantity", "unit_price", "discount", "job__status"
+    ):
+        amount = LineAmount(quantity=line.quantity, unit_price=line.unit_price, discount=line.discount)
+        if line.job.status != JobStatus.DECLINED:
+            estimate.append(amount)
+        if line.job.status in APPROVED_JOB_STATES:
+            approved.append(amount)
+    return totals(estimate).total, totals(approved).total
+
+
+def _refresh_totals(order: RepairOrder) -> None:
+    order.total, order.authorized_total = order_figures(order)
+    order.save(update_fields=["total", "authorized_total"])
+
+
 def repair_order_record_visit(
     *,
     actor: Any,
@@ -49,20 +123,29 @@ def repair_order_record_visit(
     advisor: Any = None,
     mileage: int | None = None,
     complaint: str = "",
+    delivered_at: dt.datetime | None = None,
 ) -> RepairOrder:
-    """Open a repair order with its jobs and lines, computing every amount in one place."""
+    """Record a visit with its jobs and lines in one call (history, imports, the demo).
+
+    With ``delivered_at`` the visit is a finished one: the order is delivered and its jobs passed QC, with one
+    event saying so. Without it, the order is checked in and its jobs are proposed, as after a check-in.
+    """
     require(actor, "workshop.add_repairorder")
     require_store(actor, store.pk)
     if vehicle.owner_id != customer.pk:
         raise ValidationFailed("vehicle_not_owned", _("This vehicle does not belong to the customer."), "vehicle")
     if not jobs:
         raise ValidationFailed("jobs_required", _("A repair order needs at least one job."), "jobs")
+    if delivered_at is not None and delivered_at < opened_at:
+        raise ValidationFailed("delivered_before_opened", _("Delivery cannot be before check-in."), "delivered_at")
+    finished = delivered_at is not None
     with transaction.atomic():
         order = RepairOrder.objects.create(
             store=store, number=next_order_number(store, opened_at), customer=customer, vehicle=vehicle,
             advisor=advisor, opened_at=opened_at, mileage_in=mileage, complaint=complaint,
+            status=OrderStatus.DELIVERED if finished else OrderStatus.CHECKED_IN, delivered_at=delivered_at,
         )
-        all_lines: list[LineAmount] = []
+        rows: list[RepairLine] = []
         for j, job_data in enumerate(jobs, start=1):
             job_type = job_data.get("job_type", JobType.REPAIR)
             if job_type not in JobType.values:
@@ -70,29 +153,16 @@ def repair_order_record_visit(
             job = RepairJob.objects.create(
                 order=order, seq=j, job_type=job_type, title=str(job_data.get("title", ""))[:200],
                 cause=job_data.get("cause", ""), correction=job_data.get("correction", ""),
-                technician=job_data.get("technician"),
+                technician=job_data.get("technician"), created_at=opened_at,
+                status=JobStatus.PASSED_QC if finished else JobStatus.PROPOSED,
             )
-            rows = []
-            for n, line in enumerate(job_data.get("lines", []), start=1):
-                where = f"jobs[{j}].lines[{n}]"
-                if line.get("kind") not in LineKind.values:
-                    raise ValidationFailed("invalid_choice", _("Unknown line kind."), f"{where}.kind")
-                amount = LineAmount(
-                    quantity=_quantity(line.get("quantity", 1), f"{where}.quantity"),
-                    unit_price=parse_money(line.get("unit_price", 0), f"{where}.unit_price"),
-                    discount=parse_money(line.get("discount", 0), f"{where}.discount"),
-                )
-                all_lines.append(amount)
-                rows.append(
-                    RepairLine(
-                        order=order, job=job, kind=line["kind"], code=str(line.get("code", ""))[:40],
-                        description=str(line.get("description", ""))[:200], quantity=amount.quantity,
-                        unit_price=amount.unit_price, discount=amount.discount, amount=line_amount(amount),
-                    )
-                )
-            RepairLine.objects.bulk_create(rows)
-        order.total = totals(all_lines).total
-        order.save(update_fields=["total"])
+            rows.extend(_job_lines(order=order, job=job, lines=job_data.get("lines", []), where=f"jobs[{j}]"))
+        RepairLine.objects.bulk_create(rows)
+        _refresh_totals(order)
+        RepairOrderEvent.objects.create(
+            order=order, from_state="", to_state=order.status, actor=actor, at=delivered_at or opened_at,
+            reason="recorded visit" if finished else "",
+        )
         from aftersales.customers.services import customer_link_store
 
         customer_link_store(customer=customer, store_id=store.pk)
@@ -108,23 +178,202 @@ def repair_order_record_visit(
     return order
 
 
-def repair_order_deliver(*, actor: Any, order: RepairOrder, at: dt.datetime | None = None) -> RepairOrder:
+def repair_order_check_in(
+    *,
+    actor: Any,
+    store: Any,
+    customer: Any,
+    vehicle: Any,
+    advisor: Any = None,
+    appointment: Any = None,
+    mileage: int | None = None,
+    complaint: str = "",
+    promised_at: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> RepairOrder:
+    """Open a repair order in "checked in" for a car that has arrived (from reception, a walk-in or a booking)."""
+    require(actor, "workshop.add_repairorder")
+    require_store(actor, store.pk)
+    at = at or timezone.now()
+    if vehicle.owner_id != customer.pk:
+        raise ValidationFailed("vehicle_not_owned", _("This vehicle does not belong to the customer."), "vehicle")
+    if appointment is not None and (
+        appointment.store_id != store.pk or appointment.customer_id != customer.pk or appointment.vehicle_id != vehicle.pk
+    ):
+        raise ValidationFailed(
+            "appointment_mismatch", _("The appointment is for another store, customer or vehicle."), "appointment"
+        )
+    if promised_at is not None and promised_at < at:
+        raise ValidationFailed("promised_in_past", _("The promised time must be after check-in."), "promised_at")
+    with transaction.atomic():
+        if appointment is not None and RepairOrder.objects.filter(appointment=appointment).exists():
+            raise Conflict("appointment_has_order", _("This appointment already has a repair order."), "appointment")
+        order = RepairOrder.objects.create(
+            store=store, number=next_order_number(store, at), customer=customer, vehicle=vehicle,
+            advisor=advisor or (actor if getattr(actor, "pk", None) else None), opened_at=at, mileage_in=mileage,
+            complaint=complaint.strip(), appointment=appointment, promised_at=promised_at,
+            status=OrderStatus.CHECKED_IN, last_public_update_at=at,
+        )
+        RepairOrderEvent.objects.create(order=order, from_state="", to_state=OrderStatus.CHECKED_IN, actor=actor, at=at)
+        from aftersales.customers.services import customer_link_store
+
+        customer_link_store(customer=customer, store_id=store.pk)
+        if mileage:
+            from aftersales.vehicles.choices import ReadingSource
+            from aftersales.vehicles.services import mileage_record
+
+            mileage_record(actor=actor, vehicle=vehicle, km=mileage, read_at=at, source=ReadingSource.VISIT)
+        audit.record(
+            actor=actor, obj=order, action="repair_order.checked_in", store_id=store.pk, customer_id=customer.pk,
+            changes={"status": [None, OrderStatus.CHECKED_IN]}, at=at,
+        )
+    return order
+
+
+def repair_job_add(
+    *,
+    actor: Any,
+    order: RepairOrder,
+    title: str,
+    job_type: str = JobType.REPAIR,
+    lines: list[dict[str, Any]] | None = None,
+    cause: str = "",
+    is_additional: bool = False,
+    standard_hours: Any = 0,
+    required_skill: str = "",
+    at: dt.datetime | None = None,
+) -> RepairJob:
+    """Add a proposed job (a complaint or service with its lines) to an order that is still being worked out."""
     require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    at = at or timezone.now()
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed("required", _("Name the job."), "title")
+    if job_type not in JobType.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": job_type}, "job_type")
+    hours = _quantity(standard_hours, "standard_hours") if standard_hours not in (0, "0", None, "") else Decimal("0")
+    with transaction.atomic():
+        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in EDITABLE_STATES:
+            raise Conflict("order_not_editable", _("Jobs can no longer be added to this repair order."), "order")
+        seq = (RepairJob.objects.filter(order=locked).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+        job = RepairJob.objects.create(
+            order=locked, seq=seq, job_type=job_type, title=title[:200], cause=cause[:300], is_additional=is_additional,
+            standard_hours=hours, required_skill=required_skill[:20], created_at=at,
+        )
+        RepairLine.objects.bulk_create(_job_lines(order=locked, job=job, lines=lines or [], where="job"))
+        RepairJobEvent.objects.create(job=job, from_state="", to_state=JobStatus.PROPOSED, actor=actor, at=at)
+        _refresh_totals(locked)
+        audit.record(
+            actor=actor, obj=locked, action="repair_order.job_added", store_id=locked.store_id,
+            customer_id=locked.customer_id, changes={"total": [str(order.total), str(locked.total)]},
+            reason=title[:200], at=at,
+        )
+    return job
+
+
+def repair_order_move(
+    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
+) -> RepairOrder:
+    """Move an order to ``to`` (refused unless ORDER_TRANSITIONS allows it); records the event and the audit row."""
+    require(actor, "workshop.change_repairorder")
+    return order_move_checked_elsewhere(actor=actor, order=order, to=to, reason=reason, at=at)
+
+
+def order_move_checked_elsewhere(
+    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
+) -> RepairOrder:
+    """:func:`repair_order_move` for a caller that has checked its own permission (the workshop floor lets a
+    technician start an authorized order or put it in "waiting for parts"); the store, the table and the event as ever."""
     require_store(actor, order.store_id)
     at = at or timezone.now()
     with transaction.atomic():
         locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        before = locked.status
+        legal = allowed(ORDER_TRANSITIONS, before, to)  # an illegal move is refused by move() below
+        if legal and to in (OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS) and not RepairJob.objects.filter(
+            order=locked, status__in=APPROVED_JOB_STATES
+        ).exists():
+            raise Conflict("nothing_authorized", _("No job on this order has been authorized by the customer."), "status")
         move(
-            locked, to=OrderStatus.DELIVERED, actor=actor, transitions=ORDER_TRANSITIONS,
-            event_model=RepairOrderEvent, event_fk="order", labels=OrderStatus, at=at,
+            locked, to=to, actor=actor, transitions=ORDER_TRANSITIONS, event_model=RepairOrderEvent,
+            event_fk="order", labels=OrderStatus, at=at, reason=reason[:300],
         )
-        locked.delivered_at = at
-        locked.save(update_fields=["delivered_at"])
+        locked.last_public_update_at = at  # every state change shows on the customer's status page
+        fields = ["last_public_update_at"]
+        if to == OrderStatus.DELIVERED:
+            locked.delivered_at = at
+            fields.append("delivered_at")
+        locked.save(update_fields=fields)
         audit.record(
-            actor=actor, obj=locked, action="repair_order.delivered", store_id=locked.store_id,
-            customer_id=locked.customer_id, changes={"status": [OrderStatus.OPEN, OrderStatus.DELIVERED]}, at=at,
+            actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
+            customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
         )
         from aftersales.engagement.services import tier_recompute_after_commit
 
         tier_recompute_after_commit(locked.customer_id)  # delivered and paid = a paid visit (SPEC §10)
     return locked
+
+
+def repair_job_move(
+    *, actor: Any, job: RepairJob, to: str, reason: str = "", at: dt.datetime | None = None
+) -> RepairJob:
+    """Move a job to ``to`` (refused unless JOB_TRANSITIONS allows it); keeps the order's totals in step."""
+    require(actor, "workshop.change_repairjob")
+    at = at or timezone.now()
+    with transaction.atomic():
+        order = RepairOrder.objects.select_for_update().get(pk=job.order_id)
+        require_store(actor, order.store_id)
+        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        before = locked.status
+        move(
+            locked, to=to, actor=actor, transitions=JOB_TRANSITIONS, event_model=RepairJobEvent,
+            event_fk="job", labels=JobStatus, at=at, reason=reason[:300],
+        )
+        if to == JobStatus.DECLINED:
+            locked.declined_reason = reason[:300]
+            locked.save(update_fields=["declined_reason"])
+        if to in PUBLIC_JOB_STATES:
+            order.last_public_update_at = at
+            order.save(update_fields=["last_public_update_at"])
+        if (before in APPROVED_JOB_STATES) != (to in APPROVED_JOB_STATES) or JobStatus.DECLINED in (before, to):
+            _refresh_totals(order)
+        audit.record(
+            actor=actor, obj=order, action=f"repair_job.{to}", store_id=order.store_id, customer_id=order.customer_id,
+            changes={f"job {locked.seq} status": [before, to]}, reason=reason[:300], at=at,
+        )
+    return locked
+
+
+def progress_note_add(
+    *, actor: Any, order: RepairOrder, text: str, is_public: bool = False, job: RepairJob | None = None,
+    at: dt.datetime | None = None,
+) -> ProgressNote:
+    """A progress note; a public one shows on the customer's status page and resets the 30-minute clock."""
+    require(actor, "workshop.change_repairjob")
+    require_store(actor, order.store_id)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("required", _("Write the note."), "text")
+    if len(text) > 2000:
+        raise ValidationFailed("too_long", _("Keep the note under 2,000 characters."), "text")
+    if job is not None and job.order_id != order.pk:
+        raise ValidationFailed("job_not_on_order", _("This job is not on this repair order."), "job")
+    at = at or timezone.now()
+    with transaction.atomic():
+        note = ProgressNote.objects.create(
+            order=order, job=job, text=text, is_public=is_public, actor=actor if getattr(actor, "pk", None) else None, at=at
+        )
+        if is_public:
+            RepairOrder.objects.filter(pk=order.pk).update(last_public_update_at=at)
+        audit.record(
+            actor=actor, obj=order, action="repair_order.note", store_id=order.store_id, customer_id=order.customer_id,
+            reason=text[:300], changes={"public": [None, is_public]}, at=at,
+        )
+    return note
+
+
+def repair_order_deliver(*, actor: Any, order: RepairOrder, at: dt.datetime | None = None) -> RepairOrder:
+    """Hand the car back: READY → DELIVERED (billing adds its payment checks around this)."""
+    return repair_order_move(actor=actor, order=order, to=OrderStatus.DELIVERED, at=at)

@@ -186,7 +186,6 @@ def test_ui_strings_in_english(compiled) -> None:
 
 def test_catalogues_stay_mergeable_by_makemessages():
     """Previous-msgid hints (#|) written by tools made msgmerge fail with a syntax error: keep them out."""
-    from pathlib import Path
 
     for path in [*PACKAGE.glob("locale/*/LC_MESSAGES/django.po"), *PACKAGE.glob("*/locale/*/LC_MESSAGES/django.po")]:
         assert not [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#|")], path

@@ -9,7 +9,7 @@ from typing import Any
 
 from aftersales.billing.services import invoice_issue, payment_record
 from aftersales.engagement.models import ImportedVisit
-from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+from aftersales.workshop.services import repair_order_record_visit
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 _keys = iter(range(10**9))
@@ -30,13 +30,12 @@ def paid_order(world: Any, customer: Any, vehicle: Any, day: dt.date | dt.dateti
         actor=actor, store=store, customer=customer, vehicle=vehicle, opened_at=at, advisor=advisor,
         jobs=[{"title": title, "job_type": job_type,
                "lines": [{"kind": "labour", "description": "Labour", "unit_price": str(amount)}]}],
+        delivered_at=at if deliver else None,  # a finished visit is recorded delivered (the workshop's history path)
     )
     invoice = invoice_issue(actor=actor, order=order, at=at)
     if pay:
         payment_record(actor=actor, invoice=invoice, method="cash", amount=invoice.total,
                        idempotency_key=f"k{next(_keys)}-{order.pk}", at=at)
-    if deliver:
-        repair_order_deliver(actor=actor, order=order, at=at)
     return order
 
 

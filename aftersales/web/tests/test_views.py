@@ -15,7 +15,7 @@ from aftersales.customers.models import Customer
 from aftersales.customers.services import customer_create
 from aftersales.vehicles.models import Vehicle
 from aftersales.vehicles.services import vehicle_create
-from aftersales.workshop.services import repair_order_deliver, repair_order_record_visit
+from aftersales.workshop.services import repair_order_record_visit
 
 
 @pytest.fixture
@@ -36,8 +36,8 @@ def add_visits(world, customer, n):
                 {"kind": "labour", "description": "工时", "quantity": "1.5", "unit_price": "200.00"},
                 {"kind": "part", "code": "OIL-5W30", "description": "机油", "quantity": "4", "unit_price": "68.00"},
             ]}],
+            delivered_at=start + dt.timedelta(days=10 * i, hours=3),
         )
-        repair_order_deliver(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
         invoice = invoice_issue(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
         payment_record(actor=world.manager, invoice=invoice, method="wechat_pay", amount=invoice.total, idempotency_key=f"k{customer.pk}-{i}")
 
@@ -166,9 +166,9 @@ def test_360_and_search_query_counts_do_not_grow_with_history(client, world, zha
     large = _count(client, f"/customers/{other.pk}/")
     assert small == large
     # 16 + messages + fitted parts (one query each) + the header's unread-notification count
-    # + the engagement tier panel: customer's tier and dedicated advisor, imported visits, and (no tier stored yet
-    # here) the live tier: its store's settings and the tier SQL
-    assert large <= 23
+    # + the engagement tier panel (4: customer's tier and dedicated advisor, imported visits, and, no tier stored
+    # yet here, the live tier: its store's settings and the tier SQL) + feedback scores and cases (two)
+    assert large <= 25
     page = client.get(f"/customers/{other.pk}/").content.decode()
     assert page.count('data-testid="visit"') == 12
     one = _count(client, "/search/?q=B12345", HTTP_HX_REQUEST="true")
