@@ -85,19 +85,31 @@ def reason_text(reason: str, *, last_visit: dt.date | None, f: int, m: Decimal, 
 
 
 def customer_tier_summary(customer: Any) -> dict[str, Any]:
-    """Tier, R/F/M and why, for the 360 page and the reception screen (stored row; computed live if none yet)."""
-    row = CustomerTier.objects.filter(customer_id=customer.pk).first()
-    if row is not None:
-        tier, reason, last_visit, f, m, r_days = row.tier, row.reason, row.last_visit, row.f, row.m, row.r_days
-        value_class, computed_on, since = row.value_class, row.computed_on, row.since
+    """Tier, R/F/M and why, for the 360 page and the reception screen: one query for the stored tier and the
+    dedicated advisor; a customer without a stored tier yet (new since the last run) is computed live (2 queries)."""
+    from aftersales.customers.models import Customer
+
+    from . import tiersql
+
+    row = (Customer.objects.filter(pk=customer.pk).select_related("tier", "dedicated_advisor__advisor")
+           .only("pk", "tier", "dedicated_advisor").first())
+    stored = getattr(row, "tier", None) if row is not None else None
+    try:
+        advisor = row.dedicated_advisor if row is not None else None
+    except DedicatedAdvisor.DoesNotExist:
+        advisor = None
+    today = timezone.localdate()
+    if stored is not None:
+        tier, reason, last_visit, f, m = stored.tier, stored.reason, stored.last_visit, stored.f, stored.m
+        value_class, computed_on, since = stored.value_class, stored.computed_on, stored.since
     else:
-        result = tier_as_of(customer)
-        tier, reason, last_visit, f, m, r_days = (result.tier, result.reason, result.last_visit, result.f, result.m,
-                                                  result.r_days)
-        value_class, computed_on, since = ValueClass.BASIC, result.as_of, None
-    if last_visit is not None:
-        r_days = (timezone.localdate() - last_visit).days
-    advisor = DedicatedAdvisor.objects.filter(customer_id=customer.pk).select_related("advisor").first()
+        (live,) = tiersql.compute_rows(today, [customer.pk], [customer.home_store_id] if customer.home_store_id else [])
+        tier, reason, f, m = live["tier"], live["reason"], int(live["f"]), Decimal(str(live["m"])).quantize(Decimal("0.01"))
+        last_visit = live["last_visit"]
+        if isinstance(last_visit, str):
+            last_visit = dt.date.fromisoformat(last_visit)
+        value_class, computed_on, since = ValueClass.BASIC, today, None
+    r_days = (today - last_visit).days if last_visit is not None else None
     return {
         "tier": tier,
         "tier_label": Tier(tier).label,

@@ -72,7 +72,7 @@ def tier_recompute_after_commit(customer_id: int) -> None:
     transaction.on_commit(run)
 
 
-def tier_recompute_all(*, as_of: dt.date | None = None, source: str = ChangeSource.NIGHTLY) -> dict[str, int]:
+def tier_recompute_all(*, as_of: dt.date | None = None, source: str = ChangeSource.NIGHTLY) -> dict[str, Any]:
     """Everyone's tier, set-based (tiersql.recompute_all): a few INSERT … SELECT / UPDATE statements."""
     return tiersql.recompute_all(as_of=as_of or timezone.localdate(), source=source)
 

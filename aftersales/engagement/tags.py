@@ -27,7 +27,7 @@ from aftersales.workshop.choices import JobType, OrderStatus
 
 from .choices import AutoTag
 from .rules import months_before
-from .tiersql import date_param, date_value
+from .tiersql import PG_WORK_MEM, date_param, date_value
 
 #: system → words in a job title (lower case, Chinese and English) that name it
 SYSTEMS: dict[str, tuple[str, ...]] = {
@@ -98,10 +98,11 @@ def _queries(today: dt.date) -> dict[str, tuple[str, list[Any]]]:
             f"SELECT customer_id FROM ({maintenance_visits}) mv GROUP BY customer_id HAVING COUNT(*) >= 2",
             [since_12, date_value(year_ago)]),
         AutoTag.RARE_REPAIR: (
-            f"""SELECT DISTINCT ro.customer_id FROM workshop_repairorder ro
+            # EXCEPT, not NOT IN: PostgreSQL cannot hash a NOT IN subquery larger than work_mem (it goes quadratic)
+            f"""SELECT ro.customer_id FROM workshop_repairorder ro
                 JOIN workshop_repairjob j ON j.order_id = ro.id
                 WHERE {done} AND ro.opened_at > %s AND j.job_type = '{JobType.REPAIR}'
-                AND ro.customer_id NOT IN (SELECT customer_id FROM ({maintenance_visits}) mv)""",
+                EXCEPT SELECT customer_id FROM ({maintenance_visits}) mv""",
             [since_24, since_12, date_value(year_ago)]),
         AutoTag.FAULT_PRONE: (
             f"""SELECT DISTINCT customer_id FROM (
@@ -149,6 +150,8 @@ def recompute_auto_tags(*, today: dt.date | None = None) -> int:
     queries = _queries(today)
     total = 0
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # this transaction only: hash and sort in memory
+            cursor.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
         ids = sorted(set(tag_ids.values()))
         if ids:
             cursor.execute(f"DELETE FROM customers_customer_tags WHERE tag_id IN ({', '.join(['%s'] * len(ids))})", ids)

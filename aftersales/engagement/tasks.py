@@ -6,7 +6,7 @@ from celery import shared_task
 
 
 @shared_task(name="aftersales.engagement.nightly", ignore_result=True)
-def nightly() -> dict[str, int]:
+def nightly() -> dict[str, object]:
     """Every customer's tier (set-based), then the automatic tags, then dedicated-advisor suggestions for tier A."""
     from . import services, tags
 

@@ -11,8 +11,6 @@ register = template.Library()
 
 @register.inclusion_tag("engagement/_tier_panel.html", takes_context=True)
 def tier_panel(context: Any, customer: Any) -> dict[str, Any]:
-    from aftersales.customers.models import Tag
-
     from ..choices import AutoTag, Tier
     from ..models import ImportedVisit
     from ..selectors import customer_tier_summary, suggested_advisor
@@ -27,7 +25,7 @@ def tier_panel(context: Any, customer: Any) -> dict[str, Any]:
         from aftersales.staff.selectors import staff_with_role
 
         advisors = list(staff_with_role(user, Role.SERVICE_ADVISOR))
-    auto = Tag.objects.filter(customers=customer, name__in=AutoTag.values).values_list("name", flat=True)
+    auto = [t.name for t in customer.tags.all() if t.name in AutoTag.values]  # prefetched by the 360 selector
     return {
         "t": summary, "customer": customer, "csrf_token": context.get("csrf_token"), "can_assign": can_assign,
         "advisors": advisors,

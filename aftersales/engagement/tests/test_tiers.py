@@ -184,19 +184,23 @@ def test_thresholds_per_store(world, customer):
 def test_nightly_records_changes_once(world, customer):
     imported(customer, dt.date(2026, 8, 1), "500")
     first = tier_recompute_all(as_of=D)
-    assert first["inserted"] >= 1
+    assert first["new"] >= 1 and first["written"] == first["new"]
     row = CustomerTier.objects.get(customer=customer)
     assert (row.tier, row.reason, row.f, row.last_visit, row.r_days) == ("C", "c_first_visit", 1, dt.date(2026, 8, 1), 30)
     change = TierChange.objects.get(customer=customer)
     assert (change.old_tier, change.new_tier, change.changed_on) == ("", "C", D)
     again = tier_recompute_all(as_of=D)
+    assert again["new"] == 0 and again["written"] == 0  # nothing changed: nothing rewritten
     assert again["changed"] == 0 and TierChange.objects.filter(customer=customer).count() == 1
+    next_day = tier_recompute_all(as_of=D + dt.timedelta(days=2))  # 2026-09-02: C → B, one row rewritten
+    row.refresh_from_db()
+    assert (next_day["written"], row.tier, row.computed_on) == (1, "B", D + dt.timedelta(days=2))
     later = dt.date(2027, 2, 1)  # last visit 2026-08-01 is 6 months ago: D
     tier_recompute_all(as_of=later)
     row.refresh_from_db()
     assert (row.tier, row.since, row.computed_on) == ("D", later, later)
     latest = TierChange.objects.filter(customer=customer).order_by("-id").first()
-    assert (latest.old_tier, latest.new_tier, latest.f, latest.reason) == ("C", "D", 1, "d_lapsed")
+    assert (latest.old_tier, latest.new_tier, latest.f, latest.reason) == ("B", "D", 1, "d_lapsed")
 
 
 def test_recompute_after_paid_visit(world, customer, django_capture_on_commit_callbacks):
