@@ -11,6 +11,7 @@ urlpatterns = [
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
+    path("billing/", include("aftersales.billing.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

@@ -78,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
+        "billing.add_invoice",
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
@@ -86,7 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                    "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
-    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment"],
+    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", "billing.add_invoice", "billing.add_refund"],
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
@@ -100,6 +101,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_messagetemplate", "messaging.view_phonetask", "messaging.change_phonetask",
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
+        "billing.add_invoice", "billing.add_refund", "billing.approve_refund", "billing.add_creditnote",
+        "billing.add_deliverycredit",
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
