@@ -82,7 +82,7 @@ def next_number(*, store: Any, kind: str, at: dt.datetime) -> tuple[int, int, st
 # ---- invoice state ---------------------------------------------------------------------------------------------
 def _settle(invoice: Invoice, *, actor: Any, at: dt.datetime, reason: str = "") -> None:
     """Move the (locked) invoice to the state its balance says: paid, open again, or fully credited."""
-    if invoice.amount_due <= 0 and invoice.net_paid <= 0:
+    if invoice.credited_amount > 0 and invoice.amount_due <= 0 and invoice.net_paid <= 0:
         target = InvoiceStatus.CREDITED
     elif invoice.balance <= 0:
         target = InvoiceStatus.PAID
