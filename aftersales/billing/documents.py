@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, A6, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -110,24 +111,27 @@ def _repair_list(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     for job in ctx.jobs:
         out.append(Paragraph(f"{job.seq}. {job.title} · {job.get_job_type_display()} · {job.get_status_display()}", st["h2"]))
         if job.cause or job.correction:
-            out.append(Paragraph(f"{_('Cause')}: {job.cause or '—'} · {_('Correction')}: {job.correction or '—'}", st["small"]))
-        out.append(Paragraph(f"{_('Technician')}: {job.technician or '—'}", st["small"]))
+            cause, correction = _("Cause"), pgettext("repair job", "correction")
+            out.append(Paragraph(f"{cause}: {job.cause or '—'} · {correction}: {job.correction or '—'}", st["small"]))
+        technician = _("Technician")
+        out.append(Paragraph(f"{technician}: {job.technician or '—'}", st["small"]))
         rows = [[_("Item"), _("Qty"), _("Unit price"), _("Discount"), _("Amount")]]
         for line in job.lines.all():
-            rows.append([f"{line.get_kind_display()} · {line.description} {line.code}", f"{line.quantity:g}",
+            rows.append([f"{line.get_kind_display()} · {line.description} {line.code}", f"{line.quantity.normalize():f}",
                          _money(line.unit_price), _money(line.discount), _money(line.amount)])
         out.append(_table(rows, [80 * mm, 15 * mm, 25 * mm, 22 * mm, 28 * mm], st))
     if ctx.fitted:
         out.append(Paragraph(_("Replaced parts"), st["h2"]))
         rows = [[_("Part"), _("Batch / serial"), _("Qty")]]
-        rows += [[f"{f.part.name_zh} / {f.part.name_en} {f.part.number}", f.batch.number if f.batch else "—", f"{f.quantity:g}"] for f in ctx.fitted]
+        rows += [[f"{f.part.name_zh} / {f.part.name_en} {f.part.number}", f.batch.number if f.batch else "—", f"{f.quantity.normalize():f}"] for f in ctx.fitted]
         out.append(_table(rows, [100 * mm, 50 * mm, 20 * mm], st))
     if ctx.delivery is not None:
         d = ctx.delivery
         out.append(Paragraph(_("Delivery"), st["h2"]))
+        old_parts, state = _("Old parts handed over"), _("State of the car")
+        handed = _("yes") if d.old_parts_handed_over else _("no")
         out.append(Paragraph(
-            f"{_('Old parts handed over')}: {_('yes') if d.old_parts_handed_over else _('no')} · "
-            f"{_('State of the car')}: {d.car_state or '—'}", st["base"]))
+            f"{old_parts}: {handed} · {state}: {d.car_state or '—'}", st["base"]))
     return out
 
 
@@ -166,17 +170,20 @@ def _invoice(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     if inv is None:
         out.append(Paragraph(_("No invoice has been issued for this order yet."), st["base"]))
         return out
-    out.append(Paragraph(f"{_('Invoice number')}: {inv.number} · {_('Issued')}: {_local(inv.issued_at, ctx.order)}", st["base"]))
+    number_label, issued_label = _("Invoice number"), _("Issued")
+    out.append(Paragraph(f"{number_label}: {inv.number} · {issued_label}: {_local(inv.issued_at, ctx.order)}", st["base"]))
     rows = [[_("Job"), _("Item"), _("Qty"), _("Unit price"), _("Discount"), _("Amount")]]
+    free = _("no charge")
     for line in inv.lines.all():
-        job = line.job_title + (f" ({_('no charge')})" if line.no_charge else "")
-        rows.append([job, f"{line.description} {line.code}", f"{line.quantity:g}", _money(line.unit_price), _money(line.discount), _money(line.amount)])
+        job = f"{line.job_title} ({free})" if line.no_charge else line.job_title
+        rows.append([job, f"{line.description} {line.code}", f"{line.quantity.normalize():f}", _money(line.unit_price), _money(line.discount), _money(line.amount)])
     out.append(_table(rows, [40 * mm, 55 * mm, 12 * mm, 22 * mm, 20 * mm, 23 * mm], st))
     rows = [
         [_("Subtotal"), _money(inv.subtotal)], [_("Discount"), _money(inv.discount)],
         [_("Total (VAT included)"), _money(inv.total)], [_("of which VAT"), _money(inv.tax)],
     ]
-    rows += [[f"{_('Credit note')} {cn.number}", _money(cn.total)] for cn in inv.credit_notes.all()]
+    credit_label = _("Credit note")
+    rows += [[f"{credit_label} {cn.number}", _money(cn.total)] for cn in inv.credit_notes.all()]
     rows += [[f"{p.get_method_display()} {p.reference}", _money(p.amount)] for p in inv.payments.all()]
     if inv.refunded_amount:
         rows.append([_("Refunded"), _money(-inv.refunded_amount)])
@@ -197,8 +204,8 @@ def _reminder(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
         Paragraph(_("Maintenance reminder card"), st["h1"]),
         Paragraph(f"{o.customer.name} · {o.vehicle.plate or o.vehicle.vin}", st["base"]),
         Spacer(1, 3 * mm),
-        Paragraph(f"{_('Next maintenance')}: {when.isoformat()}", st["h2"]),
-        Paragraph(f"{_('or at')} {km:,} km" if km else "", st["h2"]),
+        Paragraph(_("Next maintenance: %(date)s") % {"date": when.isoformat()}, st["h2"]),
+        Paragraph(_("or at %(km)s km") % {"km": f"{km:,}"} if km else "", st["h2"]),
         Paragraph(_("whichever comes first"), st["small"]),
         Spacer(1, 3 * mm),
         Paragraph(f"{o.store.name} · {o.number}", st["small"]),

@@ -460,6 +460,8 @@ def order_deliver(
         raise ValidationFailed("too_long", _("Keep this under 300 characters."), "car_state")
     if len(notes) > 500:
         raise ValidationFailed("too_long", _("Keep this under 500 characters."), "notes")
+    if at < order.opened_at:
+        raise ValidationFailed("delivered_before_opened", _("Delivery cannot be before check-in."), "at")
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
         if invoice is None:

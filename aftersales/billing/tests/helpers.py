@@ -75,7 +75,7 @@ def run_in_threads(*targets: Any) -> list[Any]:
         try:
             barrier.wait()
             results[i] = target()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+        except Exception as exc:
             results[i] = exc
         finally:
             connection.close()

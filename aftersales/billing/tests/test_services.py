@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from aftersales.billing import services
 from aftersales.billing.choices import InvoiceStatus
-from aftersales.billing.models import CreditNote, Delivery, DeliveryCredit, Invoice, InvoiceEvent, NumberSequence, Payment, Refund
+from aftersales.billing.models import (
+    CreditNote,
+    Delivery,
+    DeliveryCredit,
+    Invoice,
+    InvoiceEvent,
+    NumberSequence,
+    Payment,
+    Refund,
+)
 from aftersales.billing.services import (
     credit_note_issue,
     delivery_credit_allow,
@@ -332,12 +341,12 @@ def test_paid_delivery_records_the_walkthrough_and_next_maintenance(world, djang
     order = ready_order(world, mileage=20000)
     invoice = invoice_issue(actor=world.advisor, order=order)
     pay(world, invoice, "403.00", "k1")
-    at = dt.datetime(2026, 8, 31, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
+    at = dt.datetime(2027, 8, 31, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
     with django_capture_on_commit_callbacks(execute=True):
         delivery = order_deliver(actor=world.advisor, order=order, old_parts_handed_over=True, at=at)
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED and order.delivered_at == at
-    assert (delivery.next_service_date, delivery.next_service_km) == (dt.date(2027, 2, 28), 25000)
+    assert (delivery.next_service_date, delivery.next_service_km) == (dt.date(2028, 2, 29), 25000)
     assert delivery.old_parts_handed_over and delivery.delivered_by == world.advisor
     assert RepairOrderEvent.objects.filter(order=order, to_state=OrderStatus.DELIVERED, actor=world.advisor).exists()
     with pytest.raises((Conflict, IllegalTransition)):
