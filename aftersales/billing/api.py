@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import NotFound
@@ -152,10 +152,10 @@ def _invoice(user: Any, invoice_id: int) -> Any:
 
 
 @router.post("/orders/{order_id}/invoice", response={201: InvoiceOut, **ERRORS})
-def issue_invoice(request: HttpRequest, order_id: int) -> tuple[int, Any]:
+def issue_invoice(request: HttpRequest, order_id: int) -> Status:
     user = request_user(request)
     invoice = services.invoice_issue(actor=user, order=_order(user, order_id))
-    return 201, _invoice(user, invoice.pk)
+    return Status(201, _invoice(user, invoice.pk))
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS})
@@ -166,7 +166,7 @@ def get_invoice(request: HttpRequest, invoice_id: int) -> Any:
 
 
 @router.post("/invoices/{invoice_id}/payments", response={201: PaymentOut, **ERRORS})
-def pay(request: HttpRequest, invoice_id: int, payload: PaymentIn) -> tuple[int, Any]:
+def pay(request: HttpRequest, invoice_id: int, payload: PaymentIn) -> Status:
     """Record a payment. A retried request with the same ``idempotency_key`` answers with the first payment."""
     user = request_user(request)
     invoice = selectors.invoice_get(user, invoice_id)
@@ -174,31 +174,31 @@ def pay(request: HttpRequest, invoice_id: int, payload: PaymentIn) -> tuple[int,
         actor=user, invoice=invoice, method=payload.method, amount=payload.amount,
         idempotency_key=payload.idempotency_key, reference=payload.reference,
     )
-    return 201, payment
+    return Status(201, payment)
 
 
 @router.post("/payments/{payment_id}/refunds", response={201: RefundOut, **ERRORS})
-def refund(request: HttpRequest, payment_id: int, payload: RefundIn) -> tuple[int, Any]:
+def refund(request: HttpRequest, payment_id: int, payload: RefundIn) -> Status:
     user = request_user(request)
     payment = selectors.payment_get(user, payment_id)
     row = services.refund_record(
         actor=user, payment=payment, amount=payload.amount, reason=payload.reason,
         idempotency_key=payload.idempotency_key, reference=payload.reference,
     )
-    return 201, row
+    return Status(201, row)
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", response={201: CreditNoteOut, **ERRORS})
-def credit_note(request: HttpRequest, invoice_id: int, payload: CreditNoteIn) -> tuple[int, Any]:
+def credit_note(request: HttpRequest, invoice_id: int, payload: CreditNoteIn) -> Status:
     user = request_user(request)
     invoice = selectors.invoice_get(user, invoice_id)
-    return 201, services.credit_note_issue(actor=user, invoice=invoice, amount=payload.amount, reason=payload.reason)
+    return Status(201, services.credit_note_issue(actor=user, invoice=invoice, amount=payload.amount, reason=payload.reason))
 
 
 @router.post("/orders/{order_id}/credit", response={201: CreditOut, **ERRORS})
-def allow_credit(request: HttpRequest, order_id: int, payload: ReasonIn) -> tuple[int, Any]:
+def allow_credit(request: HttpRequest, order_id: int, payload: ReasonIn) -> Status:
     user = request_user(request)
-    return 201, services.delivery_credit_allow(actor=user, order=_order(user, order_id), reason=payload.reason)
+    return Status(201, services.delivery_credit_allow(actor=user, order=_order(user, order_id), reason=payload.reason))
 
 
 @router.post("/orders/{order_id}/deliver", response={200: DeliveryOut, **ERRORS})
