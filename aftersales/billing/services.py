@@ -492,3 +492,28 @@ def order_deliver(
         customer_id = delivered.customer_id
         transaction.on_commit(lambda: _after_paid_visit(customer_id))
     return delivery
+
+
+def delivery_record_history(*, actor: Any, order: Any) -> Delivery:
+    """The delivery record of a visit recorded as already delivered (history, imports, the demo): the reminder
+    card's next maintenance from the visit's date and mileage, so its archive and documents are complete."""
+    from aftersales.workshop.choices import OrderStatus
+
+    require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    if order.status not in (OrderStatus.DELIVERED, OrderStatus.CLOSED) or order.delivered_at is None:
+        raise Conflict("not_delivered", _("This repair order has not been delivered."), "order")
+    with transaction.atomic():
+        if Delivery.objects.filter(order_id=order.pk).exists():
+            raise Conflict("already_delivered", _("This car has already been delivered."), "order")
+        day = timezone.localtime(order.delivered_at, order.store.zone).date()
+        next_date, next_km = next_maintenance(order, day)
+        delivery = Delivery.objects.create(
+            order=order, delivered_at=order.delivered_at, delivered_by=order.advisor, jobs_explained=True,
+            parts_shown=True, warranty_explained=True, next_service_date=next_date, next_service_km=next_km,
+        )
+        audit.record(
+            actor=actor, obj=order, action="repair_order.delivery_recorded", store_id=order.store_id,
+            customer_id=order.customer_id, changes={"next_service": [None, next_date.isoformat()]},
+        )
+    return delivery

@@ -548,6 +548,9 @@ class _Builder:
         self._parts()
         self._appointments()
         self._messages()
+        from aftersales.billing.demo import load as load_billing_demo
+
+        load_billing_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:
