@@ -53,6 +53,18 @@ log = logging.getLogger(__name__)
 INVOICEABLE_STATES = ("ready", "delivered", "closed")
 
 
+def _optional(app: str, module: str) -> Any:
+    """An app built in parallel (estimates, care, engagement): its module when the app is installed, else None."""
+    from django.apps import apps
+
+    if not apps.is_installed(app):
+        return None
+    try:
+        return importlib.import_module(f"{app}.{module}")
+    except ImportError:
+        return None
+
+
 def _user(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) else None
 
@@ -103,10 +115,7 @@ def _settle(invoice: Invoice, *, actor: Any, at: dt.datetime, reason: str = "") 
 
 def _authorized_limit(order: Any, total: Decimal) -> None:
     """The invoice can never exceed what the customer authorized (SPEC §5)."""
-    try:
-        estimates = importlib.import_module("aftersales.estimates.services")
-    except ImportError:
-        estimates = None
+    estimates = _optional("aftersales.estimates", "services")
     check = getattr(estimates, "assert_within_authorization", None)
     if check is not None:
         check(order=order, amount=total)
@@ -409,10 +418,7 @@ def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | 
 
     A maintenance plan (built by the care work) wins when its module offers ``next_maintenance_for``; otherwise the
     store default: 6 months / 5,000 km after this visit's date and mileage."""
-    try:
-        care = importlib.import_module("aftersales.care.services")
-    except ImportError:
-        care = None
+    care = _optional("aftersales.care", "services")
     planned = getattr(care, "next_maintenance_for", None)
     if planned is not None:
         try:
@@ -428,10 +434,7 @@ def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | 
 
 def _after_paid_visit(customer_id: int) -> None:
     """Tiers are recomputed on every paid visit, when the engagement module exists (built in parallel)."""
-    try:
-        engagement = importlib.import_module("aftersales.engagement.services")
-    except ImportError:
-        return
+    engagement = _optional("aftersales.engagement", "services")
     hook = getattr(engagement, "tier_recompute_customer", None)
     if hook is not None:
         hook(customer_id=customer_id)

@@ -379,8 +379,10 @@ def test_tier_hook_runs_only_when_the_engagement_module_exists(world, monkeypatc
         def tier_recompute_customer(*, customer_id):
             calls.append(customer_id)
 
-    real_import = services.importlib.import_module
-    monkeypatch.setattr(services.importlib, "import_module", lambda name: FakeEngagement if name == "aftersales.engagement.services" else real_import(name))
+    real = services._optional
+    monkeypatch.setattr(
+        services, "_optional", lambda app, module: FakeEngagement if app == "aftersales.engagement" else real(app, module)
+    )
     services._after_paid_visit(42)
     assert calls == [42]
 
