@@ -98,8 +98,10 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
 from aftersales.billing.api import router as billing_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
+from aftersales.engagement.api import router as engagement_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
+from aftersales.reception.api import router as reception_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
@@ -112,3 +114,5 @@ api.add_router("/messaging", messaging_router)
 api.add_router("/parts", parts_router)
 api.add_router("/appointments", appointments_router)
 api.add_router("/billing", billing_router)
+api.add_router("/reception", reception_router)
+api.add_router("/engagement", engagement_router)

@@ -24,6 +24,9 @@ app.conf.beat_schedule = {
     # 常用配件自动申购: nightly at 02:00 Asia/Shanghai (CELERY_TIMEZONE is UTC); the reorder screen can also run it now
     "parts-reorder-sweep": {"task": "aftersales.parts.reorder_sweep", "schedule": crontab(hour=18, minute=0)},
     "parts-expire-reservations": {"task": "aftersales.parts.expire_reservations", "schedule": 600.0},
+    # tiers (set-based), automatic tags, tier-A advisor suggestions: nightly at 01:30 Asia/Shanghai
+    "engagement-nightly": {"task": "aftersales.engagement.nightly", "schedule": crontab(hour=17, minute=30)},
+    "engagement-import-sweep": {"task": "aftersales.engagement.import_sweep", "schedule": 60.0},
 }
 
 

@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return _celery([command, *argv[1:]])
     if command == "import-parts":  # ``aftersales import-parts FILE [--apply]``
         argv[0] = "import_parts"
+    if command == "import-history":  # ``aftersales import-history FILE [--apply]``
+        argv[0] = "import_history"
     _django(argv)
     return 0
 

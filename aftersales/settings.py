@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "aftersales.messaging",
     "aftersales.parts",
     "aftersales.appointments",
+    "aftersales.reception",
+    "aftersales.engagement",
     "aftersales.web",
 ]
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
+from .appointments.urls import public_urlpatterns as appointments_public
+from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
 
 urlpatterns = [
@@ -12,6 +14,10 @@ urlpatterns = [
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
     path("billing/", include("aftersales.billing.urls")),
+    path("reception/", include("aftersales.reception.urls")),
+    path("", include(reception_public)),
+    path("", include(appointments_public)),
+    path("engagement/", include("aftersales.engagement.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.web.urls")),
 ]

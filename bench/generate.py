@@ -511,7 +511,7 @@ def gen_customers(w: World, conn) -> str:
     cust = Copier(conn, "customers_customer", ",".join([
         "id", "group_id", "name", "title", "mobile", "mobile_digits", "email", "address", "birthday",
         "preferred_channel", "preferred_advisor_id", "home_store_id", "preferences", "notes", "points_balance",
-        "anonymised_at", "created_at", "updated_at",
+        "anonymised_at", "created_at", "updated_at", "language", "wechat_openid",
     ]))  # fmt: skip
     links = Spool("customers_customerstore", "customer_id,store_id,since")
     consents = Spool("customers_consent", "customer_id,purpose,channel,granted,at,source,recorded_by_id,note")
@@ -546,7 +546,7 @@ def gen_customers(w: World, conn) -> str:
         cust.add(
             f"{cid}\t{group}\t{name}\t{title}\t+86{digits}\t{digits}\t{email}\t{address}\t{birthday}\t"
             f"{rng.choice(channels)}\t{advisor}\t{home}\t{rng.choice(prefs)}\t\t{rng.randrange(0, 5000)}\t\\N\t"
-            f"{ts}\t{ts}\n"
+            f"{ts}\t{ts}\tzh-hans\t\n"
         )
         links.add(f"{cid}\t{home}\t{ts}\n")
         if w.cust_second[cid]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override, pgettext
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.errors import Conflict, NotFound, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
@@ -275,8 +276,36 @@ def _variables(appointment: Appointment) -> dict[str, Any]:
         "directions": appointment.store.directions or appointment.store.address,
         "materials": appointment.service_type.materials_in(language),
         "service": appointment.service_type.name_in(language),
-        "link": f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/a/{appointment.pk}/",
+        "link": customer_link(appointment),
     }
+
+
+LINK_SALT = "aftersales.appointments.customer-link"
+LINK_MAX_AGE = 180 * 24 * 3600  # the link in a confirmation keeps working well past the visit
+
+
+def link_token(appointment: Appointment) -> str:
+    """The customer's link to their booking: signed, so nobody can walk other people's bookings by number."""
+    return signing.dumps(appointment.pk, salt=LINK_SALT)
+
+
+def customer_link(appointment: Appointment) -> str:
+    return f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/a/{link_token(appointment)}/"
+
+
+def appointment_from_token(token: str, *, max_age: int = LINK_MAX_AGE) -> Appointment:
+    try:
+        pk = signing.loads(token, salt=LINK_SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise Conflict("link_expired", _("This link has expired. Please call the store."), "token") from exc
+    except signing.BadSignature as exc:
+        raise NotFound("link_invalid", _("This link is not valid."), "token") from exc
+    appointment = Appointment.objects.select_related(
+        "store", "customer", "vehicle", "service_type", "advisor"
+    ).filter(pk=pk).first()
+    if appointment is None:
+        raise NotFound("link_invalid", _("This link is not valid."), "token")
+    return appointment
 
 
 def reminder_time(appointment: Appointment) -> dt.datetime:
@@ -286,17 +315,36 @@ def reminder_time(appointment: Appointment) -> dt.datetime:
     return dt.datetime.combine(local_day, dt.time(hour), tzinfo=appointment.store.zone).astimezone(dt.UTC)
 
 
+def same_morning_time(appointment: Appointment) -> dt.datetime | None:
+    """The optional same-morning reminder (store setting, e.g. 08:00), only for a booking later that day."""
+    hour = appointment.store.same_morning_reminder_hour
+    if hour is None:
+        return None
+    local_start = timezone.localtime(appointment.start, appointment.store.zone)
+    when = dt.datetime.combine(local_start.date(), dt.time(hour), tzinfo=appointment.store.zone)
+    if when >= local_start - dt.timedelta(minutes=30):
+        return None
+    return when.astimezone(dt.UTC)
+
+
 def _queue_reminder(appointment: Appointment) -> None:
-    """The day-before reminder; none when that time has already passed (the confirmation has just gone out)."""
+    """The day-before reminder and, where the store wants it, the same-morning one; none whose time has passed
+    (the confirmation has just gone out)."""
     from aftersales.messaging.services import message_enqueue
 
+    now = timezone.now()
     when = reminder_time(appointment)
-    if when <= timezone.now():
-        return
-    message_enqueue(
-        kind="appointment.reminder", store=appointment.store, customer=appointment.customer,
-        variables=_variables(appointment), dedup_key=_reminder_key(appointment), not_before=when,
-    )
+    if when > now:
+        message_enqueue(
+            kind="appointment.reminder", store=appointment.store, customer=appointment.customer,
+            variables=_variables(appointment), dedup_key=_reminder_key(appointment), not_before=when,
+        )
+    morning = same_morning_time(appointment)
+    if morning is not None and morning > now:
+        message_enqueue(
+            kind="appointment.reminder", store=appointment.store, customer=appointment.customer,
+            variables=_variables(appointment), dedup_key=f"{_reminder_key(appointment)}:morning", not_before=morning,
+        )
 
 
 def _cancel_reminders(appointment: Appointment, actor: Any, reason: str) -> None:
@@ -402,6 +450,10 @@ def _check_actor(actor: Any, appointment: Appointment) -> None:
 def appointment_reschedule(*, actor: Any, appointment: Appointment, start: Any, advisor: Any = None, reason: str = "") -> Appointment:
     """Move a booking to a new time (capacity checked as for a booking); the reminder moves with it."""
     _check_actor(actor, appointment)
+    return _reschedule(actor=actor, appointment=appointment, start=start, advisor=advisor, reason=reason)
+
+
+def _reschedule(*, actor: Any, appointment: Appointment, start: Any, advisor: Any = None, reason: str = "") -> Appointment:
     store = appointment.store
     if appointment.status != AppointmentStatus.BOOKED:
         raise ValidationFailed("not_booked", _("Only a booked appointment can be rescheduled."), "status")
@@ -453,6 +505,31 @@ def _move(actor: Any, appointment: Appointment, to: str, reason: str) -> Appoint
 def appointment_cancel(*, actor: Any, appointment: Appointment, reason: str = "") -> Appointment:
     """Cancel: capacity freed, parts released, the pending reminder cancelled, the customer told."""
     _check_actor(actor, appointment)
+    return _cancel(actor=actor, appointment=appointment, reason=reason)
+
+
+def _customer_may_change(appointment: Appointment, token: str) -> None:
+    if appointment_from_token(token).pk != appointment.pk:
+        raise ValidationFailed("link_invalid", _("This link is not valid."), "token")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict("not_booked", _("This appointment can no longer be changed online."), "status")
+    if appointment.start <= timezone.now() + dt.timedelta(hours=1):
+        raise Conflict("too_late", _("It is less than an hour to your appointment: please call the store."), "start")
+
+
+def appointment_cancel_by_customer(*, appointment: Appointment, token: str, reason: str = "") -> Appointment:
+    """The customer cancels from the link in their confirmation (no login; the signed link is the proof)."""
+    _customer_may_change(appointment, token)
+    return _cancel(actor=None, appointment=appointment, reason=reason or _("Cancelled by the customer online"))
+
+
+def appointment_reschedule_by_customer(*, appointment: Appointment, token: str, start: Any) -> Appointment:
+    """The customer picks another free time from the link in their confirmation."""
+    _customer_may_change(appointment, token)
+    return _reschedule(actor=None, appointment=appointment, start=start, reason=_("Rescheduled by the customer online"))
+
+
+def _cancel(*, actor: Any, appointment: Appointment, reason: str) -> Appointment:
     with transaction.atomic():
         locked = _locked(appointment)
         _move(actor, locked, AppointmentStatus.CANCELLED, reason)

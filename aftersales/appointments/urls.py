@@ -19,3 +19,7 @@ urlpatterns = [
     path("<int:pk>/no-show/", views.appointment_no_show, name="no_show"),
     path("<int:pk>/arrive/", views.appointment_arrive, name="arrive"),
 ]
+
+public_urlpatterns = [
+    path("a/<str:token>/", views.customer_page, name="customer_page"),
+]

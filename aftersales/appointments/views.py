@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -105,13 +106,23 @@ def day_calendar(request: HttpRequest) -> HttpResponse:
         {"left": round((a - lo) * 100 / span, 3), "width": round((b - a) * 100 / span, 3)}
         for a, b in _gaps(plan.periods, lo, hi)
     ]
-    bays = list(selectors.bays_for(user, store))
-    by_bay: dict[int, list[Appointment]] = {}
-    for a in rows:
-        by_bay.setdefault(a.bay_id, []).append(a)
-    lanes = [{"bay": b, "blocks": _blocks(by_bay.get(b.pk, []), lo, hi, store)} for b in bays]
+    by_advisor = request.GET.get("by") == "advisor"
+    if by_advisor:  # the advisors' view: who receives whom, and when
+        mine: dict[int | None, list[Appointment]] = {}
+        for a in rows:
+            mine.setdefault(a.advisor_id, []).append(a)
+        lanes = [{"label": str(adv), "priority": False, "blocks": _blocks(mine.get(adv.pk, []), lo, hi, store)}
+                 for adv in _advisors(store)]
+        if mine.get(None):
+            lanes.append({"label": _("No advisor"), "priority": False, "blocks": _blocks(mine[None], lo, hi, store)})
+    else:
+        by_bay: dict[int, list[Appointment]] = {}
+        for a in rows:
+            by_bay.setdefault(a.bay_id, []).append(a)
+        lanes = [{"label": b.name, "priority": b.is_priority, "blocks": _blocks(by_bay.get(b.pk, []), lo, hi, store)}
+                 for b in selectors.bays_for(user, store)]
     return render(request, "appointments/day.html", _ctx(
-        request, store, day=day, lanes=lanes, hours=hours, closed=closed, is_closed=not plan.periods, rows=rows,
+        request, store, day=day, lanes=lanes, by_advisor=by_advisor, hours=hours, closed=closed, is_closed=not plan.periods, rows=rows,
         prev=day - dt.timedelta(days=1), next=day + dt.timedelta(days=1), today=timezone.localtime(timezone.now(), store.zone).date(),
     ))
 
@@ -331,9 +342,12 @@ def arrivals(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = [{"a": r.appointment, "status": r.status, "start": _local(r.appointment.start, store), "started": r.appointment.start <= now}
             for r in selectors.arrivals_today(request.user, store, now)]
+    today = timezone.localtime(now, store.zone).date()
+    from aftersales.reception.selectors import walk_in_figures
+
     return render(request, "appointments/arrivals.html", _ctx(
-        request, store, rows=rows, can_change=request.user.has_perm("appointments.change_appointment"),
-        today=timezone.localtime(timezone.now(), store.zone).date(),
+        request, store, rows=rows, can_change=request.user.has_perm("appointments.change_appointment"), today=today,
+        walk_ins=walk_in_figures(request.user, store, today.replace(day=1), today),
     ))
 
 
@@ -420,3 +434,51 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             form.data = form.data.copy()
             form.data["started"] = initial["started"]
     return render(request, "appointments/walk_in.html", _ctx(request, store, form=form))
+
+
+# ---- the customer's page behind the link in their confirmation (no login) ------------------------------------------------
+def customer_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The booking as the customer sees it: time, place, directions, materials; cancel or pick another free time."""
+    from django.utils import translation
+
+    from aftersales.common.errors import NotFound
+
+    try:
+        appointment = services.appointment_from_token(token)
+    except NotFound as exc:
+        return render(request, "appointments/public_message.html", {"message": exc.message}, status=404)
+    except DomainError as exc:
+        return render(request, "appointments/public_message.html", {"message": exc.message}, status=410)
+    language = request.GET.get("lang") or getattr(appointment.customer, "language", "") or "zh-hans"
+    if language not in ("zh-hans", "en"):
+        language = "zh-hans"
+    translation.activate(language)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "cancel":
+                services.appointment_cancel_by_customer(appointment=appointment, token=token)
+                messages.success(request, _("Your appointment is cancelled. We hope to see you another time."))
+            elif action == "reschedule":
+                services.appointment_reschedule_by_customer(appointment=appointment, token=token, start=request.POST.get("start"))
+                messages.success(request, _("Your appointment is moved. A confirmation is on its way."))
+            else:
+                error = _("Choose what to do.")
+        except DomainError as exc:
+            error = str(exc.message)
+        if not error:
+            return redirect(f"{request.path}?lang={language}")
+        appointment = services.appointment_from_token(token)
+    store = appointment.store
+    slots: list[Any] = []
+    if appointment.status == AppointmentStatus.BOOKED and request.GET.get("change"):
+        after = max(timezone.now() + dt.timedelta(hours=2), appointment.start - dt.timedelta(days=3))
+        slots = [_local(s, store) for s in availability.next_free(store, appointment.service_type, after, count=12, days=14)
+                 if s != appointment.start]
+    return render(request, "appointments/public_booking.html", {
+        "a": appointment, "store": store, "start": _local(appointment.start, store), "error": error, "slots": slots,
+        "language": language, "materials": appointment.service_type.materials_in(language),
+        "service": appointment.service_type.name_in(language),
+        "hours": f"{Decimal(appointment.duration_minutes) / 60:.1f}".rstrip("0").rstrip("."),
+    })

@@ -211,6 +211,7 @@ def credit_note_issue(
         locked.credited_amount = q(before + value)
         locked.save(update_fields=["credited_amount"])
         _settle(locked, actor=actor, at=at, reason=number)
+        _after_paid_visit(locked.customer_id)
         audit.record(
             actor=actor, obj=locked, action="invoice.credit_note", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"credited_amount": [str(before), str(locked.credited_amount)]},
@@ -289,6 +290,8 @@ def payment_record(
             locked.paid_amount = q(before + value)
             locked.save(update_fields=["paid_amount"])
             _settle(locked, actor=actor, at=at, reason=f"{method} {value}")
+            if locked.status == InvoiceStatus.PAID:  # a paid visit (once delivered): the customer's tier follows
+                _after_paid_visit(locked.customer_id)
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(before), str(locked.paid_amount)]},
@@ -367,6 +370,7 @@ def refund_record(
             locked.refunded_amount = q(before + value)
             locked.save(update_fields=["refunded_amount"])
             _settle(locked, actor=actor, at=at, reason=f"refund {value}")
+            _after_paid_visit(locked.customer_id)  # refunded money does not count toward the tier
             audit.record(
                 actor=actor, obj=locked, action="invoice.refund", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"refunded_amount": [str(before), str(locked.refunded_amount)]},
@@ -433,11 +437,18 @@ def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | 
 
 
 def _after_paid_visit(customer_id: int) -> None:
-    """Tiers are recomputed on every paid visit, when the engagement module exists (built in parallel)."""
+    """Tiers are recomputed on every paid visit (and when its money changes: refunds, credit notes), once the
+    transaction has committed, when the engagement app is installed; its nightly sweep catches anything missed."""
     engagement = _optional("aftersales.engagement", "services")
+    if engagement is None:
+        return
+    after_commit = getattr(engagement, "tier_recompute_after_commit", None)
+    if after_commit is not None:
+        after_commit(customer_id)
+        return
     hook = getattr(engagement, "tier_recompute_customer", None)
     if hook is not None:
-        hook(customer_id=customer_id)
+        transaction.on_commit(lambda: hook(customer_id=customer_id))
 
 
 def order_deliver(
@@ -492,8 +503,7 @@ def order_deliver(
             customer_id=delivered.customer_id,
             changes={"next_service": [None, f"{next_date.isoformat()} / {next_km or '-'} km"]}, at=at,
         )
-        customer_id = delivered.customer_id
-        transaction.on_commit(lambda: _after_paid_visit(customer_id))
+        _after_paid_visit(delivered.customer_id)
     return delivery
 
 

@@ -551,6 +551,12 @@ class _Builder:
         from aftersales.billing.demo import load as load_billing_demo
 
         load_billing_demo(group=self.group, now=self.now)
+        from aftersales.reception.demo import load as load_reception_demo
+
+        load_reception_demo(self)
+        from aftersales.engagement.demo import load as load_engagement_demo
+
+        load_engagement_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:
@@ -561,6 +567,8 @@ class _Builder:
 
         parts = {p.number: p for p in Part.objects.filter(group=self.group, number__in=[n for n, _q in CANNED_PARTS])}
         kinds_by_store: dict[str, list[ServiceType]] = {}
+        self.stores["gz"].same_morning_reminder_hour = 8  # Guangzhou also reminds on the morning of the visit
+        self.stores["gz"].save(update_fields=["same_morning_reminder_hour"])
         for code, store in self.stores.items():
             kinds = ServiceType.objects.bulk_create(
                 ServiceType(store=store, code=c, name_zh=zh, name_en=en, kind=kind, duration_minutes=minutes,

@@ -62,6 +62,7 @@ KINDS: dict[str, MessageKind] = {
               link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}预计 {{ due_date }} 或 {{ due_km }} 公里需要保养，点击预约：{{ link }}", "Dear {{ greeting }}, your {{ plate }} is due for maintenance around {{ due_date }} or {{ due_km }} km. Book: {{ link }}")),
         _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. Details: {{ link }}")),
         _kind("staff.task", _("Task for staff"), Purpose.SERVICE, title="回访客户", details="请致电客户了解满意度", text=("{{ title }}：{{ details }}", "{{ title }}: {{ details }}")),
+        _kind("reception.handover_sign", _("Vehicle handover sheet to sign"), Purpose.SERVICE, VEHICLE, link="https://example.invalid/h/1", text=("{{ greeting }}，请核对您{{ plate }}的车辆交接单并签字确认：{{ link }}", "Dear {{ greeting }}, please check the handover sheet of {{ plate }} and sign it: {{ link }}")),
     ]
 }
 

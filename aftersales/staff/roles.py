@@ -63,6 +63,7 @@ _PARTS_CLERK = [
 _APPOINTMENTS_VIEW = ["appointments.view_appointment", "appointments.view_servicetype", "appointments.view_bay",
                       "appointments.view_cannedjob"]
 _APPOINTMENTS_BOOK = [*_APPOINTMENTS_VIEW, "appointments.add_appointment", "appointments.change_appointment"]
+_RECEPTION = ["reception.view_handover", "reception.add_handover", "reception.change_handover"]
 _APPOINTMENTS_MANAGE = [
     *_APPOINTMENTS_BOOK, "appointments.delete_appointment", "appointments.view_appointmentevent",
     "appointments.add_servicetype", "appointments.change_servicetype", "appointments.delete_servicetype",
@@ -73,17 +74,27 @@ _APPOINTMENTS_MANAGE = [
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
 
+_ENGAGEMENT_VIEW = ["engagement.view_customertier", "engagement.view_tierchange", "engagement.view_segment",
+                    "engagement.view_dedicatedadvisor"]
+_ENGAGEMENT_MANAGE = [
+    *_ENGAGEMENT_VIEW, "engagement.add_segment", "engagement.change_segment", "engagement.delete_segment",
+    "engagement.export_segment", "engagement.view_tiersettings", "engagement.change_tiersettings",
+    "engagement.change_customertier", "engagement.add_dedicatedadvisor", "engagement.change_dedicatedadvisor",
+    "engagement.view_importjob", "engagement.add_importjob", "engagement.run_import", "engagement.view_importedvisit",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "workshop.add_repairorder",
         "workshop.change_repairorder", "billing.view_invoice", "messaging.view_message", *_PARTS_VIEW,
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
         "billing.add_invoice",
+        *_RECEPTION, *_ENGAGEMENT_VIEW,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
-                   "workshop.change_repairjob",
+                   "workshop.change_repairjob", "reception.view_handover",
                    "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
@@ -91,6 +102,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CALL_CENTRE: [
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
+        *_ENGAGEMENT_VIEW,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -103,6 +115,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
         "billing.add_invoice", "billing.add_refund", "billing.approve_refund", "billing.add_creditnote",
         "billing.add_deliverycredit",
+        *_RECEPTION,
+        *_ENGAGEMENT_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
@@ -132,7 +146,7 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
     from django.apps import apps as global_apps
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
-    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "reception"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions

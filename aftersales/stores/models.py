@@ -3,6 +3,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,11 @@ class Store(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone])
     directions = models.TextField(_("directions"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    same_morning_reminder_hour = models.PositiveSmallIntegerField(
+        _("same-morning appointment reminder at (hour)"), null=True, blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(12)],
+        help_text=_("Leave empty for no same-morning reminder; the day-before reminder is always sent."),
+    )
 
     class Meta:
         verbose_name = _("store")

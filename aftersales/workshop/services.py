@@ -302,6 +302,9 @@ def repair_order_move(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
         )
+        from aftersales.engagement.services import tier_recompute_after_commit
+
+        tier_recompute_after_commit(locked.customer_id)  # delivered and paid = a paid visit (SPEC §10)
     return locked
 
 

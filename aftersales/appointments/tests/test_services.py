@@ -66,7 +66,8 @@ def test_booking_queues_confirmation_and_reminder_in_the_customers_language(shop
     assert v["date"] == shop.monday.isoformat() and v["time"] == "09:00" and v["duration"] == "1"
     assert v["advisor_name"] == str(shop.world.advisor) and v["materials"] == materials
     assert v["directions"] == "天河路 1 号" and v["plate"] == "粤B12345"
-    assert v["link"] == f"https://shop.example/a/{appointment.pk}/"
+    assert v["link"].startswith("https://shop.example/a/") and v["link"].endswith("/")
+    assert services.appointment_from_token(v["link"].split("/")[-2]) == appointment
     assert v["greeting"] == ("张先生" if language == "zh-hans" else "Mr 张")
     assert materials in confirmation.body and "09:00" in confirmation.body
     reminder = Message.objects.get(dedup_key=f"appointment-reminder:{appointment.pk}:{appointment.start.isoformat()}")
@@ -82,6 +83,19 @@ def test_reminder_hour_is_configurable(shop, settings):
     reminder = Message.objects.get(kind="appointment.reminder", customer=shop.customer)
     assert reminder.not_before == local(shop.monday - dt.timedelta(days=1), "09:00")
     assert services.reminder_time(appointment) == reminder.not_before
+
+
+def test_same_morning_reminder_when_the_store_wants_it(shop):
+    shop.store.same_morning_reminder_hour = 8
+    shop.store.save()
+    early = book(shop, "08:30")  # 08:00 is too close to an 08:30 booking: the day-before reminder is enough
+    late = book(shop, "14:00")
+    assert not Message.objects.filter(dedup_key__endswith=":morning", dedup_key__contains=f":{early.pk}:").exists()
+    morning = Message.objects.get(dedup_key=f"appointment-reminder:{late.pk}:{late.start.isoformat()}:morning")
+    assert morning.not_before == local(shop.monday, "08:00") and morning.status == "pending"
+    services.appointment_cancel(actor=shop.world.advisor, appointment=late)
+    morning.refresh_from_db()
+    assert morning.status == "cancelled"  # both reminders go with a cancellation
 
 
 def test_new_customer_and_vehicle_are_created(shop):

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from aftersales.billing import services
 from aftersales.billing.choices import InvoiceStatus
 from aftersales.billing.models import (
     CreditNote,
@@ -371,20 +370,17 @@ def test_next_maintenance_default_interval(world):
     assert next_maintenance(order, dt.date(2026, 12, 31)) == (dt.date(2027, 6, 30), None)
 
 
-def test_tier_hook_runs_only_when_the_engagement_module_exists(world, monkeypatch):
-    calls = []
+def test_paid_delivered_visit_recomputes_the_customers_tier(world, django_capture_on_commit_callbacks):
+    from aftersales.engagement.models import CustomerTier
 
-    class FakeEngagement:  # stands in for the module being built in parallel (the hook only imports it)
-        @staticmethod
-        def tier_recompute_customer(*, customer_id):
-            calls.append(customer_id)
-
-    real = services._optional
-    monkeypatch.setattr(
-        services, "_optional", lambda app, module: FakeEngagement if app == "aftersales.engagement" else real(app, module)
-    )
-    services._after_paid_visit(42)
-    assert calls == [42]
+    order = ready_order(world)
+    invoice = invoice_issue(actor=world.advisor, order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(world, invoice, "403.00", "k1")
+    with django_capture_on_commit_callbacks(execute=True):
+        order_deliver(actor=world.advisor, order=order)
+    tier = CustomerTier.objects.get(customer_id=order.customer_id)
+    assert (tier.f, tier.m, tier.tier) == (1, Decimal("403.00"), "C")  # one paid visit this month: new customer
 
 
 def test_zero_invoice_for_warranty_only_visit_is_settled(world):

@@ -93,6 +93,30 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/billing/orders/{order_id}/deliver"),
         ("get", "/api/billing/orders/{order_id}/documents/{kind}"),
     ],
+    "reception": [
+        ("post", "/api/reception/handovers"),
+        ("get", "/api/reception/handovers/{handover_id}"),
+        ("patch", "/api/reception/handovers/{handover_id}"),
+        ("post", "/api/reception/handovers/{handover_id}/marks"),
+        ("delete", "/api/reception/handovers/{handover_id}/marks/{mark_id}"),
+        ("post", "/api/reception/handovers/{handover_id}/photos"),
+        ("post", "/api/reception/handovers/{handover_id}/request-signature"),
+        ("post", "/api/reception/handovers/{handover_id}/sign"),
+        ("post", "/api/reception/handovers/{handover_id}/open-order"),
+        ("get", "/api/reception/handovers/{handover_id}/pdf"),
+        ("get", "/api/reception/walk-in-figures"),
+    ],
+    "engagement": [
+        ("get", "/api/engagement/customers/{customer_id}/tier"),
+        ("get", "/api/engagement/customers/{customer_id}/tier-history"),
+        ("put", "/api/engagement/customers/{customer_id}/dedicated-advisor"),
+        ("get", "/api/engagement/segments"),
+        ("post", "/api/engagement/segments"),
+        ("get", "/api/engagement/segments/{segment_id}"),
+        ("get", "/api/engagement/segments/{segment_id}/customers"),
+        ("get", "/api/engagement/report"),
+        ("get", "/api/engagement/imports/{job_id}"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)

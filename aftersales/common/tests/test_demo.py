@@ -115,7 +115,8 @@ def test_load_demo_once(db):
     spans = RepairOrder.objects.values("customer").annotate(first=Min("opened_at"), last=Max("opened_at"))
     assert spans
     assert max(row["last"] - row["first"] for row in spans) <= dt.timedelta(days=400)
-    assert AuditEvent.objects.filter(action="repair_order.opened").count() == RepairOrder.objects.count()
+    opened = AuditEvent.objects.filter(action__in=("repair_order.opened", "repair_order.checked_in")).count()
+    assert opened == RepairOrder.objects.count()
 
     # parts: suppliers, a catalogue matching the jobs, stock at both stores, reorder, a PO, a transfer, issues
     assert Supplier.objects.filter(group=group).count() == 3
@@ -159,3 +160,11 @@ def test_load_demo_once(db):
     call_command("load_demo", stdout=again)
     assert "already" in again.getvalue()
     assert _counts() == before
+
+    # reception: a car received and signed on screen with its order open, one waiting for the signature by link
+    from aftersales.reception.models import Handover
+
+    signed = Handover.objects.get(status="signed")
+    assert signed.order is not None and signed.order.status == "checked_in" and signed.marks.count() == 2
+    assert Handover.objects.filter(status="awaiting_signature").count() == 1
+    assert Store.objects.get(code="gz").same_morning_reminder_hour == 8

@@ -1,0 +1,84 @@
+"""Checking uploaded images (photos, signatures) before anything is stored: type, size, dimensions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from .errors import ValidationFailed
+
+# Formats a phone or tablet camera produces that every browser can show back.
+IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    content: bytes
+    extension: str
+    width: int
+    height: int
+
+
+def _limit_mb(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g}"
+
+
+def check_image(content: bytes, *, field: str, max_bytes: int | None = None, formats: dict[str, str] | None = None) -> CheckedImage:
+    """The bytes are an image of an accepted format within the size cap, or a ValidationFailed naming ``field``."""
+    from PIL import Image, UnidentifiedImageError
+
+    limit = max_bytes or int(getattr(settings, "AFTERSALES_MAX_PHOTO_BYTES", 8 * 1024 * 1024))
+    formats = formats or IMAGE_FORMATS
+    if not content:
+        raise ValidationFailed("file_empty", _("The file is empty."), field)
+    if len(content) > limit:
+        raise ValidationFailed(
+            "file_too_large", _("The file is larger than %(mb)s MB.") % {"mb": _limit_mb(limit)}, field
+        )
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            kind = probe.format or ""
+            probe.verify()
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+            if width * height > 50_000_000:
+                raise ValidationFailed("image_too_large", _("The image has too many pixels."), field)
+            image.load()
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValidationFailed(
+            "not_an_image", _("Only photos (JPEG, PNG or WebP) can be uploaded."), field
+        ) from exc
+    if kind not in formats:
+        raise ValidationFailed("not_an_image", _("Only photos (JPEG, PNG or WebP) can be uploaded."), field)
+    return CheckedImage(content=content, extension=formats[kind], width=width, height=height)
+
+
+def decode_data_url(value: str, *, field: str, mime: str = "image/png") -> bytes:
+    """The bytes of a ``data:image/png;base64,...`` URL (what a signature canvas posts)."""
+    prefix = f"data:{mime};base64,"
+    if not isinstance(value, str) or not value.startswith(prefix):
+        raise ValidationFailed("signature_format", _("The signature could not be read; please sign again."), field)
+    try:
+        return base64.b64decode(value[len(prefix):], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationFailed("signature_format", _("The signature could not be read; please sign again."), field) from exc
+
+
+def ink_ratio(content: bytes) -> float:
+    """Share of pixels with ink (dark and not transparent): an empty canvas has none."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        rgba = image.convert("RGBA")
+        small = rgba.resize((max(1, rgba.width // 4), max(1, rgba.height // 4)))
+        raw = small.tobytes()
+    count = len(raw) // 4
+    inked = sum(1 for i in range(0, len(raw), 4) if raw[i + 3] > 64 and raw[i] + raw[i + 1] + raw[i + 2] < 384)
+    return inked / max(1, count)
