@@ -258,3 +258,29 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}"
+
+
+class OnlinePayment(models.Model):
+    """A payment the customer starts online (the signed pay link); confirmed by the provider's signed notification."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the provider")
+        PAID = "paid", _("Paid")
+        REJECTED = "rejected", _("Rejected (to refund)")
+
+    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="online_payments")
+    out_trade_no = models.CharField(_("merchant order number"), max_length=32, unique=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    transaction_id = models.CharField(_("provider transaction number"), max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="online")
+
+    class Meta:
+        verbose_name = _("online payment")
+        verbose_name_plural = _("online payments")
+
+    def __str__(self) -> str:
+        return self.out_trade_no

@@ -254,6 +254,17 @@ def payment_record(
         )
     if len(reference) > 64:
         raise ValidationFailed("too_long", _("The reference is at most 64 characters."), "reference")
+    return _payment_write(
+        actor=actor, invoice=invoice, method=method, value=value, idempotency_key=idempotency_key, reference=reference,
+        at=at,
+    )
+
+
+def _payment_write(
+    *, actor: Any, invoice: Invoice, method: str, value: Decimal, idempotency_key: str, reference: str,
+    at: dt.datetime | None,
+) -> Payment:
+    """The write of a validated payment (staff at the till, or a verified provider notification)."""
 
     def replay(existing: Payment) -> Payment:
         if existing.invoice_id != invoice.pk or existing.amount != value or existing.method != method:
@@ -530,3 +541,85 @@ def delivery_record_history(*, actor: Any, order: Any) -> Delivery:
             customer_id=order.customer_id, changes={"next_service": [None, next_date.isoformat()]},
         )
     return delivery
+
+
+# ---- online payment (the customer's pay link; WeChat Pay v3 notification) --------------------------------------
+PAY_LINK_SALT = "billing.pay"
+PAY_LINK_MAX_AGE = 7 * 24 * 3600
+
+
+def pay_link_token(invoice: Invoice) -> str:
+    from django.core import signing
+
+    return signing.dumps({"invoice": invoice.pk}, salt=PAY_LINK_SALT)
+
+
+def pay_link_invoice(token: str) -> Invoice:
+    """The invoice a customer's pay link names; NotFound when tampered with or expired."""
+    from django.core import signing
+
+    from aftersales.common.errors import NotFound
+
+    try:
+        data = signing.loads(token, salt=PAY_LINK_SALT, max_age=PAY_LINK_MAX_AGE)
+        return Invoice.objects.select_related("store", "customer", "order", "order__vehicle").get(pk=data["invoice"])
+    except (signing.BadSignature, KeyError, TypeError, Invoice.DoesNotExist) as exc:
+        raise NotFound("link_invalid", _("This link is not valid or has expired."), None) from exc
+
+
+def online_payment_start(*, invoice: Invoice, at: dt.datetime | None = None) -> Any:
+    """The customer chose to pay the balance online: a pending payment with our merchant order number (the
+    provider's prepay call would follow; its notification confirms the payment)."""
+    import uuid
+
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0:
+            raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
+        pending = OnlinePayment.objects.filter(invoice=locked, status=OnlinePayment.Status.PENDING, amount=locked.balance).first()
+        if pending is not None:
+            return pending
+        online = OnlinePayment.objects.create(
+            invoice=locked, out_trade_no=uuid.uuid4().hex, amount=q(locked.balance), created_at=at,
+        )
+        audit.record(
+            actor=None, obj=locked, action="invoice.online_started", store_id=locked.store_id,
+            customer_id=locked.customer_id, changes={"online": [None, str(online.amount)]}, reason=online.out_trade_no, at=at,
+        )
+    return online
+
+
+def online_payment_confirm(*, out_trade_no: str, transaction_id: str, total_fen: int, at: dt.datetime | None = None) -> Any:
+    """A verified provider notification: record the payment once (the provider retries; every retry answers the
+    same). Returns the OnlinePayment; an amount that does not match, or an invoice settled meanwhile at the till,
+    leaves it REJECTED with the reason (the money is refunded by staff)."""
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    with transaction.atomic():
+        online = OnlinePayment.objects.select_for_update().filter(out_trade_no=out_trade_no).first()
+        if online is None:
+            raise ValidationFailed("unknown_order", _("Unknown merchant order number."), "out_trade_no")
+        if online.status != OnlinePayment.Status.PENDING:
+            return online
+        online.transaction_id = transaction_id[:64]
+        if total_fen != int(online.amount * 100):
+            online.status, online.note = OnlinePayment.Status.REJECTED, f"amount {total_fen} fen != {online.amount}"
+            online.save(update_fields=["status", "note", "transaction_id"])
+            return online
+        try:
+            with transaction.atomic():
+                payment = _payment_write(
+                    actor=None, invoice=online.invoice, method=PaymentMethod.ONLINE, value=online.amount,
+                    idempotency_key=f"wxpay-{transaction_id}"[:64], reference=transaction_id[:64], at=at,
+                )
+        except (Conflict, ValidationFailed) as exc:
+            online.status, online.note = OnlinePayment.Status.REJECTED, str(exc.message)[:300]
+            online.save(update_fields=["status", "note", "transaction_id"])
+            return online
+        online.status, online.paid_at, online.payment = OnlinePayment.Status.PAID, at, payment
+        online.save(update_fields=["status", "paid_at", "payment", "transaction_id"])
+    return online

@@ -16,4 +16,6 @@ urlpatterns = [
     path("orders/<int:pk>/deliver/", views.deliver, name="deliver"),
     path("orders/<int:pk>/documents/<str:kind>/<str:language>.pdf", views.document, name="document"),
     path("vehicles/<int:pk>/archive/", views.vehicle_archive, name="archive"),
+    path("pay/<str:token>/", views.pay_online, name="pay_online"),
+    path("wechatpay/notify/", views.wechatpay_notify, name="wechatpay_notify"),
 ]

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from aftersales.common.errors import DomainError
@@ -54,6 +56,7 @@ def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any
         "refund_form": forms.get("refund_form"), "refund_payment": forms.get("refund_payment"),
         "credit_note_form": forms.get("credit_note_form") or CreditNoteForm(),
         "new_refund_key": RefundForm().initial["idempotency_key"],
+        "pay_link": request.build_absolute_uri(reverse("billing:pay_online", args=[services.pay_link_token(invoice)])),
     }
     return render(request, "billing/invoice.html", ctx, status=status)
 
@@ -214,3 +217,46 @@ def vehicle_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "billing/archive.html", {
         "vehicle": vehicle, "entries": entries, "documents": DocumentKind.choices, "languages": LANGUAGES,
     })
+
+
+# ---- the customer's pay link (no login: a signed token) and the provider's notification -------------------------
+def pay_online(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's page: the invoice and its balance, and "pay with WeChat Pay" (works on a phone)."""
+    from django.utils import translation
+
+    try:
+        invoice = services.pay_link_invoice(token)
+    except DomainError as exc:
+        return render(request, "billing/pay.html", {"error": str(exc.message)}, status=404)
+    language = request.GET.get("lang") or invoice.customer.language or "zh-hans"
+    language = language if language in LANGUAGES else "zh-hans"
+    with translation.override(language):
+        online, error = None, ""
+        if request.method == "POST":
+            try:
+                online = services.online_payment_start(invoice=invoice)
+            except DomainError as exc:
+                error = str(exc.message)
+        invoice.refresh_from_db()
+        return render(request, "billing/pay.html", {
+            "invoice": invoice, "order": invoice.order, "online": online, "error": error, "language": language,
+        }, status=409 if error else 200)
+
+
+@csrf_exempt
+@require_POST
+def wechatpay_notify(request: HttpRequest) -> HttpResponse:
+    """WeChat Pay v3 payment notification: verified (signature, timestamp, serial), decrypted, recorded once."""
+    from .wechatpay import NotifyRejected, verify_and_decrypt
+
+    try:
+        tx = verify_and_decrypt(request.headers, request.body)
+    except NotifyRejected as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc)}, status=401 if exc.code != "bad_resource" else 400)
+    if tx.trade_state != "SUCCESS":
+        return JsonResponse({"code": "SUCCESS", "message": "ignored"})
+    try:
+        services.online_payment_confirm(out_trade_no=tx.out_trade_no, transaction_id=tx.transaction_id, total_fen=tx.total_fen)
+    except DomainError as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc.message)}, status=400)
+    return JsonResponse({"code": "SUCCESS", "message": "OK"})
