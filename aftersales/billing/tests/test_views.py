@@ -142,6 +142,7 @@ def test_refund_and_credit_note_from_the_invoice_page(world, setup):
     assert response.status_code == 302
     page = manager.get(f"/billing/invoices/{invoice.pk}/").content.decode()
     assert CreditNote.objects.get().number in page and "工时多算" in page
+    assert 'data-testid="pay-link"' in page and "/billing/pay/" in page  # the customer's online pay link
 
 
 def test_delivery_checklist_refuses_unpaid_then_delivers_on_credit(world, setup):
