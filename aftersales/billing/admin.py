@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import CreditNote, Delivery, DeliveryCredit, Invoice, InvoiceLine, NumberSequence, OnlinePayment, Payment, Refund
+from .models import (
+    CreditNote,
+    Delivery,
+    DeliveryCredit,
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    OnlinePayment,
+    Payment,
+    Refund,
+)
 
 
 class PaymentInline(admin.TabularInline):
