@@ -97,8 +97,11 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
 from aftersales.billing.api import router as billing_router  # noqa: E402
+from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
+from aftersales.feedback.api import router as feedback_router  # noqa: E402
+from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
 from aftersales.reception.api import router as reception_router  # noqa: E402
@@ -116,3 +119,6 @@ api.add_router("/appointments", appointments_router)
 api.add_router("/billing", billing_router)
 api.add_router("/reception", reception_router)
 api.add_router("/engagement", engagement_router)
+api.add_router("/loyalty", loyalty_router)
+api.add_router("/feedback", feedback_router)
+api.add_router("/care", care_router)

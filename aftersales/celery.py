@@ -27,6 +27,15 @@ app.conf.beat_schedule = {
     # tiers (set-based), automatic tags, tier-A advisor suggestions: nightly at 01:30 Asia/Shanghai
     "engagement-nightly": {"task": "aftersales.engagement.nightly", "schedule": crontab(hour=17, minute=30)},
     "engagement-import-sweep": {"task": "aftersales.engagement.import_sweep", "schedule": 60.0},
+    # loyalty: paid invoices billing did not report earn within 10 minutes; expiry nightly at 01:00 Asia/Shanghai
+    "loyalty-earn-sweep": {"task": "aftersales.loyalty.earn_sweep", "schedule": 600.0},
+    "loyalty-expiry-sweep": {"task": "aftersales.loyalty.expiry_sweep", "schedule": crontab(hour=17, minute=0)},
+    # follow-ups after delivery (created, surveyed, retried, closed as unreached) and feedback SLA warnings/escalations
+    "feedback-followup-sweep": {"task": "aftersales.feedback.followup_sweep", "schedule": 300.0},
+    "feedback-sla-sweep": {"task": "aftersales.feedback.sla_sweep", "schedule": 60.0},
+    # care: the daily reminder sweep at 09:00 Asia/Shanghai (01:00 UTC); playbooks enrol and advance every 10 minutes
+    "care-reminder-sweep": {"task": "aftersales.care.reminder_sweep", "schedule": crontab(hour=1, minute=0)},
+    "care-playbooks-tick": {"task": "aftersales.care.playbooks_tick", "schedule": 600.0},
 }
 
 

@@ -57,7 +57,10 @@ INSTALLED_APPS = [
     "aftersales.appointments",
     "aftersales.reception",
     "aftersales.engagement",
+    "aftersales.feedback",
+    "aftersales.care",
     "aftersales.web",
+    "aftersales.loyalty",
 ]
 
 MIDDLEWARE = [

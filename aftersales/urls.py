@@ -18,7 +18,10 @@ urlpatterns = [
     path("", include(reception_public)),
     path("", include(appointments_public)),
     path("engagement/", include("aftersales.engagement.urls")),
+    path("loyalty/", include("aftersales.loyalty.urls")),
+    path("care/", include("aftersales.care.urls")),
     path("", include("aftersales.messaging.urls")),
+    path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),
 ]
 

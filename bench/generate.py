@@ -751,14 +751,18 @@ def gen_orders(w: World, conn) -> str:
             gross = qty * price // 100
             for disc_pct in (0, 0, 0, 0, 0, 0, 10):
                 disc = gross * disc_pct // 100
-                out.append((f"\t{kind}\t{code}\t{desc}\t{money(qty)}\t{money(price)}\t{money(disc)}\t{money(gross - disc)}\n",
+                out.append((f"\t{kind}\t{code}\t{desc}\t{money(qty)}\t{money(price)}\t{money(disc)}\t{money(gross - disc)}\tf\t{money(price * 6 // 10)}\n",
                             gross - disc))
         tails[jt] = out
     lines = Copier(conn, "workshop_repairline",
-                   "id,order_id,job_id,kind,code,description,quantity,unit_price,discount,amount", batch=50000)
+                   "id,order_id,job_id,kind,code,description,quantity,unit_price,discount,amount,is_aftermarket,unit_cost",
+                   batch=50000)
     orders = Spool("workshop_repairorder", "id,store_id,number,customer_id,vehicle_id,advisor_id,status,opened_at,"
-                   "delivered_at,mileage_in,complaint,total")
-    jobs = Spool("workshop_repairjob", "id,order_id,seq,job_type,title,cause,correction,technician_id")
+                   "delivered_at,mileage_in,complaint,total,authorized_total")
+    # the repair-order lifecycle's NOT NULL job columns (status, is_additional, declined_reason, standard_hours,
+    # required_skill, created_at) have no database default: written here
+    jobs = Spool("workshop_repairjob", "id,order_id,seq,job_type,title,cause,correction,technician_id,status,is_additional,"
+                 "declined_reason,standard_hours,required_skill,created_at")
     invoices = Spool("billing_invoice", "store_id,order_id,customer_id,number,issued_at,status,subtotal,discount,"
                      "tax,total,paid_amount,paid_at")
     readings = Spool("vehicles_mileagereading", "vehicle_id,km,read_at,source,is_correction,note,recorded_by_id")
@@ -795,7 +799,8 @@ def gen_orders(w: World, conn) -> str:
             job_id += 1
             jt = "maintenance" if j == 0 and rnd() < 0.6 else rng.choice(job_type_table)
             title, cause, correction = rng.choice(JOBS[jt])
-            jobs.add(f"{job_id}\t{oid}\t{j + 1}\t{jt}\t{title}\t{cause}\t{correction}\t{rng.choice(techs)}\n")
+            jobs.add(f"{job_id}\t{oid}\t{j + 1}\t{jt}\t{title}\t{cause}\t{correction}\t{rng.choice(techs)}\tdone\tf\t\t0\t\t"
+                     f"{date_s} 08:30:00+08\n")
             pool = tails[jt]
             for _ in range(bounds[j + 1] - bounds[j]):
                 line_id += 1
@@ -805,7 +810,7 @@ def gen_orders(w: World, conn) -> str:
         if rnd() < 0.01:
             status = "cancelled"
         elif day >= recent:
-            status = "open" if rnd() < 0.6 else "delivered"
+            status = "in_progress" if rnd() < 0.6 else "delivered"
         else:
             status = "closed"
         delivered = "\\N"
@@ -814,7 +819,7 @@ def gen_orders(w: World, conn) -> str:
             delivered = f"{date_s} {dsec // 3600:02d}:{dsec // 60 % 60:02d}:{dsec % 60:02d}+08"
         orders.add(
             f"{oid}\t{store}\t{number}\t{cid}\t{v}\t{rng.choice(w.advisors[store])}\t{status}\t{opened}\t"
-            f"{delivered}\t{km}\t{rng.choice(COMPLAINTS)}\t{money(total)}\n"
+            f"{delivered}\t{km}\t{rng.choice(COMPLAINTS)}\t{money(total)}\t{money(total)}\n"
         )
         readings.add(f"{v}\t{km}\t{opened}\tvisit\tf\t\t\\N\n")
         if delivered != "\\N":

@@ -557,6 +557,15 @@ class _Builder:
         from aftersales.engagement.demo import load as load_engagement_demo
 
         load_engagement_demo(self)
+        from aftersales.loyalty.demo import load as load_loyalty_demo
+
+        load_loyalty_demo(group=self.group, now=self.now)
+        from aftersales.feedback.demo import load as load_feedback_demo
+
+        load_feedback_demo(group=self.group, now=self.now)
+        from aftersales.care.demo import load as load_care_demo
+
+        load_care_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

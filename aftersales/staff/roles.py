@@ -82,6 +82,23 @@ _ENGAGEMENT_MANAGE = [
     "engagement.change_customertier", "engagement.add_dedicatedadvisor", "engagement.change_dedicatedadvisor",
     "engagement.view_importjob", "engagement.add_importjob", "engagement.run_import", "engagement.view_importedvisit",
 ]
+_LOYALTY_VIEW = ["loyalty.view_pointsentry", "loyalty.view_voucher", "loyalty.view_vouchertemplate", "loyalty.view_referral",
+                 "loyalty.view_gift"]
+_LOYALTY_FRONT = [*_LOYALTY_VIEW, "loyalty.add_pointsentry", "loyalty.redeem_points", "loyalty.change_voucher",
+                  "loyalty.add_referral"]
+_LOYALTY_MANAGE = [*_LOYALTY_FRONT, "loyalty.adjust_points", "loyalty.add_voucher", "loyalty.add_giftredemption",
+                   "loyalty.add_gift", "loyalty.change_gift", "loyalty.add_vouchertemplate",
+                   "loyalty.change_vouchertemplate", "loyalty.change_loyaltysettings"]
+_FEEDBACK_HANDLE = ["feedback.view_feedbackcase", "feedback.add_feedbackcase", "feedback.change_feedbackcase", "feedback.view_followup"]
+_FEEDBACK_MANAGE = [
+    *_FEEDBACK_HANDLE, "feedback.change_followup", "feedback.pause_sla", "feedback.view_feedback_report",
+    "feedback.view_improvementaction", "feedback.add_improvementaction", "feedback.change_improvementaction",
+    "feedback.view_routingrule", "feedback.add_routingrule", "feedback.change_routingrule", "feedback.view_labelcorrection",
+]
+_CARE_CALENDAR = ["care.view_reminder", "care.change_reminder"]
+_CARE_MANAGE = [*_CARE_CALENDAR, "care.view_playbook", "care.add_playbook", "care.change_playbook", "care.view_enrolment",
+                "care.view_caresettings", "care.change_caresettings", "care.view_maintenanceplan",
+                "care.add_maintenanceplan", "care.change_maintenanceplan", "care.delete_maintenanceplan"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SERVICE_ADVISOR: [
@@ -90,6 +107,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workshop.change_repairjob", "parts.add_transfer", "parts.view_reservation", *_APPOINTMENTS_BOOK,
         "billing.add_invoice",
         *_RECEPTION, *_ENGAGEMENT_VIEW,
+        *_LOYALTY_FRONT,
+        *_FEEDBACK_HANDLE,
+        *_CARE_CALENDAR,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
                       "workshop.change_repairjob"],
@@ -103,6 +123,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
         "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
         *_ENGAGEMENT_VIEW,
+        *_LOYALTY_VIEW,
+        "feedback.view_followup", "feedback.change_followup", "feedback.view_feedbackcase", "feedback.add_feedbackcase",
+        *_CARE_CALENDAR,
     ],
     Role.STORE_MANAGER: [
         *_VIEW_BASICS, *_CUSTOMER_CARE, "vehicles.transfer_vehicle", "vehicles.correct_mileage",
@@ -117,9 +140,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.add_deliverycredit",
         *_RECEPTION,
         *_ENGAGEMENT_MANAGE,
+        *_LOYALTY_MANAGE,
+        *_FEEDBACK_MANAGE,
+        *_CARE_MANAGE,
     ],
 }
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
+ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 
 # Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
 
@@ -147,6 +174,7 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
 
     # Only when every app we reference has its permissions (i.e. the full project is migrated).
     needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "reception"}
+    needed = {"customers", "vehicles", "workshop", "billing", "stores", "common", "appointments", "care"}
     if not needed.issubset({a.label for a in global_apps.get_app_configs()}):
         return
     from django.contrib.auth.management import create_permissions

@@ -1,0 +1,633 @@
+"""Playbooks and campaigns (SPEC §10): triggers enrol customers, a periodic task advances each enrolment step by
+step (message, call task, voucher, wait) until a stop condition (booked, visited, opted out) or the last step.
+
+A random but stable share of each playbook's enrolments (default 10 %) is a hold-out group that receives nothing:
+the hold-out is decided by a hash of the playbook id and the customer id, so it never changes between runs, and
+the results compare the contacted group with it (uplift).
+
+Tiers and segments come from the engagement app and vouchers from the loyalty app; until those apps are installed
+a playbook using them cannot be activated (``dependency_missing``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.common import audit
+from aftersales.common.errors import ValidationFailed
+from aftersales.common.money import q
+from aftersales.common.permissions import require, require_store
+from aftersales.common.transitions import move
+
+from .choices import (
+    ENGAGEMENT_TRIGGERS,
+    ENROLMENT_TRANSITIONS,
+    CallTarget,
+    DateEvent,
+    EnrolmentStatus,
+    StepKind,
+    StopReason,
+    TriggerKind,
+)
+from .models import Enrolment, EnrolmentAction, EnrolmentEvent, Playbook, PlaybookStep
+
+#: message kinds a playbook step may send (their variables are filled in by ``_message_variables``)
+PLAYBOOK_KINDS = ("campaign.offer", "care.club", "care.recall", "care.recommendation")
+CATCH_UP_DAYS = 6  # a date event or an inactivity threshold crossed while the task did not run is still caught
+ADVANCE_BATCH = 500
+VISIT_STATUSES = ("delivered", "closed")
+#: (every N km, recommendation) for the mileage-based recommendations of playbook B
+RECOMMENDATIONS = (
+    (60000, "检查正时皮带 / check the timing belt"),
+    (40000, "更换刹车油 / replace the brake fluid"),
+    (30000, "更换火花塞 / replace the spark plugs"),
+    (20000, "更换变速箱油 / change the gearbox oil"),
+    (10000, "四轮定位与轮胎换位 / wheel alignment and tyre rotation"),
+)
+
+
+# ---- dependencies --------------------------------------------------------------------------------------------------
+def engagement_available() -> bool:
+    if not apps.is_installed("aftersales.engagement"):
+        return False
+    try:
+        from aftersales.engagement import selectors as engagement_selectors
+        from aftersales.engagement.models import Segment, TierChange  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(engagement_selectors, "segment_customers")
+
+
+def loyalty_available() -> bool:
+    if not apps.is_installed("aftersales.loyalty"):
+        return False
+    try:
+        from aftersales.loyalty.models import VoucherTemplate  # noqa: F401
+        from aftersales.loyalty.services import voucher_issue  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ---- hold-out ------------------------------------------------------------------------------------------------------
+def holdout_bucket(playbook_id: int, customer_id: int) -> int:
+    """0–9999, uniform and stable for a (playbook, customer) pair."""
+    digest = hashlib.sha256(f"care-holdout:{playbook_id}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10000
+
+
+def is_holdout(playbook_id: int, customer_id: int, percent: int) -> bool:
+    return holdout_bucket(playbook_id, customer_id) < percent * 100
+
+
+# ---- configuration -------------------------------------------------------------------------------------------------
+def playbook_check(playbook: Playbook) -> None:
+    """Refuse a configuration that cannot run (raised on activation)."""
+    if playbook.trigger in ENGAGEMENT_TRIGGERS and not engagement_available():
+        raise ValidationFailed(
+            "dependency_missing",
+            _("Tier and segment triggers need the engagement module (tiers and segments), which is not installed yet."),
+            "trigger",
+        )
+    steps = list(playbook.steps.all())
+    if any(s.kind == StepKind.VOUCHER for s in steps) and not loyalty_available():
+        raise ValidationFailed(
+            "dependency_missing", _("Voucher steps need the loyalty module (vouchers), which is not installed yet."), "steps"
+        )
+    if not steps:
+        raise ValidationFailed("steps_required", _("Add at least one step."), "steps")
+    if playbook.trigger == TriggerKind.TIER_ENTERED and playbook.tier not in ("A", "B", "C", "D"):
+        raise ValidationFailed("tier_required", _("Choose the tier: A, B, C or D."), "tier")
+    if playbook.trigger == TriggerKind.DATE_EVENT and playbook.date_event not in DateEvent.values:
+        raise ValidationFailed("date_event_required", _("Choose the date event."), "date_event")
+    if playbook.trigger == TriggerKind.INACTIVITY and not playbook.inactivity_days:
+        raise ValidationFailed("inactivity_required", _("Enter the number of days without a visit."), "inactivity_days")
+    if playbook.trigger == TriggerKind.SEGMENT and not playbook.segment_id:
+        raise ValidationFailed("segment_required", _("Choose the segment."), "segment_id")
+    if playbook.trigger == TriggerKind.SCHEDULED and playbook.starts_at is None:
+        raise ValidationFailed("starts_at_required", _("Enter when the campaign starts."), "starts_at")
+
+
+PLAYBOOK_FIELDS = (
+    "name", "description", "trigger", "tier", "date_event", "offset_days", "inactivity_days", "segment_id",
+    "audience_make", "starts_at", "holdout_percent", "stop_on_booked", "stop_on_visited", "stop_on_opt_out",
+    "measure_days",
+)
+
+
+def playbook_save(*, actor: Any, store: Any, data: dict[str, Any], playbook: Playbook | None = None,
+                  code: str = "", is_campaign: bool = False) -> Playbook:
+    """Create a playbook or campaign (inactive) or change one; an active one is re-checked."""
+    require(actor, "care.change_playbook")
+    require_store(actor, store.pk)
+    clean = {k: v for k, v in data.items() if k in PLAYBOOK_FIELDS}
+    if "trigger" in clean and clean["trigger"] not in TriggerKind.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": clean["trigger"]}, "trigger")
+    if "holdout_percent" in clean and not 0 <= int(clean["holdout_percent"] or 0) <= 50:
+        raise ValidationFailed("holdout_range", _("The hold-out group is between 0 and 50 %."), "holdout_percent")
+    if "name" in clean and not str(clean["name"] or "").strip():
+        raise ValidationFailed("name_required", _("The name is required."), "name")
+    with transaction.atomic():
+        if playbook is None:
+            code = (code or "").strip()
+            if not code:
+                code = f"{'campaign' if is_campaign else 'playbook'}-{Playbook.objects.filter(store=store).count() + 1}"
+            if Playbook.objects.filter(store=store, code=code).exists():
+                raise ValidationFailed("code_taken", _("This code is already used at this store."), "code")
+            playbook = Playbook.objects.create(store=store, code=code, is_campaign=is_campaign, updated_by=actor,
+                                               **{"trigger": TriggerKind.SCHEDULED if is_campaign else TriggerKind.DATE_EVENT, **clean})
+            audit.record(actor=actor, obj=playbook, action="playbook.created", store_id=store.pk)
+            return playbook
+        if playbook.store_id != store.pk:
+            raise ValidationFailed("store_mismatch", _("This playbook belongs to another store."), "store")
+        locked, changes = audit.update_locked(Playbook, playbook.pk, {**clean, "updated_by": actor}, PLAYBOOK_FIELDS)
+        if locked.is_active:
+            playbook_check(locked)
+        audit.record(actor=actor, obj=locked, action="playbook.changed", store_id=store.pk, changes=changes)
+        return locked
+
+
+def playbook_step_add(*, actor: Any, playbook: Playbook, kind: str, message_kind: str = "", channel: str = "",
+                      text: str = "", wait_days: int = 0, call_target: str = "", voucher_template_id: int | None = None) -> PlaybookStep:
+    from aftersales.messaging.choices import Channel
+
+    require(actor, "care.change_playbook")
+    require_store(actor, playbook.store_id)
+    if kind not in StepKind.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": kind}, "kind")
+    if kind == StepKind.MESSAGE and message_kind not in PLAYBOOK_KINDS:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": message_kind}, "message_kind")
+    if channel and channel not in Channel.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": channel}, "channel")
+    if kind == StepKind.WAIT and not 1 <= int(wait_days or 0) <= 365:
+        raise ValidationFailed("wait_days_range", _("Wait between 1 and 365 days."), "wait_days")
+    if kind == StepKind.CALL and call_target not in CallTarget.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": call_target}, "call_target")
+    if kind == StepKind.VOUCHER:
+        if not loyalty_available():
+            raise ValidationFailed("dependency_missing", _("Voucher steps need the loyalty module (vouchers), which is not installed yet."), "kind")
+        from aftersales.loyalty.models import VoucherTemplate
+
+        if not voucher_template_id or not VoucherTemplate.objects.filter(pk=voucher_template_id).exists():
+            raise ValidationFailed("voucher_template_unknown", _("Choose the voucher template."), "voucher_template_id")
+    if len(text or "") > 300:
+        raise ValidationFailed("text_too_long", _("The text is at most 300 characters."), "text")
+    with transaction.atomic():
+        Playbook.objects.select_for_update().get(pk=playbook.pk)
+        seq = (playbook.steps.aggregate(m=Max("seq"))["m"] or 0) + 1
+        step = PlaybookStep.objects.create(
+            playbook=playbook, seq=seq, kind=kind, message_kind=message_kind if kind == StepKind.MESSAGE else "",
+            channel=channel or "", text=(text or "").strip(), wait_days=int(wait_days or 0) if kind == StepKind.WAIT else 0,
+            call_target=call_target if kind == StepKind.CALL else "", voucher_template_id=voucher_template_id,
+        )
+        audit.record(actor=actor, obj=playbook, action="playbook.step_added", store_id=playbook.store_id,
+                     changes={"step": [None, f"{seq}:{kind}"]})
+    return step
+
+
+def playbook_step_delete(*, actor: Any, step: PlaybookStep) -> None:
+    """Remove a step; the steps after it move up (enrolments keep their position index)."""
+    require(actor, "care.change_playbook")
+    require_store(actor, step.playbook.store_id)
+    with transaction.atomic():
+        playbook = Playbook.objects.select_for_update().get(pk=step.playbook_id)
+        step.delete()
+        for i, s in enumerate(playbook.steps.order_by("seq"), start=1):
+            if s.seq != i:
+                PlaybookStep.objects.filter(pk=s.pk).update(seq=i)
+        audit.record(actor=actor, obj=playbook, action="playbook.step_deleted", store_id=playbook.store_id)
+
+
+def playbook_activate(*, actor: Any, playbook: Playbook) -> Playbook:
+    require(actor, "care.change_playbook")
+    require_store(actor, playbook.store_id)
+    with transaction.atomic():
+        locked = Playbook.objects.select_for_update().get(pk=playbook.pk)
+        playbook_check(locked)
+        if not locked.is_active:
+            locked.is_active = True
+            locked.save(update_fields=["is_active"])
+            audit.record(actor=actor, obj=locked, action="playbook.activated", store_id=locked.store_id)
+    return locked
+
+
+def playbook_deactivate(*, actor: Any, playbook: Playbook) -> Playbook:
+    """Switch a playbook off: no new enrolments and no further steps (enrolments pause where they are)."""
+    require(actor, "care.change_playbook")
+    require_store(actor, playbook.store_id)
+    with transaction.atomic():
+        locked = Playbook.objects.select_for_update().get(pk=playbook.pk)
+        if locked.is_active:
+            locked.is_active = False
+            locked.save(update_fields=["is_active"])
+            audit.record(actor=actor, obj=locked, action="playbook.deactivated", store_id=locked.store_id)
+    return locked
+
+
+# ---- enrolment -----------------------------------------------------------------------------------------------------
+def _store_customers(store: Any) -> Any:
+    from aftersales.customers.models import Customer
+
+    return Customer.objects.filter(group_id=store.group_id, home_store=store, anonymised_at__isnull=True)
+
+
+def _candidates(playbook: Playbook, now: dt.datetime) -> list[tuple[int, int | None, str]]:
+    """(customer id, vehicle id, trigger key) of everyone the trigger fires for now. Set-based queries."""
+    from aftersales.vehicles.models import Vehicle
+
+    store = playbook.store
+    today = timezone.localtime(now, store.zone).date()
+    lo, hi = today - dt.timedelta(days=CATCH_UP_DAYS), today
+    off = dt.timedelta(days=playbook.offset_days)
+    trigger = playbook.trigger
+    if trigger == TriggerKind.DATE_EVENT:
+        event = playbook.date_event
+        if event == DateEvent.BIRTHDAY:
+            days = [lo + dt.timedelta(days=i) - off for i in range((hi - lo).days + 1)]
+            cond = Q()
+            for day in days:
+                cond |= Q(birthday__month=day.month, birthday__day=day.day)
+            rows = _store_customers(store).filter(birthday__isnull=False).filter(cond).values_list("id", "birthday")
+            out = []
+            for cid, birthday in rows:
+                year = next((d.year for d in days if (d.month, d.day) == (birthday.month, birthday.day)), today.year)
+                out.append((cid, None, f"birthday:{year}"))
+            return out
+        field = {DateEvent.PURCHASE: "purchase_date", DateEvent.INSURANCE_EXPIRY: "insurance_expiry",
+                 DateEvent.WARRANTY_END: "warranty_end"}[DateEvent(event)]
+        vehicles = Vehicle.objects.filter(
+            Q(selling_store=store) | Q(selling_store__isnull=True, owner__home_store=store),
+            group_id=store.group_id, owner__isnull=False, owner__anonymised_at__isnull=True,
+            **{f"{field}__gte": lo - off, f"{field}__lte": hi - off},
+        ).values_list("owner_id", "id", field)
+        return [(cid, vid, f"{event}:v{vid}:{day.isoformat()}") for cid, vid, day in vehicles]
+    if trigger == TriggerKind.INACTIVITY:
+        days = dt.timedelta(days=int(playbook.inactivity_days or 0))
+        start = dt.datetime.combine(lo - days, dt.time(0), tzinfo=store.zone)
+        end = dt.datetime.combine(hi - days + dt.timedelta(days=1), dt.time(0), tzinfo=store.zone)
+        rows = (
+            _store_customers(store)
+            .annotate(last_visit=Max("repair_orders__opened_at", filter=Q(repair_orders__status__in=VISIT_STATUSES)))
+            .filter(last_visit__gte=start, last_visit__lt=end).values_list("id", "last_visit")
+        )
+        return [(cid, None, f"inactive:{timezone.localtime(at, store.zone).date().isoformat()}") for cid, at in rows]
+    if trigger == TriggerKind.TIER_ENTERED:
+        from aftersales.engagement.models import TierChange
+
+        rows = (
+            TierChange.objects.filter(new_tier=playbook.tier, changed_on__gte=lo, changed_on__lte=hi,
+                                      customer__home_store=store, customer__anonymised_at__isnull=True)
+            .values_list("customer_id", "changed_on")
+        )
+        return [(cid, None, f"tier:{playbook.tier}:{day.isoformat()}") for cid, day in rows]
+    if trigger == TriggerKind.SEGMENT:
+        from aftersales.engagement.models import Segment
+        from aftersales.engagement.selectors import segment_customers
+
+        segment = Segment.objects.filter(pk=playbook.segment_id).first()
+        if segment is None:
+            return []
+        ids = segment_customers(segment).filter(home_store=store).values_list("id", flat=True)
+        return [(cid, None, f"segment:{playbook.segment_id}") for cid in ids]
+    if trigger == TriggerKind.SCHEDULED:
+        if playbook.launched_at is not None or playbook.starts_at is None or playbook.starts_at > now:
+            return []
+        if playbook.segment_id and engagement_available():
+            from aftersales.engagement.models import Segment
+            from aftersales.engagement.selectors import segment_customers
+
+            segment = Segment.objects.filter(pk=playbook.segment_id).first()
+            qs = segment_customers(segment).filter(home_store=store) if segment else _store_customers(store).none()
+        else:
+            qs = _store_customers(store)
+        if playbook.audience_make:
+            qs = qs.filter(vehicles__make=playbook.audience_make)
+        return [(cid, None, "campaign") for cid in qs.values_list("id", flat=True).distinct()]
+    return []
+
+
+def playbook_enrol(playbook: Playbook, *, now: dt.datetime | None = None) -> int:
+    """Enrol everyone the playbook's trigger fires for (idempotent: one enrolment per customer and trigger key)."""
+    now = now or timezone.now()
+    candidates = _candidates(playbook, now)
+    if playbook.trigger == TriggerKind.SCHEDULED and playbook.launched_at is None and playbook.starts_at and playbook.starts_at <= now:
+        Playbook.objects.filter(pk=playbook.pk, launched_at__isnull=True).update(launched_at=now)
+    if not candidates:
+        return 0
+    before = Enrolment.objects.filter(playbook=playbook).count()
+    rows = [
+        Enrolment(
+            playbook=playbook, customer_id=cid, store_id=playbook.store_id, vehicle_id=vid, trigger_key=key[:80],
+            is_holdout=is_holdout(playbook.pk, cid, playbook.holdout_percent),
+            status=EnrolmentStatus.HOLDOUT if is_holdout(playbook.pk, cid, playbook.holdout_percent) else EnrolmentStatus.ACTIVE,
+            next_run_at=now, enrolled_at=now,
+        )
+        for cid, vid, key in candidates
+    ]
+    Enrolment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return Enrolment.objects.filter(playbook=playbook).count() - before
+
+
+def playbooks_enrol(*, now: dt.datetime | None = None, store_ids: list[int] | None = None) -> int:
+    now = now or timezone.now()
+    qs = Playbook.objects.filter(is_active=True).select_related("store")
+    if store_ids is not None:
+        qs = qs.filter(store_id__in=store_ids)
+    total = 0
+    for playbook in qs:
+        if playbook.trigger in ENGAGEMENT_TRIGGERS and not engagement_available():
+            continue
+        total += playbook_enrol(playbook, now=now)
+    return total
+
+
+# ---- advancing -----------------------------------------------------------------------------------------------------
+def _stop_reason(enrolment: Enrolment, playbook: Playbook) -> str:
+    from aftersales.customers.models import Consent
+
+    since = enrolment.enrolled_at
+    customer_id = enrolment.customer_id
+    if playbook.stop_on_visited:
+        from aftersales.workshop.models import RepairOrder
+
+        if RepairOrder.objects.filter(customer_id=customer_id, opened_at__gte=since).exclude(status="cancelled").exists():
+            return StopReason.VISITED
+    if playbook.stop_on_booked:
+        from aftersales.appointments.models import Appointment
+
+        if Appointment.objects.filter(customer_id=customer_id, created_at__gte=since).exists():
+            return StopReason.BOOKED
+    if playbook.stop_on_opt_out and Consent.objects.filter(
+        customer_id=customer_id, purpose="marketing", granted=False, at__gte=since
+    ).exists():
+        return StopReason.OPTED_OUT
+    return ""
+
+
+def _vehicle_for(enrolment: Enrolment) -> Any:
+    from aftersales.vehicles.models import Vehicle
+
+    if enrolment.vehicle_id:
+        return enrolment.vehicle
+    return Vehicle.objects.filter(owner_id=enrolment.customer_id).order_by("-purchase_date", "-id").first()
+
+
+def _recommendation(km: int) -> str:
+    for every, text in RECOMMENDATIONS:
+        if km >= every and km % every < 5000 + every // 4:
+            return text
+    return RECOMMENDATIONS[-1][1]
+
+
+def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> dict[str, Any]:
+    from aftersales.messaging.services import customer_variables
+
+    from .services import booking_link
+
+    customer, store = enrolment.customer, enrolment.store
+    vehicle = _vehicle_for(enrolment)
+    out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
+    if kind in ("care.recommendation", "care.call"):
+        out["plate"] = (vehicle.plate or vehicle.vin) if vehicle else ""
+        out["model"] = f"{vehicle.make} {vehicle.model}".strip() if vehicle else ""
+    if kind == "care.recommendation":
+        km = int(vehicle.current_mileage) if vehicle else 0
+        out["km"] = f"{km:,}"
+        out["recommendation"] = step.text or _recommendation(km)
+    elif kind == "care.call":
+        out["reason"] = step.text
+        out.pop("link")
+    else:
+        out["offer"] = step.text
+    return out
+
+
+def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> None:
+    from aftersales.messaging.choices import Channel
+    from aftersales.messaging.services import message_enqueue
+
+    if EnrolmentAction.objects.filter(enrolment=enrolment, seq=step.seq).exists():
+        return  # done in an earlier run that crashed after it
+    action = EnrolmentAction(enrolment=enrolment, seq=step.seq, kind=step.kind, at=now)
+    key = f"playbook:{enrolment.pk}:{step.seq}"
+    if step.kind == StepKind.MESSAGE:
+        action.message = message_enqueue(
+            kind=step.message_kind, store=enrolment.store, customer=enrolment.customer, channel=step.channel or None,
+            variables=_message_variables(step.message_kind, enrolment, step), dedup_key=key,
+        )
+    elif step.kind == StepKind.CALL:
+        action.message = message_enqueue(
+            kind="care.call", store=enrolment.store, customer=enrolment.customer, channel=Channel.PHONE,
+            variables=_message_variables("care.call", enrolment, step), dedup_key=key,
+        )
+        advisor = enrolment.customer.preferred_advisor
+        if step.call_target == CallTarget.ADVISOR and advisor is not None:
+            message_enqueue(
+                kind="staff.task", store=enrolment.store, staff_user=advisor, channel=Channel.APP,
+                variables={**customer_variables_for_staff(enrolment), "title": _("Call %(name)s") % {"name": enrolment.customer.name},
+                           "details": step.text},
+                dedup_key=f"{key}:advisor",
+            )
+            action.note = f"advisor {advisor.pk}"
+    elif step.kind == StepKind.VOUCHER:
+        from aftersales.loyalty.models import VoucherTemplate
+        from aftersales.loyalty.services import voucher_issue
+
+        template = VoucherTemplate.objects.get(pk=step.voucher_template_id)
+        voucher = voucher_issue(actor=None, customer=enrolment.customer, store=enrolment.store, template=template,
+                                reason=f"playbook {enrolment.playbook.code}")
+        action.voucher_id = voucher.pk
+    action.save()
+    if step.kind in (StepKind.MESSAGE, StepKind.CALL, StepKind.VOUCHER) and enrolment.contacted_at is None:
+        enrolment.contacted_at = now
+
+
+def customer_variables_for_staff(enrolment: Enrolment) -> dict[str, Any]:
+    from aftersales.messaging.services import customer_variables
+
+    return customer_variables(customer=enrolment.customer, store=enrolment.store)
+
+
+def _finish(enrolment: Enrolment, to: str, reason: str, now: dt.datetime) -> None:
+    move(enrolment, to=to, actor=None, transitions=ENROLMENT_TRANSITIONS, event_model=EnrolmentEvent, event_fk="enrolment",
+         reason=reason, labels=EnrolmentStatus)
+    enrolment.finished_at = now
+    enrolment.stop_reason = reason if to == EnrolmentStatus.STOPPED else ""
+    enrolment.next_run_at = None
+
+
+def enrolment_advance(enrolment_id: int, *, now: dt.datetime | None = None) -> Enrolment | None:
+    """Run the enrolment's due steps (until a wait or the end), after checking the stop conditions. Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        enrolment = (
+            Enrolment.objects.select_for_update(of=("self",)).select_related("playbook", "customer", "store", "vehicle")
+            .filter(pk=enrolment_id, status=EnrolmentStatus.ACTIVE, next_run_at__lte=now).first()
+        )
+        if enrolment is None or not enrolment.playbook.is_active:
+            return None
+        playbook = enrolment.playbook
+        reason = _stop_reason(enrolment, playbook)
+        if reason:
+            _finish(enrolment, EnrolmentStatus.STOPPED, reason, now)
+            enrolment.save()
+            return enrolment
+        steps = list(playbook.steps.order_by("seq"))
+        while enrolment.step_index < len(steps):
+            step = steps[enrolment.step_index]
+            if step.kind == StepKind.WAIT:
+                waited = EnrolmentAction.objects.filter(enrolment=enrolment, seq=step.seq).first()
+                if waited is None:
+                    EnrolmentAction.objects.create(enrolment=enrolment, seq=step.seq, kind=step.kind, at=now,
+                                                   note=f"{step.wait_days}d")
+                    enrolment.next_run_at = now + dt.timedelta(days=step.wait_days)
+                    enrolment.save()
+                    return enrolment
+                if waited.at + dt.timedelta(days=step.wait_days) > now:
+                    enrolment.next_run_at = waited.at + dt.timedelta(days=step.wait_days)
+                    enrolment.save()
+                    return enrolment
+            else:
+                _run_step(enrolment, step, now)
+            enrolment.step_index += 1
+        _finish(enrolment, EnrolmentStatus.COMPLETED, "", now)
+        enrolment.save()
+        return enrolment
+
+
+def playbooks_advance(*, now: dt.datetime | None = None, limit: int = ADVANCE_BATCH) -> int:
+    """Advance every due enrolment of an active playbook (a periodic task calls this; safe to run twice)."""
+    now = now or timezone.now()
+    ids = list(
+        Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE, next_run_at__lte=now, playbook__is_active=True)
+        .order_by("next_run_at", "id").values_list("id", flat=True)[:limit]
+    )
+    done = 0
+    for pk in ids:
+        try:
+            if enrolment_advance(pk, now=now) is not None:
+                done += 1
+        except IntegrityError:  # another worker did this step at the same moment: its run counts
+            continue
+    return done
+
+
+def playbooks_tick(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    now = now or timezone.now()
+    ensure_default_playbooks()
+    return playbooks_enrol(now=now), playbooks_advance(now=now)
+
+
+# ---- results -------------------------------------------------------------------------------------------------------
+def playbook_results(playbook: Playbook) -> dict[str, Any]:
+    """Contacted, booked, visited, revenue for the contacted group and the hold-out, and the uplift.
+
+    A result counts when it happens within ``measure_days`` (default 90) after the enrolment. Set-based: one
+    aggregate query per group.
+    """
+    from aftersales.appointments.models import Appointment
+    from aftersales.workshop.models import RepairOrder
+
+    window = dt.timedelta(days=playbook.measure_days)
+    visits = RepairOrder.objects.filter(
+        customer_id=OuterRef("customer_id"), status__in=VISIT_STATUSES, opened_at__gte=OuterRef("enrolled_at"),
+        opened_at__lte=OuterRef("enrolled_at") + window,
+    )
+    bookings = Appointment.objects.filter(
+        customer_id=OuterRef("customer_id"), created_at__gte=OuterRef("enrolled_at"), created_at__lte=OuterRef("enrolled_at") + window,
+    )
+    base = Enrolment.objects.filter(playbook=playbook).annotate(
+        booked=Exists(bookings),
+        visited=Exists(visits),
+        revenue=Coalesce(Subquery(visits.order_by().values("customer_id").annotate(s=Sum("total")).values("s")[:1]), Decimal("0")),
+    )
+    out: dict[str, Any] = {}
+    for name, holdout in (("treated", False), ("holdout", True)):
+        rows = list(base.filter(is_holdout=holdout).values_list("contacted_at", "booked", "visited", "revenue"))
+        n = len(rows)
+        visited = sum(1 for r in rows if r[2])
+        booked = sum(1 for r in rows if r[1])
+        out[name] = {
+            "enrolled": n, "contacted": sum(1 for r in rows if r[0]), "booked": booked, "visited": visited,
+            "revenue": q(sum((Decimal(r[3] or 0) for r in rows), Decimal("0"))),
+            "visit_rate": (visited / n) if n else None, "booked_rate": (booked / n) if n else None,
+        }
+    t, h = out["treated"], out["holdout"]
+    out["uplift"] = (t["visit_rate"] - h["visit_rate"]) if t["visit_rate"] is not None and h["visit_rate"] is not None else None
+    contacted_visited = base.filter(is_holdout=False, contacted_at__isnull=False, visited=True).count()
+    out["win_back_rate"] = (contacted_visited / t["contacted"]) if t["contacted"] else None
+    return out
+
+
+# ---- shipped defaults (SPEC §10 A/B/C/D), created per store, editable by a manager ------------------------------------
+DEFAULTS: list[dict[str, Any]] = [
+    {"code": "tier-a", "name": "A 忠诚客户：年度权益与车主俱乐部", "trigger": TriggerKind.TIER_ENTERED, "tier": "A",
+     "description": "专属顾问、优先通道；年度权益包（免费深度检测、免费空调清洗、代步车券）；车主俱乐部活动邀请。",
+     "steps": [(StepKind.MESSAGE, "care.club", "年度权益包：免费深度检测、免费空调清洗、代步车券各一次", 0, ""),
+               (StepKind.WAIT, "", "", 30, ""),
+               (StepKind.MESSAGE, "care.club", "车主俱乐部自驾活动，诚邀您参加", 0, "")]},
+    {"code": "tier-b", "name": "B 潜力客户：里程推荐、升级优惠、季节提示", "trigger": TriggerKind.TIER_ENTERED, "tier": "B",
+     "description": "根据里程与故障历史的个性化推荐；延保等升级优惠（八折）；季节性提示。",
+     "steps": [(StepKind.MESSAGE, "care.recommendation", "", 0, ""),
+               (StepKind.WAIT, "", "", 14, ""),
+               (StepKind.MESSAGE, "campaign.offer", "延保服务八折优惠", 0, ""),
+               (StepKind.WAIT, "", "", 45, ""),
+               (StepKind.MESSAGE, "campaign.offer", "季节关怀：冬季电瓶免费检测、雨季轮胎免费检查", 0, "")]},
+    {"code": "tier-c", "name": "C 新客：首保提醒、欢迎礼、新车主群", "trigger": TriggerKind.DATE_EVENT,
+     "date_event": DateEvent.PURCHASE, "offset_days": 0,
+     "description": "首保前 3 天的提醒（含预约链接、所需材料、路线）由每日提醒扫描发送；本流程邀请加入新车主群，首保后送欢迎礼并回访。",
+     "steps": [(StepKind.MESSAGE, "care.club", "欢迎加入新车主群，用车问题随时咨询", 0, ""),
+               (StepKind.WAIT, "", "", 100, ""),
+               (StepKind.MESSAGE, "campaign.offer", "首保欢迎礼：免费精洗一次", 0, ""),
+               (StepKind.CALL, "", "首保回访：了解用车情况与服务满意度", 0, CallTarget.CALL_CENTRE)]},
+    {"code": "tier-d", "name": "D 流失风险：召回提醒、顾问致电、回厂优惠", "trigger": TriggerKind.INACTIVITY,
+     "inactivity_days": 182,
+     "description": "半年未到店：召回提醒（已超过保养周期，免费轮胎检查）；服务顾问致电了解原因；回厂工时七折。",
+     "steps": [(StepKind.MESSAGE, "care.recall", "已超过保养周期，免费轮胎检查", 0, ""),
+               (StepKind.WAIT, "", "", 3, ""),
+               (StepKind.CALL, "", "半年未到店，请致电了解原因", 0, CallTarget.ADVISOR),
+               (StepKind.WAIT, "", "", 7, ""),
+               (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折（30% off labour）", 0, "")]},
+]
+
+
+def create_default_playbooks(store: Any) -> list[Playbook]:
+    """The shipped A/B/C/D playbooks for a store (idempotent). Those that need a missing module stay inactive."""
+    made = []
+    with transaction.atomic():
+        for spec in DEFAULTS:
+            if Playbook.objects.filter(store=store, code=spec["code"]).exists():
+                continue
+            fields = {k: v for k, v in spec.items() if k not in ("code", "steps")}
+            playbook = Playbook.objects.create(store=store, code=spec["code"], **fields)
+            for seq, (kind, message_kind, text, wait, target) in enumerate(spec["steps"], start=1):
+                PlaybookStep.objects.create(playbook=playbook, seq=seq, kind=kind, message_kind=message_kind, text=text,
+                                            wait_days=wait, call_target=target)
+            try:
+                playbook_check(playbook)
+                playbook.is_active = True
+                playbook.save(update_fields=["is_active"])
+            except ValidationFailed:
+                pass  # e.g. tier triggers before the engagement module is installed
+            made.append(playbook)
+    return made
+
+
+def ensure_default_playbooks() -> int:
+    """Give every active store without any playbook the shipped defaults (run by the periodic task)."""
+    from aftersales.stores.models import Store
+
+    n = 0
+    for store in Store.objects.filter(is_active=True).exclude(playbooks__isnull=False):
+        n += len(create_default_playbooks(store))
+    return n

@@ -1,0 +1,219 @@
+"""Writes for customer care: the daily reminder sweep, actions on reminders, playbooks and campaigns.
+
+The sweep's due-date computation is set-based SQL (``sweep.py``); messages go through the outbox with a dedup key
+naming the reminder, so the sweep is safe to run any number of times. Playbook writes are in ``playbooks.py``
+and re-exported here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from aftersales.common import audit
+from aftersales.common.errors import DomainError, ValidationFailed
+from aftersales.common.permissions import require, require_store
+from aftersales.common.transitions import move
+
+from . import sweep
+from .choices import REMINDER_ACTIONS, REMINDER_MESSAGE_KIND, REMINDER_TRANSITIONS, ReminderKind, ReminderStatus
+from .models import CareSettings, Reminder, ReminderEvent
+from .playbooks import (  # noqa: F401  (re-exported: the playbook services)
+    create_default_playbooks,
+    playbook_activate,
+    playbook_deactivate,
+    playbook_results,
+    playbook_save,
+    playbook_step_add,
+    playbook_step_delete,
+    playbooks_advance,
+    playbooks_enrol,
+    playbooks_tick,
+)
+
+SEND_BATCH = 200
+log = logging.getLogger(__name__)
+
+
+def booking_link(store: Any, vehicle: Any = None) -> str:
+    """The link in reminders: the booking page of the store (the customer portal), with the car pre-selected."""
+    base = f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/book/{store.code}/"
+    return f"{base}?v={vehicle.pk}" if vehicle is not None else base
+
+
+def _materials(store: Any, language: str) -> str:
+    """What to bring, as the store's maintenance service type says (the appointments confirmation uses the same)."""
+    from aftersales.appointments.models import ServiceType
+
+    kind = ServiceType.objects.filter(store=store, kind="maintenance", is_active=True).exclude(materials_zh="").order_by("id").first()
+    if kind is not None:
+        return kind.materials_in(language)
+    with override(language):
+        return _("service book and vehicle registration")
+
+
+def reminder_variables(reminder: Reminder, care: CareSettings, materials: dict[tuple[int, str], str] | None = None) -> dict[str, Any]:
+    from aftersales.messaging.services import customer_variables
+
+    customer, store, vehicle = reminder.customer, reminder.store, reminder.vehicle
+    language = getattr(customer, "language", "") or "zh-hans"
+    out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
+    if vehicle is not None:
+        out["plate"] = vehicle.plate or vehicle.vin
+        out["model"] = f"{vehicle.make} {vehicle.model}".strip()
+    kind = reminder.kind
+    if kind in (ReminderKind.FIRST_SERVICE, ReminderKind.MAINTENANCE, ReminderKind.INSURANCE, ReminderKind.INSPECTION,
+                ReminderKind.WARRANTY):
+        out["due_date"] = reminder.due_date.isoformat()
+    if kind in (ReminderKind.FIRST_SERVICE, ReminderKind.MAINTENANCE):
+        out["due_km"] = f"{reminder.due_km or 0:,}"
+    if kind == ReminderKind.FIRST_SERVICE:
+        out["directions"] = store.directions or store.address
+        cache = materials if materials is not None else {}
+        if (store.pk, language) not in cache:
+            cache[(store.pk, language)] = _materials(store, language)
+        out["materials"] = cache[(store.pk, language)]
+    if kind == ReminderKind.WARRANTY:
+        out["offer"] = care.warranty_offer
+    if kind == ReminderKind.BIRTHDAY:
+        out["offer"] = care.birthday_offer
+    if kind == ReminderKind.ANNIVERSARY:
+        out["offer"] = care.anniversary_offer
+        out["years"] = reminder.detail or "1"
+    if kind == ReminderKind.HOLIDAY:
+        out["offer"] = care.holiday_offer
+        out["holiday"] = reminder.detail
+    if kind == ReminderKind.DECLINED:
+        out["work"] = reminder.detail
+    return out
+
+
+def reminder_dedup_key(reminder: Reminder) -> str:
+    who = f"v{reminder.vehicle_id}" if reminder.vehicle_id else f"c{reminder.customer_id}"
+    return f"care-reminder:{reminder.kind}:{who}:{reminder.due_date.isoformat()}:{reminder.lead_days}"
+
+
+def _move(reminder: Reminder, to: str, actor: Any, reason: str = "") -> None:
+    move(reminder, to=to, actor=actor, transitions=REMINDER_TRANSITIONS, event_model=ReminderEvent, event_fk="reminder",
+         reason=reason, labels=ReminderStatus)
+
+
+def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
+    """Queue the message of every reminder that has none yet (remind_on ≥ ``since``). A batch commits together
+    (one transaction; each reminder in its own savepoint, so one bad row does not sink the batch): the message and
+    the reminder's "sent" state commit together, and the dedup key makes a rerun a no-op."""
+    from aftersales.messaging.choices import MessageStatus
+    from aftersales.messaging.services import message_enqueue
+
+    sent = 0
+    cares: dict[int, CareSettings] = {}
+    materials: dict[tuple[int, str], str] = {}
+    failed: set[int] = set()
+    while True:
+        batch = list(
+            Reminder.objects.filter(message__isnull=True, status=ReminderStatus.DUE, remind_on__gte=since)
+            .exclude(pk__in=failed).select_related("store", "customer", "vehicle").order_by("id")[:SEND_BATCH]
+        )
+        if not batch:
+            break
+        with transaction.atomic():
+            locked = set(
+                Reminder.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+                .filter(pk__in=[r.pk for r in batch], message__isnull=True).values_list("pk", flat=True)
+            )
+            for reminder in batch:
+                if reminder.pk not in locked:
+                    failed.add(reminder.pk)  # another worker has it
+                    continue
+                care = cares.get(reminder.store_id)
+                if care is None:
+                    care, _created = CareSettings.objects.get_or_create(store=reminder.store)
+                    cares[reminder.store_id] = care
+                try:
+                    with transaction.atomic():
+                        message = message_enqueue(
+                            kind=REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)], store=reminder.store,
+                            customer=reminder.customer, variables=reminder_variables(reminder, care, materials),
+                            dedup_key=reminder_dedup_key(reminder),
+                        )
+                        reminder.message = message
+                        reminder.save(update_fields=["message"])
+                        if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
+                            _move(reminder, ReminderStatus.SENT, None, _("Message queued by the daily sweep"))
+                except DomainError:
+                    log.exception("reminder %s: message not queued", reminder.pk)
+                    failed.add(reminder.pk)
+                    continue
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return sent
+    return sent
+
+
+def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None = None, send: bool = True) -> sweep.SweepResult:
+    """The daily sweep over every vehicle of the (active) stores: compute due dates set-based, write the reminders
+    that fall due today (unique rows), then queue their messages. Idempotent: a second run writes nothing."""
+    result = sweep.SweepResult(today=today or timezone.localdate())
+    t0 = time.perf_counter()
+    for zone_name, ids in sweep.zones(store_ids).items():
+        import zoneinfo
+
+        zone = zoneinfo.ZoneInfo(zone_name)
+        local_today = today or timezone.localtime(timezone.now(), zone).date()
+        result.today = local_today
+        with transaction.atomic():
+            started = time.perf_counter()
+            result.vehicles += sweep.build_due_table(ids, local_today, zone)
+            result.timings["due table"] += time.perf_counter() - started
+            sweep.insert_reminders(ids, local_today, zone, result)
+            with connection.cursor() as cur:
+                cur.execute("DROP TABLE IF EXISTS care_due")
+    result.seconds_compute = time.perf_counter() - t0
+    if send:
+        t1 = time.perf_counter()
+        result.messages = reminders_send_pending(since=result.today - dt.timedelta(days=sweep.GRACE_DAYS))
+        result.seconds_messages = time.perf_counter() - t1
+    return result
+
+
+def reminder_record_action(*, actor: Any, reminder: Reminder, action: str, note: str = "") -> Reminder:
+    """A person records what was done about a reminder: called, booked or dismissed."""
+    require(actor, "care.change_reminder")
+    require_store(actor, reminder.store_id)
+    if action not in REMINDER_ACTIONS:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": action}, "action")
+    note = (note or "").strip()
+    if len(note) > 300:
+        raise ValidationFailed("note_too_long", _("The note is at most 300 characters."), "note")
+    with transaction.atomic():
+        locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
+        before = locked.status
+        _move(locked, action, actor, note)
+        locked.action_at = timezone.now()
+        locked.action_by = actor
+        locked.save(update_fields=["action_at", "action_by"])
+        audit.record(actor=actor, obj=locked, action=f"care_reminder.{action}", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"status": [before, action]}, reason=note)
+    return locked
+
+
+def care_settings_update(*, actor: Any, store: Any, data: dict[str, Any]) -> CareSettings:
+    """A manager changes the store's reminder settings (leads, offers, assumed daily distance)."""
+    require(actor, "care.change_caresettings")
+    require_store(actor, store.pk)
+    fields = [f.name for f in CareSettings._meta.get_fields() if f.name not in ("id", "store")]
+    with transaction.atomic():
+        row, _created = CareSettings.objects.get_or_create(store=store)
+        row, changes = audit.update_locked(CareSettings, row.pk, {k: v for k, v in data.items() if k in fields}, fields)
+        if not row.insurance_offsets() or any(not x.strip().isdigit() for x in row.insurance_lead_days.replace("，", ",").split(",")):
+            raise ValidationFailed("invalid_leads", _("Enter days as numbers separated by commas, e.g. 30,7."), "insurance_lead_days")
+        audit.record(actor=actor, obj=row, action="care_settings.saved", store_id=store.pk, changes=changes)
+    return row

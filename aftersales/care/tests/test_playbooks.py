@@ -1,0 +1,231 @@
+"""Playbooks and campaigns: triggers, steps (message, call task, wait), stop conditions, hold-out, results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from aftersales.care import playbooks as pb
+from aftersales.care.choices import DateEvent, EnrolmentStatus, StepKind, StopReason, TriggerKind
+from aftersales.care.models import Enrolment, EnrolmentAction, Playbook, PlaybookStep
+from aftersales.care.services import (
+    create_default_playbooks,
+    playbook_activate,
+    playbook_results,
+    playbook_save,
+    playbook_step_add,
+    playbooks_advance,
+    playbooks_enrol,
+)
+from aftersales.common.errors import Forbidden, ValidationFailed
+from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+from aftersales.customers.models import Consent
+from aftersales.messaging.models import Message
+
+from .conftest import visit
+
+NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+TODAY = dt.date(2026, 11, 2)
+
+
+def winback(store, *, holdout=0) -> Playbook:
+    p = Playbook.objects.create(store=store, code="d", name="D", trigger=TriggerKind.INACTIVITY, inactivity_days=182,
+                                holdout_percent=holdout, is_active=True)
+    for seq, (kind, mk, text, wait, target) in enumerate([
+        (StepKind.MESSAGE, "care.recall", "免费轮胎检查", 0, ""), (StepKind.WAIT, "", "", 3, ""),
+        (StepKind.CALL, "", "半年未到店，请致电了解原因", 0, "advisor"), (StepKind.WAIT, "", "", 7, ""),
+        (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折", 0, ""),
+    ], start=1):
+        PlaybookStep.objects.create(playbook=p, seq=seq, kind=kind, message_kind=mk, text=text, wait_days=wait, call_target=target)
+    return p
+
+
+def lapsed(store, days=182, **kwargs):
+    customer = CustomerFactory(home_store=store, **kwargs)
+    vehicle = VehicleFactory(owner=customer)
+    visit(vehicle, TODAY - dt.timedelta(days=days), 20000, job_type="repair")
+    return customer
+
+
+def test_inactivity_trigger_runs_the_steps_with_waits_once(world):
+    customer = lapsed(world.a, preferred_advisor=world.advisor)
+    lapsed(world.a, days=100)  # still active: not enrolled
+    p = winback(world.a)
+    assert playbooks_enrol(now=NOW) == 1
+    assert playbooks_enrol(now=NOW) == 0  # idempotent
+    e = Enrolment.objects.get(playbook=p)
+    assert e.customer == customer and e.trigger_key == f"inactive:{(TODAY - dt.timedelta(days=182)).isoformat()}"
+    playbooks_advance(now=NOW)
+    playbooks_advance(now=NOW)
+    e.refresh_from_db()
+    assert e.step_index == 1 and e.next_run_at == NOW + dt.timedelta(days=3) and e.contacted_at == NOW
+    assert list(Message.objects.filter(customer=customer).values_list("kind", flat=True)) == ["care.recall"]
+    playbooks_advance(now=NOW + dt.timedelta(days=2))
+    assert Message.objects.filter(customer=customer).count() == 1  # still waiting
+    playbooks_advance(now=NOW + dt.timedelta(days=3))
+    call = Message.objects.get(customer=customer, kind="care.call")
+    assert call.channel == "phone" and "半年未到店" in call.body
+    task = Message.objects.get(staff_user=world.advisor, kind="staff.task")
+    assert customer.name in task.body
+    playbooks_advance(now=NOW + dt.timedelta(days=10))
+    playbooks_advance(now=NOW + dt.timedelta(days=10))
+    e.refresh_from_db()
+    assert e.status == EnrolmentStatus.COMPLETED
+    assert Message.objects.filter(customer=customer, kind="campaign.offer").count() == 1
+    assert EnrolmentAction.objects.filter(enrolment=e).count() == 5
+    assert e.events.get().to_state == "completed"
+
+
+@pytest.mark.parametrize("how", ["visited", "booked", "opted_out"])
+def test_stop_conditions(world, how):
+    from aftersales.appointments.models import Appointment, Bay, ServiceType
+
+    customer = lapsed(world.a)
+    p = winback(world.a)
+    playbooks_enrol(now=NOW)
+    playbooks_advance(now=NOW)
+    later = NOW + dt.timedelta(days=1)
+    if how == "visited":
+        visit(customer.vehicles.get(), TODAY + dt.timedelta(days=1), 21000, job_type="repair", status="open")
+    elif how == "booked":
+        kind = ServiceType.objects.create(store=world.a, code="m", name_zh="保养")
+        Appointment.objects.create(store=world.a, customer=customer, vehicle=customer.vehicles.get(), service_type=kind,
+                                   advisor=world.advisor, technician=world.technician, bay=Bay.objects.create(store=world.a, name="1"),
+                                   start=NOW + dt.timedelta(days=5), end=NOW + dt.timedelta(days=5, hours=1), created_at=later)
+    else:
+        Consent.objects.create(customer=customer, purpose="marketing", channel="sms", granted=False, at=later, source="opt_out")
+    playbooks_advance(now=NOW + dt.timedelta(days=3))
+    e = Enrolment.objects.get(playbook=p)
+    assert e.status == EnrolmentStatus.STOPPED and e.stop_reason == StopReason(how)
+    assert not Message.objects.filter(customer=customer, kind="care.call").exists()
+
+
+def test_holdout_is_random_and_stable():
+    first = [pb.is_holdout(7, cid, 10) for cid in range(1, 20001)]
+    assert first == [pb.is_holdout(7, cid, 10) for cid in range(1, 20001)]  # stable
+    assert 0.09 <= sum(first) / len(first) <= 0.11  # about 10 %
+    other = [pb.is_holdout(8, cid, 10) for cid in range(1, 20001)]
+    assert first != other  # another playbook draws another group
+    assert sum(a and b for a, b in zip(first, other, strict=True)) < 0.02 * len(first)  # independent draws
+    assert not any(pb.is_holdout(7, cid, 0) for cid in range(1, 2000))
+
+
+def test_holdout_customers_receive_nothing(world):
+    customers = [lapsed(world.a) for _ in range(30)]
+    p = winback(world.a, holdout=30)
+    playbooks_enrol(now=NOW)
+    playbooks_advance(now=NOW)
+    held = Enrolment.objects.filter(playbook=p, is_holdout=True)
+    assert held.exists() and all(e.status == EnrolmentStatus.HOLDOUT for e in held)
+    assert {e.is_holdout for e in Enrolment.objects.filter(playbook=p)} == {True, False}
+    held_ids = set(held.values_list("customer_id", flat=True))
+    assert held_ids == {c.pk for c in customers if pb.is_holdout(p.pk, c.pk, 30)}
+    assert not Message.objects.filter(customer_id__in=held_ids).exists()
+    assert Message.objects.filter(customer__in=customers).count() == len(customers) - len(held_ids)
+
+
+def test_date_event_purchase_and_birthday(world):
+    owner = CustomerFactory(home_store=world.a, birthday=dt.date(1990, 11, 2))
+    car = VehicleFactory(owner=owner, purchase_date=TODAY - dt.timedelta(days=1))
+    VehicleFactory(owner=CustomerFactory(home_store=world.a), purchase_date=TODAY - dt.timedelta(days=30))
+    c = Playbook.objects.create(store=world.a, code="c", name="C", trigger=TriggerKind.DATE_EVENT,
+                                date_event=DateEvent.PURCHASE, is_active=True, holdout_percent=0)
+    PlaybookStep.objects.create(playbook=c, seq=1, kind=StepKind.MESSAGE, message_kind="care.club", text="新车主群")
+    b = Playbook.objects.create(store=world.a, code="bd", name="B", trigger=TriggerKind.DATE_EVENT,
+                                date_event=DateEvent.BIRTHDAY, offset_days=-1, is_active=True, holdout_percent=0)
+    PlaybookStep.objects.create(playbook=b, seq=1, kind=StepKind.MESSAGE, message_kind="campaign.offer", text="生日礼")
+    # the car bought yesterday (caught up; the one bought 30 days ago is not), the birthday today (offset -1: due yesterday)
+    assert playbooks_enrol(now=NOW) == 2
+    e = Enrolment.objects.get(playbook=c)
+    assert e.vehicle == car and e.trigger_key == f"purchase:v{car.pk}:{car.purchase_date.isoformat()}"
+    assert playbooks_enrol(now=NOW + dt.timedelta(days=1)) == 0
+    assert Enrolment.objects.get(playbook=b).trigger_key == "birthday:2026"
+
+
+def test_scheduled_campaign_enrols_the_audience_once(world, car):
+    toyota = car.customer
+    honda = CustomerFactory(home_store=world.a)
+    VehicleFactory(owner=honda, make="Honda")
+    CustomerFactory(home_store=world.b)  # another store
+    campaign = playbook_save(actor=world.manager, store=world.a, is_campaign=True, data={
+        "name": "冬季电瓶检测", "starts_at": NOW + dt.timedelta(hours=1), "audience_make": "Toyota", "holdout_percent": 0})
+    playbook_step_add(actor=world.manager, playbook=campaign, kind="message", message_kind="campaign.offer", text="冬季电瓶免费检测")
+    playbook_activate(actor=world.manager, playbook=campaign)
+    assert playbooks_enrol(now=NOW) == 0
+    assert playbooks_enrol(now=NOW + dt.timedelta(hours=2)) == 1
+    assert playbooks_enrol(now=NOW + dt.timedelta(hours=3)) == 0
+    campaign.refresh_from_db()
+    assert campaign.launched_at == NOW + dt.timedelta(hours=2)
+    assert Enrolment.objects.get(playbook=campaign).customer == toyota
+    playbooks_advance(now=NOW + dt.timedelta(hours=2))
+    assert Message.objects.get(customer=toyota).kind == "campaign.offer"
+
+
+def test_results_uplift_and_win_back_rate(world):
+    customers = [lapsed(world.a) for _ in range(20)]
+    p = winback(world.a, holdout=25)
+    playbooks_enrol(now=NOW)
+    playbooks_advance(now=NOW)
+    treated = list(Enrolment.objects.filter(playbook=p, is_holdout=False).order_by("id"))
+    held = list(Enrolment.objects.filter(playbook=p, is_holdout=True).order_by("id"))
+    assert treated and held
+    for e in treated[:2]:
+        visit(e.customer.vehicles.get(), TODAY + dt.timedelta(days=20), 25000, total="800.00")
+    visit(treated[2].customer.vehicles.get(), TODAY + dt.timedelta(days=120), 26000, total="999.00")  # after 90 days
+    r = playbook_results(p)
+    t, h = r["treated"], r["holdout"]
+    assert (t["enrolled"], h["enrolled"]) == (len(treated), len(held))
+    assert t["contacted"] == len(treated) and h["contacted"] == 0
+    assert t["visited"] == 2 and h["visited"] == 0 and t["revenue"] == Decimal("1600.00")
+    assert r["uplift"] == pytest.approx(2 / len(treated))
+    assert r["win_back_rate"] == pytest.approx(2 / len(treated))
+    assert len(customers) == len(treated) + len(held)
+
+
+def test_engagement_and_loyalty_dependencies_are_checked(world):
+    tier = playbook_save(actor=world.manager, store=world.a, data={"name": "A", "trigger": "tier_entered", "tier": "A"})
+    playbook_step_add(actor=world.manager, playbook=tier, kind="message", message_kind="care.club", text="俱乐部")
+    if pb.engagement_available():
+        assert playbook_activate(actor=world.manager, playbook=tier).is_active
+    else:
+        with pytest.raises(ValidationFailed) as exc:
+            playbook_activate(actor=world.manager, playbook=tier)
+        assert exc.value.code == "dependency_missing" and exc.value.field == "trigger"
+        tier.refresh_from_db()
+        assert not tier.is_active
+    if not pb.loyalty_available():
+        with pytest.raises(ValidationFailed) as exc:
+            playbook_step_add(actor=world.manager, playbook=tier, kind="voucher", voucher_template_id=1)
+        assert exc.value.code == "dependency_missing"
+
+
+def test_bad_input_and_permissions(world):
+    with pytest.raises(Forbidden):
+        playbook_save(actor=world.advisor, store=world.a, data={"name": "x"})
+    with pytest.raises(Forbidden):
+        playbook_save(actor=world.manager_b, store=world.a, data={"name": "x"})
+    with pytest.raises(ValidationFailed) as exc:
+        playbook_save(actor=world.manager, store=world.a, data={"name": "x", "holdout_percent": 80})
+    assert exc.value.field == "holdout_percent" and not Playbook.objects.exists()
+    p = playbook_save(actor=world.manager, store=world.a, data={"name": "x", "trigger": "inactivity"})
+    with pytest.raises(ValidationFailed) as exc:
+        playbook_activate(actor=world.manager, playbook=p)
+    assert exc.value.field == "steps"
+    with pytest.raises(ValidationFailed) as exc:
+        playbook_step_add(actor=world.manager, playbook=p, kind="wait", wait_days=0)
+    assert exc.value.field == "wait_days" and not p.steps.exists()
+
+
+def test_shipped_defaults(world):
+    made = create_default_playbooks(world.a)
+    assert [p.code for p in made] == ["tier-a", "tier-b", "tier-c", "tier-d"]
+    assert create_default_playbooks(world.a) == []
+    active = {p.code: p.is_active for p in Playbook.objects.filter(store=world.a)}
+    assert active["tier-c"] and active["tier-d"]
+    assert active["tier-a"] == pb.engagement_available()
+    d = Playbook.objects.get(store=world.a, code="tier-d")
+    assert d.inactivity_days == 182 and [s.kind for s in d.steps.order_by("seq")] == ["message", "wait", "call", "wait", "message"]
+    assert timezone.now()

@@ -1,0 +1,804 @@
+"""Writes of the loyalty app: the points ledger, gifts, vouchers and referrals (SPEC §12).
+
+The points ledger: every change is one :class:`PointsEntry` written under the customer's row lock (SELECT ... FOR
+UPDATE on PostgreSQL; SQLite serialises writers) with the running balance, which never goes below zero (checked
+here and by database constraints, also when redemptions race). Positive entries are lots that negative entries
+consume first-in first-out by expiry date; each entry has a unique ``source_key`` so that the same event (a paid
+invoice, a check-in, a redemption request) never writes twice. ``Customer.points_balance`` is updated in the same
+transaction (the ledger is the truth; ``loyalty_check`` compares them).
+
+``actor=None`` means the system (a periodic sweep, a playbook step): no permission check, recorded without a user.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import secrets
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.common import audit
+from aftersales.common.errors import Conflict, NotFound, ValidationFailed
+from aftersales.common.money import ZERO, q
+from aftersales.common.permissions import require, require_store
+from aftersales.common.transitions import move
+from aftersales.customers.models import Customer
+
+from .choices import (
+    BEHAVIOURS,
+    REFERRAL_TRANSITIONS,
+    VOUCHER_TRANSITIONS,
+    EntryKind,
+    EntrySource,
+    ReferralStatus,
+    VoucherKind,
+    VoucherStatus,
+)
+from .models import (
+    Gift,
+    GiftRedemption,
+    LoyaltySettings,
+    PointsAllocation,
+    PointsEntry,
+    Referral,
+    ReferralEvent,
+    Voucher,
+    VoucherEvent,
+    VoucherTemplate,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+MAX_POINTS = 10_000_000
+
+
+# ---- settings and dates -------------------------------------------------------------------------------------
+def loyalty_settings(store: Any) -> LoyaltySettings:
+    """The store's rules; the defaults (an unsaved row) while the store has not changed them."""
+    found = LoyaltySettings.objects.filter(store_id=store.pk).first()
+    return found if found is not None else LoyaltySettings(store=store)
+
+
+def local_date(store: Any, at: dt.datetime | None = None) -> dt.date:
+    return timezone.localtime(at or timezone.now(), store.zone).date()
+
+
+def add_months_end(day: dt.date, months: int) -> dt.date:
+    """The last day of the month ``months`` after ``day``'s month (points earned in Jan 2026, 24 → 31 Jan 2028)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+
+
+def _who(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _check_store(actor: Any, perm: str, store: Any) -> None:
+    if actor is not None:
+        require(actor, perm)
+        require_store(actor, store.pk)
+
+
+def _same_group(customer: Any, store: Any) -> None:
+    if customer.group_id != store.group_id:
+        raise NotFound("not_found", _("Not found, or not visible to you."), "customer")
+
+
+# ---- the ledger core ------------------------------------------------------------------------------------------
+def _lock_customer(customer: Any) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer.pk)
+
+
+def _ledger_balance(customer_id: int) -> int:
+    last = PointsEntry.objects.filter(customer_id=customer_id).order_by("-id").values_list("balance_after", flat=True).first()
+    return int(last or 0)
+
+
+def _existing(source_key: str) -> PointsEntry | None:
+    return PointsEntry.objects.filter(source_key=source_key).first()
+
+
+def _write(
+    *,
+    locked: Customer,
+    store: Any,
+    kind: str,
+    source: str,
+    points: int,
+    source_key: str,
+    actor: Any,
+    at: dt.datetime,
+    note: str = "",
+    invoice: Any = None,
+    cny_value: Decimal | None = None,
+    reverses: PointsEntry | None = None,
+    expires_on: dt.date | None = None,
+    prefer_lot: PointsEntry | None = None,
+    rules: LoyaltySettings | None = None,
+) -> PointsEntry:
+    """Append one entry for the locked customer; credits open a lot, debits consume lots FIFO."""
+    if points == 0:
+        raise ValidationFailed("points_zero", _("The number of points must not be zero."), "points")
+    balance = _ledger_balance(locked.pk)
+    new_balance = balance + points
+    if new_balance < 0:
+        raise ValidationFailed(
+            "insufficient_points",
+            _("Only %(n)s points available.") % {"n": balance},
+            "points",
+            balance=balance,
+        )
+    if points > 0 and expires_on is None and kind != EntryKind.REVERSE:
+        months = (rules or loyalty_settings(store)).expiry_months
+        expires_on = add_months_end(local_date(store, at), months) if months else None
+    entry = PointsEntry.objects.create(
+        group_id=locked.group_id, customer=locked, store=store, kind=kind, source=source, points=points,
+        balance_after=new_balance, remaining=max(points, 0), expires_on=expires_on if points > 0 else None,
+        source_key=source_key[:120], invoice=invoice, cny_value=cny_value, reverses=reverses, at=at, actor=_who(actor),
+        note=note[:300],
+    )
+    if points < 0:
+        _consume(entry, -points, prefer_lot=prefer_lot)
+    Customer.objects.filter(pk=locked.pk).update(points_balance=new_balance)
+    locked.points_balance = new_balance
+    return entry
+
+
+def _consume(debit: PointsEntry, amount: int, *, prefer_lot: PointsEntry | None = None) -> None:
+    """Take ``amount`` points from the customer's open lots: ``prefer_lot`` first, then earliest expiry first."""
+    lots = list(
+        PointsEntry.objects.select_for_update()
+        .filter(customer_id=debit.customer_id, remaining__gt=0)
+        .order_by(F("expires_on").asc(nulls_last=True), "at", "id")
+    )
+    if prefer_lot is not None:
+        lots.sort(key=lambda lot: lot.pk != prefer_lot.pk)
+    left = amount
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        lot.save(update_fields=["remaining"])
+        PointsAllocation.objects.create(debit=debit, lot=lot, points=take)
+        left -= take
+    if left:  # the balance and the lots disagree: refuse rather than write an inconsistent ledger
+        raise Conflict("ledger_inconsistent", _("The points ledger needs repair; ask an administrator."), "points")
+
+
+def _record(actor: Any, entry: PointsEntry, action: str) -> None:
+    audit.record(
+        actor=actor, obj=entry, action=action, store_id=entry.store_id, customer_id=entry.customer_id,
+        changes={"points_balance": [entry.balance_after - entry.points, entry.balance_after]},
+        reason=f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
+    )
+
+
+def _parse_points(value: Any, field: str = "points", *, allow_negative: bool = False) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("points_format", _("Enter a whole number of points."), field) from exc
+    if number == 0 or (number < 0 and not allow_negative):
+        raise ValidationFailed("points_not_positive", _("The number of points must be more than zero."), field)
+    if abs(number) > MAX_POINTS:
+        raise ValidationFailed("points_too_large", _("The number of points is too large."), field)
+    return number
+
+
+def _key(value: str, field: str = "idempotency_key") -> str:
+    key = (value or "").strip()
+    if not key:
+        raise ValidationFailed("idempotency_key_required", _("An idempotency key is required."), field)
+    if len(key) > 100:
+        raise ValidationFailed("idempotency_key_too_long", _("The idempotency key is too long (100 characters at most)."), field)
+    return key
+
+
+def _idempotent(source_key: str, fn: Any) -> Any:
+    """Run ``fn`` (which writes the entry with ``source_key``); a concurrent twin's entry wins without error."""
+    existing = _existing(source_key)
+    if existing is not None:
+        return existing, False
+    try:
+        return fn(), True
+    except IntegrityError:
+        existing = _existing(source_key)
+        if existing is not None:
+            return existing, False
+        raise
+
+
+# ---- earning ---------------------------------------------------------------------------------------------------
+#: invoice states in which nothing more can be taken off or paid (billing may add states; anything else is open)
+CLOSED_INVOICE_STATES = {"paid", "void", "voided", "cancelled", "refunded", "partially_refunded", "draft"}
+
+
+def _invoice_is_paid(invoice: Any) -> bool:
+    return getattr(invoice, "status", "") == "paid"
+
+
+def invoice_is_open(invoice: Any) -> bool:
+    return getattr(invoice, "status", "") not in CLOSED_INVOICE_STATES
+
+
+def invoice_points(invoice: Any, rules: LoyaltySettings | None = None) -> int:
+    """Points a paid invoice earns: what was paid (less what was paid with points) × the store's rate, rounded down."""
+    rate = (rules or loyalty_settings(invoice.store)).points_per_cny
+    paid_with_points = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REDEEM).aggregate(v=Sum("cny_value"))["v"]
+    base = Decimal(invoice.paid_amount or 0) - Decimal(paid_with_points or 0)
+    return max(int((base * rate).to_integral_value(rounding=ROUND_DOWN)), 0)
+
+
+def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry | None:
+    """Earn the points of a paid invoice once (idempotent by invoice); qualify a pending referral of its customer.
+
+    Billing calls this after a payment completes an invoice; ``loyalty_earn_sweep`` finds any it missed. Returns the
+    earn entry (the existing one when already earned), or None when the invoice is not paid or earns nothing.
+    """
+    from aftersales.billing.models import Invoice
+
+    invoice = Invoice.objects.select_related("store", "customer").get(pk=invoice.pk)
+    if not _invoice_is_paid(invoice):
+        return None
+    key = f"invoice:{invoice.pk}"
+    found = _existing(key)
+    if found is not None:
+        return found
+    rules = loyalty_settings(invoice.store)
+    points = invoice_points(invoice, rules)
+    at = invoice.paid_at or timezone.now()
+
+    def write() -> PointsEntry | None:
+        with transaction.atomic():
+            locked = _lock_customer(invoice.customer)
+            again = _existing(key)
+            if again is not None:
+                return again
+            entry = None
+            if points > 0:
+                entry = _write(
+                    locked=locked, store=invoice.store, kind=EntryKind.EARN, source=EntrySource.PURCHASE, points=points,
+                    source_key=key, actor=actor, at=at, invoice=invoice, rules=rules,
+                    note=_("Invoice %(n)s") % {"n": invoice.number},
+                )
+                _record(actor, entry, "points.earned")
+            _qualify_referral(customer=locked, invoice=invoice, actor=actor)
+            return entry
+
+    try:
+        return write()
+    except IntegrityError:
+        found = _existing(key)
+        if found is not None:
+            return found
+        raise
+
+
+def points_earn_behaviour(*, actor: Any, customer: Any, store: Any, behaviour: str, source_key: str, note: str = "") -> PointsEntry:
+    """Points for a check-in, review, referral or sharing, as the store configures them; once per ``source_key``
+    (e.g. ``checkin:appointment:17``, ``review:feedback:9``)."""
+    _check_store(actor, "loyalty.add_pointsentry", store)
+    _same_group(customer, store)
+    if behaviour not in BEHAVIOURS:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": behaviour}, "behaviour")
+    key = f"{behaviour}:{_key(source_key, 'source_key')}"
+    points = int(getattr(loyalty_settings(store), f"{behaviour}_points"))
+    if points <= 0:
+        raise ValidationFailed("behaviour_not_rewarded", _("This store gives no points for this."), "behaviour")
+
+    def write() -> PointsEntry:
+        with transaction.atomic():
+            locked = _lock_customer(customer)
+            found = _existing(key)
+            if found is not None:
+                return found
+            entry = _write(locked=locked, store=store, kind=EntryKind.EARN, source=behaviour, points=points,
+                           source_key=key, actor=actor, at=timezone.now(), note=note)
+            _record(actor, entry, "points.earned")
+            return entry
+
+    entry, _created = _idempotent(key, write)
+    return entry
+
+
+# ---- spending --------------------------------------------------------------------------------------------------
+def points_quote(*, invoice: Any, points: int) -> Decimal:
+    """The CNY value of ``points`` on ``invoice`` under its store's rate (no cap applied)."""
+    rate = loyalty_settings(invoice.store).points_per_cny_redeemed
+    return q(Decimal(points) / Decimal(rate))
+
+
+def points_redeem_cap(invoice: Any) -> Decimal:
+    """The most that points may pay of this invoice: the store's share of the total, less points already used."""
+    share = loyalty_settings(invoice.store).max_redeem_share
+    used = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REDEEM).aggregate(v=Sum("cny_value"))["v"] or ZERO
+    reversed_ = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REVERSE, reverses__kind=EntryKind.REDEEM).aggregate(
+        v=Sum("cny_value"))["v"] or ZERO
+    outstanding = Decimal(invoice.total) - Decimal(invoice.paid_amount or 0)
+    return max(min(q(Decimal(invoice.total) * share) - used + reversed_, outstanding), ZERO)
+
+
+def points_redeem_on_invoice(*, actor: Any, customer: Any, invoice: Any, points: Any, idempotency_key: str) -> Decimal:
+    """Spend ``points`` against ``invoice`` and return their CNY value (what billing takes off / records as paid).
+
+    Refuses (nothing written): another customer's invoice, an invoice that is not open, fewer points held, a value
+    above the store's share of the invoice, points that are not a whole multiple of one cent. The same
+    idempotency key returns the first result and spends nothing more.
+    """
+    from aftersales.billing.models import Invoice
+
+    _check_store(actor, "loyalty.redeem_points", invoice.store)
+    key = f"redeem:{_key(idempotency_key)}"
+    found = _existing(key)
+    if found is not None:
+        return Decimal(found.cny_value or 0)
+    number = _parse_points(points)
+    invoice = Invoice.objects.select_related("store").get(pk=invoice.pk)
+    if invoice.customer_id != customer.pk:
+        raise ValidationFailed("invoice_other_customer", _("This invoice belongs to another customer."), "invoice")
+    if not invoice_is_open(invoice):
+        raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
+    rate = loyalty_settings(invoice.store).points_per_cny_redeemed
+    if number % max(rate // 100, 1):
+        raise ValidationFailed(
+            "points_not_whole_cents", _("Redeem points in steps of %(n)s (one cent).") % {"n": max(rate // 100, 1)}, "points",
+        )
+    value = points_quote(invoice=invoice, points=number)
+    if value <= 0:
+        raise ValidationFailed("points_too_few", _("%(n)s points are worth less than one cent.") % {"n": number}, "points")
+
+    def write() -> PointsEntry:
+        with transaction.atomic():
+            locked = _lock_customer(customer)
+            again = _existing(key)
+            if again is not None:
+                return again
+            cap = points_redeem_cap(invoice)
+            if value > cap:
+                raise ValidationFailed(
+                    "points_over_cap",
+                    _("Points can pay at most %(cap)s of this invoice.") % {"cap": cap},
+                    "points",
+                    cap=str(cap),
+                )
+            entry = _write(
+                locked=locked, store=invoice.store, kind=EntryKind.REDEEM, source=EntrySource.INVOICE, points=-number,
+                source_key=key, actor=actor, at=timezone.now(), invoice=invoice, cny_value=value,
+                note=_("Invoice %(n)s") % {"n": invoice.number},
+            )
+            _record(actor, entry, "points.redeemed")
+            return entry
+
+    entry, _created = _idempotent(key, write)
+    return Decimal(entry.cny_value or 0)
+
+
+def gift_redeem(*, actor: Any, customer: Any, gift: Gift, idempotency_key: str) -> GiftRedemption:
+    """Exchange points for a gift from the store's catalogue: one unit of stock, its points cost."""
+    _check_store(actor, "loyalty.add_giftredemption", gift.store)
+    _same_group(customer, gift.store)
+    key = f"gift:{_key(idempotency_key)}"
+    found = _existing(key)
+    if found is not None:
+        return found.gift_redemption
+
+    def write() -> PointsEntry:
+        with transaction.atomic():
+            locked = _lock_customer(customer)
+            again = _existing(key)
+            if again is not None:
+                return again
+            locked_gift = Gift.objects.select_for_update().get(pk=gift.pk)
+            if not locked_gift.is_active:
+                raise ValidationFailed("gift_inactive", _("This gift is no longer offered."), "gift")
+            if locked_gift.stock < 1:
+                raise ValidationFailed("gift_out_of_stock", _("This gift is out of stock."), "gift")
+            entry = _write(
+                locked=locked, store=locked_gift.store, kind=EntryKind.REDEEM, source=EntrySource.GIFT,
+                points=-locked_gift.points_cost, source_key=key, actor=actor, at=timezone.now(), note=locked_gift.name_zh,
+            )
+            locked_gift.stock -= 1
+            locked_gift.save(update_fields=["stock"])
+            GiftRedemption.objects.create(gift=locked_gift, customer=locked, store=locked_gift.store, entry=entry, actor=_who(actor))
+            _record(actor, entry, "points.gift")
+            return entry
+
+    entry, _created = _idempotent(key, write)
+    return GiftRedemption.objects.get(entry=entry)
+
+
+def points_adjust(*, actor: Any, customer: Any, store: Any, points: Any, reason: str, idempotency_key: str) -> PointsEntry:
+    """A manager's correction, up or down, with a reason; never below zero."""
+    _check_store(actor, "loyalty.adjust_points", store)
+    _same_group(customer, store)
+    number = _parse_points(points, allow_negative=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason_required", _("Give a reason for the adjustment."), "reason")
+    key = f"adjust:{_key(idempotency_key)}"
+
+    def write() -> PointsEntry:
+        with transaction.atomic():
+            locked = _lock_customer(customer)
+            again = _existing(key)
+            if again is not None:
+                return again
+            entry = _write(locked=locked, store=store, kind=EntryKind.ADJUST, source=EntrySource.MANUAL, points=number,
+                           source_key=key, actor=actor, at=timezone.now(), note=reason)
+            _record(actor, entry, "points.adjusted")
+            return entry
+
+    entry, _created = _idempotent(key, write)
+    return entry
+
+
+def points_reverse(*, actor: Any, entry: PointsEntry, reason: str) -> PointsEntry:
+    """Undo an earn (e.g. a refunded invoice) or a redemption (e.g. a voided invoice) once.
+
+    Reversing a redemption gives back exactly the points to the lots they came from (a new lot with the earliest
+    of their expiry dates). Reversing an earn takes its points back from that lot first; when the customer has
+    spent them meanwhile, only what is left in the balance is taken (the note says so), never below zero.
+    """
+    _check_store(actor, "loyalty.adjust_points", entry.store)
+    key = f"reverse:{entry.pk}"
+
+    def write() -> PointsEntry:
+        with transaction.atomic():
+            locked = _lock_customer(entry.customer)
+            again = _existing(key)
+            if again is not None:
+                return again
+            original = PointsEntry.objects.select_related("store").get(pk=entry.pk)
+            if original.kind not in (EntryKind.EARN, EntryKind.REDEEM, EntryKind.ADJUST):
+                raise Conflict("not_reversible", _("This entry cannot be reversed."), "entry")
+            note = (reason or "").strip()[:200]
+            if original.points < 0:
+                expiry = (
+                    PointsEntry.objects.filter(uses__debit=original).order_by(F("expires_on").asc(nulls_last=True))
+                    .values_list("expires_on", flat=True).first()
+                )
+                points = -original.points
+            else:
+                balance = _ledger_balance(locked.pk)
+                points = -min(original.points, balance)
+                expiry = None
+                if points == 0:
+                    raise ValidationFailed("insufficient_points", _("Only %(n)s points available.") % {"n": 0}, "points")
+                if -points < original.points:
+                    left = _("only %(n)s points were left to take back") % {"n": -points}
+                    note = f"{note} ({left})".strip()
+            reversal = _write(
+                locked=locked, store=original.store, kind=EntryKind.REVERSE, source=original.source, points=points,
+                source_key=key, actor=actor, at=timezone.now(), invoice=original.invoice, cny_value=original.cny_value,
+                reverses=original, expires_on=expiry, note=note, prefer_lot=original if original.points > 0 else None,
+            )
+            _record(actor, reversal, "points.reversed")
+            return reversal
+
+    reversal, _created = _idempotent(key, write)
+    return reversal
+
+
+def points_expire_customer(*, customer: Any, today: dt.date | None = None) -> list[PointsEntry]:
+    """Write one expiry entry per lot of this customer past its expiry date (store-local), for what is left of it."""
+    written: list[PointsEntry] = []
+    with transaction.atomic():
+        locked = _lock_customer(customer)
+        lots = list(
+            PointsEntry.objects.select_for_update().select_related("store")
+            .filter(customer_id=locked.pk, remaining__gt=0, expires_on__isnull=False).order_by("expires_on", "id")
+        )
+        for lot in lots:
+            day = today or local_date(lot.store)
+            if lot.expires_on is None or lot.expires_on >= day:
+                continue
+            entry = _write(
+                locked=locked, store=lot.store, kind=EntryKind.EXPIRE, source=EntrySource.EXPIRY, points=-lot.remaining,
+                source_key=f"expire:{lot.pk}", actor=None, at=timezone.now(), prefer_lot=lot,
+                note=_("Points earned %(d)s expired on %(e)s") % {"d": timezone.localtime(lot.at, lot.store.zone).date(), "e": lot.expires_on},
+            )
+            _record(None, entry, "points.expired")
+            written.append(entry)
+    return written
+
+
+def expiry_sweep(*, today: dt.date | None = None, limit: int = 5000) -> int:
+    """Expire every lot past its date (periodic; safe to run twice: an expired lot has nothing remaining)."""
+    cutoff = today or (timezone.now().date() + dt.timedelta(days=1))  # store-local check happens per lot
+    customer_ids = list(
+        PointsEntry.objects.filter(remaining__gt=0, expires_on__lt=cutoff).values_list("customer_id", flat=True).distinct()[:limit]
+    )
+    count = 0
+    for customer_id in customer_ids:
+        count += len(points_expire_customer(customer=Customer(pk=customer_id), today=today))
+    return count
+
+
+EARN_SWEEP_DAYS = 30
+
+
+def earn_sweep(*, limit: int = 2000, days: int = EARN_SWEEP_DAYS) -> int:
+    """Paid invoices of the last ``days`` that have not earned yet (whatever billing did), and pending referrals
+    whose new customer has paid. Invoices paid before that window (history from before loyalty) earn nothing."""
+    from aftersales.billing.models import Invoice
+
+    earned = PointsEntry.objects.filter(kind=EntryKind.EARN, source=EntrySource.PURCHASE, invoice__isnull=False).values("invoice_id")
+    since = timezone.now() - dt.timedelta(days=days)
+    missing = list(
+        Invoice.objects.filter(status="paid", paid_at__gte=since).exclude(pk__in=earned).order_by("paid_at", "id")[:limit]
+    )
+    count = 0
+    for invoice in missing:
+        if points_earn_for_invoice(invoice=invoice) is not None:
+            count += 1
+    for referred_id in Referral.objects.filter(status=ReferralStatus.PENDING).values_list("referred_id", flat=True)[:limit]:
+        first = Invoice.objects.filter(customer_id=referred_id, status="paid").order_by("paid_at", "id").first()
+        if first is not None:
+            with transaction.atomic():
+                _qualify_referral(customer=_lock_customer(Customer(pk=referred_id)), invoice=first, actor=None)
+    return count
+
+
+def ledger_check(*, repair: bool = False) -> list[dict[str, Any]]:
+    """Customers whose ``points_balance`` differs from the ledger (or whose lots do not add up); fixed with ``repair``."""
+    rows = []
+    last_ids = PointsEntry.objects.values("customer_id").annotate(m=Max("id")).values_list("m", flat=True)
+    ledger = dict(PointsEntry.objects.filter(pk__in=list(last_ids)).values_list("customer_id", "balance_after"))
+    lots = dict(
+        PointsEntry.objects.filter(remaining__gt=0).values("customer_id").annotate(s=Sum("remaining")).values_list("customer_id", "s")
+    )
+    stored = dict(Customer.objects.exclude(points_balance=0).values_list("pk", "points_balance"))
+    for customer_id in sorted(set(ledger) | set(stored)):
+        want = int(ledger.get(customer_id, 0))
+        have = int(stored.get(customer_id, 0))
+        open_lots = int(lots.get(customer_id, 0))
+        if want != have or open_lots != want:
+            rows.append({"customer_id": customer_id, "ledger": want, "customer": have, "lots": open_lots})
+            if repair and want != have:
+                Customer.objects.filter(pk=customer_id).update(points_balance=want)
+    return rows
+
+
+# ---- vouchers --------------------------------------------------------------------------------------------------
+def _new_code() -> str:
+    return "V" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(9))
+
+
+def voucher_issue(*, actor: Any, customer: Any, store: Any, template: VoucherTemplate, reason: str, at: dt.datetime | None = None) -> Voucher:
+    """Give ``customer`` a voucher of ``template`` at ``store``: a unique code, valid from today for the template's
+    number of days (store-local dates), within the template's per-customer limit."""
+    _check_store(actor, "loyalty.add_voucher", store)
+    _same_group(customer, store)
+    if template.group_id != store.group_id or (template.store_id and template.store_id != store.pk):
+        raise ValidationFailed("template_not_for_store", _("This voucher is not offered at this store."), "template")
+    if not template.is_active:
+        raise ValidationFailed("template_inactive", _("This voucher is no longer offered."), "template")
+    at = at or timezone.now()
+    valid_from = local_date(store, at)
+    with transaction.atomic():
+        locked = _lock_customer(customer)
+        if template.per_customer_limit:
+            held = Voucher.objects.filter(template=template, customer=locked).exclude(status=VoucherStatus.CANCELLED).count()
+            if held >= template.per_customer_limit:
+                raise Conflict(
+                    "voucher_limit_reached",
+                    _("This customer already has %(n)s of this voucher (the limit).") % {"n": held},
+                    "template",
+                )
+        for attempt in range(5):
+            try:
+                with transaction.atomic():
+                    voucher = Voucher.objects.create(
+                        template=template, customer=locked, store=store, code=_new_code(), valid_from=valid_from,
+                        valid_until=valid_from + dt.timedelta(days=template.validity_days - 1), reason=(reason or "")[:200],
+                        issued_at=at, issued_by=_who(actor),
+                    )
+                break
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        VoucherEvent.objects.create(voucher=voucher, from_state="", to_state=VoucherStatus.ISSUED, actor=_who(actor),
+                                    reason=voucher.reason, at=at)
+        audit.record(actor=actor, obj=voucher, action="voucher.issued", store_id=store.pk, customer_id=locked.pk,
+                     changes={"template": [None, template.code]}, reason=voucher.reason, at=at)
+    return voucher
+
+
+def voucher_discount(*, voucher: Voucher, invoice: Any) -> Decimal:
+    """The discount ``voucher`` gives on ``invoice`` (checks coverage; not validity or state). Refuses when nothing
+    on the invoice is covered or the minimum spend is not reached."""
+    template = voucher.template
+    lines = list(invoice.order.lines.select_related("job").all()) if getattr(invoice, "order_id", None) else []
+    job_types = set(template.job_types or [])
+    codes = {c.strip().upper() for c in (template.service_codes or []) if c.strip()}
+    covered = [
+        line for line in lines
+        if (not job_types or line.job.job_type in job_types)
+        and (not codes or (line.code or "").strip().upper() in codes)
+    ]
+    if template.kind == VoucherKind.PERCENT_LABOUR:
+        covered = [line for line in covered if line.kind == "labour"]
+    elif template.kind == VoucherKind.PERCENT_PARTS:
+        covered = [line for line in covered if line.kind == "part"]
+    base = q(sum((Decimal(line.amount) for line in covered), ZERO))
+    if not covered or base <= 0:
+        raise ValidationFailed("voucher_not_covered", _("Nothing on this invoice is covered by this voucher."), "voucher")
+    if Decimal(invoice.total) < template.min_spend:
+        raise ValidationFailed(
+            "voucher_min_spend", _("This voucher needs a spend of at least %(n)s.") % {"n": template.min_spend}, "voucher",
+        )
+    if template.kind == VoucherKind.AMOUNT_OFF:
+        discount = min(template.amount, base)
+    elif template.kind in (VoucherKind.PERCENT_LABOUR, VoucherKind.PERCENT_PARTS):
+        discount = q(base * template.percent / Decimal(100))
+    else:  # free service item: the covered lines cost nothing
+        discount = base
+    if template.max_discount is not None:
+        discount = min(discount, template.max_discount)
+    return q(min(discount, Decimal(invoice.total)))
+
+
+def voucher_check(*, voucher: Voucher, invoice: Any, today: dt.date | None = None) -> Decimal:
+    """Everything ``voucher_redeem`` checks, without writing: the discount, or a DomainError saying why not."""
+    if voucher.customer_id != invoice.customer_id:
+        raise ValidationFailed("voucher_other_customer", _("This voucher belongs to another customer."), "voucher")
+    template = voucher.template
+    if template.store_id and template.store_id != invoice.store_id:
+        raise ValidationFailed("voucher_other_store", _("This voucher is not valid at this store."), "voucher")
+    if voucher.status == VoucherStatus.REDEEMED:
+        raise Conflict("voucher_used", _("This voucher has already been used."), "voucher")
+    if voucher.status == VoucherStatus.CANCELLED:
+        raise Conflict("voucher_cancelled", _("This voucher has been cancelled."), "voucher")
+    day = today or local_date(invoice.store)
+    if voucher.status == VoucherStatus.EXPIRED or day > voucher.valid_until:
+        raise ValidationFailed(
+            "voucher_expired", _("This voucher expired on %(d)s.") % {"d": voucher.valid_until.isoformat()}, "voucher",
+        )
+    if day < voucher.valid_from:
+        raise ValidationFailed(
+            "voucher_not_yet_valid", _("This voucher is valid from %(d)s.") % {"d": voucher.valid_from.isoformat()}, "voucher",
+        )
+    if not invoice_is_open(invoice):
+        raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
+    return voucher_discount(voucher=voucher, invoice=invoice)
+
+
+def voucher_redeem(*, actor: Any, voucher: Voucher, invoice: Any, idempotency_key: str) -> Decimal:
+    """Use ``voucher`` on ``invoice`` once and return the discount (billing takes it off the invoice).
+
+    Under the voucher's row lock: of two concurrent redemptions exactly one wins, the other gets ``voucher_used``.
+    The same idempotency key returns the first discount again.
+    """
+    from aftersales.billing.models import Invoice
+
+    _check_store(actor, "loyalty.change_voucher", invoice.store)
+    key = _key(idempotency_key)
+    done = Voucher.objects.filter(redeem_key=key).first()
+    if done is not None:
+        return Decimal(done.discount or 0)
+    invoice = Invoice.objects.select_related("store", "order").get(pk=invoice.pk)
+    try:
+        with transaction.atomic():
+            locked = Voucher.objects.select_for_update().select_related("template").get(pk=voucher.pk)
+            if locked.redeem_key == key:
+                return Decimal(locked.discount or 0)
+            discount = voucher_check(voucher=locked, invoice=invoice)
+            now = timezone.now()
+            locked.invoice = invoice
+            locked.discount = discount
+            locked.redeemed_at = now
+            locked.redeem_key = key
+            locked.save(update_fields=["invoice", "discount", "redeemed_at", "redeem_key"])
+            move(locked, to=VoucherStatus.REDEEMED, actor=_who(actor), transitions=VOUCHER_TRANSITIONS,
+                 event_model=VoucherEvent, event_fk="voucher", reason=invoice.number, labels=VoucherStatus, at=now)
+            audit.record(actor=actor, obj=locked, action="voucher.redeemed", store_id=invoice.store_id,
+                         customer_id=locked.customer_id, changes={"status": [VoucherStatus.ISSUED, VoucherStatus.REDEEMED],
+                                                                  "discount": [None, str(discount)]}, reason=invoice.number)
+    except IntegrityError:
+        done = Voucher.objects.filter(redeem_key=key).first()
+        if done is not None:
+            return Decimal(done.discount or 0)
+        raise
+    return discount
+
+
+def voucher_cancel(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
+    _check_store(actor, "loyalty.change_voucher", voucher.store)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason_required", _("Give a reason."), "reason")
+    with transaction.atomic():
+        locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
+        move(locked, to=VoucherStatus.CANCELLED, actor=_who(actor), transitions=VOUCHER_TRANSITIONS,
+             event_model=VoucherEvent, event_fk="voucher", reason=reason[:300], labels=VoucherStatus)
+        audit.record(actor=actor, obj=locked, action="voucher.cancelled", store_id=locked.store_id,
+                     customer_id=locked.customer_id, reason=reason)
+    return locked
+
+
+def voucher_expire_sweep(*, today: dt.date | None = None) -> int:
+    """Mark vouchers past their last day as expired (periodic; redemption checks the date anyway)."""
+    cutoff = today or timezone.now().date()
+    count = 0
+    for pk in Voucher.objects.filter(status=VoucherStatus.ISSUED, valid_until__lt=cutoff).values_list("pk", flat=True)[:5000]:
+        with transaction.atomic():
+            locked = Voucher.objects.select_for_update().select_related("store").get(pk=pk)
+            day = today or local_date(locked.store)
+            if locked.status != VoucherStatus.ISSUED or locked.valid_until >= day:
+                continue
+            move(locked, to=VoucherStatus.EXPIRED, actor=None, transitions=VOUCHER_TRANSITIONS, event_model=VoucherEvent,
+                 event_fk="voucher", reason="", labels=VoucherStatus)
+            count += 1
+    return count
+
+
+# ---- referrals -------------------------------------------------------------------------------------------------
+def referral_create(
+    *, actor: Any, referrer: Any, referred: Any, store: Any, staff: Any = None, at: dt.datetime | None = None,
+) -> Referral:
+    """Record that ``referred`` (a new customer) came through ``referrer``, brought in by ``staff`` (default: actor).
+
+    ``at`` records a referral made earlier (history): the customer must have had no paid visit before then."""
+    _check_store(actor, "loyalty.add_referral", store)
+    _same_group(referrer, store)
+    _same_group(referred, store)
+    if referrer.pk == referred.pk:
+        raise ValidationFailed("referral_self", _("A customer cannot refer themselves."), "referrer")
+    if Referral.objects.filter(referred=referred).exists() or Referral.objects.filter(referrer=referred, referred=referrer).exists():
+        raise Conflict("already_referred", _("This customer has already been referred by someone."), "referred")
+    from aftersales.billing.models import Invoice
+
+    at = at or timezone.now()
+    if Invoice.objects.filter(customer=referred, status="paid", paid_at__lt=at).exists():
+        raise ValidationFailed("not_a_new_customer", _("Only a new customer (no paid visit yet) can be referred."), "referred")
+    staff = staff if staff is not None else _who(actor)
+    if staff is not None and store.pk not in set(staff.memberships.values_list("store_id", flat=True)):
+        raise ValidationFailed("staff_not_at_store", _("This staff member does not work at this store."), "staff")
+    try:
+        with transaction.atomic():
+            referral = Referral.objects.create(group_id=store.group_id, referrer=referrer, referred=referred, staff=staff, store=store,
+                                               created_at=at)
+            ReferralEvent.objects.create(referral=referral, from_state="", to_state=ReferralStatus.PENDING, actor=_who(actor),
+                                         at=referral.created_at)
+            audit.record(actor=actor, obj=referral, action="referral.created", store_id=store.pk, customer_id=referred.pk,
+                         changes={"referrer": [None, referrer.pk], "staff": [None, getattr(staff, "pk", None)]}, at=at)
+    except IntegrityError as exc:
+        raise Conflict("already_referred", _("This customer has already been referred by someone."), "referred") from exc
+    return referral
+
+
+def _qualify_referral(*, customer: Customer, invoice: Any, actor: Any) -> Referral | None:
+    """The referred customer's first paid visit: pending → qualified → rewarded (points to the referrer).
+
+    Runs inside the caller's transaction with the referred customer locked."""
+    referral = Referral.objects.select_for_update().filter(referred_id=customer.pk, status=ReferralStatus.PENDING).first()
+    if referral is None:
+        return None
+    now = invoice.paid_at or timezone.now()
+    referral.qualified_at = now
+    referral.invoice = invoice
+    referral.save(update_fields=["qualified_at", "invoice"])
+    move(referral, to=ReferralStatus.QUALIFIED, actor=_who(actor), transitions=REFERRAL_TRANSITIONS,
+         event_model=ReferralEvent, event_fk="referral", reason=invoice.number, labels=ReferralStatus, at=now)
+    store = referral.store
+    points = loyalty_settings(store).referral_points
+    if points > 0:
+        referrer = _lock_customer(referral.referrer)
+        entry = _write(locked=referrer, store=store, kind=EntryKind.EARN, source=EntrySource.REFERRAL, points=points,
+                       source_key=f"referral:{referral.pk}", actor=actor, at=now,
+                       note=_("Referred %(name)s") % {"name": customer.name})
+        _record(actor, entry, "points.earned")
+        referral.reward_entry = entry
+        referral.save(update_fields=["reward_entry"])
+    move(referral, to=ReferralStatus.REWARDED, actor=_who(actor), transitions=REFERRAL_TRANSITIONS,
+         event_model=ReferralEvent, event_fk="referral", reason="", labels=ReferralStatus, at=now)
+    audit.record(actor=actor, obj=referral, action="referral.rewarded", store_id=store.pk, customer_id=referral.referrer_id,
+                 changes={"status": [ReferralStatus.PENDING, ReferralStatus.REWARDED]}, at=now)
+    return referral

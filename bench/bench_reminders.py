@@ -1,0 +1,211 @@
+#!/usr/bin/env python
+"""The daily reminder sweep over every vehicle of the bench data set (bench/generate.py) on PostgreSQL, beside the
+same computation done in pandas as an analyst would (read the tables, group, merge, compute), as a ratio.
+
+    .venv/bin/python bench/bench_reminders.py [--database-url ...] [--today YYYY-MM-DD] [--send 1000]
+
+1. ``care_reminder`` (and the outbox rows of earlier bench runs) are emptied, so the sweep is a first run.
+2. SQL: ``aftersales.care.services.reminder_sweep(today=..., send=False)``: the due-date table for all vehicles
+   (plan, readings → daily distance, last service, first-service and maintenance due dates) and one
+   INSERT ... SELECT ... ON CONFLICT DO NOTHING per reminder type. Target < 60 s for 1,200,000 vehicles.
+3. The same sweep again: it must create nothing (idempotent) — timed too.
+4. pandas: the same due dates and the same "falls due today" rules from the raw tables; the counts per type are
+   compared with the SQL sweep's (they must be equal) and the times printed as a ratio.
+5. Messages: ``reminders_send_pending`` for ``--send`` reminders (through ``message_enqueue``, one transaction
+   each); the rate is printed and the time for all of the day's reminders extrapolated.
+
+Writes bench/results/reminders.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
+TARGET_S = 60.0
+ZONE = "Asia/Shanghai"
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+    os.environ.setdefault("AFTERSALES_DATA_DIR", str(ROOT / "bench" / "data"))
+    os.environ.setdefault("AFTERSALES_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def read(sql: str, params=None):
+    import pandas as pd
+    from django.db import connection
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas prefers SQLAlchemy; a DBAPI connection is what an analyst has at hand
+        return pd.read_sql_query(sql, connection.connection, params=params)
+
+
+def pandas_sweep(today: dt.date) -> tuple[dict[str, int], dict[str, float]]:
+    """The sweep's due dates and today's reminders, computed in pandas from the raw tables."""
+    import numpy as np
+    import pandas as pd
+
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    vehicles = read("SELECT id, owner_id, selling_store_id, make, model, purchase_date, current_mileage, created_at, "
+                    "insurance_expiry, warranty_end FROM vehicles_vehicle")
+    customers = read("SELECT id, home_store_id, anonymised_at, birthday FROM customers_customer")
+    readings = read("SELECT vehicle_id, km, read_at FROM vehicles_mileagereading WHERE NOT is_correction")
+    orders = read("SELECT id, vehicle_id, opened_at, mileage_in, status FROM workshop_repairorder")
+    jobs = read("SELECT order_id, job_type, status FROM workshop_repairjob")
+    settings = read("SELECT store_id, default_daily_km, first_service_lead_days, maintenance_lead_days, "
+                    "inspection_lead_days, warranty_lead_days FROM care_caresettings")
+    times["read"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+
+    def local_date(s):
+        return pd.to_datetime(s, utc=True).dt.tz_convert(ZONE).dt.tz_localize(None).dt.normalize()
+
+    day = pd.Timestamp(today)
+    v = vehicles.merge(customers[["id", "home_store_id", "anonymised_at"]].rename(columns={"id": "owner_id"}), on="owner_id")
+    v = v[v["anonymised_at"].isna()].copy()
+    v["store_id"] = v["selling_store_id"].fillna(v["home_store_id"]).astype("int64")
+    v = v.merge(settings, on="store_id", how="inner")
+    for col in ("purchase_date", "insurance_expiry", "warranty_end"):
+        v[col] = pd.to_datetime(v[col])
+    r = readings.groupby("vehicle_id").agg(n=("km", "size"), t0=("read_at", "min"), t1=("read_at", "max"),
+                                           k0=("km", "min"), k1=("km", "max"))
+    maint_orders = jobs.loc[(jobs["job_type"] == "maintenance") & (jobs["status"] != "declined"), "order_id"].unique()
+    done = orders[orders["status"].isin(["delivered", "closed"]) & orders["id"].isin(maint_orders)]
+    s = done.groupby("vehicle_id").agg(at=("opened_at", "max"), km=("mileage_in", "max"))
+    v = v.merge(r, left_on="id", right_index=True, how="left").merge(s, left_on="id", right_index=True, how="left")
+    span = (pd.to_datetime(v["t1"], utc=True) - pd.to_datetime(v["t0"], utc=True)).dt.total_seconds() / 86400
+    rate = np.where((v["n"] >= 2) & (span >= 1) & (v["k1"] > v["k0"]), (v["k1"] - v["k0"]) / span, v["default_daily_km"])
+    base_date = local_date(v["t1"]).fillna(v["purchase_date"]).fillna(local_date(v["created_at"]))
+    base_km = v["k1"].fillna(v["current_mileage"])
+
+    def date_at_km(km):
+        return base_date + pd.to_timedelta(np.trunc((km - base_km) / rate), unit="D")
+
+    svc = local_date(v["at"])
+    # built-in plan (the bench has no maintenance plans): first service 3 months / 5,000 km, then 6 months / 10,000 km
+    first_time = v["purchase_date"] + pd.DateOffset(months=3)
+    fs_pending = v["purchase_date"].notna() & (svc.isna() | (svc < v["purchase_date"]))
+    fs_due = pd.Series(np.minimum(first_time.values, date_at_km(5000).fillna(first_time).values), index=v.index).where(fs_pending)
+    elapsed = (pd.to_datetime(v["t1"], utc=True).fillna(pd.to_datetime(v["at"], utc=True))
+               - pd.to_datetime(v["at"], utc=True)).dt.total_seconds() / 86400
+    svc_km = v["km"].fillna(base_km - np.trunc(elapsed * rate))
+    next_time = svc + pd.DateOffset(months=6)
+    mt_ok = v["at"].notna() & (v["purchase_date"].isna() | (svc >= v["purchase_date"]))
+    mt_due = pd.Series(np.minimum(next_time.values, date_at_km(svc_km + 10000).fillna(next_time).values), index=v.index).where(mt_ok)
+    grace = day - pd.Timedelta(days=30)
+    lead = pd.to_timedelta(v["first_service_lead_days"], unit="D")
+    counts = {
+        "first_service": int(((fs_due - lead <= day) & (fs_due >= grace)).sum()),
+        "maintenance": int(((mt_due - pd.to_timedelta(v["maintenance_lead_days"], unit="D") <= day) & (mt_due >= grace)).sum()),
+    }
+    ins = v["insurance_expiry"]
+    counts["insurance"] = int(((ins - pd.Timedelta(days=30) <= day) & (ins - pd.Timedelta(days=8) >= day)).sum()
+                              + ((ins - pd.Timedelta(days=7) <= day) & (ins >= day)).sum())
+    wty = v["warranty_end"]
+    counts["warranty"] = int(((wty - pd.to_timedelta(v["warranty_lead_days"], unit="D") <= day) & (wty >= day)).sum())
+    p = v[v["purchase_date"].notna()]
+    inspection = anniversary = 0
+    for k in (0, 1):
+        years = today.year + k - p["purchase_date"].dt.year
+        y, m, d = p["purchase_date"].dt.year + years, p["purchase_date"].dt.month, p["purchase_date"].dt.day
+        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+        d = d.where(~((m == 2) & (d == 29) & ~leap), 28)
+        due = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}))
+        lead_i = pd.to_timedelta(p["inspection_lead_days"], unit="D")
+        inspection += int(((years >= 1) & ((years % 2 == 0) | (years > 10)) & (due - lead_i <= day) & (due >= day)).sum())
+        anniversary += int(((years >= 1) & (due == day)).sum())
+    counts["inspection"], counts["anniversary"] = inspection, anniversary
+    c = customers[customers["anonymised_at"].isna() & customers["birthday"].notna() & customers["home_store_id"].isin(settings["store_id"])]
+    counts["birthday"] = int((pd.to_datetime(c["birthday"]).dt.month == today.month).sum())
+    times["compute"] = time.perf_counter() - t1
+    times["total"] = time.perf_counter() - t0
+    return counts, times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=None)
+    parser.add_argument("--send", type=int, default=1000, help="reminders whose messages are queued and timed")
+    parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--sql-only", action="store_true", help="only the SQL sweep (first, second, next day)")
+    args = parser.parse_args()
+    setup_django(args.database_url)
+    from django.db import connection
+    from django.utils import timezone
+
+    from aftersales.care.services import reminder_sweep, reminders_send_pending
+    from aftersales.vehicles.models import Vehicle
+
+    today = args.today or timezone.localdate()
+    n_vehicles = Vehicle.objects.count()
+    print(f"reminder sweep bench: {n_vehicles:,} vehicles, today = {today}, db = {args.database_url}", flush=True)
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM care_reminderevent")
+        cur.execute("DELETE FROM care_reminder")
+        cur.execute("DELETE FROM messaging_message WHERE dedup_key LIKE 'care-reminder:%%'")
+    first = reminder_sweep(today=today, send=False)
+    second = reminder_sweep(today=today, send=False)
+    tomorrow = reminder_sweep(today=today + dt.timedelta(days=1), send=False)
+    sql_counts = {str(k): v for k, v in first.created.items() if v or str(k) != "holiday"}
+    print(f"SQL sweep, first run : {first.seconds_compute:7.1f} s  {first.total_created:,} reminders  "
+          f"(target < {TARGET_S:.0f} s: {'ok' if first.seconds_compute < TARGET_S else 'MISSED'})")
+    print(f"SQL sweep, second run: {second.seconds_compute:7.1f} s  {second.total_created:,} new reminders (must be 0)")
+    print(f"SQL sweep, next day  : {tomorrow.seconds_compute:7.1f} s  {tomorrow.total_created:,} new reminders (the steady daily run)")
+    print("   seconds per statement (first run): " + ", ".join(f"{k} {v:.1f}" for k, v in first.timings.items()))
+    print("   seconds per statement (next day) : " + ", ".join(f"{k} {v:.1f}" for k, v in tomorrow.timings.items()))
+    for kind, n in sorted(sql_counts.items()):
+        print(f"   {kind:<14} {n:>9,}")
+    result = {
+        "date": dt.date.today().isoformat(), "today": today.isoformat(), "vehicles": n_vehicles,
+        "sql_seconds": round(first.seconds_compute, 2), "sql_second_run_seconds": round(second.seconds_compute, 2),
+        "second_run_created": second.total_created, "created": sql_counts, "target_seconds": TARGET_S,
+        "next_day_seconds": round(tomorrow.seconds_compute, 2), "next_day_created": tomorrow.total_created,
+        "timings_first": {k: round(v, 2) for k, v in first.timings.items()},
+        "timings_next_day": {k: round(v, 2) for k, v in tomorrow.timings.items()},
+    }
+    if args.sql_only:
+        return
+    if not args.no_pandas:
+        pd_counts, pd_times = pandas_sweep(today)
+        same = all(pd_counts.get(k, 0) == sql_counts.get(k, 0) for k in set(pd_counts) | set(sql_counts) if k not in ("holiday", "declined"))
+        ratio = pd_times["total"] / first.seconds_compute
+        print(f"pandas               : {pd_times['total']:7.1f} s  (read {pd_times['read']:.1f} s + compute {pd_times['compute']:.1f} s)")
+        print(f"pandas / SQL         : {ratio:7.2f}x   counts per type identical: {same}")
+        if not same:
+            for k in sorted(set(pd_counts) | set(sql_counts)):
+                print(f"   {k:<14} sql {sql_counts.get(k, 0):>9,}  pandas {pd_counts.get(k, 0):>9,}")
+        result.update({"pandas_seconds": round(pd_times["total"], 2), "pandas_read_seconds": round(pd_times["read"], 2),
+                       "pandas_compute_seconds": round(pd_times["compute"], 2), "ratio_pandas_over_sql": round(ratio, 2),
+                       "pandas_counts": pd_counts, "counts_identical": same})
+    if args.send:
+        t = time.perf_counter()
+        sent = reminders_send_pending(since=today - dt.timedelta(days=30), limit=args.send)
+        secs = time.perf_counter() - t
+        rate = sent / secs if secs else 0.0
+        total = tomorrow.total_created
+        print(f"messages             : {sent:,} queued in {secs:.1f} s = {rate:,.0f}/s; a steady day's {total:,} "
+              f"would take ~{total / rate if rate else 0:.0f} s (batches of 200, a savepoint per reminder)")
+        result.update({"messages_timed": sent, "messages_seconds": round(secs, 2), "messages_per_second": round(rate, 1)})
+    out = ROOT / "bench" / "results" / "reminders.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
