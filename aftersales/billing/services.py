@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -301,8 +302,9 @@ def _payment_write(
             locked.paid_amount = q(before + value)
             locked.save(update_fields=["paid_amount"])
             _settle(locked, actor=actor, at=at, reason=f"{method} {value}")
-            if locked.status == InvoiceStatus.PAID:  # a paid visit (once delivered): the customer's tier follows
+            if locked.status == InvoiceStatus.PAID:  # a paid visit (once delivered): tier and points follow
                 _after_paid_visit(locked.customer_id)
+                _after_invoice_paid(locked, actor)
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(before), str(locked.paid_amount)]},
@@ -428,23 +430,53 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _care_plan(order: Any) -> tuple[int, int] | None:
+    """(interval months, interval km) of the vehicle's maintenance plan when the care app is installed: the most
+    specific wins (make + model, make, the store's default, the group's default), as the care reminders read it."""
+    from django.apps import apps
+
+    if not apps.is_installed("aftersales.care"):
+        return None
+    plan_model = apps.get_model("care", "MaintenancePlan")
+    vehicle, store = order.vehicle, order.store
+    candidates = plan_model.objects.filter(group_id=store.group_id).filter(
+        Q(store_id=store.pk) | Q(store__isnull=True)
+    ).filter(Q(make="", model="") | Q(make=vehicle.make, model="") | Q(make=vehicle.make, model=vehicle.model))
+    best = None
+    for plan in candidates:
+        rank = (2 if plan.model else 1 if plan.make else 0, 1 if plan.store_id else 0)
+        if best is None or rank > best[0]:
+            best = (rank, plan)
+    return (best[1].interval_months, best[1].interval_km) if best else None
+
+
 def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | None]:
     """The next maintenance (date, km) for the reminder card: the one place it is computed.
 
-    A maintenance plan (built by the care work) wins when its module offers ``next_maintenance_for``; otherwise the
-    store default: 6 months / 5,000 km after this visit's date and mileage."""
-    care = _optional("aftersales.care", "services")
-    planned = getattr(care, "next_maintenance_for", None)
-    if planned is not None:
+    The vehicle's maintenance plan (care app) when there is one; otherwise the store default: 6 months / 5,000 km
+    after this visit's date and mileage."""
+    months, km_step = DEFAULT_SERVICE_INTERVAL_MONTHS, DEFAULT_SERVICE_INTERVAL_KM
+    plan = _care_plan(order)
+    if plan is not None:
+        months, km_step = plan
+    km = order.mileage_in + km_step if order.mileage_in else None
+    return _add_months(delivered_on, months), km
+
+
+def _after_invoice_paid(invoice: Invoice, actor: Any) -> None:
+    """Loyalty points for a paid invoice, once it has committed (the loyalty sweep catches anything missed)."""
+    loyalty = _optional("aftersales.loyalty", "services")
+    earn = getattr(loyalty, "points_earn_for_invoice", None)
+    if earn is None:
+        return
+
+    def run() -> None:
         try:
-            result = planned(vehicle=order.vehicle, after=delivered_on, mileage=order.mileage_in)
-        except Exception:  # a plan that cannot answer must not block the delivery
-            log.exception("maintenance plan lookup failed for order %s", order.pk)
-            result = None
-        if result:
-            return result[0], result[1]
-    km = order.mileage_in + DEFAULT_SERVICE_INTERVAL_KM if order.mileage_in else None
-    return _add_months(delivered_on, DEFAULT_SERVICE_INTERVAL_MONTHS), km
+            earn(invoice=invoice, actor=_user(actor))
+        except Exception:  # a failure here must not undo a payment; loyalty_earn_sweep repairs it
+            log.exception("points for invoice %s failed", invoice.pk)
+
+    transaction.on_commit(run)
 
 
 def _after_paid_visit(customer_id: int) -> None:

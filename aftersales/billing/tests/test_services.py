@@ -388,3 +388,29 @@ def test_zero_invoice_for_warranty_only_visit_is_settled(world):
     invoice = invoice_issue(actor=world.advisor, order=order)
     assert invoice.total == Decimal("0.00") and invoice.status == InvoiceStatus.PAID
     order_deliver(actor=world.advisor, order=order)
+
+
+def test_next_maintenance_follows_the_vehicles_plan(world):
+    from aftersales.care.models import MaintenancePlan
+
+    order = recorded_visit(world)
+    vehicle = order.vehicle
+    MaintenancePlan.objects.create(group=world.group, interval_months=12, interval_km=10000)  # the group's default
+    assert next_maintenance(order, dt.date(2026, 3, 15)) == (dt.date(2027, 3, 15), 22000)
+    MaintenancePlan.objects.create(group=world.group, store=world.a, make=vehicle.make, interval_months=4, interval_km=7500)
+    assert next_maintenance(order, dt.date(2026, 3, 15)) == (dt.date(2026, 7, 15), 19500)
+    MaintenancePlan.objects.create(group=world.group, make=vehicle.make, model=vehicle.model, interval_months=9, interval_km=15000)
+    assert next_maintenance(order, dt.date(2026, 3, 15)) == (dt.date(2026, 12, 15), 27000)
+
+
+def test_a_paid_invoice_earns_loyalty_points_once(world, django_capture_on_commit_callbacks):
+    from aftersales.loyalty.models import PointsEntry
+
+    invoice = invoice_issue(actor=world.advisor, order=recorded_visit(world))
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(world, invoice, "200.00", "k1")
+    assert not PointsEntry.objects.filter(invoice=invoice).exists()  # not paid in full yet
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(world, invoice, "203.00", "k2")
+        pay(world, invoice, "203.00", "k2")  # a retry earns nothing more
+    assert PointsEntry.objects.filter(invoice=invoice).count() == 1
