@@ -139,7 +139,7 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
     require_store(actor, order.store_id)
     at = at or timezone.now()
     with transaction.atomic():
-        locked = RepairOrder.objects.select_for_update().select_related("store").get(pk=order.pk)
+        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
         if Invoice.objects.filter(order=locked).exists():
             raise Conflict("invoice_exists", _("This repair order already has an invoice."), "order")
         if locked.status not in INVOICEABLE_STATES:
@@ -194,7 +194,7 @@ def credit_note_issue(
         raise ValidationFailed("required", _("Give the reason for the correction."), "reason")
     at = at or timezone.now()
     with transaction.atomic():
-        locked = Invoice.objects.select_for_update().select_related("store").get(pk=invoice.pk)
+        locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
         creditable = q(locked.total - locked.credited_amount)
         if value > creditable:
             raise ValidationFailed(
