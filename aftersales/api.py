@@ -101,6 +101,7 @@ from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
 from aftersales.feedback.api import router as feedback_router  # noqa: E402
+from aftersales.inspections.api import router as inspections_router  # noqa: E402
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
@@ -108,6 +109,7 @@ from aftersales.reception.api import router as reception_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
+from aftersales.workshop.api import router as workshop_router  # noqa: E402
 
 api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
@@ -122,3 +124,5 @@ api.add_router("/engagement", engagement_router)
 api.add_router("/loyalty", loyalty_router)
 api.add_router("/feedback", feedback_router)
 api.add_router("/care", care_router)
+api.add_router("/inspections", inspections_router)
+api.add_router("/workshop", workshop_router)

@@ -36,6 +36,7 @@ app.conf.beat_schedule = {
     # care: the daily reminder sweep at 09:00 Asia/Shanghai (01:00 UTC); playbooks enrol and advance every 10 minutes
     "care-reminder-sweep": {"task": "aftersales.care.reminder_sweep", "schedule": crontab(hour=1, minute=0)},
     "care-playbooks-tick": {"task": "aftersales.care.playbooks_tick", "schedule": 600.0},
+    "workshop-flag-silent-orders": {"task": "aftersales.workshop.flag_silent_orders", "schedule": 300.0},
 }
 
 

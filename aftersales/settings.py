@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "aftersales.care",
     "aftersales.web",
     "aftersales.loyalty",
+    "aftersales.inspections",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,8 @@ urlpatterns = [
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),
     path("care/", include("aftersales.care.urls")),
+    path("inspections/", include("aftersales.inspections.urls")),
+    path("workshop/", include("aftersales.workshop.urls")),
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),

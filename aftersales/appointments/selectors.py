@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
@@ -158,6 +158,10 @@ class ReceptionCard:
     vehicles: list[Any]
     today: list[Arrival]
     no_shows: int
+    tier: Any = None  # engagement.CustomerTier (tier, R/F/M, why) when computed
+    open_cases: list[Any] = field(default_factory=list)  # feedback: open complaints / suggestions / recovery cases
+    due: list[Any] = field(default_factory=list)  # care: reminders due or overdue (maintenance, insurance, ...)
+    declined: list[Any] = field(default_factory=list)  # workshop: jobs declined earlier, still recommended
 
 
 def reception_lookup(user: Any, store: Any, q: str, now: dt.datetime | None = None) -> list[ReceptionCard]:
@@ -184,7 +188,43 @@ def reception_lookup(user: Any, store: Any, q: str, now: dt.datetime | None = No
         Appointment.objects.filter(customer_id__in=ids, status=AppointmentStatus.NO_SHOW)
         .values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n")
     )
+    extras = _reception_extras(user, ids, now)
     return [
-        ReceptionCard(customer=c, vehicles=list(c.vehicles.all()), today=by_customer.get(c.pk, []), no_shows=no_shows.get(c.pk, 0))
+        ReceptionCard(
+            customer=c, vehicles=list(c.vehicles.all()), today=by_customer.get(c.pk, []), no_shows=no_shows.get(c.pk, 0),
+            tier=extras["tier"].get(c.pk), open_cases=extras["cases"].get(c.pk, []), due=extras["due"].get(c.pk, []),
+            declined=extras["declined"].get(c.pk, []),
+        )
         for c in customers
     ]
+
+
+def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, dict[Any, Any]]:
+    """What the advisor must know at once (SPEC §3): tier, open complaints, due care items, declined work.
+    One query each for all the customers found, whatever their number."""
+    from aftersales.care.choices import ReminderStatus
+    from aftersales.care.models import Reminder
+    from aftersales.engagement.models import CustomerTier
+    from aftersales.feedback.choices import OPEN_CASE_STATES
+    from aftersales.feedback.selectors import cases_visible_to
+    from aftersales.workshop.choices import JobStatus
+    from aftersales.workshop.models import RepairJob
+
+    out: dict[str, dict[Any, Any]] = {"tier": {}, "cases": defaultdict(list), "due": defaultdict(list), "declined": defaultdict(list)}
+    for row in CustomerTier.objects.filter(customer_id__in=ids):
+        out["tier"][row.customer_id] = row
+    for case in cases_visible_to(user).filter(customer_id__in=ids, status__in=OPEN_CASE_STATES).order_by("-created_at")[:50]:
+        out["cases"][case.customer_id].append(case)
+    soon = timezone.localdate(now) + dt.timedelta(days=30)
+    reminders = restrict_to_stores(Reminder.objects.all(), user).filter(
+        customer_id__in=ids, status__in=(ReminderStatus.DUE, ReminderStatus.SENT), due_date__lte=soon
+    ).select_related("vehicle").order_by("due_date")[:50]
+    for reminder in reminders:
+        out["due"][reminder.customer_id].append(reminder)
+    since = now - dt.timedelta(days=365)
+    declined = RepairJob.objects.filter(
+        order__customer_id__in=ids, status=JobStatus.DECLINED, created_at__gte=since
+    ).select_related("order__vehicle").annotate(price=Sum("lines__amount")).order_by("-created_at")[:50]
+    for job in declined:
+        out["declined"][job.order.customer_id].append(job)
+    return out

@@ -406,6 +406,10 @@ def appointment_book(
     with transaction.atomic():
         person = _customer(actor=actor, store=store, customer=customer, customer_data=customer_data)
         car = _vehicle(actor=actor, customer=person, vehicle=vehicle, vehicle_data=vehicle_data)
+        if not priority:  # tier A customers take the priority lane when a priority bay is free (SPEC §3, §10)
+            from aftersales.engagement.selectors import is_priority_customer
+
+            priority = is_priority_customer(person)
         _lock_capacity(store, kind.required_skill)
         allocation = _allocate_or_conflict(
             store=store, service_type=kind, start=begin, duration=duration, advisor_id=advisor_id,

@@ -32,6 +32,7 @@ from aftersales.common.validators import (
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.customers.models import Customer, Tag
 from aftersales.customers.services import consent_record, customer_create
+from aftersales.inspections.demo import load as load_inspections_demo
 from aftersales.staff.models import Skill, StoreMembership, User
 from aftersales.staff.roles import ROLE_PERMISSIONS, Role, sync_roles
 from aftersales.stores.models import DealerGroup, Holiday, HolidayKind, OpeningPeriod, SlotKind, Store
@@ -566,6 +567,10 @@ class _Builder:
         from aftersales.care.demo import load as load_care_demo
 
         load_care_demo(group=self.group, now=self.now)
+        load_inspections_demo(self)
+        from aftersales.workshop.demo import load as load_workshop_demo
+
+        load_workshop_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:
@@ -626,23 +631,10 @@ class _Builder:
     # ---- messages (the worker sends them through the console channel when `make run` starts) ---------------
     def _messages(self) -> None:
         from aftersales.messaging.services import channel_settings, customer_variables, message_enqueue
-        from aftersales.workshop.models import RepairOrder
 
         for store in self.stores.values():
             channel_settings(store)  # console SMS provider, quiet hours 21:00-08:00
-        delivered = (
-            RepairOrder.objects.filter(store__group=self.group, status="delivered")
-            .select_related("store", "customer", "vehicle", "advisor").order_by("-delivered_at")[:30]
-        )
-        for order in delivered:
-            message_enqueue(
-                kind="followup.survey", store=order.store, customer=order.customer, dedup_key=f"demo-followup-{order.pk}",
-                variables={
-                    **customer_variables(customer=order.customer, store=order.store), "plate": order.vehicle.plate,
-                    "model": order.vehicle.model, "date": timezone.localtime(order.delivered_at, order.store.zone).date().isoformat(),
-                    "time": "", "advisor_name": str(order.advisor or ""), "link": f"/s/{order.pk}",
-                },
-            )
+        # follow-up surveys of delivered orders are the feedback app's (aftersales/feedback/demo.py): real signed links
         for customer in self.customers[:40]:
             store = customer.home_store
             message_enqueue(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("feedback/cases/new/", views.case_new, name="case_new"),
     path("feedback/cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("feedback/cases/<int:pk>/action/", views.case_action, name="case_action"),
+    path("feedback/cases/<int:pk>/photos/<int:photo_id>/", views.case_photo, name="case_photo"),
     path("feedback/followups/", views.followups, name="followups"),
     path("feedback/followups/<int:pk>/", views.followup_detail, name="followup_detail"),
     path("feedback/report/", views.report, name="report"),

@@ -178,6 +178,19 @@ def case_action(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("feedback:case_detail", pk=case.pk)
 
 
+@login_required
+@permission_required("feedback.view_feedbackcase", raise_exception=True)
+def case_photo(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+    """A case's photo, served only to staff who may see the case (customers' photos are not public files)."""
+    from django.http import FileResponse
+
+    case = found(selectors.case_get, request.user, pk)
+    photo = case.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    return FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+
+
 # ---- follow-ups ---------------------------------------------------------------------------------------------------
 @login_required
 @permission_required("feedback.view_followup", raise_exception=True)

@@ -79,6 +79,9 @@ KINDS: dict[str, MessageKind] = {
         _kind("care.recall", _("Come-back notice"), Purpose.MARKETING, offer="已超过保养周期，免费轮胎检查", link="https://example.invalid/b/1", text=("{{ greeting }}，您已较长时间未到{{ store_name }}保养：{{ offer }}。预约 {{ link }}", "Dear {{ greeting }}, it has been a while since your last visit to {{ store_name }}: {{ offer }}. Book: {{ link }}")),
         _kind("care.club", _("Club invitation"), Purpose.MARKETING, offer="车主俱乐部自驾活动", link="https://example.invalid/b/1", text=("{{ greeting }}，诚邀您加入{{ store_name }}：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} invites you: {{ offer }}. Details: {{ link }}")),
         _kind("care.recommendation", _("Mileage-based recommendation"), Purpose.MARKETING, VEHICLE, km="20,000", recommendation="更换变速箱油", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}已行驶约 {{ km }} 公里，建议：{{ recommendation }}。预约 {{ link }}", "Dear {{ greeting }}, your {{ plate }} has done about {{ km }} km; we recommend: {{ recommendation }}. Book: {{ link }}")),
+        _kind("inspection.report", _("Inspection report"), Purpose.SERVICE, VEHICLE, red="1", yellow="2",
+              link="https://example.invalid/inspections/r/1/", text=("{{ greeting }}，您的{{ plate }}检测报告已出：{{ red }} 项需立即处理，{{ yellow }} 项建议关注。查看报告（含照片）：{{ link }}", "Dear {{ greeting }}, the inspection report for {{ plate }} is ready: {{ red }} urgent, {{ yellow }} to watch. See it with photos: {{ link }}")),
+        _kind("workshop.progress_silent", _("No progress update for 30 minutes"), Purpose.SERVICE, order_number="ROGZ20261201001", plate="粤B12345", minutes="35", link="/workshop/board/", text=("工单 {{ order_number }}（{{ plate }}，{{ customer_name }}）已 {{ minutes }} 分钟没有向客户更新进度，请发送进度说明：{{ link }}", "Order {{ order_number }} ({{ plate }}, {{ customer_name }}): no update to the customer for {{ minutes }} minutes. Send a progress note: {{ link }}")),
     ]
 }
 

@@ -112,10 +112,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CARE_CALENDAR,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
-                      "workshop.change_repairjob"],
+                      "workshop.change_repairjob", "workshop.clock_repairjob"],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
                    "workshop.change_repairjob", "reception.view_handover",
-                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage"],
+                   "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
+                   "workshop.dispatch_repairjob", "workshop.clock_repairjob"],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", "billing.add_invoice", "billing.add_refund"],
@@ -143,8 +144,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_LOYALTY_MANAGE,
         *_FEEDBACK_MANAGE,
         *_CARE_MANAGE,
+        "workshop.dispatch_repairjob", "workshop.clock_repairjob",
     ],
 }
+# Inspections and quality control (aftersales/inspections). The QC inspector moves the order (quality check →
+# ready, or back to in progress when a check fails), so the role also holds workshop.change_repairorder.
+_INSPECTIONS_VIEW = ["inspections.view_inspection", "inspections.view_checklist", "inspections.view_qccheck"]
+for _role, _perms in {
+    Role.SERVICE_ADVISOR: ["inspections.add_inspection", "inspections.send_report", "inspections.sign_cleaning"],
+    Role.TECHNICIAN: ["inspections.change_inspection", "inspections.sign_self_check", "inspections.sign_peer_check"],
+    Role.FOREMAN: ["inspections.add_inspection", "inspections.change_inspection", "inspections.send_report",
+                   "inspections.sign_self_check", "inspections.sign_peer_check", "inspections.sign_cleaning"],
+    Role.QC_INSPECTOR: ["inspections.sign_final_qc", "inspections.sign_cleaning", "workshop.change_repairorder"],
+    Role.CALL_CENTRE: [],
+    Role.STORE_MANAGER: ["inspections.add_inspection", "inspections.change_inspection", "inspections.send_report",
+                         "inspections.sign_cleaning", "inspections.add_checklist", "inspections.change_checklist",
+                         "inspections.delete_checklist"],
+}.items():
+    ROLE_PERMISSIONS[_role] += [*_INSPECTIONS_VIEW, *_perms]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

@@ -101,3 +101,30 @@ class LineKind(models.TextChoices):
     LABOUR = "labour", _("Labour")
     PART = "part", _("Part")
     FEE = "fee", _("Fee")
+
+
+# ---- the workshop floor (dispatch, clocking, the board, the 30-minute progress rule) -------------------------
+#: the car is being worked on or waited on at the store: the customer must hear from us at least every 30 minutes
+#: of opening time (SPEC §6). "Ready" is excluded: the work is over and the customer has been told.
+WORKSHOP_STATES: tuple[str, ...] = tuple(s for s in IN_SHOP_STATES if s != OrderStatus.READY)
+#: jobs with work still to do (they count toward "remaining hours" for the at-risk mark)
+UNFINISHED_JOB_STATES: tuple[str, ...] = (
+    JobStatus.AUTHORIZED, JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.REWORK,
+)
+#: jobs assigned to a technician and not finished (a technician's current load)
+ASSIGNED_JOB_STATES: tuple[str, ...] = (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.REWORK)
+#: orders whose authorized jobs may be dispatched and worked on
+WORKING_ORDER_STATES: tuple[str, ...] = (
+    OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS, OrderStatus.WAITING_PARTS, OrderStatus.WAITING_AUTH,
+    OrderStatus.QUALITY_CHECK, OrderStatus.READY,
+)
+#: jobs parts may be issued to (approved and not yet through QC)
+PARTS_JOB_STATES: tuple[str, ...] = (
+    JobStatus.AUTHORIZED, JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.REWORK,
+)
+
+
+class ClockOffReason(models.TextChoices):
+    PAUSE = "pause", _("Paused")
+    SWITCH = "switch", _("Clocked on another job")
+    FINISH = "finish", _("Finished")

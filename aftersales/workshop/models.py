@@ -89,6 +89,10 @@ class RepairJob(models.Model):
         verbose_name_plural = _("jobs")
         ordering = ["order_id", "seq", "id"]
         indexes = [models.Index(fields=["status"], name="job_status_idx")]
+        permissions = [
+            ("dispatch_repairjob", _("Can dispatch jobs to technicians and bays")),
+            ("clock_repairjob", _("Can clock on and off jobs")),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -128,6 +132,7 @@ class RepairLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    keep_old_part = models.BooleanField(_("old part kept for the customer"), default=False)
 
     class Meta:
         verbose_name = _("line")
@@ -157,3 +162,59 @@ class ProgressNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class TimeEntry(models.Model):
+    """A technician's time on a job (clocked on → clocked off). At most one open entry per technician, enforced by a
+    partial unique index as well as by the clocking service (which locks the technician's row)."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    job = models.ForeignKey(RepairJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="time_entries")
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("technician"), on_delete=models.PROTECT, related_name="time_entries"
+    )
+    started_at = models.DateTimeField(_("clocked on"))
+    ended_at = models.DateTimeField(_("clocked off"), null=True, blank=True)
+    end_reason = models.CharField(_("why clocked off"), max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time entries")
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["technician"], condition=models.Q(ended_at__isnull=True), name="one_open_entry_per_technician"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="time_entry_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["job"], name="time_entry_job_idx"),
+            models.Index(fields=["technician", "-started_at"], name="time_entry_tech_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.technician_id}@{self.job_id} {self.started_at:%H:%M}"
+
+
+class ProgressFlag(models.Model):
+    """An order that went 30 minutes of opening time without a customer-visible update while the car was in the
+    workshop (SPEC §6). One row per silent period: the period is named by the ``last_public_update_at`` it began at."""
+
+    order = models.ForeignKey(RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="progress_flags")
+    silent_since = models.DateTimeField(_("silent since"))
+    flagged_at = models.DateTimeField(_("flagged at"))
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("advisor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("progress flag")
+        verbose_name_plural = _("progress flags")
+        ordering = ["-flagged_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["order", "silent_since"], name="one_flag_per_silent_period")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} silent since {self.silent_since:%H:%M}"

@@ -278,6 +278,14 @@ def repair_order_move(
 ) -> RepairOrder:
     """Move an order to ``to`` (refused unless ORDER_TRANSITIONS allows it); records the event and the audit row."""
     require(actor, "workshop.change_repairorder")
+    return order_move_checked_elsewhere(actor=actor, order=order, to=to, reason=reason, at=at)
+
+
+def order_move_checked_elsewhere(
+    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
+) -> RepairOrder:
+    """:func:`repair_order_move` for a caller that has checked its own permission (the workshop floor lets a
+    technician start an authorized order or put it in "waiting for parts"); the store, the table and the event as ever."""
     require_store(actor, order.store_id)
     at = at or timezone.now()
     with transaction.atomic():

@@ -49,7 +49,7 @@ def test_other_store_customer_is_not_found_and_queries_are_fixed(client, shop):
         client.get(url, {"q": "B12345", "store": shop.store.pk}, HTTP_HX_REQUEST="true")
     with CaptureQueriesContext(connection) as none:
         client.get(url, {"q": "B99999", "store": shop.store.pk}, HTTP_HX_REQUEST="true")
-    assert len(one.captured_queries) <= 16
+    assert len(one.captured_queries) <= 20  # + tier, open cases, due reminders, declined jobs (one query each)
     assert len(none.captured_queries) <= len(one.captured_queries)
 
 
@@ -57,3 +57,48 @@ def test_reception_requires_login_and_permission(client, shop):
     assert client.get("/appointments/reception/").status_code == 302
     client.force_login(shop.world.staff["cashier"])
     assert client.get("/appointments/reception/").status_code == 403
+
+
+def test_card_shows_tier_open_complaints_due_items_and_declined_work(client, shop):
+    """SPEC §3: the advisor sees at once the tier, open complaints and what is due or was declined."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from aftersales.care.models import Reminder
+    from aftersales.engagement.models import CustomerTier
+    from aftersales.feedback.services import case_create
+    from aftersales.workshop.choices import JobStatus, OrderStatus
+    from aftersales.workshop.services import repair_job_move, repair_order_move, repair_order_record_visit
+
+    world = shop.world
+    CustomerTier.objects.create(customer=shop.customer, store=shop.store, tier="A", reason="loyal", f=5, m=Decimal("18000"),
+                                r_days=20, computed_on=timezone.localdate(), since=timezone.localdate())
+    case_create(actor=world.advisor, store=shop.store, kind="complaint", channel="phone", text="上次保养后异响没有解决",
+                customer=shop.customer)
+    Reminder.objects.create(store=shop.store, customer=shop.customer, vehicle=shop.vehicle, kind="insurance",
+                            due_date=timezone.localdate() + dt.timedelta(days=7), remind_on=timezone.localdate())
+    order = repair_order_record_visit(
+        actor=world.advisor, store=shop.store, customer=shop.customer, vehicle=shop.vehicle,
+        opened_at=timezone.now() - dt.timedelta(days=40),
+        jobs=[{"title": "更换刹车片", "lines": [{"kind": "part", "description": "刹车片", "unit_price": "480"}]}],
+    )
+    repair_order_move(actor=world.advisor, order=order, to=OrderStatus.ESTIMATE_SENT)
+    repair_job_move(actor=world.advisor, job=order.jobs.get(), to=JobStatus.DECLINED, reason="下次再换")
+
+    card = selectors.reception_lookup(world.advisor, shop.store, "B12345")[0]
+    assert card.tier.tier == "A" and len(card.open_cases) == 1 and [r.kind for r in card.due] == ["insurance"]
+    assert [(j.title, j.price) for j in card.declined] == [("更换刹车片", Decimal("480.00"))]
+    assert selectors.reception_lookup(world.advisor_b, world.b, "B12345") == []
+    client.force_login(world.advisor)
+    page = client.get("/appointments/reception/", {"q": "B12345", "store": shop.store.pk}).content.decode()
+    for testid in ("reception-tier", "reception-complaints", "reception-due", "reception-declined"):
+        assert f'data-testid="{testid}"' in page, testid
+    assert "上次保养后异响没有解决" in page and "更换刹车片" in page and "下次再换" in page
+
+    # tier A takes the priority lane when it is free
+    from aftersales.appointments.models import Bay
+
+    Bay.objects.create(store=shop.store, name="快速通道", is_priority=True)
+    booked = services.appointment_book(actor=world.advisor, store=shop.store, service_type=shop.maintenance,
+                                       start=local(shop.monday, "11:00"), customer=shop.customer, vehicle=shop.vehicle)
+    assert booked.priority and booked.bay.is_priority

@@ -187,7 +187,17 @@ def test_public_form_with_a_photo_links_the_customer(client, loop, settings, tmp
     assert response.status_code == 200 and 'data-testid="public-thanks"' in response.content.decode()
     case = FeedbackCase.objects.get()
     assert case.channel == "portal" and case.customer == loop.customer and case.vehicle == loop.vehicle
-    assert CasePhoto.objects.get(case=case).content_type == "image/png"
+    photo = CasePhoto.objects.get(case=case)
+    assert photo.content_type == "image/png"
+    url = f"/feedback/cases/{case.pk}/photos/{photo.pk}/"
+    assert client.get(url).status_code == 302  # not public: staff who may see the case only
+    client.force_login(loop.world.manager_b)
+    assert client.get(url).status_code == 404
+    client.force_login(loop.world.advisor)
+    assert url in client.get(f"/feedback/cases/{case.pk}/").content.decode()
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == _png()
 
 
 def test_public_form_refuses_non_images_and_large_files(client, loop, settings, tmp_path):
@@ -226,6 +236,35 @@ def test_routing_table_sets_the_owner(client, loop):
     assert response.status_code == 302
     assert RoutingRule.objects.get(store=loop.store, category="waiting").owner == foreman
     assert _case(loop).owner == foreman
+
+
+def test_queue_query_count_does_not_grow(client, loop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(loop.world.manager)
+    _case(loop)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/feedback/").status_code == 200
+    for i in range(8):
+        _case(loop, text=f"刹车异响 {i}")
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/feedback/").status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries) <= 12
+
+
+def test_open_cases_for_customer_is_scoped(loop):
+    from aftersales.feedback.selectors import open_cases_for_customer
+
+    case = services.case_create(actor=loop.world.advisor, store=loop.store, kind="complaint", channel="phone",
+                                text="刹车异响", customer=loop.customer)
+    assert [c.pk for c in open_cases_for_customer(user=loop.world.advisor, customer=loop.customer)] == [case.pk]
+    assert open_cases_for_customer(user=loop.world.advisor_b, customer=loop.customer) == []
+    assert open_cases_for_customer(user=loop.world.technician, customer=loop.customer) == []
+    services.case_transition(actor=loop.world.advisor, case=case, to="acknowledged")
+    services.case_transition(actor=loop.world.advisor, case=case, to="in_progress")
+    services.case_transition(actor=loop.world.advisor, case=case, to="resolved", resolution="已更换刹车片")
+    assert open_cases_for_customer(user=loop.world.advisor, customer=loop.customer) == []
 
 
 def test_customer_360_lists_scores_and_cases(client, loop):
