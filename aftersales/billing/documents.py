@@ -135,8 +135,31 @@ def _repair_list(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     return out
 
 
+def _qc_checks(order: Any) -> tuple[list[Any], int] | None:
+    """The signed quality checks (self, peer, final QC, cleaning) and the rework count, when the inspections app is
+    installed (its ``qc_state`` selector); None otherwise."""
+    from django.apps import apps
+
+    if not apps.is_installed("aftersales.inspections"):
+        return None
+    from aftersales.inspections.selectors import qc_state
+
+    state = qc_state(order)
+    return state.checks, state.reworks
+
+
 def _qc_report(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     out = _header(ctx, _("Quality check report"), st)
+    signed = _qc_checks(ctx.order)
+    if signed is not None and signed[0]:
+        checks, reworks = signed
+        rows = [[_("Check"), _("Round"), _("Result"), _("By"), _("At"), _("Note")]]
+        for c in checks:
+            rows.append([c.get_kind_display(), str(c.cycle), c.get_result_display(), str(c.signed_by),
+                         _local(c.signed_at, ctx.order), c.notes])
+        out.append(_table(rows, [32 * mm, 14 * mm, 18 * mm, 28 * mm, 30 * mm, 48 * mm], st))
+        out.append(Paragraph(_("Rework: %(n)s") % {"n": reworks}, st["small"]))
+        out.append(Spacer(1, 3 * mm))
     out.append(Paragraph(_("Checks recorded on the jobs (technician finished, QC passed, rework)."), st["small"]))
     rows = [[_("Job"), _("Check"), _("By"), _("At"), _("Note")]]
     for e in ctx.qc_events:

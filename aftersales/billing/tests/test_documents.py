@@ -75,3 +75,48 @@ def test_unknown_document_is_refused(world, delivered):
         render_document(order=order, kind="passport", language="en")
     with pytest.raises(ValueError):
         render_document(order=order, kind="invoice", language="fr")
+
+
+def test_qc_report_lists_the_signed_quality_checks(world):
+    from django.utils import translation
+
+    from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+    from aftersales.inspections import services as qc
+    from aftersales.inspections.choices import ChecklistPurpose
+    from aftersales.workshop.choices import JobStatus, OrderStatus
+    from aftersales.workshop.models import RepairJob
+    from aftersales.workshop.services import repair_job_add, repair_job_move, repair_order_check_in, repair_order_move
+
+    qc.install_default_checklists(store=world.a)
+    customer = CustomerFactory(home_store=world.a)
+    order = repair_order_check_in(actor=world.advisor, store=world.a, customer=customer,
+                                  vehicle=VehicleFactory(owner=customer), mileage=5000)
+    job = repair_job_add(actor=world.advisor, order=order, title="更换前刹车片",
+                         lines=[{"kind": "labour", "description": "工时", "unit_price": "300"}])
+    repair_order_move(actor=world.advisor, order=order, to=OrderStatus.ESTIMATE_SENT)
+    repair_job_move(actor=world.advisor, job=job, to=JobStatus.AUTHORIZED)
+    repair_order_move(actor=world.advisor, order=order, to=OrderStatus.AUTHORIZED)
+    repair_order_move(actor=world.advisor, order=order, to=OrderStatus.IN_PROGRESS)
+    RepairJob.objects.filter(pk=job.pk).update(technician=world.technician)
+    for to in (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.DONE):
+        repair_job_move(actor=world.technician, job=job, to=to)
+
+    def answers(kind):
+        items = qc.qc_checklist(world.a.pk, kind).items.all()
+        return [{"item_id": i.pk, "result": "na" if i.optional else "pass"} for i in items]
+
+    signers = {"self": world.technician, "peer": world.staff["foreman"], "final": world.staff["qc_inspector"],
+               "cleaning": world.staff["qc_inspector"]}
+    for kind in ("self", "peer", "final", "cleaning"):
+        order.refresh_from_db()
+        qc.qc_sign(actor=signers[kind], order=order, kind=kind, results=answers(kind), notes=f"note-{kind}")
+    order.refresh_from_db()
+    if order.status != OrderStatus.READY:
+        repair_order_move(actor=world.manager, order=order, to=OrderStatus.READY)
+    for language in ("zh-hans", "en"):
+        pdf = text(render_document(order=order, kind="qc_report", language=language))
+        with translation.override(language):
+            labels = [str(ChecklistPurpose(k).label) for k in ("self", "peer", "final")]
+        flat = "".join(pdf.split())  # table cells wrap long labels
+        for word in [*labels, "note-final", str(world.staff["qc_inspector"])]:
+            assert "".join(word.split()) in flat, (language, word, pdf)
