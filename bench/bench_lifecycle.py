@@ -70,11 +70,13 @@ def setup_django(url: str) -> None:
 
 
 # ---- data set ------------------------------------------------------------------------------------------------------
-def build(n_cars: int) -> dict[str, Any]:
+def build(n_cars: int, clients: int) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import transaction
 
+    from aftersales.appointments.models import Bay
     from aftersales.common.tests.factories import CustomerFactory, VehicleFactory, make_staff
+    from aftersales.inspections.services import install_default_checklists
     from aftersales.staff.roles import Role
     from aftersales.staff.services import token_create
     from aftersales.stores.models import DealerGroup, Store
@@ -83,38 +85,56 @@ def build(n_cars: int) -> dict[str, Any]:
     with transaction.atomic():
         group = DealerGroup.objects.create(name="生命周期基准集团")
         store = Store.objects.create(group=group, code="life", name="生命周期基准店")
+        install_default_checklists(store=store)
         manager = make_staff(Role.STORE_MANAGER, store)
         cars = []
         for _n in range(n_cars):
             customer = CustomerFactory(group=group, home_store=store)
             cars.append((customer.pk, VehicleFactory(owner=customer).pk))
-        _token, key = token_create(actor=manager, user=manager, name="bench")
-    return {"store": store.pk, "manager": manager.pk, "token": key, "cars": cars}
+        crews = []
+        for i in range(clients):  # each client works with its own people and bay (a technician clocks one job at a time)
+            people = {"advisor": manager, "tech": make_staff(Role.TECHNICIAN, store, skills=["maintenance"]),
+                      "foreman": make_staff(Role.FOREMAN, store), "qc": make_staff(Role.QC_INSPECTOR, store)}
+            bay = Bay.objects.create(store=store, name=f"B{i + 1}")
+            tokens = {role: token_create(actor=manager, user=user, name=f"bench-{role}-{i}")[1] for role, user in people.items()}
+            crews.append({"tokens": tokens, "tech": people["tech"].pk, "bay": bay.pk})
+    return {"store": store.pk, "manager": manager.pk, "cars": cars, "crews": crews}
 
 
 # ---- the lifecycle -------------------------------------------------------------------------------------------------
 class Client:
     """One client: a keep-alive HTTP session plus the acting user for the steps without an endpoint yet."""
 
-    def __init__(self, base: str, token: str, setup: dict[str, Any], paths: set[str]) -> None:
+    def __init__(self, base: str, crew: dict[str, Any], setup: dict[str, Any], paths: set[str]) -> None:
         import requests
 
         from aftersales.staff.models import User
         from aftersales.stores.models import Store
 
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.sessions = {}
+        for role, token in crew["tokens"].items():
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {token}"
+            self.sessions[role] = session
+        self.crew = crew
         self.base = base
         self.paths = paths
         self.user = User.objects.get(pk=setup["manager"])
         self.store = Store.objects.get(pk=setup["store"])
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: list[str] = []
+        from aftersales.inspections.services import qc_checklist
+
+        self.answers = {
+            kind: [{"item_id": i.pk, "result": "na" if i.optional else "pass"}
+                   for i in qc_checklist(setup["store"], kind).items.all()]
+            for kind in ("self", "peer", "final", "cleaning")
+        }
         self.conflicts = 0
 
-    def call(self, step: str, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+    def call(self, step: str, method: str, path: str, body: Any = None, status: int = 200, who: str = "advisor") -> Any:
         t0 = time.perf_counter()
-        response = self.http.request(method, self.base + path, json=body)
+        response = self.sessions[who].request(method, self.base + path, json=body)
         self.times[step].append(time.perf_counter() - t0)
         if response.status_code != status:
             raise RuntimeError(f"{step}: {response.status_code} {response.text[:300]}")
@@ -164,17 +184,16 @@ class Client:
         self.direct("approve", approve)
         self.direct("start", lambda: repair_order_move(actor=user, order=order, to=OrderStatus.IN_PROGRESS))
 
-        def finish() -> None:
-            for to in (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC):
-                repair_job_move(actor=user, job=RepairJob.objects.get(pk=job.pk), to=to)
-
-        self.direct("finish", finish)
-
-        def ready() -> None:
-            repair_order_move(actor=user, order=order, to=OrderStatus.QUALITY_CHECK)
-            repair_order_move(actor=user, order=order, to=OrderStatus.READY)
-
-        self.direct("qc_ready", ready)
+        job_id = job.pk
+        self.call("dispatch", "POST", f"/api/workshop/jobs/{job_id}/dispatch",
+                  {"technician_id": self.crew["tech"], "bay_id": self.crew["bay"]})
+        self.call("clock_on", "POST", f"/api/workshop/jobs/{job_id}/clock-on", who="tech")
+        self.call("finish", "POST", f"/api/workshop/jobs/{job_id}/finish", who="tech")
+        for kind, who in (("self", "tech"), ("peer", "foreman"), ("final", "qc"), ("cleaning", "qc")):
+            self.call(f"qc_{kind}", "POST", f"/api/inspections/qc/orders/{order.pk}/checks",
+                      {"kind": kind, "results": self.answers[kind]}, status=201, who=who)
+        if RepairOrder.objects.filter(pk=order.pk, status=OrderStatus.QUALITY_CHECK).exists():
+            self.direct("ready", lambda: repair_order_move(actor=user, order=order, to=OrderStatus.READY))
         invoice = self.call("invoice", "POST", f"/api/billing/orders/{order.pk}/invoice", status=201)
         self.call("pay", "POST", f"/api/billing/invoices/{invoice['id']}/payments", {
             "method": "wechat_pay", "amount": invoice["total"], "reference": f"4200{uuid.uuid4().hex[:20]}",
@@ -183,7 +202,7 @@ class Client:
         self.call("deliver", "POST", f"/api/billing/orders/{order.pk}/deliver", {"car_state": "ok"})
 
 
-HTTP_STEPS = {"invoice", "pay", "deliver"}
+HTTP_STEPS = {"dispatch", "clock_on", "finish", "qc_self", "qc_peer", "qc_final", "qc_cleaning", "invoice", "pay", "deliver"}
 
 
 def run_http(setup: dict[str, Any], clients: int, per_client: int, port: int, workers: int, threads: int) -> dict[str, Any]:
@@ -208,7 +227,7 @@ def run_http(setup: dict[str, Any], clients: int, per_client: int, port: int, wo
         else:
             raise RuntimeError("server did not start")
         cars = setup["cars"]
-        workers_ = [Client(base, setup["token"], setup, paths) for _ in range(clients)]
+        workers_ = [Client(base, setup["crews"][i], setup, paths) for i in range(clients)]
         connection.close()
         # warm-up: one order per client, not counted
         for i, c in enumerate(workers_):
@@ -264,8 +283,8 @@ UPDATE vehicles_vehicle SET current_mileage = %(km)s WHERE id = %(vehicle)s;
 {audit}
 INSERT INTO workshop_repairjob (seq, job_type, title, cause, correction, order_id, created_at, declined_reason, is_additional,
   required_skill, standard_hours, status) VALUES (1, 'maintenance', '20,000 km 保养', '', '', %(order)s, now(), '', false, '', 0, 'proposed') RETURNING id;
-INSERT INTO workshop_repairline (kind, code, description, quantity, unit_price, discount, amount, job_id, order_id, is_aftermarket, unit_cost)
-  VALUES ('labour', '', 'labour', 1.5, 280, 0, 420, %(job)s, %(order)s, false, 0), ('part', 'OIL-5W30', 'oil', 4.5, 98, 0, 441, %(job)s, %(order)s, false, 0);
+INSERT INTO workshop_repairline (kind, code, description, quantity, unit_price, discount, amount, job_id, order_id, is_aftermarket, unit_cost, keep_old_part)
+  VALUES ('labour', '', 'labour', 1.5, 280, 0, 420, %(job)s, %(order)s, false, 0, false), ('part', 'OIL-5W30', 'oil', 4.5, 98, 0, 441, %(job)s, %(order)s, false, 0, false);
 INSERT INTO workshop_repairjobevent (from_state, to_state, reason, at, actor_id, job_id) VALUES ('', 'proposed', '', now(), %(user)s, %(job)s);
 UPDATE workshop_repairorder SET total = 861 WHERE id = %(order)s;
 {audit}
@@ -282,10 +301,11 @@ INSERT INTO workshop_repairorderevent (from_state, to_state, reason, at, actor_i
 UPDATE workshop_repairorder SET status = 'in_progress', last_public_update_at = now() WHERE id = %(order)s;
 INSERT INTO workshop_repairorderevent (from_state, to_state, reason, at, actor_id, order_id) VALUES ('authorized', 'in_progress', '', now(), %(user)s, %(order)s);
 {audit}
-{job_moves}
+{floor_work}
 UPDATE workshop_repairorder SET status = 'quality_check', last_public_update_at = now() WHERE id = %(order)s;
 INSERT INTO workshop_repairorderevent (from_state, to_state, reason, at, actor_id, order_id) VALUES ('in_progress', 'quality_check', '', now(), %(user)s, %(order)s);
 {audit}
+{qc_final}
 UPDATE workshop_repairorder SET status = 'ready', last_public_update_at = now() WHERE id = %(order)s;
 INSERT INTO workshop_repairorderevent (from_state, to_state, reason, at, actor_id, order_id) VALUES ('quality_check', 'ready', '', now(), %(user)s, %(order)s);
 {audit}
@@ -302,6 +322,7 @@ INSERT INTO billing_invoiceevent (from_state, to_state, reason, at, actor_id, in
 INSERT INTO billing_payment (method, amount, received_at, reference, idempotency_key, invoice_id, received_by_id, refunded_amount)
   VALUES ('wechat_pay', 861, now(), %(key)s, %(key)s, %(invoice)s, %(user)s, 0);
 UPDATE billing_invoice SET paid_amount = 861, status = 'paid', paid_at = now() WHERE id = %(invoice)s;
+UPDATE customers_customer SET points_balance = points_balance + 861 WHERE id = %(customer)s;
 INSERT INTO billing_invoiceevent (from_state, to_state, reason, at, actor_id, invoice_id) VALUES ('issued', 'paid', '', now(), %(user)s, %(invoice)s);
 {audit}
 UPDATE workshop_repairorder SET status = 'delivered', delivered_at = now(), last_public_update_at = now() WHERE id = %(order)s;
@@ -317,10 +338,34 @@ JOB_MOVE = ("UPDATE workshop_repairjob SET status = '{to}' WHERE id = %(job)s;\n
             "('{frm}', '{to}', '', now(), %(user)s, %(job)s);\n{audit}")
 
 
+QC_CHECK = ("INSERT INTO inspections_qccheck (kind, cycle, result, checklist_name_zh, checklist_name_en, notes, signed_at, "
+            "order_id, signed_by_id, store_id) VALUES ('{kind}', 1, 'pass', '检查', 'check', '', now(), %(order)s, %(user)s, "
+            "%(store)s) RETURNING id;\n"
+            "INSERT INTO inspections_qccheckitem (seq, group_zh, group_en, name_zh, name_en, result, note, qc_check_id) VALUES "
+            "{items};\n{audit}")
+QC_ITEMS = {"self": 7, "peer": 4, "final": 9, "cleaning": 4}  # items of the shipped checklists
+
+
 def floor_statements() -> list[str]:
-    moves = [("authorized", "dispatched"), ("dispatched", "in_progress"), ("in_progress", "done"), ("done", "passed_qc")]
-    job_moves = "\n".join(JOB_MOVE.format(frm=a, to=b, audit="{audit}") for a, b in moves)
-    text = FLOOR_SQL.replace("{job_moves}", job_moves).replace("{audit}", AUDIT)
+    def job_move(a: str, b: str) -> str:
+        return JOB_MOVE.format(frm=a, to=b, audit="{audit}")
+
+    def qc(kind: str) -> str:
+        items = ", ".join(f"({n}, '组', 'group', '项目', 'item', 'pass', '', %(qc)s)" for n in range(1, QC_ITEMS[kind] + 1))
+        return QC_CHECK.format(kind=kind, items=items, audit="{audit}")
+
+    floor_work = "\n".join([
+        "UPDATE workshop_repairjob SET technician_id = %(user)s, bay_id = NULL WHERE id = %(job)s;\n{audit}",  # dispatch
+        job_move("authorized", "dispatched"),
+        "INSERT INTO workshop_timeentry (started_at, end_reason, job_id, store_id, technician_id) VALUES "
+        "(now(), '', %(job)s, %(store)s, %(user)s) RETURNING id;\n{audit}",  # clock on
+        job_move("dispatched", "in_progress"),
+        "UPDATE workshop_timeentry SET ended_at = now(), end_reason = 'finished' WHERE id = %(entry)s;",  # finish
+        job_move("in_progress", "done"),
+        qc("self"), qc("peer"),
+    ])
+    qc_final = "\n".join([qc("final"), job_move("done", "passed_qc"), qc("cleaning")])
+    text = FLOOR_SQL.replace("{floor_work}", floor_work).replace("{qc_final}", qc_final).replace("{audit}", AUDIT)
     return [s.strip() for s in text.split(";\n") if s.strip()]
 
 
@@ -350,7 +395,8 @@ def run_floor(url: str, setup: dict[str, Any], clients: int, per_client: int, of
                             cur.execute(sql, p)
                             if "RETURNING id" in sql:
                                 table = sql.split()[2]
-                                key = {"workshop_repairorder": "order", "workshop_repairjob": "job"}.get(table, "invoice")
+                                key = {"workshop_repairorder": "order", "workshop_repairjob": "job", "workshop_timeentry": "entry",
+                                       "inspections_qccheck": "qc"}.get(table, "invoice")
                                 p[key] = cur.fetchone()[0]
                             elif "RETURNING last" in sql:
                                 p["seq"] = cur.fetchone()[0]
@@ -387,7 +433,7 @@ def main() -> int:
     setup_django(args.database_url)
     n = args.clients * (1 + 2 * args.orders)
     t0 = time.perf_counter()
-    setup = build(n)
+    setup = build(n, args.clients)
     print(f"data: {n} customers and cars, migrated in {time.perf_counter() - t0:.1f} s")
     http = run_http(setup, args.clients, args.orders, args.port, args.workers, args.threads)
     floor = run_floor(args.database_url, setup, args.clients, args.orders, offset=args.clients * (1 + args.orders))
