@@ -100,6 +100,7 @@ from aftersales.billing.api import router as billing_router  # noqa: E402
 from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
+from aftersales.estimates.api import router as estimates_router  # noqa: E402
 from aftersales.feedback.api import router as feedback_router  # noqa: E402
 from aftersales.inspections.api import router as inspections_router  # noqa: E402
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
@@ -126,3 +127,4 @@ api.add_router("/feedback", feedback_router)
 api.add_router("/care", care_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/workshop", workshop_router)
+api.add_router("/estimates", estimates_router)

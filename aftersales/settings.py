@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "aftersales.engagement",
     "aftersales.feedback",
     "aftersales.care",
+    "aftersales.estimates",
     "aftersales.web",
     "aftersales.loyalty",
     "aftersales.inspections",

@@ -22,6 +22,7 @@ urlpatterns = [
     path("care/", include("aftersales.care.urls")),
     path("inspections/", include("aftersales.inspections.urls")),
     path("workshop/", include("aftersales.workshop.urls")),
+    path("", include("aftersales.estimates.urls")),  # orders/, e/<token>/ (estimate to approve), o/<token>/ (status)
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.feedback.urls")),
     path("", include("aftersales.web.urls")),

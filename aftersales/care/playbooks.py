@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.errors import DomainError, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
@@ -114,6 +114,20 @@ def playbook_check(playbook: Playbook) -> None:
         raise ValidationFailed("inactivity_required", _("Enter the number of days without a visit."), "inactivity_days")
     if playbook.trigger == TriggerKind.SEGMENT and not playbook.segment_id:
         raise ValidationFailed("segment_required", _("Choose the segment."), "segment_id")
+    if playbook.segment_id and playbook.trigger in (TriggerKind.SEGMENT, TriggerKind.SCHEDULED):
+        if not engagement_available():
+            raise ValidationFailed(
+                "dependency_missing",
+                _("Tier and segment triggers need the engagement module (tiers and segments), which is not installed yet."),
+                "segment_id",
+            )
+        from aftersales.engagement.models import Segment
+
+        store = playbook.store
+        if not Segment.objects.filter(pk=playbook.segment_id, group_id=store.group_id).filter(
+            Q(store__isnull=True) | Q(store_id=store.pk)
+        ).exists():
+            raise ValidationFailed("segment_unknown", _("Unknown segment for this store."), "segment_id")
     if playbook.trigger == TriggerKind.SCHEDULED and playbook.starts_at is None:
         raise ValidationFailed("starts_at_required", _("Enter when the campaign starts."), "starts_at")
 
@@ -178,7 +192,10 @@ def playbook_step_add(*, actor: Any, playbook: Playbook, kind: str, message_kind
             raise ValidationFailed("dependency_missing", _("Voucher steps need the loyalty module (vouchers), which is not installed yet."), "kind")
         from aftersales.loyalty.models import VoucherTemplate
 
-        if not voucher_template_id or not VoucherTemplate.objects.filter(pk=voucher_template_id).exists():
+        store = playbook.store
+        if not voucher_template_id or not VoucherTemplate.objects.filter(
+            Q(store__isnull=True) | Q(store_id=store.pk), pk=voucher_template_id, group_id=store.group_id, is_active=True,
+        ).exists():
             raise ValidationFailed("voucher_template_unknown", _("Choose the voucher template."), "voucher_template_id")
     if len(text or "") > 300:
         raise ValidationFailed("text_too_long", _("The text is at most 300 characters."), "text")
@@ -444,9 +461,13 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         from aftersales.loyalty.services import voucher_issue
 
         template = VoucherTemplate.objects.get(pk=step.voucher_template_id)
-        voucher = voucher_issue(actor=None, customer=enrolment.customer, store=enrolment.store, template=template,
-                                reason=f"playbook {enrolment.playbook.code}")
-        action.voucher_id = voucher.pk
+        try:
+            with transaction.atomic():
+                voucher = voucher_issue(actor=None, customer=enrolment.customer, store=enrolment.store, template=template,
+                                        reason=f"playbook {enrolment.playbook.code}")
+            action.voucher_id = voucher.pk
+        except DomainError as exc:  # e.g. the template's per-customer limit: the flow goes on without this voucher
+            action.note = f"voucher refused: {exc.code}"[:300]
     action.save()
     if step.kind in (StepKind.MESSAGE, StepKind.CALL, StepKind.VOUCHER) and enrolment.contacted_at is None:
         enrolment.contacted_at = now
@@ -574,6 +595,7 @@ DEFAULTS: list[dict[str, Any]] = [
     {"code": "tier-a", "name": "A 忠诚客户：年度权益与车主俱乐部", "trigger": TriggerKind.TIER_ENTERED, "tier": "A",
      "description": "专属顾问、优先通道；年度权益包（免费深度检测、免费空调清洗、代步车券）；车主俱乐部活动邀请。",
      "steps": [(StepKind.MESSAGE, "care.club", "年度权益包：免费深度检测、免费空调清洗、代步车券各一次", 0, ""),
+               (StepKind.VOUCHER, "ac-clean-free", "", 0, ""),
                (StepKind.WAIT, "", "", 30, ""),
                (StepKind.MESSAGE, "care.club", "车主俱乐部自驾活动，诚邀您参加", 0, "")]},
     {"code": "tier-b", "name": "B 潜力客户：里程推荐、升级优惠、季节提示", "trigger": TriggerKind.TIER_ENTERED, "tier": "B",
@@ -597,8 +619,20 @@ DEFAULTS: list[dict[str, Any]] = [
                (StepKind.WAIT, "", "", 3, ""),
                (StepKind.CALL, "", "半年未到店，请致电了解原因", 0, CallTarget.ADVISOR),
                (StepKind.WAIT, "", "", 7, ""),
+               (StepKind.VOUCHER, "winback-labour-30", "", 0, ""),
                (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折（30% off labour）", 0, "")]},
 ]
+
+
+def _voucher_template_id(store: Any, code: str) -> int | None:
+    if not loyalty_available():
+        return None
+    from aftersales.loyalty.models import VoucherTemplate
+
+    return (
+        VoucherTemplate.objects.filter(Q(store__isnull=True) | Q(store_id=store.pk), group_id=store.group_id, code=code,
+                                       is_active=True).values_list("pk", flat=True).first()
+    )
 
 
 def create_default_playbooks(store: Any) -> list[Playbook]:
@@ -610,9 +644,17 @@ def create_default_playbooks(store: Any) -> list[Playbook]:
                 continue
             fields = {k: v for k, v in spec.items() if k not in ("code", "steps")}
             playbook = Playbook.objects.create(store=store, code=spec["code"], **fields)
-            for seq, (kind, message_kind, text, wait, target) in enumerate(spec["steps"], start=1):
+            seq = 0
+            for kind, message_kind, text, wait, target in spec["steps"]:
+                template_id = None
+                if kind == StepKind.VOUCHER:  # a voucher step when the loyalty app offers that voucher here
+                    template_id = _voucher_template_id(store, message_kind)
+                    if template_id is None:
+                        continue
+                    message_kind = ""
+                seq += 1
                 PlaybookStep.objects.create(playbook=playbook, seq=seq, kind=kind, message_kind=message_kind, text=text,
-                                            wait_days=wait, call_target=target)
+                                            wait_days=wait, call_target=target, voucher_template_id=template_id)
             try:
                 playbook_check(playbook)
                 playbook.is_active = True

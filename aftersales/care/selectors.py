@@ -94,7 +94,8 @@ def first_service_coverage(user: Any, *, store: Any, start: dt.date, end: dt.dat
     if store.pk not in visible_store_ids(user):
         raise NotFound("not_found", _("Not found, or not visible to you."), "store")
     table = "care_due_cov"
-    build_due_table([store.pk], end, store.zone, table=table)
+    # a first service falls due at most a few months after purchase: only cars bought in the two years before
+    build_due_table([store.pk], end, store.zone, table=table, purchased_since=start - dt.timedelta(days=731))
     lit = "DATE '%s'" if connection.vendor == "postgresql" else "'%s'"
     lead_expr = (
         "(u.fs_due_any - u.fs_lead)" if connection.vendor == "postgresql" else "date(u.fs_due_any, (-u.fs_lead) || ' days')"

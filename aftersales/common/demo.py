@@ -571,6 +571,9 @@ class _Builder:
         from aftersales.workshop.demo import load as load_workshop_demo
 
         load_workshop_demo(group=self.group, now=self.now)
+        from aftersales.estimates.demo import load as load_estimates_demo
+
+        load_estimates_demo(group=self.group, now=self.now)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

@@ -65,3 +65,7 @@ REFERRAL_TRANSITIONS: dict[str, set[str]] = {
     ReferralStatus.REWARDED: set(),
     ReferralStatus.CANCELLED: set(),
 }
+
+
+#: the outbox message kind sent when a voucher is issued (declared in messaging/kinds.py with the same label)
+VOUCHER_MESSAGE_KIND = ("loyalty.voucher_issued", _("Voucher issued"))

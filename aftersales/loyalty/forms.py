@@ -89,6 +89,20 @@ class BehaviourForm(DomainForm):
     source_key = forms.CharField(label=_("Reference (e.g. appointment or review no.)"), max_length=80)
 
 
+class SettingsForm(DomainForm):
+    """A store's rules; the service checks each value and names the field it refuses."""
+
+    points_per_cny = forms.CharField(label=_("points per CNY paid"), max_length=12)
+    checkin_points = forms.CharField(label=_("points for a check-in"), max_length=12)
+    review_points = forms.CharField(label=_("points for a review"), max_length=12)
+    referral_points = forms.CharField(label=_("points for a referral"), max_length=12)
+    sharing_points = forms.CharField(label=_("points for sharing"), max_length=12)
+    expiry_months = forms.CharField(label=_("points expire after (months)"), max_length=12,
+                                    help_text=_("Points expire at the end of this month after the month they were earned; 0 = never."))
+    points_per_cny_redeemed = forms.CharField(label=_("points for 1 CNY off an invoice"), max_length=12)
+    max_redeem_share = forms.CharField(label=_("largest share of an invoice payable with points"), max_length=12)
+
+
 class LedgerFilterForm(forms.Form):
     q = forms.CharField(label=_("Customer, mobile, invoice or note"), required=False, max_length=60)
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All")), *EntryKind.choices])
@@ -96,4 +110,5 @@ class LedgerFilterForm(forms.Form):
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
-__all__ = ["AdjustForm", "BehaviourForm", "EntrySource", "GiftForm", "IssueVoucherForm", "LedgerFilterForm", "ReferralForm"]
+__all__ = ["AdjustForm", "BehaviourForm", "EntrySource", "GiftForm", "IssueVoucherForm", "LedgerFilterForm", "ReferralForm",
+           "SettingsForm"]

@@ -33,6 +33,7 @@ from aftersales.customers.models import Customer
 from .choices import (
     BEHAVIOURS,
     REFERRAL_TRANSITIONS,
+    VOUCHER_MESSAGE_KIND,
     VOUCHER_TRANSITIONS,
     EntryKind,
     EntrySource,
@@ -62,6 +63,44 @@ def loyalty_settings(store: Any) -> LoyaltySettings:
     """The store's rules; the defaults (an unsaved row) while the store has not changed them."""
     found = LoyaltySettings.objects.filter(store_id=store.pk).first()
     return found if found is not None else LoyaltySettings(store=store)
+
+
+SETTINGS_FIELDS = ("points_per_cny", "checkin_points", "review_points", "referral_points", "sharing_points",
+                   "expiry_months", "points_per_cny_redeemed", "max_redeem_share")
+
+
+def loyalty_settings_update(*, actor: Any, store: Any, **values: Any) -> LoyaltySettings:
+    """Change a store's earn, redeem and expiry rules (manager); each value checked, the change audited."""
+    _check_store(actor, "loyalty.change_loyaltysettings", store)
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationFailed("unknown_field", _("Unknown setting “%(v)s”.") % {"v": sorted(unknown)[0]}, sorted(unknown)[0])
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        try:
+            number = Decimal(str(value).strip())
+        except ArithmeticError as exc:
+            raise ValidationFailed("number_format", _("Enter a number."), name) from exc
+        if not number.is_finite() or number < 0:
+            raise ValidationFailed("number_negative", _("Enter a number that is zero or more."), name)
+        if name == "max_redeem_share" and number > 1:
+            raise ValidationFailed("share_too_large", _("Enter a share between 0 and 1 (e.g. 0.5 for half)."), name)
+        if name == "points_per_cny_redeemed" and number < 1:
+            raise ValidationFailed("redeem_rate_too_small", _("At least 1 point is needed for 1 CNY."), name)
+        if name in ("points_per_cny", "max_redeem_share"):
+            if number != number.quantize(Decimal("0.01")) or number >= 10000:
+                raise ValidationFailed("number_precision", _("Use at most two decimal places."), name)
+            clean[name] = number
+        else:
+            if number != number.to_integral_value() or number > 1_000_000:
+                raise ValidationFailed("number_not_whole", _("Enter a whole number."), name)
+            clean[name] = int(number)
+    with transaction.atomic():
+        LoyaltySettings.objects.get_or_create(store=store)
+        locked, changes = audit.update_locked(LoyaltySettings, LoyaltySettings.objects.get(store=store).pk, clean, SETTINGS_FIELDS)
+        if changes:
+            audit.record(actor=actor, obj=locked, action="loyalty.settings_changed", store_id=store.pk, changes=changes)
+    return locked
 
 
 def local_date(store: Any, at: dt.datetime | None = None) -> dt.date:
@@ -571,9 +610,14 @@ def _new_code() -> str:
     return "V" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(9))
 
 
-def voucher_issue(*, actor: Any, customer: Any, store: Any, template: VoucherTemplate, reason: str, at: dt.datetime | None = None) -> Voucher:
+def voucher_issue(
+    *, actor: Any, customer: Any, store: Any, template: VoucherTemplate, reason: str, at: dt.datetime | None = None,
+    notify: bool = True,
+) -> Voucher:
     """Give ``customer`` a voucher of ``template`` at ``store``: a unique code, valid from today for the template's
-    number of days (store-local dates), within the template's per-customer limit."""
+    number of days (store-local dates), within the template's per-customer limit. With ``notify`` the customer is
+    told through the outbox (kind ``loyalty.voucher_issued``, marketing: only with consent, outside quiet hours);
+    a caller that sends its own message about the voucher passes ``notify=False``."""
     _check_store(actor, "loyalty.add_voucher", store)
     _same_group(customer, store)
     if template.group_id != store.group_id or (template.store_id and template.store_id != store.pk):
@@ -608,7 +652,23 @@ def voucher_issue(*, actor: Any, customer: Any, store: Any, template: VoucherTem
                                     reason=voucher.reason, at=at)
         audit.record(actor=actor, obj=voucher, action="voucher.issued", store_id=store.pk, customer_id=locked.pk,
                      changes={"template": [None, template.code]}, reason=voucher.reason, at=at)
+        if notify:
+            _notify_voucher(voucher, locked, store, template)
     return voucher
+
+
+def _notify_voucher(voucher: Voucher, customer: Customer, store: Any, template: VoucherTemplate) -> None:
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    english = (customer.language or "").startswith("en")
+    message_enqueue(
+        kind=VOUCHER_MESSAGE_KIND[0], store=store, customer=customer, dedup_key=f"{VOUCHER_MESSAGE_KIND[0]}:{voucher.pk}",
+        variables={
+            **customer_variables(customer=customer, store=store),
+            "voucher_name": (template.name_en if english and template.name_en else template.name_zh),
+            "voucher_code": voucher.code, "valid_until": voucher.valid_until.isoformat(),
+        },
+    )
 
 
 def voucher_discount(*, voucher: Voucher, invoice: Any) -> Decimal:

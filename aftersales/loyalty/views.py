@@ -20,7 +20,7 @@ from aftersales.common.scoping import visible_store_ids
 from aftersales.common.views import found, store_from_request
 
 from . import selectors, services
-from .forms import AdjustForm, GiftForm, IssueVoucherForm, LedgerFilterForm, ReferralForm
+from .forms import AdjustForm, GiftForm, IssueVoucherForm, LedgerFilterForm, ReferralForm, SettingsForm
 
 
 def _stores(user: Any) -> list[Any]:
@@ -46,7 +46,13 @@ def store_page(request: HttpRequest) -> HttpResponse:
     issue_form = IssueVoucherForm(request.POST if action == "issue" else None, templates=templates, with_customer=True)
     adjust_form = AdjustForm(request.POST if action == "adjust" else None, with_customer=True)
     gift_form = GiftForm(request.POST if action == "gift" else None, gifts=gifts)
-    if action:
+    rules = services.loyalty_settings(store)
+    settings_form = SettingsForm(request.POST if action == "settings" else None,
+                                 initial={name: getattr(rules, name) for name in services.SETTINGS_FIELDS})
+    if action == "settings":
+        if _save_settings(request, store, settings_form):
+            return redirect(f"{request.path}?store={store.pk}")
+    elif action:
         done = _store_action(request, store, action, issue_form, adjust_form, gift_form, templates, gifts)
         if done:
             return redirect(f"{request.path}?store={store.pk}")
@@ -60,8 +66,22 @@ def store_page(request: HttpRequest) -> HttpResponse:
     return render(request, "loyalty/store.html", {
         "store": store, "stores": _stores(user), "summary": selectors.store_summary(user, store), "filters": filters,
         "page": page, "templates": templates, "gifts": gifts, "issue_form": issue_form, "adjust_form": adjust_form,
-        "gift_form": gift_form, "action": action,
+        "gift_form": gift_form, "settings_form": settings_form, "action": action,
     })
+
+
+def _save_settings(request: HttpRequest, store: Any, form: Any) -> bool:
+    _need(request.user, "loyalty.change_loyaltysettings")
+    if not form.is_valid():
+        return False
+    try:
+        services.loyalty_settings_update(actor=request.user, store=store,
+                                         **{name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS})
+    except DomainError as exc:
+        form.add_domain_error(exc)
+        return False
+    messages.success(request, _("Saved."))
+    return True
 
 
 def _store_action(request: HttpRequest, store: Any, action: str, issue_form: Any, adjust_form: Any, gift_form: Any,

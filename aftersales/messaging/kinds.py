@@ -82,6 +82,10 @@ KINDS: dict[str, MessageKind] = {
         _kind("inspection.report", _("Inspection report"), Purpose.SERVICE, VEHICLE, red="1", yellow="2",
               link="https://example.invalid/inspections/r/1/", text=("{{ greeting }}，您的{{ plate }}检测报告已出：{{ red }} 项需立即处理，{{ yellow }} 项建议关注。查看报告（含照片）：{{ link }}", "Dear {{ greeting }}, the inspection report for {{ plate }} is ready: {{ red }} urgent, {{ yellow }} to watch. See it with photos: {{ link }}")),
         _kind("workshop.progress_silent", _("No progress update for 30 minutes"), Purpose.SERVICE, order_number="ROGZ20261201001", plate="粤B12345", minutes="35", link="/workshop/board/", text=("工单 {{ order_number }}（{{ plate }}，{{ customer_name }}）已 {{ minutes }} 分钟没有向客户更新进度，请发送进度说明：{{ link }}", "Order {{ order_number }} ({{ plate }}, {{ customer_name }}): no update to the customer for {{ minutes }} minutes. Send a progress note: {{ link }}")),
+        _kind("loyalty.voucher_issued", _("Voucher issued"), Purpose.MARKETING, voucher_name="免费空调清洗", voucher_code="V7K3M9QX2A",
+              valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "Dear {{ greeting }}, {{ store_name }} has given you a voucher: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}. Show it at the store to use it.")),
+        _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
+              work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "Dear {{ greeting }}, while working on {{ plate }} we found more work: {{ work }}, CNY {{ amount }}. See the photos and approve or decline: {{ link }}")),
     ]
 }
 

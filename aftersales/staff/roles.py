@@ -73,6 +73,10 @@ _APPOINTMENTS_MANAGE = [
     "appointments.view_technicianshift", "appointments.add_technicianshift", "appointments.change_technicianshift",
     "appointments.delete_technicianshift", "appointments.view_appointmentpartshortage",
 ]
+# estimates: the labour guide (read by those who price or do the work; kept by the manager), additional work
+_ESTIMATES_WORK = ["estimates.view_labouroperation", "estimates.view_labourrate", "estimates.propose_additional_work"]
+_ESTIMATES_MANAGE = ["estimates.add_labouroperation", "estimates.change_labouroperation", "estimates.change_labourrate",
+                     "estimates.add_labourrate"]
 
 _ENGAGEMENT_VIEW = ["engagement.view_customertier", "engagement.view_tierchange", "engagement.view_segment",
                     "engagement.view_dedicatedadvisor"]
@@ -110,13 +114,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_LOYALTY_FRONT,
         *_FEEDBACK_HANDLE,
         *_CARE_CALENDAR,
+        *_ESTIMATES_WORK,
     ],
     Role.TECHNICIAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "parts.view_part", *_APPOINTMENTS_VIEW,
-                      "workshop.change_repairjob", "workshop.clock_repairjob"],
+                      "workshop.change_repairjob", "workshop.clock_repairjob", *_ESTIMATES_WORK],
     Role.FOREMAN: [*_VIEW_BASICS, "vehicles.add_mileagereading", "workshop.change_repairorder", *_PARTS_VIEW,
                    "workshop.change_repairjob", "reception.view_handover",
                    "parts.view_reservation", *_APPOINTMENTS_VIEW, "appointments.view_appointmentpartshortage",
-                   "workshop.dispatch_repairjob", "workshop.clock_repairjob"],
+                   "workshop.dispatch_repairjob", "workshop.clock_repairjob",
+                   *_ESTIMATES_WORK],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", "billing.add_invoice", "billing.add_refund"],
@@ -145,6 +151,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_FEEDBACK_MANAGE,
         *_CARE_MANAGE,
         "workshop.dispatch_repairjob", "workshop.clock_repairjob",
+        *_ESTIMATES_WORK, *_ESTIMATES_MANAGE,
     ],
 }
 # Inspections and quality control (aftersales/inspections). The QC inspector moves the order (quality check →

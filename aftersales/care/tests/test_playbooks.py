@@ -21,7 +21,7 @@ from aftersales.care.services import (
     playbooks_enrol,
 )
 from aftersales.common.errors import Forbidden, ValidationFailed
-from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+from aftersales.common.tests.factories import CustomerFactory, StoreFactory, VehicleFactory
 from aftersales.customers.models import Consent
 from aftersales.messaging.models import Message
 
@@ -228,4 +228,88 @@ def test_shipped_defaults(world):
     assert active["tier-a"] == pb.engagement_available()
     d = Playbook.objects.get(store=world.a, code="tier-d")
     assert d.inactivity_days == 182 and [s.kind for s in d.steps.order_by("seq")] == ["message", "wait", "call", "wait", "message"]
+
+
+def test_shipped_defaults_use_the_loyalty_vouchers_when_offered(world):
+    from aftersales.loyalty.tests.factories import template
+
+    winback = template(world.group, "winback-labour-30", kind="percent_labour", percent=Decimal("30"), amount=Decimal("0"))
+    create_default_playbooks(world.a)
+    d = Playbook.objects.get(store=world.a, code="tier-d")
+    steps = list(d.steps.order_by("seq"))
+    assert [s.kind for s in steps] == ["message", "wait", "call", "wait", "voucher", "message"]
+    assert steps[4].voucher_template_id == winback.pk and d.is_active
     assert timezone.now()
+
+
+# ---- with the engagement (tiers, segments) and loyalty (vouchers) apps --------------------------------------------------
+def test_tier_entered_trigger(world):
+    from aftersales.engagement.models import TierChange
+
+    loyal = CustomerFactory(home_store=world.a)
+    other = CustomerFactory(home_store=world.a)
+    TierChange.objects.create(customer=loyal, store=world.a, old_tier="B", new_tier="A", changed_on=TODAY, reason="a_loyal")
+    TierChange.objects.create(customer=other, store=world.a, old_tier="C", new_tier="B", changed_on=TODAY, reason="a_loyal")
+    TierChange.objects.create(customer=CustomerFactory(home_store=world.b), store=world.b, old_tier="B", new_tier="A",
+                              changed_on=TODAY, reason="a_loyal")
+    p = playbook_save(actor=world.manager, store=world.a, data={"name": "A", "trigger": "tier_entered", "tier": "A",
+                                                                 "holdout_percent": 0})
+    playbook_step_add(actor=world.manager, playbook=p, kind="message", message_kind="care.club", text="车主俱乐部")
+    playbook_activate(actor=world.manager, playbook=p)
+    assert playbooks_enrol(now=NOW) == 1
+    assert playbooks_enrol(now=NOW) == 0
+    e = Enrolment.objects.get(playbook=p)
+    assert e.customer == loyal and e.trigger_key == f"tier:A:{TODAY.isoformat()}"
+    playbooks_advance(now=NOW)
+    assert Message.objects.get(customer=loyal).kind == "care.club"
+
+
+def test_segment_trigger_and_segment_campaign(world):
+    from aftersales.engagement.models import Segment
+
+    bmw = CustomerFactory(home_store=world.a)
+    VehicleFactory(owner=bmw, make="BMW")
+    VehicleFactory(owner=CustomerFactory(home_store=world.a), make="Toyota")
+    segment = Segment.objects.create(group=world.group, name="BMW owners", criteria={"make": "BMW"})
+    other_group_segment = Segment.objects.create(group=world.group, store=world.b, name="B", criteria={})
+    p = playbook_save(actor=world.manager, store=world.a, data={"name": "S", "trigger": "segment",
+                                                                 "segment_id": other_group_segment.pk, "holdout_percent": 0})
+    playbook_step_add(actor=world.manager, playbook=p, kind="message", message_kind="campaign.offer", text="宝马专享")
+    with pytest.raises(ValidationFailed) as exc:
+        playbook_activate(actor=world.manager, playbook=p)  # another store's segment
+    assert exc.value.code == "segment_unknown" and exc.value.field == "segment_id"
+    playbook_save(actor=world.manager, store=world.a, playbook=p, data={"segment_id": segment.pk})
+    playbook_activate(actor=world.manager, playbook=p)
+    assert playbooks_enrol(now=NOW) == 1
+    assert Enrolment.objects.get(playbook=p).customer == bmw
+    campaign = playbook_save(actor=world.manager, store=world.a, is_campaign=True, data={
+        "name": "宝马活动", "starts_at": NOW - dt.timedelta(minutes=5), "segment_id": segment.pk, "holdout_percent": 0})
+    playbook_step_add(actor=world.manager, playbook=campaign, kind="message", message_kind="campaign.offer", text="宝马专享")
+    playbook_activate(actor=world.manager, playbook=campaign)
+    playbooks_enrol(now=NOW)
+    assert list(Enrolment.objects.filter(playbook=campaign).values_list("customer_id", flat=True)) == [bmw.pk]
+
+
+def test_voucher_step_issues_a_voucher_once(world):
+    from aftersales.loyalty.models import Voucher
+    from aftersales.loyalty.tests.factories import template
+
+    customer = lapsed(world.a)
+    winback_labour = template(world.group, "winback30", kind="percent_off", percent=Decimal("30"), amount=Decimal("0"))
+    foreign = template(CustomerFactory(home_store=StoreFactory()).group, "other")
+    p = Playbook.objects.create(store=world.a, code="d", name="D", trigger=TriggerKind.INACTIVITY, inactivity_days=182,
+                                holdout_percent=0)
+    with pytest.raises(ValidationFailed) as exc:
+        playbook_step_add(actor=world.manager, playbook=p, kind="voucher", voucher_template_id=foreign.pk)
+    assert exc.value.field == "voucher_template_id"
+    playbook_step_add(actor=world.manager, playbook=p, kind="voucher", voucher_template_id=winback_labour.pk)
+    playbook_step_add(actor=world.manager, playbook=p, kind="message", message_kind="campaign.offer", text="回厂工时七折券已发放")
+    playbook_activate(actor=world.manager, playbook=p)
+    playbooks_enrol(now=NOW)
+    playbooks_advance(now=NOW)
+    playbooks_advance(now=NOW)
+    voucher = Voucher.objects.get(customer=customer)
+    assert voucher.template == winback_labour and voucher.store == world.a and "playbook d" in voucher.reason
+    e = Enrolment.objects.get(playbook=p)
+    assert e.status == EnrolmentStatus.COMPLETED and e.actions.get(seq=1).voucher_id == voucher.pk
+    assert e.contacted_at == NOW

@@ -189,11 +189,35 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/workshop/efficiency"),
         ("get", "/api/workshop/progress-intervals"),
     ],
+    "estimates": [
+        ("get", "/api/estimates/operations"),
+        ("post", "/api/estimates/operations"),
+        ("get", "/api/estimates/rates"),
+        ("put", "/api/estimates/rates"),
+        ("get", "/api/estimates/orders"),
+        ("get", "/api/estimates/orders/{order_id}"),
+        ("post", "/api/estimates/orders/{order_id}/operations"),
+        ("post", "/api/estimates/orders/{order_id}/canned-jobs"),
+        ("post", "/api/estimates/orders/{order_id}/jobs"),
+        ("post", "/api/estimates/orders/{order_id}/options"),
+        ("post", "/api/estimates/orders/{order_id}/send"),
+        ("post", "/api/estimates/orders/{order_id}/withdraw"),
+        ("post", "/api/estimates/orders/{order_id}/phone-approval"),
+        ("post", "/api/estimates/orders/{order_id}/tablet-approval"),
+        ("post", "/api/estimates/orders/{order_id}/additional-work"),
+        ("get", "/api/estimates/orders/{order_id}/authorizations"),
+        ("get", "/api/estimates/orders/{order_id}/authorized-total"),
+        ("post", "/api/estimates/orders/{order_id}/repropose"),
+        ("get", "/api/estimates/vehicles/{vehicle_id}/declined"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
 PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
     ("post", "/api/messaging/sms/inbound"),  # the SMS provider's callback, authenticated by a shared secret
+    ("get", "/api/estimates/public/estimates/{token}"),  # the customer's signed link (tested in estimates)
+    ("post", "/api/estimates/public/estimates/{token}/decision"),
+    ("get", "/api/estimates/public/orders/{token}"),
 ]
 
 

@@ -124,3 +124,25 @@ def test_referrals_page_records_and_reports(client, world, zhang):
     assert r.status_code == 200 and 'data-field="referred"' in r.content.decode()
     page = client.get("/loyalty/referrals/").content.decode()
     assert "王芳" in page and 'data-testid="report-staff"' in page
+
+
+def test_manager_changes_the_store_rules_with_inline_errors(client, world, zhang):
+    from aftersales.common.models import AuditEvent
+    from aftersales.loyalty.models import LoyaltySettings
+
+    rules = {"points_per_cny": "2", "checkin_points": "10", "review_points": "50", "referral_points": "800",
+             "sharing_points": "5", "expiry_months": "12", "points_per_cny_redeemed": "100", "max_redeem_share": "0.3"}
+    client.force_login(world.advisor)
+    assert client.post("/loyalty/", {"action": "settings", **rules}).status_code == 403
+    client.force_login(world.manager)
+    r = client.post("/loyalty/", {"action": "settings", **rules, "max_redeem_share": "1.5"})
+    assert r.status_code == 200 and 'data-field="max_redeem_share"' in r.content.decode()
+    r = client.post("/loyalty/", {"action": "settings", **rules, "review_points": "2.5"})
+    assert 'data-field="review_points"' in r.content.decode()
+    assert not LoyaltySettings.objects.exists()
+    assert client.post("/loyalty/", {"action": "settings", **rules}).status_code == 302
+    saved = LoyaltySettings.objects.get(store=world.a)
+    assert (saved.points_per_cny, saved.referral_points, saved.expiry_months, str(saved.max_redeem_share)) == (2, 800, 12, "0.30")
+    assert AuditEvent.objects.filter(action="loyalty.settings_changed").count() == 1
+    client.force_login(world.manager_b)
+    assert client.post(f"/loyalty/?store={world.a.pk}", {"action": "settings", **rules}).status_code == 404

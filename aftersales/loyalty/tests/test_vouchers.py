@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.common.errors import DomainError
 from aftersales.loyalty.models import Voucher, VoucherEvent
@@ -111,9 +111,14 @@ def test_refusals_are_clear_and_write_nothing(world):
     cashier = world.staff["cashier"]
     voucher = _voucher(world, zhang, kind="free_item", service_codes=["AC-CLEAN"])
     other_invoice = make_invoice(world.a, li, lines=LINES)
-    err = _refused(lambda: voucher_redeem(actor=cashier, voucher=voucher, invoice=other_invoice, idempotency_key="a"),
-                   "voucher_other_customer")
+    with translation.override("en"):
+        err = _refused(lambda: voucher_redeem(actor=cashier, voucher=voucher, invoice=other_invoice, idempotency_key="a"),
+                       "voucher_other_customer")
     assert "another customer" in str(err.message)
+    with translation.override("zh-hans"):
+        err = _refused(lambda: voucher_redeem(actor=cashier, voucher=voucher, invoice=other_invoice, idempotency_key="a"),
+                       "voucher_other_customer")
+    assert "其他客户" in str(err.message)
     uncovered = make_invoice(world.a, zhang, lines=[("maintenance", "labour", "OIL-CHG", "200.00")])
     _refused(lambda: voucher_redeem(actor=cashier, voucher=voucher, invoice=uncovered, idempotency_key="b"), "voucher_not_covered")
     paid = make_invoice(world.a, zhang, lines=LINES, paid=True)
@@ -180,3 +185,16 @@ def test_a_voucher_paid_invoice_still_earns_on_what_was_paid(world):
     voucher_redeem(actor=world.manager, voucher=_voucher(world, zhang), invoice=invoice, idempotency_key="k")
     pay(invoice)
     assert points_earn_for_invoice(invoice=invoice).points == 770
+
+
+def test_issue_tells_the_customer_through_the_outbox_once(world):
+    from aftersales.messaging.models import Message
+
+    zhang = customer_at(world.a, language="en")
+    t = template(world.group, per_customer_limit=0)
+    v = voucher_issue(actor=world.manager, customer=zhang, store=world.a, template=t, reason="")
+    message = Message.objects.get(dedup_key=f"loyalty.voucher_issued:{v.pk}")
+    assert message.customer_id == zhang.pk and message.kind == "loyalty.voucher_issued"
+    assert v.code in message.body and "Service voucher" in message.body
+    voucher_issue(actor=world.manager, customer=zhang, store=world.a, template=t, reason="", notify=False)
+    assert Message.objects.filter(kind="loyalty.voucher_issued").count() == 1

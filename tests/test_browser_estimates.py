@@ -1,0 +1,77 @@
+"""The customer approves an estimate on the signed link on a phone-sized screen, in headless Chromium (Debian's
+package): one job approved with aftermarket parts (explicit tick), an option group decided, one job declined with a
+reason, a signature drawn with the finger (pointer events on the canvas) and stored as a PNG."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from aftersales.estimates import services
+from aftersales.estimates.models import Authorization
+from aftersales.estimates.tests.conftest import shop  # noqa: F401 - the fixture
+from aftersales.workshop.models import RepairJob, RepairOrder
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_customer_approves_on_the_signed_link_on_a_phone(live_server, world, shop, browser_page, settings):  # noqa: F811
+    settings.AFTERSALES_PUBLIC_URL = live_server.url
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    advisor = world.advisor
+    oem, aftermarket = services.estimate_add_operation(actor=advisor, order=shop.order, operation=shop.brakes, part_choice="both")
+    (oil,) = services.estimate_add_operation(actor=advisor, order=shop.order, operation=shop.oil_service)
+    estimate = services.estimate_send(actor=advisor, order=shop.order, note="刹车片磨损严重，建议更换")
+
+    page.goto(services.approval_url(estimate))
+    page.wait_for_selector("[data-testid=approve-page]")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # fits the phone: no sideways scrolling
+    assert "刹车片磨损严重" in page.inner_text("body")
+
+    # the aftermarket option, without the tick first: refused, nothing recorded, the message on the job
+    page.click(f"[data-testid=option-{aftermarket.pk}]")
+    page.click(f"[data-testid=decline-{oil.pk}]")
+    page.fill(f"input[name=reason_{oil.pk}]", "下次保养再换")
+    assert page.inner_text("[data-testid=approved-total]") == "¥900.00"
+    pad = page.locator("[data-testid=signature-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for x, y in ((0.3, 0.2), (0.5, 0.8), (0.7, 0.3), (0.9, 0.6)):
+        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=5)
+    page.mouse.up()
+    page.click("[data-testid=approve-submit]")
+    page.wait_for_selector("[data-testid=job-error]")
+    assert not Authorization.objects.exists()
+
+    # tick the aftermarket consent, sign again (the page came back), confirm
+    page.check(f"[data-testid=aftermarket-{aftermarket.pk}]")
+    assert page.is_checked(f"[data-testid=option-{aftermarket.pk}]")  # the choices were kept
+    pad = page.locator("[data-testid=signature-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 15, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + box["height"] - 20, steps=8)
+    page.mouse.up()
+    page.click("[data-testid=approve-submit]")
+    page.wait_for_selector("[data-testid=decided]")
+    assert "900.00" in page.inner_text("[data-testid=decided-total]")
+
+    auth = Authorization.objects.get()
+    assert (auth.method, auth.approved_total, auth.signer_name) == ("link", Decimal("900.00"), "张伟")
+    assert auth.signature.read().startswith(b"\x89PNG")
+    assert "Chrome" in auth.user_agent or "HeadlessChrome" in auth.user_agent
+    states = dict(RepairJob.objects.filter(order=shop.order).values_list("pk", "status"))
+    assert states == {oem.pk: "declined", aftermarket.pk: "authorized", oil.pk: "declined"}
+    assert RepairJob.objects.get(pk=oil.pk).declined_reason == "下次保养再换"
+    assert RepairOrder.objects.get(pk=shop.order.pk).status == "authorized"
+
+    # the status page the customer is sent to
+    page.click("[data-testid=to-status]")
+    page.wait_for_selector("[data-testid=status-page]")
+    assert page.locator("[data-testid=status-job]").count() == 3
