@@ -116,7 +116,8 @@ def test_invoice_above_the_authorized_total_is_refused(world):
     RepairOrder.objects.filter(pk=order.pk).update(authorized_total=Decimal("400.00"))
     with pytest.raises(Conflict) as exc:
         invoice_issue(actor=world.manager, order=order)
-    assert (exc.value.code, exc.value.field) == ("exceeds_authorization", "total")
+    # the estimates app's check (the authorization snapshot) answers first when installed; billing's own otherwise
+    assert exc.value.code in ("above_authorized", "exceeds_authorization")
     assert not Invoice.objects.exists()
     # the refused attempt took no number: the next invoice is still number 1
     RepairOrder.objects.filter(pk=order.pk).update(authorized_total=Decimal("403.00"))

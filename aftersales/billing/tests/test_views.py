@@ -216,3 +216,16 @@ def test_invoice_issue_from_the_order_page(world):
     assert response.status_code == 302 and response["Location"] == f"/billing/invoices/{invoice.pk}/"
     response = client.post(f"/billing/orders/{order.pk}/invoice/")  # twice: refused, nothing new
     assert response.status_code == 302 and Invoice.objects.count() == 1
+
+
+def test_billing_section_tag_renders_on_another_page(world, setup, rf):
+    from django.contrib.auth.context_processors import PermWrapper
+    from django.template import Context, Template
+
+    order, invoice, *_ = setup
+    request = rf.get("/")
+    request.user = world.advisor
+    html = Template("{% load billing_sections %}{% billing_section order %}").render(
+        Context({"order": order, "request": request, "perms": PermWrapper(world.advisor), "user": world.advisor})
+    )
+    assert 'data-testid="billing-section"' in html and invoice.number in html and 'data-testid="delivery-form"' in html
