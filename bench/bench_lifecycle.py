@@ -151,11 +151,9 @@ class Client:
 
         from aftersales.customers.models import Customer
         from aftersales.vehicles.models import Vehicle
-        from aftersales.workshop.choices import JobStatus, OrderStatus
-        from aftersales.workshop.models import RepairJob, RepairOrder
+        from aftersales.workshop.choices import OrderStatus
+        from aftersales.workshop.models import RepairOrder
         from aftersales.workshop.services import (
-            repair_job_add,
-            repair_job_move,
             repair_order_check_in,
             repair_order_move,
         )
@@ -172,19 +170,12 @@ class Client:
                 self.conflicts += 1
         if order is None:
             raise RuntimeError("check-in kept colliding on the order number")
-        job = self.direct("add_job", lambda: repair_job_add(
-            actor=user, order=RepairOrder.objects.get(pk=order.pk), title="20,000 km 保养", job_type="maintenance",
-            lines=LINES))
-        self.direct("send_estimate", lambda: repair_order_move(actor=user, order=order, to=OrderStatus.ESTIMATE_SENT))
-
-        def approve() -> None:
-            repair_job_move(actor=user, job=RepairJob.objects.get(pk=job.pk), to=JobStatus.AUTHORIZED, reason="phone")
-            repair_order_move(actor=user, order=order, to=OrderStatus.AUTHORIZED)
-
-        self.direct("approve", approve)
-        self.direct("start", lambda: repair_order_move(actor=user, order=order, to=OrderStatus.IN_PROGRESS))
-
-        job_id = job.pk
+        out = self.call("add_job", "POST", f"/api/estimates/orders/{order.pk}/jobs", {
+            "title": "20,000 km 保养", "job_type": "maintenance", "lines": LINES}, status=201)
+        job_id = out["jobs"][-1]["id"]
+        self.call("send_estimate", "POST", f"/api/estimates/orders/{order.pk}/send", {})
+        self.call("approve", "POST", f"/api/estimates/orders/{order.pk}/phone-approval", {
+            "decisions": [{"job_id": job_id, "approve": True}], "approver_name": "车主本人", "said": "同意保养"}, status=201)
         self.call("dispatch", "POST", f"/api/workshop/jobs/{job_id}/dispatch",
                   {"technician_id": self.crew["tech"], "bay_id": self.crew["bay"]})
         self.call("clock_on", "POST", f"/api/workshop/jobs/{job_id}/clock-on", who="tech")
@@ -202,7 +193,7 @@ class Client:
         self.call("deliver", "POST", f"/api/billing/orders/{order.pk}/deliver", {"car_state": "ok"})
 
 
-HTTP_STEPS = {"dispatch", "clock_on", "finish", "qc_self", "qc_peer", "qc_final", "qc_cleaning", "invoice", "pay", "deliver"}
+HTTP_STEPS = {"add_job", "send_estimate", "approve", "dispatch", "clock_on", "finish", "qc_self", "qc_peer", "qc_final", "qc_cleaning", "invoice", "pay", "deliver"}
 
 
 def run_http(setup: dict[str, Any], clients: int, per_client: int, port: int, workers: int, threads: int) -> dict[str, Any]:
