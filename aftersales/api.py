@@ -96,6 +96,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
+from aftersales.billing.api import router as billing_router  # noqa: E402
 from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
 from aftersales.engagement.api import router as engagement_router  # noqa: E402
@@ -118,6 +119,7 @@ api.add_router("/vehicles", vehicles_router)
 api.add_router("/messaging", messaging_router)
 api.add_router("/parts", parts_router)
 api.add_router("/appointments", appointments_router)
+api.add_router("/billing", billing_router)
 api.add_router("/reception", reception_router)
 api.add_router("/engagement", engagement_router)
 api.add_router("/loyalty", loyalty_router)

@@ -13,6 +13,7 @@ urlpatterns = [
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),
     path("appointments/", include("aftersales.appointments.urls")),
+    path("billing/", include("aftersales.billing.urls")),
     path("reception/", include("aftersales.reception.urls")),
     path("", include(reception_public)),
     path("", include(appointments_public)),

@@ -1,48 +1,227 @@
-"""Invoices and payments, started minimal (issue, pay, paid state); the billing work extends it."""
+"""Invoices (gapless numbers per store and year, credit notes), payments (split, idempotent, refunds), delivery on
+credit and the delivery itself (SPEC §8).
+
+Writes only here: keyword-only, one transaction, an audit row. An invoice is never edited once posted; its state
+follows its balance through :data:`choices.INVOICE_TRANSITIONS`.
+"""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import importlib
+import logging
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, ValidationFailed
-from aftersales.common.money import LineAmount, parse_money, q, totals
+from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
+from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
+from aftersales.common.transitions import move
 
-from .choices import InvoiceStatus, PaymentMethod
-from .models import Invoice, Payment
+from .choices import (
+    DEFAULT_SERVICE_INTERVAL_KM,
+    DEFAULT_SERVICE_INTERVAL_MONTHS,
+    INVOICE_TRANSITIONS,
+    NUMBER_PREFIX,
+    REFERENCE_REQUIRED,
+    REFUND_APPROVAL_THRESHOLD,
+    InvoiceStatus,
+    PaymentMethod,
+    SequenceKind,
+)
+from .models import (
+    CreditNote,
+    Delivery,
+    DeliveryCredit,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    NumberSequence,
+    Payment,
+    Refund,
+)
+
+log = logging.getLogger(__name__)
+
+# Orders that may be invoiced: the work is finished (or the car already went home, for recorded visits).
+INVOICEABLE_STATES = ("ready", "delivered", "closed")
+
+
+def _optional(app: str, module: str) -> Any:
+    """An app built in parallel (estimates, care, engagement): its module when the app is installed, else None."""
+    from django.apps import apps
+
+    if not apps.is_installed(app):
+        return None
+    try:
+        return importlib.import_module(f"{app}.{module}")
+    except ImportError:
+        return None
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+# ---- numbering -------------------------------------------------------------------------------------------------
+def next_number(*, store: Any, kind: str, at: dt.datetime) -> tuple[int, int, str]:
+    """Take the next number of ``kind`` at ``store`` for the local year of ``at``: (year, seq, number).
+
+    The caller holds the transaction that writes the document: the counter row stays locked until it commits, so
+    a concurrent issuer waits and takes the following number; a rollback gives the number back (no gap).
+    """
+    year = timezone.localtime(at, store.zone).year
+    row = NumberSequence.objects.select_for_update().filter(store=store, kind=kind, year=year).first()
+    if row is None:
+        try:
+            with transaction.atomic():  # savepoint: the first issuer of the year creates the row
+                NumberSequence.objects.create(store=store, kind=kind, year=year, last=0)
+        except IntegrityError:
+            pass  # a concurrent issuer created it; lock it below
+        row = NumberSequence.objects.select_for_update().get(store=store, kind=kind, year=year)
+    row.last += 1
+    row.save(update_fields=["last"])
+    number = f"{NUMBER_PREFIX[SequenceKind(kind)]}-{store.code.upper()}-{year}-{row.last:06d}"
+    return year, row.last, number
+
+
+# ---- invoice state ---------------------------------------------------------------------------------------------
+def _settle(invoice: Invoice, *, actor: Any, at: dt.datetime, reason: str = "") -> None:
+    """Move the (locked) invoice to the state its balance says: paid, open again, or fully credited."""
+    if invoice.credited_amount > 0 and invoice.amount_due <= 0 and invoice.net_paid <= 0:
+        target = InvoiceStatus.CREDITED
+    elif invoice.balance <= 0:
+        target = InvoiceStatus.PAID
+    else:
+        target = InvoiceStatus.ISSUED
+    if target == invoice.status:
+        return
+    move(
+        invoice, to=target, actor=actor, transitions=INVOICE_TRANSITIONS, event_model=InvoiceEvent,
+        event_fk="invoice", labels=InvoiceStatus, at=at, reason=reason[:300],
+    )
+    if target == InvoiceStatus.PAID:
+        invoice.paid_at = at
+    elif target == InvoiceStatus.ISSUED:
+        invoice.paid_at = None
+    invoice.save(update_fields=["paid_at"])
+
+
+def _authorized_limit(order: Any, total: Decimal) -> None:
+    """The invoice can never exceed what the customer authorized (SPEC §5)."""
+    estimates = _optional("aftersales.estimates", "services")
+    check = getattr(estimates, "assert_within_authorization", None)
+    if check is not None:
+        check(order=order, amount=total)
+    if total > order.authorized_total:
+        raise Conflict(
+            "exceeds_authorization",
+            _("The invoice (%(t)s) exceeds the authorized total (%(a)s): get a new authorization first.")
+            % {"t": total, "a": order.authorized_total},
+            "total",
+        )
 
 
 def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> Invoice:
-    require(actor, "workshop.change_repairorder")
+    """Post the invoice of a finished order: every line of the approved jobs (warranty and internal at zero),
+    discounts, VAT included, the total; the next gapless number of the store's year."""
+    from aftersales.workshop.choices import APPROVED_JOB_STATES, NO_CHARGE_JOB_TYPES
+    from aftersales.workshop.models import RepairLine, RepairOrder
+
+    require(actor, "billing.add_invoice")
     require_store(actor, order.store_id)
     at = at or timezone.now()
     with transaction.atomic():
-        if Invoice.objects.filter(order=order).exists():
+        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
+        if Invoice.objects.filter(order=locked).exists():
             raise Conflict("invoice_exists", _("This repair order already has an invoice."), "order")
+        if locked.status not in INVOICEABLE_STATES:
+            raise Conflict(
+                "order_not_finished", _("The work on this repair order is not finished yet."), "order"
+            )
+        lines = list(
+            RepairLine.objects.filter(order=locked, job__status__in=APPROVED_JOB_STATES)
+            .select_related("job").order_by("job__seq", "id")
+        )
         figures = totals(
-            LineAmount(quantity=line.quantity, unit_price=line.unit_price, discount=line.discount)
-            for line in order.lines.all()
+            (LineAmount(quantity=line.quantity, unit_price=line.unit_price, discount=line.discount) for line in lines),
+            vat_rate=DEFAULT_VAT_RATE,
         )
-        local_day = timezone.localtime(at, order.store.zone).strftime("%Y%m%d")
-        prefix = f"INV{order.store.code.upper()}{local_day}"
-        number = f"{prefix}{Invoice.objects.filter(store=order.store, number__startswith=prefix).count() + 1:03d}"
+        _authorized_limit(locked, figures.total)
+        year, seq, number = next_number(store=locked.store, kind=SequenceKind.INVOICE, at=at)
         invoice = Invoice.objects.create(
-            store=order.store, order=order, customer=order.customer, number=number, issued_at=at,
-            subtotal=figures.subtotal, discount=figures.discount, tax=figures.tax, total=figures.total,
+            store=locked.store, order=locked, customer_id=locked.customer_id, number=number, year=year, seq=seq,
+            issued_at=at, issued_by=_user(actor), subtotal=figures.subtotal, discount=figures.discount,
+            tax=figures.tax, vat_rate=DEFAULT_VAT_RATE, total=figures.total, authorized_total=locked.authorized_total,
         )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=invoice, job=line.job, job_title=line.job.title, job_type=line.job.job_type,
+                no_charge=line.job.job_type in NO_CHARGE_JOB_TYPES, kind=line.kind, code=line.code,
+                description=line.description, quantity=line.quantity, unit_price=line.unit_price,
+                discount=line.discount, amount=line.amount,
+            )
+            for line in lines
+        )
+        InvoiceEvent.objects.create(invoice=invoice, from_state="", to_state=InvoiceStatus.ISSUED, actor=_user(actor), at=at)
+        if invoice.total == 0:  # warranty-only visit: nothing to collect
+            _settle(invoice, actor=actor, at=at, reason="no charge")
         audit.record(
-            actor=actor, obj=invoice, action="invoice.issued", store_id=order.store_id, customer_id=order.customer_id,
+            actor=actor, obj=invoice, action="invoice.issued", store_id=locked.store_id, customer_id=locked.customer_id,
             changes={"total": [None, str(invoice.total)]}, at=at,
         )
     return invoice
 
 
+def credit_note_issue(
+    *, actor: Any, invoice: Invoice, amount: Any, reason: str, at: dt.datetime | None = None
+) -> CreditNote:
+    """Correct a posted invoice: a negative document for ``amount`` (at most what is not yet credited)."""
+    require(actor, "billing.add_creditnote")
+    require_store(actor, invoice.store_id)
+    value = parse_money(amount, "amount")
+    if value <= 0:
+        raise ValidationFailed("amount_not_positive", _("The amount must be more than zero."), "amount")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("required", _("Give the reason for the correction."), "reason")
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
+        creditable = q(locked.total - locked.credited_amount)
+        if value > creditable:
+            raise ValidationFailed(
+                "amount_exceeds_invoice",
+                _("The credit note cannot exceed what is left on the invoice (%(b)s).") % {"b": creditable},
+                "amount",
+            )
+        year, seq, number = next_number(store=locked.store, kind=SequenceKind.CREDIT_NOTE, at=at)
+        tax = q(value - value / (1 + locked.vat_rate))
+        note = CreditNote.objects.create(
+            store=locked.store, invoice=locked, number=number, year=year, seq=seq, issued_at=at,
+            issued_by=_user(actor), total=-value, tax=-tax, reason=reason[:300],
+        )
+        before = locked.credited_amount
+        locked.credited_amount = q(before + value)
+        locked.save(update_fields=["credited_amount"])
+        _settle(locked, actor=actor, at=at, reason=number)
+        _after_paid_visit(locked.customer_id)
+        audit.record(
+            actor=actor, obj=locked, action="invoice.credit_note", store_id=locked.store_id,
+            customer_id=locked.customer_id, changes={"credited_amount": [str(before), str(locked.credited_amount)]},
+            reason=f"{number}: {reason}"[:500], at=at,
+        )
+    return note
+
+
+# ---- payments --------------------------------------------------------------------------------------------------
 def payment_record(
     *,
     actor: Any,
@@ -53,7 +232,10 @@ def payment_record(
     reference: str = "",
     at: dt.datetime | None = None,
 ) -> Payment:
-    """Record a payment once: the same idempotency key returns the first payment, never a second one."""
+    """Record a payment once: the same idempotency key returns the first payment, never a second one.
+
+    Split payments are several payments (each with its own key) until the balance is zero; no payment may exceed
+    the balance. WeChat Pay, Alipay and online payments carry the provider's transaction reference."""
     require(actor, "billing.add_payment")
     require_store(actor, invoice.store_id)
     if method not in PaymentMethod.values:
@@ -61,11 +243,42 @@ def payment_record(
     value = parse_money(amount, "amount")
     if value <= 0:
         raise ValidationFailed("amount_not_positive", _("The amount must be more than zero."), "amount")
+    idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key:
         raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
+    if len(idempotency_key) > 64:
+        raise ValidationFailed("too_long", _("The idempotency key is at most 64 characters."), "idempotency_key")
+    reference = (reference or "").strip()
+    if method in REFERENCE_REQUIRED and not reference:
+        raise ValidationFailed(
+            "reference_required", _("Record the provider's transaction number for this payment method."), "reference"
+        )
+    if len(reference) > 64:
+        raise ValidationFailed("too_long", _("The reference is at most 64 characters."), "reference")
+    return _payment_write(
+        actor=actor, invoice=invoice, method=method, value=value, idempotency_key=idempotency_key, reference=reference,
+        at=at,
+    )
+
+
+def _payment_write(
+    *, actor: Any, invoice: Invoice, method: str, value: Decimal, idempotency_key: str, reference: str,
+    at: dt.datetime | None,
+) -> Payment:
+    """The write of a validated payment (staff at the till, or a verified provider notification)."""
+
+    def replay(existing: Payment) -> Payment:
+        if existing.invoice_id != invoice.pk or existing.amount != value or existing.method != method:
+            raise Conflict(
+                "idempotency_key_reused",
+                _("This idempotency key was already used for another payment."),
+                "idempotency_key",
+            )
+        return existing
+
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
-        return existing
+        return replay(existing)
     at = at or timezone.now()
     try:
         with transaction.atomic():
@@ -73,35 +286,372 @@ def payment_record(
             # A concurrent request with the same key may have committed while we waited for the lock.
             existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
-                return existing
+                return replay(existing)
             if locked.status != InvoiceStatus.ISSUED:
                 raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
-            outstanding = q(locked.total - locked.paid_amount)
+            outstanding = q(locked.balance)
             if value > outstanding:
                 raise ValidationFailed(
                     "amount_exceeds_balance", _("The amount exceeds the balance of %(b)s.") % {"b": outstanding}, "amount"
                 )
             payment = Payment.objects.create(
-                invoice=locked, method=method, amount=value, received_at=at, reference=reference[:64],
-                idempotency_key=idempotency_key, received_by=actor if getattr(actor, "pk", None) else None,
+                invoice=locked, method=method, amount=value, received_at=at, reference=reference,
+                idempotency_key=idempotency_key, received_by=_user(actor),
             )
-            locked.paid_amount = q(locked.paid_amount + value)
-            if locked.paid_amount == locked.total:
-                locked.status = InvoiceStatus.PAID
-                locked.paid_at = at
-            locked.save(update_fields=["paid_amount", "status", "paid_at"])
-            if locked.status == InvoiceStatus.PAID:  # a paid visit: the customer's tier is recomputed at once
-                from aftersales.engagement.services import tier_recompute_after_commit
-
-                tier_recompute_after_commit(locked.customer_id)
+            before = locked.paid_amount
+            locked.paid_amount = q(before + value)
+            locked.save(update_fields=["paid_amount"])
+            _settle(locked, actor=actor, at=at, reason=f"{method} {value}")
+            if locked.status == InvoiceStatus.PAID:  # a paid visit (once delivered): tier and points follow
+                _after_paid_visit(locked.customer_id)
+                _after_invoice_paid(locked, actor)
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
-                customer_id=locked.customer_id, changes={"paid_amount": [str(q(locked.paid_amount - value)), str(locked.paid_amount)]},
+                customer_id=locked.customer_id, changes={"paid_amount": [str(before), str(locked.paid_amount)]},
                 reason=f"{method} {value}", at=at,
             )
     except IntegrityError:
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
-            return existing
+            return replay(existing)
         raise
     return payment
+
+
+def refund_record(
+    *,
+    actor: Any,
+    payment: Payment,
+    amount: Any,
+    reason: str,
+    idempotency_key: str,
+    reference: str = "",
+    at: dt.datetime | None = None,
+) -> Refund:
+    """Give money back against one payment (never more than what is left of it), with the reason. Above
+    REFUND_APPROVAL_THRESHOLD only a manager (billing.approve_refund) may. Idempotent like payments."""
+    require(actor, "billing.add_refund")
+    invoice = payment.invoice
+    require_store(actor, invoice.store_id)
+    value = parse_money(amount, "amount")
+    if value <= 0:
+        raise ValidationFailed("amount_not_positive", _("The amount must be more than zero."), "amount")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("required", _("Give the reason for the refund."), "reason")
+    idempotency_key = (idempotency_key or "").strip()
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise ValidationFailed("idempotency_key_required", _("A refund needs an idempotency key."), "idempotency_key")
+    if value > REFUND_APPROVAL_THRESHOLD and not actor.has_perm("billing.approve_refund"):
+        raise Forbidden(
+            "refund_needs_manager",
+            _("Refunds above %(t)s need a manager.") % {"t": REFUND_APPROVAL_THRESHOLD},
+            "amount",
+        )
+
+    def replay(existing: Refund) -> Refund:
+        if existing.payment_id != payment.pk or existing.amount != value:
+            raise Conflict(
+                "idempotency_key_reused", _("This idempotency key was already used for another refund."), "idempotency_key"
+            )
+        return existing
+
+    existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+    if existing:
+        return replay(existing)
+    at = at or timezone.now()
+    try:
+        with transaction.atomic():
+            locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if existing:
+                return replay(existing)
+            pay = Payment.objects.select_for_update().get(pk=payment.pk)
+            if value > pay.refundable:
+                raise ValidationFailed(
+                    "amount_exceeds_payment",
+                    _("The refund cannot exceed what is left of the payment (%(b)s).") % {"b": pay.refundable},
+                    "amount",
+                )
+            refund = Refund.objects.create(
+                payment=pay, amount=value, reason=reason[:300], reference=(reference or "").strip()[:64],
+                refunded_at=at, refunded_by=_user(actor), idempotency_key=idempotency_key,
+            )
+            pay.refunded_amount = q(pay.refunded_amount + value)
+            pay.save(update_fields=["refunded_amount"])
+            before = locked.refunded_amount
+            locked.refunded_amount = q(before + value)
+            locked.save(update_fields=["refunded_amount"])
+            _settle(locked, actor=actor, at=at, reason=f"refund {value}")
+            _after_paid_visit(locked.customer_id)  # refunded money does not count toward the tier
+            audit.record(
+                actor=actor, obj=locked, action="invoice.refund", store_id=locked.store_id,
+                customer_id=locked.customer_id, changes={"refunded_amount": [str(before), str(locked.refunded_amount)]},
+                reason=reason[:500], at=at,
+            )
+    except IntegrityError:
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return replay(existing)
+        raise
+    return refund
+
+
+# ---- delivery --------------------------------------------------------------------------------------------------
+def delivery_credit_allow(*, actor: Any, order: Any, reason: str, at: dt.datetime | None = None) -> DeliveryCredit:
+    """A manager lets the car go home before the invoice is paid, with the reason (recorded and audited)."""
+    require(actor, "billing.add_deliverycredit")
+    require_store(actor, order.store_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("required", _("Give the reason for delivering on credit."), "reason")
+    at = at or timezone.now()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
+        if invoice is None:
+            raise Conflict("invoice_missing", _("Issue the invoice first."), "order")
+        if invoice.balance <= 0:
+            raise Conflict("nothing_owed", _("This invoice is settled: no credit is needed."), "order")
+        if DeliveryCredit.objects.filter(order_id=order.pk).exists():
+            raise Conflict("credit_exists", _("Credit was already allowed for this order."), "order")
+        credit = DeliveryCredit.objects.create(
+            order_id=order.pk, amount=q(invoice.balance), reason=reason[:300], granted_by=_user(actor), granted_at=at
+        )
+        audit.record(
+            actor=actor, obj=invoice, action="invoice.credit_allowed", store_id=order.store_id,
+            customer_id=order.customer_id, changes={"credit": [None, str(credit.amount)]}, reason=reason[:500], at=at,
+        )
+    return credit
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _care_plan(order: Any) -> tuple[int, int] | None:
+    """(interval months, interval km) of the vehicle's maintenance plan when the care app is installed: the most
+    specific wins (make + model, make, the store's default, the group's default), as the care reminders read it."""
+    from django.apps import apps
+
+    if not apps.is_installed("aftersales.care"):
+        return None
+    plan_model = apps.get_model("care", "MaintenancePlan")
+    vehicle, store = order.vehicle, order.store
+    candidates = plan_model.objects.filter(group_id=store.group_id).filter(
+        Q(store_id=store.pk) | Q(store__isnull=True)
+    ).filter(Q(make="", model="") | Q(make=vehicle.make, model="") | Q(make=vehicle.make, model=vehicle.model))
+    best = None
+    for plan in candidates:
+        rank = (2 if plan.model else 1 if plan.make else 0, 1 if plan.store_id else 0)
+        if best is None or rank > best[0]:
+            best = (rank, plan)
+    return (best[1].interval_months, best[1].interval_km) if best else None
+
+
+def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | None]:
+    """The next maintenance (date, km) for the reminder card: the one place it is computed.
+
+    The vehicle's maintenance plan (care app) when there is one; otherwise the store default: 6 months / 5,000 km
+    after this visit's date and mileage."""
+    months, km_step = DEFAULT_SERVICE_INTERVAL_MONTHS, DEFAULT_SERVICE_INTERVAL_KM
+    plan = _care_plan(order)
+    if plan is not None:
+        months, km_step = plan
+    km = order.mileage_in + km_step if order.mileage_in else None
+    return _add_months(delivered_on, months), km
+
+
+def _after_invoice_paid(invoice: Invoice, actor: Any) -> None:
+    """Loyalty points for a paid invoice, once it has committed (the loyalty sweep catches anything missed)."""
+    loyalty = _optional("aftersales.loyalty", "services")
+    earn = getattr(loyalty, "points_earn_for_invoice", None)
+    if earn is None:
+        return
+
+    def run() -> None:
+        try:
+            earn(invoice=invoice, actor=_user(actor))
+        except Exception:  # a failure here must not undo a payment; loyalty_earn_sweep repairs it
+            log.exception("points for invoice %s failed", invoice.pk)
+
+    transaction.on_commit(run)
+
+
+def _after_paid_visit(customer_id: int) -> None:
+    """Tiers are recomputed on every paid visit (and when its money changes: refunds, credit notes), once the
+    transaction has committed, when the engagement app is installed; its nightly sweep catches anything missed."""
+    engagement = _optional("aftersales.engagement", "services")
+    if engagement is None:
+        return
+    after_commit = getattr(engagement, "tier_recompute_after_commit", None)
+    if after_commit is not None:
+        after_commit(customer_id)
+        return
+    hook = getattr(engagement, "tier_recompute_customer", None)
+    if hook is not None:
+        transaction.on_commit(lambda: hook(customer_id=customer_id))
+
+
+def order_deliver(
+    *,
+    actor: Any,
+    order: Any,
+    jobs_explained: bool = True,
+    parts_shown: bool = True,
+    old_parts_handed_over: bool = False,
+    warranty_explained: bool = True,
+    car_state: str = "",
+    notes: str = "",
+    at: dt.datetime | None = None,
+) -> Delivery:
+    """Hand the car back: refused while the invoice is unpaid unless a manager allowed credit; records the
+    walk-through and the reminder card's next maintenance, then moves the order to delivered (workshop core)."""
+    from aftersales.workshop.services import repair_order_deliver
+
+    require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    at = at or timezone.now()
+    if len(car_state) > 300:
+        raise ValidationFailed("too_long", _("Keep this under 300 characters."), "car_state")
+    if len(notes) > 500:
+        raise ValidationFailed("too_long", _("Keep this under 500 characters."), "notes")
+    if at < order.opened_at:
+        raise ValidationFailed("delivered_before_opened", _("Delivery cannot be before check-in."), "at")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
+        if invoice is None:
+            raise Conflict("invoice_missing", _("Issue the invoice before delivering the car."), "order")
+        if invoice.balance > 0 and not DeliveryCredit.objects.filter(order_id=order.pk).exists():
+            raise Conflict(
+                "unpaid",
+                _("The invoice is not paid (%(b)s outstanding): collect payment, or a manager allows credit.")
+                % {"b": q(invoice.balance)},
+                "order",
+            )
+        if Delivery.objects.filter(order_id=order.pk).exists():
+            raise Conflict("already_delivered", _("This car has already been delivered."), "order")
+        delivered = repair_order_deliver(actor=actor, order=order, at=at)
+        day = timezone.localtime(at, delivered.store.zone).date()
+        next_date, next_km = next_maintenance(delivered, day)
+        delivery = Delivery.objects.create(
+            order=delivered, delivered_at=at, delivered_by=_user(actor), jobs_explained=jobs_explained,
+            parts_shown=parts_shown, old_parts_handed_over=old_parts_handed_over,
+            warranty_explained=warranty_explained, car_state=car_state.strip(), notes=notes.strip(),
+            next_service_date=next_date, next_service_km=next_km,
+        )
+        audit.record(
+            actor=actor, obj=invoice, action="invoice.delivered", store_id=delivered.store_id,
+            customer_id=delivered.customer_id,
+            changes={"next_service": [None, f"{next_date.isoformat()} / {next_km or '-'} km"]}, at=at,
+        )
+        _after_paid_visit(delivered.customer_id)
+    return delivery
+
+
+def delivery_record_history(*, actor: Any, order: Any) -> Delivery:
+    """The delivery record of a visit recorded as already delivered (history, imports, the demo): the reminder
+    card's next maintenance from the visit's date and mileage, so its archive and documents are complete."""
+    from aftersales.workshop.choices import OrderStatus
+
+    require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    if order.status not in (OrderStatus.DELIVERED, OrderStatus.CLOSED) or order.delivered_at is None:
+        raise Conflict("not_delivered", _("This repair order has not been delivered."), "order")
+    with transaction.atomic():
+        if Delivery.objects.filter(order_id=order.pk).exists():
+            raise Conflict("already_delivered", _("This car has already been delivered."), "order")
+        day = timezone.localtime(order.delivered_at, order.store.zone).date()
+        next_date, next_km = next_maintenance(order, day)
+        delivery = Delivery.objects.create(
+            order=order, delivered_at=order.delivered_at, delivered_by=order.advisor, jobs_explained=True,
+            parts_shown=True, warranty_explained=True, next_service_date=next_date, next_service_km=next_km,
+        )
+        audit.record(
+            actor=actor, obj=order, action="repair_order.delivery_recorded", store_id=order.store_id,
+            customer_id=order.customer_id, changes={"next_service": [None, next_date.isoformat()]},
+        )
+    return delivery
+
+
+# ---- online payment (the customer's pay link; WeChat Pay v3 notification) --------------------------------------
+PAY_LINK_SALT = "billing.pay"
+PAY_LINK_MAX_AGE = 7 * 24 * 3600
+
+
+def pay_link_token(invoice: Invoice) -> str:
+    from django.core import signing
+
+    return signing.dumps({"invoice": invoice.pk}, salt=PAY_LINK_SALT)
+
+
+def pay_link_invoice(token: str) -> Invoice:
+    """The invoice a customer's pay link names; NotFound when tampered with or expired."""
+    from django.core import signing
+
+    from aftersales.common.errors import NotFound
+
+    try:
+        data = signing.loads(token, salt=PAY_LINK_SALT, max_age=PAY_LINK_MAX_AGE)
+        return Invoice.objects.select_related("store", "customer", "order", "order__vehicle").get(pk=data["invoice"])
+    except (signing.BadSignature, KeyError, TypeError, Invoice.DoesNotExist) as exc:
+        raise NotFound("link_invalid", _("This link is not valid or has expired."), None) from exc
+
+
+def online_payment_start(*, invoice: Invoice, at: dt.datetime | None = None) -> Any:
+    """The customer chose to pay the balance online: a pending payment with our merchant order number (the
+    provider's prepay call would follow; its notification confirms the payment)."""
+    import uuid
+
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0:
+            raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
+        pending = OnlinePayment.objects.filter(invoice=locked, status=OnlinePayment.Status.PENDING, amount=locked.balance).first()
+        if pending is not None:
+            return pending
+        online = OnlinePayment.objects.create(
+            invoice=locked, out_trade_no=uuid.uuid4().hex, amount=q(locked.balance), created_at=at,
+        )
+        audit.record(
+            actor=None, obj=locked, action="invoice.online_started", store_id=locked.store_id,
+            customer_id=locked.customer_id, changes={"online": [None, str(online.amount)]}, reason=online.out_trade_no, at=at,
+        )
+    return online
+
+
+def online_payment_confirm(*, out_trade_no: str, transaction_id: str, total_fen: int, at: dt.datetime | None = None) -> Any:
+    """A verified provider notification: record the payment once (the provider retries; every retry answers the
+    same). Returns the OnlinePayment; an amount that does not match, or an invoice settled meanwhile at the till,
+    leaves it REJECTED with the reason (the money is refunded by staff)."""
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    with transaction.atomic():
+        online = OnlinePayment.objects.select_for_update().filter(out_trade_no=out_trade_no).first()
+        if online is None:
+            raise ValidationFailed("unknown_order", _("Unknown merchant order number."), "out_trade_no")
+        if online.status != OnlinePayment.Status.PENDING:
+            return online
+        online.transaction_id = transaction_id[:64]
+        if total_fen != int(online.amount * 100):
+            online.status, online.note = OnlinePayment.Status.REJECTED, f"amount {total_fen} fen != {online.amount}"
+            online.save(update_fields=["status", "note", "transaction_id"])
+            return online
+        try:
+            with transaction.atomic():
+                payment = _payment_write(
+                    actor=None, invoice=online.invoice, method=PaymentMethod.ONLINE, value=online.amount,
+                    idempotency_key=f"wxpay-{transaction_id}"[:64], reference=transaction_id[:64], at=at,
+                )
+        except (Conflict, ValidationFailed) as exc:
+            online.status, online.note = OnlinePayment.Status.REJECTED, str(exc.message)[:300]
+            online.save(update_fields=["status", "note", "transaction_id"])
+            return online
+        online.status, online.paid_at, online.payment = OnlinePayment.Status.PAID, at, payment
+        online.save(update_fields=["status", "paid_at", "payment", "transaction_id"])
+    return online

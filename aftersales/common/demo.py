@@ -549,6 +549,9 @@ class _Builder:
         self._parts()
         self._appointments()
         self._messages()
+        from aftersales.billing.demo import load as load_billing_demo
+
+        load_billing_demo(group=self.group, now=self.now)
         from aftersales.reception.demo import load as load_reception_demo
 
         load_reception_demo(self)

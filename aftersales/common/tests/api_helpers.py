@@ -83,6 +83,16 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/appointments/{appointment_id}/no-show"),
         ("post", "/api/appointments/{appointment_id}/arrive"),
     ],
+    "billing": [
+        ("post", "/api/billing/orders/{order_id}/invoice"),
+        ("get", "/api/billing/invoices/{invoice_id}"),
+        ("post", "/api/billing/invoices/{invoice_id}/payments"),
+        ("post", "/api/billing/payments/{payment_id}/refunds"),
+        ("post", "/api/billing/invoices/{invoice_id}/credit-notes"),
+        ("post", "/api/billing/orders/{order_id}/credit"),
+        ("post", "/api/billing/orders/{order_id}/deliver"),
+        ("get", "/api/billing/orders/{order_id}/documents/{kind}"),
+    ],
     "reception": [
         ("post", "/api/reception/handovers"),
         ("get", "/api/reception/handovers/{handover_id}"),

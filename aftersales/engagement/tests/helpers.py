@@ -32,11 +32,30 @@ def paid_order(world: Any, customer: Any, vehicle: Any, day: dt.date | dt.dateti
                "lines": [{"kind": "labour", "description": "Labour", "unit_price": str(amount)}]}],
         delivered_at=at if deliver else None,  # a finished visit is recorded delivered (the workshop's history path)
     )
+    if not deliver:  # finished and waiting for the customer: invoiced at "ready" (billing invoices finished work only)
+        _to_ready(actor, order, at)
     invoice = invoice_issue(actor=actor, order=order, at=at)
     if pay:
         payment_record(actor=actor, invoice=invoice, method="cash", amount=invoice.total,
                        idempotency_key=f"k{next(_keys)}-{order.pk}", at=at)
     return order
+
+
+def _to_ready(actor: Any, order: Any, at: dt.datetime) -> None:
+    from aftersales.workshop.choices import JobStatus, OrderStatus
+    from aftersales.workshop.services import repair_job_move, repair_order_move
+
+    repair_order_move(actor=actor, order=order, to=OrderStatus.ESTIMATE_SENT, at=at)
+    for job in order.jobs.all():
+        repair_job_move(actor=actor, job=job, to=JobStatus.AUTHORIZED, at=at)
+    for to in (OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS):
+        repair_order_move(actor=actor, order=order, to=to, at=at)
+    for job in order.jobs.all():
+        for to in (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC):
+            repair_job_move(actor=actor, job=job, to=to, at=at)
+    for to in (OrderStatus.QUALITY_CHECK, OrderStatus.READY):
+        repair_order_move(actor=actor, order=order, to=to, at=at)
+    order.refresh_from_db()
 
 
 def imported(customer: Any, day: dt.date, amount: str | Decimal, refunded: str | Decimal = "0", store: Any = None,

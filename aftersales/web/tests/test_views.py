@@ -39,7 +39,7 @@ def add_visits(world, customer, n):
             delivered_at=start + dt.timedelta(days=10 * i, hours=3),
         )
         invoice = invoice_issue(actor=world.manager, order=order, at=order.opened_at + dt.timedelta(hours=3))
-        payment_record(actor=world.manager, invoice=invoice, method="wechat_pay", amount=invoice.total, idempotency_key=f"k{customer.pk}-{i}")
+        payment_record(actor=world.manager, invoice=invoice, method="wechat_pay", amount=invoice.total, idempotency_key=f"k{customer.pk}-{i}", reference=f"42000{i:06d}")
 
 
 def test_pages_require_login(client, zhang):

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("cashier/", views.cashier, name="cashier"),
+    path("invoices/<int:pk>/", views.invoice_detail, name="invoice"),
+    path("invoices/<int:pk>/pay/", views.payment_add, name="pay"),
+    path("invoices/<int:pk>/refund/", views.refund_add, name="refund"),
+    path("invoices/<int:pk>/credit-note/", views.credit_note_add, name="credit_note"),
+    path("orders/<int:pk>/", views.order_page, name="order"),
+    path("orders/<int:order_pk>/invoice/", views.invoice_issue, name="issue"),
+    path("orders/<int:pk>/credit/", views.credit_allow, name="credit"),
+    path("orders/<int:pk>/deliver/", views.deliver, name="deliver"),
+    path("orders/<int:pk>/documents/<str:kind>/<str:language>.pdf", views.document, name="document"),
+    path("vehicles/<int:pk>/archive/", views.vehicle_archive, name="archive"),
+    path("pay/<str:token>/", views.pay_online, name="pay_online"),
+    path("wechatpay/notify/", views.wechatpay_notify, name="wechatpay_notify"),
+]

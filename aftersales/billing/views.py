@@ -1,0 +1,262 @@
+"""Staff screens for billing: the cashier's screen (invoices to issue, collect and refund), an invoice with its
+payments (split), refunds and credit notes, an order's billing section, the delivery checklist, the delivery
+documents (PDF) and the vehicle's electronic repair archive. Thin views: selectors read, services write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from aftersales.common.errors import DomainError
+from aftersales.common.scoping import visible_store_ids
+from aftersales.common.views import found, store_from_request
+
+from . import selectors, services
+from .choices import DocumentKind
+from .documents import LANGUAGES, render_document
+from .forms import CreditForm, CreditNoteForm, DeliveryForm, PaymentForm, RefundForm
+
+
+def _order(request: HttpRequest, pk: int) -> Any:
+    from aftersales.workshop.selectors import order_get
+
+    return found(order_get, request.user, pk)
+
+
+def _stores(user: Any) -> list[Any]:
+    from aftersales.stores.models import Store
+
+    return list(Store.objects.filter(pk__in=visible_store_ids(user)).order_by("name", "id"))
+
+
+@login_required
+@permission_required("billing.view_invoice", raise_exception=True)
+def cashier(request: HttpRequest) -> HttpResponse:
+    store = store_from_request(request)
+    queue = selectors.cashier_queue(request.user, store)
+    completeness = selectors.archive_completeness(request.user, store)
+    return render(request, "billing/cashier.html", {
+        "store": store, "stores": _stores(request.user), "queue": queue, "completeness": completeness,
+    })
+
+
+def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any) -> HttpResponse:
+    invoice = found(selectors.invoice_detail, request.user, pk)
+    ctx = {
+        "invoice": invoice, "order": invoice.order,
+        "payment_form": forms.get("payment_form") or PaymentForm(initial={"amount": invoice.balance if invoice.balance > 0 else ""}),
+        "refund_form": forms.get("refund_form"), "refund_payment": forms.get("refund_payment"),
+        "credit_note_form": forms.get("credit_note_form") or CreditNoteForm(),
+        "new_refund_key": RefundForm().initial["idempotency_key"],
+        "pay_link": request.build_absolute_uri(reverse("billing:pay_online", args=[services.pay_link_token(invoice)])),
+    }
+    return render(request, "billing/invoice.html", ctx, status=status)
+
+
+@login_required
+@permission_required("billing.view_invoice", raise_exception=True)
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _invoice_page(request, pk)
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_invoice", raise_exception=True)
+def invoice_issue(request: HttpRequest, order_pk: int) -> HttpResponse:
+    order = _order(request, order_pk)
+    try:
+        invoice = services.invoice_issue(actor=request.user, order=order)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("billing:order", pk=order.pk)
+    messages.success(request, _("Invoice %(n)s issued.") % {"n": invoice.number})
+    return redirect("billing:invoice", pk=invoice.pk)
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_payment", raise_exception=True)
+def payment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = found(selectors.invoice_get, request.user, pk)
+    form = PaymentForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            payment = services.payment_record(
+                actor=request.user, invoice=invoice, method=d["method"], amount=d["amount"],
+                idempotency_key=d["idempotency_key"], reference=d["reference"],
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Payment of ¥%(a)s recorded.") % {"a": payment.amount})
+            return redirect("billing:invoice", pk=invoice.pk)
+    return _invoice_page(request, pk, status=422, payment_form=form)
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_refund", raise_exception=True)
+def refund_add(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = found(selectors.invoice_get, request.user, pk)
+    form = RefundForm(request.POST)
+    payment = None
+    if form.is_valid():
+        d = form.cleaned_data
+        payment = found(selectors.payment_get, request.user, d["payment"])
+        if payment.invoice_id != invoice.pk:
+            raise Http404
+        try:
+            services.refund_record(
+                actor=request.user, payment=payment, amount=d["amount"], reason=d["reason"],
+                idempotency_key=d["idempotency_key"],
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Refund recorded."))
+            return redirect("billing:invoice", pk=invoice.pk)
+    return _invoice_page(request, pk, status=422, refund_form=form, refund_payment=payment)
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_creditnote", raise_exception=True)
+def credit_note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = found(selectors.invoice_get, request.user, pk)
+    form = CreditNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note = services.credit_note_issue(
+                actor=request.user, invoice=invoice, amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Credit note %(n)s issued.") % {"n": note.number})
+            return redirect("billing:invoice", pk=invoice.pk)
+    return _invoice_page(request, pk, status=422, credit_note_form=form)
+
+
+def _order_page(request: HttpRequest, order: Any, status: int = 200, **extra: Any) -> HttpResponse:
+    billing = selectors.order_billing(request.user, order)
+    ctx = {
+        "order": order, "billing": billing, "credit_form": extra.get("credit_form") or CreditForm(),
+        "delivery_form": extra.get("delivery_form") or DeliveryForm(),
+        "documents": DocumentKind.choices, "languages": LANGUAGES,
+    }
+    return render(request, "billing/order.html", ctx, status=status)
+
+
+@login_required
+@permission_required("workshop.view_repairorder", raise_exception=True)
+def order_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return _order_page(request, _order(request, pk))
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_deliverycredit", raise_exception=True)
+def credit_allow(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    form = CreditForm(request.POST)
+    if form.is_valid():
+        try:
+            services.delivery_credit_allow(actor=request.user, order=order, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Delivery on credit allowed."))
+            return redirect("billing:order", pk=order.pk)
+    return _order_page(request, order, status=422, credit_form=form)
+
+
+@login_required
+@permission_required("workshop.change_repairorder", raise_exception=True)
+def deliver(request: HttpRequest, pk: int) -> HttpResponse:
+    """The delivery checklist: each job explained, replaced parts, old parts, car state, warranty."""
+    order = _order(request, pk)
+    if request.method != "POST":
+        return _order_page(request, order)
+    form = DeliveryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.order_deliver(actor=request.user, order=order, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("The car has been delivered."))
+            return redirect("billing:order", pk=order.pk)
+    return _order_page(request, order, status=422, delivery_form=form)
+
+
+@login_required
+@permission_required("workshop.view_repairorder", raise_exception=True)
+def document(request: HttpRequest, pk: int, kind: str, language: str) -> HttpResponse:
+    if kind not in DocumentKind.values or language not in LANGUAGES:
+        raise Http404
+    order = _order(request, pk)
+    pdf = render_document(order=order, kind=kind, language=language)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{order.number}-{kind}-{language}.pdf"'
+    return response
+
+
+@login_required
+@permission_required("workshop.view_repairorder", raise_exception=True)
+def vehicle_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    vehicle, entries = found(selectors.vehicle_archive, request.user, pk)
+    return render(request, "billing/archive.html", {
+        "vehicle": vehicle, "entries": entries, "documents": DocumentKind.choices, "languages": LANGUAGES,
+    })
+
+
+# ---- the customer's pay link (no login: a signed token) and the provider's notification -------------------------
+def pay_online(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's page: the invoice and its balance, and "pay with WeChat Pay" (works on a phone)."""
+    from django.utils import translation
+
+    try:
+        invoice = services.pay_link_invoice(token)
+    except DomainError as exc:
+        return render(request, "billing/pay.html", {"error": str(exc.message)}, status=404)
+    language = request.GET.get("lang") or invoice.customer.language or "zh-hans"
+    language = language if language in LANGUAGES else "zh-hans"
+    with translation.override(language):
+        online, error = None, ""
+        if request.method == "POST":
+            try:
+                online = services.online_payment_start(invoice=invoice)
+            except DomainError as exc:
+                error = str(exc.message)
+        invoice.refresh_from_db()
+        return render(request, "billing/pay.html", {
+            "invoice": invoice, "order": invoice.order, "online": online, "error": error, "language": language,
+        }, status=409 if error else 200)
+
+
+@csrf_exempt
+@require_POST
+def wechatpay_notify(request: HttpRequest) -> HttpResponse:
+    """WeChat Pay v3 payment notification: verified (signature, timestamp, serial), decrypted, recorded once."""
+    from .wechatpay import NotifyRejected, verify_and_decrypt
+
+    try:
+        tx = verify_and_decrypt(request.headers, request.body)
+    except NotifyRejected as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc)}, status=401 if exc.code != "bad_resource" else 400)
+    if tx.trade_state != "SUCCESS":
+        return JsonResponse({"code": "SUCCESS", "message": "ignored"})
+    try:
+        services.online_payment_confirm(out_trade_no=tx.out_trade_no, transaction_id=tx.transaction_id, total_fen=tx.total_fen)
+    except DomainError as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc.message)}, status=400)
+    return JsonResponse({"code": "SUCCESS", "message": "OK"})
