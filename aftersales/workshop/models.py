@@ -222,3 +222,20 @@ class ProgressFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} silent since {self.silent_since:%H:%M}"
+
+
+class OrderNumberCounter(models.Model):
+    """The last repair-order number used per store and local day, taken under a row lock so that concurrent
+    check-ins never collide (the unique constraint on the number stays the final guard)."""
+
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("repair-order number counter")
+        verbose_name_plural = _("repair-order number counters")
+        constraints = [models.UniqueConstraint(fields=["store", "day"], name="ro_counter_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.last}"

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,18 +32,31 @@ from .choices import (
     LineKind,
     OrderStatus,
 )
-from .models import ProgressNote, RepairJob, RepairJobEvent, RepairLine, RepairOrder, RepairOrderEvent
+from .models import OrderNumberCounter, ProgressNote, RepairJob, RepairJobEvent, RepairLine, RepairOrder, RepairOrderEvent
 
 # Job moves the customer sees on the status page ("oil change under way", "repair done, in quality check").
 PUBLIC_JOB_STATES = (JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC)
 
 
 def next_order_number(store: Any, when: dt.datetime) -> str:
-    """RO-<store>-<yyyymmdd>-<n>: readable, unique per store (the unique constraint is the final guard)."""
-    local_day = timezone.localtime(when, store.zone).strftime("%Y%m%d")
-    prefix = f"RO{store.code.upper()}{local_day}"
-    count = RepairOrder.objects.filter(store=store, number__startswith=prefix).count()
-    return f"{prefix}{count + 1:03d}"
+    """RO<store><yyyymmdd><nnn>: readable, unique per store. The day's counter row is locked until the caller's
+    transaction ends, so two check-ins at the same moment get consecutive numbers instead of colliding."""
+    local_day = timezone.localtime(when, store.zone).date()
+    prefix = f"RO{store.code.upper()}{local_day:%Y%m%d}"
+    with transaction.atomic():
+        counter = OrderNumberCounter.objects.select_for_update().filter(store=store, day=local_day).first()
+        if counter is None:
+            try:
+                with transaction.atomic():  # first order of the day: start after any numbered before the counter
+                    counter = OrderNumberCounter.objects.create(
+                        store=store, day=local_day,
+                        last=RepairOrder.objects.filter(store=store, number__startswith=prefix).count(),
+                    )
+            except IntegrityError:  # another check-in created it first: take it under the lock
+                counter = OrderNumberCounter.objects.select_for_update().get(store=store, day=local_day)
+        counter.last += 1
+        counter.save(update_fields=["last"])
+    return f"{prefix}{counter.last:03d}"
 
 
 def _quantity(value: Any, field: str) -> Decimal:

@@ -229,3 +229,19 @@ def test_billing_section_tag_renders_on_another_page(world, setup, rf):
         Context({"order": order, "request": request, "perms": PermWrapper(world.advisor), "user": world.advisor})
     )
     assert 'data-testid="billing-section"' in html and invoice.number in html and 'data-testid="delivery-form"' in html
+
+
+def test_order_page_shows_the_billing_section(client, world):
+    """The repair order's page (estimates' /orders/<id>/) carries billing's section: invoice, payments, delivery."""
+    from django.utils import timezone
+
+    from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+    from aftersales.workshop.services import repair_order_check_in
+
+    customer = CustomerFactory(home_store=world.a)
+    order = repair_order_check_in(actor=world.advisor, store=world.a, customer=customer,
+                                  vehicle=VehicleFactory(owner=customer), at=timezone.now())
+    client.force_login(world.advisor)
+    page = client.get(f"/orders/{order.pk}/")
+    assert page.status_code == 200
+    assert 'data-testid="billing-section"' in page.content.decode()
