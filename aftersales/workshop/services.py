@@ -32,7 +32,15 @@ from .choices import (
     LineKind,
     OrderStatus,
 )
-from .models import OrderNumberCounter, ProgressNote, RepairJob, RepairJobEvent, RepairLine, RepairOrder, RepairOrderEvent
+from .models import (
+    OrderNumberCounter,
+    ProgressNote,
+    RepairJob,
+    RepairJobEvent,
+    RepairLine,
+    RepairOrder,
+    RepairOrderEvent,
+)
 
 # Job moves the customer sees on the status page ("oil change under way", "repair done, in quality check").
 PUBLIC_JOB_STATES = (JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC)
