@@ -14,6 +14,12 @@ from aftersales.inspections.tests.conftest import check_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def htmx_idle(page) -> None:
+    """No htmx request in flight and no swap still settling: swapped-in content is wired only once it has settled,
+    and a change made before that is lost (this made the test flaky on a busy machine)."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
 def test_technician_fills_an_inspection_on_a_phone(live_server, world, browser_page, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     page = browser_page
@@ -39,29 +45,36 @@ def test_technician_fills_an_inspection_on_a_phone(live_server, world, browser_p
     value.fill("1.4")
     value.press("Tab")
     page.wait_for_selector(f"[data-testid=item-{tread.seq}][data-rating=red]")
+    htmx_idle(page)
     # choosing another colour than the measurement's asks for a note, then keeps the choice
     page.click(f"[data-testid=item-{tread.seq}-yellow]")
     page.wait_for_selector(f"[data-testid=item-{tread.seq}] [data-testid=error]")
+    htmx_idle(page)
     page.fill(f"[data-testid=item-{tread.seq}-override]", "刚换的新胎，测量位置有误")
     page.click(f"[data-testid=item-{tread.seq}-yellow]")
     page.wait_for_selector(f"[data-testid=item-{tread.seq}][data-rating=yellow]")
+    htmx_idle(page)
 
     # a check item by its big button, with a note and a photo
     page.click(f"[data-testid=item-{wipers.seq}-red]")
     page.wait_for_selector(f"[data-testid=item-{wipers.seq}][data-rating=red]")
+    htmx_idle(page)
     notes = page.locator(f"[data-testid=item-{wipers.seq}-notes]")
     notes.fill("雨刮片老化开裂")
     notes.press("Tab")
     page.wait_for_function(
         f"document.querySelector('[data-testid=item-{wipers.seq}-notes]').value === '雨刮片老化开裂'"
     )
+    htmx_idle(page)
     page.set_input_files(f"[data-testid=item-{pads.seq}-photo]", files=[
         {"name": "pads.png", "mimeType": "image/png", "buffer": tiny_png()}])
     page.wait_for_selector(f"[data-testid=item-{pads.seq}] [data-testid=photo]")
+    htmx_idle(page)
     # a file that is not a photo is refused with a message at the item
     page.set_input_files(f"[data-testid=item-{pads.seq}-photo]", files=[
         {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
     page.wait_for_selector(f"[data-testid=item-{pads.seq}] [data-testid=error]")
+    htmx_idle(page)
 
     # everything else is fine: tap green on each remaining item (measurements by value)
     for item in InspectionItem.objects.filter(inspection=inspection).order_by("seq"):
@@ -74,13 +87,16 @@ def test_technician_fills_an_inspection_on_a_phone(live_server, world, browser_p
         else:
             page.click(f"[data-testid=item-{item.seq}-green]")
         page.wait_for_selector(f"[data-testid=item-{item.seq}][data-rating=green]")
+        htmx_idle(page)
     assert page.locator("[data-testid=unrated]").inner_text().strip() == "0"  # the summary follows each save
 
     page.fill("[data-testid=diagnosis-findings]", "左前轮胎磨损，雨刮片老化")
     page.click("[data-testid=diagnosis-save]")
     page.wait_for_selector("[data-testid=complete]")
+    htmx_idle(page)
     page.click("[data-testid=complete]")
     page.wait_for_selector("[data-testid=inspection-status]")
+    htmx_idle(page)
     assert page.locator("[data-testid=unrated]").inner_text().strip() == "0"
 
     inspection = Inspection.objects.get(pk=inspection.pk)
