@@ -26,6 +26,12 @@ class PaymentMethod(models.TextChoices):
     WECHAT = "wechat_pay", _("WeChat Pay")
     ALIPAY = "alipay", _("Alipay")
     ONLINE = "online", _("Online (portal)")
+    POINTS = "points", _("Loyalty points")
+    VOUCHER = "voucher", _("Voucher")
+
+
+# Paid from the customer's loyalty account, only through invoice_pay_with_points / invoice_pay_with_voucher.
+LOYALTY_METHODS: tuple[str, ...] = (PaymentMethod.POINTS, PaymentMethod.VOUCHER)
 
 
 # Methods whose provider reference (transaction number, POS slip) must be recorded with the payment.

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.web.forms import DomainForm
 
-from .choices import PaymentMethod
+from .choices import LOYALTY_METHODS, PaymentMethod
 
 
 def _key() -> str:
@@ -18,7 +18,9 @@ def _key() -> str:
 
 
 class PaymentForm(DomainForm):
-    method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    method = forms.ChoiceField(
+        label=_("Method"), choices=[c for c in PaymentMethod.choices if c[0] not in LOYALTY_METHODS]  # those: loyalty form
+    )
     amount = forms.CharField(label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     reference = forms.CharField(label=_("Reference"), max_length=64, required=False)
     # generated when the form is shown: a double submit or a retried request records the payment once
@@ -27,6 +29,24 @@ class PaymentForm(DomainForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", _key())
         super().__init__(*args, **kwargs)
+
+
+class LoyaltyPaymentForm(DomainForm):
+    """Points or a voucher of the customer's against the balance (one of the two per submit)."""
+
+    points = forms.IntegerField(label=_("Points"), required=False, min_value=1)
+    code = forms.CharField(label=_("Voucher code"), max_length=20, required=False)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=56)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("idempotency_key", _key()[:56])
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("points")) == bool((data.get("code") or "").strip()):
+            raise forms.ValidationError(_("Enter either the points to use or a voucher code."))
+        return data
 
 
 class RefundForm(DomainForm):

@@ -29,6 +29,7 @@ from .choices import (
     DEFAULT_SERVICE_INTERVAL_KM,
     DEFAULT_SERVICE_INTERVAL_MONTHS,
     INVOICE_TRANSITIONS,
+    LOYALTY_METHODS,
     NUMBER_PREFIX,
     REFERENCE_REQUIRED,
     REFUND_APPROVAL_THRESHOLD,
@@ -238,7 +239,7 @@ def payment_record(
     the balance. WeChat Pay, Alipay and online payments carry the provider's transaction reference."""
     require(actor, "billing.add_payment")
     require_store(actor, invoice.store_id)
-    if method not in PaymentMethod.values:
+    if method not in PaymentMethod.values or method in LOYALTY_METHODS:  # those go through the loyalty ledger
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": method}, "method")
     value = parse_money(amount, "amount")
     if value <= 0:
@@ -316,6 +317,58 @@ def _payment_write(
             return replay(existing)
         raise
     return payment
+
+
+def _loyalty() -> Any:
+    loyalty = _optional("aftersales.loyalty", "services")
+    if loyalty is None:
+        raise Conflict("loyalty_missing", _("Loyalty is not installed."), "method")
+    return loyalty
+
+
+def invoice_pay_with_points(*, actor: Any, invoice: Invoice, points: Any, idempotency_key: str) -> Payment:
+    """Settle part of the invoice with the customer's points (SPEC §12): the loyalty ledger spends them and says what
+    they are worth, and that value is recorded as a payment, in one transaction (a refusal on either side writes
+    nothing). The same key returns the first payment and spends nothing more."""
+    require(actor, "billing.add_payment")
+    require_store(actor, invoice.store_id)
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 56:
+        raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
+    loyalty = _loyalty()
+    with transaction.atomic():
+        value = loyalty.points_redeem_on_invoice(
+            actor=actor, customer=invoice.customer, invoice=invoice, points=points, idempotency_key=key
+        )
+        return _payment_write(
+            actor=actor, invoice=invoice, method=PaymentMethod.POINTS, value=q(value), idempotency_key=f"points:{key}",
+            reference=_("%(n)s points") % {"n": points}, at=None,
+        )
+
+
+def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempotency_key: str) -> Payment:
+    """Use one of the customer's vouchers on the invoice: the loyalty app checks and redeems it (single use, valid,
+    covering the work) and its discount is recorded against the balance, in one transaction."""
+    require(actor, "billing.add_payment")
+    require_store(actor, invoice.store_id)
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 56:
+        raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
+    loyalty = _loyalty()
+    from aftersales.loyalty.models import Voucher
+
+    voucher = Voucher.objects.filter(code=(code or "").strip().upper(), customer_id=invoice.customer_id).first()
+    if voucher is None:
+        raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "code")
+    with transaction.atomic():
+        value = loyalty.voucher_redeem(actor=actor, voucher=voucher, invoice=invoice, idempotency_key=key)
+        value = min(q(value), q(Invoice.objects.get(pk=invoice.pk).balance))
+        if value <= 0:
+            raise ValidationFailed("voucher_nothing_off", _("This voucher takes nothing off this invoice."), "code")
+        return _payment_write(
+            actor=actor, invoice=invoice, method=PaymentMethod.VOUCHER, value=value, idempotency_key=f"voucher:{key}",
+            reference=voucher.code, at=None,
+        )
 
 
 def refund_record(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("cashier/", views.cashier, name="cashier"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice"),
     path("invoices/<int:pk>/pay/", views.payment_add, name="pay"),
+    path("invoices/<int:pk>/pay-loyalty/", views.loyalty_payment_add, name="pay_loyalty"),
     path("invoices/<int:pk>/refund/", views.refund_add, name="refund"),
     path("invoices/<int:pk>/credit-note/", views.credit_note_add, name="credit_note"),
     path("orders/<int:pk>/", views.order_page, name="order"),

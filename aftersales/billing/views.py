@@ -48,6 +48,12 @@ def cashier(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _loyalty_form() -> Any:
+    from .forms import LoyaltyPaymentForm
+
+    return LoyaltyPaymentForm()
+
+
 def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any) -> HttpResponse:
     invoice = found(selectors.invoice_detail, request.user, pk)
     ctx = {
@@ -55,6 +61,8 @@ def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any
         "payment_form": forms.get("payment_form") or PaymentForm(initial={"amount": invoice.balance if invoice.balance > 0 else ""}),
         "refund_form": forms.get("refund_form"), "refund_payment": forms.get("refund_payment"),
         "credit_note_form": forms.get("credit_note_form") or CreditNoteForm(),
+        "loyalty_form": forms.get("loyalty_form") or _loyalty_form(),
+        "points_balance": invoice.customer.points_balance,
         "new_refund_key": RefundForm().initial["idempotency_key"],
         "pay_link": request.build_absolute_uri(reverse("billing:pay_online", args=[services.pay_link_token(invoice)])),
     }
@@ -100,6 +108,34 @@ def payment_add(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Payment of ¥%(a)s recorded.") % {"a": payment.amount})
             return redirect("billing:invoice", pk=invoice.pk)
     return _invoice_page(request, pk, status=422, payment_form=form)
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_payment", raise_exception=True)
+def loyalty_payment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's points or one of their vouchers against the balance."""
+    from .forms import LoyaltyPaymentForm
+
+    invoice = found(selectors.invoice_get, request.user, pk)
+    form = LoyaltyPaymentForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if d.get("points"):
+                payment = services.invoice_pay_with_points(
+                    actor=request.user, invoice=invoice, points=d["points"], idempotency_key=d["idempotency_key"]
+                )
+            else:
+                payment = services.invoice_pay_with_voucher(
+                    actor=request.user, invoice=invoice, code=d["code"], idempotency_key=d["idempotency_key"]
+                )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Payment of ¥%(a)s recorded.") % {"a": payment.amount})
+            return redirect("billing:invoice", pk=invoice.pk)
+    return _invoice_page(request, pk, status=422, loyalty_form=form)
 
 
 @login_required
