@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,8 +32,9 @@ def paid_visits(customer_id: int) -> list[tuple[dt.date, Decimal, int, str]]:
     orders = (
         RepairOrder.objects.filter(
             customer_id=customer_id, status__in=[OrderStatus.DELIVERED, OrderStatus.CLOSED],
-            invoice__status=InvoiceStatus.PAID, invoice__paid_amount__gt=0,
-        ).values_list("delivered_at", "opened_at", "store__time_zone", "invoice__paid_amount", "store_id")
+            invoice__status=InvoiceStatus.PAID, invoice__paid_amount__gt=F("invoice__refunded_amount"),
+        ).annotate(net=F("invoice__paid_amount") - F("invoice__refunded_amount"))  # M is net of refunds (SPEC §10)
+        .values_list("delivered_at", "opened_at", "store__time_zone", "net", "store_id")
     )
     import zoneinfo
 

@@ -70,12 +70,12 @@ def paid_visits_sql(customer_filter: str = "") -> str:
     iv_filter = f" AND iv.customer_id {customer_filter}" if customer_filter else ""
     return f"""
         SELECT ro.customer_id AS customer_id, ro.store_id AS store_id, {local} AS visit_date,
-               inv.paid_amount AS amount, ro.id AS order_id
+               inv.paid_amount - inv.refunded_amount AS amount, ro.id AS order_id
         FROM workshop_repairorder ro
         JOIN billing_invoice inv ON inv.order_id = ro.id
         JOIN stores_store s ON s.id = ro.store_id
         WHERE ro.status IN ('{OrderStatus.DELIVERED}', '{OrderStatus.CLOSED}') AND inv.status = '{InvoiceStatus.PAID}'
-          AND inv.paid_amount > 0{ro_filter}
+          AND inv.paid_amount > inv.refunded_amount{ro_filter}
         UNION ALL
         SELECT iv.customer_id, iv.store_id, iv.visit_date, iv.amount_paid - iv.amount_refunded, NULL
         FROM engagement_importedvisit iv

@@ -221,3 +221,19 @@ def test_recompute_customer_keeps_history(customer):
     tier_recompute_customer(customer_id=customer.pk, as_of=dt.date(2026, 3, 20))
     changes = list(TierChange.objects.filter(customer=customer).order_by("id").values_list("old_tier", "new_tier"))
     assert changes == [("", "C"), ("C", "B")]
+
+
+def test_a_repair_orders_m_is_net_of_its_refunds(world, customer):
+    """An invoice refunded in part and credited for the same amount is settled again (paid): M counts what stayed."""
+    from aftersales.billing.models import Payment
+    from aftersales.billing.services import credit_note_issue, refund_record
+
+    car = VehicleFactory(owner=customer)
+    order = paid_order(world, customer, car, dt.date(2026, 8, 3), "900")
+    invoice = Invoice.objects.get(order=order)
+    credit_note_issue(actor=world.manager, invoice=invoice, amount="200", reason="labour overcharged")
+    refund_record(actor=world.manager, payment=Payment.objects.get(invoice=invoice), amount="200",
+                  reason="labour overcharged", idempotency_key="r-net")
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and invoice.paid_amount - invoice.refunded_amount == Decimal("700.00")
+    assert both(customer).m == Decimal("700.00")
