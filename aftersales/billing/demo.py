@@ -33,7 +33,7 @@ def load(*, group: Any, now: dt.datetime) -> dict[str, int]:
     for suffix, code in (("", "gz"), (".sz", "sz")):
         advisor = _user(f"manager{suffix}")
         history = (
-            RepairOrder.objects.filter(store__group=group, store__code=code, status=OrderStatus.DELIVERED)
+            RepairOrder.objects.filter(store__group=group, store__code=code, status__in=(OrderStatus.DELIVERED, OrderStatus.CLOSED))
             .filter(invoice__status=InvoiceStatus.PAID, delivery__isnull=True)
             .select_related("store", "vehicle", "advisor")
             .order_by("delivered_at", "id")

@@ -306,6 +306,7 @@ def _payment_write(
             if locked.status == InvoiceStatus.PAID:  # a paid visit (once delivered): tier and points follow
                 _after_paid_visit(locked.customer_id)
                 _after_invoice_paid(locked, actor)
+                _close_order(locked.order, actor=actor, at=at)  # a car delivered on credit closes once settled
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(before), str(locked.paid_amount)]},
@@ -599,8 +600,21 @@ def order_deliver(
             customer_id=delivered.customer_id,
             changes={"next_service": [None, f"{next_date.isoformat()} / {next_km or '-'} km"]}, at=at,
         )
+        if invoice.balance <= 0:  # delivered and settled: the order is closed (on credit it closes when paid)
+            _close_order(delivered, actor=actor, at=at)
         _after_paid_visit(delivered.customer_id)
     return delivery
+
+
+def _close_order(order: Any, *, actor: Any, at: dt.datetime) -> None:
+    """Delivered and paid: close the repair order (SPEC §8: delivery closes it; the archive keeps everything).
+    Billing has checked its own permission (delivery or payment), so the core's order-level check is not repeated."""
+    from aftersales.workshop.choices import OrderStatus
+    from aftersales.workshop.services import order_move_checked_elsewhere
+
+    if order.status == OrderStatus.DELIVERED:
+        when = max(at, order.delivered_at) if order.delivered_at else at  # history: paid at the till before leaving
+        order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.CLOSED, reason=_("Delivered and paid"), at=when)
 
 
 def delivery_record_history(*, actor: Any, order: Any) -> Delivery:

@@ -41,7 +41,7 @@ def load(*, group: Any, now: dt.datetime | None = None) -> dict[str, int]:
     services.routing_set(actor=manager, store=store, category="waiting", owner=_user(group, "foreman"))
     services.routing_set(actor=manager, store=store, category="parts", owner=_user(group, "parts"))
     orders = list(
-        RepairOrder.objects.filter(store=store, status="delivered", delivered_at__isnull=False)
+        RepairOrder.objects.filter(store=store, status__in=("delivered", "closed"), delivered_at__isnull=False)
         .select_related("store", "customer", "vehicle", "advisor").order_by("-delivered_at")[:10]
     )
     made = answered = 0

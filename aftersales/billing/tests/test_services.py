@@ -324,6 +324,9 @@ def test_credit_is_a_managers_decision_with_a_reason(world):
     delivery = order_deliver(actor=world.advisor, order=order, car_state="clean, no new damage")
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED and delivery.car_state == "clean, no new damage"
+    pay(world, Invoice.objects.get(order=order), "403.00", "k-credit")  # settled later: the order closes
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CLOSED
     assert AuditEvent.objects.filter(action="invoice.credit_allowed", reason="Fleet customer, pays monthly").exists()
 
 
@@ -345,7 +348,7 @@ def test_paid_delivery_records_the_walkthrough_and_next_maintenance(world, djang
     with django_capture_on_commit_callbacks(execute=True):
         delivery = order_deliver(actor=world.advisor, order=order, old_parts_handed_over=True, at=at)
     order.refresh_from_db()
-    assert order.status == OrderStatus.DELIVERED and order.delivered_at == at
+    assert order.status == OrderStatus.CLOSED and order.delivered_at == at  # delivered and paid: closed
     assert (delivery.next_service_date, delivery.next_service_km) == (dt.date(2028, 2, 29), 25000)
     assert delivery.old_parts_handed_over and delivery.delivered_by == world.advisor
     assert RepairOrderEvent.objects.filter(order=order, to_state=OrderStatus.DELIVERED, actor=world.advisor).exists()
