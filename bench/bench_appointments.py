@@ -271,6 +271,18 @@ def bench_availability(n: int, rng: random.Random, api_views: int) -> list[dict]
     if per_view:
         out.append(row("API GET availability (1 day)", per_req, per_req_q, None, f"statuses {statuses}"))
         out.append(row("API 30-day view (30 GETs)", per_view, per_view_q, WINDOW_TARGET_MS))
+    # what a calendar does since: one request for the 30 days (GET /api/appointments/availability/window)
+    win, win_q, win_statuses = [], [], {}
+    for v, (kind, adv) in enumerate(cases[: max(api_views, 30) + 2]):
+        params = {"date": first_day.isoformat(), "days": DAYS, "service_type_id": kind.pk}
+        if adv:
+            params["advisor_id"] = adv
+        ms, q, resp = timed(lambda p=params: client.get(url + "/window", p))
+        win_statuses[resp.status_code] = win_statuses.get(resp.status_code, 0) + 1
+        if v >= 2:
+            win.append(ms)
+            win_q.append(q)
+    out.append(row("API 30-day window (1 GET)", win, win_q, WINDOW_TARGET_MS, f"statuses {win_statuses}"))
     return out
 
 
