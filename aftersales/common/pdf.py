@@ -18,20 +18,18 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 CJK_FONT = "STSong-Light"
-_registered = False
 
 
-def font_for(language: str) -> str:
-    global _registered
-    if not _registered:
+def cjk_font() -> str:
+    """The CJK font's name, registered with ReportLab once per process (every document module uses this one)."""
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-        _registered = True
-    # Chinese pages also print names, plates and addresses in Chinese; so does an English page for a Chinese store.
     return CJK_FONT
 
 
 def styles(language: str) -> dict[str, ParagraphStyle]:
-    font = font_for(language)
+    # Chinese pages also print names, plates and addresses in Chinese; so does an English page for a Chinese store.
+    font = cjk_font()
     base = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK")
     return {
         "title": ParagraphStyle("title", parent=base, fontSize=16, leading=20, spaceAfter=4),

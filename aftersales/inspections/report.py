@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from aftersales.common.pdf import cjk_font
+
 from .choices import Rating
 from .models import Inspection
 from .photos import thumbnail
 
 REPORT_SALT = "inspections.report"
 REPORT_LINK_DAYS = 30
-CJK_FONT = "STSong-Light"
 CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 RATING_COLOURS = {Rating.GREEN: "#d8f0dc", Rating.YELLOW: "#fff1c2", Rating.RED: "#f9d0cc", "": "#eeeeee"}
 
@@ -55,14 +56,6 @@ def report_language(inspection: Inspection, requested: str | None = None) -> str
     return "en" if language == "en" else "zh-hans"
 
 
-def _fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-
-
 def _esc(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
 
@@ -77,11 +70,11 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
 
     from .selectors import grouped_items, rating_counts
 
-    _fonts()
+    cjk = cjk_font()
     zh = language != "en"
 
     def style(size: float, bold: bool = False, name: str = "p") -> ParagraphStyle:
-        return ParagraphStyle(name, fontName=CJK_FONT if zh else ("Helvetica-Bold" if bold else "Helvetica"),
+        return ParagraphStyle(name, fontName=cjk if zh else ("Helvetica-Bold" if bold else "Helvetica"),
                               fontSize=size, leading=size * 1.35, wordWrap="CJK")
 
     body, small, h1, h2 = style(9.5), style(8), style(16, True, "h1"), style(11.5, True, "h2")
@@ -90,7 +83,7 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
         st = st or body
         text = str(text)
         if not zh and CJK_RE.search(text):  # a Chinese name or note inside the English report
-            st = ParagraphStyle(st.name + "-cjk", parent=st, fontName=CJK_FONT)
+            st = ParagraphStyle(st.name + "-cjk", parent=st, fontName=cjk)
         return Paragraph(_esc(text), st)
 
     order = inspection.order

@@ -61,7 +61,7 @@ def _image(field: Any, max_w: float, max_h: float) -> Image | None:
 def handover_pdf(handover: Any, language: str) -> bytes:
     with override(language):
         st = pdf.styles(language)
-        font = pdf.font_for(language)
+        font = pdf.cjk_font()
         store, vehicle, customer = handover.store, handover.vehicle, handover.customer
         marks = list(handover.marks.all())
         title = _("Vehicle handover sheet")
