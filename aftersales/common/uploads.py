@@ -28,6 +28,22 @@ def _limit_mb(limit: int) -> str:
     return f"{limit / (1024 * 1024):g}"
 
 
+def probe_image(content: bytes) -> tuple[str, int, int] | None:
+    """(Pillow's format name, width, height) when the bytes are an image Pillow can verify, else None. The pixels are
+    not decoded here (a caller that needs them checks the size first); every upload check starts from this."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            kind = probe.format or ""
+            probe.verify()
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return kind, width, height
+
+
 def check_image(content: bytes, *, field: str, max_bytes: int | None = None, formats: dict[str, str] | None = None) -> CheckedImage:
     """The bytes are an image of an accepted format within the size cap, or a ValidationFailed naming ``field``."""
     from PIL import Image, UnidentifiedImageError
@@ -40,23 +56,20 @@ def check_image(content: bytes, *, field: str, max_bytes: int | None = None, for
         raise ValidationFailed(
             "file_too_large", _("The file is larger than %(mb)s MB.") % {"mb": _limit_mb(limit)}, field
         )
-    try:
-        with Image.open(io.BytesIO(content)) as probe:
-            kind = probe.format or ""
-            probe.verify()
+    not_an_image = ValidationFailed("not_an_image", _("Only photos (JPEG, PNG or WebP) can be uploaded."), field)
+    probed = probe_image(content)
+    if probed is None:
+        raise not_an_image
+    kind, width, height = probed
+    if width * height > 50_000_000:
+        raise ValidationFailed("image_too_large", _("The image has too many pixels."), field)
+    try:  # decode the pixels once: a truncated file verifies but does not load
         with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
-            if width * height > 50_000_000:
-                raise ValidationFailed("image_too_large", _("The image has too many pixels."), field)
             image.load()
-    except ValidationFailed:
-        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValidationFailed(
-            "not_an_image", _("Only photos (JPEG, PNG or WebP) can be uploaded."), field
-        ) from exc
+        raise not_an_image from exc
     if kind not in formats:
-        raise ValidationFailed("not_an_image", _("Only photos (JPEG, PNG or WebP) can be uploaded."), field)
+        raise not_an_image
     return CheckedImage(content=content, extension=formats[kind], width=width, height=height)
 
 

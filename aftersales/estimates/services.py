@@ -830,7 +830,7 @@ def authorize_by_phone(
 def check_photo(upload: Any) -> tuple[bytes, str, int, int]:
     """(bytes, content type, width, height) of an uploaded photo, verified with Pillow; refused with a clear error
     when it is too large or not a JPEG / PNG / WebP image."""
-    from PIL import Image, UnidentifiedImageError
+    from aftersales.common.uploads import probe_image
 
     name = getattr(upload, "name", "") or _("the file")
     size = getattr(upload, "size", None)
@@ -844,15 +844,10 @@ def check_photo(upload: Any) -> tuple[bytes, str, int, int]:
             "photo_too_large", _("“%(name)s” is larger than %(mb)s MB.") % {"name": name, "mb": PHOTO_MAX_BYTES // (1024 * 1024)}, "photos"
         )
     not_image = ValidationFailed("photo_not_image", _("“%(name)s” is not a photo (JPEG, PNG or WebP).") % {"name": name}, "photos")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            fmt, width, height = img.format, img.width, img.height
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise not_image from exc
-    if fmt not in PHOTO_FORMATS:
+    probed = probe_image(data)
+    if probed is None or probed[0] not in PHOTO_FORMATS:
         raise not_image
+    fmt, width, height = probed
     return data, PHOTO_FORMATS[fmt], width, height
 
 

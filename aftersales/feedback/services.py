@@ -438,22 +438,16 @@ def case_create(
 
 def check_photo(upload: Any, field: str = "photos") -> str:
     """An uploaded photo must be a real image (checked by Pillow) within the size cap; returns its content type."""
-    from PIL import Image, UnidentifiedImageError
+    from aftersales.common.uploads import probe_image
 
     if upload.size > MAX_PHOTO_BYTES:
         raise ValidationFailed("photo_too_large", _("Each photo must be at most 5 MB (“%(name)s” is larger).") % {"name": upload.name}, field)
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            fmt = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValidationFailed("photo_not_image", _("“%(name)s” is not a photo: upload JPEG, PNG, WebP or GIF images only.") % {"name": upload.name}, field) from exc
-    finally:
-        upload.seek(0)
-    if fmt not in PHOTO_FORMATS:
+    upload.seek(0)
+    probed = probe_image(upload.read())
+    upload.seek(0)
+    if probed is None or probed[0] not in PHOTO_FORMATS:
         raise ValidationFailed("photo_not_image", _("“%(name)s” is not a photo: upload JPEG, PNG, WebP or GIF images only.") % {"name": upload.name}, field)
-    return PHOTO_FORMATS[fmt]
+    return PHOTO_FORMATS[probed[0]]
 
 
 def case_submit_public(
