@@ -104,6 +104,8 @@ _default_db = f"sqlite:///{DATA_DIR / 'aftersales.sqlite3'}"
 # the test database open after the run.
 _conn_max_age = 0 if "PYTEST_VERSION" in os.environ else int(os.environ.get("AFTERSALES_DB_CONN_MAX_AGE", "60"))
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=_conn_max_age)}
+AUTHENTICATION_BACKENDS = ["aftersales.staff.backends.StaffBackend"]  # ModelBackend, permissions in one query
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

@@ -94,8 +94,9 @@ def next_number(*, store: Any, kind: str, at: dt.datetime) -> tuple[int, int, st
 
 
 # ---- invoice state ---------------------------------------------------------------------------------------------
-def _settle(invoice: Invoice, *, actor: Any, at: dt.datetime, reason: str = "") -> None:
-    """Move the (locked) invoice to the state its balance says: paid, open again, or fully credited."""
+def _settle(invoice: Invoice, *, actor: Any, at: dt.datetime, reason: str = "", dirty: tuple[str, ...] = ()) -> None:
+    """Move the (locked) invoice to the state its balance says: paid, open again, or fully credited. ``dirty`` names
+    the fields the caller has changed and not saved yet: they are written in the same UPDATE."""
     if invoice.credited_amount > 0 and invoice.amount_due <= 0 and invoice.net_paid <= 0:
         target = InvoiceStatus.CREDITED
     elif invoice.balance <= 0:
@@ -103,16 +104,17 @@ def _settle(invoice: Invoice, *, actor: Any, at: dt.datetime, reason: str = "") 
     else:
         target = InvoiceStatus.ISSUED
     if target == invoice.status:
+        if dirty:
+            invoice.save(update_fields=list(dirty))
         return
-    move(
-        invoice, to=target, actor=actor, transitions=INVOICE_TRANSITIONS, event_model=InvoiceEvent,
-        event_fk="invoice", labels=InvoiceStatus, at=at, reason=reason[:300],
-    )
     if target == InvoiceStatus.PAID:
         invoice.paid_at = at
     elif target == InvoiceStatus.ISSUED:
         invoice.paid_at = None
-    invoice.save(update_fields=["paid_at"])
+    move(
+        invoice, to=target, actor=actor, transitions=INVOICE_TRANSITIONS, event_model=InvoiceEvent,
+        event_fk="invoice", labels=InvoiceStatus, at=at, reason=reason[:300], also_save=[*dirty, "paid_at"],
+    )
 
 
 def _authorized_limit(order: Any, total: Decimal) -> None:
@@ -301,12 +303,13 @@ def _payment_write(
             )
             before = locked.paid_amount
             locked.paid_amount = q(before + value)
-            locked.save(update_fields=["paid_amount"])
-            _settle(locked, actor=actor, at=at, reason=f"{method} {value}")
-            if locked.status == InvoiceStatus.PAID:  # a paid visit (once delivered): tier and points follow
-                _after_paid_visit(locked.customer_id)
+            _settle(locked, actor=actor, at=at, reason=f"{method} {value}", dirty=("paid_amount",))
+            if locked.status == InvoiceStatus.PAID:  # points follow; a paid visit once delivered: the tier too
                 _after_invoice_paid(locked, actor)
-                _close_order(locked.order, actor=actor, at=at)  # a car delivered on credit closes once settled
+                # A car delivered on credit closes once settled; closing it recomputes the tier (workshop core).
+                _close_order(locked.order, actor=actor, at=at)
+                if locked.order.status == "closed":  # already closed (e.g. history): count the visit now
+                    _after_paid_visit(locked.customer_id)
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(before), str(locked.paid_amount)]},

@@ -31,8 +31,10 @@ def move(
     field: str = "status",
     labels: Any = None,
     at: Any = None,
+    also_save: Any = (),
 ) -> models.Model:
-    """Move ``obj`` to state ``to``; the caller holds the transaction (and the row lock)."""
+    """Move ``obj`` to state ``to``; the caller holds the transaction (and the row lock). ``also_save`` names other
+    fields the caller has set on ``obj`` that are written in the same UPDATE (only when the move is legal)."""
     current = getattr(obj, field)
     if not allowed(transitions, current, to):
         def label(state: str) -> str:
@@ -44,8 +46,8 @@ def move(
             field,
         )
     setattr(obj, field, to)
-    obj.save(update_fields=[field])
-    event_model.objects.create(
+    obj.save(update_fields=[field, *also_save])
+    obj.last_event = event_model.objects.create(  # type: ignore[attr-defined]
         **{event_fk: obj},
         from_state=current,
         to_state=to,

@@ -63,12 +63,21 @@ def tier_recompute_after_commit(customer_id: int) -> None:
     """Called by billing/workshop inside their transaction: recompute once it has committed. Never breaks the
     caller (the nightly sweep catches anything missed)."""
 
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        getattr(hook, "tier_customer_id", None) == customer_id and not getattr(hook, "done", False)
+        for _sids, hook, *_rest in connection.run_on_commit
+    ):
+        return  # one recompute per customer per transaction (a delivery moves the order twice and settles the invoice)
+
     def run() -> None:
+        run.done = True  # type: ignore[attr-defined]
         try:
             tier_recompute_customer(customer_id=customer_id)
         except DatabaseError:  # pragma: no cover - a failure here must not undo a payment; the sweep repairs it
             log.exception("tier recompute after paid visit failed for customer %s", customer_id)
 
+    run.tier_customer_id = customer_id  # type: ignore[attr-defined]
     transaction.on_commit(run)
 
 

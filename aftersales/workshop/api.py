@@ -136,6 +136,57 @@ def finish(request: Any, job_id: int) -> Any:
     return _job(fs.job_finish(actor=user, job=sel.job_get(user, job_id)))
 
 
+# ---- check-in -------------------------------------------------------------------------------------------------------
+class CheckInIn(Schema):
+    customer_id: int
+    vehicle_id: int
+    mileage: int | None = None
+    complaint: str = ""
+    promised_at: dt.datetime | None = None
+    store_id: int | None = None
+    appointment_id: int | None = None
+
+
+@router.post("/orders", response={201: Data, **ERRORS})
+def check_in(request: Any, payload: CheckInIn) -> Any:
+    """Open a repair order for a car that has arrived (walk-in, a booking, or an integration) without the reception
+    handover sheet; the customer and the car must be visible to the caller, the car the customer's."""
+    from aftersales.customers.selectors import customer_get
+    from aftersales.vehicles.selectors import vehicle_get
+
+    from .services import repair_order_check_in
+
+    user = request_user(request)
+    require(user, "workshop.add_repairorder")
+    store = default_store(user, payload.store_id)
+    customer = customer_get(user, payload.customer_id)
+    vehicle = vehicle_get(user, payload.vehicle_id)
+    appointment = None
+    if payload.appointment_id is not None:
+        from aftersales.appointments.models import Appointment
+
+        appointment = Appointment.objects.filter(pk=payload.appointment_id, store=store).first()
+        if appointment is None:
+            raise ValidationFailed("appointment_unknown", _("No such appointment at this store."), "appointment_id")
+    from aftersales.vehicles.services import MAX_KM
+
+    if payload.mileage is not None and not 0 <= payload.mileage <= MAX_KM:
+        raise ValidationFailed(
+            "mileage_out_of_range", _("Enter the mileage in km, from 0 to %(max)s.") % {"max": f"{MAX_KM:,}"}, "mileage"
+        )
+    if len(payload.complaint) > 2000:
+        raise ValidationFailed("too_long", _("At most %(n)s characters.") % {"n": 2000}, "complaint")
+    order = repair_order_check_in(
+        actor=user, store=store, customer=customer, vehicle=vehicle, appointment=appointment, mileage=payload.mileage,
+        complaint=payload.complaint, promised_at=payload.promised_at,
+    )
+    return Status(201, {
+        "id": order.pk, "number": order.number, "status": order.status, "store_id": order.store_id,
+        "customer_id": order.customer_id, "vehicle_id": order.vehicle_id, "mileage_in": order.mileage_in,
+        "opened_at": order.opened_at.isoformat(), "promised_at": order.promised_at.isoformat() if order.promised_at else None,
+    })
+
+
 # ---- the order ------------------------------------------------------------------------------------------------------
 @router.get("/orders/{order_id}/jobs", response={200: Data, **ERRORS})
 def order_jobs(request: Any, order_id: int) -> Any:

@@ -302,6 +302,9 @@ def repair_order_move(
     return order_move_checked_elsewhere(actor=actor, order=order, to=to, reason=reason, at=at)
 
 
+PAID_VISIT_STATES = {OrderStatus.DELIVERED, OrderStatus.CLOSED}  # with a paid invoice: what tiers count
+
+
 def order_move_checked_elsewhere(
     *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
 ) -> RepairOrder:
@@ -317,18 +320,17 @@ def order_move_checked_elsewhere(
             order=locked, status__in=APPROVED_JOB_STATES
         ).exists():
             raise Conflict("nothing_authorized", _("No job on this order has been authorized by the customer."), "status")
-        move(
-            locked, to=to, actor=actor, transitions=ORDER_TRANSITIONS, event_model=RepairOrderEvent,
-            event_fk="order", labels=OrderStatus, at=at, reason=reason[:300],
-        )
         locked.last_public_update_at = at  # every state change shows on the customer's status page
         fields = ["last_public_update_at"]
         if to == OrderStatus.DELIVERED:
             locked.delivered_at = at
             fields.append("delivered_at")
-        locked.save(update_fields=fields)
+        move(
+            locked, to=to, actor=actor, transitions=ORDER_TRANSITIONS, event_model=RepairOrderEvent,
+            event_fk="order", labels=OrderStatus, at=at, reason=reason[:300], also_save=fields,
+        )
         if to == OrderStatus.READY:
-            event = RepairOrderEvent.objects.filter(order=locked).order_by("-id").first()
+            event = locked.last_event
             _progress_message(
                 locked, kind="repair.ready", dedup_key=f"repair-ready:{locked.pk}:{event.pk if event else 0}",
                 amount=f"{locked.authorized_total:,.2f}",
@@ -337,9 +339,10 @@ def order_move_checked_elsewhere(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
         )
-        from aftersales.engagement.services import tier_recompute_after_commit
+        if PAID_VISIT_STATES & {before, to}:  # delivered (or closed) and paid = a paid visit (SPEC §10)
+            from aftersales.engagement.services import tier_recompute_after_commit
 
-        tier_recompute_after_commit(locked.customer_id)  # delivered and paid = a paid visit (SPEC §10)
+            tier_recompute_after_commit(locked.customer_id)
     return locked
 
 

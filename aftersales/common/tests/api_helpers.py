@@ -178,6 +178,7 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/workshop/jobs/{job_id}/clock-on"),
         ("post", "/api/workshop/clock-off"),
         ("post", "/api/workshop/jobs/{job_id}/finish"),
+        ("post", "/api/workshop/orders"),
         ("get", "/api/workshop/orders/{order_id}/jobs"),
         ("post", "/api/workshop/orders/{order_id}/waiting-parts"),
         ("post", "/api/workshop/orders/{order_id}/promised"),
