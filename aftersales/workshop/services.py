@@ -330,7 +330,7 @@ def order_move_checked_elsewhere(
             event_fk="order", labels=OrderStatus, at=at, reason=reason[:300], also_save=fields,
         )
         if to == OrderStatus.READY:
-            event = locked.last_event
+            event = getattr(locked, "last_event", None)  # set by move()
             _progress_message(
                 locked, kind="repair.ready", dedup_key=f"repair-ready:{locked.pk}:{event.pk if event else 0}",
                 amount=f"{locked.authorized_total:,.2f}",
