@@ -1,4 +1,5 @@
-"""Checking uploaded images (photos, signatures) before anything is stored: type, size, dimensions."""
+"""Checking uploaded images (photos, signatures) before anything is stored: type, size, dimensions; photos are
+stored upright and without their EXIF metadata (no GPS position leaves the shop)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,38 @@ def probe_image(content: bytes) -> tuple[str, int, int] | None:
     return kind, width, height
 
 
-def check_image(content: bytes, *, field: str, max_bytes: int | None = None, formats: dict[str, str] | None = None) -> CheckedImage:
+def without_metadata(content: bytes) -> tuple[bytes, int, int]:
+    """The photo as the customer should get it: turned upright by its EXIF orientation, then written again without
+    EXIF (GPS position, phone model, time), XMP or text chunks, so a technician's photo never tells where the phone
+    was. The colour profile is kept. Returns (bytes, width, height); GIF (and anything that fails) comes back as is.
+    The caller has checked the bytes are an image of a sane size (``check_image`` / ``probe_image``)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            kind = image.format
+            if kind not in IMAGE_FORMATS:
+                return content, image.width, image.height
+            upright = ImageOps.exif_transpose(image)
+            icc = image.info.get("icc_profile")
+            out = io.BytesIO()
+            options: dict[str, object] = {"icc_profile": icc} if icc else {}
+            if kind == "JPEG":
+                if upright.mode not in ("RGB", "L", "CMYK"):
+                    upright = upright.convert("RGB")
+                upright.save(out, format="JPEG", quality=90, optimize=True, **options)
+            elif kind == "WEBP":
+                upright.save(out, format="WEBP", quality=90, **options)
+            else:
+                upright.save(out, format="PNG", optimize=True, **options)
+            return out.getvalue(), upright.width, upright.height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return content, 0, 0
+
+
+def check_image(
+    content: bytes, *, field: str, max_bytes: int | None = None, formats: dict[str, str] | None = None, clean: bool = True
+) -> CheckedImage:
     """The bytes are an image of an accepted format within the size cap, or a ValidationFailed naming ``field``."""
     from PIL import Image, UnidentifiedImageError
 
@@ -70,6 +102,8 @@ def check_image(content: bytes, *, field: str, max_bytes: int | None = None, for
         raise not_an_image from exc
     if kind not in formats:
         raise not_an_image
+    if clean:  # upright, no EXIF/GPS (see without_metadata)
+        content, width, height = without_metadata(content)
     return CheckedImage(content=content, extension=formats[kind], width=width, height=height)
 
 

@@ -848,6 +848,9 @@ def check_photo(upload: Any) -> tuple[bytes, str, int, int]:
     if probed is None or probed[0] not in PHOTO_FORMATS:
         raise not_image
     fmt, width, height = probed
+    from aftersales.common.uploads import without_metadata
+
+    data, width, height = without_metadata(data)  # upright, no EXIF/GPS
     return data, PHOTO_FORMATS[fmt], width, height
 
 

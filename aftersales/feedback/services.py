@@ -450,6 +450,18 @@ def check_photo(upload: Any, field: str = "photos") -> str:
     return PHOTO_FORMATS[probed[0]]
 
 
+def _clean_upload(upload: Any) -> Any:
+    """The uploaded photo upright and without EXIF (no GPS position of the customer's phone is kept)."""
+    from django.core.files.base import ContentFile
+
+    from aftersales.common.uploads import without_metadata
+
+    upload.seek(0)
+    data, _width, _height = without_metadata(upload.read())
+    upload.seek(0)
+    return ContentFile(data, name=getattr(upload, "name", None) or "photo")
+
+
 def case_submit_public(
     *, store: Any, kind: str, text: str, name: str, mobile: str, plate: str = "", photos: list[Any] | None = None,
 ) -> FeedbackCase:
@@ -478,7 +490,8 @@ def case_submit_public(
         case = _case_create(store=store, kind=kind, channel=CaseChannel.PORTAL, text=text, customer=customer, vehicle=vehicle,
                             contact_name=(name or "").strip(), contact_mobile=mobile)
         for upload, content_type in zip(photos, types, strict=True):
-            CasePhoto.objects.create(case=case, image=upload, content_type=content_type, size=upload.size)
+            cleaned = _clean_upload(upload)
+            CasePhoto.objects.create(case=case, image=cleaned, content_type=content_type, size=cleaned.size)
     return case
 
 

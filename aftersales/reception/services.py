@@ -288,6 +288,7 @@ def photo_add(
         _editable(locked)
         if HandoverPhoto.objects.filter(handover=locked).count() >= MAX_PHOTOS:
             raise ValidationFailed("too_many", _("At most %(n)s photos per sheet.") % {"n": MAX_PHOTOS}, "photo")
+        content = image.content  # upright, without EXIF
         digest = hashlib.sha256(content).hexdigest()[:16]
         photo = HandoverPhoto(
             handover=locked, mark=mark, caption=caption, width=image.width, height=image.height, size=len(content),
@@ -386,7 +387,7 @@ def handover_sign(
     else:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": via}, "via")
     content = decode_data_url(signature, field="signature")
-    check_image(content, field="signature", max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"})
+    check_image(content, field="signature", max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
     if ink_ratio(content) < 0.002:
         raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), "signature")
     signer_name = _text(signer_name, "signer_name", 60) or handover.customer.name

@@ -476,3 +476,16 @@ def test_declined_recommendations_stay_on_the_vehicle_and_can_be_offered_again(w
     with pytest.raises(ValidationFailed):
         services.declined_repropose(actor=world.advisor, job=brakes, order=later)  # not declined
     assert RepairOrder.objects.get(pk=later.pk).total == Decimal("452.00")
+
+
+def test_additional_work_photos_are_stored_without_gps(world, shop):
+    from aftersales.common.tests.test_uploads import has_metadata, phone_photo
+
+    in_progress(world, shop)
+    services.additional_work_propose(actor=world.technician, order=shop.order, title="刹车片", hours="1", cause="磨损到限",
+                                     photos=[upload("brake.jpg", phone_photo(size=(80, 40)))])
+    photo = WorkPhoto.objects.get()
+    photo.image.open("rb")
+    stored = photo.image.read()
+    photo.image.close()
+    assert not has_metadata(stored) and (photo.width, photo.height) == (40, 80)

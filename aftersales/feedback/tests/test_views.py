@@ -197,7 +197,21 @@ def test_public_form_with_a_photo_links_the_customer(client, loop, settings, tmp
     assert url in client.get(f"/feedback/cases/{case.pk}/").content.decode()
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content) == _png()
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as served:  # re-written without metadata
+        assert served.format == "PNG" and served.size == (8, 8) and served.convert("RGB").getpixel((1, 1)) == (200, 30, 30)
+
+
+def test_public_form_photo_is_stored_without_the_phones_gps(client, loop, settings, tmp_path):
+    from aftersales.common.tests.test_uploads import has_metadata, phone_photo
+
+    settings.MEDIA_ROOT = tmp_path
+    photo = SimpleUploadedFile("scratch.jpg", phone_photo(), content_type="image/jpeg")
+    assert _public(client, loop, photos=photo).status_code == 200
+    stored = CasePhoto.objects.get()
+    stored.image.open("rb")
+    content = stored.image.read()
+    stored.image.close()
+    assert not has_metadata(content) and stored.size == len(content)
 
 
 def test_public_form_refuses_non_images_and_large_files(client, loop, settings, tmp_path):

@@ -202,3 +202,15 @@ def test_open_order_needs_a_request_for_a_walk_in(desk):
     from aftersales.workshop.models import RepairOrder
 
     assert not RepairOrder.objects.exists()
+
+
+def test_photos_are_stored_without_gps_and_upright(desk):
+    from aftersales.common.tests.test_uploads import has_metadata, phone_photo
+
+    handover = filled(desk)
+    photo = services.photo_add(actor=desk.world.advisor, handover=handover, content=phone_photo(size=(60, 20)))
+    photo.image.open("rb")
+    stored = photo.image.read()
+    photo.image.close()
+    assert not has_metadata(stored)
+    assert (photo.width, photo.height) == (20, 60) and photo.size == len(stored)
