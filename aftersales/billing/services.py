@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
-from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, parse_money, q, totals
+from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
@@ -151,6 +151,7 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
             RepairLine.objects.filter(order=locked, job__status__in=APPROVED_JOB_STATES)
             .select_related("job").order_by("job__seq", "id")
         )
+        returned = _bill_fitted_parts(locked, lines)
         figures = totals(
             (LineAmount(quantity=line.quantity, unit_price=line.unit_price, discount=line.discount) for line in lines),
             vat_rate=DEFAULT_VAT_RATE,
@@ -176,9 +177,31 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
             _settle(invoice, actor=actor, at=at, reason="no charge")
         audit.record(
             actor=actor, obj=invoice, action="invoice.issued", store_id=locked.store_id, customer_id=locked.customer_id,
-            changes={"total": [None, str(invoice.total)]}, at=at,
+            changes={"total": [None, str(invoice.total)], **returned}, at=at,
         )
     return invoice
+
+
+def _bill_fitted_parts(order: Any, lines: list[Any]) -> dict[str, list[str]]:
+    """Part lines bill what was fitted: parts returned from a job to stock come off their line (quantity, its
+    discount in proportion, amount), in memory only; the order's lines stay what the customer authorized. A line
+    left at zero is not invoiced. Returns the changes for the audit row ({"returned job 1 F-1": ["4", "3"]})."""
+    from aftersales.workshop.floor_services import part_lines_billable
+
+    billable = part_lines_billable(order, lines)
+    changes: dict[str, list[str]] = {}
+    for line in list(lines):
+        if line.pk not in billable:
+            continue
+        quantity = billable[line.pk]
+        changes[f"returned job {line.job.seq} {line.code or line.pk}"] = [str(line.quantity), str(quantity)]
+        if quantity <= 0:
+            lines.remove(line)
+            continue
+        line.discount = q(line.discount * quantity / line.quantity)
+        line.quantity = quantity
+        line.amount = line_amount(LineAmount(quantity=quantity, unit_price=line.unit_price, discount=line.discount))
+    return changes
 
 
 def credit_note_issue(
