@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
-from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, parse_money, q, totals
+from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
@@ -153,6 +153,7 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
             RepairLine.objects.filter(order=locked, job__status__in=APPROVED_JOB_STATES)
             .select_related("job").order_by("job__seq", "id")
         )
+        returned = _bill_fitted_parts(locked, lines)
         figures = totals(
             (LineAmount(quantity=line.quantity, unit_price=line.unit_price, discount=line.discount) for line in lines),
             vat_rate=DEFAULT_VAT_RATE,
@@ -178,9 +179,31 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
             _settle(invoice, actor=actor, at=at, reason="no charge")
         audit.record(
             actor=actor, obj=invoice, action="invoice.issued", store_id=locked.store_id, customer_id=locked.customer_id,
-            changes={"total": [None, str(invoice.total)]}, at=at,
+            changes={"total": [None, str(invoice.total)], **returned}, at=at,
         )
     return invoice
+
+
+def _bill_fitted_parts(order: Any, lines: list[Any]) -> dict[str, list[str]]:
+    """Part lines bill what was fitted: parts returned from a job to stock come off their line (quantity, its
+    discount in proportion, amount), in memory only; the order's lines stay what the customer authorized. A line
+    left at zero is not invoiced. Returns the changes for the audit row ({"returned job 1 F-1": ["4", "3"]})."""
+    from aftersales.workshop.floor_services import part_lines_billable
+
+    billable = part_lines_billable(order, lines)
+    changes: dict[str, list[str]] = {}
+    for line in list(lines):
+        if line.pk not in billable:
+            continue
+        quantity = billable[line.pk]
+        changes[f"returned job {line.job.seq} {line.code or line.pk}"] = [str(line.quantity), str(quantity)]
+        if quantity <= 0:
+            lines.remove(line)
+            continue
+        line.discount = q(line.discount * quantity / line.quantity)
+        line.quantity = quantity
+        line.amount = line_amount(LineAmount(quantity=quantity, unit_price=line.unit_price, discount=line.discount))
+    return changes
 
 
 def credit_note_issue(
@@ -216,6 +239,7 @@ def credit_note_issue(
         locked.save(update_fields=["credited_amount"])
         _settle(locked, actor=actor, at=at, reason=number)
         _after_paid_visit(locked.customer_id)
+        _after_money_back(actor, credit_note=note)
         audit.record(
             actor=actor, obj=locked, action="invoice.credit_note", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"credited_amount": [str(before), str(locked.credited_amount)]},
@@ -361,6 +385,9 @@ def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempot
     loyalty = _loyalty()
     from aftersales.loyalty.models import Voucher
 
+    done = Payment.objects.filter(idempotency_key=f"voucher:{key}", invoice_id=invoice.pk).first()
+    if done is not None:  # a retried request: the first payment (its voucher may have been given back since)
+        return done
     voucher = Voucher.objects.filter(code=(code or "").strip().upper(), customer_id=invoice.customer_id).first()
     if voucher is None:
         raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "code")
@@ -386,7 +413,12 @@ def refund_record(
     at: dt.datetime | None = None,
 ) -> Refund:
     """Give money back against one payment (never more than what is left of it), with the reason. Above
-    REFUND_APPROVAL_THRESHOLD only a manager (billing.approve_refund) may. Idempotent like payments."""
+    REFUND_APPROVAL_THRESHOLD only a manager (billing.approve_refund) may. Idempotent like payments.
+
+    Loyalty (docs/billing.md, "Refunds and loyalty"): a payment made with points is refunded in points (the share of
+    the points spent goes back to the customer, in the same transaction); a voucher payment is refunded only whole
+    and gives the voucher back (usable again while valid). Once committed, the points the invoice earned are taken
+    back in proportion to the money no longer kept (``loyalty.points_take_back``; its sweep repairs a miss)."""
     require(actor, "billing.add_refund")
     invoice = payment.invoice
     require_store(actor, invoice.store_id)
@@ -417,8 +449,13 @@ def refund_record(
     if existing:
         return replay(existing)
     at = at or timezone.now()
+    loyalty: Any = _loyalty() if payment.method in LOYALTY_METHODS else None
     try:
         with transaction.atomic():
+            if payment.method == PaymentMethod.POINTS:  # the ledger's lock first, as paying with points takes it
+                from aftersales.customers.models import Customer
+
+                list(Customer.objects.select_for_update().filter(pk=invoice.customer_id).values_list("pk", flat=True))
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
             existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
@@ -430,17 +467,29 @@ def refund_record(
                     _("The refund cannot exceed what is left of the payment (%(b)s).") % {"b": pay.refundable},
                     "amount",
                 )
+            if pay.method == PaymentMethod.VOUCHER and value != pay.amount:
+                raise ValidationFailed(
+                    "voucher_refund_whole",
+                    _("A voucher payment is refunded whole (%(a)s): the voucher goes back to the customer, never cash.")
+                    % {"a": pay.amount},
+                    "amount",
+                )
             refund = Refund.objects.create(
                 payment=pay, amount=value, reason=reason[:300], reference=(reference or "").strip()[:64],
                 refunded_at=at, refunded_by=_user(actor), idempotency_key=idempotency_key,
             )
             pay.refunded_amount = q(pay.refunded_amount + value)
             pay.save(update_fields=["refunded_amount"])
+            if pay.method == PaymentMethod.POINTS:  # points go back as points, never as cash
+                loyalty.points_return_for_refund(refund=refund, actor=_user(actor))
+            elif pay.method == PaymentMethod.VOUCHER:  # the voucher goes back to the customer
+                loyalty.voucher_return_for_refund(refund=refund, actor=_user(actor))
             before = locked.refunded_amount
             locked.refunded_amount = q(before + value)
             locked.save(update_fields=["refunded_amount"])
             _settle(locked, actor=actor, at=at, reason=f"refund {value}")
             _after_paid_visit(locked.customer_id)  # refunded money does not count toward the tier
+            _after_money_back(actor, refund=refund)  # nor toward the points the invoice earned
             audit.record(
                 actor=actor, obj=locked, action="invoice.refund", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"refunded_amount": [str(before), str(locked.refunded_amount)]},
@@ -532,6 +581,23 @@ def _after_invoice_paid(invoice: Invoice, actor: Any) -> None:
             earn(invoice=invoice, actor=_user(actor))
         except Exception:  # a failure here must not undo a payment; loyalty_earn_sweep repairs it
             log.exception("points for invoice %s failed", invoice.pk)
+
+    transaction.on_commit(run)
+
+
+def _after_money_back(actor: Any, *, refund: Refund | None = None, credit_note: CreditNote | None = None) -> None:
+    """Take back the points the invoice earned in proportion to a refund or credit note, once it has committed. A
+    failure here must not undo the refund or credit note; loyalty's sweep (``clawback_sweep``) repairs it."""
+    loyalty = _optional("aftersales.loyalty", "services")
+    take_back = getattr(loyalty, "points_take_back", None)
+    if take_back is None:
+        return
+
+    def run() -> None:
+        try:
+            take_back(refund=refund, credit_note=credit_note, actor=_user(actor))
+        except Exception:  # logged; loyalty's sweep takes them back later
+            log.exception("taking back points for %s failed", refund or credit_note)
 
     transaction.on_commit(run)
 

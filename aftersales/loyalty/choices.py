@@ -46,7 +46,8 @@ class VoucherStatus(models.TextChoices):
 
 VOUCHER_TRANSITIONS: dict[str, set[str]] = {
     VoucherStatus.ISSUED: {VoucherStatus.REDEEMED, VoucherStatus.EXPIRED, VoucherStatus.CANCELLED},
-    VoucherStatus.REDEEMED: set(),
+    # a refunded voucher payment gives the voucher back: usable again while valid, otherwise it is simply expired
+    VoucherStatus.REDEEMED: {VoucherStatus.ISSUED, VoucherStatus.EXPIRED},
     VoucherStatus.EXPIRED: set(),
     VoucherStatus.CANCELLED: set(),
 }

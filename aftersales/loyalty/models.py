@@ -122,6 +122,46 @@ class PointsAllocation(models.Model):
         return f"{self.debit_id}←{self.lot_id}: {self.points}"
 
 
+class PointsClawback(models.Model):
+    """What one refund or credit note of an invoice took back from the points that invoice earned: the points due
+    (in proportion to the money given back) and the points actually taken (never more than the balance held).
+
+    One row per refund or credit note, also when nothing was due or nothing was left to take, so that the sweep
+    knows the event was handled and never takes twice (a shortfall the customer had already spent stays a shortfall).
+    """
+
+    invoice = models.ForeignKey("billing.Invoice", verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="+")
+    refund = models.OneToOneField(
+        "billing.Refund", verbose_name=_("refund"), null=True, blank=True, on_delete=models.PROTECT, related_name="points_clawback",
+    )
+    credit_note = models.OneToOneField(
+        "billing.CreditNote", verbose_name=_("credit note"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="points_clawback",
+    )
+    due = models.PositiveIntegerField(_("points due back"))
+    taken = models.PositiveIntegerField(_("points taken back"))
+    entry = models.OneToOneField(
+        PointsEntry, verbose_name=_("points entry"), null=True, blank=True, on_delete=models.PROTECT, related_name="clawback",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("points taken back")
+        verbose_name_plural = _("points taken back")
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(refund__isnull=False, credit_note__isnull=True)
+                           | models.Q(refund__isnull=True, credit_note__isnull=False)),
+                name="points_clawback_one_event",
+            ),
+            models.CheckConstraint(condition=models.Q(taken__lte=models.F("due")), name="points_clawback_taken_within_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.taken}/{self.due}"
+
+
 class Gift(models.Model):
     """A gift from the catalogue: its points cost and the stock a store holds."""
 
@@ -321,7 +361,8 @@ class ReferralEvent(models.Model):
 
 
 __all__ = [
-    "EntryKind", "EntrySource", "Gift", "GiftRedemption", "LoyaltySettings", "PointsAllocation", "PointsEntry",
+    "EntryKind", "EntrySource", "Gift", "GiftRedemption", "LoyaltySettings", "PointsAllocation", "PointsClawback",
+    "PointsEntry",
     "Referral", "ReferralEvent", "ReferralStatus", "Voucher", "VoucherEvent", "VoucherKind", "VoucherStatus",
     "VoucherTemplate",
 ]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import logging
 import secrets
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +47,7 @@ from .models import (
     GiftRedemption,
     LoyaltySettings,
     PointsAllocation,
+    PointsClawback,
     PointsEntry,
     Referral,
     ReferralEvent,
@@ -53,6 +55,8 @@ from .models import (
     VoucherEvent,
     VoucherTemplate,
 )
+
+log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
 MAX_POINTS = 10_000_000
@@ -267,12 +271,32 @@ def invoice_is_open(invoice: Any) -> bool:
     return getattr(invoice, "status", "") not in CLOSED_INVOICE_STATES
 
 
+def _points_paid(invoice_id: int) -> tuple[Decimal, Decimal]:
+    """(CNY paid with points on the invoice, CNY of those points given back by refunds or reversals)."""
+    row = PointsEntry.objects.filter(invoice_id=invoice_id).aggregate(
+        spent=Sum("cny_value", filter=Q(kind=EntryKind.REDEEM)),
+        back=Sum("cny_value", filter=Q(kind=EntryKind.REVERSE, reverses__kind=EntryKind.REDEEM)),
+    )
+    return Decimal(row["spent"] or 0), Decimal(row["back"] or 0)
+
+
+def invoice_earn_base(invoice: Any) -> Decimal:
+    """The money an invoice earns points on: what was paid and kept (paid − refunded, never more than what is owed
+    after credit notes), less what was paid with points (net of points given back). Refunds and credit notes lower
+    it; the points of a lower base are taken back by :func:`points_take_back`."""
+    spent, back = _points_paid(invoice.pk)
+    kept = min(
+        Decimal(invoice.paid_amount or 0) - Decimal(getattr(invoice, "refunded_amount", 0) or 0),
+        Decimal(invoice.total or 0) - Decimal(getattr(invoice, "credited_amount", 0) or 0),
+    )
+    return max(kept - (spent - back), ZERO)
+
+
 def invoice_points(invoice: Any, rules: LoyaltySettings | None = None) -> int:
-    """Points a paid invoice earns: what was paid (less what was paid with points) × the store's rate, rounded down."""
+    """Points a paid invoice earns: what was paid and kept (less what was paid with points) × the store's rate,
+    rounded down."""
     rate = (rules or loyalty_settings(invoice.store)).points_per_cny
-    paid_with_points = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REDEEM).aggregate(v=Sum("cny_value"))["v"]
-    base = Decimal(invoice.paid_amount or 0) - Decimal(paid_with_points or 0)
-    return max(int((base * rate).to_integral_value(rounding=ROUND_DOWN)), 0)
+    return max(int((invoice_earn_base(invoice) * rate).to_integral_value(rounding=ROUND_DOWN)), 0)
 
 
 def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry | None:
@@ -291,7 +315,8 @@ def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry |
     if found is not None:
         return found
     rules = loyalty_settings(invoice.store)
-    points = invoice_points(invoice, rules)
+    base = invoice_earn_base(invoice)
+    points = max(int((base * rules.points_per_cny).to_integral_value(rounding=ROUND_DOWN)), 0)
     at = invoice.paid_at or timezone.now()
 
     def write() -> PointsEntry | None:
@@ -304,7 +329,7 @@ def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry |
             if points > 0:
                 entry = _write(
                     locked=locked, store=invoice.store, kind=EntryKind.EARN, source=EntrySource.PURCHASE, points=points,
-                    source_key=key, actor=actor, at=at, invoice=invoice, rules=rules,
+                    source_key=key, actor=actor, at=at, invoice=invoice, rules=rules, cny_value=q(base),
                     note=_("Invoice %(n)s") % {"n": invoice.number},
                 )
                 _record(actor, entry, "points.earned")
@@ -360,7 +385,10 @@ def points_redeem_cap(invoice: Any) -> Decimal:
     used = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REDEEM).aggregate(v=Sum("cny_value"))["v"] or ZERO
     reversed_ = PointsEntry.objects.filter(invoice_id=invoice.pk, kind=EntryKind.REVERSE, reverses__kind=EntryKind.REDEEM).aggregate(
         v=Sum("cny_value"))["v"] or ZERO
-    outstanding = Decimal(invoice.total) - Decimal(invoice.paid_amount or 0)
+    outstanding = (  # the balance: refunded money is owed again, credited money is not
+        Decimal(invoice.total) - Decimal(getattr(invoice, "credited_amount", 0) or 0)
+        - Decimal(invoice.paid_amount or 0) + Decimal(getattr(invoice, "refunded_amount", 0) or 0)
+    )
     return max(min(q(Decimal(invoice.total) * share) - used + reversed_, outstanding), ZERO)
 
 
@@ -478,8 +506,27 @@ def points_adjust(*, actor: Any, customer: Any, store: Any, points: Any, reason:
     return entry
 
 
+def _earliest_expiry(debit: PointsEntry) -> dt.date | None:
+    """The earliest expiry of the lots a debit used: points given back come back with it (never a longer life)."""
+    return (
+        PointsEntry.objects.filter(uses__debit=debit).order_by(F("expires_on").asc(nulls_last=True))
+        .values_list("expires_on", flat=True).first()
+    )
+
+
+def _already_reversed(original: PointsEntry) -> int:
+    """How much of ``original`` was already undone: the points of its reversals (a refund's share, a manager's
+    reversal) plus, for an invoice's earn, what refunds were owed but could not take because it had been spent."""
+    done = abs(int(PointsEntry.objects.filter(reverses=original).aggregate(s=Sum("points"))["s"] or 0))
+    if original.points > 0 and original.invoice_id and original.source_key == f"invoice:{original.invoice_id}":
+        short = PointsClawback.objects.filter(invoice_id=original.invoice_id).aggregate(s=Sum(F("due") - F("taken")))["s"]
+        done += int(short or 0)
+    return done
+
+
 def points_reverse(*, actor: Any, entry: PointsEntry, reason: str) -> PointsEntry:
-    """Undo an earn (e.g. a refunded invoice) or a redemption (e.g. a voided invoice) once.
+    """Undo an earn (e.g. a refunded invoice) or a redemption (e.g. a voided invoice) once, as far as refunds have
+    not already undone it (``already_reversed`` when nothing is left).
 
     Reversing a redemption gives back exactly the points to the lots they came from (a new lot with the earliest
     of their expiry dates). Reversing an earn takes its points back from that lot first; when the customer has
@@ -498,24 +545,27 @@ def points_reverse(*, actor: Any, entry: PointsEntry, reason: str) -> PointsEntr
             if original.kind not in (EntryKind.EARN, EntryKind.REDEEM, EntryKind.ADJUST):
                 raise Conflict("not_reversible", _("This entry cannot be reversed."), "entry")
             note = (reason or "").strip()[:200]
+            left = abs(original.points) - _already_reversed(original)
+            if left <= 0:
+                raise Conflict("already_reversed", _("This entry has already been taken back in full."), "entry")
             if original.points < 0:
-                expiry = (
-                    PointsEntry.objects.filter(uses__debit=original).order_by(F("expires_on").asc(nulls_last=True))
-                    .values_list("expires_on", flat=True).first()
-                )
-                points = -original.points
+                expiry = _earliest_expiry(original)
+                points = left
             else:
                 balance = _ledger_balance(locked.pk)
-                points = -min(original.points, balance)
+                points = -min(left, balance)
                 expiry = None
                 if points == 0:
                     raise ValidationFailed("insufficient_points", _("Only %(n)s points available.") % {"n": 0}, "points")
-                if -points < original.points:
-                    left = _("only %(n)s points were left to take back") % {"n": -points}
-                    note = f"{note} ({left})".strip()
+                if -points < left:
+                    shortfall = _("only %(n)s points were left to take back") % {"n": -points}
+                    note = f"{note} ({shortfall})".strip()
+            value = original.cny_value
+            if value is not None and original.points < 0:  # what a refund already gave back is not given twice
+                value = q(value - (PointsEntry.objects.filter(reverses=original).aggregate(v=Sum("cny_value"))["v"] or ZERO))
             reversal = _write(
                 locked=locked, store=original.store, kind=EntryKind.REVERSE, source=original.source, points=points,
-                source_key=key, actor=actor, at=timezone.now(), invoice=original.invoice, cny_value=original.cny_value,
+                source_key=key, actor=actor, at=timezone.now(), invoice=original.invoice, cny_value=value,
                 reverses=original, expires_on=expiry, note=note, prefer_lot=original if original.points > 0 else None,
             )
             _record(actor, reversal, "points.reversed")
@@ -523,6 +573,163 @@ def points_reverse(*, actor: Any, entry: PointsEntry, reason: str) -> PointsEntr
 
     reversal, _created = _idempotent(key, write)
     return reversal
+
+
+# ---- money given back (billing's refunds and credit notes) ------------------------------------------------------
+def _round(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def points_return_for_refund(*, refund: Any, actor: Any = None) -> PointsEntry | None:
+    """A refund of a payment made with points gives points back, never cash: the share of the points spent that the
+    refund is of the payment (a whole refund, or refunds adding up to it, give back exactly all), to a lot with the
+    earliest expiry of the lots they came from. Once per refund (``refund:<id>``).
+
+    Billing calls this inside the refund's transaction, after updating the payment's ``refunded_amount``: a refusal
+    here refunds nothing. The billing permission was checked there.
+    """
+    payment = refund.payment
+    key = payment.idempotency_key.removeprefix("points:")
+    redeem = _existing(f"redeem:{key}")
+    if redeem is None or redeem.kind != EntryKind.REDEEM or redeem.invoice_id != payment.invoice_id:
+        raise Conflict(
+            "points_entry_missing", _("The points of this payment are not in the points ledger: ask an administrator."),
+            "payment",
+        )
+    source_key = f"refund:{refund.pk}"
+    with transaction.atomic():
+        locked = _lock_customer(redeem.customer)
+        found = _existing(source_key)
+        if found is not None:
+            return found
+        spent = -redeem.points
+        share = min(Decimal(payment.refunded_amount) / Decimal(payment.amount), Decimal(1))
+        give = _round(spent * share) - _already_reversed(redeem)
+        if give <= 0:  # a manager already reversed the redemption
+            return None
+        invoice = payment.invoice
+        entry = _write(
+            locked=locked, store=redeem.store, kind=EntryKind.REVERSE, source=EntrySource.INVOICE, points=give,
+            source_key=source_key, actor=actor, at=refund.refunded_at, invoice=invoice, cny_value=q(refund.amount),
+            reverses=redeem, expires_on=_earliest_expiry(redeem),
+            note=_("Refund #%(r)s of points paid on invoice %(n)s: %(why)s")
+            % {"r": refund.pk, "n": invoice.number, "why": refund.reason},
+        )
+        _record(actor, entry, "points.refunded")
+    return entry
+
+
+def voucher_return_for_refund(*, refund: Any, actor: Any = None) -> Voucher:
+    """A refunded voucher payment gives the voucher back (a voucher has no cash value): usable again until its own
+    last day, or straight to expired when that day has passed. Billing refunds a voucher payment only whole, inside
+    the refund's transaction (a refusal here refunds nothing)."""
+    payment = refund.payment
+    key = payment.idempotency_key.removeprefix("voucher:")
+    locked = Voucher.objects.select_for_update().select_related("store").filter(redeem_key=key).first()
+    if locked is None or locked.status != VoucherStatus.REDEEMED or locked.invoice_id != payment.invoice_id:
+        raise Conflict("voucher_not_redeemed", _("The voucher of this payment is not recorded as used on this invoice."), "payment")
+    at = refund.refunded_at
+    number = payment.invoice.number
+    target = VoucherStatus.ISSUED if local_date(locked.store, at) <= locked.valid_until else VoucherStatus.EXPIRED
+    move(locked, to=target, actor=_who(actor), transitions=VOUCHER_TRANSITIONS, event_model=VoucherEvent, event_fk="voucher",
+         reason=(_("Refund #%(r)s on invoice %(n)s") % {"r": refund.pk, "n": number})[:300], labels=VoucherStatus, at=at)
+    before = str(locked.discount)
+    locked.invoice, locked.discount, locked.redeemed_at, locked.redeem_key = None, None, None, None
+    locked.save(update_fields=["invoice", "discount", "redeemed_at", "redeem_key"])
+    audit.record(actor=actor, obj=locked, action="voucher.returned", store_id=payment.invoice.store_id,
+                 customer_id=locked.customer_id,
+                 changes={"status": [VoucherStatus.REDEEMED, target], "discount": [before, None]},
+                 reason=f"refund #{refund.pk} {number}", at=at)
+    return locked
+
+
+def _earn_of(invoice: Any) -> PointsEntry | None:
+    return PointsEntry.objects.filter(source_key=f"invoice:{invoice.pk}", kind=EntryKind.EARN).first()
+
+
+def points_take_back(*, refund: Any = None, credit_note: Any = None, actor: Any = None) -> PointsClawback | None:
+    """Take back the points an invoice earned in proportion to the money no longer kept, once per refund or credit
+    note (a :class:`PointsClawback` row, written also when nothing was due).
+
+    What is due: the earned points × the share by which the invoice's earn base (:func:`invoice_earn_base`) fell
+    since it earned, rounded half up, less what earlier refunds and credit notes were due, so that refunds adding up
+    to everything take back exactly all. Only what is left in the balance is taken (the entry's note says so; a
+    shortfall is never chased later). Nothing before the invoice has earned (its earn then counts what is kept).
+
+    Billing calls this once its refund or credit note has committed; ``clawback_sweep`` repairs what it missed.
+    """
+    from aftersales.billing.models import Invoice
+
+    if (refund is None) == (credit_note is None):
+        raise ValueError("give a refund or a credit note")
+    event = refund if refund is not None else credit_note
+    invoice_id = refund.payment.invoice_id if refund is not None else credit_note.invoice_id
+    lookup = {"refund": refund} if refund is not None else {"credit_note": credit_note}
+    found = PointsClawback.objects.filter(**lookup).first()
+    if found is not None:
+        return found
+    invoice = Invoice.objects.select_related("store", "customer").get(pk=invoice_id)
+    if _earn_of(invoice) is None:
+        return None
+    if refund is not None:
+        label = _("Refund #%(r)s of invoice %(n)s: %(why)s") % {"r": refund.pk, "n": invoice.number, "why": refund.reason}
+        at = refund.refunded_at
+    else:
+        label = _("Credit note %(c)s of invoice %(n)s: %(why)s") % {"c": credit_note.number, "n": invoice.number,
+                                                                       "why": credit_note.reason}
+        at = credit_note.issued_at
+
+    def write() -> PointsClawback | None:
+        with transaction.atomic():
+            locked = _lock_customer(invoice.customer)
+            again = PointsClawback.objects.filter(**lookup).first()
+            if again is not None:
+                return again
+            fresh = Invoice.objects.get(pk=invoice.pk)
+            earn = _earn_of(fresh)
+            if earn is None:
+                return None
+            earned = earn.points
+            base = Decimal(earn.cny_value) if earn.cny_value is not None else _legacy_base(fresh)
+            kept = min(invoice_earn_base(fresh), base)
+            if _existing(f"reverse:{earn.pk}") is not None or base <= 0:
+                due = 0  # a manager reversed the whole earn already
+            else:
+                target = _round(Decimal(earned) * (base - kept) / base)
+                owed = int(PointsClawback.objects.filter(invoice_id=fresh.pk).aggregate(s=Sum("due"))["s"] or 0)
+                due = max(min(target, earned) - owed, 0)
+            taken = min(due, _ledger_balance(locked.pk))
+            entry = None
+            if taken > 0:
+                note = label
+                if taken < due:
+                    note = f"{note} ({_('only %(n)s points were left to take back') % {'n': taken}})"
+                entry = _write(
+                    locked=locked, store=earn.store, kind=EntryKind.REVERSE, source=EntrySource.PURCHASE, points=-taken,
+                    source_key=f"clawback:{'refund' if refund is not None else 'credit_note'}:{event.pk}", actor=actor,
+                    at=at, invoice=fresh, reverses=earn, prefer_lot=earn, note=note,
+                )
+                _record(actor, entry, "points.reversed")
+            clawback = PointsClawback.objects.create(invoice=fresh, due=due, taken=taken, entry=entry, at=at, **lookup)
+            audit.record(
+                actor=actor, obj=clawback, action="points.taken_back", store_id=fresh.store_id, customer_id=locked.pk,
+                changes={"points_taken_back": [0, taken], "points_due_back": [0, due]}, reason=label, at=at,
+            )
+            return clawback
+
+    try:
+        return write()
+    except IntegrityError:
+        found = PointsClawback.objects.filter(**lookup).first()
+        if found is not None:
+            return found
+        raise
+
+
+def _legacy_base(invoice: Any) -> Decimal:
+    """The base of an earn written before earns recorded it: what was paid less what was paid with points."""
+    spent, _back = _points_paid(invoice.pk)
+    return max(Decimal(invoice.paid_amount or 0) - spent, ZERO)
 
 
 def points_expire_customer(*, customer: Any, today: dt.date | None = None) -> list[PointsEntry]:
@@ -582,6 +789,29 @@ def earn_sweep(*, limit: int = 2000, days: int = EARN_SWEEP_DAYS) -> int:
         if first is not None:
             with transaction.atomic():
                 _qualify_referral(customer=_lock_customer(Customer(pk=referred_id)), invoice=first, actor=None)
+    return count
+
+
+def clawback_sweep(*, limit: int = 2000, days: int = EARN_SWEEP_DAYS) -> int:
+    """Refunds and credit notes of the last ``days`` on invoices that earned points and that have not been handled
+    yet (billing's after-commit call failed or never ran): take back what they owe, oldest first. Idempotent."""
+    from aftersales.billing.models import CreditNote, Refund
+
+    since = timezone.now() - dt.timedelta(days=days)
+    earned = PointsEntry.objects.filter(kind=EntryKind.EARN, source=EntrySource.PURCHASE, invoice__isnull=False).values("invoice_id")
+    refunds = Refund.objects.filter(refunded_at__gte=since, points_clawback__isnull=True, payment__invoice_id__in=earned)
+    notes = CreditNote.objects.filter(issued_at__gte=since, points_clawback__isnull=True, invoice_id__in=earned)
+    events: list[tuple[dt.datetime, int, Any]] = [(r.refunded_at, 0, r) for r in refunds.select_related("payment")[:limit]]
+    events += [(n.issued_at, 1, n) for n in notes[:limit]]
+    count = 0
+    for _at, kind, event in sorted(events, key=lambda e: (e[0], e[1], e[2].pk))[:limit]:
+        try:
+            done = points_take_back(refund=event) if kind == 0 else points_take_back(credit_note=event)
+        except Exception:  # one bad row must not stop the others; it is logged and tried again next run
+            log.exception("taking back points for %s %s failed", "refund" if kind == 0 else "credit note", event.pk)
+            continue
+        if done is not None:
+            count += 1
     return count
 
 

@@ -8,10 +8,14 @@ from celery import shared_task
 @shared_task(name="aftersales.loyalty.earn_sweep", ignore_result=True)
 def earn_sweep() -> int:
     """Paid invoices that have not earned their points yet (whatever billing reported); pending referrals whose
-    new customer has paid. Idempotent."""
+    new customer has paid; then refunds and credit notes whose points were not taken back yet. Idempotent.
+    Returns the number of invoices that earned."""
+    from .services import clawback_sweep
     from .services import earn_sweep as sweep
 
-    return sweep()
+    earned = sweep()
+    clawback_sweep()
+    return earned
 
 
 @shared_task(name="aftersales.loyalty.expiry_sweep", ignore_result=True)

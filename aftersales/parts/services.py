@@ -223,13 +223,16 @@ def stock_issue(*, actor: Any, store: Any, part: Part, quantity: Any, job: Any, 
 
 
 def stock_return(*, actor: Any, store: Any, part: Part, quantity: Any, job: Any, batch: Batch | None = None, reason: str = "") -> StockMovement:
-    """Unused parts come back from a job; never more than the job still holds."""
+    """Unused parts come back from a job; never more than the job still holds, and not once the job's order is
+    invoiced (the invoice bills the parts still on the car at that moment: after it, a credit note corrects the
+    invoice and a stock adjustment takes the part back)."""
     from django.db.models import Sum
 
     require(actor, "parts.add_stockmovement")
     require_store(actor, store.pk)
     qty = parse_quantity(quantity, part)
     with transaction.atomic():
+        _refuse_when_invoiced(job)
         item = lock_stock_item(store, part)
         held = -(
             StockMovement.objects.filter(stock_item=item, repair_job=job, kind__in=[MovementKind.ISSUE, MovementKind.RETURN])
@@ -241,6 +244,22 @@ def stock_return(*, actor: Any, store: Any, part: Part, quantity: Any, job: Any,
             )
         return record_movement(
             item=item, kind=MovementKind.RETURN, quantity=qty, actor=actor, batch=batch, repair_job=job, reason=reason
+        )
+
+
+def _refuse_when_invoiced(job: Any) -> None:
+    """Lock the job's order (as invoicing does, so a return and the invoice never cross) and refuse once invoiced."""
+    from django.apps import apps
+
+    from aftersales.workshop.models import RepairOrder
+
+    list(RepairOrder.objects.select_for_update().filter(pk=job.order_id).values_list("pk", flat=True))
+    if apps.is_installed("aftersales.billing") and apps.get_model("billing", "Invoice").objects.filter(order_id=job.order_id).exists():
+        raise Conflict(
+            "order_invoiced",
+            _("This repair order is already invoiced, so the part was billed: correct the invoice with a credit note "
+              "and put the part back into stock with a stock adjustment."),
+            "quantity",
         )
 
 

@@ -373,19 +373,76 @@ def job_part_issue(
 def job_part_return(
     *, actor: Any, job: RepairJob, part: Any, quantity: Any, batch: Any = None, reason: str = "", at: dt.datetime | None = None
 ) -> Any:
-    """Unused parts go back to stock (never more than the job holds)."""
+    """Unused parts go back to stock (never more than the job holds; refused once the order is invoiced). The
+    invoice will not bill them: the part's estimate line bills what stayed on the car (``part_lines_billable``);
+    the audit row records the quantity billed before and after."""
     from aftersales.parts.services import stock_return
 
     require(actor, "parts.add_stockmovement")
     with transaction.atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
+        lines = _estimate_lines(job, part)
+
+        def billed() -> str:
+            cut = part_lines_billable(order, lines)
+            return str(sum((cut.get(line.pk, line.quantity) for line in lines), Decimal("0")))
+
+        before = billed() if lines else None
         movement = stock_return(actor=actor, store=order.store, part=part, quantity=quantity, job=job, batch=batch, reason=reason)
+        changes: dict[str, list[Any]] = {f"job {job.seq} {part.number}": [None, str(movement.quantity)]}
+        if lines:
+            changes[f"job {job.seq} {part.number} billed"] = [before, billed()]
         audit.record(
             actor=actor, obj=order, action="repair_job.part_returned", store_id=order.store_id, customer_id=order.customer_id,
-            changes={f"job {job.seq} {part.number}": [None, str(movement.quantity)]}, reason=reason[:300], at=at,
+            changes=changes, reason=reason[:300], at=at,
         )
     return movement
+
+
+def part_lines_billable(order: RepairOrder, lines: list[RepairLine]) -> dict[int, Decimal]:
+    """What the invoice bills of the order's part lines once parts came back from its jobs: {line id: quantity}
+    for the lines that bill less than the estimate (the others bill as estimated).
+
+    Per job and part, the estimate's lines (``_estimate_lines``: the part, or its number while the line is not linked)
+    bill their quantity less what was returned to stock, never less than what is still on the car (a part returned
+    and issued again is billed again) and never below zero, reduced from the last line first. Without a return
+    nothing changes: parts the shop does not issue through stock bill as estimated. A part on no line (issued
+    straight from the parts screens) bills nothing, so its return changes nothing either.
+    """
+    from django.db.models import Q, Sum
+
+    from aftersales.parts.choices import MovementKind
+    from aftersales.parts.models import StockMovement
+
+    moved = (
+        StockMovement.objects.filter(repair_job__order=order, kind__in=[MovementKind.ISSUE, MovementKind.RETURN])
+        .values("repair_job_id", "part_id", "part__number")
+        .annotate(out=Sum("quantity", filter=Q(kind=MovementKind.ISSUE)), back=Sum("quantity", filter=Q(kind=MovementKind.RETURN)))
+    )
+    billable: dict[int, Decimal] = {}
+    for row in moved:
+        returned = Decimal(row["back"] or 0)
+        if returned <= 0:
+            continue
+        number = (row["part__number"] or "").lower()
+        matching = [
+            line for line in lines
+            if line.job_id == row["repair_job_id"] and line.kind == LineKind.PART
+            and (line.part_id == row["part_id"] or (line.part_id is None and (line.code or "").lower() == number))
+        ]
+        if not matching:
+            continue
+        estimated = sum((line.quantity for line in matching), Decimal("0"))
+        on_car = -Decimal(row["out"] or 0) - returned
+        cut = estimated - min(estimated, max(on_car, estimated - returned))
+        for line in sorted(matching, key=lambda x: x.pk, reverse=True):
+            if cut <= 0:
+                break
+            less = min(cut, line.quantity)
+            billable[line.pk] = line.quantity - less
+            cut -= less
+    return billable
 
 
 def line_keep_old_part(*, actor: Any, line: RepairLine, keep: bool) -> RepairLine:
