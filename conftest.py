@@ -16,6 +16,14 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Attempt counters and cached tokens never leak from one test into the next."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _roles(db):
     """Role groups exist in every test (post_migrate creates them; a flush by transactional tests removes them)."""
     from django.contrib.auth.models import Group

@@ -4,6 +4,8 @@ Everything a deployment changes comes from the environment:
 - ``AFTERSALES_DATA_DIR``: where the embedded database, uploads, the broker queue and the secret key live.
 - ``DATABASE_URL``: e.g. ``postgres://user:pass@db:5432/aftersales`` (default: SQLite in the data dir).
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/0`` (default: a durable on-disk queue in the data dir).
+- ``AFTERSALES_CACHE_URL``: e.g. ``redis://127.0.0.1:6379/1`` for the shared cache (attempt counters, the WeChat
+  access token); default: a file cache in the data dir, shared by the processes of one machine.
 """
 
 from __future__ import annotations
@@ -104,6 +106,17 @@ _default_db = f"sqlite:///{DATA_DIR / 'aftersales.sqlite3'}"
 # the test database open after the run.
 _conn_max_age = 0 if "PYTEST_VERSION" in os.environ else int(os.environ.get("AFTERSALES_DB_CONN_MAX_AGE", "60"))
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=_conn_max_age)}
+# One cache shared by every process: login/public-form attempt counters and the WeChat access token (which WeChat
+# invalidates when another process fetches a new one). Tests use memory, emptied before each test.
+if "PYTEST_VERSION" in os.environ:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif os.environ.get("AFTERSALES_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["AFTERSALES_CACHE_URL"]}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache")}}
+AFTERSALES_PROXY_IP_HEADER = os.environ.get("AFTERSALES_PROXY_IP_HEADER", "")  # e.g. HTTP_X_REAL_IP behind nginx
 AUTHENTICATION_BACKENDS = ["aftersales.staff.backends.StaffBackend"]  # ModelBackend, permissions in one query
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -337,6 +337,15 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "feedback/survey.html", {**context, "state": "form", "form": form}, status=422 if form.errors else 200)
 
 
+PUBLIC_POSTS_PER_ADDRESS = 20  # form posts per hour from one address
+PUBLIC_CASES_PER_MOBILE = 5  # cases per day for one mobile number
+
+
+def _mobile_key(mobile: str) -> str:
+    digits = "".join(c for c in mobile if c.isdigit())
+    return digits[-11:]  # the same number however it is written (+86, spaces, dashes)
+
+
 def public_form(request: HttpRequest, store_id: int) -> HttpResponse:
     """The portal/app complaint and suggestion form (no login), with photos."""
     from aftersales.stores.models import Store
@@ -344,15 +353,33 @@ def public_form(request: HttpRequest, store_id: int) -> HttpResponse:
     store = Store.objects.filter(pk=store_id, is_active=True).first()
     if store is None:
         raise Http404
+    from aftersales.common import throttle
+
     language = _public_language(request)
     with translation.override(language):
         form = PublicCaseForm(request.POST or None, request.FILES or None)
+        if request.method == "POST":
+            ip = throttle.client_ip(request)
+            try:  # an open form: a limit per address (any outcome) and per mobile number (cases opened)
+                throttle.check("feedback-ip", ip, limit=PUBLIC_POSTS_PER_ADDRESS, window=3600)
+                throttle.record("feedback-ip", ip, window=3600)
+                if form.is_valid():
+                    throttle.check("feedback-mobile", _mobile_key(form.cleaned_data["mobile"]), limit=PUBLIC_CASES_PER_MOBILE,
+                                   window=86400, field="mobile")
+            except throttle.TooManyRequests as exc:
+                form.is_valid()
+                form.add_error(None, str(exc.message))
+                response = render(request, "feedback/public_form.html", {"store": store, "language": language, "form": form},
+                                  status=429)
+                response["Retry-After"] = str(exc.extra["retry_after"])
+                return response
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             case = _apply(form, lambda: services.case_submit_public(
                 store=store, kind=data["kind"], text=data["text"], name=data["name"], mobile=data["mobile"], plate=data["plate"],
                 photos=data["photos"]))
             if case is not None:
+                throttle.record("feedback-mobile", _mobile_key(data["mobile"]), window=86400)
                 return render(request, "feedback/public_form.html", {"store": store, "language": language, "case": case})
         return render(request, "feedback/public_form.html", {"store": store, "language": language, "form": form},
                       status=422 if form.errors else 200)

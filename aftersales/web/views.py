@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftersales.common import throttle
 from aftersales.common.errors import Conflict, DomainError, NotFound
 from aftersales.common.models import WorkerHeartbeat
 from aftersales.common.scoping import default_store
@@ -329,3 +331,37 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = HttpResponseRedirect(target)
     response.set_cookie("django_language", language, samesite="Lax")
     return response
+
+
+# ---- sign-in with a limit on failed attempts -----------------------------------------------------------------------
+LOGIN_WINDOW = 15 * 60
+LOGIN_FAILURES_PER_ACCOUNT = 10  # per address and username in the window
+LOGIN_FAILURES_PER_ADDRESS = 50  # per address, whatever the username (password spraying)
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's sign-in page; after too many failed attempts from one address (for one username, or in all) the
+    form refuses to check passwords until the window ends, saying how long to wait (HTTP 429)."""
+
+    redirect_authenticated_user = True
+
+    def _idents(self) -> list[tuple[str, str, int]]:
+        ip = throttle.client_ip(self.request)
+        username = (self.request.POST.get("username") or "").strip().lower()
+        return [("login", f"{ip}|{username}", LOGIN_FAILURES_PER_ACCOUNT), ("login-ip", ip, LOGIN_FAILURES_PER_ADDRESS)]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            for scope, ident, limit in self._idents():
+                throttle.check(scope, ident, limit=limit, window=LOGIN_WINDOW)
+        except throttle.TooManyRequests as exc:
+            form = self.get_form_class()(request)  # unbound: the password is never checked
+            response = self.render_to_response(self.get_context_data(form=form, throttled=str(exc.message)), status=429)
+            response["Retry-After"] = str(exc.extra["retry_after"])
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        for scope, ident, _limit in self._idents():
+            throttle.record(scope, ident, window=LOGIN_WINDOW)
+        return super().form_invalid(form)
