@@ -219,10 +219,10 @@ def test_customer_360_query_count_does_not_grow_with_history(world, django_asser
         assert len(view_large.vehicles) == 3
 
 
-# customer 360 budget: perms (2), store ids (1), customer, tags, vehicles, ownership, orders, jobs, lines, visit totals,
+# customer 360 budget: perms (1), store ids (1), customer, tags, vehicles, ownership, orders, jobs, lines, visit totals,
 # consents, stores list, messages, fitted parts, and (with the audit permission) the audit trail; the 30-visit
 # customer must match.
-QUERIES_360 = {True: 16, False: 15}
+QUERIES_360 = {True: 15, False: 14}
 
 
 def _touch_360(view):
@@ -259,10 +259,10 @@ def test_customer_search_query_count_does_not_grow_with_history(world, django_as
     assert len(single[0].vehicles.all()) == 3
 
 
-# search budget: perms (2), stores (1), name or mobile branch, vehicle branch, customers, their vehicles.
-QUERIES_SEARCH = 7
+# search budget: perms (1), stores (1), name or mobile branch, vehicle branch, customers, their vehicles.
+QUERIES_SEARCH = 6
 # a 1–2 character Chinese name is never a plate, so the vehicle branch is not run
-QUERIES_NAME_PREFIX_SEARCH = 6
+QUERIES_NAME_PREFIX_SEARCH = 5
 
 
 # ---- completeness ------------------------------------------------------------------------------------------
