@@ -202,6 +202,61 @@ def test_other_stores_vehicles_get_their_own_store(car):
     assert sorted(r.store_id for r in reminders(ReminderKind.FIRST_SERVICE)) == sorted([car.store.pk, car.world.b.pk])
 
 
+def test_messages_are_queued_in_batches_with_a_fixed_number_of_queries(car, monkeypatch):
+    """Insurance reminders (marketing) for several cars, one customer a refused template: one batch links every other
+    reminder to its message, moves the consenting ones to "sent" with their event row; a rerun queues nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.care import services
+    from aftersales.care.models import ReminderEvent
+    from aftersales.customers.services import consent_record
+    from aftersales.messaging.models import MessageTemplate
+
+    def fleet(n: int, expiry: dt.date, store) -> list:
+        cars = []
+        for i in range(n):
+            customer = CustomerFactory(home_store=store, language="en" if i % 2 else "zh-hans")
+            if i % 3 == 0:
+                consent_record(actor=car.world.manager, customer=customer, purpose="marketing", channel="sms", granted=True,
+                               source="in_store")
+            cars.append(VehicleFactory(owner=customer, insurance_expiry=expiry))
+        return cars
+
+    def send(day: dt.date) -> tuple[int, int]:
+        reminder_sweep(today=day, send=False)
+        with CaptureQueriesContext(connection) as ctx:
+            sent = services.reminders_send_pending(since=day)
+        return sent, len(ctx.captured_queries)
+
+    fleet(3, D(2026, 7, 31), car.store)
+    fleet(3, D(2026, 7, 31), car.world.b)
+    few = send(D(2026, 7, 1))
+    assert few[0] == 6
+    fleet(12, D(2026, 8, 31), car.store)
+    fleet(12, D(2026, 8, 31), car.world.b)
+    # store B's English SMS text uses a variable an insurance reminder does not have: those messages are refused
+    MessageTemplate.objects.create(group=car.world.group, store=car.world.b, kind="care.insurance", channel="sms",
+                                   language="en", body="{{ greeting }} {{ offer }}")
+    monkeypatch.setattr(services, "SEND_BATCH", 1000)
+    many = send(D(2026, 8, 1))
+    assert many[0] == 24 - 6 and many[1] <= few[1]  # 24 reminders in one batch: no more queries than 6
+    rows = list(Reminder.objects.filter(kind=ReminderKind.INSURANCE, due_date=D(2026, 8, 31)).select_related("message", "customer"))
+    refused = [r for r in rows if r.store_id == car.world.b.pk and r.customer.language == "en"]
+    assert len(refused) == 6 and all(r.message is None and r.status == ReminderStatus.DUE for r in refused)
+    for r in rows:
+        if r in refused:
+            continue
+        consented = Consent.objects.filter(customer=r.customer, granted=True).exists()
+        assert r.message.status == ("pending" if consented else "suppressed")
+        assert r.status == (ReminderStatus.SENT if consented else ReminderStatus.DUE)
+        assert r.message.dedup_key == services.reminder_dedup_key(r)
+        events = list(ReminderEvent.objects.filter(reminder=r).values_list("from_state", "to_state"))
+        assert events == ([("due", "sent")] if consented else [])
+    assert services.reminders_send_pending(since=D(2026, 8, 1)) == 0  # the refused ones again: still refused
+    assert Message.objects.filter(kind="care.insurance").count() == 6 + 18
+
+
 # ---- coverage ---------------------------------------------------------------------------------------------------------
 def test_first_service_coverage(car):
     later = VehicleFactory(owner=CustomerFactory(home_store=car.store), purchase_date=D(2026, 1, 20))
