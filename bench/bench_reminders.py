@@ -158,6 +158,8 @@ def main() -> None:
     with connection.cursor() as cur:
         cur.execute("DELETE FROM care_reminderevent")
         cur.execute("DELETE FROM care_reminder")
+        cur.execute("DELETE FROM care_duetablestate")  # no due-date table yet: the first run builds it
+        cur.execute("TRUNCATE care_vehicledue")
         cur.execute("DELETE FROM messaging_message WHERE dedup_key LIKE 'care-reminder:%%'")
     first = reminder_sweep(today=today, send=False)
     second = reminder_sweep(today=today, send=False)

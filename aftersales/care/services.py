@@ -169,24 +169,25 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
     return sent
 
 
-def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None = None, send: bool = True) -> sweep.SweepResult:
-    """The daily sweep over every vehicle of the (active) stores: compute due dates set-based, write the reminders
-    that fall due today (unique rows), then queue their messages. Idempotent: a second run writes nothing."""
+def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None = None, send: bool = True,
+                   full: bool = False) -> sweep.SweepResult:
+    """The daily sweep over every vehicle of the (active) stores: bring the due dates up to date set-based (only the
+    vehicles that changed, unless ``full`` or the plans changed), write the reminders that fall due today (unique
+    rows), then queue their messages. Idempotent: a second run writes nothing."""
+    import zoneinfo
+
     result = sweep.SweepResult(today=today or timezone.localdate())
     t0 = time.perf_counter()
+    with transaction.atomic():
+        refreshed = sweep.refresh_due(today=result.today, full=full)
+    result.vehicles, result.rebuilt = refreshed.vehicles, refreshed.rebuilt
+    result.timings["due table"] += time.perf_counter() - t0
     for zone_name, ids in sweep.zones(store_ids).items():
-        import zoneinfo
-
         zone = zoneinfo.ZoneInfo(zone_name)
         local_today = today or timezone.localtime(timezone.now(), zone).date()
         result.today = local_today
         with transaction.atomic():
-            started = time.perf_counter()
-            result.vehicles += sweep.build_due_table(ids, local_today, zone)
-            result.timings["due table"] += time.perf_counter() - started
             sweep.insert_reminders(ids, local_today, zone, result)
-            with connection.cursor() as cur:
-                cur.execute("DROP TABLE IF EXISTS care_due")
     result.seconds_compute = time.perf_counter() - t0
     if send:
         t1 = time.perf_counter()
