@@ -113,6 +113,7 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
     message and its "sent" state (unless the message is suppressed or failed) commit together, and the dedup key
     makes a rerun a no-op. A reminder whose message is refused (e.g. a template missing a variable) is logged and
     left for the next run without sinking its batch; one that another worker holds is skipped."""
+    from aftersales.common.bulk import update_rows
     from aftersales.messaging.choices import MessageStatus
     from aftersales.messaging.services import OutgoingMessage, message_enqueue_many
 
@@ -163,7 +164,7 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
                     events.append(ReminderEvent(reminder=reminder, from_state=reminder.status, to_state=ReminderStatus.SENT,
                                                 reason=_("Message queued by the daily sweep"), at=now))
                     reminder.status = ReminderStatus.SENT
-            Reminder.objects.bulk_update(linked, ["message", "status"])
+            update_rows(Reminder, ["message", "status"], [(r.pk, r.message_id, r.status) for r in linked])
             ReminderEvent.objects.bulk_create(events)
         sent += len(linked)
     return sent

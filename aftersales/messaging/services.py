@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
+from aftersales.common.bulk import update_rows
 from aftersales.common.errors import DomainError, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.scoping import spans_group
@@ -479,8 +480,7 @@ def _insert_messages(rows: dict[str, Message], needs_link: list[Message], existi
                     link = opt_out_link(message.pk)
                     message.subject = message.subject.replace(_LINK_MARK, link)
                     message.body = message.body.replace(_LINK_MARK, link)
-                if linked:
-                    Message.objects.bulk_update(linked, ["subject", "body"])
+                update_rows(Message, ["subject", "body"], [(m.pk, m.subject, m.body) for m in linked])
             return
         except IntegrityError:
             taken = {m.dedup_key: m for m in Message.objects.filter(dedup_key__in=list(pending))}

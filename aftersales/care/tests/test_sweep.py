@@ -171,6 +171,66 @@ def test_declined_recommendations(car):
     assert r.due_date == D(2026, 2, 19) and r.detail == "维修"
 
 
+# ---- the due-date table: refreshed for what changed, the same as a rebuild ---------------------------------------------
+def _due_rows() -> list[tuple]:
+    from aftersales.care.models import VehicleDue
+    from aftersales.care.sweep import DUE_COLUMNS
+
+    return sorted(VehicleDue.objects.values_list(*DUE_COLUMNS))
+
+
+def test_the_refreshed_table_is_what_a_rebuild_gives_after_every_kind_of_change(car):
+    from django.utils import timezone
+
+    from aftersales.care.models import DueTableState
+    from aftersales.workshop.models import RepairJobEvent
+
+    day = D(2026, 4, 1)
+    w = car.world
+    cars = [VehicleFactory(owner=CustomerFactory(home_store=w.a), purchase_date=D(2025, 6, i + 1)) for i in range(7)]
+    for v in cars:
+        reading(v, D(2025, 6, 1), 0)
+    served = visit(cars[5], D(2025, 12, 1), 4000)
+    first = reminder_sweep(today=day, send=False)
+    assert first.rebuilt and first.vehicles == 8
+    second = reminder_sweep(today=day, send=False)
+    assert not second.rebuilt and second.vehicles == 0  # nothing changed: nothing computed
+    before = _due_rows()
+    # every input the due dates depend on, changed the way the application changes it
+    reading(cars[0], D(2026, 3, 1), 9000)  # a new reading
+    visit(cars[1], D(2026, 3, 2), 8000)  # a maintenance visit (a new order and job)
+    cars[2].insurance_expiry, cars[2].purchase_date = D(2026, 5, 1), D(2025, 7, 1)
+    cars[2].save()  # the vehicle edited
+    owner = cars[3].owner
+    owner.home_store = w.b
+    owner.save()  # the owner moved to store B: so does the car
+    job = served.jobs.get()
+    RepairJob.objects.filter(pk=job.pk).update(status="declined")  # the job declined through its transition (event row)
+    RepairJobEvent.objects.create(job=job, from_state="passed_qc", to_state="declined", at=timezone.now())
+    new_car = VehicleFactory(owner=CustomerFactory(home_store=w.b), purchase_date=D(2026, 1, 5))  # a new car
+    refreshed = reminder_sweep(today=day + dt.timedelta(days=1), send=False)
+    assert not refreshed.rebuilt and refreshed.vehicles == 6
+    after = _due_rows()
+    assert after != before
+    reminder_sweep(today=day + dt.timedelta(days=1), send=False, full=True)
+    assert _due_rows() == after
+    assert {r[0]: r[2] for r in after}[cars[3].pk] == w.b.pk and new_car.pk in {r[0] for r in after}
+    # the marks lag one sweep: what changed just before the last sweep is looked at again by the next one
+    state = DueTableState.objects.get()
+    assert state.marks_before["reading"] <= state.marks["reading"]
+
+
+def test_a_plan_change_rebuilds_the_table(car):
+    day = D(2026, 4, 1)
+    assert reminder_sweep(today=day, send=False).rebuilt
+    assert not reminder_sweep(today=day, send=False).rebuilt
+    MaintenancePlan.objects.create(group=car.store.group, make="Toyota", first_service_months=2)
+    again = reminder_sweep(today=day, send=False)
+    assert again.rebuilt and again.vehicles == 1
+    CareSettings.objects.filter(store=car.store).update(default_daily_km=80)
+    assert reminder_sweep(today=day, send=False).rebuilt
+
+
 # ---- messages ---------------------------------------------------------------------------------------------------------
 def test_first_service_message_has_booking_link_materials_and_directions(car):
     from aftersales.appointments.models import ServiceType
