@@ -220,7 +220,9 @@ def test_the_refreshed_table_is_what_a_rebuild_gives_after_every_kind_of_change(
     assert state.marks_before["reading"] <= state.marks["reading"]
 
 
-def test_a_plan_change_rebuilds_the_table(car):
+def test_a_plan_change_or_many_changed_vehicles_rebuild_the_table(car, monkeypatch):
+    from aftersales.care import sweep as due
+
     day = D(2026, 4, 1)
     assert reminder_sweep(today=day, send=False).rebuilt
     assert not reminder_sweep(today=day, send=False).rebuilt
@@ -228,6 +230,10 @@ def test_a_plan_change_rebuilds_the_table(car):
     again = reminder_sweep(today=day, send=False)
     assert again.rebuilt and again.vehicles == 1
     CareSettings.objects.filter(store=car.store).update(default_daily_km=80)
+    assert reminder_sweep(today=day, send=False).rebuilt
+    assert not reminder_sweep(today=day, send=False).rebuilt
+    monkeypatch.setattr(due, "REBUILD_MIN", 0)
+    car.vehicle.save()  # every vehicle (one) changed: more than REBUILD_SHARE of them
     assert reminder_sweep(today=day, send=False).rebuilt
 
 
