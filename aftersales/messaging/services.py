@@ -360,7 +360,8 @@ def _marketing_consents(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
 def message_enqueue_many(*, items: Sequence[OutgoingMessage], skip_invalid: bool = False) -> list[Message | DomainError]:
     """Queue many messages in the current transaction, each exactly as :func:`message_enqueue` would, with a few
     queries per batch whatever its size: one dedup query, the templates, consents and channel settings of the
-    whole batch, one ``bulk_create`` (and one ``bulk_update`` of the marketing texts that carry their opt-out link).
+    whole batch, one ``bulk_create`` (and one UPDATE of the marketing texts that carry their opt-out link, which
+    names the message's id).
 
     Returns one entry per item, in order: its message (the existing one when its dedup key is already queued, in the
     table or earlier in ``items``). An item that ``message_enqueue`` would refuse raises that error and nothing of the
@@ -471,6 +472,7 @@ def _insert_messages(rows: dict[str, Message], needs_link: list[Message], existi
     """Write the rows (a savepoint: a dedup key queued meanwhile by another transaction is taken from the table and the
     rest written again), then put each marketing text's opt-out link, which needs the message id."""
     pending = dict(rows)
+    rendered = {m.dedup_key: (m.subject, m.body) for m in needs_link}  # with the mark, for a second attempt
     while pending:
         try:
             with transaction.atomic():
@@ -478,8 +480,8 @@ def _insert_messages(rows: dict[str, Message], needs_link: list[Message], existi
                 linked = [m for m in needs_link if m.dedup_key in pending]
                 for message in linked:
                     link = opt_out_link(message.pk)
-                    message.subject = message.subject.replace(_LINK_MARK, link)
-                    message.body = message.body.replace(_LINK_MARK, link)
+                    subject, body = rendered[message.dedup_key]
+                    message.subject, message.body = subject.replace(_LINK_MARK, link), body.replace(_LINK_MARK, link)
                 update_rows(Message, ["subject", "body"], [(m.pk, m.subject, m.body) for m in linked])
             return
         except IntegrityError:

@@ -289,3 +289,33 @@ def test_the_number_of_queries_does_not_grow_with_the_batch(world):
     assert reads[5] == reads[40] == reads[300] and len(reads[5]) <= 8, reads[5]
     if connection.vendor == "postgresql":
         assert _writes(300) == (1, 1)  # one INSERT and one UPDATE whatever the size
+
+
+def test_a_key_queued_meanwhile_by_another_transaction_is_taken_and_the_rest_written(world, cases):
+    """Between the batch's dedup query and its INSERT another transaction queues one of its keys (simulated: the row
+    is written just before the INSERT's savepoint): the batch takes that message and writes the others, each
+    marketing text with the opt-out link of its own (new) id."""
+    english = next(args for name, args, _e in cases if name.startswith("English"))
+    items = [OutgoingMessage(dedup_key=f"race:{i}", **english) for i in range(3)]
+    state = {"dedup_seen": False, "done": False}
+    other: list[Message] = []
+
+    def meanwhile(execute, sql, params, many, context):
+        if state["dedup_seen"] and not state["done"] and sql.startswith("SAVEPOINT"):
+            state["done"] = True
+            other.append(message_enqueue(dedup_key="race:1", **english))  # "the other transaction"
+        if sql.startswith('SELECT "messaging_message"') and "dedup_key" in sql:
+            state["dedup_seen"] = True
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(meanwhile):
+        out = message_enqueue_many(items=items)
+    assert state["done"] and len(other) == 1
+    assert [isinstance(m, Message) for m in out] == [True, True, True]
+    assert out[1].pk == other[0].pk  # type: ignore[union-attr]
+    assert Message.objects.filter(dedup_key__startswith="race:").count() == 3
+    for m in out:
+        assert isinstance(m, Message)
+        (token,) = LINK.findall(Message.objects.get(pk=m.pk).body)
+        found = message_from_opt_out_token(token)
+        assert found is not None and found.pk == m.pk
