@@ -161,7 +161,7 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
                 linked.append(reminder)
                 if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
                     # DUE → SENT (the lock above re-read DUE), as ``_move`` would, with its event row
-                    events.append(ReminderEvent(reminder=reminder, from_state=reminder.status, to_state=ReminderStatus.SENT,
+                    events.append(ReminderEvent(reminder=reminder, from_state=ReminderStatus.DUE, to_state=ReminderStatus.SENT,
                                                 reason=_("Message queued by the daily sweep"), at=now))
                     reminder.status = ReminderStatus.SENT
             update_rows(Reminder, ["message", "status"], [(r.pk, r.message_id, r.status) for r in linked])
