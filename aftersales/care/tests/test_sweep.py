@@ -135,6 +135,20 @@ def test_annual_inspection_on_even_years_and_anniversary_every_year(car):
     assert len(reminders(ReminderKind.ANNIVERSARY)) == 2
 
 
+def test_a_car_bought_on_29_february_has_its_anniversary_on_the_28th_in_other_years(car):
+    from aftersales.care.sweep import _window_days
+
+    assert _window_days(D(2027, 2, 27), 1) == [227, 228, 229]  # 2027 is not a leap year: the 29th's anniversary
+    assert _window_days(D(2028, 2, 27), 1) == [227, 228]  # 2028 is: it has its own day
+    assert _window_days(D(2026, 12, 30), 3) == [101, 102, 1230, 1231]
+    car.vehicle.purchase_date = D(2024, 2, 29)
+    car.vehicle.save()
+    (a,) = fires_once(D(2025, 2, 28), ReminderKind.ANNIVERSARY)
+    assert (a.due_date, a.detail) == (D(2025, 2, 28), "1")
+    (i,) = fires_once(D(2026, 1, 29), ReminderKind.INSPECTION)  # 2 years, 30 days before
+    assert i.due_date == D(2026, 2, 28)
+
+
 def test_birthday_month_offer_once_per_customer(car):
     car.customer.birthday = D(1990, 3, 15)
     car.customer.save()
