@@ -89,10 +89,15 @@ class Reminder(models.Model):
     any number of times. The care calendar records what a person did about it (called, booked, dismissed).
     """
 
-    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="care_reminders")
+    # the sweep writes a quarter of a million reminders on its first run: no index that another one already covers
+    # (store: the two store indexes below; vehicle: the unique constraint) or that would hold only NULLs
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="care_reminders", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="care_reminders")
     vehicle = models.ForeignKey(
-        "vehicles.Vehicle", verbose_name=_("vehicle"), null=True, blank=True, on_delete=models.CASCADE, related_name="care_reminders"
+        "vehicles.Vehicle", verbose_name=_("vehicle"), null=True, blank=True, on_delete=models.CASCADE, related_name="care_reminders",
+        db_index=False,
     )
     kind = models.CharField(_("type"), max_length=16, choices=ReminderKind.choices)
     due_date = models.DateField(_("due"))
@@ -101,11 +106,12 @@ class Reminder(models.Model):
     due_km = models.PositiveIntegerField(_("due at (km)"), null=True, blank=True)
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.DUE)
-    message = models.ForeignKey("messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey("messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     action_at = models.DateTimeField(_("action at"), null=True, blank=True)
     action_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("action by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("action by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -125,7 +131,10 @@ class Reminder(models.Model):
         indexes = [
             models.Index(fields=["store", "due_date"], name="care_reminder_store_due"),
             models.Index(fields=["store", "remind_on"], name="care_reminder_store_sent"),
-            models.Index(fields=["vehicle", "kind", "due_date"], name="care_reminder_vehicle_kind"),
+            models.Index(fields=["message"], condition=models.Q(message__isnull=False), name="care_reminder_message"),
+            models.Index(fields=["action_by"], condition=models.Q(action_by__isnull=False), name="care_reminder_action_by"),
+            # the reminders whose message is still to be queued (``reminders_send_pending``), whatever the table's size
+            models.Index(fields=["id"], condition=models.Q(message__isnull=True, status="due"), name="care_reminder_unsent"),
         ]
 
     def __str__(self) -> str:
@@ -147,6 +156,65 @@ class ReminderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reminder_id}: {self.from_state}→{self.to_state}"
+
+
+class VehicleDue(models.Model):
+    """The projected due dates of one vehicle, kept by the daily sweep (``sweep.refresh_due``).
+
+    Derived data: rebuilt in full when the plans, the stores' assumed daily distance or the stores change (or when it
+    is empty, or a week old); otherwise only the rows of the vehicles whose inputs changed since the sweep before the
+    last are computed again. Unlogged on PostgreSQL (a crash empties it, and the next sweep rebuilds it).
+    """
+
+    vehicle = models.OneToOneField(
+        "vehicles.Vehicle", verbose_name=_("vehicle"), primary_key=True, on_delete=models.CASCADE, db_constraint=False,
+        related_name="+",
+    )
+    customer_id = models.BigIntegerField(_("customer"))
+    store_id = models.BigIntegerField(_("store"))
+    purchase_date = models.DateField(_("purchase date"), null=True)
+    insurance_expiry = models.DateField(_("insurance expiry"), null=True)
+    warranty_end = models.DateField(_("warranty end"), null=True)
+    #: month * 100 + day of the purchase date: the anniversary (and annual inspection) candidates of a day
+    anniversary = models.PositiveSmallIntegerField(_("anniversary (MMDD)"), null=True)
+    fs_due = models.DateField(_("first service due"), null=True)
+    fs_km = models.PositiveIntegerField(_("first service at (km)"), null=True)
+    mt_due = models.DateField(_("maintenance due"), null=True)
+    mt_km = models.BigIntegerField(_("maintenance at (km)"), null=True)
+    last_service = models.DateField(_("last service"), null=True)
+
+    class Meta:
+        verbose_name = _("projected due dates")
+        verbose_name_plural = _("projected due dates")
+        indexes = [
+            models.Index(fields=["fs_due"], condition=models.Q(fs_due__isnull=False), name="care_due_first_service"),
+            models.Index(fields=["mt_due"], condition=models.Q(mt_due__isnull=False), name="care_due_maintenance"),
+            models.Index(fields=["insurance_expiry"], condition=models.Q(insurance_expiry__isnull=False), name="care_due_insurance"),
+            models.Index(fields=["warranty_end"], condition=models.Q(warranty_end__isnull=False), name="care_due_warranty"),
+            models.Index(fields=["anniversary"], condition=models.Q(anniversary__isnull=False), name="care_due_anniversary"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id}"
+
+
+class DueTableState(models.Model):
+    """One row: what ``VehicleDue`` was computed from, so the next sweep knows what to compute again."""
+
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True)
+    rebuilt_at = models.DateTimeField(_("rebuilt at"), null=True)
+    #: high-water marks (time, and the last id of readings, orders, jobs and their events) of the last sweep and of the
+    #: one before it; a refresh looks at what changed since the one before the last (a transaction still open at the
+    #: last sweep is seen by the next one)
+    marks = models.JSONField(_("marks"), default=dict)
+    marks_before = models.JSONField(_("previous marks"), default=dict)
+
+    class Meta:
+        verbose_name = _("due-date table state")
+        verbose_name_plural = _("due-date table state")
+
+    def __str__(self) -> str:
+        return f"{self.rebuilt_at}"
 
 
 class Playbook(models.Model):

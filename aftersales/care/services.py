@@ -39,7 +39,8 @@ from .playbooks import (  # noqa: F401  (re-exported: the playbook services)
     playbooks_tick,
 )
 
-SEND_BATCH = 200
+#: reminders whose messages are queued per transaction by ``reminders_send_pending``
+SEND_BATCH = 1000
 log = logging.getLogger(__name__)
 
 
@@ -107,75 +108,87 @@ def _move(reminder: Reminder, to: str, actor: Any, reason: str = "") -> None:
 
 
 def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
-    """Queue the message of every reminder that has none yet (remind_on ≥ ``since``). A batch commits together
-    (one transaction; each reminder in its own savepoint, so one bad row does not sink the batch): the message and
-    the reminder's "sent" state commit together, and the dedup key makes a rerun a no-op."""
+    """Queue the message of every reminder that has none yet (remind_on ≥ ``since``), ``SEND_BATCH`` reminders per
+    transaction through ``message_enqueue_many`` (a few queries per batch): the messages, each reminder's link to its
+    message and its "sent" state (unless the message is suppressed or failed) commit together, and the dedup key
+    makes a rerun a no-op. A reminder whose message is refused (e.g. a template missing a variable) is logged and
+    left for the next run without sinking its batch; one that another worker holds is skipped."""
+    from aftersales.common.bulk import update_rows
     from aftersales.messaging.choices import MessageStatus
-    from aftersales.messaging.services import message_enqueue
+    from aftersales.messaging.services import OutgoingMessage, message_enqueue_many
 
     sent = 0
     cares: dict[int, CareSettings] = {}
     materials: dict[tuple[int, str], str] = {}
-    failed: set[int] = set()
-    while True:
+    after = 0  # every reminder up to this id has been handled in this run (queued, refused or held elsewhere)
+    while limit is None or sent < limit:
+        size = SEND_BATCH if limit is None else min(SEND_BATCH, limit - sent)
         batch = list(
-            Reminder.objects.filter(message__isnull=True, status=ReminderStatus.DUE, remind_on__gte=since)
-            .exclude(pk__in=failed).select_related("store", "customer", "vehicle").order_by("id")[:SEND_BATCH]
+            Reminder.objects.filter(message__isnull=True, status=ReminderStatus.DUE, remind_on__gte=since, pk__gt=after)
+            .select_related("store", "customer", "vehicle").order_by("id")[:size]
         )
         if not batch:
             break
+        after = batch[-1].pk
         with transaction.atomic():
             locked = set(
                 Reminder.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
-                .filter(pk__in=[r.pk for r in batch], message__isnull=True).values_list("pk", flat=True)
+                .filter(pk__in=[r.pk for r in batch], message__isnull=True, status=ReminderStatus.DUE)
+                .values_list("pk", flat=True)
             )
+            todo: list[Reminder] = []
+            items: list[OutgoingMessage] = []
             for reminder in batch:
                 if reminder.pk not in locked:
-                    failed.add(reminder.pk)  # another worker has it
-                    continue
+                    continue  # another worker has it (or a person acted on it meanwhile)
                 care = cares.get(reminder.store_id)
                 if care is None:
                     care, _created = CareSettings.objects.get_or_create(store=reminder.store)
                     cares[reminder.store_id] = care
-                try:
-                    with transaction.atomic():
-                        message = message_enqueue(
-                            kind=REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)], store=reminder.store,
-                            customer=reminder.customer, variables=reminder_variables(reminder, care, materials),
-                            dedup_key=reminder_dedup_key(reminder),
-                        )
-                        reminder.message = message
-                        reminder.save(update_fields=["message"])
-                        if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
-                            _move(reminder, ReminderStatus.SENT, None, _("Message queued by the daily sweep"))
-                except DomainError:
-                    log.exception("reminder %s: message not queued", reminder.pk)
-                    failed.add(reminder.pk)
+                todo.append(reminder)
+                items.append(OutgoingMessage(
+                    kind=REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)], store=reminder.store, customer=reminder.customer,
+                    variables=reminder_variables(reminder, care, materials), dedup_key=reminder_dedup_key(reminder),
+                ))
+            now = timezone.now()
+            linked: list[Reminder] = []
+            events: list[ReminderEvent] = []
+            for reminder, message in zip(todo, message_enqueue_many(items=items, skip_invalid=True), strict=True):
+                if isinstance(message, DomainError):
+                    log.error("reminder %s: message not queued: %s (%s)", reminder.pk, message.message, message.code)
                     continue
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return sent
+                reminder.message = message
+                linked.append(reminder)
+                if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
+                    # DUE → SENT (the lock above re-read DUE), as ``_move`` would, with its event row
+                    events.append(ReminderEvent(reminder=reminder, from_state=ReminderStatus.DUE, to_state=ReminderStatus.SENT,
+                                                reason=_("Message queued by the daily sweep"), at=now))
+                    reminder.status = ReminderStatus.SENT
+            update_rows(Reminder, ["message", "status"], [(r.pk, r.message_id, r.status) for r in linked])
+            ReminderEvent.objects.bulk_create(events)
+        sent += len(linked)
     return sent
 
 
-def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None = None, send: bool = True) -> sweep.SweepResult:
-    """The daily sweep over every vehicle of the (active) stores: compute due dates set-based, write the reminders
-    that fall due today (unique rows), then queue their messages. Idempotent: a second run writes nothing."""
+def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None = None, send: bool = True,
+                   full: bool = False) -> sweep.SweepResult:
+    """The daily sweep over every vehicle of the (active) stores: bring the due dates up to date set-based (only the
+    vehicles that changed, unless ``full`` or the plans changed), write the reminders that fall due today (unique
+    rows), then queue their messages. Idempotent: a second run writes nothing."""
+    import zoneinfo
+
     result = sweep.SweepResult(today=today or timezone.localdate())
     t0 = time.perf_counter()
+    with transaction.atomic():
+        refreshed = sweep.refresh_due(today=result.today, full=full)
+    result.vehicles, result.rebuilt = refreshed.vehicles, refreshed.rebuilt
+    result.timings["due table"] += time.perf_counter() - t0
     for zone_name, ids in sweep.zones(store_ids).items():
-        import zoneinfo
-
         zone = zoneinfo.ZoneInfo(zone_name)
         local_today = today or timezone.localtime(timezone.now(), zone).date()
         result.today = local_today
         with transaction.atomic():
-            started = time.perf_counter()
-            result.vehicles += sweep.build_due_table(ids, local_today, zone)
-            result.timings["due table"] += time.perf_counter() - started
             sweep.insert_reminders(ids, local_today, zone, result)
-            with connection.cursor() as cur:
-                cur.execute("DROP TABLE IF EXISTS care_due")
     result.seconds_compute = time.perf_counter() - t0
     if send:
         t1 = time.perf_counter()

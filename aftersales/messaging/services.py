@@ -7,7 +7,10 @@ commits or rolls back with it, and the dispatcher is nudged only after commit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
@@ -16,7 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import Forbidden, ValidationFailed
+from aftersales.common.bulk import update_rows
+from aftersales.common.errors import DomainError, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.scoping import spans_group
 from aftersales.common.transitions import move
@@ -48,7 +52,10 @@ def in_quiet_hours(local: dt.datetime, start: dt.time, end: dt.time) -> bool:
 
 def after_quiet_hours(when: dt.datetime, store: Any) -> dt.datetime:
     """``when`` if it is outside the store's quiet hours, else the end of those quiet hours (aware, UTC)."""
-    cfg = channel_settings(store)
+    return _after_quiet(when, store, channel_settings(store))
+
+
+def _after_quiet(when: dt.datetime, store: Any, cfg: ChannelSettings) -> dt.datetime:
     local = timezone.localtime(when, store.zone)
     if not in_quiet_hours(local, cfg.quiet_start, cfg.quiet_end):
         return when
@@ -196,7 +203,8 @@ def customer_variables(*, customer: Any, store: Any) -> dict[str, str]:
     }
 
 
-def _recipient(channel: str, customer: Any, store: Any, staff_user: Any) -> str:
+def _recipient(channel: str, customer: Any, store: Any, staff_user: Any, webhook_url: Any = None) -> str:
+    """The address on ``channel``; ``webhook_url(store)`` gives the store's webhook (its channel settings)."""
     if channel in (Channel.SMS, Channel.PHONE):
         return customer.mobile if customer else getattr(staff_user, "phone", "")
     if channel == Channel.EMAIL:
@@ -206,8 +214,29 @@ def _recipient(channel: str, customer: Any, store: Any, staff_user: Any) -> str:
     if channel == Channel.APP:
         return f"customer:{customer.pk}" if customer else f"user:{staff_user.pk}"
     if channel == Channel.WEBHOOK:
-        return channel_settings(store).webhook_url
+        return webhook_url(store) if webhook_url is not None else channel_settings(store).webhook_url
     return ""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to queue: the arguments of :func:`message_enqueue`, for :func:`message_enqueue_many`."""
+
+    kind: str
+    store: Any
+    variables: dict[str, Any]
+    dedup_key: str
+    customer: Any = None
+    staff_user: Any = None
+    channel: str | None = None
+    language: str | None = None
+    not_before: dt.datetime | None = None
+
+
+#: messages written per INSERT batch (and per dedup query) by ``message_enqueue_many``
+ENQUEUE_CHUNK = 1000
+#: stands in for the opt-out link while a text is rendered before its message has an id
+_LINK_MARK = "\ue000opt-out\ue000"
 
 
 def message_enqueue(
@@ -226,56 +255,248 @@ def message_enqueue(
 
     The channel defaults to the customer's preferred one (falling back to SMS when it has no address);
     marketing without consent is recorded as suppressed, never sent; marketing waits out quiet hours.
+    The one-item case of :func:`message_enqueue_many`.
     """
-    existing = Message.objects.filter(dedup_key=dedup_key).first()
-    if existing is not None:
-        return existing
-    message_kind = _kind(kind)
-    if customer is None and staff_user is None and channel != Channel.WEBHOOK:
-        raise ValidationFailed("recipient_required", _("A message needs a customer or a staff member."), "customer")
-    channel = channel or (customer.preferred_channel if customer else Channel.APP)
-    if channel not in Channel.values:
-        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": channel}, "channel")
-    recipient = _recipient(channel, customer, store, staff_user)
+    item = OutgoingMessage(
+        kind=kind, store=store, variables=variables, dedup_key=dedup_key, customer=customer, staff_user=staff_user,
+        channel=channel, language=language, not_before=not_before,
+    )
+    (message,) = message_enqueue_many(items=[item])
+    if isinstance(message, DomainError):  # not reached: without skip_invalid the error is raised
+        raise message
+    return message
+
+
+class _Prepared:
+    """What ``message_enqueue_many`` works out for one item before writing it."""
+
+    __slots__ = ("channel", "error", "item", "kind", "language", "recipient")
+
+    def __init__(self, item: OutgoingMessage) -> None:
+        self.item = item
+        self.error: DomainError | None = None
+        self.kind: MessageKind | None = None
+        self.channel = ""
+        self.recipient = ""
+        self.language = ""
+
+
+def _prepare(item: OutgoingMessage, webhook_url: Any) -> _Prepared:
+    """Kind, channel (with the fallback to SMS), recipient and language of one message; refusals as ``error``."""
+    p = _Prepared(item)
+    customer, staff_user, store = item.customer, item.staff_user, item.store
+    try:
+        p.kind = _kind(item.kind)
+        if customer is None and staff_user is None and item.channel != Channel.WEBHOOK:
+            raise ValidationFailed("recipient_required", _("A message needs a customer or a staff member."), "customer")
+        channel = item.channel or (customer.preferred_channel if customer else Channel.APP)
+        if channel not in Channel.values:
+            raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": channel}, "channel")
+    except DomainError as exc:
+        p.error = exc
+        return p
+    recipient = _recipient(channel, customer, store, staff_user, webhook_url)
     if not recipient and customer is not None and channel != Channel.SMS:
         channel = Channel.SMS  # the preferred channel has no address (no e-mail, no WeChat): every customer has a mobile
-        recipient = _recipient(channel, customer, store, staff_user)
-    language = language or getattr(customer, "language", "") or getattr(staff_user, "language", "") or "zh-hans"
-    if language not in LANGUAGES:
-        language = "zh-hans"
-    subject, body, provider_code = template_for(store=store, kind=message_kind, channel=channel, language=language)
+        recipient = _recipient(channel, customer, store, staff_user, webhook_url)
+    language = item.language or getattr(customer, "language", "") or getattr(staff_user, "language", "") or "zh-hans"
+    p.channel, p.recipient, p.language = channel, recipient, language if language in LANGUAGES else "zh-hans"
+    return p
+
+
+def _settings_of(stores: dict[int, Any]) -> dict[int, ChannelSettings]:
+    """The channel settings of these stores (created with the defaults where a store has none yet)."""
+    found = {row.store_id: row for row in ChannelSettings.objects.filter(store_id__in=list(stores))}
+    missing = [pk for pk in stores if pk not in found]
+    if missing:
+        ChannelSettings.objects.bulk_create([ChannelSettings(store_id=pk) for pk in missing], ignore_conflicts=True)
+        found.update({row.store_id: row for row in ChannelSettings.objects.filter(store_id__in=missing)})
+    return found
+
+
+def _templates_of(combos: set[tuple[Any, str, str, str]]) -> dict[tuple[int, str, str, str], tuple[str, str, str]]:
+    """:func:`template_for` for every (store, kind, channel, language) at once: one query."""
+    from django.db.models import Q
+
+    stores = {store.pk: store for store, _k, _c, _l in combos}
+    rows = list(
+        MessageTemplate.objects.filter(
+            Q(store__isnull=True, group_id__in={s.group_id for s in stores.values()}) | Q(store_id__in=list(stores)),
+            kind__in={k for _s, k, _c, _l in combos}, channel__in={c for _s, _k, c, _l in combos},
+            language__in={la for _s, _k, _c, la in combos}, is_active=True,
+        )
+    )
+    by_store = {(t.store_id, t.kind, t.channel, t.language): t for t in rows if t.store_id is not None}
+    by_group = {(t.group_id, t.kind, t.channel, t.language): t for t in rows if t.store_id is None}
+    out: dict[tuple[int, str, str, str], tuple[str, str, str]] = {}
+    for store, kind, channel, language in combos:
+        found = by_store.get((store.pk, kind, channel, language)) or by_group.get((store.group_id, kind, channel, language))
+        if found is not None:
+            out[(store.pk, kind, channel, language)] = (found.subject, found.body, found.provider_template_code)
+        else:
+            message_kind = KINDS[kind]
+            out[(store.pk, kind, channel, language)] = (
+                str(message_kind.label), message_kind.default_text.get(language) or message_kind.default_text["zh-hans"], "",
+            )
+    return out
+
+
+def _marketing_consents(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """:func:`marketing_allowed` for every (customer id, channel) at once: the pairs whose latest record grants."""
+    from aftersales.customers.models import Consent
+
+    if not pairs:
+        return set()
+    latest: dict[tuple[int, str], bool] = {}
+    rows = (
+        Consent.objects.filter(customer_id__in={c for c, _ch in pairs}, channel__in={ch for _c, ch in pairs}, purpose="marketing")
+        .order_by("-at", "-id").values_list("customer_id", "channel", "granted")
+    )
+    for customer_id, channel, granted in rows:
+        latest.setdefault((customer_id, channel), granted)
+    return {pair for pair in pairs if latest.get(pair)}
+
+
+def message_enqueue_many(*, items: Sequence[OutgoingMessage], skip_invalid: bool = False) -> list[Message | DomainError]:
+    """Queue many messages in the current transaction, each exactly as :func:`message_enqueue` would, with a few
+    queries per batch whatever its size: one dedup query, the templates, consents and channel settings of the
+    whole batch, one ``bulk_create`` (and one UPDATE of the marketing texts that carry their opt-out link, which
+    names the message's id).
+
+    Returns one entry per item, in order: its message (the existing one when its dedup key is already queued, in the
+    table or earlier in ``items``). An item that ``message_enqueue`` would refuse raises that error and nothing of the
+    call is written; with ``skip_invalid`` its entry is the error instead and the other items are queued.
+    """
+    out: list[Message | DomainError] = []
+    with transaction.atomic():
+        for start in range(0, len(items), ENQUEUE_CHUNK):
+            out += _enqueue_chunk(items[start:start + ENQUEUE_CHUNK], skip_invalid)
+    return out
+
+
+def _enqueue_chunk(items: Sequence[OutgoingMessage], skip_invalid: bool) -> list[Message | DomainError]:
+    if not items:
+        return []
+    existing = {m.dedup_key: m for m in Message.objects.filter(dedup_key__in={i.dedup_key for i in items})}
+    todo = [i for i in items if i.dedup_key not in existing]
+    stores = {i.store.pk: i.store for i in todo if i.store is not None}
+    cfg: dict[int, ChannelSettings] = {}
+
+    def settings_for(store: Any) -> ChannelSettings:
+        if not cfg:
+            cfg.update(_settings_of(stores))
+        if store.pk not in cfg:
+            cfg.update(_settings_of({store.pk: store}))
+        return cfg[store.pk]
+
+    prepared = {id(i): _prepare(i, lambda store: settings_for(store).webhook_url) for i in todo}
+    ok = [p for p in prepared.values() if p.error is None]
+    templates = _templates_of({(p.item.store, p.item.kind, p.channel, p.language) for p in ok})
+    consents = _marketing_consents({
+        (p.item.customer.pk, p.channel) for p in ok
+        if p.kind is not None and p.kind.purpose == Purpose.MARKETING and p.recipient and p.item.customer is not None
+    })
     now = timezone.now()
+    results: list[Message | DomainError | str] = []  # a str: the message of that dedup key, written below
+    rows: dict[str, Message] = {}
+    needs_link: list[Message] = []
+    for item in items:
+        if item.dedup_key in existing:
+            results.append(existing[item.dedup_key])
+            continue
+        if item.dedup_key in rows:
+            results.append(item.dedup_key)  # an earlier item of this batch queues it
+            continue
+        p = prepared[id(item)]
+        try:
+            if p.error is not None:
+                raise p.error
+            message = _new_message(p, templates, consents, settings_for, now)
+        except DomainError as exc:
+            if not skip_invalid:
+                raise
+            results.append(exc)
+            continue
+        rows[item.dedup_key] = message
+        results.append(item.dedup_key)
+        if _LINK_MARK in message.body or _LINK_MARK in message.subject:
+            needs_link.append(message)
+    if rows:
+        _insert_messages(rows, needs_link, existing)
+    countdowns: set[float] = set()
+    final: list[Message | DomainError] = []
+    for entry in results:
+        if isinstance(entry, str):
+            if entry in existing:  # another transaction queued it first
+                final.append(existing[entry])
+                continue
+            message = rows[entry]
+            if message.status == MessageStatus.PENDING:
+                countdowns.add(round(max(0.0, (message.not_before - now).total_seconds()), 3))
+            final.append(message)
+        else:
+            final.append(entry)
+    for countdown in sorted(countdowns):
+        transaction.on_commit(functools.partial(_nudge, countdown))
+    return final
+
+
+def _new_message(p: _Prepared, templates: dict[tuple[int, str, str, str], tuple[str, str, str]],
+                 consents: set[tuple[int, str]], settings_for: Any, now: dt.datetime) -> Message:
+    """The message row of one item (not saved), rendered; its opt-out link still a mark where the text has one."""
+    item, kind, channel, language, recipient = p.item, p.kind, p.channel, p.language, p.recipient
+    assert kind is not None
+    subject, body, provider_code = templates[(item.store.pk, item.kind, channel, language)]
     status = MessageStatus.PENDING
     last_error = ""
     if not recipient:
         status, last_error = MessageStatus.FAILED, _("No address for this channel.")
-    elif message_kind.purpose == Purpose.MARKETING and (customer is None or not marketing_allowed(customer, channel)):
+    elif kind.purpose == Purpose.MARKETING and (item.customer is None or (item.customer.pk, channel) not in consents):
         status, last_error = MessageStatus.SUPPRESSED, _("No marketing consent on this channel.")
-    due = not_before or now
-    if message_kind.purpose == Purpose.MARKETING:
-        due = after_quiet_hours(due, store)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                group_id=store.group_id, store=store, customer=customer, staff_user=staff_user, kind=kind, channel=channel,
-                purpose=message_kind.purpose, language=language, recipient=recipient, variables=variables,
-                dedup_key=dedup_key, status=status, not_before=due, next_attempt_at=due, last_error=last_error,
-                provider_template_code=provider_code, body="-", created_at=now,
-            )
-            message.subject, message.body = render(
-                body=body, subject=subject, kind=message_kind, channel=channel, language=language,
-                variables=variables, opt_out_link=opt_out_link(message.pk),
-            )
-            message.save(update_fields=["subject", "body"])
-    except IntegrityError:
-        existing = Message.objects.filter(dedup_key=dedup_key).first()
-        if existing is None:
-            raise
-        return existing
-    if status == MessageStatus.PENDING:
-        countdown = max(0.0, (due - now).total_seconds())
-        transaction.on_commit(lambda: nudge_dispatcher(countdown))
-    return message
+    due = item.not_before or now
+    if kind.purpose == Purpose.MARKETING:
+        due = _after_quiet(due, item.store, settings_for(item.store))
+    text_subject, text_body = render(
+        body=body, subject=subject, kind=kind, channel=channel, language=language, variables=item.variables,
+        opt_out_link=_LINK_MARK,
+    )
+    return Message(
+        group_id=item.store.group_id, store=item.store, customer=item.customer, staff_user=item.staff_user, kind=item.kind,
+        channel=channel, purpose=kind.purpose, language=language, recipient=recipient, variables=item.variables,
+        dedup_key=item.dedup_key, status=status, not_before=due, next_attempt_at=due, last_error=last_error,
+        provider_template_code=provider_code, subject=text_subject, body=text_body, created_at=now,
+    )
+
+
+def _insert_messages(rows: dict[str, Message], needs_link: list[Message], existing: dict[str, Message]) -> None:
+    """Write the rows (a savepoint: a dedup key queued meanwhile by another transaction is taken from the table and the
+    rest written again), then put each marketing text's opt-out link, which needs the message id."""
+    pending = dict(rows)
+    rendered = {m.dedup_key: (m.subject, m.body) for m in needs_link}  # with the mark, for a second attempt
+    while pending:
+        try:
+            with transaction.atomic():
+                Message.objects.bulk_create(list(pending.values()))
+                linked = [m for m in needs_link if m.dedup_key in pending]
+                for message in linked:
+                    link = opt_out_link(message.pk)
+                    subject, body = rendered[message.dedup_key]
+                    message.subject, message.body = subject.replace(_LINK_MARK, link), body.replace(_LINK_MARK, link)
+                update_rows(Message, ["subject", "body"], [(m.pk, m.subject, m.body) for m in linked])
+            return
+        except IntegrityError:
+            taken = {m.dedup_key: m for m in Message.objects.filter(dedup_key__in=list(pending))}
+            if not taken:
+                raise
+            existing.update(taken)
+            pending = {key: m for key, m in pending.items() if key not in taken}
+            for message in pending.values():  # written in an INSERT batch that was rolled back
+                message.pk = None
+                message._state.adding = True
+
+
+def _nudge(countdown: float) -> None:
+    nudge_dispatcher(countdown)  # looked up when called (tests replace it)
 
 
 def nudge_dispatcher(countdown: float = 0.0) -> None:

@@ -135,6 +135,20 @@ def test_annual_inspection_on_even_years_and_anniversary_every_year(car):
     assert len(reminders(ReminderKind.ANNIVERSARY)) == 2
 
 
+def test_a_car_bought_on_29_february_has_its_anniversary_on_the_28th_in_other_years(car):
+    from aftersales.care.sweep import _window_days
+
+    assert _window_days(D(2027, 2, 27), 1) == [227, 228, 229]  # 2027 is not a leap year: the 29th's anniversary
+    assert _window_days(D(2028, 2, 27), 1) == [227, 228]  # 2028 is: it has its own day
+    assert _window_days(D(2026, 12, 30), 3) == [101, 102, 1230, 1231]
+    car.vehicle.purchase_date = D(2024, 2, 29)
+    car.vehicle.save()
+    (a,) = fires_once(D(2025, 2, 28), ReminderKind.ANNIVERSARY)
+    assert (a.due_date, a.detail) == (D(2025, 2, 28), "1")
+    (i,) = fires_once(D(2026, 1, 29), ReminderKind.INSPECTION)  # 2 years, 30 days before
+    assert i.due_date == D(2026, 2, 28)
+
+
 def test_birthday_month_offer_once_per_customer(car):
     car.customer.birthday = D(1990, 3, 15)
     car.customer.save()
@@ -171,6 +185,72 @@ def test_declined_recommendations(car):
     assert r.due_date == D(2026, 2, 19) and r.detail == "维修"
 
 
+# ---- the due-date table: refreshed for what changed, the same as a rebuild ---------------------------------------------
+def _due_rows() -> list[tuple]:
+    from aftersales.care.models import VehicleDue
+    from aftersales.care.sweep import DUE_COLUMNS
+
+    return sorted(VehicleDue.objects.values_list(*DUE_COLUMNS))
+
+
+def test_the_refreshed_table_is_what_a_rebuild_gives_after_every_kind_of_change(car):
+    from django.utils import timezone
+
+    from aftersales.care.models import DueTableState
+    from aftersales.workshop.models import RepairJobEvent
+
+    day = D(2026, 4, 1)
+    w = car.world
+    cars = [VehicleFactory(owner=CustomerFactory(home_store=w.a), purchase_date=D(2025, 6, i + 1)) for i in range(7)]
+    for v in cars:
+        reading(v, D(2025, 6, 1), 0)
+    served = visit(cars[5], D(2025, 12, 1), 4000)
+    first = reminder_sweep(today=day, send=False)
+    assert first.rebuilt and first.vehicles == 8
+    second = reminder_sweep(today=day, send=False)
+    assert not second.rebuilt and second.vehicles == 0  # nothing changed: nothing computed
+    before = _due_rows()
+    # every input the due dates depend on, changed the way the application changes it
+    reading(cars[0], D(2026, 3, 1), 9000)  # a new reading
+    visit(cars[1], D(2026, 3, 2), 8000)  # a maintenance visit (a new order and job)
+    cars[2].insurance_expiry, cars[2].purchase_date = D(2026, 5, 1), D(2025, 7, 1)
+    cars[2].save()  # the vehicle edited
+    owner = cars[3].owner
+    owner.home_store = w.b
+    owner.save()  # the owner moved to store B: so does the car
+    job = served.jobs.get()
+    RepairJob.objects.filter(pk=job.pk).update(status="declined")  # the job declined through its transition (event row)
+    RepairJobEvent.objects.create(job=job, from_state="passed_qc", to_state="declined", at=timezone.now())
+    new_car = VehicleFactory(owner=CustomerFactory(home_store=w.b), purchase_date=D(2026, 1, 5))  # a new car
+    refreshed = reminder_sweep(today=day + dt.timedelta(days=1), send=False)
+    assert not refreshed.rebuilt and refreshed.vehicles == 6
+    after = _due_rows()
+    assert after != before
+    reminder_sweep(today=day + dt.timedelta(days=1), send=False, full=True)
+    assert _due_rows() == after
+    assert {r[0]: r[2] for r in after}[cars[3].pk] == w.b.pk and new_car.pk in {r[0] for r in after}
+    # the marks lag one sweep: what changed just before the last sweep is looked at again by the next one
+    state = DueTableState.objects.get()
+    assert state.marks_before["reading"] <= state.marks["reading"]
+
+
+def test_a_plan_change_or_many_changed_vehicles_rebuild_the_table(car, monkeypatch):
+    from aftersales.care import sweep as due
+
+    day = D(2026, 4, 1)
+    assert reminder_sweep(today=day, send=False).rebuilt
+    assert not reminder_sweep(today=day, send=False).rebuilt
+    MaintenancePlan.objects.create(group=car.store.group, make="Toyota", first_service_months=2)
+    again = reminder_sweep(today=day, send=False)
+    assert again.rebuilt and again.vehicles == 1
+    CareSettings.objects.filter(store=car.store).update(default_daily_km=80)
+    assert reminder_sweep(today=day, send=False).rebuilt
+    assert not reminder_sweep(today=day, send=False).rebuilt
+    monkeypatch.setattr(due, "REBUILD_MIN", 0)
+    car.vehicle.save()  # every vehicle (one) changed: more than REBUILD_SHARE of them
+    assert reminder_sweep(today=day, send=False).rebuilt
+
+
 # ---- messages ---------------------------------------------------------------------------------------------------------
 def test_first_service_message_has_booking_link_materials_and_directions(car):
     from aftersales.appointments.models import ServiceType
@@ -200,6 +280,61 @@ def test_other_stores_vehicles_get_their_own_store(car):
     VehicleFactory(owner=other, purchase_date=D(2026, 1, 10))
     sweep(D(2026, 4, 7))
     assert sorted(r.store_id for r in reminders(ReminderKind.FIRST_SERVICE)) == sorted([car.store.pk, car.world.b.pk])
+
+
+def test_messages_are_queued_in_batches_with_a_fixed_number_of_queries(car, monkeypatch):
+    """Insurance reminders (marketing) for several cars, one customer a refused template: one batch links every other
+    reminder to its message, moves the consenting ones to "sent" with their event row; a rerun queues nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.care import services
+    from aftersales.care.models import ReminderEvent
+    from aftersales.customers.services import consent_record
+    from aftersales.messaging.models import MessageTemplate
+
+    def fleet(n: int, expiry: dt.date, store) -> list:
+        cars = []
+        for i in range(n):
+            customer = CustomerFactory(home_store=store, language="en" if i % 2 else "zh-hans")
+            if i % 3 == 0:
+                consent_record(actor=car.world.manager, customer=customer, purpose="marketing", channel="sms", granted=True,
+                               source="in_store")
+            cars.append(VehicleFactory(owner=customer, insurance_expiry=expiry))
+        return cars
+
+    def send(day: dt.date) -> tuple[int, int]:
+        reminder_sweep(today=day, send=False)
+        with CaptureQueriesContext(connection) as ctx:
+            sent = services.reminders_send_pending(since=day)
+        return sent, len(ctx.captured_queries)
+
+    fleet(3, D(2026, 7, 31), car.store)
+    fleet(3, D(2026, 7, 31), car.world.b)
+    few = send(D(2026, 7, 1))
+    assert few[0] == 6
+    fleet(12, D(2026, 8, 31), car.store)
+    fleet(12, D(2026, 8, 31), car.world.b)
+    # store B's English SMS text uses a variable an insurance reminder does not have: those messages are refused
+    MessageTemplate.objects.create(group=car.world.group, store=car.world.b, kind="care.insurance", channel="sms",
+                                   language="en", body="{{ greeting }} {{ offer }}")
+    monkeypatch.setattr(services, "SEND_BATCH", 1000)
+    many = send(D(2026, 8, 1))
+    assert many[0] == 24 - 6 and many[1] <= few[1]  # 24 reminders in one batch: no more queries than 6
+    rows = list(Reminder.objects.filter(kind=ReminderKind.INSURANCE, due_date=D(2026, 8, 31)).select_related("message", "customer"))
+    refused = [r for r in rows if r.store_id == car.world.b.pk and r.customer.language == "en"]
+    assert len(refused) == 6 and all(r.message is None and r.status == ReminderStatus.DUE for r in refused)
+    for r in rows:
+        if r in refused:
+            continue
+        consented = Consent.objects.filter(customer=r.customer, granted=True).exists()
+        assert r.message.status == ("pending" if consented else "suppressed")
+        assert r.status == (ReminderStatus.SENT if consented else ReminderStatus.DUE)
+        assert r.message.dedup_key == services.reminder_dedup_key(r)
+        events = list(ReminderEvent.objects.filter(reminder=r).values_list("from_state", "to_state"))
+        assert events == ([("due", "sent")] if consented else [])
+    assert services.reminders_send_pending(since=D(2026, 8, 1)) == 0  # the refused ones again: still refused
+    assert Message.objects.filter(kind="care.insurance").count() == 6 + 18
 
 
 # ---- coverage ---------------------------------------------------------------------------------------------------------
