@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
+TEST_WORKERS ?= auto
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint install install-test browser clean bench-generate bench
@@ -28,7 +29,7 @@ run: install
 ## Install what the tests need (incl. Debian's chromium for the browser tests) and run the whole suite.
 test: install-test browser
 	$(BIN)/aftersales compile_translations
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 browser:
 	@bash scripts/ensure-chromium.sh

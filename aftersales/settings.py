@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("AFTERSALES_DATA_DIR", BASE_DIR.parent / "var")).resolve()
+if "PYTEST_XDIST_WORKER" in os.environ:  # parallel tests: each worker its own database, uploads, queue and outbox files
+    DATA_DIR = DATA_DIR / os.environ["PYTEST_XDIST_WORKER"]
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 

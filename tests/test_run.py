@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -47,6 +49,7 @@ def _stop(proc: subprocess.Popen) -> str:
     return out.decode()
 
 
+@pytest.mark.real_clock  # the worker / server is another process on the real clock
 def test_run_serves_ui_and_api_then_stops_and_keeps_data(tmp_path):
     port = _free_port()
     proc = _start(tmp_path, port)

@@ -610,10 +610,15 @@ class _Builder:
                 if stem in ("tech", "tech2", "tech3"):  # weekends
                     shifts += [TechnicianShift(user=user, store=store, weekday=d, start=_t("09:00"), end=_t("17:00")) for d in (5, 6)]
             TechnicianShift.objects.bulk_create(shifts)
-        # ~25 bookings over the next 7 days, booked as an advisor would (messages, reservations, audit)
+        # ~25 bookings over the store's next 7 open days (a holiday such as New Year's Day is skipped, so the count is
+        # the same whenever the demo is loaded), booked as an advisor would (messages, reservations, audit)
+        open_days: dict[str, list[dt.date]] = {}
+        for code, store in self.stores.items():
+            ahead = (self.today + dt.timedelta(days=k) for k in range(1, 22))
+            open_days[code] = [d for d in ahead if free_slots(store, d, kinds_by_store[code][0])][:7]
         for n in range(APPOINTMENTS):
             store = self.stores["gz" if n % 5 < 3 else "sz"]
-            day = self.today + dt.timedelta(days=1 + n % 7)
+            day = open_days[store.code][n % len(open_days[store.code])]
             kind = self.rng.choice(kinds_by_store[store.code])
             slots = free_slots(store, day, kind)
             if not slots:
@@ -691,7 +696,7 @@ class _Builder:
                 )
         # a gz job waits for a part only sz has: the gz advisor asks for it
         job = (
-            RepairJob.objects.filter(order__store=gz, order__status__in=IN_SHOP_STATES).select_related("order")
+            RepairJob.objects.filter(order__store=gz, order__status=OrderStatus.IN_PROGRESS).select_related("order")
             .order_by("order__opened_at", "id").first()
         )
         transfers.transfer_request(
@@ -762,7 +767,8 @@ class _Builder:
         StockItem.objects.bulk_update(list(items.values()), ["bin_location", "min_qty", "max_qty", "lead_time_days"])
 
     def _issue_to_open_orders(self, by_code: dict[str, Any]) -> None:
-        """The cars in the workshop: their jobs' parts are reserved; the first job's parts are already issued."""
+        """The cars in the workshop: their jobs' parts are reserved; where work has started, the first job's parts are
+        already issued (a car still waiting for its estimate keeps its parts reserved)."""
         from aftersales.common.errors import DomainError
         from aftersales.parts import services
         from aftersales.parts.choices import ReservationSource
@@ -783,7 +789,7 @@ class _Builder:
             try:
                 services.reserve(actor=clerk, store=store, part=part, quantity=line.quantity, source=ReservationSource.JOB,
                                  reference=f"job:{job.pk}")
-                if first_job[job.order_id] == job.pk:
+                if first_job[job.order_id] == job.pk and job.order.status == OrderStatus.IN_PROGRESS:
                     batches = self.part_batches.get((store.pk, part.pk)) or [None]
                     batch = next((b for b in batches if b is None or services.batch_on_hand(b, store) >= line.quantity), None)
                     if part.tracking != "none" and batch is None:
@@ -1177,6 +1183,9 @@ class _Builder:
         )
         in_shop = ready > self.now - dt.timedelta(minutes=30)
         delivered = ready + dt.timedelta(minutes=rng.randint(10, 40))
+        # whether the car is still in the workshop depends on the hour the demo is loaded: the payment draws from a
+        # generator of its own, so the rest of the data set is the same at any hour (issue 14, item 0)
+        pay_rng = random.Random(rng.random())
         order = repair_order_record_visit(
             actor=advisor,
             store=store,
@@ -1196,7 +1205,7 @@ class _Builder:
             return km  # still in the workshop
         invoice = invoice_issue(actor=advisor, order=order, at=ready)
         self.invoices += 1
-        self._pay(store, invoice, ready + dt.timedelta(minutes=rng.randint(2, 8)), day)
+        self._pay(store, invoice, ready + dt.timedelta(minutes=pay_rng.randint(2, 8)), day, pay_rng)
         return km
 
     def _under_way(self, order: Any, advisor: User, opened: dt.datetime) -> None:
@@ -1219,8 +1228,7 @@ class _Builder:
         minutes -= minutes % 5
         return self._at(store, day, dt.time(minutes // 60, minutes % 60))
 
-    def _pay(self, store: Store, invoice: Any, at: dt.datetime, day: dt.date) -> None:
-        rng = self.rng
+    def _pay(self, store: Store, invoice: Any, at: dt.datetime, day: dt.date, rng: random.Random) -> None:
         cashier = self._staff_of(store, "cashier")
         recent = (self.today - day).days < 75
         if recent and rng.random() < 0.05:
@@ -1246,21 +1254,21 @@ class _Builder:
                 method=this_method,
                 amount=amount,
                 idempotency_key=f"demo-{invoice.number}-{n}",
-                reference=self._reference(this_method, at),
+                reference=self._reference(this_method, at, rng),
                 at=at + dt.timedelta(minutes=n),
             )
         if not partial:
             self.paid += 1
 
-    def _reference(self, method: str, at: dt.datetime) -> str:
+    def _reference(self, method: str, at: dt.datetime, rng: random.Random) -> str:
         stamp = timezone.localtime(at).strftime("%Y%m%d")
         if method == PaymentMethod.WECHAT:
-            return f"4200002{self.rng.randrange(10**3):03d}{stamp}{self.rng.randrange(10**10):010d}"
+            return f"4200002{rng.randrange(10**3):03d}{stamp}{rng.randrange(10**10):010d}"
         if method == PaymentMethod.ALIPAY:
-            return f"{stamp}22001{self.rng.randrange(10**15):015d}"
+            return f"{stamp}22001{rng.randrange(10**15):015d}"
         if method == PaymentMethod.CARD:
             return (
-                f"POS {self.rng.choice(('6222', '6228', '6217', '6225'))}****{self.rng.randrange(10**4):04d}"
+                f"POS {rng.choice(('6222', '6228', '6217', '6225'))}****{rng.randrange(10**4):04d}"
             )
         return ""
 
@@ -1275,7 +1283,13 @@ class _Builder:
                 v.get("last_visit", self.start) < self.today - dt.timedelta(days=30) for v in s["vehicles"]
             )
         ]
-        for story in self.rng.sample(candidates, 4):
+        # two at each store, the first of them already being worked on, whatever the hour the demo is loaded
+        picked = [
+            (n, story)
+            for code in sorted(self.stores)
+            for n, story in enumerate(self.rng.sample([s for s in candidates if s["plan"].store.code == code], 2))
+        ]
+        for n, story in picked:
             vs = story["vehicles"][0]
             store = story["plan"].store
             opened = self.now - dt.timedelta(minutes=self.rng.randint(40, 150))
@@ -1283,7 +1297,7 @@ class _Builder:
             km += int((self.today - vs.get("last_visit", self.today)).days * vs["daily_km"]) + 1
             jobs, complaint, _long = self._jobs(store, vs, km, self.today)
             advisor = self._staff_of(store, "advisor")
-            repair_order_record_visit(
+            order = repair_order_record_visit(
                 actor=advisor,
                 store=store,
                 customer=story["customer"],
@@ -1294,6 +1308,8 @@ class _Builder:
                 mileage=km,
                 complaint=complaint,
             )
+            if n == 0:
+                self._under_way(order, advisor, opened)
             self.orders += 1
 
     # ---- jobs and prices -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.db.models import Count, Max, Min, Q
 
@@ -57,7 +58,20 @@ def _counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in COUNTED}
 
 
-def test_load_demo_once(db):
+# The demo picks cars "in the workshop now" and "booked this week" from the clock: it must hold at any hour
+# (issue 14, item 0: at 09:35 Shanghai the transfer's job once belonged to a car still waiting at reception).
+DEMO_CLOCKS = [
+    pytest.param("2026-12-07 06:10", id="monday-early-morning"),
+    pytest.param("2026-12-08 09:35", id="tuesday-after-opening"),
+    pytest.param("2026-12-09 20:45", id="wednesday-evening"),
+    pytest.param("2026-12-13 13:00", id="sunday"),
+    pytest.param("2026-12-31 23:30", id="last-day-of-month-and-year"),
+]
+
+
+@pytest.mark.parametrize("local_time", DEMO_CLOCKS)
+def test_load_demo_once(db, clock, local_time):
+    clock(local_time)
     out = StringIO()
     call_command("load_demo", stdout=out)
     assert DEMO_PASSWORD in out.getvalue()

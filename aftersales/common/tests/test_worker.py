@@ -15,16 +15,17 @@ import time
 import pytest
 
 from aftersales.common.models import WorkerHeartbeat
-from aftersales.common.tests.processes import database_url
+from aftersales.common.tests.processes import broker_url, database_url
 
 
+@pytest.mark.real_clock  # the worker / server is another process on the real clock
 @pytest.mark.django_db(transaction=True)
 def test_task_queued_before_worker_starts_is_processed(tmp_path):
     env = {
         **os.environ,
         "AFTERSALES_DATA_DIR": str(tmp_path),
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": os.environ.get("CELERY_TEST_BROKER_URL", "filesystem://"),
+        "CELERY_BROKER_URL": broker_url(),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)

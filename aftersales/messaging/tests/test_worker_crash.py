@@ -30,7 +30,7 @@ import pytest
 from celery import Celery
 
 from aftersales.common.tests.factories import CustomerFactory, DealerGroupFactory, StoreFactory
-from aftersales.common.tests.processes import database_url
+from aftersales.common.tests.processes import broker_url, database_url
 from aftersales.messaging import services
 from aftersales.messaging.choices import Channel, MessageStatus
 from aftersales.messaging.kinds import KINDS
@@ -98,6 +98,7 @@ def _status_counts() -> dict[str, int]:
     return dict(Counter(Message.objects.values_list("status", flat=True)))
 
 
+@pytest.mark.real_clock  # the worker / server is another process on the real clock
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("channel", [Channel.WEBHOOK, "console"])
 def test_sigkill_mid_batch_then_recovery_sends_everything_once(channel, tmp_path, monkeypatch):
@@ -130,7 +131,7 @@ def test_sigkill_mid_batch_then_recovery_sends_everything_once(channel, tmp_path
         **os.environ,
         "AFTERSALES_DATA_DIR": str(tmp_path),
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": os.environ.get("CELERY_TEST_BROKER_URL", "filesystem://"),
+        "CELERY_BROKER_URL": broker_url(),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
         "MESSAGING_BATCH_SIZE": "100",
         "MESSAGING_SEND_THREADS": "2",
