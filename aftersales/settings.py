@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -19,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("AFTERSALES_DATA_DIR", BASE_DIR.parent / "var")).resolve()
-if "PYTEST_XDIST_WORKER" in os.environ:  # parallel tests: each worker its own database, uploads, queue and outbox files
+if "PYTEST_XDIST_WORKER" in os.environ and "pytest" in sys.modules:
+    # parallel tests: each worker its own database, uploads, queue and outbox files (not the processes a test starts
+    # with its own AFTERSALES_DATA_DIR, which inherit the variable)
     DATA_DIR = DATA_DIR / os.environ["PYTEST_XDIST_WORKER"]
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
