@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.common import audit, throttle
 from aftersales.common.errors import ValidationFailed
@@ -203,3 +204,7 @@ def owner_document(*, order: Any, kind: str, language: str) -> bytes:
     if kind not in dict(documents_for(order)):
         raise Http404
     return render_document(order=order, kind=kind, language=language if language in ("zh-hans", "en") else "zh-hans")
+
+
+#: the label of the "portal.sign_in_code" kind (declared in messaging/kinds.py), translated in this app's catalogue
+KIND_LABEL = gettext_lazy("Owner app sign-in code")
