@@ -110,11 +110,11 @@ def home_cars(customer: Any, today: dt.date | None = None) -> list[CarCard]:
         service_due, service_km = None, None
         if due is not None:
             service_due, service_km = (due.fs_due, due.fs_km) if due.fs_due and not due.last_service else (due.mt_due, due.mt_km)
-        order = orders.get(car.pk)
+        open_order = orders.get(car.pk)
         cards.append(CarCard(
             car=car, service_due=service_due, service_km=service_km,
-            inspection_due=_next_inspection(car.purchase_date, today), order=order,
-            steps=steps_of(order) if order is not None else [],
+            inspection_due=_next_inspection(car.purchase_date, today), order=open_order,
+            steps=steps_of(open_order) if open_order is not None else [],
         ))
     return cards
 

@@ -119,7 +119,7 @@ def code_verify(*, mobile: str, code: str, ip: str, now: dt.datetime | None = No
     stamp = now.timestamp()
     throttle.check("portal-verify-ip", ip, limit=VERIFY_PER_ADDRESS_HOUR, window=HOUR, field="code", now=stamp)
     wrong = ValidationFailed("code_wrong", _("This code is wrong or has expired. Ask for a new code."), "code")
-    customer = None
+    customer: Any = None
     with transaction.atomic():  # the wrong attempt is counted and committed before the refusal is raised
         row = (
             SignInCode.objects.select_for_update()
