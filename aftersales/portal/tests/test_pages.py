@@ -149,3 +149,16 @@ def test_a_sold_car_leaves_the_sellers_app(client, owners):
     sign_in(client, owners.zhang)
     assert client.get(f"/app/cars/{owners.car.pk}/").status_code == 404
     assert client.get(f"/app/orders/{order.pk}/").status_code == 404
+
+
+def test_a_signed_link_still_opens_alone_and_offers_to_sign_in(client, owners):
+    from aftersales.appointments.services import customer_link
+
+    sign_in(client, owners.zhang)
+    pk = int(_book(client, owners)["Location"].rstrip("/").split("/")[-1])
+    client.post("/app/logout/")
+    link = customer_link(Appointment.objects.get(pk=pk)).split("/a/", 1)[1]
+    page = client.get(f"/a/{link}")  # no sign-in needed
+    assert page.status_code == 200
+    assert 'data-testid="signin-offer-link"' in page.content.decode()
+    assert "用手机号登录，查看全部" in page.content.decode()
