@@ -320,3 +320,31 @@ def documents_for(order: Any) -> list[tuple[str, Any]]:
         (kind, DocumentKind(kind).label) for kind, states in DOCUMENTS_FROM.items()
         if states is None or order.status in states
     ]
+
+
+# ---- points, referrals, feedback -----------------------------------------------------------------------------------
+def points_ledger(customer: Any) -> list[Any]:
+    from aftersales.loyalty.models import PointsEntry
+
+    return list(PointsEntry.objects.filter(customer=customer).select_related("store").order_by("-at", "-id")[:100])
+
+
+def referrals_made(customer: Any) -> list[Any]:
+    from aftersales.loyalty.models import Referral
+
+    return list(Referral.objects.filter(referrer=customer).select_related("referred", "store").order_by("-created_at")[:50])
+
+
+def referral_code(customer: Any) -> str:
+    """The code the owner shares: a new customer gives it (or the owner's mobile) at the desk, and the advisor
+    records the referral (loyalty.services.referral_create). Stable, and not the customer's number."""
+    from django.utils.crypto import salted_hmac
+
+    digest = salted_hmac("aftersales.portal.referral", str(customer.pk)).hexdigest()
+    return f"R{customer.pk:X}{digest[:4].upper()}"
+
+
+def cases_of(customer: Any) -> list[Any]:
+    from aftersales.feedback.models import FeedbackCase
+
+    return list(FeedbackCase.objects.filter(customer=customer).select_related("store").order_by("-created_at")[:50])

@@ -208,3 +208,14 @@ def owner_document(*, order: Any, kind: str, language: str) -> bytes:
 
 #: the label of the "portal.sign_in_code" kind (declared in messaging/kinds.py), translated in this app's catalogue
 KIND_LABEL = gettext_lazy("Owner app sign-in code")
+
+
+def owner_feedback(*, customer: Any, store: Any, kind: str, text: str, plate: str = "", photos: list[Any] | None = None) -> Any:
+    """A complaint or suggestion from the signed-in owner: the feedback app's own intake (classified, routed, SLA
+    timers started), with the owner's name and number, so the case is theirs and shows in their app."""
+    from aftersales.feedback.services import case_submit_public
+
+    if store is None or store.group_id != customer.group_id:
+        raise ValidationFailed("store_unknown", _("Choose one of our stores."), "store")
+    return case_submit_public(store=store, kind=kind, text=text, name=customer.name, mobile=customer.mobile, plate=plate,
+                              photos=photos)

@@ -278,3 +278,37 @@ def offline(request: HttpRequest) -> HttpResponse:
     return _render(request, "portal/offline.html")
 
 
+
+
+# ---- points and feedback -----------------------------------------------------------------------------------------
+@owner_required
+def points(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    return _render(request, "portal/points.html", {
+        "loyalty": selectors.loyalty_of(customer), "entries": selectors.points_ledger(customer),
+        "referrals": selectors.referrals_made(customer), "code": selectors.referral_code(customer),
+    })
+
+
+@owner_required
+def feedback(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    stores = list(selectors.stores_for(customer))
+    data = request.POST if request.method == "POST" else request.GET
+    ctx: dict[str, Any] = {
+        "stores": stores, "store": selectors.store_pick(customer, data.get("store"), stores), "cases": selectors.cases_of(customer),
+        "cars": list(selectors.cars_of(customer)), "kind": data.get("kind", "complaint"), "text": data.get("text", ""),
+        "plate": data.get("plate", ""), "errors": {},
+    }
+    if request.method == "POST":
+        try:
+            services.owner_feedback(customer=customer, store=ctx["store"], kind=ctx["kind"], text=ctx["text"], plate=ctx["plate"],
+                                    photos=request.FILES.getlist("photos"))
+        except DomainError as exc:
+            ctx["errors"] = _errors(exc)
+            return _render(request, "portal/feedback.html", ctx, status=exc.status)
+        return redirect(f"{reverse('portal:feedback')}?sent=1")
+    ctx["sent"] = request.GET.get("sent") == "1"
+    return _render(request, "portal/feedback.html", ctx)

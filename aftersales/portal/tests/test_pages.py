@@ -162,3 +162,29 @@ def test_a_signed_link_still_opens_alone_and_offers_to_sign_in(client, owners):
     assert page.status_code == 200
     assert 'data-testid="signin-offer-link"' in page.content.decode()
     assert "用手机号登录，查看全部" in page.content.decode()
+
+
+def test_complain_and_see_the_case_status_only_mine(client, owners):
+    from aftersales.feedback.models import FeedbackCase
+
+    sign_in(client, owners.li)
+    client.post("/app/feedback/", {"store": owners.store.code, "kind": "complaint", "text": "李的投诉"})
+    client.post("/app/logout/")
+    sign_in(client, owners.zhang)
+    empty = client.post("/app/feedback/", {"store": owners.store.code, "kind": "complaint", "text": "  "})
+    assert empty.status_code == 422 and FeedbackCase.objects.filter(customer=owners.zhang).count() == 0
+    sent = client.post("/app/feedback/", {"store": owners.store.code, "kind": "complaint", "text": "洗车不干净", "plate": "粤B12345"})
+    assert sent.status_code == 302
+    case = FeedbackCase.objects.get(customer=owners.zhang)
+    assert (case.channel, case.vehicle_id) == ("portal", owners.car.pk)
+    page = client.get("/app/feedback/").content.decode()
+    assert "洗车不干净" in page and "李的投诉" not in page
+
+
+def test_points_page_has_my_referral_code(client, owners):
+    from aftersales.portal.selectors import referral_code
+
+    sign_in(client, owners.zhang)
+    page = client.get("/app/points/").content.decode()
+    assert referral_code(owners.zhang) in page
+    assert referral_code(owners.li) not in page and referral_code(owners.zhang) != referral_code(owners.li)
