@@ -53,13 +53,16 @@ def test_owner_signs_in_books_follows_and_approves_on_a_phone(live_server, world
     page.wait_for_selector("[data-testid=book]")
     page.select_option("[data-testid=service-type]", str(setup.maintenance.pk))
     page.fill("[data-testid=day]", monday.isoformat())
-    page.dispatch_event("[data-testid=day]", "change")
-    page.wait_for_function("document.querySelectorAll('[data-testid=slot]').length > 0 && document.querySelector('#slots').innerText.includes('10:00')")
+    with page.expect_response(lambda r: "part=slots" in r.url and f"day={monday.isoformat()}" in r.url):
+        page.dispatch_event("[data-testid=day]", "change")  # htmx fetches that day's free times from the engine
+    page.wait_for_function("document.querySelector('#slots').innerText.includes('10:00')")
+    page.wait_for_timeout(200)  # let htmx finish settling the swapped slots
     page.locator("label.slot", has_text="10:00").first.click()
     page.fill("[data-testid=fault]", "刹车有异响")
     _shot(page, "3-book")
-    page.click("[data-testid=book-submit]")
-    page.wait_for_selector("[data-testid=appointment-page]")
+    with page.expect_navigation(timeout=60_000):  # the booking takes the capacity locks: allow a loaded machine
+        page.click("[data-testid=book-submit]")
+    assert page.locator("[data-testid=appointment-page]").count() == 1, page.inner_text("main")
     assert "10:00" in page.inner_text("[data-testid=appointment-when]")
     appointment = Appointment.objects.get()
     assert (appointment.customer_id, appointment.channel, appointment.fault_description) == (customer.pk, "portal", "刹车有异响")
@@ -93,3 +96,16 @@ def test_owner_signs_in_books_follows_and_approves_on_a_phone(live_server, world
     page.wait_for_selector("[data-testid=approvals]")
     assert "What you approved" in page.inner_text("body")
     _shot(page, "7-english")
+
+    # complain from the phone, see the case with its status; the home screen also fits a 360 px phone
+    page.goto(f"{live_server.url}/app/feedback/?lang=zh-hans")
+    page.fill("[data-testid=feedback-text]", "等待时间太长")
+    page.click("[data-testid=feedback-submit]")
+    page.wait_for_selector("[data-testid=feedback-sent]")
+    assert "等待时间太长" in page.inner_text("[data-testid=case]")
+    _shot(page, "8-feedback")
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(f"{live_server.url}/app/points/")
+    page.wait_for_selector("[data-testid=referral-code]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    _shot(page, "9-points-360")

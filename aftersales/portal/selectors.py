@@ -336,12 +336,9 @@ def referrals_made(customer: Any) -> list[Any]:
 
 
 def referral_code(customer: Any) -> str:
-    """The code the owner shares: a new customer gives it (or the owner's mobile) at the desk, and the advisor
-    records the referral (loyalty.services.referral_create). Stable, and not the customer's number."""
-    from django.utils.crypto import salted_hmac
-
-    digest = salted_hmac("aftersales.portal.referral", str(customer.pk)).hexdigest()
-    return f"R{customer.pk:X}{digest[:4].upper()}"
+    """The code the owner shares: their customer number, which the advisor types into the loyalty app's referral
+    form (``loyalty.selectors.customer_by_reference`` accepts it) when the friend first comes in."""
+    return f"{customer.pk:06d}"
 
 
 def cases_of(customer: Any) -> list[Any]:

@@ -188,3 +188,10 @@ def test_points_page_has_my_referral_code(client, owners):
     page = client.get("/app/points/").content.decode()
     assert referral_code(owners.zhang) in page
     assert referral_code(owners.li) not in page and referral_code(owners.zhang) != referral_code(owners.li)
+
+
+def test_the_referral_code_is_what_the_desk_accepts(owners):
+    from aftersales.loyalty.selectors import customer_by_reference
+    from aftersales.portal.selectors import referral_code
+
+    assert customer_by_reference(owners.world.advisor, referral_code(owners.zhang)) == owners.zhang
