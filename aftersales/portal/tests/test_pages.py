@@ -195,3 +195,33 @@ def test_the_referral_code_is_what_the_desk_accepts(owners):
     from aftersales.portal.selectors import referral_code
 
     assert customer_by_reference(owners.world.advisor, referral_code(owners.zhang)) == owners.zhang
+
+
+def test_home_queries_do_not_grow_with_cars_and_orders(client, owners):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.common.tests.factories import VehicleFactory
+
+    sign_in(client, owners.zhang)
+    client.get("/app/")  # warm the session
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/app/").status_code == 200
+    for i in range(3):
+        car = VehicleFactory(group=owners.world.group, owner=owners.zhang)
+        _order(owners, owners.zhang, car, number=f"RO-Q{i}")
+    with CaptureQueriesContext(connection) as four:
+        page = client.get("/app/")
+    assert page.content.decode().count('data-testid="car"') == 4
+    assert len(four) == len(one), [q["sql"] for q in four.captured_queries]
+
+
+def test_my_inbox_lists_only_my_messages(client, owners):
+    from aftersales.messaging.services import message_enqueue
+
+    for customer, key in ((owners.zhang, "z"), (owners.li, "l")):
+        message_enqueue(kind="customer.welcome", store=owners.store, customer=customer, channel="app", dedup_key=f"in-{key}",
+                        variables={"customer_name": customer.name, "greeting": customer.greeting, "store_name": "A", "store_phone": "1"})
+    sign_in(client, owners.zhang)
+    page = client.get("/app/inbox/").content.decode()
+    assert "张先生" in page and "李女士" not in page
