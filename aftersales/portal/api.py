@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import APIKeyCookie
 
 from aftersales.common.api_schemas import ERRORS
@@ -169,7 +169,7 @@ def book(request: HttpRequest, payload: BookIn) -> Any:
         customer=customer, store=store, service_type=payload.service_type, start=payload.start, vehicle=payload.vehicle,
         advisor=payload.advisor, fault_description=payload.fault_description,
     )
-    return 201, _appointment(selectors.appointment_get(customer, appointment.pk))
+    return Status(201, _appointment(selectors.appointment_get(customer, appointment.pk)))
 
 
 @router.post("/appointments/{appointment_id}/cancel", response={200: AppointmentOut, **ERRORS})
