@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -274,12 +275,17 @@ def order_follow(customer: Any, pk: Any) -> dict[str, Any]:
     pending = estimate_selectors.sent_estimate(order)
     photos = list(WorkPhoto.objects.filter(order=order).order_by("id"))
     history = list(Authorization.objects.filter(order=order).prefetch_related("items__job").order_by("approved_at"))
+    from aftersales.feedback.models import FollowUp
+    from aftersales.feedback.services import survey_token
+
+    followup = FollowUp.objects.filter(order=order, customer=customer, status="open").first()
     return {
         "order": order, "steps": steps_of(order), "jobs": jobs, "photos": photos, "history": history,
         "timeline": list(reversed(estimate_selectors.status_timeline(order))),
         "pending": pending, "approve_token": approval_token(pending) if pending else "",
         "documents": documents_for(order), "zone": order.store.zone, "now": timezone.now(),
         "live": order.status in OPEN_STATES,
+        "survey_url": reverse("feedback:survey", args=[survey_token(followup)]) if followup else "",
     }
 
 
