@@ -279,12 +279,17 @@ def order_follow(customer: Any, pk: Any) -> dict[str, Any]:
     from aftersales.feedback.services import survey_token
 
     followup = FollowUp.objects.filter(order=order, customer=customer, status="open").first()
+    from aftersales.inspections.models import Inspection
+    from aftersales.inspections.report import report_token
+
+    inspection = Inspection.objects.filter(order=order, status="completed").order_by("-completed_at", "-id").first()
     return {
         "order": order, "steps": steps_of(order), "jobs": jobs, "photos": photos, "history": history,
         "timeline": list(reversed(estimate_selectors.status_timeline(order))),
         "pending": pending, "approve_token": approval_token(pending) if pending else "",
         "documents": documents_for(order), "zone": order.store.zone, "now": timezone.now(),
         "live": order.status in OPEN_STATES,
+        "report_url": reverse("inspections:public_report", args=[report_token(inspection)]) if inspection else "",
         "survey_url": reverse("feedback:survey", args=[survey_token(followup)]) if followup else "",
     }
 

@@ -239,3 +239,25 @@ def test_a_delivered_order_offers_the_survey_of_the_feedback_app(client, owners)
     link = page.split('data-testid="rate-link"')[0].rsplit('href="', 1)[1].split('"')[0]
     assert link.startswith("/s/")
     assert client.get(link).status_code == 200
+
+
+def test_following_the_car_links_the_completed_inspection_report(client, owners):
+    from aftersales.inspections.services import (
+        inspection_complete,
+        inspection_item_record,
+        inspection_start,
+        install_default_checklists,
+    )
+    from aftersales.workshop.services import repair_order_check_in
+
+    install_default_checklists(store=owners.store)
+    order = repair_order_check_in(actor=owners.world.advisor, store=owners.store, customer=owners.zhang, vehicle=owners.car, mileage=1000)
+    inspection = inspection_start(actor=owners.world.advisor, order=order)
+    sign_in(client, owners.zhang)
+    assert 'data-testid="inspection-report"' not in client.get(f"/app/orders/{order.pk}/").content.decode()
+    for item in inspection.items.all():
+        inspection_item_record(actor=owners.world.technician, item=item, rating="green", value=None, override_note="ok")
+    inspection_complete(actor=owners.world.technician, inspection=inspection)
+    page = client.get(f"/app/orders/{order.pk}/").content.decode()
+    link = page.split('data-testid="inspection-report"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert link.startswith("/inspections/r/") and client.get(link).status_code == 200
