@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from .api import api
 from .appointments.urls import public_urlpatterns as appointments_public
+from .portal.urls import public_urlpatterns as portal_public
 from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("reception/", include("aftersales.reception.urls")),
     path("", include(reception_public)),
     path("", include(appointments_public)),
+    path("app/", include("aftersales.portal.urls")),
+    path("", include(portal_public)),
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),
     path("care/", include("aftersales.care.urls")),

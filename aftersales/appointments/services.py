@@ -391,6 +391,58 @@ def appointment_book(
     """Book a visit: customer and vehicle found or created, capacity taken, parts reserved, messages queued."""
     require(actor, "appointments.add_appointment")
     require_store(actor, getattr(store, "pk", None))
+    return _book(
+        actor=actor, store=store, service_type=service_type, start=start, advisor=advisor, canned_job=canned_job,
+        fault_description=fault_description, channel=channel, priority=priority,
+        person_of=lambda: _customer(actor=actor, store=store, customer=customer, customer_data=customer_data),
+        car_of=lambda person: _vehicle(actor=actor, customer=person, vehicle=vehicle, vehicle_data=vehicle_data),
+    )
+
+
+def appointment_book_by_customer(
+    *, customer: Any, store: Any, service_type: Any, start: Any, vehicle: Any, advisor: Any = None,
+    fault_description: str = "",
+) -> Appointment:
+    """The car owner books in the owner app (signed in with an SMS code): their own car, a store of their dealer
+    group, the same capacity check under the same locks as a booking at the desk (a race gets ``slot_taken``)."""
+    if store is None or store.group_id != customer.group_id or not store.is_active:
+        raise ValidationFailed("store_unknown", _("Choose one of our stores."), "store")
+    try:
+        vehicle = int(_id(vehicle))
+    except (TypeError, ValueError):
+        raise ValidationFailed("vehicle_required", _("Choose your car."), "vehicle") from None
+
+    def person_of() -> Any:
+        from aftersales.customers.services import customer_link_store
+
+        customer_link_store(customer=customer, store_id=store.pk)
+        return customer
+
+    return _book(
+        actor=None, store=store, service_type=service_type, start=start, advisor=advisor, canned_job=None,
+        fault_description=fault_description, channel=BookingChannel.PORTAL, priority=False, person_of=person_of,
+        car_of=lambda person: _vehicle(actor=None, customer=person, vehicle=vehicle, vehicle_data=None),
+    )
+
+
+def appointment_cancel_by_owner(*, customer: Any, appointment: Appointment, reason: str = "") -> Appointment:
+    """The signed-in owner cancels their own booking, under the same rules as the link in the confirmation."""
+    if appointment.customer_id != customer.pk:
+        raise NotFound("not_found", _("Not found."), "appointment")
+    return appointment_cancel_by_customer(appointment=appointment, token=link_token(appointment), reason=reason)
+
+
+def appointment_reschedule_by_owner(*, customer: Any, appointment: Appointment, start: Any) -> Appointment:
+    """The signed-in owner moves their own booking to another free time (same rules as the confirmation's link)."""
+    if appointment.customer_id != customer.pk:
+        raise NotFound("not_found", _("Not found."), "appointment")
+    return appointment_reschedule_by_customer(appointment=appointment, token=link_token(appointment), start=start)
+
+
+def _book(
+    *, actor: Any, store: Any, service_type: Any, start: Any, advisor: Any, canned_job: Any, fault_description: str,
+    channel: str, priority: bool, person_of: Any, car_of: Any,
+) -> Appointment:
     job = _canned_job(store, canned_job)
     kind = _service_type(store, service_type if service_type not in (None, "") else getattr(job, "service_type_id", None))
     if job is not None and job.service_type_id != kind.pk:
@@ -404,8 +456,8 @@ def appointment_book(
     fault = _fault(fault_description)
 
     with transaction.atomic():
-        person = _customer(actor=actor, store=store, customer=customer, customer_data=customer_data)
-        car = _vehicle(actor=actor, customer=person, vehicle=vehicle, vehicle_data=vehicle_data)
+        person = person_of()
+        car = car_of(person)
         if not priority:  # tier A customers take the priority lane when a priority bay is free (SPEC §3, §10)
             from aftersales.engagement.selectors import is_priority_customer
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -647,7 +648,9 @@ class _Builder:
             store = customer.home_store
             message_enqueue(
                 kind="campaign.offer", store=store, customer=customer, dedup_key=f"demo-winter-{customer.pk}",
-                variables={**customer_variables(customer=customer, store=store), "offer": "冬季电瓶免费检测", "link": "/c/winter"},
+                variables={**customer_variables(customer=customer, store=store), "offer": "冬季电瓶免费检测",
+                           # the campaign's link is the owner app's booking page of the store (aftersales/portal)
+                           "link": f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/book/{store.code}/"},
             )
 
     # ---- parts: suppliers, catalogue, stock at both stores, reorder, a purchase order, a transfer, issues -----

@@ -1,0 +1,358 @@
+"""Reads of the owner app. Every function takes the signed-in customer and returns only that customer's records;
+another owner's object is simply not found (the views answer 404)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from aftersales.workshop.choices import OrderStatus
+
+#: the four steps the owner sees (the Chinese owners' mini-programs: 待确认 → 维修中 → 待付款 → 已完成)
+STEPS = [
+    ("confirm", pgettext_lazy("owner step", "To confirm")),
+    ("repair", pgettext_lazy("owner step", "In repair")),
+    ("pay", pgettext_lazy("owner step", "To pay")),
+    ("done", pgettext_lazy("owner step", "Done")),
+]
+STEP_OF = {
+    OrderStatus.CHECKED_IN: "confirm", OrderStatus.INSPECTING: "confirm", OrderStatus.ESTIMATE_SENT: "confirm",
+    OrderStatus.WAITING_AUTH: "confirm", OrderStatus.AUTHORIZED: "repair", OrderStatus.IN_PROGRESS: "repair",
+    OrderStatus.WAITING_PARTS: "repair", OrderStatus.QUALITY_CHECK: "repair", OrderStatus.READY: "pay",
+    OrderStatus.DELIVERED: "done", OrderStatus.CLOSED: "done",
+}
+OPEN_STATES = [s for s in OrderStatus.values if s not in (OrderStatus.DELIVERED, OrderStatus.CLOSED, OrderStatus.CANCELLED)]
+TIER_BENEFITS = {
+    "A": [_("Priority lane when you book"), _("A dedicated service advisor"), _("Free car wash at every visit")],
+    "B": [_("Free multi-point check at every service"), _("Double points on your birthday month")],
+    "C": [_("Welcome check on your first visits"), _("Points on every paid visit")],
+    "D": [_("Points on every paid visit")],
+}
+
+
+@dataclass
+class Step:
+    code: str
+    label: Any
+    state: str  # "done", "current" or "todo"
+
+
+def steps_of(order: Any) -> list[Step]:
+    current = STEP_OF.get(order.status, "confirm")
+    codes = [c for c, _label in STEPS]
+    at = codes.index(current)
+    return [
+        Step(code=c, label=label, state="done" if i < at or (current == "done" and i == at) else "current" if i == at else "todo")
+        for i, (c, label) in enumerate(STEPS)
+    ]
+
+
+def cars_of(customer: Any) -> QuerySet[Any]:
+    """The cars the customer owns today (a car they sold is no longer theirs: nothing after the sale)."""
+    from aftersales.vehicles.models import Vehicle
+
+    return Vehicle.objects.filter(owner=customer, group_id=customer.group_id).order_by("id")
+
+
+def car_get(customer: Any, pk: Any) -> Any:
+    try:
+        return cars_of(customer).get(pk=int(pk))
+    except (TypeError, ValueError, cars_of(customer).model.DoesNotExist) as exc:
+        raise Http404 from exc
+
+
+def _next_inspection(purchase: dt.date | None, today: dt.date) -> dt.date | None:
+    """年检: every 2 years up to year 10 after purchase, then every year (the care sweep's rule)."""
+    if purchase is None:
+        return None
+    for years in range(1, 40):
+        try:
+            day = purchase.replace(year=purchase.year + years)
+        except ValueError:  # 29 February
+            day = purchase.replace(year=purchase.year + years, day=28)
+        if day >= today and (years % 2 == 0 or years > 10):
+            return day
+    return None
+
+
+@dataclass
+class CarCard:
+    car: Any
+    service_due: dt.date | None
+    service_km: int | None
+    inspection_due: dt.date | None
+    order: Any
+    steps: list[Step]
+
+
+def home_cars(customer: Any, today: dt.date | None = None) -> list[CarCard]:
+    """My cars with the next service, insurance and inspection dates and the open order: 3 queries for any number."""
+    from aftersales.care.models import VehicleDue
+    from aftersales.workshop.models import RepairOrder
+
+    today = today or timezone.localdate()
+    cars = list(cars_of(customer))
+    ids = [c.pk for c in cars]
+    dues = {d.vehicle_id: d for d in VehicleDue.objects.filter(vehicle_id__in=ids)}
+    orders: dict[int, Any] = {}
+    for order in RepairOrder.objects.filter(customer=customer, vehicle_id__in=ids, status__in=OPEN_STATES).order_by("opened_at"):
+        orders[order.vehicle_id] = order
+    cards = []
+    for car in cars:
+        due = dues.get(car.pk)
+        service_due, service_km = None, None
+        if due is not None:
+            service_due, service_km = (due.fs_due, due.fs_km) if due.fs_due and not due.last_service else (due.mt_due, due.mt_km)
+        open_order = orders.get(car.pk)
+        cards.append(CarCard(
+            car=car, service_due=service_due, service_km=service_km,
+            inspection_due=_next_inspection(car.purchase_date, today), order=open_order,
+            steps=steps_of(open_order) if open_order is not None else [],
+        ))
+    return cards
+
+
+def orders_of(customer: Any) -> QuerySet[Any]:
+    """The customer's repair orders on the cars they still own (a sold car's later orders are the new owner's)."""
+    from aftersales.workshop.models import RepairOrder
+
+    return RepairOrder.objects.filter(customer=customer, vehicle__owner=customer).select_related("store", "vehicle", "advisor")
+
+
+def order_get(customer: Any, pk: Any) -> Any:
+    try:
+        return orders_of(customer).get(pk=int(pk))
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    except orders_of(customer).model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def appointments_of(customer: Any) -> QuerySet[Any]:
+    from aftersales.appointments.models import Appointment
+
+    return Appointment.objects.filter(customer=customer).select_related("store", "vehicle", "service_type", "advisor")
+
+
+def appointment_get(customer: Any, pk: Any) -> Any:
+    try:
+        return appointments_of(customer).get(pk=int(pk))
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    except appointments_of(customer).model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def upcoming_appointments(customer: Any, now: dt.datetime | None = None) -> list[Any]:
+    from aftersales.appointments.choices import AppointmentStatus
+
+    now = now or timezone.now()
+    return list(appointments_of(customer).filter(status=AppointmentStatus.BOOKED, end__gte=now).order_by("start")[:5])
+
+
+def notifications_of(customer: Any, now: dt.datetime | None = None) -> QuerySet[Any]:
+    """The in-app inbox: every message we sent the customer (any channel), newest first, with ``is_read``."""
+    from django.db.models import Exists, OuterRef
+
+    from aftersales.messaging.models import Message
+
+    from .models import InboxRead
+
+    now = now or timezone.now()
+    return (
+        Message.objects.filter(customer=customer, not_before__lte=now)
+        .exclude(kind="portal.sign_in_code").exclude(status__in=["suppressed", "cancelled"])
+        .annotate(is_read=Exists(InboxRead.objects.filter(customer=customer, message_id=OuterRef("pk"))))
+        .select_related("store").order_by("-created_at", "-id")
+    )
+
+
+def notification_get(customer: Any, pk: Any) -> Any:
+    try:
+        return notifications_of(customer).get(pk=int(pk))
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    except notifications_of(customer).model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def unread_count(customer: Any) -> int:
+    return notifications_of(customer).filter(is_read=False).count()
+
+
+def loyalty_of(customer: Any, today: dt.date | None = None) -> dict[str, Any]:
+    from aftersales.loyalty.models import Voucher
+
+    today = today or timezone.localdate()
+    vouchers = list(
+        Voucher.objects.filter(customer=customer, status="issued", valid_until__gte=today)
+        .select_related("template", "store").order_by("valid_until")[:10]
+    )
+    return {"points": customer.points_balance, "vouchers": vouchers}
+
+
+def tier_of(customer: Any) -> dict[str, Any]:
+    from aftersales.engagement.selectors import customer_tier_summary
+
+    summary = customer_tier_summary(customer)
+    return {**summary, "benefits": TIER_BENEFITS.get(summary["tier"], [])}
+
+
+# ---- booking -------------------------------------------------------------------------------------------------------
+def stores_for(customer: Any) -> QuerySet[Any]:
+    from aftersales.stores.models import Store
+
+    return Store.objects.filter(group_id=customer.group_id, is_active=True).order_by("id")
+
+
+def store_pick(customer: Any, value: Any, stores: list[Any]) -> Any:
+    """The store named by code or id (one of the customer's group), else the home store, else the first."""
+    value = str(value or "").strip()
+    for store in stores:
+        if value and (store.code == value or str(store.pk) == value):
+            return store
+    for store in stores:
+        if store.pk == customer.home_store_id:
+            return store
+    return stores[0] if stores else None
+
+
+def service_types(store: Any) -> QuerySet[Any]:
+    from aftersales.appointments.models import ServiceType
+
+    return ServiceType.objects.filter(store=store, is_active=True).order_by("id")
+
+
+def advisors(store: Any) -> list[Any]:
+    from aftersales.appointments.availability import store_advisor_ids
+    from aftersales.staff.models import User
+
+    return list(User.objects.filter(pk__in=store_advisor_ids(store)).order_by("id"))
+
+
+def parse_day(value: Any, store: Any) -> dt.date:
+    today = timezone.localtime(timezone.now(), store.zone).date() if store else timezone.localdate()
+    try:
+        day = dt.date.fromisoformat(str(value)) if value else today
+    except ValueError:
+        day = today
+    return min(max(day, today), today + dt.timedelta(days=90))
+
+
+def free_starts(store: Any, day: dt.date, service_type: Any, advisor: Any) -> list[dt.datetime]:
+    """Real free start times from the appointments engine (bays, qualified technicians, advisors), every 30 min."""
+    from aftersales.appointments.availability import free_slots
+
+    try:
+        advisor_id = int(advisor) if advisor not in (None, "") else None
+    except (TypeError, ValueError):
+        advisor_id = None
+    now = timezone.now()
+    return [t for t in free_slots(store, day, service_type, advisor_id, step_minutes=30) if t > now]
+
+
+# ---- follow the car ------------------------------------------------------------------------------------------------
+def order_follow(customer: Any, pk: Any) -> dict[str, Any]:
+    """Steps, jobs with bay and technician's first name, public notes, photos, promised time, pending approval,
+    the approval history and the documents: a fixed number of queries."""
+    from aftersales.estimates import selectors as estimate_selectors
+    from aftersales.estimates.models import Authorization, WorkPhoto
+    from aftersales.estimates.services import approval_token
+    from aftersales.workshop.models import RepairJob
+
+    order = order_get(customer, pk)
+    jobs = list(RepairJob.objects.filter(order=order).select_related("bay", "technician").order_by("seq", "id"))
+    for job in jobs:
+        job.tech_name = first_name(job.technician)  # type: ignore[attr-defined]
+    pending = estimate_selectors.sent_estimate(order)
+    photos = list(WorkPhoto.objects.filter(order=order).order_by("id"))
+    history = list(Authorization.objects.filter(order=order).prefetch_related("items__job").order_by("approved_at"))
+    from aftersales.feedback.models import FollowUp
+    from aftersales.feedback.services import survey_token
+
+    followup = FollowUp.objects.filter(order=order, customer=customer, status="open").first()
+    from aftersales.inspections.models import Inspection
+    from aftersales.inspections.report import report_token
+
+    inspection = Inspection.objects.filter(order=order, status="completed").order_by("-completed_at", "-id").first()
+    return {
+        "order": order, "steps": steps_of(order), "jobs": jobs, "photos": photos, "history": history,
+        "timeline": list(reversed(estimate_selectors.status_timeline(order))),
+        "pending": pending, "approve_token": approval_token(pending) if pending else "",
+        "documents": documents_for(order), "zone": order.store.zone, "now": timezone.now(),
+        "live": order.status in OPEN_STATES,
+        "report_url": reverse("inspections:public_report", args=[report_token(inspection)]) if inspection else "",
+        "survey_url": reverse("feedback:survey", args=[survey_token(followup)]) if followup else "",
+    }
+
+
+def first_name(user: Any) -> str:
+    """How the owner sees a technician: the given name only (姓名 → the part after the surname)."""
+    if user is None:
+        return ""
+    given = (getattr(user, "first_name", "") or "").strip()
+    if given:
+        return given
+    full = (getattr(user, "get_full_name", lambda: "")() or str(user)).strip()
+    return full[1:] if len(full) > 1 and "\u4e00" <= full[0] <= "\u9fff" else full.split(" ")[0]
+
+
+def order_photo(customer: Any, pk: Any, photo_id: Any) -> Any:
+    from aftersales.estimates.models import WorkPhoto
+
+    order = order_get(customer, pk)
+    photo = WorkPhoto.objects.filter(order=order, pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    return photo
+
+
+#: the documents an owner may download, and from which order state on
+DOCUMENTS_FROM = {
+    "repair_list": None,  # any time: what is being done
+    "qc_report": ["ready", "delivered", "closed"],
+    "warranty": ["delivered", "closed"],
+    "invoice": ["ready", "delivered", "closed"],
+}
+
+
+def documents_for(order: Any) -> list[tuple[str, Any]]:
+    from aftersales.billing.choices import DocumentKind
+
+    return [
+        (kind, DocumentKind(kind).label) for kind, states in DOCUMENTS_FROM.items()
+        if states is None or order.status in states
+    ]
+
+
+# ---- points, referrals, feedback -----------------------------------------------------------------------------------
+def points_ledger(customer: Any) -> list[Any]:
+    from aftersales.loyalty.models import PointsEntry
+
+    return list(PointsEntry.objects.filter(customer=customer).select_related("store").order_by("-at", "-id")[:100])
+
+
+def referrals_made(customer: Any) -> list[Any]:
+    from aftersales.loyalty.models import Referral
+
+    return list(Referral.objects.filter(referrer=customer).select_related("referred", "store").order_by("-created_at")[:50])
+
+
+def referral_code(customer: Any) -> str:
+    """The code the owner shares: their customer number, which the advisor types into the loyalty app's referral
+    form (``loyalty.selectors.customer_by_reference`` accepts it) when the friend first comes in."""
+    return f"{customer.pk:06d}"
+
+
+def cases_of(customer: Any) -> list[Any]:
+    from aftersales.feedback.models import FeedbackCase
+
+    return list(FeedbackCase.objects.filter(customer=customer).select_related("store").order_by("-created_at")[:50])

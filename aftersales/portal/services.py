@@ -1,0 +1,221 @@
+"""Writes of the owner app: the SMS sign-in code (request, verify) and the owner's own changes.
+
+Why not django-allauth's login-by-code: allauth signs in a ``settings.AUTH_USER_MODEL`` row (our staff ``User``);
+owners are ``customers.Customer`` rows, never staff users (ARCHITECTURE, "two kinds of people sign in"). Making
+every owner a User would put them in the staff model, its permissions and its admin. So the code is ours, kept
+small: secrets for the code, a keyed HMAC (Django's ``salted_hmac``) so the database never holds it, the shared
+``common.throttle`` counters for the limits, and the messaging outbox for the SMS. See docs/portal.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales.common import audit, throttle
+from aftersales.common.errors import ValidationFailed
+from aftersales.common.validators import normalize_mobile
+
+from .models import SignInCode
+
+CODE_TTL = dt.timedelta(minutes=15)
+MAX_ATTEMPTS = 3
+RESEND_AFTER = dt.timedelta(seconds=60)
+#: codes one number may be sent per hour (every SMS is billed: a resend spends this budget too)
+PER_NUMBER_HOUR = 5
+#: codes one address may ask for per hour (many numbers from one place)
+PER_ADDRESS_HOUR = 20
+#: wrong codes one address may try per hour, whatever the number (brute force across numbers)
+VERIFY_PER_ADDRESS_HOUR = 30
+HOUR = 3600
+_SALT = "aftersales.portal.sign-in-code"
+
+
+def _hash(mobile: str, code: str) -> str:
+    return salted_hmac(_SALT, f"{mobile}|{code}", algorithm="sha256").hexdigest()
+
+
+def _owner_of(mobile: str) -> Any:
+    from aftersales.customers.models import Customer
+
+    return (
+        Customer.objects.filter(mobile=mobile, anonymised_at__isnull=True)
+        .select_related("home_store").order_by("-updated_at", "-id").first()
+    )
+
+
+def _store_of(customer: Any) -> Any:
+    if customer.home_store_id and customer.home_store.is_active:
+        return customer.home_store
+    return customer.stores.filter(is_active=True).order_by("id").first()
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    mobile: str
+    resend_in: int  # seconds until another code may be asked for
+
+
+def code_request(*, mobile: str, ip: str, now: dt.datetime | None = None) -> CodeSent:
+    """Send a sign-in code to ``mobile``, or behave exactly as if one had been sent when the number is nobody's.
+
+    Refused with 429 when the number or the address has spent its hourly budget, or within a minute of the last code.
+    """
+    now = now or timezone.now()
+    number = normalize_mobile(mobile, "mobile")
+    stamp = now.timestamp()
+    throttle.check("portal-code-ip", ip, limit=PER_ADDRESS_HOUR, window=HOUR, field="mobile", now=stamp)
+    throttle.check("portal-code-number", number, limit=PER_NUMBER_HOUR, window=HOUR, field="mobile", now=stamp)
+    last = SignInCode.objects.filter(mobile=number).order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None and now - last < RESEND_AFTER:
+        wait = int((RESEND_AFTER - (now - last)).total_seconds()) + 1
+        raise throttle.TooManyRequests(
+            "resend_too_soon", _("A code was just sent. You can ask for another in %(s)s seconds.") % {"s": wait},
+            "mobile", retry_after=wait,
+        )
+    throttle.record("portal-code-ip", ip, window=HOUR, now=stamp)
+    throttle.record("portal-code-number", number, window=HOUR, now=stamp)
+    code = f"{secrets.randbelow(10**6):06d}"
+    customer = _owner_of(number)
+    store = _store_of(customer) if customer is not None else None
+    with transaction.atomic():
+        SignInCode.objects.filter(mobile=number, used_at__isnull=True).update(used_at=now)  # one live code per number
+        row = SignInCode.objects.create(
+            mobile=number, code_hash=_hash(number, code), customer=customer if store is not None else None,
+            created_at=now, expires_at=now + CODE_TTL, ip=ip if ip and ip != "unknown" else None,
+        )
+        if customer is not None and store is not None:
+            from aftersales.messaging.services import customer_variables, message_enqueue, message_expedite
+
+            message = message_enqueue(
+                kind="portal.sign_in_code", store=store, customer=customer, channel="sms",
+                variables={**customer_variables(customer=customer, store=store), "otp": code,
+                           "minutes": str(int(CODE_TTL.total_seconds() // 60))},
+                dedup_key=f"portal-code:{row.pk}",
+            )
+            message_expedite(message=message)
+    return CodeSent(mobile=number, resend_in=int(RESEND_AFTER.total_seconds()))
+
+
+def code_verify(*, mobile: str, code: str, ip: str, now: dt.datetime | None = None) -> Any:
+    """The customer whose number received ``code``; one wrong answer in three spends the code.
+
+    Every refusal says the same thing (wrong, expired, used up, nobody's number), so the page tells nothing about
+    whether a number is a customer's.
+    """
+    now = now or timezone.now()
+    number = normalize_mobile(mobile, "mobile")
+    digits = (code or "").strip()
+    if not (len(digits) == 6 and digits.isdigit()):
+        raise ValidationFailed("code_format", _("Enter the 6-digit code from the text message."), "code")
+    stamp = now.timestamp()
+    throttle.check("portal-verify-ip", ip, limit=VERIFY_PER_ADDRESS_HOUR, window=HOUR, field="code", now=stamp)
+    wrong = ValidationFailed("code_wrong", _("This code is wrong or has expired. Ask for a new code."), "code")
+    customer: Any = None
+    with transaction.atomic():  # the wrong attempt is counted and committed before the refusal is raised
+        row = (
+            SignInCode.objects.select_for_update()
+            .filter(mobile=number, used_at__isnull=True, expires_at__gt=now, attempts__lt=MAX_ATTEMPTS)
+            .order_by("-created_at").first()
+        )
+        if row is not None and row.customer_id is not None and constant_time_compare(row.code_hash, _hash(number, digits)):
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            customer = row.customer
+            audit.record(actor=None, obj=customer, action="portal.signed_in", customer_id=customer.pk, reason=ip[:100])
+        elif row is not None:
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+    if customer is None:
+        throttle.record("portal-verify-ip", ip, window=HOUR, now=stamp)
+        raise wrong
+    return customer
+
+
+def inbox_mark_read(*, customer: Any, message_ids: list[int] | None = None) -> int:
+    """Mark the owner's own messages read (all of them when ``message_ids`` is None); returns how many were new."""
+    from .models import InboxRead
+    from .selectors import notifications_of
+
+    qs = notifications_of(customer).filter(is_read=False)
+    if message_ids is not None:
+        qs = qs.filter(pk__in=message_ids)
+    rows = [InboxRead(customer=customer, message_id=pk) for pk in qs.values_list("pk", flat=True)]
+    InboxRead.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+# ---- the owner's own changes: each one calls the owning app's service --------------------------------------------
+def owner_book(
+    *, customer: Any, store: Any, service_type: Any, start: Any, vehicle: Any, advisor: Any = None,
+    fault_description: str = "",
+) -> Any:
+    """Book a visit (the appointments engine decides, under its locks; a race answers ``slot_taken``)."""
+    from aftersales.appointments.services import appointment_book_by_customer
+
+    return appointment_book_by_customer(
+        customer=customer, store=store, service_type=service_type, start=start, vehicle=vehicle, advisor=advisor,
+        fault_description=fault_description,
+    )
+
+
+def owner_cancel(*, customer: Any, appointment: Any) -> Any:
+    from aftersales.appointments.services import appointment_cancel_by_owner
+
+    return appointment_cancel_by_owner(customer=customer, appointment=appointment, reason=_("Cancelled by the owner in the app"))
+
+
+def owner_reschedule(*, customer: Any, appointment: Any, start: Any) -> Any:
+    from aftersales.appointments.services import appointment_reschedule_by_owner
+
+    return appointment_reschedule_by_owner(customer=customer, appointment=appointment, start=start)
+
+
+def owner_set_language(*, customer: Any, language: str) -> Any:
+    """The owner's language in the app is also the language of the messages we send them."""
+    if language not in ("zh-hans", "en") or customer.language == language:
+        return customer
+    from aftersales.customers.models import Customer
+
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(language=language)
+        audit.record(actor=None, obj=customer, action="portal.language", customer_id=customer.pk,
+                     changes={"language": [customer.language, language]})
+    customer.language = language
+    return customer
+
+
+def owner_document(*, order: Any, kind: str, language: str) -> bytes:
+    """One document of the owner's own order as PDF, if the order has reached the state where it exists."""
+    from django.http import Http404
+
+    from aftersales.billing.documents import render_document
+
+    from .selectors import documents_for
+
+    if kind not in dict(documents_for(order)):
+        raise Http404
+    return render_document(order=order, kind=kind, language=language if language in ("zh-hans", "en") else "zh-hans")
+
+
+#: the label of the "portal.sign_in_code" kind (declared in messaging/kinds.py), translated in this app's catalogue
+KIND_LABEL = gettext_lazy("Owner app sign-in code")
+
+
+def owner_feedback(*, customer: Any, store: Any, kind: str, text: str, plate: str = "", photos: list[Any] | None = None) -> Any:
+    """A complaint or suggestion from the signed-in owner: the feedback app's own intake (classified, routed, SLA
+    timers started), with the owner's name and number, so the case is theirs and shows in their app."""
+    from aftersales.feedback.services import case_submit_public
+
+    if store is None or store.group_id != customer.group_id:
+        raise ValidationFailed("store_unknown", _("Choose one of our stores."), "store")
+    return case_submit_public(store=store, kind=kind, text=text, name=customer.name, mobile=customer.mobile, plate=plate,
+                              photos=photos)

@@ -1,0 +1,314 @@
+"""The owner app at /app/: thin views over the portal's services and selectors (phone-sized, zh-Hans first)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.views.decorators.http import require_POST
+
+from aftersales.common import throttle
+from aftersales.common.errors import DomainError
+
+from . import selectors, services
+from .session import current_customer, owner_required, safe_next, sign_in, sign_out
+
+LANGS = ("zh-hans", "en")
+
+
+def _use_language(request: HttpRequest, customer: Any = None) -> str:
+    """?lang=… (one tap), then the language cookie, then the customer's language, then Simplified Chinese."""
+    lang = request.GET.get("lang") or request.COOKIES.get("django_language") or getattr(customer, "language", "") or "zh-hans"
+    lang = lang if lang in LANGS else "zh-hans"
+    translation.activate(lang)
+    request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]
+    return lang
+
+
+def _render(request: HttpRequest, template: str, ctx: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    customer = getattr(request, "customer", None)
+    base = {"customer": customer, "lang": translation.get_language()}
+    if customer is not None and not request.headers.get("HX-Request"):
+        base["unread"] = selectors.unread_count(customer)
+    response = render(request, template, {**base, **(ctx or {})}, status=status)
+    response.headers.setdefault("Content-Language", translation.get_language() or "zh-hans")
+    return response
+
+
+def _errors(exc: DomainError) -> dict[str, str]:
+    return {str(exc.field or "general"): str(exc.message)}
+
+
+# ---- identity ------------------------------------------------------------------------------------------------------
+def login(request: HttpRequest) -> HttpResponse:
+    """Step 1: the mobile number; step 2: the 6-digit code. Both answer the same whether or not the number is known."""
+    if request.user.is_authenticated:
+        _use_language(request)
+        return _render(request, "portal/staff_refused.html", status=403)
+    _use_language(request, current_customer(request))
+    nxt = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if current_customer(request) is not None and request.method == "GET":
+        return redirect(nxt)
+    ctx: dict[str, Any] = {"next": nxt, "mobile": request.POST.get("mobile", ""), "step": "mobile", "errors": {}}
+    if request.method == "POST":
+        ip = throttle.client_ip(request)
+        action = request.POST.get("action")
+        try:
+            if action == "verify":
+                ctx["step"] = "code"
+                customer = services.code_verify(mobile=ctx["mobile"], code=request.POST.get("code", ""), ip=ip)
+                sign_in(request, customer)
+                return redirect(nxt)
+            sent = services.code_request(mobile=ctx["mobile"], ip=ip)
+            ctx.update(step="code", mobile=sent.mobile, resend_in=sent.resend_in, sent=True)
+        except DomainError as exc:
+            ctx["errors"] = _errors(exc)
+            status = getattr(exc, "status", 422)
+            if exc.code == "resend_too_soon":
+                ctx["step"] = "code"
+            return _render(request, "portal/login.html", ctx, status=status)
+    return _render(request, "portal/login.html", ctx)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    sign_out(request)
+    return redirect("portal:login")
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    lang = request.POST.get("language", "")
+    lang = lang if lang in LANGS else "zh-hans"
+    customer = current_customer(request)
+    if customer is not None:
+        services.owner_set_language(customer=customer, language=lang)
+    response = redirect(safe_next(request, request.POST.get("next")))
+    response.set_cookie("django_language", lang, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+# ---- home --------------------------------------------------------------------------------------------------------
+@owner_required
+def home(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    return _render(request, "portal/home.html", {
+        "cards": selectors.home_cars(customer), "tier": selectors.tier_of(customer),
+        "loyalty": selectors.loyalty_of(customer), "appointments": selectors.upcoming_appointments(customer),
+        "latest": list(selectors.notifications_of(customer)[:3]),
+    })
+
+
+@owner_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    if request.method == "POST":
+        services.inbox_mark_read(customer=customer)
+        return redirect("portal:inbox")
+    return _render(request, "portal/inbox.html", {"items": list(selectors.notifications_of(customer)[:100])})
+
+
+@owner_required
+def inbox_item(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    item = selectors.notification_get(customer, pk)
+    services.inbox_mark_read(customer=customer, message_ids=[item.pk])
+    return _render(request, "portal/inbox_item.html", {"item": item})
+
+
+# ---- book ----------------------------------------------------------------------------------------------------------
+def book_link(request: HttpRequest, store_code: str) -> HttpResponse:
+    """The target of reminder and campaign links (/book/<store>/?v=<car>): sign in with the code first, then the
+    booking form with the store and the car filled in."""
+    params = {"store": store_code}
+    if request.GET.get("v"):
+        params["v"] = request.GET["v"]
+    if request.GET.get("lang") in LANGS:
+        params["lang"] = request.GET["lang"]
+    target = f"{reverse('portal:book')}?{urlencode(params)}"
+    if current_customer(request) is None:
+        login_params = {"next": target}
+        if "lang" in params:
+            login_params["lang"] = params["lang"]
+        return redirect(f"{reverse('portal:login')}?{urlencode(login_params)}")
+    return redirect(target)
+
+
+def _book_context(request: HttpRequest, customer: Any, data: Any) -> dict[str, Any]:
+    stores = list(selectors.stores_for(customer))
+    store = selectors.store_pick(customer, data.get("store"), stores)
+    cars = list(selectors.cars_of(customer))
+    kinds = list(selectors.service_types(store)) if store else []
+    day = selectors.parse_day(data.get("day"), store)
+    return {
+        "stores": stores, "store": store, "cars": cars, "kinds": kinds, "advisors": selectors.advisors(store) if store else [],
+        "car_id": str(data.get("vehicle") or data.get("v") or (cars[0].pk if len(cars) == 1 else "")),
+        "kind_id": str(data.get("service_type") or (kinds[0].pk if kinds else "")),
+        "advisor_id": str(data.get("advisor") or ""), "day": day, "start": data.get("start", ""),
+        "fault": data.get("fault_description", ""), "today": timezone.localdate(), "errors": {},
+    }
+
+
+def _slots(customer: Any, ctx: dict[str, Any]) -> dict[str, Any]:
+    store, day = ctx["store"], ctx["day"]
+    kind = next((k for k in ctx["kinds"] if str(k.pk) == ctx["kind_id"]), None)
+    slots = selectors.free_starts(store, day, kind, ctx["advisor_id"]) if store and kind else []
+    return {**ctx, "slots": slots, "zone": store.zone if store else timezone.get_current_timezone()}
+
+
+@owner_required
+def book(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    data = request.POST if request.method == "POST" else request.GET
+    ctx = _book_context(request, customer, data)
+    if request.method == "POST":
+        try:
+            appointment = services.owner_book(
+                customer=customer, store=ctx["store"], service_type=data.get("service_type"), start=data.get("start"),
+                vehicle=data.get("vehicle"), advisor=data.get("advisor") or None,
+                fault_description=data.get("fault_description", ""),
+            )
+        except DomainError as exc:
+            ctx = _slots(customer, ctx)
+            ctx["errors"] = _errors(exc)
+            if exc.extra.get("next_free"):
+                ctx["next_free"] = [dt.datetime.fromisoformat(t) for t in exc.extra["next_free"]]
+            return _render(request, "portal/book.html", ctx, status=exc.status)
+        return redirect("portal:appointment", appointment.pk)
+    if request.headers.get("HX-Request") and request.GET.get("part") == "slots":
+        return _render(request, "portal/_slots.html", _slots(customer, ctx))
+    return _render(request, "portal/book.html", _slots(customer, ctx))
+
+
+@owner_required
+def appointment(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    item = selectors.appointment_get(customer, pk)
+    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone}
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                services.owner_cancel(customer=customer, appointment=item)
+            else:
+                services.owner_reschedule(customer=customer, appointment=item, start=request.POST.get("start"))
+        except DomainError as exc:
+            ctx["errors"] = _errors(exc)
+            ctx.update(_reschedule_slots(item, request.POST.get("day")))
+            return _render(request, "portal/appointment.html", ctx, status=exc.status)
+        return redirect("portal:appointment", item.pk)
+    ctx.update(_reschedule_slots(item, request.GET.get("day")))
+    return _render(request, "portal/appointment.html", ctx)
+
+
+def _reschedule_slots(item: Any, day_text: Any) -> dict[str, Any]:
+    if item.status != "booked":
+        return {}
+    day = selectors.parse_day(day_text, item.store) if day_text else timezone.localtime(item.start, item.store.zone).date()
+    return {"day": day, "slots": selectors.free_starts(item.store, day, item.service_type, None), "today": timezone.localdate()}
+
+
+# ---- follow the car ------------------------------------------------------------------------------------------------
+@owner_required
+def order(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    ctx = selectors.order_follow(customer, pk)
+    if request.headers.get("HX-Request"):
+        return _render(request, "portal/_order_live.html", ctx)
+    return _render(request, "portal/order.html", ctx)
+
+
+@owner_required
+def order_photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
+    photo = selectors.order_photo(request.customer, pk, photo_id)  # type: ignore[attr-defined]
+    return FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+
+
+@owner_required
+def order_document(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    lang = _use_language(request, customer)
+    order = selectors.order_get(customer, pk)
+    pdf = services.owner_document(order=order, kind=kind, language=lang)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{order.number}-{kind}.pdf"'
+    return response
+
+
+@owner_required
+def car(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    vehicle = selectors.car_get(customer, pk)
+    return _render(request, "portal/car.html", {
+        "car": vehicle, "orders": list(selectors.orders_of(customer).filter(vehicle=vehicle).order_by("-opened_at")[:50]),
+    })
+
+
+# ---- installable app -----------------------------------------------------------------------------------------------
+def manifest(request: HttpRequest) -> HttpResponse:
+    _use_language(request)
+    return render(request, "portal/manifest.webmanifest", content_type="application/manifest+json")
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    path = finders.find("portal/sw.js")
+    if not path:  # pragma: no cover - the file ships with the app
+        raise Http404
+    with open(path, "rb") as fh:
+        response = HttpResponse(fh.read(), content_type="text/javascript")
+    response["Service-Worker-Allowed"] = "/app/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    _use_language(request)
+    return _render(request, "portal/offline.html")
+
+
+
+
+# ---- points and feedback -----------------------------------------------------------------------------------------
+@owner_required
+def points(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    return _render(request, "portal/points.html", {
+        "loyalty": selectors.loyalty_of(customer), "entries": selectors.points_ledger(customer),
+        "referrals": selectors.referrals_made(customer), "code": selectors.referral_code(customer),
+    })
+
+
+@owner_required
+def feedback(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    stores = list(selectors.stores_for(customer))
+    data = request.POST if request.method == "POST" else request.GET
+    ctx: dict[str, Any] = {
+        "stores": stores, "store": selectors.store_pick(customer, data.get("store"), stores), "cases": selectors.cases_of(customer),
+        "cars": list(selectors.cars_of(customer)), "kind": data.get("kind", "complaint"), "text": data.get("text", ""),
+        "plate": data.get("plate", ""), "errors": {},
+    }
+    if request.method == "POST":
+        try:
+            services.owner_feedback(customer=customer, store=ctx["store"], kind=ctx["kind"], text=ctx["text"], plate=ctx["plate"],
+                                    photos=request.FILES.getlist("photos"))
+        except DomainError as exc:
+            ctx["errors"] = _errors(exc)
+            return _render(request, "portal/feedback.html", ctx, status=exc.status)
+        return redirect(f"{reverse('portal:feedback')}?sent=1")
+    ctx["sent"] = request.GET.get("sent") == "1"
+    return _render(request, "portal/feedback.html", ctx)
