@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "aftersales.web",
     "aftersales.loyalty",
     "aftersales.inspections",
+    "aftersales.analytics",
 ]
 
 MIDDLEWARE = [

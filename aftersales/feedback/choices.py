@@ -101,6 +101,7 @@ class Reaction(models.TextChoices):
 
 #: the follow-up script: question code → (label, the category a low score on it belongs to)
 QUESTIONS: list[tuple[str, object, str]] = [
+    ("overall", _("Overall, how satisfied are you with this visit?"), Category.OTHER),
     ("attitude", _("Service attitude"), Category.ATTITUDE),
     ("quality", _("Repair quality"), Category.QUALITY),
     ("waiting", _("Waiting time"), Category.WAITING),
@@ -108,6 +109,8 @@ QUESTIONS: list[tuple[str, object, str]] = [
     ("recommend", _("How likely are you to recommend us to a friend?"), Category.OTHER),
 ]
 SATISFACTION_QUESTIONS = ("attitude", "quality", "waiting", "price")
+#: questions a call that ends half-way may leave unanswered (the overall question came later: older clients skip it)
+OPTIONAL_QUESTIONS = ("overall",)
 
 #: labels of the message kinds this app added to aftersales/messaging/kinds.py (kept here so this app's catalogue
 #: carries their translations)

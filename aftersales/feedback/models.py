@@ -69,6 +69,7 @@ class FollowUp(models.Model):
     expires_at = models.DateTimeField(_("survey link expires at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("answered with"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    score_overall = models.PositiveSmallIntegerField(_("overall satisfaction"), null=True, blank=True, validators=SCORE)
     score_attitude = models.PositiveSmallIntegerField(_("service attitude"), null=True, blank=True, validators=SCORE)
     score_quality = models.PositiveSmallIntegerField(_("repair quality"), null=True, blank=True, validators=SCORE)
     score_waiting = models.PositiveSmallIntegerField(_("waiting time"), null=True, blank=True, validators=SCORE)
@@ -96,7 +97,7 @@ class FollowUp(models.Model):
         return f"{self.order}"
 
     def scores(self) -> dict[str, int | None]:
-        return {q: getattr(self, f"score_{q}") for q in ("attitude", "quality", "waiting", "price", "recommend")}
+        return {q: getattr(self, f"score_{q}") for q in ("overall", "attitude", "quality", "waiting", "price", "recommend")}
 
 
 class FollowUpEvent(models.Model):

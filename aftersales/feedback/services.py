@@ -25,6 +25,7 @@ from .choices import (
     CASE_TRANSITIONS,
     FOLLOWUP_TRANSITIONS,
     OPEN_CASE_STATES,
+    OPTIONAL_QUESTIONS,
     QUESTIONS,
     CaseChannel,
     CaseKind,
@@ -211,6 +212,8 @@ def _parse_scores(scores: dict[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for code, _label, _category in QUESTIONS:
         raw = scores.get(code)
+        if (raw is None or raw == "") and code in OPTIONAL_QUESTIONS:
+            continue
         if raw is None or raw == "":
             raise ValidationFailed("score_required", _("Give a score from 0 to 10."), code)
         try:
@@ -262,7 +265,7 @@ def followup_answer(
             labels = {code: str(label) for code, label, _c in QUESTIONS}
             with override("zh-hans"):
                 summary = "；".join(f"{labels[c]} {v}" for c, v in low.items())
-            category = next((cat for code, _l, cat in QUESTIONS if code in low and code != "recommend"), Category.OTHER)
+            category = next((cat for code, _l, cat in QUESTIONS if code in low and code not in ("recommend", "overall")), Category.OTHER)
             _case_create(
                 store=locked.store, kind=CaseKind.RECOVERY, channel=CaseChannel.FOLLOWUP, text=f"{summary}\n{suggestions}".strip(),
                 customer=locked.customer, vehicle=locked.vehicle, order=locked.order, followup=locked, actor=actor,
