@@ -1,0 +1,82 @@
+"""The manager's cockpit pages: the dashboard (htmx period and store selector) and the drill-down of one figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from aftersales.common.errors import Forbidden, NotFound
+from aftersales.common.scoping import spans_group
+
+from . import selectors
+from .periods import KIND_LABELS, KINDS
+
+
+def _params(request: HttpRequest) -> dict[str, Any]:
+    raw_store = request.GET.get("store", "")
+    try:
+        store_id = int(raw_store) if raw_store and raw_store != "group" else None
+    except ValueError as exc:
+        raise Http404 from exc
+    kind = request.GET.get("period", "month")
+    if kind not in KINDS:
+        kind = "month"
+    try:
+        day = dt.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else None
+    except ValueError:
+        day = None
+    return {"store_id": store_id, "kind": kind, "day": day}
+
+
+def _call(fn: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.message)) from exc
+
+
+def _chart(row: dict[str, Any]) -> dict[str, Any]:
+    kpi = row["kpi"]
+    return {
+        "labels": [label for label, _v in row["trend"]],
+        "values": [float(v) if v is not None else None for _l, v in row["trend"]],
+        "target": float(row["target"]) if row["target"] is not None else None,
+        "unit": kpi.unit,
+        "name": str(kpi.label),
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    data = _call(selectors.dashboard, user=request.user, **params)
+    stores = selectors.dashboard_stores(request.user)
+    for row in data["headline"]:
+        row["chart"] = _chart(row)
+    context = {
+        "d": data, "stores": stores, "can_group": spans_group(request.user) and len(stores) > 1,
+        "store_param": params["store_id"] or ("group" if data["is_group"] else ""),
+        "kinds": [(k, KIND_LABELS[k]) for k in KINDS], "kind": data["period"].kind,
+        "prev_date": data["period"].previous().param, "next_date": data["period"].shift(1).param,
+        "hundred": Decimal(100),
+    }
+    template = "analytics/_dashboard.html" if request.htmx else "analytics/dashboard.html"
+    return render(request, template, context)
+
+
+@login_required
+def drill(request: HttpRequest, code: str) -> HttpResponse:
+    params = _params(request)
+    data = _call(selectors.drill, user=request.user, code=code, **params)
+    return render(request, "analytics/drill.html", {
+        "r": data, "store_param": params["store_id"] or "", "kind": data["scope"].period.kind,
+        "date": data["scope"].period.param,
+    })
