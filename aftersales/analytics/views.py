@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from aftersales.common.errors import Forbidden, NotFound
 from aftersales.common.scoping import spans_group
@@ -80,3 +81,56 @@ def drill(request: HttpRequest, code: str) -> HttpResponse:
         "r": data, "store_param": params["store_id"] or "", "kind": data["scope"].period.kind,
         "date": data["scope"].period.param,
     })
+
+
+@login_required
+def gross_profit(request: HttpRequest) -> HttpResponse:
+    """The monthly import of new-car and other gross profit: upload → preview with row errors → confirm."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from aftersales.common.errors import DomainError
+    from aftersales.common.scoping import visible_store_ids
+
+    from . import importers, services
+    from .models import GrossProfitMonth
+
+    if not request.user.has_perm("analytics.add_grossprofitmonth"):
+        raise PermissionDenied
+    context: dict[str, Any] = {"rows": [], "errors": [], "csv": "", "source": ""}
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("confirm"):
+            source = request.POST.get("source", "")[:120]
+            rows, errors = importers.parse(request.POST.get("csv", "").encode(), "confirm.csv")
+        else:
+            upload = request.FILES.get("file")
+            if upload is None:
+                rows, errors = [], [{"line": 0, "field": "file", "message": _("Choose an Excel (.xlsx) or CSV file.")}]
+                source = ""
+            elif upload.size > 2 * 1024 * 1024:
+                rows, errors = [], [{"line": 0, "field": "file", "message": _("The file is larger than 2 MB.")}]
+                source = upload.name
+            else:
+                source = upload.name
+                rows, errors = importers.parse(upload, upload.name)
+        errors += services.gross_profit_check(actor=request.user, rows=rows) if rows else []
+        errors.sort(key=lambda e: (e["line"], e["field"]))
+        if request.POST.get("confirm") and not errors:
+            try:
+                n = services.gross_profit_import(actor=request.user, rows=rows, source=source)
+            except DomainError as exc:
+                errors = [{"line": 0, "field": exc.field or "file", "message": exc.message}]
+            else:
+                messages.success(request, _("%(n)s months of gross profit imported.") % {"n": n})
+                return redirect("analytics:gross_profit")
+        labels = {"store": _("Store"), "month": _("Month"), "new_car": _("New-car gross profit"), "other": _("Other gross profit"),
+                  "file": _("File")}
+        for e in errors:
+            e["label"] = labels.get(e["field"], e["field"])
+        bad_lines = {e["line"] for e in errors}
+        context.update(rows=[(r, r.line in bad_lines) for r in rows], errors=errors, csv=importers.to_csv(rows), source=source)
+        status = 422 if errors else 200
+    context["months"] = (GrossProfitMonth.objects.filter(store_id__in=visible_store_ids(request.user))
+                         .select_related("store", "imported_by").order_by("-month", "store__code")[:48])
+    return render(request, "analytics/gross_profit.html", context, status=status)
