@@ -59,3 +59,37 @@ def gross_profit_import(*, actor: Any, rows: list[Row], source: str = "", now: d
             audit.record(actor=actor, obj=obj, action="analytics.gross_profit_imported", store_id=store.pk,
                          changes={"new_car": [None, str(row.new_car)], "other": [None, str(row.other)]}, at=now)
     return len(rows)
+
+
+TARGET_FIELDS = (
+    "csat_target", "nps_target", "repurchase_target", "churn_target", "winback_target", "first_service_target", "waiting_target",
+    "waiting_cut_target", "waiting_baseline", "profit_share_target", "accuracy_target", "progress_target", "labour_cost_per_hour",
+)
+
+
+def kpi_settings_update(*, actor: Any, store: Any, values: dict[str, Any]) -> Any:
+    """Change a store's targets (validated by the model's own ranges); one transaction and an audit row."""
+    from django.core.exceptions import ValidationError
+
+    from aftersales.common.permissions import require_store
+
+    from .models import KpiSettings
+
+    require(actor, "analytics.change_kpisettings")
+    require_store(actor, store.pk)
+    with transaction.atomic():
+        settings, _created = KpiSettings.objects.select_for_update().get_or_create(store=store)
+        before = {f: getattr(settings, f) for f in TARGET_FIELDS}
+        for name in TARGET_FIELDS:
+            if name in values:
+                setattr(settings, name, values[name])
+        try:
+            settings.full_clean(exclude=["store", "updated_by"])
+        except ValidationError as exc:
+            name, messages = next(iter(exc.message_dict.items()))
+            raise ValidationFailed("invalid_target", messages[0], name) from exc
+        settings.updated_by = actor
+        settings.save()
+        changes = {f: [str(before[f]), str(getattr(settings, f))] for f in TARGET_FIELDS if before[f] != getattr(settings, f)}
+        audit.record(actor=actor, obj=settings, action="analytics.targets_changed", store_id=store.pk, changes=changes)
+    return settings

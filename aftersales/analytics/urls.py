@@ -7,5 +7,6 @@ app_name = "analytics"
 urlpatterns = [
     path("cockpit/", views.dashboard, name="dashboard"),
     path("cockpit/gross-profit/", views.gross_profit, name="gross_profit"),
+    path("cockpit/targets/", views.targets, name="targets"),
     path("cockpit/<str:code>/", views.drill, name="drill"),
 ]

@@ -134,3 +134,33 @@ def gross_profit(request: HttpRequest) -> HttpResponse:
     context["months"] = (GrossProfitMonth.objects.filter(store_id__in=visible_store_ids(request.user))
                          .select_related("store", "imported_by").order_by("-month", "store__code")[:48])
     return render(request, "analytics/gross_profit.html", context, status=status)
+
+
+@login_required
+def targets(request: HttpRequest) -> HttpResponse:
+    """A store's targets (defaults: SPEC §18)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from aftersales.common.errors import DomainError
+    from aftersales.common.views import store_from_request
+
+    from . import services
+    from .forms import TargetsForm
+    from .models import KpiSettings
+
+    if not request.user.has_perm("analytics.change_kpisettings"):
+        raise PermissionDenied
+    store = store_from_request(request)
+    instance = KpiSettings.objects.filter(store=store).first() or KpiSettings(store=store)
+    form = TargetsForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.kpi_settings_update(actor=request.user, store=store, values=form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(request, _("Targets saved."))
+            return redirect(f"{request.path}?store={store.pk}")
+    return render(request, "analytics/targets.html", {"form": form, "store": store, "stores": selectors.dashboard_stores(request.user)},
+                  status=422 if form.errors else 200)
