@@ -315,3 +315,34 @@ def _ftf_orders(scope: Scope) -> Any:
 
 
 _DRILLS["first_time_fix"] = _drill_orders(_ftf_orders, "ftf")
+
+
+# ---- staff scorecards ----------------------------------------------------------------------------------------
+def scorecard_list(*, user: Any, store_id: int | None, kind: str = "quarter", day: dt.date | None = None,
+                   now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every advisor's and technician's scorecard in the scope, and the quarter's service star."""
+    from . import scorecards
+
+    scope = resolve_scope(user=user, store_id=store_id, kind=kind, day=day, now=now)
+    cards = scorecards.scorecards(scope)
+    quarter = Period.containing("quarter", scope.period.start)
+    star_cards = cards if scope.period == quarter else scorecards.scorecards(scope.with_period(quarter))
+    return {"scope": scope, "cards": cards, "star": scorecards.service_star(star_cards), "quarter": quarter}
+
+
+def my_scorecard(*, user: Any, kind: str = "quarter", day: dt.date | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The signed-in person's own scorecard over the stores they work at (any staff role; nobody else's)."""
+    from aftersales.stores.models import Store
+
+    from . import scorecards
+
+    stores = list(Store.objects.filter(pk__in=user.memberships.values("store_id")).order_by("code"))
+    if not stores:
+        raise Forbidden("store_not_allowed", _("You do not work at any store."), None)
+    now = now or timezone.now()
+    period = Period.containing(kind if kind in KINDS else "quarter", day or now.astimezone(stores[0].zone).date())
+    scope = Scope(stores, period, now, targets_for(stores))
+    roles = {g.name for g in user.groups.all()}
+    role = "advisor" if "service_advisor" in roles else "technician"
+    card = scorecards.scorecards(scope, people=[(user, role)])[0]
+    return {"scope": scope, "card": card}

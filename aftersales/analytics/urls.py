@@ -8,5 +8,7 @@ urlpatterns = [
     path("cockpit/", views.dashboard, name="dashboard"),
     path("cockpit/gross-profit/", views.gross_profit, name="gross_profit"),
     path("cockpit/targets/", views.targets, name="targets"),
+    path("cockpit/scorecards/", views.scorecard_list, name="scorecards"),
+    path("me/scorecard/", views.my_scorecard, name="my_scorecard"),
     path("cockpit/<str:code>/", views.drill, name="drill"),
 ]

@@ -164,3 +164,26 @@ def targets(request: HttpRequest) -> HttpResponse:
             return redirect(f"{request.path}?store={store.pk}")
     return render(request, "analytics/targets.html", {"form": form, "store": store, "stores": selectors.dashboard_stores(request.user)},
                   status=422 if form.errors else 200)
+
+
+@login_required
+def scorecard_list(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    if "period" not in request.GET:
+        params["kind"] = "quarter"
+    data = _call(selectors.scorecard_list, user=request.user, **params)
+    return render(request, "analytics/scorecards.html", {
+        "r": data, "stores": selectors.dashboard_stores(request.user), "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
+        "kind": data["scope"].period.kind, "store_param": params["store_id"] or "",
+        "can_group": spans_group(request.user),
+    })
+
+
+@login_required
+def my_scorecard(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    if "period" not in request.GET:
+        params["kind"] = "quarter"
+    data = _call(selectors.my_scorecard, user=request.user, kind=params["kind"], day=params["day"])
+    return render(request, "analytics/my_scorecard.html", {"r": data, "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
+                                                           "kind": data["scope"].period.kind})

@@ -58,3 +58,8 @@ def add_days(value: dt.date, days: int) -> dt.date:
 @register.filter
 def unit_label(unit: str) -> str:
     return {"%": "%", "min": _("minutes"), "CNY/h": _("CNY per hour"), "h": _("hours"), "x": _("times a year")}.get(unit, unit)
+
+
+@register.filter
+def pct(weight: Decimal) -> str:
+    return f"{(weight * 100).quantize(Decimal('1'))}%"
