@@ -346,3 +346,13 @@ def my_scorecard(*, user: Any, kind: str = "quarter", day: dt.date | None = None
     role = "advisor" if "service_advisor" in roles else "technician"
     card = scorecards.scorecards(scope, people=[(user, role)])[0]
     return {"scope": scope, "card": card}
+
+
+def review(*, user: Any, store_id: int | None, name: str, day: dt.date | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A monthly, quarterly or yearly review for the scope (same rules as the dashboard)."""
+    from .reviews import REVIEWS, review_data
+
+    if name not in REVIEWS:
+        raise NotFound("review_not_found", _("No such review."), "review")
+    scope = resolve_scope(user=user, store_id=store_id, kind=REVIEWS[name][0], day=day, now=now)
+    return review_data(scope, name)

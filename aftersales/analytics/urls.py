@@ -10,5 +10,6 @@ urlpatterns = [
     path("cockpit/targets/", views.targets, name="targets"),
     path("cockpit/scorecards/", views.scorecard_list, name="scorecards"),
     path("me/scorecard/", views.my_scorecard, name="my_scorecard"),
+    path("cockpit/reviews/<str:name>.<str:fmt>", views.review_download, name="review"),
     path("cockpit/<str:code>/", views.drill, name="drill"),
 ]

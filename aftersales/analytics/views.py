@@ -17,6 +17,7 @@ from aftersales.common.scoping import spans_group
 
 from . import selectors
 from .periods import KIND_LABELS, KINDS
+from .reviews import REVIEWS
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -68,6 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "kinds": [(k, KIND_LABELS[k]) for k in KINDS], "kind": data["period"].kind,
         "prev_date": data["period"].previous().param, "next_date": data["period"].shift(1).param,
         "hundred": Decimal(100),
+        "review_links": [(name, label) for name, (_k, _c, label) in REVIEWS.items()],
     }
     template = "analytics/_dashboard.html" if request.htmx else "analytics/dashboard.html"
     return render(request, template, context)
@@ -187,3 +189,23 @@ def my_scorecard(request: HttpRequest) -> HttpResponse:
     data = _call(selectors.my_scorecard, user=request.user, kind=params["kind"], day=params["day"])
     return render(request, "analytics/my_scorecard.html", {"r": data, "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
                                                            "kind": data["scope"].period.kind})
+
+
+@login_required
+def review_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    from django.utils.translation import get_language
+
+    from .reviews import review_pdf, review_xlsx
+
+    params = _params(request)
+    data = _call(selectors.review, user=request.user, store_id=params["store_id"], name=name, day=params["day"])
+    label = data["periods"]["current"].label
+    if fmt == "xlsx":
+        body, ctype = review_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif fmt == "pdf":
+        body, ctype = review_pdf(data, get_language() or "zh-hans"), "application/pdf"
+    else:
+        raise Http404
+    response = HttpResponse(body, content_type=ctype)
+    response["Content-Disposition"] = f'attachment; filename="review-{name}-{label}.{fmt}"'
+    return response
