@@ -106,7 +106,7 @@ def review_pdf(data: dict[str, Any], language: str) -> bytes:
     widths = [width * 0.26] + [width * 0.74 / (len(header) - 1)] * (len(header) - 1)
     flow = [
         pdf.para(data["title"], st["title"]),
-        pdf.para(f"{_scope_name(data)} · {data['periods']['current'].label}", st["small"]),
+        pdf.para(f"{_scope_name(data)}  |  {data['periods']['current'].label}", st["small"]),
         pdf.grid_table(header, rows, st, widths),
     ]
     for r in data["rows"]:

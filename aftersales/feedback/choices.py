@@ -78,6 +78,7 @@ class TimerKind(models.TextChoices):
 class TimerUnit(models.TextChoices):
     BUSINESS_HOURS = "hours", _("business hours")
     BUSINESS_DAYS = "days", _("business days")
+    CLOCK_HOURS = "clock", _("hours of the clock (moved to the next opening)")
 
 
 class EventKind(models.TextChoices):

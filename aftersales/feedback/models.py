@@ -33,7 +33,7 @@ class FeedbackSettings(models.Model):
     retry_days = models.CharField(_("attempts on days after delivery"), max_length=40, default="1,3,7")
     survey_valid_hours = models.PositiveSmallIntegerField(_("survey link valid after the last attempt (hours)"), default=48)
     ack_hours = models.PositiveSmallIntegerField(_("acknowledge within (business hours)"), default=2)
-    contact_days = models.PositiveSmallIntegerField(_("complaint: contact within (business days)"), default=1)
+    contact_days = models.PositiveSmallIntegerField(_("complaint: contact within (days of 24 hours)"), default=1)
     resolve_days = models.PositiveSmallIntegerField(_("complaint: resolve within (business days)"), default=5)
     assess_days = models.PositiveSmallIntegerField(_("suggestion: assess within (business days)"), default=3)
     recovery_hours = models.PositiveSmallIntegerField(_("recovery within (business hours)"), default=1)
