@@ -11,8 +11,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml aftersales/analytics/vendor/package-lock.json | $(BIN)/python
 	$(PIP) install -q -e .
+	bash scripts/vendor-static.sh
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed

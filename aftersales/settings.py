@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "aftersales.web",
     "aftersales.loyalty",
     "aftersales.inspections",
+    "aftersales.analytics",
     "aftersales.portal",
 ]
 

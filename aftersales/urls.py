@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("aftersales.estimates.urls")),  # orders/, e/<token>/ (estimate to approve), o/<token>/ (status)
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.feedback.urls")),
+    path("", include("aftersales.analytics.urls")),
     path("", include("aftersales.web.urls")),
 ]
 

@@ -100,6 +100,7 @@ class FollowUpOut(Schema):
     attempts: int
     next_attempt_at: dt.datetime | None
     answered_at: dt.datetime | None
+    score_overall: int | None
     score_attitude: int | None
     score_quality: int | None
     score_waiting: int | None
@@ -109,6 +110,7 @@ class FollowUpOut(Schema):
 
 
 class AnswerIn(Schema):
+    overall: int | None = None
     attitude: int | None = None
     quality: int | None = None
     waiting: int | None = None

@@ -2,7 +2,9 @@
 public holidays (closed) and make-up workdays (open with Monday's hours).
 
 SLA clocks only run while the store is open: 2 business hours asked at 17:00 on a Friday before a holiday
-Monday fall due on Tuesday morning. A store with no opening hours at all is treated as always open.
+Monday fall due on Tuesday morning. Business days are the days the store opens (weekends too where it opens then).
+Complaint contact runs 24 h of the clock and moves to the next opening when it falls while the store is closed.
+A store with no opening hours at all is treated as always open (business days then are Monday–Friday).
 """
 
 from __future__ import annotations
@@ -69,8 +71,23 @@ def business_seconds_between(store: Any, a: dt.datetime, b: dt.datetime) -> floa
     return total
 
 
+def next_open(store: Any, moment: dt.datetime) -> dt.datetime:
+    """``moment`` if the store is open then, else the next opening (a store without opening hours is always open)."""
+    return add_business_seconds(store, moment, 0)
+
+
 def add_business_days(store: Any, start: dt.datetime, days: int) -> dt.datetime:
-    """The same local time ``days`` business days later (a make-up workday counts, a holiday does not)."""
+    """The same local time ``days`` of the store's working days later: days it opens (its weekends included when it
+    opens then; a holiday closed, a make-up workday open). A store without opening hours counts Monday–Friday."""
     local = start.astimezone(store.zone)
-    target = calendar.add_business_days(store, local.date(), days)
+    if not _has_hours(store):
+        target = calendar.add_business_days(store, local.date(), days)
+    else:
+        target, remaining = local.date(), days
+        for _i in range(MAX_DAYS):
+            if remaining <= 0:
+                break
+            target += dt.timedelta(days=1)
+            if calendar.opening_periods(store, target):
+                remaining -= 1
     return dt.datetime.combine(target, local.timetz().replace(tzinfo=None), tzinfo=store.zone).astimezone(dt.UTC)

@@ -78,6 +78,7 @@ class TimerKind(models.TextChoices):
 class TimerUnit(models.TextChoices):
     BUSINESS_HOURS = "hours", _("business hours")
     BUSINESS_DAYS = "days", _("business days")
+    CLOCK_HOURS = "clock", _("hours of the clock (moved to the next opening)")
 
 
 class EventKind(models.TextChoices):
@@ -101,6 +102,7 @@ class Reaction(models.TextChoices):
 
 #: the follow-up script: question code → (label, the category a low score on it belongs to)
 QUESTIONS: list[tuple[str, object, str]] = [
+    ("overall", _("Overall, how satisfied are you with this visit?"), Category.OTHER),
     ("attitude", _("Service attitude"), Category.ATTITUDE),
     ("quality", _("Repair quality"), Category.QUALITY),
     ("waiting", _("Waiting time"), Category.WAITING),
@@ -108,6 +110,8 @@ QUESTIONS: list[tuple[str, object, str]] = [
     ("recommend", _("How likely are you to recommend us to a friend?"), Category.OTHER),
 ]
 SATISFACTION_QUESTIONS = ("attitude", "quality", "waiting", "price")
+#: questions a call that ends half-way may leave unanswered (the overall question came later: older clients skip it)
+OPTIONAL_QUESTIONS = ("overall",)
 
 #: labels of the message kinds this app added to aftersales/messaging/kinds.py (kept here so this app's catalogue
 #: carries their translations)

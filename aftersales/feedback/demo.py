@@ -13,12 +13,12 @@ from . import services
 from .choices import FollowUpStatus
 
 GOOD = [
-    {"attitude": 10, "quality": 9, "waiting": 9, "price": 8, "recommend": 10},
-    {"attitude": 9, "quality": 9, "waiting": 8, "price": 8, "recommend": 9},
-    {"attitude": 10, "quality": 10, "waiting": 9, "price": 9, "recommend": 10},
-    {"attitude": 9, "quality": 8, "waiting": 8, "price": 7, "recommend": 8},
-    {"attitude": 10, "quality": 9, "waiting": 6, "price": 8, "recommend": 7},
-    {"attitude": 8, "quality": 9, "waiting": 9, "price": 9, "recommend": 9},
+    {"overall": 9, "attitude": 10, "quality": 9, "waiting": 9, "price": 8, "recommend": 10},
+    {"overall": 9, "attitude": 9, "quality": 9, "waiting": 8, "price": 8, "recommend": 9},
+    {"overall": 10, "attitude": 10, "quality": 10, "waiting": 9, "price": 9, "recommend": 10},
+    {"overall": 8, "attitude": 9, "quality": 8, "waiting": 8, "price": 7, "recommend": 8},
+    {"overall": 7, "attitude": 10, "quality": 9, "waiting": 6, "price": 8, "recommend": 7},
+    {"overall": 9, "attitude": 8, "quality": 9, "waiting": 9, "price": 9, "recommend": 9},
 ]
 SUGGESTIONS = ["", "希望休息区能提供充电插座", "", "", "等的时间有点长，希望快一点", ""]
 

@@ -17,6 +17,8 @@ PUBLIC_KINDS = [(CaseKind.COMPLAINT.value, CaseKind.COMPLAINT.label), (CaseKind.
 class ScoresForm(forms.Form):
     """The follow-up script / survey: five 0–10 scores and suggestions."""
 
+    overall = forms.ChoiceField(label=_("Overall, how satisfied are you with this visit?"), choices=SCORE_CHOICES,
+                                widget=forms.RadioSelect, required=False)
     attitude = forms.ChoiceField(label=_("Service attitude"), choices=SCORE_CHOICES, widget=forms.RadioSelect)
     quality = forms.ChoiceField(label=_("Repair quality"), choices=SCORE_CHOICES, widget=forms.RadioSelect)
     waiting = forms.ChoiceField(label=_("Waiting time"), choices=SCORE_CHOICES, widget=forms.RadioSelect)

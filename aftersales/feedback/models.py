@@ -33,7 +33,7 @@ class FeedbackSettings(models.Model):
     retry_days = models.CharField(_("attempts on days after delivery"), max_length=40, default="1,3,7")
     survey_valid_hours = models.PositiveSmallIntegerField(_("survey link valid after the last attempt (hours)"), default=48)
     ack_hours = models.PositiveSmallIntegerField(_("acknowledge within (business hours)"), default=2)
-    contact_days = models.PositiveSmallIntegerField(_("complaint: contact within (business days)"), default=1)
+    contact_days = models.PositiveSmallIntegerField(_("complaint: contact within (days of 24 hours)"), default=1)
     resolve_days = models.PositiveSmallIntegerField(_("complaint: resolve within (business days)"), default=5)
     assess_days = models.PositiveSmallIntegerField(_("suggestion: assess within (business days)"), default=3)
     recovery_hours = models.PositiveSmallIntegerField(_("recovery within (business hours)"), default=1)
@@ -69,6 +69,7 @@ class FollowUp(models.Model):
     expires_at = models.DateTimeField(_("survey link expires at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("answered with"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    score_overall = models.PositiveSmallIntegerField(_("overall satisfaction"), null=True, blank=True, validators=SCORE)
     score_attitude = models.PositiveSmallIntegerField(_("service attitude"), null=True, blank=True, validators=SCORE)
     score_quality = models.PositiveSmallIntegerField(_("repair quality"), null=True, blank=True, validators=SCORE)
     score_waiting = models.PositiveSmallIntegerField(_("waiting time"), null=True, blank=True, validators=SCORE)
@@ -96,7 +97,7 @@ class FollowUp(models.Model):
         return f"{self.order}"
 
     def scores(self) -> dict[str, int | None]:
-        return {q: getattr(self, f"score_{q}") for q in ("attitude", "quality", "waiting", "price", "recommend")}
+        return {q: getattr(self, f"score_{q}") for q in ("overall", "attitude", "quality", "waiting", "price", "recommend")}
 
 
 class FollowUpEvent(models.Model):

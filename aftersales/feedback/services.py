@@ -25,6 +25,7 @@ from .choices import (
     CASE_TRANSITIONS,
     FOLLOWUP_TRANSITIONS,
     OPEN_CASE_STATES,
+    OPTIONAL_QUESTIONS,
     QUESTIONS,
     CaseChannel,
     CaseKind,
@@ -211,6 +212,8 @@ def _parse_scores(scores: dict[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for code, _label, _category in QUESTIONS:
         raw = scores.get(code)
+        if (raw is None or raw == "") and code in OPTIONAL_QUESTIONS:
+            continue
         if raw is None or raw == "":
             raise ValidationFailed("score_required", _("Give a score from 0 to 10."), code)
         try:
@@ -262,7 +265,7 @@ def followup_answer(
             labels = {code: str(label) for code, label, _c in QUESTIONS}
             with override("zh-hans"):
                 summary = "；".join(f"{labels[c]} {v}" for c, v in low.items())
-            category = next((cat for code, _l, cat in QUESTIONS if code in low and code != "recommend"), Category.OTHER)
+            category = next((cat for code, _l, cat in QUESTIONS if code in low and code not in ("recommend", "overall")), Category.OTHER)
             _case_create(
                 store=locked.store, kind=CaseKind.RECOVERY, channel=CaseChannel.FOLLOWUP, text=f"{summary}\n{suggestions}".strip(),
                 customer=locked.customer, vehicle=locked.vehicle, order=locked.order, followup=locked, actor=actor,
@@ -337,7 +340,8 @@ def _timer_plan(kind: str, cfg: FeedbackSettings) -> list[tuple[str, int, str]]:
         return [(TimerKind.RECOVERY, cfg.recovery_hours, TimerUnit.BUSINESS_HOURS)]
     plan: list[tuple[str, int, str]] = [(TimerKind.ACKNOWLEDGE, cfg.ack_hours, TimerUnit.BUSINESS_HOURS)]
     if kind == CaseKind.COMPLAINT:
-        plan += [(TimerKind.CONTACT, cfg.contact_days, TimerUnit.BUSINESS_DAYS), (TimerKind.RESOLVE, cfg.resolve_days, TimerUnit.BUSINESS_DAYS)]
+        # contact: 24 h of the clock per day (SPEC §9), moved to the next opening when it falls while the store is closed
+        plan += [(TimerKind.CONTACT, cfg.contact_days * 24, TimerUnit.CLOCK_HOURS), (TimerKind.RESOLVE, cfg.resolve_days, TimerUnit.BUSINESS_DAYS)]
     else:
         plan.append((TimerKind.ASSESS, cfg.assess_days, TimerUnit.BUSINESS_DAYS))
     return plan
@@ -347,6 +351,8 @@ def sla_due(store: Any, start: dt.datetime, amount: int, unit: str, warn_percent
     """(warn_at, due_at) of a timer started at ``start`` on the store's business calendar."""
     if unit == TimerUnit.BUSINESS_HOURS:
         due = business_time.add_business_seconds(store, start, amount * 3600)
+    elif unit == TimerUnit.CLOCK_HOURS:
+        due = business_time.next_open(store, start + dt.timedelta(hours=amount))
     else:
         due = business_time.add_business_days(store, start, amount)
     span = business_time.business_seconds_between(store, start, due)

@@ -169,6 +169,9 @@ for _role, _perms in {
                          "inspections.delete_checklist"],
 }.items():
     ROLE_PERMISSIONS[_role] += [*_INSPECTIONS_VIEW, *_perms]
+# The manager's cockpit (aftersales/analytics): KPIs against targets, the targets, the imported gross profit.
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["analytics.view_dashboard", "analytics.view_kpisettings", "analytics.change_kpisettings",
+                                         "analytics.view_grossprofitmonth", "analytics.add_grossprofitmonth"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

@@ -1,0 +1,76 @@
+"""The manager's cockpit: each store's KPI targets (defaults exactly SPEC §18) and the dealership's imported gross
+profit (new cars and other business) that the after-sales profit share is measured against."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class KpiSettings(models.Model):
+    """A store's targets. A store without a row uses the defaults (SPEC §18); the group figures use the defaults."""
+
+    store = models.OneToOneField("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="kpi_settings")
+    csat_target = models.DecimalField(_("CSAT at least (%)"), max_digits=5, decimal_places=1, default=Decimal("90"), validators=PERCENT)
+    nps_target = models.DecimalField(_("NPS at least"), max_digits=5, decimal_places=1, default=Decimal("50"),
+                                     validators=[MinValueValidator(-100), MaxValueValidator(100)])
+    repurchase_target = models.DecimalField(_("repurchase rate at least (%)"), max_digits=5, decimal_places=1, default=Decimal("85"), validators=PERCENT)
+    churn_target = models.DecimalField(_("churn rate at most (%)"), max_digits=5, decimal_places=1, default=Decimal("5"), validators=PERCENT)
+    winback_target = models.DecimalField(_("win-back rate at least (%)"), max_digits=5, decimal_places=1, default=Decimal("20"), validators=PERCENT)
+    first_service_target = models.DecimalField(_("first-service conversion at least (%)"), max_digits=5, decimal_places=1, default=Decimal("100"), validators=PERCENT)
+    waiting_target = models.DecimalField(_("waiting time at most (minutes)"), max_digits=6, decimal_places=1, default=Decimal("30"), validators=[MinValueValidator(0)])
+    waiting_cut_target = models.DecimalField(_("waiting time change at most (% vs baseline)"), max_digits=5, decimal_places=1, default=Decimal("-30"),
+                                             validators=[MinValueValidator(-100), MaxValueValidator(100)])
+    waiting_baseline = models.DecimalField(
+        _("waiting-time baseline (minutes)"), max_digits=6, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)],
+        help_text=_("Leave empty to use the average of the store's first full quarter."),
+    )
+    profit_share_target = models.DecimalField(_("after-sales profit share at least (%)"), max_digits=5, decimal_places=1, default=Decimal("55"), validators=PERCENT)
+    accuracy_target = models.DecimalField(_("work-order accuracy at least (%)"), max_digits=5, decimal_places=1, default=Decimal("98"), validators=PERCENT)
+    progress_target = models.DecimalField(_("orders updated at least every 30 minutes (%)"), max_digits=5, decimal_places=1, default=Decimal("100"), validators=PERCENT)
+    labour_cost_per_hour = models.DecimalField(
+        _("labour cost per clocked hour (CNY)"), max_digits=8, decimal_places=2, default=Decimal("80.00"), validators=[MinValueValidator(0)],
+        help_text=_("Wages and on-costs per technician hour; used for the after-sales gross profit."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("KPI targets")
+        verbose_name_plural = _("KPI targets")
+        permissions = [("view_dashboard", _("Can see the manager's dashboard"))]
+
+    def __str__(self) -> str:
+        return str(self.store)
+
+
+class GrossProfitMonth(models.Model):
+    """A store's gross profit outside after-sales for one calendar month, imported by the manager (Excel/CSV)."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    new_car = models.DecimalField(_("new-car gross profit"), max_digits=14, decimal_places=2)
+    other = models.DecimalField(_("other gross profit"), max_digits=14, decimal_places=2, default=Decimal("0"),
+                                help_text=_("Finance, insurance, accessories and other non-after-sales business."))
+    source = models.CharField(_("source"), max_length=120, blank=True)
+    imported_at = models.DateTimeField(_("imported at"))
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("dealership gross profit (month)")
+        verbose_name_plural = _("dealership gross profit (months)")
+        ordering = ["store_id", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "month"], name="gross_profit_once_per_month"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="gross_profit_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.month:%Y-%m}"

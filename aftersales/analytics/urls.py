@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("cockpit/", views.dashboard, name="dashboard"),
+    path("cockpit/gross-profit/", views.gross_profit, name="gross_profit"),
+    path("cockpit/targets/", views.targets, name="targets"),
+    path("cockpit/scorecards/", views.scorecard_list, name="scorecards"),
+    path("me/scorecard/", views.my_scorecard, name="my_scorecard"),
+    path("cockpit/reviews/<str:name>.<str:fmt>", views.review_download, name="review"),
+    path("cockpit/<str:code>/", views.drill, name="drill"),
+]

@@ -1,0 +1,211 @@
+"""The manager's cockpit pages: the dashboard (htmx period and store selector) and the drill-down of one figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from aftersales.common.errors import Forbidden, NotFound
+from aftersales.common.scoping import spans_group
+
+from . import selectors
+from .periods import KIND_LABELS, KINDS
+from .reviews import REVIEWS
+
+
+def _params(request: HttpRequest) -> dict[str, Any]:
+    raw_store = request.GET.get("store", "")
+    try:
+        store_id = int(raw_store) if raw_store and raw_store != "group" else None
+    except ValueError as exc:
+        raise Http404 from exc
+    kind = request.GET.get("period", "month")
+    if kind not in KINDS:
+        kind = "month"
+    try:
+        day = dt.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else None
+    except ValueError:
+        day = None
+    return {"store_id": store_id, "kind": kind, "day": day}
+
+
+def _call(fn: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.message)) from exc
+
+
+def _chart(row: dict[str, Any]) -> dict[str, Any]:
+    kpi = row["kpi"]
+    return {
+        "labels": [label for label, _v in row["trend"]],
+        "values": [float(v) if v is not None else None for _l, v in row["trend"]],
+        "target": float(row["target"]) if row["target"] is not None else None,
+        "unit": kpi.unit,
+        "name": str(kpi.label),
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    data = _call(selectors.dashboard, user=request.user, **params)
+    stores = selectors.dashboard_stores(request.user)
+    for row in data["headline"]:
+        row["chart"] = _chart(row)
+    context = {
+        "d": data, "stores": stores, "can_group": spans_group(request.user) and len(stores) > 1,
+        "store_param": params["store_id"] or ("group" if data["is_group"] else ""),
+        "kinds": [(k, KIND_LABELS[k]) for k in KINDS], "kind": data["period"].kind,
+        "prev_date": data["period"].previous().param, "next_date": data["period"].shift(1).param,
+        "hundred": Decimal(100),
+        "review_links": [(name, label) for name, (_k, _c, label) in REVIEWS.items()],
+    }
+    template = "analytics/_dashboard.html" if request.htmx else "analytics/dashboard.html"
+    return render(request, template, context)
+
+
+@login_required
+def drill(request: HttpRequest, code: str) -> HttpResponse:
+    params = _params(request)
+    data = _call(selectors.drill, user=request.user, code=code, **params)
+    return render(request, "analytics/drill.html", {
+        "r": data, "store_param": params["store_id"] or "", "kind": data["scope"].period.kind,
+        "date": data["scope"].period.param,
+    })
+
+
+@login_required
+def gross_profit(request: HttpRequest) -> HttpResponse:
+    """The monthly import of new-car and other gross profit: upload → preview with row errors → confirm."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from aftersales.common.errors import DomainError
+    from aftersales.common.scoping import visible_store_ids
+
+    from . import importers, services
+    from .models import GrossProfitMonth
+
+    if not request.user.has_perm("analytics.add_grossprofitmonth"):
+        raise PermissionDenied
+    context: dict[str, Any] = {"rows": [], "errors": [], "csv": "", "source": ""}
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("confirm"):
+            source = request.POST.get("source", "")[:120]
+            rows, errors = importers.parse(request.POST.get("csv", "").encode(), "confirm.csv")
+        else:
+            upload = request.FILES.get("file")
+            if upload is None:
+                rows, errors = [], [{"line": 0, "field": "file", "message": _("Choose an Excel (.xlsx) or CSV file.")}]
+                source = ""
+            elif upload.size > 2 * 1024 * 1024:
+                rows, errors = [], [{"line": 0, "field": "file", "message": _("The file is larger than 2 MB.")}]
+                source = upload.name
+            else:
+                source = upload.name
+                rows, errors = importers.parse(upload, upload.name)
+        errors += services.gross_profit_check(actor=request.user, rows=rows) if rows else []
+        errors.sort(key=lambda e: (e["line"], e["field"]))
+        if request.POST.get("confirm") and not errors:
+            try:
+                n = services.gross_profit_import(actor=request.user, rows=rows, source=source)
+            except DomainError as exc:
+                errors = [{"line": 0, "field": exc.field or "file", "message": exc.message}]
+            else:
+                messages.success(request, _("%(n)s months of gross profit imported.") % {"n": n})
+                return redirect("analytics:gross_profit")
+        labels = {"store": _("Store"), "month": _("Month"), "new_car": _("New-car gross profit"), "other": _("Other gross profit"),
+                  "file": _("File")}
+        for e in errors:
+            e["label"] = labels.get(e["field"], e["field"])
+        bad_lines = {e["line"] for e in errors}
+        context.update(rows=[(r, r.line in bad_lines) for r in rows], errors=errors, csv=importers.to_csv(rows), source=source)
+        status = 422 if errors else 200
+    context["months"] = (GrossProfitMonth.objects.filter(store_id__in=visible_store_ids(request.user))
+                         .select_related("store", "imported_by").order_by("-month", "store__code")[:48])
+    return render(request, "analytics/gross_profit.html", context, status=status)
+
+
+@login_required
+def targets(request: HttpRequest) -> HttpResponse:
+    """A store's targets (defaults: SPEC §18)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from aftersales.common.errors import DomainError
+    from aftersales.common.views import store_from_request
+
+    from . import services
+    from .forms import TargetsForm
+    from .models import KpiSettings
+
+    if not request.user.has_perm("analytics.change_kpisettings"):
+        raise PermissionDenied
+    store = store_from_request(request)
+    instance = KpiSettings.objects.filter(store=store).first() or KpiSettings(store=store)
+    form = TargetsForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.kpi_settings_update(actor=request.user, store=store, values=form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(request, _("Targets saved."))
+            return redirect(f"{request.path}?store={store.pk}")
+    return render(request, "analytics/targets.html", {"form": form, "store": store, "stores": selectors.dashboard_stores(request.user)},
+                  status=422 if form.errors else 200)
+
+
+@login_required
+def scorecard_list(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    if "period" not in request.GET:
+        params["kind"] = "quarter"
+    data = _call(selectors.scorecard_list, user=request.user, **params)
+    return render(request, "analytics/scorecards.html", {
+        "r": data, "stores": selectors.dashboard_stores(request.user), "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
+        "kind": data["scope"].period.kind, "store_param": params["store_id"] or "",
+        "can_group": spans_group(request.user),
+    })
+
+
+@login_required
+def my_scorecard(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    if "period" not in request.GET:
+        params["kind"] = "quarter"
+    data = _call(selectors.my_scorecard, user=request.user, kind=params["kind"], day=params["day"])
+    return render(request, "analytics/my_scorecard.html", {"r": data, "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
+                                                           "kind": data["scope"].period.kind})
+
+
+@login_required
+def review_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    from django.utils.translation import get_language
+
+    from .reviews import review_pdf, review_xlsx
+
+    params = _params(request)
+    data = _call(selectors.review, user=request.user, store_id=params["store_id"], name=name, day=params["day"])
+    label = data["periods"]["current"].label
+    if fmt == "xlsx":
+        body, ctype = review_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif fmt == "pdf":
+        body, ctype = review_pdf(data, get_language() or "zh-hans"), "application/pdf"
+    else:
+        raise Http404
+    response = HttpResponse(body, content_type=ctype)
+    response["Content-Disposition"] = f'attachment; filename="review-{name}-{label}.{fmt}"'
+    return response
