@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from aftersales.common import audit
 from aftersales.common.errors import DomainError, ValidationFailed
@@ -451,7 +452,7 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         if step.call_target == CallTarget.ADVISOR and advisor is not None:
             message_enqueue(
                 kind="staff.task", store=enrolment.store, staff_user=advisor, channel=Channel.APP,
-                variables={**customer_variables_for_staff(enrolment), "title": _("Call %(name)s") % {"name": enrolment.customer.name},
+                variables={**customer_variables_for_staff(enrolment), "title": _call_title(advisor, enrolment.customer.name),
                            "details": step.text},
                 dedup_key=f"{key}:advisor",
             )
@@ -471,6 +472,12 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
     action.save()
     if step.kind in (StepKind.MESSAGE, StepKind.CALL, StepKind.VOUCHER) and enrolment.contacted_at is None:
         enrolment.contacted_at = now
+
+
+def _call_title(advisor: Any, name: str) -> str:
+    """"Call 梁伟" in the advisor's language (whoever runs the playbook tick)."""
+    with override(getattr(advisor, "language", "") or "zh-hans"):
+        return _("Call %(name)s") % {"name": name}
 
 
 def customer_variables_for_staff(enrolment: Enrolment) -> dict[str, Any]:

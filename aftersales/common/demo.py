@@ -642,7 +642,8 @@ class _Builder:
             store = customer.home_store
             message_enqueue(
                 kind="campaign.offer", store=store, customer=customer, dedup_key=f"demo-winter-{customer.pk}",
-                variables={**customer_variables(customer=customer, store=store), "offer": "冬季电瓶免费检测", "link": "/c/winter"},
+                variables={**customer_variables(customer=customer, store=store), "link": "/c/winter",
+                           "offer": "a free winter battery check" if customer.language == "en" else "冬季电瓶免费检测"},
             )
 
     # ---- parts: suppliers, catalogue, stock at both stores, reorder, a purchase order, a transfer, issues -----
