@@ -28,7 +28,7 @@ from aftersales.common.scoping import spans_group
 from aftersales.common.transitions import move
 
 from .choices import MESSAGE_TRANSITIONS, Channel, MessageStatus, Purpose
-from .kinds import KINDS, MessageKind
+from .kinds import KINDS, MessageKind, sample_values
 from .models import ChannelSettings, Message, MessageEvent, MessageTemplate
 from .rendering import render, validate_text
 
@@ -149,7 +149,7 @@ def template_preview(*, kind: str, channel: str, language: str, body: str, subje
     validate_text(subject, message_kind, "subject")
     return render(
         body=body, subject=subject, kind=message_kind, channel=channel, language=language,
-        variables=message_kind.variables, opt_out_link="https://example.invalid/m/o/…",
+        variables=sample_values(message_kind, language), opt_out_link="https://example.invalid/m/o/…",
     )
 
 
