@@ -268,6 +268,31 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
 
 
 # ---- background work -----------------------------------------------------------------------------------------
+#: the background tasks as an operator calls them (by the last part of the task's name)
+TASK_LABELS = {
+    "followup_sweep": pgettext_lazy("background task", "Follow-up calls and surveys"),
+    "sla_sweep": pgettext_lazy("background task", "Feedback deadlines"),
+    "heartbeat": pgettext_lazy("background task", "Worker heartbeat"),
+    "prune_task_runs": pgettext_lazy("background task", "Clean up this list"),
+    "earn_sweep": pgettext_lazy("background task", "Points for paid invoices"),
+    "expiry_sweep": pgettext_lazy("background task", "Expire points"),
+    "flag_silent_orders": pgettext_lazy("background task", "Orders without a progress update"),
+    "dispatch": pgettext_lazy("background task", "Send queued messages"),
+    "recover": pgettext_lazy("background task", "Recover stuck messages"),
+    "nightly": pgettext_lazy("background task", "Nightly customer tiers and tags"),
+    "run_import": pgettext_lazy("background task", "History import"),
+    "import_sweep": pgettext_lazy("background task", "Pending history imports"),
+    "reminder_sweep": pgettext_lazy("background task", "Care reminders"),
+    "playbooks_tick": pgettext_lazy("background task", "Playbooks and campaigns"),
+    "reorder_sweep": pgettext_lazy("background task", "Parts reorder"),
+    "expire_reservations": pgettext_lazy("background task", "Release expired parts reservations"),
+}
+
+
+def task_label(name: str) -> str:
+    return str(TASK_LABELS.get(name.rsplit(".", 1)[-1], pgettext_lazy("background task", "Other task")))
+
+
 @login_required
 @permission_required("common.view_taskrun", raise_exception=True)
 def background_work(request: HttpRequest) -> HttpResponse:
@@ -276,6 +301,8 @@ def background_work(request: HttpRequest) -> HttpResponse:
     if state in TaskState.values:
         qs = qs.filter(state=state)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for run in page.object_list:
+        run.label = task_label(run.name)
     health = selectors.outbox_health(request.user)
     return render(request, "messaging/background_work.html", {
         "page": page, "state": state, "states": TaskState.choices, "health": [
