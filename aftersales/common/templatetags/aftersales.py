@@ -169,8 +169,10 @@ def _audit_field_name(key: str) -> str:
 
 
 def _audit_model(event: Any) -> Any:
-    try:
-        return event.content_type.model_class()
+    from django.contrib.contenttypes.models import ContentType
+
+    try:  # get_for_id is cached: no query per row of the audit trail
+        return ContentType.objects.get_for_id(event.content_type_id).model_class()
     except Exception:
         return None
 
@@ -225,3 +227,25 @@ def reference_number(reference: str) -> str:
     """"#42" for a reference written "appointment:42" (the kind is shown beside it by its label)."""
     text = str(reference or "")
     return f"#{text.rsplit(':', 1)[1]}" if ":" in text else text
+
+
+@register.filter
+def localized(obj: Any, field: str = "name") -> str:
+    """``obj.<field>_en`` when the reader reads English and it is filled in, else ``obj.<field>_zh``: a part's or a
+    checklist's name in the reader's language ({{ part|localized:"name" }})."""
+    from django.utils.translation import get_language
+
+    english = (get_language() or "").startswith("en")
+    zh = getattr(obj, f"{field}_zh", "") or ""
+    en = getattr(obj, f"{field}_en", "") or ""
+    return en if english and en else zh
+
+
+@register.filter
+def one_language(text: Any) -> str:
+    """A name written in both languages ("全车检测 / Vehicle inspection") in the reader's language only."""
+    from django.utils.translation import get_language
+
+    from aftersales.common.text import localized_name
+
+    return localized_name(str(text or ""), get_language() or "zh-hans")
