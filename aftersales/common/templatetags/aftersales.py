@@ -218,7 +218,7 @@ def audit_changes(event: Any) -> list[tuple[str, Any, Any]]:
                 if getattr(field, "choices", None):
                     labels = {code: str(label) for code, label in field.flatchoices}
                     before, after = labels.get(before, before), labels.get(after, after)
-        rows.append((name, _yes_no(before), _yes_no(after)))
+        rows.append((name, code_label(_yes_no(before)), code_label(_yes_no(after))))
     return rows
 
 
@@ -249,3 +249,38 @@ def one_language(text: Any) -> str:
     from aftersales.common.text import localized_name
 
     return localized_name(str(text or ""), get_language() or "zh-hans")
+
+
+_CODE_LABELS: dict[str, Any] = {}
+
+
+def _code_labels() -> dict[str, Any]:
+    """Every choice value of the project's models → its (lazy) label, for values stored without their field (an
+    audit reason "in_store", a list of codes ["ac_on"]); a value with two different labels is left out."""
+    if not _CODE_LABELS:
+        from django.apps import apps
+
+        seen: dict[str, Any] = {}
+        clash: set[str] = set()
+        for model in apps.get_models():
+            if not model.__module__.startswith("aftersales."):
+                continue
+            for field in model._meta.concrete_fields:
+                for code, label in field.flatchoices if field.choices else ():
+                    if not isinstance(code, str) or not code:
+                        continue
+                    if code in seen and str(seen[code]) != str(label):
+                        clash.add(code)
+                    seen.setdefault(code, label)
+        _CODE_LABELS.update({code: label for code, label in seen.items() if code not in clash})
+    return _CODE_LABELS
+
+
+@register.filter
+def code_label(value: Any) -> Any:
+    """A stored code shown in words ("in_store" → "到店", ["ac_on", "abs"] → "空调开启, ABS"); other text unchanged."""
+    if isinstance(value, list):
+        return ", ".join(str(code_label(v)) for v in value) if value else value
+    if isinstance(value, str) and value in _code_labels():
+        return str(_code_labels()[value])
+    return value

@@ -27,3 +27,12 @@ def test_a_name_in_one_language_stays_as_written():
     part = SimpleNamespace(name_zh="机滤", name_en="")
     job = SimpleNamespace(title="更换机油")
     assert render("en", part=part, job=job) == "机滤 | 更换机油"
+
+
+def test_stored_codes_in_words():
+    from aftersales.common.templatetags.aftersales import code_label
+
+    with override("zh-hans"):
+        assert code_label("in_store") not in ("in_store", "")
+        assert "in_store" not in str(code_label(["in_store", "wechat"]))
+        assert code_label("开始检测") == "开始检测"  # a reason a person wrote stays as written
