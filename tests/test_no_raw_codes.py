@@ -34,6 +34,7 @@ SKIP_URL = re.compile(r"^/(api/|admin/|static/|media/|logout|i18n/|lang)|\.(pdf|
 #: snake_case or dotted codes ("walk_in", "repair_order.delivered"), and words joined by an arrow ("open → open")
 CODE_RE = re.compile(r"(?<![\w/.@-])[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+(?![\w/@-])")
 ARROW_RE = re.compile(r"(?:^|[\s(（:：])([a-z][a-z_]*|–|-)\s*→\s*([a-z][a-z_]*)(?![\w])")
+PAIR_RE = re.compile(r"(?<![\w/.])([a-z][a-z_]*)/([a-z][a-z_]*)(?![\w/])")
 WORD_RE = re.compile(r"(?<![\w/.@&%-])[a-z][a-z_]{2,}(?![\w/.@-])")
 ENGLISH_RE = re.compile(r"\b[A-Z][a-z]+\b|[\u4e00-\u9fff][^/]* / [0-9a-zA-Z]")
 #: lowercase words that are legitimately shown: units and names of things that are not codes
@@ -110,6 +111,9 @@ def raw_codes(texts: list[str], codes: set[str], chinese: bool, usernames: froze
         for token in CODE_RE.findall(text):
             if (token in codes or "_" in token) and token not in COLUMNS:
                 found.add(token)
+        for first, second in PAIR_RE.findall(text):  # "earn/review +50": a kind and a source as codes
+            if first in codes and second in codes:
+                found.add(f"{first}/{second}")
         for before, after in ARROW_RE.findall(text):
             if after in codes and (before in codes or before in ("–", "-")):
                 found.add(f"{before} → {after}")
@@ -188,10 +192,10 @@ def test_staff_pages_show_no_raw_codes(language):
 
 
 def test_the_detector_finds_the_slips_of_the_issue():
-    codes = {"booked", "walk_in", "open", "draft", "awaiting_signature", "in_progress", "completed"}
+    codes = {"booked", "walk_in", "open", "draft", "awaiting_signature", "in_progress", "completed", "earn", "review"}
     texts = ["– → booked", "渠道 walk_in", "open → open", "draft / awaiting_signature", "已停止 (booked)",
-             "in_progress → completed"]
+             "in_progress → completed", "(earn/review +50)"]
     found = raw_codes(texts, codes, chinese=True)
-    assert {"– → booked", "walk_in", "open → open", "awaiting_signature", "booked", "in_progress → completed"} <= found
+    assert {"– → booked", "walk_in", "open → open", "awaiting_signature", "booked", "in_progress → completed", "earn/review"} <= found
     assert not raw_codes(["已预约 → 已到店", "粤B12345 · 10,000 km", "a@b.com"], codes, chinese=True)
     assert not raw_codes(["Booked → Arrived", "The car is booked in."], codes, chinese=False)

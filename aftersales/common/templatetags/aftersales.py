@@ -252,6 +252,7 @@ def one_language(text: Any) -> str:
 
 
 _CODE_LABELS: dict[str, Any] = {}
+_ANY_LABELS: dict[str, Any] = {}  # also the values with two labels (the first one found), for a "kind/source" pair
 
 
 def _code_labels() -> dict[str, Any]:
@@ -273,6 +274,7 @@ def _code_labels() -> dict[str, Any]:
                         clash.add(code)
                     seen.setdefault(code, label)
         _CODE_LABELS.update({code: label for code, label in seen.items() if code not in clash})
+        _ANY_LABELS.update(seen)
     return _CODE_LABELS
 
 
@@ -283,4 +285,10 @@ def code_label(value: Any) -> Any:
         return ", ".join(str(code_label(v)) for v in value) if value else value
     if isinstance(value, str) and value in _code_labels():
         return str(_code_labels()[value])
+    pair = _CODE_PAIR.match(value) if isinstance(value, str) else None
+    if pair and pair.group(1) in _ANY_LABELS and pair.group(2) in _ANY_LABELS:  # "earn/review +50": kind/source
+        return f"{_ANY_LABELS[pair.group(1)]} · {_ANY_LABELS[pair.group(2)]}{pair.group(3) or ''}"
     return value
+
+
+_CODE_PAIR = re.compile(r"^([a-z_]+)/([a-z_]+)(\s.*)?$", re.S)

@@ -36,3 +36,11 @@ def test_stored_codes_in_words():
         assert code_label("in_store") not in ("in_store", "")
         assert "in_store" not in str(code_label(["in_store", "wechat"]))
         assert code_label("开始检测") == "开始检测"  # a reason a person wrote stays as written
+
+
+def test_points_reason_in_words():
+    from aftersales.common.templatetags.aftersales import code_label
+
+    with override("zh-hans"):
+        text = str(code_label("earn/review +50"))
+    assert "earn" not in text and "review" not in text and text.endswith(" +50")
