@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales.messaging.choices import Channel
 from aftersales.web.forms import DomainForm
@@ -20,7 +21,7 @@ class ReminderActionForm(DomainForm):
 
 
 class PlaybookForm(DomainForm):
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=120)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     trigger = forms.ChoiceField(label=_("Trigger"), choices=TriggerKind.choices)
     tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", "—"), ("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")])

@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override, pgettext_lazy
 
 from aftersales.common import audit
 from aftersales.common.errors import DomainError, ValidationFailed
@@ -47,12 +48,12 @@ CATCH_UP_DAYS = 6  # a date event or an inactivity threshold crossed while the t
 ADVANCE_BATCH = 500
 VISIT_STATUSES = ("delivered", "closed")
 #: (every N km, recommendation) for the mileage-based recommendations of playbook B
-RECOMMENDATIONS = (
-    (60000, "检查正时皮带 / check the timing belt"),
-    (40000, "更换刹车油 / replace the brake fluid"),
-    (30000, "更换火花塞 / replace the spark plugs"),
-    (20000, "更换变速箱油 / change the gearbox oil"),
-    (10000, "四轮定位与轮胎换位 / wheel alignment and tyre rotation"),
+RECOMMENDATIONS = (  # translated when the message is rendered, in the customer's language
+    (60000, pgettext_lazy("recommended work", "check the timing belt")),
+    (40000, pgettext_lazy("recommended work", "replace the brake fluid")),
+    (30000, pgettext_lazy("recommended work", "replace the spark plugs")),
+    (20000, pgettext_lazy("recommended work", "change the gearbox oil")),
+    (10000, pgettext_lazy("recommended work", "wheel alignment and tyre rotation")),
 )
 
 
@@ -399,7 +400,7 @@ def _vehicle_for(enrolment: Enrolment) -> Any:
     return Vehicle.objects.filter(owner_id=enrolment.customer_id).order_by("-purchase_date", "-id").first()
 
 
-def _recommendation(km: int) -> str:
+def _recommendation(km: int) -> Any:
     for every, text in RECOMMENDATIONS:
         if km >= every and km % every < 5000 + every // 4:
             return text
@@ -407,25 +408,27 @@ def _recommendation(km: int) -> str:
 
 
 def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> dict[str, Any]:
-    from aftersales.messaging.services import customer_variables
+    from aftersales.common.text import localized_name
+    from aftersales.messaging.services import customer_variables, recipient_language
 
     from .services import booking_link
 
     customer, store = enrolment.customer, enrolment.store
     vehicle = _vehicle_for(enrolment)
     out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
+    text = localized_name(step.text, recipient_language(customer=customer))  # "中文 / English": the customer's part
     if kind in ("care.recommendation", "care.call"):
-        out["plate"] = (vehicle.plate or vehicle.vin) if vehicle else ""
         out["model"] = f"{vehicle.make} {vehicle.model}".strip() if vehicle else ""
+        out["plate"] = (vehicle.plate or out["model"]) if vehicle else ""  # the customer knows the car by its plate, never its VIN
     if kind == "care.recommendation":
         km = int(vehicle.current_mileage) if vehicle else 0
         out["km"] = f"{km:,}"
-        out["recommendation"] = step.text or _recommendation(km)
+        out["recommendation"] = text or _recommendation(km)
     elif kind == "care.call":
-        out["reason"] = step.text
+        out["reason"] = text
         out.pop("link")
     else:
-        out["offer"] = step.text
+        out["offer"] = text
     return out
 
 
@@ -451,7 +454,7 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         if step.call_target == CallTarget.ADVISOR and advisor is not None:
             message_enqueue(
                 kind="staff.task", store=enrolment.store, staff_user=advisor, channel=Channel.APP,
-                variables={**customer_variables_for_staff(enrolment), "title": _("Call %(name)s") % {"name": enrolment.customer.name},
+                variables={**customer_variables_for_staff(enrolment), "title": _call_title(advisor, enrolment.customer.name),
                            "details": step.text},
                 dedup_key=f"{key}:advisor",
             )
@@ -471,6 +474,12 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
     action.save()
     if step.kind in (StepKind.MESSAGE, StepKind.CALL, StepKind.VOUCHER) and enrolment.contacted_at is None:
         enrolment.contacted_at = now
+
+
+def _call_title(advisor: Any, name: str) -> str:
+    """"Call 梁伟" in the advisor's language (whoever runs the playbook tick)."""
+    with override(getattr(advisor, "language", "") or "zh-hans"):
+        return _("Call %(name)s") % {"name": name}
 
 
 def customer_variables_for_staff(enrolment: Enrolment) -> dict[str, Any]:

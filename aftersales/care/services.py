@@ -68,8 +68,8 @@ def reminder_variables(reminder: Reminder, care: CareSettings, materials: dict[t
     language = getattr(customer, "language", "") or "zh-hans"
     out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
     if vehicle is not None:
-        out["plate"] = vehicle.plate or vehicle.vin
         out["model"] = f"{vehicle.make} {vehicle.model}".strip()
+        out["plate"] = vehicle.plate or out["model"]  # the customer knows the car by its plate, never its VIN
     kind = reminder.kind
     if kind in (ReminderKind.FIRST_SERVICE, ReminderKind.MAINTENANCE, ReminderKind.INSURANCE, ReminderKind.INSPECTION,
                 ReminderKind.WARRANTY):

@@ -651,7 +651,8 @@ class _Builder:
             store = customer.home_store
             message_enqueue(
                 kind="campaign.offer", store=store, customer=customer, dedup_key=f"demo-winter-{customer.pk}",
-                variables={**customer_variables(customer=customer, store=store), "offer": "冬季电瓶免费检测",
+                variables={**customer_variables(customer=customer, store=store),
+                           "offer": "a free winter battery check" if customer.language == "en" else "冬季电瓶免费检测",
                            # the campaign's link is the owner app's booking page of the store (aftersales/portal)
                            "link": f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/book/{store.code}/"},
             )

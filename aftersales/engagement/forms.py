@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales.common.errors import DomainError
 
@@ -34,7 +35,7 @@ class ImportForm(DomainForm):
 
 
 class SegmentForm(DomainForm):
-    name = forms.CharField(label=_("Name"), max_length=80)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=80)
     store = forms.ChoiceField(label=_("Customers known at"), required=False)
     tiers = forms.MultipleChoiceField(label=_("Tiers"), choices=Tier.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)

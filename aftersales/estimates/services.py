@@ -903,16 +903,15 @@ def additional_work_propose(
         if locked.status == OrderStatus.IN_PROGRESS:
             repair_order_move(actor=acting, order=locked, to=OrderStatus.WAITING_AUTH, reason=jobs[0].title, at=at)
         if locked.advisor_id:
-            message_enqueue(
-                kind="staff.task", store=locked.store, staff_user=locked.advisor, channel="app",
-                dedup_key=f"additional-work:{jobs[0].pk}",
-                variables={
-                    "customer_name": locked.customer.name, "greeting": locked.customer.name,
-                    "store_name": locked.store.name, "store_phone": locked.store.phone,
+            with override(getattr(locked.advisor, "language", "") or "zh-hans"):  # the advisor's language
+                variables = {
                     "title": _("Additional work on %(n)s") % {"n": locked.number},
                     "details": _("%(who)s found: %(what)s. Send it to the customer for approval.")
                     % {"who": actor, "what": jobs[0].title},
-                },
+                }
+            message_enqueue(
+                kind="staff.task", store=locked.store, staff_user=locked.advisor, channel="app",
+                dedup_key=f"additional-work:{jobs[0].pk}", variables=variables,
             )
         audit.record(
             actor=actor, obj=locked, action="estimate.additional_work", store_id=locked.store_id,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import CaseChannel, CaseKind, Category, Reaction
 
@@ -79,7 +80,7 @@ class ActionForm(forms.Form):
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
     title = forms.CharField(label=_("Action"), max_length=200)
     owner = forms.ChoiceField(label=_("Owner"))
-    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, staff: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

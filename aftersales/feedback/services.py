@@ -627,7 +627,9 @@ def case_relabel(*, actor: Any, case: FeedbackCase, category: str) -> FeedbackCa
             if owner is not None and owner.pk != locked.owner_id:
                 locked.owner = owner
                 fields.append("owner")
-                _notify_staff(store=locked.store, user=owner, title=_("Case #%(n)s routed to you") % {"n": locked.pk},
+                with override(getattr(owner, "language", "") or "zh-hans"):  # the owner's language, not the actor's
+                    title = _("Case #%(n)s routed to you") % {"n": locked.pk}
+                _notify_staff(store=locked.store, user=owner, title=title,
                               details=locked.text[:120], dedup_key=f"feedback:{locked.pk}:routed:{category}")
         locked.save(update_fields=fields)
         _event(locked, EventKind.LABEL, actor, f"{Category(before).label} → {Category(category).label}")
@@ -646,7 +648,9 @@ def case_assign(*, actor: Any, case: FeedbackCase, owner: Any) -> FeedbackCase:
         locked.owner = owner
         locked.save(update_fields=["owner"])
         _event(locked, EventKind.NOTE, actor, _("Assigned to %(u)s") % {"u": owner})
-        _notify_staff(store=locked.store, user=owner, title=_("Case #%(n)s routed to you") % {"n": locked.pk},
+        with override(getattr(owner, "language", "") or "zh-hans"):  # the owner's language, not the actor's
+            title = _("Case #%(n)s routed to you") % {"n": locked.pk}
+        _notify_staff(store=locked.store, user=owner, title=title,
                       details=locked.text[:120], dedup_key=f"feedback:{locked.pk}:assigned:{owner.pk}:{timezone.now().timestamp():.0f}")
         audit.record(actor=actor, obj=locked, action="feedback_case.assigned", store_id=locked.store_id,
                      customer_id=locked.customer_id, changes={"owner": [before, owner.pk]})

@@ -890,6 +890,8 @@ def voucher_issue(
 def _notify_voucher(voucher: Voucher, customer: Customer, store: Any, template: VoucherTemplate) -> None:
     from aftersales.messaging.services import customer_variables, message_enqueue
 
+    if voucher.valid_until < timezone.localdate(timezone.now(), store.zone):
+        return  # never text a customer a voucher that has already expired (a voucher recorded after the fact)
     english = (customer.language or "").startswith("en")
     message_enqueue(
         kind=VOUCHER_MESSAGE_KIND[0], store=store, customer=customer, dedup_key=f"{VOUCHER_MESSAGE_KIND[0]}:{voucher.pk}",

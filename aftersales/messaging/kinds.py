@@ -47,20 +47,20 @@ KINDS: dict[str, MessageKind] = {
     for k in [
         _kind("customer.welcome", _("Welcome to the store"), Purpose.SERVICE, text=("{{ greeting }}，欢迎成为{{ store_name }}的客户！服务热线 {{ store_phone }}。", "Dear {{ greeting }}, welcome to {{ store_name }}! Call us on {{ store_phone }}.")),
         _kind("appointment.confirmation", _("Appointment confirmation"), Purpose.SERVICE, VEHICLE, VISIT,
-              duration="1.5", directions="天河路 1 号，地下停车场 B2", materials="保养手册、行驶证", link="https://example.invalid/a/1", text=("{{ greeting }}，您的{{ plate }}已预约 {{ date }} {{ time }} 到{{ store_name }}，服务顾问{{ advisor_name }}，预计{{ duration }}小时。请携带：{{ materials }}。路线：{{ directions }}。详情 {{ link }}", "Dear {{ greeting }}, {{ plate }} is booked at {{ store_name }} on {{ date }} {{ time }} with {{ advisor_name }}, about {{ duration }} h. Please bring: {{ materials }}. Directions: {{ directions }}. Details: {{ link }}")),
-        _kind("appointment.reminder", _("Appointment reminder"), Purpose.SERVICE, VEHICLE, VISIT, link="https://example.invalid/a/1", text=("{{ greeting }}，提醒您：{{ date }} {{ time }} {{ plate }}在{{ store_name }}的预约，服务顾问{{ advisor_name }}。改期 {{ link }}", "Dear {{ greeting }}, a reminder of your appointment for {{ plate }} at {{ store_name }} on {{ date }} {{ time }} with {{ advisor_name }}. Change it: {{ link }}")),
+              duration="1.5", directions="天河路 1 号，地下停车场 B2", materials="保养手册、行驶证", link="https://example.invalid/a/1", text=("{{ greeting }}，您的{{ plate }}已预约 {{ date }} {{ time }} 到{{ store_name }}，服务顾问{{ advisor_name }}，预计{{ duration }}小时。请携带：{{ materials }}。路线：{{ directions }}。详情 {{ link }}", "{{ greeting }}, {{ plate }} booked: {{ store_name }}, {{ date }} {{ time }}, {{ advisor_name }}. Bring: {{ materials }}. {{ link }}")),
+        _kind("appointment.reminder", _("Appointment reminder"), Purpose.SERVICE, VEHICLE, VISIT, link="https://example.invalid/a/1", text=("{{ greeting }}，提醒您：{{ date }} {{ time }} {{ plate }}在{{ store_name }}的预约，服务顾问{{ advisor_name }}。改期 {{ link }}", "{{ greeting }}, reminder: {{ plate }} at {{ store_name }} on {{ date }} {{ time }} with {{ advisor_name }}. Change: {{ link }}")),
         _kind("appointment.changed", _("Appointment rescheduled or cancelled"), Purpose.SERVICE, VEHICLE, VISIT,
-              change="改期", link="https://example.invalid/a/1", text=("{{ greeting }}，您{{ plate }}的预约已{{ change }}：{{ date }} {{ time }}，{{ store_name }}。详情 {{ link }}", "Dear {{ greeting }}, your appointment for {{ plate }} was changed ({{ change }}): {{ date }} {{ time }} at {{ store_name }}. Details: {{ link }}")),
+              change="改期", link="https://example.invalid/a/1", text=("{{ greeting }}，您{{ plate }}的预约已{{ change }}：{{ date }} {{ time }}，{{ store_name }}。详情 {{ link }}", "{{ greeting }}, your booking for {{ plate }} is {{ change }}: {{ date }} {{ time }}, {{ store_name }}. {{ link }}")),
         _kind("repair.progress", _("Repair progress"), Purpose.SERVICE, VEHICLE, progress="机油更换中，位于 3 号工位",
               link="https://example.invalid/r/1", text=("{{ greeting }}，您的{{ plate }}维修进度：{{ progress }}。查看 {{ link }}", "Dear {{ greeting }}, your {{ plate }}: {{ progress }}. Follow it: {{ link }}")),
         _kind("repair.ready", _("Car ready for collection"), Purpose.SERVICE, VEHICLE, VISIT, amount="1,229.00",
-              link="https://example.invalid/r/1", text=("{{ greeting }}，您的{{ plate }}已完工，可于{{ store_name }}提车，费用 ¥{{ amount }}。服务顾问{{ advisor_name }}。{{ link }}", "Dear {{ greeting }}, your {{ plate }} is ready for collection at {{ store_name }}; amount CNY {{ amount }}. Advisor: {{ advisor_name }}. {{ link }}")),
+              link="https://example.invalid/r/1", text=("{{ greeting }}，您的{{ plate }}已完工，可于{{ store_name }}提车，费用 ¥{{ amount }}。服务顾问{{ advisor_name }}。{{ link }}", "{{ greeting }}, your {{ plate }} is ready at {{ store_name }}. Amount: CNY {{ amount }}. Advisor: {{ advisor_name }}. {{ link }}")),
         _kind("estimate.approval", _("Estimate to approve"), Purpose.SERVICE, VEHICLE, amount="2,380.00",
               link="https://example.invalid/e/1", text=("{{ greeting }}，您的{{ plate }}维修报价 ¥{{ amount }}，请点击确认：{{ link }}", "Dear {{ greeting }}, the estimate for {{ plate }} is CNY {{ amount }}; please review and approve: {{ link }}")),
         _kind("followup.survey", _("After-service survey"), Purpose.SERVICE, VEHICLE, VISIT, link="https://example.invalid/s/1", text=("{{ greeting }}，感谢您 {{ date }} 光临{{ store_name }}，请为本次服务评分：{{ link }}", "Dear {{ greeting }}, thank you for visiting {{ store_name }} on {{ date }}. Please rate our service: {{ link }}")),
         _kind("maintenance.due", _("Maintenance due"), Purpose.MARKETING, VEHICLE, due_date="2026-12-20", due_km="10,000",
-              link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}预计 {{ due_date }} 或 {{ due_km }} 公里需要保养，点击预约：{{ link }}", "Dear {{ greeting }}, your {{ plate }} is due for maintenance around {{ due_date }} or {{ due_km }} km. Book: {{ link }}")),
-        _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. Details: {{ link }}")),
+              link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}预计 {{ due_date }} 或 {{ due_km }} 公里需要保养，点击预约：{{ link }}", "{{ greeting }}, your {{ plate }} is due for a service around {{ due_date }} or {{ due_km }} km. Book: {{ link }}")),
+        _kind("campaign.offer", _("Offer / campaign"), Purpose.MARKETING, offer="冬季电瓶免费检测", link="https://example.invalid/c/1", text=("{{ greeting }}，{{ store_name }}为您准备了：{{ offer }}。详情 {{ link }}", "{{ greeting }}, {{ store_name }} has an offer for you: {{ offer }}. {{ link }}")),
         _kind("staff.task", _("Task for staff"), Purpose.SERVICE, title="回访客户", details="请致电客户了解满意度", text=("{{ title }}：{{ details }}", "{{ title }}: {{ details }}")),
         _kind("reception.handover_sign", _("Vehicle handover sheet to sign"), Purpose.SERVICE, VEHICLE, link="https://example.invalid/h/1", text=("{{ greeting }}，请核对您{{ plate }}的车辆交接单并签字确认：{{ link }}", "Dear {{ greeting }}, please check the handover sheet of {{ plate }} and sign it: {{ link }}")),
         _kind("feedback.received", _("Feedback received"), Purpose.SERVICE, case_no="F1024", owner_name="林晓燕", text=("{{ greeting }}，{{ store_name }}已收到您的反馈（编号 {{ case_no }}），由{{ owner_name }}负责跟进，我们会尽快与您联系。", "Dear {{ greeting }}, {{ store_name }} has received your feedback (ref. {{ case_no }}); {{ owner_name }} will follow it up and contact you soon.")),
@@ -69,27 +69,65 @@ KINDS: dict[str, MessageKind] = {
         # the owner app (aftersales/portal): the sign-in code, sent at once (messaging.services.message_expedite)
         _kind("portal.sign_in_code", _("Owner app sign-in code"), Purpose.SERVICE, otp="428913", minutes="15", text=("【{{ store_name }}】您的登录验证码是 {{ otp }}，{{ minutes }} 分钟内有效。请勿告诉他人；如非本人操作请忽略。", "{{ store_name }}: your sign-in code is {{ otp }}, valid for {{ minutes }} minutes. Never share it; if you did not ask for it, ignore this message.")),
         # care (reminders and playbooks, aftersales/care)
-        _kind("care.first_service", _("First service reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", due_km="5,000", directions="天河路 1 号，地下停车场 B2", materials="保养手册、行驶证", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}将于 {{ due_date }}（或 {{ due_km }} 公里）到期首次保养。请携带：{{ materials }}。路线：{{ directions }}。点击预约：{{ link }}", "Dear {{ greeting }}, the first service of your {{ plate }} is due on {{ due_date }} (or at {{ due_km }} km). Please bring: {{ materials }}. Directions: {{ directions }}. Book: {{ link }}")),
-        _kind("care.insurance", _("Insurance expiry reminder"), Purpose.MARKETING, VEHICLE, due_date="2026-12-20", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}车险将于 {{ due_date }} 到期，{{ store_name }}可为您办理续保，咨询 {{ store_phone }}。{{ link }}", "Dear {{ greeting }}, the insurance of your {{ plate }} expires on {{ due_date }}; {{ store_name }} can renew it for you, call {{ store_phone }}. {{ link }}")),
-        _kind("care.inspection", _("Annual inspection reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}年检将于 {{ due_date }} 到期，可预约年检前检查：{{ link }}", "Dear {{ greeting }}, the annual inspection of your {{ plate }} is due on {{ due_date }}; book a pre-inspection check: {{ link }}")),
-        _kind("care.warranty", _("Warranty end reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", offer="延保服务八折", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}整车质保将于 {{ due_date }} 到期，建议到店做一次质保期检查。{{ offer }}。{{ link }}", "Dear {{ greeting }}, the warranty of your {{ plate }} ends on {{ due_date }}; come for an end-of-warranty check. {{ offer }}. {{ link }}")),
-        _kind("care.birthday", _("Birthday greeting"), Purpose.MARKETING, offer="生日当月免费内饰清洁一次", link="https://example.invalid/b/1", text=("{{ greeting }}，{{ store_name }}祝您生日快乐！本月为您准备了：{{ offer }}。{{ link }}", "Happy birthday, {{ greeting }}! This month {{ store_name }} offers you: {{ offer }}. {{ link }}")),
-        _kind("care.anniversary", _("Purchase anniversary"), Purpose.MARKETING, VEHICLE, years="1", offer="购车周年免费全车检测一次", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}已陪伴您 {{ years }} 年，{{ store_name }}为您准备了：{{ offer }}。{{ link }}", "Dear {{ greeting }}, your {{ plate }} is {{ years }} year(s) with you today; {{ store_name }} offers: {{ offer }}. {{ link }}")),
-        _kind("care.holiday", _("Holiday greeting"), Purpose.MARKETING, VEHICLE, holiday="国庆节", offer="节前免费出行安全检查", link="https://example.invalid/b/1", text=("{{ greeting }}，{{ holiday }}将至，{{ store_name }}为您的{{ plate }}准备了：{{ offer }}。{{ link }}", "Dear {{ greeting }}, {{ holiday }} is coming; {{ store_name }} offers your {{ plate }}: {{ offer }}. {{ link }}")),
-        _kind("care.declined", _("Declined work reminder"), Purpose.MARKETING, VEHICLE, work="更换前刹车片", link="https://example.invalid/b/1", text=("{{ greeting }}，上次到店时建议您的{{ plate }}进行：{{ work }}。为安全起见，欢迎预约：{{ link }}", "Dear {{ greeting }}, last time we recommended for your {{ plate }}: {{ work }}. For your safety, book it: {{ link }}")),
+        _kind("care.first_service", _("First service reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", due_km="5,000", directions="天河路 1 号，地下停车场 B2", materials="保养手册、行驶证", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}将于 {{ due_date }}（或 {{ due_km }} 公里）到期首次保养。请携带：{{ materials }}。路线：{{ directions }}。点击预约：{{ link }}", "{{ greeting }}, first service of {{ plate }} due {{ due_date }} or at {{ due_km }} km. Bring: {{ materials }}. {{ link }}")),
+        _kind("care.insurance", _("Insurance expiry reminder"), Purpose.MARKETING, VEHICLE, due_date="2026-12-20", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}车险将于 {{ due_date }} 到期，{{ store_name }}可为您办理续保，咨询 {{ store_phone }}。{{ link }}", "{{ greeting }}, insurance of {{ plate }} expires {{ due_date }}. Renew with us: {{ store_phone }} {{ link }}")),
+        _kind("care.inspection", _("Annual inspection reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}年检将于 {{ due_date }} 到期，可预约年检前检查：{{ link }}", "{{ greeting }}, the annual inspection of {{ plate }} is due on {{ due_date }}. Book a check first: {{ link }}")),
+        _kind("care.warranty", _("Warranty end reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", offer="延保服务八折", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}整车质保将于 {{ due_date }} 到期，建议到店做一次质保期检查。{{ offer }}。{{ link }}", "{{ greeting }}, the warranty of {{ plate }} ends on {{ due_date }}. Book a final check: {{ offer }}. {{ link }}")),
+        _kind("care.birthday", _("Birthday greeting"), Purpose.MARKETING, offer="生日当月免费内饰清洁一次", link="https://example.invalid/b/1", text=("{{ greeting }}，{{ store_name }}祝您生日快乐！本月为您准备了：{{ offer }}。{{ link }}", "Happy birthday, {{ greeting }}! {{ store_name }} offers you {{ offer }}. {{ link }}")),
+        _kind("care.anniversary", _("Purchase anniversary"), Purpose.MARKETING, VEHICLE, years="1", offer="购车周年免费全车检测一次", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}已陪伴您 {{ years }} 年，{{ store_name }}为您准备了：{{ offer }}。{{ link }}", "{{ greeting }}, {{ years }} year(s) with your {{ plate }}! Our gift: {{ offer }}. {{ link }}")),
+        _kind("care.holiday", _("Holiday greeting"), Purpose.MARKETING, VEHICLE, holiday="国庆节", offer="节前免费出行安全检查", link="https://example.invalid/b/1", text=("{{ greeting }}，{{ holiday }}将至，{{ store_name }}为您的{{ plate }}准备了：{{ offer }}。{{ link }}", "{{ greeting }}, for {{ holiday }}, {{ plate }} gets {{ offer }}. {{ link }}")),
+        _kind("care.declined", _("Declined work reminder"), Purpose.MARKETING, VEHICLE, work="更换前刹车片", link="https://example.invalid/b/1", text=("{{ greeting }}，上次到店时建议您的{{ plate }}进行：{{ work }}。为安全起见，欢迎预约：{{ link }}", "{{ greeting }}, we recommended for {{ plate }}: {{ work }}. Book it: {{ link }}")),
         _kind("care.call", _("Call task (playbook)"), Purpose.SERVICE, VEHICLE, reason="半年未到店，请致电了解原因", text=("致电{{ customer_name }}（{{ plate }}）：{{ reason }}", "Call {{ customer_name }} ({{ plate }}): {{ reason }}")),
-        _kind("care.recall", _("Come-back notice"), Purpose.MARKETING, offer="已超过保养周期，免费轮胎检查", link="https://example.invalid/b/1", text=("{{ greeting }}，您已较长时间未到{{ store_name }}保养：{{ offer }}。预约 {{ link }}", "Dear {{ greeting }}, it has been a while since your last visit to {{ store_name }}: {{ offer }}. Book: {{ link }}")),
-        _kind("care.club", _("Club invitation"), Purpose.MARKETING, offer="车主俱乐部自驾活动", link="https://example.invalid/b/1", text=("{{ greeting }}，诚邀您加入{{ store_name }}：{{ offer }}。详情 {{ link }}", "Dear {{ greeting }}, {{ store_name }} invites you: {{ offer }}. Details: {{ link }}")),
-        _kind("care.recommendation", _("Mileage-based recommendation"), Purpose.MARKETING, VEHICLE, km="20,000", recommendation="更换变速箱油", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}已行驶约 {{ km }} 公里，建议：{{ recommendation }}。预约 {{ link }}", "Dear {{ greeting }}, your {{ plate }} has done about {{ km }} km; we recommend: {{ recommendation }}. Book: {{ link }}")),
+        _kind("care.recall", _("Come-back notice"), Purpose.MARKETING, offer="已超过保养周期，免费轮胎检查", link="https://example.invalid/b/1", text=("{{ greeting }}，您已较长时间未到{{ store_name }}保养：{{ offer }}。预约 {{ link }}", "{{ greeting }}, we miss you at {{ store_name }}: {{ offer }}. Book: {{ link }}")),
+        _kind("care.club", _("Club invitation"), Purpose.MARKETING, offer="车主俱乐部自驾活动", link="https://example.invalid/b/1", text=("{{ greeting }}，诚邀您加入{{ store_name }}：{{ offer }}。详情 {{ link }}", "{{ greeting }}, {{ store_name }} invites you: {{ offer }}. {{ link }}")),
+        _kind("care.recommendation", _("Mileage-based recommendation"), Purpose.MARKETING, VEHICLE, km="20,000", recommendation="更换变速箱油", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}已行驶约 {{ km }} 公里，建议：{{ recommendation }}。预约 {{ link }}", "{{ greeting }}, {{ plate }} is at about {{ km }} km; we recommend {{ recommendation }}. Book: {{ link }}")),
         _kind("inspection.report", _("Inspection report"), Purpose.SERVICE, VEHICLE, red="1", yellow="2",
-              link="https://example.invalid/inspections/r/1/", text=("{{ greeting }}，您的{{ plate }}检测报告已出：{{ red }} 项需立即处理，{{ yellow }} 项建议关注。查看报告（含照片）：{{ link }}", "Dear {{ greeting }}, the inspection report for {{ plate }} is ready: {{ red }} urgent, {{ yellow }} to watch. See it with photos: {{ link }}")),
+              link="https://example.invalid/inspections/r/1/", text=("{{ greeting }}，您的{{ plate }}检测报告已出：{{ red }} 项需立即处理，{{ yellow }} 项建议关注。查看报告（含照片）：{{ link }}", "{{ greeting }}, inspection of {{ plate }}: {{ red }} urgent, {{ yellow }} to watch. Report with photos: {{ link }}")),
         _kind("workshop.progress_silent", _("No progress update for 30 minutes"), Purpose.SERVICE, order_number="ROGZ20261201001", plate="粤B12345", minutes="35", link="/workshop/board/", text=("工单 {{ order_number }}（{{ plate }}，{{ customer_name }}）已 {{ minutes }} 分钟没有向客户更新进度，请发送进度说明：{{ link }}", "Order {{ order_number }} ({{ plate }}, {{ customer_name }}): no update to the customer for {{ minutes }} minutes. Send a progress note: {{ link }}")),
         _kind("loyalty.voucher_issued", _("Voucher issued"), Purpose.MARKETING, voucher_name="免费空调清洗", voucher_code="V7K3M9QX2A",
-              valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "Dear {{ greeting }}, {{ store_name }} has given you a voucher: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}. Show it at the store to use it.")),
+              valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "{{ greeting }}, a voucher from {{ store_name }}: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}.")),
         _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
-              work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "Dear {{ greeting }}, while working on {{ plate }} we found more work: {{ work }}, CNY {{ amount }}. See the photos and approve or decline: {{ link }}")),
+              work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "{{ greeting }}, {{ plate }} needs more work: {{ work }}, CNY {{ amount }}. Photos and approval: {{ link }}")),
     ]
 }
+
+
+#: the English of the sample values, so that an English template is previewed (and measured) as an English customer
+#: reads it; names and plates stay as they are (an English-speaking customer of a Chinese store keeps them)
+SAMPLES_EN = {
+    "改期": "rescheduled",
+    "已采纳": "adopted",
+    "下月起周六延长营业至 20:00": "from next month we open until 20:00 on Saturdays",
+    "请致电客户了解满意度": "call the customer about their visit",
+    "天河路 1 号，地下停车场 B2": "1 Tianhe Road, car park B2",
+    "张先生": "Mr Zhang",
+    "国庆节": "National Day",
+    "保养手册、行驶证": "service book, vehicle licence",
+    "丰田 凯美瑞": "Toyota Camry",
+    "冬季电瓶免费检测": "a free winter battery check",
+    "已超过保养周期，免费轮胎检查": "your service is overdue; free tyre check",
+    "延保服务八折": "20% off extended warranty",
+    "生日当月免费内饰清洁一次": "a free interior clean this month",
+    "节前免费出行安全检查": "a free safety check before the holiday",
+    "购车周年免费全车检测一次": "a free full check-up",
+    "车主俱乐部自驾活动": "our owners' club road trip",
+    "机油更换中，位于 3 号工位": "oil change under way in bay 3",
+    "半年未到店，请致电了解原因": "no visit for six months; ask why",
+    "更换变速箱油": "a gearbox oil change",
+    "已为您免费重新做四轮定位": "we redid the wheel alignment free of charge",
+    "广州天河店": "Guangzhou Tianhe",
+    "回访客户": "Follow-up call",
+    "免费空调清洗": "Free air-con cleaning",
+    "更换前刹车片": "replace the front brake pads",
+    "粤B12345": "粤B12345",
+}
+
+
+def sample_values(kind: MessageKind, language: str) -> dict[str, str]:
+    """The kind's sample values in ``language`` (for previews and their SMS length)."""
+    if not language.startswith("en"):
+        return dict(kind.variables)
+    return {name: SAMPLES_EN.get(value, value) for name, value in kind.variables.items()}
 
 
 def get_kind(code: str) -> MessageKind:

@@ -41,8 +41,19 @@ def validate_text(text: str, kind: MessageKind, field: str) -> list[str]:
     return used
 
 
+#: a full stop right after a sentence's own end mark ("。。", "！。", "..") where a variable ends with one and the text
+#: goes on with another; an ellipsis ("……", "...") is left alone
+_DOUBLED_CJK = re.compile(r"([。！？])。")
+_DOUBLED_LATIN = re.compile(r"(?<![.])([.!?])\.(?=\s|$)")
+
+
+def tidy(text: str) -> str:
+    """The text without doubled sentence punctuation (a variable ending in "。" before a template's "。")."""
+    return _DOUBLED_LATIN.sub(r"\1", _DOUBLED_CJK.sub(r"\1", text))
+
+
 def fill(text: str, variables: dict[str, Any]) -> str:
-    return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), text)
+    return tidy(PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), text))
 
 
 def opt_out_footer(channel: str, language: str, link: str) -> str:

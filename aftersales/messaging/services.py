@@ -16,7 +16,9 @@ from typing import Any
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from aftersales.common import audit
 from aftersales.common.bulk import update_rows
@@ -26,7 +28,7 @@ from aftersales.common.scoping import spans_group
 from aftersales.common.transitions import move
 
 from .choices import MESSAGE_TRANSITIONS, Channel, MessageStatus, Purpose
-from .kinds import KINDS, MessageKind
+from .kinds import KINDS, MessageKind, sample_values
 from .models import ChannelSettings, Message, MessageEvent, MessageTemplate
 from .rendering import render, validate_text
 
@@ -83,7 +85,9 @@ def template_for(*, store: Any, kind: MessageKind, channel: str, language: str) 
     rows.sort(key=lambda t: t.store_id is None)  # store override first
     if rows:
         return rows[0].subject, rows[0].body, rows[0].provider_template_code
-    return str(kind.label), kind.default_text.get(language) or kind.default_text["zh-hans"], ""
+    with override(language):
+        label = str(kind.label)
+    return label, kind.default_text.get(language) or kind.default_text["zh-hans"], ""
 
 
 def template_save(
@@ -145,7 +149,7 @@ def template_preview(*, kind: str, channel: str, language: str, body: str, subje
     validate_text(subject, message_kind, "subject")
     return render(
         body=body, subject=subject, kind=message_kind, channel=channel, language=language,
-        variables=message_kind.variables, opt_out_link="https://example.invalid/m/o/…",
+        variables=sample_values(message_kind, language), opt_out_link="https://example.invalid/m/o/…",
     )
 
 
@@ -189,16 +193,36 @@ def opt_out(*, message: Message, via: str) -> bool:
 
 
 # ---- the outbox ----------------------------------------------------------------------------------------------
-def customer_variables(*, customer: Any, store: Any) -> dict[str, str]:
-    """The variables every customer message has, in the customer's own language (张先生 / Mr 张)."""
-    from django.utils.translation import override
+def recipient_language(*, customer: Any = None, staff_user: Any = None) -> str:
+    """The language a message to this person is written in: the customer's, else the staff member's setting."""
+    language = getattr(customer, "language", "") if customer is not None else getattr(staff_user, "language", "")
+    return language if language in LANGUAGES else "zh-hans"
 
-    with override(getattr(customer, "language", "") or "zh-hans"):
+
+def in_language_of(*, customer: Any = None, staff_user: Any = None) -> Any:
+    """``with in_language_of(customer=c):`` builds a message's variables in its recipient's language, whatever the
+    language of the request, task or command that causes the message."""
+    return override(recipient_language(customer=customer, staff_user=staff_user))
+
+
+def localized_name(name: str, language: str) -> str:
+    """One language of a bilingual name written "广州天河店 / Guangzhou Tianhe": the Chinese part for zh-hans, the
+    other for English; a name without a " / " stays as it is."""
+    from aftersales.common.text import localized_name as split_name
+
+    return split_name(name, language)
+
+
+def customer_variables(*, customer: Any, store: Any) -> dict[str, str]:
+    """The variables every customer message has, in the customer's own language (张先生 / Mr 张, the store's name in
+    that language only)."""
+    language = recipient_language(customer=customer)
+    with in_language_of(customer=customer):
         greeting = customer.greeting
     return {
         "customer_name": customer.name,
         "greeting": greeting,
-        "store_name": store.name,
+        "store_name": localized_name(store.name, language),
         "store_phone": store.phone,
     }
 
@@ -299,7 +323,7 @@ def _prepare(item: OutgoingMessage, webhook_url: Any) -> _Prepared:
     if not recipient and customer is not None and channel != Channel.SMS:
         channel = Channel.SMS  # the preferred channel has no address (no e-mail, no WeChat): every customer has a mobile
         recipient = _recipient(channel, customer, store, staff_user, webhook_url)
-    language = item.language or getattr(customer, "language", "") or getattr(staff_user, "language", "") or "zh-hans"
+    language = item.language or recipient_language(customer=customer, staff_user=staff_user)
     p.channel, p.recipient, p.language = channel, recipient, language if language in LANGUAGES else "zh-hans"
     return p
 
@@ -335,8 +359,10 @@ def _templates_of(combos: set[tuple[Any, str, str, str]]) -> dict[tuple[int, str
             out[(store.pk, kind, channel, language)] = (found.subject, found.body, found.provider_template_code)
         else:
             message_kind = KINDS[kind]
+            with override(language):  # the subject in the recipient's language, not the request's
+                label = str(message_kind.label)
             out[(store.pk, kind, channel, language)] = (
-                str(message_kind.label), message_kind.default_text.get(language) or message_kind.default_text["zh-hans"], "",
+                label, message_kind.default_text.get(language) or message_kind.default_text["zh-hans"], "",
             )
     return out
 
@@ -456,13 +482,15 @@ def _new_message(p: _Prepared, templates: dict[tuple[int, str, str, str], tuple[
     due = item.not_before or now
     if kind.purpose == Purpose.MARKETING:
         due = _after_quiet(due, item.store, settings_for(item.store))
-    text_subject, text_body = render(
-        body=body, subject=subject, kind=kind, channel=channel, language=language, variables=item.variables,
-        opt_out_link=_LINK_MARK,
-    )
+    with override(language):  # lazy texts among the variables come out in the recipient's language
+        variables = {name: str(value) if isinstance(value, Promise) else value for name, value in item.variables.items()}
+        text_subject, text_body = render(
+            body=body, subject=subject, kind=kind, channel=channel, language=language, variables=variables,
+            opt_out_link=_LINK_MARK,
+        )
     return Message(
         group_id=item.store.group_id, store=item.store, customer=item.customer, staff_user=item.staff_user, kind=item.kind,
-        channel=channel, purpose=kind.purpose, language=language, recipient=recipient, variables=item.variables,
+        channel=channel, purpose=kind.purpose, language=language, recipient=recipient, variables=variables,
         dedup_key=item.dedup_key, status=status, not_before=due, next_attempt_at=due, last_error=last_error,
         provider_template_code=provider_code, subject=text_subject, body=text_body, created_at=now,
     )

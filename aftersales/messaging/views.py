@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales.common import services as common_services
@@ -25,7 +26,8 @@ from aftersales.web.views import phone_for
 from . import selectors, services
 from .choices import Channel, MessageStatus
 from .forms import ChannelSettingsForm, MessageFilterForm, PhoneTaskDoneForm, TemplateFilterForm, TemplateForm
-from .kinds import KINDS
+from .kinds import KINDS, sample_values
+from .sms import sms_size
 
 
 def _stores(user: Any) -> list[Any]:
@@ -137,9 +139,11 @@ def template_edit(request: HttpRequest) -> HttpResponse:
         inherited = None
     base = existing or inherited
     message_kind = KINDS[kind]
+    with translation.override(language):  # the built-in subject in the template's language, not the page's
+        builtin_subject = str(message_kind.label)
     initial = {
         "kind": kind, "channel": channel, "language": language, "scope": "group" if group_scope else "store",
-        "subject": base.subject if base else str(message_kind.label),
+        "subject": base.subject if base else builtin_subject,
         "body": base.body if base else message_kind.default_text.get(language, ""),
         "provider_template_code": base.provider_template_code if base else "",
         "is_active": base.is_active if base else True,
@@ -162,7 +166,7 @@ def template_edit(request: HttpRequest) -> HttpResponse:
     preview = _preview(kind, channel, language, initial["subject"], initial["body"])
     return render(request, "messaging/template_edit.html", {
         **ctx, "form": form, "store": store, "group_scope": group_scope, "existing": existing, "inherited": inherited,
-        "variables": sorted(message_kind.variables.items()), "preview": preview,
+        "variables": sorted(sample_values(message_kind, language).items()), "preview": preview,
     })
 
 
@@ -173,7 +177,10 @@ def _preview(kind: str, channel: str, language: str, subject: str, body: str) ->
         )
     except DomainError as exc:
         return {"error": str(exc.message), "field": exc.field}
-    return {"subject": rendered_subject, "body": rendered_body}
+    out: dict[str, Any] = {"subject": rendered_subject, "body": rendered_body}
+    if channel == Channel.SMS:  # billed per part: show what this text costs with the sample values
+        out["sms"] = sms_size(rendered_body)
+    return out
 
 
 @login_required
@@ -261,6 +268,31 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
 
 
 # ---- background work -----------------------------------------------------------------------------------------
+#: the background tasks as an operator calls them (by the last part of the task's name)
+TASK_LABELS = {
+    "followup_sweep": pgettext_lazy("background task", "Follow-up calls and surveys"),
+    "sla_sweep": pgettext_lazy("background task", "Feedback deadlines"),
+    "heartbeat": pgettext_lazy("background task", "Worker heartbeat"),
+    "prune_task_runs": pgettext_lazy("background task", "Clean up this list"),
+    "earn_sweep": pgettext_lazy("background task", "Points for paid invoices"),
+    "expiry_sweep": pgettext_lazy("background task", "Expire points"),
+    "flag_silent_orders": pgettext_lazy("background task", "Orders without a progress update"),
+    "dispatch": pgettext_lazy("background task", "Send queued messages"),
+    "recover": pgettext_lazy("background task", "Recover stuck messages"),
+    "nightly": pgettext_lazy("background task", "Nightly customer tiers and tags"),
+    "run_import": pgettext_lazy("background task", "History import"),
+    "import_sweep": pgettext_lazy("background task", "Pending history imports"),
+    "reminder_sweep": pgettext_lazy("background task", "Care reminders"),
+    "playbooks_tick": pgettext_lazy("background task", "Playbooks and campaigns"),
+    "reorder_sweep": pgettext_lazy("background task", "Parts reorder"),
+    "expire_reservations": pgettext_lazy("background task", "Release expired parts reservations"),
+}
+
+
+def task_label(name: str) -> str:
+    return str(TASK_LABELS.get(name.rsplit(".", 1)[-1], pgettext_lazy("background task", "Other task")))
+
+
 @login_required
 @permission_required("common.view_taskrun", raise_exception=True)
 def background_work(request: HttpRequest) -> HttpResponse:
@@ -269,6 +301,8 @@ def background_work(request: HttpRequest) -> HttpResponse:
     if state in TaskState.values:
         qs = qs.filter(state=state)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for run in page.object_list:
+        run.label = task_label(run.name)
     health = selectors.outbox_health(request.user)
     return render(request, "messaging/background_work.html", {
         "page": page, "state": state, "states": TaskState.choices, "health": [
@@ -294,18 +328,35 @@ def task_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ---- the customer's opt-out link (public) ------------------------------------------------------------------------
+#: the channel as a customer says it ("by text message", "by phone"), never the product's term ("phone-call task")
+OPT_OUT_CHANNEL = {
+    Channel.SMS: pgettext_lazy("opt-out by", "text message"),
+    Channel.PHONE: pgettext_lazy("opt-out by", "phone"),
+    Channel.EMAIL: pgettext_lazy("opt-out by", "e-mail"),
+    Channel.WECHAT: pgettext_lazy("opt-out by", "WeChat"),
+    Channel.APP: pgettext_lazy("opt-out by", "app notification"),
+}
+
+
 def opt_out(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows what the customer opts out of; POST records it. zh-Hans unless the customer picks English."""
-    language = "en" if (request.POST.get("lang") or request.GET.get("lang")) == "en" else "zh-hans"
+    """GET shows what the customer opts out of; POST records it. In the message's language unless the customer
+    picks the other one; the channel in the customer's words (a phone call, not a "phone-call task") and the store's
+    name in that language only."""
+    from aftersales.common.text import localized_name
+
+    message = services.message_from_opt_out_token(token)
+    asked = request.POST.get("lang") or request.GET.get("lang")
+    language = asked if asked in ("en", "zh-hans") else (message.language if message is not None else "zh-hans")
+    language = language if language in ("en", "zh-hans") else "zh-hans"
     with translation.override(language):
-        message = services.message_from_opt_out_token(token)
         if message is None:
             return render(request, "messaging/opt_out.html", {"bad_token": True, "language": language}, status=404)
         done = False
         if request.method == "POST":
             services.opt_out(message=message, via="link")
             done = True
+        label = OPT_OUT_CHANNEL.get(message.channel, Channel(message.channel).label)
         return render(request, "messaging/opt_out.html", {
-            "message": message, "store": message.store, "channel_label": Channel(message.channel).label, "done": done,
-            "language": language, "token": token,
+            "message": message, "store_name": localized_name(message.store.name, language), "channel_label": label,
+            "done": done, "language": language, "token": token,
         })

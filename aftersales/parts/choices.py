@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Category(models.TextChoices):
@@ -21,7 +22,7 @@ class Category(models.TextChoices):
 
 class Unit(models.TextChoices):
     PIECE = "piece", _("piece")
-    SET = "set", _("set")
+    SET = "set", pgettext_lazy("unit", "set")
     LITRE = "litre", _("litre")
     METRE = "metre", _("metre")
     KG = "kg", _("kg")
@@ -48,7 +49,7 @@ class MovementKind(models.TextChoices):
 
 class ReservationStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
-    CONSUMED = "consumed", _("Issued")
+    CONSUMED = "consumed", pgettext_lazy("parts", "Issued")
     RELEASED = "released", _("Released")
     EXPIRED = "expired", _("Expired")
 

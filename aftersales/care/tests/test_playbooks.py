@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -313,3 +314,27 @@ def test_voucher_step_issues_a_voucher_once(world):
     e = Enrolment.objects.get(playbook=p)
     assert e.status == EnrolmentStatus.COMPLETED and e.actions.get(seq=1).voucher_id == voucher.pk
     assert e.contacted_at == NOW
+
+
+def test_recommendation_names_the_car_and_the_work_in_the_customers_language(car):
+    """No VIN, no bilingual "四轮定位与轮胎换位 / wheel alignment and tyre rotation" (issue 16)."""
+    from django.utils.translation import override
+
+    from aftersales.care.playbooks import _message_variables
+    from aftersales.messaging.services import message_enqueue
+
+    car.vehicle.plate = ""
+    car.vehicle.save(update_fields=["plate"])
+    car.vehicle.current_mileage = 10_200
+    car.vehicle.save(update_fields=["current_mileage"])
+    enrolment = SimpleNamespace(customer=car.customer, store=car.store, vehicle=car.vehicle, vehicle_id=car.vehicle.pk)
+    step = SimpleNamespace(text="")
+    for language, work in (("zh-hans", "四轮定位与轮胎换位"), ("en", "wheel alignment and tyre rotation")):
+        car.customer.language = language
+        car.customer.save(update_fields=["language"])
+        with override("en" if language == "zh-hans" else "zh-hans"):
+            variables = _message_variables("care.recommendation", enrolment, step)
+            message = message_enqueue(kind="care.recommendation", store=car.store, customer=car.customer,
+                                      variables=variables, dedup_key=f"rec:{language}")
+        assert car.vehicle.vin not in message.body
+        assert "Toyota Camry" in message.body and work in message.body and " / " not in message.body

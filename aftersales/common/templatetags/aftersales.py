@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
+from django.utils.text import capfirst
+from django.utils.translation import pgettext, pgettext_lazy
 
 from aftersales.common.validators import display_mobile, mask_mobile
 
@@ -17,3 +20,275 @@ def phone_for(e164: str, user: Any) -> str:
     if user is not None and user.has_perm("customers.view_full_mobile"):
         return display_mobile(e164 or "")
     return mask_mobile(e164 or "")
+
+
+def _choices_label(obj: Any, value: Any, fields: tuple[str, ...] | None = None) -> str | None:
+    """The label of ``value`` among the choices of ``obj``'s fields (those named, else every field with choices)."""
+    meta = getattr(obj, "_meta", None)
+    if meta is None or value in (None, ""):
+        return None
+    for field in meta.concrete_fields:
+        if field.choices and (fields is None or field.name in fields):
+            for code, label in field.flatchoices:
+                if code == value:
+                    return str(label)
+    return None
+
+
+@register.filter
+def state_label(value: Any, obj: Any) -> str:
+    """A state of ``obj`` as its people say it ("已预约", not "booked"); an empty state is "–" (the start)."""
+    if value in (None, ""):
+        return "–"
+    return _choices_label(obj, value, ("status", "state")) or _choices_label(obj, value) or str(value)
+
+
+@register.filter
+def choice_label(value: Any, obj: Any) -> Any:
+    """``value`` as the label of one of ``obj``'s choices when it is one (an event's reason "walk_in" → "到店"),
+    else unchanged (a reason a person wrote)."""
+    return _choices_label(obj, value) or value
+
+
+#: the verbs of audit actions ("customer.created", "repair_order.delivery_recorded"), as a service department says them
+AUDIT_VERBS = {
+    "created": pgettext_lazy("audit", "created"),
+    "updated": pgettext_lazy("audit", "changed"),
+    "changed": pgettext_lazy("audit", "changed"),
+    "saved": pgettext_lazy("audit", "saved"),
+    "deleted": pgettext_lazy("audit", "deleted"),
+    "merged": pgettext_lazy("audit", "merged"),
+    "exported": pgettext_lazy("audit", "exported"),
+    "withdrawn": pgettext_lazy("audit", "withdrawn"),
+    "granted": pgettext_lazy("audit", "granted"),
+    "revoked": pgettext_lazy("audit", "revoked"),
+    "store_linked": pgettext_lazy("audit", "linked to a store"),
+    "issued": pgettext_lazy("audit", "issued"),
+    "transferred": pgettext_lazy("audit", "transferred"),
+    "cancelled": pgettext_lazy("audit", "cancelled"),
+    "assigned": pgettext_lazy("audit", "assigned"),
+    "returned": pgettext_lazy("audit", "returned"),
+    "opened": pgettext_lazy("audit", "opened"),
+    "note": pgettext_lazy("audit", "note added"),
+    "mileage": pgettext_lazy("audit", "mileage recorded"),
+    "mileage_corrected": pgettext_lazy("audit", "mileage corrected"),
+    "done": pgettext_lazy("audit", "done"),
+    "delivered": pgettext_lazy("audit", "delivered"),
+    "delivery_recorded": pgettext_lazy("audit", "delivery recorded"),
+    "checked_in": pgettext_lazy("audit", "checked in"),
+    "booked": pgettext_lazy("audit", "booked"),
+    "rescheduled": pgettext_lazy("audit", "rescheduled"),
+    "arrived": pgettext_lazy("audit", "arrived"),
+    "no_show": pgettext_lazy("audit", "no-show"),
+    "started": pgettext_lazy("audit", "started"),
+    "completed": pgettext_lazy("audit", "completed"),
+    "payment": pgettext_lazy("audit", "payment recorded"),
+    "refund": pgettext_lazy("audit", "refunded"),
+    "credit_note": pgettext_lazy("audit", "credit note issued"),
+    "signed": pgettext_lazy("audit", "signed"),
+    "link_sent": pgettext_lazy("audit", "link sent"),
+    "report_sent": pgettext_lazy("audit", "report sent"),
+    "sent": pgettext_lazy("audit", "sent"),
+    "earned": pgettext_lazy("audit", "points earned"),
+    "redeemed": pgettext_lazy("audit", "redeemed"),
+    "gift": pgettext_lazy("audit", "gift redeemed"),
+    "adjusted": pgettext_lazy("audit", "adjusted"),
+    "rewarded": pgettext_lazy("audit", "rewarded"),
+    "answered": pgettext_lazy("audit", "answered"),
+    "reopened": pgettext_lazy("audit", "reopened"),
+    "relabelled": pgettext_lazy("audit", "category corrected"),
+    "paused": pgettext_lazy("audit", "paused"),
+    "resumed": pgettext_lazy("audit", "resumed"),
+    "contact": pgettext_lazy("audit", "customer contacted"),
+    "decided": pgettext_lazy("audit", "decided"),
+    "jobs_proposed": pgettext_lazy("audit", "jobs proposed"),
+    "job_added": pgettext_lazy("audit", "job added"),
+    "additional_work": pgettext_lazy("audit", "additional work proposed"),
+    "silent_flagged": pgettext_lazy("audit", "no progress update flagged"),
+    "dedicated_advisor": pgettext_lazy("audit", "dedicated advisor set"),
+    "activated": pgettext_lazy("audit", "activated"),
+    "deactivated": pgettext_lazy("audit", "deactivated"),
+    "taken_back": pgettext_lazy("audit", "taken back"),
+    "part_issued": pgettext_lazy("audit", "part issued"),
+    "part_returned": pgettext_lazy("audit", "part returned"),
+    "closed": pgettext_lazy("audit", "closed"),
+    "expired": pgettext_lazy("audit", "expired"),
+    "authorized": pgettext_lazy("audit", "approved by the customer"),
+    "dispatched": pgettext_lazy("audit", "dispatched"),
+    "estimate_sent": pgettext_lazy("audit", "estimate sent"),
+    "item": pgettext_lazy("audit", "item recorded"),
+    "called": pgettext_lazy("audit", "called"),
+    "moved": pgettext_lazy("audit", "status changed"),
+    "quality_check": pgettext_lazy("audit", "quality check"),
+    "passed_qc": pgettext_lazy("audit", "passed quality check"),
+    "set": pgettext_lazy("audit", "set"),
+    "unreached": pgettext_lazy("audit", "not reached"),
+}
+
+#: the entries of audit changes that are not fields of the object (derived figures, related records)
+AUDIT_FIELDS = {
+    "points_balance": pgettext_lazy("audit field", "Points balance"),
+    "next_service": pgettext_lazy("audit field", "Next service"),
+    "silent_minutes": pgettext_lazy("audit field", "Minutes without an update"),
+    "points_taken_back": pgettext_lazy("audit field", "Points taken back"),
+    "points_due_back": pgettext_lazy("audit field", "Points due back"),
+    "approved_total": pgettext_lazy("audit field", "Approved total"),
+    "declined_total": pgettext_lazy("audit field", "Declined total"),
+    "attitude": pgettext_lazy("audit field", "Service attitude"),
+    "quality": pgettext_lazy("audit field", "Repair quality"),
+    "waiting": pgettext_lazy("audit field", "Waiting time"),
+    "price": pgettext_lazy("audit field", "Price"),
+    "recommend": pgettext_lazy("audit field", "Would recommend"),
+    "result": pgettext_lazy("audit field", "Result"),
+    "public": pgettext_lazy("audit field", "Shown to the customer"),
+    "damage": pgettext_lazy("audit field", "Damage"),
+    "estimate": pgettext_lazy("audit field", "Estimate"),
+    "jobs": pgettext_lazy("audit field", "Jobs"),
+}
+_JOB_KEY = re.compile(r"^job (\d+)( status)?$")
+_ITEM_KEY = re.compile(r"^(\d+)\.(\w+)$")
+
+
+def _audit_field_name(key: str) -> str:
+    if key in AUDIT_FIELDS:
+        return str(AUDIT_FIELDS[key])
+    if key.startswith("consent.") and key.count(".") == 2:
+        from django.apps import apps
+
+        consent = apps.get_model("customers", "Consent")
+        _c, purpose, channel = key.split(".")
+        what = [_choices_label(consent, purpose, ("purpose",)) or purpose, _choices_label(consent, channel, ("channel",)) or channel]
+        return pgettext("audit field", "Consent (%(what)s)") % {"what": " / ".join(what)}
+    job = _JOB_KEY.match(key)
+    if job:
+        return (pgettext("audit field", "Job %(n)s status") if job.group(2) else pgettext("audit field", "Job %(n)s")) % {"n": job.group(1)}
+    item = _ITEM_KEY.match(key)
+    if item:
+        return pgettext("audit field", "Checklist item %(n)s") % {"n": item.group(1)}
+    return key
+
+
+def _audit_model(event: Any) -> Any:
+    from django.contrib.contenttypes.models import ContentType
+
+    try:  # get_for_id is cached: no query per row of the audit trail
+        return ContentType.objects.get_for_id(event.content_type_id).model_class()
+    except Exception:
+        return None
+
+
+@register.filter
+def audit_action(event: Any) -> str:
+    """"客户：已创建" for "customer.created": the object's kind and what happened, never the action code."""
+    model = _audit_model(event)
+    entity = capfirst(str(model._meta.verbose_name)) if model is not None else ""
+    parts = str(event.action).split(".")
+    verb = parts[1] if len(parts) > 1 else parts[0]
+    label = AUDIT_VERBS.get(verb)
+    if label is None and model is not None:
+        label = _choices_label(model, verb, ("status", "state")) or _choices_label(model, parts[-1], ("status", "state"))
+    text = str(label if label is not None else pgettext("audit", "changed"))
+    return pgettext("audit action", "%(object)s: %(action)s") % {"object": entity, "action": text} if entity else capfirst(text)
+
+
+def _yes_no(value: Any) -> Any:
+    if value is True:
+        return pgettext("audit value", "yes")
+    if value is False:
+        return pgettext("audit value", "no")
+    return value
+
+
+@register.filter
+def audit_changes(event: Any) -> list[tuple[str, Any, Any]]:
+    """The changes of an audit event as (field's name in the reader's language, before, after), choice values as
+    their labels."""
+    model = _audit_model(event)
+    rows: list[tuple[str, Any, Any]] = []
+    for key, pair in (event.changes or {}).items():
+        before, after = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        name = _audit_field_name(str(key))
+        if model is not None and name == str(key):
+            try:
+                field = model._meta.get_field(key)
+            except Exception:
+                field = None
+            if field is not None:
+                name = capfirst(str(getattr(field, "verbose_name", key)))
+                if getattr(field, "choices", None):
+                    labels = {code: str(label) for code, label in field.flatchoices}
+                    before, after = labels.get(before, before), labels.get(after, after)
+        rows.append((name, code_label(_yes_no(before)), code_label(_yes_no(after))))
+    return rows
+
+
+@register.filter
+def reference_number(reference: str) -> str:
+    """"#42" for a reference written "appointment:42" (the kind is shown beside it by its label)."""
+    text = str(reference or "")
+    return f"#{text.rsplit(':', 1)[1]}" if ":" in text else text
+
+
+@register.filter
+def localized(obj: Any, field: str = "name") -> str:
+    """``obj.<field>_en`` when the reader reads English and it is filled in, else ``obj.<field>_zh``: a part's or a
+    checklist's name in the reader's language ({{ part|localized:"name" }})."""
+    from django.utils.translation import get_language
+
+    english = (get_language() or "").startswith("en")
+    zh = getattr(obj, f"{field}_zh", "") or ""
+    en = getattr(obj, f"{field}_en", "") or ""
+    return en if english and en else zh
+
+
+@register.filter
+def one_language(text: Any) -> str:
+    """A name written in both languages ("全车检测 / Vehicle inspection") in the reader's language only."""
+    from django.utils.translation import get_language
+
+    from aftersales.common.text import localized_name
+
+    return localized_name(str(text or ""), get_language() or "zh-hans")
+
+
+_CODE_LABELS: dict[str, Any] = {}
+_ANY_LABELS: dict[str, Any] = {}  # also the values with two labels (the first one found), for a "kind/source" pair
+
+
+def _code_labels() -> dict[str, Any]:
+    """Every choice value of the project's models → its (lazy) label, for values stored without their field (an
+    audit reason "in_store", a list of codes ["ac_on"]); a value with two different labels is left out."""
+    if not _CODE_LABELS:
+        from django.apps import apps
+
+        seen: dict[str, Any] = {}
+        clash: set[str] = set()
+        for model in apps.get_models():
+            if not model.__module__.startswith("aftersales."):
+                continue
+            for field in model._meta.concrete_fields:
+                for code, label in field.flatchoices if field.choices else ():
+                    if not isinstance(code, str) or not code:
+                        continue
+                    if code in seen and str(seen[code]) != str(label):
+                        clash.add(code)
+                    seen.setdefault(code, label)
+        _CODE_LABELS.update({code: label for code, label in seen.items() if code not in clash})
+        _ANY_LABELS.update(seen)
+    return _CODE_LABELS
+
+
+@register.filter
+def code_label(value: Any) -> Any:
+    """A stored code shown in words ("in_store" → "到店", ["ac_on", "abs"] → "空调开启, ABS"); other text unchanged."""
+    if isinstance(value, list):
+        return ", ".join(str(code_label(v)) for v in value) if value else value
+    if isinstance(value, str) and value in _code_labels():
+        return str(_code_labels()[value])
+    pair = _CODE_PAIR.match(value) if isinstance(value, str) else None
+    if pair and pair.group(1) in _ANY_LABELS and pair.group(2) in _ANY_LABELS:  # "earn/review +50": kind/source
+        return f"{_ANY_LABELS[pair.group(1)]} · {_ANY_LABELS[pair.group(2)]}{pair.group(3) or ''}"
+    return value
+
+
+_CODE_PAIR = re.compile(r"^([a-z_]+)/([a-z_]+)(\s.*)?$", re.S)

@@ -23,3 +23,9 @@ def customer_feedback(context: Any, customer: Any) -> dict[str, Any]:
         for f in fb["followups"]:
             f.score_rows = [(str(label), getattr(f, f"score_{code}")) for code, label, _c in QUESTIONS]
     return {"fb": fb, "perms": context.get("perms")}
+
+
+@register.filter
+def question_label(code: str) -> Any:
+    """A survey question by its name on the report ("服务态度"), never its code ("attitude")."""
+    return {key: label for key, label, _category in QUESTIONS}.get(code, code)
