@@ -61,6 +61,20 @@ def reminders_for(user: Any, *, store: Any, start: dt.date, end: dt.date, kind: 
     return qs.select_related("customer", "vehicle", "message", "action_by").order_by("due_date", "kind", "id")
 
 
+#: how far back the care calendar's overdue list looks
+OVERDUE_DAYS = 90
+
+
+def reminders_overdue(user: Any, *, store: Any, day: dt.date) -> QuerySet[Reminder]:
+    """Reminders of ``store`` whose date passed before ``day`` (up to ``OVERDUE_DAYS`` back) and that nobody has closed
+    (not booked, not dismissed): what the call centre still has to chase, oldest first."""
+    qs = restrict_to_stores(Reminder.objects.filter(store=store), user).filter(
+        due_date__lt=day, due_date__gte=day - dt.timedelta(days=OVERDUE_DAYS),
+        status__in=(ReminderStatus.DUE, ReminderStatus.SENT, ReminderStatus.CALLED),
+    )
+    return qs.select_related("customer", "vehicle", "message", "action_by").order_by("due_date", "kind", "id")
+
+
 def reminders_sent_on(user: Any, *, store: Any, day: dt.date) -> QuerySet[Reminder]:
     return (
         restrict_to_stores(Reminder.objects.filter(store=store, remind_on=day), user)
