@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
-from aftersales.care.choices import ReminderKind
-from aftersales.care.models import Reminder
-from aftersales.care.services import reminder_sweep
+from aftersales.care.choices import ReminderKind, TriggerKind
+from aftersales.care.models import Enrolment, Playbook, PlaybookStep, Reminder
+from aftersales.care.services import create_default_playbooks, playbook_activate, playbooks_enrol, reminder_sweep
 from aftersales.common.tests.factories import make_vin
 from aftersales.customers.models import Customer
+from aftersales.engagement.models import CustomerTier
 from aftersales.engagement.services import import_job_create, import_job_process, import_job_start
 from aftersales.vehicles.models import Vehicle
 
@@ -66,6 +68,28 @@ def test_an_import_after_the_due_table_was_built_is_picked_up_by_the_next_sweep(
     reminder_sweep(today=D(2026, 8, 26), send=False)
     (r,) = Reminder.objects.filter(vehicle__vin=vin, kind=ReminderKind.MAINTENANCE)
     assert r.due_date == D(2026, 9, 2)
+
+
+def test_imported_tier_d_customers_enter_the_win_back_playbooks(world, imported):
+    """The shipped D playbook (tier D) and an inactivity playbook both enrol the customer whose only visits are
+    imported; the old code saw neither (tier changes of the last days only, our repair orders only)."""
+    now = timezone.now()  # the import computed the tiers as of today: the playbooks run on the same clock
+    assert CustomerTier.objects.get(customer=imported["li"]).tier == "D"
+    (d,) = [p for p in create_default_playbooks(world.a) if p.code == "tier-d"]
+    playbooks_enrol(now=now)
+    in_d = set(CustomerTier.objects.filter(tier="D", customer__home_store=world.a).values_list("customer_id", flat=True))
+    assert imported["li"].pk in in_d and imported["wang"].pk not in in_d
+    assert set(Enrolment.objects.filter(playbook=d).values_list("customer_id", flat=True)) == in_d
+    inactive = Playbook.objects.create(store=world.a, code="lapsed", name="lapsed", trigger=TriggerKind.INACTIVITY,
+                                       inactivity_days=182, holdout_percent=0)
+    PlaybookStep.objects.create(playbook=inactive, seq=1, kind="message", message_kind="care.recall", text="免费检查")
+    playbook_activate(actor=world.manager, playbook=inactive, now=now)  # back-enrols on activation
+    lapsed = {imported["li"].pk: "inactive:2025-01-10"}
+    if D(2026, 3, 2) <= timezone.localdate() - dt.timedelta(days=182):  # 张三 has lapsed too by now
+        lapsed[imported["zhang"].pk] = "inactive:2026-03-02"
+    assert dict(Enrolment.objects.filter(playbook=inactive).values_list("customer_id", "trigger_key")) == lapsed
+    playbooks_enrol(now=now + dt.timedelta(days=1))
+    assert Enrolment.objects.filter(playbook=inactive).count() == len(lapsed)  # once per episode
 
 
 def test_the_360_page_lists_imported_visits_with_the_totals(client, world, imported):
