@@ -146,3 +146,29 @@ def playbook_get(user: Any, pk: int) -> Playbook:
 
 def enrolments_for(user: Any, playbook: Playbook) -> QuerySet[Enrolment]:
     return restrict_to_stores(Enrolment.objects.filter(playbook=playbook), user).select_related("customer")
+
+
+def care_dates_for(vehicles: list[Any], *, today: dt.date) -> list[dict[str, Any]]:
+    """What is due next for these vehicles (the customer 360 page), soonest first: the first service or the next
+    maintenance as the daily sweep projected them (``VehicleDue``), the insurance expiry (also when it lapsed in the
+    last 30 days) and the warranty end while it is ahead. Past warranty ends are history, not reminders."""
+    from .models import VehicleDue
+
+    by_id = {v.pk: v for v in vehicles}
+    due = {row.vehicle_id: row for row in VehicleDue.objects.filter(vehicle_id__in=list(by_id))}
+    out: list[dict[str, Any]] = []
+    for vehicle in vehicles:
+        row = due.get(vehicle.pk)
+        if row is not None and row.fs_due:
+            out.append({"vehicle": vehicle, "kind": ReminderKind.FIRST_SERVICE, "date": row.fs_due, "km": row.fs_km})
+        if row is not None and row.mt_due:
+            out.append({"vehicle": vehicle, "kind": ReminderKind.MAINTENANCE, "date": row.mt_due, "km": row.mt_km})
+        if vehicle.insurance_expiry and vehicle.insurance_expiry >= today - dt.timedelta(days=30):
+            out.append({"vehicle": vehicle, "kind": ReminderKind.INSURANCE, "date": vehicle.insurance_expiry, "km": None})
+        if vehicle.warranty_end and vehicle.warranty_end >= today:
+            out.append({"vehicle": vehicle, "kind": ReminderKind.WARRANTY, "date": vehicle.warranty_end, "km": None})
+    labels = dict(ReminderKind.choices)
+    for item in out:
+        item["label"] = labels[item["kind"]]
+        item["overdue"] = item["date"] < today
+    return sorted(out, key=lambda item: (item["date"], item["vehicle"].pk))

@@ -158,6 +158,10 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for c in view.current_consents.values()
     ]
     visits, totals = _history(request.user, view)
+    from aftersales.care.selectors import care_dates_for
+
+    zone = customer.home_store.zone if customer.home_store_id else timezone.get_current_timezone()
+    today = timezone.localtime(timezone.now(), zone).date()
     return render(request, "web/customer_detail.html", {
         "v": view,
         "visits": visits,
@@ -167,7 +171,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "consent_rows": consent_rows,
         "mileage_form": MileageForm(),
         "consent_form": ConsentForm(),
-        "today": timezone.localdate(),
+        "today": today,
+        "care_dates": care_dates_for(view.vehicles, today=today),
     })
 
 

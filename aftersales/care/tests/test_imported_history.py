@@ -110,3 +110,22 @@ def test_the_360_page_lists_imported_visits_with_the_totals(client, world, impor
     assert client.get(f"/customers/{zhang.pk}/").status_code == 404
     page = client.get(f"/customers/{imported['wang'].pk}/").content.decode()
     assert page.split('id="visits"')[1].split("</section>")[0].count('data-imported="1"') == 1
+
+
+def test_the_360_page_shows_what_is_due_next_from_the_care_table(client, world, imported):
+    """The old list showed every warranty end, years in the past included, and never the next service."""
+    car = imported["car"]
+    car.warranty_end, car.insurance_expiry = D(2020, 5, 1), None  # ended long ago: history, not a reminder
+    car.save()
+    other = Vehicle.objects.get(owner=imported["li"])
+    reminder_sweep(today=D(2026, 8, 26), send=False)  # the care table: 张三's next maintenance 2026-09-02 / 22,000 km
+    client.force_login(world.advisor)
+    page = client.get(f"/customers/{imported['zhang'].pk}/").content.decode()
+    upcoming = page.split('id="reminders"')[1].split("</section>")[0]
+    assert 'data-kind="maintenance"' in upcoming and "2026-09-02" in upcoming and "22,000 km" in upcoming
+    assert "2020-05-01" not in upcoming and 'data-kind="warranty"' not in upcoming
+    car.warranty_end = D(2099, 5, 1)
+    car.save()
+    upcoming = client.get(f"/customers/{imported['zhang'].pk}/").content.decode().split('id="reminders"')[1]
+    assert 'data-kind="warranty"' in upcoming.split("</section>")[0]
+    assert other.plate not in upcoming.split("</section>")[0]  # another customer's car is not listed
