@@ -226,7 +226,7 @@ def playbook_step_delete(*, actor: Any, step: PlaybookStep) -> None:
         audit.record(actor=actor, obj=playbook, action="playbook.step_deleted", store_id=playbook.store_id)
 
 
-def playbook_activate(*, actor: Any, playbook: Playbook) -> Playbook:
+def playbook_activate(*, actor: Any, playbook: Playbook, now: dt.datetime | None = None) -> Playbook:
     require(actor, "care.change_playbook")
     require_store(actor, playbook.store_id)
     with transaction.atomic():
@@ -236,6 +236,9 @@ def playbook_activate(*, actor: Any, playbook: Playbook) -> Playbook:
             locked.is_active = True
             locked.save(update_fields=["is_active"])
             audit.record(actor=actor, obj=locked, action="playbook.activated", store_id=locked.store_id)
+            if locked.trigger == TriggerKind.INACTIVITY or (locked.trigger == TriggerKind.TIER_ENTERED and engagement_available()):
+                # back-enrol the customers already in the tier (already lapsed), now rather than at the next tick
+                playbook_enrol(locked, now=now)
     return locked
 
 
@@ -290,22 +293,48 @@ def _candidates(playbook: Playbook, now: dt.datetime) -> list[tuple[int, int | N
         ).values_list("owner_id", "id", field)
         return [(cid, vid, f"{event}:v{vid}:{day.isoformat()}") for cid, vid, day in vehicles]
     if trigger == TriggerKind.INACTIVITY:
-        days = dt.timedelta(days=int(playbook.inactivity_days or 0))
-        start = dt.datetime.combine(lo - days, dt.time(0), tzinfo=store.zone)
-        end = dt.datetime.combine(hi - days + dt.timedelta(days=1), dt.time(0), tzinfo=store.zone)
-        rows = (
-            _store_customers(store)
-            .annotate(last_visit=Max("repair_orders__opened_at", filter=Q(repair_orders__status__in=VISIT_STATUSES)))
-            .filter(last_visit__gte=start, last_visit__lt=end).values_list("id", "last_visit")
-        )
-        return [(cid, None, f"inactive:{timezone.localtime(at, store.zone).date().isoformat()}") for cid, at in rows]
-    if trigger == TriggerKind.TIER_ENTERED:
-        from aftersales.engagement.models import TierChange
+        # everyone whose last visit (here, or imported from the store's previous system) is at least the playbook's
+        # days ago: those already lapsed when it is switched on too; once per episode (the last visit names it, so a
+        # customer who comes back and lapses again is enrolled again)
+        from aftersales.workshop.models import RepairOrder
 
+        days = dt.timedelta(days=int(playbook.inactivity_days or 0))
+        cutoff = hi - days  # the last visit on or before this day
+        end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(0), tzinfo=store.zone)
+        last_order = Subquery(
+            RepairOrder.objects.filter(customer_id=OuterRef("pk"), status__in=VISIT_STATUSES).order_by()
+            .values("customer_id").annotate(at=Max("opened_at")).values("at")[:1]
+        )
+        qs = _store_customers(store).annotate(last_order=last_order)
+        if engagement_available():
+            from aftersales.engagement.models import ImportedVisit
+
+            last_imported = Subquery(
+                ImportedVisit.objects.filter(customer_id=OuterRef("pk")).order_by().values("customer_id")
+                .annotate(day=Max("visit_date")).values("day")[:1]
+            )
+            qs = qs.annotate(last_imported=last_imported).filter(
+                Q(last_order__isnull=False) | Q(last_imported__isnull=False),
+                Q(last_order__isnull=True) | Q(last_order__lt=end),
+                Q(last_imported__isnull=True) | Q(last_imported__lte=cutoff),
+            )
+            rows = list(qs.values_list("id", "last_order", "last_imported"))
+        else:
+            rows = [(cid, at, None) for cid, at in qs.filter(last_order__lt=end).values_list("id", "last_order")]
+        out = []
+        for cid, at, day in rows:
+            last = max(d for d in (timezone.localtime(at, store.zone).date() if at else None, day) if d is not None)
+            out.append((cid, None, f"inactive:{last.isoformat()}"))
+        return out
+    if trigger == TriggerKind.TIER_ENTERED:
+        from aftersales.engagement.models import CustomerTier
+
+        # everyone in the tier now, once per episode (the day they entered it): those already in it when the playbook
+        # is switched on are enrolled too, and a customer who leaves the tier and comes back is enrolled again
         rows = (
-            TierChange.objects.filter(new_tier=playbook.tier, changed_on__gte=lo, changed_on__lte=hi,
-                                      customer__home_store=store, customer__anonymised_at__isnull=True)
-            .values_list("customer_id", "changed_on")
+            CustomerTier.objects.filter(tier=playbook.tier, since__lte=hi, customer__home_store=store,
+                                        customer__anonymised_at__isnull=True)
+            .values_list("customer_id", "since")
         )
         return [(cid, None, f"tier:{playbook.tier}:{day.isoformat()}") for cid, day in rows]
     if trigger == TriggerKind.SEGMENT:
@@ -621,8 +650,9 @@ DEFAULTS: list[dict[str, Any]] = [
                (StepKind.WAIT, "", "", 100, ""),
                (StepKind.MESSAGE, "campaign.offer", "首保欢迎礼：免费精洗一次", 0, ""),
                (StepKind.CALL, "", "首保回访：了解用车情况与服务满意度", 0, CallTarget.CALL_CENTRE)]},
-    {"code": "tier-d", "name": "D 流失风险：召回提醒、顾问致电、回厂优惠", "trigger": TriggerKind.INACTIVITY,
-     "inactivity_days": 182,
+    # the customers in tier D (no paid visit for the store's D months, imported visits included); without the
+    # engagement module: half a year without a visit (``create_default_playbooks``)
+    {"code": "tier-d", "name": "D 流失风险：召回提醒、顾问致电、回厂优惠", "trigger": TriggerKind.TIER_ENTERED, "tier": "D",
      "description": "半年未到店：召回提醒（已超过保养周期，免费轮胎检查）；服务顾问致电了解原因；回厂工时七折。",
      "steps": [(StepKind.MESSAGE, "care.recall", "已超过保养周期，免费轮胎检查", 0, ""),
                (StepKind.WAIT, "", "", 3, ""),
@@ -652,6 +682,8 @@ def create_default_playbooks(store: Any) -> list[Playbook]:
             if Playbook.objects.filter(store=store, code=spec["code"]).exists():
                 continue
             fields = {k: v for k, v in spec.items() if k not in ("code", "steps")}
+            if spec["code"] == "tier-d" and not engagement_available():
+                fields.update(trigger=TriggerKind.INACTIVITY, tier="", inactivity_days=182)
             playbook = Playbook.objects.create(store=store, code=spec["code"], **fields)
             seq = 0
             for kind, message_kind, text, wait, target in spec["steps"]:

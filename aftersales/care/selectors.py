@@ -61,6 +61,20 @@ def reminders_for(user: Any, *, store: Any, start: dt.date, end: dt.date, kind: 
     return qs.select_related("customer", "vehicle", "message", "action_by").order_by("due_date", "kind", "id")
 
 
+#: how far back the care calendar's overdue list looks
+OVERDUE_DAYS = 90
+
+
+def reminders_overdue(user: Any, *, store: Any, day: dt.date) -> QuerySet[Reminder]:
+    """Reminders of ``store`` whose date passed before ``day`` (up to ``OVERDUE_DAYS`` back) and that nobody has closed
+    (not booked, not dismissed): what the call centre still has to chase, oldest first."""
+    qs = restrict_to_stores(Reminder.objects.filter(store=store), user).filter(
+        due_date__lt=day, due_date__gte=day - dt.timedelta(days=OVERDUE_DAYS),
+        status__in=(ReminderStatus.DUE, ReminderStatus.SENT, ReminderStatus.CALLED),
+    )
+    return qs.select_related("customer", "vehicle", "message", "action_by").order_by("due_date", "kind", "id")
+
+
 def reminders_sent_on(user: Any, *, store: Any, day: dt.date) -> QuerySet[Reminder]:
     return (
         restrict_to_stores(Reminder.objects.filter(store=store, remind_on=day), user)
@@ -132,3 +146,29 @@ def playbook_get(user: Any, pk: int) -> Playbook:
 
 def enrolments_for(user: Any, playbook: Playbook) -> QuerySet[Enrolment]:
     return restrict_to_stores(Enrolment.objects.filter(playbook=playbook), user).select_related("customer")
+
+
+def care_dates_for(vehicles: list[Any], *, today: dt.date) -> list[dict[str, Any]]:
+    """What is due next for these vehicles (the customer 360 page), soonest first: the first service or the next
+    maintenance as the daily sweep projected them (``VehicleDue``), the insurance expiry (also when it lapsed in the
+    last 30 days) and the warranty end while it is ahead. Past warranty ends are history, not reminders."""
+    from .models import VehicleDue
+
+    by_id = {v.pk: v for v in vehicles}
+    due = {row.vehicle_id: row for row in VehicleDue.objects.filter(vehicle_id__in=list(by_id))}
+    out: list[dict[str, Any]] = []
+    for vehicle in vehicles:
+        row = due.get(vehicle.pk)
+        if row is not None and row.fs_due:
+            out.append({"vehicle": vehicle, "kind": ReminderKind.FIRST_SERVICE, "date": row.fs_due, "km": row.fs_km})
+        if row is not None and row.mt_due:
+            out.append({"vehicle": vehicle, "kind": ReminderKind.MAINTENANCE, "date": row.mt_due, "km": row.mt_km})
+        if vehicle.insurance_expiry and vehicle.insurance_expiry >= today - dt.timedelta(days=30):
+            out.append({"vehicle": vehicle, "kind": ReminderKind.INSURANCE, "date": vehicle.insurance_expiry, "km": None})
+        if vehicle.warranty_end and vehicle.warranty_end >= today:
+            out.append({"vehicle": vehicle, "kind": ReminderKind.WARRANTY, "date": vehicle.warranty_end, "km": None})
+    labels = dict(ReminderKind.choices)
+    for item in out:
+        item["label"] = labels[item["kind"]]
+        item["overdue"] = item["date"] < today
+    return sorted(out, key=lambda item: (item["date"], item["vehicle"].pk))

@@ -114,8 +114,9 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
     makes a rerun a no-op. A reminder whose message is refused (e.g. a template missing a variable) is logged and
     left for the next run without sinking its batch; one that another worker holds is skipped."""
     from aftersales.common.bulk import update_rows
-    from aftersales.messaging.choices import MessageStatus
-    from aftersales.messaging.services import OutgoingMessage, message_enqueue_many
+    from aftersales.messaging.choices import MessageStatus, Purpose
+    from aftersales.messaging.kinds import KINDS
+    from aftersales.messaging.services import OutgoingMessage, after_quiet_hours, message_enqueue_many
 
     sent = 0
     cares: dict[int, CareSettings] = {}
@@ -138,19 +139,33 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
             )
             todo: list[Reminder] = []
             items: list[OutgoingMessage] = []
+            now = timezone.now()
+            consents = _latest_consents({r.customer_id for r in batch if r.pk in locked})
+            quiet: dict[int, dt.datetime] = {}  # per store: now, or the end of its quiet hours
             for reminder in batch:
                 if reminder.pk not in locked:
                     continue  # another worker has it (or a person acted on it meanwhile)
+                kind = REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)]
+                service = KINDS[kind].purpose == Purpose.SERVICE
+                channel = reminder.customer.preferred_channel
+                if service and consents.get((reminder.customer_id, "service", channel)) is False:
+                    continue  # the customer withdrew service messages on that channel: left to the calendar (a call)
                 care = cares.get(reminder.store_id)
                 if care is None:
                     care, _created = CareSettings.objects.get_or_create(store=reminder.store)
                     cares[reminder.store_id] = care
+                variables = reminder_variables(reminder, care, materials)
+                if service and "offer" in variables and not consents.get((reminder.customer_id, "marketing", channel)):
+                    variables["offer"] = ""  # the offer is marketing: dropped without consent, the reminder itself is not
+                if service and reminder.store_id not in quiet:
+                    quiet[reminder.store_id] = after_quiet_hours(now, reminder.store)
                 todo.append(reminder)
                 items.append(OutgoingMessage(
-                    kind=REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)], store=reminder.store, customer=reminder.customer,
-                    variables=reminder_variables(reminder, care, materials), dedup_key=reminder_dedup_key(reminder),
+                    kind=kind, store=reminder.store, customer=reminder.customer, variables=variables,
+                    dedup_key=reminder_dedup_key(reminder),
+                    # a service reminder is not urgent: it waits out the store's quiet hours too (marketing always does)
+                    not_before=quiet[reminder.store_id] if service else None,
                 ))
-            now = timezone.now()
             linked: list[Reminder] = []
             events: list[ReminderEvent] = []
             for reminder, message in zip(todo, message_enqueue_many(items=items, skip_invalid=True), strict=True):
@@ -168,6 +183,20 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
             ReminderEvent.objects.bulk_create(events)
         sent += len(linked)
     return sent
+
+
+def _latest_consents(customer_ids: set[int]) -> dict[tuple[int, str, str], bool]:
+    """(customer id, purpose, channel) → the latest consent record's answer (absent: never recorded)."""
+    from aftersales.customers.models import Consent
+
+    out: dict[tuple[int, str, str], bool] = {}
+    if not customer_ids:
+        return out
+    rows = Consent.objects.filter(customer_id__in=customer_ids).order_by("-at", "-id").values_list(
+        "customer_id", "purpose", "channel", "granted")
+    for customer_id, purpose, channel, granted in rows:
+        out.setdefault((customer_id, purpose, channel), granted)
+    return out
 
 
 def reminder_sweep(*, today: dt.date | None = None, store_ids: list[int] | None = None, send: bool = True,

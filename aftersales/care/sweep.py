@@ -40,7 +40,7 @@ GRACE_DAYS = 30
 INSPECTION_YEARS = "N - (N / 2) * 2 = 0 OR N > 10"
 BUILTIN_PLAN = (3, 5000, 6, 10000)  # first service months / km, interval months / km
 #: bump when the due-date SQL changes: the next sweep rebuilds ``VehicleDue`` in full
-DUE_VERSION = 2
+DUE_VERSION = 3  # 3: imported maintenance visits count as services
 #: ``VehicleDue`` is rebuilt in full at least this often, whatever the change tracking says
 FULL_REBUILD_DAYS = 7
 #: when more than this share of the vehicles (and more than ``REBUILD_MIN``) changed, ``VehicleDue`` is rebuilt
@@ -97,6 +97,17 @@ class Dialect:
 
     def month_start(self, d: str) -> str:
         return f"date_trunc('month', {d})::date" if self.pg else f"date({d}, 'start of month')"
+
+    def noon(self, d: str) -> str:
+        """Noon of local date ``d`` as a timestamp (UTC, as the database stores them): an imported visit's time."""
+        if self.pg:
+            return f"((({d}) + TIME '12:00') AT TIME ZONE '{self.zone.key}')"
+        return f"datetime({d}, '+12 hours', '{-self.offset_minutes:+d} minutes')"
+
+    def contains(self, text: str, word: str) -> str:
+        """``word`` (from the code, never user text) occurs in ``text`` (no LIKE: its ``%`` would need doubling)."""
+        word = word.replace("'", "")
+        return f"strpos({text}, '{word}') > 0" if self.pg else f"instr({text}, '{word}') > 0"
 
     def least(self, a: str, b: str) -> str:
         return f"LEAST({a}, {b})" if self.pg else f"MIN({a}, {b})"
@@ -199,6 +210,12 @@ def _jobs_have_status() -> bool:
     return "status" in {f.name for f in RepairJob._meta.get_fields()}
 
 
+def _imports_installed() -> bool:
+    from django.apps import apps
+
+    return apps.is_installed("aftersales.engagement")
+
+
 def _ensure_settings(store_ids: list[int]) -> None:
     from .models import CareSettings
 
@@ -235,6 +252,15 @@ def due_select(d: Dialect, store_ids: list[int], only: str = "") -> tuple[str, l
     def date_at_km(km: str, t: str) -> str:
         return d.add_days(f"{t}.base_date", d.trunc(f"(({km}) - {t}.base_km) / NULLIF({t}.rate, 0)"))
 
+    imported = ""
+    if _imports_installed():
+        # a maintenance visit imported from the store's previous system is a service like one done here
+        from aftersales.engagement.tags import MAINTENANCE_WORDS
+
+        said = " OR ".join(d.contains("LOWER(iv.items)", w.lower()) for w in MAINTENANCE_WORDS)
+        where = f"iv.vehicle_id IS NOT NULL AND ({said}){limited('iv.vehicle_id')}"
+        imported = f"UNION ALL SELECT iv.vehicle_id, {d.noon('iv.visit_date')} AS at, iv.mileage AS km "
+        imported += f"FROM engagement_importedvisit iv WHERE {where}"  # SQL from the code: column names and fixed words
     svc_km = "COALESCE(b.s_km, b.base_km - " + d.trunc(f"{d.days_between('b.s_at', 'COALESCE(b.t1, b.s_at)')} * b.rate") + ")"
     sql = f"""
         WITH {plans.ctes},
@@ -244,10 +270,13 @@ def due_select(d: Dialect, store_ids: list[int], only: str = "") -> tuple[str, l
             GROUP BY m.vehicle_id
         ),
         s AS (
-            SELECT o.vehicle_id, MAX(o.opened_at) AS at, MAX(o.mileage_in) AS km
-            FROM workshop_repairjob j JOIN workshop_repairorder o ON o.id = j.order_id
-            WHERE o.status IN ('delivered', 'closed') AND j.job_type = 'maintenance'{not_declined}{limited('o.vehicle_id')}
-            GROUP BY o.vehicle_id
+            SELECT z.vehicle_id, MAX(z.at) AS at, MAX(z.km) AS km FROM (
+                SELECT o.vehicle_id, o.opened_at AS at, o.mileage_in AS km
+                FROM workshop_repairjob j JOIN workshop_repairorder o ON o.id = j.order_id
+                WHERE o.status IN ('delivered', 'closed') AND j.job_type = 'maintenance'{not_declined}{limited('o.vehicle_id')}
+                {imported}
+            ) z
+            GROUP BY z.vehicle_id
         ),
         b AS (
             SELECT v.id AS vehicle_id, v.owner_id AS customer_id, v.store_id, v.purchase_date, v.insurance_expiry,
@@ -358,6 +387,8 @@ ID_MARKS = {
                     "JOIN workshop_repairorder o ON o.id = e.order_id WHERE e.id > %s"),
     "job": ("workshop_repairjob", "SELECT o.vehicle_id FROM workshop_repairjob j JOIN workshop_repairorder o ON o.id = j.order_id "
             "WHERE j.id > %s"),
+    "imported": ("engagement_importedvisit", "SELECT iv.vehicle_id FROM engagement_importedvisit iv WHERE iv.id > %s "
+                 "AND iv.vehicle_id IS NOT NULL"),
     "job_event": ("workshop_repairjobevent", "SELECT o.vehicle_id FROM workshop_repairjobevent e JOIN workshop_repairjob j "
                   "ON j.id = e.job_id JOIN workshop_repairorder o ON o.id = j.order_id WHERE e.id > %s"),
 }

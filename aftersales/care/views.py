@@ -48,11 +48,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
     week_end = day + dt.timedelta(days=6)
     week = list(selectors.reminders_for(user, store=store, start=day, end=week_end, kind=kind))
     due_today = [r for r in week if r.due_date == day]
+    overdue = list(selectors.reminders_overdue(user, store=store, day=day).filter(**({"kind": kind} if kind else {})))
     sent_today = list(selectors.reminders_sent_on(user, store=store, day=day))
     coverage = selectors.first_service_coverage(user, store=store, start=day - dt.timedelta(days=30), end=day)
     return render(request, "care/calendar.html", {
         "store": store, "stores": _stores(user), "day": day, "today": today, "week_end": week_end, "kind": kind,
-        "kinds": ReminderKind.choices, "week": week, "due_today": due_today, "sent_today": sent_today,
+        "kinds": ReminderKind.choices, "week": week, "due_today": due_today, "overdue": overdue, "sent_today": sent_today,
         "by_kind": selectors.counts_by_kind(selectors.reminders_for(user, store=store, start=day, end=week_end)),
         "coverage": coverage, "can_act": user.has_perm("care.change_reminder"), "open_states": (
             ReminderStatus.DUE, ReminderStatus.SENT, ReminderStatus.CALLED),

@@ -317,3 +317,23 @@ def store_for(user: Any, store_id: int) -> Any:
     from aftersales.stores.models import Store
 
     return get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)), pk=store_id)
+
+
+# ---- imported history on the 360 page ---------------------------------------------------------------------------------
+def imported_visits_for(user: Any, customer: Any, limit: int = 50) -> tuple[list[ImportedVisit], dict[str, Any]]:
+    """A customer's imported visits at the user's stores (newest first) and their totals (visits, net paid, last
+    visit date, visits at the group's other stores): history from the store's previous system counts like ours."""
+    from django.db.models import Max, Sum
+
+    store_ids = visible_store_ids(user)
+    rows = list(
+        ImportedVisit.objects.filter(customer=customer, store_id__in=store_ids).select_related("store", "vehicle")
+        .order_by("-visit_date", "-id")[:limit]
+    )
+    mine = Q(store_id__in=store_ids)
+    agg = ImportedVisit.objects.filter(customer=customer).aggregate(
+        visits=Count("id", filter=mine), other_store_visits=Count("id", filter=~mine),
+        paid_total=Sum(F("amount_paid") - F("amount_refunded"), filter=mine), last_visit=Max("visit_date", filter=mine),
+    )
+    agg["paid_total"] = agg["paid_total"] or Decimal("0.00")
+    return rows, agg

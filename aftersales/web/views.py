@@ -157,15 +157,46 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
          "source": c.get_source_display()}
         for c in view.current_consents.values()
     ]
+    visits, totals = _history(request.user, view)
+    from aftersales.care.selectors import care_dates_for
+
+    zone = customer.home_store.zone if customer.home_store_id else timezone.get_current_timezone()
+    today = timezone.localtime(timezone.now(), zone).date()
     return render(request, "web/customer_detail.html", {
         "v": view,
+        "visits": visits,
+        "totals": totals,
         "customer": customer,
         "phone": phone_for(request.user, customer.mobile),
         "consent_rows": consent_rows,
         "mileage_form": MileageForm(),
         "consent_form": ConsentForm(),
-        "today": timezone.localdate(),
+        "today": today,
+        "care_dates": care_dates_for(view.vehicles, today=today),
     })
+
+
+def _history(user: Any, view: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The visit history of the 360 page: our repair orders and the visits imported from the store's previous system,
+    newest first, with totals over both (imported history is history)."""
+    from aftersales.engagement.selectors import imported_visits_for
+
+    imported, imported_totals = imported_visits_for(user, view.customer)
+    rows: list[dict[str, Any]] = [
+        {"date": timezone.localtime(o.opened_at, o.store.zone).date(), "order": o} for o in view.orders
+    ] + [{"date": iv.visit_date, "imported": iv} for iv in imported]
+    rows.sort(key=lambda r: r["date"], reverse=True)
+    ours = view.totals
+    last = ours.get("last_visit")
+    lasts = [d for d in (timezone.localtime(last).date() if last else None, imported_totals["last_visit"]) if d]
+    totals = {
+        "visits": (ours.get("visits") or 0) + imported_totals["visits"],
+        "imported_visits": imported_totals["visits"],
+        "other_store_visits": (ours.get("other_store_visits") or 0) + imported_totals["other_store_visits"],
+        "paid_total": ours["paid_total"] + imported_totals["paid_total"],
+        "last_visit": max(lasts) if lasts else None,
+    }
+    return rows, totals
 
 
 @login_required

@@ -228,7 +228,7 @@ def test_shipped_defaults(world):
     assert active["tier-c"] and active["tier-d"]
     assert active["tier-a"] == pb.engagement_available()
     d = Playbook.objects.get(store=world.a, code="tier-d")
-    assert d.inactivity_days == 182 and [s.kind for s in d.steps.order_by("seq")] == ["message", "wait", "call", "wait", "message"]
+    assert (d.trigger, d.tier) == (TriggerKind.TIER_ENTERED, "D") and [s.kind for s in d.steps.order_by("seq")] == ["message", "wait", "call", "wait", "message"]
 
 
 def test_shipped_defaults_use_the_loyalty_vouchers_when_offered(world):
@@ -244,25 +244,59 @@ def test_shipped_defaults_use_the_loyalty_vouchers_when_offered(world):
 
 
 # ---- with the engagement (tiers, segments) and loyalty (vouchers) apps --------------------------------------------------
-def test_tier_entered_trigger(world):
-    from aftersales.engagement.models import TierChange
+def in_tier(customer, tier: str, since: dt.date, old: str = "") -> None:
+    """The customer's tier as the engagement app's recompute writes it: the current row and the change."""
+    from aftersales.engagement.models import CustomerTier, TierChange
 
+    CustomerTier.objects.update_or_create(customer=customer, defaults={
+        "store": customer.home_store, "tier": tier, "reason": "a_loyal", "computed_on": since, "since": since})
+    TierChange.objects.create(customer=customer, store=customer.home_store, old_tier=old, new_tier=tier, changed_on=since,
+                              reason="a_loyal")
+
+
+def test_tier_entered_trigger(world):
     loyal = CustomerFactory(home_store=world.a)
     other = CustomerFactory(home_store=world.a)
-    TierChange.objects.create(customer=loyal, store=world.a, old_tier="B", new_tier="A", changed_on=TODAY, reason="a_loyal")
-    TierChange.objects.create(customer=other, store=world.a, old_tier="C", new_tier="B", changed_on=TODAY, reason="a_loyal")
-    TierChange.objects.create(customer=CustomerFactory(home_store=world.b), store=world.b, old_tier="B", new_tier="A",
-                              changed_on=TODAY, reason="a_loyal")
+    in_tier(loyal, "A", TODAY, old="B")
+    in_tier(other, "B", TODAY, old="C")
+    in_tier(CustomerFactory(home_store=world.b), "A", TODAY, old="B")
     p = playbook_save(actor=world.manager, store=world.a, data={"name": "A", "trigger": "tier_entered", "tier": "A",
                                                                  "holdout_percent": 0})
     playbook_step_add(actor=world.manager, playbook=p, kind="message", message_kind="care.club", text="车主俱乐部")
-    playbook_activate(actor=world.manager, playbook=p)
-    assert playbooks_enrol(now=NOW) == 1
+    playbook_activate(actor=world.manager, playbook=p, now=NOW)
+    assert Enrolment.objects.filter(playbook=p).count() == 1  # enrolled on activation
     assert playbooks_enrol(now=NOW) == 0
     e = Enrolment.objects.get(playbook=p)
     assert e.customer == loyal and e.trigger_key == f"tier:A:{TODAY.isoformat()}"
     playbooks_advance(now=NOW)
     assert Message.objects.get(customer=loyal).kind == "care.club"
+
+
+def test_d_playbook_back_enrols_customers_already_in_d_once_per_episode(world):
+    """Customers who were in D long before the playbook was switched on are enrolled on activation (the old code
+    looked only at tier changes of the last few days); once per episode: again only after leaving D and coming back."""
+    long_ago = TODAY - dt.timedelta(days=400)
+    old_d = CustomerFactory(home_store=world.a)
+    in_tier(old_d, "D", long_ago, old="B")
+    in_tier(CustomerFactory(home_store=world.a), "C", long_ago)
+    in_tier(CustomerFactory(home_store=world.b), "D", long_ago)  # another store's customer
+    (d,) = [p for p in create_default_playbooks(world.a) if p.code == "tier-d"]
+    d.is_active = False
+    d.save()
+    playbook_activate(actor=world.manager, playbook=d, now=NOW)
+    (e,) = Enrolment.objects.filter(playbook=d)
+    assert e.customer == old_d and e.trigger_key == f"tier:D:{long_ago.isoformat()}"
+    playbooks_enrol(now=NOW)
+    playbooks_enrol(now=NOW + dt.timedelta(days=30))
+    assert Enrolment.objects.filter(playbook=d).count() == 1  # once per episode
+    in_tier(old_d, "B", TODAY + dt.timedelta(days=10), old="D")
+    playbooks_enrol(now=NOW + dt.timedelta(days=10))
+    assert Enrolment.objects.filter(playbook=d).count() == 1
+    back = TODAY + dt.timedelta(days=200)
+    in_tier(old_d, "D", back, old="B")  # a new episode
+    playbooks_enrol(now=NOW + dt.timedelta(days=200))
+    assert list(Enrolment.objects.filter(playbook=d).order_by("id").values_list("customer_id", "trigger_key")) == [
+        (old_d.pk, f"tier:D:{long_ago.isoformat()}"), (old_d.pk, f"tier:D:{back.isoformat()}")]
 
 
 def test_segment_trigger_and_segment_campaign(world):
@@ -305,7 +339,7 @@ def test_voucher_step_issues_a_voucher_once(world):
     assert exc.value.field == "voucher_template_id"
     playbook_step_add(actor=world.manager, playbook=p, kind="voucher", voucher_template_id=winback_labour.pk)
     playbook_step_add(actor=world.manager, playbook=p, kind="message", message_kind="campaign.offer", text="回厂工时七折券已发放")
-    playbook_activate(actor=world.manager, playbook=p)
+    playbook_activate(actor=world.manager, playbook=p, now=NOW)
     playbooks_enrol(now=NOW)
     playbooks_advance(now=NOW)
     playbooks_advance(now=NOW)

@@ -267,12 +267,71 @@ def test_first_service_message_has_booking_link_materials_and_directions(car):
     assert "2026-04-10" in body and r.status == ReminderStatus.SENT and r.message_id == messages.get().pk
 
 
-def test_marketing_without_consent_is_suppressed_and_left_to_call(car):
-    car.vehicle.insurance_expiry = D(2026, 7, 31)
-    car.vehicle.save()
-    sweep(D(2026, 7, 1))
-    (r,) = reminders(ReminderKind.INSURANCE)
-    assert r.message.status == "suppressed" and r.status == ReminderStatus.DUE
+def _quiet(store, start: dt.time, end: dt.time) -> None:
+    from aftersales.messaging.services import channel_settings
+
+    cfg = channel_settings(store)
+    cfg.quiet_start, cfg.quiet_end = start, end
+    cfg.save()
+
+
+@pytest.mark.parametrize("kind", [ReminderKind.INSURANCE, ReminderKind.MAINTENANCE, ReminderKind.FIRST_SERVICE,
+                                  ReminderKind.INSPECTION])
+def test_a_due_reminder_is_a_service_message_sent_without_marketing_consent(car, kind):
+    from aftersales.care.services import reminders_send_pending
+
+    _quiet(car.store, dt.time(0, 0), dt.time(0, 0))
+    Reminder.objects.create(store=car.store, customer=car.customer, vehicle=car.vehicle, kind=kind, due_date=D(2026, 7, 31),
+                            lead_days=7, remind_on=D(2026, 7, 24), due_km=10000)
+    assert reminders_send_pending(since=D(2026, 7, 24)) == 1
+    (r,) = reminders(kind)
+    assert r.message.purpose == "service" and r.message.status == "pending" and r.status == ReminderStatus.SENT
+
+
+def test_a_service_reminder_waits_out_quiet_hours(car):
+    from django.utils import timezone
+
+    from aftersales.care.services import reminders_send_pending
+
+    _quiet(car.store, dt.time(0, 0), dt.time(23, 59))  # quiet all day but the last minute
+    Reminder.objects.create(store=car.store, customer=car.customer, vehicle=car.vehicle, kind=ReminderKind.MAINTENANCE,
+                            due_date=D(2026, 7, 31), lead_days=7, remind_on=D(2026, 7, 24), due_km=10000)
+    reminders_send_pending(since=D(2026, 7, 24))
+    (r,) = reminders(ReminderKind.MAINTENANCE)
+    local = timezone.localtime(r.message.not_before, car.store.zone)
+    assert local.time() == dt.time(23, 59) and r.message.not_before >= r.message.created_at
+
+
+def test_withdrawn_service_consent_sends_nothing_and_leaves_the_reminder_to_call(car):
+    from aftersales.care.services import reminders_send_pending
+    from aftersales.customers.services import consent_record
+
+    consent_record(actor=car.world.manager, customer=car.customer, purpose="service", channel="sms", granted=False,
+                   source="in_store")
+    Reminder.objects.create(store=car.store, customer=car.customer, vehicle=car.vehicle, kind=ReminderKind.MAINTENANCE,
+                            due_date=D(2026, 7, 31), lead_days=7, remind_on=D(2026, 7, 24), due_km=10000)
+    assert reminders_send_pending(since=D(2026, 7, 24)) == 0
+    (r,) = reminders(ReminderKind.MAINTENANCE)
+    assert r.message is None and r.status == ReminderStatus.DUE and not Message.objects.exists()
+
+
+@pytest.mark.parametrize("consented", [False, True])
+def test_the_offer_attached_to_a_service_reminder_is_dropped_without_marketing_consent(car, consented):
+    from aftersales.care.services import reminders_send_pending
+    from aftersales.customers.services import consent_record
+
+    _quiet(car.store, dt.time(0, 0), dt.time(0, 0))
+    if consented:
+        consent_record(actor=car.world.manager, customer=car.customer, purpose="marketing", channel="sms", granted=True,
+                       source="in_store")
+    CareSettings.objects.create(store=car.store, warranty_offer="延保服务八折")
+    Reminder.objects.create(store=car.store, customer=car.customer, vehicle=car.vehicle, kind=ReminderKind.WARRANTY,
+                            due_date=D(2026, 7, 31), lead_days=30, remind_on=D(2026, 7, 1))
+    reminders_send_pending(since=D(2026, 7, 1))
+    (r,) = reminders(ReminderKind.WARRANTY)
+    assert r.message.status == "pending" and r.status == ReminderStatus.SENT  # the reminder itself always goes
+    assert "2026-07-31" in r.message.body and "。。" not in r.message.body
+    assert ("延保服务八折" in r.message.body) is consented
 
 
 def test_other_stores_vehicles_get_their_own_store(car):
@@ -283,8 +342,8 @@ def test_other_stores_vehicles_get_their_own_store(car):
 
 
 def test_messages_are_queued_in_batches_with_a_fixed_number_of_queries(car, monkeypatch):
-    """Insurance reminders (marketing) for several cars, one customer a refused template: one batch links every other
-    reminder to its message, moves the consenting ones to "sent" with their event row; a rerun queues nothing."""
+    """Insurance reminders (service messages) for several cars, one customer a refused template: one batch links every other
+    reminder to its message, moves them to "sent" with their event row; a rerun queues nothing."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -327,12 +386,11 @@ def test_messages_are_queued_in_batches_with_a_fixed_number_of_queries(car, monk
     for r in rows:
         if r in refused:
             continue
-        consented = Consent.objects.filter(customer=r.customer, granted=True).exists()
-        assert r.message.status == ("pending" if consented else "suppressed")
-        assert r.status == (ReminderStatus.SENT if consented else ReminderStatus.DUE)
+        # an insurance reminder is a service message: sent whatever the marketing consent
+        assert r.message.status == "pending" and r.status == ReminderStatus.SENT
         assert r.message.dedup_key == services.reminder_dedup_key(r)
         events = list(ReminderEvent.objects.filter(reminder=r).values_list("from_state", "to_state"))
-        assert events == ([("due", "sent")] if consented else [])
+        assert events == [("due", "sent")]
     assert services.reminders_send_pending(since=D(2026, 8, 1)) == 0  # the refused ones again: still refused
     assert Message.objects.filter(kind="care.insurance").count() == 6 + 18
 

@@ -47,6 +47,31 @@ def test_calendar_scoped_and_by_role(client, world, rows):
     assert rb.status == ReminderStatus.DUE
 
 
+def test_overdue_reminders_are_listed_with_actions(client, world, rows):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    car = VehicleFactory(owner=CustomerFactory(home_store=world.a, name="逾期客户"), plate="粤B33333")
+    late = Reminder.objects.create(store=world.a, customer=car.owner, vehicle=car, kind="maintenance",
+                                   due_date=today - dt.timedelta(days=5), lead_days=7, remind_on=today - dt.timedelta(days=12),
+                                   status=ReminderStatus.SENT)
+    closed = VehicleFactory(owner=CustomerFactory(home_store=world.a, name="已预约客户"), plate="粤B44444")
+    Reminder.objects.create(store=world.a, customer=closed.owner, vehicle=closed, kind="maintenance",
+                            due_date=today - dt.timedelta(days=5), lead_days=7, remind_on=today - dt.timedelta(days=12),
+                            status=ReminderStatus.BOOKED)
+    other = VehicleFactory(owner=CustomerFactory(home_store=world.b, name="他店逾期"), plate="粤B55555")
+    Reminder.objects.create(store=world.b, customer=other.owner, vehicle=other, kind="maintenance",
+                            due_date=today - dt.timedelta(days=5), lead_days=7, remind_on=today - dt.timedelta(days=12))
+    client.force_login(world.staff["call_centre_agent"])
+    page = client.get(f"/care/?date={today.isoformat()}").content.decode()
+    overdue = page.split('data-testid="overdue"')[1].split("</table>")[0]
+    assert "逾期客户" in overdue and f'data-id="{late.pk}"' in overdue and 'data-testid="act-booked"' in overdue
+    assert "已预约客户" not in overdue and "他店逾期" not in page
+    client.post(f"/care/reminders/{late.pk}/action/", {"action": "booked"})
+    page = client.get(f"/care/?date={today.isoformat()}").content.decode()
+    assert "逾期客户" not in page.split('data-testid="overdue"')[1].split("</table>")[0]
+
+
 def test_record_action_from_the_calendar(client, world, rows):
     ra, _rb = rows
     client.force_login(world.staff["call_centre_agent"])

@@ -30,7 +30,6 @@ def tier_panel(context: Any, customer: Any) -> dict[str, Any]:
         "t": summary, "customer": customer, "csrf_token": context.get("csrf_token"), "can_assign": can_assign,
         "advisors": advisors,
         "suggested": suggested_advisor(customer) if summary["tier"] == Tier.A and not summary["dedicated_advisor"] else None,
-        "imported": list(ImportedVisit.objects.filter(customer=customer).select_related("store", "vehicle")
-                         .order_by("-visit_date", "-id")[:20]),
+        "imported": ImportedVisit.objects.filter(customer=customer).count(),
         "auto_tags": [AutoTag(n).label for n in auto],
     }

@@ -253,7 +253,7 @@ def _batch(world: Any, n: int, tag: str) -> list[OutgoingMessage]:
         if i % 5 == 0:
             grant(customer, Channel.SMS, world.manager)
             grant(customer, Channel.EMAIL, world.manager)
-        kind = ("care.birthday", "maintenance.due", "care.insurance")[i % 3]
+        kind = ("care.birthday", "maintenance.due", "care.recall")[i % 3]
         out.append(OutgoingMessage(kind=kind, store=store, customer=customer, variables=sample(kind), dedup_key=f"{tag}:{i}"))
     return out
 

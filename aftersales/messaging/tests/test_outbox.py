@@ -318,7 +318,7 @@ def test_permanent_error_fails_at_once_and_an_operator_reruns_it(world, receiver
 
 
 # ---- consent and quiet hours --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["campaign.offer", "maintenance.due"])
+@pytest.mark.parametrize("kind", ["campaign.offer", "care.recall"])
 def test_marketing_without_consent_is_suppressed_and_never_sent(world, customer, data_dir, kind):
     no_quiet_hours(world.a)
     m = message_enqueue(kind=kind, store=world.a, customer=customer, variables=sample(kind), dedup_key="mk")
@@ -328,7 +328,7 @@ def test_marketing_without_consent_is_suppressed_and_never_sent(world, customer,
     assert not DeliveryAttempt.objects.exists()
 
 
-@pytest.mark.parametrize("kind", ["campaign.offer", "maintenance.due"])
+@pytest.mark.parametrize("kind", ["campaign.offer", "care.recall"])
 def test_marketing_with_consent_is_sent(world, customer, data_dir, kind):
     no_quiet_hours(world.a)
     grant(customer, "sms", world.advisor)
@@ -424,7 +424,7 @@ def test_every_marketing_message_carries_the_opt_out(world, data_dir):
     c = CustomerFactory(home_store=world.a, email="c@example.com", wechat_openid="o-123")
     for channel in ("sms", "email", "wechat", "app"):
         grant(c, channel, world.advisor)
-    for kind in ("campaign.offer", "maintenance.due"):
+    for kind in ("campaign.offer", "care.recall"):
         for channel in ("sms", "email", "wechat", "app"):
             m = message_enqueue(kind=kind, store=world.a, customer=c, channel=channel, variables=sample(kind),
                                 dedup_key=f"{kind}:{channel}")
