@@ -27,7 +27,7 @@ from aftersales.customers import selectors as customer_selectors
 from aftersales.customers import services as customer_services
 from aftersales.customers.choices import ConsentPurpose, ConsentSource
 from aftersales.staff.roles import Role
-from aftersales.staff.selectors import staff_visible_to, staff_with_role, token_get, tokens_visible_to
+from aftersales.staff.selectors import staff_actable_by, staff_with_role, token_get, tokens_visible_to
 from aftersales.staff.services import token_create, token_revoke, user_set_language
 from aftersales.vehicles import selectors as vehicle_selectors
 from aftersales.vehicles import services as vehicle_services
@@ -285,7 +285,7 @@ def data_quality(request: HttpRequest) -> HttpResponse:
 def tokens(request: HttpRequest) -> HttpResponse:
     user = request.user
     can_manage = user.has_perm("staff.manage_api_tokens")
-    users = list(staff_visible_to(user).order_by("username")) if can_manage else []
+    users = list(staff_actable_by(user).order_by("username")) if can_manage else []
     form = TokenForm(request.POST or None, users=users)
     new_key = None
     if request.method == "POST" and can_manage and form.is_valid():
