@@ -22,6 +22,20 @@ from aftersales.common.pdf import cjk_font, para
 from .choices import DocumentKind
 
 LANGUAGES = ("zh-hans", "en")
+# What each document shows decides who may open it: amounts and payments are invoice data (issue 13, item 5).
+DOCUMENT_PERMISSIONS = {
+    DocumentKind.REPAIR_LIST: "workshop.view_repairorder",
+    DocumentKind.QC_REPORT: "workshop.view_repairorder",
+    DocumentKind.WARRANTY: "workshop.view_repairorder",
+    DocumentKind.INVOICE: "billing.view_invoice",
+    DocumentKind.REMINDER: "workshop.view_repairorder",
+}
+
+
+def documents_for(user: Any) -> list[tuple[str, Any]]:
+    """The (kind, label) pairs of the documents ``user`` may open."""
+    return [(kind, label) for kind, label in DocumentKind.choices if user.has_perm(DOCUMENT_PERMISSIONS[DocumentKind(kind)])]
+
 def _styles() -> dict[str, ParagraphStyle]:
     font = cjk_font()
     base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
