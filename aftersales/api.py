@@ -24,9 +24,15 @@ class TokenAuth(HttpBearer):
     openapi_description = "Staff API token: `Authorization: Bearer as_…` (created by a store manager)."
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from aftersales.common import throttle
         from aftersales.staff.services import token_authenticate
 
+        # Guessing keys counts like guessing passwords: the same window and per-address limit (issue 13, item 3).
+        ip = throttle.client_ip(request)
+        throttle.check("api-token", ip, limit=throttle.LOGIN_FAILURES_PER_ADDRESS, window=throttle.LOGIN_WINDOW)
         user = token_authenticate(token)
+        if user is None:
+            throttle.record("api-token", ip, window=throttle.LOGIN_WINDOW)
         if user is not None:
             request.user = user
         return user

@@ -5,8 +5,10 @@ from .api import api
 from .appointments.urls import public_urlpatterns as appointments_public
 from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
+from .web.views import ThrottledAdminLoginView
 
 urlpatterns = [
+    path("admin/login/", ThrottledAdminLoginView.as_view(), name="admin_login"),  # before the admin's own
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
