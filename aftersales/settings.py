@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "aftersales.messaging.context_processors.notifications",
+                "aftersales.common.context_processors.demo_install",
             ],
         },
     },

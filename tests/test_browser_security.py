@@ -53,3 +53,18 @@ def test_admin_sign_in_says_wait_after_too_many_attempts(live_server, world, bro
     text = page.inner_text(".errornote, .errorlist")
     assert "尝试次数过多" in text or "Too many attempts" in text  # and how many minutes to wait
     _shot(page, "admin-throttled.png")
+
+
+def test_demo_banner_on_a_phone(live_server, world, browser_page, settings, tmp_path):
+    from aftersales.common.demo import mark_demo_install
+
+    settings.DATA_DIR = tmp_path
+    mark_demo_install()
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{live_server.url}/login/")
+    banner = page.locator("[data-testid=demo-banner]")
+    assert banner.is_visible()
+    box = banner.bounding_box()
+    assert box is not None and box["width"] <= 390
+    _shot(page, "demo-banner-phone.png")
