@@ -6,8 +6,10 @@ Errors are ``{code, message, field}`` with a 4xx status.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -15,16 +17,22 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from aftersales.common.errors import DomainError
+from aftersales.common.errors import DomainError, number_too_large
 
 
 class TokenAuth(HttpBearer):
     openapi_description = "Staff API token: `Authorization: Bearer as_…` (created by a store manager)."
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from aftersales.common import throttle
         from aftersales.staff.services import token_authenticate
 
+        # Guessing keys counts like guessing passwords: the same window and per-address limit (issue 13, item 3).
+        ip = throttle.client_ip(request)
+        throttle.check("api-token", ip, limit=throttle.LOGIN_FAILURES_PER_ADDRESS, window=throttle.LOGIN_WINDOW)
         user = token_authenticate(token)
+        if user is None:
+            throttle.record("api-token", ip, window=throttle.LOGIN_WINDOW)
         if user is not None:
             request.user = user
         return user
@@ -78,6 +86,44 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
         {"field": ".".join(str(p) for p in e.get("loc", []) if p not in ("body", "payload", "query", "path")),
          "message": e.get("msg", "")} for e in exc.errors
     ])
+
+
+def _number_fields(value: Any, path: str) -> list[tuple[Decimal, str]]:
+    """(magnitude, field) of every number-like value in a request part (path, query or JSON body)."""
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in _number_fields(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [hit for n, v in enumerate(value) for hit in _number_fields(v, f"{path}[{n}]")]
+    if isinstance(value, bool) or value is None:
+        return []
+    try:
+        number = abs(Decimal(str(value).strip()))
+    except (InvalidOperation, ValueError):
+        return []
+    return [(number if number.is_finite() else Decimal("Infinity"), path)]
+
+
+def _out_of_range_field(request: HttpRequest) -> str | None:
+    """The field holding the largest number of the request: the one the database could not store."""
+    import contextlib
+    import json
+
+    found = _number_fields(dict(getattr(request.resolver_match, "kwargs", {}) or {}), "")
+    found += _number_fields({k: request.GET.get(k) for k in request.GET}, "")
+    if request.content_type == "application/json" and request.body:
+        with contextlib.suppress(ValueError):
+            found += _number_fields(json.loads(request.body), "")
+    return max(found)[1] if found else None
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_number_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A number too large for its column (an id, a page, a count): 422 naming it, never a 500 (issue 13, item 6).
+    The services refuse wild amounts and quantities themselves; this is the net under every other number."""
+    if isinstance(exc, DataError) and "range" not in str(exc) and "overflow" not in str(exc):
+        raise exc
+    return on_domain_error(request, number_too_large(_out_of_range_field(request)))
 
 
 @api.exception_handler(AuthenticationError)

@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -39,8 +40,28 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("AFTERSALES_DEBUG", "") == "1"
-ALLOWED_HOSTS = os.environ.get("AFTERSALES_ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("AFTERSALES_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# ---- TLS and headers (issue 13, item 8; docs/security.md "Behind TLS") --------------------------------------------
+# A public https address means production: secure cookies, HSTS and only that host, unless the environment says
+# otherwise. A plain-http address (the shop's own network, the demo) keeps the relaxed defaults.
+_PUBLIC = urlsplit(os.environ.get("AFTERSALES_PUBLIC_URL", "http://localhost:8000"))
+_HTTPS = _PUBLIC.scheme == "https"
+ALLOWED_HOSTS = [
+    h for h in os.environ.get(
+        "AFTERSALES_ALLOWED_HOSTS", f"{_PUBLIC.hostname},localhost,127.0.0.1" if _HTTPS else "*"
+    ).split(",") if h
+]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("AFTERSALES_SECURE_COOKIES", "1" if _HTTPS else "0") == "1"
+SECURE_HSTS_SECONDS = int(os.environ.get("AFTERSALES_HSTS_SECONDS", "31536000" if _HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("AFTERSALES_HSTS_INCLUDE_SUBDOMAINS", "0") == "1"
+SECURE_HSTS_PRELOAD = os.environ.get("AFTERSALES_HSTS_PRELOAD", "0") == "1"
+SECURE_SSL_REDIRECT = os.environ.get("AFTERSALES_SSL_REDIRECT", "0") == "1"
+# e.g. AFTERSALES_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO when a trusted reverse proxy ends TLS and sets that header
+_PROXY_SSL_HEADER = os.environ.get("AFTERSALES_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -82,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aftersales.common.middleware.NoStoreMiddleware",
     "aftersales.common.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -103,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "aftersales.messaging.context_processors.notifications",
+                "aftersales.common.context_processors.demo_install",
             ],
         },
     },

@@ -6,8 +6,10 @@ from .appointments.urls import public_urlpatterns as appointments_public
 from .portal.urls import public_urlpatterns as portal_public
 from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
+from .web.views import ThrottledAdminLoginView
 
 urlpatterns = [
+    path("admin/login/", ThrottledAdminLoginView.as_view(), name="admin_login"),  # before the admin's own
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

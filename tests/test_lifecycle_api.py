@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from aftersales.appointments.models import Bay
 from aftersales.billing.models import Invoice
-from aftersales.common.tests.api_helpers import Api, token_key_for
+from aftersales.common.tests.api_helpers import Api, token_issuer, token_key_for
 from aftersales.common.tests.factories import CustomerFactory, VehicleFactory, make_staff
 from aftersales.customers.models import CustomerStore
 from aftersales.inspections.services import install_default_checklists, qc_checklist
@@ -38,7 +38,7 @@ def test_check_in_to_delivery_over_the_api_within_the_query_budget(world, django
     crew = {"advisor": manager, "tech": make_staff(Role.TECHNICIAN, store, skills=["maintenance"], username="lane-tech"),
             "foreman": make_staff(Role.FOREMAN, store, username="lane-foreman"),
             "qc": make_staff(Role.QC_INSPECTOR, store, username="lane-qc")}
-    api = {role: Api.bearer(token_key_for(user, actor=manager, name=f"lane-{role}")) for role, user in crew.items()}
+    api = {role: Api.bearer(token_key_for(user, actor=token_issuer(store), name=f"lane-{role}")) for role, user in crew.items()}
     bay = Bay.objects.create(store=store, name="B1")
     answers = {kind: [{"item_id": i.pk, "result": "na" if i.optional else "pass"}
                       for i in qc_checklist(store.pk, kind).items.all()] for kind in ("self", "peer", "final", "cleaning")}

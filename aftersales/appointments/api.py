@@ -9,10 +9,11 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, ErrorOut, request_user
 from aftersales.common.errors import ValidationFailed
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store, get_or_404
 
@@ -67,13 +68,13 @@ class AvailabilityWindowOut(Schema):
     days: list[DayOut]
 
 
-class CustomerIn(Schema):
+class BookingCustomerIn(Schema):
     name: str = ""
     mobile: str
     title: str = ""
 
 
-class VehicleIn(Schema):
+class BookingVehicleIn(Schema):
     plate: str = ""
     vin: str = ""
     make: str = ""
@@ -86,9 +87,9 @@ class BookIn(Schema):
     service_type_id: int | None = None
     start: dt.datetime
     customer_id: int | None = None
-    customer: CustomerIn | None = None
+    customer: BookingCustomerIn | None = None
     vehicle_id: int | None = None
-    vehicle: VehicleIn | None = None
+    vehicle: BookingVehicleIn | None = None
     advisor_id: int | None = None
     canned_job_id: int | None = None
     fault_description: str = ""
@@ -102,11 +103,11 @@ class RescheduleIn(Schema):
     reason: str = ""
 
 
-class ReasonIn(Schema):
+class AppointmentReasonIn(Schema):
     reason: str = ""
 
 
-class EventOut(Schema):
+class AppointmentEventOut(Schema):
     from_state: str
     to_state: str
     actor_id: int | None
@@ -183,7 +184,7 @@ class AppointmentOut(Schema):
 
 
 class AppointmentDetailOut(AppointmentOut):
-    events: list[EventOut]
+    events: list[AppointmentEventOut]
     missing_parts: list[ShortageOut]
     no_show_count: int
 
@@ -331,7 +332,7 @@ def reschedule(request: Any, appointment_id: int, payload: RescheduleIn) -> Any:
 
 
 @router.post("/{appointment_id}/cancel", response={200: AppointmentDetailOut, **ERRORS})
-def cancel(request: Any, appointment_id: int, payload: ReasonIn) -> Any:
+def cancel(request: Any, appointment_id: int, payload: AppointmentReasonIn) -> Any:
     user = request_user(request)
     require(user, "appointments.change_appointment")
     services.appointment_cancel(actor=user, appointment=selectors.appointment_get(user, appointment_id), reason=payload.reason)
@@ -339,7 +340,7 @@ def cancel(request: Any, appointment_id: int, payload: ReasonIn) -> Any:
 
 
 @router.post("/{appointment_id}/no-show", response={200: AppointmentDetailOut, **ERRORS})
-def no_show(request: Any, appointment_id: int, payload: ReasonIn) -> Any:
+def no_show(request: Any, appointment_id: int, payload: AppointmentReasonIn) -> Any:
     user = request_user(request)
     require(user, "appointments.change_appointment")
     services.appointment_mark_no_show(
@@ -349,7 +350,7 @@ def no_show(request: Any, appointment_id: int, payload: ReasonIn) -> Any:
 
 
 @router.post("/{appointment_id}/arrive", response={200: AppointmentDetailOut, **ERRORS})
-def arrive(request: Any, appointment_id: int, payload: ReasonIn) -> Any:
+def arrive(request: Any, appointment_id: int, payload: AppointmentReasonIn) -> Any:
     user = request_user(request)
     require(user, "appointments.change_appointment")
     services.appointment_arrive(actor=user, appointment=selectors.appointment_get(user, appointment_id), reason=payload.reason)

@@ -17,7 +17,7 @@ from aftersales.common.permissions import require
 
 from . import selectors, services
 from .choices import DocumentKind
-from .documents import LANGUAGES, render_document
+from .documents import DOCUMENT_PERMISSIONS, LANGUAGES, render_document
 
 router = Router(tags=["billing"])
 
@@ -214,5 +214,6 @@ def document(request: HttpRequest, order_id: int, kind: str, language: str = "zh
     require(user, "workshop.view_repairorder")
     if kind not in DocumentKind.values or language not in LANGUAGES:
         raise NotFound("not_found", _("Unknown document or language."), "kind")
+    require(user, DOCUMENT_PERMISSIONS[DocumentKind(kind)])
     order = _order(user, order_id)
     return HttpResponse(render_document(order=order, kind=kind, language=language), content_type="application/pdf")

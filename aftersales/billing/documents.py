@@ -17,11 +17,25 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from aftersales.common.pdf import cjk_font
+from aftersales.common.pdf import cjk_font, para
 
 from .choices import DocumentKind
 
 LANGUAGES = ("zh-hans", "en")
+# What each document shows decides who may open it: amounts and payments are invoice data (issue 13, item 5).
+DOCUMENT_PERMISSIONS = {
+    DocumentKind.REPAIR_LIST: "workshop.view_repairorder",
+    DocumentKind.QC_REPORT: "workshop.view_repairorder",
+    DocumentKind.WARRANTY: "workshop.view_repairorder",
+    DocumentKind.INVOICE: "billing.view_invoice",
+    DocumentKind.REMINDER: "workshop.view_repairorder",
+}
+
+
+def documents_for(user: Any) -> list[tuple[str, Any]]:
+    """The (kind, label) pairs of the documents ``user`` may open."""
+    return [(kind, label) for kind, label in DocumentKind.choices if user.has_perm(DOCUMENT_PERMISSIONS[DocumentKind(kind)])]
+
 def _styles() -> dict[str, ParagraphStyle]:
     font = cjk_font()
     base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
@@ -71,7 +85,7 @@ def _local(value: Any, order: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _table(rows: list[list[Any]], widths: list[float], st: dict[str, ParagraphStyle], header: bool = True) -> Table:
-    cells = [[c if isinstance(c, Paragraph) else Paragraph(str(c), st["base"]) for c in row] for row in rows]
+    cells = [[c if isinstance(c, Paragraph) else para(c, st["base"]) for c in row] for row in rows]
     table = Table(cells, colWidths=widths, repeatRows=1 if header else 0)
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
@@ -91,34 +105,34 @@ def _header(ctx: Context, title: str, st: dict[str, ParagraphStyle]) -> list[Any
         [_("Checked in"), _local(o.opened_at, o), _("Mileage"), f"{o.mileage_in or '—'} km"],
         [_("Advisor"), str(o.advisor or "—"), _("Delivered"), _local(o.delivered_at, o)],
     ]
-    return [Paragraph(title, st["h1"]), _table(rows, [25 * mm, 60 * mm, 25 * mm, 60 * mm], st, header=False), Spacer(1, 4 * mm)]
+    return [para(title, st["h1"]), _table(rows, [25 * mm, 60 * mm, 25 * mm, 60 * mm], st, header=False), Spacer(1, 4 * mm)]
 
 
 def _repair_list(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     out = _header(ctx, _("Repair list"), st)
     for job in ctx.jobs:
-        out.append(Paragraph(f"{job.seq}. {job.title} · {job.get_job_type_display()} · {job.get_status_display()}", st["h2"]))
+        out.append(para(f"{job.seq}. {job.title} · {job.get_job_type_display()} · {job.get_status_display()}", st["h2"]))
         if job.cause or job.correction:
             cause, correction = _("Cause"), pgettext("repair job", "correction")
-            out.append(Paragraph(f"{cause}: {job.cause or '—'} · {correction}: {job.correction or '—'}", st["small"]))
+            out.append(para(f"{cause}: {job.cause or '—'} · {correction}: {job.correction or '—'}", st["small"]))
         technician = _("Technician")
-        out.append(Paragraph(f"{technician}: {job.technician or '—'}", st["small"]))
+        out.append(para(f"{technician}: {job.technician or '—'}", st["small"]))
         rows = [[_("Item"), _("Qty"), _("Unit price"), _("Discount"), _("Amount")]]
         for line in job.lines.all():
             rows.append([f"{line.get_kind_display()} · {line.description} {line.code}", f"{line.quantity.normalize():f}",
                          _money(line.unit_price), _money(line.discount), _money(line.amount)])
         out.append(_table(rows, [80 * mm, 15 * mm, 25 * mm, 22 * mm, 28 * mm], st))
     if ctx.fitted:
-        out.append(Paragraph(_("Replaced parts"), st["h2"]))
+        out.append(para(_("Replaced parts"), st["h2"]))
         rows = [[_("Part"), _("Batch / serial"), _("Qty")]]
         rows += [[f"{f.part.name_zh} / {f.part.name_en} {f.part.number}", f.batch.number if f.batch else "—", f"{f.quantity.normalize():f}"] for f in ctx.fitted]
         out.append(_table(rows, [100 * mm, 50 * mm, 20 * mm], st))
     if ctx.delivery is not None:
         d = ctx.delivery
-        out.append(Paragraph(_("Delivery"), st["h2"]))
+        out.append(para(_("Delivery"), st["h2"]))
         old_parts, state = _("Old parts handed over"), _("State of the car")
         handed = _("yes") if d.old_parts_handed_over else _("no")
-        out.append(Paragraph(
+        out.append(para(
             f"{old_parts}: {handed} · {state}: {d.car_state or '—'}", st["base"]))
     return out
 
@@ -146,9 +160,9 @@ def _qc_report(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
             rows.append([c.get_kind_display(), str(c.cycle), c.get_result_display(), str(c.signed_by),
                          _local(c.signed_at, ctx.order), c.notes])
         out.append(_table(rows, [32 * mm, 14 * mm, 18 * mm, 28 * mm, 30 * mm, 48 * mm], st))
-        out.append(Paragraph(_("Rework: %(n)s") % {"n": reworks}, st["small"]))
+        out.append(para(_("Rework: %(n)s") % {"n": reworks}, st["small"]))
         out.append(Spacer(1, 3 * mm))
-    out.append(Paragraph(_("Checks recorded on the jobs (technician finished, QC passed, rework)."), st["small"]))
+    out.append(para(_("Checks recorded on the jobs (technician finished, QC passed, rework)."), st["small"]))
     rows = [[_("Job"), _("Check"), _("By"), _("At"), _("Note")]]
     for e in ctx.qc_events:
         label = {"done": _("Work finished (self-check)"), "passed_qc": _("Final QC passed"), "rework": _("Rework")}[e.to_state]
@@ -162,7 +176,7 @@ def _qc_report(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
 def _warranty(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     out = _header(ctx, _("Parts warranty cards"), st)
     if not ctx.fitted:
-        out.append(Paragraph(_("No parts with traceability were fitted on this order."), st["base"]))
+        out.append(para(_("No parts with traceability were fitted on this order."), st["base"]))
     for f in ctx.fitted:
         rows = [
             [_("Part"), f"{f.part.name_zh} / {f.part.name_en}", _("Part no."), f.part.number],
@@ -179,10 +193,10 @@ def _invoice(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     inv = ctx.invoice
     out = _header(ctx, _("Invoice"), st)
     if inv is None:
-        out.append(Paragraph(_("No invoice has been issued for this order yet."), st["base"]))
+        out.append(para(_("No invoice has been issued for this order yet."), st["base"]))
         return out
     number_label, issued_label = _("Invoice number"), _("Issued")
-    out.append(Paragraph(f"{number_label}: {inv.number} · {issued_label}: {_local(inv.issued_at, ctx.order)}", st["base"]))
+    out.append(para(f"{number_label}: {inv.number} · {issued_label}: {_local(inv.issued_at, ctx.order)}", st["base"]))
     rows = [[_("Job"), _("Item"), _("Qty"), _("Unit price"), _("Discount"), _("Amount")]]
     free = _("no charge")
     for line in inv.lines.all():
@@ -212,14 +226,14 @@ def _reminder(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     else:
         when, km = next_maintenance(o, timezone.localtime(o.delivered_at or timezone.now(), o.store.zone).date())
     return [
-        Paragraph(_("Maintenance reminder card"), st["h1"]),
-        Paragraph(f"{o.customer.name} · {o.vehicle.plate or o.vehicle.vin}", st["base"]),
+        para(_("Maintenance reminder card"), st["h1"]),
+        para(f"{o.customer.name} · {o.vehicle.plate or o.vehicle.vin}", st["base"]),
         Spacer(1, 3 * mm),
-        Paragraph(_("Next maintenance: %(date)s") % {"date": when.isoformat()}, st["h2"]),
-        Paragraph(_("or at %(km)s km") % {"km": f"{km:,}"} if km else "", st["h2"]),
-        Paragraph(_("whichever comes first"), st["small"]),
+        para(_("Next maintenance: %(date)s") % {"date": when.isoformat()}, st["h2"]),
+        para(_("or at %(km)s km") % {"km": f"{km:,}"} if km else "", st["h2"]),
+        para(_("whichever comes first"), st["small"]),
         Spacer(1, 3 * mm),
-        Paragraph(f"{o.store.name} · {o.number}", st["small"]),
+        para(f"{o.store.name} · {o.number}", st["small"]),
     ]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from aftersales.common.views import found, store_from_request
 
 from . import selectors, services
 from .choices import DocumentKind
-from .documents import LANGUAGES, render_document
+from .documents import DOCUMENT_PERMISSIONS, LANGUAGES, documents_for, render_document
 from .forms import CreditForm, CreditNoteForm, DeliveryForm, PaymentForm, RefundForm
 
 
@@ -187,7 +188,7 @@ def _order_page(request: HttpRequest, order: Any, status: int = 200, **extra: An
     ctx = {
         "order": order, "billing": billing, "credit_form": extra.get("credit_form") or CreditForm(),
         "delivery_form": extra.get("delivery_form") or DeliveryForm(),
-        "documents": DocumentKind.choices, "languages": LANGUAGES,
+        "documents": documents_for(request.user), "languages": LANGUAGES,
     }
     return render(request, "billing/order.html", ctx, status=status)
 
@@ -239,6 +240,8 @@ def deliver(request: HttpRequest, pk: int) -> HttpResponse:
 def document(request: HttpRequest, pk: int, kind: str, language: str) -> HttpResponse:
     if kind not in DocumentKind.values or language not in LANGUAGES:
         raise Http404
+    if not request.user.has_perm(DOCUMENT_PERMISSIONS[DocumentKind(kind)]):
+        raise PermissionDenied
     order = _order(request, pk)
     pdf = render_document(order=order, kind=kind, language=language)
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -251,7 +254,7 @@ def document(request: HttpRequest, pk: int, kind: str, language: str) -> HttpRes
 def vehicle_archive(request: HttpRequest, pk: int) -> HttpResponse:
     vehicle, entries = found(selectors.vehicle_archive, request.user, pk)
     return render(request, "billing/archive.html", {
-        "vehicle": vehicle, "entries": entries, "documents": DocumentKind.choices, "languages": LANGUAGES,
+        "vehicle": vehicle, "entries": entries, "documents": documents_for(request.user), "languages": LANGUAGES,
     })
 
 

@@ -455,6 +455,18 @@ APPOINTMENTS = 25
 FAULTS = ["刹车时有异响", "踩刹车方向盘抖动", "刹车踏板偏软", "刹车警告灯亮"]
 
 
+def demo_marker() -> Any:
+    """The file that says this install carries the demo data (and its published passwords)."""
+    from django.conf import settings
+
+    return settings.DATA_DIR / "demo-install"
+
+
+def mark_demo_install() -> None:
+    demo_marker().parent.mkdir(parents=True, exist_ok=True)
+    demo_marker().touch()
+
+
 def demo_exists() -> bool:
     return DealerGroup.objects.filter(name=GROUP_NAME).exists()
 

@@ -41,3 +41,12 @@ class Forbidden(DomainError):
 
 class IllegalTransition(DomainError):
     status = 409
+
+
+def number_too_large(field: str | None) -> ValidationFailed:
+    """A number too large to store (an id, a page, an amount): the API's net under every number (issue 13, item 6)."""
+    from django.utils.translation import gettext as _
+
+    if field:
+        return ValidationFailed("number_out_of_range", _("The number in “%(field)s” is too large.") % {"field": field}, field)
+    return ValidationFailed("number_out_of_range", _("A number in the request is too large."), None)

@@ -22,3 +22,19 @@ class UserLanguageMiddleware:
         if lang:
             response.headers.setdefault("Content-Language", lang)
         return response
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every page and API answer the app makes (issue 13, item 8): they carry
+    customers' names, phones, cars and invoices, which no browser, proxy or shared computer should keep. Static
+    files (served by WhiteNoise before this middleware) keep their long cache; a view that sets its own
+    Cache-Control keeps it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store, private"
+        return response

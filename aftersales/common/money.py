@@ -29,12 +29,13 @@ def parse_money(value: Any, field: str, *, allow_negative: bool = False) -> Deci
         raise ValidationFailed("money_format", _("Enter an amount such as 123.45."), field) from exc
     if not amount.is_finite():
         raise ValidationFailed("money_format", _("Enter an amount such as 123.45."), field)
+    # size first: quantizing 1e30 to the cent overflows Decimal's precision (InvalidOperation, a 500 before)
+    if abs(amount) >= Decimal("10000000000"):
+        raise ValidationFailed("money_too_large", _("The amount is too large."), field)
     if amount != amount.quantize(CENT):
         raise ValidationFailed("money_precision", _("Amounts have at most two decimal places."), field)
     if amount < 0 and not allow_negative:
         raise ValidationFailed("money_negative", _("The amount cannot be negative."), field)
-    if abs(amount) >= Decimal("10000000000"):
-        raise ValidationFailed("money_too_large", _("The amount is too large."), field)
     return q(amount)
 
 

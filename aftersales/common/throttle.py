@@ -23,6 +23,12 @@ class TooManyRequests(DomainError):
     status = 429
 
 
+# Every credential check (the sign-in page, the admin site's sign-in, API tokens) shares these limits and counters.
+LOGIN_WINDOW = 15 * 60
+LOGIN_FAILURES_PER_ACCOUNT = 10  # per address and username in the window
+LOGIN_FAILURES_PER_ADDRESS = 50  # per address, whatever the username (password spraying, token guessing)
+
+
 def client_ip(request: Any) -> str:
     """The caller's address: REMOTE_ADDR, or the header a trusted reverse proxy sets (AFTERSALES_PROXY_IP_HEADER,
     e.g. ``HTTP_X_REAL_IP``) when the deployment says there is one; never a header the client could forge."""

@@ -93,11 +93,17 @@ def is_new_energy_plate(plate: str) -> bool:
 
 
 # ---- Phones -------------------------------------------------------------------------------------------
+MOBILE_CHARACTERS = re.compile(r"[\d\s+\-().]+")  # digits (full-width too), spaces, + - ( ) .
+
+
 def normalize_mobile(value: str, field: str = "mobile", region: str = "CN") -> str:
     """Return the number in E.164. Mainland numbers must be 11-digit mobiles; others need +country code."""
     raw = (value or "").strip()
     if not raw:
         raise ValidationFailed("mobile_required", _("Mobile number is required."), field)
+    if not MOBILE_CHARACTERS.fullmatch(raw):
+        # phonenumbers reads letters as keypad digits (13800abc000 → 13800222000): a typo, never a number
+        raise ValidationFailed("mobile_format", _("“%(v)s” is not a phone number.") % {"v": raw}, field)
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -5,9 +5,10 @@ from typing import Any
 
 from django.http import JsonResponse
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
 from aftersales.common.validators import display_mobile, mask_mobile

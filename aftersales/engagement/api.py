@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import ValidationFailed
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.validators import mask_mobile
 

@@ -11,10 +11,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import NotFound, ValidationFailed
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store, get_or_404
 
@@ -27,7 +28,7 @@ class TimerOut(Schema):
     breached_at: dt.datetime | None
 
 
-class EventOut(Schema):
+class CaseEventOut(Schema):
     kind: str
     from_state: str
     to_state: str
@@ -59,7 +60,7 @@ class CaseDetailOut(CaseOut):
     reaction: str
     adopted: bool | None
     timers: list[TimerOut]
-    events: list[EventOut]
+    events: list[CaseEventOut]
 
 
 class CaseIn(Schema):
@@ -84,7 +85,7 @@ class LabelIn(Schema):
     category: str
 
 
-class NoteIn(Schema):
+class CaseNoteIn(Schema):
     note: str
 
 
@@ -193,7 +194,7 @@ def case_label(request: Any, case_id: int, payload: LabelIn) -> Any:
 
 
 @router.post("/cases/{case_id}/contact", response={200: CaseDetailOut, **ERRORS})
-def case_contact(request: Any, case_id: int, payload: NoteIn) -> Any:
+def case_contact(request: Any, case_id: int, payload: CaseNoteIn) -> Any:
     user = request_user(request)
     case = services.case_record_contact(actor=user, case=selectors.case_get(user, case_id), note=payload.note)
     return _detail(case)

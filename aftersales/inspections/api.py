@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import ValidationFailed
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
 
@@ -84,7 +85,7 @@ class ChecklistOut(Schema):
         ]
 
 
-class PhotoOut(Schema):
+class InspectionPhotoOut(Schema):
     id: int
     item_id: int
     content_type: str
@@ -117,7 +118,7 @@ class ItemOut(Schema):
     override_note: str
     notes: str
     job_id: int | None
-    photos: list[PhotoOut]
+    photos: list[InspectionPhotoOut]
 
     @staticmethod
     def resolve_photos(obj: Any) -> list[Any]:
@@ -175,7 +176,7 @@ class InspectionOut(Schema):
         return list(obj.items.all())
 
 
-class StartIn(Schema):
+class InspectionStartIn(Schema):
     checklist_id: int | None = None
     technician_id: int | None = None
 
@@ -195,7 +196,7 @@ class DiagnosisIn(Schema):
     recommended_work: str | None = None
 
 
-class JobOut(Schema):
+class InspectionJobOut(Schema):
     id: int
     seq: int
     title: str
@@ -209,7 +210,7 @@ class SentOut(Schema):
     link: str
 
 
-class CoverageOut(Schema):
+class InspectionCoverageOut(Schema):
     store_id: int
     store_name: str
     completed: int
@@ -337,7 +338,7 @@ def replace_checklist(request: Any, checklist_id: int, payload: ChecklistIn) -> 
 
 
 # ---- figures ----------------------------------------------------------------------------------------------------
-@router.get("/report-coverage", response={200: list[CoverageOut], **ERRORS})
+@router.get("/report-coverage", response={200: list[InspectionCoverageOut], **ERRORS})
 def report_coverage(request: Any, start: dt.datetime | None = None, end: dt.datetime | None = None, store_id: int | None = None) -> Any:
     """Share of inspections completed in the period whose report was sent to the customer (target 100%)."""
     user = request_user(request)
@@ -403,7 +404,7 @@ def list_inspections(request: Any, store_id: int | None = None, status: str = ""
 
 
 @router.post("/orders/{order_id}/start", response={201: InspectionOut, **ERRORS})
-def start_inspection(request: Any, order_id: int, payload: StartIn) -> Any:
+def start_inspection(request: Any, order_id: int, payload: InspectionStartIn) -> Any:
     """Start inspecting an order's car (the order moves to "inspecting"); the checklist is picked when not given."""
     from aftersales.staff.models import User
     from aftersales.workshop.selectors import order_get
@@ -441,7 +442,7 @@ def record_item(request: Any, inspection_id: int, item_id: int, payload: ItemIn)
     return selectors.item_get(user, inspection_id, item_id)
 
 
-@router.post("/{inspection_id}/items/{item_id}/photos", response={201: PhotoOut, **ERRORS})
+@router.post("/{inspection_id}/items/{item_id}/photos", response={201: InspectionPhotoOut, **ERRORS})
 def upload_photo(request: Any, inspection_id: int, item_id: int, photo: File[UploadedFile]) -> Any:
     """A photo of the item (multipart field ``photo``; JPEG, PNG or WebP, at most 8 MB)."""
     user = request_user(request)
@@ -467,7 +468,7 @@ def complete(request: Any, inspection_id: int) -> Any:
     return selectors.inspection_get(user, inspection_id)
 
 
-@router.post("/{inspection_id}/propose-jobs", response={201: list[JobOut], **ERRORS})
+@router.post("/{inspection_id}/propose-jobs", response={201: list[InspectionJobOut], **ERRORS})
 def propose_jobs(request: Any, inspection_id: int) -> Any:
     """Every red and yellow item without a job becomes a proposed job on the repair order."""
     user = request_user(request)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common.pdf import cjk_font
+from aftersales.common.pdf import escape as pdf_escape
 
 from .choices import Rating
 from .models import Inspection
@@ -57,7 +58,7 @@ def report_language(inspection: Inspection, requested: str | None = None) -> str
 
 
 def _esc(text: Any) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
+    return pdf_escape(text)  # the one escaping helper of every document (aftersales.common.pdf)
 
 
 def render_pdf(inspection: Inspection, language: str) -> bytes:

@@ -8,10 +8,11 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import ValidationFailed
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store, get_or_404
 
@@ -78,7 +79,7 @@ class VoucherOut(Schema):
         return str(obj.template.kind)
 
 
-class TemplateOut(Schema):
+class VoucherTemplateOut(Schema):
     id: int
     code: str
     name_zh: str
@@ -95,7 +96,7 @@ class TemplateOut(Schema):
     store_id: int | None
 
 
-class IssueIn(Schema):
+class VoucherIssueIn(Schema):
     customer_id: int
     template_id: int
     store_id: int | None = None
@@ -114,7 +115,7 @@ class RedeemCheckOut(Schema):
     discount: Decimal
 
 
-class AdjustIn(Schema):
+class PointsAdjustIn(Schema):
     points: int
     reason: str
     idempotency_key: str
@@ -198,7 +199,7 @@ def ledger(request: Any, customer_id: int) -> Any:
 
 
 @router.post("/customers/{customer_id}/adjust", response={201: EntryOut, **ERRORS})
-def adjust(request: Any, customer_id: int, payload: AdjustIn) -> Any:
+def adjust(request: Any, customer_id: int, payload: PointsAdjustIn) -> Any:
     user = request_user(request)
     require(user, "loyalty.adjust_points")
     customer = selectors.customer_for_loyalty(user, customer_id)
@@ -229,7 +230,7 @@ def customer_vouchers(request: Any, customer_id: int, status: str = "") -> Any:
     return list(qs.filter(status=status) if status else qs[:200])
 
 
-@router.get("/templates", response={200: list[TemplateOut], **ERRORS})
+@router.get("/templates", response={200: list[VoucherTemplateOut], **ERRORS})
 def templates(request: Any, store_id: int | None = None) -> Any:
     user = request_user(request)
     require(user, "loyalty.view_vouchertemplate")
@@ -237,7 +238,7 @@ def templates(request: Any, store_id: int | None = None) -> Any:
 
 
 @router.post("/vouchers", response={201: VoucherOut, **ERRORS})
-def issue(request: Any, payload: IssueIn) -> Any:
+def issue(request: Any, payload: VoucherIssueIn) -> Any:
     user = request_user(request)
     require(user, "loyalty.add_voucher")
     customer = selectors.customer_for_loyalty(user, payload.customer_id)

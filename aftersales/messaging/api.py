@@ -11,10 +11,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import Forbidden
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
 
@@ -54,7 +55,7 @@ class AttemptOut(Schema):
     duration_ms: int
 
 
-class EventOut(Schema):
+class MessageEventOut(Schema):
     from_state: str
     to_state: str
     actor_id: int | None
@@ -67,7 +68,7 @@ class MessageDetailOut(MessageOut):
     provider_message_id: str
     delivery_status: str
     delivery_attempts: list[AttemptOut]
-    events: list[EventOut]
+    events: list[MessageEventOut]
 
     @staticmethod
     def resolve_delivery_attempts(obj: Any) -> list[Any]:

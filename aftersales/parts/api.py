@@ -12,10 +12,11 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import ValidationFailed
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require, require_store
 from aftersales.common.scoping import default_store, visible_store_ids
 

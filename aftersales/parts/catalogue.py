@@ -283,6 +283,24 @@ def part_create(*, actor: Any, group: Any, **data: Any) -> Part:
     return part
 
 
+PRICE_FIELDS = ("cost_price", "sale_price", "tax_rate")
+
+
+def _require_group_role_for_prices(actor: Any, changes: dict[str, Any]) -> None:
+    """Every store of the group shares the catalogue: only a group-level role changes its prices (issue 13, item 10).
+    Called inside the update's transaction, so a refused change writes nothing."""
+    from aftersales.common.scoping import spans_group
+
+    changed = [k for k in changes if k in PRICE_FIELDS or k.startswith("price:")]
+    if changed and not spans_group(actor):
+        field = changed[0] if changed[0] in PRICE_FIELDS else "prices"
+        raise Forbidden(
+            "price_group_only",
+            _("Only the dealer group's administrators can change catalogue prices, which every store shares."),
+            field,
+        )
+
+
 def part_update(*, actor: Any, part: Part, reason: str = "", **data: Any) -> Part:
     """Change the fields given (others stay); ``aliases`` given replaces the part's list. No change, no write."""
     require(actor, "parts.change_part")
@@ -305,6 +323,7 @@ def part_update(*, actor: Any, part: Part, reason: str = "", **data: Any) -> Par
                 changes |= _apply_aliases(locked, aliases)
             if prices is not None:
                 changes |= _apply_prices(locked, prices)
+            _require_group_role_for_prices(actor, changes)
             if changes:
                 audit.record(actor=actor, obj=locked, action="part.updated", changes=changes, reason=reason)
     except IntegrityError:

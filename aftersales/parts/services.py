@@ -46,14 +46,14 @@ def parse_quantity(value: Any, part: Part, field: str = "quantity", *, allow_neg
         raise ValidationFailed("quantity_format", _("Enter a quantity such as 2 or 1.5."), field)
     if qty == 0 or (qty < 0 and not allow_negative):
         raise ValidationFailed("quantity_not_positive", _("The quantity must be more than zero."), field)
+    if abs(qty) >= Decimal("10000000"):  # before quantize, which overflows on 1e30
+        raise ValidationFailed("quantity_too_large", _("The quantity is too large."), field)
     if qty != qty.quantize(Decimal("0.01")):
         raise ValidationFailed("quantity_precision", _("Quantities have at most two decimal places."), field)
     if part.unit in WHOLE_UNITS and qty != qty.to_integral_value():
         raise ValidationFailed(
             "quantity_not_whole", _("“%(part)s” is counted in whole units.") % {"part": part.number}, field
         )
-    if abs(qty) >= Decimal("10000000"):
-        raise ValidationFailed("quantity_too_large", _("The quantity is too large."), field)
     return qty
 
 

@@ -27,7 +27,7 @@ class MarkOut(Schema):
     note: str
 
 
-class PhotoOut(Schema):
+class HandoverPhotoOut(Schema):
     id: int
     url: str
     caption: str
@@ -69,7 +69,7 @@ class HandoverOut(Schema):
     signed_via: str
     created_at: dt.datetime
     marks: list[MarkOut]
-    photos: list[PhotoOut]
+    photos: list[HandoverPhotoOut]
 
     @staticmethod
     def resolve_order_number(obj: Any) -> str | None:
@@ -84,7 +84,7 @@ class HandoverOut(Schema):
         return list(obj.photos.all())
 
 
-class StartIn(Schema):
+class HandoverStartIn(Schema):
     appointment_id: int | None = None
     vehicle_id: int | None = None
     store_id: int | None = None
@@ -120,7 +120,7 @@ class SignIn(Schema):
     signer_name: str = ""
 
 
-class OrderOut(Schema):
+class HandoverOrderOut(Schema):
     id: int
     number: str
     status: str
@@ -133,7 +133,7 @@ def _get(request: Any, handover_id: int) -> Any:
 
 
 @router.post("/handovers", response={201: HandoverOut, **ERRORS})
-def start(request: Any, payload: StartIn) -> Any:
+def start(request: Any, payload: HandoverStartIn) -> Any:
     user = request_user(request)
     require(user, "reception.add_handover")
     if payload.appointment_id:
@@ -175,7 +175,7 @@ def remove_mark(request: Any, handover_id: int, mark_id: int) -> Any:
     return Status(204, None)
 
 
-@router.post("/handovers/{handover_id}/photos", response={201: PhotoOut, **ERRORS})
+@router.post("/handovers/{handover_id}/photos", response={201: HandoverPhotoOut, **ERRORS})
 def add_photo(
     request: Any, handover_id: int, photo: File[UploadedFile], caption: Form[str] = "", mark_id: Form[int | None] = None
 ) -> Any:
@@ -200,7 +200,7 @@ def sign(request: Any, handover_id: int, payload: SignIn) -> Any:
     return selectors.handover_get(user, handover_id)
 
 
-@router.post("/handovers/{handover_id}/open-order", response={201: OrderOut, **ERRORS})
+@router.post("/handovers/{handover_id}/open-order", response={201: HandoverOrderOut, **ERRORS})
 def open_order(request: Any, handover_id: int) -> Any:
     user, handover = _get(request, handover_id)
     return Status(201, services.handover_open_order(actor=user, handover=handover))

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import NotFound, ValidationFailed
+from aftersales.common.errors import Forbidden, NotFound, ValidationFailed
 from aftersales.common.permissions import require
 
 from .models import ApiToken, Language, User, hash_token
@@ -16,10 +16,17 @@ from .models import ApiToken, Language, User, hash_token
 def token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns the token and its key, which is never shown again."""
     require(actor, "staff.manage_api_tokens")
-    from .selectors import staff_visible_to
+    from .selectors import staff_actable_by, staff_visible_to
 
-    if not staff_visible_to(actor).filter(pk=user.pk).exists():
+    if user.pk != actor.pk and not staff_visible_to(actor).filter(pk=user.pk).exists():
         raise ValidationFailed("user_unknown", _("Unknown staff member."), "user")
+    if not staff_actable_by(actor).filter(pk=user.pk).exists():
+        # A token acts as its owner: nobody may mint one for someone who can do more than they can.
+        raise Forbidden(
+            "owner_not_allowed",
+            _("You cannot create a token for a colleague who has permissions or stores that you do not have."),
+            "user",
+        )
     name = " ".join(str(name or "").split())
     if not name:
         raise ValidationFailed("name_required", _("Name is required."), "name")

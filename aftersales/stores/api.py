@@ -4,9 +4,10 @@ import datetime as dt
 from typing import Any
 
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
 
 from .selectors import store_get, stores_visible_to

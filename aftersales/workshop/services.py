@@ -72,6 +72,8 @@ def _quantity(value: Any, field: str) -> Decimal:
         qty = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise ValidationFailed("quantity_format", _("Enter a quantity such as 1 or 2.5."), field) from exc
+    if qty.is_finite() and qty >= Decimal("10000000"):  # before quantize, which overflows on 1e30
+        raise ValidationFailed("quantity_too_large", _("The quantity is too large."), field)
     if not qty.is_finite() or qty <= 0 or qty != qty.quantize(Decimal("0.01")):
         raise ValidationFailed("quantity_invalid", _("The quantity must be positive, with at most two decimals."), field)
     return qty

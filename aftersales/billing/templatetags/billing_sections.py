@@ -10,8 +10,7 @@ from typing import Any
 
 from django import template
 
-from ..choices import DocumentKind
-from ..documents import LANGUAGES
+from ..documents import LANGUAGES, documents_for
 from ..forms import CreditForm, DeliveryForm
 from ..selectors import order_billing
 
@@ -23,6 +22,6 @@ def billing_section(context: Any, order: Any) -> dict[str, Any]:
     return {
         "order": order, "billing": order_billing(context["request"].user, order), "request": context.get("request"),
         "perms": context.get("perms"), "csrf_token": context.get("csrf_token"), "user": context.get("user"),
-        "credit_form": CreditForm(), "delivery_form": DeliveryForm(), "documents": DocumentKind.choices,
+        "credit_form": CreditForm(), "delivery_form": DeliveryForm(), "documents": documents_for(context["request"].user),
         "languages": LANGUAGES,
     }

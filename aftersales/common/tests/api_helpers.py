@@ -273,8 +273,22 @@ class Api:
         return self.request("delete", path, **extra)
 
 
+def token_issuer(store: Any) -> Any:
+    """A superuser working at ``store``: the one who may issue tokens for roles holding what no manager holds
+    (technicians, foremen and QC inspectors sign quality checks in their own name)."""
+    from aftersales.staff.models import StoreMembership, User
+
+    user, created = User.objects.get_or_create(
+        username=f"root-{store.code}", defaults={"is_superuser": True, "is_staff": True, "dealer_group_id": store.group_id}
+    )
+    if created:
+        StoreMembership.objects.create(user=user, store=store, is_primary=True)
+    return User.objects.get(pk=user.pk)
+
+
 def token_key_for(user: Any, *, actor: Any, name: str = "tests") -> str:
-    """A bearer key for ``user``, issued by ``actor`` (who must manage tokens at one of the user's stores)."""
+    """A bearer key for ``user``, issued by ``actor`` (who must manage tokens and may act for ``user``:
+    ``staff.selectors.staff_actable_by``)."""
     from aftersales.staff.services import token_create
 
     _token, key = token_create(actor=actor, user=user, name=name)

@@ -324,3 +324,23 @@ def test_parse_date_empty_and_invalid():
             parse_date(bad, "birthday")
         assert exc.value.code == "date_format"
         assert exc.value.field == "birthday"
+
+
+@pytest.mark.parametrize("raw", ["13800abc000", "1380013800O", "138-FLOWERS-1", "+86 138 0013 800a"])
+def test_mobile_with_letters_is_refused(raw):
+    """Issue 13, item 10: phonenumbers reads letters as keypad digits; a letter is a typo, never a number."""
+    with pytest.raises(ValidationFailed) as exc:
+        normalize_mobile(raw)
+    assert exc.value.code == "mobile_format" and exc.value.field == "mobile"
+
+
+@given(st.sampled_from(["138", "139", "150"]), st.text(alphabet=DIGITS, min_size=8, max_size=8),
+       st.integers(min_value=0, max_value=11), st.characters(categories=["Lu", "Ll", "Lo"]))
+def test_a_letter_anywhere_is_refused(prefix, rest, at, letter):
+    raw = (prefix + rest)[:at] + letter + (prefix + rest)[at:]
+    with pytest.raises(ValidationFailed):
+        normalize_mobile(raw)
+
+
+def test_full_width_digits_still_work():
+    assert normalize_mobile("１３８１２３４５６７８") == "+8613812345678"

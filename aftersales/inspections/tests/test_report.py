@@ -122,3 +122,32 @@ def test_staff_pdf_is_scoped(shop):
     client.force_login(shop.advisor)
     response = client.get(f"/inspections/{inspection.pk}/report.pdf?lang=en")
     assert response.status_code == 200 and "Vehicle inspection report" in pdf_text(response.content)
+
+
+HOSTILE = ['Unclosed <b> bold', '<font name="x">f</font>', '<a href="https://evil.example/">link</a>',
+           '<img src="/etc/passwd"/> pic']
+
+
+def _annotations_and_images(data: bytes) -> tuple[int, int]:
+    reader = PdfReader(io.BytesIO(data))
+    annots = sum(1 for page in reader.pages if "/Annots" in page)
+    images = sum(len(page.get("/Resources", {}).get("/XObject", {}) or {}) for page in reader.pages)
+    return annots, images
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_report_prints_hostile_text_literally(shop, value):
+    """Issue 13, item 4: names, notes and findings are escaped; no error, no link, no extra image."""
+    from aftersales.inspections.models import Inspection, InspectionItem
+
+    inspection = completed(shop)
+    _annots, photos = _annotations_and_images(render_pdf(inspection, "en"))
+    InspectionItem.objects.filter(inspection=inspection).update(notes=value, name_en=value[:80], name_zh=value[:80])
+    Inspection.objects.filter(pk=inspection.pk).update(findings=value, recommended_work=value)
+    type(shop.order.customer).objects.filter(pk=shop.order.customer_id).update(name=value)
+    type(shop.order.vehicle).objects.filter(pk=shop.order.vehicle_id).update(plate=value[:20])
+    inspection = Inspection.objects.get(pk=inspection.pk)
+    for language in ("zh-hans", "en"):
+        data = render_pdf(inspection, language)
+        assert _annotations_and_images(data) == (0, photos)
+        assert "".join(value.split())[:10] in "".join(pdf_text(data).split())

@@ -68,6 +68,9 @@ def test_create_and_update(api, world, part):
     part.refresh_from_db()
     assert str(part.sale_price) == "68.00"
     status, body = _call(api, "patch", f"/api/parts/{part.pk}", {"sale_price": "99.00"})
+    assert status == 403 and body["code"] == "price_group_only" and body["field"] == "sale_price"  # a store's role
+    api.force_login(world.admin)
+    status, body = _call(api, "patch", f"/api/parts/{part.pk}", {"sale_price": "99.00"})
     assert status == 200 and body["sale_price"] == "99.00"
     api.force_login(world.advisor)
     status, body = _call(api, "patch", f"/api/parts/{part.pk}", {"sale_price": "1.00"})

@@ -49,11 +49,12 @@ def test_validation_names_the_field_and_writes_nothing(world, field, value, code
 
 def test_update_changes_only_given_fields_and_is_quiet_without_change(world):
     part = make_part(world)
-    catalogue.part_update(actor=world.manager, part=part, sale_price="70.00", aliases=[{"number": "X1", "brand": "Bosch"}])
+    catalogue.part_update(actor=world.admin, part=part, sale_price="70.00", aliases=[{"number": "X1", "brand": "Bosch"}])
     part.refresh_from_db()
     assert part.sale_price == Decimal("70.00") and part.name_zh == "机油滤清器"
     before = AuditEvent.objects.count()
     catalogue.part_update(actor=world.manager, part=part, sale_price="70", aliases=[{"number": "x1", "brand": "Bosch"}])
+    # (a store's manager may save the part unchanged: only a price change needs a group-level role)
     assert AuditEvent.objects.count() == before
 
 
@@ -78,10 +79,32 @@ def test_price_lists_and_price_for(world):
     assert catalogue.price_for(part, "fleet") == Decimal("55.00")
     assert catalogue.price_for(part, "retail") == Decimal("68.00")  # not on that list: the part's price
     assert catalogue.price_for(part) == Decimal("68.00")
-    catalogue.part_set_price(actor=world.manager, part=part, price_list_code="fleet", price=None)
+    catalogue.part_set_price(actor=world.admin, part=part, price_list_code="fleet", price=None)
     assert not PriceListItem.objects.filter(part=part).exists()
     with pytest.raises(ValidationFailed) as exc:
         catalogue.part_update(actor=world.manager, part=part, prices={"nope": "1"})
     assert exc.value.field == "price:nope"
     with pytest.raises(Conflict):
         catalogue.price_list_create(actor=world.manager, group=world.group, code="fleet")
+
+
+@pytest.mark.parametrize("change", [{"sale_price": "1.00"}, {"cost_price": "1.00"}, {"tax_rate": "0.06"},
+                                    {"prices": {"fleet": "1.00"}}])
+def test_only_group_level_roles_change_shared_prices(world, change):
+    """Issue 13, item 10: every store shares the catalogue, so a store's manager or parts clerk cannot reprice it."""
+    from aftersales.common.errors import Forbidden
+
+    catalogue.price_list_create(actor=world.admin, group=world.group, code="fleet", name="Fleet")
+    part = make_part(world, prices={"fleet": "55.00"})
+    before = AuditEvent.objects.count()
+    for actor in (world.manager, world.staff["parts_clerk"]):
+        with pytest.raises(Forbidden) as exc:
+            catalogue.part_update(actor=actor, part=part, name_zh="新名字", **change)
+        assert exc.value.code == "price_group_only"
+        part.refresh_from_db()
+        assert part.name_zh == "机油滤清器" and part.sale_price == Decimal("68.00")  # nothing written
+        assert catalogue.price_for(part, "fleet") == Decimal("55.00")
+    assert AuditEvent.objects.count() == before
+    catalogue.part_update(actor=world.manager, part=part, name_zh="新名字")  # other fields stay the store's
+    catalogue.part_update(actor=world.admin, part=part, **change)
+    assert AuditEvent.objects.count() == before + 2

@@ -115,6 +115,7 @@ def test_create_part_inline_errors_nothing_written(clerk_client, world, part):
 
 
 def test_edit_part(clerk_client, world, part):
+    clerk_client.force_login(world.admin)  # prices are the group's (issue 13, item 10)
     response = clerk_client.post(f"/parts/{part.pk}/edit/", {
         "number": part.number, "name_zh": "机油格", "category": "filter", "unit": "piece", "tracking": "none",
         "sale_price": "70", "cost_price": "30", "tax_rate": "0.13", "is_active": "on", "is_oem": "on",
@@ -210,3 +211,15 @@ def test_nav_link(client, world):
     assert 'href="/parts/"' in client.get("/").content.decode()
     client.force_login(world.staff["cashier"])
     assert 'href="/parts/"' not in client.get("/").content.decode()
+
+
+def test_clerk_sees_why_a_price_change_is_refused(clerk_client, world, part):
+    """Issue 13, item 10: the form names the price field; nothing is saved."""
+    response = clerk_client.post(f"/parts/{part.pk}/edit/", {
+        "number": part.number, "name_zh": "机油格", "category": "filter", "unit": "piece", "tracking": "none",
+        "sale_price": "1", "cost_price": str(part.cost_price), "tax_rate": str(part.tax_rate), "is_active": "on",
+        "aliases": ""})
+    assert response.status_code != 302  # the form comes back
+    assert "sale_price" in response.context["form"].errors
+    part.refresh_from_db()
+    assert part.name_zh != "机油格"

@@ -112,3 +112,27 @@ def test_pdf_in_both_languages(desk, lang, expected):
     assert "左后门凹陷" in text
     response = login(desk.world.advisor).get(f"/reception/{handover.pk}/pdf/?lang={lang}")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("value", ['Unclosed <b> bold', '<font name="x">f</font>',
+                                   '<a href="https://evil.example/">link</a>', '<img src="/etc/passwd"/> pic'])
+def test_pdf_prints_hostile_text_literally(desk, value):
+    """Issue 13, item 4: belongings, words, damage notes and the signer's name are escaped in the handover PDF."""
+    from pypdf import PdfReader
+
+    from aftersales.reception.models import DamageMark
+    from aftersales.reception.pdf import handover_pdf
+
+    handover = ready(desk)
+    services.damage_mark_add(actor=desk.world.advisor, handover=handover, x=50, y=50, kind="dent", note="x")
+    services.handover_sign(actor=desk.world.advisor, handover=handover, signature=data_url(png()))
+    Handover.objects.filter(pk=handover.pk).update(belongings=value, customer_words=value, signer_name=value[:60])
+    DamageMark.objects.filter(handover=handover).update(note=value)
+    type(desk.customer).objects.filter(pk=desk.customer.pk).update(name=value)
+    handover = Handover.objects.get(pk=handover.pk)
+    for lang in ("zh-hans", "en"):
+        reader = PdfReader(io.BytesIO(handover_pdf(handover, lang)))
+        assert not any("/Annots" in page for page in reader.pages)
+        images = sum(len(page.get("/Resources", {}).get("/XObject", {}) or {}) for page in reader.pages)
+        assert images <= 1  # the signature only
+        assert "".join(value.split())[:10] in "".join("".join(p.extract_text() for p in reader.pages).split())

@@ -12,6 +12,7 @@ from aftersales.common.tests.api_helpers import (
     count_queries,
     fill,
     ids,
+    token_issuer,
     token_key_for,
 )
 from aftersales.common.tests.factories import make_staff
@@ -109,7 +110,7 @@ def test_manager_creates_token_for_advisor_key_shown_once_and_it_authenticates(w
 
 def test_advisor_lists_only_own_tokens_and_cannot_create(world):
     own = token_key_for(world.advisor, actor=world.manager, name="mine")
-    token_key_for(world.technician, actor=world.manager, name="theirs")
+    token_key_for(world.technician, actor=token_issuer(world.a), name="theirs")
     api = Api.bearer(own)
     rows = api.get("/api/staff/tokens").json()
     assert [r["name"] for r in rows] == ["mine"]
@@ -139,7 +140,7 @@ def test_revoke_makes_the_token_401(world):
 
 
 def test_staff_member_revokes_own_token(world):
-    key = token_key_for(world.technician, actor=world.manager)
+    key = token_key_for(world.technician, actor=token_issuer(world.a))
     token = ApiToken.objects.get(key_hash=hash_token(key))
     response = Api.bearer(key).delete(f"/api/staff/tokens/{token.pk}")
     assert response.status_code == 200
@@ -147,7 +148,7 @@ def test_staff_member_revokes_own_token(world):
 
 
 def test_advisor_cannot_revoke_someone_elses_token(world):
-    other = token_key_for(world.technician, actor=world.manager)
+    other = token_key_for(world.technician, actor=token_issuer(world.a))
     token = ApiToken.objects.get(key_hash=hash_token(other))
     response = Api.session(world.advisor).delete(f"/api/staff/tokens/{token.pk}")
     assert response.status_code in (403, 404)

@@ -123,12 +123,12 @@ def test_manager_cannot_revoke_a_token_of_another_stores_staff(world):
 
 def test_staff_may_revoke_their_own_token_but_not_a_colleagues(world):
     own, own_key = token_create(actor=world.manager, user=world.advisor, name="own")
-    colleague, colleague_key = token_create(actor=world.manager, user=world.technician, name="theirs")
+    colleague, colleague_key = token_create(actor=world.manager, user=world.staff["cashier"], name="theirs")
     token_revoke(actor=world.advisor, token=own)
     assert token_authenticate(own_key) is None
     with pytest.raises(Forbidden):
         token_revoke(actor=world.advisor, token=colleague)
-    assert token_authenticate(colleague_key) == world.technician
+    assert token_authenticate(colleague_key) == world.staff["cashier"]
     assert set(tokens_visible_to(world.advisor)) == {own}
     assert set(tokens_visible_to(world.manager)) == {own, colleague}
 

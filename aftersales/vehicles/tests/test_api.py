@@ -15,6 +15,7 @@ from aftersales.common.tests.api_helpers import (
     count_queries,
     fill,
     ids,
+    token_issuer,
     token_key_for,
 )
 from aftersales.common.tests.factories import CustomerFactory, VehicleFactory, make_vin
@@ -400,7 +401,7 @@ def test_add_and_list_mileage(world, car_a):
 
 
 def test_mileage_by_token(world, car_a):
-    key = token_key_for(world.technician, actor=world.manager)
+    key = token_key_for(world.technician, actor=token_issuer(world.a))
     assert Api.bearer(key).post(f"/api/vehicles/{car_a.pk}/mileage", {"km": 10_001}).status_code == 201
     assert len(Api.bearer(key).get(f"/api/vehicles/{car_a.pk}/mileage").json()) == 2
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME, load_demo
+from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME, load_demo, mark_demo_install
 
 
 class Command(BaseCommand):
@@ -19,6 +19,7 @@ class Command(BaseCommand):
             result = load_demo()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
+        mark_demo_install()  # every page now says so (issue 13, item 2)
         if result is None:
             self.stdout.write(f"Demo data already loaded ({GROUP_NAME}); nothing to do.")
             return
