@@ -222,7 +222,22 @@ def book_form(request: HttpRequest) -> HttpResponse:
     initial = {k: params.get(k, "") for k in ("start", "service_type", "advisor")}
     if customer is not None:
         initial.update(mobile=customer.mobile, name=customer.name)
+        if vehicles:
+            initial["vehicle"] = str(vehicles[-1].pk)  # the newest car first; the agent can pick another
     form = BookingForm(request.POST or None, initial=initial, vehicles=vehicles, jobs=jobs)
+    form.fields["mobile"].widget.attrs.update({  # a known mobile loads the customer's name and cars at once
+        "hx-get": f"{reverse('appointments:book_form')}?{urlencode({'store': store.pk})}",
+        "hx-trigger": "change, keyup changed delay:500ms", "hx-target": "#customer-fields", "hx-swap": "innerHTML",
+        "hx-include": "this, [name=known]", "autocomplete": "off",
+    })
+    if request.method == "GET" and request.htmx and "mobile" in request.GET:
+        if customer is None and not request.GET.get("known"):
+            return HttpResponse(status=204)  # a new caller: leave what the agent has typed alone
+        if customer is not None and not vehicles:
+            form.fields["vehicle"].choices = [("", _("New vehicle (enter below)"))]
+        return render(request, "appointments/_customer_fields.html", {
+            "form": form, "customer": customer, "customer_vehicles": len(vehicles),
+        })
     next_free: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -243,7 +258,7 @@ def book_form(request: HttpRequest) -> HttpResponse:
         if str(form["service_type"].value() or "").isdigit() else None
     return render(request, "appointments/book_form.html", _ctx(
         request, store, form=form, start_local=_local(start, store) if start else None, service_type=service_type,
-        customer=customer, next_free=next_free,
+        customer=customer, next_free=next_free, customer_vehicles=len(vehicles),
     ))
 
 

@@ -282,9 +282,14 @@ def _declined(user: Any, limit: int, **where: Any) -> list[Declined]:
         RepairJob.objects.filter(order__store_id__in=visible_store_ids(user), status=JobStatus.DECLINED, **where)
         .exclude(Exists(Reproposal.objects.filter(source_job=OuterRef("pk"))))
         .exclude(Q(option__isnull=False) & Exists(chosen_sibling))
-        # only what the customer really was offered at a price and said no to (not a ¥0 placeholder, not a job
-        # declined without ever being on an estimate the customer decided)
-        .filter(Exists(AuthorizationItem.objects.filter(job=OuterRef("pk"), approved=False, amount__gt=0)))
+        # only what the customer really was offered at a price and said no to: never a ¥0 placeholder; on an order
+        # that went through the estimate flow, only a job the customer declined on a decided estimate (history
+        # recorded without one, e.g. imported visits, counts when priced)
+        .filter(Exists(RepairLine.objects.filter(job=OuterRef("pk"), amount__gt=0)))
+        .filter(
+            Exists(AuthorizationItem.objects.filter(job=OuterRef("pk"), approved=False))
+            | ~Exists(Authorization.objects.filter(order=OuterRef("order_id")))
+        )
         .select_related("order__store", "order__vehicle")
         .prefetch_related(Prefetch("lines", queryset=RepairLine.objects.order_by("id")))
         .order_by("-order__opened_at", "-id")[:limit]
