@@ -362,15 +362,45 @@ class StatusItem:
     kind: str  # state | note
 
 
-def status_timeline(order: RepairOrder) -> list[StatusItem]:
-    """State moves and public notes, oldest first: what the customer sees."""
+def public_staff_name(user: Any, language: str) -> str:
+    from aftersales.workshop.progress import public_staff_name as name
+
+    return name(user, language)
+
+
+def work_updates(order: RepairOrder, language: str) -> list[StatusItem]:
+    """Customer-visible updates generated from the work itself (nobody types them): the car in a bay, a job started
+    and finished by its technician, a job through the quality check (wording in ``workshop.progress``)."""
+    from aftersales.workshop.models import RepairJobEvent
+    from aftersales.workshop.progress import WORK_UPDATE_STATES, work_update_text
+
+    out = []
+    for ev in RepairJobEvent.objects.filter(job__order=order, to_state__in=WORK_UPDATE_STATES).select_related(
+        "job__bay", "job__technician", "actor"
+    ).order_by("at", "id"):
+        job = ev.job
+        text = work_update_text(
+            title=job.title, to_state=ev.to_state, technician=job.technician or ev.actor,
+            bay_name=job.bay.name if job.bay is not None else "", language=language,
+        )
+        if text:
+            out.append(StatusItem(at=ev.at, text=text, kind="work"))
+    return out
+
+
+def status_timeline(order: RepairOrder, language: str = "") -> list[StatusItem]:
+    """State moves, updates generated from the work, and public notes, oldest first: what the customer sees."""
+    from django.utils.translation import get_language
+
     from aftersales.workshop.choices import OrderStatus
 
+    language = language or ("en" if (get_language() or "").startswith("en") else "zh-hans")
     items = [
         StatusItem(at=ev.at, text=str(OrderStatus(ev.to_state).label) if ev.to_state in OrderStatus.values else ev.to_state, kind="state")
         for ev in RepairOrderEvent.objects.filter(order=order).order_by("at", "id")
     ]
     items += [StatusItem(at=n.at, text=n.text, kind="note") for n in ProgressNote.objects.filter(order=order, is_public=True)]
+    items += work_updates(order, language)
     return sorted(items, key=lambda i: i.at)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -565,13 +566,27 @@ def labour_guide(request: HttpRequest) -> HttpResponse:
 
 
 # ---- the customer's status page (signed link, no login) ----------------------------------------------------------------
-def _status_context(order: Any, token: str) -> dict[str, Any]:
+def _status_context(order: Any, token: str, language: str = "zh-hans") -> dict[str, Any]:
+    from aftersales.workshop.floor_selectors import order_parts_fitted
     from aftersales.workshop.models import RepairJob
 
+    from .models import WorkPhoto
+
     pending = selectors.sent_estimate(order)
-    jobs = list(RepairJob.objects.filter(order=order).order_by("seq", "id"))
+    jobs = list(
+        RepairJob.objects.filter(order=order).select_related("bay", "technician")
+        .prefetch_related(Prefetch("photos", queryset=WorkPhoto.objects.order_by("id"))).order_by("seq", "id")
+    )
+    for job in jobs:
+        job.public_technician = selectors.public_staff_name(job.technician, language)  # type: ignore[attr-defined]
+    fitted = order_parts_fitted(order)
+    titles = {j.pk: j.title for j in jobs}
+    for f in fitted:
+        f.job_title = titles.get(f.job_id, "")  # type: ignore[attr-defined]
+        f.part_name = f.part.name_en if language == "en" and f.part.name_en else f.part.name_zh  # type: ignore[attr-defined]
     return {
-        "order": order, "token": token, "timeline": list(reversed(selectors.status_timeline(order))), "jobs": jobs,
+        "order": order, "token": token, "timeline": list(reversed(selectors.status_timeline(order, language))), "jobs": jobs,
+        "fitted": fitted,
         "pending": pending, "approve_url": reverse("estimates:approve", args=[services.approval_token(pending)]) if pending else "",
         "now": timezone.now(), "zone": order.store.zone,
     }
@@ -583,7 +598,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     with translation.override(language):
         if order is None:
             return render(request, "estimates/link_problem.html", {"problem": "invalid", "language": language}, status=404)
-        ctx = {**_status_context(order, token), "language": language}
+        ctx = {**_status_context(order, token, language), "language": language}
         if request.htmx:
             return render(request, "estimates/_status_live.html", ctx)
         return render(request, "estimates/status.html", ctx)

@@ -671,11 +671,17 @@ class FittedPart:
 
 def parts_fitted(user: Any, order: RepairOrder) -> list[FittedPart]:
     """Parts issued to the order's jobs less those returned, per job, part and batch (with origin and warranty)."""
-    from aftersales.parts.choices import MovementKind
-    from aftersales.parts.models import Batch, Part, StockMovement
 
     if order.store_id not in visible_store_ids(user):
         get_or_404(RepairOrder.objects.none())
+    return order_parts_fitted(order)
+
+
+def order_parts_fitted(order: RepairOrder) -> list[FittedPart]:
+    """:func:`parts_fitted` without the staff scope: for the customer's own status page behind its signed link."""
+    from aftersales.parts.choices import MovementKind
+    from aftersales.parts.models import Batch, Part, StockMovement
+
     net: dict[tuple[int, int, int | None], Decimal] = defaultdict(Decimal)
     for job_id, part_id, batch_id, qty in StockMovement.objects.filter(
         repair_job__order=order, kind__in=[MovementKind.ISSUE, MovementKind.RETURN]

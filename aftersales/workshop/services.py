@@ -42,9 +42,11 @@ from .models import (
     RepairOrder,
     RepairOrderEvent,
 )
+from .progress import MESSAGE_STATES, WORK_UPDATE_STATES, work_update_text
 
-# Job moves the customer sees on the status page ("oil change under way", "repair done, in quality check").
-PUBLIC_JOB_STATES = (JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC)
+# Job moves the customer sees on the status page ("car in bay 2", "oil change under way", "repair done, in quality
+# check"): each resets the 30-minute clock, so the silent-order flag fires only when the work itself is silent.
+PUBLIC_JOB_STATES = WORK_UPDATE_STATES
 
 
 def next_order_number(store: Any, when: dt.datetime) -> str:
@@ -466,9 +468,11 @@ def repair_job_move(
     require(actor, "workshop.change_repairjob")
     at = at or timezone.now()
     with transaction.atomic():
-        order = RepairOrder.objects.select_for_update().get(pk=job.order_id)
+        order = RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
+        ).get(pk=job.order_id)
         require_store(actor, order.store_id)
-        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
         before = locked.status
         move(
             locked, to=to, actor=actor, transitions=JOB_TRANSITIONS, event_model=RepairJobEvent,
@@ -480,6 +484,8 @@ def repair_job_move(
         if to in PUBLIC_JOB_STATES:
             order.last_public_update_at = at
             order.save(update_fields=["last_public_update_at"])
+        if to in MESSAGE_STATES:  # the work tells the customer itself (their phone, if they want messages)
+            _work_message(order, locked, to=to, actor=actor)
         if (before in APPROVED_JOB_STATES) != (to in APPROVED_JOB_STATES) or JobStatus.DECLINED in (before, to):
             _refresh_totals(order)
         audit.record(
@@ -512,6 +518,17 @@ def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, **variab
             **variables,
         },
     )
+
+
+def _work_message(order: RepairOrder, job: RepairJob, *, to: str, actor: Any) -> None:
+    event = getattr(job, "last_event", None)  # set by move()
+    language = "en" if getattr(order.customer, "language", "") == "en" else "zh-hans"
+    technician = job.technician if job.technician_id else (actor if getattr(actor, "pk", None) else None)
+    text = work_update_text(title=job.title, to_state=to, technician=technician, bay_name="", language=language)
+    if text:
+        _progress_message(
+            order, kind="repair.progress", dedup_key=f"repair-work:{job.pk}:{event.pk if event else to}", progress=text[:200],
+        )
 
 
 def progress_note_add(
