@@ -125,6 +125,8 @@ def _job_lines(
                 is_aftermarket=bool(line.get("is_aftermarket", False)), unit_cost=cost, description=description,
                 quantity=amount.quantity, unit_price=amount.unit_price, discount=amount.discount,
                 amount=line_amount(amount),
+                # the handover's "give the old parts back": every part line of the order is kept for the customer
+                keep_old_part=line["kind"] == LineKind.PART and bool(order.keep_old_parts),
             )
         )
     if problems:
@@ -244,6 +246,7 @@ def repair_order_check_in(
     mileage: int | None = None,
     complaint: str = "",
     promised_at: dt.datetime | None = None,
+    keep_old_parts: bool = False,
     at: dt.datetime | None = None,
 ) -> RepairOrder:
     """Open a repair order in "checked in" for a car that has arrived (from reception, a walk-in or a booking)."""
@@ -267,7 +270,7 @@ def repair_order_check_in(
             store=store, number=next_order_number(store, at), customer=customer, vehicle=vehicle,
             advisor=advisor or (actor if getattr(actor, "pk", None) else None), opened_at=at, mileage_in=mileage,
             complaint=complaint.strip(), appointment=appointment, promised_at=promised_at,
-            status=OrderStatus.CHECKED_IN, last_public_update_at=at,
+            status=OrderStatus.CHECKED_IN, last_public_update_at=at, keep_old_parts=bool(keep_old_parts),
         )
         RepairOrderEvent.objects.create(order=order, from_state="", to_state=OrderStatus.CHECKED_IN, actor=actor, at=at)
         from aftersales.customers.services import customer_link_store
