@@ -487,11 +487,21 @@ def customer_page(request: HttpRequest, token: str) -> HttpResponse:
         appointment = services.appointment_from_token(token)
     store = appointment.store
     slots: list[Any] = []
-    if appointment.status == AppointmentStatus.BOOKED and request.GET.get("change"):
-        after = max(timezone.now() + dt.timedelta(hours=2), appointment.start - dt.timedelta(days=3))
-        slots = [_local(s, store) for s in availability.next_free(store, appointment.service_type, after, count=12, days=14)
-                 if s != appointment.start]
+    changing = appointment.status == AppointmentStatus.BOOKED and bool(request.GET.get("change"))
+    today = timezone.localtime(timezone.now(), store.zone).date()
+    picked = parse_date(request.GET.get("date") or "") if changing else None
+    if changing and request.GET.get("date") and (picked is None or not today <= picked <= today + dt.timedelta(days=60)):
+        error, picked = _("Pick a day from today to two months ahead."), None
+    if changing:
+        soonest = timezone.now() + dt.timedelta(hours=2)
+        if picked is not None:  # every free time of the chosen day, the evening and the weekend included
+            found = [s for s in availability.free_slots(store, picked, appointment.service_type) if s >= soonest]
+        else:
+            after = max(soonest, appointment.start - dt.timedelta(days=3))
+            found = availability.next_free(store, appointment.service_type, after, count=12, days=14)
+        slots = [_local(s, store) for s in found if s != appointment.start]
     return render(request, "appointments/public_booking.html", {
+        "changing": changing, "picked": picked, "today": today, "last_day": today + dt.timedelta(days=60),
         "a": appointment, "store": store, "start": _local(appointment.start, store), "error": error, "slots": slots,
         "language": language, "materials": appointment.service_type.materials_in(language),
         "service": appointment.service_type.name_in(language),
