@@ -352,6 +352,10 @@ def inspection_item_record(
             if locked.kind != ItemKind.MEASURE and value not in (None, ""):
                 raise ValidationFailed("not_a_measurement", _("This item takes no measurement."), "value")
             locked.value = parse_decimal(value, "value")
+            if locked.value is not None and locked.value < 0:  # a depth, thickness, voltage or pressure is never below 0
+                raise ValidationFailed(
+                    "negative_measurement", _("A measurement cannot be negative: check the reading."), "value"
+                )
             locked.auto_rating = colour(locked.value, locked.limits) if locked.value is not None else ""
         if notes is not None:
             locked.notes = _text(notes, 2000)

@@ -79,3 +79,15 @@ def test_the_manager_maps_an_item_on_the_checklist_editor(shop, guide, client):
     assert client.post(f"/inspections/checklists/{checklist.pk}/", data).status_code == 302
     wiper.refresh_from_db()
     assert wiper.operation_code == "BRK-F"
+
+
+def test_a_negative_measurement_is_refused_and_nothing_changes(shop):
+    """Issue 14 item 6: "−5 mm tread" was accepted."""
+    inspection = services.inspection_start(actor=shop.advisor, order=shop.order)
+    tread = item(inspection, "Tread depth, front left")
+    services.inspection_item_record(actor=shop.technician, item=tread, value="4")
+    with pytest.raises(ValidationFailed) as err:
+        services.inspection_item_record(actor=shop.technician, item=tread, value="-5")
+    assert err.value.code == "negative_measurement" and err.value.field == "value"
+    tread.refresh_from_db()
+    assert tread.value == Decimal("4.00") and tread.rating == "green"
