@@ -38,6 +38,16 @@ def prepare(*, demo: bool = True) -> None:
 def run(argv: list[str]) -> int:
     port = os.environ.get("PORT", "8000")
     host = os.environ.get("HOST", "127.0.0.1")
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    # links in messages default to the address this run serves on (the web process and the worker inherit it)
+    if not os.environ.get("AFTERSALES_PUBLIC_URL"):
+        os.environ["AFTERSALES_PUBLIC_URL"] = f"http://{shown}:{port}"
+        if os.environ.get("AFTERSALES_DEBUG") != "1":
+            print(
+                f"  Warning: AFTERSALES_PUBLIC_URL is not set; links in customer messages use http://{shown}:{port},\n"
+                "  which customers' phones cannot open. Set it to the address customers reach this site at.",
+                file=sys.stderr, flush=True,
+            )
     prepare(demo=os.environ.get("AFTERSALES_DEMO", "1") == "1")
     from django.conf import settings
 

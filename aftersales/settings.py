@@ -223,7 +223,11 @@ LOGGING = {
 
 # Demo and product defaults
 PARTS_ADJUSTMENT_APPROVAL_VALUE = 500  # CNY: stock adjustments worth more need a manager's approval
-AFTERSALES_PUBLIC_URL = os.environ.get("AFTERSALES_PUBLIC_URL", "http://localhost:8000")  # links in messages
+# The address customers open the links in messages with. Unset, it is the address this process serves on
+# (``aftersales run`` sets it from HOST/PORT; else localhost and PORT): fine on one machine, wrong for customers'
+# phones, so a system check warns at start when it is unset outside DEBUG (aftersales.W001).
+AFTERSALES_PUBLIC_URL_SET = bool(os.environ.get("AFTERSALES_PUBLIC_URL"))
+AFTERSALES_PUBLIC_URL = os.environ.get("AFTERSALES_PUBLIC_URL") or f"http://localhost:{os.environ.get('PORT', '8000')}"
 AFTERSALES_MAIL_DOMAIN = os.environ.get("AFTERSALES_MAIL_DOMAIN", "aftersales.local")
 DEFAULT_FROM_EMAIL = os.environ.get("AFTERSALES_FROM_EMAIL", "noreply@aftersales.local")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -45,3 +45,20 @@ def test_login_find_by_plate_open_360(live_server, world, browser_page):
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Mr 张" in page.locator("[data-testid=customer-name]").inner_text()
+
+
+def test_staff_navigation_fits_a_phone(live_server, world, browser_page):
+    """Issue 14 item 6: at 390 px every link of a manager's navigation is on screen (none cut off to the right)."""
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", world.manager.username)
+    page.fill("#id_password", "pw-for-tests-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    links = page.locator("header.top nav a")
+    assert links.count() >= 8
+    for n in range(links.count()):
+        box = links.nth(n).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, links.nth(n).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,18 @@ from .choices import HOLDING
 from .models import Appointment, Bay, ServiceType, TechnicianShift
 
 Interval = tuple[int, int]  # epoch seconds, [start, end)
+Busy = tuple[int | None, int | None, dt.datetime, dt.datetime]  # (bay id, technician id, start, end)
+
+#: Who else keeps a bay or a technician busy beyond the bookings: the workshop floor registers itself at start
+#: (cars in bays, jobs dispatched or clocked on: ``workshop.floor_selectors.live_floor_busy``). A provider takes
+#: (store, window start, window end) and returns the busy intervals overlapping the window. A lower app never
+#: imports the workshop; the workshop plugs in here.
+LIVE_FLOOR: list[Callable[[Store, dt.datetime, dt.datetime], list[Busy]]] = []
+
+
+def register_live_floor(provider: Callable[[Store, dt.datetime, dt.datetime], list[Busy]]) -> None:
+    if provider not in LIVE_FLOOR:
+        LIVE_FLOOR.append(provider)
 
 
 @dataclass(frozen=True)
@@ -192,11 +204,13 @@ class Capacity:
         )
         if exclude_appointment_id:
             booked = booked.exclude(pk=exclude_appointment_id)
-        bookings = [
+        bookings: list[tuple[Any, Any, Any, int, int]] = [
             (bay, tech, adv, _ts(s), _ts(e))
             for bay, tech, adv, s, e in booked.values_list("bay_id", "technician_id", "advisor_id", "start", "end")
         ]
-        by_day: dict[dt.date, list[tuple[int, int, int, int, int]]] = defaultdict(list)
+        for provider in LIVE_FLOOR:  # the floor as it is now: a car in a bay, a technician on a job
+            bookings += [(bay, tech, None, _ts(s), _ts(e)) for bay, tech, s, e in provider(store, *self.window)]
+        by_day: dict[dt.date, list[tuple[Any, Any, Any, int, int]]] = defaultdict(list)
         for booking in bookings:  # each booking goes to the local days it touches (not every day scans every booking)
             s, e = booking[3], booking[4]
             day = dt.datetime.fromtimestamp(s, tz=self.zone).date()
@@ -222,9 +236,12 @@ class Capacity:
                 hi = max(p[1] for p in periods)
                 for bay, tech, adv, s, e in by_day.get(day, ()):
                     if s < hi and e > lo:
-                        plan.busy_bay.setdefault(bay, []).append((s, e))
-                        plan.busy_tech.setdefault(tech, []).append((s, e))
-                        plan.busy_adv.setdefault(adv, []).append((s, e))
+                        if bay is not None:
+                            plan.busy_bay.setdefault(bay, []).append((s, e))
+                        if tech is not None:
+                            plan.busy_tech.setdefault(tech, []).append((s, e))
+                        if adv is not None:
+                            plan.busy_adv.setdefault(adv, []).append((s, e))
             self.plans[day] = plan
 
     def plan_for(self, start: dt.datetime) -> DayPlan | None:
@@ -287,16 +304,23 @@ def next_free(
     priority: bool = False,
     count: int = 5,
     days: int = 14,
+    per_period: int = 2,
 ) -> list[dt.datetime]:
-    """The first ``count`` free start times at or after ``after`` (looking ``days`` days ahead)."""
+    """The nearest ``count`` free start times at or after ``after`` (looking ``days`` days ahead), at most
+    ``per_period`` from one opening period, so the list reaches the same evening, the weekend and the next days
+    instead of five quarter-hours of one morning."""
     first_day = timezone.localtime(after, store.zone).date()
-    window = free_slots_window(
-        store, first_day, days, service_type, advisor, priority=priority, duration_minutes=duration_minutes,
-        after=max(after, timezone.now()),
-    )
+    advisor_ids = [getattr(advisor, "pk", advisor)] if advisor is not None else None
+    capacity = Capacity(store, first_day, days, skill=service_type.required_skill, advisor_ids=advisor_ids)
+    not_before = _ts(max(after, timezone.now()))
+    duration = duration_minutes or service_type.duration_minutes
     out: list[dt.datetime] = []
-    for day in sorted(window):
-        out.extend(window[day])
-        if len(out) >= count:
-            break
+    for day in capacity.days:
+        plan = capacity.plans[day]
+        starts = plan.free_starts(duration, priority=priority, not_before=not_before)
+        for p_start, p_end in plan.periods:
+            inside = [s for s in starts if p_start <= s < p_end][:per_period]
+            out.extend(dt.datetime.fromtimestamp(s, tz=dt.UTC) for s in inside)
+            if len(out) >= count:
+                return out[:count]
     return out[:count]

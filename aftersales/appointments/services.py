@@ -484,7 +484,14 @@ def _book(
             kind="appointment.confirmation", store=store, customer=person, variables=_variables(appointment),
             dedup_key=f"appointment-confirmation:{appointment.pk}",
         )
-        _queue_reminder(appointment)
+        if channel == BookingChannel.WALK_IN:
+            # the customer is standing at the desk: arrived at once (never "late", never a no-show, no reminder)
+            _move(actor, appointment, AppointmentStatus.ARRIVED, _("Walk-in"))
+            from aftersales.customers.services import customer_link_store
+
+            customer_link_store(customer=person, store_id=store.pk)
+        else:
+            _queue_reminder(appointment)
         audit.record(
             actor=actor, obj=appointment, action="appointment.booked", store_id=store.pk, customer_id=person.pk,
             changes=audit.diff({}, audit.snapshot(appointment, AUDITED)),

@@ -222,7 +222,22 @@ def book_form(request: HttpRequest) -> HttpResponse:
     initial = {k: params.get(k, "") for k in ("start", "service_type", "advisor")}
     if customer is not None:
         initial.update(mobile=customer.mobile, name=customer.name)
+        if vehicles:
+            initial["vehicle"] = str(vehicles[-1].pk)  # the newest car first; the agent can pick another
     form = BookingForm(request.POST or None, initial=initial, vehicles=vehicles, jobs=jobs)
+    form.fields["mobile"].widget.attrs.update({  # a known mobile loads the customer's name and cars at once
+        "hx-get": f"{reverse('appointments:book_form')}?{urlencode({'store': store.pk})}",
+        "hx-trigger": "change, keyup changed delay:500ms", "hx-target": "#customer-fields", "hx-swap": "innerHTML",
+        "hx-include": "this, [name=known]", "autocomplete": "off",
+    })
+    if request.method == "GET" and request.htmx and "mobile" in request.GET:
+        if customer is None and not request.GET.get("known"):
+            return HttpResponse(status=204)  # a new caller: leave what the agent has typed alone
+        if customer is not None and not vehicles:
+            form.fields["vehicle"].choices = [("", _("New vehicle (enter below)"))]
+        return render(request, "appointments/_customer_fields.html", {
+            "form": form, "customer": customer, "customer_vehicles": len(vehicles),
+        })
     next_free: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -243,7 +258,7 @@ def book_form(request: HttpRequest) -> HttpResponse:
         if str(form["service_type"].value() or "").isdigit() else None
     return render(request, "appointments/book_form.html", _ctx(
         request, store, form=form, start_local=_local(start, store) if start else None, service_type=service_type,
-        customer=customer, next_free=next_free,
+        customer=customer, next_free=next_free, customer_vehicles=len(vehicles),
     ))
 
 
@@ -472,11 +487,21 @@ def customer_page(request: HttpRequest, token: str) -> HttpResponse:
         appointment = services.appointment_from_token(token)
     store = appointment.store
     slots: list[Any] = []
-    if appointment.status == AppointmentStatus.BOOKED and request.GET.get("change"):
-        after = max(timezone.now() + dt.timedelta(hours=2), appointment.start - dt.timedelta(days=3))
-        slots = [_local(s, store) for s in availability.next_free(store, appointment.service_type, after, count=12, days=14)
-                 if s != appointment.start]
+    changing = appointment.status == AppointmentStatus.BOOKED and bool(request.GET.get("change"))
+    today = timezone.localtime(timezone.now(), store.zone).date()
+    picked = parse_date(request.GET.get("date") or "") if changing else None
+    if changing and request.GET.get("date") and (picked is None or not today <= picked <= today + dt.timedelta(days=60)):
+        error, picked = _("Pick a day from today to two months ahead."), None
+    if changing:
+        soonest = timezone.now() + dt.timedelta(hours=2)
+        if picked is not None:  # every free time of the chosen day, the evening and the weekend included
+            found = [s for s in availability.free_slots(store, picked, appointment.service_type) if s >= soonest]
+        else:
+            after = max(soonest, appointment.start - dt.timedelta(days=3))
+            found = availability.next_free(store, appointment.service_type, after, count=12, days=14)
+        slots = [_local(s, store) for s in found if s != appointment.start]
     return render(request, "appointments/public_booking.html", {
+        "changing": changing, "picked": picked, "today": today, "last_day": today + dt.timedelta(days=60),
         "a": appointment, "store": store, "start": _local(appointment.start, store), "error": error, "slots": slots,
         "language": language, "materials": appointment.service_type.materials_in(language),
         "service": appointment.service_type.name_in(language),

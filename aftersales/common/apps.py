@@ -8,4 +8,9 @@ class CommonConfig(AppConfig):
     verbose_name = _("Common")
 
     def ready(self) -> None:
+        from django.core.checks import register
+
         from . import taskruns  # noqa: F401  (connects the Celery signals that keep TaskRun rows)
+        from .checks import public_url_check
+
+        register(public_url_check, deploy=False)

@@ -305,8 +305,10 @@ PARTS: list[PartSpec] = [
      "38.00", "68.00", None, "none", "bosch", [], "EV-COOLANT"),
     ("08886-81210", "08886-81210", "丰田 ATF WS 自动变速箱油", "Toyota ATF WS", "transmission", "litre",
      "70.00", "120.00", None, "none", "toyota", [], ""),
+    ("08823-80011", "08823-80011", "丰田原厂 DOT4 刹车油", "Toyota genuine brake fluid DOT4", "brake", "litre",
+     "52.00", "98.00", None, "none", "toyota", [("1987479107", "BOSCH")], "BRK-FLUID"),
     ("1987479107", "", "博世 DOT4 刹车油", "Bosch brake fluid DOT4", "brake", "litre",
-     "40.00", "78.00", None, "none", "bosch", [], "BRK-FLUID"),
+     "40.00", "78.00", None, "none", "bosch", [], ""),
     ("WSH-FLUID-2L", "", "玻璃清洗液（-25°C）", "Screen wash (-25 °C)", "accessory", "litre",
      "5.00", "15.00", None, "none", "bosch", [], ""),
     # filters

@@ -125,6 +125,7 @@ class JobOut(Schema):
 
 
 class FiguresOut(Schema):
+    unpriced_job_ids: list[int] = []
     labour: Decimal
     parts: Decimal
     fees: Decimal
@@ -272,6 +273,12 @@ class AddJobIn(Schema):
     lines: list[JobLineIn] = []
 
 
+class EditJobIn(Schema):
+    title: str | None = None
+    cause: str | None = None
+    lines: list[JobLineIn] | None = None
+
+
 class OptionsIn(Schema):
     title: str
     job_ids: list[int]
@@ -349,7 +356,9 @@ def _jobs_out(jobs: list[Any]) -> list[Any]:
 
 
 def _figures(f: Any) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in ("labour", "parts", "fees", "discount", "subtotal", "tax", "total")}
+    data = {k: getattr(f, k) for k in ("labour", "parts", "fees", "discount", "subtotal", "tax", "total")}
+    data["unpriced_job_ids"] = [r.job.pk for r in f.unpriced]
+    return data
 
 
 def _order_out(order: Any) -> dict[str, Any]:
@@ -466,6 +475,54 @@ def add_job(request: Any, order_id: int, payload: AddJobIn) -> Any:
         cause=payload.cause, discount=payload.discount,
     )
     return Status(201, _order_out(order))
+
+
+def _lines_in(order: Any, rows: list[JobLineIn]) -> list[dict[str, Any]]:
+    from aftersales.parts.models import Part
+
+    lines = []
+    for n, line in enumerate(rows, start=1):
+        row = line.dict()
+        part_id = row.pop("part_id")
+        if part_id is not None:
+            row["part"] = Part.objects.filter(group_id=order.store.group_id, pk=part_id).first()
+            if row["part"] is None:
+                raise ValidationFailed("part_not_found", _("No such part in the catalogue."), f"lines[{n}].part_id")
+            row["is_aftermarket"] = not row["part"].is_oem
+            row.setdefault("unit_cost", row["part"].cost_price)
+        lines.append(row)
+    return lines
+
+
+def _job_of(order: Any, job_id: int) -> Any:
+    from aftersales.workshop.models import RepairJob
+
+    job = RepairJob.objects.filter(order=order, pk=job_id).first()
+    if job is None:
+        raise NotFound("not_found", _("Not found, or not visible to you."), "job_id")
+    return job
+
+
+@router.patch("/orders/{order_id}/jobs/{job_id}", response={200: OrderOut, **ERRORS})
+def edit_job(request: Any, order_id: int, job_id: int, payload: EditJobIn) -> Any:
+    """Correct a proposed job: title, cause, and (``lines`` given) all its labour, parts and fee lines with their
+    discounts. A job of a sent estimate takes the estimate back to draft; the sent version is kept."""
+    user = request_user(request)
+    order = _order(user, order_id)
+    job = _job_of(order, job_id)
+    services.estimate_job_edit(
+        actor=user, order=order, job=job, title=payload.title, cause=payload.cause,
+        lines=None if payload.lines is None else _lines_in(order, payload.lines),
+    )
+    return _order_out(order)
+
+
+@router.delete("/orders/{order_id}/jobs/{job_id}", response={200: OrderOut, **ERRORS})
+def delete_job(request: Any, order_id: int, job_id: int) -> Any:
+    user = request_user(request)
+    order = _order(user, order_id)
+    services.estimate_job_delete(actor=user, order=order, job=_job_of(order, job_id))
+    return _order_out(order)
 
 
 @router.post("/orders/{order_id}/options", response={201: OrderOut, **ERRORS})

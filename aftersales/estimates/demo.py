@@ -15,7 +15,7 @@ OPERATIONS: list[tuple[str, str, str, str, str, str, list[tuple[str, str]]]] = [
     ("BRK-F", "更换前刹车片", "Replace front brake pads", "1.50", "repair", "maintenance", [("04465-33471", "1")]),
     ("BRK-R", "更换后刹车片", "Replace rear brake pads", "1.50", "repair", "maintenance", [("04466-33180", "1")]),
     ("BRK-DISC-F", "更换前刹车盘（一对）", "Replace front brake discs (pair)", "2.00", "repair", "maintenance", [("43512-33130", "2")]),
-    ("BRK-FLUID", "更换刹车油", "Replace brake fluid", "0.80", "maintenance", "maintenance", [("1987479107", "1")]),
+    ("BRK-FLUID", "更换刹车油", "Replace brake fluid", "0.80", "maintenance", "maintenance", [("08823-80011", "1")]),
     ("OIL-0W20", "更换机油机滤", "Oil and filter change", "0.50", "maintenance", "maintenance",
      [("08880-13705", "4"), ("04152-YZZA1", "1"), ("90430-12031", "1")]),
     ("FLT-AIR", "更换空气滤清器", "Replace air filter", "0.30", "maintenance", "maintenance", [("17801-21050", "1")]),

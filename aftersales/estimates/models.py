@@ -146,6 +146,28 @@ class Estimate(models.Model):
         return f"{self.order_id}/{self.pk} v{self.version}"
 
 
+class EstimateRevision(models.Model):
+    """What the customer was sent, version by version: kept when the estimate is revised after sending (the
+    customer approves the new version again; the old one stays readable here)."""
+
+    estimate = models.ForeignKey(Estimate, verbose_name=_("estimate"), on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField(_("version"))
+    sent_at = models.DateTimeField(_("sent at"))
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    total = models.DecimalField(_("total"), **MONEY)
+    snapshot = models.JSONField(_("what was sent"), default=dict)
+    superseded_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("estimate version")
+        verbose_name_plural = _("estimate versions")
+        ordering = ["estimate_id", "version"]
+        constraints = [models.UniqueConstraint(fields=["estimate", "version"], name="estimate_revision_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.estimate_id} v{self.version}"
+
+
 class EstimateEvent(models.Model):
     estimate = models.ForeignKey(Estimate, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=12)

@@ -104,6 +104,21 @@ def aftermarket_equivalents(part: Any) -> list[Any]:
     )
 
 
+def oem_equivalent(part: Any) -> Any:
+    """The OEM part that ``part`` (an aftermarket one) replaces: its OEM number, or a number either lists as
+    interchangeable. ``part`` itself when it is OEM; None when the catalogue knows no OEM original."""
+    from aftersales.parts.models import Part, PartAlias
+
+    if part.is_oem:
+        return part
+    numbers = {n for n in (part.oem_number,) if n} | set(PartAlias.objects.filter(part=part).values_list("number", flat=True))
+    return (
+        Part.objects.filter(group_id=part.group_id, is_oem=True, is_active=True)
+        .filter(Q(number__in=numbers) | Q(oem_number__in=numbers) | Q(aliases__number=part.number))
+        .exclude(pk=part.pk).distinct().order_by("sale_price", "number").first()
+    )
+
+
 def aftermarket_equivalent(part: Any) -> Any:
     found = aftermarket_equivalents(part)
     return found[0] if found else None
@@ -120,6 +135,7 @@ class JobFigures:
     total: Decimal
     has_aftermarket: bool
     option: JobOption | None = None
+    unpriced: bool = False
 
 
 @dataclass
@@ -144,6 +160,7 @@ class EstimateFigures:
     subtotal: Decimal
     tax: Decimal
     total: Decimal
+    unpriced: list[JobFigures] = field(default_factory=list)
 
 
 def _job_figures(job: RepairJob, lines: list[RepairLine], option: JobOption | None) -> JobFigures:
@@ -154,7 +171,18 @@ def _job_figures(job: RepairJob, lines: list[RepairLine], option: JobOption | No
     return JobFigures(
         job=job, labour=part_total("labour"), parts=part_total("part"), fees=part_total("fee"), discount=t.discount,
         total=t.total, has_aftermarket=any(ln.is_aftermarket for ln in lines), option=option,
+        unpriced=job_unpriced(job, lines),
     )
+
+
+def job_unpriced(job: RepairJob, lines: list[RepairLine]) -> bool:
+    """A job with no line, or a chargeable job whose lines are all at ¥0 (a warranty or internal job is free to the
+    customer by design): it needs a price before the estimate can go to the customer."""
+    from aftersales.workshop.choices import NO_CHARGE_JOB_TYPES
+
+    if not lines:
+        return True
+    return job.job_type not in NO_CHARGE_JOB_TYPES and not any(ln.unit_price > 0 for ln in lines)
 
 
 def estimate_figures(order: RepairOrder, jobs: list[RepairJob] | None = None) -> EstimateFigures:
@@ -172,6 +200,8 @@ def estimate_figures(order: RepairOrder, jobs: list[RepairJob] | None = None) ->
     for r in rows:
         if r.option is not None:
             groups.setdefault(r.option.group_id, OptionBlock(title=r.option.group.title, group_id=r.option.group_id)).choices.append(r)
+    for g in groups.values():  # the recommended option first: it is the one counted in the total
+        g.choices.sort(key=lambda r: not (r.option and r.option.is_recommended))
     counted = [*singles, *(g.choices[0] for g in groups.values())]
     counted_lines = [ln for r in counted for ln in by_job[r.job.pk]]
     t: Totals = totals([LineAmount(ln.quantity, ln.unit_price, ln.discount) for ln in counted_lines])
@@ -179,12 +209,19 @@ def estimate_figures(order: RepairOrder, jobs: list[RepairJob] | None = None) ->
         jobs=rows, singles=singles, groups=list(groups.values()),
         labour=sum((r.labour for r in counted), Decimal("0.00")), parts=sum((r.parts for r in counted), Decimal("0.00")),
         fees=sum((r.fees for r in counted), Decimal("0.00")), discount=t.discount, subtotal=t.subtotal, tax=t.tax,
-        total=t.total,
+        total=t.total, unpriced=[r for r in rows if r.unpriced],
     )
 
 
 def open_estimate(order: RepairOrder) -> Estimate | None:
     return Estimate.objects.filter(order=order, status__in=[EstimateStatus.DRAFT, EstimateStatus.SENT]).first()
+
+
+def estimate_revisions(order: RepairOrder) -> list[Any]:
+    """Every version sent to the customer, newest first (the replaced ones are kept to read)."""
+    from .models import EstimateRevision
+
+    return list(EstimateRevision.objects.filter(estimate__order=order).select_related("sent_by").order_by("-sent_at", "-id"))
 
 
 def sent_estimate(order: RepairOrder) -> Estimate | None:
@@ -245,6 +282,14 @@ def _declined(user: Any, limit: int, **where: Any) -> list[Declined]:
         RepairJob.objects.filter(order__store_id__in=visible_store_ids(user), status=JobStatus.DECLINED, **where)
         .exclude(Exists(Reproposal.objects.filter(source_job=OuterRef("pk"))))
         .exclude(Q(option__isnull=False) & Exists(chosen_sibling))
+        # only what the customer really was offered at a price and said no to: never a ¥0 placeholder; on an order
+        # that went through the estimate flow, only a job the customer declined on a decided estimate (history
+        # recorded without one, e.g. imported visits, counts when priced)
+        .filter(Exists(RepairLine.objects.filter(job=OuterRef("pk"), amount__gt=0)))
+        .filter(
+            Exists(AuthorizationItem.objects.filter(job=OuterRef("pk"), approved=False))
+            | ~Exists(Authorization.objects.filter(order=OuterRef("order_id")))
+        )
         .select_related("order__store", "order__vehicle")
         .prefetch_related(Prefetch("lines", queryset=RepairLine.objects.order_by("id")))
         .order_by("-order__opened_at", "-id")[:limit]
@@ -317,15 +362,45 @@ class StatusItem:
     kind: str  # state | note
 
 
-def status_timeline(order: RepairOrder) -> list[StatusItem]:
-    """State moves and public notes, oldest first: what the customer sees."""
+def public_staff_name(user: Any, language: str) -> str:
+    from aftersales.workshop.progress import public_staff_name as name
+
+    return name(user, language)
+
+
+def work_updates(order: RepairOrder, language: str) -> list[StatusItem]:
+    """Customer-visible updates generated from the work itself (nobody types them): the car in a bay, a job started
+    and finished by its technician, a job through the quality check (wording in ``workshop.progress``)."""
+    from aftersales.workshop.models import RepairJobEvent
+    from aftersales.workshop.progress import WORK_UPDATE_STATES, work_update_text
+
+    out = []
+    for ev in RepairJobEvent.objects.filter(job__order=order, to_state__in=WORK_UPDATE_STATES).select_related(
+        "job__bay", "job__technician", "actor"
+    ).order_by("at", "id"):
+        job = ev.job
+        text = work_update_text(
+            title=job.title, to_state=ev.to_state, technician=job.technician or ev.actor,
+            bay_name=job.bay.name if job.bay is not None else "", language=language,
+        )
+        if text:
+            out.append(StatusItem(at=ev.at, text=text, kind="work"))
+    return out
+
+
+def status_timeline(order: RepairOrder, language: str = "") -> list[StatusItem]:
+    """State moves, updates generated from the work, and public notes, oldest first: what the customer sees."""
+    from django.utils.translation import get_language
+
     from aftersales.workshop.choices import OrderStatus
 
+    language = language or ("en" if (get_language() or "").startswith("en") else "zh-hans")
     items = [
         StatusItem(at=ev.at, text=str(OrderStatus(ev.to_state).label) if ev.to_state in OrderStatus.values else ev.to_state, kind="state")
         for ev in RepairOrderEvent.objects.filter(order=order).order_by("at", "id")
     ]
     items += [StatusItem(at=n.at, text=n.text, kind="note") for n in ProgressNote.objects.filter(order=order, is_public=True)]
+    items += work_updates(order, language)
     return sorted(items, key=lambda i: i.at)
 
 

@@ -42,7 +42,14 @@ from aftersales.workshop.choices import (
     OrderStatus,
 )
 from aftersales.workshop.models import RepairJob, RepairLine, RepairOrder
-from aftersales.workshop.services import repair_job_add, repair_job_move, repair_order_move
+from aftersales.workshop.services import (
+    repair_job_add,
+    repair_job_move,
+    repair_job_remove,
+    repair_job_revise,
+    repair_order_move,
+    repair_order_refresh_totals,
+)
 
 from .choices import ESTIMATE_TRANSITIONS, AuthorizationMethod, EstimateKind, EstimateStatus, PartChoice
 from .models import (
@@ -50,6 +57,7 @@ from .models import (
     AuthorizationItem,
     Estimate,
     EstimateEvent,
+    EstimateRevision,
     JobOption,
     LabourOperation,
     LabourOperationPart,
@@ -257,7 +265,7 @@ def _language(order: RepairOrder) -> str:
 
 def _operation_variants(operation: LabourOperation, order: RepairOrder, part_choice: str) -> list[tuple[str, list[dict[str, Any]]]]:
     """[(option label, lines)]: one variant (OEM, aftermarket or labour only) or two (OEM and aftermarket)."""
-    from .selectors import aftermarket_equivalent
+    from .selectors import aftermarket_equivalent, oem_equivalent
 
     if part_choice not in PartChoice.values:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": part_choice}, "part_choice")
@@ -265,9 +273,17 @@ def _operation_variants(operation: LabourOperation, order: RepairOrder, part_cho
     rate = labour_rate_for(order.store, operation.job_type)
     labour = _labour_line(code=operation.code, description=operation.name_in(language), hours=operation.standard_hours, rate=rate)
     needed = list(operation.parts.select_related("part").order_by("id"))
-    oem = [_part_line(row.part, row.quantity, language) for row in needed]
     if part_choice == PartChoice.NONE or not needed:
         return [("", [labour])]
+    oem = []
+    for row in needed:  # "OEM parts" means OEM parts: an aftermarket part of the guide is swapped for its original
+        original = oem_equivalent(row.part)
+        if original is None:
+            raise ValidationFailed(
+                "no_oem_equivalent",
+                _("No OEM original of %(part)s in the catalogue.") % {"part": row.part.number}, "part_choice",
+            )
+        oem.append(_part_line(original, row.quantity, language))
     if part_choice == PartChoice.OEM:
         return [("", [labour, *oem])]
     aftermarket = []
@@ -303,6 +319,7 @@ def _option_group(*, order: RepairOrder, title: str, jobs: list[tuple[str, Repai
     JobOption.objects.bulk_create(
         [JobOption(job=job, group=group, label=label[:60], is_recommended=n == 0) for n, (label, job) in enumerate(jobs)]
     )
+    repair_order_refresh_totals(order=order)  # the alternatives beside the recommended one leave the total
     return group
 
 
@@ -421,6 +438,85 @@ def estimate_group_options(
     return group
 
 
+# ---- correcting the estimate ----------------------------------------------------------------------------------------
+def _revision_snapshot(figures: Any, note: str) -> dict[str, Any]:
+    return {
+        "note": note, "total": str(figures.total), "tax": str(figures.tax), "discount": str(figures.discount),
+        "jobs": [
+            {"id": r.job.pk, "seq": r.job.seq, "title": r.job.title, "total": str(r.total),
+             "option_group": r.option.group.title if r.option else "", "option": r.option.label if r.option else "",
+             "lines": [{"kind": ln.kind, "code": ln.code, "description": ln.description, "quantity": str(ln.quantity),
+                        "unit_price": str(ln.unit_price), "discount": str(ln.discount), "amount": str(ln.amount)}
+                       for ln in RepairLine.objects.filter(job_id=r.job.pk).order_by("id")]}
+            for r in figures.jobs
+        ],
+    }
+
+
+def _job_on_order(order: RepairOrder, job: RepairJob) -> None:
+    if job.order_id != order.pk:
+        raise ValidationFailed("job_not_on_order", _("This job is not on this repair order."), "job")
+
+
+def _reopen_if_sent(order: RepairOrder, job: RepairJob, actor: Any, at: dt.datetime) -> Estimate | None:
+    """A job of the estimate with the customer is being changed: that version goes back to draft (its link stops
+    working; what was sent stays as a revision) and the advisor sends the corrected version to approve again."""
+    estimate = (
+        Estimate.objects.select_for_update().filter(order=order, status=EstimateStatus.SENT, jobs=job).first()
+    )
+    if estimate is None:
+        return None
+    estimate.version += 1
+    estimate.save(update_fields=["version"])
+    _estimate_move(estimate, EstimateStatus.DRAFT, actor, at, reason=_("revised: %(t)s") % {"t": job.title})
+    EstimateRevision.objects.filter(estimate=estimate, superseded_at__isnull=True).update(superseded_at=at)
+    audit.record(
+        actor=actor, obj=order, action="estimate.revised", store_id=order.store_id, customer_id=order.customer_id,
+        reason=job.title, at=at,
+    )
+    return estimate
+
+
+def estimate_job_edit(
+    *, actor: Any, order: RepairOrder, job: RepairJob, title: str | None = None, cause: str | None = None,
+    lines: list[dict[str, Any]] | None = None, at: dt.datetime | None = None,
+) -> RepairJob:
+    """Correct a proposed job: title, cause, and its labour, parts and fee lines with their discounts (``lines`` is
+    the whole new list; a line may name a catalogue ``part``). While the estimate is a draft it simply changes;
+    once sent, the sent version is kept and the estimate goes back to draft to be sent and approved again."""
+    require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    _job_on_order(order, job)
+    at = at or timezone.now()
+    with transaction.atomic():
+        RepairOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        _reopen_if_sent(order, job, actor, at)
+        edited = repair_job_revise(actor=actor, job=job, title=title, cause=cause, lines=lines, at=at)
+        _ensure_draft(order, actor, at)
+    return edited
+
+
+def estimate_job_delete(*, actor: Any, order: RepairOrder, job: RepairJob, at: dt.datetime | None = None) -> None:
+    """Delete a proposed job. In an option group the other options stay (a single one left is an ordinary job);
+    a job of a sent estimate takes the estimate back to draft as :func:`estimate_job_edit` does."""
+    require(actor, "workshop.change_repairorder")
+    require_store(actor, order.store_id)
+    _job_on_order(order, job)
+    at = at or timezone.now()
+    with transaction.atomic():
+        RepairOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        _reopen_if_sent(order, job, actor, at)
+        option = JobOption.objects.filter(job=job).select_related("group").first()
+        repair_job_remove(actor=actor, job=job, at=at)
+        if option is not None:
+            rest = list(JobOption.objects.filter(group=option.group).order_by("id"))
+            if len(rest) < 2:
+                option.group.delete()  # one option left: an ordinary job again
+            elif option.is_recommended:
+                JobOption.objects.filter(pk=rest[0].pk).update(is_recommended=True)
+            repair_order_refresh_totals(order=order)
+
+
 # ---- sending -----------------------------------------------------------------------------------------------------
 def _estimate_move(estimate: Estimate, to: str, actor: Any, at: dt.datetime, reason: str = "") -> None:
     move(
@@ -497,6 +593,15 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
         jobs = list(RepairJob.objects.filter(order=locked, status=JobStatus.PROPOSED).order_by("seq"))
         if not jobs:
             raise ValidationFailed("nothing_to_send", _("There is no proposed job to send."), "jobs")
+        from .selectors import estimate_figures
+
+        figures = estimate_figures(locked, jobs)
+        if figures.unpriced:  # a ¥0 job never reaches the customer
+            raise ValidationFailed(
+                "unpriced_jobs",
+                _("Price every job before sending: %(jobs)s.") % {"jobs": "、".join(r.job.title for r in figures.unpriced)},
+                "jobs",
+            )
         additional = locked.status in ADDITIONAL_STATES
         if not additional and locked.status not in (
             OrderStatus.CHECKED_IN, OrderStatus.INSPECTING, OrderStatus.ESTIMATE_SENT, OrderStatus.AUTHORIZED
@@ -525,13 +630,15 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
         estimate.save(update_fields=["kind", "version", "note", "sent_at", "expires_at"])
         estimate.jobs.set(jobs)
         _estimate_move(estimate, EstimateStatus.SENT, actor, at)
+        EstimateRevision.objects.filter(estimate=estimate, superseded_at__isnull=True).update(superseded_at=at)
+        EstimateRevision.objects.create(
+            estimate=estimate, version=estimate.version, sent_at=at, sent_by=actor if getattr(actor, "pk", None) else None,
+            total=figures.total, snapshot=_revision_snapshot(figures, note),
+        )
         if additional and locked.status == OrderStatus.IN_PROGRESS:
             repair_order_move(actor=actor, order=locked, to=OrderStatus.WAITING_AUTH, reason=_("Additional work to approve"), at=at)
         elif not additional and locked.status != OrderStatus.ESTIMATE_SENT:
             repair_order_move(actor=actor, order=locked, to=OrderStatus.ESTIMATE_SENT, at=at)
-        from .selectors import estimate_figures
-
-        figures = estimate_figures(locked, jobs)
         customer = locked.customer
         variables = {
             **customer_variables(customer=customer, store=locked.store),

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.common.errors import DomainError
 from aftersales.common.views import found
+from aftersales.workshop.choices import EDITABLE_STATES
 
 from . import selectors, services
 from .choices import EstimateKind, EstimateStatus, PartChoice
@@ -95,7 +97,8 @@ def _order_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, 
         "authorized_total": selectors.authorized_total(order), "can_edit": can_edit, "moves": [(m, OrderStatus(m).label) for m in moves],
         "add_job_form": AddJobForm(), "can_propose_additional": user.has_perm("estimates.propose_additional_work")
         and order.status in services.ADDITIONAL_STATES,
-        "error": None,
+        "error": None, "editing": None, "revisions": selectors.estimate_revisions(order),
+        "unpriced_ids": {r.job.pk for r in figures.unpriced}, "editable_states": EDITABLE_STATES,
     }
     ctx.update(extra)
     return ctx
@@ -237,6 +240,113 @@ def repropose(request: HttpRequest, pk: int) -> HttpResponse:
     return _after(request, order, "declined", lambda: services.declined_repropose(
         actor=request.user, job=job, order=order,
     ), _("The declined recommendation is on the estimate again."))
+
+
+# ---- correcting a proposed job (htmx on the order page) ---------------------------------------------------------------
+LINE_FIELDS = ("kind", "description", "code", "quantity", "unit_price", "discount", "part")
+BLANK_LINE_ROWS = 2
+
+
+def _edit_rows(job: Any, post: Any = None) -> list[dict[str, Any]]:
+    """The rows of the edit form: the job's lines (or what was posted) and two empty rows for new lines."""
+    if post is None:
+        rows = [
+            {"kind": ln.kind, "description": ln.description, "code": ln.code, "quantity": f"{ln.quantity.normalize():f}",
+             "unit_price": f"{ln.unit_price:.2f}", "discount": f"{ln.discount:.2f}" if ln.discount else "",
+             "part": ln.part_id or "", "errors": {}}
+            for ln in job.lines.all().order_by("id")
+        ]
+        rows += [{"kind": "labour" if not rows else "part", "description": "", "code": "", "quantity": "1",
+                  "unit_price": "", "discount": "", "part": "", "errors": {}} for _ in range(BLANK_LINE_ROWS)]
+        return rows
+    count = min(int(post.get("rows", "0")) if str(post.get("rows", "0")).isdigit() else 0, 60)
+    return [
+        {**{f: post.get(f"line-{i}-{f}", "") for f in LINE_FIELDS}, "delete": bool(post.get(f"line-{i}-delete")), "errors": {}}
+        for i in range(count)
+    ]
+
+
+def _edit_context(order: Any, job: Any, rows: list[dict[str, Any]], title: str, cause: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    from aftersales.workshop.choices import LineKind
+
+    general = [e for e in errors or [] if not str(e.get("field") or "").startswith("job.lines[")]
+    return {
+        "order": order, "job": job, "rows": rows, "title": title, "cause": cause, "line_kinds": LineKind.choices,
+        "edit_errors": general, "has_errors": bool(errors),
+    }
+
+
+@login_required
+@permission_required("workshop.change_repairorder", raise_exception=True)
+def job_edit(request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
+    """GET: the edit form in place of the job (htmx) or on the order page; POST: save every line at once, or show
+    every bad field at once next to its cell (422), nothing saved."""
+    from aftersales.parts.models import Part
+
+    order = found(selectors.order_get, request.user, pk)
+    job = next((j for j in selectors.order_jobs(order) if j.pk == job_id), None)
+    if job is None:
+        raise Http404
+    if request.method != "POST":
+        ctx = _edit_context(order, job, _edit_rows(job), job.title, job.cause)
+        if request.headers.get("HX-Request"):
+            return render(request, "orders/_job_edit.html", ctx)
+        return render(request, "orders/detail.html", _order_context(request, order, editing=ctx))
+    rows = _edit_rows(job, request.POST)
+    kept: list[int] = []
+    lines: list[dict[str, Any]] = []
+    part_errors: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        if row["delete"] or (not row["description"].strip() and not row["unit_price"].strip()):
+            continue
+        line: dict[str, Any] = {f: row[f] for f in ("kind", "description", "code", "quantity", "unit_price", "discount")}
+        line["discount"] = line["discount"] or "0"
+        if str(row["part"]).isdigit():
+            part = Part.objects.filter(group_id=order.store.group_id, pk=int(row["part"])).first()
+            if part is None:
+                part_errors.append({"field": f"job.lines[{len(kept) + 1}].description", "message": _("No such part in the catalogue.")})
+            else:
+                line.update(part=part, is_aftermarket=not part.is_oem, unit_cost=part.cost_price)
+        kept.append(i)
+        lines.append(line)
+    title, cause = request.POST.get("title", ""), request.POST.get("cause", "")
+    try:
+        if part_errors:
+            raise DomainError("part_not_found", part_errors[0]["message"], part_errors[0]["field"], errors=part_errors)
+        services.estimate_job_edit(actor=request.user, order=order, job=job, title=title, cause=cause, lines=lines)
+    except DomainError as exc:
+        errors = exc.extra.get("errors") or [{"field": exc.field, "message": str(exc.message)}]
+        for err in errors:
+            field = str(err.get("field") or "")
+            if field.startswith("job.lines["):
+                n = int(field[len("job.lines["):field.index("]")])
+                rows[kept[n - 1]]["errors"][field.rsplit(".", 1)[-1]] = err["message"]
+        ctx = _edit_context(order, job, rows, title, cause, errors)
+        if request.headers.get("HX-Request"):
+            return render(request, "orders/_job_edit.html", ctx)  # htmx swaps a 2xx only: the errors in place
+        return render(request, "orders/detail.html", _order_context(request, order, editing=ctx), status=422)
+    messages.success(request, _("Job corrected (the estimate is a draft until you send it)."))
+    target = reverse("estimates:order_detail", args=[order.pk]) + "#jobs"
+    if request.headers.get("HX-Request"):
+        response = HttpResponse("")
+        response["HX-Refresh"] = "true"  # the page again: jobs, estimate and header totals all changed
+        return response
+    return redirect(target)
+
+
+@login_required
+@require_POST
+@permission_required("workshop.change_repairorder", raise_exception=True)
+def job_delete(request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
+    from aftersales.workshop.models import RepairJob
+
+    order = found(selectors.order_get, request.user, pk)
+    job = RepairJob.objects.filter(order=order, pk=job_id).first()
+    if job is None:
+        raise Http404
+    return _after(request, order, "jobs", lambda: services.estimate_job_delete(
+        actor=request.user, order=order, job=job,
+    ), _("Job deleted from the estimate."))
 
 
 # ---- files -------------------------------------------------------------------------------------------------------
@@ -456,13 +566,27 @@ def labour_guide(request: HttpRequest) -> HttpResponse:
 
 
 # ---- the customer's status page (signed link, no login) ----------------------------------------------------------------
-def _status_context(order: Any, token: str) -> dict[str, Any]:
+def _status_context(order: Any, token: str, language: str = "zh-hans") -> dict[str, Any]:
+    from aftersales.workshop.floor_selectors import order_parts_fitted
     from aftersales.workshop.models import RepairJob
 
+    from .models import WorkPhoto
+
     pending = selectors.sent_estimate(order)
-    jobs = list(RepairJob.objects.filter(order=order).order_by("seq", "id"))
+    jobs = list(
+        RepairJob.objects.filter(order=order).select_related("bay", "technician")
+        .prefetch_related(Prefetch("photos", queryset=WorkPhoto.objects.order_by("id"))).order_by("seq", "id")
+    )
+    for job in jobs:
+        job.public_technician = selectors.public_staff_name(job.technician, language)  # type: ignore[attr-defined]
+    fitted = order_parts_fitted(order)
+    titles = {j.pk: j.title for j in jobs}
+    for f in fitted:
+        f.job_title = titles.get(f.job_id, "")  # type: ignore[attr-defined]
+        f.part_name = f.part.name_en if language == "en" and f.part.name_en else f.part.name_zh  # type: ignore[attr-defined]
     return {
-        "order": order, "token": token, "timeline": list(reversed(selectors.status_timeline(order))), "jobs": jobs,
+        "order": order, "token": token, "timeline": list(reversed(selectors.status_timeline(order, language))), "jobs": jobs,
+        "fitted": fitted,
         "pending": pending, "approve_url": reverse("estimates:approve", args=[services.approval_token(pending)]) if pending else "",
         "now": timezone.now(), "zone": order.store.zone,
     }
@@ -474,7 +598,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     with translation.override(language):
         if order is None:
             return render(request, "estimates/link_problem.html", {"problem": "invalid", "language": language}, status=404)
-        ctx = {**_status_context(order, token), "language": language}
+        ctx = {**_status_context(order, token, language), "language": language}
         if request.htmx:
             return render(request, "estimates/_status_live.html", ctx)
         return render(request, "estimates/status.html", ctx)

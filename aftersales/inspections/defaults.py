@@ -130,3 +130,21 @@ DEFAULTS: list[dict[str, Any]] = [
         ])],
     },
 ]
+
+
+# The labour operation (code of the labour guide, with its parts) proposed when an item of the shipped checklists is
+# red or yellow. A store whose guide lacks a code gets an unpriced job, flagged until the advisor prices it; the
+# manager changes the mapping on the checklist editor.
+OPERATIONS: dict[str, str] = {
+    "前刹车片厚度": "BRK-F",
+    "后刹车片厚度": "BRK-R",
+    "刹车盘磨损": "BRK-DISC-F",
+    "刹车油含水量": "BRK-FLUID",
+    "机油液位与油质": "OIL-0W20",
+    "机油滤清器": "OIL-0W20",
+    "空气滤清器": "FLT-AIR",
+    "空调滤清器": "FLT-CABIN",
+    "冷却液液位与冰点": "COOLANT",
+    "变速箱油": "ATF",
+    "喇叭与仪表警告灯": "DIAG",
+}

@@ -99,6 +99,10 @@ class ChecklistItem(Thresholds):
     name_en = models.CharField(_("name (English)"), max_length=80, blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=ItemKind.choices, default=ItemKind.CHECK)
     optional = models.BooleanField(_("may be marked not needed"), default=False)
+    operation_code = models.CharField(
+        _("labour operation when red or yellow"), max_length=30, blank=True,
+        help_text=_("Code of the labour guide's operation (with its parts) proposed when this item is red or yellow."),
+    )
 
     class Meta:
         verbose_name = _("checklist item")

@@ -76,10 +76,20 @@ def _is_store_staff(user: Any, store_id: int) -> bool:
 def _item_spec(spec: tuple[Any, ...]) -> dict[str, Any]:
     zh, en = spec[0], spec[1]
     optional = zh.startswith("?")
-    row: dict[str, Any] = {"name_zh": zh.lstrip("?"), "name_en": en, "optional": optional, "kind": ItemKind.CHECK}
+    row: dict[str, Any] = {
+        "name_zh": zh.lstrip("?"), "name_en": en, "optional": optional, "kind": ItemKind.CHECK,
+        "operation_code": shipped.OPERATIONS.get(zh.lstrip("?"), ""),
+    }
     if len(spec) > 2:
         row.update(kind=ItemKind.MEASURE, unit=spec[2], **dict(zip(LIMIT_FIELDS, spec[3:7], strict=True)))
     return row
+
+
+def operation_codes(store: Any) -> set[str]:
+    """The codes of the active operations of the store's labour guide (the group's)."""
+    from aftersales.estimates.models import LabourOperation
+
+    return set(LabourOperation.objects.filter(group_id=store.group_id, is_active=True).values_list("code", flat=True))
 
 
 def install_default_checklists(*, store: Any, actor: Any = None) -> list[Checklist]:
@@ -110,7 +120,7 @@ def install_default_checklists(*, store: Any, actor: Any = None) -> list[Checkli
                     for gzh, gen, items in spec["groups"]
                 ],
             }
-            created.append(_checklist_write(actor=actor, store=store, checklist=None, data=data))
+            created.append(_checklist_write(actor=actor, store=store, checklist=None, data=data, check_codes=False))
     return created
 
 
@@ -125,7 +135,8 @@ def checklist_save(*, actor: Any, store: Any, data: dict[str, Any], checklist: C
 
     ``data``: code, purpose, name_zh, name_en, service_type_ids, for_ev, is_default, is_active and
     ``groups: [{id?, name_zh, name_en, items: [{id?, name_zh, name_en, kind, unit, red_below, yellow_below,
-    yellow_above, red_above, optional}]}]``. Inspections already started keep their own copy of the items.
+    yellow_above, red_above, optional, operation_code}]}]`` (``operation_code``: the labour guide's
+    operation proposed when the item is red or yellow). Inspections already started keep their own copy of the items.
     """
     require(actor, "inspections.change_checklist" if checklist else "inspections.add_checklist")
     require_store(actor, store.pk)
@@ -135,8 +146,14 @@ def checklist_save(*, actor: Any, store: Any, data: dict[str, Any], checklist: C
         return _checklist_write(actor=actor, store=store, checklist=checklist, data=data)
 
 
-def _checklist_write(*, actor: Any, store: Any, checklist: Checklist | None, data: dict[str, Any]) -> Checklist:
+def _checklist_write(
+    *, actor: Any, store: Any, checklist: Checklist | None, data: dict[str, Any], check_codes: bool = True
+) -> Checklist:
+    """``check_codes=False`` for the shipped checklists: their operation codes may name operations the store's
+    guide adds later (until then the proposed job arrives unpriced and flagged)."""
     from aftersales.appointments.models import ServiceType
+
+    guide_codes = operation_codes(store) if check_codes else set()
 
     code = _text(data.get("code"), 40).lower()
     if not code or not all(ch.isalnum() or ch in "-_" for ch in code):
@@ -213,6 +230,12 @@ def _checklist_write(*, actor: Any, store: Any, checklist: Checklist | None, dat
             item.kind = kind
             item.unit = _text(i_data.get("unit"), 12) if kind == ItemKind.MEASURE else ""
             item.optional = bool(i_data.get("optional", False))
+            code = _text(i_data.get("operation_code"), 30).upper()
+            if code and check_codes and code != item.operation_code and code not in guide_codes:
+                raise ValidationFailed(
+                    "operation_not_found", _("“%(c)s” is not in the labour guide.") % {"c": code}, f"{at}.operation_code"
+                )
+            item.operation_code = code
             for f, v in limits.items():
                 setattr(item, f, v)
             item.save()
@@ -329,6 +352,10 @@ def inspection_item_record(
             if locked.kind != ItemKind.MEASURE and value not in (None, ""):
                 raise ValidationFailed("not_a_measurement", _("This item takes no measurement."), "value")
             locked.value = parse_decimal(value, "value")
+            if locked.value is not None and locked.value < 0:  # a depth, thickness, voltage or pressure is never below 0
+                raise ValidationFailed(
+                    "negative_measurement", _("A measurement cannot be negative: check the reading."), "value"
+                )
             locked.auto_rating = colour(locked.value, locked.limits) if locked.value is not None else ""
         if notes is not None:
             locked.notes = _text(notes, 2000)
@@ -499,9 +526,33 @@ def _job_title(item: InspectionItem, language: str) -> str:
     return name[:200]
 
 
+def _mapped_operations(order: RepairOrder, items: list[InspectionItem]) -> dict[int, Any]:
+    """item id → the active labour operation its checklist item is mapped to (the store's group guide)."""
+    from aftersales.estimates.models import LabourOperation
+
+    mapped = dict(
+        ChecklistItem.objects.filter(pk__in=[i.template_item_id for i in items if i.template_item_id])
+        .values_list("pk", "operation_code")
+    )
+    codes = {
+        i.pk: mapped.get(i.template_item_id, "") if i.template_item_id else shipped.OPERATIONS.get(i.name_zh, "")
+        for i in items
+    }
+    ops = {
+        op.code: op for op in LabourOperation.objects.filter(
+            group_id=order.store.group_id, is_active=True, code__in=set(codes.values())
+        )
+    }
+    return {pk: ops[code] for pk, code in codes.items() if code in ops}
+
+
 def inspection_propose_jobs(*, actor: Any, inspection: Inspection, at: dt.datetime | None = None) -> list[RepairJob]:
     """Turn every red and yellow item without a job into a proposed job on the order (one action; red first).
-    Running it again adds only what is new."""
+    An item whose checklist item maps to an operation of the labour guide arrives priced (hours × the store's rate
+    and its OEM parts); any other arrives unpriced, flagged on the estimate until the advisor prices it (an
+    unpriced job is never sent). Running it again adds only what is new."""
+    from aftersales.estimates.choices import PartChoice
+    from aftersales.estimates.services import estimate_add_operation
     from aftersales.workshop.services import repair_job_add
 
     require(actor, "inspections.add_inspection")
@@ -522,13 +573,26 @@ def inspection_propose_jobs(*, actor: Any, inspection: Inspection, at: dt.dateti
         if not items:
             raise Conflict("nothing_to_propose", _("No red or yellow item is waiting for a job."), "items")
         items.sort(key=lambda i: (i.rating != Rating.RED, i.seq))
+        operations = _mapped_operations(order, items)
         for item in items:
             with override(language):
                 label = str(Rating(item.rating).label)
             cause = "; ".join(p for p in (label, item.notes.strip()) if p)
-            job = repair_job_add(
-                actor=actor, order=order, title=_job_title(item, language), job_type=JobType.REPAIR, cause=cause[:300], at=at,
-            )
+            job = None
+            operation = operations.get(item.pk)
+            if operation is not None:
+                found = "; ".join(p for p in (label, _job_title(item, language), item.notes.strip()) if p)
+                try:
+                    with transaction.atomic():  # priced from the labour guide and the catalogue (OEM parts)
+                        (job,) = estimate_add_operation(
+                            actor=actor, order=order, operation=operation, part_choice=PartChoice.OEM, cause=found[:300], at=at,
+                        )
+                except ValidationFailed:
+                    job = None  # no labour rate, or no OEM part in the catalogue: proposed unpriced, flagged
+            if job is None:
+                job = repair_job_add(
+                    actor=actor, order=order, title=_job_title(item, language), job_type=JobType.REPAIR, cause=cause[:300], at=at,
+                )
             item.job = job
             item.save(update_fields=["job"])
             jobs.append(job)

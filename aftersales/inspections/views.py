@@ -372,7 +372,7 @@ def _editor_rows(checklist: Checklist | None, post: Any = None) -> list[dict[str
             m = 0
             while f"g{g}-i{m}-present" in post:
                 p = f"g{g}-i{m}-"
-                items.append({"prefix": p, **{k: post.get(p + k, "") for k in ("id", "name_zh", "name_en", "kind", "unit", *LIMIT_FIELDS)},
+                items.append({"prefix": p, **{k: post.get(p + k, "") for k in ("id", "name_zh", "name_en", "kind", "unit", "operation_code", *LIMIT_FIELDS)},
                               "optional": bool(post.get(p + "optional")), "delete": bool(post.get(p + "delete"))})
                 m += 1
             groups.append({"prefix": f"g{g}-", "id": post.get(f"g{g}-id", ""), "name_zh": post.get(f"g{g}-name_zh", ""),
@@ -383,6 +383,7 @@ def _editor_rows(checklist: Checklist | None, post: Any = None) -> list[dict[str
         for node in selectors.checklist_tree(checklist):
             group = node["group"]
             items = [{"id": i.pk, "name_zh": i.name_zh, "name_en": i.name_en, "kind": i.kind, "unit": i.unit,
+                      "operation_code": i.operation_code,
                       "optional": i.optional, **{f: "" if getattr(i, f) is None else getattr(i, f).normalize() for f in LIMIT_FIELDS}}
                      for i in node["items"]]
             groups.append({"id": group.pk, "name_zh": group.name_zh, "name_en": group.name_en, "items": items})
@@ -417,7 +418,7 @@ def _editor_data(post: Any) -> tuple[dict[str, Any], dict[str, str]]:
             paths[f"{g_path}.items[{n}]"] = item["prefix"]
         data["groups"].append({
             "id": group["id"] or None, "name_zh": group["name_zh"], "name_en": group["name_en"],
-            "items": [{**{k: item[k] for k in ("name_zh", "name_en", "kind", "unit", *LIMIT_FIELDS)},
+            "items": [{**{k: item[k] for k in ("name_zh", "name_en", "kind", "unit", "operation_code", *LIMIT_FIELDS)},
                        "id": item["id"] or None, "optional": item["optional"]} for item in items],
         })
     return data, paths
@@ -437,6 +438,7 @@ def _error_input(field: str | None, paths: dict[str, str]) -> str:
 @permission_required("inspections.view_checklist", raise_exception=True)
 def checklist_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     from aftersales.appointments.models import ServiceType
+    from aftersales.estimates.models import LabourOperation
 
     checklist = found(selectors.checklist_get, request.user, pk) if pk else None
     store = checklist.store if checklist else store_from_request(request)
@@ -473,6 +475,7 @@ def checklist_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "service_types": list(ServiceType.objects.filter(store=store).order_by("code")), "chosen": chosen,
         "purposes": ChecklistPurpose.choices, "kinds": ItemKind.choices, "can_edit": can_edit, "error": error,
         "error_input": error_input, "limit_fields": LIMIT_FIELDS,
+        "operations": LabourOperation.objects.filter(group_id=store.group_id, is_active=True).order_by("code"),
     }, status=status)
 
 

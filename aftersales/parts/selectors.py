@@ -46,7 +46,8 @@ def search_part_ids(user: Any, q: str, limit: int = SEARCH_LIMIT, *, include_ina
     either language (Chinese: substring; English: case-insensitive).
 
     Every branch is a separate query served by a pg_trgm index on PostgreSQL (migration 0002): a substring from
-    three characters, a prefix for one or two (a shorter substring would scan the table). No ORDER BY on these
+    three characters, a prefix for one or two (a shorter substring would scan the table) — except Chinese names,
+    always a substring (two characters are a word). No ORDER BY on these
     id queries: with one, PostgreSQL walks the primary key instead of the index (bench/README.md). The best
     matches come first: exact numbers, then number prefixes, then the rest in number order.
     """
@@ -59,7 +60,10 @@ def search_part_ids(user: Any, q: str, limit: int = SEARCH_LIMIT, *, include_ina
         scoped = scoped.filter(is_active=True)
     ids: list[int] = []
     if _CJK.search(text):
-        ids += scoped.filter(_like(short, "name_zh", text)).values_list("id", flat=True)[:limit]
+        # Chinese: always a substring. Two characters are a whole word (刹车, 机油, 电池, 滤芯, 轮胎) and sit in the
+        # middle of a name (丰田前刹车片); a prefix would find nothing. Below three characters pg_trgm cannot serve
+        # it, so the scan is bounded by ``limit`` (a catalogue's names, not its movements).
+        ids += scoped.filter(name_zh__contains=text).values_list("id", flat=True)[:limit]
     else:
         upper = text.upper()
         ids += scoped.filter(_like(short, "number", upper)).values_list("id", flat=True)[:limit]

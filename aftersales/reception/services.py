@@ -458,6 +458,7 @@ def handover_open_order(*, actor: Any, handover: Handover, at: dt.datetime | Non
             actor=actor, store=locked.store, customer=locked.customer, vehicle=locked.vehicle,
             advisor=locked.advisor, appointment=appointment, mileage=locked.mileage, complaint=complaint,
             promised_at=locked.promised_at, at=at,
+            keep_old_parts=ExtraRequest.KEEP_OLD_PARTS in (locked.extra_requests or []),
         )
         if appointment is not None:
             canned = appointment.canned_job

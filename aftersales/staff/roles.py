@@ -127,8 +127,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
     Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", "billing.add_invoice", "billing.add_refund"],
     Role.CALL_CENTRE: [
-        *_VIEW_BASICS, "customers.change_customer", "customers.view_full_mobile", "customers.add_consent",
-        "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
+        # phone booking is the call centre's core task: a new caller and their car are created while booking
+        *_VIEW_BASICS, "customers.add_customer", "customers.change_customer", "customers.view_full_mobile",
+        "customers.add_consent", "vehicles.add_vehicle", "messaging.view_message", "messaging.view_phonetask", "messaging.change_phonetask", *_APPOINTMENTS_BOOK,
         *_ENGAGEMENT_VIEW,
         *_LOYALTY_VIEW,
         "feedback.view_followup", "feedback.change_followup", "feedback.view_feedbackcase", "feedback.add_feedbackcase",

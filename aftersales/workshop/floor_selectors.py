@@ -671,11 +671,17 @@ class FittedPart:
 
 def parts_fitted(user: Any, order: RepairOrder) -> list[FittedPart]:
     """Parts issued to the order's jobs less those returned, per job, part and batch (with origin and warranty)."""
-    from aftersales.parts.choices import MovementKind
-    from aftersales.parts.models import Batch, Part, StockMovement
 
     if order.store_id not in visible_store_ids(user):
         get_or_404(RepairOrder.objects.none())
+    return order_parts_fitted(order)
+
+
+def order_parts_fitted(order: RepairOrder) -> list[FittedPart]:
+    """:func:`parts_fitted` without the staff scope: for the customer's own status page behind its signed link."""
+    from aftersales.parts.choices import MovementKind
+    from aftersales.parts.models import Batch, Part, StockMovement
+
     net: dict[tuple[int, int, int | None], Decimal] = defaultdict(Decimal)
     for job_id, part_id, batch_id, qty in StockMovement.objects.filter(
         repair_job__order=order, kind__in=[MovementKind.ISSUE, MovementKind.RETURN]
@@ -773,3 +779,35 @@ def order_floor(user: Any, order: RepairOrder, now: dt.datetime | None = None) -
     calendar = StoreCalendar(order.store, now, max(now, order.promised_at or now), technician_ids=technician_ids)
     risk, reason = order_risk(order, rows, calendar, now)
     return rows, risk, reason
+
+
+FLOOR_MIN_REMAINING = dt.timedelta(minutes=30)
+
+
+def live_floor_busy(store: Any, lo: dt.datetime, hi: dt.datetime) -> list[tuple[int | None, int | None, dt.datetime, dt.datetime]]:
+    """The bays and technicians the floor holds now, for booking capacity (registered in
+    ``appointments.availability``): every job dispatched, under way or in rework at the store keeps its bay and its
+    technician from now until its standard hours less the hours already worked (at least 30 minutes: the car is
+    still there); a technician clocked on elsewhere is busy too. Nothing when the window does not contain now."""
+    now = timezone.now()
+    if not (lo <= now < hi):
+        return []
+    jobs = list(
+        with_labour_hours(
+            RepairJob.objects.filter(order__store=store, status__in=ASSIGNED_JOB_STATES).exclude(bay=None, technician=None)
+        ).only("id", "bay_id", "technician_id", "standard_hours", "status")
+    )
+    worked: dict[int, float] = defaultdict(float)
+    open_entries = []
+    for entry in TimeEntry.objects.filter(Q(job__in=jobs) | Q(store=store, ended_at__isnull=True)).only(
+        "job_id", "technician_id", "started_at", "ended_at"
+    ):
+        worked[entry.job_id] += entry_seconds(entry, now)
+        if entry.ended_at is None:
+            open_entries.append(entry)
+    out: list[tuple[int | None, int | None, dt.datetime, dt.datetime]] = []
+    for job in jobs:
+        left = dt.timedelta(seconds=max(float(standard_hours(job)) * 3600 - worked[job.pk], 0))
+        out.append((job.bay_id, job.technician_id, now, now + max(left, FLOOR_MIN_REMAINING)))
+    out += [(None, e.technician_id, now, now + FLOOR_MIN_REMAINING) for e in open_entries]
+    return out

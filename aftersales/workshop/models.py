@@ -32,6 +32,10 @@ class RepairOrder(models.Model):
         _("send progress messages to the customer"), default=True,
         help_text=_("Public progress notes and “ready for collection” also go to the customer's phone."),
     )
+    keep_old_parts = models.BooleanField(
+        _("give the old parts back"), default=False,
+        help_text=_("Ticked at the handover: every replaced part is kept and handed back to the customer."),
+    )
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     mileage_in = models.PositiveIntegerField(_("mileage in (km)"), null=True, blank=True)
     complaint = models.TextField(_("customer's request"), blank=True)

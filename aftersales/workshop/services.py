@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,9 +42,11 @@ from .models import (
     RepairOrder,
     RepairOrderEvent,
 )
+from .progress import MESSAGE_STATES, WORK_UPDATE_STATES, work_update_text
 
-# Job moves the customer sees on the status page ("oil change under way", "repair done, in quality check").
-PUBLIC_JOB_STATES = (JobStatus.IN_PROGRESS, JobStatus.DONE, JobStatus.PASSED_QC)
+# Job moves the customer sees on the status page ("car in bay 2", "oil change under way", "repair done, in quality
+# check"): each resets the 30-minute clock, so the silent-order flag fires only when the work itself is silent.
+PUBLIC_JOB_STATES = WORK_UPDATE_STATES
 
 
 def next_order_number(store: Any, when: dt.datetime) -> str:
@@ -83,34 +86,56 @@ def _job_lines(
     *, order: RepairOrder, job: RepairJob, lines: list[dict[str, Any]], where: str
 ) -> list[RepairLine]:
     """Validate and price a job's lines (not saved). Warranty and internal jobs cost the customer nothing but keep
-    their cost: the price given becomes the line's unit cost and the customer's price is zero."""
+    their cost: the price given becomes the line's unit cost and the customer's price is zero.
+
+    Every bad field of every line is reported at once: the error raised is the first one, with ``errors`` listing
+    them all ({field, message})."""
     rows = []
+    problems: list[ValidationFailed] = []
     no_charge = job.job_type in NO_CHARGE_JOB_TYPES
+
+    def check(call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except ValidationFailed as exc:
+            problems.append(exc)
+            return None
+
     for n, line in enumerate(lines, start=1):
         at = f"{where}.lines[{n}]"
+        before = len(problems)
         if line.get("kind") not in LineKind.values:
-            raise ValidationFailed("invalid_choice", _("Unknown line kind."), f"{at}.kind")
+            problems.append(ValidationFailed("invalid_choice", _("Unknown line kind."), f"{at}.kind"))
         description = str(line.get("description", "")).strip()[:200]
         if not description:
-            raise ValidationFailed("required", _("Describe the line."), f"{at}.description")
-        price = parse_money(line.get("unit_price", 0), f"{at}.unit_price")
-        cost = parse_money(line.get("unit_cost", 0), f"{at}.unit_cost")
+            problems.append(ValidationFailed("required", _("Describe the line."), f"{at}.description"))
+        price = check(parse_money, line.get("unit_price", 0), f"{at}.unit_price")
+        cost = check(parse_money, line.get("unit_cost", 0), f"{at}.unit_cost")
+        quantity = check(_quantity, line.get("quantity", 1), f"{at}.quantity")
+        discount = Decimal("0.00") if no_charge else check(parse_money, line.get("discount", 0), f"{at}.discount")
+        if len(problems) > before:
+            continue
         if no_charge:
             cost, price = (cost or price), Decimal("0.00")
-        amount = LineAmount(
-            quantity=_quantity(line.get("quantity", 1), f"{at}.quantity"),
-            unit_price=price,
-            discount=Decimal("0.00") if no_charge else parse_money(line.get("discount", 0), f"{at}.discount"),
-        )
+        amount = LineAmount(quantity=quantity, unit_price=price, discount=discount)
         if amount.discount > amount.quantity * amount.unit_price:
-            raise ValidationFailed("discount_too_large", _("The discount is larger than the line."), f"{at}.discount")
+            problems.append(ValidationFailed("discount_too_large", _("The discount is larger than the line."), f"{at}.discount"))
+            continue
         rows.append(
             RepairLine(
                 order=order, job=job, kind=line["kind"], code=str(line.get("code", ""))[:40], part=line.get("part"),
                 is_aftermarket=bool(line.get("is_aftermarket", False)), unit_cost=cost, description=description,
                 quantity=amount.quantity, unit_price=amount.unit_price, discount=amount.discount,
                 amount=line_amount(amount),
+                # the handover's "give the old parts back": every part line of the order is kept for the customer
+                keep_old_part=line["kind"] == LineKind.PART and bool(order.keep_old_parts),
             )
+        )
+    if problems:
+        first = problems[0]
+        raise ValidationFailed(
+            first.code, first.message, first.field,
+            errors=[{"code": p.code, "field": p.field, "message": str(p.message)} for p in problems],
         )
     return rows
 
@@ -119,11 +144,17 @@ def order_figures(order: RepairOrder) -> tuple[Decimal, Decimal]:
     """(total of every job not declined, total of the jobs the customer approved): the one place they are summed."""
     estimate: list[LineAmount] = []
     approved: list[LineAmount] = []
+    # A proposed alternative that is not the recommended one of its option group (estimates.JobOption) is shown
+    # beside the recommended one and never added to it: the estimate, the SMS and this header say the same total.
+    aside = set(
+        RepairJob.objects.filter(order=order, status=JobStatus.PROPOSED, option__is_recommended=False)
+        .values_list("pk", flat=True)
+    )
     for line in RepairLine.objects.filter(order=order).select_related("job").only(
         "quantity", "unit_price", "discount", "job__status"
     ):
         amount = LineAmount(quantity=line.quantity, unit_price=line.unit_price, discount=line.discount)
-        if line.job.status != JobStatus.DECLINED:
+        if line.job.status != JobStatus.DECLINED and line.job_id not in aside:
             estimate.append(amount)
         if line.job.status in APPROVED_JOB_STATES:
             approved.append(amount)
@@ -133,6 +164,11 @@ def order_figures(order: RepairOrder) -> tuple[Decimal, Decimal]:
 def _refresh_totals(order: RepairOrder) -> None:
     order.total, order.authorized_total = order_figures(order)
     order.save(update_fields=["total", "authorized_total"])
+
+
+def repair_order_refresh_totals(*, order: RepairOrder) -> None:
+    """Recompute the order's stored totals (after the estimates app grouped jobs as options)."""
+    _refresh_totals(order)
 
 
 def repair_order_record_visit(
@@ -212,6 +248,7 @@ def repair_order_check_in(
     mileage: int | None = None,
     complaint: str = "",
     promised_at: dt.datetime | None = None,
+    keep_old_parts: bool = False,
     at: dt.datetime | None = None,
 ) -> RepairOrder:
     """Open a repair order in "checked in" for a car that has arrived (from reception, a walk-in or a booking)."""
@@ -235,7 +272,7 @@ def repair_order_check_in(
             store=store, number=next_order_number(store, at), customer=customer, vehicle=vehicle,
             advisor=advisor or (actor if getattr(actor, "pk", None) else None), opened_at=at, mileage_in=mileage,
             complaint=complaint.strip(), appointment=appointment, promised_at=promised_at,
-            status=OrderStatus.CHECKED_IN, last_public_update_at=at,
+            status=OrderStatus.CHECKED_IN, last_public_update_at=at, keep_old_parts=bool(keep_old_parts),
         )
         RepairOrderEvent.objects.create(order=order, from_state="", to_state=OrderStatus.CHECKED_IN, actor=actor, at=at)
         from aftersales.customers.services import customer_link_store
@@ -294,6 +331,87 @@ def repair_job_add(
             reason=title[:200], at=at,
         )
     return job
+
+
+def _proposed_job_locked(actor: Any, job: RepairJob) -> tuple[RepairOrder, RepairJob]:
+    """The order and the job, locked, when the job is still a proposal on an order still being worked out."""
+    require(actor, "workshop.change_repairorder")
+    locked_order = RepairOrder.objects.select_for_update().get(pk=job.order_id)
+    require_store(actor, locked_order.store_id)
+    if locked_order.status not in EDITABLE_STATES:
+        raise Conflict("order_not_editable", _("This repair order can no longer be changed."), "order")
+    locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status != JobStatus.PROPOSED:
+        raise Conflict(
+            "job_not_proposed",
+            _("“%(t)s” is already %(s)s; only proposed jobs can be changed.") % {"t": locked.title, "s": locked.get_status_display()},
+            "job",
+        )
+    return locked_order, locked
+
+
+def repair_job_revise(
+    *,
+    actor: Any,
+    job: RepairJob,
+    title: str | None = None,
+    cause: str | None = None,
+    lines: list[dict[str, Any]] | None = None,
+    at: dt.datetime | None = None,
+) -> RepairJob:
+    """Correct a proposed job: its title, cause and (when ``lines`` is given) the whole list of its labour, parts
+    and fee lines with their discounts. Refused once the job is authorized, declined or under way."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        order, locked = _proposed_job_locked(actor, job)
+        before_total = str(order.total)
+        changes: dict[str, Any] = {}
+        if title is not None:
+            title = " ".join(title.split())
+            if not title:
+                raise ValidationFailed("required", _("Name the job."), "title")
+            if title[:200] != locked.title:
+                changes["title"] = [locked.title, title[:200]]
+                locked.title = title[:200]
+        if cause is not None and cause.strip()[:300] != locked.cause:
+            changes["cause"] = [locked.cause, cause.strip()[:300]]
+            locked.cause = cause.strip()[:300]
+        locked.save(update_fields=["title", "cause"])
+        if lines is not None:
+            rows = _job_lines(order=order, job=locked, lines=lines, where="job")
+            RepairLine.objects.filter(job=locked).delete()
+            RepairLine.objects.bulk_create(rows)
+            labour = sum((r.quantity for r in rows if r.kind == LineKind.LABOUR), Decimal("0"))
+            if labour and labour != locked.standard_hours:
+                locked.standard_hours = labour
+                locked.save(update_fields=["standard_hours"])
+            _refresh_totals(order)
+            changes["total"] = [before_total, str(order.total)]
+        audit.record(
+            actor=actor, obj=order, action="repair_order.job_revised", store_id=order.store_id,
+            customer_id=order.customer_id, changes=changes, reason=locked.title, at=at,
+        )
+    return locked
+
+
+def repair_job_remove(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> None:
+    """Delete a proposed job and its lines (a mistake, or a job the customer will not be offered after all)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        order, locked = _proposed_job_locked(actor, job)
+        before_total = str(order.total)
+        title, seq = locked.title, locked.seq
+        try:
+            with transaction.atomic():
+                locked.delete()
+        except ProtectedError as exc:
+            raise Conflict("job_in_use", _("Parts were already issued to this job; it cannot be deleted."), "job") from exc
+        _refresh_totals(order)
+        audit.record(
+            actor=actor, obj=order, action="repair_order.job_deleted", store_id=order.store_id,
+            customer_id=order.customer_id, changes={f"job {seq}": [title, None], "total": [before_total, str(order.total)]},
+            reason=title, at=at,
+        )
 
 
 def repair_order_move(
@@ -355,9 +473,11 @@ def repair_job_move(
     require(actor, "workshop.change_repairjob")
     at = at or timezone.now()
     with transaction.atomic():
-        order = RepairOrder.objects.select_for_update().get(pk=job.order_id)
+        order = RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
+        ).get(pk=job.order_id)
         require_store(actor, order.store_id)
-        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
         before = locked.status
         move(
             locked, to=to, actor=actor, transitions=JOB_TRANSITIONS, event_model=RepairJobEvent,
@@ -369,6 +489,8 @@ def repair_job_move(
         if to in PUBLIC_JOB_STATES:
             order.last_public_update_at = at
             order.save(update_fields=["last_public_update_at"])
+        if to in MESSAGE_STATES:  # the work tells the customer itself (their phone, if they want messages)
+            _work_message(order, locked, to=to, actor=actor)
         if (before in APPROVED_JOB_STATES) != (to in APPROVED_JOB_STATES) or JobStatus.DECLINED in (before, to):
             _refresh_totals(order)
         audit.record(
@@ -401,6 +523,17 @@ def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, **variab
             **variables,
         },
     )
+
+
+def _work_message(order: RepairOrder, job: RepairJob, *, to: str, actor: Any) -> None:
+    event = getattr(job, "last_event", None)  # set by move()
+    language = "en" if getattr(order.customer, "language", "") == "en" else "zh-hans"
+    technician = job.technician if job.technician_id else (actor if getattr(actor, "pk", None) else None)
+    text = work_update_text(title=job.title, to_state=to, technician=technician, bay_name="", language=language)
+    if text:
+        _progress_message(
+            order, kind="repair.progress", dedup_key=f"repair-work:{job.pk}:{event.pk if event else to}", progress=text[:200],
+        )
 
 
 def progress_note_add(

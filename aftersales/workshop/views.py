@@ -5,6 +5,7 @@ Thin views: selectors read, services write; a refusal is shown beside the field 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -165,6 +166,10 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
     return _my_jobs_page(request)
 
 
+FAST_FINISH_SHARE = Decimal("0.2")
+FAST_FINISH_MIN_HOURS = Decimal("0.5")
+
+
 def _my_jobs_page(request: HttpRequest, error: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     rows = sel.my_jobs(request.user)
     return render(request, "workshop/my_jobs.html", {
@@ -196,7 +201,16 @@ def pause(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def finish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Finish a job; finishing in under a fifth of its standard time (of at least half an hour) asks first."""
     job = found(sel.job_get, request.user, pk)
+    if request.POST.get("confirm_fast") != "1":
+        row = next((r for r in sel.my_jobs(request.user) if r.job.pk == job.pk), None)
+        if row is not None and row.standard >= FAST_FINISH_MIN_HOURS and row.worked < row.standard * FAST_FINISH_SHARE:
+            return _my_jobs_page(request, {
+                "job": job.pk, "fast": True,
+                "message": _("Only %(w)s h worked against %(s)s h standard. Is the job really finished?")
+                % {"w": row.worked, "s": row.standard},
+            }, status=409)
     return _clock_action(request, lambda: fs.job_finish(actor=request.user, job=job))
 
 

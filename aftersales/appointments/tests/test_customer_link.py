@@ -100,3 +100,25 @@ def test_advisors_view_and_walk_in_figures(shop, booked, client):
     Appointment.objects.filter(pk=booked.pk).update(channel="walk_in", walk_in_seconds=900, created_at=timezone.now())
     page = client.get(f"/appointments/arrivals/?store={shop.store.pk}").content.decode()
     assert 'data-testid="walk-in-figures"' in page and "15.0" in page and "0.0%" in page
+
+
+def test_the_change_page_reaches_evening_and_weekend_times_with_a_date_picker(shop, booked):
+    """Issue 14: the nearest twelve times are not all there is: the customer picks a day (Wednesday evening, Saturday)."""
+    client = Client()
+    url = f"/a/{services.link_token(booked)}/"
+    page = client.get(url + "?change=1").content.decode()
+    assert 'data-testid="public-date-input"' in page and 'type="date"' in page
+    wednesday = shop.monday + dt.timedelta(days=2)  # evening 18:00–21:00
+    evening = client.get(url + f"?change=1&date={wednesday.isoformat()}").content.decode()
+    assert "18:00" in evening and "20:00" in evening  # the last 60-minute start of the evening
+    saturday = shop.monday + dt.timedelta(days=5)  # 09:00–15:00
+    weekend = client.get(url + f"?change=1&date={saturday.isoformat()}").content.decode()
+    assert 'data-testid="public-slot"' in weekend and "09:00" in weekend and "14:00" in weekend
+    sunday = client.get(url + f"?change=1&date={(shop.monday + dt.timedelta(days=6)).isoformat()}").content.decode()
+    assert 'data-testid="public-no-slots"' in sunday
+    bad = client.get(url + "?change=1&date=2001-01-01").content.decode()
+    assert 'data-testid="public-error"' in bad
+    response = client.post(url, {"action": "reschedule", "start": local(wednesday, "19:00").isoformat()})
+    assert response.status_code == 302
+    booked.refresh_from_db()
+    assert booked.start == local(wednesday, "19:00")

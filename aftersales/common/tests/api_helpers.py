@@ -200,6 +200,8 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/estimates/orders/{order_id}/operations"),
         ("post", "/api/estimates/orders/{order_id}/canned-jobs"),
         ("post", "/api/estimates/orders/{order_id}/jobs"),
+        ("patch", "/api/estimates/orders/{order_id}/jobs/{job_id}"),
+        ("delete", "/api/estimates/orders/{order_id}/jobs/{job_id}"),
         ("post", "/api/estimates/orders/{order_id}/options"),
         ("post", "/api/estimates/orders/{order_id}/send"),
         ("post", "/api/estimates/orders/{order_id}/withdraw"),

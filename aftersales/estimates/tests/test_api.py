@@ -33,13 +33,15 @@ def test_another_stores_order_is_404(world, shop, method, path):
         "approver_name": "x", "said": "y", "signer_name": "x", "signature": "", "job_id": 1, "cause": "x",
     }
     api = Api.session(world.advisor_b)
-    url = path.replace("{order_id}", str(shop.order.pk))
+    job = services.estimate_add_job(actor=world.advisor, order=shop.order, title="检查异响", hours="1")
+    url = path.replace("{order_id}", str(shop.order.pk)).replace("{job_id}", str(job.pk))
     if url.endswith("additional-work"):  # multipart with photos
         response = api.client.post(url, {"title": "x", "hours": "1", "cause": "y", "photos": [upload()]})
     else:
         response = api.request(method, url, body)
     assert_error(response, 404)
-    assert RepairJob.objects.filter(order=shop.order).count() == 0
+    assert list(RepairJob.objects.filter(order=shop.order)) == [job]  # nothing added, edited or deleted
+    assert job.lines.get().quantity == 1
 
 
 def test_estimate_flow_over_the_api(world, shop):

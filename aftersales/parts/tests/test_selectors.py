@@ -42,8 +42,20 @@ def test_search_finds(world, catalogue_parts, q, number):
 
 
 def test_short_query_is_prefix_only(world, catalogue_parts):
-    assert selectors.part_search(world.advisor, "车片") == []  # 2 characters: not a substring search
+    assert selectors.part_search(world.advisor, "P-") == []  # 2 Latin characters: a prefix of the number only
     assert selectors.part_search(world.advisor, "") == []
+
+
+@pytest.mark.parametrize(("q", "name"), [
+    ("刹车", "丰田前刹车片"), ("机油", "丰田原厂全合成机油 0W-20"), ("电池", "瓦尔塔免维护蓄电池"), ("滤芯", "丰田空调滤芯"),
+    ("轮胎", "米其林浩悦轮胎 215/55R17"),
+])
+def test_two_chinese_characters_find_the_word_anywhere_in_the_name(world, q, name):
+    """Issue 14: two characters are a word in Chinese, and it sits in the middle of the name (SQLite and PostgreSQL)."""
+    make_part(world, "P-1", name_zh=name)
+    make_part(world, "OTHER-1", name_zh="雨刮片")
+    rows = selectors.part_search(world.staff["parts_clerk"], q)
+    assert [r.part.name_zh for r in rows] == [name]
 
 
 def test_search_is_scoped_to_the_group(world, catalogue_parts):

@@ -191,6 +191,15 @@ def test_open_order_from_the_sheet(desk):
     assert handover.order_id == order.pk
     with pytest.raises(Conflict):
         services.handover_open_order(actor=desk.world.advisor, handover=handover)
+    # "give the old parts back" reaches the order and every part line of its jobs (issue 14)
+    from aftersales.workshop.services import repair_job_add
+
+    assert order.keep_old_parts
+    job = repair_job_add(actor=desk.world.advisor, order=order, title="更换刹车片", lines=[
+        {"kind": "labour", "description": "工时", "quantity": "1", "unit_price": "200"},
+        {"kind": "part", "description": "刹车片", "quantity": "1", "unit_price": "300"},
+    ])
+    assert dict(job.lines.values_list("kind", "keep_old_part")) == {"labour": False, "part": True}
 
 
 def test_open_order_needs_a_request_for_a_walk_in(desk):

@@ -228,11 +228,11 @@ def test_a_car_waiting_for_weeks_does_not_blind_the_board(floor):
         opened_at=floor.at("08:40") - dt.timedelta(days=60), last_public_update_at=floor.at("09:00") - dt.timedelta(days=60)
     )
     order = authorized_order(floor, [{"title": "大保养", "standard_hours": "3"}], promised="12:00")
-    fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0])
+    fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[0], at=floor.at("08:50"))
     board = sel.board_for(floor.foreman, floor.store, now=floor.at("09:30"))
     rows = {o.order.pk: o for o in board.orders}
     assert rows[order.pk].risk == sel.Risk.AT_RISK  # today's shifts are still known
-    assert rows[old.pk].silent and rows[order.pk].silent_minutes == 47
+    assert rows[old.pk].silent and rows[order.pk].silent_minutes == 40  # the car going into its bay was an update
     tech = next(t for t in board.technicians if t.user.pk == floor.tech.pk)
     assert tech.on_shift and tech.shift_left == Decimal("8.50")
 

@@ -320,7 +320,11 @@ def test_progress_reaches_the_customer_unless_the_order_says_not_to(world, car):
     RepairOrder.objects.filter(pk=quiet.pk).update(progress_messages=False)
     quiet.refresh_from_db()
     progress_note_add(actor=world.technician, order=quiet, text="举升中", is_public=True)
-    assert Message.objects.filter(kind="repair.progress").count() == 1
+    assert Message.objects.filter(kind="repair.progress", dedup_key__startswith="repair-progress:").count() == 1
+    # the work told the customer itself while it went through the lane (started, finished, passed QC)
+    work = list(Message.objects.filter(kind="repair.progress", dedup_key__startswith="repair-work:").order_by("id"))
+    assert work and all(m.customer == car.owner for m in work)
+    assert any("开始作业" in m.body for m in work) and any("质检" in m.body for m in work)
 
 
 def test_progress_messages_toggle_on_the_order_page(world, car, client):

@@ -10,12 +10,20 @@
     form.querySelectorAll("input[type=radio][data-amount]:checked").forEach(function (input) {
       sum += Math.round(parseFloat(input.getAttribute("data-amount")) * 100);
     });
-    if (totalEl) {
-      totalEl.textContent = "¥" + (sum / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    }
+    var text = "¥" + (sum / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (totalEl) { totalEl.textContent = text; }
+    document.querySelectorAll(".js-approved-total").forEach(function (el) { el.textContent = text; });
   }
   form.addEventListener("change", updateTotal);
   updateTotal();
+
+  // After a refusal the page comes back with the choices kept: bring the first message into view, where the
+  // customer has to act (a job's tick, the name, the signature), instead of leaving them at the top.
+  var firstError = form.querySelector(".errorlist:not([hidden])") || document.querySelector("[data-testid=general-error]");
+  if (firstError) {
+    var holder = firstError.closest(".job-card, .field") || firstError;
+    holder.scrollIntoView({ block: "center" });
+  }
 
   var canvas = document.getElementById("signature-pad");
   if (!canvas) { return; }
@@ -63,8 +71,17 @@
     drawn = false;
     hidden.value = "";
   });
-  form.addEventListener("submit", function () {
+  var sigError = document.getElementById("signature-error");
+  form.addEventListener("submit", function (event) {
     hidden.value = drawn ? canvas.toDataURL("image/png") : "";
+    if (!drawn && sigError) {
+      // no signature yet: say so beside the box and stay where the customer is (no reload, choices untouched)
+      event.preventDefault();
+      sigError.textContent = canvas.getAttribute("data-required");
+      sigError.hidden = false;
+      canvas.scrollIntoView({ block: "center" });
+    }
   });
+  canvas.addEventListener("pointerdown", function () { if (sigError) { sigError.hidden = true; } });
   fit();
 })();
