@@ -1,7 +1,10 @@
 """The ``aftersales`` console command.
 
 - ``aftersales run``: prepare (migrate, translations, static files, demo data once) and start the web server
-  (gunicorn) and the background worker (Celery with its beat) until Ctrl-C.
+  (gunicorn) and the background worker (Celery with its beat) until Ctrl-C. ``aftersales run --no-demo`` (or
+  AFTERSALES_DEMO=0) loads no demo data.
+- ``aftersales setup``: create your dealer group, its first store and its first administrator (prompts, flags or
+  AFTERSALES_SETUP_* variables); the way a shop starts for real.
 - ``aftersales worker`` / ``aftersales beat``: Celery worker / scheduler for production deployments.
 - anything else is a Django management command (``aftersales migrate``, ``aftersales createsuperuser`` ...).
 """
@@ -33,6 +36,18 @@ def prepare(*, demo: bool = True) -> None:
     _django(["collectstatic", "--noinput", "-v", "0"])
     if demo:
         _django(["load_demo"])
+    elif not _has_dealer_group():
+        print(
+            "\n  No dealer group yet. Create yours, its first store and its first administrator with:\n"
+            "      aftersales setup\n",
+            flush=True,
+        )
+
+
+def _has_dealer_group() -> bool:
+    from aftersales.stores.models import DealerGroup
+
+    return DealerGroup.objects.exists()
 
 
 def run(argv: list[str]) -> int:
@@ -48,7 +63,8 @@ def run(argv: list[str]) -> int:
                 "  which customers' phones cannot open. Set it to the address customers reach this site at.",
                 file=sys.stderr, flush=True,
             )
-    prepare(demo=os.environ.get("AFTERSALES_DEMO", "1") == "1")
+    demo = os.environ.get("AFTERSALES_DEMO", "1") == "1" and "--no-demo" not in argv
+    prepare(demo=demo)
     from django.conf import settings
 
     workers = os.environ.get("WEB_CONCURRENCY", "2")
@@ -61,11 +77,18 @@ def run(argv: list[str]) -> int:
         "--concurrency", "2", "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
     ])
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    from aftersales.common.demo import demo_marker
+
+    logins = (
+        "  Demo logins (password demo1234, from this computer only): admin (group admin), manager, advisor, tech,\n"
+        "  foreman, qc, parts, cashier, callcentre (store gz); manager.sz, advisor.sz ... (store sz)\n"
+        "  To start for real: aftersales setup, then aftersales run --no-demo.\n"
+        if demo_marker().exists() else ""
+    )
     print(
         f"\n  Aftersales is running at http://{shown_host}:{port}/   (API docs: http://{shown_host}:{port}/api/docs)\n"
         f"  Data directory: {settings.DATA_DIR}\n"
-        "  Demo logins (password demo1234): admin (group admin), manager, advisor, tech, foreman, qc, parts,\n"
-        "  cashier, callcentre (store gz); manager.sz, advisor.sz ... (store sz)\n"
+        f"{logins}"
         "  Press Ctrl-C to stop.\n",
         flush=True,
     )
@@ -102,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command in ("worker", "beat"):
         return _celery([command, *argv[1:]])
+    if command == "setup":  # the tables must exist first
+        _django(["migrate", "--noinput", "-v", "0"])
     if command == "import-parts":  # ``aftersales import-parts FILE [--apply]``
         argv[0] = "import_parts"
     if command == "import-history":  # ``aftersales import-history FILE [--apply]``

@@ -33,12 +33,15 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 600) -> str:  
     raise AssertionError(f"{url} did not answer")
 
 
-def _start(data_dir: Path, port: int) -> subprocess.Popen:
+def _start(data_dir: Path, port: int, *, flag: bool = False) -> subprocess.Popen:
+    """Without the demo data: AFTERSALES_DEMO=0, or (``flag``) ``aftersales run --no-demo``."""
     env = {**os.environ, "AFTERSALES_DATA_DIR": str(data_dir), "PORT": str(port), "AFTERSALES_DEMO": "0"}
+    if flag:
+        env.pop("AFTERSALES_DEMO")
     env.pop("DATABASE_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "aftersales.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "aftersales.cli", "run", *(["--no-demo"] if flag else [])], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -74,13 +77,16 @@ def test_run_serves_ui_and_api_then_stops_and_keeps_data(tmp_path):
         output = _stop(proc)
     assert proc.returncode == 0, output
     assert f"http://localhost:{port}/" in output
+    assert "aftersales setup" in output and "Demo logins" not in output  # no group yet: says how to make one
     # a second start keeps the data
     with sqlite3.connect(tmp_path / "aftersales.sqlite3") as conn:
         conn.execute("insert into stores_dealergroup (name) values ('kept')")
-    proc = _start(tmp_path, port)
+    proc = _start(tmp_path, port, flag=True)
     try:
         _wait_http(f"http://127.0.0.1:{port}/login/", proc)
     finally:
-        _stop(proc)
+        output = _stop(proc)
+    assert "No dealer group yet" not in output and "Demo logins" not in output
     with sqlite3.connect(tmp_path / "aftersales.sqlite3") as conn:
         assert conn.execute("select count(*) from stores_dealergroup where name='kept'").fetchone()[0] == 1
+        assert conn.execute("select count(*) from stores_dealergroup").fetchone()[0] == 1  # --no-demo: no demo

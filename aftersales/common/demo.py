@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from aftersales.billing.choices import PaymentMethod
 from aftersales.billing.services import invoice_issue, payment_record
+from aftersales.common.demo_login import DEMO_PASSWORD
 from aftersales.common.money import q
 from aftersales.common.validators import (
     VIN_ALPHABET,
@@ -44,7 +45,6 @@ from aftersales.workshop.choices import IN_SHOP_STATES, JobStatus, JobType, Line
 from aftersales.workshop.services import repair_job_move, repair_order_move, repair_order_record_visit
 
 SEED = 20260101
-DEMO_PASSWORD = "demo1234"  # noqa: S105  (the published password of the demo accounts)
 GROUP_NAME = "华南汽车服务集团 / South China Auto Group"
 HISTORY_DAYS = 360  # every customer's history fits in the last year
 
@@ -847,7 +847,6 @@ class _Builder:
         self.stores[cfg["code"]] = store
 
     def _staff(self) -> None:
-        password = make_password(DEMO_PASSWORD)  # hashed once: every demo account shares it
         groups = {g.name: g for g in Group.objects.filter(name__in=list(ROLE_PERMISSIONS))}
         stores = list(self.stores.values())
         specs: list[tuple[str, str, str, list[str], list[Store]]] = [
@@ -860,7 +859,8 @@ class _Builder:
         for username, role, display_name, skills, member_of in specs:
             user = User.objects.create(
                 username=username,
-                password=password,
+                password=make_password(DEMO_PASSWORD),  # a salt of its own for every account
+                is_demo=True,  # the published password works from this machine only
                 display_name=display_name,
                 first_name=display_name[1:],
                 last_name=display_name[0],

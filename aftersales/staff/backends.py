@@ -1,5 +1,8 @@
 """The authentication backend: Django's ModelBackend, with a user's permissions (their own and their roles') read
-in one query instead of two; every API request checks permissions, so this is one round trip less per request."""
+in one query instead of two; every API request checks permissions, so this is one round trip less per request.
+
+A demo account signing in with the published demo password from another machine is refused (issue 13, item 2):
+the request is marked so that the sign-in page can say why."""
 
 from __future__ import annotations
 
@@ -7,10 +10,21 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+
+from aftersales.common.demo_login import REFUSED_ATTR, demo_login_allowed
 
 
 class StaffBackend(ModelBackend):
+    def authenticate(self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any) -> Any:
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None and not demo_login_allowed(request, user, password):
+            if request is not None:
+                setattr(request, REFUSED_ATTR, True)
+            raise PermissionDenied  # authenticate() stops here and returns None (no other backend tried)
+        return user
+
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

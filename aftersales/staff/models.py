@@ -40,6 +40,8 @@ class User(AbstractUser):
     stores = models.ManyToManyField(
         "stores.Store", verbose_name=_("stores"), through="StoreMembership", related_name="staff", blank=True
     )
+    # Set by the demo loader only: with the published demo password such an account signs in from this machine only.
+    is_demo = models.BooleanField(_("demo account"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("staff member")

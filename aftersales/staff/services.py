@@ -10,7 +10,7 @@ from aftersales.common import audit
 from aftersales.common.errors import Forbidden, NotFound, ValidationFailed
 from aftersales.common.permissions import require
 
-from .models import ApiToken, Language, User, hash_token
+from .models import ApiToken, Language, StoreMembership, User, hash_token
 
 
 def token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
@@ -70,3 +70,126 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+# ---- first install: a real dealer group, its first store and its first administrator (issue 13, item 2) ----------
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+DEFAULT_HOURS: dict[str, list[tuple[str, str, str]]] = {  # like the demo's stores, without the evening slot
+    "weekday": [("08:30", "18:00", "regular")],
+    "weekend": [("09:00", "17:00", "weekend")],
+}
+
+
+def first_install_problems(
+    *, group_name: str, store_code: str, store_name: str, time_zone: str, admin_username: str, admin_password: str
+) -> list[ValidationFailed]:
+    """Every bad field at once (an empty list when the set-up can go ahead)."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_slug
+
+    from aftersales.stores.models import DealerGroup, validate_timezone
+
+    problems: list[ValidationFailed] = []
+
+    def bad(field: str, code: str, message: str) -> None:
+        problems.append(ValidationFailed(code, message, field))
+
+    if not group_name:
+        bad("group", "required", _("Enter the name of the dealer group."))
+    elif len(group_name) > 120:
+        bad("group", "too_long", _("The dealer group's name can have at most 120 characters."))
+    elif DealerGroup.objects.filter(name=group_name).exists():
+        bad("group", "already_set_up", _("The dealer group “%(name)s” is already set up; nothing was changed.")
+            % {"name": group_name})
+    if not store_code:
+        bad("store_code", "required", _("Enter a short code for the store (e.g. gz)."))
+    else:
+        try:
+            validate_slug(store_code)
+            if len(store_code) > 20:
+                raise ValidationError("too long")
+        except ValidationError:
+            bad("store_code", "invalid", _("The store code can have at most 20 letters, digits, hyphens or "
+                                           "underscores (e.g. gz)."))
+    if not store_name:
+        bad("store_name", "required", _("Enter the store's name."))
+    elif len(store_name) > 120:
+        bad("store_name", "too_long", _("The store's name can have at most 120 characters."))
+    try:
+        validate_timezone(time_zone)
+        if not time_zone:
+            raise ValidationError("empty")
+    except ValidationError:
+        bad("time_zone", "invalid", _("Unknown time zone “%(tz)s” (e.g. Asia/Shanghai).") % {"tz": time_zone})
+    if not admin_username:
+        bad("admin_user", "required", _("Enter the administrator's user name."))
+    else:
+        try:
+            User.username_validator(admin_username)
+            if len(admin_username) > 150:
+                raise ValidationError("too long")
+        except ValidationError:
+            bad("admin_user", "invalid", _("The user name can have letters, digits and @ . + - _ only."))
+        else:
+            if User.objects.filter(username=admin_username).exists():
+                bad("admin_user", "taken", _("The user name “%(name)s” is already taken.") % {"name": admin_username})
+    if not admin_password:
+        bad("admin_password", "required", _("Enter a password for the administrator."))
+    else:
+        from aftersales.common.demo_login import DEMO_PASSWORD
+
+        try:
+            if admin_password == DEMO_PASSWORD:
+                raise ValidationError(_("This is the demo's published password."))
+            validate_password(admin_password, User(username=admin_username))
+        except ValidationError as exc:
+            bad("admin_password", "weak_password", " ".join(str(m) for m in exc.messages))
+    return problems
+
+
+@transaction.atomic
+def first_install(
+    *,
+    group_name: str,
+    store_code: str,
+    store_name: str,
+    admin_username: str,
+    admin_password: str,
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> tuple[Any, Any, User]:
+    """Create a dealer group, its first store (with opening hours) and its first administrator (group admin,
+    superuser), or nothing: raises the first problem with all of them in ``extra["errors"]``."""
+    import datetime as dt
+
+    from django.contrib.auth.models import Group
+
+    from aftersales.staff.roles import Role, sync_roles
+    from aftersales.stores.models import DealerGroup, OpeningPeriod, Store
+
+    values = {"group_name": group_name.strip(), "store_code": store_code.strip(), "store_name": store_name.strip(),
+              "time_zone": time_zone.strip(), "admin_username": admin_username.strip()}
+    problems = first_install_problems(**values, admin_password=admin_password)
+    if problems:
+        first = problems[0]
+        raise ValidationFailed(first.code, first.message, first.field,
+                               errors=[{"code": p.code, "message": str(p.message), "field": p.field} for p in problems])
+    sync_roles()
+    group = DealerGroup.objects.create(name=values["group_name"])
+    store = Store.objects.create(group=group, code=values["store_code"], name=values["store_name"],
+                                 time_zone=values["time_zone"])
+    OpeningPeriod.objects.bulk_create(
+        OpeningPeriod(store=store, weekday=weekday, opens=dt.time.fromisoformat(opens),
+                      closes=dt.time.fromisoformat(closes), kind=kind)
+        for weekday in range(7)
+        for opens, closes, kind in DEFAULT_HOURS["weekday" if weekday < 5 else "weekend"]
+    )
+    user = User(username=values["admin_username"], dealer_group=group, is_staff=True, is_superuser=True)
+    user.set_password(admin_password)
+    user.save()
+    user.groups.add(Group.objects.get(name=Role.GROUP_ADMIN))
+    StoreMembership.objects.create(user=user, store=store, is_primary=True)
+    audit.record(actor=None, obj=group, action="setup.group_created", reason="aftersales setup")
+    audit.record(actor=None, obj=store, action="setup.store_created", store_id=store.pk, reason="aftersales setup")
+    audit.record(actor=None, obj=user, action="setup.admin_created", reason="aftersales setup")
+    return group, store, user

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftersales.common import throttle
+from aftersales.common import demo_login, throttle
 from aftersales.common.errors import Conflict, DomainError, NotFound
 from aftersales.common.models import WorkerHeartbeat
 from aftersales.common.scoping import default_store
@@ -395,6 +395,10 @@ class ThrottledLoginView(auth_views.LoginView):
     def form_invalid(self, form: Any) -> HttpResponse:
         for scope, ident, _limit in self._idents():
             throttle.record(scope, ident, window=LOGIN_WINDOW)
+        if getattr(self.request, demo_login.REFUSED_ATTR, False):  # say why, not "wrong password" (issue 13, item 2)
+            from django.forms.forms import NON_FIELD_ERRORS
+
+            form._errors[NON_FIELD_ERRORS] = form.error_class([demo_login.refused_message()])
         return super().form_invalid(form)
 
 
