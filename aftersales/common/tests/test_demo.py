@@ -96,6 +96,9 @@ def test_load_demo_once(db, clock, local_time):
     assert admin.is_superuser and admin.is_staff and admin.memberships.count() == 2
     assert admin.check_password(DEMO_PASSWORD)
     assert users.get(username="advisor.sz").check_password(DEMO_PASSWORD)
+    # flagged as demo accounts (their published password works from this machine only), each with its own salt
+    assert users.filter(is_demo=True).count() == users.count()
+    assert len(set(users.values_list("password", flat=True))) == users.count()
     assert all(u.skills for u in users.filter(groups__name="technician"))
 
     customers = Customer.objects.filter(group=group)
