@@ -71,7 +71,7 @@ def test_every_bad_field_is_named_at_once_and_nothing_is_written(world):
         _setup(group="", store_code="not a code!", store_name="", time_zone="Mars/Olympus",
                admin_user=world.advisor.username, admin_password="demo1234")
     message = str(caught.value)
-    for field in ("group:", "store_code:", "store_name:", "time_zone:", "admin_user:", "admin_password:"):
+    for field in ("--group:", "--store-code:", "--store-name:", "--time-zone:", "--admin-user:", "--admin-password:"):
         assert field in message, (field, message)
     assert "Mars/Olympus" in message and "already taken" in message
     assert _counts() == before
@@ -83,7 +83,7 @@ def test_every_bad_field_is_named_at_once_and_nothing_is_written(world):
 def test_a_bad_user_name_and_an_empty_password_are_refused(world):
     with pytest.raises(CommandError) as caught:
         _setup(admin_user="has space", admin_password="")
-    assert "admin_user:" in str(caught.value) and "admin_password:" in str(caught.value)
+    assert "--admin-user:" in str(caught.value) and "--admin-password:" in str(caught.value)
     assert not DealerGroup.objects.filter(name=GOOD["group"]).exists()
 
 

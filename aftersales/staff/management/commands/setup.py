@@ -60,7 +60,8 @@ class Command(BaseCommand):
                 admin_password=values["admin_password"],
             )
         except ValidationFailed as exc:
-            lines = [f"  {e['field']}: {e['message']}" for e in exc.extra.get("errors", [exc.as_dict()])]
+            lines = [f"  --{str(e['field']).replace('_', '-')}: {e['message']}"  # the flag the operator can use
+                     for e in exc.extra.get("errors", [exc.as_dict()])]
             raise CommandError(_("Nothing was set up:") + "\n" + "\n".join(lines)) from exc
         self.stdout.write(self.style.SUCCESS(
             _("Set up “%(group)s” with the store “%(store)s” (%(code)s, %(zone)s) and the administrator “%(user)s” "
