@@ -7,7 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.local import Local
+from django.core.signals import request_finished, request_started
+
 from aftersales.common.text import localized_name
+
+#: the labour guide's names per store, kept for one request (a board of 40 jobs loads them once); outside a request
+#: (a task, a template rendered by hand) they are kept on the order object only
+_per_request = Local()
+
+
+def _request_began(**_kwargs: Any) -> None:
+    _per_request.names = {}
+
+
+def _request_ended(**_kwargs: Any) -> None:
+    _per_request.names = None
+
+
+request_started.connect(_request_began, dispatch_uid="common.names.request_started")
+request_finished.connect(_request_ended, dispatch_uid="common.names.request_finished")
 
 
 def one_language(text: Any) -> str:
@@ -29,23 +48,62 @@ def _reads_right(text: str, english: bool) -> bool:
     return has_cjk(text) != english
 
 
-def _guide_names(order: Any) -> dict[str, tuple[str, str]]:
-    """{name in either language: (Chinese, English)} of the labour guide of the order's dealer group, loaded once per
-    order object (one query per page) and only when a name must be turned into the other language."""
-    names = getattr(order, "_guide_names", None)
-    if names is None:
-        from django.apps import apps
+def _memo(key: tuple[Any, ...], load: Any) -> Any:
+    """``load()``, kept for the rest of the request under ``key`` (outside a request, loaded each time)."""
+    shared = getattr(_per_request, "names", None)
+    if shared is None:
+        return load()
+    if key not in shared:
+        shared[key] = load()
+    return shared[key]
 
-        names = {}
-        if apps.is_installed("aftersales.estimates"):
-            operation = apps.get_model("estimates", "LabourOperation")
-            rows = operation.objects.filter(group__stores__id=order.store_id).order_by("code").values_list("name_zh", "name_en")
-            for zh, en in rows:
-                if zh and en:
-                    names.setdefault(zh, (zh, en))
-                    names.setdefault(en, (zh, en))
-        order._guide_names = names
+
+def _guide_rows(**where: Any) -> dict[str, tuple[str, str]]:
+    from django.apps import apps
+
+    names: dict[str, tuple[str, str]] = {}
+    if apps.is_installed("aftersales.estimates"):
+        operation = apps.get_model("estimates", "LabourOperation")
+        for zh, en in operation.objects.filter(**where).order_by("code").values_list("name_zh", "name_en"):
+            if zh and en:
+                names.setdefault(zh, (zh, en))
+                names.setdefault(en, (zh, en))
     return names
+
+
+def _guide_names(order: Any = None, order_id: int | None = None) -> dict[str, tuple[str, str]]:
+    """{name in either language: (Chinese, English)} of the labour guide of the order's dealer group: one query per
+    request (per store, or per order when only its id is at hand), and only when a name must change language."""
+    if order is None:
+        return _memo(("guide-order", order_id), lambda: _guide_rows(group__stores__repair_orders__id=order_id))
+    names = getattr(order, "_guide_names", None)
+    shared = getattr(_per_request, "names", None)
+    if names is None and shared is not None:
+        names = shared.get(("guide-order", order.pk))
+    if names is None:
+        names = _memo(("guide-store", order.store_id), lambda: _guide_rows(group__stores__id=order.store_id))
+    if shared is not None:
+        shared.setdefault(("guide-order", order.pk), names)
+    order._guide_names = names
+    return names
+
+
+def _cached(obj: Any, name: str) -> Any:
+    """``obj.<name>`` when that related object is already loaded, else None (never a query)."""
+    state = getattr(obj, "_state", None)
+    return state.fields_cache.get(name) if state is not None else getattr(obj, name, None)
+
+
+def _order_of(obj: Any) -> dict[str, Any] | None:
+    """How to find the guide of a job's or line's order without loading it: the loaded order, else its id."""
+    order = _cached(obj, "order")
+    job = _cached(obj, "job")
+    if order is None and job is not None:
+        order = _cached(job, "order")
+    if order is not None:
+        return {"order": order}
+    order_id = getattr(obj, "order_id", None)
+    return {"order_id": order_id} if order_id is not None else None
 
 
 def _option_labels() -> dict[str, tuple[str, str]]:
@@ -71,7 +129,7 @@ def guide_name(text: Any, order: Any) -> str:
     base, sep, suffix = value.partition(" · ")
     base = one_language(base)
     if not _reads_right(base, english) and order is not None:
-        pair = _guide_names(order).get(base)
+        pair = (_guide_names(**order) if isinstance(order, dict) else _guide_names(order)).get(base)
         if pair is not None:
             base = pair[1] if english else pair[0]
     if sep:
@@ -93,7 +151,19 @@ def job_title(job: Any) -> str:
         return ""
     if isinstance(job, dict):  # a job as an estimate's version recorded it
         return guide_name(job.get("title", ""), None)
-    return guide_name(job.title, getattr(job, "order", None))
+    return guide_name(job.title, _order_of(job))
+
+
+def _order_parts(order_id: int) -> dict[int, tuple[str, str]]:
+    """{part id: (Chinese name, English name)} of every part on the order's lines: one query per order and request."""
+    from django.apps import apps
+
+    def load() -> dict[int, tuple[str, str]]:
+        line = apps.get_model("workshop", "RepairLine")
+        rows = line.objects.filter(order_id=order_id, part__isnull=False).values_list("part_id", "part__name_zh", "part__name_en")
+        return {pk: (zh or "", en or "") for pk, zh, en in rows}
+
+    return _memo(("parts", order_id), load)
 
 
 def line_text(line: Any) -> str:
@@ -106,13 +176,13 @@ def line_text(line: Any) -> str:
     if _reads_right(text, english):
         return text
     if getattr(line, "part_id", None):
-        part = line.part
-        if line.description in (part.name_zh, part.name_en) or text in (part.name_zh, part.name_en):
-            return (part.name_en or part.name_zh) if english else part.name_zh
+        part = _cached(line, "part")
+        zh, en = (part.name_zh, part.name_en) if part is not None else _order_parts(line.order_id).get(line.part_id, ("", ""))
+        if zh and (line.description in (zh, en) or text in (zh, en)):
+            return (en or zh) if english else zh
         return text
-    job = line._state.fields_cache.get("job")  # the job of job.lines.all(): its order is the page's, loaded once
-    order = job.order if job is not None else line.order
-    pair = _guide_names(order).get(text)
+    where = _order_of(line)
+    pair = _guide_names(**where).get(text) if where is not None else None
     if pair is not None:
         return pair[1] if english else pair[0]
     return text

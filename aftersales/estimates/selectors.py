@@ -62,13 +62,16 @@ def job_get(user: Any, job_id: int) -> RepairJob:
 
 def order_jobs(order: RepairOrder) -> list[RepairJob]:
     """The order's jobs with lines, options, photos and re-proposal origin (a fixed number of queries)."""
-    return list(
+    jobs = list(
         RepairJob.objects.filter(order=order).select_related("technician", "option__group", "reproposed_from__source_job__order")
         .prefetch_related(
             Prefetch("lines", queryset=RepairLine.objects.select_related("part").order_by("id")),
             Prefetch("photos", queryset=WorkPhoto.objects.order_by("id")),
         ).order_by("seq", "id")
     )
+    for job in jobs:
+        job.order = order  # the page's order object: names in the reader's language look its labour guide up once
+    return jobs
 
 
 # ---- the labour guide ----------------------------------------------------------------------------------------------
