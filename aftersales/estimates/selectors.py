@@ -10,8 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.utils.translation import override
 
 from aftersales.common.money import LineAmount, Totals, totals
+from aftersales.common.names import guide_name
 from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
 from aftersales.workshop.choices import APPROVED_JOB_STATES, IN_SHOP_STATES, JobStatus
 from aftersales.workshop.models import ProgressNote, RepairJob, RepairLine, RepairOrder, RepairOrderEvent
@@ -60,13 +62,16 @@ def job_get(user: Any, job_id: int) -> RepairJob:
 
 def order_jobs(order: RepairOrder) -> list[RepairJob]:
     """The order's jobs with lines, options, photos and re-proposal origin (a fixed number of queries)."""
-    return list(
+    jobs = list(
         RepairJob.objects.filter(order=order).select_related("technician", "option__group", "reproposed_from__source_job__order")
         .prefetch_related(
             Prefetch("lines", queryset=RepairLine.objects.select_related("part").order_by("id")),
             Prefetch("photos", queryset=WorkPhoto.objects.order_by("id")),
         ).order_by("seq", "id")
     )
+    for job in jobs:
+        job.order = order  # the page's order object: names in the reader's language look its labour guide up once
+    return jobs
 
 
 # ---- the labour guide ----------------------------------------------------------------------------------------------
@@ -199,7 +204,7 @@ def estimate_figures(order: RepairOrder, jobs: list[RepairJob] | None = None) ->
     groups: dict[int, OptionBlock] = {}
     for r in rows:
         if r.option is not None:
-            groups.setdefault(r.option.group_id, OptionBlock(title=r.option.group.title, group_id=r.option.group_id)).choices.append(r)
+            groups.setdefault(r.option.group_id, OptionBlock(title=guide_name(r.option.group.title, order), group_id=r.option.group_id)).choices.append(r)
     for g in groups.values():  # the recommended option first: it is the one counted in the total
         g.choices.sort(key=lambda r: not (r.option and r.option.is_recommended))
     counted = [*singles, *(g.choices[0] for g in groups.values())]
@@ -379,8 +384,10 @@ def work_updates(order: RepairOrder, language: str) -> list[StatusItem]:
         "job__bay", "job__technician", "actor"
     ).order_by("at", "id"):
         job = ev.job
+        with override(language):
+            title = guide_name(job.title, order)
         text = work_update_text(
-            title=job.title, to_state=ev.to_state, technician=job.technician or ev.actor,
+            title=title, to_state=ev.to_state, technician=job.technician or ev.actor,
             bay_name=job.bay.name if job.bay is not None else "", language=language,
         )
         if text:
@@ -417,7 +424,7 @@ def staff_timeline(order: RepairOrder) -> list[dict[str, Any]]:
         rows.append({"at": ev.at, "kind": "order", "text": label, "actor": ev.actor, "reason": ev.reason})
     for jev in RepairJobEvent.objects.filter(job__order=order).select_related("actor", "job"):
         label = JobStatus(jev.to_state).label if jev.to_state in JobStatus.values else jev.to_state
-        rows.append({"at": jev.at, "kind": "job", "text": f"{jev.job.seq}. {jev.job.title}: {label}", "actor": jev.actor, "reason": jev.reason})
+        rows.append({"at": jev.at, "kind": "job", "text": f"{jev.job.seq}. {guide_name(jev.job.title, order)}: {label}", "actor": jev.actor, "reason": jev.reason})
     for note in ProgressNote.objects.filter(order=order).select_related("actor"):
         rows.append({"at": note.at, "kind": "note", "text": note.text, "actor": note.actor, "reason": "", "public": note.is_public})
     for eev in EstimateEvent.objects.filter(estimate__order=order).select_related("actor", "estimate"):

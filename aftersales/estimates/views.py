@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales.common.errors import DomainError
+from aftersales.common.names import guide_name
 from aftersales.common.views import found
 from aftersales.workshop.choices import EDITABLE_STATES
 
@@ -578,9 +579,11 @@ def _status_context(order: Any, token: str, language: str = "zh-hans") -> dict[s
         .prefetch_related(Prefetch("photos", queryset=WorkPhoto.objects.order_by("id"))).order_by("seq", "id")
     )
     for job in jobs:
+        job.order = order  # one order object for the page: its labour guide's names load once
         job.public_technician = selectors.public_staff_name(job.technician, language)  # type: ignore[attr-defined]
     fitted = order_parts_fitted(order)
-    titles = {j.pk: j.title for j in jobs}
+    with translation.override(language):
+        titles = {j.pk: guide_name(j.title, order) for j in jobs}
     for f in fitted:
         f.job_title = titles.get(f.job_id, "")  # type: ignore[attr-defined]
         f.part_name = f.part.name_en if language == "en" and f.part.name_en else f.part.name_zh  # type: ignore[attr-defined]

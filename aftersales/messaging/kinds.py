@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import Purpose
 
@@ -128,6 +129,46 @@ def sample_values(kind: MessageKind, language: str) -> dict[str, str]:
     if not language.startswith("en"):
         return dict(kind.variables)
     return {name: SAMPLES_EN.get(value, value) for name, value in kind.variables.items()}
+
+
+#: the subject of a message (e-mail, app notification) as the recipient reads it, per kind; the kind's label is how
+#: staff name the kind ("Offer / campaign") and is the subject only of kinds not listed here
+SUBJECTS: dict[str, Promise] = {
+    "customer.welcome": pgettext_lazy("message subject", "Welcome to our store"),
+    "appointment.confirmation": pgettext_lazy("message subject", "Your appointment is booked"),
+    "appointment.reminder": pgettext_lazy("message subject", "A reminder of your appointment"),
+    "appointment.changed": pgettext_lazy("message subject", "Your appointment has changed"),
+    "repair.progress": pgettext_lazy("message subject", "An update on your car"),
+    "repair.ready": pgettext_lazy("message subject", "Your car is ready for collection"),
+    "estimate.approval": pgettext_lazy("message subject", "Your estimate is ready for approval"),
+    "estimate.additional_work": pgettext_lazy("message subject", "We found more work: your approval is needed"),
+    "followup.survey": pgettext_lazy("message subject", "How was your visit?"),
+    "maintenance.due": pgettext_lazy("message subject", "Your car is due for a service"),
+    "campaign.offer": pgettext_lazy("message subject", "An offer for you"),
+    "reception.handover_sign": pgettext_lazy("message subject", "Please sign the handover sheet for your car"),
+    "feedback.received": pgettext_lazy("message subject", "We have received your feedback"),
+    "feedback.resolved": pgettext_lazy("message subject", "Your complaint has been resolved"),
+    "feedback.suggestion_answer": pgettext_lazy("message subject", "Our reply to your suggestion"),
+    "portal.sign_in_code": pgettext_lazy("message subject", "Your sign-in code"),
+    "care.first_service": pgettext_lazy("message subject", "Time for your car's first service"),
+    "care.insurance": pgettext_lazy("message subject", "Your car insurance is due for renewal"),
+    "care.inspection": pgettext_lazy("message subject", "Your car's annual inspection is due"),
+    "care.warranty": pgettext_lazy("message subject", "Your warranty is ending soon"),
+    "care.birthday": pgettext_lazy("message subject", "Happy birthday"),
+    "care.anniversary": pgettext_lazy("message subject", "Happy car anniversary"),
+    "care.holiday": pgettext_lazy("message subject", "Season's greetings"),
+    "care.declined": pgettext_lazy("message subject", "Work we recommended on your last visit"),
+    "care.recall": pgettext_lazy("message subject", "We'd love to see you again"),
+    "care.club": pgettext_lazy("message subject", "An invitation to our owners' club"),
+    "care.recommendation": pgettext_lazy("message subject", "Recommended service for your car"),
+    "inspection.report": pgettext_lazy("message subject", "Your vehicle inspection report"),
+    "loyalty.voucher_issued": pgettext_lazy("message subject", "A voucher for you"),
+}
+
+
+def default_subject(kind: MessageKind) -> Promise | str:
+    """The built-in subject of ``kind`` (lazy: str() it in the recipient's language)."""
+    return SUBJECTS.get(kind.code, kind.label)
 
 
 def get_kind(code: str) -> MessageKind:

@@ -28,7 +28,7 @@ from aftersales.common.scoping import spans_group
 from aftersales.common.transitions import move
 
 from .choices import MESSAGE_TRANSITIONS, Channel, MessageStatus, Purpose
-from .kinds import KINDS, MessageKind, sample_values
+from .kinds import KINDS, MessageKind, default_subject, sample_values
 from .models import ChannelSettings, Message, MessageEvent, MessageTemplate
 from .rendering import render, validate_text
 
@@ -86,7 +86,7 @@ def template_for(*, store: Any, kind: MessageKind, channel: str, language: str) 
     if rows:
         return rows[0].subject, rows[0].body, rows[0].provider_template_code
     with override(language):
-        label = str(kind.label)
+        label = str(default_subject(kind))
     return label, kind.default_text.get(language) or kind.default_text["zh-hans"], ""
 
 
@@ -360,7 +360,7 @@ def _templates_of(combos: set[tuple[Any, str, str, str]]) -> dict[tuple[int, str
         else:
             message_kind = KINDS[kind]
             with override(language):  # the subject in the recipient's language, not the request's
-                label = str(message_kind.label)
+                label = str(default_subject(message_kind))
             out[(store.pk, kind, channel, language)] = (
                 label, message_kind.default_text.get(language) or message_kind.default_text["zh-hans"], "",
             )

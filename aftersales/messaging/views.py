@@ -26,7 +26,7 @@ from aftersales.web.views import phone_for
 from . import selectors, services
 from .choices import Channel, MessageStatus
 from .forms import ChannelSettingsForm, MessageFilterForm, PhoneTaskDoneForm, TemplateFilterForm, TemplateForm
-from .kinds import KINDS, sample_values
+from .kinds import KINDS, default_subject, sample_values
 from .sms import sms_size
 
 
@@ -140,7 +140,7 @@ def template_edit(request: HttpRequest) -> HttpResponse:
     base = existing or inherited
     message_kind = KINDS[kind]
     with translation.override(language):  # the built-in subject in the template's language, not the page's
-        builtin_subject = str(message_kind.label)
+        builtin_subject = str(default_subject(message_kind))
     initial = {
         "kind": kind, "channel": channel, "language": language, "scope": "group" if group_scope else "store",
         "subject": base.subject if base else builtin_subject,

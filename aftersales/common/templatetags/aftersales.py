@@ -9,6 +9,7 @@ from django import template
 from django.utils.text import capfirst
 from django.utils.translation import pgettext, pgettext_lazy
 
+from aftersales.common import names
 from aftersales.common.validators import display_mobile, mask_mobile
 
 register = template.Library()
@@ -292,3 +293,11 @@ def code_label(value: Any) -> Any:
 
 
 _CODE_PAIR = re.compile(r"^([a-z_]+)/([a-z_]+)(\s.*)?$", re.S)
+
+
+
+# names in the reader's language (the logic lives in common.names, for selectors too)
+register.filter("guide_name", names.guide_name)
+register.filter("option_label", names.option_label)
+register.filter("job_title", names.job_title)
+register.filter("line_text", names.line_text)

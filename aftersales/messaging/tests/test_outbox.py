@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import override
 
 from aftersales.common.errors import Forbidden, ValidationFailed
 from aftersales.common.tests.factories import CustomerFactory, make_staff
@@ -25,7 +26,7 @@ from aftersales.customers.services import consent_record, customer_create
 from aftersales.messaging import dispatch, services
 from aftersales.messaging.adapters.registry import adapter_for
 from aftersales.messaging.choices import AttemptOutcome, Channel, MessageStatus
-from aftersales.messaging.kinds import KINDS
+from aftersales.messaging.kinds import KINDS, default_subject
 from aftersales.messaging.models import DeliveryAttempt, Message, MessageTemplate, Notification, PhoneTask
 from aftersales.messaging.rendering import opt_out_footer
 from aftersales.messaging.services import (
@@ -479,7 +480,8 @@ def test_email_through_smtp_to_a_real_server(world, smtp):
     assert envelope.rcpt_tos == ["zhang.wei@example.com"]
     parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert parsed["Message-ID"] == m.provider_message_id == f"<aftersales-msg-{m.pk}@aftersales.local>"
-    assert parsed["Subject"] == m.subject == str(KINDS["repair.ready"].label)
+    with override("zh-hans"):  # the customer's language
+        assert parsed["Subject"] == m.subject == str(default_subject(KINDS["repair.ready"])) == "您的爱车已可提取"
     assert parsed.get_content().strip() == m.body.strip()
 
 

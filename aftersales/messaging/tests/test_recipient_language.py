@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy, override
 from aftersales.common.tests.factories import CustomerFactory, StoreFactory, make_staff
 from aftersales.common.text import has_cjk, localized_name
 from aftersales.messaging.choices import Channel, Purpose
-from aftersales.messaging.kinds import KINDS
+from aftersales.messaging.kinds import KINDS, SUBJECTS, default_subject
 from aftersales.messaging.rendering import tidy
 from aftersales.messaging.services import customer_variables, message_enqueue
 
@@ -74,7 +74,7 @@ def test_every_kind_in_the_recipients_language(kind: str, recipient_language: st
         )
     assert message.language == recipient_language
     with override(recipient_language):
-        assert message.subject == str(KINDS[kind].label)
+        assert message.subject == str(default_subject(KINDS[kind]))
     assert "。。" not in message.body and ".." not in message.body.replace("...", "")
     rest = _leftover(message.body, variables)
     if english:
@@ -124,3 +124,26 @@ def test_tidy_doubled_punctuation() -> None:
     assert tidy("Done.. Next") == "Done. Next"
     assert tidy("Wait... then") == "Wait... then"
     assert tidy("see example.invalid/x") == "see example.invalid/x"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_customers_subject_is_worded_for_the_customer_not_by_the_staff_name_of_the_kind(language: str, store: Any) -> None:
+    """"Offer / campaign" is how staff file the kind; the customer's e-mail says "An offer for you" (为您准备的优惠)."""
+    customer = CustomerFactory(name="梁伟", title="mr", language=language)
+    with override("en" if language == "zh-hans" else "zh-hans"):
+        base = customer_variables(customer=customer, store=store)
+    message = message_enqueue(
+        kind="campaign.offer", store=store, customer=customer, channel=Channel.SMS,
+        variables={**_values("campaign.offer", language), **base}, dedup_key=f"subject:{language}",
+    )
+    with override(language):
+        staff_label = str(KINDS["campaign.offer"].label)
+    assert message.subject != staff_label
+    assert message.subject == ("An offer for you" if language == "en" else "为您准备的专属优惠")
+    customer_kinds = [k for k in KINDS if k not in STAFF_KINDS and k != "care.call"]
+    assert set(customer_kinds) <= set(SUBJECTS), sorted(set(customer_kinds) - set(SUBJECTS))
+    with override(language):
+        for kind in customer_kinds:
+            subject = str(default_subject(KINDS[kind]))
+            assert subject != str(KINDS[kind].label), kind
+            assert has_cjk(subject) == (language == "zh-hans"), (kind, subject)
