@@ -60,6 +60,8 @@ def message_list(request: HttpRequest) -> HttpResponse:
 def _recipient(user: Any, message: Any) -> str:
     if message.channel in (Channel.SMS, Channel.PHONE) and message.recipient.startswith("+"):
         return phone_for(user, message.recipient)
+    if message.channel == Channel.APP:  # "customer:42" / "user:7" are addresses, not words for a person
+        return _("the owner app's inbox") if message.recipient.startswith("customer:") else _("staff notifications")
     return message.recipient
 
 

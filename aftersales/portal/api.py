@@ -40,21 +40,21 @@ class OwnerSessionAuth(APIKeyCookie):
 router = Router(tags=["owner app"], auth=OwnerSessionAuth())
 
 
-class StepOut(Schema):
+class PortalStepOut(Schema):
     code: str
     label: str
     state: str
 
 
-class OrderBrief(Schema):
+class PortalOrderBrief(Schema):
     id: int
     number: str
     status: str
     status_label: str
-    steps: list[StepOut]
+    steps: list[PortalStepOut]
 
 
-class CarOut(Schema):
+class PortalCarOut(Schema):
     id: int
     plate: str
     make: str
@@ -64,10 +64,10 @@ class CarOut(Schema):
     service_km: int | None
     insurance_expiry: dt.date | None
     inspection_due: dt.date | None
-    open_order: OrderBrief | None
+    open_order: PortalOrderBrief | None
 
 
-class MeOut(Schema):
+class PortalMeOut(Schema):
     name: str
     greeting: str
     points: int
@@ -76,7 +76,7 @@ class MeOut(Schema):
     tier_label: str
 
 
-class JobOut(Schema):
+class PortalJobOut(Schema):
     title: str
     status: str
     status_label: str
@@ -84,15 +84,15 @@ class JobOut(Schema):
     technician: str
 
 
-class OrderOut(OrderBrief):
+class PortalOrderOut(PortalOrderBrief):
     store: str
     plate: str
     promised_at: dt.datetime | None
-    jobs: list[JobOut]
+    jobs: list[PortalJobOut]
     approve_url: str
 
 
-class AppointmentOut(Schema):
+class PortalAppointmentOut(Schema):
     id: int
     store: str
     plate: str
@@ -101,7 +101,7 @@ class AppointmentOut(Schema):
     status_label: str
 
 
-class BookIn(Schema):
+class PortalBookIn(Schema):
     store: str
     service_type: int
     vehicle: int
@@ -124,7 +124,7 @@ def _appointment(a: Any) -> dict[str, Any]:
             "status_label": a.get_status_display()}
 
 
-@router.get("/me", response={200: MeOut, **ERRORS})
+@router.get("/me", response={200: PortalMeOut, **ERRORS})
 def me(request: HttpRequest) -> Any:
     customer = request.customer  # type: ignore[attr-defined]
     tier = selectors.tier_of(customer)
@@ -132,7 +132,7 @@ def me(request: HttpRequest) -> Any:
             "unread": selectors.unread_count(customer), "tier": tier["tier"], "tier_label": str(tier["tier_label"])}
 
 
-@router.get("/cars", response={200: list[CarOut], **ERRORS})
+@router.get("/cars", response={200: list[PortalCarOut], **ERRORS})
 def cars(request: HttpRequest) -> Any:
     return [
         {"id": c.car.pk, "plate": c.car.plate, "make": c.car.make, "model": c.car.model, "mileage": c.car.current_mileage,
@@ -142,7 +142,7 @@ def cars(request: HttpRequest) -> Any:
     ]
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
+@router.get("/orders/{order_id}", response={200: PortalOrderOut, **ERRORS})
 def order(request: HttpRequest, order_id: int) -> Any:
     ctx = selectors.order_follow(request.customer, order_id)  # type: ignore[attr-defined]
     o = ctx["order"]
@@ -154,13 +154,13 @@ def order(request: HttpRequest, order_id: int) -> Any:
     }
 
 
-@router.get("/appointments", response={200: list[AppointmentOut], **ERRORS})
+@router.get("/appointments", response={200: list[PortalAppointmentOut], **ERRORS})
 def appointments(request: HttpRequest) -> Any:
     return [_appointment(a) for a in selectors.upcoming_appointments(request.customer)]  # type: ignore[attr-defined]
 
 
-@router.post("/appointments", response={201: AppointmentOut, **ERRORS})
-def book(request: HttpRequest, payload: BookIn) -> Any:
+@router.post("/appointments", response={201: PortalAppointmentOut, **ERRORS})
+def book(request: HttpRequest, payload: PortalBookIn) -> Any:
     customer = request.customer  # type: ignore[attr-defined]
     store = selectors.store_pick(customer, payload.store, list(selectors.stores_for(customer)))
     if store is None or payload.store not in (store.code, str(store.pk)):
@@ -172,7 +172,7 @@ def book(request: HttpRequest, payload: BookIn) -> Any:
     return Status(201, _appointment(selectors.appointment_get(customer, appointment.pk)))
 
 
-@router.post("/appointments/{appointment_id}/cancel", response={200: AppointmentOut, **ERRORS})
+@router.post("/appointments/{appointment_id}/cancel", response={200: PortalAppointmentOut, **ERRORS})
 def cancel(request: HttpRequest, appointment_id: int) -> Any:
     customer = request.customer  # type: ignore[attr-defined]
     item = selectors.appointment_get(customer, appointment_id)

@@ -48,20 +48,26 @@ def pdf_facts(data: bytes) -> tuple[str, list[str]]:
     return text, found
 
 
+def _set(queryset, value: str, *fields: str) -> None:
+    """Write ``value`` into ``fields``, cut to each column's length (PostgreSQL refuses what does not fit)."""
+    meta = queryset.model._meta
+    queryset.update(**{f: value[: getattr(meta.get_field(f), "max_length", None) or len(value)] for f in fields})
+
+
 def make_hostile(order, value: str) -> None:
     customer, vehicle = order.customer, order.vehicle
-    type(customer).objects.filter(pk=customer.pk).update(name=value)
-    type(vehicle).objects.filter(pk=vehicle.pk).update(plate=value[:20])
-    type(order.store).objects.filter(pk=order.store_id).update(name=value[:100])
-    User.objects.filter(pk__in=[order.advisor_id]).update(display_name=value[:60])
-    RepairJob.objects.filter(order=order).update(title=value, cause=value, correction=value)
-    RepairLine.objects.filter(job__order=order).update(description=value)
-    RepairJobEvent.objects.filter(job__order=order).update(reason=value)
-    InvoiceLine.objects.filter(invoice__order=order).update(description=value, job_title=value)
-    Payment.objects.filter(invoice__order=order).update(reference=value[:64])
-    Delivery.objects.filter(order=order).update(car_state=value, notes=value)
-    Part.objects.filter(number="BP-9").update(name_zh=value, name_en=value)
-    Batch.objects.filter(number="LOT-2026-07").update(origin=value[:60])
+    _set(type(customer).objects.filter(pk=customer.pk), value, "name")
+    _set(type(vehicle).objects.filter(pk=vehicle.pk), value, "plate")
+    _set(type(order.store).objects.filter(pk=order.store_id), value, "name")
+    _set(User.objects.filter(pk__in=[order.advisor_id]), value, "display_name")
+    _set(RepairJob.objects.filter(order=order), value, "title", "cause", "correction")
+    _set(RepairLine.objects.filter(job__order=order), value, "description")
+    _set(RepairJobEvent.objects.filter(job__order=order), value, "reason")
+    _set(InvoiceLine.objects.filter(invoice__order=order), value, "description", "job_title")
+    _set(Payment.objects.filter(invoice__order=order), value, "reference")
+    _set(Delivery.objects.filter(order=order), value, "car_state", "notes")
+    _set(Part.objects.filter(number="BP-9"), value, "name_zh", "name_en")
+    _set(Batch.objects.filter(number="LOT-2026-07"), value, "origin")
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=["unclosed-b", "font", "link", "image", "mixed"])

@@ -221,6 +221,13 @@ PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
     ("get", "/api/estimates/public/estimates/{token}"),  # the customer's signed link (tested in estimates)
     ("post", "/api/estimates/public/estimates/{token}/decision"),
     ("get", "/api/estimates/public/orders/{token}"),
+    # the owner app: the owner's own session, never a staff login (tested in aftersales/portal/tests)
+    ("get", "/api/portal/me"),
+    ("get", "/api/portal/cars"),
+    ("get", "/api/portal/orders/{order_id}"),
+    ("get", "/api/portal/appointments"),
+    ("post", "/api/portal/appointments"),
+    ("post", "/api/portal/appointments/{appointment_id}/cancel"),
 ]
 
 

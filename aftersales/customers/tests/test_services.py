@@ -304,7 +304,7 @@ def test_export_requires_permission(world):
 
 
 # ---- permissions per role ----------------------------------------------------------------------------------
-CAN_CREATE = {"service_advisor", "store_manager", "group_admin"}
+CAN_CREATE = {"service_advisor", "store_manager", "group_admin", "call_centre_agent"}  # phone booking of new callers (issue 14)
 CAN_UPDATE = {"service_advisor", "store_manager", "group_admin", "call_centre_agent"}
 CAN_CONSENT = CAN_UPDATE
 

@@ -145,7 +145,7 @@ def test_report_prints_hostile_text_literally(shop, value):
     InspectionItem.objects.filter(inspection=inspection).update(notes=value, name_en=value[:80], name_zh=value[:80])
     Inspection.objects.filter(pk=inspection.pk).update(findings=value, recommended_work=value)
     type(shop.order.customer).objects.filter(pk=shop.order.customer_id).update(name=value)
-    type(shop.order.vehicle).objects.filter(pk=shop.order.vehicle_id).update(plate=value[:20])
+    type(shop.order.vehicle).objects.filter(pk=shop.order.vehicle_id).update(plate=value[:10])  # the column holds 10 (PostgreSQL enforces it)
     inspection = Inspection.objects.get(pk=inspection.pk)
     for language in ("zh-hans", "en"):
         data = render_pdf(inspection, language)
