@@ -20,6 +20,18 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _language():
+    """Every test starts in English, whatever the test before it left active (a request activates its language and
+    Django never resets it, so with tests run in parallel in any order the leftover would differ); a test that needs
+    Chinese says so (``translation.override("zh-hans")`` or the request's language)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Attempt counters and cached tokens never leak from one test into the next."""
     from django.core.cache import caches

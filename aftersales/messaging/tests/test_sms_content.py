@@ -48,7 +48,7 @@ def test_preview_shows_length_and_billed_parts(client, world) -> None:
                                                            "body": body}, HTTP_HX_REQUEST="true")
     assert "4 条短信" in response.content.decode() and "请精简" in response.content.decode()
     response = client.get("/message-templates/edit/", {"kind": "repair.ready", "channel": "email", "language": "en"})
-    assert response.context["preview"]["subject"] == "Car ready for collection"  # the template's language, not the page's
+    assert response.context["preview"]["subject"] == "Your car is ready for collection"  # the template's language, not the page's
     assert 'data-testid="sms-size"' not in response.content.decode()
     assert "Mr Zhang" in response.context["preview"]["body"]
 
