@@ -815,7 +815,8 @@ class _Builder:
                     batch = next((b for b in batches if b is None or services.batch_on_hand(b, store) >= line.quantity), None)
                     if part.tracking != "none" and batch is None:
                         continue
-                    services.stock_issue(actor=clerk, store=store, part=part, quantity=line.quantity, job=job, batch=batch)
+                    services.counter_issue_to_job(actor=clerk, store=store, part=part, quantity=line.quantity, job=job,
+                                                  batch=batch)
             except DomainError:  # not enough in stock here: the job waits (the reorder list shows it)
                 continue
 

@@ -404,7 +404,7 @@ def issue(request: Any, part_id: int, payload: IssueIn) -> Any:
     part = selectors.part_get(user, part_id)
     store = _store(user, payload.store_id)
     job = selectors.job_get(user, payload.job_id)
-    movement = services.stock_issue(
+    movement = services.counter_issue_to_job(
         actor=user, store=store, part=part, quantity=payload.quantity, job=job, batch=_batch(part, payload.batch_id)
     )
     return Status(201, movement)
@@ -417,7 +417,7 @@ def return_from_job(request: Any, part_id: int, payload: ReturnIn) -> Any:
     part = selectors.part_get(user, part_id)
     store = _store(user, payload.store_id)
     job = selectors.job_get(user, payload.job_id)
-    movement = services.stock_return(
+    movement = services.counter_return_from_job(
         actor=user, store=store, part=part, quantity=payload.quantity, job=job, batch=_batch(part, payload.batch_id),
         reason=payload.reason,
     )

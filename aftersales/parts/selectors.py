@@ -256,17 +256,21 @@ def adjustment_get(user: Any, request_id: int) -> AdjustmentRequest:
 
 
 # ---- jobs parts are issued to ----------------------------------------------------------------------------------
-def open_jobs(user: Any, store_ids: list[int] | None = None, limit: int = 200) -> list[Any]:
-    """Jobs of the open repair orders at the user's stores (newest orders first), to issue parts to."""
-    from aftersales.workshop.choices import IN_SHOP_STATES
+def open_jobs(user: Any, store_ids: list[int] | None = None, limit: int = 200, *, authorized_only: bool = False) -> list[Any]:
+    """Jobs of the open repair orders at the user's stores (newest orders first), to issue parts to (with
+    ``authorized_only``: only the jobs the customer authorized, the ones parts may be issued to)."""
+    from aftersales.workshop.choices import IN_SHOP_STATES, PARTS_JOB_STATES
     from aftersales.workshop.models import RepairJob
     from aftersales.workshop.selectors import orders_visible_to
 
     orders = orders_visible_to(user).filter(status__in=IN_SHOP_STATES)
     if store_ids is not None:
         orders = orders.filter(store_id__in=store_ids)
+    jobs = RepairJob.objects.filter(order__in=orders.values("id"))
+    if authorized_only:
+        jobs = jobs.filter(status__in=PARTS_JOB_STATES)
     return list(
-        RepairJob.objects.filter(order__in=orders.values("id"))
+        jobs
         .select_related("order__vehicle", "order__store")
         .order_by("-order__opened_at", "order_id", "seq", "id")[:limit]
     )

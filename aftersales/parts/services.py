@@ -247,6 +247,26 @@ def stock_return(*, actor: Any, store: Any, part: Part, quantity: Any, job: Any,
         )
 
 
+def counter_issue_to_job(*, actor: Any, store: Any, part: Any, quantity: Any, job: Any, batch: Any) -> Any:
+    """The counter issues to a job under the workshop's rule (only to a job the customer authorized, and never beyond
+    what they authorized), exactly as the technician's job page does."""
+    from aftersales.workshop.floor_services import job_part_issue
+
+    if job.order.store_id != store.pk:
+        raise ValidationFailed("job_other_store", _("This job belongs to another store."), "job")
+    return job_part_issue(actor=actor, job=job, part=part, quantity=quantity, batch=batch)
+
+
+def counter_return_from_job(*, actor: Any, store: Any, part: Any, quantity: Any, job: Any, batch: Any, reason: str) -> Any:
+    """Back to stock from a job at the counter: the workshop's return (never more than the job holds, not once
+    invoiced, the billed quantity audited)."""
+    from aftersales.workshop.floor_services import job_part_return
+
+    if job.order.store_id != store.pk:
+        raise ValidationFailed("job_other_store", _("This job belongs to another store."), "job")
+    return job_part_return(actor=actor, job=job, part=part, quantity=quantity, batch=batch, reason=reason)
+
+
 def _refuse_when_invoiced(job: Any) -> None:
     """Lock the job's order (as invoicing does, so a return and the invoice never cross) and refuse once invoiced."""
     from django.apps import apps

@@ -144,7 +144,7 @@ def stock_receive(request: HttpRequest, pk: int) -> HttpResponse:
 def _job_form(request: HttpRequest, form_class: Any, part: Any, initial: dict[str, Any]) -> Any:
     user = request.user
     return form_class(
-        request.POST or None, stores=_stores(user), jobs=selectors.open_jobs(user),
+        request.POST or None, stores=_stores(user), jobs=selectors.open_jobs(user, authorized_only=form_class is IssueForm),
         batches=selectors.batches_for_part(user, part) if part.tracking != "none" else [], initial=initial,
     )
 
@@ -158,8 +158,8 @@ def stock_issue(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.stock_issue(actor=user, store=data["store"], part=part, quantity=data["quantity"], job=data["job"],
-                                 batch=data.get("batch"))
+            services.counter_issue_to_job(actor=user, store=data["store"], part=part, quantity=data["quantity"],
+                                          job=data["job"], batch=data.get("batch"))
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
@@ -178,8 +178,8 @@ def stock_return(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.stock_return(actor=user, store=data["store"], part=part, quantity=data["quantity"], job=data["job"],
-                                  batch=data.get("batch"), reason=data.get("reason", ""))
+            services.counter_return_from_job(actor=user, store=data["store"], part=part, quantity=data["quantity"],
+                                             job=data["job"], batch=data.get("batch"), reason=data.get("reason", ""))
         except DomainError as exc:
             form.add_domain_error(exc)
         else:

@@ -33,3 +33,21 @@ def open_job(store: Any, number: str = "RO-1", title: str = "Oil change") -> Any
         store=store, number=number, customer=vehicle.owner, vehicle=vehicle, opened_at=timezone.now()
     )
     return RepairJob.objects.create(order=order, title=title)
+
+
+def authorized_job(store: Any, part: Any, quantity: str, number: str = "RO-1", title: str = "Oil change") -> Any:
+    """A job the customer authorized, with the part on its estimate for ``quantity`` (what may be issued to it)."""
+    from decimal import Decimal
+
+    from aftersales.workshop.choices import JobStatus, LineKind, OrderStatus
+    from aftersales.workshop.models import RepairLine
+
+    job = open_job(store, number, title)
+    qty, price = Decimal(quantity), Decimal(part.sale_price)
+    RepairLine.objects.create(order=job.order, job=job, kind=LineKind.PART, part=part, code=part.number,
+                              description=part.name_zh or part.number, quantity=qty, unit_price=price, amount=qty * price)
+    job.status = JobStatus.AUTHORIZED
+    job.save(update_fields=["status"])
+    job.order.status = OrderStatus.AUTHORIZED
+    job.order.save(update_fields=["status"])
+    return job

@@ -5,7 +5,7 @@ import pytest
 from aftersales.parts.models import AdjustmentRequest, Part, Reservation, StockItem, StockMovement
 from aftersales.parts.services import reserve
 
-from .partsui_helpers import make_part, open_job, stocked
+from .partsui_helpers import authorized_job, make_part, open_job, stocked
 
 
 def _call(client, method, url, body=None):
@@ -87,7 +87,13 @@ def test_receive_issue_return_adjust(api, world, part):
     assert not StockMovement.objects.exists()
     status, body = _call(api, "post", f"/api/parts/{part.pk}/receive", {"quantity": "3", "unit_cost": "30"})
     assert status == 201 and body["kind"] == "receipt"
-    job = open_job(world.a)
+    unapproved = open_job(world.a, "RO-0", "Tyre pressure check")  # the customer authorized nothing on it
+    status, body = _call(api, "post", f"/api/parts/{part.pk}/issue", {"job_id": unapproved.pk, "quantity": "1"})
+    assert status == 409 and body["code"] == "job_not_authorized" and body["field"] == "job"
+    job = authorized_job(world.a, part, "5")
+    status, body = _call(api, "post", f"/api/parts/{part.pk}/issue", {"job_id": job.pk, "quantity": "6"})
+    assert status == 409 and body["code"] == "authorization_needed" and body["field"] == "quantity"  # beyond the estimate
+    assert not StockMovement.objects.filter(kind="issue").exists()
     status, body = _call(api, "post", f"/api/parts/{part.pk}/issue", {"job_id": job.pk, "quantity": "5"})
     assert status == 422 and body["field"] == "quantity" and body["code"] == "insufficient_stock"
     status, body = _call(api, "post", f"/api/parts/{part.pk}/issue", {"job_id": open_job(world.b, "RO-B").pk, "quantity": "1"})

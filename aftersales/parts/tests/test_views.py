@@ -5,7 +5,7 @@ import pytest
 from aftersales.parts.models import AdjustmentRequest, Part, Reservation, StockItem, StockMovement
 from aftersales.parts.services import reserve, stock_adjust
 
-from .partsui_helpers import make_part, open_job, stocked
+from .partsui_helpers import authorized_job, make_part, open_job, stocked
 
 
 @pytest.fixture
@@ -147,14 +147,18 @@ def test_receive_inline_errors(clerk_client, world, part):
 
 def test_issue_and_return(clerk_client, world, part):
     stocked(world, part, "3")
-    job = open_job(world.a)
+    unapproved = open_job(world.a, "RO-0", "Tyre pressure check")
+    job = authorized_job(world.a, part, "4")
     url = f"/parts/{part.pk}/issue/"
-    assert job.order.number in clerk_client.get(url).content.decode()
+    page = clerk_client.get(url).content.decode()
+    assert job.order.number in page and "RO-0" not in page  # only jobs the customer authorized are offered
+    response = clerk_client.post(url, {"store": world.a.pk, "job": unapproved.pk, "quantity": "1"})
+    assert 'data-field="job"' in response.content.decode()
     response = clerk_client.post(url, {"store": world.a.pk, "job": job.pk, "quantity": "4"})
     page = response.content.decode()
     assert response.status_code == 200 and 'data-field="quantity"' in page and "Only 3" in page
     assert 'data-field="quantity"' in clerk_client.post(url, {"store": world.a.pk, "job": job.pk, "quantity": "0.5"}).content.decode()
-    other_job = open_job(world.b, "RO-B")
+    other_job = authorized_job(world.b, part, "1", "RO-B")
     response = clerk_client.post(url, {"store": world.a.pk, "job": other_job.pk, "quantity": "1"})
     assert 'data-field="job"' in response.content.decode()
     assert StockMovement.objects.filter(kind="issue").count() == 0
