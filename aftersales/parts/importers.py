@@ -1,9 +1,13 @@
 """Excel (.xlsx) export and import of the parts catalogue (openpyxl).
 
 The workbook has a ``parts`` sheet (one row per part; a column ``price:<code>`` per price list) and an
-``aliases`` sheet (part_number, number, brand, is_oem). Import is two passes: :func:`preview` validates every
+``aliases`` sheet (part_number, number, brand, is_oem, remove). Import is two passes: :func:`preview` validates every
 row and reports each error with its row and column; :func:`apply` writes the valid rows through the catalogue
 services. Re-importing the same file changes nothing (rows equal to the catalogue are skipped).
+
+An import never deletes what the file does not say to delete: a row of the aliases sheet adds an interchange number
+to its part (or changes its OEM flag); only a row marked ``remove`` takes one away, and the preview lists each
+addition and removal. A part the file does not mention keeps its numbers.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ PART_COLUMNS = [
     "number", "oem_number", "name_zh", "name_en", "category", "unit", "is_oem", "cost_price", "sale_price",
     "tax_rate", "warranty_months", "warranty_km", "tracking", "is_active",
 ]
-ALIAS_COLUMNS = ["part_number", "number", "brand", "is_oem"]
+ALIAS_COLUMNS = ["part_number", "number", "brand", "is_oem", "remove"]
 _MONEY = {"cost_price", "sale_price"}
 
 
@@ -72,7 +76,7 @@ def export_catalogue(group: Any) -> bytes:
         PartAlias.objects.filter(part__group_id=group.pk).order_by("part__number", "brand", "number")
         .values_list("part__number", "number", "brand", "is_oem")
     ):
-        aliases.append([number, alias, brand, "yes" if is_oem else "no"])
+        aliases.append([number, alias, brand, "yes" if is_oem else "no", ""])
     ws.freeze_panes = "A2"
     out = io.BytesIO()
     wb.save(out)
@@ -100,6 +104,8 @@ class RowPlan:
     action: str  # "create", "update" or "unchanged"
     data: dict[str, Any]
     changes: list[str] = field(default_factory=list)
+    #: what the preview shows for this row, in words (field names, interchange numbers added and removed)
+    details: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -181,6 +187,68 @@ def _as_text(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _field_label(name: str) -> str:
+    if name.startswith("price:"):
+        return _("price list %(code)s") % {"code": name[6:]}
+    return str(Part._meta.get_field(name).verbose_name)
+
+
+def _alias_text(number: str, brand: str) -> str:
+    return f"{brand} {number}" if brand else number
+
+
+def _alias_row(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """One row of the aliases sheet, each column checked on its own so every bad cell is named by its own column."""
+    entry: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
+    checks = (
+        ("part_number", lambda v: catalogue.normalize_number(v, "part_number")),
+        ("number", lambda v: catalogue.normalize_number(v, "number")),
+        ("brand", lambda v: catalogue.parse_aliases([{"number": "X", "brand": _as_text(v)}], "brand")[0]["brand"]),
+        ("is_oem", lambda v: catalogue.parse_bool(_as_text(v) or False, "is_oem")),
+        ("remove", lambda v: catalogue.parse_bool(_as_text(v) or False, "remove")),
+    )
+    for column, check in checks:
+        try:
+            entry[column] = check(values.get(column))
+        except DomainError as exc:
+            errors.append((column, str(exc.message)))
+    return entry, errors
+
+
+def _merge_aliases(
+    have: list[tuple[str, str, bool]], entries: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str], list[RowError]]:
+    """The part's interchange numbers after the sheet's rows: added or changed by a row, removed only by a row marked
+    ``remove``. Returns (the new list, the changes in words, errors)."""
+    current = {(n, b): o for n, b, o in have}
+    after = dict(current)
+    details: list[str] = []
+    errors: list[RowError] = []
+    for entry in entries:
+        key = (entry["number"], entry["brand"])
+        if entry["remove"]:
+            if key not in after:
+                errors.append(RowError("aliases", entry["_row"], "remove", _(
+                    "%(alias)s is not an interchange number of this part, so it cannot be removed."
+                ) % {"alias": _alias_text(*key)}))
+                continue
+            del after[key]
+        else:
+            after[key] = entry["is_oem"]
+    for key in sorted(set(current) | set(after)):
+        text = _alias_text(*key)
+        if key not in after:
+            details.append(_("removes interchange number %(alias)s") % {"alias": text})
+        elif key not in current:
+            details.append(_("adds interchange number %(alias)s") % {"alias": text})
+        elif current[key] != after[key]:
+            details.append(_("marks %(alias)s as OEM") % {"alias": text} if after[key]
+                           else _("marks %(alias)s as not OEM") % {"alias": text})
+    merged = [{"number": n, "brand": b, "is_oem": o} for (n, b), o in sorted(after.items())]
+    return merged, details, errors
+
+
 def preview(group: Any, data: bytes) -> ImportResult:
     """Validate every row of the workbook against the catalogue; nothing is written."""
     wb = _open(data)
@@ -207,14 +275,11 @@ def preview(group: Any, data: bytes) -> ImportResult:
     if has_alias_sheet:
         _alias_headers, raw_aliases = _rows(wb["aliases"])
         for row, values in raw_aliases:
-            try:
-                owner = catalogue.normalize_number(values.get("part_number"), "part_number")
-                alias = catalogue.parse_aliases([{k: _as_text(values.get(k)) for k in ("number", "brand", "is_oem")}],
-                                                "number")[0]
-            except DomainError as exc:
-                result.errors.append(RowError("aliases", row, exc.field or "", str(exc.message)))
+            entry, row_errors = _alias_row(values)
+            if row_errors:
+                result.errors.extend(RowError("aliases", row, f, m) for f, m in row_errors)
                 continue
-            alias_rows.setdefault(owner, []).append(alias | {"_row": row})
+            alias_rows.setdefault(entry["part_number"], []).append(entry | {"_row": row})
 
     seen: dict[str, int] = {}
     for row, values in rows:
@@ -249,19 +314,24 @@ def preview(group: Any, data: bytes) -> ImportResult:
         if row_errors:
             result.errors.extend(row_errors)
             continue
-        if has_alias_sheet:
-            clean["aliases"] = [{k: a[k] for k in ("number", "brand", "is_oem")} for a in alias_rows.get(number, [])]
+        alias_details: list[str] = []
+        if number in alias_rows:
+            have = current_aliases.get(part.pk, []) if part is not None else []
+            merged, alias_details, alias_errors = _merge_aliases(have, alias_rows[number])
+            if alias_errors:
+                result.errors.extend(alias_errors)
+                alias_details = []
+            elif alias_details:
+                clean["aliases"] = merged
         if codes:
             clean["prices"] = dict(prices)
         if part is None:
-            result.plans.append(RowPlan(row=row, number=number, action="create", data=clean))
+            result.plans.append(RowPlan(row=row, number=number, action="create", data=clean, details=alias_details))
             continue
         changes = []
         for key, value in clean.items():
             if key == "aliases":
-                after = sorted((a["number"], a["brand"], a["is_oem"]) for a in value)
-                if after != sorted(current_aliases.get(part.pk, [])):
-                    changes.append(key)
+                changes.append(key)
             elif key == "prices":
                 have = current_prices.get(part.pk, {})
                 changes += [f"price:{c}" for c, p in value.items() if have.get(c) != p]
@@ -269,14 +339,28 @@ def preview(group: Any, data: bytes) -> ImportResult:
                 continue
             elif getattr(part, key) != value:
                 changes.append(key)
+        details = [_field_label(c) for c in changes if c != "aliases"] + alias_details
         result.plans.append(RowPlan(row=row, number=number, action="update" if changes else "unchanged",
-                                    data=clean, changes=changes))
+                                    data=clean, changes=changes, details=details))
     for owner, entries in alias_rows.items():
-        if owner not in seen and owner not in existing:
+        if owner in seen:
+            continue
+        if owner not in existing:
             for entry in entries:
                 result.errors.append(RowError(
                     "aliases", entry["_row"], "part_number", _("Unknown part number “%(n)s”.") % {"n": owner}
                 ))
+            continue
+        # a catalogue part the parts sheet does not list: its interchange numbers change all the same
+        part = existing[owner]
+        merged, alias_details, alias_errors = _merge_aliases(current_aliases.get(part.pk, []), entries)
+        if alias_errors:
+            result.errors.extend(alias_errors)
+            continue
+        result.plans.append(RowPlan(
+            row=entries[0]["_row"], number=owner, action="update" if alias_details else "unchanged",
+            data={"aliases": merged}, changes=["aliases"] if alias_details else [], details=alias_details,
+        ))
     result.errors.sort(key=lambda e: (e.sheet != sheet_name, e.row))
     return result
 

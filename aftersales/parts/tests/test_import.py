@@ -19,7 +19,7 @@ def priced(world):
     make_part(world, "OIL-0W20", name_zh="全合成机油 0W-20", unit="litre", sale_price="88.50", tax_rate="0.13")
 
 
-def _book(rows, aliases=None, headers=None):
+def _book(rows, aliases=None, headers=None, alias_headers=None):
     wb = Workbook()
     ws = wb.active
     ws.title = "parts"
@@ -28,7 +28,7 @@ def _book(rows, aliases=None, headers=None):
         ws.append(row)
     if aliases is not None:
         sheet = wb.create_sheet("aliases")
-        sheet.append(["part_number", "number", "brand", "is_oem"])
+        sheet.append(alias_headers or ["part_number", "number", "brand", "is_oem"])
         for row in aliases:
             sheet.append(row)
     out = io.BytesIO()
@@ -57,7 +57,10 @@ def test_import_creates_then_changes_nothing_the_second_time(world, priced):
     bp = Part.objects.get(number="BP-1")
     assert bp.unit == "set" and catalogue.price_for(bp, "fleet") == 110
     filt = Part.objects.get(number="04152-YZZA1")
-    assert str(filt.sale_price) == "70.00" and list(filt.aliases.values_list("number", flat=True)) == ["W712/75"]
+    assert str(filt.sale_price) == "70.00"
+    # the sheet lists only W712/75 for it: the Toyota number it does not mention stays (an import never deletes
+    # what the file does not say to delete)
+    assert sorted(filt.aliases.values_list("number", flat=True)) == ["90915-YZZE1", "W712/75"]
     assert not PriceListItem.objects.filter(part=filt).exists()  # an empty price cell removes the part from the list
     again = importers.apply(actor=world.admin, group=world.group, data=data)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
@@ -141,3 +144,43 @@ def test_command(world, priced, tmp_path, capsys, monkeypatch):
     (tmp_path / "x.xlsx").write_bytes(b"not a zip")
     with pytest.raises(CommandError):
         call_command("import_parts", str(tmp_path / "x.xlsx"), "--user", username)
+
+
+def test_aliases_sheet_adds_and_removes_only_what_it_says_and_the_preview_shows_each(world, priced):
+    headers = ["part_number", "number", "brand", "is_oem", "remove"]
+    before = AuditEvent.objects.count()
+    # a part the parts sheet does not list: its numbers change all the same, removal only where marked
+    data = _book([["OIL-0W20", "全合成机油 0W-20", "", "litre", "88.50", "", ""]],
+                 aliases=[["04152-YZZA1", "FLT-OIL", "", "no", ""], ["04152-YZZA1", "W712/75", "MANN", "", "yes"],
+                          ["04152-YZZA1", "90915-YZZE1", "Toyota", "no", ""]], alias_headers=headers)
+    result = importers.preview(world.group, data)
+    assert result.errors == [] and AuditEvent.objects.count() == before
+    plan = next(p for p in result.plans if p.number == "04152-YZZA1")
+    assert plan.action == "update" and set(plan.details) == {
+        "adds interchange number FLT-OIL", "removes interchange number MANN W712/75", "marks Toyota 90915-YZZE1 as not OEM"}
+    importers.apply(actor=world.manager, group=world.group, data=data)
+    filt = Part.objects.get(number="04152-YZZA1")
+    assert sorted(filt.aliases.values_list("number", "is_oem")) == [("90915-YZZE1", False), ("FLT-OIL", False)]
+    # the next file lists only the parts sheet and one new alias of another part: FLT-OIL stays
+    data = _book([["04152-YZZA1", "机油滤清器", "", "piece", "68", 12, "60"]],
+                 aliases=[["OIL-0W20", "CASTROL-0W20", "Castrol", "no"]])
+    result = importers.apply(actor=world.manager, group=world.group, data=data)
+    assert result.errors == []
+    assert sorted(filt.aliases.values_list("number", flat=True)) == ["90915-YZZE1", "FLT-OIL"]
+    assert list(Part.objects.get(number="OIL-0W20").aliases.values_list("number", flat=True)) == ["CASTROL-0W20"]
+
+
+def test_alias_errors_name_their_own_column_and_unknown_parts_are_reported(world, priced):
+    headers = ["part_number", "number", "brand", "is_oem", "remove"]
+    data = _book([], aliases=[
+        ["NOPE-1", "X1", "", "no", ""],  # row 2: no such part, in the file or the catalogue
+        ["04152-YZZA1", "W712/75", "MANN", "maybe", ""],  # row 3: is_oem
+        ["04152-YZZA1", "", "MANN", "no", "perhaps"],  # row 4: number and remove, both named
+        ["04152-YZZA1", "NOT-THERE", "", "no", "yes"],  # row 5: nothing to remove
+    ], alias_headers=headers)
+    result = importers.preview(world.group, data)
+    found = {(e.sheet, e.row, e.field) for e in result.errors}
+    assert found == {("aliases", 2, "part_number"), ("aliases", 3, "is_oem"), ("aliases", 4, "number"),
+                     ("aliases", 4, "remove"), ("aliases", 5, "remove")}
+    importers.apply(actor=world.manager, group=world.group, data=data)
+    assert PartAlias.objects.count() == 2  # nothing changed
