@@ -76,7 +76,9 @@ def review_xlsx(data: dict[str, Any]) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True})
+    from aftersales.common.spreadsheets import XLSXWRITER_OPTIONS
+
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True, **XLSXWRITER_OPTIONS})
     sheet = book.add_worksheet(data["periods"]["current"].label)
     bold = book.add_format({"bold": True})
     head = book.add_format({"bold": True, "bg_color": "#F0F0F0", "border": 1})

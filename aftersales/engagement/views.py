@@ -166,21 +166,27 @@ def segment_count(request: HttpRequest) -> HttpResponse:
     return render(request, "engagement/_segment_count.html", {"count": count, "error": error})
 
 
-EXPORT_HEADERS = ["id", "name", "mobile", "home store", "tier", "R (days)", "F", "M", "class", "last paid visit", "tags"]
+def _export_headers() -> list[str]:
+    return [_("Customer ID"), _("Name"), _("Mobile"), _("Home store"), _("Tier"), _("Days since last visit (R)"),
+            _("Paid visits (F)"), _("Spend, ¥ (M)"), _("Value class"), _("Last paid visit"), _("Tags")]
 
 
 def _export_rows(request: HttpRequest, segment: Any) -> list[list[Any]]:
+    """One row per customer, typed: numbers as numbers, the last visit as a date, labels in the reader's language."""
+    from aftersales.engagement.choices import ValueClass
+
     full = request.user.has_perm("customers.view_full_mobile")
     qs = (selectors.segment_customers_for(request.user, segment)
           .select_related("home_store", "tier").prefetch_related("tags")[:50_000])
+    classes = dict(ValueClass.choices)
     rows = []
     for c in qs:
         tier = getattr(c, "tier", None)
         rows.append([
             c.pk, c.name, c.mobile if full else mask_mobile(c.mobile), str(c.home_store or ""),
-            tier.tier if tier else "", tier.r_days if tier and tier.r_days is not None else "", tier.f if tier else "",
-            f"{tier.m:.2f}" if tier else "", tier.value_class if tier else "",
-            tier.last_visit.isoformat() if tier and tier.last_visit else "",
+            tier.tier if tier else "", tier.r_days if tier and tier.r_days is not None else None, tier.f if tier else None,
+            tier.m if tier else None, str(classes.get(tier.value_class, tier.value_class)) if tier and tier.value_class else "",
+            tier.last_visit if tier and tier.last_visit else None,
             ", ".join(auto_tag_label(t.name) for t in c.tags.all()),
         ])
     return rows
@@ -189,21 +195,23 @@ def _export_rows(request: HttpRequest, segment: Any) -> list[list[Any]]:
 @login_required
 @permission_required("engagement.export_segment", raise_exception=True)
 def segment_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    from aftersales.common import audit
+    from aftersales.common.spreadsheets import MONEY_FORMAT, csv_row, xlsx_row
+
     segment = found(selectors.segment_get, request.user, pk)
     rows = _export_rows(request, segment)
     stamp = timezone.localdate().strftime("%Y%m%d")
-    from aftersales.common import audit
-
     audit.record(actor=request.user, obj=segment, action="segment.exported", store_id=segment.store_id,
                  reason=f"{fmt} {len(rows)}")
+    headers = _export_headers()
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
-        ws = wb.create_sheet("customers")
-        ws.append(EXPORT_HEADERS)
+        ws = wb.create_sheet(_("Customers"))
+        ws.append(xlsx_row(ws, headers))
         for row in rows:
-            ws.append(row)
+            ws.append(xlsx_row(ws, row, {7: MONEY_FORMAT}))
         out = io.BytesIO()
         wb.save(out)
         response = HttpResponse(out.getvalue(),
@@ -211,8 +219,8 @@ def segment_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     else:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(EXPORT_HEADERS)
-        writer.writerows(rows)
+        writer.writerow(csv_row(headers))
+        writer.writerows(csv_row(["" if v is None else v for v in row]) for row in rows)
         response = HttpResponse(("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-{stamp}.{fmt}"'
     return response

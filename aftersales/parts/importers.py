@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.common.errors import DomainError, ValidationFailed
+from aftersales.common.spreadsheets import keep_text
 
 from . import catalogue
 from .models import Part, PartAlias, PriceList, PriceListItem
@@ -63,11 +64,10 @@ def export_catalogue(group: Any) -> bytes:
             value = getattr(part, name)
             if isinstance(value, bool):
                 value = "yes" if value else "no"
-            elif isinstance(value, Decimal):
-                value = f"{value:f}"
             row.append(value if value is not None else "")
-        row += [f"{prices[part.pk][pl.code]:f}" if pl.code in prices.get(part.pk, {}) else "" for pl in price_lists]
-        ws.append(row)
+        row += [prices[part.pk][pl.code] if pl.code in prices.get(part.pk, {}) else "" for pl in price_lists]
+        ws.append(row)  # numbers as numbers (the import reads them back exactly); text never as a formula
+        keep_text(ws, ws.max_row)
     aliases = wb.create_sheet("aliases")
     aliases.append(ALIAS_COLUMNS)
     for cell in aliases[1]:
@@ -77,6 +77,7 @@ def export_catalogue(group: Any) -> bytes:
         .values_list("part__number", "number", "brand", "is_oem")
     ):
         aliases.append([number, alias, brand, "yes" if is_oem else "no", ""])
+        keep_text(aliases, aliases.max_row)
     ws.freeze_panes = "A2"
     out = io.BytesIO()
     wb.save(out)

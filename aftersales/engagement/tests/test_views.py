@@ -126,9 +126,27 @@ def test_segment_builder_save_count_export(world, loyal):
     segment = Segment.objects.get()
     assert segment.criteria == {"store": str(world.a.pk), "tiers": ["A"]} or segment.criteria["tiers"] == ["A"]
     csv_body = client.get(reverse("engagement:segment_export", args=[segment.pk, "csv"])).content.decode("utf-8-sig")
-    assert "王忠诚" in csv_body and csv_body.splitlines()[0].startswith("id,name,mobile")
+    assert "王忠诚" in csv_body and csv_body.splitlines()[0].startswith("Customer ID,Name,Mobile,Home store,Tier")
+    # a name that a spreadsheet would run as a formula stays text, in both formats; numbers and dates are typed
+    import datetime as dt
+    import io
+
+    from openpyxl import load_workbook
+
+    from aftersales.customers.models import Customer
+
+    Customer.objects.filter(name="王忠诚").update(name='=HYPERLINK("http://evil.example","王忠诚")')
+    csv_body = client.get(reverse("engagement:segment_export", args=[segment.pk, "csv"])).content.decode("utf-8-sig")
+    assert """'=HYPERLINK(""http://evil.example""" in csv_body
     xlsx = client.get(reverse("engagement:segment_export", args=[segment.pk, "xlsx"]))
     assert xlsx.content[:2] == b"PK"
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    header, row = [c.value for c in sheet[1]], sheet[2]
+    assert header[7] == "Spend, ¥ (M)" and header[9] == "Last paid visit"
+    assert row[1].data_type == "s" and row[1].value.startswith("=HYPERLINK")  # text, not a formula
+    assert isinstance(row[7].value, (int, float)) and row[7].value > 0 and row[7].number_format == "#,##0.00"
+    assert isinstance(row[9].value, dt.datetime) and row[9].number_format == "yyyy-mm-dd"
+    assert row[4].value == "A" and isinstance(row[6].value, int)
     # the advisor sees it but cannot export or change it; the other store cannot see it
     advisor = client_for(world.advisor)
     assert advisor.get(reverse("engagement:segment_edit", args=[segment.pk])).status_code == 200

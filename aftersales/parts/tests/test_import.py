@@ -41,6 +41,9 @@ def test_export_then_import_is_idempotent(world, priced):
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["parts", "aliases"] and wb["parts"].max_row == 3 and wb["aliases"].max_row == 3
     assert "price:fleet" in [c.value for c in wb["parts"][1]]
+    header = [c.value for c in wb["parts"][1]]
+    oil = next(r for r in wb["parts"].iter_rows(min_row=2) if r[0].value == "OIL-0W20")
+    assert oil[header.index("sale_price")].data_type == "n" and oil[header.index("sale_price")].value == 88.5
     audit_before = AuditEvent.objects.count()
     result = importers.preview(world.group, data)
     assert (result.created, result.updated, result.unchanged, result.errors) == (0, 0, 2, [])
@@ -184,3 +187,14 @@ def test_alias_errors_name_their_own_column_and_unknown_parts_are_reported(world
                      ("aliases", 4, "remove"), ("aliases", 5, "remove")}
     importers.apply(actor=world.manager, group=world.group, data=data)
     assert PartAlias.objects.count() == 2  # nothing changed
+
+
+def test_a_part_name_that_looks_like_a_formula_is_exported_as_text(world, priced):
+    Part.objects.filter(number="OIL-0W20").update(name_en='=HYPERLINK("http://evil.example","oil")')
+    wb = load_workbook(io.BytesIO(importers.export_catalogue(world.group)))
+    header = [c.value for c in wb["parts"][1]]
+    oil = next(r for r in wb["parts"].iter_rows(min_row=2) if r[0].value == "OIL-0W20")
+    assert oil[header.index("name_en")].data_type == "s"
+    # and the file imports back unchanged
+    result = importers.preview(world.group, importers.export_catalogue(world.group))
+    assert (result.updated, result.errors) == (0, [])
