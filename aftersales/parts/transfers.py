@@ -12,6 +12,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -193,9 +194,44 @@ def transfer_receive(*, actor: Any, transfer: Transfer) -> Transfer:
         )
         locked.received_at = now
         locked.save(update_fields=["received_at"])
-        audit.record(actor=actor, obj=locked, action="parts.transfer_received", store_id=locked.to_store_id,
-                     changes={"hours": [None, round((now - locked.requested_at).total_seconds() / 3600, 2)]})
+        changes: dict[str, list[Any]] = {"hours": [None, round((now - locked.requested_at).total_seconds() / 3600, 2)]}
+        if locked.for_job_id is not None and _job_still_open(locked.for_job):
+            held = _hold_for_job(item, locked, actor)
+            changes[f"reserved for job {locked.for_job_id}"] = [None, str(held)]
+        audit.record(actor=actor, obj=locked, action="parts.transfer_received", store_id=locked.to_store_id, changes=changes)
     return locked
+
+
+def _job_still_open(job: Any) -> bool:
+    from aftersales.workshop.choices import IN_SHOP_STATES, JobStatus
+
+    return job.order.status in IN_SHOP_STATES and job.status != JobStatus.DECLINED
+
+
+def _hold_for_job(item: Any, transfer: Transfer, actor: Any) -> Decimal:
+    """What arrived for a waiting job is held for it at once (the job's reservation grows by what came, never beyond
+    what is free), so the next walk-in does not take it off the shelf. Returns the quantity now held for the job."""
+    from .choices import ReservationSource, ReservationStatus
+    from .models import Reservation
+
+    reference = f"job:{transfer.for_job_id}"
+    free = max(item.on_hand - item.reserved, Decimal("0"))
+    add = min(transfer.quantity, free)
+    if add <= 0:
+        return Decimal("0")
+    existing = Reservation.objects.select_for_update().filter(
+        stock_item=item, reference=reference, status=ReservationStatus.ACTIVE).first()
+    if existing is None:
+        existing = Reservation.objects.create(
+            store=transfer.to_store, part=transfer.part, stock_item=item, quantity=add, source=ReservationSource.JOB,
+            reference=reference, created_by=actor if getattr(actor, "pk", None) else None,
+        )
+    else:
+        existing.quantity += add
+        existing.save(update_fields=["quantity"])
+    item.reserved += add
+    item.save(update_fields=["reserved"])
+    return existing.quantity
 
 
 def transfer_cancel(*, actor: Any, transfer: Transfer, reason: str = "") -> Transfer:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from aftersales.common.errors import Forbidden, IllegalTransition, ValidationFailed
 from aftersales.common.tests.factories import make_staff
 from aftersales.parts.choices import MovementKind, TransferStatus
-from aftersales.parts.models import PartsEvent, StockItem, StockMovement, Transfer
+from aftersales.parts.models import PartsEvent, Reservation, StockItem, StockMovement, Transfer
 from aftersales.parts.services import reserve, stock_issue, stock_receive
 from aftersales.parts.transfers import (
     elapsed,
@@ -73,6 +73,33 @@ def test_full_transfer_moves_stock_at_the_sending_average_cost(world, clerk, cle
     assert a_item.on_hand == 3 and a_item.avg_cost == Decimal("3033.3333")
     assert [e.to_state for e in PartsEvent.objects.filter(transfer=t)] == ["requested", "approved", "shipped", "received"]
     assert elapsed(t) == t.received_at - t.requested_at
+    # what came for the waiting job is held for it at once: a walk-in cannot take it off the shelf
+    held = Reservation.objects.get(stock_item=a_item, reference=f"job:{job.pk}", status="active")
+    assert held.quantity == 2 and a_item.reserved == 2 and a_item.on_hand - a_item.reserved == 1
+
+
+def test_a_transfer_tops_up_the_jobs_reservation_and_never_holds_more_than_is_free(world, clerk, clerk_b, turbo):
+    stock_receive(actor=clerk, store=world.a, part=turbo, quantity=1, unit_cost="2900.00")
+    job = make_job(world.a, advisor=world.advisor)
+    reserve(actor=clerk, store=world.a, part=turbo, quantity=1, source="job", reference=f"job:{job.pk}")
+    t = request(world, turbo, 2, for_job=job)
+    transfer_approve(actor=clerk_b, transfer=t)
+    transfer_ship(actor=clerk_b, transfer=t)
+    transfer_receive(actor=clerk, transfer=t)
+    item = StockItem.objects.get(store=world.a, part=turbo)
+    assert Reservation.objects.get(reference=f"job:{job.pk}", status="active").quantity == 3
+    assert (item.on_hand, item.reserved) == (3, 3)
+
+
+def test_elapsed_time_of_a_transfer_received_at_once_shows_zero_not_a_dash(client, world, clerk, clerk_b, turbo):
+    t = request(world, turbo, 1)
+    transfer_approve(actor=clerk_b, transfer=t)
+    transfer_ship(actor=clerk_b, transfer=t)
+    transfer_receive(actor=clerk, transfer=t)
+    Transfer.objects.filter(pk=t.pk).update(received_at=t.requested_at)
+    client.force_login(clerk)
+    page = client.get(reverse("purchasing:transfer_detail", args=[t.pk])).text
+    assert "<dd>0.0</dd>" in page
 
 
 def test_same_store_refused_naming_to_store_and_nothing_written(world, turbo):
