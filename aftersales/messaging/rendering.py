@@ -56,10 +56,19 @@ def fill(text: str, variables: dict[str, Any]) -> str:
     return tidy(PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), text))
 
 
+def sms_replies_configured() -> bool:
+    """Whether customers' SMS replies reach us (the provider's reply callback is set up with its shared secret,
+    MESSAGING_INBOUND_SECRET): only then may an SMS promise "reply TD to unsubscribe"."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "MESSAGING_INBOUND_SECRET", ""))
+
+
 def opt_out_footer(channel: str, language: str, link: str) -> str:
-    """Every marketing message says how to opt out: a reply keyword for SMS, a link elsewhere."""
+    """Every marketing message says how to opt out: a reply keyword for SMS when replies reach us (otherwise the
+    opt-out link, as elsewhere), a link on every other channel. A promise we could not keep is never printed."""
     with override(language):
-        if channel == Channel.SMS:
+        if channel == Channel.SMS and sms_replies_configured():
             return _("Reply TD to unsubscribe")
         return _("Unsubscribe: %(link)s") % {"link": link}
 

@@ -420,7 +420,8 @@ def test_marketing_in_quiet_hours_now_waits_then_goes_out(world, customer, data_
 
 
 # ---- opt-out ----------------------------------------------------------------------------------------------------
-def test_every_marketing_message_carries_the_opt_out(world, data_dir):
+def test_every_marketing_message_carries_the_opt_out(world, data_dir, settings):
+    settings.MESSAGING_INBOUND_SECRET = "s3cret-inbound"  # SMS replies reach us: the SMS may say "reply TD"
     no_quiet_hours(world.a)
     c = CustomerFactory(home_store=world.a, email="c@example.com", wechat_openid="o-123")
     for channel in ("sms", "email", "wechat", "app"):
@@ -590,3 +591,22 @@ def test_recover_stale_reconciles_resends_once_or_marks_unknown(world, data_dir,
     keys = [d.key for d in receiver.deliveries]
     assert sorted(keys) == sorted([f"aftersales-msg-{hooked[0]}"] * 2 + [f"aftersales-msg-{hooked[1]}"])
     assert {d.key for d in receiver.deliveries} == {f"aftersales-msg-{pk}" for pk in hooked}
+
+
+def test_an_sms_promises_reply_td_only_when_replies_reach_us(world, data_dir, settings, client):
+    """Without the reply callback configured, "reply TD" would be a promise we cannot keep: the SMS carries the
+    opt-out link instead, and that link works."""
+    settings.MESSAGING_INBOUND_SECRET = ""
+    no_quiet_hours(world.a)
+    c = CustomerFactory(home_store=world.a)
+    grant(c, "sms", world.advisor)
+    m = message_enqueue(kind="campaign.offer", store=world.a, customer=c, channel="sms", variables=sample("campaign.offer"),
+                        dedup_key="offer:no-replies")
+    assert "TD" not in m.body
+    found = re.search(r"https?://[^/\s]+(/m/o/[^/\s]+/)", m.body)
+    assert found, m.body
+    assert client.get(found.group(1)).status_code == 200
+    settings.MESSAGING_INBOUND_SECRET = "s3cret-inbound"
+    m2 = message_enqueue(kind="campaign.offer", store=world.a, customer=c, channel="sms", variables=sample("campaign.offer"),
+                         dedup_key="offer:replies")
+    assert m2.body.endswith(opt_out_footer("sms", m2.language, "")) and "/m/o/" not in m2.body

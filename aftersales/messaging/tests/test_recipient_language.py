@@ -24,6 +24,11 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 URL = re.compile(r"https?://\S+|/\S*/")
 
 
+@pytest.fixture(autouse=True)
+def _sms_replies_reach_us(settings: Any) -> None:
+    settings.MESSAGING_INBOUND_SECRET = "s3cret-inbound"  # so marketing SMS may promise "reply TD"
+
+
 def _values(kind: str, language: str) -> dict[str, Any]:
     """Sample values in the recipient's language: Chinese samples (some ending their sentence with "。") for a
     Chinese recipient, plain English ones for an English one."""
