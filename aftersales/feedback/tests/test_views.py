@@ -289,3 +289,16 @@ def test_customer_360_lists_scores_and_cases(client, loop):
     assert 'data-testid="followup-scores"' in page and 'data-testid="feedback-case"' in page
     client.force_login(loop.world.advisor_b)
     assert client.get(f"/customers/{loop.customer.pk}/").status_code == 404
+
+
+def test_public_form_tells_the_customer_what_happens_to_their_data(client, loop):
+    """PIPL: people are told what is collected, why, who sees it and how to have it deleted, before they send it,
+    in the language of the page."""
+    loop.store.phone = "020-8888 6666"
+    loop.store.save(update_fields=["phone"])
+    page = client.get(f"/feedback/submit/{loop.store.pk}/?lang=en").content.decode()
+    notice = page[page.index('data-testid="privacy-notice"'):page.index('data-testid="public-submit"')]
+    assert "only to handle this complaint" in notice and "020-8888 6666" in notice and "not used for marketing" in notice
+    page = client.get(f"/feedback/submit/{loop.store.pk}/?lang=zh-hans").content.decode()
+    notice = page[page.index('data-testid="privacy-notice"'):page.index('data-testid="public-submit"')]
+    assert "个人信息" in notice and "020-8888 6666" in notice
