@@ -501,8 +501,8 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         except DomainError as exc:  # e.g. the template's per-customer limit: the flow goes on without this voucher
             action.note = f"voucher refused: {exc.code}"[:300]
     action.save()
-    if step.kind in (StepKind.MESSAGE, StepKind.CALL, StepKind.VOUCHER) and enrolment.contacted_at is None:
-        enrolment.contacted_at = now
+    if enrolment.contacted_at is None and action.message is not None and action.message.status not in NOT_REACHED:
+        enrolment.contacted_at = now  # a message left for the customer (or a call task put to a person), not one held back
 
 
 def _call_title(advisor: Any, name: str) -> str:
@@ -588,11 +588,43 @@ def playbooks_tick(*, now: dt.datetime | None = None) -> tuple[int, int]:
 
 
 # ---- results -------------------------------------------------------------------------------------------------------
+#: message states that mean the customer was not reached (held back for lack of consent, failed, withdrawn)
+NOT_REACHED = ("suppressed", "failed", "cancelled")
+
+
+def _reachable_customers(customer_ids: set[int]) -> set[int]:
+    """Customers whose latest marketing consent on some channel grants it: the ones a playbook's messages can reach."""
+    from aftersales.customers.models import Consent
+
+    latest: dict[tuple[int, str], bool] = {}
+    rows = (Consent.objects.filter(customer_id__in=customer_ids, purpose="marketing")
+            .order_by("-at", "-id").values_list("customer_id", "channel", "granted"))
+    for customer_id, channel, granted in rows:
+        latest.setdefault((customer_id, channel), granted)
+    return {customer_id for (customer_id, _channel), granted in latest.items() if granted}
+
+
+def _rate_difference(a: int, n_a: int, b: int, n_b: int) -> tuple[float | None, float | None, float | None]:
+    """The difference of two proportions a/n_a − b/n_b with its 95 % confidence interval (normal approximation,
+    Wald); None where a group is empty."""
+    import math
+
+    if not n_a or not n_b:
+        return None, None, None
+    p_a, p_b = a / n_a, b / n_b
+    diff = p_a - p_b
+    se = math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
+    return diff, diff - 1.96 * se, diff + 1.96 * se
+
+
 def playbook_results(playbook: Playbook) -> dict[str, Any]:
     """Contacted, booked, visited, revenue for the contacted group and the hold-out, and the uplift.
 
-    A result counts when it happens within ``measure_days`` (default 90) after the enrolment. Set-based: one
-    aggregate query per group.
+    A result counts when it happens within ``measure_days`` (default 90) after the enrolment. "Contacted" means a
+    message was left (not held back for lack of consent, not failed) or a call task was put to a person. The uplift
+    compares like with like: the customers of each group that the playbook's messages could reach (a marketing
+    consent on some channel), the same filter on both sides; it comes with both group sizes and a 95 % confidence
+    interval. Set-based: a few queries per playbook.
     """
     from aftersales.appointments.models import Appointment
     from aftersales.workshop.models import RepairOrder
@@ -610,20 +642,36 @@ def playbook_results(playbook: Playbook) -> dict[str, Any]:
         visited=Exists(visits),
         revenue=Coalesce(Subquery(visits.order_by().values("customer_id").annotate(s=Sum("total")).values("s")[:1]), Decimal("0")),
     )
+    reached = set(
+        EnrolmentAction.objects.filter(enrolment__playbook=playbook, message__isnull=False)
+        .exclude(message__status__in=NOT_REACHED).values_list("enrolment_id", flat=True)
+    )
+    all_rows = list(base.values_list("pk", "customer_id", "is_holdout", "booked", "visited", "revenue"))
+    if playbook.steps.filter(kind=StepKind.CALL).exists():  # a person calls: every enrolled customer can be reached
+        reachable = {r[1] for r in all_rows}
+    else:
+        reachable = _reachable_customers({r[1] for r in all_rows})
     out: dict[str, Any] = {}
     for name, holdout in (("treated", False), ("holdout", True)):
-        rows = list(base.filter(is_holdout=holdout).values_list("contacted_at", "booked", "visited", "revenue"))
+        rows = [r for r in all_rows if r[2] == holdout]
         n = len(rows)
-        visited = sum(1 for r in rows if r[2])
-        booked = sum(1 for r in rows if r[1])
+        visited = sum(1 for r in rows if r[4])
+        booked = sum(1 for r in rows if r[3])
+        eligible = [r for r in rows if r[1] in reachable]
         out[name] = {
-            "enrolled": n, "contacted": sum(1 for r in rows if r[0]), "booked": booked, "visited": visited,
-            "revenue": q(sum((Decimal(r[3] or 0) for r in rows), Decimal("0"))),
+            "enrolled": n, "contacted": 0 if holdout else sum(1 for r in rows if r[0] in reached),
+            "booked": booked, "visited": visited,
+            "revenue": q(sum((Decimal(r[5] or 0) for r in rows), Decimal("0"))),
             "visit_rate": (visited / n) if n else None, "booked_rate": (booked / n) if n else None,
+            "eligible": len(eligible), "eligible_visited": sum(1 for r in eligible if r[4]),
         }
+        out[name]["eligible_visit_rate"] = (out[name]["eligible_visited"] / len(eligible)) if eligible else None
     t, h = out["treated"], out["holdout"]
-    out["uplift"] = (t["visit_rate"] - h["visit_rate"]) if t["visit_rate"] is not None and h["visit_rate"] is not None else None
-    contacted_visited = base.filter(is_holdout=False, contacted_at__isnull=False, visited=True).count()
+    out["uplift"], out["uplift_low"], out["uplift_high"] = _rate_difference(
+        t["eligible_visited"], t["eligible"], h["eligible_visited"], h["eligible"])
+    for key in ("uplift", "uplift_low", "uplift_high"):  # percentage points, for the pages
+        out[f"{key}_pp"] = round(out[key] * 100) if out[key] is not None else None
+    contacted_visited = sum(1 for r in all_rows if not r[2] and r[0] in reached and r[4])
     out["win_back_rate"] = (contacted_visited / t["contacted"]) if t["contacted"] else None
     return out
 

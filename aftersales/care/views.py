@@ -144,10 +144,29 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, p, form=form, step_form=StepForm())
 
 
+def _step_rows(p: Any) -> list[dict[str, Any]]:
+    """Each step in words: the message by its name (never its code) and the voucher by the template's name."""
+    from aftersales.messaging.kinds import KINDS
+
+    steps = list(p.steps.order_by("seq"))
+    names: dict[int, str] = {}
+    ids = {s.voucher_template_id for s in steps if s.voucher_template_id}
+    if ids:
+        from django.apps import apps
+
+        if apps.is_installed("aftersales.loyalty"):
+            template_model = apps.get_model("loyalty", "VoucherTemplate")
+            from aftersales.common.templatetags.aftersales import localized
+
+            names = {t.pk: localized(t, "name") for t in template_model.objects.filter(pk__in=ids)}
+    return [{"s": s, "message": str(KINDS[s.message_kind].label) if s.message_kind in KINDS else s.message_kind,
+             "voucher": names.get(s.voucher_template_id or 0, "")} for s in steps]
+
+
 def _detail(request: HttpRequest, p: Any, *, form: Any, step_form: Any, status: int = 200) -> HttpResponse:
     enrolments = list(selectors.enrolments_for(request.user, p)[:50])
     return render(request, "care/playbook.html", {
-        "p": p, "store": p.store, "form": form, "step_form": step_form, "steps": list(p.steps.order_by("seq")),
+        "p": p, "store": p.store, "form": form, "step_form": step_form, "steps": _step_rows(p),
         "r": services.playbook_results(p), "enrolments": enrolments, "can_change": request.user.has_perm("care.change_playbook"),
     }, status=status)
 

@@ -62,13 +62,16 @@ def test_inactivity_trigger_runs_the_steps_with_waits_once(world):
     playbooks_advance(now=NOW)
     playbooks_advance(now=NOW)
     e.refresh_from_db()
-    assert e.step_index == 1 and e.next_run_at == NOW + dt.timedelta(days=3) and e.contacted_at == NOW
+    assert e.step_index == 1 and e.next_run_at == NOW + dt.timedelta(days=3)
     assert list(Message.objects.filter(customer=customer).values_list("kind", flat=True)) == ["care.recall"]
+    assert e.contacted_at is None  # no marketing consent: the notice was held back, which is no contact
     playbooks_advance(now=NOW + dt.timedelta(days=2))
     assert Message.objects.filter(customer=customer).count() == 1  # still waiting
     playbooks_advance(now=NOW + dt.timedelta(days=3))
     call = Message.objects.get(customer=customer, kind="care.call")
     assert call.channel == "phone" and "半年未到店" in call.body
+    e.refresh_from_db()
+    assert e.contacted_at == NOW + dt.timedelta(days=3)  # the call task put to a person is the first contact
     task = Message.objects.get(staff_user=world.advisor, kind="staff.task")
     assert customer.name in task.body
     playbooks_advance(now=NOW + dt.timedelta(days=10))
@@ -165,8 +168,15 @@ def test_scheduled_campaign_enrols_the_audience_once(world, car):
     assert Message.objects.get(customer=toyota).kind == "campaign.offer"
 
 
+def _consent(customer, world):
+    Consent.objects.create(customer=customer, channel="sms", purpose="marketing", granted=True, source="in_store",
+                           at=NOW - dt.timedelta(days=30), recorded_by=world.advisor)
+
+
 def test_results_uplift_and_win_back_rate(world):
     customers = [lapsed(world.a) for _ in range(20)]
+    for c in customers:
+        _consent(c, world)
     p = winback(world.a, holdout=25)
     playbooks_enrol(now=NOW)
     playbooks_advance(now=NOW)
@@ -181,9 +191,41 @@ def test_results_uplift_and_win_back_rate(world):
     assert (t["enrolled"], h["enrolled"]) == (len(treated), len(held))
     assert t["contacted"] == len(treated) and h["contacted"] == 0
     assert t["visited"] == 2 and h["visited"] == 0 and t["revenue"] == Decimal("1600.00")
+    assert (t["eligible"], h["eligible"]) == (len(treated), len(held))
     assert r["uplift"] == pytest.approx(2 / len(treated))
+    assert r["uplift_low"] < r["uplift"] < r["uplift_high"]
     assert r["win_back_rate"] == pytest.approx(2 / len(treated))
     assert len(customers) == len(treated) + len(held)
+
+
+def test_a_suppressed_message_is_not_contact_and_uplift_compares_like_with_like(world):
+    """Only a message that left counts as contact; the uplift compares the customers each group's messages could
+    reach (marketing consent), the same filter on both sides, so customers never reachable do not dilute one side."""
+    customers = [lapsed(world.a) for _ in range(24)]
+    consenting = customers[::2]
+    for c in consenting:
+        _consent(c, world)
+    p = Playbook.objects.create(store=world.a, code="offer", name="Offer", trigger=TriggerKind.INACTIVITY,
+                                inactivity_days=182, holdout_percent=50, is_active=True)
+    PlaybookStep.objects.create(playbook=p, seq=1, kind=StepKind.MESSAGE, message_kind="campaign.offer", text="七折")
+    playbooks_enrol(now=NOW)
+    playbooks_advance(now=NOW)
+    treated = list(Enrolment.objects.filter(playbook=p, is_holdout=False))
+    held = list(Enrolment.objects.filter(playbook=p, is_holdout=True))
+    t_ok = [e for e in treated if e.customer in consenting]
+    h_ok = [e for e in held if e.customer in consenting]
+    assert t_ok and h_ok and len(t_ok) < len(treated)
+    for e in treated:
+        assert (e.contacted_at is not None) == (e.customer in consenting)  # a held-back message is no contact
+    # every reachable treated customer comes back, and every unreachable hold-out customer comes back too
+    for e in t_ok + [e for e in held if e.customer not in consenting]:
+        visit(e.customer.vehicles.get(), TODAY + dt.timedelta(days=10), 25000, total="500.00")
+    r = playbook_results(p)
+    t, h = r["treated"], r["holdout"]
+    assert t["contacted"] == len(t_ok) and (t["eligible"], h["eligible"]) == (len(t_ok), len(h_ok))
+    assert t["eligible_visit_rate"] == 1 and h["eligible_visit_rate"] == 0
+    assert r["uplift"] == pytest.approx(1.0)  # the plain rates would have hidden it: 50 % vs 50 %
+    assert t["visit_rate"] == pytest.approx(len(t_ok) / len(treated))
 
 
 def test_engagement_and_loyalty_dependencies_are_checked(world):
@@ -347,7 +389,7 @@ def test_voucher_step_issues_a_voucher_once(world):
     assert voucher.template == winback_labour and voucher.store == world.a and "playbook d" in voucher.reason
     e = Enrolment.objects.get(playbook=p)
     assert e.status == EnrolmentStatus.COMPLETED and e.actions.get(seq=1).voucher_id == voucher.pk
-    assert e.contacted_at == NOW
+    assert e.contacted_at is None  # the voucher is in the wallet, but the message telling of it was held back (no consent)
 
 
 def test_recommendation_names_the_car_and_the_work_in_the_customers_language(car):

@@ -101,7 +101,11 @@ def test_playbook_screens(client, world):
     assert d.name in page
     assert client.get(f"/care/playbooks/{other.pk}/").status_code == 404
     assert client.post(f"/care/playbooks/{other.pk}/deactivate/").status_code == 404
-    assert client.get(f"/care/playbooks/{d.pk}/").status_code == 200
+    detail = client.get(f"/care/playbooks/{d.pk}/")
+    assert detail.status_code == 200
+    steps = detail.content.decode().split('data-testid="steps"')[1].split("</ol>")[0]
+    assert "Come-back notice" in steps and "care.recall" not in steps  # the message by its name, never its code
+    assert 'data-testid="uplift"' in detail.content.decode()
     # bad step: inline error on the field, nothing written
     response = client.post(f"/care/playbooks/{d.pk}/steps/", {"kind": "wait", "wait_days": "0"})
     assert response.status_code == 422 and "errorlist" in response.content.decode()
