@@ -120,3 +120,23 @@ MESSAGE_KIND_LABELS = {
     "care.club": _("Club invitation"),
     "care.recommendation": _("Mileage-based recommendation"),
 }
+
+
+class RunKind(models.TextChoices):
+    REMINDERS = "reminders", _("Reminder sweep")
+    PLAYBOOKS = "playbooks", _("Playbook run")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+RUN_TRANSITIONS: dict[str, set[str]] = {
+    RunStatus.QUEUED: {RunStatus.RUNNING},
+    RunStatus.RUNNING: {RunStatus.DONE, RunStatus.FAILED, RunStatus.RUNNING},  # RUNNING again: picked up after a crash
+    RunStatus.DONE: set(),
+    RunStatus.FAILED: set(),
+}

@@ -13,6 +13,8 @@ from .choices import (
     EnrolmentStatus,
     ReminderKind,
     ReminderStatus,
+    RunKind,
+    RunStatus,
     StepKind,
     TriggerKind,
 )
@@ -350,3 +352,47 @@ __all__ = [
     "MaintenancePlan", "Playbook", "PlaybookStep", "Reminder", "ReminderEvent", "ReminderKind", "ReminderStatus",
     "StepKind", "TriggerKind",
 ]
+
+
+class SweepRun(models.Model):
+    """A manager's "run now" of the reminder sweep or the playbook run for one store: queued on the worker, its
+    progress and result kept for the page (the scheduled runs go on as before)."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("what"), max_length=10, choices=RunKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    phase = models.CharField(_("step"), max_length=40, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("care run")
+        verbose_name_plural = _("care runs")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "kind"], condition=models.Q(status__in=["queued", "running"]),
+                                    name="care_one_open_run_per_store_kind"),
+        ]
+        indexes = [models.Index(fields=["store", "-requested_at"], name="care_run_store_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.store_id} {self.status}"
+
+
+class SweepRunEvent(models.Model):
+    run = models.ForeignKey(SweepRun, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=10)
+    to_state = models.CharField(max_length=10)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state}→{self.to_state}"

@@ -564,13 +564,14 @@ def enrolment_advance(enrolment_id: int, *, now: dt.datetime | None = None) -> E
         return enrolment
 
 
-def playbooks_advance(*, now: dt.datetime | None = None, limit: int = ADVANCE_BATCH) -> int:
+def playbooks_advance(*, now: dt.datetime | None = None, limit: int = ADVANCE_BATCH,
+                      store_ids: list[int] | None = None) -> int:
     """Advance every due enrolment of an active playbook (a periodic task calls this; safe to run twice)."""
     now = now or timezone.now()
-    ids = list(
-        Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE, next_run_at__lte=now, playbook__is_active=True)
-        .order_by("next_run_at", "id").values_list("id", flat=True)[:limit]
-    )
+    due = Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE, next_run_at__lte=now, playbook__is_active=True)
+    if store_ids is not None:
+        due = due.filter(store_id__in=store_ids)
+    ids = list(due.order_by("next_run_at", "id").values_list("id", flat=True)[:limit])
     done = 0
     for pk in ids:
         try:

@@ -58,6 +58,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "coverage": coverage, "can_act": user.has_perm("care.change_reminder"), "open_states": (
             ReminderStatus.DUE, ReminderStatus.SENT, ReminderStatus.CALLED),
         "prev": day - dt.timedelta(days=7), "next": day + dt.timedelta(days=7),
+        "run_card": _run_card(user, store, "reminders"),
     })
 
 
@@ -90,7 +91,7 @@ def playbook_list(request: HttpRequest) -> HttpResponse:
     rows = [{"p": p, "r": services.playbook_results(p)} for p in selectors.playbooks_for(request.user, store=store)]
     return render(request, "care/playbooks.html", {
         "store": store, "stores": _stores(request.user), "rows": rows,
-        "can_change": request.user.has_perm("care.change_playbook"),
+        "can_change": request.user.has_perm("care.change_playbook"), "run_card": _run_card(request.user, store, "playbooks"),
     })
 
 
@@ -226,3 +227,40 @@ def step_delete(request: HttpRequest, pk: int, step_pk: int) -> HttpResponse:
 
 
 __all__ = ["REMINDER_ACTIONS"]
+
+
+# ---- "run now" ------------------------------------------------------------------------------------------------------
+def _run_card(user: Any, store: Any, kind: str) -> dict[str, Any]:
+    """What the "run now" card of a page needs: may this user start it, and the latest run for the store."""
+    from . import runs
+
+    latest = runs.runs_for(user, store=store, kind=kind).first()
+    return {"kind": kind, "store": store, "latest": latest, "can_run": user.has_perm(runs.RUN_PERMISSIONS[kind])}
+
+
+@login_required
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    from . import runs
+
+    store = store_from_request(request)
+    kind = request.POST.get("kind", "")
+    try:
+        run = runs.run_request(actor=request.user, store=store, kind=kind)
+    except DomainError as exc:
+        if exc.status == 403:
+            return HttpResponse(status=403)
+        messages.error(request, str(exc.message))
+        return redirect(f"/care/?store={store.pk}")
+    return redirect("care:run", run.pk)
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import runs
+    from .choices import RunStatus
+
+    run = found(runs.run_get, request.user, pk)
+    running = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    template = "care/_run_progress.html" if request.headers.get("HX-Request") else "care/run.html"
+    return render(request, template, {"run": run, "running": running})
