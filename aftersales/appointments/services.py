@@ -179,7 +179,8 @@ def _vehicle(*, actor: Any, customer: Any, vehicle: Any, vehicle_data: dict[str,
         if found is not None:
             return found
     allowed = ("vin", "plate", "make", "model", "year", "colour", "fuel_type")
-    return vehicle_create(actor=actor, owner=customer, **{k: v for k, v in data.items() if k in allowed})
+    # a customer booking their own car states its plate; a pair with another car goes to the data-quality page
+    return vehicle_create(actor=actor, owner=customer, confirm_plate=True, **{k: v for k, v in data.items() if k in allowed})
 
 
 # ---- capacity under locks -------------------------------------------------------------------------------------------

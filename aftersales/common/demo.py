@@ -1103,7 +1103,7 @@ class _Builder:
         mileage = None
         if plan.profile == "dormant":  # never visited: the odometer as reported at purchase follow-up
             mileage = max(8, int((self.today - purchased).days * annual / 365))
-        vehicle = vehicle_create(actor=actor, owner=customer, mileage=mileage, **data)
+        vehicle = vehicle_create(actor=actor, owner=customer, mileage=mileage, confirm_plate=True, **data)
         if no_plate:
             self.incomplete += 1
         self.vehicles.append(vehicle)

@@ -407,7 +407,8 @@ def _apply_row(*, actor: Any, group: Any, job: Any, plan: RowPlan, out: ChunkRes
         vehicle = Vehicle.objects.filter(group=group, plate=row["plate"]).order_by("-id").first()
     if vehicle is None:
         vehicle = vehicle_create(actor=actor, owner=customer, vin=row["vin"], plate=row["plate"], make=row["make"],
-                                 model=row["model"], reason=_("History import"))
+                                 model=row["model"], reason=_("History import"),
+                                 confirm_plate=True)  # the file is the shop's record: pairs go to the data-quality page
         out.vehicles_created += 1
     if row["mileage"]:
         read_at = dt.datetime.combine(row["date"], dt.time(12), tzinfo=store.zone)

@@ -42,6 +42,8 @@ class VehicleIn(Schema):
     owner_id: int
     vin: str
     plate: str = ""
+    #: the plate is on another vehicle of the group and this car carries it now (else 409 plate_on_other_vehicle)
+    confirm_plate: bool = False
     make: str
     model: str
     year: int | None = None
@@ -61,6 +63,7 @@ class VehicleIn(Schema):
 class VehiclePatch(Schema):
     vin: str | None = None
     plate: str | None = None
+    confirm_plate: bool = False
     make: str | None = None
     model: str | None = None
     year: int | None = None

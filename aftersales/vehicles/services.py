@@ -101,12 +101,41 @@ def _raise_duplicate(group_id: int, vin: str, exclude_pk: int | None = None) -> 
         )
 
 
-def vehicle_create(*, actor: Any, owner: Any, mileage: int | None = None, reason: str = "", **data: Any) -> Vehicle:
+def plate_holders(group_id: int, plate: str, exclude_pk: int | None = None) -> list[Vehicle]:
+    """Other vehicles of the dealer group that carry this plate."""
+    if not plate:
+        return []
+    qs = Vehicle.objects.filter(group_id=group_id, plate=plate).select_related("owner")
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return list(qs.order_by("id")[:5])
+
+
+def _check_plate(group_id: int, plate: str, exclude_pk: int | None, confirm_plate: bool) -> None:
+    """Plates move between cars in China (a plate kept when a car is sold, re-issued later), so a plate already on
+    another vehicle is not refused: it is questioned, and saved once the person confirms. The data-quality page lists
+    every such pair."""
+    holders = plate_holders(group_id, plate, exclude_pk)
+    if holders and not confirm_plate:
+        other = holders[0]
+        raise Conflict(
+            "plate_on_other_vehicle",
+            _("Plate %(plate)s is already on another vehicle (%(car)s, VIN %(vin)s). Plates move between cars: tick "
+              "the confirmation if this car carries it now.") % {
+                "plate": plate, "car": f"{other.make} {other.model}".strip(), "vin": other.vin},
+            "plate", existing_id=other.pk,
+        )
+
+
+def vehicle_create(*, actor: Any, owner: Any, mileage: int | None = None, reason: str = "", confirm_plate: bool = False,
+                   **data: Any) -> Vehicle:
+    """A new vehicle; a plate already on another vehicle of the group needs ``confirm_plate``."""
     require(actor, "vehicles.add_vehicle")
     for key in ("vin", "make", "model"):
         data.setdefault(key, "")
     fields = _clean(data, actor)
     _raise_duplicate(owner.group_id, fields["vin"])
+    _check_plate(owner.group_id, fields.get("plate", ""), None, confirm_plate)
     km = _parse_km(mileage, "mileage") if mileage not in (None, "") else None
     try:
         with transaction.atomic():
@@ -129,12 +158,14 @@ def vehicle_create(*, actor: Any, owner: Any, mileage: int | None = None, reason
     return vehicle
 
 
-def vehicle_update(*, actor: Any, vehicle: Vehicle, reason: str = "", **data: Any) -> Vehicle:
+def vehicle_update(*, actor: Any, vehicle: Vehicle, reason: str = "", confirm_plate: bool = False, **data: Any) -> Vehicle:
     require(actor, "vehicles.change_vehicle")
     data.pop("owner", None)  # ownership changes go through vehicle_transfer
     fields = _clean(data, actor, instance=vehicle)
     if "vin" in fields and fields["vin"] != vehicle.vin:
         _raise_duplicate(vehicle.group_id, fields["vin"], exclude_pk=vehicle.pk)
+    if fields.get("plate") and fields["plate"] != vehicle.plate:
+        _check_plate(vehicle.group_id, fields["plate"], vehicle.pk, confirm_plate)
     try:
         with transaction.atomic():
             locked, changes = audit.update_locked(Vehicle, vehicle.pk, fields, AUDITED_FIELDS)

@@ -63,6 +63,12 @@ class VehicleForm(DomainForm):
     insurance_expiry = _date(_("Insurance expiry"))
     warranty_start = _date(_("Warranty start"))
     warranty_end = _date(_("Warranty end"))
+    confirm_plate = forms.BooleanField(label=_("Yes, this car carries the plate now"), required=False,
+                                       widget=forms.HiddenInput)
+
+    def ask_plate_confirmation(self) -> None:
+        """The plate is on another vehicle: show the confirmation box (hidden until then)."""
+        self.fields["confirm_plate"].widget = forms.CheckboxInput()
 
 
 class NewVehicleForm(VehicleForm):

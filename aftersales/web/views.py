@@ -237,6 +237,8 @@ def vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
             vehicle_services.vehicle_create(actor=request.user, owner=customer, **form.cleaned_data)
         except DomainError as exc:
             form.add_domain_error(exc)
+            if exc.code == "plate_on_other_vehicle":
+                form.ask_plate_confirmation()
         else:
             messages.success(request, _("Vehicle added."))
             return redirect("web:customer_detail", customer.pk)
@@ -247,13 +249,15 @@ def vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("vehicles.change_vehicle", raise_exception=True)
 def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
     vehicle = _found(vehicle_selectors.vehicle_get, request.user, pk)
-    initial = {f: getattr(vehicle, f) for f in VehicleForm.base_fields}
+    initial = {f: getattr(vehicle, f) for f in VehicleForm.base_fields if f != "confirm_plate"}
     form = VehicleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             vehicle_services.vehicle_update(actor=request.user, vehicle=vehicle, **form.cleaned_data)
         except DomainError as exc:
             form.add_domain_error(exc)
+            if exc.code == "plate_on_other_vehicle":
+                form.ask_plate_confirmation()
         else:
             messages.success(request, _("Saved."))
             return redirect("web:customer_detail", vehicle.owner_id)
@@ -309,7 +313,10 @@ def data_quality(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     rows = [{"customer": c, "phone": phone_for(request.user, c.mobile)} for c in page.object_list]
     heartbeats = list(WorkerHeartbeat.objects.order_by("-seen_at")[:5])
-    return render(request, "web/data_quality.html", {"report": report, "page": page, "rows": rows, "heartbeats": heartbeats})
+    return render(request, "web/data_quality.html", {
+        "report": report, "page": page, "rows": rows, "heartbeats": heartbeats,
+        "shared_plates": vehicle_selectors.shared_plates(request.user),
+    })
 
 
 @login_required

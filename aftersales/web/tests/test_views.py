@@ -240,3 +240,46 @@ def test_360_shows_parts_fitted_with_warranty(client, world, zhang):
     page = client.get(f"/customers/{zhang.pk}/").content.decode()
     assert "蓄电池 70Ah" in page and "B2611" in page and "天津" in page
     assert batch.warranty_until.strftime("%Y-%m-%d") in page
+
+
+def test_a_plate_already_on_another_vehicle_asks_for_confirmation_and_shows_on_data_quality(client, world, zhang):
+    """Plates move between cars in China: the form warns, shows who carries it, saves once confirmed; the pair is
+    listed on the data-quality page (issue 14 item 6)."""
+    first = vehicle_create(actor=world.advisor, owner=zhang, vin=make_vin(), plate="粤A77777", make="Toyota", model="Camry")
+    buyer = customer_create(actor=world.advisor, store=world.a, name="钱进", mobile="13700002222")
+    client.force_login(world.advisor)
+    form = {"vin": make_vin(), "plate": "粤A77777", "make": "BYD", "model": "Seal", "fuel_type": "ev"}
+    page = client.get(f"/customers/{buyer.pk}/vehicles/new/").content.decode()
+    assert "this car carries the plate now" not in page  # the confirmation appears only when needed
+    response = client.post(f"/customers/{buyer.pk}/vehicles/new/", form)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-field="plate"' in html and first.vin in html
+    assert 'type="checkbox" name="confirm_plate"' in html
+    assert not Vehicle.objects.filter(owner=buyer).exists()
+    response = client.post(f"/customers/{buyer.pk}/vehicles/new/", {**form, "confirm_plate": "on"})
+    assert response.status_code == 302 and Vehicle.objects.get(owner=buyer).plate == "粤A77777"
+    # editing another car onto the plate asks the same
+    third = vehicle_create(actor=world.advisor, owner=zhang, vin=make_vin(), plate="粤A12121", make="Honda", model="Fit")
+    response = client.post(f"/vehicles/{third.pk}/edit/", {"vin": third.vin, "plate": "粤A77777", "make": "Honda",
+                                                           "model": "Fit", "fuel_type": "petrol"})
+    assert 'data-field="plate"' in response.content.decode()
+    third.refresh_from_db()
+    assert third.plate == "粤A12121"
+    client.force_login(world.manager)
+    page = client.get("/data-quality/").content.decode()
+    shared = page[page.index('data-testid="shared-plates"'):]
+    assert "粤A77777" in shared and first.vin in shared and "钱进" in shared and "粤A12121" not in shared
+    # another store's manager does not see these cars
+    client.force_login(world.manager_b)
+    assert first.vin not in client.get("/data-quality/").content.decode()
+
+
+def test_api_plate_on_another_vehicle_is_409_until_confirmed(client, world, zhang):
+    vehicle_create(actor=world.advisor, owner=zhang, vin=make_vin(), plate="粤A88888", make="Toyota", model="Camry")
+    client.force_login(world.advisor)
+    body = {"owner_id": zhang.pk, "vin": make_vin(), "plate": "粤A88888", "make": "BYD", "model": "Han"}
+    response = client.post("/api/vehicles/", body, content_type="application/json")
+    assert response.status_code == 409 and response.json()["code"] == "plate_on_other_vehicle" and response.json()["field"] == "plate"
+    assert Vehicle.objects.filter(plate="粤A88888").count() == 1
+    response = client.post("/api/vehicles/", {**body, "confirm_plate": True}, content_type="application/json")
+    assert response.status_code == 201 and Vehicle.objects.filter(plate="粤A88888").count() == 2
