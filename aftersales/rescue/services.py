@@ -253,7 +253,10 @@ def owner_request(
     description = _text(description, "description", 500, problems)
     vehicle = None
     try:
-        vehicle = customer.vehicles.filter(pk=int(vehicle_id)).first() if vehicle_id not in (None, "") else None
+        from aftersales.vehicles.models import Vehicle
+
+        vehicle = (Vehicle.objects.filter(pk=int(vehicle_id), owner=customer, group_id=customer.group_id).first()
+                   if vehicle_id not in (None, "") else None)
     except (TypeError, ValueError):
         vehicle = None
     if vehicle is None:
