@@ -94,8 +94,8 @@ def suggest_units(user: Any, case: RescueCase, *, limit: int = 5, units: list[Re
     return [(capable[i], eta.whole_minutes(float(minutes[i])), round(float(km[i]), 1)) for i in order]
 
 
-def assignment_plan(user: Any, store: Any, *, cases: list[RescueCase] | None = None,
-                    units: list[RescueUnit] | None = None) -> list[tuple[RescueCase, RescueUnit, int]]:
+def assignment_plan(user: Any, store: Any, *, cases: list[RescueCase] | None = None, units: list[RescueUnit] | None = None,
+                    area: RescueArea | None = None) -> list[tuple[RescueCase, RescueUnit, int]]:
     """The optimal pairing of the open cases waiting for a unit with the available units: the least total ETA
     (scipy's linear_sum_assignment on the case × unit matrix; a unit without the capability costs ``IMPOSSIBLE``)."""
     from scipy.optimize import linear_sum_assignment
@@ -106,7 +106,7 @@ def assignment_plan(user: Any, store: Any, *, cases: list[RescueCase] | None = N
         units = _available_units(store)
     if not cases or not units:
         return []
-    area = area_of(store)
+    area = area if area is not None else area_of(store)
     f = eta.factors(area)
     ulat, ulng = _unit_arrays(units, area)
     clat = np.array([float(c.lat) for c in cases])[:, None]
