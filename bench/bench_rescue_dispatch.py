@@ -34,7 +34,7 @@ TARGET_MS = 200.0
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def main() -> int:
@@ -61,7 +61,7 @@ def main() -> int:
     def point() -> tuple[Decimal, Decimal]:
         return (Decimal(str(round(base[0] + rng.uniform(-0.18, 0.18), 6))), Decimal(str(round(base[1] + rng.uniform(-0.2, 0.2), 6))))
 
-    caps = [c for c in Capability.values]
+    caps = list(Capability.values)
     units = []
     for i in range(args.units):
         lat, lng = point()

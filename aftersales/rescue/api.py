@@ -23,7 +23,7 @@ router = Router(tags=["rescue"])
 Number = float | str | None
 
 
-class EventOut(Schema):
+class RescueEventOut(Schema):
     from_state: str
     to_state: str
     at: dt.datetime
@@ -32,7 +32,7 @@ class EventOut(Schema):
     reason: str
 
 
-class PhotoOut(Schema):
+class RescuePhotoOut(Schema):
     id: int
     url: str
     caption: str
@@ -43,7 +43,7 @@ class PhotoOut(Schema):
         return obj.image.url
 
 
-class CaseOut(Schema):
+class RescueCaseOut(Schema):
     id: int
     number: str
     store_id: int
@@ -69,8 +69,8 @@ class CaseOut(Schema):
     work_done: str
     signed_at: dt.datetime | None
     handover_id: int | None
-    events: list[EventOut]
-    photos: list[PhotoOut]
+    events: list[RescueEventOut]
+    photos: list[RescuePhotoOut]
 
     @staticmethod
     def resolve_events(obj: Any) -> list[Any]:
@@ -81,7 +81,7 @@ class CaseOut(Schema):
         return list(obj.photos.all())
 
 
-class CaseRow(Schema):
+class RescueCaseRow(Schema):
     id: int
     number: str
     status: str
@@ -93,7 +93,7 @@ class CaseRow(Schema):
     requested_at: dt.datetime
 
 
-class CaseIn(Schema):
+class RescueCaseIn(Schema):
     incident: str | None = None
     lat: Number = None
     lng: Number = None
@@ -106,43 +106,43 @@ class CaseIn(Schema):
     store_id: int | None = None
 
 
-class PointIn(Schema):
+class RescuePointIn(Schema):
     lat: Number = None
     lng: Number = None
 
 
-class DispatchIn(Schema):
+class RescueDispatchIn(Schema):
     unit_id: int
 
 
-class ReasonIn(Schema):
+class RescueReasonIn(Schema):
     reason: str = ""
 
 
-class FinishIn(Schema):
+class RescueFinishIn(Schema):
     work_done: str = ""
     tow: bool = False
 
 
-class SignIn(Schema):
+class RescueSignIn(Schema):
     signature: str
     signer_name: str = ""
 
 
-class SuggestionOut(Schema):
+class RescueSuggestionOut(Schema):
     unit_id: int
     unit_name: str
     minutes: int
     km: float
 
 
-class PlanOut(Schema):
+class RescuePlanOut(Schema):
     case_id: int
     unit_id: int
     minutes: int
 
 
-class UnitOut(Schema):
+class RescueUnitOut(Schema):
     id: int
     store_id: int
     name: str
@@ -160,7 +160,7 @@ class UnitOut(Schema):
         return [u.pk for u in obj.crew.all()]
 
 
-class UnitIn(Schema):
+class RescueUnitIn(Schema):
     name: str = ""
     kind: str | None = None
     capabilities: list[str] = []
@@ -171,11 +171,11 @@ class UnitIn(Schema):
     store_id: int | None = None
 
 
-class DutyIn(Schema):
+class RescueDutyIn(Schema):
     on_duty: bool
 
 
-class HandoverRef(Schema):
+class RescueHandoverRef(Schema):
     handover_id: int
     case_id: int
 
@@ -190,15 +190,15 @@ def _again(user: Any, case: Any) -> Any:
     return selectors.case_get(user, case.pk)
 
 
-@router.get("/cases", response={200: list[CaseRow], **ERRORS})
+@router.get("/cases", response={200: list[RescueCaseRow], **ERRORS})
 def case_list(request: Any, store_id: int | None = None) -> Any:
     user = request_user(request)
     require(user, "rescue.view_rescuecase")
     return selectors.open_cases(user, default_store(user, store_id))
 
 
-@router.post("/cases", response={201: CaseOut, **ERRORS})
-def case_create(request: Any, payload: CaseIn) -> Any:
+@router.post("/cases", response={201: RescueCaseOut, **ERRORS})
+def case_create(request: Any, payload: RescueCaseIn) -> Any:
     user = request_user(request)
     require(user, "rescue.add_rescuecase")
     store = default_store(user, payload.store_id)
@@ -215,86 +215,86 @@ def case_create(request: Any, payload: CaseIn) -> Any:
     return Status(201, _again(user, case))
 
 
-@router.get("/cases/{case_id}", response={200: CaseOut, **ERRORS})
+@router.get("/cases/{case_id}", response={200: RescueCaseOut, **ERRORS})
 def case_detail(request: Any, case_id: int) -> Any:
     return _case(request, case_id)[1]
 
 
-@router.post("/cases/{case_id}/locate", response={200: CaseOut, **ERRORS})
-def case_locate(request: Any, case_id: int, payload: PointIn) -> Any:
+@router.post("/cases/{case_id}/locate", response={200: RescueCaseOut, **ERRORS})
+def case_locate(request: Any, case_id: int, payload: RescuePointIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_locate(actor=user, case=case, lat=payload.lat, lng=payload.lng))
 
 
-@router.post("/cases/{case_id}/accept", response={200: CaseOut, **ERRORS})
+@router.post("/cases/{case_id}/accept", response={200: RescueCaseOut, **ERRORS})
 def case_accept(request: Any, case_id: int) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_accept(actor=user, case=case))
 
 
-@router.get("/cases/{case_id}/suggestions", response={200: list[SuggestionOut], **ERRORS})
+@router.get("/cases/{case_id}/suggestions", response={200: list[RescueSuggestionOut], **ERRORS})
 def case_suggestions(request: Any, case_id: int) -> Any:
     user, case = _case(request, case_id)
     require(user, "rescue.dispatch_rescuecase")
     return [{"unit_id": u.pk, "unit_name": u.name, "minutes": m, "km": km} for u, m, km in selectors.suggest_units(user, case)]
 
 
-@router.post("/cases/{case_id}/dispatch", response={200: CaseOut, **ERRORS})
-def case_dispatch(request: Any, case_id: int, payload: DispatchIn) -> Any:
+@router.post("/cases/{case_id}/dispatch", response={200: RescueCaseOut, **ERRORS})
+def case_dispatch(request: Any, case_id: int, payload: RescueDispatchIn) -> Any:
     user, case = _case(request, case_id)
     unit = selectors.unit_get(user, payload.unit_id)
     return _again(user, services.case_dispatch(actor=user, case=case, unit=unit))
 
 
-@router.post("/cases/{case_id}/cancel", response={200: CaseOut, **ERRORS})
-def case_cancel(request: Any, case_id: int, payload: ReasonIn) -> Any:
+@router.post("/cases/{case_id}/cancel", response={200: RescueCaseOut, **ERRORS})
+def case_cancel(request: Any, case_id: int, payload: RescueReasonIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_cancel(actor=user, case=case, reason=payload.reason))
 
 
-@router.post("/cases/{case_id}/crew-accept", response={200: CaseOut, **ERRORS})
+@router.post("/cases/{case_id}/crew-accept", response={200: RescueCaseOut, **ERRORS})
 def crew_accept(request: Any, case_id: int) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_crew_accept(actor=user, case=case))
 
 
-@router.post("/cases/{case_id}/crew-decline", response={200: CaseOut, **ERRORS})
-def crew_decline(request: Any, case_id: int, payload: ReasonIn) -> Any:
+@router.post("/cases/{case_id}/crew-decline", response={200: RescueCaseOut, **ERRORS})
+def crew_decline(request: Any, case_id: int, payload: RescueReasonIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_crew_decline(actor=user, case=case, reason=payload.reason))
 
 
-@router.post("/cases/{case_id}/position", response={200: CaseOut, **ERRORS})
-def position(request: Any, case_id: int, payload: PointIn) -> Any:
+@router.post("/cases/{case_id}/position", response={200: RescueCaseOut, **ERRORS})
+def position(request: Any, case_id: int, payload: RescuePointIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.position_post(actor=user, case=case, lat=payload.lat, lng=payload.lng))
 
 
-@router.post("/cases/{case_id}/on-scene", response={200: CaseOut, **ERRORS})
-def on_scene(request: Any, case_id: int, payload: PointIn) -> Any:
+@router.post("/cases/{case_id}/on-scene", response={200: RescueCaseOut, **ERRORS})
+def on_scene(request: Any, case_id: int, payload: RescuePointIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_on_scene(actor=user, case=case, lat=payload.lat, lng=payload.lng))
 
 
-@router.post("/cases/{case_id}/finish", response={200: CaseOut, **ERRORS})
-def finish(request: Any, case_id: int, payload: FinishIn) -> Any:
+@router.post("/cases/{case_id}/finish", response={200: RescueCaseOut, **ERRORS})
+def finish(request: Any, case_id: int, payload: RescueFinishIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_finish_on_site(actor=user, case=case, work_done=payload.work_done, tow=payload.tow))
 
 
-@router.post("/cases/{case_id}/at-store", response={200: CaseOut, **ERRORS})
+@router.post("/cases/{case_id}/at-store", response={200: RescueCaseOut, **ERRORS})
 def at_store(request: Any, case_id: int) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_at_store(actor=user, case=case))
 
 
-@router.post("/cases/{case_id}/close", response={200: CaseOut, **ERRORS})
+@router.post("/cases/{case_id}/close", response={200: RescueCaseOut, **ERRORS})
 def close(request: Any, case_id: int) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_close(actor=user, case=case))
 
 
-@router.post("/cases/{case_id}/photos", response={201: PhotoOut, **ERRORS})
+@router.post("/cases/{case_id}/photos", response={201: RescuePhotoOut, **ERRORS})
 def add_photo(request: Any, case_id: int, photo: File[UploadedFile], caption: Form[str] = "") -> Any:
     user, case = _case(request, case_id)
     if photo.size and photo.size > 64 * 1024 * 1024:
@@ -302,20 +302,20 @@ def add_photo(request: Any, case_id: int, photo: File[UploadedFile], caption: Fo
     return Status(201, services.photo_add(actor=user, case=case, content=photo.read(), caption=caption))
 
 
-@router.post("/cases/{case_id}/sign", response={200: CaseOut, **ERRORS})
-def sign(request: Any, case_id: int, payload: SignIn) -> Any:
+@router.post("/cases/{case_id}/sign", response={200: RescueCaseOut, **ERRORS})
+def sign(request: Any, case_id: int, payload: RescueSignIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_sign(actor=user, case=case, signature=payload.signature, signer_name=payload.signer_name))
 
 
-@router.post("/cases/{case_id}/check-in", response={201: HandoverRef, **ERRORS})
+@router.post("/cases/{case_id}/check-in", response={201: RescueHandoverRef, **ERRORS})
 def check_in(request: Any, case_id: int) -> Any:
     user, case = _case(request, case_id)
     handover = services.case_check_in(actor=user, case=case)
     return Status(201, {"handover_id": handover.pk, "case_id": case.pk})
 
 
-@router.get("/plan", response={200: list[PlanOut], **ERRORS})
+@router.get("/plan", response={200: list[RescuePlanOut], **ERRORS})
 def plan(request: Any, store_id: int | None = None) -> Any:
     user = request_user(request)
     require(user, "rescue.dispatch_rescuecase")
@@ -323,14 +323,14 @@ def plan(request: Any, store_id: int | None = None) -> Any:
     return [{"case_id": c.pk, "unit_id": u.pk, "minutes": m} for c, u, m in selectors.assignment_plan(user, store)]
 
 
-@router.post("/plan/apply", response={200: list[CaseRow], **ERRORS})
+@router.post("/plan/apply", response={200: list[RescueCaseRow], **ERRORS})
 def plan_apply(request: Any, store_id: int | None = None) -> Any:
     user = request_user(request)
     require(user, "rescue.dispatch_rescuecase")
     return services.cases_assign_optimal(actor=user, store=default_store(user, store_id))
 
 
-@router.get("/units", response={200: list[UnitOut], **ERRORS})
+@router.get("/units", response={200: list[RescueUnitOut], **ERRORS})
 def unit_list(request: Any, store_id: int | None = None) -> Any:
     user = request_user(request)
     require(user, "rescue.view_rescueunit")
@@ -346,8 +346,8 @@ def _crew(user: Any, store: Any, ids: list[int]) -> list[Any]:
     return members
 
 
-@router.post("/units", response={201: UnitOut, **ERRORS})
-def unit_create(request: Any, payload: UnitIn) -> Any:
+@router.post("/units", response={201: RescueUnitOut, **ERRORS})
+def unit_create(request: Any, payload: RescueUnitIn) -> Any:
     user = request_user(request)
     require(user, "rescue.add_rescueunit")
     store = default_store(user, payload.store_id)
@@ -356,8 +356,8 @@ def unit_create(request: Any, payload: UnitIn) -> Any:
     return Status(201, selectors.unit_get(user, unit.pk))
 
 
-@router.post("/units/{unit_id}/duty", response={200: UnitOut, **ERRORS})
-def unit_duty(request: Any, unit_id: int, payload: DutyIn) -> Any:
+@router.post("/units/{unit_id}/duty", response={200: RescueUnitOut, **ERRORS})
+def unit_duty(request: Any, unit_id: int, payload: RescueDutyIn) -> Any:
     user = request_user(request)
     require(user, "rescue.view_rescueunit")
     unit = selectors.unit_get(user, unit_id)

@@ -184,6 +184,10 @@ def units(request: HttpRequest) -> HttpResponse:
         "kinds": UnitKind.choices, "capabilities": Capability.choices, "errors": {}, "data": {},
         "staff": list(User.objects.filter(memberships__store=store, is_active=True).distinct().order_by("first_name", "username")),
     }
+    area = ctx["area"]
+    defaults = {"base_lat": "", "base_lng": "", "speed_kmh": "35", "detour_factor": "1.35", "prep_minutes": "5", "hotline": ""}
+    source = request.POST if request.method == "POST" and request.POST.get("form") == "area" else {}
+    ctx["area_form"] = {k: source.get(k, getattr(area, k) if area else v) for k, v in defaults.items()}
     if request.method == "POST":
         data = request.POST
         ctx["data"] = data
