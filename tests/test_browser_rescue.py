@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aftersales.rescue.models import RescueCase
-from aftersales.rescue.tests.conftest import rescue  # noqa: F401 - the fixture
+from aftersales.rescue.tests.conftest import png, rescue  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("AFTERSALES_SHOTS", Path(__file__).resolve().parent.parent / "var" / "screenshots"))
@@ -36,7 +36,7 @@ def _minutes(page) -> int:
     return int(re.search(r"(\d+)", page.inner_text("[data-testid=eta-minutes]")).group(1))
 
 
-def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, rescue, browser_page, settings):  # noqa: F811
+def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, rescue, browser_page, settings, tmp_path):  # noqa: F811
     from aftersales.messaging.models import Message
 
     r = rescue
@@ -114,11 +114,17 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     owner.wait_for_function(f"parseInt(document.querySelector('[data-testid=eta-minutes]').innerText.match(/\\d+/)[0]) < {first}",
                             timeout=25_000)
     assert _minutes(owner) < first
+    owner.wait_for_selector("[data-testid=km-away]")
     _shot(owner, "7-owner-eta-falls")
 
     # on scene, towed in
     crew.click("[data-testid=crew-on-scene]")
     crew.wait_for_selector("[data-testid=work-done]")
+    photo = tmp_path / "front.jpg"
+    photo.write_bytes(png(fmt="JPEG"))
+    crew.set_input_files("[data-testid=crew-photo]", str(photo))
+    crew.click("[data-testid=crew-photo-save]")
+    crew.wait_for_selector(".photos img")
     crew.fill("[data-testid=work-done]", "车头受损，拖回店内维修")
     crew.click("[data-testid=crew-tow]")
     crew.wait_for_selector("[data-testid=crew-at-store]")
@@ -133,7 +139,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     desk.wait_for_url(re.compile(r"/reception/\d+/$"))
     case.refresh_from_db()
     assert case.status == "closed" and case.handover.vehicle_id == r.vehicle.pk
-    assert "追尾" in case.handover.customer_words
+    assert "追尾" in case.handover.customer_words and case.handover.photos.count() == 1
     _shot(desk, "8-handover")
     for ctx in (owner_ctx, desk_ctx, crew_ctx):
         ctx.close()

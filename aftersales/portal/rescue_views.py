@@ -64,7 +64,7 @@ def _live(case: Any) -> dict[str, Any]:
     steps = [{"label": CaseStatus(s).label, "state": "done" if i < idx else ("current" if i == idx else "")} for i, s in enumerate(order)]
     return {
         "case": case, "steps": steps, "minutes_left": rescue_selectors.minutes_to_arrival(case),
-        "crew_name": rescue_selectors.crew_first_name(case), "hotline": rescue_selectors.hotline(case),
+        "crew_name": rescue_selectors.crew_first_name(case), "km_away": rescue_selectors.unit_distance_km(case), "hotline": rescue_selectors.hotline(case),
         "live": case.status not in (CaseStatus.CLOSED, CaseStatus.CANCELLED),
         "slipped": bool(case.eta_at and case.promised_at and case.eta_at > case.promised_at),
         "can_cancel": case.status in (CaseStatus.REQUESTED, CaseStatus.ACCEPTED, CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE),

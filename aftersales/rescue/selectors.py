@@ -179,6 +179,14 @@ def minutes_to_arrival(case: RescueCase, now: dt.datetime | None = None) -> int 
     return max(0, int(-(-(case.eta_at - now).total_seconds() // 60)))
 
 
+def unit_distance_km(case: RescueCase) -> float | None:
+    """How far (great-circle) the unit's last posted position is from the car, while it is on its way."""
+    unit = case.unit
+    if unit is None or unit.lat is None or case.status not in (CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE):
+        return None
+    return round(float(eta.great_circle_km(float(unit.lat), float(unit.lng), float(case.lat), float(case.lng))), 1)
+
+
 def hotline(case: RescueCase) -> str:
     """The number the customer's call button dials: the store's rescue hotline (never a crew member's own phone)."""
     area = area_of(case.store)

@@ -202,3 +202,37 @@ def test_owner_request_goes_to_the_nearest_store_and_checks_photos(rescue):
                                   drivable=False, photos=[png(fmt="JPEG")])
     assert case.store_id == r.world.b.pk and case.photos.count() == 1 and case.source == "app"
     assert selectors.owner_case_get(r.customer, case.pk) == case
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_at_once_leave_one_dispatch(rescue):
+    """Two threads (two connections) send the same unit to two cases at the same moment: one wins, one is refused."""
+    import threading
+
+    r = rescue
+    cases = [_case(r), _case(r)]
+    start = threading.Barrier(2)
+    results: list[str] = []
+
+    def send(case):
+        from django.db import connection
+
+        try:
+            start.wait(timeout=10)
+            services.case_dispatch(actor=type(r.dispatcher).objects.get(pk=r.dispatcher.pk), case=case,
+                                   unit=type(r.tow).objects.get(pk=r.tow.pk))
+            results.append("ok")
+        except Conflict:
+            results.append("busy")
+        except Exception as exc:
+            results.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["busy", "ok"], results
+    assert RescueCase.objects.filter(unit=r.tow).count() == 1
