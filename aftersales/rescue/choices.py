@@ -95,7 +95,7 @@ UNIT_TRANSITIONS: dict[str, set[str]] = {
     U.OFF_DUTY: {U.AVAILABLE},
 }
 #: the unit's state that follows each case state while the unit works it
-UNIT_FOR_CASE = {S.DISPATCHED: U.DISPATCHED, S.EN_ROUTE: U.EN_ROUTE, S.ON_SCENE: U.ON_SCENE, S.TOWING: U.TOWING}
+UNIT_FOR_CASE: dict[str, str] = {S.DISPATCHED: U.DISPATCHED, S.EN_ROUTE: U.EN_ROUTE, S.ON_SCENE: U.ON_SCENE, S.TOWING: U.TOWING}
 
 
 class AlertKind(models.TextChoices):

@@ -164,7 +164,7 @@ def owner_case_get(customer: Any, case_id: int) -> RescueCase:
 
 def crew_first_name(case: RescueCase) -> str:
     """Only the first name of the crew leader: what the customer sees."""
-    if case.unit_id is None:
+    if case.unit is None:
         return ""
     member = case.unit.crew.order_by("id").first()
     if member is None:
@@ -182,7 +182,7 @@ def minutes_to_arrival(case: RescueCase, now: dt.datetime | None = None) -> int 
 def unit_distance_km(case: RescueCase) -> float | None:
     """How far (great-circle) the unit's last posted position is from the car, while it is on its way."""
     unit = case.unit
-    if unit is None or unit.lat is None or case.status not in (CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE):
+    if unit is None or unit.lat is None or unit.lng is None or case.status not in (CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE):
         return None
     return round(float(eta.great_circle_km(float(unit.lat), float(unit.lng), float(case.lat), float(case.lng))), 1)
 
@@ -202,7 +202,8 @@ def rescue_figures(user: Any, store: Any, start: dt.date, end: dt.date) -> dict[
     lo = dt.datetime.combine(start, dt.time.min, tzinfo=store.zone)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=store.zone)
     cases = cases_visible_to(user).filter(store=store, requested_at__gte=lo, requested_at__lt=hi)
-    arrived = list(cases.filter(on_scene_at__isnull=False).values_list("requested_at", "on_scene_at", "promised_at"))
+    arrived: list[tuple[Any, Any, Any]] = list(
+        cases.filter(on_scene_at__isnull=False).values_list("requested_at", "on_scene_at", "promised_at"))
     minutes = [(on - req).total_seconds() / 60 for req, on, _p in arrived]
     within = sum(1 for _r, on, promised in arrived if promised is not None and on <= promised)
     events = RescueEvent.objects.filter(case__in=cases)

@@ -82,7 +82,7 @@ def _coordinate(value: Any, field: str, limit: int, problems: Problems) -> Decim
     return number.quantize(Q6)
 
 
-def clean_point(lat: Any, lng: Any, problems: Problems, *, prefix: str = "", required: bool = True) -> tuple[Decimal | None, Decimal | None]:
+def clean_point(lat: Any, lng: Any, problems: Problems, *, prefix: str = "", required: bool = True) -> tuple[Any, Any]:
     la = _coordinate(lat, f"{prefix}lat", 90, problems)
     ln = _coordinate(lng, f"{prefix}lng", 180, problems)
     if required:
@@ -158,7 +158,7 @@ def _audit(actor: Any, case: RescueCase, action: str, changes: dict[str, list[An
 def _require_crew(actor: Any, case: RescueCase) -> None:
     require(actor, "rescue.crew_rescuecase")
     require_store(actor, case.store_id)
-    if case.unit_id is None or not case.unit.crew.filter(pk=actor.pk).exists():
+    if case.unit is None or not case.unit.crew.filter(pk=actor.pk).exists():
         raise Forbidden("not_your_job", _("This job is not assigned to your unit."), "case")
 
 
@@ -403,7 +403,7 @@ def case_crew_decline(*, actor: Any, case: RescueCase, reason: str = "", at: dt.
         locked = _locked(case)
         _require_crew(actor, locked)
         unit_id = locked.unit_id
-        if locked.status != CaseStatus.DISPATCHED:
+        if locked.status != CaseStatus.DISPATCHED or unit_id is None:
             raise Conflict("illegal_transition", _("Only a job not yet accepted can be declined."), "status")
         RescueUnit.objects.filter(pk=unit_id, case_id=locked.pk).update(status=UnitStatus.AVAILABLE, case=None)
         locked.unit = None
@@ -426,6 +426,7 @@ def position_post(*, actor: Any, case: RescueCase, lat: Any, lng: Any, at: dt.da
         if locked.status not in ON_JOB:
             raise Conflict("not_on_job", _("Positions are only shared while on a job."), "status")
         unit = locked.unit
+        assert unit is not None  # on a job: a unit works it
         UnitPosition.objects.create(unit=unit, case=locked, lat=la, lng=ln, at=at)
         RescueUnit.objects.filter(pk=unit.pk).update(lat=la, lng=ln, position_at=at)
         unit.lat, unit.lng = la, ln
@@ -726,7 +727,8 @@ def area_calibrate(*, store: Any, now: dt.datetime | None = None, days: int = 90
         store=store, on_scene_at__isnull=False, dispatched_at__isnull=False, promised_km__isnull=False,
         on_scene_at__gte=now - dt.timedelta(days=days),
     ).values_list("promised_km", "dispatched_at", "on_scene_at")[:2000]
-    samples = [(float(km), (arrived - sent).total_seconds() / 60 - area.prep_minutes) for km, sent, arrived in rows]
+    samples = [(float(km), (arrived - sent).total_seconds() / 60 - area.prep_minutes) for km, sent, arrived in rows
+               if km is not None and sent is not None and arrived is not None]
     factor = eta.calibrated_detour(samples, speed_kmh=float(area.speed_kmh), current=area.detour_factor)
     with transaction.atomic():
         before = area.detour_factor
@@ -753,11 +755,14 @@ def escalation_sweep(*, now: dt.datetime | None = None) -> int:
             checks.append((AlertKind.UNASSIGNED, (case, late)))
     for case in RescueCase.objects.filter(status=CaseStatus.DISPATCHED, dispatched_at__isnull=False).only("id", "dispatched_at", "store_id"):
         limit = areas[case.store_id].accept_within_minutes if case.store_id in areas else 5
+        if case.dispatched_at is None:
+            continue
         late = (now - case.dispatched_at).total_seconds() / 60 - limit
         if late > 0:
             checks.append((AlertKind.ACCEPTANCE_LATE, (case, late)))
     for case in RescueCase.objects.filter(status__in=(CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE), promised_at__lt=now).only("id", "promised_at", "store_id"):
-        checks.append((AlertKind.ARRIVAL_LATE, (case, (now - case.promised_at).total_seconds() / 60)))
+        if case.promised_at is not None:
+            checks.append((AlertKind.ARRIVAL_LATE, (case, (now - case.promised_at).total_seconds() / 60)))
     for kind, (case, late) in checks:
         try:
             with transaction.atomic():
