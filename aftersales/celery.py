@@ -37,6 +37,9 @@ app.conf.beat_schedule = {
     "care-reminder-sweep": {"task": "aftersales.care.reminder_sweep", "schedule": crontab(hour=1, minute=0)},
     "care-playbooks-tick": {"task": "aftersales.care.playbooks_tick", "schedule": 600.0},
     "workshop-flag-silent-orders": {"task": "aftersales.workshop.flag_silent_orders", "schedule": 300.0},
+    # rescue: late dispatch / acceptance / arrival → an alert on the dispatcher's board; ETA factors nightly 03:00 Shanghai
+    "rescue-escalation-sweep": {"task": "aftersales.rescue.escalation_sweep", "schedule": 60.0},
+    "rescue-calibrate": {"task": "aftersales.rescue.calibrate", "schedule": crontab(hour=19, minute=0)},
 }
 
 

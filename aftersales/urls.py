@@ -26,6 +26,7 @@ urlpatterns = [
     path("loyalty/", include("aftersales.loyalty.urls")),
     path("care/", include("aftersales.care.urls")),
     path("inspections/", include("aftersales.inspections.urls")),
+    path("rescue/", include("aftersales.rescue.urls")),
     path("workshop/", include("aftersales.workshop.urls")),
     path("", include("aftersales.estimates.urls")),  # orders/, e/<token>/ (estimate to approve), o/<token>/ (status)
     path("", include("aftersales.messaging.urls")),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rescue_views, views
 
 app_name = "portal"
 
@@ -18,6 +18,10 @@ urlpatterns = [
     path("orders/<int:pk>/photos/<int:photo_id>/", views.order_photo, name="order_photo"),
     path("orders/<int:pk>/documents/<str:kind>.pdf", views.order_document, name="order_document"),
     path("points/", views.points, name="points"),
+    path("rescue/", rescue_views.rescue_request, name="rescue"),
+    path("rescue/<int:pk>/", rescue_views.rescue_case, name="rescue_case"),
+    path("rescue/<int:pk>/cancel/", rescue_views.rescue_cancel, name="rescue_cancel"),
+    path("rescue/<int:pk>/photo/", rescue_views.rescue_photo, name="rescue_photo"),
     path("feedback/", views.feedback, name="feedback"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service_worker"),

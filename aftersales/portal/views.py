@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.common import throttle
 from aftersales.common.errors import DomainError
+from aftersales.rescue.selectors import owner_open_case as rescue_open_case
 
 from . import selectors, services
 from .session import current_customer, owner_required, safe_next, sign_in, sign_out
@@ -103,6 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "cards": selectors.home_cars(customer), "tier": selectors.tier_of(customer),
         "loyalty": selectors.loyalty_of(customer), "appointments": selectors.upcoming_appointments(customer),
         "latest": list(selectors.notifications_of(customer)[:3]),
+        "rescue": rescue_open_case(customer),
     })
 
 

@@ -173,6 +173,14 @@ for _role, _perms in {
 # The manager's cockpit (aftersales/analytics): KPIs against targets, the targets, the imported gross profit.
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["analytics.view_dashboard", "analytics.view_kpisettings", "analytics.change_kpisettings",
                                          "analytics.view_grossprofitmonth", "analytics.add_grossprofitmonth"]
+# Roadside rescue (aftersales/rescue): dispatchers (advisors, call centre, foremen, managers) take calls and send
+# units; technicians work jobs as crew; the manager keeps the units and the store's rescue settings.
+_RESCUE_DISPATCH = ["rescue.view_rescuecase", "rescue.add_rescuecase", "rescue.dispatch_rescuecase", "rescue.view_rescueunit"]
+for _role in (Role.SERVICE_ADVISOR, Role.CALL_CENTRE, Role.FOREMAN, Role.STORE_MANAGER):
+    ROLE_PERMISSIONS[_role] += _RESCUE_DISPATCH
+ROLE_PERMISSIONS[Role.TECHNICIAN] += ["rescue.view_rescuecase", "rescue.crew_rescuecase"]
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["rescue.add_rescueunit", "rescue.change_rescueunit", "rescue.change_rescuearea",
+                                         "rescue.view_rescuearea"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

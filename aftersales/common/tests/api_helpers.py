@@ -12,6 +12,32 @@ from django.test.utils import CaptureQueriesContext
 # Every operation the API publishes, by router tag. ``test_openapi_lists_every_endpoint`` (stores) proves this
 # register matches /api/openapi.json, and each app's ``test_unauthenticated_is_401`` walks its own part of it.
 ENDPOINTS: dict[str, list[tuple[str, str]]] = {
+    "rescue": [
+        ("get", "/api/staff/rescue/cases"),
+        ("post", "/api/staff/rescue/cases"),
+        ("get", "/api/staff/rescue/cases/{case_id}"),
+        ("post", "/api/staff/rescue/cases/{case_id}/locate"),
+        ("post", "/api/staff/rescue/cases/{case_id}/accept"),
+        ("get", "/api/staff/rescue/cases/{case_id}/suggestions"),
+        ("post", "/api/staff/rescue/cases/{case_id}/dispatch"),
+        ("post", "/api/staff/rescue/cases/{case_id}/cancel"),
+        ("post", "/api/staff/rescue/cases/{case_id}/crew-accept"),
+        ("post", "/api/staff/rescue/cases/{case_id}/crew-decline"),
+        ("post", "/api/staff/rescue/cases/{case_id}/position"),
+        ("post", "/api/staff/rescue/cases/{case_id}/on-scene"),
+        ("post", "/api/staff/rescue/cases/{case_id}/finish"),
+        ("post", "/api/staff/rescue/cases/{case_id}/at-store"),
+        ("post", "/api/staff/rescue/cases/{case_id}/close"),
+        ("post", "/api/staff/rescue/cases/{case_id}/photos"),
+        ("post", "/api/staff/rescue/cases/{case_id}/sign"),
+        ("post", "/api/staff/rescue/cases/{case_id}/check-in"),
+        ("get", "/api/staff/rescue/plan"),
+        ("post", "/api/staff/rescue/plan/apply"),
+        ("get", "/api/staff/rescue/units"),
+        ("post", "/api/staff/rescue/units"),
+        ("post", "/api/staff/rescue/units/{unit_id}/duty"),
+        ("get", "/api/staff/rescue/figures"),
+    ],
     "stores": [
         ("get", "/api/stores/"),
         ("get", "/api/stores/{store_id}"),
