@@ -13,8 +13,8 @@ from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
 from aftersales.common.validators import display_mobile, mask_mobile
 
-from .selectors import completeness_report, current_consents, customer_get, customer_list
-from .services import consent_record, customer_attach_store, customer_create, customer_export, customer_update
+from .selectors import completeness_report, current_consents, customer_get, customer_list, customers_visible_to
+from .services import consent_record, customer_create, customer_export, customer_update
 
 router = Router(tags=["customers"])
 
@@ -170,11 +170,53 @@ def completeness(request: Any) -> Any:
     return completeness_report(user)
 
 
-@router.post("/attach", response={200: CustomerDetailOut, **ERRORS})
+class AttachPendingOut(Schema):
+    attach_id: int
+    expires_at: Any
+    mobile_masked: str
+
+
+class AttachConfirmIn(Schema):
+    code: str = ""
+
+
+class AttachApproveIn(Schema):
+    reason: str = ""
+
+
+@router.post("/attach", response={200: CustomerDetailOut, 202: AttachPendingOut, **ERRORS})
 def attach_customer(request: Any, payload: AttachIn) -> Any:
+    """Make a group customer known at a store: 202 with the request while the customer's texted code (or a manager's
+    approval) is awaited; 200 with the customer when already known at the store."""
+    from aftersales.common.validators import mask_mobile, normalize_mobile
+
+    from .services import customer_attach_request
+
     user = request_user(request)
     store = default_store(user, payload.store_id)
-    customer = customer_attach_store(actor=user, store=store, mobile=payload.mobile)
+    attach = customer_attach_request(actor=user, store=store, mobile=payload.mobile)
+    if attach is None:
+        customer = customers_visible_to(user).get(mobile=normalize_mobile(payload.mobile, "mobile"))
+        return _detail(user, customer.pk)
+    return Status(202, {"attach_id": attach.pk, "expires_at": attach.expires_at,
+                        "mobile_masked": mask_mobile(attach.customer.mobile)})
+
+
+@router.post("/attach/{attach_id}/confirm", response={200: CustomerDetailOut, **ERRORS})
+def attach_confirm(request: Any, attach_id: int, payload: AttachConfirmIn) -> Any:
+    from .services import attach_request_get, customer_attach_confirm
+
+    user = request_user(request)
+    customer = customer_attach_confirm(actor=user, request=attach_request_get(user, attach_id), code=payload.code)
+    return _detail(user, customer.pk)
+
+
+@router.post("/attach/{attach_id}/approve", response={200: CustomerDetailOut, **ERRORS})
+def attach_approve(request: Any, attach_id: int, payload: AttachApproveIn) -> Any:
+    from .services import attach_request_get, customer_attach_approve
+
+    user = request_user(request)
+    customer = customer_attach_approve(actor=user, request=attach_request_get(user, attach_id), reason=payload.reason)
     return _detail(user, customer.pk)
 
 

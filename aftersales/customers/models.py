@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -132,3 +133,30 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AttachRequest(models.Model):
+    """Another store of the group asks to know a customer (and so see their profile): the customer confirms with the
+    code texted to them, or a manager approves with a reason. Until then the store sees nothing of them."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("code expires at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    method = models.CharField(_("confirmed by"), max_length=10, blank=True)  # "code" or "manager"
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("customer attach request")
+        verbose_name_plural = _("customer attach requests")
+        permissions = [("approve_attach", _("Approve making a customer known at a store without their code"))]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}→{self.store_id}"

@@ -146,6 +146,127 @@ def customer_attach_store(*, actor: Any, store: Any, mobile: str) -> Customer:
     return customer
 
 
+ATTACH_CODE_TTL = dt.timedelta(minutes=15)
+ATTACH_MAX_ATTEMPTS = 3
+_ATTACH_SALT = "aftersales.customers.attach-code"
+
+
+def _attach_hash(request_id: int, code: str) -> str:
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac(_ATTACH_SALT, f"{request_id}|{code}", algorithm="sha256").hexdigest()
+
+
+def customer_attach_request(*, actor: Any, store: Any, mobile: str, now: dt.datetime | None = None) -> Any:
+    """Another store asks to know a group customer: a 6-digit code is texted to the customer (who tells it to the
+    advisor in front of them), or a manager approves. Returns the request; nothing of the customer is visible yet.
+    A customer already known at the store needs no request: returns ``None``."""
+    import secrets
+
+    from .models import AttachRequest
+
+    require(actor, "customers.add_customer")
+    require_store(actor, getattr(store, "pk", None))
+    now = now or timezone.now()
+    e164 = normalize_mobile(mobile, "mobile")
+    customer = Customer.objects.filter(group_id=store.group_id, mobile=e164, anonymised_at__isnull=True).first()
+    if customer is None:
+        raise ValidationFailed("customer_not_found", _("No customer in the group has this mobile number."), "mobile")
+    if CustomerStore.objects.filter(customer=customer, store=store).exists():
+        return None
+    code = f"{secrets.randbelow(10**6):06d}"
+    with transaction.atomic():
+        AttachRequest.objects.filter(customer=customer, store=store, confirmed_at__isnull=True).update(expires_at=now)
+        request = AttachRequest.objects.create(customer=customer, store=store, requested_by=actor, code_hash="",
+                                               created_at=now, expires_at=now + ATTACH_CODE_TTL)
+        request.code_hash = _attach_hash(request.pk, code)
+        request.save(update_fields=["code_hash"])
+        audit.record(actor=actor, obj=customer, action="customer.attach_requested", store_id=store.pk,
+                     customer_id=customer.pk)
+        # the code goes out through the outbox (messaging sits above customers: the one call up, see CONTRIBUTING)
+        from aftersales.messaging.services import customer_variables, message_enqueue, message_expedite
+
+        message = message_enqueue(
+            kind="customer.attach_code", store=store, customer=customer, channel="sms",
+            variables={**customer_variables(customer=customer, store=store), "otp": code,
+                       "minutes": str(int(ATTACH_CODE_TTL.total_seconds() // 60))},
+            dedup_key=f"attach-code:{request.pk}",
+        )
+        message_expedite(message=message)
+    return request
+
+
+def attach_request_get(actor: Any, pk: int) -> Any:
+    """A pending request of one of the actor's stores (404 otherwise)."""
+    from aftersales.common.scoping import get_or_404, visible_store_ids
+
+    from .models import AttachRequest
+
+    return get_or_404(AttachRequest.objects.filter(store_id__in=visible_store_ids(actor)).select_related("store", "customer"),
+                      pk=pk)
+
+
+def _attach_link(request: Any, actor: Any, method: str, now: dt.datetime, reason: str = "") -> Customer:
+    request.confirmed_at, request.method = now, method
+    if method == "manager":
+        request.approved_by, request.reason = actor, reason[:200]
+    request.save(update_fields=["confirmed_at", "method", "approved_by", "reason", "attempts"])
+    _link, created = CustomerStore.objects.get_or_create(customer=request.customer, store=request.store)
+    if created:
+        audit.record(
+            actor=actor, obj=request.customer, action="customer.store_linked", store_id=request.store_id,
+            customer_id=request.customer_id, changes={"stores": [None, request.store_id]},
+            reason=f"{method}: {reason}"[:300] if reason else method,
+        )
+    return request.customer
+
+
+def customer_attach_confirm(*, actor: Any, request: Any, code: str, now: dt.datetime | None = None) -> Customer:
+    """The customer told the advisor the code: the store now knows them. Three wrong codes spend it."""
+    from .models import AttachRequest
+
+    require(actor, "customers.add_customer")
+    require_store(actor, request.store_id)
+    now = now or timezone.now()
+    digits = (code or "").strip()
+    if not (len(digits) == 6 and digits.isdigit()):
+        raise ValidationFailed("code_format", _("Enter the 6-digit code the customer received."), "code")
+    wrong = ValidationFailed("code_wrong", _("This code is wrong or has expired. Send a new code."), "code")
+    from django.utils.crypto import constant_time_compare
+
+    with transaction.atomic():
+        locked = AttachRequest.objects.select_for_update().select_related("customer", "store").get(pk=request.pk)
+        if locked.confirmed_at is not None:
+            return locked.customer
+        if locked.expires_at <= now or locked.attempts >= ATTACH_MAX_ATTEMPTS:
+            raise wrong
+        if not constant_time_compare(locked.code_hash, _attach_hash(locked.pk, digits)):
+            locked.attempts += 1
+            locked.save(update_fields=["attempts"])
+            failed = True
+        else:
+            failed = False
+            customer = _attach_link(locked, actor, "code", now)
+    if failed:  # the wrong attempt is committed before the refusal
+        raise wrong
+    return customer
+
+
+def customer_attach_approve(*, actor: Any, request: Any, reason: str, now: dt.datetime | None = None) -> Customer:
+    """A manager makes the customer known at the store without their code (e.g. they phoned in), with a reason."""
+    from .models import AttachRequest
+
+    require(actor, "customers.approve_attach")
+    require_store(actor, request.store_id)
+    if not (reason or "").strip():
+        raise ValidationFailed("reason_required", _("Say why the customer's code is not needed."), "reason")
+    with transaction.atomic():
+        locked = AttachRequest.objects.select_for_update().select_related("customer", "store").get(pk=request.pk)
+        if locked.confirmed_at is not None:
+            return locked.customer
+        return _attach_link(locked, actor, "manager", now or timezone.now(), reason.strip())
+
+
 def customer_link_store(*, customer: Customer, store_id: int) -> None:
     """Called by other apps' services when a customer visits a store (no audit: the visit is the record)."""
     CustomerStore.objects.get_or_create(customer=customer, store_id=store_id)

@@ -181,6 +181,8 @@ for _role in (Role.SERVICE_ADVISOR, Role.CALL_CENTRE, Role.FOREMAN, Role.STORE_M
 ROLE_PERMISSIONS[Role.TECHNICIAN] += ["rescue.view_rescuecase", "rescue.crew_rescuecase"]
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["rescue.add_rescueunit", "rescue.change_rescueunit", "rescue.change_rescuearea",
                                          "rescue.view_rescuearea"]
+# A store's manager may make a group customer known at the store without the customer's code (phoned in), audited.
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["customers.approve_attach"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

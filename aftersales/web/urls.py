@@ -11,6 +11,7 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customer_list"),
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/attach/", views.customer_attach, name="customer_attach"),
+    path("customers/attach/<int:pk>/", views.customer_attach_confirm, name="customer_attach_confirm"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("customers/<int:pk>/export/", views.customer_export, name="customer_export"),

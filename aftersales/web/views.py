@@ -115,15 +115,50 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_attach(request: HttpRequest) -> HttpResponse:
+    """A group customer at another store: text them a code (or ask a manager) before this store sees their record."""
     try:
-        customer = customer_services.customer_attach_store(
+        attach = customer_services.customer_attach_request(
             actor=request.user, store=default_store(request.user), mobile=request.POST.get("mobile", "")
         )
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect("web:customer_create")
-    messages.success(request, _("%(name)s is now also a customer of this store.") % {"name": customer.name})
-    return redirect("web:customer_detail", customer.pk)
+    if attach is None:  # already a customer here
+        from aftersales.common.validators import normalize_mobile
+
+        customer = customer_selectors.customers_visible_to(request.user).filter(
+            mobile=normalize_mobile(request.POST.get("mobile", ""), "mobile")).first()
+        return redirect("web:customer_detail", customer.pk) if customer else redirect("web:customer_create")
+    return redirect("web:customer_attach_confirm", attach.pk)
+
+
+@login_required
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_attach_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    from aftersales.common.validators import mask_mobile
+
+    attach = _found(customer_services.attach_request_get, request.user, pk)
+    error: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if request.POST.get("approve"):
+                customer = customer_services.customer_attach_approve(actor=request.user, request=attach,
+                                                                     reason=request.POST.get("reason", ""))
+            else:
+                customer = customer_services.customer_attach_confirm(actor=request.user, request=attach,
+                                                                     code=request.POST.get("code", ""))
+        except DomainError as exc:
+            if exc.status == 403:
+                return HttpResponse(status=403)
+            error = {"field": exc.field or "code", "message": str(exc.message)}
+        else:
+            messages.success(request, _("%(name)s is now also a customer of this store.") % {"name": customer.name})
+            return redirect("web:customer_detail", customer.pk)
+    masked = mask_mobile(attach.customer.mobile)
+    return render(request, "web/customer_attach.html", {
+        "attach": attach, "masked": masked, "error": error,
+        "can_approve": request.user.has_perm("customers.approve_attach"),
+    })
 
 
 @login_required

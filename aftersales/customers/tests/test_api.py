@@ -373,19 +373,58 @@ def test_call_centre_may_update_and_create_but_cashier_not_create(world, cust_a)
 
 
 # ---- attach to another store ---------------------------------------------------------------------------
+def _texted_code(customer):
+    import re
+
+    from aftersales.messaging.models import Message
+
+    message = Message.objects.filter(customer=customer, kind="customer.attach_code").latest("id")
+    return re.search(r"\b(\d{6})\b", message.body).group(1)
+
+
 def test_attach_existing_group_customer_to_another_store(world, cust_a):
+    """Another store sees the customer only after the customer confirms with the code texted to them (issue 13)."""
     api = Api.session(world.advisor_b)
     assert_error(api.get(f"/api/customers/{cust_a.pk}"), 404, "not_found")
     response = api.post("/api/customers/attach", {"mobile": "138 1234 5678"})
+    assert response.status_code == 202, response.content
+    pending = response.json()
+    assert pending["mobile_masked"] != MOBILE and "5678" in pending["mobile_masked"] and "name" not in pending
+    assert_error(api.get(f"/api/customers/{cust_a.pk}"), 404, "not_found")  # nothing visible yet
+    code = _texted_code(cust_a)
+    wrong = "000000" if code != "000000" else "111111"
+    assert_error(api.post(f"/api/customers/attach/{pending['attach_id']}/confirm", {"code": wrong}), 422, "code_wrong", "code")
+    assert_error(api.post(f"/api/customers/attach/{pending['attach_id']}/confirm", {"code": "12ab"}), 422, "code_format", "code")
+    assert CustomerStore.objects.filter(customer=cust_a).count() == 1
+    response = api.post(f"/api/customers/attach/{pending['attach_id']}/confirm", {"code": code})
     assert response.status_code == 200, response.content
     assert response.json()["store_ids"] == [world.a.pk, world.b.pk]
     assert api.get(f"/api/customers/{cust_a.pk}").status_code == 200
     assert cust_a.pk in ids(api.get("/api/customers/"))
     assert AuditEvent.objects.filter(action="customer.store_linked", customer_id=cust_a.pk).count() == 1
-    # Attaching again is harmless: no second link, no second audit row.
+    # Attaching again is harmless: already known, no code, no second link, no second audit row.
     assert api.post("/api/customers/attach", {"mobile": MOBILE}).status_code == 200
     assert CustomerStore.objects.filter(customer=cust_a).count() == 2
     assert AuditEvent.objects.filter(action="customer.store_linked").count() == 1
+
+
+def test_three_wrong_codes_spend_it_and_a_manager_may_approve_with_a_reason(world, cust_a):
+    api = Api.session(world.advisor_b)
+    attach_id = api.post("/api/customers/attach", {"mobile": MOBILE}).json()["attach_id"]
+    code = _texted_code(cust_a)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(3):
+        api.post(f"/api/customers/attach/{attach_id}/confirm", {"code": wrong})
+    assert_error(api.post(f"/api/customers/attach/{attach_id}/confirm", {"code": code}), 422, "code_wrong", "code")
+    assert_error(api.post(f"/api/customers/attach/{attach_id}/approve", {"reason": "phoned in"}), 403, "permission_denied")
+    manager = Api.session(world.manager_b)
+    assert_error(manager.post(f"/api/customers/attach/{attach_id}/approve", {"reason": " "}), 422, "reason_required", "reason")
+    assert_error(Api.session(world.manager).post(f"/api/customers/attach/{attach_id}/approve", {"reason": "x"}), 404, "not_found")
+    assert CustomerStore.objects.filter(customer=cust_a, store=world.b).count() == 0
+    response = manager.post(f"/api/customers/attach/{attach_id}/approve", {"reason": "customer phoned, no signal"})
+    assert response.status_code == 200 and response.json()["store_ids"] == [world.a.pk, world.b.pk]
+    event = AuditEvent.objects.get(action="customer.store_linked", customer_id=cust_a.pk)
+    assert event.actor == world.manager_b and "no signal" in event.reason
 
 
 def test_attach_bad_or_unknown_mobile(world, cust_a):

@@ -108,7 +108,19 @@ def test_duplicate_mobile_offers_attach(client, world, zhang):
     assert response.context["conflict_id"] == zhang.pk
     assert Customer.objects.filter(mobile="+8613812345678").count() == 1
     response = client.post("/customers/attach/", {"mobile": "13812345678"})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"].startswith("/customers/attach/")
+    assert client.get(f"/customers/{zhang.pk}/").status_code == 404  # not before the customer confirms
+    page = client.get(response["Location"]).content.decode()
+    assert "张伟" not in page and "5678" in page and 'data-testid="attach-approve"' not in page  # an advisor
+    import re
+
+    from aftersales.messaging.models import Message
+
+    code = re.search(r"\b(\d{6})\b", Message.objects.get(customer=zhang, kind="customer.attach_code").body).group(1)
+    wrong = client.post(response["Location"], {"code": "000000" if code != "000000" else "111111"})
+    assert 'data-field="code"' in wrong.content.decode()
+    done = client.post(response["Location"], {"code": code})
+    assert done.status_code == 302 and done["Location"] == f"/customers/{zhang.pk}/"
     assert client.get(f"/customers/{zhang.pk}/").status_code == 200
 
 
