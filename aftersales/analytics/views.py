@@ -193,7 +193,7 @@ def review_subscription(request: HttpRequest) -> HttpResponse:
     from . import mailing
     from .models import ReviewSubscription
 
-    stores = selectors.dashboard_stores(request.user)
+    stores = _call(selectors.dashboard_stores, user=request.user)
     errors: list[str] = []
     if request.method == "POST":
         raw = request.POST.get("store", "")
