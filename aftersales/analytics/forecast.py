@@ -154,23 +154,37 @@ def ets_forecast(days: Sequence[dt.date], history: Sequence[float], future: Sequ
 
 
 def forecast_series(days: Sequence[dt.date], history: Sequence[float], future: Sequence[dt.date]) -> SeriesForecast:
-    """Forecast ``future`` days from a complete daily ``history`` (``days`` consecutive, oldest first)."""
+    """Forecast ``future`` days (consecutive, after the history, maybe with a gap such as today) from a complete daily
+    ``history`` (``days`` consecutive, oldest first)."""
+    result = _forecast_from_end(days, history, _span(days, future))
+    gap = len(result.days) - len(future)
+    result.days, result.values = list(future), result.values[gap:]
+    result.unknown_calendar_days = sum(1 for d in future if day_kind(d) == UNKNOWN)
+    return result
+
+
+def _span(days: Sequence[dt.date], future: Sequence[dt.date]) -> list[dt.date]:
+    """The days from the one after the history to the last future day (the gap, e.g. today, is forecast and dropped)."""
+    first = days[-1] + dt.timedelta(days=1) if days else future[0]
+    return [first + dt.timedelta(days=i) for i in range((future[-1] - first).days + 1)]
+
+
+def _forecast_from_end(days: Sequence[dt.date], history: Sequence[float], future: Sequence[dt.date]) -> SeriesForecast:
     n = len(history)
-    unknown = sum(1 for d in future if day_kind(d) == UNKNOWN)
     if n < SEASON + HOLDOUT_DAYS:
-        return SeriesForecast(list(future), seasonal_naive(history, len(future)), "naive", None, None, n, unknown)
+        return SeriesForecast(list(future), seasonal_naive(history, len(future)), "naive", None, None, n)
     train_days, train, actual = days[:-HOLDOUT_DAYS], history[:-HOLDOUT_DAYS], history[-HOLDOUT_DAYS:]
     base_mae, base_mape = errors(actual, seasonal_naive(train, HOLDOUT_DAYS))
     baseline = Backtest("naive", base_mae, base_mape)
     if n < MIN_MODEL_DAYS:
-        return SeriesForecast(list(future), seasonal_naive(history, len(future)), "naive", None, baseline, n, unknown)
+        return SeriesForecast(list(future), seasonal_naive(history, len(future)), "naive", None, baseline, n)
     predicted, _f = ets_forecast(train_days, train, days[-HOLDOUT_DAYS:])
     mae, mape = errors(actual, predicted)
     model = Backtest("ets", mae, mape)
     if mae < base_mae:
         values, factors = ets_forecast(days, history, future)
-        return SeriesForecast(list(future), values, "ets", model, baseline, n, unknown, factors)
-    return SeriesForecast(list(future), seasonal_naive(history, len(future)), "naive", model, baseline, n, unknown)
+        return SeriesForecast(list(future), values, "ets", model, baseline, n, 0, factors)
+    return SeriesForecast(list(future), seasonal_naive(history, len(future)), "naive", model, baseline, n)
 
 
 # ---- the store's history and capacity (database reads) --------------------------------------------------------

@@ -176,3 +176,13 @@ def test_forecast_page_is_scoped_and_shows_the_method(client, shop, clock):
     assert client.get("/cockpit/forecast/").status_code == 403
     with pytest.raises(NotFound):
         selectors.demand_forecast(user=shop["manager"], store_id=shop["other"].pk, now=NOW)
+
+
+def test_a_gap_between_history_and_forecast_keeps_the_weekdays_aligned():
+    # history up to Sunday; the forecast from Tuesday (today, Monday, is not complete): Saturdays stay Saturdays
+    days = [dt.date(2025, 3, 3) + dt.timedelta(days=i) for i in range(8 * 7)]
+    values = [30.0 if d.weekday() == 5 else 10.0 for d in days]
+    future = [days[-1] + dt.timedelta(days=2 + i) for i in range(14)]
+    result = fc.forecast_series(days, values, future)
+    assert result.days == future
+    assert [d for d, v in zip(future, result.values, strict=True) if v > 20] == [d for d in future if d.weekday() == 5]

@@ -42,7 +42,7 @@
         tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + suffix; } },
         xAxis: { type: "category", data: data.labels, axisLabel: { fontSize: 10 } },
         yAxis: {
-          type: "value", scale: true, axisLabel: { fontSize: 10 },
+          type: "value", scale: !data.capacity, min: data.capacity ? 0 : null, axisLabel: { fontSize: 10 },
           max: data.unit === "%" ? function (v) { return Math.min(100, Math.ceil(v.max / 5) * 5); } : null,
         },
         series: series,
