@@ -37,7 +37,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def figures(data: dict) -> dict:

@@ -89,7 +89,7 @@ def forecast_shop(transactional_db):
     return store, manager
 
 
-def test_manager_reads_the_demand_forecast_and_subscribes_to_the_reviews(forecast_shop, live_server, browser_page):
+def test_manager_reads_the_demand_forecast_and_subscribes_to_the_reviews(forecast_shop, live_server, browser_page, tmp_path):
     store, manager = forecast_shop
     page = browser_page
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -108,7 +108,7 @@ def test_manager_reads_the_demand_forecast_and_subscribes_to_the_reviews(forecas
     page.wait_for_selector("[data-testid=forecast-chart] canvas")
     assert page.locator("[data-testid=forecast-days] tbody tr").count() == 56
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
-    page.screenshot(path="/tmp/shots-forecast/forecast.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "forecast.png"), full_page=True)
 
     page.goto(f"{live_server.url}/cockpit/")
     page.click("[data-testid=review-mailing-link]")
@@ -117,5 +117,5 @@ def test_manager_reads_the_demand_forecast_and_subscribes_to_the_reviews(forecas
     page.wait_for_selector(".messages")
     assert page.is_checked(f"input[form=sub-{store.pk}][name=monthly]")
     assert not page.is_checked(f"input[form=sub-{store.pk}][name=yearly]")
-    page.screenshot(path="/tmp/shots-forecast/review-mailing.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "review-mailing.png"), full_page=True)
     assert not errors

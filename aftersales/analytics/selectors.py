@@ -402,7 +402,7 @@ def demand_forecast(*, user: Any, store_id: int | None, weeks: int = 4, now: dt.
     types = sorted((name for name in computed if name.startswith("type:")),
                    key=lambda n: -sum(computed[n].values[: weeks * 7]))
     type_labels = {f"type:{value}": label for value, label in JobType.choices}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, day in enumerate(shown):
         cap = capacity[day]
         kind = forecast.day_kind(day)
@@ -416,7 +416,7 @@ def demand_forecast(*, user: Any, store_id: int | None, weeks: int = 4, now: dt.
             "over": cap["open"] and hours > cap["tech_hours"] + 1e-9,
             "bay_over": cap["open"] and hours > cap["bay_hours"] + 1e-9,
         })
-    weeks_rows = []
+    weeks_rows: list[dict[str, Any]] = []
     for w in range(weeks):
         chunk = rows[w * 7:(w + 1) * 7]
         weeks_rows.append({"start": chunk[0]["day"], "orders": sum(r["orders"] for r in chunk),

@@ -3,7 +3,6 @@ through SMTP to a real local server, with signed links that serve the manager's 
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
 import re
