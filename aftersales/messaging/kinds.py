@@ -89,8 +89,8 @@ KINDS: dict[str, MessageKind] = {
               valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "{{ greeting }}, a voucher from {{ store_name }}: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}.")),
         # the manager's cockpit (aftersales/analytics): a review mailed to the managers who subscribe, with signed links
         _kind("analytics.review", _("Management review for managers"), Purpose.SERVICE, review="月度经营回顾", period="2026-11",
-              scope_name="广州天河店", xlsx_link="https://example.invalid/cockpit/reviews/m/1/", pdf_link="https://example.invalid/cockpit/reviews/m/2/",
-              days="14", text=("{{ scope_name }} {{ period }} {{ review }}已生成。\nExcel：{{ xlsx_link }}\nPDF：{{ pdf_link }}\n链接 {{ days }} 天内有效，仅限您本人使用。", "The {{ review }} of {{ scope_name }} for {{ period }} is ready.\nExcel: {{ xlsx_link }}\nPDF: {{ pdf_link }}\nThe links are for you alone and work for {{ days }} days.")),
+              scope_name="广州天河店", xlsx_link="https://example.invalid/m/1", pdf_link="https://example.invalid/m/2",
+              days="14", text=("{{ scope_name }}{{ period }}{{ review }}已生成。\n表格：{{ xlsx_link }}\n打印版：{{ pdf_link }}\n{{ days }}天内有效，仅限本人。", "The {{ review }} of {{ scope_name }} for {{ period }} is ready.\nExcel: {{ xlsx_link }}\nPDF: {{ pdf_link }}\nThe links are for you alone and work for {{ days }} days.")),
         _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
               work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "{{ greeting }}, {{ plate }} needs more work: {{ work }}, CNY {{ amount }}. Photos and approval: {{ link }}")),
     ]
