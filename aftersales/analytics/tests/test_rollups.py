@@ -117,3 +117,13 @@ def test_the_recent_task_and_the_command(world, clock):
     call_command("rollups", "--days", "10")
     assert DailyRollup.objects.count() == 10 * 2
     assert tasks.reconcile() == 0
+
+
+def test_the_tasks_are_scheduled():
+    from aftersales.analytics import tasks
+    from aftersales.celery import app
+
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    names = {tasks.rollup_recent.name, tasks.reconcile.name, tasks.mail_reviews.name}
+    assert names == {"aftersales.analytics.rollup_recent", "aftersales.analytics.reconcile", "aftersales.analytics.mail_reviews"}
+    assert names <= scheduled
