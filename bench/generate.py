@@ -758,7 +758,7 @@ def gen_orders(w: World, conn) -> str:
                    "id,order_id,job_id,kind,code,description,quantity,unit_price,discount,amount,is_aftermarket,unit_cost,keep_old_part",
                    batch=50000)
     orders = Spool("workshop_repairorder", "id,store_id,number,customer_id,vehicle_id,advisor_id,status,opened_at,"
-                   "delivered_at,mileage_in,complaint,total,authorized_total,progress_messages")
+                   "delivered_at,mileage_in,complaint,total,authorized_total,progress_messages,keep_old_parts")
     # the repair-order lifecycle's NOT NULL job columns (status, is_additional, declined_reason, standard_hours,
     # required_skill, created_at) have no database default: written here
     jobs = Spool("workshop_repairjob", "id,order_id,seq,job_type,title,cause,correction,technician_id,status,is_additional,"
@@ -819,7 +819,7 @@ def gen_orders(w: World, conn) -> str:
             delivered = f"{date_s} {dsec // 3600:02d}:{dsec // 60 % 60:02d}:{dsec % 60:02d}+08"
         orders.add(
             f"{oid}\t{store}\t{number}\t{cid}\t{v}\t{rng.choice(w.advisors[store])}\t{status}\t{opened}\t"
-            f"{delivered}\t{km}\t{rng.choice(COMPLAINTS)}\t{money(total)}\t{money(total)}\tt\n"
+            f"{delivered}\t{km}\t{rng.choice(COMPLAINTS)}\t{money(total)}\t{money(total)}\tt\tf\n"
         )
         readings.add(f"{v}\t{km}\t{opened}\tvisit\tf\t\t\\N\n")
         if delivered != "\\N":

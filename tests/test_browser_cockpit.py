@@ -60,3 +60,62 @@ def test_manager_reads_the_cockpit_and_changes_the_period(live_server, browser_p
     page.wait_for_selector("[data-testid=drill-table]")
     assert page.locator("[data-testid=drill-table] tbody tr").count() >= 1
     assert not errors
+
+
+@pytest.fixture
+def forecast_shop(transactional_db):
+    """Eight weeks of history (busier on Saturdays), a bay and a technician on shift 4 h a day; made before the browser
+    starts."""
+    from aftersales.appointments.models import Bay, TechnicianShift
+    from aftersales.stores.models import OpeningPeriod
+
+    sync_roles()
+    store = f.store(name="广州店")
+    for wd in range(7):
+        OpeningPeriod.objects.get_or_create(store=store, weekday=wd, defaults={"opens": dt.time(8), "closes": dt.time(18)})
+    Bay.objects.create(store=store, name="A1")
+    tech = make_staff(Role.TECHNICIAN, store)
+    for wd in range(7):
+        TechnicianShift.objects.create(store=store, user=tech, weekday=wd, start=dt.time(9), end=dt.time(13))
+    manager = make_staff(Role.STORE_MANAGER, store, language="zh-hans", email="manager@example.com")
+    today = timezone.localdate(timezone.now(), f.SH)
+    c = f.customer(store)
+    v = f.vehicle(c)
+    for back in range(1, 57):
+        day = today - dt.timedelta(days=back)
+        for _ in range(3 if day.weekday() == 5 else 1):
+            o = f.order(store, c, v, opened=f.at(day.isoformat(), "09:00"), status="checked_in")
+            f.job(o, job_type="maintenance", standard_hours="2.0", status="authorized")
+    return store, manager
+
+
+def test_manager_reads_the_demand_forecast_and_subscribes_to_the_reviews(forecast_shop, live_server, browser_page, tmp_path):
+    store, manager = forecast_shop
+    page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _sign_in(page, live_server.url, manager)
+    page.click("[data-testid=nav-cockpit]")
+    page.click("[data-testid=forecast-link]")
+    page.wait_for_selector("[data-testid=forecast-chart] canvas")
+    assert "需求预测" in page.inner_text("h1")
+    assert page.locator("[data-testid=forecast-days] tbody tr").count() == 28
+    assert page.locator("tr.over-capacity").count() >= 4  # the Saturdays: 6 h of work for 4 h on shift
+    assert "季节性朴素法" in page.inner_text("[data-testid=backtest]") or "Holt-Winters" in page.inner_text("[data-testid=backtest]")
+    page.select_option("#f-weeks", "8")
+    page.click("[data-testid=forecast-form] button")
+    page.wait_for_selector("[data-testid=forecast-chart] canvas")
+    assert page.locator("[data-testid=forecast-days] tbody tr").count() == 56
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.screenshot(path=str(tmp_path / "forecast.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/cockpit/")
+    page.click("[data-testid=review-mailing-link]")
+    page.check(f"input[form=sub-{store.pk}][name=monthly]")
+    page.click(f"[data-testid=save-{store.pk}]")
+    page.wait_for_selector(".messages")
+    assert page.is_checked(f"input[form=sub-{store.pk}][name=monthly]")
+    assert not page.is_checked(f"input[form=sub-{store.pk}][name=yearly]")
+    page.screenshot(path=str(tmp_path / "review-mailing.png"), full_page=True)
+    assert not errors

@@ -74,3 +74,65 @@ class GrossProfitMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.month:%Y-%m}"
+
+
+class DailyRollup(models.Model):
+    """One store's figures for one local day: the numerator and denominator of each day-additive KPI (see
+    ``rollups.ROLLUP_CODES``), kept by Celery (``aftersales.analytics.rollup_recent``) and checked nightly by the
+    reconcile. The dashboard sums them for past days instead of reading the raw tables."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    values = models.JSONField(_("figures"), default=dict)  # code -> [numerator, denominator] as decimal strings
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("daily KPI rollup")
+        verbose_name_plural = _("daily KPI rollups")
+        constraints = [models.UniqueConstraint(fields=["store", "day"], name="rollup_once_per_store_day")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day}"
+
+
+class RollupReconcile(models.Model):
+    """A nightly reconcile: the days recomputed from the raw tables and every figure that differed from its rollup."""
+
+    started_at = models.DateTimeField(_("started at"))
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    checked = models.PositiveIntegerField(_("store-days checked"), default=0)
+    missing = models.PositiveIntegerField(_("store-days without a rollup"), default=0)
+    differences = models.JSONField(_("differences"), default=list)  # [{store, day, code, stored, raw}]
+
+    class Meta:
+        verbose_name = _("rollup reconcile")
+        verbose_name_plural = _("rollup reconciles")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.first_day}–{self.last_day}: {len(self.differences)}"
+
+
+class ReviewSubscription(models.Model):
+    """A manager's choice of the reviews mailed to them: for one store, or the whole group (``store`` empty, group
+    admins). Mailed as e-mail through the messaging outbox with signed download links (Excel and PDF)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                              help_text=_("Empty: the whole group."))
+    monthly = models.BooleanField(_("monthly review"), default=True)
+    quarterly = models.BooleanField(_("quarterly review"), default=True)
+    yearly = models.BooleanField(_("yearly review"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("review subscription")
+        verbose_name_plural = _("review subscriptions")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store"], name="review_subscription_once_per_store"),
+            models.UniqueConstraint(fields=["user"], condition=models.Q(store__isnull=True), name="review_subscription_once_for_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.store_id or 'group'}"

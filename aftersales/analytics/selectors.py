@@ -11,12 +11,13 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from aftersales.common.errors import Forbidden, NotFound
 from aftersales.common.permissions import require
 from aftersales.common.scoping import spans_group, visible_store_ids
 
-from . import kpis
+from . import kpis, rollups
 from .kpis import BY_CODE, KPIS, SECTIONS, Figures, Kpi, Scope
 from .models import KpiSettings
 from .periods import KINDS, Period
@@ -70,7 +71,7 @@ def _value(kpi: Kpi, figures: Figures, key: int | None) -> Decimal | None:
 
 
 def dashboard(*, user: Any, store_id: int | None, kind: str = "month", day: dt.date | None = None,
-              now: dt.datetime | None = None) -> dict[str, Any]:
+              now: dt.datetime | None = None, use_rollups: bool = True) -> dict[str, Any]:
     """Every KPI for the scope: headline numbers with a trend of the last six periods, the rest with the previous
     period; per store beside the scope's figure. A constant number of queries (each KPI's handful per period)."""
     scope = resolve_scope(user=user, store_id=store_id, kind=kind, day=day, now=now)
@@ -78,10 +79,14 @@ def dashboard(*, user: Any, store_id: int | None, kind: str = "month", day: dt.d
     periods = [scope.period.shift(-i) for i in range(TREND_POINTS - 1, -1, -1)]
     previous = scope.period.previous()
     baseline = kpis.waiting_baseline(scope)
+    today = scope.now.astimezone(scope.stores[0].zone).date()
+    first = min(periods[0].start, previous.start)
+    # past days from the daily rollups (one query), today and the non-additive figures from the raw tables
+    reader = rollups.RollupReader(scope.stores, first, today - dt.timedelta(days=1)) if use_rollups and first < today else None
     rows: list[dict[str, Any]] = []
     for kpi in KPIS:
         wanted = periods if kpi.headline else [previous, scope.period]
-        figures = {p: kpi.compute(scope.with_period(p)) for p in wanted}
+        figures = {p: rollups.period_figures(kpi.code, scope, p, reader, today) for p in wanted}
         current, prev = figures[scope.period], figures[previous]
         value = _value(kpi, current, key)
         target = _target(kpi, scope, key)
@@ -356,3 +361,78 @@ def review(*, user: Any, store_id: int | None, name: str, day: dt.date | None = 
         raise NotFound("review_not_found", _("No such review."), "review")
     scope = resolve_scope(user=user, store_id=store_id, kind=REVIEWS[name][0], day=day, now=now)
     return review_data(scope, name)
+
+
+# ---- demand forecast ----------------------------------------------------------------------------------------------
+FORECAST_HISTORY_DAYS = 2 * 364
+FORECAST_WEEKS = (4, 8, 12)
+SERIES_LABELS = {"orders": _lazy("Repair orders"), "hours": _lazy("Labour hours")}
+
+
+def demand_forecast(*, user: Any, store_id: int | None, weeks: int = 4, now: dt.datetime | None = None) -> dict[str, Any]:
+    """One store's demand for the coming ``weeks`` (from tomorrow) beside its capacity; a group-wide viewer without a
+    store gets their first store. Cached per store and local day (the history ends yesterday)."""
+    from django.core.cache import cache
+
+    from aftersales.workshop.choices import JobType
+
+    from . import forecast
+
+    scope = resolve_scope(user=user, store_id=store_id, kind="day", day=None, now=now)
+    store = scope.stores[0]
+    weeks = weeks if weeks in FORECAST_WEEKS else FORECAST_WEEKS[0]
+    today = scope.now.astimezone(store.zone).date()
+    first = today - dt.timedelta(days=FORECAST_HISTORY_DAYS)
+    last = today - dt.timedelta(days=1)
+    horizon = max(FORECAST_WEEKS) * 7
+    future = [today + dt.timedelta(days=i + 1) for i in range(horizon)]
+    key = f"analytics:forecast:{store.pk}:{today.isoformat()}"
+    computed = cache.get(key)
+    if computed is None:
+        raw = forecast.store_history(store, first, last)
+        # the history starts at the store's first order (a new store is not a year of zeros)
+        seen = [d for series in raw.values() for d in series]
+        start = max(first, min(seen)) if seen else last
+        days = [start + dt.timedelta(days=i) for i in range((last - start).days + 1)]
+        computed = {name: forecast.forecast_series(days, [series.get(d, 0.0) for d in days], future)
+                    for name, series in raw.items()}
+        cache.set(key, computed, 6 * 3600)
+    capacity = forecast.store_capacity(store, future[0], weeks * 7)
+    shown = future[: weeks * 7]
+    types = sorted((name for name in computed if name.startswith("type:")),
+                   key=lambda n: -sum(computed[n].values[: weeks * 7]))
+    type_labels = {f"type:{value}": label for value, label in JobType.choices}
+    rows: list[dict[str, Any]] = []
+    for i, day in enumerate(shown):
+        cap = capacity[day]
+        kind = forecast.day_kind(day)
+        orders = computed["orders"].values[i] if cap["open"] else 0.0
+        hours = computed["hours"].values[i] if cap["open"] else 0.0
+        rows.append({
+            "day": day, "kind": kind, "holiday": forecast.holiday_name(day), "open": cap["open"],
+            "orders": orders, "hours": hours,
+            "types": [computed[t].values[i] if cap["open"] else 0.0 for t in types],
+            "tech_hours": cap["tech_hours"], "bay_hours": cap["bay_hours"],
+            "over": cap["open"] and hours > cap["tech_hours"] + 1e-9,
+            "bay_over": cap["open"] and hours > cap["bay_hours"] + 1e-9,
+        })
+    weeks_rows: list[dict[str, Any]] = []
+    for w in range(weeks):
+        chunk = rows[w * 7:(w + 1) * 7]
+        weeks_rows.append({"start": chunk[0]["day"], "orders": sum(r["orders"] for r in chunk),
+                           "hours": sum(r["hours"] for r in chunk), "tech_hours": sum(r["tech_hours"] for r in chunk),
+                           "over_days": sum(1 for r in chunk if r["over"]),
+                           "types": [sum(r["types"][j] for r in chunk) for j in range(len(types))]})
+    series_info = [{"name": name, "label": SERIES_LABELS.get(name) or type_labels.get(name, name), "f": computed[name]}
+                   for name in ["orders", "hours", *types]]
+    return {
+        "store": store, "today": today, "weeks": weeks, "rows": rows, "weeks_rows": weeks_rows,
+        "types": [type_labels.get(t, t) for t in types], "series": series_info,
+        "over_days": sum(1 for r in rows if r["over"]),
+        "unknown_calendar": computed["orders"].unknown_calendar_days > 0 and any(r["kind"] == forecast.UNKNOWN for r in rows),
+        "chart": {
+            "labels": [r["day"].strftime("%m-%d") for r in rows], "values": [round(r["hours"], 1) for r in rows],
+            "capacity": [round(r["tech_hours"], 1) for r in rows], "target": None, "unit": "h",
+            "name": str(_("Labour hours forecast")), "capacity_name": str(_("Technician hours on shift")),
+        },
+    }

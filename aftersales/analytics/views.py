@@ -169,6 +169,56 @@ def targets(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def forecast(request: HttpRequest) -> HttpResponse:
+    """The store's demand forecast for the coming weeks beside its capacity, with the back-tested errors."""
+    params = _params(request)
+    try:
+        weeks = int(request.GET.get("weeks", "4"))
+    except ValueError:
+        weeks = 4
+    data = _call(selectors.demand_forecast, user=request.user, store_id=params["store_id"], weeks=weeks)
+    return render(request, "analytics/forecast.html", {
+        "f": data, "stores": selectors.dashboard_stores(request.user), "week_choices": selectors.FORECAST_WEEKS,
+    })
+
+
+@login_required
+def review_subscription(request: HttpRequest) -> HttpResponse:
+    """The manager's own choice of reviews mailed to them, per store (or the whole group)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from aftersales.common.errors import DomainError
+
+    from . import mailing
+    from .models import ReviewSubscription
+
+    stores = _call(selectors.dashboard_stores, user=request.user)
+    errors: list[str] = []
+    if request.method == "POST":
+        raw = request.POST.get("store", "")
+        store = next((s for s in stores if str(s.pk) == raw), None)
+        if raw not in ("", "group") and store is None:
+            raise Http404
+        try:
+            mailing.subscription_save(actor=request.user, store=store, monthly=bool(request.POST.get("monthly")),
+                                      quarterly=bool(request.POST.get("quarterly")), yearly=bool(request.POST.get("yearly")))
+        except DomainError as exc:
+            errors.append(str(exc.message))
+        else:
+            messages.success(request, _("Your review mailing is saved."))
+            return redirect("analytics:review_subscription")
+    subs = {s.store_id: s for s in ReviewSubscription.objects.filter(user=request.user)}
+    rows = []
+    if spans_group(request.user) and len(stores) > 1:
+        rows.append({"value": "group", "name": _("Whole group"), "sub": subs.get(None)})
+    rows += [{"value": str(s.pk), "name": s.name, "sub": subs.get(s.pk)} for s in stores]
+    return render(request, "analytics/review_subscription.html", {
+        "rows": rows, "errors": errors, "has_email": bool(request.user.email), "link_days": mailing.LINK_DAYS,
+    }, status=422 if errors else 200)
+
+
+@login_required
 def scorecard_list(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     if "period" not in request.GET:
@@ -193,12 +243,34 @@ def my_scorecard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    params = _params(request)
+    return _review_file(request.user, params["store_id"], name, params["day"], fmt)
+
+
+def review_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A review mailed to a manager: the signed link works without signing in, served as that manager (their scope
+    now), for a limited time."""
+    from aftersales.common.errors import DomainError
+    from aftersales.staff.models import User
+
+    from .mailing import read_token
+
+    try:
+        data = read_token(token)
+    except DomainError as exc:
+        return render(request, "analytics/review_link_error.html", {"message": exc.message}, status=410 if exc.code == "link_expired" else 404)
+    user = User.objects.filter(pk=data["user_id"], is_active=True).first()
+    if user is None:
+        raise Http404
+    return _review_file(user, data["store_id"], data["name"], data["day"], data["fmt"])
+
+
+def _review_file(user: Any, store_id: int | None, name: str, day: dt.date | None, fmt: str) -> HttpResponse:
     from django.utils.translation import get_language
 
     from .reviews import review_pdf, review_xlsx
 
-    params = _params(request)
-    data = _call(selectors.review, user=request.user, store_id=params["store_id"], name=name, day=params["day"])
+    data = _call(selectors.review, user=user, store_id=store_id, name=name, day=day)
     label = data["periods"]["current"].label
     if fmt == "xlsx":
         body, ctype = review_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

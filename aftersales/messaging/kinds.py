@@ -88,6 +88,10 @@ KINDS: dict[str, MessageKind] = {
         _kind("workshop.progress_silent", _("No progress update for 30 minutes"), Purpose.SERVICE, order_number="ROGZ20261201001", plate="粤B12345", minutes="35", link="/workshop/board/", text=("工单 {{ order_number }}（{{ plate }}，{{ customer_name }}）已 {{ minutes }} 分钟没有向客户更新进度，请发送进度说明：{{ link }}", "Order {{ order_number }} ({{ plate }}, {{ customer_name }}): no update to the customer for {{ minutes }} minutes. Send a progress note: {{ link }}")),
         _kind("loyalty.voucher_issued", _("Voucher issued"), Purpose.MARKETING, voucher_name="免费空调清洗", voucher_code="V7K3M9QX2A",
               valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "{{ greeting }}, a voucher from {{ store_name }}: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}.")),
+        # the manager's cockpit (aftersales/analytics): a review mailed to the managers who subscribe, with signed links
+        _kind("analytics.review", _("Management review for managers"), Purpose.SERVICE, review="月度经营回顾", period="2026-11",
+              scope_name="广州天河店", xlsx_link="https://example.invalid/m/1", pdf_link="https://example.invalid/m/2",
+              days="14", text=("{{ scope_name }}{{ period }}{{ review }}已生成。\n表格：{{ xlsx_link }}\n打印版：{{ pdf_link }}\n{{ days }}天内有效，仅限本人。", "The {{ review }} of {{ scope_name }} for {{ period }} is ready.\nExcel: {{ xlsx_link }}\nPDF: {{ pdf_link }}\nThe links are for you alone and work for {{ days }} days.")),
         _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
               work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "{{ greeting }}, {{ plate }} needs more work: {{ work }}, CNY {{ amount }}. Photos and approval: {{ link }}")),
     ]
@@ -98,6 +102,7 @@ KINDS: dict[str, MessageKind] = {
 #: reads it; names and plates stay as they are (an English-speaking customer of a Chinese store keeps them)
 SAMPLES_EN = {
     "改期": "rescheduled",
+    "月度经营回顾": "monthly review",
     "已采纳": "adopted",
     "下月起周六延长营业至 20:00": "from next month we open until 20:00 on Saturdays",
     "请致电客户了解满意度": "call the customer about their visit",
@@ -160,6 +165,7 @@ SUBJECTS: dict[str, Promise] = {
     "care.anniversary": pgettext_lazy("message subject", "Happy car anniversary"),
     "care.holiday": pgettext_lazy("message subject", "Season's greetings"),
     "care.declined": pgettext_lazy("message subject", "Work we recommended on your last visit"),
+    "analytics.review": pgettext_lazy("message subject", "Your management review is ready"),
     "care.recall": pgettext_lazy("message subject", "We'd love to see you again"),
     "care.club": pgettext_lazy("message subject", "An invitation to our owners' club"),
     "care.recommendation": pgettext_lazy("message subject", "Recommended service for your car"),

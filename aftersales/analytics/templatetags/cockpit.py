@@ -63,3 +63,20 @@ def unit_label(unit: str) -> str:
 @register.filter
 def pct(weight: Decimal) -> str:
     return f"{(weight * 100).quantize(Decimal('1'))}%"
+
+
+@register.filter
+def day_kind_label(kind: str) -> str:
+    """The national calendar's kind of a forecast day, in words."""
+    return {"holiday": _("public holiday"), "makeup": _("make-up working day"), "weekend": _("weekend"),
+            "workday": "", "unknown": _("calendar not yet published")}.get(kind, "")
+
+
+@register.filter
+def method_label(method: str) -> str:
+    return {"ets": _("Holt-Winters (exponential smoothing)"), "naive": _("Seasonal naive (same weekday last week)")}.get(method, method)
+
+
+@register.filter
+def one_decimal(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"

@@ -19,6 +19,15 @@
         name: data.name, type: "line", data: data.values, connectNulls: false, symbolSize: 7,
         lineStyle: { width: 2, color: "#1f6feb" }, itemStyle: { color: "#1f6feb" },
       }];
+      if (data.capacity) {  // the demand forecast: technician hours on shift beside the hours needed
+        series[0].type = "bar";
+        series[0].itemStyle = { color: "#1f6feb" };
+        series[0].data = data.values.map(function (v, i) {
+          return { value: v, itemStyle: { color: v > data.capacity[i] ? "#d1242f" : "#1f6feb" } };
+        });
+        series.push({ name: data.capacity_name, type: "line", step: "middle", data: data.capacity, symbol: "none",
+                      lineStyle: { width: 2, color: "#8a94a6", type: "dashed" }, itemStyle: { color: "#8a94a6" } });
+      }
       if (data.target !== null) {
         series[0].markLine = {
           silent: true, symbol: "none", lineStyle: { type: "dashed", color: "#8a94a6" },
@@ -28,11 +37,12 @@
       }
       chart.setOption({
         animation: false,
-        grid: { left: 44, right: 16, top: 16, bottom: 28 },
+        grid: { left: 44, right: 16, top: data.capacity ? 32 : 16, bottom: 28 },
+        legend: data.capacity ? { top: 0, textStyle: { fontSize: 11 } } : undefined,
         tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + suffix; } },
         xAxis: { type: "category", data: data.labels, axisLabel: { fontSize: 10 } },
         yAxis: {
-          type: "value", scale: true, axisLabel: { fontSize: 10 },
+          type: "value", scale: !data.capacity, min: data.capacity ? 0 : null, axisLabel: { fontSize: 10 },
           max: data.unit === "%" ? function (v) { return Math.min(100, Math.ceil(v.max / 5) * 5); } : null,
         },
         series: series,
