@@ -806,6 +806,8 @@ class _Builder:
                 continue
             job, store = line.job, line.job.order.store
             clerk = self._staff_of(store, "parts")
+            if line.part_id is None:  # the estimate's line names the catalogue part it stands for
+                RepairLine.objects.filter(pk=line.pk).update(part=part)
             first_job.setdefault(job.order_id, job.pk)
             try:
                 services.reserve(actor=clerk, store=store, part=part, quantity=line.quantity, source=ReservationSource.JOB,
