@@ -89,6 +89,14 @@ KINDS: dict[str, MessageKind] = {
               valid_until="2027-03-01", text=("{{ greeting }}，{{ store_name }}送您一张“{{ voucher_name }}”，券码 {{ voucher_code }}，有效期至 {{ valid_until }}，到店出示即可使用。", "{{ greeting }}, a voucher from {{ store_name }}: {{ voucher_name }}, code {{ voucher_code }}, valid until {{ valid_until }}.")),
         _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
               work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "{{ greeting }}, {{ plate }} needs more work: {{ work }}, CNY {{ amount }}. Photos and approval: {{ link }}")),
+        # remote diagnosis (aftersales/telematics): critical alerts are service messages (sent even in quiet hours);
+        # the others obey marketing consent and quiet hours
+        _kind("telematics.alert_critical", _("Remote diagnosis: urgent alert"), Purpose.SERVICE, VEHICLE, problem="发动机第1缸失火",
+              advice="尽快到店检修", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, your car {{ plate }}: {{ problem }}. Please {{ advice }}. Book: {{ link }}")),
+        _kind("telematics.alert", _("Remote diagnosis: alert"), Purpose.MARKETING, VEHICLE, problem="电池电量低",
+              advice="到店检测", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, your car {{ plate }}: {{ problem }}. Please {{ advice }}. Book: {{ link }}")),
+        _kind("telematics.call", _("Remote diagnosis: call the owner"), Purpose.SERVICE, VEHICLE, problem="电池电量低",
+              text=("致电{{ customer_name }}（{{ plate }}）：远程诊断发现{{ problem }}，请邀请车主预约到店。", "Call {{ customer_name }} ({{ plate }}): remote diagnosis found {{ problem }}; invite the owner to book a visit.")),
     ]
 }
 
@@ -121,6 +129,10 @@ SAMPLES_EN = {
     "免费空调清洗": "Free air-con cleaning",
     "更换前刹车片": "replace the front brake pads",
     "粤B12345": "粤B12345",
+    "发动机第1缸失火": "misfire in cylinder 1",
+    "尽快到店检修": "have it repaired soon",
+    "电池电量低": "the battery is low",
+    "到店检测": "have it checked at the store",
 }
 
 
@@ -151,6 +163,8 @@ SUBJECTS: dict[str, Promise] = {
     "feedback.suggestion_answer": pgettext_lazy("message subject", "Our reply to your suggestion"),
     "portal.sign_in_code": pgettext_lazy("message subject", "Your sign-in code"),
     "care.first_service": pgettext_lazy("message subject", "Time for your car's first service"),
+    "telematics.alert_critical": pgettext_lazy("message subject", "Your car needs attention now"),
+    "telematics.alert": pgettext_lazy("message subject", "A check-up is recommended for your car"),
     "care.insurance": pgettext_lazy("message subject", "Your car insurance is due for renewal"),
     "care.inspection": pgettext_lazy("message subject", "Your car's annual inspection is due"),
     "care.warranty": pgettext_lazy("message subject", "Your warranty is ending soon"),
