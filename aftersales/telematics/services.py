@@ -262,7 +262,7 @@ def rule_of_code(code: str) -> str | None:
     info = explain(code)
     if code[:3] == "P03" and code[3:].isdigit() and 300 <= int(code[1:]) <= 312:
         return RuleKind.MISFIRE
-    if info.category == "cooling" and info.severity == Severity.CRITICAL or code in ("P0217", "P0218"):
+    if (info.category == "cooling" and info.severity == Severity.CRITICAL) or code in ("P0217", "P0218"):
         return RuleKind.OVERHEATING
     if info.category == "oil":
         return RuleKind.OIL_PRESSURE
@@ -354,7 +354,7 @@ def evaluate(device: Device, reading: Reading, *, newest: bool) -> tuple[list[Al
     nev = rules[RuleKind.NEV_ALARM]
     if reading.nev_alarm is not None and newest:
         level = int(nev.threshold or 3)
-        run = [r for r in recent[: nev.repeats]]
+        run = recent[: nev.repeats]
         if nev.enabled and len(run) >= nev.repeats and all((r.nev_alarm or 0) >= level for r in run):
             want(RuleKind.NEV_ALARM, "", Severity.CRITICAL, str(reading.nev_alarm))
         elif reading.nev_alarm < level:
