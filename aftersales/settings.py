@@ -252,5 +252,6 @@ AFTERSALES_PAGE_SIZE = 25
 # how late a device's message may arrive (several ingesters share the load) and still be taken.
 TELEMATICS_MQTT_HOST = os.environ.get("TELEMATICS_MQTT_HOST", "127.0.0.1")
 TELEMATICS_MQTT_PORT = int(os.environ.get("TELEMATICS_MQTT_PORT", "1883"))
+TELEMATICS_MQTT_TOPIC_ROOT = os.environ.get("TELEMATICS_MQTT_TOPIC_ROOT", "telematics")
 TELEMATICS_RETENTION_DAYS = int(os.environ.get("TELEMATICS_RETENTION_DAYS", "400"))
 TELEMATICS_REORDER_WINDOW_SECONDS = int(os.environ.get("TELEMATICS_REORDER_WINDOW_SECONDS", "300"))

@@ -21,19 +21,29 @@ import paho.mqtt.client as mqtt
 from django.conf import settings
 from django.db import close_old_connections
 
-TOPIC_PREFIX = "telematics/"
-SHARED_TOPIC = "$share/aftersales/telematics/+/up"
 log = logging.getLogger(__name__)
 
 
+def topic_root() -> str:
+    """``telematics`` (TELEMATICS_MQTT_TOPIC_ROOT: a test run or a second installation on one broker uses its own)."""
+    return str(getattr(settings, "TELEMATICS_MQTT_TOPIC_ROOT", "telematics")).strip("/") or "telematics"
+
+
+def shared_topic() -> str:
+    return f"$share/aftersales/{topic_root()}/+/up"
+
+
 def topic_for(device_id: str) -> str:
-    return f"{TOPIC_PREFIX}{device_id}/up"
+    return f"{topic_root()}/{device_id}/up"
 
 
 def device_of(topic: str) -> str | None:
-    parts = topic.split("/")
-    if len(parts) == 3 and parts[0] == "telematics" and parts[2] == "up" and parts[1]:
-        return parts[1]
+    root = topic_root() + "/"
+    if not topic.startswith(root):
+        return None
+    parts = topic[len(root):].split("/")
+    if len(parts) == 2 and parts[1] == "up" and parts[0]:
+        return parts[0]
     return None
 
 
@@ -59,7 +69,7 @@ class Ingester:
         if reason_code.is_failure:
             log.warning("telematics ingester %s: connection refused: %s", self.client_id, reason_code)
             return
-        client.subscribe(SHARED_TOPIC, qos=1)
+        client.subscribe(shared_topic(), qos=1)
         log.info("telematics ingester %s connected (session present: %s)", self.client_id, flags.session_present)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:

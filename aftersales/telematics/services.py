@@ -65,6 +65,12 @@ def device_create(*, actor: Any, store: Any, vehicle: Any, device_id: str, proto
         first = errors[0]
         raise ValidationFailed(first.code, first.message, first.field,
                                errors=[{"field": e.field, "code": e.code, "message": str(e.message)} for e in errors])
+    return device_register_system(actor=actor, store=store, vehicle=vehicle, device_id=device_id, protocol=protocol)
+
+
+def device_register_system(*, store: Any, vehicle: Any, device_id: str, protocol: str = Protocol.JSON_V1,
+                           actor: Any = None) -> tuple[Device, str]:
+    """The write of :func:`device_create` without its checks: for the simulator's demo cars (no person acts)."""
     salt = credentials.new_salt()
     key = credentials.device_key(device_id, salt)
     try:
