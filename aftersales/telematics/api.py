@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.errors import DomainError, Forbidden, ValidationFailed
@@ -146,7 +146,7 @@ def device_create(request: HttpRequest, payload: DeviceIn) -> Any:
     vehicle = Vehicle.objects.filter(pk=payload.vehicle_id, group_id=store.group_id).first()
     device, key = services.device_create(actor=user, store=store, vehicle=vehicle, device_id=payload.device_id,
                                          protocol=payload.protocol)
-    return 201, {"device": selectors.device_get(user, device.pk), "key": key}
+    return Status(201, {"device": selectors.device_get(user, device.pk), "key": key})
 
 
 @router.get("/devices/{device_pk}", response={200: DeviceOut, **ERRORS})
@@ -237,7 +237,7 @@ def gateway(request: HttpRequest) -> Any:
     result = services.ingest(payload=body, topic_device=device_id, signature=signature,
                              signed_bytes=stamp.encode() + b"." + body)
     if result.accepted:
-        return 202, {"accepted": True, "seq": result.reading.seq if result.reading else None, "opened_alerts": len(result.opened)}
+        return Status(202, {"accepted": True, "seq": result.reading.seq if result.reading else None, "opened_alerts": len(result.opened)})
     status = _GATEWAY_STATUS.get(result.reason, 422)
     if status == 401:
         raise _unsigned()

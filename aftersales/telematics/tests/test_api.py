@@ -101,7 +101,8 @@ def test_gateway_takes_signed_requests_and_refuses_the_rest(tel):
     assert_error(api.client.post("/api/telematics/gateway", body, content_type="application/json"), 401)
     assert_error(_gateway(api, tel.device.device_id, "wrong-key", body), 401)
     assert_error(_gateway(api, tel.device.device_id, tel.key, body, stamp=int(time.time()) - 3600), 400, "stale_request")
-    assert_error(_gateway(api, "OBD-NOBODY", tel.key, body), 401)
+    stranger = json.dumps({"v": 1, "device": "OBD-NOBODY", "seq": 1, "time": tel.base.isoformat()}).encode()
+    assert_error(_gateway(api, "OBD-NOBODY", tel.key, stranger), 401)
     assert not Reading.objects.exists()
     ok = _gateway(api, tel.device.device_id, tel.key, body)
     assert ok.status_code == 202 and ok.json()["accepted"] is True
