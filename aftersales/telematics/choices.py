@@ -28,7 +28,7 @@ class Severity(models.TextChoices):
     INFO = "info", pgettext_lazy("fault severity", "Informational")
 
 
-SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.IMPORTANT: 1, Severity.INFO: 2}
+SEVERITY_RANK: dict[str, int] = {Severity.CRITICAL: 0, Severity.IMPORTANT: 1, Severity.INFO: 2}
 
 
 class RuleKind(models.TextChoices):

@@ -79,7 +79,7 @@ def device_register_system(*, store: Any, vehicle: Any, device_id: str, protocol
                 store=store, vehicle=vehicle, device_id=device_id, protocol=protocol, key_salt=salt,
                 key_fingerprint=credentials.fingerprint(key),
             )
-            audit.record(actor=actor, obj=device, action="telematics.device_created", store_id=store.pk,
+            audit.record(actor=actor, obj=device, action="telematics_device.created", store_id=store.pk,
                          customer_id=vehicle.owner_id, changes={"vehicle": [None, vehicle.pk], "protocol": [None, protocol]})
     except IntegrityError as exc:
         raise Conflict("duplicate_device", _("A device with this ID is already registered."), "device_id") from exc
@@ -100,7 +100,7 @@ def device_rotate(*, actor: Any, device: Device) -> str:
         locked.key_version += 1
         locked.key_rotated_at = timezone.now()
         locked.save(update_fields=["key_salt", "key_fingerprint", "key_version", "key_rotated_at"])
-        audit.record(actor=actor, obj=locked, action="telematics.device_key_rotated", store_id=locked.store_id,
+        audit.record(actor=actor, obj=locked, action="telematics_device.updated", store_id=locked.store_id,
                      changes={"key_version": [locked.key_version - 1, locked.key_version]})
     device.__dict__.update({k: getattr(locked, k) for k in ("key_salt", "key_fingerprint", "key_version", "key_rotated_at")})
     return key
@@ -115,7 +115,7 @@ def device_revoke(*, actor: Any, device: Device, reason: str = "") -> Device:
             return locked
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
-        audit.record(actor=actor, obj=locked, action="telematics.device_revoked", store_id=locked.store_id,
+        audit.record(actor=actor, obj=locked, action="telematics_device.revoked", store_id=locked.store_id,
                      changes={"revoked_at": [None, locked.revoked_at.isoformat()]}, reason=reason)
     device.revoked_at = locked.revoked_at
     return locked
@@ -321,7 +321,7 @@ def alert_rule_update(*, actor: Any, store: Any, kind: str, **data: Any) -> Aler
     with transaction.atomic():
         locked, changes = audit.update_locked(AlertRule, rule.pk, clean, ("enabled", "threshold", "repeats", "critical", "service_kind"))
         if changes:
-            audit.record(actor=actor, obj=locked, action="telematics.rule_updated", store_id=store.pk, changes=changes)
+            audit.record(actor=actor, obj=locked, action="alert_rule.updated", store_id=store.pk, changes=changes)
     return locked
 
 
@@ -352,7 +352,7 @@ def evaluate(device: Device, reading: Reading, *, newest: bool) -> tuple[list[Al
     if reading.ignition is False and reading.battery_v is not None and newest:
         at_rest = [r for r in recent if r.ignition is False and r.battery_v is not None][: battery.repeats]
         threshold = battery.threshold or Decimal("11.8")
-        if battery.enabled and len(at_rest) >= battery.repeats and all(r.battery_v < threshold for r in at_rest):
+        if battery.enabled and len(at_rest) >= battery.repeats and all(r.battery_v is not None and r.battery_v < threshold for r in at_rest):
             want(RuleKind.BATTERY_LOW, "", Severity.CRITICAL if battery.critical else Severity.IMPORTANT, f"{reading.battery_v} V")
         elif reading.battery_v >= threshold:
             clear(RuleKind.BATTERY_LOW, "", "battery back to normal")
@@ -397,8 +397,8 @@ def _open(device: Device, reading: Reading, rule: AlertRule, code: str, severity
     except IntegrityError:
         return None
     AlertEvent.objects.create(alert=alert, from_state="", to_state=AlertStatus.OPEN, reason=f"reading {reading.seq}")
-    audit.record(actor=None, obj=alert, action="telematics.alert_opened", store_id=device.store_id,
-                 customer_id=vehicle.owner_id, changes={"kind": [None, rule.kind], "code": [None, code]})
+    audit.record(actor=None, obj=alert, action="telematics_alert.opened", store_id=device.store_id,
+                 customer_id=vehicle.owner_id, changes={"kind": [None, rule.kind], **({"code": [None, code]} if code else {})})
     _notify(alert, rule, device)
     return alert
 
@@ -410,7 +410,7 @@ def _close(alert: Alert, *, actor: Any, reason: str) -> Alert:
     locked.closed_at = timezone.now()
     move(locked, to=AlertStatus.CLOSED, actor=actor, transitions=ALERT_TRANSITIONS, event_model=AlertEvent,
          event_fk="alert", reason=reason[:300], labels=AlertStatus, also_save=["closed_at"])
-    audit.record(actor=actor, obj=locked, action="telematics.alert_closed", store_id=locked.store_id,
+    audit.record(actor=actor, obj=locked, action="telematics_alert.closed", store_id=locked.store_id,
                  customer_id=locked.customer_id, reason=reason)
     return locked
 
@@ -473,7 +473,7 @@ def _notify(alert: Alert, rule: AlertRule, device: Device) -> None:
         Alert.objects.filter(pk=alert.pk).update(owner_message=message)
         alert.owner_message = message
     advisor = customer.preferred_advisor if customer is not None else None
-    if advisor is not None:
+    if customer is not None and advisor is not None:
         with override(getattr(advisor, "language", "") or "zh-hans"):
             problem, _advice = problem_text(alert, getattr(advisor, "language", "") or "zh-hans")
             title = _("Remote diagnosis: %(plate)s") % {"plate": plate}
