@@ -24,7 +24,7 @@ from .faultcodes import explain, normalize
 router = Router(tags=["telematics"])
 
 
-class DeviceOut(Schema):
+class TelematicsDeviceOut(Schema):
     id: int
     device_id: str
     store_id: int
@@ -44,19 +44,19 @@ class DeviceOut(Schema):
         return obj.vehicle.plate
 
 
-class DeviceIn(Schema):
+class TelematicsDeviceIn(Schema):
     store_id: int | None = None
     vehicle_id: int
     device_id: str
     protocol: str = Protocol.JSON_V1
 
 
-class DeviceKeyOut(Schema):
-    device: DeviceOut
+class TelematicsDeviceKeyOut(Schema):
+    device: TelematicsDeviceOut
     key: str
 
 
-class ReadingOut(Schema):
+class TelematicsReadingOut(Schema):
     seq: int
     recorded_at: dt.datetime
     odometer_km: int | None
@@ -71,7 +71,7 @@ class ReadingOut(Schema):
     nev_alarm: int | None
 
 
-class AlertOut(Schema):
+class TelematicsAlertOut(Schema):
     id: int
     store_id: int
     vehicle_id: int
@@ -91,11 +91,11 @@ class AlertOut(Schema):
         return obj.vehicle.plate
 
 
-class CloseIn(Schema):
+class TelematicsCloseIn(Schema):
     reason: str = ""
 
 
-class RuleOut(Schema):
+class TelematicsRuleOut(Schema):
     kind: str
     enabled: bool
     threshold: Decimal | None
@@ -104,7 +104,7 @@ class RuleOut(Schema):
     service_kind: str
 
 
-class RuleIn(Schema):
+class TelematicsRuleIn(Schema):
     enabled: bool | None = None
     threshold: Decimal | None = None
     repeats: int | None = None
@@ -112,7 +112,7 @@ class RuleIn(Schema):
     service_kind: str | None = None
 
 
-class CodeOut(Schema):
+class FaultCodeOut(Schema):
     code: str
     system: str
     generic: bool
@@ -122,7 +122,7 @@ class CodeOut(Schema):
     description_en: str
 
 
-class GatewayOut(Schema):
+class TelematicsGatewayOut(Schema):
     accepted: bool
     seq: int | None = None
     opened_alerts: int = 0
@@ -132,13 +132,13 @@ def _store(request: HttpRequest, store_id: int | None) -> Any:
     return default_store(request_user(request), store_id)
 
 
-@router.get("/devices", response={200: list[DeviceOut], **ERRORS})
+@router.get("/devices", response={200: list[TelematicsDeviceOut], **ERRORS})
 def device_list(request: HttpRequest, store_id: int | None = None, q: str = "") -> Any:
     return list(selectors.devices(request_user(request), store_id=store_id, query=q)[:500])
 
 
-@router.post("/devices", response={201: DeviceKeyOut, **ERRORS})
-def device_create(request: HttpRequest, payload: DeviceIn) -> Any:
+@router.post("/devices", response={201: TelematicsDeviceKeyOut, **ERRORS})
+def device_create(request: HttpRequest, payload: TelematicsDeviceIn) -> Any:
     from aftersales.vehicles.models import Vehicle
 
     user = request_user(request)
@@ -149,12 +149,12 @@ def device_create(request: HttpRequest, payload: DeviceIn) -> Any:
     return Status(201, {"device": selectors.device_get(user, device.pk), "key": key})
 
 
-@router.get("/devices/{device_pk}", response={200: DeviceOut, **ERRORS})
+@router.get("/devices/{device_pk}", response={200: TelematicsDeviceOut, **ERRORS})
 def device_detail(request: HttpRequest, device_pk: int) -> Any:
     return selectors.device_get(request_user(request), device_pk)
 
 
-@router.post("/devices/{device_pk}/rotate", response={200: DeviceKeyOut, **ERRORS})
+@router.post("/devices/{device_pk}/rotate", response={200: TelematicsDeviceKeyOut, **ERRORS})
 def device_rotate(request: HttpRequest, device_pk: int) -> Any:
     user = request_user(request)
     device = selectors.device_get(user, device_pk)
@@ -162,33 +162,33 @@ def device_rotate(request: HttpRequest, device_pk: int) -> Any:
     return {"device": selectors.device_get(user, device.pk), "key": key}
 
 
-@router.post("/devices/{device_pk}/revoke", response={200: DeviceOut, **ERRORS})
-def device_revoke(request: HttpRequest, device_pk: int, payload: CloseIn) -> Any:
+@router.post("/devices/{device_pk}/revoke", response={200: TelematicsDeviceOut, **ERRORS})
+def device_revoke(request: HttpRequest, device_pk: int, payload: TelematicsCloseIn) -> Any:
     user = request_user(request)
     device = selectors.device_get(user, device_pk)
     services.device_revoke(actor=user, device=device, reason=payload.reason)
     return selectors.device_get(user, device.pk)
 
 
-@router.get("/devices/{device_pk}/readings", response={200: list[ReadingOut], **ERRORS})
+@router.get("/devices/{device_pk}/readings", response={200: list[TelematicsReadingOut], **ERRORS})
 def device_readings(request: HttpRequest, device_pk: int, days: int = 7) -> Any:
     user = request_user(request)
     return selectors.readings(user, selectors.device_get(user, device_pk), days=days)
 
 
-@router.get("/alerts", response={200: list[AlertOut], **ERRORS})
+@router.get("/alerts", response={200: list[TelematicsAlertOut], **ERRORS})
 def alert_list(request: HttpRequest, store_id: int | None = None, status: str = "open", vehicle_id: int | None = None) -> Any:
     return list(selectors.alerts(request_user(request), store_id=store_id, status=status or None, vehicle_id=vehicle_id)[:500])
 
 
-@router.post("/alerts/{alert_id}/close", response={200: AlertOut, **ERRORS})
-def alert_close(request: HttpRequest, alert_id: int, payload: CloseIn) -> Any:
+@router.post("/alerts/{alert_id}/close", response={200: TelematicsAlertOut, **ERRORS})
+def alert_close(request: HttpRequest, alert_id: int, payload: TelematicsCloseIn) -> Any:
     user = request_user(request)
     alert = services.alert_close(actor=user, alert=selectors.alert_get(user, alert_id), reason=payload.reason)
     return selectors.alert_get(user, alert.pk)
 
 
-@router.get("/rules", response={200: list[RuleOut], **ERRORS})
+@router.get("/rules", response={200: list[TelematicsRuleOut], **ERRORS})
 def rule_list(request: HttpRequest, store_id: int | None = None) -> Any:
     user = request_user(request)
     if not user.has_perm("telematics.view_alertrule"):
@@ -197,13 +197,13 @@ def rule_list(request: HttpRequest, store_id: int | None = None) -> Any:
     return [rules[kind] for kind in RuleKind.values]
 
 
-@router.patch("/rules/{kind}", response={200: RuleOut, **ERRORS})
-def rule_update(request: HttpRequest, kind: str, payload: RuleIn, store_id: int | None = None) -> Any:
+@router.patch("/rules/{kind}", response={200: TelematicsRuleOut, **ERRORS})
+def rule_update(request: HttpRequest, kind: str, payload: TelematicsRuleIn, store_id: int | None = None) -> Any:
     data = {k: v for k, v in payload.dict().items() if v is not None}
     return services.alert_rule_update(actor=request_user(request), store=_store(request, store_id), kind=kind, **data)
 
 
-@router.get("/codes/{code}", response={200: CodeOut, **ERRORS})
+@router.get("/codes/{code}", response={200: FaultCodeOut, **ERRORS})
 def code_explain(request: HttpRequest, code: str) -> Any:
     clean = normalize(code)
     if clean is None:
@@ -221,7 +221,7 @@ _GATEWAY_STATUS = {
 }
 
 
-@router.post("/gateway", auth=None, response={202: GatewayOut, **ERRORS}, openapi_extra={
+@router.post("/gateway", auth=None, response={202: TelematicsGatewayOut, **ERRORS}, openapi_extra={
     "description": "A vendor gateway posts one device message (our JSON schema, or its protocol's shape). Headers: "
                    "X-Device-Id, X-Timestamp (Unix seconds) and X-Signature = hex HMAC-SHA256(device key, "
                    "timestamp + '.' + body). See docs/telematics.md."})
