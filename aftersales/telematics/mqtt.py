@@ -51,6 +51,9 @@ class Ingester:
     """One ingest process. ``run()`` blocks until ``stop()`` (or SIGTERM/SIGINT from the command)."""
 
     def __init__(self, *, client_id: str, host: str | None = None, port: int | None = None, on_result: Any = None) -> None:
+        from . import services
+
+        services._ingester_process = True  # a store's rules may be read from a cache at most 15 s old
         self.client_id = client_id
         self.host = host or settings.TELEMATICS_MQTT_HOST
         self.port = int(port or settings.TELEMATICS_MQTT_PORT)
