@@ -92,9 +92,9 @@ KINDS: dict[str, MessageKind] = {
         # remote diagnosis (aftersales/telematics): critical alerts are service messages (sent even in quiet hours);
         # the others obey marketing consent and quiet hours
         _kind("telematics.alert_critical", _("Remote diagnosis: urgent alert"), Purpose.SERVICE, VEHICLE, problem="发动机第1缸失火",
-              advice="尽快到店检修", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, your car {{ plate }}: {{ problem }}. Please {{ advice }}. Book: {{ link }}")),
+              advice="尽快到店检修", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, {{ plate }}: {{ problem }}; please {{ advice }}. Book: {{ link }}")),
         _kind("telematics.alert", _("Remote diagnosis: alert"), Purpose.MARKETING, VEHICLE, problem="电池电量低",
-              advice="到店检测", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, your car {{ plate }}: {{ problem }}. Please {{ advice }}. Book: {{ link }}")),
+              advice="到店检测", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, {{ plate }}: {{ problem }}; please {{ advice }}. Book: {{ link }}")),
         _kind("telematics.call", _("Remote diagnosis: call the owner"), Purpose.SERVICE, VEHICLE, problem="电池电量低",
               text=("致电{{ customer_name }}（{{ plate }}）：远程诊断发现{{ problem }}，请邀请车主预约到店。", "Call {{ customer_name }} ({{ plate }}): remote diagnosis found {{ problem }}; invite the owner to book a visit.")),
     ]
