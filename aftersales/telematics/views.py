@@ -189,6 +189,10 @@ def rules(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Alert rules saved."))
             return redirect(f"{request.path}?store={store.pk}")
     rules = services.rules_for(store)
+    for kind in errors:  # show what was typed beside its error, not the stored value
+        for name in ("repeats", "threshold"):
+            if f"{kind}-{name}" in request.POST:
+                setattr(rules[kind], name, request.POST[f"{kind}-{name}"][:10])
     rows = [(rules[kind], errors.get(kind, {})) for kind in RuleKind.values]
     return render(request, "telematics/rules.html", {
         "store": store, "rows": rows, "service_kinds": _service_kinds(),
