@@ -157,6 +157,7 @@ from aftersales.reception.api import router as reception_router  # noqa: E402
 from aftersales.rescue.api import router as rescue_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
+from aftersales.telematics.api import router as telematics_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
 from aftersales.workshop.api import router as workshop_router  # noqa: E402
 
@@ -178,3 +179,4 @@ api.add_router("/inspections", inspections_router)
 api.add_router("/workshop", workshop_router)
 api.add_router("/estimates", estimates_router)
 api.add_router("/portal", portal_router)
+api.add_router("/telematics", telematics_router)

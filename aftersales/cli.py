@@ -6,6 +6,8 @@
 - ``aftersales setup``: create your dealer group, its first store and its first administrator (prompts, flags or
   AFTERSALES_SETUP_* variables); the way a shop starts for real.
 - ``aftersales worker`` / ``aftersales beat``: Celery worker / scheduler for production deployments.
+- ``aftersales telematics-ingest`` / ``telematics-simulate`` / ``telematics-prune``: the connected cars' MQTT
+  ingester, the demo simulator, the readings retention (aftersales/telematics).
 - anything else is a Django management command (``aftersales migrate``, ``aftersales createsuperuser`` ...).
 """
 
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         argv[0] = "import_parts"
     if command == "import-history":  # ``aftersales import-history FILE [--apply]``
         argv[0] = "import_history"
+    if command in ("telematics-ingest", "telematics-simulate", "telematics-prune"):  # ``aftersales telematics-ingest``
+        argv[0] = command.replace("-", "_")
     _django(argv)
     return 0
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "aftersales.inspections",
     "aftersales.analytics",
     "aftersales.rescue",
+    "aftersales.telematics",
     "aftersales.portal",
 ]
 
@@ -247,3 +248,11 @@ MESSAGING_INBOUND_SECRET = os.environ.get("MESSAGING_INBOUND_SECRET", "")
 MESSAGING_STALE_AFTER_SECONDS = int(os.environ.get("MESSAGING_STALE_AFTER_SECONDS", "120"))
 AFTERSALES_DEFAULT_REGION = "CN"
 AFTERSALES_PAGE_SIZE = 25
+
+# Connected vehicles (aftersales/telematics): the MQTT broker the ingesters subscribe to, how long readings are kept,
+# how late a device's message may arrive (several ingesters share the load) and still be taken.
+TELEMATICS_MQTT_HOST = os.environ.get("TELEMATICS_MQTT_HOST", "127.0.0.1")
+TELEMATICS_MQTT_PORT = int(os.environ.get("TELEMATICS_MQTT_PORT", "1883"))
+TELEMATICS_MQTT_TOPIC_ROOT = os.environ.get("TELEMATICS_MQTT_TOPIC_ROOT", "telematics")
+TELEMATICS_RETENTION_DAYS = int(os.environ.get("TELEMATICS_RETENTION_DAYS", "400"))
+TELEMATICS_REORDER_WINDOW_SECONDS = int(os.environ.get("TELEMATICS_REORDER_WINDOW_SECONDS", "300"))

@@ -25,6 +25,7 @@ urlpatterns = [
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),
     path("care/", include("aftersales.care.urls")),
+    path("telematics/", include("aftersales.telematics.urls")),
     path("inspections/", include("aftersales.inspections.urls")),
     path("rescue/", include("aftersales.rescue.urls")),
     path("workshop/", include("aftersales.workshop.urls")),

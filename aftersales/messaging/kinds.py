@@ -94,6 +94,14 @@ KINDS: dict[str, MessageKind] = {
               days="14", text=("{{ scope_name }}{{ period }}{{ review }}已生成。\n表格：{{ xlsx_link }}\n打印版：{{ pdf_link }}\n{{ days }}天内有效，仅限本人。", "The {{ review }} of {{ scope_name }} for {{ period }} is ready.\nExcel: {{ xlsx_link }}\nPDF: {{ pdf_link }}\nThe links are for you alone and work for {{ days }} days.")),
         _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
               work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "{{ greeting }}, {{ plate }} needs more work: {{ work }}, CNY {{ amount }}. Photos and approval: {{ link }}")),
+        # remote diagnosis (aftersales/telematics): critical alerts are service messages (sent even in quiet hours);
+        # the others obey marketing consent and quiet hours
+        _kind("telematics.alert_critical", _("Remote diagnosis: urgent alert"), Purpose.SERVICE, VEHICLE, problem="发动机第1缸失火",
+              advice="尽快到店检修", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, {{ plate }}: {{ problem }}; please {{ advice }}. Book: {{ link }}")),
+        _kind("telematics.alert", _("Remote diagnosis: alert"), Purpose.MARKETING, VEHICLE, problem="电池电量低",
+              advice="到店检测", link="https://example.invalid/b/1", text=("{{ greeting }}，您的车辆{{ plate }}{{ problem }}，建议{{ advice }}。预约：{{ link }}", "{{ greeting }}, {{ plate }}: {{ problem }}; please {{ advice }}. Book: {{ link }}")),
+        _kind("telematics.call", _("Remote diagnosis: call the owner"), Purpose.SERVICE, VEHICLE, problem="电池电量低",
+              text=("致电{{ customer_name }}（{{ plate }}）：远程诊断发现{{ problem }}，请邀请车主预约到店。", "Call {{ customer_name }} ({{ plate }}): remote diagnosis found {{ problem }}; invite the owner to book a visit.")),
     ]
 }
 
@@ -127,6 +135,10 @@ SAMPLES_EN = {
     "免费空调清洗": "Free air-con cleaning",
     "更换前刹车片": "replace the front brake pads",
     "粤B12345": "粤B12345",
+    "发动机第1缸失火": "misfire in cylinder 1",
+    "尽快到店检修": "have it repaired soon",
+    "电池电量低": "the battery is low",
+    "到店检测": "have it checked at the store",
 }
 
 
@@ -158,6 +170,8 @@ SUBJECTS: dict[str, Promise] = {
     "portal.sign_in_code": pgettext_lazy("message subject", "Your sign-in code"),
     "customer.attach_code": pgettext_lazy("message subject", "Your code for the store"),
     "care.first_service": pgettext_lazy("message subject", "Time for your car's first service"),
+    "telematics.alert_critical": pgettext_lazy("message subject", "Your car needs attention now"),
+    "telematics.alert": pgettext_lazy("message subject", "A check-up is recommended for your car"),
     "care.insurance": pgettext_lazy("message subject", "Your car insurance is due for renewal"),
     "care.inspection": pgettext_lazy("message subject", "Your car's annual inspection is due"),
     "care.warranty": pgettext_lazy("message subject", "Your warranty is ending soon"),

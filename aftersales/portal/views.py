@@ -136,6 +136,9 @@ def book_link(request: HttpRequest, store_code: str) -> HttpResponse:
         params["v"] = request.GET["v"]
     if request.GET.get("lang") in LANGS:
         params["lang"] = request.GET["lang"]
+    for name in ("service_type", "fault_description"):  # a remote-diagnosis alert names the service and the problem
+        if request.GET.get(name):
+            params[name] = request.GET[name][:500]
     target = f"{reverse('portal:book')}?{urlencode(params)}"
     if current_customer(request) is None:
         login_params = {"next": target}

@@ -183,6 +183,13 @@ ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["rescue.add_rescueunit", "rescue.change
                                          "rescue.view_rescuearea"]
 # A store's manager may make a group customer known at the store without the customer's code (phoned in), audited.
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["customers.approve_attach"]
+# Connected vehicles (aftersales/telematics): advisors see devices, readings and alerts and close alerts; the manager
+# registers devices, rotates and revokes their keys and tunes the alert rules.
+_TELEMATICS_VIEW = ["telematics.view_device", "telematics.view_reading", "telematics.view_alert", "telematics.view_alertrule"]
+ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += [*_TELEMATICS_VIEW, "telematics.change_alert"]
+ROLE_PERMISSIONS[Role.CALL_CENTRE] += ["telematics.view_alert"]
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_TELEMATICS_VIEW, "telematics.change_alert", "telematics.add_device",
+                                         "telematics.change_device", "telematics.change_alertrule"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

@@ -248,6 +248,29 @@ def mileage_record(
         require(actor, "vehicles.correct_mileage")
         if not note.strip():
             raise ValidationFailed("note_required", _("Say why the odometer is being corrected."), "note")
+    return _mileage_write(actor=actor, vehicle=vehicle, km=km, read_at=read_at, source=source,
+                          is_correction=is_correction, note=note)
+
+
+def mileage_record_from_device(*, vehicle: Vehicle, km: int, read_at: dt.datetime) -> MileageReading | None:
+    """An odometer reading sent by the car's telematics device (no person records it, so no permission to check).
+
+    A device never corrects the odometer: a reading lower than an earlier one (or higher than a later one) is
+    skipped (None), the vehicle's mileage is left as it is; a correction is a person's decision (``mileage_record``).
+    """
+    km = _parse_km(km)
+    if read_at > timezone.now() + dt.timedelta(minutes=5):
+        return None
+    try:
+        with transaction.atomic():
+            return _mileage_write(actor=None, vehicle=vehicle, km=km, read_at=read_at, source=ReadingSource.TELEMATICS,
+                                  is_correction=False, note="")
+    except ValidationFailed:
+        return None
+
+
+def _mileage_write(*, actor: Any, vehicle: Vehicle, km: int, read_at: dt.datetime, source: str, is_correction: bool,
+                   note: str) -> MileageReading:
     with transaction.atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         readings = MileageReading.objects.filter(vehicle=locked)

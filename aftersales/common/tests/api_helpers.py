@@ -239,6 +239,19 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/estimates/orders/{order_id}/repropose"),
         ("get", "/api/estimates/vehicles/{vehicle_id}/declined"),
     ],
+    "telematics": [
+        ("get", "/api/telematics/devices"),
+        ("post", "/api/telematics/devices"),
+        ("get", "/api/telematics/devices/{device_pk}"),
+        ("post", "/api/telematics/devices/{device_pk}/rotate"),
+        ("post", "/api/telematics/devices/{device_pk}/revoke"),
+        ("get", "/api/telematics/devices/{device_pk}/readings"),
+        ("get", "/api/telematics/alerts"),
+        ("post", "/api/telematics/alerts/{alert_id}/close"),
+        ("get", "/api/telematics/rules"),
+        ("patch", "/api/telematics/rules/{kind}"),
+        ("get", "/api/telematics/codes/{code}"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
@@ -254,6 +267,7 @@ PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
     ("get", "/api/portal/appointments"),
     ("post", "/api/portal/appointments"),
     ("post", "/api/portal/appointments/{appointment_id}/cancel"),
+    ("post", "/api/telematics/gateway"),  # vendors' gateways: HMAC-signed per device (tested in aftersales/telematics)
 ]
 
 

@@ -1,0 +1,52 @@
+"""Choices of the telematics app: device protocols, rejection reasons, alert rules, severities and alert states."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Protocol(models.TextChoices):
+    JSON_V1 = "json_v1", _("Our JSON schema (version 1)")
+    GBT32960_JSON = "gbt32960", _("GB/T 32960 gateway (JSON form)")
+
+
+class RejectReason(models.TextChoices):
+    MALFORMED = "malformed", _("Malformed message")
+    UNKNOWN_DEVICE = "unknown_device", _("Unknown device")
+    REVOKED = "revoked", _("Device revoked")
+    BAD_SIGNATURE = "bad_signature", _("Bad signature or credential")
+    FUTURE = "future", _("Dated in the future")
+    OUT_OF_ORDER = "out_of_order", _("Out of order")
+    DUPLICATE = "duplicate", _("Duplicate")
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", pgettext_lazy("fault severity", "Critical")
+    IMPORTANT = "important", pgettext_lazy("fault severity", "Important")
+    INFO = "info", pgettext_lazy("fault severity", "Informational")
+
+
+SEVERITY_RANK: dict[str, int] = {Severity.CRITICAL: 0, Severity.IMPORTANT: 1, Severity.INFO: 2}
+
+
+class RuleKind(models.TextChoices):
+    BATTERY_LOW = "battery_low", _("Battery low at rest")
+    MISFIRE = "misfire", _("Engine misfire")
+    OVERHEATING = "overheating", _("Engine overheating")
+    OIL_PRESSURE = "oil_pressure", _("Oil pressure")
+    BRAKES = "brakes", _("Brakes")
+    NEV_ALARM = "nev_alarm", _("New-energy alarm level 3")
+    OTHER_CODE = "other_code", _("Other fault code")
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("alert status", "Open")
+    CLOSED = "closed", pgettext_lazy("alert status", "Closed")
+
+
+ALERT_TRANSITIONS: dict[str, set[str]] = {
+    AlertStatus.OPEN: {AlertStatus.CLOSED},
+    AlertStatus.CLOSED: set(),
+}

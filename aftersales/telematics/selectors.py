@@ -1,0 +1,75 @@
+"""Reads for connected vehicles, scoped to the acting user's stores (another store's device or alert is a 404)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from aftersales.common.permissions import require
+from aftersales.common.scoping import get_or_404, restrict_to_stores
+
+from .choices import SEVERITY_RANK, AlertStatus
+from .models import Alert, Device, Reading, Rejection
+
+
+def devices(user: Any, *, store_id: int | None = None, query: str = "") -> QuerySet[Device]:
+    require(user, "telematics.view_device")
+    qs = restrict_to_stores(Device.objects.select_related("vehicle", "vehicle__owner", "store"), user)
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if query:
+        qs = qs.filter(Q(device_id__icontains=query) | Q(vehicle__plate__icontains=query) | Q(vehicle__vin__icontains=query))
+    return qs.annotate(open_alerts=Count("vehicle__telematics_alerts", filter=Q(vehicle__telematics_alerts__status=AlertStatus.OPEN),
+                                         distinct=True)).order_by("-last_seen_at", "device_id")
+
+
+def device_get(user: Any, pk: int) -> Device:
+    require(user, "telematics.view_device")
+    return get_or_404(restrict_to_stores(Device.objects.select_related("vehicle", "vehicle__owner", "store"), user), pk=pk)
+
+
+def alerts(user: Any, *, store_id: int | None = None, status: str | None = AlertStatus.OPEN,
+           vehicle_id: int | None = None) -> QuerySet[Alert]:
+    require(user, "telematics.view_alert")
+    qs = restrict_to_stores(Alert.objects.select_related("vehicle", "customer", "store", "recommended_service"), user)
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if status:
+        qs = qs.filter(status=status)
+    if vehicle_id:
+        qs = qs.filter(vehicle_id=vehicle_id)
+    return qs.order_by("-opened_at", "-id")
+
+
+def alert_get(user: Any, pk: int) -> Alert:
+    require(user, "telematics.view_alert")
+    return get_or_404(restrict_to_stores(Alert.objects.select_related("vehicle", "customer", "store"), user), pk=pk)
+
+
+def sort_alerts(rows: list[Alert]) -> list[Alert]:
+    return sorted(rows, key=lambda a: (SEVERITY_RANK.get(a.severity, 9), -a.opened_at.timestamp()))
+
+
+def readings(user: Any, device: Device, *, days: int = 7, limit: int = 2000) -> list[Reading]:
+    """A device's readings of the last ``days`` days (oldest first, at most ``limit``: the newest ones)."""
+    require(user, "telematics.view_reading")
+    since = timezone.now() - dt.timedelta(days=max(1, min(days, 400)))
+    rows = list(Reading.objects.filter(device=device, recorded_at__gte=since).order_by("-recorded_at", "-seq")[:limit])
+    rows.reverse()
+    return rows
+
+
+def rejections(user: Any, device: Device) -> list[Rejection]:
+    require(user, "telematics.view_device")
+    return list(Rejection.objects.filter(Q(device=device) | Q(device_ref=device.device_id)).order_by("reason"))
+
+
+def customer_alerts(user: Any, customer: Any) -> list[Alert]:
+    """The open alerts of a customer's cars at the user's stores (the customer 360 page)."""
+    if not user.has_perm("telematics.view_alert"):
+        return []
+    qs = restrict_to_stores(Alert.objects.filter(customer=customer, status=AlertStatus.OPEN).select_related("vehicle"), user)
+    return sort_alerts(list(qs[:20]))
