@@ -46,6 +46,12 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
 
 
+def _pg_url(name: str) -> str:
+    s = connection.settings_dict
+    auth = f"{s['USER']}:{s['PASSWORD']}@" if s.get("PASSWORD") else f"{s['USER']}@"
+    return f"postgres://{auth}{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
+
+
 def _target(tmp_path: Path) -> tuple[dict[str, str], object]:
     """The environment of a fresh install (its own data dir; on PostgreSQL an empty database) and a way to read it."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", "AFTERSALES_SECRET_KEY")}
@@ -60,8 +66,7 @@ def _target(tmp_path: Path) -> tuple[dict[str, str], object]:
     with connection.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
-    auth = f"{s['USER']}:{s['PASSWORD']}@" if s.get("PASSWORD") else f"{s['USER']}@"
-    env["DATABASE_URL"] = f"postgres://{auth}{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
+    env["DATABASE_URL"] = _pg_url(name)
     return env, lambda: psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://"))
 
 
@@ -75,7 +80,11 @@ def test_backup_then_restore_into_a_fresh_install_gives_back_every_table_and_fil
         db_before = _rows(plain, vendor)
         plain.close()
     else:
-        db_before = _rows(connection.connection, vendor)
+        import psycopg
+
+        plain = psycopg.connect(_pg_url(connection.settings_dict["NAME"]).replace("postgres://", "postgresql://"))
+        db_before = _rows(plain, vendor)
+        plain.close()
     files_before = _files(Path(settings.MEDIA_ROOT))
     assert db_before["django_session"] and files_before
 
