@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml aftersales/analytics/vendor/package-lock.json | $(BIN)/python
 	$(PIP) install -q -e .
-	bash scripts/vendor-static.sh
+	AFTERSALES_PYTHON=$(BIN)/python bash scripts/vendor-static.sh
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed

@@ -40,6 +40,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("AFTERSALES_DEBUG", "") == "1"
+AFTERSALES_CSP = os.environ.get("AFTERSALES_CSP", "")  # empty: common.middleware.DEFAULT_CSP
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("AFTERSALES_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # ---- TLS and headers (issue 13, item 8; docs/security.md "Behind TLS") --------------------------------------------
@@ -99,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "aftersales.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -1,6 +1,6 @@
-"""Delivery documents as PDF in Chinese and English (ReportLab; Chinese through the built-in CID font
-STSong-Light, so no font file is shipped and the text stays extractable): repair list, QC report, parts warranty
-cards, invoice, maintenance reminder card. The caller has fetched the order through a scoped selector."""
+"""Delivery documents as PDF in Chinese and English (ReportLab, with the embedded CJK font of
+``aftersales.common.pdf``): repair list, QC report, parts warranty cards, invoice, maintenance reminder card (with the
+store's phone, its booking link and a QR code of it). The caller has fetched the order through a scoped selector."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, A6, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
-from aftersales.common.pdf import cjk_font, para
+from aftersales.common.pdf import cjk_font, para, table_style
 
 from .choices import DocumentKind
 
@@ -93,7 +93,7 @@ def _table(rows: list[list[Any]], widths: list[float], st: dict[str, ParagraphSt
     ]
     if header:
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")))
-    table.setStyle(TableStyle(style))
+    table.setStyle(table_style(style))
     return table
 
 
@@ -217,6 +217,25 @@ def _invoice(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     return out
 
 
+def booking_link(order: Any) -> str:
+    """Where the card's QR code and link lead: the store's booking page for this car (the customer portal's
+    ``/book/<store>/?v=<car>``, the same link as the care reminders')."""
+    from django.conf import settings
+
+    return f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/book/{order.store.code}/?v={order.vehicle_id}"
+
+
+def _qr(value: str, size: float) -> Any:
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+
+    widget = QrCodeWidget(value, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0], initialFontName=cjk_font())
+    drawing.add(widget)
+    return drawing
+
+
 def _reminder(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     from .services import next_maintenance
 
@@ -225,14 +244,25 @@ def _reminder(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
         when, km = ctx.delivery.next_service_date, ctx.delivery.next_service_km
     else:
         when, km = next_maintenance(o, timezone.localtime(o.delivered_at or timezone.now(), o.store.zone).date())
-    return [
-        para(_("Maintenance reminder card"), st["h1"]),
+    link = booking_link(o)
+    text = [
         para(f"{o.customer.name} · {o.vehicle.plate or o.vehicle.vin}", st["base"]),
-        Spacer(1, 3 * mm),
+        Spacer(1, 2 * mm),
         para(_("Next maintenance: %(date)s") % {"date": when.isoformat()}, st["h2"]),
         para(_("or at %(km)s km") % {"km": f"{km:,}"} if km else "", st["h2"]),
         para(_("whichever comes first"), st["small"]),
-        Spacer(1, 3 * mm),
+        Spacer(1, 2 * mm),
+        para(_("Book: scan the code or open %(link)s") % {"link": link}, st["small"]),
+        para(_("Phone: %(phone)s") % {"phone": o.store.phone or "—"}, st["base"]),
+    ]
+    qr_size = 30 * mm
+    body = Table([[text, [_qr(link, qr_size), para(_("Scan to book"), st["small"])]]],
+                 colWidths=[96 * mm, qr_size + 4 * mm])
+    body.setStyle(table_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return [
+        para(_("Maintenance reminder card"), st["h1"]),
+        body,
+        Spacer(1, 2 * mm),
         para(f"{o.store.name} · {o.number}", st["small"]),
     ]
 
@@ -260,6 +290,7 @@ def render_document(*, order: Any, kind: str, language: str) -> bytes:
         doc = SimpleDocTemplate(
             buffer, pagesize=size, leftMargin=margin, rightMargin=margin, topMargin=margin, bottomMargin=margin,
             title=f"{order.number} {DocumentKind(kind).label}", author=order.store.name,
+            initialFontName=cjk_font(),  # the font every page starts with: ours, never a non-embedded Helvetica
         )
         doc.build(story)
     return buffer.getvalue()

@@ -11,6 +11,7 @@ class CommonConfig(AppConfig):
         from django.core.checks import register
 
         from . import taskruns  # noqa: F401  (connects the Celery signals that keep TaskRun rows)
-        from .checks import public_url_check
+        from .checks import pdf_font_check, public_url_check
 
         register(public_url_check, deploy=False)
+        register(pdf_font_check, deploy=False)

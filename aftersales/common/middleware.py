@@ -38,3 +38,29 @@ class NoStoreMiddleware:
         if "Cache-Control" not in response:
             response["Cache-Control"] = "no-store, private"
         return response
+
+
+#: Scripts and style sheets from our own static files only: no inline script, no inline <style>, no eval (htmx runs
+#: with allowEval off), no other origin. Style *attributes* are still allowed (style-src-attr): they cannot run code,
+#: and templates still use a few for widths and colours. Images may be data:/blob: URLs (signature pads, photo
+#: previews, ECharts' export). Override with AFTERSALES_CSP (docs/security.md "Content-Security-Policy").
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    """A Content-Security-Policy header on every response (issue 13, item 8); a view that sets its own keeps it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.policy = getattr(settings, "AFTERSALES_CSP", "") or DEFAULT_CSP
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response

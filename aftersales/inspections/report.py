@@ -1,13 +1,12 @@
 """The inspection report for the customer: a signed link (no login, expires) and a PDF in the customer's language.
 
-Chinese text uses ReportLab's built-in CID font STSong-Light (no font file to ship; PDF readers supply the glyphs,
-and the text layer stays real Unicode, so it is searchable and extractable). Latin-only text uses Helvetica.
+Chinese text uses the embedded CJK font of ``aftersales.common.pdf`` (subset into the file, so every reader shows it,
+and the text layer stays real Unicode, searchable and extractable), in both languages.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from aftersales.common.pdf import cjk_font
+from aftersales.common.pdf import cjk_font, table_style
 from aftersales.common.pdf import escape as pdf_escape
 
 from .choices import Rating
@@ -25,7 +24,6 @@ from .photos import thumbnail
 
 REPORT_SALT = "inspections.report"
 REPORT_LINK_DAYS = 30
-CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 RATING_COLOURS = {Rating.GREEN: "#d8f0dc", Rating.YELLOW: "#fff1c2", Rating.RED: "#f9d0cc", "": "#eeeeee"}
 
 
@@ -57,6 +55,17 @@ def report_language(inspection: Inspection, requested: str | None = None) -> str
     return "en" if language == "en" else "zh-hans"
 
 
+def technician_names(inspection: Inspection) -> str:
+    """Who did the inspection: its technician, else the people who recorded its items (older inspections started
+    without a technician)."""
+    if inspection.technician is not None:
+        return str(inspection.technician)
+    from django.contrib.auth import get_user_model
+
+    ids = inspection.items.exclude(checked_by=None).values_list("checked_by", flat=True).distinct()
+    return "、".join(str(u) for u in get_user_model().objects.filter(pk__in=list(ids)).order_by("pk"))
+
+
 def _esc(text: Any) -> str:
     return pdf_escape(text)  # the one escaping helper of every document (aftersales.common.pdf)
 
@@ -67,25 +76,20 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table
 
     from .selectors import grouped_items, rating_counts
 
     cjk = cjk_font()
-    zh = language != "en"
 
     def style(size: float, bold: bool = False, name: str = "p") -> ParagraphStyle:
-        return ParagraphStyle(name, fontName=cjk if zh else ("Helvetica-Bold" if bold else "Helvetica"),
-                              fontSize=size, leading=size * 1.35, wordWrap="CJK")
+        # one embedded font in both languages (its Latin is complete), so no reader substitutes a font of its own
+        return ParagraphStyle(name, fontName=cjk, fontSize=size, leading=size * 1.35, wordWrap="CJK")
 
     body, small, h1, h2 = style(9.5), style(8), style(16, True, "h1"), style(11.5, True, "h2")
 
     def para(text: Any, st: ParagraphStyle | None = None) -> Paragraph:
-        st = st or body
-        text = str(text)
-        if not zh and CJK_RE.search(text):  # a Chinese name or note inside the English report
-            st = ParagraphStyle(st.name + "-cjk", parent=st, fontName=cjk)
-        return Paragraph(_esc(text), st)
+        return Paragraph(_esc(text), st or body)
 
     order = inspection.order
     store = inspection.store
@@ -93,7 +97,7 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
     with override(language):
         doc = SimpleDocTemplate(
             buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
-            title=_("Vehicle inspection report"), author=store.name,
+            title=_("Vehicle inspection report"), author=store.name, initialFontName=cjk,
         )
         when = timezone.localtime(inspection.completed_at or inspection.started_at, store.zone)
         counts = rating_counts(inspection)
@@ -110,10 +114,10 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
             (_("Repair order"), order.number),
             (_("Checklist"), inspection.checklist_name_in(language)),
             (_("Inspected on"), when.strftime("%Y-%m-%d %H:%M")),
-            (_("Technician"), str(inspection.technician) if inspection.technician else "—"),
+            (_("Technician"), technician_names(inspection) or "—"),
         ]
         table = Table([[para(k, small), para(v)] for k, v in facts], colWidths=[32 * mm, 148 * mm])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+        table.setStyle(table_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
         story += [table, Spacer(1, 3 * mm)]
         summary = _("Summary: %(red)s urgent, %(yellow)s attention, %(green)s OK") % counts
         story += [para(summary, h2), Spacer(1, 2 * mm)]
@@ -144,7 +148,7 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
                 shades.append(("BACKGROUND", (1, n), (1, n), colors.HexColor(RATING_COLOURS.get(item.rating, "#eeeeee"))))
                 photos += [(item.name_in(language), p) for p in item.photos.all()]
             t = Table(rows, colWidths=[62 * mm, 24 * mm, 30 * mm, 64 * mm], repeatRows=1)
-            t.setStyle(TableStyle([
+            t.setStyle(table_style([
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f2f2f2")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"), *shades,
@@ -166,7 +170,9 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
             for row in grid:
                 while len(row) < 3:
                     row.append("")
-                story.append(Table([row], colWidths=[60 * mm] * 3))
+                photo_table = Table([row], colWidths=[60 * mm] * 3)
+                photo_table.setStyle(table_style([]))
+                story.append(photo_table)
                 story.append(Spacer(1, 2 * mm))
         story += [Spacer(1, 4 * mm), para(_("Questions? Call %(phone)s.") % {"phone": store.phone or store.name}, small)]
         doc.build(story)

@@ -380,6 +380,9 @@ def inspection_item_record(
             locked.checked_by = actor
             locked.checked_at = at
             locked.save()
+            if inspection.technician_id is None:  # started without a technician: who records the items did it
+                inspection.technician = actor
+                inspection.save(update_fields=["technician"])
             audit.record(
                 actor=actor, obj=inspection, action="inspection.item", store_id=inspection.store_id,
                 customer_id=inspection.order.customer_id, changes={f"{locked.seq}.{k}": v for k, v in changes.items()}, at=at,

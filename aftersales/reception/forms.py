@@ -14,7 +14,7 @@ class HandoverForm(DomainForm):
     mileage = forms.CharField(label=_("Mileage (km)"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     energy_level = forms.CharField(
         label=_("Fuel / charge level (%)"), required=False,
-        widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 100, "step": 5, "data-testid": "energy"}),
+        widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 100, "step": 5, "data-testid": "energy", "data-output": "energy-out"}),
     )
     exterior = forms.ChoiceField(label=_("Exterior"), choices=Condition.choices)
     exterior_notes = forms.CharField(label=_("Exterior notes"), max_length=300, required=False)

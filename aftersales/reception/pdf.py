@@ -22,7 +22,7 @@ OUTLINE_W, OUTLINE_H = 100 * mm, 50 * mm
 
 def car_outline(marks: list[Any], font: str) -> Drawing:
     """A top view of a car (front to the right) with the damage marks numbered where the advisor tapped."""
-    d = Drawing(OUTLINE_W, OUTLINE_H)
+    d = Drawing(OUTLINE_W, OUTLINE_H, initialFontName=font)  # not the non-embedded Helvetica
     w, h = OUTLINE_W, OUTLINE_H
     grey = colors.HexColor("#777777")
     d.add(Rect(w * 0.06, h * 0.12, w * 0.88, h * 0.76, rx=h * 0.18, ry=h * 0.18, strokeColor=grey, fillColor=None, strokeWidth=1.2))

@@ -46,7 +46,10 @@ def test_monthly_review_pdf_in_chinese(client, world):
     client.force_login(world["manager"])
     r = client.get("/cockpit/reviews/monthly.pdf?date=2026-11-15")
     assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    from aftersales.common.tests.pdf_fonts import assert_fonts_embedded
+
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    assert_fonts_embedded(r.content, expect=("投诉率",))
     assert "2026-11" in text and "投诉率" in text and "深圳店" not in text
 
 

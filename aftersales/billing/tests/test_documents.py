@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from aftersales.billing.documents import render_document
 from aftersales.billing.services import invoice_issue, order_deliver, payment_record
+from aftersales.common.tests.pdf_fonts import assert_fonts_embedded
 from aftersales.parts.models import Batch
 from aftersales.parts.services import stock_issue, stock_receive
 from aftersales.parts.tests.helpers_purchasing import make_part
@@ -47,7 +48,8 @@ EXPECTED = {
     "warranty": (["配件质保卡", "刹车片", "LOT-2026-07", "Wuhan", "2026-07-01", "2027-07-01"],
                  ["Parts warranty cards", "Brake pads", "LOT-2026-07", "2027-07-01"]),
     "invoice": (["发票", "¥403.00", "¥46.36", "4200001234567"], ["Invoice", "Total (VAT included)", "¥403.00", "WeChat Pay"]),
-    "reminder": (["保养提醒卡", "下次保养", "35,000 公里"], ["Maintenance reminder card", "35,000 km"]),
+    "reminder": (["保养提醒卡", "下次保养", "35,000 公里", "电话：020-1234", "扫码预约"],
+                 ["Maintenance reminder card", "35,000 km", "Phone: 020-1234", "Scan to book"]),
 }
 
 
@@ -55,12 +57,16 @@ EXPECTED = {
 def test_documents_in_both_languages(world, delivered, kind):
     order, invoice = delivered
     zh_words, en_words = EXPECTED[kind]
-    zh = text(render_document(order=order, kind=kind, language="zh-hans"))
-    en = text(render_document(order=order, kind=kind, language="en"))
+    type(order.store).objects.filter(pk=order.store_id).update(phone="020-1234 5678")
+    order.store.refresh_from_db()
+    # every document embeds its font, and every character printed is in it (issue 14, item 5)
+    zh = assert_fonts_embedded(render_document(order=order, kind=kind, language="zh-hans"), expect=(order.customer.name,))
+    en = assert_fonts_embedded(render_document(order=order, kind=kind, language="en"))
+    flat_zh, flat_en = "".join(zh.split()), "".join(en.split())  # a table cell may wrap anywhere
     for word in [*zh_words, order.number, order.customer.name]:
-        assert word in zh, (word, zh)
+        assert "".join(word.split()) in flat_zh, (word, zh)
     for word in [*en_words, order.number]:
-        assert word in en, (word, en)
+        assert "".join(word.split()) in flat_en, (word, en)
     assert "维修" not in en or kind == "repair_list"  # the English document's labels are English
     if kind == "reminder":
         next_date = order.delivery.next_service_date.isoformat()
@@ -120,3 +126,20 @@ def test_qc_report_lists_the_signed_quality_checks(world):
         flat = "".join(pdf.split())  # table cells wrap long labels
         for word in [*labels, "note-final", str(world.staff["qc_inspector"])]:
             assert "".join(word.split()) in flat, (language, word, pdf)
+
+
+def test_reminder_card_has_the_stores_phone_booking_link_and_qr_code(world, delivered):
+    """Issue 14, item 5: the card says how to book: the store's phone, the booking link and a QR code of it."""
+    from aftersales.billing.documents import booking_link
+
+    order, _invoice = delivered
+    type(order.store).objects.filter(pk=order.store_id).update(phone="020-8888 6666")
+    order.store.refresh_from_db()
+    link = booking_link(order)
+    assert link.endswith(f"/book/{order.store.code}/?v={order.vehicle_id}")
+    for language, words in (("zh-hans", ["电话：020-88886666", "扫码预约"]), ("en", ["Phone: 020-88886666", "Scan to book"])):
+        data = render_document(order=order, kind="reminder", language=language)
+        assert_fonts_embedded(data, expect=(*words, link))
+        page = PdfReader(io.BytesIO(data)).pages[0]
+        assert len(PdfReader(io.BytesIO(data)).pages) == 1  # one card
+        assert page.get_contents().get_data().count(b" re") > 100  # the QR code's modules, drawn as vectors

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pypdf import PdfReader
 
+from aftersales.common.tests.pdf_fonts import assert_fonts_embedded
 from aftersales.inspections import services
 from aftersales.inspections.models import InspectionItem
 from aftersales.inspections.photos import tiny_png
@@ -45,8 +46,7 @@ def pdf_text(data: bytes) -> str:
 def test_pdf_in_chinese_has_extractable_chinese_text(shop):
     inspection = completed(shop)
     data = render_pdf(inspection, "zh-hans")
-    assert data.startswith(b"%PDF")
-    text = pdf_text(data)
+    text = assert_fonts_embedded(data, expect=("车辆检测报告", "刹车片磨损严重", str(shop.technician)))
     for expected in ("车辆检测报告", "前刹车片厚度", "紧急", "2.2 mm", "刹车片磨损严重", "更换前刹车片", "粤A12345", shop.order.number,
                      "照片"):
         assert expected in text, (expected, text[:800])
@@ -56,7 +56,7 @@ def test_pdf_in_chinese_has_extractable_chinese_text(shop):
 def test_pdf_in_english(shop, world):
     order = check_in(world, world.a, world.advisor, language="en")
     inspection = completed(shop, order)
-    text = pdf_text(render_pdf(inspection, "en"))
+    text = assert_fonts_embedded(render_pdf(inspection, "en"), expect=("刹车片磨损严重",))
     for expected in ("Vehicle inspection report", "Front brake pad thickness", "Urgent", "Attention", "Tread depth, front left",
                      "2.8 mm", "Recommended work", "Summary: 1 urgent, 1 attention", "刹车片磨损严重"):
         assert expected in text, (expected, text[:800])
@@ -151,3 +151,20 @@ def test_report_prints_hostile_text_literally(shop, value):
         data = render_pdf(inspection, language)
         assert _annotations_and_images(data) == (0, photos)
         assert "".join(value.split())[:10] in "".join(pdf_text(data).split())
+
+
+def test_report_names_the_technician_who_recorded_the_items(shop):
+    """Issue 14, item 5: an inspection the advisor started without a technician printed "technician —"."""
+    inspection = services.inspection_start(actor=shop.advisor, order=shop.order)
+    assert inspection.technician is None
+    for item in InspectionItem.objects.filter(inspection=inspection):
+        services.inspection_item_record(actor=shop.technician, item=item, rating="green")
+    inspection = services.inspection_complete(actor=shop.technician, inspection=inspection)
+    inspection.refresh_from_db()
+    assert inspection.technician == shop.technician
+    for language in ("zh-hans", "en"):
+        assert_fonts_embedded(render_pdf(inspection, language), expect=(str(shop.technician),))
+    # an older inspection (no technician stored) names who recorded its items
+    type(inspection).objects.filter(pk=inspection.pk).update(technician=None)
+    inspection.refresh_from_db()
+    assert_fonts_embedded(render_pdf(inspection, "en"), expect=(str(shop.technician),))

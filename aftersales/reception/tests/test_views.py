@@ -105,7 +105,10 @@ def test_pdf_in_both_languages(desk, lang, expected):
     services.damage_mark_add(actor=desk.world.advisor, handover=handover, x=50, y=50, kind="dent", note="左后门凹陷")
     services.handover_sign(actor=desk.world.advisor, handover=handover, signature=data_url(png()))
     handover = Handover.objects.get(pk=handover.pk)
+    from aftersales.common.tests.pdf_fonts import assert_fonts_embedded
+
     content = handover_pdf(handover, lang)
+    assert_fonts_embedded(content, expect=("左后门凹陷",))
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
     for fragment in expected:
         assert fragment in text, (fragment, text[:800])

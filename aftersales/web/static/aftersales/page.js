@@ -1,0 +1,54 @@
+/* Behaviour every page shares, without inline script (the Content-Security-Policy allows scripts from our own
+   static files only: docs/security.md "Content-Security-Policy").
+   - data-autosubmit on a field: submit its form when it changes (store switchers, date pickers, filters).
+   - data-confirm on a form, button or link: ask first (the message is the attribute's value).
+   - data-output="ID" on an input: show its value in element ID (the handover's energy level).
+   - data-refresh-every="SECONDS" on an htmx element: fire "refresh" on it that often, except while the person is
+     typing in a form inside it (the workshop board).
+   - data-history-back on a link: go back one page (its href is where it goes without history).
+   - data-service-worker="URL" on <body>: register the owner app's service worker (scope /app/). */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute("data-autosubmit") && t.form) {
+      if (t.form.requestSubmit) { t.form.requestSubmit(); } else { t.form.submit(); }
+    }
+  });
+  document.addEventListener("click", function (e) {
+    var t = e.target && e.target.closest ? e.target.closest("button[data-confirm], a[data-confirm], input[type=submit][data-confirm]") : null;
+    if (t && !window.confirm(t.getAttribute("data-confirm"))) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+  document.addEventListener("click", function (e) {
+    var a = e.target && e.target.closest ? e.target.closest("a[data-history-back]") : null;
+    if (a && window.history.length > 1) { e.preventDefault(); window.history.back(); }
+  });
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (f && f.hasAttribute && f.hasAttribute("data-confirm") && !window.confirm(f.getAttribute("data-confirm"))) {
+      e.preventDefault(); e.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("input", function (e) {
+    var t = e.target, id = t && t.getAttribute && t.getAttribute("data-output");
+    var out = id && document.getElementById(id);
+    if (out) { out.textContent = t.value; }
+  });
+  function start() {
+    document.querySelectorAll("[data-refresh-every]").forEach(function (el) {
+      if (el.dataset.refreshStarted) { return; }
+      el.dataset.refreshStarted = "1";
+      var ms = Math.max(5, parseInt(el.getAttribute("data-refresh-every"), 10) || 30) * 1000;
+      setInterval(function () {
+        var active = document.activeElement;
+        if (active && active.closest && active.closest("form") && el.contains(active)) { return; }
+        if (window.htmx) { window.htmx.trigger(el, "refresh"); }
+      }, ms);
+    });
+    var sw = document.body && document.body.getAttribute("data-service-worker");
+    if (sw && "serviceWorker" in navigator) {
+      navigator.serviceWorker.register(sw, {scope: "/app/"}).catch(function () {});
+    }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
