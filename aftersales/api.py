@@ -158,6 +158,7 @@ from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
 from aftersales.workshop.api import router as workshop_router  # noqa: E402
+from aftersales.people.api import router as people_router  # noqa: E402
 
 api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
@@ -174,5 +175,6 @@ api.add_router("/feedback", feedback_router)
 api.add_router("/care", care_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/workshop", workshop_router)
+api.add_router("/people", people_router)
 api.add_router("/estimates", estimates_router)
 api.add_router("/portal", portal_router)

@@ -37,6 +37,7 @@ app.conf.beat_schedule = {
     "care-reminder-sweep": {"task": "aftersales.care.reminder_sweep", "schedule": crontab(hour=1, minute=0)},
     "care-playbooks-tick": {"task": "aftersales.care.playbooks_tick", "schedule": 600.0},
     "workshop-flag-silent-orders": {"task": "aftersales.workshop.flag_silent_orders", "schedule": 300.0},
+    "people-certificate-reminders": {"task": "aftersales.people.certificate_reminders", "schedule": crontab(hour=0, minute=30)},
 }
 
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "aftersales.inspections",
     "aftersales.analytics",
     "aftersales.portal",
+    "aftersales.people",
 ]
 
 MIDDLEWARE = [

@@ -173,6 +173,14 @@ for _role, _perms in {
 # The manager's cockpit (aftersales/analytics): KPIs against targets, the targets, the imported gross profit.
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["analytics.view_dashboard", "analytics.view_kpisettings", "analytics.change_kpisettings",
                                          "analytics.view_grossprofitmonth", "analytics.add_grossprofitmonth"]
+# People (aftersales/people, SPEC §20): the foreman keeps the certificates; the manager also overrides dispatch.
+ROLE_PERMISSIONS[Role.FOREMAN] += ["staff.view_certification", "staff.add_certification", "staff.change_certification"]
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["staff.view_certification", "staff.add_certification",
+                                         "staff.change_certification", "staff.override_certification",
+                                         "people.view_ratingterminal", "people.add_ratingterminal",
+                                         "people.change_ratingterminal", "people.use_ratingterminal"]
+ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += ["people.use_ratingterminal"]
+ROLE_PERMISSIONS[Role.CASHIER] += ["people.use_ratingterminal"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

@@ -213,6 +213,12 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/estimates/orders/{order_id}/repropose"),
         ("get", "/api/estimates/vehicles/{vehicle_id}/declined"),
     ],
+    "people": [
+        ("get", "/api/people/certifications"),
+        ("post", "/api/people/certifications"),
+        ("post", "/api/people/certifications/{certification_id}/withdraw"),
+        ("get", "/api/people/me/certifications"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)

@@ -1,0 +1,151 @@
+"""People screens (SPEC §20): the store's certificates (foreman, manager) with those expiring within 60 days, the
+form to record one with its scan, the scan itself (scoped), and a person's own page (phone-sized)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from aftersales.common.errors import DomainError
+from aftersales.common.views import found, store_from_request
+from aftersales.staff.models import StoreMembership
+
+from . import selectors, services
+from .forms import CertificationForm
+
+
+def _store_staff(store: Any) -> list[Any]:
+    return [
+        m.user for m in StoreMembership.objects.filter(store=store, user__is_active=True)
+        .select_related("user").order_by("user__display_name", "user__username")
+    ]
+
+
+@login_required
+@permission_required("staff.view_certification", raise_exception=True)
+def store_page(request: HttpRequest) -> HttpResponse:
+    store = store_from_request(request)
+    staff = _store_staff(store)
+    can_add = request.user.has_perm("staff.add_certification")
+    form = CertificationForm(request.POST or None, request.FILES or None, holders=staff)
+    status = 200
+    if request.method == "POST":
+        if not can_add:
+            raise Http404
+        if form.is_valid():
+            d = form.cleaned_data
+            holder = next(u for u in staff if str(u.pk) == d["holder"])
+            upload = d.get("scan")
+            try:
+                services.certification_record(
+                    actor=request.user, holder=holder, kind=d["kind"], issuer=d["issuer"], level=d["level"],
+                    number=d["number"], valid_from=d["valid_from"], valid_until=d["valid_until"],
+                    scan=upload.read() if upload else None,
+                )
+            except DomainError as exc:
+                for err in exc.extra.get("errors") or [{"field": exc.field, "message": str(exc.message)}]:
+                    form.add_error(err["field"] if err["field"] in form.fields else None, err["message"])
+            else:
+                messages.success(request, _("Certificate recorded."))
+                return redirect(f"{reverse('people:store')}?store={store.pk}")
+        status = 422
+    rows = selectors.certificate_rows(request.user, store)
+    return render(request, "people/store.html", {
+        "store": store, "rows": rows, "expiring": [r for r in rows if r.status == "expiring"],
+        "form": form, "can_add": can_add,
+    }, status=status)
+
+
+@login_required
+def my_page(request: HttpRequest) -> HttpResponse:
+    rows = selectors.my_certificate_rows(request.user)
+    return render(request, "people/me.html", {
+        "rows": rows, "expiring": [r for r in rows if r.status == "expiring"],
+    })
+
+
+@login_required
+def certificate_scan(request: HttpRequest, pk: int) -> HttpResponse:
+    cert = found(selectors.certification_get, request.user, pk)
+    if not cert.scan:
+        raise Http404
+    response = FileResponse(cert.scan.open("rb"))
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---- rating terminals (manager) and the order's rating page (delivery desk) -----------------------------------------
+@login_required
+@permission_required("people.view_ratingterminal", raise_exception=True)
+def terminals(request: HttpRequest) -> HttpResponse:
+    from . import kiosk
+    from .models import RatingTerminal
+
+    store = store_from_request(request)
+    error = ""
+    pairing_url = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                terminal = found(selectors.terminal_get, request.user, int(request.POST["revoke"]) if request.POST["revoke"].isdigit() else 0)
+                kiosk.terminal_revoke(actor=request.user, terminal=terminal)
+                messages.success(request, _("Terminal revoked."))
+                return redirect(f"{reverse('people:terminals')}?store={store.pk}")
+            terminal, key = kiosk.terminal_create(actor=request.user, store=store, name=request.POST.get("name", ""))
+            pairing_url = request.build_absolute_uri(reverse("kiosk:pair", args=[key]))
+        except DomainError as exc:
+            error, status = str(exc.message), (exc.status if exc.status != 400 else 422)
+    rows = RatingTerminal.objects.filter(store=store).order_by("revoked_at", "name", "id")
+    return render(request, "people/terminals.html", {
+        "store": store, "terminals": rows, "error": error, "pairing_url": pairing_url,
+        "can_add": request.user.has_perm("people.add_ratingterminal"),
+    }, status=status)
+
+
+def _qr_svg(url: str) -> str:
+    import segno
+
+    return segno.make(url, error="m").svg_inline(scale=5, dark="#1d2733", light="#ffffff")
+
+
+@login_required
+@permission_required("people.use_ratingterminal", raise_exception=True)
+def order_rating(request: HttpRequest, pk: int) -> HttpResponse:
+    """The delivery desk: send the order to a terminal, or let the customer scan the QR code; the rating once given."""
+    from aftersales.feedback.ratings import RATEABLE_STATES, rating_for
+
+    from . import kiosk
+    from .models import RatingTerminal
+
+    order = found(selectors.order_get, request.user, pk)
+    error = ""
+    status = 200
+    terminals = list(RatingTerminal.objects.filter(store_id=order.store_id, revoked_at__isnull=True).order_by("name", "id"))
+    if request.method == "POST":
+        terminal = next((t for t in terminals if str(t.pk) == request.POST.get("terminal", "")), None)
+        try:
+            if terminal is None:
+                from aftersales.common.errors import ValidationFailed
+
+                raise ValidationFailed("terminal_unknown", _("Choose a terminal of this store."), "terminal")
+            kiosk.terminal_show_order(actor=request.user, terminal=terminal, order=order)
+        except DomainError as exc:
+            error, status = str(exc.message), (exc.status if exc.status != 400 else 422)
+        else:
+            messages.success(request, _("Sent to %(t)s: the customer can rate now.") % {"t": terminal})
+            return redirect("people:order_rating", pk=order.pk)
+    rating = rating_for(order)
+    link = kiosk.rating_url(order)
+    rateable = order.status in RATEABLE_STATES and rating is None
+    return render(request, "people/order_rating.html", {
+        "order": order, "rating": rating, "terminals": terminals, "error": error, "rateable": rateable,
+        "link": link if rateable else "", "qr": _qr_svg(link) if rateable else "",
+    }, status=status)
