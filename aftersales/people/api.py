@@ -68,6 +68,7 @@ def record_certification(request: Any, payload: Form[CertificationIn], scan: Fil
     user = request_user(request)
     require(user, "staff.add_certification")
     holder = staff_get(user, payload.holder_id)
+    scan = scan or request.FILES.get("scan")  # ninja leaves an optional file beside a form schema unset
     cert = services.certification_record(
         actor=user, holder=holder, kind=payload.kind, issuer=payload.issuer, number=payload.number,
         valid_from=payload.valid_from, valid_until=payload.valid_until, level=payload.level,
