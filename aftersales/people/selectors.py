@@ -114,3 +114,54 @@ def order_get(user: Any, order_id: int) -> Any:
     return get_or_404(
         restrict_to_stores(RepairOrder.objects.select_related("store", "vehicle", "advisor", "customer"), user), pk=order_id
     )
+
+
+# ---- training ---------------------------------------------------------------------------------------------------------
+def programmes_for(user: Any, store: Any) -> list[Any]:
+    from .models import NewHireProgramme
+
+    if store.pk not in visible_store_ids(user):
+        return []
+    return list(NewHireProgramme.objects.filter(store=store).select_related("person", "mentor")
+                .prefetch_related("modules").order_by("-started_on", "-id"))
+
+
+def sessions_for(user: Any, store: Any) -> list[Any]:
+    from .models import TrainingSession
+
+    if store.pk not in visible_store_ids(user):
+        return []
+    return list(TrainingSession.objects.filter(store=store).prefetch_related("attendance__person")
+                .order_by("-held_on", "-id")[:24])
+
+
+def module_get(user: Any, module_id: int) -> Any:
+    from aftersales.common.scoping import restrict_to_stores
+
+    from .models import ProgrammeModule
+
+    return get_or_404(restrict_to_stores(ProgrammeModule.objects.select_related("programme"), user, "programme__store_id"),
+                      pk=module_id)
+
+
+def my_programme(user: Any) -> Any:
+    from .models import NewHireProgramme
+
+    return (NewHireProgramme.objects.filter(person=user).select_related("mentor").prefetch_related("modules").first())
+
+
+def my_attendance(user: Any) -> list[Any]:
+    from .models import SessionAttendance
+
+    return list(SessionAttendance.objects.filter(person=user).select_related("session").order_by("-session__held_on")[:24])
+
+
+def my_scorecard_summary(user: Any) -> Any:
+    """The person's scorecard this quarter (the cockpit's own selector), or None for someone without a store."""
+    from aftersales.analytics.selectors import my_scorecard
+    from aftersales.common.errors import DomainError
+
+    try:
+        return my_scorecard(user=user, kind="quarter")["card"]
+    except DomainError:
+        return None

@@ -9,5 +9,6 @@ urlpatterns = [
     path("me/", views.my_page, name="me"),
     path("certificates/<int:pk>/scan/", views.certificate_scan, name="scan"),
     path("terminals/", views.terminals, name="terminals"),
+    path("training/", views.training, name="training"),
     path("orders/<int:pk>/rating/", views.order_rating, name="order_rating"),
 ]

@@ -64,10 +64,58 @@ def store_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_page(request: HttpRequest) -> HttpResponse:
+    """A person's own page (phone-sized): programme progress, certificates, sessions attended, their scorecard."""
     rows = selectors.my_certificate_rows(request.user)
+    programme = selectors.my_programme(request.user)
+    modules = list(programme.modules.all()) if programme else []
     return render(request, "people/me.html", {
-        "rows": rows, "expiring": [r for r in rows if r.status == "expiring"],
+        "rows": rows, "expiring": [r for r in rows if r.status == "expiring"], "programme": programme,
+        "modules": modules, "done": sum(1 for m in modules if m.done_at), "attendance": selectors.my_attendance(request.user),
+        "card": selectors.my_scorecard_summary(request.user),
     })
+
+
+@login_required
+@permission_required("people.view_trainingsession", raise_exception=True)
+def training(request: HttpRequest) -> HttpResponse:
+    """The store's training: new hires' months (sign modules off) and the monthly sessions with their results."""
+    from . import training as svc
+
+    store = store_from_request(request)
+    staff = _store_staff(store)
+    errors: dict[str, str] = {}
+    status = 200
+    action = request.POST.get("action", "")
+    if request.method == "POST":
+        by_id = {str(u.pk): u for u in staff}
+        try:
+            if action == "module":
+                module = found(selectors.module_get, request.user, int(request.POST.get("module") or 0))
+                svc.module_sign_off(actor=request.user, module=module, done=request.POST.get("done") == "1")
+            elif action == "programme":
+                svc.programme_start(actor=request.user, store=store, person=by_id.get(request.POST.get("person", "")),
+                                    mentor=by_id.get(request.POST.get("mentor", "")),
+                                    started_on=request.POST.get("started_on", ""))
+            elif action == "session":
+                results = {u: request.POST.get(f"score-{u.pk}", "") for u in staff
+                           if request.POST.get(f"attended-{u.pk}") == "1"}
+                svc.session_record(actor=request.user, store=store, held_on=request.POST.get("held_on", ""),
+                                   trainer=request.POST.get("trainer", ""), topic=request.POST.get("topic", ""),
+                                   pass_mark=request.POST.get("pass_mark", "60"), results=results)
+            else:
+                raise Http404
+        except DomainError as exc:
+            for err in exc.extra.get("errors") or [{"field": exc.field, "message": str(exc.message)}]:
+                errors.setdefault(err["field"] or "form", err["message"])
+            status = exc.status if exc.status != 400 else 422
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(f"{reverse('people:training')}?store={store.pk}")
+    return render(request, "people/training.html", {
+        "store": store, "staff": staff, "programmes": selectors.programmes_for(request.user, store),
+        "sessions": selectors.sessions_for(request.user, store), "errors": errors, "action": action, "posted": request.POST,
+        "can_add": request.user.has_perm("people.add_trainingsession"),
+    }, status=status)
 
 
 @login_required

@@ -180,6 +180,10 @@ ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["staff.view_certification", "staff.add_
                                          "people.view_ratingterminal", "people.add_ratingterminal",
                                          "people.change_ratingterminal", "people.use_ratingterminal"]
 ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += ["people.use_ratingterminal"]
+_TRAINING = ["people.view_trainingsession", "people.add_trainingsession", "people.view_newhireprogramme",
+             "people.add_newhireprogramme", "people.change_newhireprogramme"]
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += _TRAINING
+ROLE_PERMISSIONS[Role.FOREMAN] += _TRAINING
 ROLE_PERMISSIONS[Role.CASHIER] += ["people.use_ratingterminal"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
