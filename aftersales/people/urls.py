@@ -10,5 +10,6 @@ urlpatterns = [
     path("certificates/<int:pk>/scan/", views.certificate_scan, name="scan"),
     path("terminals/", views.terminals, name="terminals"),
     path("training/", views.training, name="training"),
+    path("incentives/", views.incentives, name="incentives"),
     path("orders/<int:pk>/rating/", views.order_rating, name="order_rating"),
 ]

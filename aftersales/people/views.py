@@ -197,3 +197,29 @@ def order_rating(request: HttpRequest, pk: int) -> HttpResponse:
         "order": order, "rating": rating, "terminals": terminals, "error": error, "rateable": rateable,
         "link": link if rateable else "", "qr": _qr_svg(link) if rateable else "",
     }, status=status)
+
+
+@login_required
+@permission_required("analytics.view_dashboard", raise_exception=True)
+def incentives(request: HttpRequest) -> HttpResponse:
+    """The quarter's service star with its reasons, referrals per staff member, complaint-rate flags."""
+    from django.utils.dateparse import parse_date
+
+    from .incentives import COMPLAINT_RATE_THRESHOLD, incentives_for
+
+    store = store_from_request(request)
+    try:
+        day = parse_date(request.GET.get("day", "") or "")
+    except ValueError:
+        day = None
+    data = _call_scoped(incentives_for, user=request.user, store_id=store.pk, day=day)
+    return render(request, "people/incentives.html", {"store": store, "r": data, "threshold": COMPLAINT_RATE_THRESHOLD})
+
+
+def _call_scoped(fn: Any, **kwargs: Any) -> Any:
+    from aftersales.common.errors import Forbidden, NotFound
+
+    try:
+        return fn(**kwargs)
+    except (NotFound, Forbidden) as exc:
+        raise Http404(str(exc.message)) from exc
