@@ -152,13 +152,13 @@ from aftersales.inspections.api import router as inspections_router  # noqa: E40
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
+from aftersales.people.api import router as people_router  # noqa: E402
 from aftersales.portal.api import router as portal_router  # noqa: E402
 from aftersales.reception.api import router as reception_router  # noqa: E402
 from aftersales.staff.api import router as staff_router  # noqa: E402
 from aftersales.stores.api import router as stores_router  # noqa: E402
 from aftersales.vehicles.api import router as vehicles_router  # noqa: E402
 from aftersales.workshop.api import router as workshop_router  # noqa: E402
-from aftersales.people.api import router as people_router  # noqa: E402
 
 api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
