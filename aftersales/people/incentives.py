@@ -11,9 +11,10 @@ from typing import Any
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 COMPLAINT_RATE_THRESHOLD = Decimal("5.0")  # complaints per 100 delivered visits of the advisor in the quarter
-COMPLAINT_TRAINING_TOPIC = _("Complaint handling and plain-language explanation")
+COMPLAINT_TRAINING_TOPIC = gettext_lazy("Complaint handling and plain-language explanation")
 
 
 @dataclass
