@@ -152,6 +152,7 @@ from aftersales.inspections.api import router as inspections_router  # noqa: E40
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
+from aftersales.people.api import router as people_router  # noqa: E402
 from aftersales.portal.api import router as portal_router  # noqa: E402
 from aftersales.reception.api import router as reception_router  # noqa: E402
 from aftersales.rescue.api import router as rescue_router  # noqa: E402
@@ -177,6 +178,7 @@ api.add_router("/feedback", feedback_router)
 api.add_router("/care", care_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/workshop", workshop_router)
+api.add_router("/people", people_router)
 api.add_router("/estimates", estimates_router)
 api.add_router("/portal", portal_router)
 api.add_router("/telematics", telematics_router)

@@ -45,6 +45,7 @@ app.conf.beat_schedule = {
     # rescue: late dispatch / acceptance / arrival → an alert on the dispatcher's board; ETA factors nightly 03:00 Shanghai
     "rescue-escalation-sweep": {"task": "aftersales.rescue.escalation_sweep", "schedule": 60.0},
     "rescue-calibrate": {"task": "aftersales.rescue.calibrate", "schedule": crontab(hour=19, minute=0)},
+    "people-certificate-reminders": {"task": "aftersales.people.certificate_reminders", "schedule": crontab(hour=0, minute=30)},
 }
 
 

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "aftersales.rescue",
     "aftersales.telematics",
     "aftersales.portal",
+    "aftersales.people",
 ]
 
 MIDDLEWARE = [

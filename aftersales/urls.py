@@ -29,6 +29,8 @@ urlpatterns = [
     path("inspections/", include("aftersales.inspections.urls")),
     path("rescue/", include("aftersales.rescue.urls")),
     path("workshop/", include("aftersales.workshop.urls")),
+    path("people/", include("aftersales.people.urls")),
+    path("", include("aftersales.people.public_urls")),  # kiosk/ (rating terminal), rate/<token>/ (phone)
     path("", include("aftersales.estimates.urls")),  # orders/, e/<token>/ (estimate to approve), o/<token>/ (status)
     path("", include("aftersales.messaging.urls")),
     path("", include("aftersales.feedback.urls")),

@@ -1,5 +1,6 @@
 """Staff scorecards (绩效, SPEC §18): CSAT 30 %, repurchase 20 %, referrals 15 %, repair efficiency 15 %, complaint
-handling 20 %, each scored against its target, and the quarterly service star.
+handling 20 %, each scored against its target, and the quarterly service star. An advisor rated at delivery (the
+rating terminal or the phone, SPEC §20) also has the delivery rating at 15 %, the weights scaled to its share.
 
 Attribution: a repair order belongs to its **advisor**; a **technician** shares each order by the time they clocked
 on it (a follow-up or a returning customer counts for a technician in proportion to their share of the order's
@@ -30,14 +31,19 @@ from .kpis import ZERO, Scope
 WEIGHTS: dict[str, Decimal] = {
     "csat": Decimal("0.30"), "repurchase": Decimal("0.20"), "referrals": Decimal("0.15"), "efficiency": Decimal("0.15"),
     "complaints": Decimal("0.20"),
+    # the customer's rating of the advisor at delivery (SPEC §20): counts only for those rated in the period (a
+    # component without data is left out and the others scaled), so the five above keep their 100 % otherwise
+    "delivery_rating": Decimal("0.15"),
 }
 LABELS: dict[str, Promise] = {
     "csat": _("CSAT"), "repurchase": _("Repurchase"), "referrals": _("Referrals"), "efficiency": _("Repair efficiency"),
     "complaints": _("Complaint handling"),
+    "delivery_rating": _("Delivery rating"),
 }
 REFERRALS_PER_MONTH = Decimal(2)  # product rule: two referrals a month per person
 EFFICIENCY_TARGET = Decimal(100)  # technicians: hours sold ÷ clocked, %
 COMPLAINT_TARGET = Decimal(100)  # case timers met on time, %
+DELIVERY_RATING_TARGET = Decimal(90)  # delivery ratings giving the advisor 4 or 5 stars, %
 STAR_MIN_FOLLOWUPS = 3  # a service star has at least this many follow-ups attributed in the quarter
 
 Pairs = dict[int, tuple[Decimal, Decimal]]
@@ -190,6 +196,16 @@ def _complaints(scope: Scope) -> Pairs:
     return {o: (Decimal(n), Decimal(d)) for o, n, d in rows}
 
 
+def _delivery_ratings(scope: Scope) -> Pairs:
+    """Advisors: the customer's ratings at delivery (terminal or phone) giving them 4 or 5 stars, of all their
+    ratings in the period. Kept apart from the follow-up's CSAT (its own component)."""
+    from aftersales.feedback.models import DeliveryRating
+
+    rows = (DeliveryRating.objects.filter(scope.window("at"), advisor_id__isnull=False).order_by().values("advisor_id")
+            .annotate(n=Count("id", filter=Q(advisor_score__gte=4)), d=Count("id")).values_list("advisor_id", "n", "d"))
+    return {a: (Decimal(n), Decimal(d)) for a, n, d in rows}
+
+
 def staff_of(scope: Scope) -> list[tuple[Any, str]]:
     from aftersales.staff.models import User
 
@@ -212,6 +228,7 @@ def scorecards(scope: Scope, *, people: list[tuple[Any, str]] | None = None) -> 
     wait_adv = _advisor_waiting(scope)
     eff_tech = _tech_efficiency(scope)
     complaints = _complaints(scope)
+    ratings = _delivery_ratings(scope)
     first = scope.settings.get(scope.stores[0].pk) if scope.stores else None
     from .models import KpiSettings
 
@@ -226,6 +243,7 @@ def scorecards(scope: Scope, *, people: list[tuple[Any, str]] | None = None) -> 
         eff = (wait_adv if advisor else eff_tech).get(user.pk, (ZERO, ZERO))
         ref = referrals.get(user.pk, (ZERO, Decimal(1)))
         com = complaints.get(user.pk, (ZERO, ZERO))
+        rat = ratings.get(user.pk, (ZERO, ZERO)) if advisor else (ZERO, ZERO)
 
         def pct(p: tuple[Decimal, Decimal]) -> Decimal | None:
             return (p[0] / p[1] * 100).quantize(Decimal("0.1")) if p[1] else None
@@ -237,6 +255,7 @@ def scorecards(scope: Scope, *, people: list[tuple[Any, str]] | None = None) -> 
             Component("referrals", ref[0], referral_target, ref[0], ref[1], unit="n"),
             Component("efficiency", pct(eff), Decimal(targets.progress_target) if advisor else EFFICIENCY_TARGET, *eff),
             Component("complaints", pct(com), COMPLAINT_TARGET, *com),
+            Component("delivery_rating", pct(rat), DELIVERY_RATING_TARGET, *rat),
         ]
         cards.append(card)
     cards.sort(key=lambda c: (c.total is None, -(c.total or 0), str(c.user)))

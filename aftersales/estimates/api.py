@@ -40,6 +40,7 @@ class OperationOut(Schema):
     standard_hours: Decimal
     job_type: str
     required_skill: str
+    required_certificate: str
     is_active: bool
     parts: list[OperationPartOut]
 
@@ -60,6 +61,7 @@ class OperationIn(Schema):
     standard_hours: Decimal
     job_type: str = "repair"
     required_skill: str = ""
+    required_certificate: str | None = None
     is_active: bool = True
     parts: list[OperationPartIn] = []
 
@@ -100,6 +102,7 @@ class JobOut(Schema):
     declined_reason: str
     standard_hours: Decimal
     required_skill: str
+    required_certificate: str
     option_group: str
     option: str
     lines: list[LineOut]

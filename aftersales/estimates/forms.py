@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.staff.models import Skill
+from aftersales.staff.models import Certificate, Skill
 from aftersales.workshop.choices import JobType
 
 from .choices import PartChoice
@@ -60,6 +60,10 @@ class LabourOperationForm(forms.Form):
     standard_hours = forms.CharField(label=_("Standard hours"), max_length=10)
     job_type = forms.ChoiceField(label=_("Job type"), choices=JobType.choices, initial=JobType.REPAIR)
     required_skill = forms.ChoiceField(label=_("Required skill"), choices=[("", "—"), *Skill.choices], required=False)
+    required_certificate = forms.ChoiceField(
+        label=_("Required certificate"), choices=[("", "—"), *Certificate.choices], required=False,
+        help_text=_("Jobs from this operation go only to technicians holding a valid certificate of this kind."),
+    )
     parts = forms.CharField(
         label=_("Parts"), max_length=500, required=False,
         help_text=_("Part numbers with quantities, e.g. 04465-33471 x1, 90430-12031 x2"),

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.staff.models import Skill
+from aftersales.staff.models import Certificate, Skill
 from aftersales.workshop.choices import JobType
 
 from .choices import AuthorizationMethod, EstimateKind, EstimateStatus
@@ -28,6 +28,10 @@ class LabourOperation(models.Model):
     standard_hours = models.DecimalField(_("standard hours"), max_digits=6, decimal_places=2)
     job_type = models.CharField(_("job type"), max_length=12, choices=JobType.choices, default=JobType.REPAIR)
     required_skill = models.CharField(_("required skill"), max_length=20, choices=Skill.choices, blank=True)
+    required_certificate = models.CharField(
+        _("required certificate"), max_length=20, choices=Certificate.choices, blank=True,
+        help_text=_("Jobs from this operation go only to technicians holding a valid certificate of this kind."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

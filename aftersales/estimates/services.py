@@ -196,10 +196,12 @@ def labour_operation_save(
     required_skill: str = "",
     parts: list[dict[str, Any]] | None = None,
     is_active: bool = True,
+    required_certificate: str | None = None,
 ) -> LabourOperation:
-    """Create or update (by code) an operation of the group's labour guide, with the parts it needs."""
+    """Create or update (by code) an operation of the group's labour guide, with the parts it needs.
+    ``required_certificate`` None leaves an existing operation's certificate as it is."""
     from aftersales.parts.models import Part
-    from aftersales.staff.models import Skill
+    from aftersales.staff.models import Certificate, Skill
 
     require(actor, "estimates.change_labouroperation")
     if getattr(actor, "dealer_group_id", None) != group.pk and not actor.is_superuser:
@@ -211,6 +213,10 @@ def labour_operation_save(
     job_type = _job_type(job_type)
     if required_skill and required_skill not in Skill.values:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": required_skill}, "required_skill")
+    if required_certificate and required_certificate not in Certificate.values:
+        raise ValidationFailed(
+            "invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": required_certificate}, "required_certificate"
+        )
     wanted: list[tuple[Any, Decimal]] = []
     for n, row in enumerate(parts or [], start=1):
         part = row.get("part")
@@ -224,19 +230,23 @@ def labour_operation_save(
         op, created = LabourOperation.objects.select_for_update().get_or_create(
             group=group, code=code,
             defaults={"name_zh": name_zh, "name_en": name_en, "standard_hours": hours, "job_type": job_type,
-                      "required_skill": required_skill, "is_active": is_active},
+                      "required_skill": required_skill, "is_active": is_active,
+                      "required_certificate": required_certificate or ""},
         )
-        before = audit.snapshot(op, ["name_zh", "name_en", "standard_hours", "job_type", "required_skill", "is_active"])
+        fields = ["name_zh", "name_en", "standard_hours", "job_type", "required_skill", "required_certificate", "is_active"]
+        before = audit.snapshot(op, fields)
         if not created:
             op.name_zh, op.name_en, op.standard_hours, op.job_type = name_zh, name_en, hours, job_type
             op.required_skill, op.is_active = required_skill, is_active
+            if required_certificate is not None:
+                op.required_certificate = required_certificate
             op.save()
         if parts is not None:
             LabourOperationPart.objects.filter(operation=op).delete()
             LabourOperationPart.objects.bulk_create(
                 [LabourOperationPart(operation=op, part=p, quantity=qty) for p, qty in wanted]
             )
-        after = audit.snapshot(op, ["name_zh", "name_en", "standard_hours", "job_type", "required_skill", "is_active"])
+        after = audit.snapshot(op, fields)
         audit.record(
             actor=actor, obj=op, action="labour_operation.created" if created else "labour_operation.updated",
             changes=audit.diff({} if created else before, after),
@@ -343,7 +353,7 @@ def estimate_add_operation(
             jobs.append((label, repair_job_add(
                 actor=actor, order=order, title=f"{title} · {label}" if label else title, job_type=operation.job_type,
                 lines=lines, cause=cause, is_additional=is_additional, standard_hours=operation.standard_hours,
-                required_skill=operation.required_skill, at=at,
+                required_skill=operation.required_skill, required_certificate=operation.required_certificate, at=at,
             )))
         if len(jobs) > 1:
             _option_group(order=order, title=title, jobs=jobs, at=at)
@@ -1051,7 +1061,8 @@ def declined_repropose(*, actor: Any, job: RepairJob, order: RepairOrder, at: dt
         new = repair_job_add(
             actor=actor, order=order, title=source.title, job_type=source.job_type, lines=lines,
             cause=source.cause or _("Recommended on %(n)s") % {"n": source.order.number},
-            standard_hours=source.standard_hours, required_skill=source.required_skill, at=at,
+            standard_hours=source.standard_hours, required_skill=source.required_skill,
+            required_certificate=source.required_certificate, at=at,
         )
         Reproposal.objects.create(source_job=source, new_job=new, actor=actor if getattr(actor, "pk", None) else None, at=at)
         _ensure_draft(order, actor, at)

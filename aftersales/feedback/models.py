@@ -281,3 +281,47 @@ class ImprovementAction(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RatingChannel(models.TextChoices):
+    KIOSK = "kiosk", _("Rating terminal at the delivery desk")
+    PHONE = "phone", _("Customer's phone (QR code)")
+
+
+class DeliveryRating(models.Model):
+    """The customer's rating at delivery (服务评价终端, SPEC §20): the visit and the advisor, 1–5 each, with an
+    optional comment; one per repair order (the unique order is the final guard against two taps at once). Kept
+    apart from the follow-up's scores; the advisor's scorecard counts it as its own component. Written by
+    ``feedback.ratings.delivery_rating_record`` (the people app's kiosk and the customer's phone call it)."""
+
+    order = models.OneToOneField(
+        "workshop.RepairOrder", verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="delivery_rating"
+    )
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("advisor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    visit_score = models.PositiveSmallIntegerField(
+        _("the visit (1–5)"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    advisor_score = models.PositiveSmallIntegerField(
+        _("the advisor (1–5)"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    channel = models.CharField(_("rated on"), max_length=10, choices=RatingChannel.choices)
+    terminal = models.CharField(_("terminal"), max_length=60, blank=True)
+    at = models.DateTimeField(_("rated at"))
+
+    class Meta:
+        verbose_name = _("delivery rating")
+        verbose_name_plural = _("delivery ratings")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(visit_score__gte=1, visit_score__lte=5), name="rating_visit_1_5"),
+            models.CheckConstraint(condition=models.Q(advisor_score__gte=1, advisor_score__lte=5), name="rating_advisor_1_5"),
+        ]
+        indexes = [models.Index(fields=["store", "at"], name="rating_store_at_idx"),
+                   models.Index(fields=["advisor", "at"], name="rating_advisor_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.visit_score}/{self.advisor_score}"

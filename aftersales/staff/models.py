@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -19,6 +20,16 @@ class Skill(models.TextChoices):
     MAINTENANCE = "maintenance", _("Maintenance")
     TRANSMISSION = "transmission", _("Transmission")
     AIRCON = "aircon", _("Air conditioning")
+
+
+class Certificate(models.TextChoices):
+    """What a job can require a valid certificate for (SPEC §20): the data the workshop's dispatch checks. Kept in
+    ``staff`` (a low layer) so that workshop and estimates read it without importing the people app."""
+
+    HIGH_VOLTAGE = "hv_ev", _("High-voltage EV work")
+    SRS = "srs", _("Airbag / SRS")
+    REFRIGERANT = "ac_refrigerant", _("Air-conditioning refrigerant")
+    SERVICE_ADVISOR = "advisor", _("Service advisor")
 
 
 class Language(models.TextChoices):
@@ -95,3 +106,46 @@ class ApiToken(models.Model):
     @staticmethod
     def generate_key() -> str:
         return "as_" + secrets.token_urlsafe(32)
+
+
+def _certificate_scan_path(instance: Certification, filename: str) -> str:
+    return f"people/certificates/{instance.user_id}/{filename}"
+
+
+class Certification(models.Model):
+    """A certificate a member of staff holds (issuer, level, number, valid from/to, the scan). Valid on a day when
+    the day lies within [valid_from, valid_until] and it is not withdrawn. The people app writes it (its services);
+    the workshop's dispatch reads it through ``staff.selectors.certified_user_ids``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("holder"), on_delete=models.CASCADE, related_name="certifications"
+    )
+    kind = models.CharField(_("certificate for"), max_length=20, choices=Certificate.choices)
+    issuer = models.CharField(_("issuer"), max_length=120)
+    level = models.CharField(_("level"), max_length=60, blank=True)
+    number = models.CharField(_("certificate number"), max_length=60)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    scan = models.FileField(_("scan of the certificate"), upload_to=_certificate_scan_path, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("certification")
+        verbose_name_plural = _("certifications")
+        ordering = ["user_id", "kind", "-valid_until", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "issuer", "number"], name="certification_number_unique"),
+            models.CheckConstraint(condition=models.Q(valid_until__gte=models.F("valid_from")), name="certification_dates_ordered"),
+        ]
+        indexes = [models.Index(fields=["kind", "valid_until"], name="certification_kind_until_idx")]
+        permissions = [("override_certification", _("Can dispatch a job to a technician without the required certificate"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    def is_valid_on(self, day: Any) -> bool:
+        return self.withdrawn_at is None and self.valid_from <= day <= self.valid_until

@@ -190,6 +190,18 @@ ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += [*_TELEMATICS_VIEW, "telematics.change
 ROLE_PERMISSIONS[Role.CALL_CENTRE] += ["telematics.view_alert"]
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_TELEMATICS_VIEW, "telematics.change_alert", "telematics.add_device",
                                          "telematics.change_device", "telematics.change_alertrule"]
+# People (aftersales/people, SPEC §20): the foreman keeps the certificates; the manager also overrides dispatch.
+ROLE_PERMISSIONS[Role.FOREMAN] += ["staff.view_certification", "staff.add_certification", "staff.change_certification"]
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["staff.view_certification", "staff.add_certification",
+                                         "staff.change_certification", "staff.override_certification",
+                                         "people.view_ratingterminal", "people.add_ratingterminal",
+                                         "people.change_ratingterminal", "people.use_ratingterminal"]
+ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += ["people.use_ratingterminal"]
+_TRAINING = ["people.view_trainingsession", "people.add_trainingsession", "people.view_newhireprogramme",
+             "people.add_newhireprogramme", "people.change_newhireprogramme"]
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += _TRAINING
+ROLE_PERMISSIONS[Role.FOREMAN] += _TRAINING
+ROLE_PERMISSIONS[Role.CASHIER] += ["people.use_ratingterminal"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 

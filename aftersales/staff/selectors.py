@@ -74,3 +74,18 @@ def staff_actable_by(actor: Any) -> QuerySet[User]:
     return User.objects.filter(Exists(others.filter(pk=OuterRef("pk"))) | Q(pk=actor.pk), is_active=True).prefetch_related(
         "groups", "memberships"
     )
+
+
+# ---- certifications (SPEC §20): what the workshop's dispatch checks -------------------------------------------------
+def certified_user_ids(kind: str, user_ids: list[int], day: Any) -> set[int]:
+    """Of ``user_ids``, those holding a certificate of ``kind`` valid on ``day`` (the store's local date), in one
+    query. Not scoped: the caller (dispatch) has already scoped the technicians to the job's store."""
+    from .models import Certification
+
+    if not kind or not user_ids:
+        return set()
+    return set(
+        Certification.objects.filter(
+            user_id__in=user_ids, kind=kind, withdrawn_at__isnull=True, valid_from__lte=day, valid_until__gte=day
+        ).values_list("user_id", flat=True)
+    )

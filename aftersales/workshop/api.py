@@ -105,13 +105,15 @@ class DispatchIn(Schema):
     technician_id: int
     bay_id: int
     reason: str = ""
+    override: bool = False  # a manager gives a job requiring a certificate to a technician without one (audited)
 
 
 @router.post("/jobs/{job_id}/dispatch", response={200: Data, **ERRORS})
 def dispatch(request: Any, job_id: int, payload: DispatchIn) -> Any:
     user = request_user(request)
     job = sel.job_get(user, job_id)
-    return _job(fs.job_dispatch(actor=user, job=job, technician=payload.technician_id, bay=payload.bay_id, reason=payload.reason))
+    return _job(fs.job_dispatch(actor=user, job=job, technician=payload.technician_id, bay=payload.bay_id, reason=payload.reason,
+                                 override=payload.override))
 
 
 # ---- clocking -------------------------------------------------------------------------------------------------------

@@ -102,9 +102,9 @@ def load(*, group: Any, now: dt.datetime) -> dict[str, int]:
             jobs = list(RepairJob.objects.filter(order=order, status=JobStatus.AUTHORIZED).select_related("order__store").order_by("seq", "id"))
             for job in jobs:
                 ranked = dispatch_suggestions(foreman, job, now=at(5))
-                pick = next((s for s in ranked if s.has_skill and s.technician.pk not in working), None) or ranked[0]
+                pick = next((s for s in ranked if s.eligible and s.technician.pk not in working), None) or ranked[0]
                 bay = suggested_bay_id(job)
-                if bay is None or not pick.has_skill:
+                if bay is None or not pick.eligible:
                     continue
                 fs.job_dispatch(actor=foreman, job=job, technician=pick.technician, bay=bay, at=at(5))
                 counts["dispatched"] += 1

@@ -376,6 +376,7 @@ class Suggestion:
     needed: Decimal
     on_shift: bool
     reasons: list[str] = field(default_factory=list)
+    certified: bool = True  # holds a valid certificate when the job requires one (always True otherwise)
 
     @property
     def free(self) -> Decimal:
@@ -386,11 +387,17 @@ class Suggestion:
         return self.free >= self.needed
 
     def key(self) -> tuple[Any, ...]:
-        return (not self.has_skill, not self.fits, -self.free, self.assigned, self.technician.pk)
+        return (not self.certified, not self.has_skill, not self.fits, -self.free, self.assigned, self.technician.pk)
+
+    @property
+    def eligible(self) -> bool:
+        """Can be given the job without a manager's override."""
+        return self.has_skill and self.certified
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "technician_id": self.technician.pk, "technician": str(self.technician), "has_skill": self.has_skill,
+            "certified": self.certified,
             "on_shift": self.on_shift, "shift_left_hours": str(self.shift_left), "booked_hours": str(self.booked),
             "assigned_hours": str(self.assigned), "assigned_jobs": self.assigned_jobs, "free_hours": str(self.free),
             "fits": self.fits, "reasons": self.reasons,
@@ -406,11 +413,13 @@ def job_get(user: Any, job_id: int) -> RepairJob:
 
 
 def dispatch_suggestions(user: Any, job: RepairJob, now: dt.datetime | None = None) -> list[Suggestion]:
-    """The store's technicians ranked for ``job``: those with the skill first, then those whose free time today
+    """The store's technicians ranked for ``job``: those holding the required certificate (valid today) first, then
+    those with the skill, then those whose free time today
     (shift left − appointments still to come − work already assigned) fits the job, then by free time and load."""
     from aftersales.appointments.choices import AppointmentStatus
     from aftersales.appointments.models import Appointment
-    from aftersales.staff.models import Skill
+    from aftersales.staff.models import Certificate, Skill
+    from aftersales.staff.selectors import certified_user_ids
 
     now = now or timezone.now()
     store = job.order.store
@@ -418,6 +427,9 @@ def dispatch_suggestions(user: Any, job: RepairJob, now: dt.datetime | None = No
         get_or_404(RepairOrder.objects.none())
     technicians = store_technicians(store)
     ids = [t.pk for t in technicians]
+    certificate = job.required_certificate
+    certified = certified_user_ids(certificate, ids, timezone.localtime(now, store.zone).date()) if certificate else set()
+    certificate_label = str(Certificate(certificate).label) if certificate in Certificate.values else certificate
     end_of_day = dt.datetime.combine(timezone.localtime(now, store.zone).date() + dt.timedelta(days=1), dt.time.min, tzinfo=store.zone)
     calendar = StoreCalendar(store, now, now, technician_ids=ids)
     booked: dict[int, float] = defaultdict(float)
@@ -442,7 +454,12 @@ def dispatch_suggestions(user: Any, job: RepairJob, now: dt.datetime | None = No
             technician=t, has_skill=not job.required_skill or job.required_skill in (t.skills or []),
             shift_left=hours(seconds(spans)), booked=hours(booked.get(t.pk, 0.0)), assigned=assigned.get(t.pk, Decimal("0.00")),
             assigned_jobs=count.get(t.pk, 0), needed=needed, on_shift=bool(spans) and spans[0][0] <= now,
+            certified=not certificate or t.pk in certified,
         )
+        if certificate and s.certified:
+            s.reasons.append(_("Holds a valid certificate: %(c)s.") % {"c": certificate_label})
+        elif certificate:
+            s.reasons.append(_("No valid certificate: %(c)s (only a manager can override).") % {"c": certificate_label})
         if not job.required_skill:
             s.reasons.append(_("No special skill needed."))
         elif s.has_skill:

@@ -76,11 +76,42 @@ def _bay(store: Any, bay: Any) -> Any:
     return row
 
 
+def _check_certificate(*, actor: Any, job: RepairJob, tech: Any, store: Any, override: bool, reason: str, at: dt.datetime) -> bool:
+    """A job requiring a certificate goes only to a technician holding one valid on the store's local date (SPEC §20).
+    A manager (``staff.override_certification``) may override with a reason; True when overridden."""
+    from aftersales.staff.models import Certificate
+    from aftersales.staff.selectors import certified_user_ids
+
+    kind = job.required_certificate
+    if not kind:
+        return False
+    day = timezone.localtime(at, store.zone).date()
+    if tech.pk in certified_user_ids(kind, [tech.pk], day):
+        return False
+    label = Certificate(kind).label if kind in Certificate.values else kind
+    if not override:
+        raise ValidationFailed(
+            "technician_not_certified",
+            _("%(name)s holds no valid certificate for this job (%(certificate)s).") % {"name": tech, "certificate": label},
+            "technician",
+        )
+    if not actor.has_perm("staff.override_certification"):
+        raise Forbidden(
+            "override_not_allowed", _("Only a manager can give this job to a technician without the certificate."), "override"
+        )
+    if not " ".join((reason or "").split()):
+        raise ValidationFailed("reason_required", _("Say why the job goes to a technician without the certificate."), "reason")
+    return True
+
+
 def job_dispatch(
-    *, actor: Any, job: RepairJob, technician: Any, bay: Any, reason: str = "", at: dt.datetime | None = None
+    *, actor: Any, job: RepairJob, technician: Any, bay: Any, reason: str = "", override: bool = False,
+    at: dt.datetime | None = None,
 ) -> RepairJob:
     """Give an authorized job (or one sent back for rework) to a technician with the required skill and a bay:
-    the job moves to "dispatched". A dispatched job, or one in progress with nobody clocked on, can be reassigned."""
+    the job moves to "dispatched". A dispatched job, or one in progress with nobody clocked on, can be reassigned.
+    A job requiring a certificate goes only to a technician holding a valid one, unless a manager overrides it
+    (``override`` with a reason; audited as ``repair_job.certificate_override``)."""
     from aftersales.staff.models import Skill
 
     require(actor, "workshop.dispatch_repairjob")
@@ -103,6 +134,7 @@ def job_dispatch(
                 _("%(name)s does not have the skill this job needs (%(skill)s).") % {"name": tech, "skill": skill},
                 "technician",
             )
+        overridden = _check_certificate(actor=actor, job=locked, tech=tech, store=store, override=override, reason=reason, at=at)
         bay_row = _bay(store, bay)
         before = {"technician": locked.technician_id, "bay": locked.bay_id, "status": locked.status}
         if locked.status in (JobStatus.AUTHORIZED, JobStatus.REWORK):
@@ -122,6 +154,13 @@ def job_dispatch(
             actor=actor, obj=order, action="repair_job.assigned", store_id=order.store_id, customer_id=order.customer_id,
             changes={f"job {locked.seq}": [before, {"technician": tech.pk, "bay": bay_row.pk}]}, reason=reason[:300], at=at,
         )
+        if overridden:
+            audit.record(
+                actor=actor, obj=order, action="repair_job.certificate_override", store_id=order.store_id,
+                customer_id=order.customer_id,
+                changes={f"job {locked.seq} certificate": [locked.required_certificate, None], "technician": [None, tech.pk]},
+                reason=reason[:300], at=at,
+            )
     return RepairJob.objects.select_related("technician", "bay").get(pk=job.pk)
 
 

@@ -81,6 +81,10 @@ class RepairJob(models.Model):
     declined_reason = models.CharField(_("reason declined"), max_length=300, blank=True)
     standard_hours = models.DecimalField(_("standard hours"), max_digits=6, decimal_places=2, default=0)
     required_skill = models.CharField(_("required skill"), max_length=20, blank=True)
+    required_certificate = models.CharField(
+        _("required certificate"), max_length=20, blank=True,
+        help_text=_("Only a technician holding a valid certificate of this kind can be given the job."),
+    )
     bay = models.ForeignKey(
         "appointments.Bay", verbose_name=_("bay"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -301,6 +301,7 @@ def repair_job_add(
     is_additional: bool = False,
     standard_hours: Any = 0,
     required_skill: str = "",
+    required_certificate: str = "",
     at: dt.datetime | None = None,
 ) -> RepairJob:
     """Add a proposed job (a complaint or service with its lines) to an order that is still being worked out."""
@@ -320,7 +321,8 @@ def repair_job_add(
         seq = (RepairJob.objects.filter(order=locked).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
         job = RepairJob.objects.create(
             order=locked, seq=seq, job_type=job_type, title=title[:200], cause=cause[:300], is_additional=is_additional,
-            standard_hours=hours, required_skill=required_skill[:20], created_at=at,
+            standard_hours=hours, required_skill=required_skill[:20],
+            required_certificate=(required_certificate or "")[:20], created_at=at,
         )
         RepairLine.objects.bulk_create(_job_lines(order=locked, job=job, lines=lines or [], where="job"))
         RepairJobEvent.objects.create(job=job, from_state="", to_state=JobStatus.PROPOSED, actor=actor, at=at)

@@ -138,7 +138,7 @@ def dispatch(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             fs.job_dispatch(actor=request.user, job=job, technician=chosen["technician"], bay=chosen["bay"],
-                            reason=request.POST.get("reason", ""))
+                            reason=request.POST.get("reason", ""), override=request.POST.get("override") == "1")
         except DomainError as exc:
             error = _error(exc)
         else:
@@ -147,14 +147,20 @@ def dispatch(request: HttpRequest, pk: int) -> HttpResponse:
     suggestions = sel.dispatch_suggestions(request.user, job)
     bays = list(Bay.objects.filter(store_id=job.order.store_id, is_active=True).order_by("name", "id"))
     if not chosen["technician"]:
-        chosen["technician"] = str(next((s.technician.pk for s in suggestions if s.has_skill), ""))
+        chosen["technician"] = str(next((s.technician.pk for s in suggestions if s.eligible), ""))
     if not chosen["bay"]:
         chosen["bay"] = str(job.bay_id or sel.suggested_bay_id(job) or "")
-    from aftersales.staff.models import Skill
+    from aftersales.staff.models import Certificate, Skill
 
     skill = str(Skill(job.required_skill).label) if job.required_skill in Skill.values else job.required_skill
+    certificate = (
+        str(Certificate(job.required_certificate).label) if job.required_certificate in Certificate.values
+        else job.required_certificate
+    )
     return render(request, "workshop/dispatch.html", {
-        "job": job, "skill": skill, "order": job.order, "suggestions": suggestions, "bays": bays, "chosen": chosen, "error": error,
+        "job": job, "skill": skill, "certificate": certificate,
+        "can_override": request.user.has_perm("staff.override_certification"),
+        "override": request.POST.get("override") == "1", "order": job.order, "suggestions": suggestions, "bays": bays, "chosen": chosen, "error": error,
         "next": _next(request, ""),
     }, status=422 if error else 200)
 

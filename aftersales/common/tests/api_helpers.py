@@ -252,6 +252,12 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("patch", "/api/telematics/rules/{kind}"),
         ("get", "/api/telematics/codes/{code}"),
     ],
+    "people": [
+        ("get", "/api/people/certifications"),
+        ("post", "/api/people/certifications"),
+        ("post", "/api/people/certifications/{certification_id}/withdraw"),
+        ("get", "/api/people/me/certifications"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)

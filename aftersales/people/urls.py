@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "people"
+
+urlpatterns = [
+    path("", views.store_page, name="store"),
+    path("me/", views.my_page, name="me"),
+    path("certificates/<int:pk>/scan/", views.certificate_scan, name="scan"),
+    path("terminals/", views.terminals, name="terminals"),
+    path("training/", views.training, name="training"),
+    path("incentives/", views.incentives, name="incentives"),
+    path("orders/<int:pk>/rating/", views.order_rating, name="order_rating"),
+]
