@@ -136,6 +136,18 @@ def order_get(customer: Any, pk: Any) -> Any:
         raise Http404 from exc
 
 
+def invoice_of_order(customer: Any, pk: Any) -> Any:
+    """The invoice of one of the owner's orders (another owner's order, or one without an invoice: 404)."""
+    from aftersales.billing.models import Invoice
+
+    order = order_get(customer, pk)
+    invoice = Invoice.objects.select_related("store", "customer", "order", "order__vehicle").filter(
+        order=order, customer=customer).first()
+    if invoice is None:
+        raise Http404
+    return invoice
+
+
 def appointments_of(customer: Any) -> QuerySet[Any]:
     from aftersales.appointments.models import Appointment
 
@@ -291,7 +303,15 @@ def order_follow(customer: Any, pk: Any) -> dict[str, Any]:
         "live": order.status in OPEN_STATES,
         "report_url": reverse("inspections:public_report", args=[report_token(inspection)]) if inspection else "",
         "survey_url": reverse("feedback:survey", args=[survey_token(followup)]) if followup else "",
+        "invoice": _invoice_to_pay(order),
     }
+
+
+def _invoice_to_pay(order: Any) -> Any:
+    from aftersales.billing.models import Invoice
+
+    invoice = Invoice.objects.filter(order=order, status="issued").first()
+    return invoice if invoice is not None and invoice.balance > 0 else None
 
 
 def first_name(user: Any) -> str:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("appointments/<int:pk>/", views.appointment, name="appointment"),
     path("cars/<int:pk>/", views.car, name="car"),
     path("orders/<int:pk>/", views.order, name="order"),
+    path("orders/<int:pk>/pay/", views.order_pay, name="order_pay"),
     path("orders/<int:pk>/photos/<int:photo_id>/", views.order_photo, name="order_photo"),
     path("orders/<int:pk>/documents/<str:kind>.pdf", views.order_document, name="order_document"),
     path("points/", views.points, name="points"),

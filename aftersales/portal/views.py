@@ -230,6 +230,20 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @owner_required
+def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay the order's invoice online (WeChat Pay / Alipay, in the form that fits this browser)."""
+    from aftersales.billing.online import pay_flow
+
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    invoice = selectors.invoice_of_order(customer, pk)
+    result = pay_flow(request, invoice, request.path)
+    if isinstance(result, HttpResponse):
+        return result
+    return _render(request, "portal/pay.html", result, status=result["status"])
+
+
+@owner_required
 def order_photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
     photo = selectors.order_photo(request.customer, pk, photo_id)  # type: ignore[attr-defined]
     return FileResponse(photo.image.open("rb"), content_type=photo.content_type)
