@@ -16,6 +16,7 @@ urlpatterns = [
     path("cars/<int:pk>/", views.car, name="car"),
     path("orders/<int:pk>/", views.order, name="order"),
     path("orders/<int:pk>/pay/", views.order_pay, name="order_pay"),
+    path("orders/<int:pk>/rate/", views.order_rate, name="order_rate"),
     path("orders/<int:pk>/photos/<int:photo_id>/", views.order_photo, name="order_photo"),
     path("orders/<int:pk>/documents/<str:kind>.pdf", views.order_document, name="order_document"),
     path("points/", views.points, name="points"),

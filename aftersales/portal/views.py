@@ -244,6 +244,37 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @owner_required
+def order_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The follow-up survey of a delivered visit, answered inside the app (the feedback app's own service: one
+    answer per order; a low score opens a recovery case, suggestions a suggestion case)."""
+    from aftersales.feedback.forms import ScoresForm
+    from aftersales.feedback.services import followup_answer
+
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    followup = selectors.followup_of_order(customer, pk)
+    ctx: dict[str, Any] = {"f": followup, "order": followup.order, "errors": {}}
+    if followup.status == "answered":
+        return _render(request, "portal/rate.html", {**ctx, "state": "answered"}, status=409 if request.method == "POST" else 200)
+    if followup.status != "open" or (followup.expires_at and timezone.now() > followup.expires_at):
+        return _render(request, "portal/rate.html", {**ctx, "state": "closed"}, status=410 if request.method == "POST" else 200)
+    form = ScoresForm(request.POST or None)
+    if request.method == "POST":
+        errors = {name: str(err[0]) for name, err in form.errors.items()} if not form.is_valid() else {}
+        if not errors:
+            data = form.cleaned_data
+            try:
+                followup_answer(followup=followup, scores=data, suggestions=data["suggestions"])
+            except DomainError as exc:
+                errors = _errors(exc)
+        if not errors:
+            return redirect(f"{reverse('portal:order_rate', args=[pk])}?thanks=1")
+        ctx["errors"] = errors
+        return _render(request, "portal/rate.html", {**ctx, "state": "form", "form": form}, status=422)
+    return _render(request, "portal/rate.html", {**ctx, "state": "form", "form": form})
+
+
+@owner_required
 def order_photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
     photo = selectors.order_photo(request.customer, pk, photo_id)  # type: ignore[attr-defined]
     return FileResponse(photo.image.open("rb"), content_type=photo.content_type)
