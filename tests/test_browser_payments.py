@@ -16,8 +16,7 @@ from aftersales.billing.tests.provider_fakes import FakeAlipay, FakeWeChatPayV3
 from aftersales.messaging.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path("/tmp/shots-payments") if Path("/tmp/shots-payments").exists() else (
-    Path(__file__).resolve().parent.parent / "var" / "screenshots")
+SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
          "Version/17.0 Mobile/15E148 Safari/604.1")
 
