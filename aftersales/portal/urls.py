@@ -21,6 +21,8 @@ urlpatterns = [
     path("orders/<int:pk>/documents/<str:kind>.pdf", views.order_document, name="order_document"),
     path("points/", views.points, name="points"),
     path("feedback/", views.feedback, name="feedback"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("privacy/my-data.json", views.privacy_export, name="privacy_export"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service_worker"),
     path("offline/", views.offline, name="offline"),
@@ -29,3 +31,8 @@ urlpatterns = [
 public_urlpatterns = [
     path("book/<str:store_code>/", views.book_link, name="book_link"),
 ]
+
+#: staff pages (mounted at /privacy/, namespace portal_staff)
+staff_urlpatterns = ([
+    path("deletions/", views.deletion_queue, name="deletions"),
+], "portal_staff")
