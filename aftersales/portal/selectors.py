@@ -136,6 +136,15 @@ def order_get(customer: Any, pk: Any) -> Any:
         raise Http404 from exc
 
 
+def fitted_parts_of(customer: Any, vehicle: Any) -> list[Any]:
+    """The parts fitted to the owner's car at their own visits (the parts app's record: batch / serial, origin,
+    production date, warranty until date and km); parts fitted for an earlier owner are not theirs to see."""
+    from aftersales.parts.reports import fitted_parts_by_vehicle
+
+    rows = fitted_parts_by_vehicle([vehicle.pk]).get(vehicle.pk, [])
+    return [row for row in rows if row.order is not None and row.order.customer_id == customer.pk]
+
+
 def invoice_of_order(customer: Any, pk: Any) -> Any:
     """The invoice of one of the owner's orders (another owner's order, or one without an invoice: 404)."""
     from aftersales.billing.models import Invoice

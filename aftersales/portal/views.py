@@ -299,6 +299,7 @@ def car(request: HttpRequest, pk: int) -> HttpResponse:
     vehicle = selectors.car_get(customer, pk)
     return _render(request, "portal/car.html", {
         "car": vehicle, "orders": list(selectors.orders_of(customer).filter(vehicle=vehicle).order_by("-opened_at")[:50]),
+        "parts": selectors.fitted_parts_of(customer, vehicle),
     })
 
 

@@ -95,3 +95,25 @@ def test_pay_page_is_mine_only(client, owners, world):
     sign_in(client, owners.zhang)
     assert client.get(f"/app/orders/{order.pk}/pay/").status_code == 404
     assert client.post(f"/app/orders/{order.pk}/pay/", {"channel": "wechat_h5"}).status_code == 404
+
+
+def test_my_car_shows_the_parts_fitted_with_batch_and_warranty(client, owners, world):
+    from aftersales.parts.models import Batch
+    from aftersales.parts.services import stock_issue, stock_receive
+    from aftersales.parts.tests.helpers_purchasing import make_job, make_part
+
+    clerk = world.staff["parts_clerk"]
+    pads = make_part(world.group, "BP-9", name_zh="刹车片", tracking="batch", warranty_months=12)
+    stock_receive(actor=clerk, store=world.a, part=pads, quantity=10, unit_cost="100", batch_number="LOT-7",
+                  origin="Wuhan", production_date=dt.date(2024, 3, 1))
+    mine = make_job(world.a, customer=owners.zhang, vehicle=owners.car)
+    stock_issue(actor=clerk, store=world.a, part=pads, quantity=2, job=mine, batch=Batch.objects.get(number="LOT-7"))
+    earlier = make_job(world.a, customer=owners.li, vehicle=owners.car)  # fitted for another (earlier) owner
+    stock_issue(actor=clerk, store=world.a, part=pads, quantity=1, job=earlier, batch=Batch.objects.get(number="LOT-7"))
+    sign_in(client, owners.zhang)
+    page = client.get(f"/app/cars/{owners.car.pk}/").content.decode()
+    assert page.count('data-testid="fitted-part"') == 1
+    assert "刹车片" in page and "LOT-7" in page and "Wuhan" in page and "2024-03-01" in page and "2025-03-01" in page
+    client.post("/app/logout/")
+    sign_in(client, owners.li)
+    assert client.get(f"/app/cars/{owners.car.pk}/").status_code == 404
