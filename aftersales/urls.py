@@ -4,6 +4,7 @@ from django.urls import include, path
 from .api import api
 from .appointments.urls import public_urlpatterns as appointments_public
 from .portal.urls import public_urlpatterns as portal_public
+from .portal.urls import staff_urlpatterns as portal_staff
 from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
 from .web.views import ThrottledAdminLoginView
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", include(reception_public)),
     path("", include(appointments_public)),
     path("app/", include("aftersales.portal.urls")),
+    path("privacy/", include(portal_staff)),
     path("", include(portal_public)),
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),

@@ -260,15 +260,61 @@ class Delivery(models.Model):
         return f"{self.order_id}"
 
 
+class MerchantAccount(models.Model):
+    """A store's own merchant account with a payment provider (each store is paid into its own account).
+
+    The secrets (private key, APIv3 key) are written, never shown back: the screen says only whether one is set."""
+
+    class Provider(models.TextChoices):
+        WECHAT = "wechat", _("WeChat Pay")
+        ALIPAY = "alipay", _("Alipay")
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="merchant_accounts")
+    provider = models.CharField(_("provider"), max_length=10, choices=Provider.choices)
+    enabled = models.BooleanField(_("accept payments"), default=True)
+    merchant_id = models.CharField(_("merchant number (mchid)"), max_length=32, blank=True)
+    app_id = models.CharField(_("app ID"), max_length=32)
+    merchant_serial = models.CharField(_("merchant certificate serial number"), max_length=64, blank=True)
+    private_key = models.TextField(_("merchant private key (PEM)"))
+    api_v3_key = models.CharField(_("APIv3 key"), max_length=32, blank=True)
+    platform_public_key = models.TextField(_("platform public key (PEM)"))
+    platform_key_id = models.CharField(_("platform public key ID"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("merchant account")
+        verbose_name_plural = _("merchant accounts")
+        constraints = [models.UniqueConstraint(fields=["store", "provider"], name="merchant_account_one_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.provider}"
+
+
 class OnlinePayment(models.Model):
-    """A payment the customer starts online (the signed pay link); confirmed by the provider's signed notification."""
+    """A payment the customer starts online (the pay link or the owner app); confirmed by the provider's signed
+    notification, or by the sweep that asks the provider about payments whose notification never came."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for the provider")
         PAID = "paid", _("Paid")
         REJECTED = "rejected", _("Rejected (to refund)")
+        CLOSED = "closed", _("Not paid (closed)")
+
+    class Channel(models.TextChoices):
+        NOTIFY_ONLY = "", _("Notification only")
+        WECHAT_H5 = "wechat_h5", _("WeChat Pay (mobile browser)")
+        WECHAT_JSAPI = "wechat_jsapi", _("WeChat Pay (inside WeChat)")
+        WECHAT_NATIVE = "wechat_native", _("WeChat Pay (QR code)")
+        ALIPAY_WAP = "alipay_wap", _("Alipay (mobile)")
+        ALIPAY_PAGE = "alipay_page", _("Alipay (computer)")
 
     invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="online_payments")
+    merchant = models.ForeignKey(
+        MerchantAccount, verbose_name=_("merchant account"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=14, choices=Channel.choices, blank=True, default="")
+    pay_url = models.CharField(_("payment address"), max_length=2000, blank=True)
+    checked_at = models.DateTimeField(_("last asked the provider"), null=True, blank=True)
     out_trade_no = models.CharField(_("merchant order number"), max_length=32, unique=True)
     amount = models.DecimalField(_("amount"), **MONEY)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -735,59 +735,267 @@ def pay_link_invoice(token: str) -> Invoice:
         raise NotFound("link_invalid", _("This link is not valid or has expired."), None) from exc
 
 
-def online_payment_start(*, invoice: Invoice, at: dt.datetime | None = None) -> Any:
-    """The customer chose to pay the balance online: a pending payment with our merchant order number (the
-    provider's prepay call would follow; its notification confirms the payment)."""
+ONLINE_PAY_MINUTES = 30  # (product rule) how long an online payment stays open at the provider
+SWEEP_GRACE_SECONDS = 60  # the sweep leaves a payment this long to its notification before asking the provider
+
+
+def _merchant(store_id: int, provider: str) -> Any:
+    from .models import MerchantAccount
+
+    merchant = MerchantAccount.objects.filter(store_id=store_id, provider=provider, enabled=True).first()
+    if merchant is None:
+        label = MerchantAccount.Provider(provider).label
+        raise Conflict("provider_not_configured", _("This store does not take %(p)s online yet.") % {"p": label}, "channel")
+    return merchant
+
+
+def online_payment_start(
+    *, invoice: Invoice, channel: str = "", notify_url: str = "", return_url: str = "", client_ip: str = "",
+    openid: str = "", at: dt.datetime | None = None,
+) -> Any:
+    """The customer chose to pay the balance online: a pending payment with our merchant order number, and (with a
+    channel) the provider's prepay call for the store's own merchant account — the answer is where to send the
+    payer (H5 / Alipay), a QR code (Native) or the WeixinJSBridge parameters (JSAPI), kept on ``online.prepay``.
+    Without a channel (the older pay link) only the pending payment is made and the notification confirms it."""
     import uuid
 
+    from . import providers
     from .models import OnlinePayment
 
     at = at or timezone.now()
+    if channel and channel not in providers.WECHAT_CHANNELS + providers.ALIPAY_CHANNELS:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": channel}, "channel")
+    if channel == "wechat_jsapi" and not openid:
+        raise ValidationFailed(
+            "wechat_not_bound", _("Sign in with WeChat first, or choose another way to pay."), "channel"
+        )
+    merchant = _merchant(invoice.store_id, providers.provider_of(channel)) if channel else None
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0:
             raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
-        pending = OnlinePayment.objects.filter(invoice=locked, status=OnlinePayment.Status.PENDING, amount=locked.balance).first()
-        if pending is not None:
+        recent = at - dt.timedelta(minutes=ONLINE_PAY_MINUTES - 5)
+        pending = OnlinePayment.objects.filter(
+            invoice=locked, status=OnlinePayment.Status.PENDING, amount=locked.balance, channel=channel,
+        ).filter(Q(channel="") | Q(created_at__gte=recent)).exclude(channel="wechat_jsapi").order_by("-id").first()
+        if pending is not None and (not channel or pending.pay_url):
+            pending.prepay = providers.Prepay("qr" if channel == "wechat_native" else "redirect", pending.pay_url)
             return pending
         online = OnlinePayment.objects.create(
-            invoice=locked, out_trade_no=uuid.uuid4().hex, amount=q(locked.balance), created_at=at,
+            invoice=locked, out_trade_no=uuid.uuid4().hex, amount=q(locked.balance), created_at=at, channel=channel,
+            merchant=merchant,
         )
         audit.record(
             actor=None, obj=locked, action="invoice.online_started", store_id=locked.store_id,
-            customer_id=locked.customer_id, changes={"online": [None, str(online.amount)]}, reason=online.out_trade_no, at=at,
+            customer_id=locked.customer_id, changes={"online": [None, str(online.amount)]},
+            reason=f"{channel} {online.out_trade_no}".strip(), at=at,
         )
+    online.prepay = None
+    if not channel:
+        return online
+    expire = timezone.localtime(at + dt.timedelta(minutes=ONLINE_PAY_MINUTES), locked.store.zone).isoformat(timespec="seconds")
+    subject = _("Invoice %(n)s, %(s)s") % {"n": locked.number, "s": locked.store.name}
+    return_url = return_url.replace("{out_trade_no}", online.out_trade_no)
+    try:
+        if channel in providers.WECHAT_CHANNELS:
+            prepay = providers.wechat_prepay(
+                merchant=merchant, channel=channel, out_trade_no=online.out_trade_no, amount=online.amount,
+                description=subject, notify_url=notify_url, return_url=return_url, client_ip=client_ip, openid=openid,
+                expire=expire,
+            )
+        else:
+            prepay = providers.alipay_prepay(
+                merchant=merchant, channel=channel, out_trade_no=online.out_trade_no, amount=online.amount,
+                subject=subject, notify_url=notify_url, return_url=return_url,
+                expire=timezone.localtime(at + dt.timedelta(minutes=ONLINE_PAY_MINUTES), locked.store.zone).strftime("%Y-%m-%d %H:%M:%S"),
+            )
+    except providers.ProviderError as exc:
+        log.warning("prepay %s failed: %s", online.out_trade_no, exc)
+        OnlinePayment.objects.filter(pk=online.pk, status=OnlinePayment.Status.PENDING).update(
+            status=OnlinePayment.Status.CLOSED, note=str(exc)[:300],
+        )
+        raise Conflict(
+            "provider_unavailable", _("The payment service did not answer. Please try again in a moment."), "channel"
+        ) from exc
+    online.pay_url = (prepay.url or "")[:2000]
+    online.save(update_fields=["pay_url"])
+    online.prepay = prepay
     return online
 
 
-def online_payment_confirm(*, out_trade_no: str, transaction_id: str, total_fen: int, at: dt.datetime | None = None) -> Any:
-    """A verified provider notification: record the payment once (the provider retries; every retry answers the
-    same). Returns the OnlinePayment; an amount that does not match, or an invoice settled meanwhile at the till,
-    leaves it REJECTED with the reason (the money is refunded by staff)."""
+def online_payment_confirm(
+    *, out_trade_no: str, transaction_id: str, total_fen: int, at: dt.datetime | None = None,
+    merchant_id: int | None = None, source: str = "notification",
+) -> Any:
+    """A verified provider notification (or the provider's answer to our query): record the payment once (the
+    provider retries; every retry answers the same). Returns the OnlinePayment; an amount that does not match, or an
+    invoice settled meanwhile at the till, leaves it REJECTED with the reason (the money is refunded by staff)."""
     from .models import OnlinePayment
 
     at = at or timezone.now()
     with transaction.atomic():
         online = OnlinePayment.objects.select_for_update().filter(out_trade_no=out_trade_no).first()
-        if online is None:
+        if online is None or (merchant_id is not None and online.merchant_id != merchant_id):
             raise ValidationFailed("unknown_order", _("Unknown merchant order number."), "out_trade_no")
-        if online.status != OnlinePayment.Status.PENDING:
-            return online
+        if online.status not in (OnlinePayment.Status.PENDING, OnlinePayment.Status.CLOSED):
+            return online  # a replay: recorded once already (or refused once already)
+        prefix = "alipay" if online.channel.startswith("alipay") else "wxpay"
         online.transaction_id = transaction_id[:64]
         if total_fen != int(online.amount * 100):
             online.status, online.note = OnlinePayment.Status.REJECTED, f"amount {total_fen} fen != {online.amount}"
             online.save(update_fields=["status", "note", "transaction_id"])
+            audit.record(
+                actor=None, obj=online.invoice, action="invoice.online_rejected", store_id=online.invoice.store_id,
+                customer_id=online.invoice.customer_id, changes={"online": [str(online.amount), total_fen]},
+                reason=online.note, at=at,
+            )
             return online
         try:
             with transaction.atomic():
                 payment = _payment_write(
                     actor=None, invoice=online.invoice, method=PaymentMethod.ONLINE, value=online.amount,
-                    idempotency_key=f"wxpay-{transaction_id}"[:64], reference=transaction_id[:64], at=at,
+                    idempotency_key=f"{prefix}-{transaction_id}"[:64], reference=transaction_id[:64], at=at,
                 )
         except (Conflict, ValidationFailed) as exc:
             online.status, online.note = OnlinePayment.Status.REJECTED, str(exc.message)[:300]
             online.save(update_fields=["status", "note", "transaction_id"])
             return online
         online.status, online.paid_at, online.payment = OnlinePayment.Status.PAID, at, payment
-        online.save(update_fields=["status", "paid_at", "payment", "transaction_id"])
+        online.note = "" if source == "notification" else source
+        online.save(update_fields=["status", "paid_at", "payment", "transaction_id", "note"])
     return online
+
+
+def online_payment_check(*, online: Any, at: dt.datetime | None = None) -> Any:
+    """Ask the provider about one pending payment (its notification has not come): paid → recorded exactly as a
+    notification would; closed, or open past its time → closed at the provider and here. Safe to run twice and
+    concurrently with the notification (both end in ``online_payment_confirm``, which records once)."""
+    from . import providers
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    if online.status != OnlinePayment.Status.PENDING or online.merchant_id is None:
+        return online
+    merchant = online.merchant
+    ask = providers.wechat_query if online.channel in providers.WECHAT_CHANNELS else providers.alipay_query
+    OnlinePayment.objects.filter(pk=online.pk).update(checked_at=at)
+    try:
+        result = ask(merchant=merchant, out_trade_no=online.out_trade_no)
+    except providers.ProviderError as exc:
+        log.warning("query %s failed: %s", online.out_trade_no, exc)
+        return online
+    if result.state == "paid":
+        return online_payment_confirm(
+            out_trade_no=online.out_trade_no, transaction_id=result.transaction_id, total_fen=result.total_fen, at=at,
+            source="query",
+        )
+    expired = at - online.created_at > dt.timedelta(minutes=ONLINE_PAY_MINUTES + 5)
+    if result.state == "pending" and not expired:
+        return online
+    if result.state == "pending":  # past its time: close it at the provider, so it can never be paid later
+        close = providers.wechat_close if online.channel in providers.WECHAT_CHANNELS else providers.alipay_close
+        try:
+            close(merchant=merchant, out_trade_no=online.out_trade_no)
+        except providers.ProviderError as exc:
+            log.warning("close %s failed: %s", online.out_trade_no, exc)
+            return online
+    with transaction.atomic():
+        locked = OnlinePayment.objects.select_for_update().get(pk=online.pk)
+        if locked.status == OnlinePayment.Status.PENDING:
+            locked.status, locked.note = OnlinePayment.Status.CLOSED, "not paid"
+            locked.save(update_fields=["status", "note"])
+    return locked
+
+
+def online_payment_sweep(*, at: dt.datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Every pending online payment older than the grace period and not asked about in the last minute: ask the
+    provider (``online_payment_check``). Run by the Celery beat task every minute; safe to run twice."""
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    due = list(
+        OnlinePayment.objects.filter(
+            status=OnlinePayment.Status.PENDING, merchant__isnull=False,
+            created_at__lte=at - dt.timedelta(seconds=SWEEP_GRACE_SECONDS),
+            created_at__gte=at - dt.timedelta(days=2),
+        ).filter(Q(checked_at__isnull=True) | Q(checked_at__lte=at - dt.timedelta(seconds=50)))
+        .select_related("merchant", "invoice").order_by("created_at")[:limit]
+    )
+    counts = {"asked": 0, "paid": 0, "closed": 0}
+    for online in due:
+        counts["asked"] += 1
+        after = online_payment_check(online=online, at=at)
+        if after.status == OnlinePayment.Status.PAID:
+            counts["paid"] += 1
+        elif after.status == OnlinePayment.Status.CLOSED:
+            counts["closed"] += 1
+    return counts
+
+
+# ---- merchant accounts (each store is paid into its own) -----------------------------------------------------------
+MERCHANT_SECRETS = ("private_key", "api_v3_key")
+
+
+def merchant_account_save(*, actor: Any, store: Any, provider: str, data: dict[str, Any]) -> Any:
+    """Create or change a store's merchant account. Secret fields left empty keep what is stored (the screen never
+    shows them back). Every bad field is named at once (``errors``), nothing is written."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+    from .models import MerchantAccount
+
+    require(actor, "billing.change_merchantaccount")
+    require_store(actor, store.pk)
+    if provider not in MerchantAccount.Provider.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": provider}, "provider")
+    existing = MerchantAccount.objects.filter(store=store, provider=provider).first()
+    text = {k: str(data.get(k) or "").strip() for k in (
+        "merchant_id", "app_id", "merchant_serial", "private_key", "api_v3_key", "platform_public_key", "platform_key_id",
+    )}
+    errors: dict[str, str] = {}
+    wechat = provider == MerchantAccount.Provider.WECHAT
+    required = ["app_id", "private_key", "platform_public_key"]
+    if wechat:
+        required += ["merchant_id", "merchant_serial", "api_v3_key", "platform_key_id"]
+    limits = {"merchant_id": 32, "app_id": 32, "merchant_serial": 64, "platform_key_id": 64}
+    for name in required:
+        kept = existing is not None and name in MERCHANT_SECRETS and getattr(existing, name)
+        if not text[name] and not kept:
+            errors[name] = str(_("This field is required."))
+    for name, limit in limits.items():
+        if len(text[name]) > limit:
+            errors[name] = str(_("At most %(n)s characters.") % {"n": limit})
+    if text["api_v3_key"] and len(text["api_v3_key"].encode()) != 32:
+        errors["api_v3_key"] = str(_("The APIv3 key is exactly 32 characters."))
+    if text["private_key"]:
+        try:
+            key = load_pem_private_key(text["private_key"].encode(), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise ValueError
+        except (ValueError, TypeError):
+            errors["private_key"] = str(_("Paste an RSA private key in PEM form (-----BEGIN PRIVATE KEY-----)."))
+    if text["platform_public_key"]:
+        try:
+            pub = load_pem_public_key(text["platform_public_key"].encode())
+            if not isinstance(pub, rsa.RSAPublicKey):
+                raise ValueError
+        except (ValueError, TypeError):
+            errors["platform_public_key"] = str(_("Paste an RSA public key in PEM form (-----BEGIN PUBLIC KEY-----)."))
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed("invalid", errors[first], first, errors=errors)
+    at = timezone.now()
+    with transaction.atomic():
+        account = existing or MerchantAccount(store=store, provider=provider)
+        before = {k: getattr(account, k, "") for k in text if k not in MERCHANT_SECRETS}
+        for name, value in text.items():
+            if name in MERCHANT_SECRETS and not value:
+                continue
+            setattr(account, name, value)
+        account.enabled = bool(data.get("enabled"))
+        account.updated_at = at
+        account.save()
+        changes = {k: [before[k], getattr(account, k)] for k in before if before[k] != getattr(account, k)}
+        changes.update({k: ["***", "***"] for k in MERCHANT_SECRETS if text[k]})
+        audit.record(actor=actor, obj=account, action="billing.merchant_saved", store_id=store.pk, changes=changes, at=at)
+    return account

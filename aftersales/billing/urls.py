@@ -19,4 +19,7 @@ urlpatterns = [
     path("vehicles/<int:pk>/archive/", views.vehicle_archive, name="archive"),
     path("pay/<str:token>/", views.pay_online, name="pay_online"),
     path("wechatpay/notify/", views.wechatpay_notify, name="wechatpay_notify"),
+    path("notify/wechat/<int:merchant_id>/", views.wechat_notify, name="wechat_notify"),
+    path("notify/alipay/<int:merchant_id>/", views.alipay_notify, name="alipay_notify"),
+    path("merchants/", views.merchants, name="merchants"),
 ]

@@ -260,8 +260,11 @@ def vehicle_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ---- the customer's pay link (no login: a signed token) and the provider's notification -------------------------
 def pay_online(request: HttpRequest, token: str) -> HttpResponse:
-    """The customer's page: the invoice and its balance, and "pay with WeChat Pay" (works on a phone)."""
+    """The customer's page (no login, phone-sized): the invoice, its balance and the ways to pay online that this
+    store takes, in the form that fits the browser (WeChat Pay JSAPI / H5 / Native QR, Alipay wap / page)."""
     from django.utils import translation
+
+    from .online import pay_flow
 
     try:
         invoice = services.pay_link_invoice(token)
@@ -270,16 +273,10 @@ def pay_online(request: HttpRequest, token: str) -> HttpResponse:
     language = request.GET.get("lang") or invoice.customer.language or "zh-hans"
     language = language if language in LANGUAGES else "zh-hans"
     with translation.override(language):
-        online, error = None, ""
-        if request.method == "POST":
-            try:
-                online = services.online_payment_start(invoice=invoice)
-            except DomainError as exc:
-                error = str(exc.message)
-        invoice.refresh_from_db()
-        return render(request, "billing/pay.html", {
-            "invoice": invoice, "order": invoice.order, "online": online, "error": error, "language": language,
-        }, status=409 if error else 200)
+        result = pay_flow(request, invoice, request.path)
+        if isinstance(result, HttpResponse):
+            return result
+        return render(request, "billing/pay.html", {**result, "language": language}, status=result["status"])
 
 
 @csrf_exempt
@@ -299,3 +296,97 @@ def wechatpay_notify(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return JsonResponse({"code": "FAIL", "message": str(exc.message)}, status=400)
     return JsonResponse({"code": "SUCCESS", "message": "OK"})
+
+
+def _merchant_or_404(pk: int, provider: str) -> Any:
+    from .models import MerchantAccount
+
+    merchant = MerchantAccount.objects.filter(pk=pk, provider=provider).first()
+    if merchant is None:
+        raise Http404
+    return merchant
+
+
+@csrf_exempt
+@require_POST
+def wechat_notify(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    """A store's WeChat Pay v3 notification: verified with that merchant account's platform key and APIv3 key, the
+    order must be one of that account's, then recorded once (a replay answers SUCCESS and changes nothing)."""
+    from .providers import wechat_notification
+    from .wechatpay import NotifyRejected
+
+    merchant = _merchant_or_404(merchant_id, "wechat")
+    try:
+        tx = wechat_notification(merchant, request.headers, request.body)
+    except NotifyRejected as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc)}, status=401 if exc.code != "bad_resource" else 400)
+    if tx.trade_state != "SUCCESS":
+        return JsonResponse({"code": "SUCCESS", "message": "ignored"})
+    try:
+        services.online_payment_confirm(out_trade_no=tx.out_trade_no, transaction_id=tx.transaction_id,
+                                        total_fen=tx.total_fen, merchant_id=merchant.pk)
+    except DomainError as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc.message)}, status=400)
+    return JsonResponse({"code": "SUCCESS", "message": "OK"})
+
+
+@csrf_exempt
+@require_POST
+def alipay_notify(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    """A store's Alipay asynchronous notification: RSA2-verified with that account's Alipay public key; Alipay
+    retries until it reads the plain text ``success``."""
+    from .providers import alipay_notification
+    from .wechatpay import NotifyRejected
+
+    merchant = _merchant_or_404(merchant_id, "alipay")
+    try:
+        tx = alipay_notification(merchant, request.POST)
+    except NotifyRejected:
+        return HttpResponse("fail", content_type="text/plain", status=400)
+    if tx.trade_state != "SUCCESS":
+        return HttpResponse("success", content_type="text/plain")
+    try:
+        services.online_payment_confirm(out_trade_no=tx.out_trade_no, transaction_id=tx.transaction_id,
+                                        total_fen=tx.total_fen, merchant_id=merchant.pk)
+    except DomainError:
+        return HttpResponse("fail", content_type="text/plain", status=400)
+    return HttpResponse("success", content_type="text/plain")
+
+
+# ---- merchant accounts per store (secrets are written, never shown back) -----------------------------------------
+@login_required
+@permission_required("billing.change_merchantaccount", raise_exception=True)
+def merchants(request: HttpRequest) -> HttpResponse:
+    from .models import MerchantAccount
+
+    stores = _stores(request.user)
+    store = store_from_request(request)
+    accounts = {a.provider: a for a in MerchantAccount.objects.filter(store=store)}
+    errors: dict[str, dict[str, str]] = {}
+    posted: dict[str, Any] = {}
+    if request.method == "POST":
+        provider = request.POST.get("provider", "")
+        posted = {provider: request.POST}
+        try:
+            services.merchant_account_save(actor=request.user, store=store, provider=provider, data={
+                **{k: request.POST.get(k, "") for k in ("merchant_id", "app_id", "merchant_serial", "private_key",
+                                                         "api_v3_key", "platform_public_key", "platform_key_id")},
+                "enabled": request.POST.get("enabled") == "on",
+            })
+        except DomainError as exc:
+            errors[provider] = exc.extra.get("errors") or {str(exc.field or "general"): str(exc.message)}
+        else:
+            messages.success(request, _("Merchant account saved."))
+            return redirect(f"{reverse('billing:merchants')}?store={store.pk}")
+    forms = []
+    for provider, label in MerchantAccount.Provider.choices:
+        account = accounts.get(provider)
+        values = posted.get(provider) or {}
+        forms.append({
+            "provider": provider, "label": label, "account": account, "errors": errors.get(provider, {}),
+            "values": {k: values.get(k, getattr(account, k, "") if account else "") for k in (
+                "merchant_id", "app_id", "merchant_serial", "platform_public_key", "platform_key_id")},
+            "enabled": (values.get("enabled") == "on") if values else (account.enabled if account else True),
+        })
+    return render(request, "billing/merchants.html", {"stores": stores, "store": store, "forms": forms},
+                  status=422 if errors else 200)

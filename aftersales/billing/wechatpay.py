@@ -47,10 +47,15 @@ class Transaction:
     success_time: str
 
 
-def verify_and_decrypt(headers: Any, body: bytes, now: float | None = None) -> Transaction:
-    """The paid transaction a genuine notification reports; NotifyRejected for anything else."""
-    key_pem, api_key, serial = (setting("WECHATPAY_PLATFORM_PUBLIC_KEY"), setting("WECHATPAY_APIV3_KEY"),
-                                setting("WECHATPAY_PLATFORM_SERIAL"))
+def verify_and_decrypt(
+    headers: Any, body: bytes, now: float | None = None, *, keys: tuple[str, str, str] | None = None,
+) -> Transaction:
+    """The paid transaction a genuine notification reports; NotifyRejected for anything else.
+
+    ``keys`` = (platform public key PEM, APIv3 key, platform key ID / serial) of a store's merchant account; without
+    it the installation-wide settings are used."""
+    key_pem, api_key, serial = keys or (setting("WECHATPAY_PLATFORM_PUBLIC_KEY"), setting("WECHATPAY_APIV3_KEY"),
+                                        setting("WECHATPAY_PLATFORM_SERIAL"))
     if not key_pem or len(api_key.encode()) != 32:
         raise NotifyRejected("not_configured", "WeChat Pay is not configured")
     timestamp, nonce = headers.get("Wechatpay-Timestamp", ""), headers.get("Wechatpay-Nonce", "")

@@ -39,6 +39,9 @@ class Customer(TimeStampedModel):
     tags = models.ManyToManyField("Tag", verbose_name=_("tags"), blank=True, related_name="customers")
     points_balance = models.IntegerField(_("loyalty points"), default=0)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    # the customer's own quiet hours (set in the owner app): no marketing message in this window, on top of the store's
+    quiet_start = models.TimeField(_("my quiet hours start"), null=True, blank=True)
+    quiet_end = models.TimeField(_("my quiet hours end"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -89,6 +90,25 @@ def _marketing_consents(messages: list[Message]) -> dict[tuple[int, str], bool]:
     return latest
 
 
+def _customer_quiet(messages: list[Message]) -> dict[int, tuple[Any, Any]]:
+    """The customers' own quiet hours (owner app), for the marketing messages of the batch: one query."""
+    from aftersales.customers.models import Customer
+
+    ids = {m.customer_id for m in messages if m.purpose == Purpose.MARKETING and m.customer_id}
+    if not ids:
+        return {}
+    rows = Customer.objects.filter(pk__in=ids, quiet_start__isnull=False, quiet_end__isnull=False)
+    return {pk: (start, end) for pk, start, end in rows.values_list("pk", "quiet_start", "quiet_end")}
+
+
+def _after_window(now: dt.datetime, zone: Any, end: Any) -> dt.datetime:
+    local = timezone.localtime(now, zone)
+    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if until <= local:
+        until += dt.timedelta(days=1)
+    return until.astimezone(dt.UTC)
+
+
 def _send_one(adapter: Adapter, message: Message) -> Outcome:
     started = time.monotonic()
     try:
@@ -112,6 +132,7 @@ def send_batch(messages: list[Message]) -> list[Outcome]:
     now = timezone.now()
     configs = _settings_by_store(messages)
     consents = _marketing_consents(messages)
+    quiet = _customer_quiet(messages)
     outcomes: list[Outcome] = []
     remote: list[tuple[Adapter, Message]] = []
     for message in messages:
@@ -122,6 +143,10 @@ def send_batch(messages: list[Message]) -> list[Outcome]:
                 continue
             if cfg and in_quiet_hours(timezone.localtime(now, message.store.zone), cfg.quiet_start, cfg.quiet_end):
                 outcomes.append(Outcome(message, AttemptOutcome.DEFERRED, retry_at=after_quiet_hours(now, message.store)))
+                continue
+            own = quiet.get(message.customer_id)
+            if own and in_quiet_hours(timezone.localtime(now, message.store.zone), own[0], own[1]):
+                outcomes.append(Outcome(message, AttemptOutcome.DEFERRED, retry_at=_after_window(now, message.store.zone, own[1])))
                 continue
         try:
             adapter = adapter_class(message.channel, cfg)(cfg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,3 +45,51 @@ class InboxRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}:{self.message_id}"
+
+
+class OwnerAccount(models.Model):
+    """The owner's sign-in to the app: ``epoch`` ends every session at once when it moves (account deletion);
+    ``closed_at`` says when the owner deleted their account (signing in again later starts afresh)."""
+
+    customer = models.OneToOneField("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+")
+    epoch = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(_("account deleted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("owner account")
+        verbose_name_plural = _("owner accounts")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}"
+
+
+class DeletionRequest(models.Model):
+    """The owner asked us to delete their personal data (PIPL art. 47). Staff apply it with the law's exceptions:
+    invoices, payments and repair records stay for the statutory retention period, de-identified where possible."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        DONE = "done", _("Deleted (with the legal exceptions)")
+        REFUSED = "refused", _("Refused")
+
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    reason = models.CharField(_("reason given"), max_length=500, blank=True)
+    requested_at = models.DateTimeField(_("requested at"))
+    due_at = models.DateTimeField(_("answer due by"))
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("handled by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome = models.TextField(_("what was deleted and what was kept"), blank=True)
+
+    class Meta:
+        verbose_name = _("deletion request")
+        verbose_name_plural = _("deletion requests")
+        ordering = ["requested_at", "id"]
+        permissions = [("handle_deletionrequest", "Can handle personal data deletion requests")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(status="requested"),
+                                    name="portal_one_open_deletion_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.status}"

@@ -136,6 +136,27 @@ def order_get(customer: Any, pk: Any) -> Any:
         raise Http404 from exc
 
 
+def fitted_parts_of(customer: Any, vehicle: Any) -> list[Any]:
+    """The parts fitted to the owner's car at their own visits (the parts app's record: batch / serial, origin,
+    production date, warranty until date and km); parts fitted for an earlier owner are not theirs to see."""
+    from aftersales.parts.reports import fitted_parts_by_vehicle
+
+    rows = fitted_parts_by_vehicle([vehicle.pk]).get(vehicle.pk, [])
+    return [row for row in rows if row.order is not None and row.order.customer_id == customer.pk]
+
+
+def invoice_of_order(customer: Any, pk: Any) -> Any:
+    """The invoice of one of the owner's orders (another owner's order, or one without an invoice: 404)."""
+    from aftersales.billing.models import Invoice
+
+    order = order_get(customer, pk)
+    invoice = Invoice.objects.select_related("store", "customer", "order", "order__vehicle").filter(
+        order=order, customer=customer).first()
+    if invoice is None:
+        raise Http404
+    return invoice
+
+
 def appointments_of(customer: Any) -> QuerySet[Any]:
     from aftersales.appointments.models import Appointment
 
@@ -276,7 +297,6 @@ def order_follow(customer: Any, pk: Any) -> dict[str, Any]:
     photos = list(WorkPhoto.objects.filter(order=order).order_by("id"))
     history = list(Authorization.objects.filter(order=order).prefetch_related("items__job").order_by("approved_at"))
     from aftersales.feedback.models import FollowUp
-    from aftersales.feedback.services import survey_token
 
     followup = FollowUp.objects.filter(order=order, customer=customer, status="open").first()
     from aftersales.inspections.models import Inspection
@@ -290,8 +310,16 @@ def order_follow(customer: Any, pk: Any) -> dict[str, Any]:
         "documents": documents_for(order), "zone": order.store.zone, "now": timezone.now(),
         "live": order.status in OPEN_STATES,
         "report_url": reverse("inspections:public_report", args=[report_token(inspection)]) if inspection else "",
-        "survey_url": reverse("feedback:survey", args=[survey_token(followup)]) if followup else "",
+        "survey_url": reverse("portal:order_rate", args=[order.pk]) if followup else "",
+        "invoice": _invoice_to_pay(order),
     }
+
+
+def _invoice_to_pay(order: Any) -> Any:
+    from aftersales.billing.models import Invoice
+
+    invoice = Invoice.objects.filter(order=order, status="issued").first()
+    return invoice if invoice is not None and invoice.balance > 0 else None
 
 
 def first_name(user: Any) -> str:
@@ -352,7 +380,55 @@ def referral_code(customer: Any) -> str:
     return f"{customer.pk:06d}"
 
 
-def cases_of(customer: Any) -> list[Any]:
-    from aftersales.feedback.models import FeedbackCase
+#: how the owner reads each SLA clock of their case (the staff names are about the work; these about the promise)
+CLOCK_WORDS = {
+    "acknowledge": pgettext_lazy("owner clock", "We confirm we received it"),
+    "contact": pgettext_lazy("owner clock", "We call you back"),
+    "resolve": pgettext_lazy("owner clock", "We resolve it and tell you"),
+    "assess": pgettext_lazy("owner clock", "We assess your suggestion and tell you"),
+    "recovery": pgettext_lazy("owner clock", "We call you about your rating"),
+}
 
-    return list(FeedbackCase.objects.filter(customer=customer).select_related("store").order_by("-created_at")[:50])
+
+def cases_of(customer: Any) -> list[Any]:
+    """The owner's cases with their SLA clocks as the owner sees them: what we promised, by when, and whether we
+    kept it (done on time / done late / time left / late / paused while we wait). Two queries whatever the count."""
+    from django.db.models import Prefetch
+
+    from aftersales.feedback.models import FeedbackCase, SlaTimer
+
+    cases = list(
+        FeedbackCase.objects.filter(customer=customer).select_related("store").prefetch_related(
+            Prefetch("timers", queryset=SlaTimer.objects.order_by("due_at", "id"))
+        ).order_by("-created_at")[:50]
+    )
+    now = timezone.now()
+    for case in cases:
+        clocks = []
+        for timer in case.timers.all():
+            if timer.met_at is not None:
+                state = "kept" if timer.met_at <= timer.due_at else "late_done"
+            elif case.paused_at is not None:
+                state = "paused"
+            elif now > timer.due_at:
+                state = "late"
+            else:
+                state = "running"
+            clocks.append({
+                "kind": timer.kind, "words": CLOCK_WORDS.get(timer.kind, timer.get_kind_display()),
+                "due_at": timezone.localtime(timer.due_at, case.store.zone), "met_at": timer.met_at, "state": state,
+                "left": timer.due_at - now if state == "running" else None,
+            })
+        case.clocks = clocks
+    return cases
+
+
+def followup_of_order(customer: Any, pk: Any) -> Any:
+    """The follow-up survey of one of the owner's orders (another owner's order, or none: 404)."""
+    from aftersales.feedback.models import FollowUp
+
+    order = order_get(customer, pk)
+    followup = FollowUp.objects.select_related("store", "order").filter(order=order, customer=customer).first()
+    if followup is None:
+        raise Http404
+    return followup

@@ -219,3 +219,217 @@ def owner_feedback(*, customer: Any, store: Any, kind: str, text: str, plate: st
         raise ValidationFailed("store_unknown", _("Choose one of our stores."), "store")
     return case_submit_public(store=store, kind=kind, text=text, name=customer.name, mobile=customer.mobile, plate=plate,
                               photos=photos)
+
+
+# ---- my data (PIPL): consents, quiet hours, download, deletion, account deletion -----------------------------------
+CONSENT_CHANNELS = ("sms", "wechat", "app", "email", "phone")
+CONSENT_PURPOSES = ("service", "marketing")
+DELETION_ANSWER_DAYS = 15  # (product rule) answer a deletion request within 15 days
+
+
+def owner_consents_set(*, customer: Any, wanted: dict[tuple[str, str], bool]) -> int:
+    """The owner's own consents per purpose and channel: an append-only Consent row (source: app) for each one that
+    changes, with an audit row; one transaction. Returns how many changed."""
+    from aftersales.customers.models import Consent
+    from aftersales.customers.selectors import current_consents
+
+    for purpose, channel in wanted:
+        if purpose not in CONSENT_PURPOSES or channel not in CONSENT_CHANNELS:
+            raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": f"{purpose}/{channel}"}, "consent")
+    now = timezone.now()
+    changed = 0
+    with transaction.atomic():
+        from aftersales.customers.models import Customer
+
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        current = current_consents(list(Consent.objects.filter(customer=customer).order_by("-at", "-id")))
+        for (purpose, channel), granted in wanted.items():
+            latest = current.get((purpose, channel))
+            if latest is not None and latest.granted == granted:
+                continue
+            if latest is None and not granted and purpose == "marketing":
+                pass  # never granted: record the explicit "no" all the same (it is the owner's choice, dated)
+            Consent.objects.create(customer=customer, purpose=purpose, channel=channel, granted=granted, at=now,
+                                   source="portal", note="owner app")
+            audit.record(actor=None, obj=customer, action="consent.granted" if granted else "consent.withdrawn",
+                         store_id=customer.home_store_id, customer_id=customer.pk,
+                         changes={f"consent.{purpose}.{channel}": [latest.granted if latest else None, granted]},
+                         reason="owner app", at=now)
+            changed += 1
+    return changed
+
+
+def _parse_time(raw: str) -> dt.time | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.time.fromisoformat(raw[:5])
+    except ValueError:
+        raise ValueError(raw) from None
+
+
+def owner_quiet_hours_set(*, customer: Any, start: str, end: str) -> Any:
+    """The owner's own quiet hours (no marketing message then): both times, or neither (none of my own)."""
+    errors: dict[str, str] = {}
+    values: dict[str, dt.time | None] = {}
+    for name, raw in (("quiet_start", start), ("quiet_end", end)):
+        try:
+            values[name] = _parse_time(raw)
+        except ValueError:
+            errors[name] = str(_("Enter a time such as 21:00."))
+    if not errors and (values["quiet_start"] is None) != (values["quiet_end"] is None):
+        missing = "quiet_start" if values["quiet_start"] is None else "quiet_end"
+        errors[missing] = str(_("Give both times, or clear both."))
+    if not errors and values["quiet_start"] is not None and values["quiet_start"] == values["quiet_end"]:
+        errors["quiet_end"] = str(_("The end must differ from the start."))
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed("invalid", errors[first], first, errors=errors)
+    from aftersales.customers.models import Customer
+
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = [str(locked.quiet_start or ""), str(locked.quiet_end or "")]
+        locked.quiet_start, locked.quiet_end = values["quiet_start"], values["quiet_end"]
+        locked.save(update_fields=["quiet_start", "quiet_end"])
+        audit.record(actor=None, obj=locked, action="customer.quiet_hours", store_id=locked.home_store_id,
+                     customer_id=locked.pk, changes={"quiet_hours": [before, [str(locked.quiet_start or ""),
+                                                                             str(locked.quiet_end or "")]]},
+                     reason="owner app")
+    return locked
+
+
+def owner_data_export(*, customer: Any) -> dict[str, Any]:
+    """Everything we hold about the owner (PIPL art. 45), as JSON: the customer app's export plus what the other apps
+    keep about them (invoices and payments, bookings, feedback and surveys, messages, points, sign-ins)."""
+    from aftersales.common.audit import plain
+    from aftersales.customers.selectors import customer_export_data
+
+    data = customer_export_data(customer)
+
+    def rows(qs: Any, fields: list[str]) -> list[dict[str, Any]]:
+        return [{f: plain(v) for f, v in zip(fields, values, strict=True)} for values in qs.values_list(*fields)]
+
+    from aftersales.appointments.models import Appointment
+    from aftersales.billing.models import Invoice, Payment
+    from aftersales.feedback.models import FeedbackCase, FollowUp
+    from aftersales.loyalty.models import PointsEntry
+    from aftersales.messaging.models import Message
+
+    data.update({
+        "quiet_hours": [plain(customer.quiet_start), plain(customer.quiet_end)],
+        "invoices": rows(Invoice.objects.filter(customer=customer).order_by("id"),
+                         ["number", "issued_at", "total", "paid_amount", "refunded_amount", "status"]),
+        "payments": rows(Payment.objects.filter(invoice__customer=customer).order_by("id"),
+                         ["invoice__number", "method", "amount", "refunded_amount", "received_at", "reference"]),
+        "appointments": rows(Appointment.objects.filter(customer=customer).order_by("id"),
+                             ["store__name", "start", "status", "channel", "fault_description"]),
+        "feedback_cases": rows(FeedbackCase.objects.filter(customer=customer).order_by("id"),
+                               ["kind", "status", "text", "created_at", "resolution"]),
+        "surveys": rows(FollowUp.objects.filter(customer=customer).order_by("id"),
+                        ["order__number", "answered_at", "score_overall", "score_attitude", "score_quality",
+                         "score_waiting", "score_price", "score_recommend", "suggestions"]),
+        "points": rows(PointsEntry.objects.filter(customer=customer).order_by("id"), ["at", "kind", "points", "note"]),
+        "messages": rows(Message.objects.filter(customer=customer).order_by("id"),
+                         ["created_at", "kind", "channel", "purpose", "status", "body"]),
+        "sign_ins": rows(SignInCode.objects.filter(customer=customer).order_by("id"), ["created_at", "used_at", "ip"]),
+    })
+    audit.record(actor=None, obj=customer, action="customer.exported", store_id=customer.home_store_id,
+                 customer_id=customer.pk, reason="owner app: download my data")
+    return data
+
+
+def owner_deletion_request(*, customer: Any, reason: str = "") -> Any:
+    """The owner asks for their personal data to be deleted: one open request at a time, into the staff queue."""
+    from .models import DeletionRequest
+
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise ValidationFailed("too_long", _("At most %(n)s characters.") % {"n": 500}, "reason")
+    now = timezone.now()
+    with transaction.atomic():
+        open_request = DeletionRequest.objects.select_for_update().filter(customer=customer, status="requested").first()
+        if open_request is not None:
+            return open_request
+        request = DeletionRequest.objects.create(customer=customer, reason=reason, requested_at=now,
+                                                 due_at=now + dt.timedelta(days=DELETION_ANSWER_DAYS))
+        audit.record(actor=None, obj=customer, action="customer.deletion_requested", store_id=customer.home_store_id,
+                     customer_id=customer.pk, reason=reason[:300], at=now)
+    return request
+
+
+#: what the law makes us keep when a customer's data is deleted, and why (shown to staff and to the owner)
+RETAINED = (
+    gettext_lazy("Invoices, credit notes and payments: kept for the statutory period (accounting archives, 30 years; "
+                 "tax records, 10 years), under the customer number only."),
+    gettext_lazy("Repair orders, parts fitted and warranty records of the car: kept with the car (VIN) for recalls "
+                 "and warranty, without the name and contact details."),
+    gettext_lazy("The record of consents given and withdrawn, and this request: kept as proof."),
+)
+
+
+def deletion_apply(*, actor: Any, request: Any) -> Any:
+    """Staff apply a deletion request: the owner's personal details are erased (name, number, e-mail, address,
+    birthday, preferences, notes, WeChat binding, tags, photos of complaints, texts of messages), the app login is
+    removed, and what the law requires is kept (``RETAINED``) under the customer number. One transaction."""
+    from aftersales.common.permissions import require, require_store
+    from aftersales.customers.models import Customer
+    from aftersales.messaging.models import Message
+
+    from .models import DeletionRequest
+
+    require(actor, "portal.handle_deletionrequest")
+    customer = request.customer
+    if customer.home_store_id:
+        require_store(actor, customer.home_store_id)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = DeletionRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != DeletionRequest.Status.REQUESTED:
+            return locked
+        person = Customer.objects.select_for_update().get(pk=customer.pk)
+        person.name = _("Deleted customer %(n)s") % {"n": f"{person.pk:06d}"}
+        person.mobile = f"+00{person.pk:012d}"  # unique in the group, reaches no one
+        for name in ("email", "address", "preferences", "notes", "wechat_openid"):
+            setattr(person, name, "")
+        person.birthday = None
+        person.quiet_start = person.quiet_end = None
+        person.anonymised_at = now
+        person.save()
+        person.tags.clear()
+        Message.objects.filter(customer=person).update(body="", recipient="")
+        _login_remove(person, now)
+        locked.status, locked.handled_at, locked.handled_by = DeletionRequest.Status.DONE, now, actor
+        locked.outcome = "\n".join(str(r) for r in RETAINED)
+        locked.save()
+        audit.record(actor=actor, obj=person, action="customer.deleted", store_id=person.home_store_id,
+                     customer_id=person.pk, reason="PIPL deletion request", at=now)
+    return locked
+
+
+def _login_remove(customer: Any, now: dt.datetime) -> None:
+    from .models import InboxRead, OwnerAccount
+
+    account, _created = OwnerAccount.objects.select_for_update().get_or_create(customer=customer)
+    account.epoch += 1
+    account.closed_at = now
+    account.save()
+    SignInCode.objects.filter(customer=customer).delete()
+    InboxRead.objects.filter(customer=customer).delete()
+
+
+def owner_account_delete(*, customer: Any) -> None:
+    """The owner deletes their app account: every session of theirs ends at once (on every phone), the WeChat
+    binding, sign-in codes and read marks go. The customer record and its history stay (the store's records);
+    deleting those is a deletion request. Signing in again later with the number starts a new account."""
+    from aftersales.customers.models import Customer
+
+    now = timezone.now()
+    with transaction.atomic():
+        person = Customer.objects.select_for_update().get(pk=customer.pk)
+        person.wechat_openid = ""
+        person.save(update_fields=["wechat_openid"])
+        _login_remove(person, now)
+        audit.record(actor=None, obj=person, action="portal.account_deleted", store_id=person.home_store_id,
+                     customer_id=person.pk, reason="owner app", at=now)

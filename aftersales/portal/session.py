@@ -19,14 +19,18 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 
 SESSION_KEY = "portal_customer_id"
+EPOCH_KEY = "portal_epoch"  # the account's epoch at sign-in: deleting the account moves it, ending every session
 SESSION_AGE = 30 * 24 * 3600  # owners stay signed in on their phone for a month
 
 
 def sign_in(request: HttpRequest, customer: Any) -> None:
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
         logout(request)  # a staff login in this browser ends: one kind of session at a time
+    from .models import OwnerAccount
+
     request.session.cycle_key()
     request.session[SESSION_KEY] = customer.pk
+    request.session[EPOCH_KEY] = OwnerAccount.objects.filter(customer=customer).values_list("epoch", flat=True).first() or 0
     request.session.set_expiry(SESSION_AGE)
 
 
@@ -41,9 +45,18 @@ def current_customer(request: HttpRequest) -> Any:
     pk = request.session.get(SESSION_KEY)
     if not pk:
         return None
+    from django.db.models import OuterRef, Subquery
+
     from aftersales.customers.models import Customer
 
-    return Customer.objects.filter(pk=pk, anonymised_at__isnull=True).select_related("home_store").first()
+    from .models import OwnerAccount
+
+    epoch = Subquery(OwnerAccount.objects.filter(customer=OuterRef("pk")).values("epoch")[:1])
+    customer = (Customer.objects.filter(pk=pk, anonymised_at__isnull=True).annotate(portal_epoch=epoch)
+                .select_related("home_store").first())
+    if customer is None or (customer.portal_epoch or 0) != request.session.get(EPOCH_KEY, 0):
+        return None  # the account was deleted since this session signed in
+    return customer
 
 
 def safe_next(request: HttpRequest, value: str | None) -> str:

@@ -15,6 +15,8 @@ urlpatterns = [
     path("appointments/<int:pk>/", views.appointment, name="appointment"),
     path("cars/<int:pk>/", views.car, name="car"),
     path("orders/<int:pk>/", views.order, name="order"),
+    path("orders/<int:pk>/pay/", views.order_pay, name="order_pay"),
+    path("orders/<int:pk>/rate/", views.order_rate, name="order_rate"),
     path("orders/<int:pk>/photos/<int:photo_id>/", views.order_photo, name="order_photo"),
     path("orders/<int:pk>/documents/<str:kind>.pdf", views.order_document, name="order_document"),
     path("points/", views.points, name="points"),
@@ -23,6 +25,8 @@ urlpatterns = [
     path("rescue/<int:pk>/cancel/", rescue_views.rescue_cancel, name="rescue_cancel"),
     path("rescue/<int:pk>/photo/", rescue_views.rescue_photo, name="rescue_photo"),
     path("feedback/", views.feedback, name="feedback"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("privacy/my-data.json", views.privacy_export, name="privacy_export"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service_worker"),
     path("offline/", views.offline, name="offline"),
@@ -31,3 +35,8 @@ urlpatterns = [
 public_urlpatterns = [
     path("book/<str:store_code>/", views.book_link, name="book_link"),
 ]
+
+#: staff pages (mounted at /privacy/, namespace portal_staff)
+staff_urlpatterns = ([
+    path("deletions/", views.deletion_queue, name="deletions"),
+], "portal_staff")

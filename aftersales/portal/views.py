@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales.common import throttle
@@ -235,6 +236,51 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @owner_required
+def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay the order's invoice online (WeChat Pay / Alipay, in the form that fits this browser)."""
+    from aftersales.billing.online import pay_flow
+
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    invoice = selectors.invoice_of_order(customer, pk)
+    result = pay_flow(request, invoice, request.path)
+    if isinstance(result, HttpResponse):
+        return result
+    return _render(request, "portal/pay.html", result, status=result["status"])
+
+
+@owner_required
+def order_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The follow-up survey of a delivered visit, answered inside the app (the feedback app's own service: one
+    answer per order; a low score opens a recovery case, suggestions a suggestion case)."""
+    from aftersales.feedback.forms import ScoresForm
+    from aftersales.feedback.services import followup_answer
+
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    followup = selectors.followup_of_order(customer, pk)
+    ctx: dict[str, Any] = {"f": followup, "order": followup.order, "errors": {}}
+    if followup.status == "answered":
+        return _render(request, "portal/rate.html", {**ctx, "state": "answered"}, status=409 if request.method == "POST" else 200)
+    if followup.status != "open" or (followup.expires_at and timezone.now() > followup.expires_at):
+        return _render(request, "portal/rate.html", {**ctx, "state": "closed"}, status=410 if request.method == "POST" else 200)
+    form = ScoresForm(request.POST or None)
+    if request.method == "POST":
+        errors = {name: str(err[0]) for name, err in form.errors.items()} if not form.is_valid() else {}
+        if not errors:
+            data = form.cleaned_data
+            try:
+                followup_answer(followup=followup, scores=data, suggestions=data["suggestions"])
+            except DomainError as exc:
+                errors = _errors(exc)
+        if not errors:
+            return redirect(f"{reverse('portal:order_rate', args=[pk])}?thanks=1")
+        ctx["errors"] = errors
+        return _render(request, "portal/rate.html", {**ctx, "state": "form", "form": form}, status=422)
+    return _render(request, "portal/rate.html", {**ctx, "state": "form", "form": form})
+
+
+@owner_required
 def order_photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
     photo = selectors.order_photo(request.customer, pk, photo_id)  # type: ignore[attr-defined]
     return FileResponse(photo.image.open("rb"), content_type=photo.content_type)
@@ -258,6 +304,7 @@ def car(request: HttpRequest, pk: int) -> HttpResponse:
     vehicle = selectors.car_get(customer, pk)
     return _render(request, "portal/car.html", {
         "car": vehicle, "orders": list(selectors.orders_of(customer).filter(vehicle=vehicle).order_by("-opened_at")[:50]),
+        "parts": selectors.fitted_parts_of(customer, vehicle),
     })
 
 
@@ -317,3 +364,114 @@ def feedback(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('portal:feedback')}?sent=1")
     ctx["sent"] = request.GET.get("sent") == "1"
     return _render(request, "portal/feedback.html", ctx)
+
+
+# ---- my data (PIPL) --------------------------------------------------------------------------------------------------
+@owner_required
+def privacy(request: HttpRequest) -> HttpResponse:
+    """Consents per channel and purpose, my quiet hours, download my data, ask for deletion, delete my account."""
+    from aftersales.customers.models import Consent
+    from aftersales.customers.selectors import current_consents
+
+    from .models import DeletionRequest
+
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "consents":
+                services.owner_consents_set(customer=customer, wanted={
+                    (purpose, channel): request.POST.get(f"{purpose}:{channel}") == "on"
+                    for purpose in services.CONSENT_PURPOSES for channel in services.CONSENT_CHANNELS
+                })
+            elif action == "quiet":
+                services.owner_quiet_hours_set(customer=customer, start=request.POST.get("quiet_start", ""),
+                                               end=request.POST.get("quiet_end", ""))
+            elif action == "deletion":
+                services.owner_deletion_request(customer=customer, reason=request.POST.get("reason", ""))
+            elif action == "delete_account":
+                if request.POST.get("confirm") != "on":
+                    from aftersales.common.errors import ValidationFailed
+
+                    raise ValidationFailed("confirm_required", _("Tick the box to confirm."), "confirm")
+                services.owner_account_delete(customer=customer)
+                sign_out(request)
+                return redirect(f"{reverse('portal:login')}?deleted=1")
+            else:
+                from aftersales.common.errors import ValidationFailed
+
+                raise ValidationFailed("invalid_choice", _("Choose what to change."), "action")
+        except DomainError as exc:
+            errors = exc.extra.get("errors") or _errors(exc)
+            status = exc.status
+        else:
+            return redirect(f"{reverse('portal:privacy')}?saved={action}")
+        customer.refresh_from_db()
+    current = current_consents(list(Consent.objects.filter(customer=customer).order_by("-at", "-id")))
+    from aftersales.customers.choices import Channel, ConsentPurpose
+
+    grid = [
+        {"purpose": purpose, "label": ConsentPurpose(purpose).label, "channels": [
+            {"channel": channel, "label": Channel(channel).label, "on": bool(current.get((purpose, channel)) and
+                                                                         current[(purpose, channel)].granted)}
+            for channel in services.CONSENT_CHANNELS
+        ]} for purpose in services.CONSENT_PURPOSES
+    ]
+    return _render(request, "portal/privacy.html", {
+        "grid": grid, "errors": errors, "saved": request.GET.get("saved", ""), "retained": services.RETAINED,
+        "quiet_start": request.POST.get("quiet_start") if errors else (customer.quiet_start.strftime("%H:%M") if customer.quiet_start else ""),
+        "quiet_end": request.POST.get("quiet_end") if errors else (customer.quiet_end.strftime("%H:%M") if customer.quiet_end else ""),
+        "deletion": DeletionRequest.objects.filter(customer=customer).order_by("-requested_at").first(),
+    }, status=status)
+
+
+@owner_required
+def privacy_export(request: HttpRequest) -> HttpResponse:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    customer = request.customer  # type: ignore[attr-defined]
+    data = services.owner_data_export(customer=customer)
+    response = HttpResponse(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1),
+                            content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{customer.pk:06d}.json"'
+    return response
+
+
+# ---- staff: the deletion requests queue ------------------------------------------------------------------------------
+def deletion_queue(request: HttpRequest) -> HttpResponse:
+    """Staff (``portal.handle_deletionrequest``): the owners' deletion requests of the stores they work at, oldest
+    first with their due date; "apply" erases the personal details and keeps what the law requires."""
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    from aftersales.common.scoping import visible_store_ids
+
+    from .models import DeletionRequest
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.has_perm("portal.handle_deletionrequest"):
+        raise PermissionDenied
+    stores = visible_store_ids(request.user)
+    queue = DeletionRequest.objects.filter(customer__home_store_id__in=stores).select_related("customer", "handled_by")
+    error = ""
+    if request.method == "POST":
+        item = queue.filter(pk=request.POST.get("request") or 0).first() if (request.POST.get("request") or "").isdigit() else None
+        if item is None:
+            raise Http404
+        try:
+            services.deletion_apply(actor=request.user, request=item)
+        except DomainError as exc:
+            error = str(exc.message)
+        else:
+            return redirect(reverse("portal_staff:deletions"))
+    return render(request, "portal/deletion_queue.html", {
+        "open": list(queue.filter(status="requested").order_by("requested_at")[:200]),
+        "done": list(queue.exclude(status="requested").order_by("-handled_at")[:50]),
+        "retained": services.RETAINED, "error": error, "now": timezone.now(),
+    })

@@ -145,7 +145,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_channelsettings", "common.view_taskrun", "common.change_taskrun",
         *_PARTS_CLERK, "parts.approve_adjustment", "parts.change_adjustmentrequest", *_APPOINTMENTS_MANAGE,
         "billing.add_invoice", "billing.add_refund", "billing.approve_refund", "billing.add_creditnote",
-        "billing.add_deliverycredit",
+        "billing.add_deliverycredit", "billing.change_merchantaccount", "portal.handle_deletionrequest",
         *_RECEPTION,
         *_ENGAGEMENT_MANAGE,
         *_LOYALTY_MANAGE,

@@ -229,7 +229,7 @@ def test_my_inbox_lists_only_my_messages(client, owners):
     assert "张先生" in page and "李女士" not in page
 
 
-def test_a_delivered_order_offers_the_survey_of_the_feedback_app(client, owners):
+def test_a_delivered_order_offers_the_survey_inside_the_app(client, owners):
     from aftersales.feedback.services import followup_create_for_order
 
     order = _order(owners, owners.zhang, owners.car, status="delivered")
@@ -239,7 +239,7 @@ def test_a_delivered_order_offers_the_survey_of_the_feedback_app(client, owners)
     sign_in(client, owners.zhang)
     page = client.get(f"/app/orders/{order.pk}/").content.decode()
     link = page.split('data-testid="rate-link"')[0].rsplit('href="', 1)[1].split('"')[0]
-    assert link.startswith("/s/")
+    assert link == f"/app/orders/{order.pk}/rate/"
     assert client.get(link).status_code == 200
 
 
