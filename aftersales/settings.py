@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "aftersales.loyalty",
     "aftersales.inspections",
     "aftersales.analytics",
+    "aftersales.mobility",
     "aftersales.portal",
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include(portal_public)),
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),
+    path("mobility/", include("aftersales.mobility.urls")),
     path("care/", include("aftersales.care.urls")),
     path("inspections/", include("aftersales.inspections.urls")),
     path("workshop/", include("aftersales.workshop.urls")),

@@ -175,6 +175,15 @@ ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["analytics.view_dashboard", "analytics.
                                          "analytics.view_grossprofitmonth", "analytics.add_grossprofitmonth"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
+# Courtesy cars (aftersales/mobility): advisors book and lend them; the manager keeps the fleet and the do-not-lend list.
+_MOBILITY_VIEW = ["mobility.view_courtesycar", "mobility.view_courtesybooking", "mobility.view_donotlend"]
+_MOBILITY_DESK = [*_MOBILITY_VIEW, "mobility.add_courtesybooking", "mobility.change_courtesybooking"]
+_MOBILITY_MANAGE = [*_MOBILITY_DESK, "mobility.add_courtesycar", "mobility.change_courtesycar", "mobility.add_donotlend",
+                    "mobility.delete_donotlend"]
+ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += _MOBILITY_DESK
+ROLE_PERMISSIONS[Role.CALL_CENTRE] += _MOBILITY_VIEW
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += _MOBILITY_MANAGE
+ROLE_PERMISSIONS[Role.GROUP_ADMIN] += _MOBILITY_MANAGE
 
 # Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
 

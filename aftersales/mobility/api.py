@@ -1,0 +1,363 @@
+"""The courtesy-car API (/api/mobility): the fleet, bookings against a repair order, the contract out and in,
+the waiting list and the do-not-lend list. Fields arrive as given and are checked by the services, so a bad request
+is refused naming every bad field at once (``errors``)."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.errors import ValidationFailed
+from aftersales.common.permissions import require
+from aftersales.common.scoping import default_store
+
+from . import selectors, services
+
+router = Router(tags=["mobility"])
+
+Loose = str | int | float | None
+
+
+class CarOut(Schema):
+    id: int
+    store_id: int
+    plate: str
+    vin: str
+    model_name: str
+    energy: str
+    insurance_expires: dt.date
+    condition: str
+    mileage: int
+    fuel_rate: Decimal
+    late_rate: Decimal
+    is_active: bool
+
+
+class CarStatsOut(Schema):
+    car: CarOut
+    utilisation: int
+    days_out: float
+    damage_incidents: int
+    current_booking_id: int | None
+    next_booking_id: int | None
+
+
+class FleetOut(Schema):
+    store_id: int
+    days: int
+    utilisation: int
+    days_out: float
+    damage_incidents: int
+    cars: list[CarStatsOut]
+
+
+class CarIn(Schema):
+    store_id: int | None = None
+    plate: Loose = None
+    vin: Loose = None
+    model_name: Loose = None
+    energy: Loose = None
+    insurance_expires: Loose = None
+    condition: Loose = None
+    mileage: Loose = None
+    fuel_rate: Loose = None
+    late_rate: Loose = None
+
+
+class CarPatch(Schema):
+    condition: Loose = None
+    insurance_expires: Loose = None
+    is_active: bool | None = None
+
+
+class MarkOut(Schema):
+    id: int
+    phase: str
+    x: float
+    y: float
+    kind: str
+    note: str
+
+
+class PhotoOut(Schema):
+    id: int
+    phase: str
+    url: str
+    caption: str
+
+    @staticmethod
+    def resolve_url(obj: Any) -> str:
+        return obj.image.url
+
+
+class BookingOut(Schema):
+    id: int
+    store_id: int
+    car_id: int
+    plate: str
+    order_id: int
+    order_number: str
+    customer_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    licence_number: str
+    licence_expires: dt.date | None
+    deposit: Decimal
+    out_mileage: int | None
+    out_energy: int | None
+    out_at: dt.datetime | None
+    in_mileage: int | None
+    in_energy: int | None
+    in_at: dt.datetime | None
+    fuel_charge: Decimal
+    late_charge: Decimal
+    damage_charge: Decimal
+    charge_route: str
+    notes: str
+    marks: list[MarkOut]
+    photos: list[PhotoOut]
+
+    @staticmethod
+    def resolve_plate(obj: Any) -> str:
+        return obj.car.plate
+
+    @staticmethod
+    def resolve_order_number(obj: Any) -> str:
+        return obj.order.number
+
+    @staticmethod
+    def resolve_marks(obj: Any) -> list[Any]:
+        return list(obj.marks.all())
+
+    @staticmethod
+    def resolve_photos(obj: Any) -> list[Any]:
+        return list(obj.photos.all())
+
+
+class BookingIn(Schema):
+    order_id: int
+    car_id: int
+    starts_at: Loose = None
+    ends_at: Loose = None
+    notes: Loose = None
+    waitlist_id: int | None = None
+
+
+class CancelIn(Schema):
+    reason: Loose = None
+
+
+class MarkIn(Schema):
+    phase: Loose = None
+    x: Loose = None
+    y: Loose = None
+    kind: Loose = "scratch"
+    note: Loose = ""
+
+
+class HandOutIn(Schema):
+    licence_number: Loose = None
+    licence_expires: Loose = None
+    deposit: Loose = None
+    mileage: Loose = None
+    energy: Loose = None
+    ends_at: Loose = None
+    signature: Loose = None
+    signer_name: Loose = ""
+
+
+class ReturnIn(Schema):
+    mileage: Loose = None
+    energy: Loose = None
+    damage_charge: Loose = None
+    signature: Loose = None
+    signer_name: Loose = ""
+
+
+class WaitIn(Schema):
+    order_id: int
+    wanted_from: Loose = None
+    wanted_until: Loose = None
+
+
+class WaitOut(Schema):
+    id: int
+    order_id: int
+    customer_id: int
+    wanted_from: dt.datetime
+    wanted_until: dt.datetime
+    status: str
+    booking_id: int | None
+
+
+class NoLendIn(Schema):
+    customer_id: int
+    reason: Loose = None
+    store_id: int | None = None
+
+
+class NoLendOut(Schema):
+    id: int
+    customer_id: int
+    store_id: int
+    reason: str
+    added_at: dt.datetime
+
+
+def _user(request: Any, perm: str) -> Any:
+    user = request_user(request)
+    require(user, perm)
+    return user
+
+
+def _order(user: Any, order_id: int) -> Any:
+    from aftersales.common.scoping import get_or_404, restrict_to_stores
+    from aftersales.workshop.models import RepairOrder
+
+    return get_or_404(restrict_to_stores(RepairOrder.objects.select_related("store"), user), pk=order_id)
+
+
+def _stats_out(row: Any) -> dict[str, Any]:
+    return {"car": row.car, "utilisation": row.utilisation, "days_out": row.days_out,
+            "damage_incidents": row.damage_incidents, "current_booking_id": row.current.pk if row.current else None,
+            "next_booking_id": row.next.pk if row.next else None}
+
+
+@router.get("/cars", response={200: FleetOut, **ERRORS})
+def fleet(request: Any, store_id: int | None = None) -> Any:
+    user = _user(request, "mobility.view_courtesycar")
+    store = default_store(user, store_id)
+    stats = selectors.fleet_stats(user, store_id=store.pk)
+    return {**stats, "store_id": store.pk, "cars": [_stats_out(r) for r in stats["cars"]]}
+
+
+@router.post("/cars", response={201: CarOut, **ERRORS})
+def car_add(request: Any, payload: CarIn) -> Any:
+    user = _user(request, "mobility.add_courtesycar")
+    data = payload.dict()
+    store = default_store(user, data.pop("store_id"))
+    return Status(201, services.courtesy_car_add(actor=user, store=store, **{k: v for k, v in data.items() if v is not None or k in ("plate", "vin", "model_name", "insurance_expires")}))
+
+
+@router.get("/cars/{car_id}", response={200: CarOut, **ERRORS})
+def car_detail(request: Any, car_id: int) -> Any:
+    return selectors.car(_user(request, "mobility.view_courtesycar"), car_id)
+
+
+@router.patch("/cars/{car_id}", response={200: CarOut, **ERRORS})
+def car_update(request: Any, car_id: int, payload: CarPatch) -> Any:
+    user = _user(request, "mobility.change_courtesycar")
+    return services.courtesy_car_update(actor=user, car=selectors.car(user, car_id), **payload.dict(exclude_unset=True))
+
+
+@router.get("/free-cars", response={200: list[CarOut], **ERRORS})
+def free_cars(request: Any, starts_at: dt.datetime, ends_at: dt.datetime, store_id: int | None = None) -> Any:
+    user = _user(request, "mobility.view_courtesycar")
+    if ends_at <= starts_at:
+        raise ValidationFailed("range_order", _("The return must be after the start."), "ends_at")
+    return selectors.free_cars(user, store_id=default_store(user, store_id).pk, starts_at=starts_at, ends_at=ends_at)
+
+
+@router.get("/bookings", response={200: list[BookingOut], **ERRORS})
+def booking_list(request: Any, store_id: int | None = None, car_id: int | None = None, order_id: int | None = None,
+                 status: str | None = None) -> Any:
+    user = _user(request, "mobility.view_courtesybooking")
+    return list(selectors.bookings(user, store_id=store_id, car_id=car_id, order_id=order_id, status=status)
+                .prefetch_related("marks", "photos")[:500])
+
+
+@router.post("/bookings", response={201: BookingOut, **ERRORS})
+def book(request: Any, payload: BookingIn) -> Any:
+    user = _user(request, "mobility.add_courtesybooking")
+    order = _order(user, payload.order_id)
+    car = selectors.car(user, payload.car_id)
+    entry = selectors.waitlist_entry(user, payload.waitlist_id) if payload.waitlist_id else None
+    booking = services.courtesy_book(actor=user, order=order, car=car, starts_at=payload.starts_at,
+                                     ends_at=payload.ends_at, notes=payload.notes, waitlist=entry)
+    return Status(201, selectors.booking(user, booking.pk))
+
+
+@router.get("/bookings/{booking_id}", response={200: BookingOut, **ERRORS})
+def booking_detail(request: Any, booking_id: int) -> Any:
+    return selectors.booking(_user(request, "mobility.view_courtesybooking"), booking_id)
+
+
+@router.post("/bookings/{booking_id}/cancel", response={200: BookingOut, **ERRORS})
+def booking_cancel(request: Any, booking_id: int, payload: CancelIn) -> Any:
+    user = _user(request, "mobility.change_courtesybooking")
+    services.courtesy_cancel(actor=user, booking=selectors.booking(user, booking_id), reason=payload.reason)
+    return selectors.booking(user, booking_id)
+
+
+@router.post("/bookings/{booking_id}/marks", response={201: MarkOut, **ERRORS})
+def mark_add(request: Any, booking_id: int, payload: MarkIn) -> Any:
+    user = _user(request, "mobility.change_courtesybooking")
+    return Status(201, services.courtesy_mark_add(actor=user, booking=selectors.booking(user, booking_id), **payload.dict()))
+
+
+@router.post("/bookings/{booking_id}/photos", response={201: PhotoOut, **ERRORS})
+def photo_add(request: Any, booking_id: int, photo: File[UploadedFile], phase: Form[str] = "", caption: Form[str] = "") -> Any:
+    user = _user(request, "mobility.change_courtesybooking")
+    booking = selectors.booking(user, booking_id)
+    if photo.size and photo.size > 64 * 1024 * 1024:
+        raise ValidationFailed("file_too_large", _("The file is too large."), "photo")
+    return Status(201, services.courtesy_photo_add(actor=user, booking=booking, phase=phase, content=photo.read(), caption=caption))
+
+
+@router.post("/bookings/{booking_id}/hand-out", response={200: BookingOut, **ERRORS})
+def hand_out(request: Any, booking_id: int, payload: HandOutIn) -> Any:
+    user = _user(request, "mobility.change_courtesybooking")
+    services.courtesy_hand_out(actor=user, booking=selectors.booking(user, booking_id), **payload.dict())
+    return selectors.booking(user, booking_id)
+
+
+@router.post("/bookings/{booking_id}/return", response={200: BookingOut, **ERRORS})
+def give_back(request: Any, booking_id: int, payload: ReturnIn) -> Any:
+    user = _user(request, "mobility.change_courtesybooking")
+    services.courtesy_return(actor=user, booking=selectors.booking(user, booking_id), **payload.dict())
+    return selectors.booking(user, booking_id)
+
+
+@router.get("/waitlist", response={200: list[WaitOut], **ERRORS})
+def waitlist(request: Any, store_id: int | None = None) -> Any:
+    return list(selectors.waitlist(_user(request, "mobility.view_courtesybooking"), store_id=store_id)[:500])
+
+
+@router.post("/waitlist", response={201: WaitOut, **ERRORS})
+def waitlist_add(request: Any, payload: WaitIn) -> Any:
+    user = _user(request, "mobility.add_courtesybooking")
+    return Status(201, services.waitlist_add(actor=user, order=_order(user, payload.order_id),
+                                             wanted_from=payload.wanted_from, wanted_until=payload.wanted_until))
+
+
+@router.post("/waitlist/{entry_id}/cancel", response={200: WaitOut, **ERRORS})
+def waitlist_cancel(request: Any, entry_id: int) -> Any:
+    user = _user(request, "mobility.add_courtesybooking")
+    return services.waitlist_cancel(actor=user, entry=selectors.waitlist_entry(user, entry_id))
+
+
+@router.get("/do-not-lend", response={200: list[NoLendOut], **ERRORS})
+def no_lend_list(request: Any) -> Any:
+    return list(selectors.do_not_lend(_user(request, "mobility.view_donotlend"))[:1000])
+
+
+@router.post("/do-not-lend", response={201: NoLendOut, **ERRORS})
+def no_lend_add(request: Any, payload: NoLendIn) -> Any:
+    from aftersales.customers.selectors import customer_get
+
+    user = _user(request, "mobility.add_donotlend")
+    store = default_store(user, payload.store_id)
+    return Status(201, services.do_not_lend_add(actor=user, store=store, customer=customer_get(user, payload.customer_id),
+                                                reason=payload.reason))
+
+
+@router.delete("/do-not-lend/{entry_id}", response={204: None, **ERRORS})
+def no_lend_remove(request: Any, entry_id: int) -> Any:
+    user = _user(request, "mobility.delete_donotlend")
+    services.do_not_lend_remove(actor=user, entry=selectors.do_not_lend_entry(user, entry_id))
+    return Status(204, None)
