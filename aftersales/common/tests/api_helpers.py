@@ -213,6 +213,27 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/estimates/orders/{order_id}/repropose"),
         ("get", "/api/estimates/vehicles/{vehicle_id}/declined"),
     ],
+    "mobility": [
+        ("get", "/api/mobility/cars"),
+        ("post", "/api/mobility/cars"),
+        ("get", "/api/mobility/cars/{car_id}"),
+        ("patch", "/api/mobility/cars/{car_id}"),
+        ("get", "/api/mobility/free-cars"),
+        ("get", "/api/mobility/bookings"),
+        ("post", "/api/mobility/bookings"),
+        ("get", "/api/mobility/bookings/{booking_id}"),
+        ("post", "/api/mobility/bookings/{booking_id}/cancel"),
+        ("post", "/api/mobility/bookings/{booking_id}/marks"),
+        ("post", "/api/mobility/bookings/{booking_id}/photos"),
+        ("post", "/api/mobility/bookings/{booking_id}/hand-out"),
+        ("post", "/api/mobility/bookings/{booking_id}/return"),
+        ("get", "/api/mobility/waitlist"),
+        ("post", "/api/mobility/waitlist"),
+        ("post", "/api/mobility/waitlist/{entry_id}/cancel"),
+        ("get", "/api/mobility/do-not-lend"),
+        ("post", "/api/mobility/do-not-lend"),
+        ("delete", "/api/mobility/do-not-lend/{entry_id}"),
+    ],
 }
 
 #: endpoints without staff authentication (their own check is tested where they live)
