@@ -27,7 +27,7 @@ def _errors(exc: DomainError) -> dict[str, str]:
     rows = exc.extra.get("errors") or [{"field": exc.field, "message": str(exc.message)}]
     out: dict[str, str] = {}
     for row in rows:
-        out.setdefault(row["field"] or "__all__", row["message"])
+        out.setdefault(row["field"] or "general", row["message"])
     return out
 
 
