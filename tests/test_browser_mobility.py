@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -15,7 +16,7 @@ from aftersales.mobility.tests.conftest import checked_in
 from .test_browser_reception import sign as _sign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = os.environ.get("AFTERSALES_SHOTS", "/tmp/shots-mobility")
+SHOTS = os.environ.get("AFTERSALES_SHOTS") or str(Path(__file__).resolve().parent.parent / "var" / "screenshots")
 
 
 def shot(page, name):

@@ -22,7 +22,7 @@ router = Router(tags=["mobility"])
 Loose = str | int | float | None
 
 
-class CarOut(Schema):
+class CourtesyCarOut(Schema):
     id: int
     store_id: int
     plate: str
@@ -37,8 +37,8 @@ class CarOut(Schema):
     is_active: bool
 
 
-class CarStatsOut(Schema):
-    car: CarOut
+class CourtesyCarStatsOut(Schema):
+    car: CourtesyCarOut
     utilisation: int
     days_out: float
     damage_incidents: int
@@ -46,16 +46,16 @@ class CarStatsOut(Schema):
     next_booking_id: int | None
 
 
-class FleetOut(Schema):
+class CourtesyFleetOut(Schema):
     store_id: int
     days: int
     utilisation: int
     days_out: float
     damage_incidents: int
-    cars: list[CarStatsOut]
+    cars: list[CourtesyCarStatsOut]
 
 
-class CarIn(Schema):
+class CourtesyCarIn(Schema):
     store_id: int | None = None
     plate: Loose = None
     vin: Loose = None
@@ -68,13 +68,13 @@ class CarIn(Schema):
     late_rate: Loose = None
 
 
-class CarPatch(Schema):
+class CourtesyCarPatch(Schema):
     condition: Loose = None
     insurance_expires: Loose = None
     is_active: bool | None = None
 
 
-class MarkOut(Schema):
+class CourtesyMarkOut(Schema):
     id: int
     phase: str
     x: float
@@ -83,7 +83,7 @@ class MarkOut(Schema):
     note: str
 
 
-class PhotoOut(Schema):
+class CourtesyPhotoOut(Schema):
     id: int
     phase: str
     url: str
@@ -94,7 +94,7 @@ class PhotoOut(Schema):
         return obj.image.url
 
 
-class BookingOut(Schema):
+class CourtesyBookingOut(Schema):
     id: int
     store_id: int
     car_id: int
@@ -119,8 +119,8 @@ class BookingOut(Schema):
     damage_charge: Decimal
     charge_route: str
     notes: str
-    marks: list[MarkOut]
-    photos: list[PhotoOut]
+    marks: list[CourtesyMarkOut]
+    photos: list[CourtesyPhotoOut]
 
     @staticmethod
     def resolve_plate(obj: Any) -> str:
@@ -139,7 +139,7 @@ class BookingOut(Schema):
         return list(obj.photos.all())
 
 
-class BookingIn(Schema):
+class CourtesyBookingIn(Schema):
     order_id: int
     car_id: int
     starts_at: Loose = None
@@ -148,11 +148,11 @@ class BookingIn(Schema):
     waitlist_id: int | None = None
 
 
-class CancelIn(Schema):
+class CourtesyCancelIn(Schema):
     reason: Loose = None
 
 
-class MarkIn(Schema):
+class CourtesyMarkIn(Schema):
     phase: Loose = None
     x: Loose = None
     y: Loose = None
@@ -160,7 +160,7 @@ class MarkIn(Schema):
     note: Loose = ""
 
 
-class HandOutIn(Schema):
+class CourtesyHandOutIn(Schema):
     licence_number: Loose = None
     licence_expires: Loose = None
     deposit: Loose = None
@@ -171,7 +171,7 @@ class HandOutIn(Schema):
     signer_name: Loose = ""
 
 
-class ReturnIn(Schema):
+class CourtesyReturnIn(Schema):
     mileage: Loose = None
     energy: Loose = None
     damage_charge: Loose = None
@@ -179,13 +179,13 @@ class ReturnIn(Schema):
     signer_name: Loose = ""
 
 
-class WaitIn(Schema):
+class CourtesyWaitIn(Schema):
     order_id: int
     wanted_from: Loose = None
     wanted_until: Loose = None
 
 
-class WaitOut(Schema):
+class CourtesyWaitOut(Schema):
     id: int
     order_id: int
     customer_id: int
@@ -228,7 +228,7 @@ def _stats_out(row: Any) -> dict[str, Any]:
             "next_booking_id": row.next.pk if row.next else None}
 
 
-@router.get("/cars", response={200: FleetOut, **ERRORS})
+@router.get("/cars", response={200: CourtesyFleetOut, **ERRORS})
 def fleet(request: Any, store_id: int | None = None) -> Any:
     user = _user(request, "mobility.view_courtesycar")
     store = default_store(user, store_id)
@@ -236,26 +236,26 @@ def fleet(request: Any, store_id: int | None = None) -> Any:
     return {**stats, "store_id": store.pk, "cars": [_stats_out(r) for r in stats["cars"]]}
 
 
-@router.post("/cars", response={201: CarOut, **ERRORS})
-def car_add(request: Any, payload: CarIn) -> Any:
+@router.post("/cars", response={201: CourtesyCarOut, **ERRORS})
+def car_add(request: Any, payload: CourtesyCarIn) -> Any:
     user = _user(request, "mobility.add_courtesycar")
     data = payload.dict()
     store = default_store(user, data.pop("store_id"))
     return Status(201, services.courtesy_car_add(actor=user, store=store, **{k: v for k, v in data.items() if v is not None or k in ("plate", "vin", "model_name", "insurance_expires")}))
 
 
-@router.get("/cars/{car_id}", response={200: CarOut, **ERRORS})
+@router.get("/cars/{car_id}", response={200: CourtesyCarOut, **ERRORS})
 def car_detail(request: Any, car_id: int) -> Any:
     return selectors.car(_user(request, "mobility.view_courtesycar"), car_id)
 
 
-@router.patch("/cars/{car_id}", response={200: CarOut, **ERRORS})
-def car_update(request: Any, car_id: int, payload: CarPatch) -> Any:
+@router.patch("/cars/{car_id}", response={200: CourtesyCarOut, **ERRORS})
+def car_update(request: Any, car_id: int, payload: CourtesyCarPatch) -> Any:
     user = _user(request, "mobility.change_courtesycar")
     return services.courtesy_car_update(actor=user, car=selectors.car(user, car_id), **payload.dict(exclude_unset=True))
 
 
-@router.get("/free-cars", response={200: list[CarOut], **ERRORS})
+@router.get("/free-cars", response={200: list[CourtesyCarOut], **ERRORS})
 def free_cars(request: Any, starts_at: dt.datetime, ends_at: dt.datetime, store_id: int | None = None) -> Any:
     user = _user(request, "mobility.view_courtesycar")
     if ends_at <= starts_at:
@@ -263,7 +263,7 @@ def free_cars(request: Any, starts_at: dt.datetime, ends_at: dt.datetime, store_
     return selectors.free_cars(user, store_id=default_store(user, store_id).pk, starts_at=starts_at, ends_at=ends_at)
 
 
-@router.get("/bookings", response={200: list[BookingOut], **ERRORS})
+@router.get("/bookings", response={200: list[CourtesyBookingOut], **ERRORS})
 def booking_list(request: Any, store_id: int | None = None, car_id: int | None = None, order_id: int | None = None,
                  status: str | None = None) -> Any:
     user = _user(request, "mobility.view_courtesybooking")
@@ -271,8 +271,8 @@ def booking_list(request: Any, store_id: int | None = None, car_id: int | None =
                 .prefetch_related("marks", "photos")[:500])
 
 
-@router.post("/bookings", response={201: BookingOut, **ERRORS})
-def book(request: Any, payload: BookingIn) -> Any:
+@router.post("/bookings", response={201: CourtesyBookingOut, **ERRORS})
+def book(request: Any, payload: CourtesyBookingIn) -> Any:
     user = _user(request, "mobility.add_courtesybooking")
     order = _order(user, payload.order_id)
     car = selectors.car(user, payload.car_id)
@@ -282,25 +282,25 @@ def book(request: Any, payload: BookingIn) -> Any:
     return Status(201, selectors.booking(user, booking.pk))
 
 
-@router.get("/bookings/{booking_id}", response={200: BookingOut, **ERRORS})
+@router.get("/bookings/{booking_id}", response={200: CourtesyBookingOut, **ERRORS})
 def booking_detail(request: Any, booking_id: int) -> Any:
     return selectors.booking(_user(request, "mobility.view_courtesybooking"), booking_id)
 
 
-@router.post("/bookings/{booking_id}/cancel", response={200: BookingOut, **ERRORS})
-def booking_cancel(request: Any, booking_id: int, payload: CancelIn) -> Any:
+@router.post("/bookings/{booking_id}/cancel", response={200: CourtesyBookingOut, **ERRORS})
+def booking_cancel(request: Any, booking_id: int, payload: CourtesyCancelIn) -> Any:
     user = _user(request, "mobility.change_courtesybooking")
     services.courtesy_cancel(actor=user, booking=selectors.booking(user, booking_id), reason=payload.reason)
     return selectors.booking(user, booking_id)
 
 
-@router.post("/bookings/{booking_id}/marks", response={201: MarkOut, **ERRORS})
-def mark_add(request: Any, booking_id: int, payload: MarkIn) -> Any:
+@router.post("/bookings/{booking_id}/marks", response={201: CourtesyMarkOut, **ERRORS})
+def mark_add(request: Any, booking_id: int, payload: CourtesyMarkIn) -> Any:
     user = _user(request, "mobility.change_courtesybooking")
     return Status(201, services.courtesy_mark_add(actor=user, booking=selectors.booking(user, booking_id), **payload.dict()))
 
 
-@router.post("/bookings/{booking_id}/photos", response={201: PhotoOut, **ERRORS})
+@router.post("/bookings/{booking_id}/photos", response={201: CourtesyPhotoOut, **ERRORS})
 def photo_add(request: Any, booking_id: int, photo: File[UploadedFile], phase: Form[str] = "", caption: Form[str] = "") -> Any:
     user = _user(request, "mobility.change_courtesybooking")
     booking = selectors.booking(user, booking_id)
@@ -309,33 +309,33 @@ def photo_add(request: Any, booking_id: int, photo: File[UploadedFile], phase: F
     return Status(201, services.courtesy_photo_add(actor=user, booking=booking, phase=phase, content=photo.read(), caption=caption))
 
 
-@router.post("/bookings/{booking_id}/hand-out", response={200: BookingOut, **ERRORS})
-def hand_out(request: Any, booking_id: int, payload: HandOutIn) -> Any:
+@router.post("/bookings/{booking_id}/hand-out", response={200: CourtesyBookingOut, **ERRORS})
+def hand_out(request: Any, booking_id: int, payload: CourtesyHandOutIn) -> Any:
     user = _user(request, "mobility.change_courtesybooking")
     services.courtesy_hand_out(actor=user, booking=selectors.booking(user, booking_id), **payload.dict())
     return selectors.booking(user, booking_id)
 
 
-@router.post("/bookings/{booking_id}/return", response={200: BookingOut, **ERRORS})
-def give_back(request: Any, booking_id: int, payload: ReturnIn) -> Any:
+@router.post("/bookings/{booking_id}/return", response={200: CourtesyBookingOut, **ERRORS})
+def give_back(request: Any, booking_id: int, payload: CourtesyReturnIn) -> Any:
     user = _user(request, "mobility.change_courtesybooking")
     services.courtesy_return(actor=user, booking=selectors.booking(user, booking_id), **payload.dict())
     return selectors.booking(user, booking_id)
 
 
-@router.get("/waitlist", response={200: list[WaitOut], **ERRORS})
+@router.get("/waitlist", response={200: list[CourtesyWaitOut], **ERRORS})
 def waitlist(request: Any, store_id: int | None = None) -> Any:
     return list(selectors.waitlist(_user(request, "mobility.view_courtesybooking"), store_id=store_id)[:500])
 
 
-@router.post("/waitlist", response={201: WaitOut, **ERRORS})
-def waitlist_add(request: Any, payload: WaitIn) -> Any:
+@router.post("/waitlist", response={201: CourtesyWaitOut, **ERRORS})
+def waitlist_add(request: Any, payload: CourtesyWaitIn) -> Any:
     user = _user(request, "mobility.add_courtesybooking")
     return Status(201, services.waitlist_add(actor=user, order=_order(user, payload.order_id),
                                              wanted_from=payload.wanted_from, wanted_until=payload.wanted_until))
 
 
-@router.post("/waitlist/{entry_id}/cancel", response={200: WaitOut, **ERRORS})
+@router.post("/waitlist/{entry_id}/cancel", response={200: CourtesyWaitOut, **ERRORS})
 def waitlist_cancel(request: Any, entry_id: int) -> Any:
     user = _user(request, "mobility.add_courtesybooking")
     return services.waitlist_cancel(actor=user, entry=selectors.waitlist_entry(user, entry_id))

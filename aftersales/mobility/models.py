@@ -119,7 +119,7 @@ class CourtesyBooking(models.Model):
         return f"{self.car} {self.starts_at:%Y-%m-%d}"
 
     @property
-    def total_charges(self):  # noqa: ANN201
+    def total_charges(self):
         return self.fuel_charge + self.late_charge + self.damage_charge
 
 

@@ -28,7 +28,16 @@ from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
 from aftersales.common.validators import normalize_plate, normalize_vin, parse_date
 from aftersales.reception.choices import DamageKind
 
-from .choices import BOOKING_TRANSITIONS, HOLDING_STATES, BookingStatus, CarCondition, ChargeRoute, Energy, Phase, WaitStatus
+from .choices import (
+    BOOKING_TRANSITIONS,
+    HOLDING_STATES,
+    BookingStatus,
+    CarCondition,
+    ChargeRoute,
+    Energy,
+    Phase,
+    WaitStatus,
+)
 from .models import (
     CourtesyBooking,
     CourtesyBookingEvent,

@@ -87,8 +87,8 @@ def car_add(request: HttpRequest) -> HttpResponse:
 @permission_required("mobility.add_donotlend", raise_exception=True)
 @require_POST
 def no_lend_add(request: HttpRequest) -> HttpResponse:
-    from aftersales.customers.models import Customer
     from aftersales.common.scoping import restrict_customers
+    from aftersales.customers.models import Customer
 
     store = store_from_request(request)
     mobile = request.POST.get("customer", "").strip()

@@ -39,7 +39,7 @@ def test_other_store_is_404_everywhere(fleet):
         ("post", "/api/mobility/bookings", {"order_id": fleet.order_b.pk, "car_id": fleet.car.pk}),
         ("post", "/api/mobility/bookings", {"order_id": fleet.order.pk, "car_id": fleet.car_b.pk}),
         ("post", "/api/mobility/waitlist", {"order_id": fleet.order_b.pk}),
-        ("get", "/api/mobility/cars?store_id=%d" % fleet.world.b.pk, None),
+        ("get", f"/api/mobility/cars?store_id={fleet.world.b.pk}", None),
     ]:
         assert_error(api.request(method, path, body), 404)
     assert_error(Api.session(fleet.world.manager).request("patch", f"/api/mobility/cars/{fleet.car_b.pk}", {"condition": "fair"}), 404)
