@@ -361,3 +361,111 @@ def no_lend_remove(request: Any, entry_id: int) -> Any:
     user = _user(request, "mobility.delete_donotlend")
     services.do_not_lend_remove(actor=user, entry=selectors.do_not_lend_entry(user, entry_id))
     return Status(204, None)
+
+
+# ---- pickup and delivery ------------------------------------------------------------------------------------------
+class TripOut(Schema):
+    id: int
+    store_id: int
+    customer_id: int
+    vehicle_id: int
+    order_id: int | None
+    address: str
+    lng: float
+    lat: float
+    window_start: dt.datetime
+    window_end: dt.datetime
+    status: str
+    driver_id: int | None
+    eta: dt.datetime | None
+    ordered_via: str
+    notes: str
+
+
+class TripIn(Schema):
+    vehicle_id: int
+    order_id: int | None = None
+    store_id: int | None = None
+    address: Loose = None
+    lng: Loose = None
+    lat: Loose = None
+    window_start: Loose = None
+    window_end: Loose = None
+    notes: Loose = None
+
+
+class TripScheduleIn(Schema):
+    driver_id: int
+
+
+class TripMoveIn(Schema):
+    to: str
+    eta: Loose = None
+    reason: Loose = None
+
+
+class ServiceAreaIn(Schema):
+    store_id: int | None = None
+    polygon: list[list[Loose]] | None = None
+
+
+class ServiceAreaOut(Schema):
+    store_id: int
+    polygon: list[list[float]]
+
+
+@router.get("/trips", response={200: list[TripOut], **ERRORS})
+def trip_list(request: Any, day: dt.date | None = None, store_id: int | None = None) -> Any:
+    from django.utils import timezone
+
+    user = _user(request, "mobility.view_trip")
+    store = default_store(user, store_id)
+    return selectors.trips_of_day(user, store=store, day=day or timezone.localtime(timezone.now(), store.zone).date())
+
+
+@router.post("/trips", response={201: TripOut, **ERRORS})
+def trip_request(request: Any, payload: TripIn) -> Any:
+    from aftersales.vehicles.selectors import vehicle_get
+
+    from . import trips
+
+    user = _user(request, "mobility.add_trip")
+    store = default_store(user, payload.store_id)
+    order = _order(user, payload.order_id) if payload.order_id else None
+    via = "call_centre" if user.groups.filter(name="call_centre_agent").exists() else "advisor"
+    trip = trips.trip_request(actor=user, store=store, vehicle=vehicle_get(user, payload.vehicle_id), order=order,
+                              address=payload.address, lng=payload.lng, lat=payload.lat, window_start=payload.window_start,
+                              window_end=payload.window_end, notes=payload.notes, via=via)
+    return Status(201, trip)
+
+
+@router.get("/trips/{trip_id}", response={200: TripOut, **ERRORS})
+def trip_detail(request: Any, trip_id: int) -> Any:
+    return selectors.trip(_user(request, "mobility.view_trip"), trip_id)
+
+
+@router.post("/trips/{trip_id}/schedule", response={200: TripOut, **ERRORS})
+def trip_schedule(request: Any, trip_id: int, payload: TripScheduleIn) -> Any:
+    from aftersales.staff.models import User
+
+    from . import trips
+
+    user = _user(request, "mobility.change_trip")
+    trip = selectors.trip(user, trip_id)
+    return trips.trip_schedule(actor=user, trip=trip, driver=User.objects.filter(pk=payload.driver_id).first())
+
+
+@router.post("/trips/{trip_id}/move", response={200: TripOut, **ERRORS})
+def trip_move(request: Any, trip_id: int, payload: TripMoveIn) -> Any:
+    from . import trips
+
+    user = _user(request, "mobility.change_trip")
+    return trips.trip_move(actor=user, trip=selectors.trip(user, trip_id), to=payload.to, eta=payload.eta, reason=payload.reason)
+
+
+@router.put("/service-area", response={200: ServiceAreaOut, **ERRORS})
+def service_area(request: Any, payload: ServiceAreaIn) -> Any:
+    from . import trips
+
+    user = _user(request, "stores.change_store")
+    return trips.service_area_set(actor=user, store=default_store(user, payload.store_id), polygon=payload.polygon)

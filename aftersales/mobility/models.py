@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.reception.choices import DamageKind
 
-from .choices import BookingStatus, CarCondition, ChargeRoute, Energy, Phase, WaitStatus
+from .choices import BookingStatus, CarCondition, ChargeRoute, Energy, OrderedVia, Phase, TripStatus, WaitStatus
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
 
@@ -202,3 +202,69 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.wanted_from:%Y-%m-%d}"
+
+
+# ---- pickup and delivery (取送车) ----------------------------------------------------------------------------------
+class ServiceArea(models.Model):
+    """Where the store picks up and delivers: one polygon of WGS-84 points [[lng, lat], …]."""
+
+    store = models.OneToOneField("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="service_area")
+    polygon = models.JSONField(_("area (WGS-84 points)"), default=list)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("pickup service area")
+        verbose_name_plural = _("pickup service areas")
+
+    def __str__(self) -> str:
+        return str(self.store_id)
+
+
+class Trip(models.Model):
+    """A pickup and delivery of one car for one visit: requested → … → delivered, every move an event."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="trips")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="trips")
+    vehicle = models.ForeignKey("vehicles.Vehicle", verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="trips")
+    order = models.ForeignKey("workshop.RepairOrder", verbose_name=_("repair order"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="trips")
+    address = models.CharField(_("address"), max_length=200)
+    lng = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
+    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
+    window_start = models.DateTimeField(_("pickup window from"))
+    window_end = models.DateTimeField(_("pickup window until"))
+    status = models.CharField(_("status"), max_length=20, choices=TripStatus.choices, default=TripStatus.REQUESTED)
+    driver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("driver"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="trips")
+    eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
+    ordered_via = models.CharField(_("ordered via"), max_length=12, choices=OrderedVia.choices)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("ordered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pickup and delivery trip")
+        verbose_name_plural = _("pickup and delivery trips")
+        ordering = ["window_start", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(window_end__gt=models.F("window_start")), name="trip_window_order")]
+        indexes = [models.Index(fields=["store", "window_start"], name="trip_store_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id} {self.window_start:%Y-%m-%d %H:%M}"
+
+
+class TripEvent(models.Model):
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("trip event")
+        verbose_name_plural = _("trip events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.trip_id}: {self.from_state}→{self.to_state}"

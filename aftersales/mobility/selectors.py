@@ -121,3 +121,37 @@ def fleet_stats(user: Any, *, store_id: int, now: dt.datetime | None = None) -> 
         "damage_incidents": len(damaged),
         "days": STATS_DAYS,
     }
+
+
+# ---- pickup and delivery ------------------------------------------------------------------------------------------
+def trips(user: Any, *, store_id: int | None = None) -> QuerySet[Any]:
+    from .models import Trip
+
+    qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order"), user)
+    return qs.filter(store_id=store_id) if store_id else qs
+
+
+def trip(user: Any, trip_id: int) -> Any:
+    return get_or_404(trips(user), pk=trip_id)
+
+
+def trips_of_day(user: Any, *, store: Any, day: dt.date) -> list[Any]:
+    """The store's trips whose window starts on the local ``day``, by window (the dispatcher's board)."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=store.zone)
+    return list(trips(user, store_id=store.pk).filter(window_start__gte=start, window_start__lt=start + dt.timedelta(days=1))
+                .order_by("window_start", "id"))
+
+
+def my_trips(user: Any, *, now: dt.datetime | None = None) -> list[Any]:
+    """The driver's open trips, in the order to drive them (by window)."""
+    from .choices import TripStatus
+
+    now = now or timezone.now()
+    return list(trips(user).filter(driver=user).exclude(status__in=(TripStatus.DELIVERED, TripStatus.CANCELLED))
+                .filter(window_start__lt=now + dt.timedelta(days=1)).order_by("window_start", "id"))
+
+
+def drivers(store: Any) -> list[Any]:
+    from aftersales.staff.models import User
+
+    return list(User.objects.filter(groups__name="driver", memberships__store=store, is_active=True).distinct().order_by("first_name", "username"))

@@ -17,3 +17,13 @@ urlpatterns = [
     path("bookings/<int:pk>/return/", views.give_back, name="return"),
     path("bookings/<int:pk>/cancel/", views.cancel, name="cancel"),
 ]
+
+from . import trip_views  # noqa: E402
+
+urlpatterns += [
+    path("trips/board/", trip_views.board, name="board"),
+    path("trips/new/", trip_views.trip_new, name="trip_new"),
+    path("trips/<int:pk>/schedule/", trip_views.schedule, name="trip_schedule"),
+    path("trips/<int:pk>/move/", trip_views.driver_move, name="trip_move"),
+    path("driver/", trip_views.driver_page, name="driver"),
+]

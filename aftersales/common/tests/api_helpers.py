@@ -233,6 +233,12 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/mobility/do-not-lend"),
         ("post", "/api/mobility/do-not-lend"),
         ("delete", "/api/mobility/do-not-lend/{entry_id}"),
+        ("get", "/api/mobility/trips"),
+        ("post", "/api/mobility/trips"),
+        ("get", "/api/mobility/trips/{trip_id}"),
+        ("post", "/api/mobility/trips/{trip_id}/schedule"),
+        ("post", "/api/mobility/trips/{trip_id}/move"),
+        ("put", "/api/mobility/service-area"),
     ],
 }
 
