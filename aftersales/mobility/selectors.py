@@ -143,12 +143,12 @@ def trips_of_day(user: Any, *, store: Any, day: dt.date) -> list[Any]:
 
 
 def my_trips(user: Any, *, now: dt.datetime | None = None) -> list[Any]:
-    """The driver's open trips, in the order to drive them (by window)."""
+    """The driver's open trips of the coming week, in the order to drive them (by window)."""
     from .choices import TripStatus
 
     now = now or timezone.now()
     return list(trips(user).filter(driver=user).exclude(status__in=(TripStatus.DELIVERED, TripStatus.CANCELLED))
-                .filter(window_start__lt=now + dt.timedelta(days=1)).order_by("window_start", "id"))
+                .filter(window_start__lt=now + dt.timedelta(days=8)).order_by("window_start", "id"))
 
 
 def drivers(store: Any) -> list[Any]:

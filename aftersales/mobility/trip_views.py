@@ -106,8 +106,8 @@ def driver_move(request: HttpRequest, pk: int) -> HttpResponse:
         raw = request.POST.get("eta", "")
         try:
             hh, mm = (int(x) for x in raw.split(":"))
-            today = timezone.localtime(timezone.now(), trip.store.zone)
-            eta = today.replace(hour=hh, minute=mm, second=0, microsecond=0)
+            day = max(timezone.localtime(timezone.now(), trip.store.zone), timezone.localtime(trip.window_start, trip.store.zone))
+            eta = day.replace(hour=hh, minute=mm, second=0, microsecond=0)  # on the trip's day (today at the earliest)
         except ValueError:
             eta = raw
     try:
