@@ -45,8 +45,8 @@ def board(request: HttpRequest) -> HttpResponse:
 @permission_required("mobility.add_trip", raise_exception=True)
 def trip_new(request: HttpRequest) -> HttpResponse:
     """Order a pickup at the desk (advisor) or on the phone (call centre) for a car of the store's customers."""
-    from aftersales.vehicles.models import Vehicle
     from aftersales.common.scoping import restrict_customers
+    from aftersales.vehicles.models import Vehicle
 
     store = store_from_request(request)
     values = {k: request.POST.get(k, "") for k in ("plate", "address", "lng", "lat", "window_start", "window_end", "notes")}
