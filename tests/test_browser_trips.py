@@ -127,4 +127,5 @@ def test_owner_orders_a_pickup_on_a_phone(live_server, world, browser_page, sett
     trip = Trip.objects.get()
     appointment = Appointment.objects.get()
     assert trip.ordered_via == "owner_app" and trip.window_start == appointment.start and trip.vehicle_id == appointment.vehicle_id
+    assert trip.appointment_id == appointment.pk and page.locator("[data-testid=pickup-status]").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 400

@@ -228,6 +228,8 @@ class Trip(models.Model):
     vehicle = models.ForeignKey("vehicles.Vehicle", verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="trips")
     order = models.ForeignKey("workshop.RepairOrder", verbose_name=_("repair order"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="trips")
+    appointment = models.ForeignKey("appointments.Appointment", verbose_name=_("appointment"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="trips")
     address = models.CharField(_("address"), max_length=200)
     lng = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
     lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)

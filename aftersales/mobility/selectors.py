@@ -155,3 +155,11 @@ def drivers(store: Any) -> list[Any]:
     from aftersales.staff.models import User
 
     return list(User.objects.filter(groups__name="driver", memberships__store=store, is_active=True).distinct().order_by("first_name", "username"))
+
+
+def trip_of_appointment(appointment_id: int) -> Any:
+    """The pickup ordered with an appointment (the owner app shows it on the appointment; the portal has scoped the
+    appointment to its owner)."""
+    from .models import Trip
+
+    return Trip.objects.select_related("driver").filter(appointment_id=appointment_id).exclude(status="cancelled").first()

@@ -116,6 +116,7 @@ def trip_problems(*, store: Any, address: Any, lng: Any, lat: Any, window_start:
 def trip_request(
     *, actor: Any, store: Any, vehicle: Any, address: Any, lng: Any, lat: Any, window_start: Any, window_end: Any,
     via: str = OrderedVia.ADVISOR, order: Any = None, notes: Any = "", at: dt.datetime | None = None,
+    appointment: Any = None,
 ) -> Trip:
     """Order a pickup: by the call centre or offered by the advisor (``actor`` is staff), or by the owner in the
     app (``actor`` None, ``via`` owner_app: the portal has checked the owner owns the car)."""
@@ -132,7 +133,7 @@ def trip_request(
         p.add("other_vehicle", _("This repair order is for another car."), "order")
     p.raise_if_any()
     with transaction.atomic():
-        trip = Trip.objects.create(store=store, customer_id=vehicle.owner_id, vehicle=vehicle, order=order,
+        trip = Trip.objects.create(store=store, customer_id=vehicle.owner_id, vehicle=vehicle, order=order, appointment=appointment,
                                    ordered_via=via, notes=notes or "", created_by=actor, created_at=at, **values)
         TripEvent.objects.create(trip=trip, from_state="", to_state=TripStatus.REQUESTED, actor=actor, at=at,
                                  reason=str(OrderedVia(via).label))

@@ -191,7 +191,7 @@ def owner_book_with_pickup(
                                  vehicle=vehicle, advisor=advisor, fault_description=fault_description)
         trip = trips.trip_request(actor=None, via="owner_app", store=store, vehicle=appointment.vehicle, address=address,
                                   lng=lng, lat=lat, window_start=appointment.start,
-                                  window_end=appointment.start + PICKUP_WINDOW)
+                                  window_end=appointment.start + PICKUP_WINDOW, appointment=appointment)
     return appointment, trip
 
 

@@ -219,7 +219,9 @@ def appointment(request: HttpRequest, pk: int) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     item = selectors.appointment_get(customer, pk)
-    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone}
+    from aftersales.mobility.selectors import trip_of_appointment
+
+    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone, "trip": trip_of_appointment(item.pk)}
     if request.method == "POST":
         try:
             if request.POST.get("action") == "cancel":
