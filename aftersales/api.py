@@ -151,6 +151,7 @@ from aftersales.feedback.api import router as feedback_router  # noqa: E402
 from aftersales.inspections.api import router as inspections_router  # noqa: E402
 from aftersales.loyalty.api import router as loyalty_router  # noqa: E402
 from aftersales.messaging.api import router as messaging_router  # noqa: E402
+from aftersales.mobility.api import router as mobility_router  # noqa: E402
 from aftersales.parts.api import router as parts_router  # noqa: E402
 from aftersales.people.api import router as people_router  # noqa: E402
 from aftersales.portal.api import router as portal_router  # noqa: E402
@@ -182,3 +183,4 @@ api.add_router("/people", people_router)
 api.add_router("/estimates", estimates_router)
 api.add_router("/portal", portal_router)
 api.add_router("/telematics", telematics_router)
+api.add_router("/mobility", mobility_router)

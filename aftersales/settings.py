@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "aftersales.analytics",
     "aftersales.rescue",
     "aftersales.telematics",
+    "aftersales.mobility",
     "aftersales.portal",
     "aftersales.people",
 ]

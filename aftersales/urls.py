@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include(portal_public)),
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),
+    path("mobility/", include("aftersales.mobility.urls")),
     path("care/", include("aftersales.care.urls")),
     path("telematics/", include("aftersales.telematics.urls")),
     path("inspections/", include("aftersales.inspections.urls")),

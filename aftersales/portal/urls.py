@@ -12,6 +12,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/", views.inbox_item, name="inbox_item"),
     path("book/", views.book, name="book"),
+    path("pickup/", views.pickup, name="pickup"),
     path("appointments/<int:pk>/", views.appointment, name="appointment"),
     path("cars/<int:pk>/", views.car, name="car"),
     path("orders/<int:pk>/", views.order, name="order"),

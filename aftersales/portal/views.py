@@ -197,11 +197,37 @@ def book(request: HttpRequest) -> HttpResponse:
 
 
 @owner_required
+def pickup(request: HttpRequest) -> HttpResponse:
+    """Book a visit with pickup and delivery: the booking form plus the address the driver comes to."""
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    data = request.POST if request.method == "POST" else request.GET
+    ctx = {**_book_context(request, customer, data), "pickup": True, "address": data.get("address", ""),
+           "lng": data.get("lng", ""), "lat": data.get("lat", "")}
+    if request.method == "POST":
+        try:
+            appointment, _trip = services.owner_book_with_pickup(
+                customer=customer, store=ctx["store"], service_type=data.get("service_type"), start=data.get("start"),
+                vehicle=data.get("vehicle"), advisor=data.get("advisor") or None,
+                fault_description=data.get("fault_description", ""), address=data.get("address"),
+                lng=data.get("lng"), lat=data.get("lat"),
+            )
+        except DomainError as exc:
+            ctx = _slots(customer, ctx)
+            ctx["errors"] = _errors(exc)
+            return _render(request, "portal/book.html", ctx, status=exc.status)
+        return redirect("portal:appointment", appointment.pk)
+    return _render(request, "portal/book.html", _slots(customer, ctx))
+
+
+@owner_required
 def appointment(request: HttpRequest, pk: int) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     item = selectors.appointment_get(customer, pk)
-    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone}
+    from aftersales.mobility.selectors import trip_of_appointment
+
+    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone, "trip": trip_of_appointment(item.pk)}
     if request.method == "POST":
         try:
             if request.POST.get("action") == "cancel":

@@ -18,6 +18,7 @@ class Role:
     CALL_CENTRE = "call_centre_agent"
     STORE_MANAGER = "store_manager"
     GROUP_ADMIN = "group_admin"
+    DRIVER = "driver"
 
 
 ROLE_LABELS = {
@@ -30,6 +31,7 @@ ROLE_LABELS = {
     Role.CALL_CENTRE: _("Call-centre agent"),
     Role.STORE_MANAGER: _("Store manager"),
     Role.GROUP_ADMIN: _("Group admin"),
+    Role.DRIVER: _("Pickup driver"),
 }
 
 _VIEW_BASICS = [
@@ -204,6 +206,19 @@ ROLE_PERMISSIONS[Role.FOREMAN] += _TRAINING
 ROLE_PERMISSIONS[Role.CASHIER] += ["people.use_ratingterminal"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
+# Courtesy cars (aftersales/mobility): advisors book and lend them; the manager keeps the fleet and the do-not-lend list.
+_MOBILITY_VIEW = ["mobility.view_courtesycar", "mobility.view_courtesybooking", "mobility.view_donotlend"]
+_MOBILITY_DESK = [*_MOBILITY_VIEW, "mobility.add_courtesybooking", "mobility.change_courtesybooking"]
+_MOBILITY_MANAGE = [*_MOBILITY_DESK, "mobility.add_courtesycar", "mobility.change_courtesycar", "mobility.add_donotlend",
+                    "mobility.delete_donotlend"]
+_TRIPS_DESK = ["mobility.view_trip", "mobility.add_trip", "mobility.change_trip"]
+ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += [*_MOBILITY_DESK, *_TRIPS_DESK]
+# Pickup drivers (取送车司机): their trips on the phone, the door-step moves; nothing else of the desk.
+ROLE_PERMISSIONS[Role.DRIVER] = [*_VIEW_BASICS, "mobility.view_trip", "mobility.change_trip"]
+ROLE_PERMISSIONS[Role.CALL_CENTRE] += _TRIPS_DESK
+ROLE_PERMISSIONS[Role.CALL_CENTRE] += _MOBILITY_VIEW
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_MOBILITY_MANAGE, *_TRIPS_DESK]
+ROLE_PERMISSIONS[Role.GROUP_ADMIN] += [*_MOBILITY_MANAGE, *_TRIPS_DESK]
 
 # Roles whose lists show full phone numbers (others see 138****1234) are those holding view_full_mobile.
 

@@ -1,0 +1,165 @@
+"""Courtesy cars: reads scoped to the acting user's stores (another store's car or booking is 404)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from aftersales.common.scoping import get_or_404, restrict_to_stores
+
+from .choices import HOLDING_STATES, BookingStatus, CarCondition, Phase, WaitStatus
+from .models import CourtesyBooking, CourtesyCar, DoNotLend, WaitlistEntry
+
+STATS_DAYS = 30
+
+
+def cars(user: Any, *, store_id: int | None = None) -> QuerySet[CourtesyCar]:
+    qs = restrict_to_stores(CourtesyCar.objects.select_related("store"), user)
+    return qs.filter(store_id=store_id) if store_id else qs
+
+
+def car(user: Any, car_id: int) -> CourtesyCar:
+    return get_or_404(cars(user), pk=car_id)
+
+
+def bookings(user: Any, *, store_id: int | None = None, car_id: int | None = None, order_id: int | None = None,
+             status: str | None = None) -> QuerySet[CourtesyBooking]:
+    qs = restrict_to_stores(CourtesyBooking.objects.select_related("car", "order", "customer", "store"), user)
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if car_id:
+        qs = qs.filter(car_id=car_id)
+    if order_id:
+        qs = qs.filter(order_id=order_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def booking(user: Any, booking_id: int) -> CourtesyBooking:
+    return get_or_404(bookings(user), pk=booking_id)
+
+
+def waitlist(user: Any, *, store_id: int | None = None) -> QuerySet[WaitlistEntry]:
+    qs = restrict_to_stores(WaitlistEntry.objects.select_related("order", "customer"), user).filter(status=WaitStatus.WAITING)
+    return qs.filter(store_id=store_id) if store_id else qs
+
+
+def waitlist_entry(user: Any, entry_id: int) -> WaitlistEntry:
+    return get_or_404(restrict_to_stores(WaitlistEntry.objects.all(), user), pk=entry_id)
+
+
+def do_not_lend(user: Any) -> QuerySet[DoNotLend]:
+    return restrict_to_stores(DoNotLend.objects.select_related("customer", "store"), user)
+
+
+def do_not_lend_entry(user: Any, entry_id: int) -> DoNotLend:
+    return get_or_404(do_not_lend(user), pk=entry_id)
+
+
+def free_cars(user: Any, *, store_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> list[CourtesyCar]:
+    """Cars of the store in service and not held for any of [starts_at, ends_at)."""
+    busy = CourtesyBooking.objects.filter(
+        store_id=store_id, status__in=HOLDING_STATES, starts_at__lt=ends_at, ends_at__gt=starts_at,
+    ).values("car_id")
+    return list(cars(user, store_id=store_id).filter(is_active=True).exclude(condition=CarCondition.OUT_OF_SERVICE)
+                .exclude(pk__in=busy))
+
+
+@dataclass
+class CarStats:
+    car: CourtesyCar
+    utilisation: int  # percent of the last 30 days the car was out
+    days_out: float
+    damage_incidents: int
+    current: CourtesyBooking | None
+    next: CourtesyBooking | None
+
+
+def fleet_stats(user: Any, *, store_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Per car and for the store, over the last 30 days: utilisation (time out), days out, returns with new damage;
+    each car's current and next booking. Three queries whatever the fleet's size."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=STATS_DAYS)
+    fleet = list(cars(user, store_id=store_id).order_by("-is_active", "plate"))
+    rows = list(
+        CourtesyBooking.objects.filter(store_id=store_id, status__in=(*HOLDING_STATES,))
+        .filter(ends_at__gt=since).exclude(status=BookingStatus.BOOKED, starts_at__gt=now + dt.timedelta(days=60))
+        .select_related("customer", "order").order_by("starts_at")
+    )
+    damaged = set(
+        CourtesyBooking.objects.filter(store_id=store_id, in_at__gte=since, marks__phase=Phase.IN).values_list("pk", flat=True)
+    )
+    out: list[CarStats] = []
+    total_seconds = 0.0
+    for c in fleet:
+        mine = [b for b in rows if b.car_id == c.pk]
+        seconds = 0.0
+        for b in mine:
+            if b.out_at is None:
+                continue
+            start = max(b.out_at, since)
+            end = min(b.in_at or now, now)
+            if end > start:
+                seconds += (end - start).total_seconds()
+        total_seconds += seconds
+        current = next((b for b in mine if b.status == BookingStatus.OUT), None)
+        upcoming = next((b for b in mine if b.status == BookingStatus.BOOKED and b.ends_at > now), None)
+        out.append(CarStats(
+            car=c, utilisation=round(100 * seconds / (STATS_DAYS * 86400)), days_out=round(seconds / 86400, 1),
+            damage_incidents=sum(1 for b in mine if b.pk in damaged), current=current, next=upcoming,
+        ))
+    active = sum(1 for c in fleet if c.is_active) or 1
+    return {
+        "cars": out,
+        "utilisation": round(100 * total_seconds / (active * STATS_DAYS * 86400)) if fleet else 0,
+        "days_out": round(total_seconds / 86400, 1),
+        "damage_incidents": len(damaged),
+        "days": STATS_DAYS,
+    }
+
+
+# ---- pickup and delivery ------------------------------------------------------------------------------------------
+def trips(user: Any, *, store_id: int | None = None) -> QuerySet[Any]:
+    from .models import Trip
+
+    qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order"), user)
+    return qs.filter(store_id=store_id) if store_id else qs
+
+
+def trip(user: Any, trip_id: int) -> Any:
+    return get_or_404(trips(user), pk=trip_id)
+
+
+def trips_of_day(user: Any, *, store: Any, day: dt.date) -> list[Any]:
+    """The store's trips whose window starts on the local ``day``, by window (the dispatcher's board)."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=store.zone)
+    return list(trips(user, store_id=store.pk).filter(window_start__gte=start, window_start__lt=start + dt.timedelta(days=1))
+                .order_by("window_start", "id"))
+
+
+def my_trips(user: Any, *, now: dt.datetime | None = None) -> list[Any]:
+    """The driver's open trips of the coming week, in the order to drive them (by window)."""
+    from .choices import TripStatus
+
+    now = now or timezone.now()
+    return list(trips(user).filter(driver=user).exclude(status__in=(TripStatus.DELIVERED, TripStatus.CANCELLED))
+                .filter(window_start__lt=now + dt.timedelta(days=8)).order_by("window_start", "id"))
+
+
+def drivers(store: Any) -> list[Any]:
+    from aftersales.staff.models import User
+
+    return list(User.objects.filter(groups__name="driver", memberships__store=store, is_active=True).distinct().order_by("first_name", "username"))
+
+
+def trip_of_appointment(appointment_id: int) -> Any:
+    """The pickup ordered with an appointment (the owner app shows it on the appointment; the portal has scoped the
+    appointment to its owner)."""
+    from .models import Trip
+
+    return Trip.objects.select_related("driver").filter(appointment_id=appointment_id).exclude(status="cancelled").first()

@@ -1,0 +1,119 @@
+"""Pickup and delivery: the service area, trip requests refused on every bad field at once, the transition table, the
+"driver on the way" message, delivery only once paid, the API's scoping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from aftersales.appointments.tests.conftest import local, next_monday, setup_store
+from aftersales.common.errors import Conflict, IllegalTransition, ValidationFailed
+from aftersales.common.tests.api_helpers import Api, assert_error
+from aftersales.common.tests.factories import CustomerFactory, VehicleFactory, make_staff
+from aftersales.mobility import trips
+from aftersales.mobility.models import Trip
+
+pytestmark = pytest.mark.django_db
+AREA = [[113.2, 23.0], [113.5, 23.0], [113.5, 23.3], [113.2, 23.3]]
+
+
+@pytest.fixture
+def pickup(world):
+    setup_store(world.a)
+    trips.service_area_set(actor=world.manager, store=world.a, polygon=AREA)
+    customer = CustomerFactory(home_store=world.a, name="陈静", title="ms")
+    vehicle = VehicleFactory(owner=customer, plate="粤A2B3C4")
+    monday = next_monday()
+    return SimpleNamespace(world=world, customer=customer, vehicle=vehicle, start=local(monday, "09:00"),
+                           end=local(monday, "10:00"), monday=monday, driver=world.staff["driver"])
+
+
+def _request(p, **kw):
+    args = {"actor": p.world.advisor, "store": p.world.a, "vehicle": p.vehicle, "address": "天河路 100 号",
+            "lng": 113.33, "lat": 23.13, "window_start": p.start, "window_end": p.end, **kw}
+    return trips.trip_request(**args)
+
+
+def test_point_in_polygon():
+    assert trips.point_in_polygon(113.3, 23.1, AREA)
+    assert not trips.point_in_polygon(114.0, 23.1, AREA)
+    assert trips.point_in_polygon(113.2, 23.0, AREA)  # a corner
+    concave = [[0, 0], [4, 0], [4, 4], [2, 1], [0, 4]]
+    assert trips.point_in_polygon(1, 1, concave) and not trips.point_in_polygon(2, 3, concave)
+
+
+def test_request_names_every_bad_field_and_writes_nothing(pickup):
+    with pytest.raises(ValidationFailed) as caught:
+        _request(pickup, address="", lng="east", lat=95, window_start=pickup.start - dt.timedelta(days=30), window_end="")
+    assert {e["field"] for e in caught.value.extra["errors"]} == {"address", "lng", "lat", "window_start", "window_end"}
+    with pytest.raises(ValidationFailed) as caught:
+        _request(pickup, lng=114.0)
+    assert caught.value.code == "outside_area" and caught.value.field == "address"
+    with pytest.raises(ValidationFailed) as caught:  # lunch break: the store is closed 12:00-13:00
+        _request(pickup, window_start=local(pickup.monday, "11:30"), window_end=local(pickup.monday, "12:30"))
+    assert caught.value.code == "closed"
+    sunday = pickup.monday - dt.timedelta(days=1)
+    with pytest.raises(ValidationFailed) as caught:
+        _request(pickup, window_start=local(sunday, "10:00"), window_end=local(sunday, "11:00"))
+    assert caught.value.code in ("closed", "in_past")
+    assert Trip.objects.count() == 0
+
+
+def test_the_whole_trip_with_message_and_payment_gate(pickup):
+    from aftersales.billing.models import DeliveryCredit, Invoice
+    from aftersales.messaging.models import Message
+    from aftersales.workshop.services import repair_order_check_in
+
+    trip = _request(pickup)
+    assert trip.status == "requested" and trip.ordered_via == "advisor"
+    with pytest.raises(ValidationFailed):
+        trips.trip_schedule(actor=pickup.world.advisor, trip=trip, driver=pickup.world.technician)
+    trip = trips.trip_schedule(actor=pickup.world.advisor, trip=trip, driver=pickup.driver)
+    assert trip.status == "scheduled"
+    with pytest.raises(IllegalTransition):
+        trips.trip_move(actor=pickup.driver, trip=trip, to="delivered")
+    with pytest.raises(ValidationFailed) as caught:
+        trips.trip_move(actor=pickup.driver, trip=trip, to="on_the_way", eta="")
+    assert caught.value.field == "eta"
+    with pytest.raises(Conflict):  # another driver cannot take it
+        trips.trip_move(actor=make_staff("driver", pickup.world.a), trip=trip, to="on_the_way", eta=pickup.start)
+    trips.trip_move(actor=pickup.driver, trip=trip, to="on_the_way", eta=pickup.start - dt.timedelta(minutes=10))
+    message = Message.objects.get(kind="mobility.driver_on_the_way")
+    assert message.customer_id == pickup.customer.pk and "08:50" in message.body
+    for step in ("picked_up", "at_store"):
+        trips.trip_move(actor=pickup.driver, trip=trip, to=step)
+    order = repair_order_check_in(actor=pickup.world.advisor, store=pickup.world.a, customer=pickup.customer,
+                                  vehicle=pickup.vehicle, mileage=1000, complaint="保养")
+    Trip.objects.filter(pk=trip.pk).update(order=order)
+    trip.refresh_from_db()
+    trips.trip_move(actor=pickup.driver, trip=trip, to="out_for_delivery")
+    with pytest.raises(Conflict) as caught:
+        trips.trip_move(actor=pickup.driver, trip=trip, to="delivered")
+    assert caught.value.code == "invoice_missing"
+    assert Invoice.objects.count() == 0 and DeliveryCredit.objects.count() == 0
+    assert Trip.objects.get(pk=trip.pk).status == "out_for_delivery"
+    assert [e.to_state for e in trip.events.all()] == ["requested", "scheduled", "on_the_way", "picked_up", "at_store", "out_for_delivery"]
+
+
+def test_api_scoping_and_bad_fields(pickup):
+    api = Api.session(pickup.world.advisor)
+    body = assert_error(api.post("/api/mobility/trips", {"vehicle_id": pickup.vehicle.pk, "address": "", "lng": "x",
+                                                        "lat": 23.1, "window_start": "soon", "window_end": None}), 422)
+    assert {e["field"] for e in body["errors"]} == {"address", "lng", "window_start", "window_end"}
+    response = api.post("/api/mobility/trips", {"vehicle_id": pickup.vehicle.pk, "address": "天河路 100 号", "lng": 113.33,
+                                               "lat": 23.13, "window_start": pickup.start.isoformat(), "window_end": pickup.end.isoformat()})
+    assert response.status_code == 201, response.content
+    tid = response.json()["id"]
+    day = pickup.monday.isoformat()
+    assert [t["id"] for t in api.get("/api/mobility/trips", {"day": day}).json()] == [tid]
+    other = Api.session(pickup.world.advisor_b)
+    assert_error(other.get(f"/api/mobility/trips/{tid}"), 404)
+    assert_error(other.post(f"/api/mobility/trips/{tid}/move", {"to": "cancelled"}), 404)
+    assert_error(other.post(f"/api/mobility/trips/{tid}/schedule", {"driver_id": pickup.driver.pk}), 404)
+    driver = Api.session(pickup.driver)
+    assert_error(driver.post("/api/mobility/trips", {"vehicle_id": pickup.vehicle.pk}), 403)
+    assert api.post(f"/api/mobility/trips/{tid}/schedule", {"driver_id": pickup.driver.pk}).json()["status"] == "scheduled"
+    assert_error(api.request("put", "/api/mobility/service-area", {"polygon": [[1, 2]]}), 403)
+    assert_error(Api.session(pickup.world.manager).request("put", "/api/mobility/service-area", {"polygon": [[1, 2]]}), 422, field="polygon")

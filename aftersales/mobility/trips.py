@@ -1,0 +1,225 @@
+"""Pickup and delivery (取送车): the store's service area, trips with their transition table, the driver's moves,
+the owner told "driver on the way" through the outbox, delivery only once paid or on a manager's credit.
+
+Writes only, like services.py; every field checked first and all bad ones named at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from aftersales.common import audit
+from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.permissions import require, require_store
+from aftersales.common.transitions import move
+
+from .choices import TRIP_TRANSITIONS, OrderedVia, TripStatus
+from .models import ServiceArea, Trip, TripEvent
+from .services import Problems, _text, _when
+
+MAX_WINDOW = dt.timedelta(hours=4)
+DRIVER_ROLE = "driver"
+
+
+# ---- the service area ---------------------------------------------------------------------------------------------
+def point_in_polygon(lng: float, lat: float, polygon: list[list[float]]) -> bool:
+    """Ray casting on WGS-84 degrees (fine at a city's scale): a point on the boundary counts as inside."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        x1, y1 = polygon[i]
+        x2, y2 = polygon[(i + 1) % n]
+        if (x1, y1) == (lng, lat):
+            return True
+        if (y1 > lat) != (y2 > lat):
+            x = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+            if x == lng:
+                return True
+            if x > lng:
+                inside = not inside
+    return inside
+
+
+def _coordinate(value: Any, field: str, lo: float, hi: float) -> float:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, AttributeError) as exc:
+        raise ValidationFailed("coordinate", _("Pick the place on the map (a longitude and a latitude)."), field) from exc
+    if not number.is_finite() or not lo <= number <= hi:
+        raise ValidationFailed("coordinate", _("Pick the place on the map (a longitude and a latitude)."), field)
+    return float(round(number, 6))
+
+
+def service_area_set(*, actor: Any, store: Any, polygon: Any) -> ServiceArea:
+    """Draw the store's pickup area: at least three [longitude, latitude] points (WGS-84)."""
+    require(actor, "stores.change_store")
+    require_store(actor, store.pk)
+    if not isinstance(polygon, list | tuple) or len(polygon) < 3:
+        raise ValidationFailed("polygon", _("Give the area as at least three points on the map."), "polygon")
+    points = []
+    for n, point in enumerate(polygon):
+        if not isinstance(point, list | tuple) or len(point) != 2:
+            raise ValidationFailed("polygon", _("Give the area as at least three points on the map."), f"polygon[{n}]")
+        points.append([_coordinate(point[0], f"polygon[{n}]", -180, 180), _coordinate(point[1], f"polygon[{n}]", -90, 90)])
+    with transaction.atomic():
+        area, _created = ServiceArea.objects.update_or_create(store=store, defaults={"polygon": points})
+        audit.record(actor=actor, obj=area, action="mobility.service_area_set", store_id=store.pk,
+                     changes={"points": [None, len(points)]})
+    return area
+
+
+# ---- trips --------------------------------------------------------------------------------------------------------
+def _within_opening_hours(store: Any, start: dt.datetime, end: dt.datetime) -> bool:
+    from aftersales.stores.calendar import opening_periods
+
+    local_start, local_end = timezone.localtime(start, store.zone), timezone.localtime(end, store.zone)
+    if local_start.date() != local_end.date():
+        return False
+    return any(p.opens <= local_start.time() and local_end.time() <= p.closes
+               for p in opening_periods(store, local_start.date()))
+
+
+def trip_problems(*, store: Any, address: Any, lng: Any, lat: Any, window_start: Any, window_end: Any,
+                  now: dt.datetime) -> tuple[Problems, dict[str, Any]]:
+    """Every check of a pickup request (shared by the staff desk and the owner app)."""
+    p = Problems()
+    values: dict[str, Any] = {}
+    values["address"] = p.check(_text, address, "address", 200, required_message=_("Enter the pickup address."))
+    values["lng"] = p.check(_coordinate, lng, "lng", -180, 180)
+    values["lat"] = p.check(_coordinate, lat, "lat", -90, 90)
+    start = values["window_start"] = p.check(_when, window_start, "window_start")
+    end = values["window_end"] = p.check(_when, window_end, "window_end")
+    if start is not None and start < now:
+        p.add("in_past", _("The pickup window has already begun; pick a later time."), "window_start")
+    if start is not None and end is not None:
+        if end <= start:
+            p.add("range_order", _("The window must end after it starts."), "window_end")
+        elif end - start > MAX_WINDOW:
+            p.add("window_too_long", _("Keep the pickup window within four hours."), "window_end")
+        elif not _within_opening_hours(store, start, end):
+            p.add("closed", _("The store is closed at that time; pick a window within opening hours."), "window_start")
+    if values["lng"] is not None and values["lat"] is not None:
+        area = ServiceArea.objects.filter(store=store).first()
+        if area is None or len(area.polygon) < 3:
+            p.add("no_service_area", _("This store does not offer pickup yet."), "address")
+        elif not point_in_polygon(values["lng"], values["lat"], area.polygon):
+            p.add("outside_area", _("This address is outside the store's pickup area."), "address")
+    return p, values
+
+
+def trip_request(
+    *, actor: Any, store: Any, vehicle: Any, address: Any, lng: Any, lat: Any, window_start: Any, window_end: Any,
+    via: str = OrderedVia.ADVISOR, order: Any = None, notes: Any = "", at: dt.datetime | None = None,
+    appointment: Any = None,
+) -> Trip:
+    """Order a pickup: by the call centre or offered by the advisor (``actor`` is staff), or by the owner in the
+    app (``actor`` None, ``via`` owner_app: the portal has checked the owner owns the car)."""
+    if actor is not None:
+        require(actor, "mobility.add_trip")
+        require_store(actor, store.pk)
+    elif via != OrderedVia.OWNER_APP:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": via}, "via")
+    at = at or timezone.now()
+    p, values = trip_problems(store=store, address=address, lng=lng, lat=lat, window_start=window_start,
+                              window_end=window_end, now=at)
+    notes = p.check(_text, notes, "notes", 300)
+    if order is not None and order.vehicle_id != vehicle.pk:
+        p.add("other_vehicle", _("This repair order is for another car."), "order")
+    p.raise_if_any()
+    with transaction.atomic():
+        trip = Trip.objects.create(store=store, customer_id=vehicle.owner_id, vehicle=vehicle, order=order, appointment=appointment,
+                                   ordered_via=via, notes=notes or "", created_by=actor, created_at=at, **values)
+        TripEvent.objects.create(trip=trip, from_state="", to_state=TripStatus.REQUESTED, actor=actor, at=at,
+                                 reason=str(OrderedVia(via).label))
+        audit.record(actor=actor, obj=trip, action="trip.requested", store_id=store.pk, customer_id=vehicle.owner_id,
+                     changes={"window": [None, values["window_start"].isoformat()]}, reason=via, at=at)
+    return trip
+
+
+def is_driver(user: Any, store_id: int) -> bool:
+    return bool(user.groups.filter(name=DRIVER_ROLE).exists() and user.memberships.filter(store_id=store_id).exists())
+
+
+def trip_schedule(*, actor: Any, trip: Trip, driver: Any, at: dt.datetime | None = None) -> Trip:
+    """The dispatcher gives the trip to a driver of the store."""
+    require(actor, "mobility.change_trip")
+    require_store(actor, trip.store_id)
+    if driver is None or not is_driver(driver, trip.store_id):
+        raise ValidationFailed("not_a_driver", _("Pick a driver of this store."), "driver")
+    with transaction.atomic():
+        locked = Trip.objects.select_for_update().get(pk=trip.pk)
+        locked.driver = driver
+        if locked.status == TripStatus.REQUESTED:
+            move(locked, to=TripStatus.SCHEDULED, actor=actor, transitions=TRIP_TRANSITIONS, event_model=TripEvent,
+                 event_fk="trip", labels=TripStatus, at=at, also_save=("driver",), reason=driver.get_full_name() or driver.username)
+        elif locked.status == TripStatus.SCHEDULED:
+            locked.save(update_fields=["driver"])
+        else:
+            raise Conflict("trip_started", _("The driver is already on this trip."), "driver")
+        audit.record(actor=actor, obj=locked, action="trip.scheduled", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"driver": [None, driver.pk]})
+    return locked
+
+
+def _first_name(user: Any) -> str:
+    return (user.first_name or user.get_full_name() or user.username).strip()
+
+
+def _delivery_allowed(trip: Trip) -> None:
+    """As at the counter (billing.order_deliver): paid, or a manager allowed credit."""
+    from aftersales.billing.models import DeliveryCredit, Invoice
+
+    if trip.order_id is None:
+        raise Conflict("no_order", _("Link the repair order before delivering the car."), "order")
+    invoice = Invoice.objects.filter(order_id=trip.order_id).first()
+    if invoice is None:
+        raise Conflict("invoice_missing", _("Issue the invoice before delivering the car."), "order")
+    if invoice.balance > 0 and not DeliveryCredit.objects.filter(order_id=trip.order_id).exists():
+        raise Conflict("unpaid", _("The invoice is not paid: collect payment, or a manager allows credit, before delivery."), "order")
+
+
+def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any = "", at: dt.datetime | None = None) -> Trip:
+    """One step of the trip. "Driver on the way" tells the owner (ETA, the driver's first name) through the outbox;
+    "delivered" only when the invoice is paid or a manager allowed credit."""
+    require(actor, "mobility.change_trip")
+    require_store(actor, trip.store_id)
+    at = at or timezone.now()
+    p = Problems()
+    if to not in TripStatus.values:
+        p.add("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": to}, "to")
+    eta_at = None
+    if to == TripStatus.ON_THE_WAY:
+        eta_at = p.check(_when, eta, "eta")
+        if eta_at is not None and eta_at < at:
+            p.add("in_past", _("The expected arrival is in the past."), "eta")
+    reason = p.check(_text, reason, "reason", 300)
+    p.raise_if_any()
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    with transaction.atomic():
+        locked = Trip.objects.select_for_update().select_related("store", "customer", "vehicle", "driver").get(pk=trip.pk)
+        if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED) \
+                and locked.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
+            raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
+        if to == TripStatus.DELIVERED and locked.status == TripStatus.OUT_FOR_DELIVERY:
+            _delivery_allowed(locked)
+        if eta_at is not None:
+            locked.eta = eta_at
+        move(locked, to=to, actor=actor, transitions=TRIP_TRANSITIONS, event_model=TripEvent, event_fk="trip",
+             labels=TripStatus, reason=reason or "", at=at, also_save=("eta",) if eta_at is not None else ())
+        if to == TripStatus.ON_THE_WAY and locked.driver is not None:
+            with override(getattr(locked.customer, "language", "") or "zh-hans"):
+                variables = {**customer_variables(customer=locked.customer, store=locked.store),
+                             "plate": locked.vehicle.plate, "driver_name": _first_name(locked.driver),
+                             "eta": timezone.localtime(eta_at, locked.store.zone).strftime("%H:%M")}
+            message_enqueue(kind="mobility.driver_on_the_way", store=locked.store, customer=locked.customer,
+                            variables=variables, dedup_key=f"trip-on-the-way:{locked.pk}:{locked.last_event.pk}")
+        audit.record(actor=actor, obj=locked, action=f"trip.{to}", store_id=locked.store_id,
+                     customer_id=locked.customer_id, reason=reason or "", at=at)
+    return locked
