@@ -6,7 +6,9 @@
    - data-refresh-every="SECONDS" on an htmx element: fire "refresh" on it that often, except while the person is
      typing in a form inside it (the workshop board).
    - data-history-back on a link: go back one page (its href is where it goes without history).
-   - data-service-worker="URL" on <body>: register the owner app's service worker (scope /app/). */
+   - data-service-worker="URL" on <body>: register the owner app's service worker (scope /app/).
+   - data-locate="LNG_ID LAT_ID SHOWN_ID" on a button: fill two fields with the phone's position (owner pickup).
+   - data-wxpay="PARAMS_ID" on a button: start WeChat Pay inside WeChat with the JSON parameters in element PARAMS_ID. */
 (function () {
   "use strict";
   document.addEventListener("change", function (e) {
@@ -19,6 +21,22 @@
     var t = e.target && e.target.closest ? e.target.closest("button[data-confirm], a[data-confirm], input[type=submit][data-confirm]") : null;
     if (t && !window.confirm(t.getAttribute("data-confirm"))) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
+  document.addEventListener("click", function (e) {
+    var b = e.target && e.target.closest ? e.target.closest("button[data-locate]") : null;
+    if (!b || !navigator.geolocation) { return; }
+    var ids = b.getAttribute("data-locate").split(" ");
+    navigator.geolocation.getCurrentPosition(function (p) {
+      document.getElementById(ids[0]).value = p.coords.longitude.toFixed(6);
+      document.getElementById(ids[1]).value = p.coords.latitude.toFixed(6);
+      if (ids[2]) { document.getElementById(ids[2]).hidden = false; }
+    });
+  });
+  document.addEventListener("click", function (e) {
+    var b = e.target && e.target.closest ? e.target.closest("button[data-wxpay]") : null;
+    if (!b || typeof window.WeixinJSBridge === "undefined") { return; }
+    var params = JSON.parse(document.getElementById(b.getAttribute("data-wxpay")).textContent);
+    window.WeixinJSBridge.invoke("getBrandWCPayRequest", params, function () { window.location.reload(); });
+  });
   document.addEventListener("click", function (e) {
     var a = e.target && e.target.closest ? e.target.closest("a[data-history-back]") : null;
     if (a && window.history.length > 1) { e.preventDefault(); window.history.back(); }
