@@ -198,9 +198,12 @@ X_FRAME_OPTIONS = "DENY"
 CELERY_QUEUE_DIR = DATA_DIR / "queue"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (CELERY_QUEUE_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # control_folder: kombu's exchange/queue table. Left unset, kombu writes it to ``control/`` relative to the
+    # current directory (a stray folder in whatever directory the process started in).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
