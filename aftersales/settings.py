@@ -215,6 +215,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "") == "1"
+# Domain events (common/events.py): background handlers (tiers, points) run in a worker after commit; in the
+# process that committed when inline (tests: the assertions right after a request see their effect).
+AFTERSALES_EVENTS_INLINE = os.environ.get("AFTERSALES_EVENTS_INLINE", "1" if "PYTEST_VERSION" in os.environ else "") == "1"
 
 LOGGING = {
     "version": 1,

@@ -28,9 +28,12 @@ pytestmark = pytest.mark.django_db
 # Issue 14 (2026-12-07): send_estimate +2 (the version sent is kept: EstimateRevision, the previous one marked
 # replaced); clock_on, finish and qc_final +5 each (the work tells the customer itself: one progress message through
 # the outbox per job started, finished and passed QC).
+# Issue 19 (2026-12-07): the auth context (token, permissions, stores) comes from the shared cache: -3 per call
+# (430 → 390 for the lane, SAVEPOINTs included); the tier and points work is published as domain events after
+# commit (common/events.py) and runs in a worker outside tests.
 BUDGET = {
-    "check_in": 28, "add_job": 33, "send_estimate": 38, "approve": 38, "dispatch": 25, "clock_on": 39, "finish": 29,
-    "qc_self": 21, "qc_peer": 22, "qc_final": 48, "qc_cleaning": 43, "invoice": 24, "pay": 29, "deliver": 37,
+    "check_in": 24, "add_job": 30, "send_estimate": 34, "approve": 35, "dispatch": 22, "clock_on": 35, "finish": 25,
+    "qc_self": 17, "qc_peer": 18, "qc_final": 44, "qc_cleaning": 40, "invoice": 20, "pay": 27, "deliver": 33,
 }
 
 
@@ -85,5 +88,6 @@ def test_check_in_to_delivery_over_the_api_within_the_query_budget(world, django
 
     lane()  # the first order of the day creates the day's number counter and warms the caches
     lane()
+    print("queries per call:", used, "total:", sum(used.values()))
     over = {step: (used[step], BUDGET[step]) for step in BUDGET if used[step] > BUDGET[step]}
     assert not over, f"over budget (used, budget): {over}; all: {used}"

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common import audit
+from aftersales.common import audit, events
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
@@ -239,7 +239,7 @@ def credit_note_issue(
         locked.save(update_fields=["credited_amount"])
         _settle(locked, actor=actor, at=at, reason=number)
         _after_paid_visit(locked.customer_id)
-        _after_money_back(actor, credit_note=note)
+        _after_money_back(actor, locked.pk, credit_note=note)
         audit.record(
             actor=actor, obj=locked, action="invoice.credit_note", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"credited_amount": [str(before), str(locked.credited_amount)]},
@@ -489,7 +489,7 @@ def refund_record(
             locked.save(update_fields=["refunded_amount"])
             _settle(locked, actor=actor, at=at, reason=f"refund {value}")
             _after_paid_visit(locked.customer_id)  # refunded money does not count toward the tier
-            _after_money_back(actor, refund=refund)  # nor toward the points the invoice earned
+            _after_money_back(actor, locked.pk, refund=refund)  # nor toward the points the invoice earned
             audit.record(
                 actor=actor, obj=locked, action="invoice.refund", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"refunded_amount": [str(before), str(locked.refunded_amount)]},
@@ -569,52 +569,30 @@ def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | 
     return _add_months(delivered_on, months), km
 
 
+def _actor_id(actor: Any) -> int | None:
+    user = _user(actor)
+    return getattr(user, "pk", None)
+
+
 def _after_invoice_paid(invoice: Invoice, actor: Any) -> None:
-    """Loyalty points for a paid invoice, once it has committed (the loyalty sweep catches anything missed)."""
-    loyalty = _optional("aftersales.loyalty", "services")
-    earn = getattr(loyalty, "points_earn_for_invoice", None)
-    if earn is None:
-        return
-
-    def run() -> None:
-        try:
-            earn(invoice=invoice, actor=_user(actor))
-        except Exception:  # a failure here must not undo a payment; loyalty_earn_sweep repairs it
-            log.exception("points for invoice %s failed", invoice.pk)
-
-    transaction.on_commit(run)
+    """Told after commit (loyalty earns the points; its sweep catches anything missed): common/events.py."""
+    events.publish(events.InvoicePaid(invoice_id=invoice.pk, customer_id=invoice.customer_id, actor_id=_actor_id(actor)))
 
 
-def _after_money_back(actor: Any, *, refund: Refund | None = None, credit_note: CreditNote | None = None) -> None:
-    """Take back the points the invoice earned in proportion to a refund or credit note, once it has committed. A
-    failure here must not undo the refund or credit note; loyalty's sweep (``clawback_sweep``) repairs it."""
-    loyalty = _optional("aftersales.loyalty", "services")
-    take_back = getattr(loyalty, "points_take_back", None)
-    if take_back is None:
-        return
-
-    def run() -> None:
-        try:
-            take_back(refund=refund, credit_note=credit_note, actor=_user(actor))
-        except Exception:  # logged; loyalty's sweep takes them back later
-            log.exception("taking back points for %s failed", refund or credit_note)
-
-    transaction.on_commit(run)
+def _after_money_back(
+    actor: Any, invoice_id: int, *, refund: Refund | None = None, credit_note: CreditNote | None = None
+) -> None:
+    """Told after commit (loyalty takes back the points in proportion; its ``clawback_sweep`` repairs a miss)."""
+    events.publish(events.MoneyReturned(
+        invoice_id=invoice_id, refund_id=getattr(refund, "pk", None), credit_note_id=getattr(credit_note, "pk", None),
+        actor_id=_actor_id(actor),
+    ))
 
 
 def _after_paid_visit(customer_id: int) -> None:
     """Tiers are recomputed on every paid visit (and when its money changes: refunds, credit notes), once the
-    transaction has committed, when the engagement app is installed; its nightly sweep catches anything missed."""
-    engagement = _optional("aftersales.engagement", "services")
-    if engagement is None:
-        return
-    after_commit = getattr(engagement, "tier_recompute_after_commit", None)
-    if after_commit is not None:
-        after_commit(customer_id)
-        return
-    hook = getattr(engagement, "tier_recompute_customer", None)
-    if hook is not None:
-        transaction.on_commit(lambda: hook(customer_id=customer_id))
+    transaction has committed (engagement subscribes; its nightly sweep catches anything missed)."""
+    events.publish(events.PaidVisitChanged(customer_id=customer_id))
 
 
 def order_deliver(

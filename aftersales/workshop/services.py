@@ -16,7 +16,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common import audit
+from aftersales.common import audit, events
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, line_amount, parse_money, totals
 from aftersales.common.permissions import require, require_store
@@ -459,10 +459,14 @@ def order_move_checked_elsewhere(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
         )
+        # Told after commit to whoever subscribed (common/events.py; docs/events.md): not called upward.
+        events.publish(events.OrderMoved(order_id=locked.pk, customer_id=locked.customer_id, store_id=locked.store_id,
+                                         before=before, to=to))
+        if to == OrderStatus.DELIVERED:
+            events.publish(events.OrderDelivered(order_id=locked.pk, customer_id=locked.customer_id,
+                                                 store_id=locked.store_id))
         if PAID_VISIT_STATES & {before, to}:  # delivered (or closed) and paid = a paid visit (SPEC §10)
-            from aftersales.engagement.services import tier_recompute_after_commit
-
-            tier_recompute_after_commit(locked.customer_id)
+            events.publish(events.PaidVisitChanged(customer_id=locked.customer_id))
     return locked
 
 
