@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "aftersales.inspections",
     "aftersales.analytics",
     "aftersales.portal",
+    "aftersales.demo",  # the demo loader: the top layer (issue 19)
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit, events
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
@@ -141,7 +142,7 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
     require(actor, "billing.add_invoice")
     require_store(actor, order.store_id)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
         if Invoice.objects.filter(order=locked).exists():
             raise Conflict("invoice_exists", _("This repair order already has an invoice."), "order")
@@ -219,7 +220,7 @@ def credit_note_issue(
     if not reason:
         raise ValidationFailed("required", _("Give the reason for the correction."), "reason")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
         creditable = q(locked.total - locked.credited_amount)
         if value > creditable:
@@ -364,7 +365,7 @@ def invoice_pay_with_points(*, actor: Any, invoice: Invoice, points: Any, idempo
     if not key or len(key) > 56:
         raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
     loyalty = _loyalty()
-    with transaction.atomic():
+    with service_atomic():
         value = loyalty.points_redeem_on_invoice(
             actor=actor, customer=invoice.customer, invoice=invoice, points=points, idempotency_key=key
         )
@@ -391,7 +392,7 @@ def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempot
     voucher = Voucher.objects.filter(code=(code or "").strip().upper(), customer_id=invoice.customer_id).first()
     if voucher is None:
         raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "code")
-    with transaction.atomic():
+    with service_atomic():
         value = loyalty.voucher_redeem(actor=actor, voucher=voucher, invoice=invoice, idempotency_key=key)
         value = min(q(value), q(Invoice.objects.get(pk=invoice.pk).balance))
         if value <= 0:
@@ -512,7 +513,7 @@ def delivery_credit_allow(*, actor: Any, order: Any, reason: str, at: dt.datetim
     if not reason:
         raise ValidationFailed("required", _("Give the reason for delivering on credit."), "reason")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
         if invoice is None:
             raise Conflict("invoice_missing", _("Issue the invoice first."), "order")
@@ -620,7 +621,7 @@ def order_deliver(
         raise ValidationFailed("too_long", _("Keep this under 500 characters."), "notes")
     if at < order.opened_at:
         raise ValidationFailed("delivered_before_opened", _("Delivery cannot be before check-in."), "at")
-    with transaction.atomic():
+    with service_atomic():
         invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
         if invoice is None:
             raise Conflict("invoice_missing", _("Issue the invoice before delivering the car."), "order")
@@ -673,7 +674,7 @@ def delivery_record_history(*, actor: Any, order: Any) -> Delivery:
     require_store(actor, order.store_id)
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.CLOSED) or order.delivered_at is None:
         raise Conflict("not_delivered", _("This repair order has not been delivered."), "order")
-    with transaction.atomic():
+    with service_atomic():
         if Delivery.objects.filter(order_id=order.pk).exists():
             raise Conflict("already_delivered", _("This car has already been delivered."), "order")
         day = timezone.localtime(order.delivered_at, order.store.zone).date()
@@ -721,7 +722,7 @@ def online_payment_start(*, invoice: Invoice, at: dt.datetime | None = None) -> 
     from .models import OnlinePayment
 
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0:
             raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
@@ -745,7 +746,7 @@ def online_payment_confirm(*, out_trade_no: str, transaction_id: str, total_fen:
     from .models import OnlinePayment
 
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         online = OnlinePayment.objects.select_for_update().filter(out_trade_no=out_trade_no).first()
         if online is None:
             raise ValidationFailed("unknown_order", _("Unknown merchant order number."), "out_trade_no")

@@ -9,15 +9,13 @@ class StaffConfig(AppConfig):
     verbose_name = _("Staff")
 
     def ready(self) -> None:
-        from aftersales.common import authcache
-
-        from .roles import sync_roles_after_migrate
-
         from django.contrib.auth.models import Group
 
+        from aftersales.common import authcache
         from aftersales.stores.models import Store
 
         from .models import ApiToken, StoreMembership, User
+        from .roles import sync_roles_after_migrate
 
         # The cached auth contexts are forgotten on any change of a user, role, membership, store or token.
         authcache.connect_fallback(user_model=User, group_model=Group, models=(StoreMembership, Store, ApiToken))

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.common.forms import DomainForm  # noqa: F401  (re-exported: web forms and older imports)
+from aftersales.common.forms import DomainForm
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.vehicles.choices import FuelType
 

@@ -43,7 +43,6 @@ from .forms import (
     VehicleForm,
 )
 
-
 phone_for = phone_for_user  # the helper lives in common (lower apps' views use it too)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
@@ -85,7 +86,7 @@ def job_dispatch(
 
     require(actor, "workshop.dispatch_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         if order.status not in WORKING_ORDER_STATES:
@@ -128,7 +129,7 @@ def job_dispatch(
 def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetime | None = None) -> RepairJob:
     """Take a dispatched job back (dispatched → authorized), clearing its technician and bay."""
     require(actor, "workshop.dispatch_repairjob")
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
@@ -156,7 +157,7 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
     to "in progress". Concurrent taps by one technician are serialised on the technician's row."""
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
@@ -198,7 +199,7 @@ def clock_off(*, actor: Any, at: dt.datetime | None = None) -> TimeEntry | None:
     """Pause: the technician's open entry ends (the job stays in progress). None when nothing was open."""
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         _lock_user(actor.pk)
         entry = _close_open(actor.pk, at, ClockOffReason.PAUSE)
         if entry is not None:
@@ -212,7 +213,7 @@ def job_finish(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> 
     """The work is done: open time on the job ends and the job moves to "done" (then QC)."""
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
@@ -243,7 +244,7 @@ def order_wait_for_parts(*, actor: Any, order: RepairOrder, reason: str, at: dt.
     if not reason:
         raise ValidationFailed("reason_required", _("Say which part the car is waiting for."), "reason")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         moved = order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.WAITING_PARTS, reason=reason, at=at)
         for entry in TimeEntry.objects.filter(job__order=moved, ended_at__isnull=True):
             entry.ended_at = max(at, entry.started_at)
@@ -255,7 +256,7 @@ def order_wait_for_parts(*, actor: Any, order: RepairOrder, reason: str, at: dt.
 def order_parts_arrived(*, actor: Any, order: RepairOrder, reason: str = "", at: dt.datetime | None = None) -> RepairOrder:
     """Waiting for parts → in progress."""
     _floor_or_advisor(actor)
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock_order(order.pk)
         if locked.status != OrderStatus.WAITING_PARTS:
             raise Conflict("not_waiting_parts", _("This order is not waiting for parts."), "status")
@@ -280,7 +281,7 @@ def order_set_promised(*, actor: Any, order: RepairOrder, promised_at: Any, at: 
         value = timezone.make_aware(value, order.store.zone)
     if value <= at:
         raise ValidationFailed("promised_in_past", _("The promised time must be in the future."), "promised_at")
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock_order(order.pk)
         if locked.status not in IN_SHOP_STATES:
             raise Conflict("order_not_in_shop", _("The car is no longer in the workshop."), "promised_at")
@@ -331,7 +332,7 @@ def job_part_issue(
 
     require(actor, "parts.add_stockmovement")
     qty = parse_quantity(quantity, part)
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update().select_related("order").get(pk=job.pk)
@@ -379,7 +380,7 @@ def job_part_return(
     from aftersales.parts.services import stock_return
 
     require(actor, "parts.add_stockmovement")
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         lines = _estimate_lines(job, part)
@@ -448,7 +449,7 @@ def part_lines_billable(order: RepairOrder, lines: list[RepairLine]) -> dict[int
 def line_keep_old_part(*, actor: Any, line: RepairLine, keep: bool) -> RepairLine:
     """Tick (or untick) "old part kept for the customer" on a part line; shown at delivery."""
     require(actor, "workshop.change_repairjob")
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(line.order_id)
         require_store(actor, order.store_id)
         if line.kind != LineKind.PART:
@@ -482,7 +483,7 @@ def flag_silent_orders(*, now: dt.datetime | None = None) -> int:
     created = 0
     for order, minutes in silent_orders(now):
         since = order.last_public_update_at or order.opened_at
-        with transaction.atomic():
+        with service_atomic():
             try:
                 with transaction.atomic():
                     _flag, is_new = ProgressFlag.objects.get_or_create(
