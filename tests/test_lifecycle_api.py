@@ -32,11 +32,12 @@ pytestmark = pytest.mark.django_db
 # transaction each request's own transaction shows as one SAVEPOINT pair, in production a BEGIN/COMMIT) → 336:
 # the auth context (token, permissions, stores) from the shared cache (−40); nested services join the caller's
 # transaction without a SAVEPOINT (common/db.py service_atomic, −40); QC state computed once and the signed check's
-# response built in memory (−14). The points (pay) and tier (deliver) handlers of the domain events run inline here
-# (AFTERSALES_EVENTS_INLINE under pytest); in production they run in a worker: 319 for the request itself.
+# response built in memory (−14); the order row locked once per request and handed down to the nested order and job
+# moves (common/db.py hold, −14) → 322. The points (pay) and tier (deliver) handlers of the domain events run inline here
+# (AFTERSALES_EVENTS_INLINE under pytest); in production they run in a worker: ~305 for the requests themselves.
 BUDGET = {
-    "check_in": 20, "add_job": 28, "send_estimate": 30, "approve": 31, "dispatch": 20, "clock_on": 29, "finish": 21,
-    "qc_self": 16, "qc_peer": 17, "qc_final": 32, "qc_cleaning": 30, "invoice": 20, "pay": 27, "deliver": 29,
+    "check_in": 20, "add_job": 28, "send_estimate": 29, "approve": 31, "dispatch": 18, "clock_on": 27, "finish": 20,
+    "qc_self": 16, "qc_peer": 17, "qc_final": 30, "qc_cleaning": 25, "invoice": 20, "pay": 27, "deliver": 28,
 }
 
 

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common import audit
-from aftersales.common.db import service_atomic
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, totals
 from aftersales.common.permissions import require, require_store
@@ -589,7 +589,8 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
     note = _text(note, "note", 500)
     at = at or timezone.now()
     with service_atomic():
-        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor").get(pk=order.pk)
+        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor").get(pk=order.pk))  # locked once: nested moves use it
         jobs = list(RepairJob.objects.filter(order=locked, status=JobStatus.PROPOSED).order_by("seq"))
         if not jobs:
             raise ValidationFailed("nothing_to_send", _("There is no proposed job to send."), "jobs")

@@ -17,7 +17,7 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.db import service_atomic
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
@@ -732,9 +732,14 @@ def qc_sign(
         ))
     passed = not failed_notes
     with service_atomic():
-        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        # Locked once for the whole request: the nested order and job moves use this row (common/db.py hold).
+        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor"
+        ).get(pk=order.pk))
         state = qc_state(locked)
         jobs, unfinished = _finished(locked)
+        for job in jobs:
+            job.order = locked
         if kind == ChecklistPurpose.CLEANING:
             if locked.status not in (*QC_STATES, OrderStatus.AUTHORIZED):
                 raise Conflict("order_not_in_work", _("Cleaning is signed while the car is in the workshop, before it is ready."), "order")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.db import service_atomic
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
@@ -40,7 +40,10 @@ def _status_label(order: RepairOrder) -> str:
 
 
 def _lock_order(job_or_order_id: int) -> RepairOrder:
-    return RepairOrder.objects.select_for_update().get(pk=job_or_order_id)
+    """The order row, locked once for the request (common/db.py hold) with what the progress message needs."""
+    return hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+        "store", "customer", "vehicle", "advisor"
+    ).get(pk=job_or_order_id))
 
 
 def _lock_user(user_id: int) -> None:
@@ -95,6 +98,7 @@ def job_dispatch(
                 "order",
             )
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         store = order.store
         tech = _technician(store, technician)
         if locked.required_skill and locked.required_skill not in (tech.skills or []):
@@ -133,6 +137,7 @@ def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetim
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         repair_job_move(actor=actor, job=locked, to=JobStatus.AUTHORIZED, reason=reason, at=at)
         RepairJob.objects.filter(pk=locked.pk).update(technician=None, bay=None)
         audit.record(actor=actor, obj=order, action="repair_job.unassigned", store_id=order.store_id,
@@ -162,6 +167,7 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk:
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
         if locked.status not in (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.REWORK):
@@ -218,6 +224,7 @@ def job_finish(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> 
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk and not actor.has_perm("workshop.dispatch_repairjob"):
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
         if locked.status != JobStatus.IN_PROGRESS:

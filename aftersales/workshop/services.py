@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit, events
-from aftersales.common.db import service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, line_amount, parse_money, totals
 from aftersales.common.permissions import require, require_store
@@ -434,7 +434,8 @@ def order_move_checked_elsewhere(
     require_store(actor, order.store_id)
     at = at or timezone.now()
     with service_atomic():
-        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        # The caller's own locked row when it holds one (common/db.py hold): the row is locked once per request.
+        locked = order if held(order) else hold(RepairOrder.objects.select_for_update().get(pk=order.pk))
         before = locked.status
         legal = allowed(ORDER_TRANSITIONS, before, to)  # an illegal move is refused by move() below
         if legal and to in (OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS) and not RepairJob.objects.filter(
@@ -478,9 +479,13 @@ def repair_job_move(
     require(actor, "workshop.change_repairjob")
     at = at or timezone.now()
     with service_atomic():
-        order = RepairOrder.objects.select_for_update(of=("self",)).select_related(
-            "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
-        ).get(pk=job.order_id)
+        given = job._state.fields_cache.get("order")  # the job's order, as its caller loaded it
+        if held(given, "store", "customer", "vehicle", "advisor") and given.pk == job.order_id:
+            order = given  # the caller locked it with everything the progress message needs
+        else:
+            order = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+                "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
+            ).get(pk=job.order_id))
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
         before = locked.status
