@@ -130,11 +130,13 @@ def publish(event: Event) -> None:
         return
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(
-        getattr(hook, "domain_event", None) == event for _sids, hook, *_rest in connection.run_on_commit
+        getattr(hook, "domain_event", None) == event and not getattr(hook, "done", False)
+        for _sids, hook, *_rest in connection.run_on_commit
     ):
-        return  # already published in this transaction
+        return  # already published in this transaction (and not yet run)
 
     def run() -> None:
+        run.done = True  # type: ignore[attr-defined]
         _dispatch(event)
 
     run.domain_event = event  # type: ignore[attr-defined]
