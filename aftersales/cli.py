@@ -79,7 +79,7 @@ def run(argv: list[str]) -> int:
         "--concurrency", "2", "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
     ])
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
-    from aftersales.common.demo import demo_marker
+    from aftersales.common.demo_login import demo_marker
 
     logins = (
         "  Demo logins (password demo1234, from this computer only): admin (group admin), manager, advisor, tech,\n"

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "aftersales.mobility",
     "aftersales.portal",
     "aftersales.people",
+    "aftersales.demo",  # the demo loader: the top layer (issue 19)
 ]
 
 MIDDLEWARE = [
@@ -204,9 +205,12 @@ X_FRAME_OPTIONS = "DENY"
 CELERY_QUEUE_DIR = DATA_DIR / "queue"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (CELERY_QUEUE_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # control_folder: kombu's exchange/queue table. Left unset, kombu writes it to ``control/`` relative to the
+    # current directory (a stray folder in whatever directory the process started in).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
@@ -218,6 +222,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "") == "1"
+# Domain events (common/events.py): background handlers (tiers, points) run in a worker after commit; in the
+# process that committed when inline (tests: the assertions right after a request see their effect).
+AFTERSALES_EVENTS_INLINE = os.environ.get("AFTERSALES_EVENTS_INLINE", "1" if "PYTEST_VERSION" in os.environ else "") == "1"
 
 LOGGING = {
     "version": 1,

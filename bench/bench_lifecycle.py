@@ -194,14 +194,21 @@ def run_http(setup: dict[str, Any], clients: int, per_client: int, port: int, wo
     try:
         import requests
 
-        for _ in range(100):
+        # A real deadline (the machine may be loaded: gunicorn's workers import Django first), not 100 × a 2 s probe.
+        deadline = time.monotonic() + float(os.environ.get("BENCH_SERVER_START_TIMEOUT", "180"))
+        last_error: Exception | None = None
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"server exited with {server.returncode} before it answered")
             try:
-                paths = set(requests.get(base + "/api/openapi.json", timeout=2).json()["paths"])
+                left = max(1.0, deadline - time.monotonic())
+                paths = set(requests.get(base + "/api/openapi.json", timeout=min(30.0, left)).json()["paths"])
                 break
-            except Exception:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("server did not start")
+            except Exception as exc:  # not listening yet, or still starting
+                last_error = exc
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"server did not answer within the start timeout: {last_error}") from exc
+                time.sleep(0.5)
         cars = setup["cars"]
         workers_ = [Client(base, setup["crews"][i], setup, paths) for i in range(clients)]
         connection.close()

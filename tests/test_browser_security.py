@@ -56,7 +56,7 @@ def test_admin_sign_in_says_wait_after_too_many_attempts(live_server, world, bro
 
 
 def test_demo_banner_on_a_phone(live_server, world, browser_page, settings, tmp_path):
-    from aftersales.common.demo import mark_demo_install
+    from aftersales.common.demo_login import mark_demo_install
 
     settings.DATA_DIR = tmp_path
     mark_demo_install()

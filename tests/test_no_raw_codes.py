@@ -22,7 +22,7 @@ from django.core.management import call_command
 from django.db import models
 from django.test import Client
 
-from aftersales.common.demo import ADMIN
+from aftersales.demo.loader import ADMIN
 from aftersales.staff.models import User
 
 pytestmark = pytest.mark.django_db(transaction=False)

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.web.forms import DomainForm
+from aftersales.common.forms import DomainForm
 
 #: service error fields → the form field they belong on
 FIELD_ALIASES = {"customer": "mobile", "vehicle": "plate", "owner": "mobile"}

@@ -19,7 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common import audit
+from aftersales.common import audit, events
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
@@ -141,7 +142,7 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
     require(actor, "billing.add_invoice")
     require_store(actor, order.store_id)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
         if Invoice.objects.filter(order=locked).exists():
             raise Conflict("invoice_exists", _("This repair order already has an invoice."), "order")
@@ -219,7 +220,7 @@ def credit_note_issue(
     if not reason:
         raise ValidationFailed("required", _("Give the reason for the correction."), "reason")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
         creditable = q(locked.total - locked.credited_amount)
         if value > creditable:
@@ -239,7 +240,7 @@ def credit_note_issue(
         locked.save(update_fields=["credited_amount"])
         _settle(locked, actor=actor, at=at, reason=number)
         _after_paid_visit(locked.customer_id)
-        _after_money_back(actor, credit_note=note)
+        _after_money_back(actor, locked.pk, credit_note=note)
         audit.record(
             actor=actor, obj=locked, action="invoice.credit_note", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"credited_amount": [str(before), str(locked.credited_amount)]},
@@ -364,7 +365,7 @@ def invoice_pay_with_points(*, actor: Any, invoice: Invoice, points: Any, idempo
     if not key or len(key) > 56:
         raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
     loyalty = _loyalty()
-    with transaction.atomic():
+    with service_atomic():
         value = loyalty.points_redeem_on_invoice(
             actor=actor, customer=invoice.customer, invoice=invoice, points=points, idempotency_key=key
         )
@@ -391,7 +392,7 @@ def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempot
     voucher = Voucher.objects.filter(code=(code or "").strip().upper(), customer_id=invoice.customer_id).first()
     if voucher is None:
         raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "code")
-    with transaction.atomic():
+    with service_atomic():
         value = loyalty.voucher_redeem(actor=actor, voucher=voucher, invoice=invoice, idempotency_key=key)
         value = min(q(value), q(Invoice.objects.get(pk=invoice.pk).balance))
         if value <= 0:
@@ -489,7 +490,7 @@ def refund_record(
             locked.save(update_fields=["refunded_amount"])
             _settle(locked, actor=actor, at=at, reason=f"refund {value}")
             _after_paid_visit(locked.customer_id)  # refunded money does not count toward the tier
-            _after_money_back(actor, refund=refund)  # nor toward the points the invoice earned
+            _after_money_back(actor, locked.pk, refund=refund)  # nor toward the points the invoice earned
             audit.record(
                 actor=actor, obj=locked, action="invoice.refund", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"refunded_amount": [str(before), str(locked.refunded_amount)]},
@@ -512,7 +513,7 @@ def delivery_credit_allow(*, actor: Any, order: Any, reason: str, at: dt.datetim
     if not reason:
         raise ValidationFailed("required", _("Give the reason for delivering on credit."), "reason")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
         if invoice is None:
             raise Conflict("invoice_missing", _("Issue the invoice first."), "order")
@@ -569,52 +570,30 @@ def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | 
     return _add_months(delivered_on, months), km
 
 
+def _actor_id(actor: Any) -> int | None:
+    user = _user(actor)
+    return getattr(user, "pk", None)
+
+
 def _after_invoice_paid(invoice: Invoice, actor: Any) -> None:
-    """Loyalty points for a paid invoice, once it has committed (the loyalty sweep catches anything missed)."""
-    loyalty = _optional("aftersales.loyalty", "services")
-    earn = getattr(loyalty, "points_earn_for_invoice", None)
-    if earn is None:
-        return
-
-    def run() -> None:
-        try:
-            earn(invoice=invoice, actor=_user(actor))
-        except Exception:  # a failure here must not undo a payment; loyalty_earn_sweep repairs it
-            log.exception("points for invoice %s failed", invoice.pk)
-
-    transaction.on_commit(run)
+    """Told after commit (loyalty earns the points; its sweep catches anything missed): common/events.py."""
+    events.publish(events.InvoicePaid(invoice_id=invoice.pk, customer_id=invoice.customer_id, actor_id=_actor_id(actor)))
 
 
-def _after_money_back(actor: Any, *, refund: Refund | None = None, credit_note: CreditNote | None = None) -> None:
-    """Take back the points the invoice earned in proportion to a refund or credit note, once it has committed. A
-    failure here must not undo the refund or credit note; loyalty's sweep (``clawback_sweep``) repairs it."""
-    loyalty = _optional("aftersales.loyalty", "services")
-    take_back = getattr(loyalty, "points_take_back", None)
-    if take_back is None:
-        return
-
-    def run() -> None:
-        try:
-            take_back(refund=refund, credit_note=credit_note, actor=_user(actor))
-        except Exception:  # logged; loyalty's sweep takes them back later
-            log.exception("taking back points for %s failed", refund or credit_note)
-
-    transaction.on_commit(run)
+def _after_money_back(
+    actor: Any, invoice_id: int, *, refund: Refund | None = None, credit_note: CreditNote | None = None
+) -> None:
+    """Told after commit (loyalty takes back the points in proportion; its ``clawback_sweep`` repairs a miss)."""
+    events.publish(events.MoneyReturned(
+        invoice_id=invoice_id, refund_id=getattr(refund, "pk", None), credit_note_id=getattr(credit_note, "pk", None),
+        actor_id=_actor_id(actor),
+    ))
 
 
 def _after_paid_visit(customer_id: int) -> None:
     """Tiers are recomputed on every paid visit (and when its money changes: refunds, credit notes), once the
-    transaction has committed, when the engagement app is installed; its nightly sweep catches anything missed."""
-    engagement = _optional("aftersales.engagement", "services")
-    if engagement is None:
-        return
-    after_commit = getattr(engagement, "tier_recompute_after_commit", None)
-    if after_commit is not None:
-        after_commit(customer_id)
-        return
-    hook = getattr(engagement, "tier_recompute_customer", None)
-    if hook is not None:
-        transaction.on_commit(lambda: hook(customer_id=customer_id))
+    transaction has committed (engagement subscribes; its nightly sweep catches anything missed)."""
+    events.publish(events.PaidVisitChanged(customer_id=customer_id))
 
 
 def order_deliver(
@@ -642,7 +621,7 @@ def order_deliver(
         raise ValidationFailed("too_long", _("Keep this under 500 characters."), "notes")
     if at < order.opened_at:
         raise ValidationFailed("delivered_before_opened", _("Delivery cannot be before check-in."), "at")
-    with transaction.atomic():
+    with service_atomic():
         invoice = Invoice.objects.select_for_update().filter(order_id=order.pk).first()
         if invoice is None:
             raise Conflict("invoice_missing", _("Issue the invoice before delivering the car."), "order")
@@ -695,7 +674,7 @@ def delivery_record_history(*, actor: Any, order: Any) -> Delivery:
     require_store(actor, order.store_id)
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.CLOSED) or order.delivered_at is None:
         raise Conflict("not_delivered", _("This repair order has not been delivered."), "order")
-    with transaction.atomic():
+    with service_atomic():
         if Delivery.objects.filter(order_id=order.pk).exists():
             raise Conflict("already_delivered", _("This car has already been delivered."), "order")
         day = timezone.localtime(order.delivered_at, order.store.zone).date()
@@ -770,7 +749,7 @@ def online_payment_start(
             "wechat_not_bound", _("Sign in with WeChat first, or choose another way to pay."), "channel"
         )
     merchant = _merchant(invoice.store_id, providers.provider_of(channel)) if channel else None
-    with transaction.atomic():
+    with service_atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0:
             raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
@@ -833,7 +812,7 @@ def online_payment_confirm(
     from .models import OnlinePayment
 
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         online = OnlinePayment.objects.select_for_update().filter(out_trade_no=out_trade_no).first()
         if online is None or (merchant_id is not None and online.merchant_id != merchant_id):
             raise ValidationFailed("unknown_order", _("Unknown merchant order number."), "out_trade_no")

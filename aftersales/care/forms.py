@@ -8,8 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.common.forms import DomainForm
 from aftersales.messaging.choices import Channel
-from aftersales.web.forms import DomainForm
 
 from .choices import MESSAGE_KIND_LABELS, CallTarget, DateEvent, StepKind, TriggerKind
 from .playbooks import PLAYBOOK_KINDS

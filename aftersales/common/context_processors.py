@@ -7,6 +7,6 @@ from django.http import HttpRequest
 
 def demo_install(request: HttpRequest) -> dict[str, Any]:
     """Whether this install carries the demo data: every page then says so (a file check, no query)."""
-    from .demo import demo_marker
+    from .demo_login import demo_marker
 
     return {"demo_install": demo_marker().exists()}

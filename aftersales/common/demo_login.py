@@ -18,6 +18,18 @@ DEMO_PASSWORD = "demo1234"  # noqa: S105  (the published password of the demo ac
 REFUSED_ATTR = "demo_login_refused"
 
 
+def demo_marker() -> Any:
+    """The file that says this install carries the demo data (and its published passwords)."""
+    from django.conf import settings
+
+    return settings.DATA_DIR / "demo-install"
+
+
+def mark_demo_install() -> None:
+    demo_marker().parent.mkdir(parents=True, exist_ok=True)
+    demo_marker().touch()
+
+
 def is_loopback(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.strip().strip("[]"))

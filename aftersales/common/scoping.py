@@ -19,13 +19,21 @@ def spans_group(user: Any) -> bool:
 
 
 def visible_store_ids(user: Any) -> list[int]:
-    """Ids of the stores this user may see (cached on the user object for the request)."""
+    """Ids of the stores this user may see (on the user object for the request; in the shared cache between
+    requests, version-stamped: see ``authcache``)."""
     if not getattr(user, "is_authenticated", False):
         return []
     cached = getattr(user, "_visible_store_ids", None)
     if cached is not None:
         return cached
     from aftersales.stores.models import Store
+
+    from . import authcache
+
+    cached = authcache.get_for_user(user, "stores")
+    if cached is not None:
+        user._visible_store_ids = cached
+        return cached
 
     if user.is_superuser:
         ids = list(Store.objects.values_list("id", flat=True))
@@ -34,6 +42,7 @@ def visible_store_ids(user: Any) -> list[int]:
     else:
         ids = list(user.memberships.values_list("store_id", flat=True))
     user._visible_store_ids = ids
+    authcache.set_for_user(user, "stores", ids)
     return ids
 
 

@@ -26,3 +26,11 @@ def prune_task_runs(keep_days: int = 7) -> int:
     cutoff = timezone.now() - dt.timedelta(days=keep_days)
     deleted, _ = TaskRun.objects.filter(state=TaskState.SUCCEEDED, finished_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(name="aftersales.common.run_event_handler", ignore_result=True, acks_late=True)
+def run_event_handler(name: str, event_name: str, fields: dict) -> None:
+    """A background domain-event handler (common/events.py), after the publisher's transaction committed."""
+    from . import events
+
+    events.run_named(name, event_name, fields)

@@ -6,3 +6,11 @@ class EngagementConfig(AppConfig):
     name = "aftersales.engagement"
     label = "engagement"
     verbose_name = _("Customer engagement")
+
+    def ready(self) -> None:
+        from aftersales.common import events
+
+        from .services import on_paid_visit_changed
+
+        # A paid visit counted or its money changed: the customer's tier (in a worker; docs/events.md).
+        events.subscribe(events.PaidVisitChanged, on_paid_visit_changed, background=True)

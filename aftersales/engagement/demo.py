@@ -11,7 +11,7 @@ from .rules import months_before
 
 def _history_csv(builder: Any) -> bytes:
     """Two customers switching from another dealer (with their past visits) and an older visit of an existing one."""
-    from aftersales.common.demo import make_demo_vin
+    from aftersales.vehicles.demo import make_demo_vin
 
     rng = builder.rng
     today = builder.today

@@ -59,6 +59,11 @@ def tier_recompute_customer(
     return row
 
 
+def on_paid_visit_changed(event: Any) -> None:
+    """Handler of ``events.PaidVisitChanged`` (subscribed in apps.py): recompute the customer's tier."""
+    tier_recompute_customer(customer_id=event.customer_id)
+
+
 def tier_recompute_after_commit(customer_id: int) -> None:
     """Called by billing/workshop inside their transaction: recompute once it has committed. Never breaks the
     caller (the nightly sweep catches anything missed)."""

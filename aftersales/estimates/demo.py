@@ -46,8 +46,8 @@ def _candidate(store: Any, now: dt.datetime, skip: set[int]) -> Any:
     return qs.exclude(pk__in=skip).distinct().select_related("customer", "vehicle").order_by("-opened_at", "-id").first()
 
 
-def load(*, group: Any, now: dt.datetime | None = None) -> dict[str, Any]:
-    from aftersales.common.demo import STORES
+def load(*, group: Any, now: dt.datetime | None = None, rates: dict[str, Decimal] | None = None) -> dict[str, Any]:
+    """``rates``: the labour rate per store code (the demo loader's stores); the stores' own rates when None."""
     from aftersales.parts.models import Part
     from aftersales.stores.models import Store
 
@@ -56,7 +56,7 @@ def load(*, group: Any, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     manager = _user("manager")
     stores = {s.code: s for s in Store.objects.filter(group=group)}
-    rates = {cfg["code"]: Decimal(cfg["labour_rate"]) for cfg in STORES}
+    rates = rates or {}
     for code, store in stores.items():
         store_manager = manager if code == "gz" else _user(f"manager.{code}")
         base = rates.get(code, Decimal("280.00"))

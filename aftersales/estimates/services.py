@@ -22,13 +22,13 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common import audit
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, totals
 from aftersales.common.permissions import require, require_store
@@ -157,7 +157,7 @@ def labour_rate_set(*, actor: Any, store: Any, job_type: str, rate: Any) -> Labo
     require_store(actor, store.pk)
     job_type = _job_type(job_type)
     amount = parse_money(rate, "rate")
-    with transaction.atomic():
+    with service_atomic():
         row, created = LabourRate.objects.select_for_update().get_or_create(
             store=store, job_type=job_type, defaults={"rate": amount}
         )
@@ -226,7 +226,7 @@ def labour_operation_save(
         if part is None or part.group_id != group.pk:
             raise ValidationFailed("part_not_found", _("No such part in the catalogue."), f"parts[{n}].part_id")
         wanted.append((part, _hours(row.get("quantity", 1), f"parts[{n}].quantity")))
-    with transaction.atomic():
+    with service_atomic():
         op, created = LabourOperation.objects.select_for_update().get_or_create(
             group=group, code=code,
             defaults={"name_zh": name_zh, "name_en": name_en, "standard_hours": hours, "job_type": job_type,
@@ -347,7 +347,7 @@ def estimate_add_operation(
     at = at or timezone.now()
     variants = _operation_variants(operation, order, part_choice)
     title = operation.name_in(_language(order))
-    with transaction.atomic():
+    with service_atomic():
         jobs = []
         for label, lines in variants:
             jobs.append((label, repair_job_add(
@@ -376,7 +376,7 @@ def estimate_add_canned_job(*, actor: Any, order: RepairOrder, canned_job: Any, 
     rate = labour_rate_for(order.store, job_type)
     lines = [_labour_line(code=service_type.code.upper(), description=canned_job.name, hours=hours, rate=rate)]
     lines += [_part_line(row.part, row.quantity, language) for row in canned_job.parts.select_related("part").order_by("id")]
-    with transaction.atomic():
+    with service_atomic():
         job = repair_job_add(
             actor=actor, order=order, title=canned_job.name, job_type=job_type, lines=lines, standard_hours=hours,
             required_skill=service_type.required_skill, at=at,
@@ -407,7 +407,7 @@ def estimate_add_job(
         all_lines.insert(0, labour)
     elif discount not in (0, "0", "", None):
         raise ValidationFailed("discount_needs_labour", _("A discount here is on the labour: enter the hours too."), "discount")
-    with transaction.atomic():
+    with service_atomic():
         job = repair_job_add(
             actor=actor, order=order, title=title, job_type=job_type, lines=all_lines, cause=cause,
             standard_hours=standard, required_skill=required_skill, at=at,
@@ -430,7 +430,7 @@ def estimate_group_options(
     if len(labels) != len(jobs):
         raise ValidationFailed("labels_mismatch", _("Give one label per option."), "labels")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = list(RepairJob.objects.select_for_update().filter(pk__in=[j.pk for j in jobs], order=order))
         if len(locked) != len(jobs):
             raise ValidationFailed("job_not_on_order", _("This job is not on this repair order."), "jobs")
@@ -498,7 +498,7 @@ def estimate_job_edit(
     require_store(actor, order.store_id)
     _job_on_order(order, job)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         RepairOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
         _reopen_if_sent(order, job, actor, at)
         edited = repair_job_revise(actor=actor, job=job, title=title, cause=cause, lines=lines, at=at)
@@ -513,7 +513,7 @@ def estimate_job_delete(*, actor: Any, order: RepairOrder, job: RepairJob, at: d
     require_store(actor, order.store_id)
     _job_on_order(order, job)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         RepairOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
         _reopen_if_sent(order, job, actor, at)
         option = JobOption.objects.filter(job=job).select_related("group").first()
@@ -598,8 +598,9 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
     require_store(actor, order.store_id)
     note = _text(note, "note", 500)
     at = at or timezone.now()
-    with transaction.atomic():
-        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor").get(pk=order.pk)
+    with service_atomic():
+        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor").get(pk=order.pk))  # locked once: nested moves use it
         jobs = list(RepairJob.objects.filter(order=locked, status=JobStatus.PROPOSED).order_by("seq"))
         if not jobs:
             raise ValidationFailed("nothing_to_send", _("There is no proposed job to send."), "jobs")
@@ -673,7 +674,7 @@ def estimate_withdraw(*, actor: Any, order: RepairOrder, reason: str = "", at: d
     require(actor, "workshop.change_repairorder")
     require_store(actor, order.store_id)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         estimate = Estimate.objects.select_for_update().filter(order=order, status=EstimateStatus.SENT).first()
         if estimate is None:
             raise Conflict("no_sent_estimate", _("No estimate is waiting for the customer."), "estimate")
@@ -783,7 +784,7 @@ def _decide(
     png = signature_png(signature) if method in (AuthorizationMethod.LINK, AuthorizationMethod.TABLET) else b""
     if method == AuthorizationMethod.PHONE:
         said = _text(said, "said", 2000, required=True, message=_("Write down what the customer said."))
-    with transaction.atomic():
+    with service_atomic():
         locked = Estimate.objects.select_for_update(of=("self",)).select_related("order").get(pk=estimate.pk)
         order = locked.order
         if locked.version != version or locked.status in (EstimateStatus.DRAFT, EstimateStatus.CANCELLED):
@@ -992,7 +993,7 @@ def additional_work_propose(
         title = _text(title, "title", 200, required=True, message=_("Name the job."))
     at = at or timezone.now()
     acting = _acting_with(actor, {"workshop.change_repairorder"})
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=order.pk)
         if locked.status not in ADDITIONAL_STATES:
             raise Conflict(
@@ -1048,7 +1049,7 @@ def declined_repropose(*, actor: Any, job: RepairJob, order: RepairOrder, at: dt
         raise ValidationFailed("not_a_declined_job", _("This is not a declined recommendation for this vehicle."), "job")
     _editable(order)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         RepairJob.objects.select_for_update().filter(pk=source.pk).first()  # one re-proposal at a time
         if Reproposal.objects.filter(source_job=source).exists():
             raise Conflict("already_reproposed", _("This recommendation has already been offered again."), "job")

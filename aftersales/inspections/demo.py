@@ -1,6 +1,6 @@
 """Demo data for inspections and quality control, made through the real services.
 
-Called once at the end of the demo run (``aftersales/common/demo.py``) with the demo builder: every store gets the
+Called once at the end of the demo run (``aftersales/demo/loader.py``) with the demo builder: every store gets the
 shipped checklists; in the first store a car with a completed inspection (red and yellow items, a photo, the
 diagnosis, proposed jobs, the report sent), a car being inspected right now, an order that went through QC with one
 rework and is ready, and one waiting for the QC inspector's final check.

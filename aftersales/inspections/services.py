@@ -17,6 +17,7 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
@@ -103,7 +104,7 @@ def install_default_checklists(*, store: Any, actor: Any = None) -> list[Checkli
     created = []
     existing = set(Checklist.objects.filter(store=store).values_list("code", flat=True))
     types = list(ServiceType.objects.filter(store=store, is_active=True))
-    with transaction.atomic():
+    with service_atomic():
         for spec in shipped.DEFAULTS:
             if spec["code"] in existing:
                 continue
@@ -142,7 +143,7 @@ def checklist_save(*, actor: Any, store: Any, data: dict[str, Any], checklist: C
     require_store(actor, store.pk)
     if checklist is not None and checklist.store_id != store.pk:
         raise ValidationFailed("checklist_other_store", _("This checklist belongs to another store."), "checklist")
-    with transaction.atomic():
+    with service_atomic():
         return _checklist_write(actor=actor, store=store, checklist=checklist, data=data)
 
 
@@ -302,7 +303,7 @@ def inspection_start(
         raise ValidationFailed("technician_invalid", _("The technician does not work at this store."), "technician")
     if technician is None and actor.groups.filter(name="technician").exists():
         technician = actor
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update().select_related("vehicle").get(pk=order.pk)
         if locked.status not in INSPECTABLE_STATES:
             raise Conflict("order_not_inspectable", _("The car can be inspected only before the estimate is approved."), "order")
@@ -340,7 +341,7 @@ def inspection_item_record(
     than the measurement's needs a note saying why. Arguments left out keep their current value."""
     require(actor, "inspections.change_inspection")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         inspection = _lock(item.inspection)
         require_store(actor, inspection.store_id)
         _editable(inspection)
@@ -396,7 +397,7 @@ def inspection_photo_add(*, actor: Any, item: InspectionItem, upload: Any, at: d
     require_store(actor, item.inspection.store_id)
     checked = check_photo(upload)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         inspection = _lock(item.inspection)
         _editable(inspection)
         if item.photos.count() >= 10:
@@ -421,7 +422,7 @@ def inspection_photo_add(*, actor: Any, item: InspectionItem, upload: Any, at: d
 def inspection_photo_remove(*, actor: Any, photo: InspectionPhoto) -> None:
     require(actor, "inspections.change_inspection")
     require_store(actor, photo.inspection.store_id)
-    with transaction.atomic():
+    with service_atomic():
         inspection = _lock(photo.inspection)
         _editable(inspection)
         name, storage = photo.file.name or "", photo.file.storage
@@ -443,7 +444,7 @@ def inspection_diagnosis_save(*, actor: Any, inspection: Inspection, **fields: A
     unknown = set(fields) - set(DIAGNOSIS_FIELDS)
     if unknown:
         raise ValidationFailed("unknown_field", _("Unknown field."), sorted(unknown)[0])
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock(inspection)
         _editable(locked)
         before = audit.snapshot(locked, DIAGNOSIS_FIELDS)
@@ -468,7 +469,7 @@ def inspection_complete(*, actor: Any, inspection: Inspection, at: dt.datetime |
     require(actor, "inspections.change_inspection")
     require_store(actor, inspection.store_id)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock(inspection)
         _editable(locked)
         open_items = list(locked.items.filter(rating="").values_list("seq", flat=True))
@@ -496,7 +497,7 @@ def inspection_reopen(*, actor: Any, inspection: Inspection, reason: str, at: dt
     reason = _text(reason, 300)
     if not reason:
         raise ValidationFailed("reason_required", _("Say why the inspection is reopened."), "reason")
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock(inspection)
         _move(locked, to=InspectionStatus.IN_PROGRESS, actor=actor, reason=reason, at=at)
         audit.record(
@@ -512,7 +513,7 @@ def inspection_cancel(*, actor: Any, inspection: Inspection, reason: str, at: dt
     reason = _text(reason, 300)
     if not reason:
         raise ValidationFailed("reason_required", _("Say why the inspection is cancelled."), "reason")
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock(inspection)
         _move(locked, to=InspectionStatus.CANCELLED, actor=actor, reason=reason, at=at)
         audit.record(
@@ -562,7 +563,7 @@ def inspection_propose_jobs(*, actor: Any, inspection: Inspection, at: dt.dateti
     require_store(actor, inspection.store_id)
     at = at or timezone.now()
     jobs: list[RepairJob] = []
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock(inspection)
         if locked.status == InspectionStatus.CANCELLED:
             raise Conflict("inspection_cancelled", _("This inspection was cancelled."), "status")
@@ -615,7 +616,7 @@ def inspection_report_send(*, actor: Any, inspection: Inspection, at: dt.datetim
     require(actor, "inspections.send_report")
     require_store(actor, inspection.store_id)
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock(inspection)
         if locked.status != InspectionStatus.COMPLETED:
             raise Conflict("inspection_not_completed", _("Complete the inspection before sending its report."), "status")
@@ -663,7 +664,7 @@ def qc_final_start(*, actor: Any, order: RepairOrder, at: dt.datetime | None = N
 
     require(actor, "inspections.sign_final_qc")
     require_store(actor, order.store_id)
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
         state = qc_state(locked)
         if not state.passed.get(ChecklistPurpose.PEER_CHECK):
@@ -733,10 +734,15 @@ def qc_sign(
             name_en=item.name_en, result=result, note=note,
         ))
     passed = not failed_notes
-    with transaction.atomic():
-        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+    with service_atomic():
+        # Locked once for the whole request: the nested order and job moves use this row (common/db.py hold).
+        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor"
+        ).get(pk=order.pk))
         state = qc_state(locked)
         jobs, unfinished = _finished(locked)
+        for job in jobs:
+            job.order = locked
         if kind == ChecklistPurpose.CLEANING:
             if locked.status not in (*QC_STATES, OrderStatus.AUTHORIZED):
                 raise Conflict("order_not_in_work", _("Cleaning is signed while the car is in the workshop, before it is ready."), "order")
@@ -788,6 +794,11 @@ def qc_sign(
         for check_item in rows:
             check_item.qc_check = check
         QcCheckItem.objects.bulk_create(rows)
+        check.signed_by = actor
+        # The response is built from what is in memory: the items as if prefetched (no read back).
+        items = QcCheckItem.objects.filter(qc_check=check)
+        items._result_cache, items._prefetch_done = list(rows), True
+        check._prefetched_objects_cache = {"items": items}
         reason = "; ".join(failed_notes)[:300]
         if rework_jobs:
             for job in rework_jobs:
@@ -804,8 +815,14 @@ def qc_sign(
             for job in jobs:
                 if job.status == JobStatus.DONE:
                     repair_job_move(actor=actor, job=job, to=JobStatus.PASSED_QC, reason=_("Final QC passed"), at=at)
+                    state.jobs_done, state.jobs_passed = state.jobs_done - 1, state.jobs_passed + 1
         if passed and kind in (ChecklistPurpose.FINAL_QC, ChecklistPurpose.CLEANING):
-            _ready_if_everything_passed(actor=actor, order=locked, at=at)
+            # The QC state once per request: the one read under the lock above, brought up to date with this check.
+            if kind == ChecklistPurpose.CLEANING:
+                state.cleaning_passed = True
+            else:
+                state.passed[kind], state.signer[kind] = True, actor.pk
+            _ready_if_everything_passed(actor=actor, order=locked, at=at, state=state)
         audit.record(
             actor=actor, obj=locked, action=f"qc.{kind}.{check.result}", store_id=locked.store_id,
             customer_id=locked.customer_id, reason=reason, at=at,
@@ -814,12 +831,9 @@ def qc_sign(
     return check
 
 
-def _ready_if_everything_passed(*, actor: Any, order: RepairOrder, at: dt.datetime) -> None:
+def _ready_if_everything_passed(*, actor: Any, order: RepairOrder, at: dt.datetime, state: Any) -> None:
+    """``order``: the locked row as it stands now (status current); ``state``: its QC state after this check."""
     from aftersales.workshop.services import repair_order_move
 
-    from .selectors import qc_state
-
-    order.refresh_from_db(fields=["status"])
-    state = qc_state(order)
     if order.status == OrderStatus.QUALITY_CHECK and state.everything_passed:
         repair_order_move(actor=actor, order=order, to=OrderStatus.READY, reason=_("Quality checks and cleaning passed"), at=at)

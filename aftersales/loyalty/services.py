@@ -299,6 +299,31 @@ def invoice_points(invoice: Any, rules: LoyaltySettings | None = None) -> int:
     return max(int((invoice_earn_base(invoice) * rate).to_integral_value(rounding=ROUND_DOWN)), 0)
 
 
+def _actor(actor_id: int | None) -> Any:
+    from aftersales.staff.models import User
+
+    return User.objects.filter(pk=actor_id).first() if actor_id else None
+
+
+def on_invoice_paid(event: Any) -> None:
+    """Handler of ``events.InvoicePaid`` (subscribed in apps.py): the invoice's points."""
+    from aftersales.billing.models import Invoice
+
+    invoice = Invoice.objects.filter(pk=event.invoice_id).first()
+    if invoice is not None:
+        points_earn_for_invoice(invoice=invoice, actor=_actor(event.actor_id))
+
+
+def on_money_returned(event: Any) -> None:
+    """Handler of ``events.MoneyReturned`` (subscribed in apps.py): take back the points in proportion."""
+    from aftersales.billing.models import CreditNote, Refund
+
+    refund = Refund.objects.filter(pk=event.refund_id).first() if event.refund_id else None
+    credit_note = CreditNote.objects.filter(pk=event.credit_note_id).first() if event.credit_note_id else None
+    if refund is not None or credit_note is not None:
+        points_take_back(refund=refund, credit_note=credit_note, actor=_actor(event.actor_id))
+
+
 def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry | None:
     """Earn the points of a paid invoice once (idempotent by invoice); qualify a pending referral of its customer.
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.web.forms import DomainForm
+from aftersales.common.forms import DomainForm
 
 from .choices import Channel, MessageStatus, SmsProvider
 from .kinds import KINDS

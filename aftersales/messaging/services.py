@@ -22,6 +22,7 @@ from django.utils.translation import override
 
 from aftersales.common import audit
 from aftersales.common.bulk import update_rows
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import DomainError, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.scoping import spans_group
@@ -120,7 +121,7 @@ def template_save(
         require_store(actor, store.pk)
     elif not spans_group(actor):
         raise Forbidden("group_admin_only", _("Only a group admin changes the group's default text."), "store")
-    with transaction.atomic():
+    with service_atomic():
         lookup = {"group_id": actor.dealer_group_id, "kind": kind, "channel": channel, "language": language}
         if store is None:
             template = MessageTemplate.objects.filter(store__isnull=True, **lookup).select_for_update().first()
@@ -394,7 +395,7 @@ def message_enqueue_many(*, items: Sequence[OutgoingMessage], skip_invalid: bool
     call is written; with ``skip_invalid`` its entry is the error instead and the other items are queued.
     """
     out: list[Message | DomainError] = []
-    with transaction.atomic():
+    with service_atomic():
         for start in range(0, len(items), ENQUEUE_CHUNK):
             out += _enqueue_chunk(items[start:start + ENQUEUE_CHUNK], skip_invalid)
     return out
@@ -560,7 +561,7 @@ def message_retry(*, actor: Any, message: Message) -> Message:
     require(actor, "messaging.change_message")
     if message.store_id:
         require_store(actor, message.store_id)
-    with transaction.atomic():
+    with service_atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
         message_move(message=locked, to=MessageStatus.PENDING, actor=actor, reason=_("Re-run by an operator"))
         locked.next_attempt_at = timezone.now()
@@ -583,7 +584,7 @@ def phone_task_complete(*, actor: Any, task: Any, outcome: str) -> Any:
         raise ValidationFailed("outcome_required", _("Write down the outcome of the call."), "outcome")
     if len(outcome) > 300:
         raise ValidationFailed("outcome_too_long", _("The outcome is at most 300 characters."), "outcome")
-    with transaction.atomic():
+    with service_atomic():
         locked = PhoneTask.objects.select_for_update().get(pk=task.pk)
         if locked.done_at is not None:
             raise ValidationFailed("already_done", _("This call has already been marked done."), "outcome")
@@ -619,7 +620,7 @@ def channel_settings_update(*, actor: Any, store: Any, data: dict[str, Any], cle
     require_store(actor, store.pk)
     if "sms_provider" in data and data["sms_provider"] not in SmsProvider.values:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": data["sms_provider"]}, "sms_provider")
-    with transaction.atomic():
+    with service_atomic():
         row, _created = ChannelSettings.objects.select_for_update().get_or_create(store=store)
         changes: dict[str, list[Any]] = {}
         for name in CHANNEL_FIELDS:

@@ -20,8 +20,8 @@ from aftersales.common import services as common_services
 from aftersales.common.errors import DomainError
 from aftersales.common.models import TaskRun, TaskState, WorkerHeartbeat
 from aftersales.common.scoping import default_store, get_or_404, spans_group, visible_store_ids
+from aftersales.common.templatetags.aftersales import phone_for_user as phone_for
 from aftersales.common.views import found as _found
-from aftersales.web.views import phone_for
 
 from . import selectors, services
 from .choices import Channel, MessageStatus

@@ -7,7 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.web.forms import DomainForm
+from aftersales.common.forms import DomainForm
 
 PO_FORM_LINES = 6
 

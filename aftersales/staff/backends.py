@@ -1,5 +1,5 @@
 """The authentication backend: Django's ModelBackend, with a user's permissions (their own and their roles') read
-in one query instead of two; every API request checks permissions, so this is one round trip less per request.
+in one query instead of two, and kept in the shared cache (``common.authcache``, version-stamped); every API request checks permissions, so this is one round trip less per request.
 
 A demo account signing in with the published demo password from another machine is refused (issue 13, item 2):
 the request is marked so that the sign-in page can say why."""
@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from aftersales.common import authcache
 from aftersales.common.demo_login import REFUSED_ATTR, demo_login_allowed
 
 
@@ -29,6 +30,10 @@ class StaffBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
+            cached = authcache.get_for_user(user_obj, "perms")
+            if cached is not None:
+                user_obj._perm_cache = cached
+                return cached
             if user_obj.is_superuser:
                 perms = Permission.objects.all()
             else:
@@ -37,4 +42,5 @@ class StaffBackend(ModelBackend):
                 f"{app}.{codename}"
                 for app, codename in perms.values_list("content_type__app_label", "codename").distinct()
             }
+            authcache.set_for_user(user_obj, "perms", user_obj._perm_cache)
         return user_obj._perm_cache

@@ -237,6 +237,9 @@ def sync_roles() -> None:
                 raise LookupError(f"permission {dotted} for role {code} does not exist")
             wanted.append(perm)
         group.permissions.set(wanted)
+    from aftersales.common import authcache
+
+    authcache.bump()
 
 
 def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common import audit
+from aftersales.common import audit, authcache
 from aftersales.common.errors import Forbidden, NotFound, ValidationFailed
 from aftersales.common.permissions import require
 
@@ -49,19 +49,33 @@ def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
             audit.record(actor=actor, obj=token, action="api_token.revoked")
+            authcache.bump()  # the very next request with this token is refused
     return token
 
 
 def token_authenticate(key: str) -> User | None:
+    """The token's user, or None. The token and its user come from the shared cache when the auth version stamp is
+    unchanged (any revoke or change of role, membership or user bumps it: ``common.authcache``)."""
     if not key:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key), revoked_at__isnull=True).first()
-    if token is None or not token.user.is_active:
-        return None
+    key_hash = hash_token(key)
+    entry, gen = authcache.get_token(key_hash)
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    fresh = entry is None
+    if fresh:
+        token = ApiToken.objects.select_related("user").filter(key_hash=key_hash, revoked_at__isnull=True).first()
+        if token is None or not token.user.is_active:
+            return None
+        entry = {"token_id": token.pk, "last_used_at": token.last_used_at, "user": token.user}
+    if entry["last_used_at"] is None or (now - entry["last_used_at"]).total_seconds() > 60:
+        ApiToken.objects.filter(pk=entry["token_id"]).update(last_used_at=now)
+        entry["last_used_at"] = now
+        fresh = True
+    if fresh:
+        authcache.set_token(key_hash, gen, entry)
+    user = entry["user"]
+    user._auth_gen = gen
+    return user
 
 
 def user_set_language(*, user: User, language: str) -> User:
@@ -189,6 +203,7 @@ def first_install(
     user.save()
     user.groups.add(Group.objects.get(name=Role.GROUP_ADMIN))
     StoreMembership.objects.create(user=user, store=store, is_primary=True)
+    authcache.bump()
     audit.record(actor=None, obj=group, action="setup.group_created", reason="aftersales setup")
     audit.record(actor=None, obj=store, action="setup.store_created", store_id=store.pk, reason="aftersales setup")
     audit.record(actor=None, obj=user, action="setup.admin_created", reason="aftersales setup")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require
@@ -189,7 +190,7 @@ def vehicle_transfer(
     not_in_future(day, "on_date", _("Transfer date"))
     if new_owner.group_id != vehicle.group_id:
         raise ValidationFailed("owner_unknown", _("Unknown customer."), "new_owner")
-    with transaction.atomic():
+    with service_atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         if locked.owner_id == new_owner.pk:
             raise ValidationFailed("same_owner", _("This customer already owns the vehicle."), "new_owner")
@@ -271,7 +272,7 @@ def mileage_record_from_device(*, vehicle: Vehicle, km: int, read_at: dt.datetim
 
 def _mileage_write(*, actor: Any, vehicle: Vehicle, km: int, read_at: dt.datetime, source: str, is_correction: bool,
                    note: str) -> MileageReading:
-    with transaction.atomic():
+    with service_atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         readings = MileageReading.objects.filter(vehicle=locked)
         if not is_correction:

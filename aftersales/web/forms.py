@@ -7,15 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.common.errors import DomainError
+from aftersales.common.forms import DomainForm
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.vehicles.choices import FuelType
-
-
-class DomainForm(forms.Form):
-    def add_domain_error(self, exc: DomainError) -> None:
-        field = exc.field if exc.field in self.fields else None
-        self.add_error(field, str(exc.message))
 
 
 def _date(label: Any, required: bool = False) -> forms.DateField:

@@ -20,7 +20,7 @@ from aftersales.common import demo_login, throttle
 from aftersales.common.errors import Conflict, DomainError, NotFound
 from aftersales.common.models import WorkerHeartbeat
 from aftersales.common.scoping import default_store
-from aftersales.common.templatetags.aftersales import phone_for as phone_filter
+from aftersales.common.templatetags.aftersales import phone_for_user
 from aftersales.common.validators import normalize_mobile
 from aftersales.common.views import found as _found
 from aftersales.customers import selectors as customer_selectors
@@ -43,9 +43,7 @@ from .forms import (
     VehicleForm,
 )
 
-
-def phone_for(user: Any, e164: str) -> str:
-    return phone_filter(e164, user)
+phone_for = phone_for_user  # the helper lives in common (lower apps' views use it too)
 
 
 @login_required

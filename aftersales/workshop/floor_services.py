@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
@@ -39,7 +40,10 @@ def _status_label(order: RepairOrder) -> str:
 
 
 def _lock_order(job_or_order_id: int) -> RepairOrder:
-    return RepairOrder.objects.select_for_update().get(pk=job_or_order_id)
+    """The order row, locked once for the request (common/db.py hold) with what the progress message needs."""
+    return hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+        "store", "customer", "vehicle", "advisor"
+    ).get(pk=job_or_order_id))
 
 
 def _lock_user(user_id: int) -> None:
@@ -116,7 +120,7 @@ def job_dispatch(
 
     require(actor, "workshop.dispatch_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         if order.status not in WORKING_ORDER_STATES:
@@ -125,6 +129,7 @@ def job_dispatch(
                 "order",
             )
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         store = order.store
         tech = _technician(store, technician)
         if locked.required_skill and locked.required_skill not in (tech.skills or []):
@@ -167,10 +172,11 @@ def job_dispatch(
 def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetime | None = None) -> RepairJob:
     """Take a dispatched job back (dispatched → authorized), clearing its technician and bay."""
     require(actor, "workshop.dispatch_repairjob")
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         repair_job_move(actor=actor, job=locked, to=JobStatus.AUTHORIZED, reason=reason, at=at)
         RepairJob.objects.filter(pk=locked.pk).update(technician=None, bay=None)
         audit.record(actor=actor, obj=order, action="repair_job.unassigned", store_id=order.store_id,
@@ -195,11 +201,12 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
     to "in progress". Concurrent taps by one technician are serialised on the technician's row."""
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk:
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
         if locked.status not in (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS, JobStatus.REWORK):
@@ -237,7 +244,7 @@ def clock_off(*, actor: Any, at: dt.datetime | None = None) -> TimeEntry | None:
     """Pause: the technician's open entry ends (the job stays in progress). None when nothing was open."""
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         _lock_user(actor.pk)
         entry = _close_open(actor.pk, at, ClockOffReason.PAUSE)
         if entry is not None:
@@ -251,11 +258,12 @@ def job_finish(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> 
     """The work is done: open time on the job ends and the job moves to "done" (then QC)."""
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk and not actor.has_perm("workshop.dispatch_repairjob"):
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
         if locked.status != JobStatus.IN_PROGRESS:
@@ -282,7 +290,7 @@ def order_wait_for_parts(*, actor: Any, order: RepairOrder, reason: str, at: dt.
     if not reason:
         raise ValidationFailed("reason_required", _("Say which part the car is waiting for."), "reason")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         moved = order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.WAITING_PARTS, reason=reason, at=at)
         for entry in TimeEntry.objects.filter(job__order=moved, ended_at__isnull=True):
             entry.ended_at = max(at, entry.started_at)
@@ -294,7 +302,7 @@ def order_wait_for_parts(*, actor: Any, order: RepairOrder, reason: str, at: dt.
 def order_parts_arrived(*, actor: Any, order: RepairOrder, reason: str = "", at: dt.datetime | None = None) -> RepairOrder:
     """Waiting for parts → in progress."""
     _floor_or_advisor(actor)
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock_order(order.pk)
         if locked.status != OrderStatus.WAITING_PARTS:
             raise Conflict("not_waiting_parts", _("This order is not waiting for parts."), "status")
@@ -319,7 +327,7 @@ def order_set_promised(*, actor: Any, order: RepairOrder, promised_at: Any, at: 
         value = timezone.make_aware(value, order.store.zone)
     if value <= at:
         raise ValidationFailed("promised_in_past", _("The promised time must be in the future."), "promised_at")
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock_order(order.pk)
         if locked.status not in IN_SHOP_STATES:
             raise Conflict("order_not_in_shop", _("The car is no longer in the workshop."), "promised_at")
@@ -370,7 +378,7 @@ def job_part_issue(
 
     require(actor, "parts.add_stockmovement")
     qty = parse_quantity(quantity, part)
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update().select_related("order").get(pk=job.pk)
@@ -418,7 +426,7 @@ def job_part_return(
     from aftersales.parts.services import stock_return
 
     require(actor, "parts.add_stockmovement")
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         lines = _estimate_lines(job, part)
@@ -487,7 +495,7 @@ def part_lines_billable(order: RepairOrder, lines: list[RepairLine]) -> dict[int
 def line_keep_old_part(*, actor: Any, line: RepairLine, keep: bool) -> RepairLine:
     """Tick (or untick) "old part kept for the customer" on a part line; shown at delivery."""
     require(actor, "workshop.change_repairjob")
-    with transaction.atomic():
+    with service_atomic():
         order = _lock_order(line.order_id)
         require_store(actor, order.store_id)
         if line.kind != LineKind.PART:
@@ -521,7 +529,7 @@ def flag_silent_orders(*, now: dt.datetime | None = None) -> int:
     created = 0
     for order, minutes in silent_orders(now):
         since = order.last_public_update_at or order.opened_at
-        with transaction.atomic():
+        with service_atomic():
             try:
                 with transaction.atomic():
                     _flag, is_new = ProgressFlag.objects.get_or_create(

@@ -16,7 +16,8 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common import audit
+from aftersales.common import audit, events
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, line_amount, parse_money, totals
 from aftersales.common.permissions import require, require_store
@@ -54,7 +55,7 @@ def next_order_number(store: Any, when: dt.datetime) -> str:
     transaction ends, so two check-ins at the same moment get consecutive numbers instead of colliding."""
     local_day = timezone.localtime(when, store.zone).date()
     prefix = f"RO{store.code.upper()}{local_day:%Y%m%d}"
-    with transaction.atomic():
+    with service_atomic():
         counter = OrderNumberCounter.objects.select_for_update().filter(store=store, day=local_day).first()
         if counter is None:
             try:
@@ -198,7 +199,7 @@ def repair_order_record_visit(
     if delivered_at is not None and delivered_at < opened_at:
         raise ValidationFailed("delivered_before_opened", _("Delivery cannot be before check-in."), "delivered_at")
     finished = delivered_at is not None
-    with transaction.atomic():
+    with service_atomic():
         order = RepairOrder.objects.create(
             store=store, number=next_order_number(store, opened_at), customer=customer, vehicle=vehicle,
             advisor=advisor, opened_at=opened_at, mileage_in=mileage, complaint=complaint,
@@ -265,7 +266,7 @@ def repair_order_check_in(
         )
     if promised_at is not None and promised_at < at:
         raise ValidationFailed("promised_in_past", _("The promised time must be after check-in."), "promised_at")
-    with transaction.atomic():
+    with service_atomic():
         if appointment is not None and RepairOrder.objects.filter(appointment=appointment).exists():
             raise Conflict("appointment_has_order", _("This appointment already has a repair order."), "appointment")
         order = RepairOrder.objects.create(
@@ -314,7 +315,7 @@ def repair_job_add(
     if job_type not in JobType.values:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": job_type}, "job_type")
     hours = _quantity(standard_hours, "standard_hours") if standard_hours not in (0, "0", None, "") else Decimal("0")
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status not in EDITABLE_STATES:
             raise Conflict("order_not_editable", _("Jobs can no longer be added to this repair order."), "order")
@@ -364,7 +365,7 @@ def repair_job_revise(
     """Correct a proposed job: its title, cause and (when ``lines`` is given) the whole list of its labour, parts
     and fee lines with their discounts. Refused once the job is authorized, declined or under way."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order, locked = _proposed_job_locked(actor, job)
         before_total = str(order.total)
         changes: dict[str, Any] = {}
@@ -399,7 +400,7 @@ def repair_job_revise(
 def repair_job_remove(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> None:
     """Delete a proposed job and its lines (a mistake, or a job the customer will not be offered after all)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         order, locked = _proposed_job_locked(actor, job)
         before_total = str(order.total)
         title, seq = locked.title, locked.seq
@@ -434,8 +435,9 @@ def order_move_checked_elsewhere(
     technician start an authorized order or put it in "waiting for parts"); the store, the table and the event as ever."""
     require_store(actor, order.store_id)
     at = at or timezone.now()
-    with transaction.atomic():
-        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+    with service_atomic():
+        # The caller's own locked row when it holds one (common/db.py hold): the row is locked once per request.
+        locked = order if held(order) else hold(RepairOrder.objects.select_for_update().get(pk=order.pk))
         before = locked.status
         legal = allowed(ORDER_TRANSITIONS, before, to)  # an illegal move is refused by move() below
         if legal and to in (OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS) and not RepairJob.objects.filter(
@@ -461,10 +463,14 @@ def order_move_checked_elsewhere(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason[:300], at=at,
         )
+        # Told after commit to whoever subscribed (common/events.py; docs/events.md): not called upward.
+        events.publish(events.OrderMoved(order_id=locked.pk, customer_id=locked.customer_id, store_id=locked.store_id,
+                                         before=before, to=to))
+        if to == OrderStatus.DELIVERED:
+            events.publish(events.OrderDelivered(order_id=locked.pk, customer_id=locked.customer_id,
+                                                 store_id=locked.store_id))
         if PAID_VISIT_STATES & {before, to}:  # delivered (or closed) and paid = a paid visit (SPEC §10)
-            from aftersales.engagement.services import tier_recompute_after_commit
-
-            tier_recompute_after_commit(locked.customer_id)
+            events.publish(events.PaidVisitChanged(customer_id=locked.customer_id))
     return locked
 
 
@@ -474,10 +480,14 @@ def repair_job_move(
     """Move a job to ``to`` (refused unless JOB_TRANSITIONS allows it); keeps the order's totals in step."""
     require(actor, "workshop.change_repairjob")
     at = at or timezone.now()
-    with transaction.atomic():
-        order = RepairOrder.objects.select_for_update(of=("self",)).select_related(
-            "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
-        ).get(pk=job.order_id)
+    with service_atomic():
+        given = job._state.fields_cache.get("order")  # the job's order, as its caller loaded it
+        if held(given, "store", "customer", "vehicle", "advisor") and given.pk == job.order_id:
+            order = given  # the caller locked it with everything the progress message needs
+        else:
+            order = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+                "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
+            ).get(pk=job.order_id))
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
         before = locked.status
@@ -499,6 +509,7 @@ def repair_job_move(
             actor=actor, obj=order, action=f"repair_job.{to}", store_id=order.store_id, customer_id=order.customer_id,
             changes={f"job {locked.seq} status": [before, to]}, reason=reason[:300], at=at,
         )
+        events.publish(events.JobMoved(job_id=locked.pk, order_id=order.pk, before=before, to=to))
     return locked
 
 
@@ -553,7 +564,7 @@ def progress_note_add(
     if job is not None and job.order_id != order.pk:
         raise ValidationFailed("job_not_on_order", _("This job is not on this repair order."), "job")
     at = at or timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         note = ProgressNote.objects.create(
             order=order, job=job, text=text, is_public=is_public, actor=actor if getattr(actor, "pk", None) else None, at=at
         )
@@ -571,7 +582,7 @@ def order_set_progress_messages(*, actor: Any, order: RepairOrder, enabled: bool
     """Whether the customer wants progress messages on their phone for this order (the status page shows all)."""
     require(actor, "workshop.change_repairorder")
     require_store(actor, order.store_id)
-    with transaction.atomic():
+    with service_atomic():
         locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
         if locked.progress_messages != enabled:
             audit.record(

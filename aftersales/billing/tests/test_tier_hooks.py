@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from aftersales.billing.services import delivery_credit_allow, invoice_issue, order_deliver, payment_record
+from aftersales.common import events
 from aftersales.engagement.models import CustomerTier
 from aftersales.workshop.choices import OrderStatus
 
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def tier_hooks(callbacks, customer_id):
-    return [c for c in callbacks if getattr(c, "tier_customer_id", None) == customer_id]
+    # The lane publishes "paid visit changed" after commit (common/events.py); engagement recomputes the tier on it.
+    wanted = events.PaidVisitChanged(customer_id=customer_id)
+    return [c for c in callbacks if getattr(c, "domain_event", None) == wanted]
 
 
 def pay(world, invoice, key):

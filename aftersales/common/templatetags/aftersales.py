@@ -23,6 +23,11 @@ def phone_for(e164: str, user: Any) -> str:
     return mask_mobile(e164 or "")
 
 
+def phone_for_user(user: Any, e164: str) -> str:
+    """:func:`phone_for` for Python callers (views of any app): the user first."""
+    return phone_for(e164, user)
+
+
 def _choices_label(obj: Any, value: Any, fields: tuple[str, ...] | None = None) -> str | None:
     """The label of ``value`` among the choices of ``obj``'s fields (those named, else every field with choices)."""
     meta = getattr(obj, "_meta", None)

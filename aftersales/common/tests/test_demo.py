@@ -20,10 +20,10 @@ from aftersales.appointments.models import (
     TechnicianShift,
 )
 from aftersales.billing.models import Invoice, Payment
-from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME
 from aftersales.common.models import AuditEvent
 from aftersales.common.validators import normalize_mobile, normalize_plate, normalize_vin
 from aftersales.customers.models import Consent, Customer
+from aftersales.demo.loader import DEMO_PASSWORD, GROUP_NAME
 from aftersales.parts.models import (
     Batch,
     Part,

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from aftersales.common.demo import GROUP_NAME
+from aftersales.demo.loader import GROUP_NAME
 from aftersales.stores.models import DealerGroup
 
 pytestmark = pytest.mark.django_db

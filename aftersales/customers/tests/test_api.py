@@ -579,10 +579,12 @@ def test_search_query_count_is_the_same_for_3_and_30_matches(world):
     api = Api.session(world.advisor)
     for i in range(3):
         CustomerFactory(home_store=world.a, name=f"Chen {i}")
+    api.get("/api/customers/", {"q": "Chen"})  # warm: the auth context is cached after the first request
     few, response = count_queries(lambda: api.get("/api/customers/", {"q": "Chen"}))
     assert response.json()["count"] == 3
     for i in range(3, 30):
         CustomerFactory(home_store=world.a, name=f"Chen {i}")
+    api.get("/api/customers/", {"q": "Chen"})  # new stores from the factory bumped the auth cache: warm it again
     many, response = count_queries(lambda: api.get("/api/customers/", {"q": "Chen"}))
     assert response.json()["count"] == 30
     assert many == few

@@ -28,9 +28,21 @@ pytestmark = pytest.mark.django_db
 VIN_A = "1M8GDM9AXKP042788"
 
 
+def authcache_cold(user):
+    from aftersales.common import authcache
+
+    authcache.bump()
+    user._auth_gen = None
+
+
 def fresh(user):
-    """The same user without cached permissions or store ids, so query counts include the same lookups."""
-    return User.objects.get(pk=user.pk)
+    """The same user without cached permissions or store ids (on the object nor in the shared auth cache,
+    common/authcache.py), so query counts include the same lookups."""
+    from aftersales.common import authcache
+
+    user = User.objects.get(pk=user.pk)
+    authcache.bump()
+    return user
 
 
 def ids(found):
@@ -211,6 +223,7 @@ def test_customer_360_query_count_does_not_grow_with_history(world, django_asser
         with django_assert_num_queries(QUERIES_360[user is world.manager]) as ctx_small:
             view_small = customer_360(user_small, small.pk)
             _touch_360(view_small)
+        authcache_cold(user_large)
         with django_assert_num_queries(len(ctx_small.captured_queries)):
             view_large = customer_360(user_large, large.pk)
             _touch_360(view_large)
@@ -252,6 +265,7 @@ def test_customer_search_query_count_does_not_grow_with_history(world, django_as
         small = customer_search(user_small, "孙三")  # prefix: both customers
         _ = [(v.plate, v.vin) for c in small for v in c.vehicles.all()]
     assert len(small) == 2
+    authcache_cold(user_large)
     with django_assert_num_queries(QUERIES_SEARCH):
         single = customer_search(user_large, "13700000004")
         _ = [(v.plate, v.vin) for c in single for v in c.vehicles.all()]

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftersales.common.demo import DEMO_PASSWORD, GROUP_NAME, load_demo, mark_demo_install
+from aftersales.demo.loader import DEMO_PASSWORD, GROUP_NAME, load_demo, mark_demo_install
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 """Demo data: a dealer group, two stores, staff in every role, 200 customers, 300 vehicles, a year of visits.
 
-Loaded by ``aftersales load_demo`` (run on every ``make run``): it loads once, and a fixed seed makes the same
+Lives at the top of the layers (aftersales/demo/, issue 19): it calls every app's own demo. Loaded by
+``aftersales load_demo`` (run on every ``make run``): it loads once, and a fixed seed makes the same
 data every time (dates are relative to the moment of loading). Writes go through the domain services so the
 audit trail, mileage readings, order events, invoices and payments are the real thing.
 """
@@ -22,14 +23,11 @@ from django.utils import timezone
 
 from aftersales.billing.choices import PaymentMethod
 from aftersales.billing.services import invoice_issue, payment_record
-from aftersales.common.demo_login import DEMO_PASSWORD
+from aftersales.common.demo_login import DEMO_PASSWORD, demo_marker, mark_demo_install  # noqa: F401  (re-exported)
 from aftersales.common.money import q
 from aftersales.common.validators import (
-    VIN_ALPHABET,
     normalize_mobile,
     normalize_plate,
-    normalize_vin,
-    vin_check_digit,
 )
 from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
 from aftersales.customers.models import Customer, Tag
@@ -39,6 +37,7 @@ from aftersales.staff.models import Skill, StoreMembership, User
 from aftersales.staff.roles import ROLE_PERMISSIONS, Role, sync_roles
 from aftersales.stores.models import DealerGroup, Holiday, HolidayKind, OpeningPeriod, SlotKind, Store
 from aftersales.vehicles.choices import FuelType
+from aftersales.vehicles.demo import make_demo_vin
 from aftersales.vehicles.models import Vehicle
 from aftersales.vehicles.services import vehicle_create, vehicle_transfer
 from aftersales.workshop.choices import IN_SHOP_STATES, JobStatus, JobType, LineKind, OrderStatus
@@ -274,7 +273,6 @@ MODEL_SINCE = {
     "ET5": 2022,
     "凯美瑞 Camry 双擎": 2018,
 }
-VIN_YEAR = {2018: "J", 2019: "K", 2020: "L", 2021: "M", 2022: "N", 2023: "P", 2024: "R", 2025: "S", 2026: "T"}
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
@@ -457,18 +455,6 @@ APPOINTMENTS = 25
 FAULTS = ["刹车时有异响", "踩刹车方向盘抖动", "刹车踏板偏软", "刹车警告灯亮"]
 
 
-def demo_marker() -> Any:
-    """The file that says this install carries the demo data (and its published passwords)."""
-    from django.conf import settings
-
-    return settings.DATA_DIR / "demo-install"
-
-
-def mark_demo_install() -> None:
-    demo_marker().parent.mkdir(parents=True, exist_ok=True)
-    demo_marker().touch()
-
-
 def demo_exists() -> bool:
     return DealerGroup.objects.filter(name=GROUP_NAME).exists()
 
@@ -509,14 +495,6 @@ def load_demo(*, now: dt.datetime | None = None, seed: int = SEED) -> DemoResult
 
 
 # ---- generators --------------------------------------------------------------------------------------------
-def make_demo_vin(rng: random.Random, wmi: str, vds: str, year: int, plant: str) -> str:
-    serial = f"{rng.randrange(1_000_000):06d}"
-    body = f"{wmi}{vds}0{VIN_YEAR.get(year, 'S')}{plant}{serial}"
-    assert len(body) == 17 and all(ch in VIN_ALPHABET for ch in body), body
-    vin = body[:8] + vin_check_digit(body) + body[9:]
-    return normalize_vin(vin)
-
-
 def _t(text: str) -> dt.time:
     return dt.time.fromisoformat(text)
 
@@ -588,7 +566,8 @@ class _Builder:
         load_workshop_demo(group=self.group, now=self.now)
         from aftersales.estimates.demo import load as load_estimates_demo
 
-        load_estimates_demo(group=self.group, now=self.now)
+        load_estimates_demo(group=self.group, now=self.now,
+                            rates={cfg["code"]: Decimal(cfg["labour_rate"]) for cfg in STORES})
         from aftersales.analytics.demo import load as load_analytics_demo
 
         load_analytics_demo(group=self.group, now=self.now)
