@@ -758,7 +758,8 @@ def online_payment_start(
             invoice=locked, status=OnlinePayment.Status.PENDING, amount=locked.balance, channel=channel,
         ).filter(Q(channel="") | Q(created_at__gte=recent)).exclude(channel="wechat_jsapi").order_by("-id").first()
         if pending is not None and (not channel or pending.pay_url):
-            pending.prepay = providers.Prepay("qr" if channel == "wechat_native" else "redirect", pending.pay_url)
+            pending.prepay = providers.Prepay(  # type: ignore[attr-defined]  # the answer's prepay, not a column
+                "qr" if channel == "wechat_native" else "redirect", pending.pay_url)
             return pending
         online = OnlinePayment.objects.create(
             invoice=locked, out_trade_no=uuid.uuid4().hex, amount=q(locked.balance), created_at=at, channel=channel,
@@ -769,7 +770,7 @@ def online_payment_start(
             customer_id=locked.customer_id, changes={"online": [None, str(online.amount)]},
             reason=f"{channel} {online.out_trade_no}".strip(), at=at,
         )
-    online.prepay = None
+    online.prepay = None  # type: ignore[attr-defined]
     if not channel:
         return online
     expire = timezone.localtime(at + dt.timedelta(minutes=ONLINE_PAY_MINUTES), locked.store.zone).isoformat(timespec="seconds")
@@ -798,7 +799,7 @@ def online_payment_start(
         ) from exc
     online.pay_url = (prepay.url or "")[:2000]
     online.save(update_fields=["pay_url"])
-    online.prepay = prepay
+    online.prepay = prepay  # type: ignore[attr-defined]
     return online
 
 

@@ -86,7 +86,7 @@ def set_for_user(user: Any, what: str, value: Any) -> None:
     _cache().set(f"auth:{what}:{user.pk}:{_gen_for(user)}", value, timeout=TTL)
 
 
-def get_token(key_hash: str) -> tuple[Any, int] | None:
+def get_token(key_hash: str) -> tuple[Any, int]:
     gen = generation()
     entry = _cache().get(f"auth:token:{key_hash}:{gen}")
     return (entry, gen) if entry is not None else (None, gen)

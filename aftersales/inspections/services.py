@@ -797,8 +797,8 @@ def qc_sign(
         check.signed_by = actor
         # The response is built from what is in memory: the items as if prefetched (no read back).
         items = QcCheckItem.objects.filter(qc_check=check)
-        items._result_cache, items._prefetch_done = list(rows), True
-        check._prefetched_objects_cache = {"items": items}
+        items._result_cache, items._prefetch_done = list(rows), True  # type: ignore[attr-defined]
+        check._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]
         reason = "; ".join(failed_notes)[:300]
         if rework_jobs:
             for job in rework_jobs:

@@ -87,7 +87,8 @@ def certification_record(
     try:
         with transaction.atomic():
             cert = Certification(
-                user=holder, kind=kind, issuer=issuer, level=level, number=number, valid_from=start, valid_until=end,
+                user=holder, kind=kind, issuer=issuer, level=level, number=number,
+                valid_from=start, valid_until=end,  # type: ignore[misc]  # both checked above (None raised)
                 created_by=actor,
             )
             if image is not None:

@@ -419,7 +419,7 @@ def cases_of(customer: Any) -> list[Any]:
                 "due_at": timezone.localtime(timer.due_at, case.store.zone), "met_at": timer.met_at, "state": state,
                 "left": timer.due_at - now if state == "running" else None,
             })
-        case.clocks = clocks
+        case.clocks = clocks  # type: ignore[attr-defined]
     return cases
 
 

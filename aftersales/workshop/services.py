@@ -482,7 +482,8 @@ def repair_job_move(
     at = at or timezone.now()
     with service_atomic():
         given = job._state.fields_cache.get("order")  # the job's order, as its caller loaded it
-        if held(given, "store", "customer", "vehicle", "advisor") and given.pk == job.order_id:
+        order: RepairOrder
+        if given is not None and held(given, "store", "customer", "vehicle", "advisor") and given.pk == job.order_id:
             order = given  # the caller locked it with everything the progress message needs
         else:
             order = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
