@@ -10,13 +10,33 @@ import pytest
 CHROMIUM = os.environ.get("AFTERSALES_CHROMIUM", "/usr/bin/chromium")
 
 
+def _poll_for_function(self: object, expression: str, *, arg: object = None, timeout: float | None = None,
+                       polling: object = None) -> bool:
+    """``Page.wait_for_function`` without eval in the page: Playwright's own polls the predicate through
+    ``new Function`` inside the page, which our Content-Security-Policy (no 'unsafe-eval') rightly refuses. This polls
+    from here with ``page.evaluate`` (a DevTools evaluation, which the policy does not govern)."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + (timeout if timeout is not None else 15_000) / 1000
+    while True:
+        value = self.evaluate(expression) if arg is None else self.evaluate(expression, arg)  # type: ignore[attr-defined]
+        if value:
+            return True
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"wait_for_function timed out: {expression}")
+        self.wait_for_timeout(100)  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def browser_page() -> Iterator[object]:
     """A page in headless Chromium: Debian's package driven by Playwright (never a downloaded browser build)."""
     # Playwright's sync API runs an event loop in this thread; the tests' ORM calls happen outside it.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Page, sync_playwright
 
+    Page.wait_for_function = _poll_for_function  # type: ignore[method-assign,assignment]
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,

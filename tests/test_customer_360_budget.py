@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 # Measured 2026-12-07 (SQLite, test settings; the session and the signed-in user included): 23 for an advisor, 24
 # for a group admin, with the auth context cached (issue 19). Raise it only with a reason written here.
-BUDGET_360 = 24
+# 25: the connected car's open alerts (issue 21, one query for all the customer's cars).
+BUDGET_360 = 25
 
 
 def _page_queries(client, customer):

@@ -74,6 +74,20 @@ def load(*, group: Any, now: dt.datetime) -> dict[str, int]:
     return counts
 
 
+def _mileage_at(vehicle: Any, at: dt.datetime) -> int:
+    """A plausible odometer at ``at``: past the last reading before it, and never past a reading taken after it (the
+    demo may already hold one from later today, whatever the hour it is loaded at)."""
+    from aftersales.vehicles.models import MileageReading
+
+    readings = MileageReading.objects.filter(vehicle=vehicle)
+    before = readings.filter(read_at__lte=at).order_by("-km").values_list("km", flat=True).first()
+    after = readings.filter(read_at__gt=at).order_by("km").values_list("km", flat=True).first()
+    km = (before or 10000) + 600
+    if after is not None and km > after:
+        km = max(before or 0, (before or 0) + (after - (before or 0)) // 2)
+    return km
+
+
 def _today(*, group: Any, now: dt.datetime) -> None:
     from aftersales.customers.models import Customer
     from aftersales.workshop.models import RepairOrder
@@ -114,7 +128,7 @@ def _today(*, group: Any, now: dt.datetime) -> None:
         # recorded like the demo's other visits (check-in with its job), then moved through the real states
         order = repair_order_record_visit(
             actor=advisor, store=store, customer=customer, vehicle=vehicle, advisor=advisor, opened_at=start,
-            mileage=(vehicle.current_mileage or 10000) + 600, complaint=title,
+            mileage=_mileage_at(vehicle, start), complaint=title,
             jobs=[{"title": title, "job_type": job_type, "lines": lines}],
         )
         job = order.jobs.get()

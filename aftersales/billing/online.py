@@ -53,6 +53,35 @@ def qr_svg(text: str) -> str:
     return str(segno.make(text, error="m").svg_inline(scale=6, border=2, title=_("QR code for WeChat Pay")))
 
 
+#: where a payment form's submission may end up: the payment platforms' cashier pages (our view answers the form with a
+#: redirect there, and Chromium applies the page's form-action to the redirect)
+PAYMENT_FORM_TARGETS = ("https://wx.tenpay.com", "https://*.tenpay.com", "https://openapi.alipay.com",
+                        "https://mclient.alipay.com", "https://*.alipay.com")
+
+
+def allow_payment_redirects(response: HttpResponse) -> HttpResponse:
+    """The pay page's Content-Security-Policy: the usual one, with the payment platforms (and the configured
+    gateways, e.g. local fakes in tests) added to form-action."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    from aftersales.common.middleware import DEFAULT_CSP
+
+    from . import providers
+
+    origins = set(PAYMENT_FORM_TARGETS)
+    for gateway in (getattr(settings, "WECHATPAY_GATEWAY", "") or providers.WECHATPAY_GATEWAY,
+                    getattr(settings, "ALIPAY_GATEWAY", "") or providers.ALIPAY_GATEWAY):
+        parts = urlsplit(gateway)
+        if parts.scheme and parts.netloc:
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    policy = getattr(settings, "AFTERSALES_CSP", "") or DEFAULT_CSP
+    response["Content-Security-Policy"] = policy.replace("form-action 'self'",
+                                                         "form-action 'self' " + " ".join(sorted(origins)))
+    return response
+
+
 def pay_flow(request: HttpRequest, invoice: Any, here: str) -> HttpResponse | dict[str, Any]:
     """``here``: this page's own path (the provider sends the payer back to it)."""
     browser = browser_kind(request)

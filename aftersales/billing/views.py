@@ -264,7 +264,7 @@ def pay_online(request: HttpRequest, token: str) -> HttpResponse:
     store takes, in the form that fits the browser (WeChat Pay JSAPI / H5 / Native QR, Alipay wap / page)."""
     from django.utils import translation
 
-    from .online import pay_flow
+    from .online import allow_payment_redirects, pay_flow
 
     try:
         invoice = services.pay_link_invoice(token)
@@ -276,7 +276,8 @@ def pay_online(request: HttpRequest, token: str) -> HttpResponse:
         result = pay_flow(request, invoice, request.path)
         if isinstance(result, HttpResponse):
             return result
-        return render(request, "billing/pay.html", {**result, "language": language}, status=result["status"])
+        return allow_payment_redirects(
+            render(request, "billing/pay.html", {**result, "language": language}, status=result["status"]))
 
 
 @csrf_exempt

@@ -112,6 +112,7 @@ STAFF: list[tuple[str, str, tuple[str, str], list[str]]] = [
     ("parts", Role.PARTS_CLERK, ("梁志华", "钟伟"), []),
     ("cashier", Role.CASHIER, ("苏晓丽", "唐晓梅"), []),
     ("callcentre", Role.CALL_CENTRE, ("罗佳怡", "韩雨欣"), []),
+    ("driver", Role.DRIVER, ("李建军", "孙浩然"), []),  # pickup and delivery (issue 22)
 ]
 ADMIN = ("admin", Role.GROUP_ADMIN, "黄志远")
 

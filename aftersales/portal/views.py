@@ -264,7 +264,7 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
 @owner_required
 def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Pay the order's invoice online (WeChat Pay / Alipay, in the form that fits this browser)."""
-    from aftersales.billing.online import pay_flow
+    from aftersales.billing.online import allow_payment_redirects, pay_flow
 
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
@@ -272,7 +272,7 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     result = pay_flow(request, invoice, request.path)
     if isinstance(result, HttpResponse):
         return result
-    return _render(request, "portal/pay.html", result, status=result["status"])
+    return allow_payment_redirects(_render(request, "portal/pay.html", result, status=result["status"]))
 
 
 @owner_required

@@ -123,3 +123,15 @@ def test_concurrent_notification_retries_record_one_payment(world, wxpay):
     assert run_in_threads(*[deliver for _ in range(5)]) == [200] * 5
     assert Payment.objects.count() == 1
     assert Invoice.objects.get(pk=invoice.pk).paid_amount == Decimal("403.00")
+
+
+def test_the_pay_page_lets_its_forms_go_on_to_the_payment_platforms_and_nowhere_else(world, invoice, settings):
+    """The pay form is answered with a redirect to WeChat's or Alipay's cashier, and Chromium holds that redirect to
+    the page's form-action: the pay page (only it) names the platforms and the configured gateways."""
+    settings.WECHATPAY_GATEWAY = "http://127.0.0.1:9911"
+    pay = Client().get(f"/billing/pay/{pay_link_token(invoice)}/")["Content-Security-Policy"]
+    form_action = next(p for p in pay.split(";") if p.strip().startswith("form-action")).split()
+    assert {"'self'", "https://wx.tenpay.com", "https://openapi.alipay.com", "http://127.0.0.1:9911"} <= set(form_action)
+    assert "script-src 'self'" in pay and "unsafe-eval" not in pay
+    other = Client().get("/app/")["Content-Security-Policy"]
+    assert "form-action 'self';" in other and "tenpay" not in other

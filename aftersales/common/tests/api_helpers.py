@@ -54,6 +54,8 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/customers/"),
         ("get", "/api/customers/completeness"),
         ("post", "/api/customers/attach"),
+        ("post", "/api/customers/attach/{attach_id}/confirm"),
+        ("post", "/api/customers/attach/{attach_id}/approve"),
         ("get", "/api/customers/{customer_id}"),
         ("patch", "/api/customers/{customer_id}"),
         ("post", "/api/customers/{customer_id}/consents"),

@@ -33,7 +33,7 @@ from .conftest import sign_in
 pytestmark = pytest.mark.django_db
 
 #: kinds whose recipient is a member of staff (their links open staff screens)
-STAFF_KINDS = {"staff.task", "care.call", "workshop.progress_silent"}
+STAFF_KINDS = {"staff.task", "care.call", "workshop.progress_silent", "people.certificate_expiring", "analytics.review"}
 URL = re.compile(r"(https?://[^\s，。、）)]+|(?<![\w/])/[a-z][^\s，。、）)]*)")
 
 
@@ -58,6 +58,7 @@ def _links(owners, customer, car, n):
         "/s/": survey_link(followup_create_for_order(order=done)), "/b/": booking_link(store, car),
         "/c/": booking_link(store, car), "/h/": signing_url(handover), "/inspections/r/": report_link(inspection),
         "/workshop/board/": f"/workshop/board/?store={store.pk}#order-{order.pk}",
+        "/people/me/": "/people/me/",
     }
 
 
@@ -93,6 +94,13 @@ def test_every_link_of_every_message_opens_a_page_in_the_recipients_language(own
         variables = {**kind.variables, **customer_variables(customer=customer, store=owners.store)}
         if "link" in kind.variables:
             variables["link"] = _real_link(kind.variables["link"], links)
+        if code == "analytics.review":  # the manager's signed links to the review files
+            from aftersales.analytics.mailing import review_link
+
+            day = timezone.localdate()
+            for fmt in ("xlsx", "pdf"):
+                variables[f"{fmt}_link"] = review_link(user_id=owners.world.manager.pk, store_id=owners.store.pk,
+                                                       name="monthly", day=day, fmt=fmt)
         recipient = {"staff_user": staff, "channel": "app"} if code in STAFF_KINDS else {"customer": customer, "channel": "sms"}
         message = message_enqueue(kind=code, store=owners.store, variables=variables, dedup_key=f"links:{code}:{language}",
                                   language=language, **recipient)
@@ -100,6 +108,10 @@ def test_every_link_of_every_message_opens_a_page_in_the_recipients_language(own
         for url in URL.findall(message.body):
             response = _follow(client, url)
             assert response.status_code == 200, (code, url, response.status_code)
+            if code == "analytics.review":  # a file (Excel or PDF), made in the manager's language by its own tests
+                assert response["Content-Type"].startswith(("application/pdf", "application/vnd.openxml")), url
+                followed.append((code, url))
+                continue
             assert want in response.content.decode()[:400], (code, url, "not in the recipient's language")
             followed.append((code, url))
     assert {c for c, _u in followed} >= {c for c, k in KINDS.items() if "link" in k.variables}

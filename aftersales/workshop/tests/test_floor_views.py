@@ -106,7 +106,7 @@ def test_board_page_and_one_click_update(floor):
     client = client_for(floor.advisor)
     page = client.get("/workshop/board/")
     html = page.content.decode()
-    assert page.status_code == 200 and order.vehicle.plate in html and 'hx-trigger="every 20s' in html
+    assert page.status_code == 200 and order.vehicle.plate in html and 'data-refresh-every="20"' in html
     assert client.get("/workshop/board/live/").status_code == 200
     sent = client.post(f"/workshop/orders/{order.pk}/note/", {"text": "机油更换中"})
     assert sent.status_code == 302
