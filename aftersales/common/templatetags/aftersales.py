@@ -153,6 +153,7 @@ AUDIT_FIELDS = {
 }
 _JOB_KEY = re.compile(r"^job (\d+)( status)?$")
 _ITEM_KEY = re.compile(r"^(\d+)\.(\w+)$")
+_JOB_PART_KEY = re.compile(r"^job (\d+) (\S+)( billed)?$")  # parts issued to / returned from a job
 
 
 def _audit_field_name(key: str) -> str:
@@ -168,6 +169,11 @@ def _audit_field_name(key: str) -> str:
     job = _JOB_KEY.match(key)
     if job:
         return (pgettext("audit field", "Job %(n)s status") if job.group(2) else pgettext("audit field", "Job %(n)s")) % {"n": job.group(1)}
+    part = _JOB_PART_KEY.match(key)
+    if part:
+        text = (pgettext("audit field", "Job %(n)s, part %(part)s billed") if part.group(3)
+                else pgettext("audit field", "Job %(n)s, part %(part)s"))
+        return text % {"n": part.group(1), "part": part.group(2)}
     item = _ITEM_KEY.match(key)
     if item:
         return pgettext("audit field", "Checklist item %(n)s") % {"n": item.group(1)}
