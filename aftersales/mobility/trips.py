@@ -203,7 +203,7 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
     from aftersales.messaging.services import customer_variables, message_enqueue
 
     with transaction.atomic():
-        locked = Trip.objects.select_for_update().select_related("store", "customer", "vehicle", "driver").get(pk=trip.pk)
+        locked = Trip.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "driver").get(pk=trip.pk)
         if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED) \
                 and locked.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
             raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
