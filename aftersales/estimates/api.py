@@ -677,3 +677,54 @@ def public_status(request: Any, token: str) -> Any:
         "jobs": list(RepairJob.objects.filter(order=order).order_by("seq", "id")),
         "timeline": selectors.status_timeline(order), "pending_estimate": selectors.sent_estimate(order) is not None,
     }
+
+
+# ---- the preliminary diagnosis of a customer's words (issue 21) ---------------------------------------------------
+class DiagnoseIn(Schema):
+    text: str
+
+
+class DiagnosisOperationOut(Schema):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    standard_hours: Decimal
+
+
+class DiagnosisAlternativeOut(Schema):
+    system: str
+    system_label: str
+    confidence: float
+
+
+class DiagnosisOut(Schema):
+    found: bool
+    system: str | None = None
+    system_label: str | None = None
+    confidence: float | None = None
+    level: str | None = None
+    source: str | None = None
+    operations: list[DiagnosisOperationOut] = []
+    alternatives: list[DiagnosisAlternativeOut] = []
+
+
+@router.post("/diagnose", response={200: DiagnosisOut, **ERRORS})
+def diagnose_text(request: Any, payload: DiagnoseIn) -> Any:
+    """A suggestion, never a verdict: the likely system for the customer's description, with the group's labour-guide
+    operations for it. Empty text or words that say too little: ``found`` is false."""
+    from .diagnosis import diagnose
+
+    user = request_user(request)
+    require(user, "estimates.view_labouroperation")
+    text = payload.text.strip()
+    if len(text) > 2000:
+        raise ValidationFailed("too_long", _("Keep the description under 2,000 characters."), "text")
+    result = diagnose(text, group_id=user.dealer_group_id) if text else None
+    if result is None:
+        return {"found": False}
+    return {
+        "found": True, "system": result.system, "system_label": result.label, "confidence": round(result.confidence, 3),
+        "level": result.level, "source": result.source, "operations": result.operations,
+        "alternatives": [{"system": s, "system_label": label, "confidence": round(p, 3)} for s, label, p in result.alternatives],
+    }

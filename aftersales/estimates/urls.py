@@ -12,6 +12,7 @@ urlpatterns = [
     path("orders/labour-guide/", views.labour_guide, name="labour_guide"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/add-operation/", views.add_operation, name="add_operation"),
+    path("orders/<int:pk>/diagnosis/", views.order_diagnosis, name="order_diagnosis"),
     path("orders/<int:pk>/add-canned-job/", views.add_canned, name="add_canned"),
     path("orders/<int:pk>/add-job/", views.add_job, name="add_job"),
     path("orders/<int:pk>/jobs/<int:job_id>/edit/", views.job_edit, name="job_edit"),

@@ -112,6 +112,19 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "orders/detail.html", _order_context(request, order))
 
 
+@login_required
+@permission_required("workshop.view_repairorder", raise_exception=True)
+def order_diagnosis(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preliminary diagnosis of the customer's written request (loaded after the page, by htmx): the likely
+    system, a confidence and the labour guide's operations for it, each one click from the estimate."""
+    from .diagnosis import diagnose
+
+    order = found(selectors.order_get, request.user, pk)
+    result = diagnose(order.complaint, group_id=order.store.group_id) if order.complaint else None
+    can_add = request.user.has_perm("workshop.change_repairorder") and order.status in EDITABLE_STATES
+    return render(request, "orders/_diagnosis.html", {"order": order, "diagnosis": result, "can_add": can_add})
+
+
 def _after(request: HttpRequest, order: Any, form: str, call: Any, success: str) -> HttpResponse:
     """Run a service; on a refusal show the order page again with the message on the form's field (422)."""
     try:

@@ -193,7 +193,23 @@ def book(request: HttpRequest) -> HttpResponse:
         return redirect("portal:appointment", appointment.pk)
     if request.headers.get("HX-Request") and request.GET.get("part") == "slots":
         return _render(request, "portal/_slots.html", _slots(customer, ctx))
-    return _render(request, "portal/book.html", _slots(customer, ctx))
+    if request.headers.get("HX-Request") and request.GET.get("part") == "diagnosis":
+        return _render(request, "portal/_diagnosis.html", _diagnosis(ctx))
+    return _render(request, "portal/book.html", _slots(customer, _diagnosis(ctx)))
+
+
+def _diagnosis(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The owner's own words, read as a first hint of what the car needs and which service to book (issue 21)."""
+    from aftersales.estimates.diagnosis import suggest_service_type
+
+    store, fault = ctx["store"], (ctx.get("fault") or "").strip()
+    if not store or len(fault) < 2:
+        return {**ctx, "diagnosis": None, "suggested_kind": None}
+    from aftersales.estimates.diagnosis import diagnose
+
+    result = diagnose(fault, group_id=store.group_id, with_operations=False)
+    kind = suggest_service_type(result.system, ctx["kinds"]) if result else None
+    return {**ctx, "diagnosis": result, "suggested_kind": kind}
 
 
 @owner_required

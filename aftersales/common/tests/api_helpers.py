@@ -220,6 +220,7 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     ],
     "estimates": [
         ("get", "/api/estimates/operations"),
+        ("post", "/api/estimates/diagnose"),
         ("post", "/api/estimates/operations"),
         ("get", "/api/estimates/rates"),
         ("put", "/api/estimates/rates"),

@@ -263,3 +263,21 @@ def test_following_the_car_links_the_completed_inspection_report(client, owners)
     page = client.get(f"/app/orders/{order.pk}/").content.decode()
     link = page.split('data-testid="inspection-report"')[0].rsplit('href="', 1)[1].split('"')[0]
     assert link.startswith("/inspections/r/") and client.get(link).status_code == 200
+
+
+def test_booking_reads_the_owners_words_and_suggests_a_service(client, owners):
+    """Issue 21: the owner's own description gives a first hint of the system and the service to book (a suggestion
+    in their language, escaped), and picking it keeps what they typed."""
+    sign_in(client, owners.zhang)
+    hint = client.get("/app/book/", {"part": "diagnosis", "store": owners.store.code, "service_type": owners.maintenance.pk,
+                                     "fault_description": "后保险杠被刮了一道<script>"}, HTTP_HX_REQUEST="true")
+    html = hint.content.decode()
+    assert hint.status_code == 200
+    assert "车身钣喷" in html and "钣金" in html  # the system, and the store's bodywork service
+    assert 'data-testid="diagnosis-pick"' in html and "<script>" not in html
+    nothing = client.get("/app/book/", {"part": "diagnosis", "store": owners.store.code, "fault_description": "你好"},
+                         HTTP_HX_REQUEST="true")
+    assert 'data-testid="diagnosis"' not in nothing.content.decode()
+    picked = client.get("/app/book/", {"store": owners.store.code, "service_type": owners.body.pk,
+                                       "fault_description": "后保险杠被刮了一道"}).content.decode()
+    assert "后保险杠被刮了一道" in picked and 'data-testid="diagnosis-pick"' not in picked  # already chosen
