@@ -341,12 +341,15 @@ def order_document(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 @owner_required
 def car(request: HttpRequest, pk: int) -> HttpResponse:
+    from aftersales.telematics.selectors import owner_alerts
+
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     vehicle = selectors.car_get(customer, pk)
     return _render(request, "portal/car.html", {
         "car": vehicle, "orders": list(selectors.orders_of(customer).filter(vehicle=vehicle).order_by("-opened_at")[:50]),
         "parts": selectors.fitted_parts_of(customer, vehicle),
+        "alerts": owner_alerts(customer, vehicle, translation.get_language() or "zh-hans"),
     })
 
 

@@ -73,3 +73,22 @@ def customer_alerts(user: Any, customer: Any) -> list[Alert]:
         return []
     qs = restrict_to_stores(Alert.objects.filter(customer=customer, status=AlertStatus.OPEN).select_related("vehicle"), user)
     return sort_alerts(list(qs[:20]))
+
+
+def owner_alerts(customer: Any, vehicle: Any, language: str) -> list[dict[str, Any]]:
+    """The open alerts of the owner's own car, told in the owner's language, each with the booking it suggests (the
+    owner app's car page). Another owner's car never reaches here: the portal resolves the car from the owner."""
+    from urllib.parse import urlencode
+
+    from .services import problem_text
+
+    rows = sort_alerts(list(Alert.objects.filter(vehicle=vehicle, customer=customer, status=AlertStatus.OPEN)
+                            .select_related("store")[:10]))
+    out = []
+    for alert in rows:
+        problem, advice = problem_text(alert, language)
+        params: dict[str, Any] = {"store": alert.store.code, "v": vehicle.pk, "fault_description": problem[:200]}
+        if alert.recommended_service_id:
+            params["service_type"] = alert.recommended_service_id
+        out.append({"alert": alert, "problem": problem, "advice": advice, "book_query": urlencode(params)})
+    return out
