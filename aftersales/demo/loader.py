@@ -569,6 +569,9 @@ class _Builder:
 
         load_estimates_demo(group=self.group, now=self.now,
                             rates={cfg["code"]: Decimal(cfg["labour_rate"]) for cfg in STORES})
+        from aftersales.telematics.demo import load as load_telematics_demo
+
+        load_telematics_demo(group=self.group, now=self.now)
         from aftersales.analytics.demo import load as load_analytics_demo
 
         load_analytics_demo(group=self.group, now=self.now)

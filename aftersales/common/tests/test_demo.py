@@ -84,6 +84,12 @@ def test_load_demo_once(db, clock, local_time):
         assert store.opening_periods.filter(kind="weekend").exists()
         assert store.holidays.filter(kind="closed").exists()
         assert store.holidays.filter(kind="workday").exists()
+        # connected cars (issue 21): devices that reported, a battery alert and a critical oil-pressure alert open
+        from aftersales.telematics.models import Alert, Device
+
+        assert Device.objects.filter(store=store, last_seen_at__isnull=False).count() >= 3
+        open_alerts = set(Alert.objects.filter(store=store, status="open").values_list("kind", "severity"))
+        assert ("battery_low", "important") in open_alerts and any(sev == "critical" for _k, sev in open_alerts), open_alerts
         for role in ROLE_PERMISSIONS:
             assert User.objects.filter(groups__name=role, memberships__store=store).exists(), (
                 role,
