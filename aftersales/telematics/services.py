@@ -397,11 +397,38 @@ def evaluate(device: Device, reading: Reading, *, newest: bool) -> tuple[list[Al
     return opened, closed
 
 
+# a fault code's category (faultcodes.CATEGORIES) → the vehicle system of the preliminary diagnosis
+CATEGORY_SYSTEM = {
+    "fuel_air": "engine", "ignition": "engine", "emissions": "engine", "speed_idle": "engine", "cooling": "engine",
+    "oil": "engine", "computer": "electrical", "network": "electrical", "charging": "electrical", "body": "electrical",
+    "transmission": "transmission", "hybrid": "ev", "brakes": "brakes", "chassis": "suspension",
+}
+
+
+def _service_for(store_id: int, rule: AlertRule, code: str) -> Any:
+    """The store's bookable service that fits what the car reported (a battery alert books an electrical check, an
+    oil-pressure code an engine repair or, where the store has none, a general inspection); None when none fits."""
+    from aftersales.appointments.models import ServiceType
+    from aftersales.estimates.diagnosis import suggest_service_type
+
+    if rule.kind == RuleKind.BATTERY_LOW:
+        system = "electrical"
+    elif rule.kind == RuleKind.NEV_ALARM:
+        system = "ev"
+    elif code:
+        system = CATEGORY_SYSTEM.get(explain(code).category, "engine")
+    else:
+        return None
+    kinds = list(ServiceType.objects.filter(store_id=store_id, is_active=True).order_by("id"))
+    return suggest_service_type(system, kinds)
+
+
 def _open(device: Device, reading: Reading, rule: AlertRule, code: str, severity: str, value: str) -> Alert | None:
     from aftersales.appointments.models import ServiceType
 
     vehicle = device.vehicle
-    service = ServiceType.objects.filter(store_id=device.store_id, kind=rule.service_kind, is_active=True).order_by("id").first()
+    service = _service_for(device.store_id, rule, code) or ServiceType.objects.filter(
+        store_id=device.store_id, kind=rule.service_kind, is_active=True).order_by("id").first()
     try:
         with transaction.atomic():
             alert = Alert.objects.create(

@@ -265,3 +265,21 @@ def test_prune_keeps_recent_readings(tel, settings):
     assert tel.send(2).accepted
     assert services.readings_prune() == 1
     assert list(Reading.objects.values_list("seq", flat=True)) == [2]
+
+
+def test_the_recommended_service_fits_what_the_car_reported(tel):
+    """An oil-pressure code never books a brake repair because brakes happen to be the store's first repair service."""
+    from aftersales.appointments.models import ServiceType
+
+    store = tel.world.a
+    ServiceType.objects.create(store=store, code="brakes", name_zh="刹车维修", name_en="Brake repair", kind="repair",
+                               duration_minutes=120, required_skill="tyres")
+    inspection = ServiceType.objects.create(store=store, code="insp", name_zh="车辆检测", name_en="Vehicle inspection",
+                                            kind="inspection", duration_minutes=45)
+    electrical = ServiceType.objects.create(store=store, code="elec", name_zh="电路检修", name_en="Electrical repair",
+                                            kind="repair", duration_minutes=60, required_skill="electrical")
+    tel.send(1, dtc=["P0524"])  # oil pressure: engine; the store has no engine repair → the general inspection
+    assert Alert.objects.get(kind=RuleKind.OIL_PRESSURE).recommended_service == inspection
+    for seq in range(2, 5):
+        tel.send(seq, battery_v=11.0, ignition=False, dtc=[])
+    assert Alert.objects.get(kind=RuleKind.BATTERY_LOW).recommended_service == electrical
