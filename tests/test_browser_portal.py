@@ -59,6 +59,8 @@ def test_owner_signs_in_books_follows_and_approves_on_a_phone(live_server, world
     page.wait_for_timeout(200)  # let htmx finish settling the swapped slots
     page.locator("label.slot", has_text="10:00").first.click()
     page.fill("[data-testid=fault]", "刹车有异响")
+    page.wait_for_selector("[data-testid=diagnosis]")  # a first hint from the owner's words (issue 21)
+    assert "制动系统" in page.inner_text("[data-testid=diagnosis]")
     _shot(page, "3-book")
     with page.expect_navigation(timeout=60_000):  # the booking takes the capacity locks: allow a loaded machine
         page.click("[data-testid=book-submit]")
