@@ -240,6 +240,11 @@ class Trip(models.Model):
                                on_delete=models.SET_NULL, related_name="trips")
     eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
     ordered_via = models.CharField(_("ordered via"), max_length=12, choices=OrderedVia.choices)
+    # the door-step handovers: reception's handover sheet, filled by the driver at pickup and again at delivery
+    pickup_handover = models.ForeignKey("reception.Handover", verbose_name=_("handover at pickup"), null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
+    delivery_handover = models.ForeignKey("reception.Handover", verbose_name=_("handover at delivery"), null=True,
+                                          blank=True, on_delete=models.SET_NULL, related_name="+")
     notes = models.CharField(_("notes"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("ordered at"), default=timezone.now)

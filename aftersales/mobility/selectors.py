@@ -127,7 +127,8 @@ def fleet_stats(user: Any, *, store_id: int, now: dt.datetime | None = None) -> 
 def trips(user: Any, *, store_id: int | None = None) -> QuerySet[Any]:
     from .models import Trip
 
-    qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order"), user)
+    qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order",
+                                                         "pickup_handover", "delivery_handover"), user)
     return qs.filter(store_id=store_id) if store_id else qs
 
 

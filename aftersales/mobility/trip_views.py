@@ -116,3 +116,71 @@ def driver_move(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc.message))
     return redirect(request.POST.get("next") or "mobility:driver")
+
+
+# ---- the door-step handover (reception's sheet, on the driver's phone) --------------------------------------------
+def _handover_context(request: HttpRequest, trip: Any, phase: str, sheet: Any, errors: dict[str, str]) -> dict[str, Any]:
+    from aftersales.reception.choices import DamageKind, HandoverStatus
+
+    other = trip.pickup_handover if phase == trips.DELIVERY else None
+    return {
+        "t": trip, "phase": phase, "h": sheet, "marks": list(sheet.marks.all()), "photos": list(sheet.photos.all()),
+        "damage_kinds": DamageKind.choices, "editable": sheet.status != HandoverStatus.SIGNED, "can_change": True,
+        "pickup_sheet": other, "pickup_marks": list(other.marks.all()) if other else [], "errors": errors,
+        "values": {"mileage": sheet.mileage if sheet.mileage is not None else "",
+                   "energy_level": sheet.energy_level if sheet.energy_level is not None else "",
+                   "belongings": sheet.belongings, "exterior_notes": sheet.exterior_notes,
+                   "signer_name": sheet.signer_name or trip.customer.name},
+    }
+
+
+@login_required
+@permission_required("mobility.change_trip", raise_exception=True)
+def handover(request: HttpRequest, pk: int, phase: str) -> HttpResponse:
+    """The handover sheet at the owner's door, at 390 px: reception's sheet, started and filled through reception's
+    services (mileage, fuel/charge, damage on the outline, photos, belongings, the owner's signature on the phone)."""
+    from aftersales.reception import services as reception
+
+    trip = found(selectors.trip, request.user, pk)
+    if phase not in trips.HANDOVER_WHEN:
+        return HttpResponse(status=404)
+    sheet = getattr(trip, f"{phase}_handover")
+    if (request.method == "POST" and request.POST.get("action") == "start") or sheet is None:
+        if request.method != "POST":
+            return redirect("mobility:driver")
+        try:  # the sheet is started once per phase (a second tap opens the same sheet)
+            trips.trip_handover(actor=request.user, trip=trip, phase=phase)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+            return redirect("mobility:driver")
+        return redirect("mobility:trip_handover", trip.pk, phase)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        p = request.POST
+        action = p.get("action", "")
+        try:
+            if action == "save":
+                reception.handover_update(actor=request.user, handover=sheet, data={
+                    k: p.get(k, "") for k in ("mileage", "energy_level", "belongings", "exterior_notes")})
+                messages.success(request, _("Handover sheet saved."))
+            elif action == "mark":
+                reception.damage_mark_add(actor=request.user, handover=sheet, x=p.get("x"), y=p.get("y"),
+                                          kind=p.get("kind", ""), note=p.get("note", ""))
+            elif action == "photo":
+                upload = request.FILES.get("photo")
+                if upload is None or (upload.size or 0) > 64 * 1024 * 1024:
+                    raise DomainError("photo_missing", _("Choose a photo to upload."), "photo")
+                reception.photo_add(actor=request.user, handover=sheet, content=upload.read(), caption=p.get("caption", ""))
+                messages.success(request, _("Photo added."))
+            elif action == "sign":
+                reception.handover_sign(actor=request.user, handover=sheet, signature=p.get("signature", ""),
+                                        signer_name=p.get("signer_name", ""))
+                messages.success(request, _("Signed by the customer."))
+            else:
+                raise DomainError("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": action}, "action")
+        except DomainError as exc:
+            errors = _errors(exc)
+            sheet.refresh_from_db()
+            return render(request, "mobility/handover.html", _handover_context(request, trip, phase, sheet, errors), status=422)
+        return redirect("mobility:trip_handover", trip.pk, phase)
+    return render(request, "mobility/handover.html", _handover_context(request, trip, phase, sheet, errors))

@@ -175,13 +175,75 @@ def _delivery_allowed(trip: Trip) -> None:
     """As at the counter (billing.order_deliver): paid, or a manager allowed credit."""
     from aftersales.billing.models import DeliveryCredit, Invoice
 
-    if trip.order_id is None:
+    if _order_of(trip) is None:
         raise Conflict("no_order", _("Link the repair order before delivering the car."), "order")
-    invoice = Invoice.objects.filter(order_id=trip.order_id).first()
+    invoice = Invoice.objects.filter(order_id=_order_of(trip)).first()
     if invoice is None:
         raise Conflict("invoice_missing", _("Issue the invoice before delivering the car."), "order")
-    if invoice.balance > 0 and not DeliveryCredit.objects.filter(order_id=trip.order_id).exists():
+    if invoice.balance > 0 and not DeliveryCredit.objects.filter(order_id=_order_of(trip)).exists():
         raise Conflict("unpaid", _("The invoice is not paid: collect payment, or a manager allows credit, before delivery."), "order")
+
+
+# ---- the door-step handover ---------------------------------------------------------------------------------------
+PICKUP, DELIVERY = "pickup", "delivery"
+#: when the driver fills each sheet: at the owner's door before driving off, and at the door before handing back
+HANDOVER_WHEN = {PICKUP: TripStatus.ON_THE_WAY, DELIVERY: TripStatus.OUT_FOR_DELIVERY}
+
+
+def _own_trip(actor: Any, trip: Trip) -> None:
+    if trip.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
+        raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
+
+
+def trip_handover(*, actor: Any, trip: Trip, phase: str, at: dt.datetime | None = None) -> Any:
+    """The handover sheet the driver fills at the door: reception's own sheet (mileage, fuel/charge, damage on the
+    outline with photos, belongings, the owner's signature), started through reception's services. The pickup sheet
+    names the trip's appointment, so at check-in the advisor opens the repair order from it; the delivery sheet is a
+    second sheet of the same car, shown beside the first so new damage stands out. Started once per phase."""
+    from aftersales.reception import services as reception
+
+    require(actor, "mobility.change_trip")
+    require_store(actor, trip.store_id)
+    if phase not in HANDOVER_WHEN:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": phase}, "phase")
+    field = f"{phase}_handover"
+    with transaction.atomic():
+        locked = Trip.objects.select_for_update(of=("self",)).select_related("store", "vehicle", "appointment").get(pk=trip.pk)
+        _own_trip(actor, locked)
+        existing = getattr(locked, field)
+        if existing is not None:
+            return existing
+        if locked.status != HANDOVER_WHEN[phase]:
+            message = (_("The pickup sheet is filled at the owner's door, once the driver is on the way.") if phase == PICKUP
+                       else _("The delivery sheet is filled at the owner's door, once the car is out for delivery."))
+            raise Conflict("wrong_time", message, "phase")
+        handover = reception.handover_start(actor=actor, store=locked.store, vehicle=locked.vehicle, at=at)
+        if phase == PICKUP and locked.appointment is not None:
+            handover = reception.handover_attach_appointment(actor=actor, handover=handover, appointment=locked.appointment)
+        if phase == PICKUP and locked.notes:  # what the owner asked for when ordering: the sheet's request
+            handover = reception.handover_update(actor=actor, handover=handover, data={"customer_words": locked.notes})
+        setattr(locked, field, handover)
+        locked.save(update_fields=[field])
+        audit.record(actor=actor, obj=locked, action=f"trip.{phase}_handover", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={field: [None, handover.pk]}, at=at)
+    return handover
+
+
+def _handover_signed(trip: Trip, phase: str) -> None:
+    from aftersales.reception.choices import HandoverStatus
+
+    sheet = getattr(trip, f"{phase}_handover")
+    if sheet is None or sheet.status != HandoverStatus.SIGNED:
+        message = (_("Fill in the handover sheet at the door and have the owner sign it before driving off.")
+                   if phase == PICKUP else _("Fill in the handover sheet at the door and have the owner sign it before handing the car back."))
+        raise Conflict("handover_unsigned", message, "handover")
+
+
+def _order_of(trip: Trip) -> int | None:
+    """The trip's repair order: named when ordered, or opened at check-in from the pickup sheet."""
+    if trip.order_id is None and trip.pickup_handover_id is not None:
+        return trip.pickup_handover.order_id if trip.pickup_handover else None
+    return trip.order_id
 
 
 def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any = "", at: dt.datetime | None = None) -> Trip:
@@ -203,16 +265,24 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
     from aftersales.messaging.services import customer_variables, message_enqueue
 
     with transaction.atomic():
-        locked = Trip.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "driver").get(pk=trip.pk)
-        if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED) \
-                and locked.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
-            raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
+        locked = Trip.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "driver", "pickup_handover", "delivery_handover").get(pk=trip.pk)
+        if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED):
+            _own_trip(actor, locked)
+        if to == TripStatus.PICKED_UP and locked.status == TripStatus.ON_THE_WAY:
+            _handover_signed(locked, PICKUP)
         if to == TripStatus.DELIVERED and locked.status == TripStatus.OUT_FOR_DELIVERY:
+            _handover_signed(locked, DELIVERY)
             _delivery_allowed(locked)
+        also: list[str] = []
         if eta_at is not None:
             locked.eta = eta_at
+            also.append("eta")
+        if locked.order_id is None and _order_of(locked) is not None:
+            locked.order_id = _order_of(locked)  # checked in from the pickup sheet: the trip follows its order
+            also.append("order")
         move(locked, to=to, actor=actor, transitions=TRIP_TRANSITIONS, event_model=TripEvent, event_fk="trip",
-             labels=TripStatus, reason=reason or "", at=at, also_save=("eta",) if eta_at is not None else ())
+             labels=TripStatus, reason=reason or "", at=at, also_save=tuple(also))
         if to == TripStatus.ON_THE_WAY and locked.driver is not None:
             with override(getattr(locked.customer, "language", "") or "zh-hans"):
                 variables = {**customer_variables(customer=locked.customer, store=locked.store),

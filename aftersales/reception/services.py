@@ -481,3 +481,23 @@ def handover_open_order(*, actor: Any, handover: Handover, at: dt.datetime | Non
             customer_id=locked.customer_id, changes={"order": [None, order.number]}, at=at,
         )
     return order
+
+
+def handover_attach_appointment(*, actor: Any, handover: Handover, appointment: Any) -> Handover:
+    """Name the booking a sheet belongs to without marking the customer arrived: a sheet started away from the
+    counter (the pickup driver's, at the owner's door) opens that booking's repair order later at check-in."""
+    require(actor, "reception.change_handover")
+    require_store(actor, handover.store_id)
+    if appointment.store_id != handover.store_id or appointment.vehicle_id != handover.vehicle_id:
+        raise ValidationFailed("appointment_mismatch", _("The appointment is for another store, customer or vehicle."), "appointment")
+    with transaction.atomic():
+        locked = _locked(handover)
+        if locked.appointment_id == appointment.pk:
+            return locked
+        if locked.appointment_id is not None or Handover.objects.filter(appointment_id=appointment.pk).exists():
+            raise Conflict("appointment_has_sheet", _("This appointment already has a handover sheet."), "appointment")
+        locked.appointment = appointment
+        locked.save(update_fields=["appointment", "updated_at"])
+        audit.record(actor=actor, obj=locked, action="handover.appointment_attached", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"appointment": [None, appointment.pk]})
+    return locked
