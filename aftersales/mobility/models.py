@@ -210,6 +210,9 @@ class ServiceArea(models.Model):
 
     store = models.OneToOneField("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="service_area")
     polygon = models.JSONField(_("area (WGS-84 points)"), default=list)
+    #: where the drivers start and bring the cars (the store's gate); empty = the middle of the area
+    depot_lng = models.DecimalField(_("store longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    depot_lat = models.DecimalField(_("store latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -218,6 +221,13 @@ class ServiceArea(models.Model):
 
     def __str__(self) -> str:
         return str(self.store_id)
+
+    def depot(self) -> tuple[float, float]:
+        """(lat, lng) of the store's gate, or the middle of the area's points."""
+        if self.depot_lat is not None and self.depot_lng is not None:
+            return float(self.depot_lat), float(self.depot_lng)
+        points = self.polygon or [[0, 0]]
+        return (sum(float(p[1]) for p in points) / len(points), sum(float(p[0]) for p in points) / len(points))
 
 
 class Trip(models.Model):
@@ -239,6 +249,7 @@ class Trip(models.Model):
     driver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("driver"), null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="trips")
     eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
+    planned_at = models.DateTimeField(_("planned arrival at the door"), null=True, blank=True)
     ordered_via = models.CharField(_("ordered via"), max_length=12, choices=OrderedVia.choices)
     # the door-step handovers: reception's handover sheet, filled by the driver at pickup and again at delivery
     pickup_handover = models.ForeignKey("reception.Handover", verbose_name=_("handover at pickup"), null=True, blank=True,

@@ -35,8 +35,9 @@ def board(request: HttpRequest) -> HttpResponse:
     except ValueError:
         day = timezone.localtime(timezone.now(), store.zone).date()
     rows = selectors.trips_of_day(request.user, store=store, day=day)
+    plan = selectors.route_plan(request.user, store=store, day=day) if request.GET.get("plan") else None
     return render(request, "mobility/board.html", {
-        "store": store, "day": day, "rows": rows, "drivers": selectors.drivers(store),
+        "store": store, "day": day, "rows": rows, "drivers": selectors.drivers(store), "plan": plan,
         "prev": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1), "errors": {}, "values": {},
     })
 
@@ -88,11 +89,38 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("mobility.add_trip", raise_exception=True)
+@require_POST
+def plan_apply(request: HttpRequest) -> HttpResponse:
+    """Apply the route plan shown on the board: every stop re-checked by the service, all or nothing."""
+    from aftersales.staff.models import User
+
+    store = store_from_request(request)
+    stops = []
+    for raw in request.POST.getlist("stop"):
+        try:
+            trip_id, driver_id, when = raw.split(":", 2)
+            stops.append((found(selectors.trip, request.user, int(trip_id)),
+                          User.objects.filter(pk=int(driver_id)).first(), dt.datetime.fromisoformat(when)))
+        except ValueError:
+            messages.error(request, _("The plan was changed in the page; plan again."))
+            break
+    else:
+        try:
+            n = trips.plan_apply(actor=request.user, store=store, stops=stops)
+            messages.success(request, _("Route plan applied to %(n)s trips.") % {"n": n})
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+    return redirect(f"{request.path.rsplit('trips/', 1)[0]}trips/board/?store={store.pk}&day={request.POST.get('day', '')}")
+
+
+@login_required
 @permission_required("mobility.view_trip", raise_exception=True)
 def driver_page(request: HttpRequest) -> HttpResponse:
-    rows = [(t, _next_moves(t)) for t in selectors.my_trips(request.user)]
-    eta_default = (timezone.localtime(timezone.now()) + dt.timedelta(minutes=30)).strftime("%H:%M")
-    return render(request, "mobility/driver.html", {"rows": rows, "eta_default": eta_default})
+    now = timezone.now()
+    rows = [(t, _next_moves(t), timezone.localtime(selectors.eta_from_store(t, now), t.store.zone).strftime("%H:%M"))
+            for t in selectors.my_trips(request.user)]
+    return render(request, "mobility/driver.html", {"rows": rows})
 
 
 @login_required

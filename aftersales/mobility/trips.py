@@ -167,6 +167,29 @@ def trip_schedule(*, actor: Any, trip: Trip, driver: Any, at: dt.datetime | None
     return locked
 
 
+def plan_apply(*, actor: Any, store: Any, stops: list[tuple[Any, Any, dt.datetime]], at: dt.datetime | None = None) -> int:
+    """Apply the dispatcher's route plan: each (trip, driver, arrival) gives the trip to the driver and records the
+    planned arrival at the door (inside the trip's window). All or nothing; returns how many trips were planned."""
+    require(actor, "mobility.change_trip")
+    require_store(actor, store.pk)
+    p = Problems()
+    for n, (trip, driver, arrival) in enumerate(stops):
+        if trip.store_id != store.pk:
+            p.add("other_store", _("This trip belongs to another store."), f"stops[{n}]")
+        elif not trip.window_start <= arrival <= trip.window_end:
+            p.add("outside_window", _("The planned arrival is outside the trip's window."), f"stops[{n}]")
+        if driver is None or not is_driver(driver, store.pk):
+            p.add("not_a_driver", _("Pick a driver of this store."), f"stops[{n}]")
+    p.raise_if_any()
+    with transaction.atomic():
+        for trip, driver, arrival in stops:
+            locked = trip_schedule(actor=actor, trip=trip, driver=driver, at=at)
+            Trip.objects.filter(pk=locked.pk).update(planned_at=arrival)
+        audit.record(actor=actor, obj=store, action="trip.plan_applied", store_id=store.pk,
+                     changes={"trips": [None, len(stops)]}, at=at)
+    return len(stops)
+
+
 def _first_name(user: Any) -> str:
     return (user.first_name or user.get_full_name() or user.username).strip()
 

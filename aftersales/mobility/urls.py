@@ -23,6 +23,7 @@ from . import trip_views  # noqa: E402
 urlpatterns += [
     path("trips/board/", trip_views.board, name="board"),
     path("trips/new/", trip_views.trip_new, name="trip_new"),
+    path("trips/plan/", trip_views.plan_apply, name="plan_apply"),
     path("trips/<int:pk>/schedule/", trip_views.schedule, name="trip_schedule"),
     path("trips/<int:pk>/move/", trip_views.driver_move, name="trip_move"),
     path("trips/<int:pk>/handover/<str:phase>/", trip_views.handover, name="trip_handover"),
