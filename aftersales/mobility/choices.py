@@ -81,3 +81,14 @@ class OrderedVia(models.TextChoices):
     OWNER_APP = "owner_app", _("Owner app")
     CALL_CENTRE = "call_centre", _("Call centre")
     ADVISOR = "advisor", _("Service advisor")
+
+
+class FeeBasis(models.TextChoices):
+    STORE_FEE = "store_fee", _("Store's pickup fee")
+    TIER_A = "tier_a", _("Free for tier A customers")
+    VOUCHER = "voucher", _("Pickup voucher")
+    NO_FEE = "no_fee", _("The store charges no pickup fee")
+
+
+#: the service code of the pickup fee line; a free-item voucher covering it makes the pickup free at the till
+PICKUP_FEE_CODE = "PICKUP"

@@ -11,7 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.reception.choices import DamageKind
 
-from .choices import BookingStatus, CarCondition, ChargeRoute, Energy, OrderedVia, Phase, TripStatus, WaitStatus
+from .choices import (
+    BookingStatus,
+    CarCondition,
+    ChargeRoute,
+    Energy,
+    FeeBasis,
+    OrderedVia,
+    Phase,
+    TripStatus,
+    WaitStatus,
+)
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
 
@@ -213,6 +223,7 @@ class ServiceArea(models.Model):
     #: where the drivers start and bring the cars (the store's gate); empty = the middle of the area
     depot_lng = models.DecimalField(_("store longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     depot_lat = models.DecimalField(_("store latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    pickup_fee = models.DecimalField(_("pickup and delivery fee (CNY)"), default=0, **MONEY)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -250,6 +261,11 @@ class Trip(models.Model):
                                on_delete=models.SET_NULL, related_name="trips")
     eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
     planned_at = models.DateTimeField(_("planned arrival at the door"), null=True, blank=True)
+    fee = models.DecimalField(_("pickup fee (CNY)"), default=0, **MONEY)
+    fee_basis = models.CharField(_("fee"), max_length=10, choices=FeeBasis.choices, default=FeeBasis.NO_FEE)
+    voucher = models.ForeignKey("loyalty.Voucher", verbose_name=_("voucher"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    fee_job_id = models.PositiveIntegerField(null=True, blank=True)
     ordered_via = models.CharField(_("ordered via"), max_length=12, choices=OrderedVia.choices)
     # the door-step handovers: reception's handover sheet, filled by the driver at pickup and again at delivery
     pickup_handover = models.ForeignKey("reception.Handover", verbose_name=_("handover at pickup"), null=True, blank=True,

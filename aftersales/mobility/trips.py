@@ -19,7 +19,7 @@ from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
-from .choices import TRIP_TRANSITIONS, OrderedVia, TripStatus
+from .choices import PICKUP_FEE_CODE, TRIP_TRANSITIONS, FeeBasis, OrderedVia, TripStatus
 from .models import ServiceArea, Trip, TripEvent
 from .services import Problems, _text, _when
 
@@ -56,8 +56,11 @@ def _coordinate(value: Any, field: str, lo: float, hi: float) -> float:
     return float(round(number, 6))
 
 
-def service_area_set(*, actor: Any, store: Any, polygon: Any) -> ServiceArea:
-    """Draw the store's pickup area: at least three [longitude, latitude] points (WGS-84)."""
+def service_area_set(*, actor: Any, store: Any, polygon: Any, pickup_fee: Any = None, depot: Any = None) -> ServiceArea:
+    """Draw the store's pickup area: at least three [longitude, latitude] points (WGS-84); optionally the fee
+    for a pickup and the store's gate [longitude, latitude] where the drivers start."""
+    from aftersales.common.money import parse_money
+
     require(actor, "stores.change_store")
     require_store(actor, store.pk)
     if not isinstance(polygon, list | tuple) or len(polygon) < 3:
@@ -67,8 +70,16 @@ def service_area_set(*, actor: Any, store: Any, polygon: Any) -> ServiceArea:
         if not isinstance(point, list | tuple) or len(point) != 2:
             raise ValidationFailed("polygon", _("Give the area as at least three points on the map."), f"polygon[{n}]")
         points.append([_coordinate(point[0], f"polygon[{n}]", -180, 180), _coordinate(point[1], f"polygon[{n}]", -90, 90)])
+    defaults: dict[str, Any] = {"polygon": points}
+    if pickup_fee not in (None, ""):
+        defaults["pickup_fee"] = parse_money(pickup_fee, "pickup_fee")
+    if depot not in (None, ""):
+        if not isinstance(depot, list | tuple) or len(depot) != 2:
+            raise ValidationFailed("coordinate", _("Pick the place on the map (a longitude and a latitude)."), "depot")
+        defaults["depot_lng"] = Decimal(str(_coordinate(depot[0], "depot", -180, 180)))
+        defaults["depot_lat"] = Decimal(str(_coordinate(depot[1], "depot", -90, 90)))
     with transaction.atomic():
-        area, _created = ServiceArea.objects.update_or_create(store=store, defaults={"polygon": points})
+        area, _created = ServiceArea.objects.update_or_create(store=store, defaults=defaults)
         audit.record(actor=actor, obj=area, action="mobility.service_area_set", store_id=store.pk,
                      changes={"points": [None, len(points)]})
     return area
@@ -113,10 +124,72 @@ def trip_problems(*, store: Any, address: Any, lng: Any, lat: Any, window_start:
     return p, values
 
 
+# ---- the pickup fee -----------------------------------------------------------------------------------------------
+def pickup_voucher(customer: Any, code: Any, *, store: Any, today: dt.date) -> Any:
+    """The owner's voucher that makes a pickup free: theirs, unused, valid today, a free service item covering the
+    pickup fee's code. None when no code is given; refused (on ``voucher``) otherwise."""
+    from aftersales.loyalty.choices import VoucherKind, VoucherStatus
+    from aftersales.loyalty.models import Voucher
+
+    code = str(code or "").strip().upper()
+    if not code:
+        return None
+    voucher = Voucher.objects.select_related("template").filter(code=code, customer_id=customer.pk).first()
+    if voucher is None:
+        raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "voucher")
+    template = voucher.template
+    codes = {c.strip().upper() for c in (template.service_codes or [])}
+    if template.kind != VoucherKind.FREE_ITEM or PICKUP_FEE_CODE not in codes or (template.store_id and template.store_id != store.pk):
+        raise ValidationFailed("voucher_not_covered", _("This voucher does not cover pickup and delivery."), "voucher")
+    if voucher.status != VoucherStatus.ISSUED or not voucher.valid_from <= today <= voucher.valid_until:
+        raise ValidationFailed("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher")
+    return voucher
+
+
+def pickup_fee(*, store: Any, customer: Any, voucher: Any = None) -> tuple[Decimal, str]:
+    """What the pickup costs the owner: free for tier A; free with a pickup voucher (the fee line is added and the
+    voucher takes it off at the till); otherwise the store's fee (none when the store sets none)."""
+    from aftersales.engagement.models import CustomerTier
+
+    area = ServiceArea.objects.filter(store=store).first()
+    fee = area.pickup_fee if area is not None else Decimal("0")
+    if CustomerTier.objects.filter(customer_id=customer.pk, tier="A").exists():
+        return Decimal("0"), FeeBasis.TIER_A
+    if fee <= 0:
+        return Decimal("0"), FeeBasis.NO_FEE
+    if voucher is not None:
+        return fee, FeeBasis.VOUCHER
+    return fee, FeeBasis.STORE_FEE
+
+
+def _charge_fee(trip: Trip, at: dt.datetime) -> None:
+    """Put the pickup fee on the trip's repair order once it has one (a fee line with the pickup code, so a pickup
+    voucher redeems against it at the till). Written on behalf of the order's advisor, who answers for the order;
+    an order already invoiced or past the work keeps the fee on the trip for the desk to see."""
+    from aftersales.billing.models import Invoice
+    from aftersales.workshop.choices import EDITABLE_STATES, JobStatus, JobType, LineKind
+    from aftersales.workshop.models import RepairOrder
+    from aftersales.workshop.services import repair_job_add, repair_job_move
+
+    if trip.fee <= 0 or trip.fee_job_id or trip.order_id is None:
+        return
+    order = RepairOrder.objects.select_related("advisor").get(pk=trip.order_id)
+    advisor = order.advisor
+    if order.status not in EDITABLE_STATES or Invoice.objects.filter(order_id=order.pk).exists() or advisor is None \
+            or not advisor.has_perm("workshop.change_repairorder"):
+        return
+    job = repair_job_add(actor=advisor, order=order, title=_("Pickup and delivery"), job_type=JobType.OTHER, at=at,
+                         lines=[{"kind": LineKind.FEE, "code": PICKUP_FEE_CODE, "description": str(_("Pickup and delivery fee")),
+                                 "unit_price": trip.fee, "quantity": 1}])
+    repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason=str(FeeBasis(trip.fee_basis).label), at=at)
+    trip.fee_job_id = job.pk
+    trip.save(update_fields=["fee_job_id"])
+
+
 def trip_request(
     *, actor: Any, store: Any, vehicle: Any, address: Any, lng: Any, lat: Any, window_start: Any, window_end: Any,
     via: str = OrderedVia.ADVISOR, order: Any = None, notes: Any = "", at: dt.datetime | None = None,
-    appointment: Any = None,
+    appointment: Any = None, voucher: Any = "",
 ) -> Trip:
     """Order a pickup: by the call centre or offered by the advisor (``actor`` is staff), or by the owner in the
     app (``actor`` None, ``via`` owner_app: the portal has checked the owner owns the car)."""
@@ -131,14 +204,19 @@ def trip_request(
     notes = p.check(_text, notes, "notes", 300)
     if order is not None and order.vehicle_id != vehicle.pk:
         p.add("other_vehicle", _("This repair order is for another car."), "order")
+    owner_voucher = p.check(pickup_voucher, vehicle.owner, voucher, store=store, today=timezone.localtime(at, store.zone).date())
     p.raise_if_any()
+    fee, basis = pickup_fee(store=store, customer=vehicle.owner, voucher=owner_voucher)
     with transaction.atomic():
         trip = Trip.objects.create(store=store, customer_id=vehicle.owner_id, vehicle=vehicle, order=order, appointment=appointment,
-                                   ordered_via=via, notes=notes or "", created_by=actor, created_at=at, **values)
+                                   ordered_via=via, notes=notes or "", created_by=actor, created_at=at, fee=fee,
+                                   fee_basis=basis, voucher=owner_voucher if basis == FeeBasis.VOUCHER else None, **values)
         TripEvent.objects.create(trip=trip, from_state="", to_state=TripStatus.REQUESTED, actor=actor, at=at,
                                  reason=str(OrderedVia(via).label))
         audit.record(actor=actor, obj=trip, action="trip.requested", store_id=store.pk, customer_id=vehicle.owner_id,
-                     changes={"window": [None, values["window_start"].isoformat()]}, reason=via, at=at)
+                     changes={"window": [None, values["window_start"].isoformat()], "fee": [None, f"{fee} {basis}"]},
+                     reason=via, at=at)
+        _charge_fee(trip, at)
     return trip
 
 
@@ -306,6 +384,7 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
             also.append("order")
         move(locked, to=to, actor=actor, transitions=TRIP_TRANSITIONS, event_model=TripEvent, event_fk="trip",
              labels=TripStatus, reason=reason or "", at=at, also_save=tuple(also))
+        _charge_fee(locked, at)
         if to == TripStatus.ON_THE_WAY and locked.driver is not None:
             with override(getattr(locked.customer, "language", "") or "zh-hans"):
                 variables = {**customer_variables(customer=locked.customer, store=locked.store),

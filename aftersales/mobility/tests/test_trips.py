@@ -215,3 +215,38 @@ def test_door_step_page_on_the_phone(pickup, settings, tmp_path):
     tech = Client()
     tech.force_login(pickup.world.technician)
     assert tech.get(url).status_code == 403
+
+
+def test_pickup_fee_by_tier_voucher_or_store_fee(pickup):
+    """Free for tier A; with a pickup voucher the fee line goes on the order and the voucher takes it off at the till;
+    otherwise the store's fee, on the repair order as a fee line."""
+    import datetime as _dt
+
+    from aftersales.engagement.models import CustomerTier
+    from aftersales.loyalty.models import Voucher, VoucherTemplate
+    from aftersales.workshop.models import RepairLine
+    from aftersales.workshop.services import repair_order_check_in
+
+    w = pickup.world
+    trips.service_area_set(actor=w.manager, store=w.a, polygon=AREA, pickup_fee="80")
+    order = repair_order_check_in(actor=w.advisor, store=w.a, customer=pickup.customer, vehicle=pickup.vehicle,
+                                  mileage=1000, complaint="保养")
+    trip = _request(pickup, order=order)
+    assert (trip.fee, trip.fee_basis) == (80, "store_fee")
+    line = RepairLine.objects.get(job_id=trip.fee_job_id)
+    assert (line.code, line.amount, line.kind) == ("PICKUP", 80, "fee")
+
+    today = _dt.date.today()
+    template = VoucherTemplate.objects.create(group=w.a.group, code="pickup-free", name_zh="免费取送车", name_en="Free pickup",
+                                              kind="free_item", service_codes=["PICKUP"])
+    voucher = Voucher.objects.create(template=template, customer=pickup.customer, store=w.a, code="PK0001",
+                                     valid_from=today - _dt.timedelta(days=1), valid_until=today + _dt.timedelta(days=30))
+    with pytest.raises(ValidationFailed) as caught:
+        _request(pickup, voucher="NOPE", address="")
+    assert {e["field"] for e in caught.value.extra["errors"]} == {"voucher", "address"}
+    with_voucher = _request(pickup, voucher="pk0001")
+    assert (with_voucher.fee_basis, with_voucher.voucher_id) == ("voucher", voucher.pk)
+
+    CustomerTier.objects.create(customer=pickup.customer, store=w.a, tier="A", reason="d_lapsed", computed_on=today, since=today)
+    tier_a = _request(pickup)
+    assert (tier_a.fee, tier_a.fee_basis, tier_a.fee_job_id) == (0, "tier_a", None)
