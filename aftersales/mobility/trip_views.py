@@ -212,3 +212,20 @@ def handover(request: HttpRequest, pk: int, phase: str) -> HttpResponse:
             return render(request, "mobility/handover.html", _handover_context(request, trip, phase, sheet, errors), status=422)
         return redirect("mobility:trip_handover", trip.pk, phase)
     return render(request, "mobility/handover.html", _handover_context(request, trip, phase, sheet, errors))
+
+
+@login_required
+@permission_required("mobility.change_trip", raise_exception=True)
+@require_POST
+def call(request: HttpRequest, pk: int) -> HttpResponse:
+    """The driver taps "call the owner": a masked middle number bound for this trip (or the store's number)."""
+    from .calls import call_number
+
+    trip = found(selectors.trip, request.user, pk)
+    try:
+        trips._own_trip(request.user, trip)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("mobility:driver")
+    number, masked = call_number(trip, request.user)
+    return render(request, "mobility/call.html", {"t": trip, "number": number, "masked": masked})

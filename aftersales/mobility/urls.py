@@ -27,5 +27,6 @@ urlpatterns += [
     path("trips/<int:pk>/schedule/", trip_views.schedule, name="trip_schedule"),
     path("trips/<int:pk>/move/", trip_views.driver_move, name="trip_move"),
     path("trips/<int:pk>/handover/<str:phase>/", trip_views.handover, name="trip_handover"),
+    path("trips/<int:pk>/call/", trip_views.call, name="trip_call"),
     path("driver/", trip_views.driver_page, name="driver"),
 ]

@@ -250,3 +250,54 @@ def test_pickup_fee_by_tier_voucher_or_store_fee(pickup):
     CustomerTier.objects.create(customer=pickup.customer, store=w.a, tier="A", reason="d_lapsed", computed_on=today, since=today)
     tier_a = _request(pickup)
     assert (tier_a.fee, tier_a.fee_basis, tier_a.fee_job_id) == (0, "tier_a", None)
+
+
+def test_masked_call_through_the_relay_never_shows_the_owners_mobile(pickup, settings):
+    """The driver's page shows the owner's mobile masked; "call the owner" binds a middle number at the call-through
+    provider (a fake speaking its bind protocol) or, without one, gives the store's number."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from django.test import Client
+
+    bound = []
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            bound.append((self.path, body))
+            out = json.dumps({"x": "+8617100001111"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = pickup.driver
+    driver.phone = "+8613900001234"
+    driver.save()
+    trip = trips.trip_schedule(actor=pickup.world.advisor, trip=_request(pickup), driver=driver)
+    client = Client()
+    client.force_login(driver)
+    mobile = pickup.customer.mobile
+    page = client.get("/mobility/driver/").content.decode()
+    assert mobile not in page and mobile[-4:] in page and f"geo:{trip.lat}" in page
+    try:
+        settings.AFTERSALES_CALL_RELAY_URL = f"http://127.0.0.1:{server.server_port}"
+        page = client.post(f"/mobility/trips/{trip.pk}/call/").content.decode()
+        assert 'href="tel:+8617100001111"' in page and mobile not in page
+        assert bound == [("/bind", {"a": "+8613900001234", "b": mobile, "ref": f"trip-{trip.pk}", "expires_in": 14400})]
+    finally:
+        server.shutdown()
+    settings.AFTERSALES_CALL_RELAY_URL = ""
+    page = client.post(f"/mobility/trips/{trip.pk}/call/").content.decode()
+    assert mobile not in page and (pickup.world.a.phone or "") in page
+    other = Client()
+    other.force_login(make_staff("driver", pickup.world.a))
+    assert other.post(f"/mobility/trips/{trip.pk}/call/").status_code == 302  # another driver's trip: refused
