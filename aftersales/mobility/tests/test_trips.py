@@ -264,7 +264,7 @@ def test_masked_call_through_the_relay_never_shows_the_owners_mobile(pickup, set
     bound = []
 
     class Relay(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             bound.append((self.path, body))
             out = json.dumps({"x": "+8617100001111"}).encode()
