@@ -47,7 +47,7 @@ class WaitStatus(models.TextChoices):
 class ChargeRoute(models.TextChoices):
     NONE = "", _("No charges")
     ORDER = "order", _("Added to the repair order's invoice")
-    SEPARATE = "separate", _("To collect separately (the invoice was already closed)")
+    SEPARATE = "separate", _("A supplementary charge (the invoice was already issued)")
 
 
 # ---- pickup and delivery (取送车) ----------------------------------------------------------------------------------
@@ -92,3 +92,9 @@ class FeeBasis(models.TextChoices):
 
 #: the service code of the pickup fee line; a free-item voucher covering it makes the pickup free at the till
 PICKUP_FEE_CODE = "PICKUP"
+
+
+class SupplementStatus(models.TextChoices):
+    OPEN = "open", _("To collect")
+    PAID = "paid", pgettext_lazy("supplementary charge", "Paid")
+    WAIVED = "waived", _("Waived by the manager")

@@ -19,6 +19,7 @@ from .choices import (
     FeeBasis,
     OrderedVia,
     Phase,
+    SupplementStatus,
     TripStatus,
     WaitStatus,
 )
@@ -302,3 +303,31 @@ class TripEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trip_id}: {self.from_state}→{self.to_state}"
+
+
+class SupplementaryCharge(models.Model):
+    """Courtesy-car return charges that arrive after the repair order's invoice was issued: kept as their own
+    numbered charge against the order (补充收费单), listed as outstanding until collected or waived — never lost."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    booking = models.OneToOneField(CourtesyBooking, verbose_name=_("courtesy car booking"), on_delete=models.PROTECT,
+                                   related_name="supplement")
+    order = models.ForeignKey("workshop.RepairOrder", verbose_name=_("repair order"), on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(_("status"), max_length=8, choices=SupplementStatus.choices, default=SupplementStatus.OPEN)
+    method = models.CharField(_("paid by"), max_length=12, blank=True)
+    reference = models.CharField(_("receipt or reason"), max_length=120, blank=True)
+    settled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("raised at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("supplementary charge")
+        verbose_name_plural = _("supplementary charges")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="supplement_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.number

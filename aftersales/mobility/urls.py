@@ -16,6 +16,7 @@ urlpatterns = [
     path("bookings/<int:pk>/hand-out/", views.hand_out, name="hand_out"),
     path("bookings/<int:pk>/return/", views.give_back, name="return"),
     path("bookings/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<int:pk>/supplement/", views.supplement_settle, name="supplement_settle"),
 ]
 
 from . import trip_views  # noqa: E402
