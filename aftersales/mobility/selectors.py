@@ -195,7 +195,7 @@ def driver_shifts(store: Any, day: dt.date) -> list[tuple[Any, int, int]]:
         return []
     opens = min(p.opens for p in periods)
     closes = max(p.closes for p in periods)
-    out = []
+    out: list[tuple[Any, int, int]] = []
     for user in drivers(store):
         rows = list(TechnicianShift.objects.filter(user=user, store=store, weekday=day.weekday()))
         if rows:
