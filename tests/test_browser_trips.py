@@ -69,9 +69,13 @@ def test_dispatcher_assigns_and_driver_goes_on_a_phone(live_server, world, brows
     login(page, live_server, world.advisor)
     page.click("[data-testid=nav-trips]")
     page.goto(f"{live_server.url}/mobility/trips/board/?day={monday.isoformat()}")
-    page.select_option("select[name=driver]", str(driver.pk))
-    page.click(f"[data-testid=assign-{trip.pk}]")
+    page.click("[data-testid=plan-routes]")  # the route plan: one driver, one trip in its window
+    page.wait_for_selector("[data-testid=plan-stop]")
+    page.screenshot(path=f"{SHOTS}/trips-plan.png", full_page=True)
+    with page.expect_navigation():
+        page.click("[data-testid=apply-plan]")
     page.wait_for_selector("[data-testid=trip-board]")
+    assert Trip.objects.get().planned_at is not None
     assert "天河路 100 号<b>" in page.locator("[data-testid=trip-board]").inner_text()  # shown as typed, escaped
     page.screenshot(path=f"{SHOTS}/trips-board.png", full_page=True)
     assert Trip.objects.get().status == "scheduled"
