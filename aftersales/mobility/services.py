@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -24,7 +24,7 @@ from aftersales.common.errors import Conflict, DomainError, ValidationFailed
 from aftersales.common.money import parse_money, q
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
-from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
+from aftersales.common.uploads import check_image
 from aftersales.common.validators import normalize_plate, normalize_vin, parse_date
 from aftersales.reception.choices import DamageKind
 
@@ -145,13 +145,10 @@ def _money(value: Any, field: str) -> Decimal:
 
 
 def _signature(value: Any, field: str) -> bytes:
-    if not value:
-        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
-    content = decode_data_url(str(value), field=field)
-    check_image(content, field=field, max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
-    if ink_ratio(content) < 0.002:
-        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
-    return content
+    """Reception's signature check (the same canvas, the same rules as the handover sheet)."""
+    from aftersales.reception.services import signature_png
+
+    return signature_png(value, field)
 
 
 def _local(store: Any, when: dt.datetime) -> str:
@@ -385,15 +382,9 @@ def courtesy_mark_add(*, actor: Any, booking: CourtesyBooking, phase: Any, x: An
     require_store(actor, booking.store_id)
     p = Problems()
     phase = p.check(_choice, phase, Phase, "phase")
-    coords = []
-    for name, value in (("x", x), ("y", y)):
-        try:
-            number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            if not number.is_finite() or not 0 <= number <= 100:
-                raise InvalidOperation
-            coords.append(number)
-        except (InvalidOperation, ValueError):
-            p.add("number_range", _("Tap on the car outline to mark the damage."), name)
+    from aftersales.reception.services import outline_point
+
+    coords = [p.check(outline_point, x, "x"), p.check(outline_point, y, "y")]
     kind = p.check(_choice, kind or DamageKind.SCRATCH, DamageKind, "kind")
     note = p.check(_text, note, "note", 200)
     p.raise_if_any()

@@ -231,18 +231,33 @@ def handover_update(*, actor: Any, handover: Handover, data: dict[str, Any]) -> 
     return locked
 
 
+# ---- the handover pieces other sheets reuse (courtesy-car contracts, the driver's door-step sheet) ----------------
+def outline_point(value: Any, field: str) -> Decimal:
+    """One coordinate of a tap on the car outline: a percentage 0-100, two decimals."""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed("number_format", _("Tap on the car outline to mark the damage."), field) from exc
+    if not number.is_finite() or not 0 <= number <= 100:
+        raise ValidationFailed("number_range", _("Tap on the car outline to mark the damage."), field)
+    return number
+
+
+def signature_png(value: Any, field: str = "signature") -> bytes:
+    """The customer's signature from the signing canvas: a PNG data URL, within the size cap, with ink on it."""
+    if not value:
+        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
+    content = decode_data_url(str(value), field=field)
+    check_image(content, field=field, max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
+    if ink_ratio(content) < 0.002:
+        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
+    return content
+
+
 def damage_mark_add(*, actor: Any, handover: Handover, x: Any, y: Any, kind: str = DamageKind.SCRATCH, note: str = "") -> DamageMark:
     require(actor, "reception.change_handover")
     require_store(actor, handover.store_id)
-    coords = []
-    for name, value in (("x", x), ("y", y)):
-        try:
-            number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        except (InvalidOperation, ValueError) as exc:
-            raise ValidationFailed("number_format", _("Tap on the car outline to mark the damage."), name) from exc
-        if not number.is_finite() or not 0 <= number <= 100:
-            raise ValidationFailed("number_range", _("Tap on the car outline to mark the damage."), name)
-        coords.append(number)
+    coords = [outline_point(x, "x"), outline_point(y, "y")]
     kind = _choice(kind or DamageKind.SCRATCH, DamageKind, "kind", blank=False)
     note = _text(note, "note", 200)
     with transaction.atomic():
@@ -386,10 +401,7 @@ def handover_sign(
             raise ValidationFailed("link_invalid", _("This link is not valid."), "token")
     else:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": via}, "via")
-    content = decode_data_url(signature, field="signature")
-    check_image(content, field="signature", max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
-    if ink_ratio(content) < 0.002:
-        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), "signature")
+    content = signature_png(signature)
     signer_name = _text(signer_name, "signer_name", 60) or handover.customer.name
     at = at or timezone.now()
     with transaction.atomic():
