@@ -65,6 +65,8 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("appointments", "reception"): "the arrivals page links to the reception check-in (a view; to move to the top)",
     ("billing", "loyalty"): "paying with points or a voucher is one transaction with the loyalty ledger (synchronous)",
     ("billing", "care"): "the reminder card's next maintenance comes from the vehicle's care plan when there is one",
+    ("mobility", "engagement"): "a pickup is free for tier A: the fee reads the customer's tier (as the tier-A lane does)",
+    ("mobility", "loyalty"): "a pickup voucher is checked when the pickup is ordered (read only; redeemed at the till)",
 }
 
 # Arrows inside one layer that close a circle between two apps, each with its reason.

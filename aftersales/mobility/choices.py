@@ -47,7 +47,7 @@ class WaitStatus(models.TextChoices):
 class ChargeRoute(models.TextChoices):
     NONE = "", _("No charges")
     ORDER = "order", _("Added to the repair order's invoice")
-    SEPARATE = "separate", _("To collect separately (the invoice was already closed)")
+    SEPARATE = "separate", _("A supplementary charge (the invoice was already issued)")
 
 
 # ---- pickup and delivery (取送车) ----------------------------------------------------------------------------------
@@ -81,3 +81,20 @@ class OrderedVia(models.TextChoices):
     OWNER_APP = "owner_app", _("Owner app")
     CALL_CENTRE = "call_centre", _("Call centre")
     ADVISOR = "advisor", _("Service advisor")
+
+
+class FeeBasis(models.TextChoices):
+    STORE_FEE = "store_fee", _("Store's pickup fee")
+    TIER_A = "tier_a", _("Free for tier A customers")
+    VOUCHER = "voucher", _("Pickup voucher")
+    NO_FEE = "no_fee", _("The store charges no pickup fee")
+
+
+#: the service code of the pickup fee line; a free-item voucher covering it makes the pickup free at the till
+PICKUP_FEE_CODE = "PICKUP"
+
+
+class SupplementStatus(models.TextChoices):
+    OPEN = "open", _("To collect")
+    PAID = "paid", pgettext_lazy("supplementary charge", "Paid")
+    WAIVED = "waived", _("Waived by the manager")

@@ -11,7 +11,18 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.reception.choices import DamageKind
 
-from .choices import BookingStatus, CarCondition, ChargeRoute, Energy, OrderedVia, Phase, TripStatus, WaitStatus
+from .choices import (
+    BookingStatus,
+    CarCondition,
+    ChargeRoute,
+    Energy,
+    FeeBasis,
+    OrderedVia,
+    Phase,
+    SupplementStatus,
+    TripStatus,
+    WaitStatus,
+)
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
 
@@ -210,6 +221,10 @@ class ServiceArea(models.Model):
 
     store = models.OneToOneField("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="service_area")
     polygon = models.JSONField(_("area (WGS-84 points)"), default=list)
+    #: where the drivers start and bring the cars (the store's gate); empty = the middle of the area
+    depot_lng = models.DecimalField(_("store longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    depot_lat = models.DecimalField(_("store latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    pickup_fee = models.DecimalField(_("pickup and delivery fee (CNY)"), default=0, **MONEY)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -218,6 +233,13 @@ class ServiceArea(models.Model):
 
     def __str__(self) -> str:
         return str(self.store_id)
+
+    def depot(self) -> tuple[float, float]:
+        """(lat, lng) of the store's gate, or the middle of the area's points."""
+        if self.depot_lat is not None and self.depot_lng is not None:
+            return float(self.depot_lat), float(self.depot_lng)
+        points = self.polygon or [[0, 0]]
+        return (sum(float(p[1]) for p in points) / len(points), sum(float(p[0]) for p in points) / len(points))
 
 
 class Trip(models.Model):
@@ -239,7 +261,18 @@ class Trip(models.Model):
     driver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("driver"), null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="trips")
     eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
+    planned_at = models.DateTimeField(_("planned arrival at the door"), null=True, blank=True)
+    fee = models.DecimalField(_("pickup fee (CNY)"), default=0, **MONEY)
+    fee_basis = models.CharField(_("fee"), max_length=10, choices=FeeBasis.choices, default=FeeBasis.NO_FEE)
+    voucher = models.ForeignKey("loyalty.Voucher", verbose_name=_("voucher"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    fee_job_id = models.PositiveIntegerField(null=True, blank=True)
     ordered_via = models.CharField(_("ordered via"), max_length=12, choices=OrderedVia.choices)
+    # the door-step handovers: reception's handover sheet, filled by the driver at pickup and again at delivery
+    pickup_handover = models.ForeignKey("reception.Handover", verbose_name=_("handover at pickup"), null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
+    delivery_handover = models.ForeignKey("reception.Handover", verbose_name=_("handover at delivery"), null=True,
+                                          blank=True, on_delete=models.SET_NULL, related_name="+")
     notes = models.CharField(_("notes"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("ordered at"), default=timezone.now)
@@ -270,3 +303,31 @@ class TripEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trip_id}: {self.from_state}→{self.to_state}"
+
+
+class SupplementaryCharge(models.Model):
+    """Courtesy-car return charges that arrive after the repair order's invoice was issued: kept as their own
+    numbered charge against the order (补充收费单), listed as outstanding until collected or waived — never lost."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    booking = models.OneToOneField(CourtesyBooking, verbose_name=_("courtesy car booking"), on_delete=models.PROTECT,
+                                   related_name="supplement")
+    order = models.ForeignKey("workshop.RepairOrder", verbose_name=_("repair order"), on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(_("status"), max_length=8, choices=SupplementStatus.choices, default=SupplementStatus.OPEN)
+    method = models.CharField(_("paid by"), max_length=12, blank=True)
+    reference = models.CharField(_("receipt or reason"), max_length=120, blank=True)
+    settled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("raised at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("supplementary charge")
+        verbose_name_plural = _("supplementary charges")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="supplement_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.number

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from aftersales.common.scoping import get_or_404, restrict_to_stores
@@ -127,7 +127,8 @@ def fleet_stats(user: Any, *, store_id: int, now: dt.datetime | None = None) -> 
 def trips(user: Any, *, store_id: int | None = None) -> QuerySet[Any]:
     from .models import Trip
 
-    qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order"), user)
+    qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order",
+                                                         "pickup_handover", "delivery_handover"), user)
     return qs.filter(store_id=store_id) if store_id else qs
 
 
@@ -148,7 +149,21 @@ def my_trips(user: Any, *, now: dt.datetime | None = None) -> list[Any]:
 
     now = now or timezone.now()
     return list(trips(user).filter(driver=user).exclude(status__in=(TripStatus.DELIVERED, TripStatus.CANCELLED))
-                .filter(window_start__lt=now + dt.timedelta(days=8)).order_by("window_start", "id"))
+                .filter(window_start__lt=now + dt.timedelta(days=8))
+                .order_by(F("planned_at").asc(nulls_last=True), "window_start", "id"))
+
+
+def eta_from_store(trip: Any, now: dt.datetime) -> dt.datetime:
+    """When the driver leaving the store now reaches the owner's door (the shared ETA helper: great-circle ×
+    detour ÷ speed); never before the planned arrival or the window."""
+    from aftersales.common.eta import arrival
+
+    from .models import ServiceArea
+
+    area = ServiceArea.objects.filter(store_id=trip.store_id).first()
+    lat, lng = area.depot() if area else (float(trip.lat), float(trip.lng))
+    when = arrival(now, lat, lng, float(trip.lat), float(trip.lng))
+    return max(when, trip.planned_at or when)
 
 
 def drivers(store: Any) -> list[Any]:
@@ -163,3 +178,71 @@ def trip_of_appointment(appointment_id: int) -> Any:
     from .models import Trip
 
     return Trip.objects.select_related("driver").filter(appointment_id=appointment_id).exclude(status="cancelled").first()
+
+
+# ---- the route plan -----------------------------------------------------------------------------------------------
+PLANNABLE = ("requested", "scheduled")
+
+
+def driver_shifts(store: Any, day: dt.date) -> list[tuple[Any, int, int]]:
+    """(driver, shift start, shift end) in minutes of the local day: the driver's shift that weekday (the staff
+    shifts kept with the technicians'), or the store's opening hours when none is kept; nobody on a closed day."""
+    from aftersales.appointments.models import TechnicianShift
+    from aftersales.stores.calendar import opening_periods
+
+    periods = opening_periods(store, day)
+    if not periods:
+        return []
+    opens = min(p.opens for p in periods)
+    closes = max(p.closes for p in periods)
+    out: list[tuple[Any, int, int]] = []
+    for user in drivers(store):
+        rows = list(TechnicianShift.objects.filter(user=user, store=store, weekday=day.weekday()))
+        if rows:
+            out.extend((user, r.start.hour * 60 + r.start.minute, r.end.hour * 60 + r.end.minute) for r in rows[:1])
+        elif not TechnicianShift.objects.filter(user=user, store=store).exists():
+            out.append((user, opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute))
+    return out
+
+
+@dataclass
+class ProposedStop:
+    trip: Any
+    driver: Any
+    arrival: dt.datetime
+
+
+@dataclass
+class RoutePlan:
+    stops: list[ProposedStop]
+    unplanned: list[Any]
+    drive_minutes: int
+    seconds: float
+
+
+def route_plan(user: Any, *, store: Any, day: dt.date, seconds: float = 2.0) -> RoutePlan:
+    """The day's plan for the trips not yet started: each gets a driver and an arrival at the door inside its window
+    and the driver's shift (OR-Tools; see routing.py). Nothing is written: the dispatcher applies it."""
+    import time
+
+    from .models import ServiceArea
+    from .routing import Shift, Visit, plan_routes
+
+    started = time.monotonic()
+    rows = [t for t in trips_of_day(user, store=store, day=day) if t.status in PLANNABLE]
+    area = ServiceArea.objects.filter(store=store).first()
+    if not rows or area is None:
+        return RoutePlan([], rows, 0, 0.0)
+    midnight = dt.datetime.combine(day, dt.time(0), tzinfo=store.zone)
+
+    def minute(when: dt.datetime) -> int:
+        return int((when - midnight).total_seconds() // 60)
+
+    visits = [Visit(t.pk, float(t.lat), float(t.lng), minute(t.window_start), minute(t.window_end)) for t in rows]
+    people = driver_shifts(store, day)
+    plan = plan_routes(area.depot(), visits, [Shift(n, a, b) for n, (_u, a, b) in enumerate(people)], seconds=seconds)
+    by_id = {t.pk: t for t in rows}
+    stops = [ProposedStop(by_id[key], people[n][0], midnight + dt.timedelta(minutes=at))
+             for n, route in plan.routes.items() for key, at in route]
+    stops.sort(key=lambda s: (s.driver.pk, s.arrival))
+    return RoutePlan(stops, [by_id[k] for k in plan.unplanned], plan.total_minutes, time.monotonic() - started)

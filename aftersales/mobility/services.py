@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -24,7 +24,7 @@ from aftersales.common.errors import Conflict, DomainError, ValidationFailed
 from aftersales.common.money import parse_money, q
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
-from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
+from aftersales.common.uploads import check_image
 from aftersales.common.validators import normalize_plate, normalize_vin, parse_date
 from aftersales.reception.choices import DamageKind
 
@@ -36,6 +36,7 @@ from .choices import (
     ChargeRoute,
     Energy,
     Phase,
+    SupplementStatus,
     WaitStatus,
 )
 from .models import (
@@ -45,6 +46,7 @@ from .models import (
     CourtesyDamageMark,
     CourtesyPhoto,
     DoNotLend,
+    SupplementaryCharge,
     WaitlistEntry,
 )
 
@@ -143,13 +145,10 @@ def _money(value: Any, field: str) -> Decimal:
 
 
 def _signature(value: Any, field: str) -> bytes:
-    if not value:
-        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
-    content = decode_data_url(str(value), field=field)
-    check_image(content, field=field, max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
-    if ink_ratio(content) < 0.002:
-        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
-    return content
+    """Reception's signature check (the same canvas, the same rules as the handover sheet)."""
+    from aftersales.reception.services import signature_png
+
+    return signature_png(value, field)
 
 
 def _local(store: Any, when: dt.datetime) -> str:
@@ -383,15 +382,9 @@ def courtesy_mark_add(*, actor: Any, booking: CourtesyBooking, phase: Any, x: An
     require_store(actor, booking.store_id)
     p = Problems()
     phase = p.check(_choice, phase, Phase, "phase")
-    coords = []
-    for name, value in (("x", x), ("y", y)):
-        try:
-            number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            if not number.is_finite() or not 0 <= number <= 100:
-                raise InvalidOperation
-            coords.append(number)
-        except (InvalidOperation, ValueError):
-            p.add("number_range", _("Tap on the car outline to mark the damage."), name)
+    from aftersales.reception.services import outline_point
+
+    coords = [p.check(outline_point, x, "x"), p.check(outline_point, y, "y")]
     kind = p.check(_choice, kind or DamageKind.SCRATCH, DamageKind, "kind")
     note = p.check(_text, note, "note", 200)
     p.raise_if_any()
@@ -524,6 +517,47 @@ def _charge_order(actor: Any, booking: CourtesyBooking, charges: dict[str, Decim
     return ChargeRoute.ORDER, job.pk
 
 
+def _supplement(booking: CourtesyBooking, amount: Decimal, at: dt.datetime) -> SupplementaryCharge:
+    """The charges as their own numbered supplementary charge of the order (the invoice already went out)."""
+    local = timezone.localtime(at, booking.store.zone)
+    count = SupplementaryCharge.objects.filter(store_id=booking.store_id, created_at__year=local.year).count() + 1
+    return SupplementaryCharge.objects.create(
+        store_id=booking.store_id, booking=booking, order_id=booking.order_id, customer_id=booking.customer_id,
+        number=f"BC{booking.store_id:03d}{local:%Y}{count:05d}", amount=q(amount), created_at=at)
+
+
+def supplement_settle(*, actor: Any, charge: SupplementaryCharge, method: Any, reference: Any = "",
+                      at: dt.datetime | None = None) -> SupplementaryCharge:
+    """Collect a supplementary charge at the counter (cash, card, WeChat Pay, Alipay; the receipt noted), or waive
+    it (a manager, with the reason)."""
+    from aftersales.billing.choices import PaymentMethod
+
+    require(actor, "mobility.change_courtesybooking")
+    require_store(actor, charge.store_id)
+    p = Problems()
+    waive = method == "waive"
+    if not waive and method not in (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.WECHAT, PaymentMethod.ALIPAY):
+        p.add("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": method}, "method")
+    reference = p.check(_text, reference, "reference", 120,
+                        required_message=_("Say why the charge is waived.") if waive else "")
+    if waive and not actor.has_perm("mobility.add_courtesycar"):
+        p.add("manager_only", _("Only the store manager can waive a charge."), "method")
+    p.raise_if_any()
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = SupplementaryCharge.objects.select_for_update().get(pk=charge.pk)
+        if locked.status != SupplementStatus.OPEN:
+            raise Conflict("settled", _("This charge has already been settled."), "status")
+        locked.status = SupplementStatus.WAIVED if waive else SupplementStatus.PAID
+        locked.method, locked.reference = ("" if waive else method), reference or ""
+        locked.settled_by, locked.settled_at = actor, at
+        locked.save(update_fields=["status", "method", "reference", "settled_by", "settled_at"])
+        audit.record(actor=actor, obj=locked, action=f"courtesy.supplement_{locked.status}", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"status": [SupplementStatus.OPEN, locked.status],
+                                                              "amount": [None, str(locked.amount)]}, at=at)
+    return locked
+
+
 def courtesy_return(
     *, actor: Any, booking: CourtesyBooking, mileage: Any, energy: Any, damage_charge: Any = 0, signature: Any,
     signer_name: Any = "", at: dt.datetime | None = None,
@@ -552,6 +586,8 @@ def courtesy_return(
         route, job_id = ("", None)
         if sum(charges.values()) > 0:
             route, job_id = _charge_order(actor, locked, charges, at)
+            if route == ChargeRoute.SEPARATE:
+                _supplement(locked, sum(charges.values(), Decimal("0")), at)
         digest = hashlib.sha256(sign).hexdigest()[:16]
         locked.in_signature.save(f"in-{digest}.png", ContentFile(sign), save=False)
         locked.in_mileage, locked.in_energy, locked.in_at = km, level, at

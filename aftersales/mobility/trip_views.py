@@ -35,8 +35,9 @@ def board(request: HttpRequest) -> HttpResponse:
     except ValueError:
         day = timezone.localtime(timezone.now(), store.zone).date()
     rows = selectors.trips_of_day(request.user, store=store, day=day)
+    plan = selectors.route_plan(request.user, store=store, day=day) if request.GET.get("plan") else None
     return render(request, "mobility/board.html", {
-        "store": store, "day": day, "rows": rows, "drivers": selectors.drivers(store),
+        "store": store, "day": day, "rows": rows, "drivers": selectors.drivers(store), "plan": plan,
         "prev": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1), "errors": {}, "values": {},
     })
 
@@ -88,11 +89,38 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("mobility.add_trip", raise_exception=True)
+@require_POST
+def plan_apply(request: HttpRequest) -> HttpResponse:
+    """Apply the route plan shown on the board: every stop re-checked by the service, all or nothing."""
+    from aftersales.staff.models import User
+
+    store = store_from_request(request)
+    stops = []
+    for raw in request.POST.getlist("stop"):
+        try:
+            trip_id, driver_id, when = raw.split(":", 2)
+            stops.append((found(selectors.trip, request.user, int(trip_id)),
+                          User.objects.filter(pk=int(driver_id)).first(), dt.datetime.fromisoformat(when)))
+        except ValueError:
+            messages.error(request, _("The plan was changed in the page; plan again."))
+            break
+    else:
+        try:
+            n = trips.plan_apply(actor=request.user, store=store, stops=stops)
+            messages.success(request, _("Route plan applied to %(n)s trips.") % {"n": n})
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+    return redirect(f"{request.path.rsplit('trips/', 1)[0]}trips/board/?store={store.pk}&day={request.POST.get('day', '')}")
+
+
+@login_required
 @permission_required("mobility.view_trip", raise_exception=True)
 def driver_page(request: HttpRequest) -> HttpResponse:
-    rows = [(t, _next_moves(t)) for t in selectors.my_trips(request.user)]
-    eta_default = (timezone.localtime(timezone.now()) + dt.timedelta(minutes=30)).strftime("%H:%M")
-    return render(request, "mobility/driver.html", {"rows": rows, "eta_default": eta_default})
+    now = timezone.now()
+    rows = [(t, _next_moves(t), timezone.localtime(selectors.eta_from_store(t, now), t.store.zone).strftime("%H:%M"))
+            for t in selectors.my_trips(request.user)]
+    return render(request, "mobility/driver.html", {"rows": rows})
 
 
 @login_required
@@ -116,3 +144,88 @@ def driver_move(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc.message))
     return redirect(request.POST.get("next") or "mobility:driver")
+
+
+# ---- the door-step handover (reception's sheet, on the driver's phone) --------------------------------------------
+def _handover_context(request: HttpRequest, trip: Any, phase: str, sheet: Any, errors: dict[str, str]) -> dict[str, Any]:
+    from aftersales.reception.choices import DamageKind, HandoverStatus
+
+    other = trip.pickup_handover if phase == trips.DELIVERY else None
+    return {
+        "t": trip, "phase": phase, "h": sheet, "marks": list(sheet.marks.all()), "photos": list(sheet.photos.all()),
+        "damage_kinds": DamageKind.choices, "editable": sheet.status != HandoverStatus.SIGNED, "can_change": True,
+        "pickup_sheet": other, "pickup_marks": list(other.marks.all()) if other else [], "errors": errors,
+        "values": {"mileage": sheet.mileage if sheet.mileage is not None else "",
+                   "energy_level": sheet.energy_level if sheet.energy_level is not None else "",
+                   "belongings": sheet.belongings, "exterior_notes": sheet.exterior_notes,
+                   "signer_name": sheet.signer_name or trip.customer.name},
+    }
+
+
+@login_required
+@permission_required("mobility.change_trip", raise_exception=True)
+def handover(request: HttpRequest, pk: int, phase: str) -> HttpResponse:
+    """The handover sheet at the owner's door, at 390 px: reception's sheet, started and filled through reception's
+    services (mileage, fuel/charge, damage on the outline, photos, belongings, the owner's signature on the phone)."""
+    from aftersales.reception import services as reception
+
+    trip = found(selectors.trip, request.user, pk)
+    if phase not in trips.HANDOVER_WHEN:
+        return HttpResponse(status=404)
+    sheet = getattr(trip, f"{phase}_handover")
+    if (request.method == "POST" and request.POST.get("action") == "start") or sheet is None:
+        if request.method != "POST":
+            return redirect("mobility:driver")
+        try:  # the sheet is started once per phase (a second tap opens the same sheet)
+            trips.trip_handover(actor=request.user, trip=trip, phase=phase)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+            return redirect("mobility:driver")
+        return redirect("mobility:trip_handover", trip.pk, phase)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        p = request.POST
+        action = p.get("action", "")
+        try:
+            if action == "save":
+                reception.handover_update(actor=request.user, handover=sheet, data={
+                    k: p.get(k, "") for k in ("mileage", "energy_level", "belongings", "exterior_notes")})
+                messages.success(request, _("Handover sheet saved."))
+            elif action == "mark":
+                reception.damage_mark_add(actor=request.user, handover=sheet, x=p.get("x"), y=p.get("y"),
+                                          kind=p.get("kind", ""), note=p.get("note", ""))
+            elif action == "photo":
+                upload = request.FILES.get("photo")
+                if upload is None or (upload.size or 0) > 64 * 1024 * 1024:
+                    raise DomainError("photo_missing", _("Choose a photo to upload."), "photo")
+                reception.photo_add(actor=request.user, handover=sheet, content=upload.read(), caption=p.get("caption", ""))
+                messages.success(request, _("Photo added."))
+            elif action == "sign":
+                reception.handover_sign(actor=request.user, handover=sheet, signature=p.get("signature", ""),
+                                        signer_name=p.get("signer_name", ""))
+                messages.success(request, _("Signed by the customer."))
+            else:
+                raise DomainError("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": action}, "action")
+        except DomainError as exc:
+            errors = _errors(exc)
+            sheet.refresh_from_db()
+            return render(request, "mobility/handover.html", _handover_context(request, trip, phase, sheet, errors), status=422)
+        return redirect("mobility:trip_handover", trip.pk, phase)
+    return render(request, "mobility/handover.html", _handover_context(request, trip, phase, sheet, errors))
+
+
+@login_required
+@permission_required("mobility.change_trip", raise_exception=True)
+@require_POST
+def call(request: HttpRequest, pk: int) -> HttpResponse:
+    """The driver taps "call the owner": a masked middle number bound for this trip (or the store's number)."""
+    from .calls import call_number
+
+    trip = found(selectors.trip, request.user, pk)
+    try:
+        trips._own_trip(request.user, trip)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("mobility:driver")
+    number, masked = call_number(trip, request.user)
+    return render(request, "mobility/call.html", {"t": trip, "number": number, "masked": masked})

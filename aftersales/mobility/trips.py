@@ -19,7 +19,7 @@ from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
-from .choices import TRIP_TRANSITIONS, OrderedVia, TripStatus
+from .choices import PICKUP_FEE_CODE, TRIP_TRANSITIONS, FeeBasis, OrderedVia, TripStatus
 from .models import ServiceArea, Trip, TripEvent
 from .services import Problems, _text, _when
 
@@ -56,8 +56,11 @@ def _coordinate(value: Any, field: str, lo: float, hi: float) -> float:
     return float(round(number, 6))
 
 
-def service_area_set(*, actor: Any, store: Any, polygon: Any) -> ServiceArea:
-    """Draw the store's pickup area: at least three [longitude, latitude] points (WGS-84)."""
+def service_area_set(*, actor: Any, store: Any, polygon: Any, pickup_fee: Any = None, depot: Any = None) -> ServiceArea:
+    """Draw the store's pickup area: at least three [longitude, latitude] points (WGS-84); optionally the fee
+    for a pickup and the store's gate [longitude, latitude] where the drivers start."""
+    from aftersales.common.money import parse_money
+
     require(actor, "stores.change_store")
     require_store(actor, store.pk)
     if not isinstance(polygon, list | tuple) or len(polygon) < 3:
@@ -67,8 +70,16 @@ def service_area_set(*, actor: Any, store: Any, polygon: Any) -> ServiceArea:
         if not isinstance(point, list | tuple) or len(point) != 2:
             raise ValidationFailed("polygon", _("Give the area as at least three points on the map."), f"polygon[{n}]")
         points.append([_coordinate(point[0], f"polygon[{n}]", -180, 180), _coordinate(point[1], f"polygon[{n}]", -90, 90)])
+    defaults: dict[str, Any] = {"polygon": points}
+    if pickup_fee not in (None, ""):
+        defaults["pickup_fee"] = parse_money(pickup_fee, "pickup_fee")
+    if depot not in (None, ""):
+        if not isinstance(depot, list | tuple) or len(depot) != 2:
+            raise ValidationFailed("coordinate", _("Pick the place on the map (a longitude and a latitude)."), "depot")
+        defaults["depot_lng"] = Decimal(str(_coordinate(depot[0], "depot", -180, 180)))
+        defaults["depot_lat"] = Decimal(str(_coordinate(depot[1], "depot", -90, 90)))
     with transaction.atomic():
-        area, _created = ServiceArea.objects.update_or_create(store=store, defaults={"polygon": points})
+        area, _created = ServiceArea.objects.update_or_create(store=store, defaults=defaults)
         audit.record(actor=actor, obj=area, action="mobility.service_area_set", store_id=store.pk,
                      changes={"points": [None, len(points)]})
     return area
@@ -113,10 +124,72 @@ def trip_problems(*, store: Any, address: Any, lng: Any, lat: Any, window_start:
     return p, values
 
 
+# ---- the pickup fee -----------------------------------------------------------------------------------------------
+def pickup_voucher(customer: Any, code: Any, *, store: Any, today: dt.date) -> Any:
+    """The owner's voucher that makes a pickup free: theirs, unused, valid today, a free service item covering the
+    pickup fee's code. None when no code is given; refused (on ``voucher``) otherwise."""
+    from aftersales.loyalty.choices import VoucherKind, VoucherStatus
+    from aftersales.loyalty.models import Voucher
+
+    code = str(code or "").strip().upper()
+    if not code:
+        return None
+    voucher = Voucher.objects.select_related("template").filter(code=code, customer_id=customer.pk).first()
+    if voucher is None:
+        raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "voucher")
+    template = voucher.template
+    codes = {c.strip().upper() for c in (template.service_codes or [])}
+    if template.kind != VoucherKind.FREE_ITEM or PICKUP_FEE_CODE not in codes or (template.store_id and template.store_id != store.pk):
+        raise ValidationFailed("voucher_not_covered", _("This voucher does not cover pickup and delivery."), "voucher")
+    if voucher.status != VoucherStatus.ISSUED or not voucher.valid_from <= today <= voucher.valid_until:
+        raise ValidationFailed("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher")
+    return voucher
+
+
+def pickup_fee(*, store: Any, customer: Any, voucher: Any = None) -> tuple[Decimal, str]:
+    """What the pickup costs the owner: free for tier A; free with a pickup voucher (the fee line is added and the
+    voucher takes it off at the till); otherwise the store's fee (none when the store sets none)."""
+    from aftersales.engagement.models import CustomerTier
+
+    area = ServiceArea.objects.filter(store=store).first()
+    fee = area.pickup_fee if area is not None else Decimal("0")
+    if CustomerTier.objects.filter(customer_id=customer.pk, tier="A").exists():
+        return Decimal("0"), FeeBasis.TIER_A
+    if fee <= 0:
+        return Decimal("0"), FeeBasis.NO_FEE
+    if voucher is not None:
+        return fee, FeeBasis.VOUCHER
+    return fee, FeeBasis.STORE_FEE
+
+
+def _charge_fee(trip: Trip, at: dt.datetime) -> None:
+    """Put the pickup fee on the trip's repair order once it has one (a fee line with the pickup code, so a pickup
+    voucher redeems against it at the till). Written on behalf of the order's advisor, who answers for the order;
+    an order already invoiced or past the work keeps the fee on the trip for the desk to see."""
+    from aftersales.billing.models import Invoice
+    from aftersales.workshop.choices import EDITABLE_STATES, JobStatus, JobType, LineKind
+    from aftersales.workshop.models import RepairOrder
+    from aftersales.workshop.services import repair_job_add, repair_job_move
+
+    if trip.fee <= 0 or trip.fee_job_id or trip.order_id is None:
+        return
+    order = RepairOrder.objects.select_related("advisor").get(pk=trip.order_id)
+    advisor = order.advisor
+    if order.status not in EDITABLE_STATES or Invoice.objects.filter(order_id=order.pk).exists() or advisor is None \
+            or not advisor.has_perm("workshop.change_repairorder"):
+        return
+    job = repair_job_add(actor=advisor, order=order, title=_("Pickup and delivery"), job_type=JobType.OTHER, at=at,
+                         lines=[{"kind": LineKind.FEE, "code": PICKUP_FEE_CODE, "description": str(_("Pickup and delivery fee")),
+                                 "unit_price": trip.fee, "quantity": 1}])
+    repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason=str(FeeBasis(trip.fee_basis).label), at=at)
+    trip.fee_job_id = job.pk
+    trip.save(update_fields=["fee_job_id"])
+
+
 def trip_request(
     *, actor: Any, store: Any, vehicle: Any, address: Any, lng: Any, lat: Any, window_start: Any, window_end: Any,
     via: str = OrderedVia.ADVISOR, order: Any = None, notes: Any = "", at: dt.datetime | None = None,
-    appointment: Any = None,
+    appointment: Any = None, voucher: Any = "",
 ) -> Trip:
     """Order a pickup: by the call centre or offered by the advisor (``actor`` is staff), or by the owner in the
     app (``actor`` None, ``via`` owner_app: the portal has checked the owner owns the car)."""
@@ -131,14 +204,19 @@ def trip_request(
     notes = p.check(_text, notes, "notes", 300)
     if order is not None and order.vehicle_id != vehicle.pk:
         p.add("other_vehicle", _("This repair order is for another car."), "order")
+    owner_voucher = p.check(pickup_voucher, vehicle.owner, voucher, store=store, today=timezone.localtime(at, store.zone).date())
     p.raise_if_any()
+    fee, basis = pickup_fee(store=store, customer=vehicle.owner, voucher=owner_voucher)
     with transaction.atomic():
         trip = Trip.objects.create(store=store, customer_id=vehicle.owner_id, vehicle=vehicle, order=order, appointment=appointment,
-                                   ordered_via=via, notes=notes or "", created_by=actor, created_at=at, **values)
+                                   ordered_via=via, notes=notes or "", created_by=actor, created_at=at, fee=fee,
+                                   fee_basis=basis, voucher=owner_voucher if basis == FeeBasis.VOUCHER else None, **values)
         TripEvent.objects.create(trip=trip, from_state="", to_state=TripStatus.REQUESTED, actor=actor, at=at,
                                  reason=str(OrderedVia(via).label))
         audit.record(actor=actor, obj=trip, action="trip.requested", store_id=store.pk, customer_id=vehicle.owner_id,
-                     changes={"window": [None, values["window_start"].isoformat()]}, reason=via, at=at)
+                     changes={"window": [None, values["window_start"].isoformat()], "fee": [None, f"{fee} {basis}"]},
+                     reason=via, at=at)
+        _charge_fee(trip, at)
     return trip
 
 
@@ -167,6 +245,29 @@ def trip_schedule(*, actor: Any, trip: Trip, driver: Any, at: dt.datetime | None
     return locked
 
 
+def plan_apply(*, actor: Any, store: Any, stops: list[tuple[Any, Any, dt.datetime]], at: dt.datetime | None = None) -> int:
+    """Apply the dispatcher's route plan: each (trip, driver, arrival) gives the trip to the driver and records the
+    planned arrival at the door (inside the trip's window). All or nothing; returns how many trips were planned."""
+    require(actor, "mobility.change_trip")
+    require_store(actor, store.pk)
+    p = Problems()
+    for n, (trip, driver, arrival) in enumerate(stops):
+        if trip.store_id != store.pk:
+            p.add("other_store", _("This trip belongs to another store."), f"stops[{n}]")
+        elif not trip.window_start <= arrival <= trip.window_end:
+            p.add("outside_window", _("The planned arrival is outside the trip's window."), f"stops[{n}]")
+        if driver is None or not is_driver(driver, store.pk):
+            p.add("not_a_driver", _("Pick a driver of this store."), f"stops[{n}]")
+    p.raise_if_any()
+    with transaction.atomic():
+        for trip, driver, arrival in stops:
+            locked = trip_schedule(actor=actor, trip=trip, driver=driver, at=at)
+            Trip.objects.filter(pk=locked.pk).update(planned_at=arrival)
+        audit.record(actor=actor, obj=store, action="trip.plan_applied", store_id=store.pk,
+                     changes={"trips": [None, len(stops)]}, at=at)
+    return len(stops)
+
+
 def _first_name(user: Any) -> str:
     return (user.first_name or user.get_full_name() or user.username).strip()
 
@@ -175,13 +276,75 @@ def _delivery_allowed(trip: Trip) -> None:
     """As at the counter (billing.order_deliver): paid, or a manager allowed credit."""
     from aftersales.billing.models import DeliveryCredit, Invoice
 
-    if trip.order_id is None:
+    if _order_of(trip) is None:
         raise Conflict("no_order", _("Link the repair order before delivering the car."), "order")
-    invoice = Invoice.objects.filter(order_id=trip.order_id).first()
+    invoice = Invoice.objects.filter(order_id=_order_of(trip)).first()
     if invoice is None:
         raise Conflict("invoice_missing", _("Issue the invoice before delivering the car."), "order")
-    if invoice.balance > 0 and not DeliveryCredit.objects.filter(order_id=trip.order_id).exists():
+    if invoice.balance > 0 and not DeliveryCredit.objects.filter(order_id=_order_of(trip)).exists():
         raise Conflict("unpaid", _("The invoice is not paid: collect payment, or a manager allows credit, before delivery."), "order")
+
+
+# ---- the door-step handover ---------------------------------------------------------------------------------------
+PICKUP, DELIVERY = "pickup", "delivery"
+#: when the driver fills each sheet: at the owner's door before driving off, and at the door before handing back
+HANDOVER_WHEN = {PICKUP: TripStatus.ON_THE_WAY, DELIVERY: TripStatus.OUT_FOR_DELIVERY}
+
+
+def _own_trip(actor: Any, trip: Trip) -> None:
+    if trip.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
+        raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
+
+
+def trip_handover(*, actor: Any, trip: Trip, phase: str, at: dt.datetime | None = None) -> Any:
+    """The handover sheet the driver fills at the door: reception's own sheet (mileage, fuel/charge, damage on the
+    outline with photos, belongings, the owner's signature), started through reception's services. The pickup sheet
+    names the trip's appointment, so at check-in the advisor opens the repair order from it; the delivery sheet is a
+    second sheet of the same car, shown beside the first so new damage stands out. Started once per phase."""
+    from aftersales.reception import services as reception
+
+    require(actor, "mobility.change_trip")
+    require_store(actor, trip.store_id)
+    if phase not in HANDOVER_WHEN:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": phase}, "phase")
+    field = f"{phase}_handover"
+    with transaction.atomic():
+        locked = Trip.objects.select_for_update(of=("self",)).select_related("store", "vehicle", "appointment").get(pk=trip.pk)
+        _own_trip(actor, locked)
+        existing = getattr(locked, field)
+        if existing is not None:
+            return existing
+        if locked.status != HANDOVER_WHEN[phase]:
+            message = (_("The pickup sheet is filled at the owner's door, once the driver is on the way.") if phase == PICKUP
+                       else _("The delivery sheet is filled at the owner's door, once the car is out for delivery."))
+            raise Conflict("wrong_time", message, "phase")
+        handover = reception.handover_start(actor=actor, store=locked.store, vehicle=locked.vehicle, at=at)
+        if phase == PICKUP and locked.appointment is not None:
+            handover = reception.handover_attach_appointment(actor=actor, handover=handover, appointment=locked.appointment)
+        if phase == PICKUP and locked.notes:  # what the owner asked for when ordering: the sheet's request
+            handover = reception.handover_update(actor=actor, handover=handover, data={"customer_words": locked.notes})
+        setattr(locked, field, handover)
+        locked.save(update_fields=[field])
+        audit.record(actor=actor, obj=locked, action=f"trip.{phase}_handover", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={field: [None, handover.pk]}, at=at)
+    return handover
+
+
+def _handover_signed(trip: Trip, phase: str) -> None:
+    from aftersales.reception.choices import HandoverStatus
+
+    sheet = getattr(trip, f"{phase}_handover")
+    if sheet is None or sheet.status != HandoverStatus.SIGNED:
+        message = (_("Fill in the handover sheet at the door and have the owner sign it before driving off.")
+                   if phase == PICKUP else _("Fill in the handover sheet at the door and have the owner sign it before handing the car back."))
+        raise Conflict("handover_unsigned", message, "handover")
+
+
+def _order_of(trip: Trip) -> int | None:
+    """The trip's repair order: named when ordered, or opened at check-in from the pickup sheet."""
+    if trip.order_id is None and trip.pickup_handover_id is not None:
+        return trip.pickup_handover.order_id if trip.pickup_handover else None
+    return trip.order_id
 
 
 def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any = "", at: dt.datetime | None = None) -> Trip:
@@ -203,16 +366,25 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
     from aftersales.messaging.services import customer_variables, message_enqueue
 
     with transaction.atomic():
-        locked = Trip.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "driver").get(pk=trip.pk)
-        if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED) \
-                and locked.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
-            raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
+        locked = Trip.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "driver", "pickup_handover", "delivery_handover").get(pk=trip.pk)
+        if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED):
+            _own_trip(actor, locked)
+        if to == TripStatus.PICKED_UP and locked.status == TripStatus.ON_THE_WAY:
+            _handover_signed(locked, PICKUP)
         if to == TripStatus.DELIVERED and locked.status == TripStatus.OUT_FOR_DELIVERY:
+            _handover_signed(locked, DELIVERY)
             _delivery_allowed(locked)
+        also: list[str] = []
         if eta_at is not None:
             locked.eta = eta_at
+            also.append("eta")
+        if locked.order_id is None and _order_of(locked) is not None:
+            locked.order_id = _order_of(locked)  # checked in from the pickup sheet: the trip follows its order
+            also.append("order")
         move(locked, to=to, actor=actor, transitions=TRIP_TRANSITIONS, event_model=TripEvent, event_fk="trip",
-             labels=TripStatus, reason=reason or "", at=at, also_save=("eta",) if eta_at is not None else ())
+             labels=TripStatus, reason=reason or "", at=at, also_save=tuple(also))
+        _charge_fee(locked, at)
         if to == TripStatus.ON_THE_WAY and locked.driver is not None:
             with override(getattr(locked.customer, "language", "") or "zh-hans"):
                 variables = {**customer_variables(customer=locked.customer, store=locked.store),

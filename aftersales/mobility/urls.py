@@ -16,6 +16,7 @@ urlpatterns = [
     path("bookings/<int:pk>/hand-out/", views.hand_out, name="hand_out"),
     path("bookings/<int:pk>/return/", views.give_back, name="return"),
     path("bookings/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<int:pk>/supplement/", views.supplement_settle, name="supplement_settle"),
 ]
 
 from . import trip_views  # noqa: E402
@@ -23,7 +24,10 @@ from . import trip_views  # noqa: E402
 urlpatterns += [
     path("trips/board/", trip_views.board, name="board"),
     path("trips/new/", trip_views.trip_new, name="trip_new"),
+    path("trips/plan/", trip_views.plan_apply, name="plan_apply"),
     path("trips/<int:pk>/schedule/", trip_views.schedule, name="trip_schedule"),
     path("trips/<int:pk>/move/", trip_views.driver_move, name="trip_move"),
+    path("trips/<int:pk>/handover/<str:phase>/", trip_views.handover, name="trip_handover"),
+    path("trips/<int:pk>/call/", trip_views.call, name="trip_call"),
     path("driver/", trip_views.driver_page, name="driver"),
 ]

@@ -177,7 +177,35 @@ def _booking_context(request: HttpRequest, booking: Any, errors: dict[str, str] 
         "damage_kinds": DamageKind.choices, "events": list(booking.events.all()), "errors": errors or {},
         "values": {**defaults, **(values or {})}, "late_hours": services.late_hours(booking, timezone.now()) if booking.status == BookingStatus.OUT else 0,
         "route_separate": booking.charge_route == ChargeRoute.SEPARATE, "statuses": BookingStatus,
+        "supplement": getattr(booking, "supplement", None) if booking.charge_route == ChargeRoute.SEPARATE else None,
+        "pay_methods": [(m.value, m.label) for m in _counter_methods()],
     }
+
+
+def _counter_methods() -> list[Any]:
+    from aftersales.billing.choices import PaymentMethod
+
+    return [PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.WECHAT, PaymentMethod.ALIPAY]
+
+
+@login_required
+@permission_required("mobility.change_courtesybooking", raise_exception=True)
+@require_POST
+def supplement_settle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Collect (or, a manager, waive) the supplementary charge of a booking returned after invoicing."""
+    from .models import SupplementaryCharge
+
+    booking = found(selectors.booking, request.user, pk)
+    charge = SupplementaryCharge.objects.filter(booking=booking).first()
+    if charge is None:
+        return HttpResponse(status=404)
+    try:
+        services.supplement_settle(actor=request.user, charge=charge, method=request.POST.get("method", ""),
+                                   reference=request.POST.get("reference", ""))
+        messages.success(request, _("Supplementary charge %(n)s settled.") % {"n": charge.number})
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("mobility:booking", booking.pk)
 
 
 @login_required

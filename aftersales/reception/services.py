@@ -231,18 +231,33 @@ def handover_update(*, actor: Any, handover: Handover, data: dict[str, Any]) -> 
     return locked
 
 
+# ---- the handover pieces other sheets reuse (courtesy-car contracts, the driver's door-step sheet) ----------------
+def outline_point(value: Any, field: str) -> Decimal:
+    """One coordinate of a tap on the car outline: a percentage 0-100, two decimals."""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed("number_format", _("Tap on the car outline to mark the damage."), field) from exc
+    if not number.is_finite() or not 0 <= number <= 100:
+        raise ValidationFailed("number_range", _("Tap on the car outline to mark the damage."), field)
+    return number
+
+
+def signature_png(value: Any, field: str = "signature") -> bytes:
+    """The customer's signature from the signing canvas: a PNG data URL, within the size cap, with ink on it."""
+    if not value:
+        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
+    content = decode_data_url(str(value), field=field)
+    check_image(content, field=field, max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
+    if ink_ratio(content) < 0.002:
+        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), field)
+    return content
+
+
 def damage_mark_add(*, actor: Any, handover: Handover, x: Any, y: Any, kind: str = DamageKind.SCRATCH, note: str = "") -> DamageMark:
     require(actor, "reception.change_handover")
     require_store(actor, handover.store_id)
-    coords = []
-    for name, value in (("x", x), ("y", y)):
-        try:
-            number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        except (InvalidOperation, ValueError) as exc:
-            raise ValidationFailed("number_format", _("Tap on the car outline to mark the damage."), name) from exc
-        if not number.is_finite() or not 0 <= number <= 100:
-            raise ValidationFailed("number_range", _("Tap on the car outline to mark the damage."), name)
-        coords.append(number)
+    coords = [outline_point(x, "x"), outline_point(y, "y")]
     kind = _choice(kind or DamageKind.SCRATCH, DamageKind, "kind", blank=False)
     note = _text(note, "note", 200)
     with transaction.atomic():
@@ -386,10 +401,7 @@ def handover_sign(
             raise ValidationFailed("link_invalid", _("This link is not valid."), "token")
     else:
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": via}, "via")
-    content = decode_data_url(signature, field="signature")
-    check_image(content, field="signature", max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
-    if ink_ratio(content) < 0.002:
-        raise ValidationFailed("signature_empty", _("Please sign in the box before confirming."), "signature")
+    content = signature_png(signature)
     signer_name = _text(signer_name, "signer_name", 60) or handover.customer.name
     at = at or timezone.now()
     with transaction.atomic():
@@ -481,3 +493,23 @@ def handover_open_order(*, actor: Any, handover: Handover, at: dt.datetime | Non
             customer_id=locked.customer_id, changes={"order": [None, order.number]}, at=at,
         )
     return order
+
+
+def handover_attach_appointment(*, actor: Any, handover: Handover, appointment: Any) -> Handover:
+    """Name the booking a sheet belongs to without marking the customer arrived: a sheet started away from the
+    counter (the pickup driver's, at the owner's door) opens that booking's repair order later at check-in."""
+    require(actor, "reception.change_handover")
+    require_store(actor, handover.store_id)
+    if appointment.store_id != handover.store_id or appointment.vehicle_id != handover.vehicle_id:
+        raise ValidationFailed("appointment_mismatch", _("The appointment is for another store, customer or vehicle."), "appointment")
+    with transaction.atomic():
+        locked = _locked(handover)
+        if locked.appointment_id == appointment.pk:
+            return locked
+        if locked.appointment_id is not None or Handover.objects.filter(appointment_id=appointment.pk).exists():
+            raise Conflict("appointment_has_sheet", _("This appointment already has a handover sheet."), "appointment")
+        locked.appointment = appointment
+        locked.save(update_fields=["appointment", "updated_at"])
+        audit.record(actor=actor, obj=locked, action="handover.appointment_attached", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"appointment": [None, appointment.pk]})
+    return locked

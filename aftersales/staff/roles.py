@@ -214,7 +214,8 @@ _MOBILITY_MANAGE = [*_MOBILITY_DESK, "mobility.add_courtesycar", "mobility.chang
 _TRIPS_DESK = ["mobility.view_trip", "mobility.add_trip", "mobility.change_trip"]
 ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += [*_MOBILITY_DESK, *_TRIPS_DESK]
 # Pickup drivers (取送车司机): their trips on the phone, the door-step moves; nothing else of the desk.
-ROLE_PERMISSIONS[Role.DRIVER] = [*_VIEW_BASICS, "mobility.view_trip", "mobility.change_trip"]
+# The door-step handover is reception's sheet filled through reception's services, hence its permissions.
+ROLE_PERMISSIONS[Role.DRIVER] = [*_VIEW_BASICS, "mobility.view_trip", "mobility.change_trip", *_RECEPTION]
 ROLE_PERMISSIONS[Role.CALL_CENTRE] += _TRIPS_DESK
 ROLE_PERMISSIONS[Role.CALL_CENTRE] += _MOBILITY_VIEW
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_MOBILITY_MANAGE, *_TRIPS_DESK]

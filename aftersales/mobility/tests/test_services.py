@@ -149,6 +149,16 @@ def test_return_after_the_order_is_invoiced_keeps_charges_separate(fleet):
     booking = services.courtesy_return(actor=fleet.world.advisor, booking=booking, mileage=20100, energy=70,
                                        signature=signed(), at=fleet.start + dt.timedelta(hours=5))
     assert booking.charge_route == "separate" and booking.fuel_charge == Decimal("50.00") and booking.charge_job_id is None
+    # not lost: a numbered supplementary charge of the order, outstanding until collected (or waived by a manager)
+    charge = booking.supplement
+    assert (charge.amount, charge.status, charge.order_id) == (Decimal("50.00"), "open", fleet.order.pk)
+    with pytest.raises(ValidationFailed) as caught:
+        services.supplement_settle(actor=fleet.world.advisor, charge=charge, method="waive")
+    assert {e["field"] for e in caught.value.extra["errors"]} == {"reference", "method"}
+    charge = services.supplement_settle(actor=fleet.world.advisor, charge=charge, method="wechat_pay", reference="WX123")
+    assert (charge.status, charge.method, charge.settled_by_id) == ("paid", "wechat_pay", fleet.world.advisor.pk)
+    with pytest.raises(Conflict):
+        services.supplement_settle(actor=fleet.world.advisor, charge=charge, method="cash")
     # back early: the rest of the booked time is free again
     assert booking.ends_at == fleet.start + dt.timedelta(hours=5)
     _book(fleet, starts_at=fleet.start + dt.timedelta(hours=6), ends_at=fleet.end)

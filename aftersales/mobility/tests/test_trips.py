@@ -30,6 +30,19 @@ def pickup(world):
                            end=local(monday, "10:00"), monday=monday, driver=world.staff["driver"])
 
 
+def door(driver, trip, phase, *, km=1000, marks=()):
+    """The driver's handover at the door through reception's services: mileage, fuel, damage, the owner signs."""
+    from aftersales.reception import services as reception
+
+    from .conftest import signed
+
+    sheet = trips.trip_handover(actor=driver, trip=trip, phase=phase)
+    reception.handover_update(actor=driver, handover=sheet, data={"mileage": km, "energy_level": 60})
+    for x, y in marks:
+        reception.damage_mark_add(actor=driver, handover=sheet, x=x, y=y, kind="scratch")
+    return reception.handover_sign(actor=driver, handover=sheet, signature=signed())
+
+
 def _request(p, **kw):
     args = {"actor": p.world.advisor, "store": p.world.a, "vehicle": p.vehicle, "address": "天河路 100 号",
             "lng": 113.33, "lat": 23.13, "window_start": p.start, "window_end": p.end, **kw}
@@ -82,6 +95,10 @@ def test_the_whole_trip_with_message_and_payment_gate(pickup):
     trips.trip_move(actor=pickup.driver, trip=trip, to="on_the_way", eta=pickup.start - dt.timedelta(minutes=10))
     message = Message.objects.get(kind="mobility.driver_on_the_way")
     assert message.customer_id == pickup.customer.pk and "08:50" in message.body
+    with pytest.raises(Conflict) as caught:  # not without the door-step handover, signed by the owner
+        trips.trip_move(actor=pickup.driver, trip=trip, to="picked_up")
+    assert caught.value.code == "handover_unsigned"
+    door(pickup.driver, trip, "pickup")
     for step in ("picked_up", "at_store"):
         trips.trip_move(actor=pickup.driver, trip=trip, to=step)
     order = repair_order_check_in(actor=pickup.world.advisor, store=pickup.world.a, customer=pickup.customer,
@@ -89,6 +106,10 @@ def test_the_whole_trip_with_message_and_payment_gate(pickup):
     Trip.objects.filter(pk=trip.pk).update(order=order)
     trip.refresh_from_db()
     trips.trip_move(actor=pickup.driver, trip=trip, to="out_for_delivery")
+    with pytest.raises(Conflict) as caught:
+        trips.trip_move(actor=pickup.driver, trip=trip, to="delivered")
+    assert caught.value.code == "handover_unsigned"
+    door(pickup.driver, trip, "delivery", km=1012)
     with pytest.raises(Conflict) as caught:
         trips.trip_move(actor=pickup.driver, trip=trip, to="delivered")
     assert caught.value.code == "invoice_missing"
@@ -117,3 +138,166 @@ def test_api_scoping_and_bad_fields(pickup):
     assert api.post(f"/api/mobility/trips/{tid}/schedule", {"driver_id": pickup.driver.pk}).json()["status"] == "scheduled"
     assert_error(api.request("put", "/api/mobility/service-area", {"polygon": [[1, 2]]}), 403)
     assert_error(Api.session(pickup.world.manager).request("put", "/api/mobility/service-area", {"polygon": [[1, 2]]}), 422, field="polygon")
+
+
+def test_pickup_sheet_is_receptions_and_opens_the_order_at_check_in(pickup):
+    """The driver's sheet is reception's handover sheet (same services, same table): at the store the advisor opens
+    the repair order from it, the trip follows that order, and the delivery sheet shows the new damage beside it."""
+    from aftersales.reception import services as reception
+    from aftersales.reception.models import Handover
+
+    trip = _request(pickup, notes="保养，左前轮有异响")
+    with pytest.raises(Conflict) as caught:  # not before the driver is on the way
+        trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup")
+    assert caught.value.code in ("not_your_trip", "wrong_time")
+    trip = trips.trip_schedule(actor=pickup.world.advisor, trip=trip, driver=pickup.driver)
+    with pytest.raises(Conflict) as caught:
+        trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup")
+    assert caught.value.code == "wrong_time"
+    trips.trip_move(actor=pickup.driver, trip=trip, to="on_the_way", eta=pickup.start)
+    with pytest.raises(Conflict):  # another driver of the store cannot fill it
+        trips.trip_handover(actor=make_staff("driver", pickup.world.a), trip=trip, phase="pickup")
+    with pytest.raises(ValidationFailed) as caught:  # reception's own checks
+        reception.handover_update(actor=pickup.driver, handover=trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup"),
+                                  data={"mileage": "lots"})
+    assert caught.value.field == "mileage"
+    sheet = door(pickup.driver, trip, "pickup", km=15000, marks=[(10, 20)])
+    assert trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup").pk == sheet.pk  # once per phase
+    assert Handover.objects.count() == 1 and sheet.status == "signed" and sheet.marks.count() == 1
+    trips.trip_move(actor=pickup.driver, trip=trip, to="picked_up")
+    trips.trip_move(actor=pickup.driver, trip=trip, to="at_store")
+    sheet.refresh_from_db()
+    assert sheet.customer_words == "保养，左前轮有异响"  # the trip's notes are the owner's request on the sheet
+    order = reception.handover_open_order(actor=pickup.world.advisor, handover=sheet)  # check-in from the door sheet
+    assert order.vehicle_id == pickup.vehicle.pk
+    trip = trips.trip_move(actor=pickup.driver, trip=trip, to="out_for_delivery")
+    assert trip.order_id == order.pk  # the trip follows the order opened from its pickup sheet
+    delivery = door(pickup.driver, trip, "delivery", km=15003, marks=[(10, 20), (80, 50)])
+    assert delivery.pk != sheet.pk and delivery.marks.count() == 2
+    assert Handover.objects.count() == 2
+
+
+def test_door_step_page_on_the_phone(pickup, settings, tmp_path):
+    """The driver's handover page: started by a tap, filled field by field (errors on the field, nothing saved),
+    signed on the phone; another store's driver gets 404, a technician 403."""
+    from django.test import Client
+
+    from aftersales.reception.tests.conftest import png
+
+    from .conftest import signed
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    trip = trips.trip_schedule(actor=pickup.world.advisor, trip=_request(pickup), driver=pickup.driver)
+    client = Client()
+    client.force_login(pickup.driver)
+    url = f"/mobility/trips/{trip.pk}/handover/pickup/"
+    assert client.get(url).status_code == 302  # nothing to show before the sheet is started
+    assert client.post(url, {"action": "start"}).status_code == 302  # too early: back to the trips with a message
+    trip = trips.trip_move(actor=pickup.driver, trip=trip, to="on_the_way", eta=pickup.start)
+    assert client.post(url, {"action": "start"})["Location"].endswith(url)
+    page = client.get(url)
+    assert page.status_code == 200 and 'data-testid="car-outline"' in page.content.decode()
+    bad = client.post(url, {"action": "save", "mileage": "很多", "energy_level": "150"})
+    assert bad.status_code == 422 and 'data-field="mileage"' in bad.content.decode()
+    assert client.post(url, {"action": "save", "mileage": "15000", "energy_level": "55"}).status_code == 302
+    assert client.post(url, {"action": "mark", "x": "30", "y": "40", "kind": "dent"}).status_code == 302
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    photo = SimpleUploadedFile("p.png", png(), content_type="image/png")
+    assert client.post(url, {"action": "photo", "photo": photo}).status_code == 302
+    assert client.post(url, {"action": "sign", "signature": signed(), "signer_name": "陈静"}).status_code == 302
+    trip.refresh_from_db()
+    sheet = trip.pickup_handover
+    assert (sheet.mileage, sheet.energy_level, sheet.status, sheet.marks.count(), sheet.photos.count()) == (15000, 55, "signed", 1, 1)
+    other = Client()
+    other.force_login(make_staff("driver", pickup.world.b))
+    assert other.get(url).status_code == 404
+    tech = Client()
+    tech.force_login(pickup.world.technician)
+    assert tech.get(url).status_code == 403
+
+
+def test_pickup_fee_by_tier_voucher_or_store_fee(pickup):
+    """Free for tier A; with a pickup voucher the fee line goes on the order and the voucher takes it off at the till;
+    otherwise the store's fee, on the repair order as a fee line."""
+    import datetime as _dt
+
+    from aftersales.engagement.models import CustomerTier
+    from aftersales.loyalty.models import Voucher, VoucherTemplate
+    from aftersales.workshop.models import RepairLine
+    from aftersales.workshop.services import repair_order_check_in
+
+    w = pickup.world
+    trips.service_area_set(actor=w.manager, store=w.a, polygon=AREA, pickup_fee="80")
+    order = repair_order_check_in(actor=w.advisor, store=w.a, customer=pickup.customer, vehicle=pickup.vehicle,
+                                  mileage=1000, complaint="保养")
+    trip = _request(pickup, order=order)
+    assert (trip.fee, trip.fee_basis) == (80, "store_fee")
+    line = RepairLine.objects.get(job_id=trip.fee_job_id)
+    assert (line.code, line.amount, line.kind) == ("PICKUP", 80, "fee")
+
+    today = _dt.date.today()
+    template = VoucherTemplate.objects.create(group=w.a.group, code="pickup-free", name_zh="免费取送车", name_en="Free pickup",
+                                              kind="free_item", service_codes=["PICKUP"])
+    voucher = Voucher.objects.create(template=template, customer=pickup.customer, store=w.a, code="PK0001",
+                                     valid_from=today - _dt.timedelta(days=1), valid_until=today + _dt.timedelta(days=30))
+    with pytest.raises(ValidationFailed) as caught:
+        _request(pickup, voucher="NOPE", address="")
+    assert {e["field"] for e in caught.value.extra["errors"]} == {"voucher", "address"}
+    with_voucher = _request(pickup, voucher="pk0001")
+    assert (with_voucher.fee_basis, with_voucher.voucher_id) == ("voucher", voucher.pk)
+
+    CustomerTier.objects.create(customer=pickup.customer, store=w.a, tier="A", reason="d_lapsed", computed_on=today, since=today)
+    tier_a = _request(pickup)
+    assert (tier_a.fee, tier_a.fee_basis, tier_a.fee_job_id) == (0, "tier_a", None)
+
+
+def test_masked_call_through_the_relay_never_shows_the_owners_mobile(pickup, settings):
+    """The driver's page shows the owner's mobile masked; "call the owner" binds a middle number at the call-through
+    provider (a fake speaking its bind protocol) or, without one, gives the store's number."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from django.test import Client
+
+    bound = []
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            bound.append((self.path, body))
+            out = json.dumps({"x": "+8617100001111"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = pickup.driver
+    driver.phone = "+8613900001234"
+    driver.save()
+    trip = trips.trip_schedule(actor=pickup.world.advisor, trip=_request(pickup), driver=driver)
+    client = Client()
+    client.force_login(driver)
+    mobile = pickup.customer.mobile
+    page = client.get("/mobility/driver/").content.decode()
+    assert mobile not in page and mobile[-4:] in page and f"geo:{trip.lat}" in page
+    try:
+        settings.AFTERSALES_CALL_RELAY_URL = f"http://127.0.0.1:{server.server_port}"
+        page = client.post(f"/mobility/trips/{trip.pk}/call/").content.decode()
+        assert 'href="tel:+8617100001111"' in page and mobile not in page
+        assert bound == [("/bind", {"a": "+8613900001234", "b": mobile, "ref": f"trip-{trip.pk}", "expires_in": 14400})]
+    finally:
+        server.shutdown()
+    settings.AFTERSALES_CALL_RELAY_URL = ""
+    page = client.post(f"/mobility/trips/{trip.pk}/call/").content.decode()
+    assert mobile not in page and (pickup.world.a.phone or "") in page
+    other = Client()
+    other.force_login(make_staff("driver", pickup.world.a))
+    assert other.post(f"/mobility/trips/{trip.pk}/call/").status_code == 302  # another driver's trip: refused
