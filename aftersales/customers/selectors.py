@@ -193,8 +193,19 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
     )
 
 
+#: functions ``(customer) -> {section: rows}`` adding what the higher apps hold about a customer to the export; each
+#: app registers its own in ``AppConfig.ready()`` (the portal registers the retention apps' sections)
+EXPORT_SECTIONS: list[Any] = []
+
+
+def register_export_section(fn: Any) -> None:
+    if fn not in EXPORT_SECTIONS:
+        EXPORT_SECTIONS.append(fn)
+
+
 def customer_export_data(customer: Customer) -> dict[str, Any]:
-    """Every personal record we hold for one customer (used by the export service)."""
+    """Every personal record we hold for one customer (used by the export service): this app's own records, then the
+    sections the higher apps registered (``EXPORT_SECTIONS``); labels in the active language."""
     from aftersales.common.audit import plain
     from aftersales.vehicles.models import MileageReading, Vehicle, VehicleOwnership
     from aftersales.workshop.models import RepairOrder
@@ -203,8 +214,8 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
         return {f: plain(getattr(obj, f)) for f in fields}
 
     vehicles = list(Vehicle.objects.filter(Q(owner=customer) | Q(ownerships__customer=customer)).distinct())
-    return {
-        "format": "aftersales.customer-export/1",
+    data: dict[str, Any] = {
+        "format": "aftersales.customer-export/2",
         "customer": row(customer, [
             "id", "name", "title", "mobile", "email", "address", "birthday", "preferred_channel",
             "preferences", "notes", "points_balance", "created_at", "updated_at",
@@ -245,3 +256,10 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
             for o in RepairOrder.objects.filter(customer=customer).select_related("store").prefetch_related("lines")
         ],
     }
+    fields = data.pop("fields", {})
+    for section in EXPORT_SECTIONS:
+        more = section(customer)
+        fields.update(more.pop("fields", {}))
+        data.update(more)
+    data["fields"] = fields
+    return data
