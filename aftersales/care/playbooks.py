@@ -430,10 +430,47 @@ def _vehicle_for(enrolment: Enrolment) -> Any:
 
 
 def _recommendation(km: int) -> Any:
+    """The mileage item the car has just reached (within a quarter interval past a multiple of it), or "": a car that
+    has done 183 km is recommended nothing."""
     for every, text in RECOMMENDATIONS:
         if km >= every and km % every < 5000 + every // 4:
             return text
-    return RECOMMENDATIONS[-1][1]
+    return ""
+
+
+def recommendation_for(vehicle: Any, *, today: dt.date, language: str) -> Any:
+    """What playbook B recommends for this car (SPEC §10 B), the first that applies, or "" (no message is sent):
+
+    1. work found on the car and declined in the last year, not done since (the fault history);
+    2. the service its maintenance plan has due within 30 days or 1,000 km, or overdue (the care table);
+    3. the mileage item the car has just reached (``RECOMMENDATIONS``).
+    """
+    from aftersales.common.text import localized_name
+    from aftersales.workshop.models import RepairJob
+
+    if vehicle is None:
+        return ""
+    since = dt.datetime.combine(today - dt.timedelta(days=365), dt.time(0), tzinfo=dt.UTC)
+    declined = (RepairJob.objects.filter(order__vehicle=vehicle, status="declined", order__opened_at__gte=since)
+                .select_related("order").order_by("-order__opened_at", "-id"))
+    for job in declined[:10]:
+        done_since = RepairJob.objects.filter(order__vehicle=vehicle, title=job.title,
+                                              order__opened_at__gt=job.order.opened_at).exclude(
+            status__in=("declined", "proposed")).exists()
+        if not done_since:
+            return localized_name(job.title, language)
+    from .models import VehicleDue
+
+    due = VehicleDue.objects.filter(vehicle_id=vehicle.pk).first()
+    km = int(vehicle.current_mileage or 0)
+    if due is not None:
+        for day, at_km, text in (
+            (due.fs_due, due.fs_km, pgettext_lazy("recommended work", "the first service")),
+            (due.mt_due, due.mt_km, pgettext_lazy("recommended work", "the scheduled maintenance")),
+        ):
+            if (day and day <= today + dt.timedelta(days=30)) or (at_km and km >= int(at_km) - 1000):
+                return text
+    return _recommendation(km)
 
 
 def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> dict[str, Any]:
@@ -452,7 +489,9 @@ def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> d
     if kind == "care.recommendation":
         km = int(vehicle.current_mileage) if vehicle else 0
         out["km"] = f"{km:,}"
-        out["recommendation"] = text or _recommendation(km)
+        today = timezone.localtime(timezone.now(), store.zone).date()
+        out["recommendation"] = text or recommendation_for(vehicle, today=today,
+                                                           language=recipient_language(customer=customer))
     elif kind == "care.call":
         out["reason"] = text
         out.pop("link")
@@ -469,10 +508,13 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         return  # done in an earlier run that crashed after it
     action = EnrolmentAction(enrolment=enrolment, seq=step.seq, kind=step.kind, at=now)
     key = f"playbook:{enrolment.pk}:{step.seq}"
-    if step.kind == StepKind.MESSAGE:
+    variables = _message_variables(step.message_kind, enrolment, step) if step.kind == StepKind.MESSAGE else {}
+    if step.kind == StepKind.MESSAGE and step.message_kind == "care.recommendation" and not variables["recommendation"]:
+        action.note = "nothing to recommend"  # no plan item, declined work or mileage item due: no message at all
+    elif step.kind == StepKind.MESSAGE:
         action.message = message_enqueue(
             kind=step.message_kind, store=enrolment.store, customer=enrolment.customer, channel=step.channel or None,
-            variables=_message_variables(step.message_kind, enrolment, step), dedup_key=key,
+            variables=variables, dedup_key=key,
         )
     elif step.kind == StepKind.CALL:
         action.message = message_enqueue(

@@ -414,3 +414,60 @@ def test_recommendation_names_the_car_and_the_work_in_the_customers_language(car
                                       variables=variables, dedup_key=f"rec:{language}")
         assert car.vehicle.vin not in message.body
         assert "Toyota Camry" in message.body and work in message.body and " / " not in message.body
+
+
+# ---- playbook B: recommendations from the car's plan, history and mileage (issue 15 item 3) -------------------------
+def _b_enrolment(car):
+    from aftersales.care.services import create_default_playbooks
+
+    create_default_playbooks(car.store)
+    b = Playbook.objects.get(store=car.store, code="tier-b")
+    b.is_active = True
+    b.save(update_fields=["is_active"])
+    return Enrolment.objects.create(playbook=b, customer=car.customer, store=car.store, vehicle=car.vehicle,
+                                    trigger_key=f"tier:B:{NOW.date()}", next_run_at=NOW, enrolled_at=NOW)
+
+
+def test_b_recommends_nothing_to_a_car_with_183_km(car, clock):
+    clock("2026-11-02 10:00")
+    car.vehicle.current_mileage = 183
+    car.vehicle.save(update_fields=["current_mileage"])
+    enrolment = _b_enrolment(car)
+    pb.enrolment_advance(enrolment.pk, now=NOW)
+    assert not Message.objects.filter(customer=car.customer, kind="care.recommendation").exists()
+    assert enrolment.actions.get(seq=1).note == "nothing to recommend"
+
+
+def test_b_recommends_declined_work_then_the_plans_service_then_the_mileage_item(car, clock):
+    from django.utils.translation import override
+
+    from aftersales.care.models import VehicleDue
+    from aftersales.workshop.models import RepairJob
+
+    def zh(text):
+        with override("zh-hans"):
+            return str(text)
+
+    clock("2026-11-02 10:00")
+    today = dt.date(2026, 11, 2)
+    car.vehicle.current_mileage = 20_300
+    car.vehicle.save(update_fields=["current_mileage"])
+    assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "更换变速箱油"
+    # the care table says the plan's maintenance is due in 12 days: that comes first
+    VehicleDue.objects.create(vehicle=car.vehicle, customer_id=car.customer.pk, store_id=car.store.pk,
+                              mt_due=today + dt.timedelta(days=12), mt_km=30_000)
+    assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "定期保养"
+    # work found at the last visit and declined, not done since: first of all, in the customer's language
+    order = visit(car.vehicle, today - dt.timedelta(days=40), 19_000)
+    RepairJob.objects.create(order=order, title="更换前刹车片 / Replace the front brake pads", job_type="repair",
+                             status="declined")
+    assert pb.recommendation_for(car.vehicle, today=today, language="en") == "Replace the front brake pads"
+    enrolment = _b_enrolment(car)
+    pb.enrolment_advance(enrolment.pk, now=NOW)
+    message = Message.objects.get(customer=car.customer, kind="care.recommendation")
+    assert "更换前刹车片" in message.body and "/" not in message.body.split("建议")[1].split("。")[0]
+    # done since: no longer recommended
+    later = visit(car.vehicle, today - dt.timedelta(days=10), 19_800)
+    RepairJob.objects.create(order=later, title="更换前刹车片 / Replace the front brake pads", job_type="repair",
+                             status="done")
+    assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "定期保养"
