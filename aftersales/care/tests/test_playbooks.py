@@ -264,7 +264,7 @@ def test_bad_input_and_permissions(world):
 
 def test_shipped_defaults(world):
     made = create_default_playbooks(world.a)
-    assert [p.code for p in made] == ["tier-a", "tier-b", "tier-c", "tier-d"]
+    assert [p.code for p in made] == ["tier-a", "tier-b", "tier-c", "tier-d", "first-service"]
     assert create_default_playbooks(world.a) == []
     active = {p.code: p.is_active for p in Playbook.objects.filter(store=world.a)}
     assert active["tier-c"] and active["tier-d"]
@@ -471,3 +471,50 @@ def test_b_recommends_declined_work_then_the_plans_service_then_the_mileage_item
     RepairJob.objects.create(order=later, title="更换前刹车片 / Replace the front brake pads", job_type="repair",
                              status="done")
     assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "定期保养"
+
+
+# ---- playbook C: the welcome gift and the call follow the first service (issue 15 item 3) ----------------------------
+def test_c_gift_and_call_follow_the_first_service_whenever_it_is_done(car, clock):
+    """A car bought in January has its first service on 2 November: the gift goes that day and the call task three
+    days later (not a fixed 100 days after a purchase the playbook had to catch within 6 days). A car whose first
+    service was months ago is not enrolled; a second maintenance visit does not enrol again."""
+    clock("2026-11-02 10:00")
+    create_default_playbooks(car.store)
+    first = Playbook.objects.get(store=car.store, code="first-service")
+    c = Playbook.objects.get(store=car.store, code="tier-c")
+    assert first.is_active and first.date_event == DateEvent.FIRST_SERVICE
+    assert c.trigger == TriggerKind.TIER_ENTERED and c.tier == "C" and c.steps.count() == 1
+    old = VehicleFactory(owner=CustomerFactory(home_store=car.store, name="钱多多"), plate="粤B00002",
+                         purchase_date=dt.date(2025, 1, 5))
+    visit(old, dt.date(2025, 4, 1), 5_000)
+    visit(car.vehicle, dt.date(2026, 11, 2), 5_100)  # today's first service
+    first.holdout_percent = 0
+    first.save(update_fields=["holdout_percent"])
+    playbooks_enrol(now=NOW)
+    (e,) = Enrolment.objects.filter(playbook=first)
+    assert e.vehicle_id == car.vehicle.pk and e.customer_id == car.customer.pk
+    playbooks_advance(now=NOW)
+    e.refresh_from_db()
+    gift = Message.objects.get(customer=car.customer, kind="campaign.offer")
+    assert "首保欢迎礼" in gift.body
+    later = NOW + dt.timedelta(days=3, minutes=1)
+    playbooks_advance(now=later)
+    assert Message.objects.filter(customer=car.customer, kind="care.call").exists()
+    e.refresh_from_db()
+    assert e.status == EnrolmentStatus.COMPLETED
+    visit(car.vehicle, dt.date(2026, 11, 20), 9_800)
+    playbooks_enrol(now=NOW + dt.timedelta(days=18))
+    assert Enrolment.objects.filter(playbook=first).count() == 1
+
+
+def test_shipped_defaults_reach_stores_that_have_playbooks(world):
+    """A store that already had the four shipped playbooks gets the "first service" one the periodic task adds; a
+    playbook a manager switched off stays off."""
+    from aftersales.care.playbooks import ensure_default_playbooks
+
+    create_default_playbooks(world.a)
+    Playbook.objects.filter(store=world.a, code="first-service").delete()
+    Playbook.objects.filter(store=world.a, code="tier-b").update(is_active=False)
+    ensure_default_playbooks()
+    assert Playbook.objects.filter(store=world.a, code="first-service", is_active=True).exists()
+    assert not Playbook.objects.get(store=world.a, code="tier-b").is_active

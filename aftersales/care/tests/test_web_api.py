@@ -153,7 +153,7 @@ def test_api_playbooks(world):
     a = Playbook.objects.get(store=world.a, code="tier-a")
     other = Playbook.objects.get(store=world.b, code="tier-d")
     manager = Api.session(world.manager)
-    assert {p["code"] for p in manager.get("/api/care/playbooks").json()} == {"tier-a", "tier-b", "tier-c", "tier-d"}
+    assert {p["code"] for p in manager.get("/api/care/playbooks").json()} == {"tier-a", "tier-b", "tier-c", "tier-d", "first-service"}
     assert_error(manager.get(f"/api/care/playbooks/{other.pk}"), 404)
     assert_error(manager.post(f"/api/care/playbooks/{other.pk}/activate"), 404)
     assert_error(Api.session(world.advisor).get("/api/care/playbooks"), 403)
