@@ -257,9 +257,9 @@ def playbook_deactivate(*, actor: Any, playbook: Playbook) -> Playbook:
 
 # ---- enrolment -----------------------------------------------------------------------------------------------------
 def _store_customers(store: Any) -> Any:
-    from aftersales.customers.models import Customer
+    from aftersales.customers.selectors import store_customers
 
-    return Customer.objects.filter(group_id=store.group_id, home_store=store, anonymised_at__isnull=True)
+    return store_customers([store.pk])  # one definition with the tier report and the segments
 
 
 def _candidates(playbook: Playbook, now: dt.datetime) -> list[tuple[int, int | None, str]]:

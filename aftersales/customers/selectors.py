@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from aftersales.common.scoping import get_or_404, restrict_customers, spans_group, visible_store_ids
 from aftersales.common.validators import PROVINCES
@@ -263,3 +264,18 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
         data.update(more)
     data["fields"] = fields
     return data
+
+
+def store_customers(store_ids: list[int]) -> QuerySet[Customer]:
+    """THE definition of "a store's customers", used by the tier report, the segments' store criterion and the
+    playbooks alike: the customers whose home store it is (where they were registered, or moved to), anonymised
+    customers excluded. A customer who also visited another store counts at their home store only, so the stores'
+    counts add up to the group's."""
+    return Customer.objects.filter(home_store_id__in=store_ids, anonymised_at__isnull=True)
+
+
+#: what the pages say "a store's customers" means (the tier report, the segment form)
+STORE_CUSTOMERS_MEANING = gettext_lazy(
+    "A store's customers are those whose home store it is (where they were registered, or moved to); a customer who "
+    "also visits other stores counts once, at the home store; deleted (anonymised) customers are not counted. Tier "
+    "counts, segments and playbooks all use this.")
