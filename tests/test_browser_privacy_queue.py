@@ -3,6 +3,7 @@ and builds a campaign with the segment and voucher pickers, in headless Chromium
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path("/tmp/shots-retention")
+SHOTS = Path(os.environ.get("AFTERSALES_SHOTS") or Path(__file__).resolve().parent.parent / "var" / "screenshots")
 
 
 def _shot(page, name):
