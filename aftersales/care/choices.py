@@ -68,6 +68,7 @@ class DateEvent(models.TextChoices):
     BIRTHDAY = "birthday", _("Birthday")
     INSURANCE_EXPIRY = "insurance_expiry", _("Insurance expiry")
     WARRANTY_END = "warranty_end", _("Warranty end")
+    FIRST_SERVICE = "first_service", _("First service done")
 
 
 class StepKind(models.TextChoices):

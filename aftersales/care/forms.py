@@ -28,14 +28,23 @@ class PlaybookForm(DomainForm):
     date_event = forms.ChoiceField(label=_("Date event"), required=False, choices=[("", "—"), *DateEvent.choices])
     offset_days = forms.IntegerField(label=_("Days after the event"), required=False, initial=0, min_value=-365, max_value=365)
     inactivity_days = forms.IntegerField(label=_("Days without a visit"), required=False, min_value=1, max_value=3650)
-    segment_id = forms.IntegerField(label=_("Segment"), required=False, min_value=1)
+    segment_id = forms.TypedChoiceField(label=_("Segment"), required=False, coerce=int, empty_value=None, choices=[])
     audience_make = forms.CharField(label=_("Audience: make"), max_length=40, required=False)
-    starts_at = forms.DateTimeField(label=_("Scheduled for"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    # a datetime-local input only shows a value written as 2026-12-20T09:00 (Django's default has a space: blank)
+    starts_at = forms.DateTimeField(label=_("Scheduled for"), required=False, widget=forms.DateTimeInput(
+        attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
     holdout_percent = forms.IntegerField(label=_("Hold-out group (%)"), initial=10, min_value=0, max_value=50)
     stop_on_booked = forms.BooleanField(label=_("Stop when an appointment is booked"), required=False, initial=True)
     stop_on_visited = forms.BooleanField(label=_("Stop when the customer visits"), required=False, initial=True)
     stop_on_opt_out = forms.BooleanField(label=_("Stop when the customer opts out"), required=False, initial=True)
     measure_days = forms.IntegerField(label=_("Measure results over (days)"), initial=90, min_value=7, max_value=365)
+
+    def __init__(self, *args: Any, store: Any = None, **kwargs: Any) -> None:
+        """``store``: the playbook's store; the segment picker offers its segments (the group's and its own)."""
+        from .selectors import segment_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["segment_id"].choices = [("", "—"), *segment_choices(store)]
 
     def cleaned(self) -> dict[str, Any]:
         d = dict(self.cleaned_data)
@@ -51,12 +60,17 @@ class StepForm(DomainForm):
     text = forms.CharField(label=_("Offer / script"), max_length=300, required=False)
     wait_days = forms.IntegerField(label=_("Wait (days)"), required=False, min_value=0, max_value=365)
     call_target = forms.ChoiceField(label=_("Call by"), required=False, choices=[("", "—"), *CallTarget.choices])
-    voucher_template_id = forms.IntegerField(label=_("Voucher template"), required=False, min_value=1)
+    voucher_template_id = forms.TypedChoiceField(label=_("Voucher template"), required=False, coerce=int,
+                                                 empty_value=None, choices=[])
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, store: Any = None, **kwargs: Any) -> None:
+        """``store``: the playbook's store; the voucher picker offers its active templates by name."""
         from aftersales.messaging.kinds import KINDS
 
+        from .selectors import voucher_template_choices
+
         super().__init__(*args, **kwargs)
+        self.fields["voucher_template_id"].choices = [("", "—"), *voucher_template_choices(store)]
         self.fields["message_kind"].choices = [("", "—")] + [
             (k, str(MESSAGE_KIND_LABELS.get(k) or KINDS[k].label)) for k in PLAYBOOK_KINDS
         ]

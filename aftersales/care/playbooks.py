@@ -18,7 +18,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -257,9 +257,9 @@ def playbook_deactivate(*, actor: Any, playbook: Playbook) -> Playbook:
 
 # ---- enrolment -----------------------------------------------------------------------------------------------------
 def _store_customers(store: Any) -> Any:
-    from aftersales.customers.models import Customer
+    from aftersales.customers.selectors import store_customers
 
-    return Customer.objects.filter(group_id=store.group_id, home_store=store, anonymised_at__isnull=True)
+    return store_customers([store.pk])  # one definition with the tier report and the segments
 
 
 def _candidates(playbook: Playbook, now: dt.datetime) -> list[tuple[int, int | None, str]]:
@@ -284,6 +284,8 @@ def _candidates(playbook: Playbook, now: dt.datetime) -> list[tuple[int, int | N
                 year = next((d.year for d in days if (d.month, d.day) == (birthday.month, birthday.day)), today.year)
                 out.append((cid, None, f"birthday:{year}"))
             return out
+        if event == DateEvent.FIRST_SERVICE:
+            return _first_service_candidates(store, lo - off, hi - off)
         field = {DateEvent.PURCHASE: "purchase_date", DateEvent.INSURANCE_EXPIRY: "insurance_expiry",
                  DateEvent.WARRANTY_END: "warranty_end"}[DateEvent(event)]
         vehicles = Vehicle.objects.filter(
@@ -398,6 +400,27 @@ def playbooks_enrol(*, now: dt.datetime | None = None, store_ids: list[int] | No
     return total
 
 
+def _first_service_candidates(store: Any, first: dt.date, last: dt.date) -> list[tuple[int, int | None, str]]:
+    """The store's cars whose first maintenance visit (delivered or closed) was between ``first`` and ``last`` (local
+    days): playbook C follows the first service, whenever it happens (SPEC §10 C: the welcome gift after it)."""
+    from aftersales.vehicles.models import Vehicle
+    from aftersales.workshop.models import RepairOrder
+
+    first_visit = Subquery(
+        RepairOrder.objects.filter(vehicle_id=OuterRef("pk"), status__in=VISIT_STATUSES, jobs__job_type="maintenance")
+        .order_by().values("vehicle_id").annotate(at=Min("opened_at")).values("at")[:1]
+    )
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=store.zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=store.zone)
+    rows = (
+        Vehicle.objects.filter(Q(selling_store=store) | Q(selling_store__isnull=True, owner__home_store=store),
+                               group_id=store.group_id, owner__isnull=False, owner__anonymised_at__isnull=True)
+        .annotate(first_visit=first_visit).filter(first_visit__gte=start, first_visit__lt=end)
+        .values_list("owner_id", "id")
+    )
+    return [(cid, vid, f"first_service:v{vid}") for cid, vid in rows]
+
+
 # ---- advancing -----------------------------------------------------------------------------------------------------
 def _stop_reason(enrolment: Enrolment, playbook: Playbook) -> str:
     from aftersales.customers.models import Consent
@@ -430,10 +453,47 @@ def _vehicle_for(enrolment: Enrolment) -> Any:
 
 
 def _recommendation(km: int) -> Any:
+    """The mileage item the car has just reached (within a quarter interval past a multiple of it), or "": a car that
+    has done 183 km is recommended nothing."""
     for every, text in RECOMMENDATIONS:
         if km >= every and km % every < 5000 + every // 4:
             return text
-    return RECOMMENDATIONS[-1][1]
+    return ""
+
+
+def recommendation_for(vehicle: Any, *, today: dt.date, language: str) -> Any:
+    """What playbook B recommends for this car (SPEC §10 B), the first that applies, or "" (no message is sent):
+
+    1. work found on the car and declined in the last year, not done since (the fault history);
+    2. the service its maintenance plan has due within 30 days or 1,000 km, or overdue (the care table);
+    3. the mileage item the car has just reached (``RECOMMENDATIONS``).
+    """
+    from aftersales.common.text import localized_name
+    from aftersales.workshop.models import RepairJob
+
+    if vehicle is None:
+        return ""
+    since = dt.datetime.combine(today - dt.timedelta(days=365), dt.time(0), tzinfo=dt.UTC)
+    declined = (RepairJob.objects.filter(order__vehicle=vehicle, status="declined", order__opened_at__gte=since)
+                .select_related("order").order_by("-order__opened_at", "-id"))
+    for job in declined[:10]:
+        done_since = RepairJob.objects.filter(order__vehicle=vehicle, title=job.title,
+                                              order__opened_at__gt=job.order.opened_at).exclude(
+            status__in=("declined", "proposed")).exists()
+        if not done_since:
+            return localized_name(job.title, language)
+    from .models import VehicleDue
+
+    due = VehicleDue.objects.filter(vehicle_id=vehicle.pk).first()
+    km = int(vehicle.current_mileage or 0)
+    if due is not None:
+        for day, at_km, text in (
+            (due.fs_due, due.fs_km, pgettext_lazy("recommended work", "the first service")),
+            (due.mt_due, due.mt_km, pgettext_lazy("recommended work", "the scheduled maintenance")),
+        ):
+            if (day and day <= today + dt.timedelta(days=30)) or (at_km and km >= int(at_km) - 1000):
+                return text
+    return _recommendation(km)
 
 
 def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> dict[str, Any]:
@@ -452,7 +512,9 @@ def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> d
     if kind == "care.recommendation":
         km = int(vehicle.current_mileage) if vehicle else 0
         out["km"] = f"{km:,}"
-        out["recommendation"] = text or _recommendation(km)
+        today = timezone.localtime(timezone.now(), store.zone).date()
+        out["recommendation"] = text or recommendation_for(vehicle, today=today,
+                                                           language=recipient_language(customer=customer))
     elif kind == "care.call":
         out["reason"] = text
         out.pop("link")
@@ -469,10 +531,13 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         return  # done in an earlier run that crashed after it
     action = EnrolmentAction(enrolment=enrolment, seq=step.seq, kind=step.kind, at=now)
     key = f"playbook:{enrolment.pk}:{step.seq}"
-    if step.kind == StepKind.MESSAGE:
+    variables = _message_variables(step.message_kind, enrolment, step) if step.kind == StepKind.MESSAGE else {}
+    if step.kind == StepKind.MESSAGE and step.message_kind == "care.recommendation" and not variables["recommendation"]:
+        action.note = "nothing to recommend"  # no plan item, declined work or mileage item due: no message at all
+    elif step.kind == StepKind.MESSAGE:
         action.message = message_enqueue(
             kind=step.message_kind, store=enrolment.store, customer=enrolment.customer, channel=step.channel or None,
-            variables=_message_variables(step.message_kind, enrolment, step), dedup_key=key,
+            variables=variables, dedup_key=key,
         )
     elif step.kind == StepKind.CALL:
         action.message = message_enqueue(
@@ -692,13 +757,11 @@ DEFAULTS: list[dict[str, Any]] = [
                (StepKind.MESSAGE, "campaign.offer", "延保服务八折优惠", 0, ""),
                (StepKind.WAIT, "", "", 45, ""),
                (StepKind.MESSAGE, "campaign.offer", "季节关怀：冬季电瓶免费检测、雨季轮胎免费检查", 0, "")]},
-    {"code": "tier-c", "name": "C 新客：首保提醒、欢迎礼、新车主群", "trigger": TriggerKind.DATE_EVENT,
-     "date_event": DateEvent.PURCHASE, "offset_days": 0,
-     "description": "首保前 3 天的提醒（含预约链接、所需材料、路线）由每日提醒扫描发送；本流程邀请加入新车主群，首保后送欢迎礼并回访。",
-     "steps": [(StepKind.MESSAGE, "care.club", "欢迎加入新车主群，用车问题随时咨询", 0, ""),
-               (StepKind.WAIT, "", "", 100, ""),
-               (StepKind.MESSAGE, "campaign.offer", "首保欢迎礼：免费精洗一次", 0, ""),
-               (StepKind.CALL, "", "首保回访：了解用车情况与服务满意度", 0, CallTarget.CALL_CENTRE)]},
+    # C, in two parts: the welcome when a customer becomes new (tier C: everyone new, also those new when it is switched
+    # on; without the engagement module: the purchase), and what follows the first service, whenever it is done
+    {"code": "tier-c", "name": "C 新客：欢迎与新车主群", "trigger": TriggerKind.TIER_ENTERED, "tier": "C",
+     "description": "首保前 3 天的提醒（含预约链接、所需材料、路线）由每日提醒扫描发送；本流程欢迎新客并邀请加入新车主群；首保之后的欢迎礼与回访见“C 首保之后”。",
+     "steps": [(StepKind.MESSAGE, "care.club", "欢迎加入新车主群，用车问题随时咨询", 0, "")]},
     # the customers in tier D (no paid visit for the store's D months, imported visits included); without the
     # engagement module: half a year without a visit (``create_default_playbooks``)
     {"code": "tier-d", "name": "D 流失风险：召回提醒、顾问致电、回厂优惠", "trigger": TriggerKind.TIER_ENTERED, "tier": "D",
@@ -709,6 +772,12 @@ DEFAULTS: list[dict[str, Any]] = [
                (StepKind.WAIT, "", "", 7, ""),
                (StepKind.VOUCHER, "winback-labour-30", "", 0, ""),
                (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折（30% off labour）", 0, "")]},
+    {"code": "first-service", "name": "C 首保之后：欢迎礼与回访", "trigger": TriggerKind.DATE_EVENT,
+     "date_event": DateEvent.FIRST_SERVICE, "offset_days": 0, "stop_on_visited": False,  # the visit is the trigger
+     "description": "首次保养完成后：送上欢迎礼，3 天后客服回访了解用车情况与服务满意度。",
+     "steps": [(StepKind.MESSAGE, "campaign.offer", "首保欢迎礼：免费精洗一次", 0, ""),
+               (StepKind.WAIT, "", "", 3, ""),
+               (StepKind.CALL, "", "首保回访：了解用车情况与服务满意度", 0, CallTarget.CALL_CENTRE)]},
 ]
 
 
@@ -733,6 +802,8 @@ def create_default_playbooks(store: Any) -> list[Playbook]:
             fields = {k: v for k, v in spec.items() if k not in ("code", "steps")}
             if spec["code"] == "tier-d" and not engagement_available():
                 fields.update(trigger=TriggerKind.INACTIVITY, tier="", inactivity_days=182)
+            if spec["code"] == "tier-c" and not engagement_available():
+                fields.update(trigger=TriggerKind.DATE_EVENT, tier="", date_event=DateEvent.PURCHASE, offset_days=0)
             playbook = Playbook.objects.create(store=store, code=spec["code"], **fields)
             seq = 0
             for kind, message_kind, text, wait, target in spec["steps"]:
@@ -756,10 +827,14 @@ def create_default_playbooks(store: Any) -> list[Playbook]:
 
 
 def ensure_default_playbooks() -> int:
-    """Give every active store without any playbook the shipped defaults (run by the periodic task)."""
+    """Give every active store the shipped defaults it lacks (run by the periodic task; a playbook a manager
+    changed or switched off is never touched, one shipped later is added)."""
     from aftersales.stores.models import Store
 
+    codes = [spec["code"] for spec in DEFAULTS]
     n = 0
-    for store in Store.objects.filter(is_active=True).exclude(playbooks__isnull=False):
+    for store in Store.objects.filter(is_active=True).exclude(
+            pk__in=Subquery(Playbook.objects.filter(code__in=codes).values("store_id").annotate(
+                n=Count("id")).filter(n=len(codes)).values("store_id"))):
         n += len(create_default_playbooks(store))
     return n

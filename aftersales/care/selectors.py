@@ -172,3 +172,29 @@ def care_dates_for(vehicles: list[Any], *, today: dt.date) -> list[dict[str, Any
         item["label"] = labels[item["kind"]]
         item["overdue"] = item["date"] < today
     return sorted(out, key=lambda item: (item["date"], item["vehicle"].pk))
+
+
+def segment_choices(store: Any) -> list[tuple[int, str]]:
+    """The segments a playbook of ``store`` may target (the group's and the store's own), by name: the picker."""
+    from .playbooks import engagement_available
+
+    if store is None or not engagement_available():
+        return []
+    from aftersales.engagement.models import Segment
+
+    qs = Segment.objects.filter(group_id=store.group_id).filter(Q(store__isnull=True) | Q(store_id=store.pk))
+    return [(pk, name) for pk, name in qs.order_by("name", "id").values_list("id", "name")]
+
+
+def voucher_template_choices(store: Any) -> list[tuple[int, str]]:
+    """The active voucher templates a step of a playbook of ``store`` may issue, named in the reader's language."""
+    from .playbooks import loyalty_available
+
+    if store is None or not loyalty_available():
+        return []
+    from aftersales.common.templatetags.aftersales import localized
+    from aftersales.loyalty.models import VoucherTemplate
+
+    qs = VoucherTemplate.objects.filter(Q(store__isnull=True) | Q(store_id=store.pk), group_id=store.group_id,
+                                        is_active=True).order_by("name_zh", "id")
+    return [(t.pk, str(localized(t, "name"))) for t in qs]

@@ -110,7 +110,7 @@ def playbook_new(request: HttpRequest) -> HttpResponse:
     campaign = request.GET.get("campaign") == "1" or request.POST.get("campaign") == "1"
     initial = {"trigger": "scheduled" if campaign else "date_event", "holdout_percent": 10, "measure_days": 90,
                "stop_on_booked": True, "stop_on_visited": True, "stop_on_opt_out": True}
-    form = PlaybookForm(request.POST or None, initial=initial)
+    form = PlaybookForm(request.POST or None, initial=initial, store=store)
     if request.method == "POST" and form.is_valid():
         data = _aware(form.cleaned(), store)
         try:
@@ -131,7 +131,7 @@ def _aware(data: dict[str, Any], store: Any) -> dict[str, Any]:
 @permission_required("care.view_playbook", raise_exception=True)
 def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     p = found(selectors.playbook_get, request.user, pk)
-    form = PlaybookForm(request.POST or None, initial=_initial(p))
+    form = PlaybookForm(request.POST or None, initial=_initial(p), store=p.store)
     if request.method == "POST":
         if not request.user.has_perm("care.change_playbook"):
             return HttpResponse(status=403)
@@ -142,7 +142,7 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("care:playbook", p.pk)
             except DomainError as exc:
                 form.add_domain_error(exc)
-    return _detail(request, p, form=form, step_form=StepForm())
+    return _detail(request, p, form=form, step_form=StepForm(store=p.store))
 
 
 def _step_rows(p: Any) -> list[dict[str, Any]]:
@@ -200,7 +200,7 @@ def playbook_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("care.change_playbook", raise_exception=True)
 def step_add(request: HttpRequest, pk: int) -> HttpResponse:
     p = found(selectors.playbook_get, request.user, pk)
-    step_form = StepForm(request.POST)
+    step_form = StepForm(request.POST, store=p.store)
     if step_form.is_valid():
         d = step_form.cleaned_data
         try:
@@ -212,7 +212,7 @@ def step_add(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("care:playbook", p.pk)
         except DomainError as exc:
             step_form.add_domain_error(exc)
-    return _detail(request, p, form=PlaybookForm(initial=_initial(p)), step_form=step_form, status=422)
+    return _detail(request, p, form=PlaybookForm(initial=_initial(p), store=p.store), step_form=step_form, status=422)
 
 
 @require_POST

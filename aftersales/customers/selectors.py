@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from aftersales.common.scoping import get_or_404, restrict_customers, spans_group, visible_store_ids
 from aftersales.common.validators import PROVINCES
@@ -193,8 +194,19 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
     )
 
 
+#: functions ``(customer) -> {section: rows}`` adding what the higher apps hold about a customer to the export; each
+#: app registers its own in ``AppConfig.ready()`` (the portal registers the retention apps' sections)
+EXPORT_SECTIONS: list[Any] = []
+
+
+def register_export_section(fn: Any) -> None:
+    if fn not in EXPORT_SECTIONS:
+        EXPORT_SECTIONS.append(fn)
+
+
 def customer_export_data(customer: Customer) -> dict[str, Any]:
-    """Every personal record we hold for one customer (used by the export service)."""
+    """Every personal record we hold for one customer (used by the export service): this app's own records, then the
+    sections the higher apps registered (``EXPORT_SECTIONS``); labels in the active language."""
     from aftersales.common.audit import plain
     from aftersales.vehicles.models import MileageReading, Vehicle, VehicleOwnership
     from aftersales.workshop.models import RepairOrder
@@ -203,8 +215,8 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
         return {f: plain(getattr(obj, f)) for f in fields}
 
     vehicles = list(Vehicle.objects.filter(Q(owner=customer) | Q(ownerships__customer=customer)).distinct())
-    return {
-        "format": "aftersales.customer-export/1",
+    data: dict[str, Any] = {
+        "format": "aftersales.customer-export/2",
         "customer": row(customer, [
             "id", "name", "title", "mobile", "email", "address", "birthday", "preferred_channel",
             "preferences", "notes", "points_balance", "created_at", "updated_at",
@@ -245,3 +257,25 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
             for o in RepairOrder.objects.filter(customer=customer).select_related("store").prefetch_related("lines")
         ],
     }
+    fields = data.pop("fields", {})
+    for section in EXPORT_SECTIONS:
+        more = section(customer)
+        fields.update(more.pop("fields", {}))
+        data.update(more)
+    data["fields"] = fields
+    return data
+
+
+def store_customers(store_ids: list[int]) -> QuerySet[Customer]:
+    """THE definition of "a store's customers", used by the tier report, the segments' store criterion and the
+    playbooks alike: the customers whose home store it is (where they were registered, or moved to), anonymised
+    customers excluded. A customer who also visited another store counts at their home store only, so the stores'
+    counts add up to the group's."""
+    return Customer.objects.filter(home_store_id__in=store_ids, anonymised_at__isnull=True)
+
+
+#: what the pages say "a store's customers" means (the tier report, the segment form)
+STORE_CUSTOMERS_MEANING = gettext_lazy(
+    "A store's customers are those whose home store it is (where they were registered, or moved to); a customer who "
+    "also visits other stores counts once, at the home store; deleted (anonymised) customers are not counted. Tier "
+    "counts, segments and playbooks all use this.")

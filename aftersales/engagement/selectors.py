@@ -194,7 +194,8 @@ def segment_customers(segment: Segment | dict[str, Any], *, group_id: int | None
     value_classes [basic/key/vip], marketing_consent (true: only customers whose latest marketing consent on
     any channel is a yes).
     """
-    from aftersales.customers.models import Consent, Customer, CustomerStore
+    from aftersales.customers.models import Consent, Customer
+    from aftersales.customers.selectors import store_customers
     from aftersales.vehicles.models import Vehicle
 
     if isinstance(segment, Segment):
@@ -215,8 +216,8 @@ def segment_customers(segment: Segment | dict[str, Any], *, group_id: int | None
         qs = qs.filter(tags__name=name)
     if criteria.get("any_tags"):
         qs = qs.filter(tags__name__in=criteria["any_tags"])
-    if criteria.get("store"):
-        qs = qs.filter(Exists(CustomerStore.objects.filter(customer_id=OuterRef("pk"), store_id=criteria["store"])))
+    if criteria.get("store"):  # the store's customers: one definition with the tier report (customers.selectors)
+        qs = qs.filter(pk__in=store_customers([int(criteria["store"])]).values("pk"))
     vehicle_q = Q()
     if criteria.get("make"):
         vehicle_q &= Q(make__iexact=criteria["make"])
@@ -259,6 +260,7 @@ def segmentation_report(user: Any, *, store_id: int | None = None, month: dt.dat
     month to the tier after its last one (a customer who went B→D→B in the month did not move).
     """
     from aftersales.customers.models import Customer
+    from aftersales.customers.selectors import store_customers
     from aftersales.stores.models import Store
 
     from .rules import months_before
@@ -268,11 +270,13 @@ def segmentation_report(user: Any, *, store_id: int | None = None, month: dt.dat
         store_ids = [s for s in store_ids if s == store_id]
     stores = list(Store.objects.filter(pk__in=store_ids).order_by("code"))
     tiers_by_store: dict[int, dict[str, int]] = {s.pk: dict.fromkeys(Tier.values, 0) for s in stores}
-    for sid, tier, n in (CustomerTier.objects.filter(store_id__in=store_ids).values_list("store_id", "tier")
+    # the store's customers (customers.selectors.store_customers, the segments' definition too), by their tier
+    mine = store_customers(store_ids).values("pk")
+    for sid, tier, n in (CustomerTier.objects.filter(customer_id__in=mine).values_list("customer__home_store_id", "tier")
                          .annotate(n=Count("id")).order_by()):
         tiers_by_store[sid][tier] = n
     through = Customer.tags.through
-    tag_rows = (through.objects.filter(customer__home_store_id__in=store_ids)
+    tag_rows = (through.objects.filter(customer_id__in=mine)
                 .values_list("tag__name", "customer__home_store_id").annotate(n=Count("id")).order_by("tag__name"))
     tags_by_name: dict[str, dict[int, int]] = {}
     for name, sid, n in tag_rows:
@@ -298,7 +302,7 @@ def segmentation_report(user: Any, *, store_id: int | None = None, month: dt.dat
             matrix[old][new] += 1
     today = timezone.localdate()
     soon = months_before(today, 5)  # five months without a visit: one month before D
-    churn = (CustomerTier.objects.filter(store_id__in=store_ids)
+    churn = (CustomerTier.objects.filter(customer_id__in=mine)
              .filter(Q(tier=Tier.D) | Q(tier__in=[Tier.A, Tier.B], last_visit__lte=soon))
              .select_related("customer", "store").order_by("-m", "last_visit")[:100])
     return {

@@ -18,6 +18,7 @@ from aftersales.common.errors import DomainError
 from aftersales.common.scoping import visible_store_ids
 from aftersales.common.validators import mask_mobile
 from aftersales.common.views import found, store_from_request
+from aftersales.customers.selectors import STORE_CUSTOMERS_MEANING
 
 from . import selectors, services
 from .choices import ImportStatus, Tier
@@ -50,7 +51,7 @@ def report(request: HttpRequest) -> HttpResponse:
     data = selectors.segmentation_report(request.user, store_id=store_id, month=_month(request.GET.get("month", "")))
     return render(request, "engagement/report.html", {
         "r": data, "tiers": Tier.choices, "store_id": store_id, "all_stores": _stores(request.user),
-        "month_value": data["month"].strftime("%Y-%m"),
+        "month_value": data["month"].strftime("%Y-%m"), "store_customers_meaning": STORE_CUSTOMERS_MEANING,
     })
 
 
@@ -145,7 +146,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     else:
         form = _segment_form(request, initial=SegmentForm.initial_from(segment) if segment else None)
     count = selectors.segment_customers_for(request.user, segment).count() if segment else None
-    return render(request, "engagement/segment_form.html", {"form": form, "segment": segment, "count": count})
+    return render(request, "engagement/segment_form.html", {"form": form, "segment": segment, "count": count,
+                                                            "store_customers_meaning": STORE_CUSTOMERS_MEANING})
 
 
 @login_required

@@ -329,39 +329,17 @@ def owner_quiet_hours_set(*, customer: Any, start: str, end: str) -> Any:
 
 
 def owner_data_export(*, customer: Any) -> dict[str, Any]:
-    """Everything we hold about the owner (PIPL art. 45), as JSON: the customer app's export plus what the other apps
-    keep about them (invoices and payments, bookings, feedback and surveys, messages, points, sign-ins)."""
+    """Everything we hold about the owner (PIPL art. 45), as JSON: the same export as the staff's (every app's
+    sections, ``exports.SECTIONS``) plus the app's own records (quiet hours, sign-ins)."""
     from aftersales.common.audit import plain
     from aftersales.customers.selectors import customer_export_data
 
     data = customer_export_data(customer)
 
-    def rows(qs: Any, fields: list[str]) -> list[dict[str, Any]]:
-        return [{f: plain(v) for f, v in zip(fields, values, strict=True)} for values in qs.values_list(*fields)]
-
-    from aftersales.appointments.models import Appointment
-    from aftersales.billing.models import Invoice, Payment
-    from aftersales.feedback.models import FeedbackCase, FollowUp
-    from aftersales.loyalty.models import PointsEntry
-    from aftersales.messaging.models import Message
-
     data.update({
         "quiet_hours": [plain(customer.quiet_start), plain(customer.quiet_end)],
-        "invoices": rows(Invoice.objects.filter(customer=customer).order_by("id"),
-                         ["number", "issued_at", "total", "paid_amount", "refunded_amount", "status"]),
-        "payments": rows(Payment.objects.filter(invoice__customer=customer).order_by("id"),
-                         ["invoice__number", "method", "amount", "refunded_amount", "received_at", "reference"]),
-        "appointments": rows(Appointment.objects.filter(customer=customer).order_by("id"),
-                             ["store__name", "start", "status", "channel", "fault_description"]),
-        "feedback_cases": rows(FeedbackCase.objects.filter(customer=customer).order_by("id"),
-                               ["kind", "status", "text", "created_at", "resolution"]),
-        "surveys": rows(FollowUp.objects.filter(customer=customer).order_by("id"),
-                        ["order__number", "answered_at", "score_overall", "score_attitude", "score_quality",
-                         "score_waiting", "score_price", "score_recommend", "suggestions"]),
-        "points": rows(PointsEntry.objects.filter(customer=customer).order_by("id"), ["at", "kind", "points", "note"]),
-        "messages": rows(Message.objects.filter(customer=customer).order_by("id"),
-                         ["created_at", "kind", "channel", "purpose", "status", "body"]),
-        "sign_ins": rows(SignInCode.objects.filter(customer=customer).order_by("id"), ["created_at", "used_at", "ip"]),
+        "sign_ins": [{"created_at": plain(c), "used_at": plain(u), "ip": ip} for c, u, ip in
+                     SignInCode.objects.filter(customer=customer).order_by("id").values_list("created_at", "used_at", "ip")],
     })
     audit.record(actor=None, obj=customer, action="customer.exported", store_id=customer.home_store_id,
                  customer_id=customer.pk, reason="owner app: download my data")
@@ -398,13 +376,16 @@ RETAINED = (
 
 
 def deletion_apply(*, actor: Any, request: Any) -> Any:
-    """Staff apply a deletion request: the owner's personal details are erased (name, number, e-mail, address,
-    birthday, preferences, notes, WeChat binding, tags, photos of complaints, texts of messages), the app login is
-    removed, and what the law requires is kept (``RETAINED``) under the customer number. One transaction."""
+    """Staff apply a deletion request: the owner's personal details are erased from every record that holds them
+    (``erasure.erase``: name, mobile, e-mail, address, WeChat ID and plates in every table, texts of messages and
+    surveys, photos and signatures in the upload folder), the customer row keeps only a pseudonym, the app login is
+    removed, and what the law requires is kept (``RETAINED``) pointing at that pseudonymised row. One transaction,
+    irreversible, audited (the audit entry names no personal data)."""
     from aftersales.common.permissions import require, require_store
     from aftersales.customers.models import Customer
     from aftersales.messaging.models import Message
 
+    from . import erasure
     from .models import DeletionRequest
 
     require(actor, "portal.handle_deletionrequest")
@@ -417,22 +398,60 @@ def deletion_apply(*, actor: Any, request: Any) -> Any:
         if locked.status != DeletionRequest.Status.REQUESTED:
             return locked
         person = Customer.objects.select_for_update().get(pk=customer.pk)
-        person.name = _("Deleted customer %(n)s") % {"n": f"{person.pk:06d}"}
+        pseudonym = pseudonym_of(person.pk)
+        Message.objects.filter(customer=person).update(body="", recipient="")
+        counts = erasure.erase(person, pseudonym=pseudonym)
+        person.name = pseudonym
         person.mobile = f"+00{person.pk:012d}"  # unique in the group, reaches no one
+        person.mobile_digits = person.mobile.lstrip("+")
         for name in ("email", "address", "preferences", "notes", "wechat_openid"):
             setattr(person, name, "")
         person.birthday = None
+        person.title = ""
         person.quiet_start = person.quiet_end = None
         person.anonymised_at = now
         person.save()
         person.tags.clear()
-        Message.objects.filter(customer=person).update(body="", recipient="")
         _login_remove(person, now)
         locked.status, locked.handled_at, locked.handled_by = DeletionRequest.Status.DONE, now, actor
         locked.outcome = "\n".join(str(r) for r in RETAINED)
         locked.save()
         audit.record(actor=actor, obj=person, action="customer.deleted", store_id=person.home_store_id,
-                     customer_id=person.pk, reason="PIPL deletion request", at=now)
+                     customer_id=person.pk, reason="PIPL deletion request",
+                     changes={"erased": [None, counts]}, at=now)
+    return locked
+
+
+def pseudonym_of(pk: int) -> str:
+    """What an erased customer is called from then on (the invoices and repair orders kept point at it)."""
+    return f"#{pk:06d}"
+
+
+def deletion_refuse(*, actor: Any, request: Any, reason: str) -> Any:
+    """Staff refuse a deletion request, with the reason the owner is told (PIPL art. 50: refusals are explained).
+    Nothing is erased; the request is closed and audited."""
+    from aftersales.common.permissions import require, require_store
+
+    from .models import DeletionRequest
+
+    require(actor, "portal.handle_deletionrequest")
+    if request.customer.home_store_id:
+        require_store(actor, request.customer.home_store_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("required", _("Give the reason the customer will be told."), "refuse_reason")
+    if len(reason) > 500:
+        raise ValidationFailed("too_long", _("At most %(n)s characters.") % {"n": 500}, "refuse_reason")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = DeletionRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != DeletionRequest.Status.REQUESTED:
+            return locked
+        locked.status, locked.handled_at, locked.handled_by = DeletionRequest.Status.REFUSED, now, actor
+        locked.outcome = reason
+        locked.save()
+        audit.record(actor=actor, obj=locked.customer, action="customer.deletion_refused",
+                     store_id=locked.customer.home_store_id, customer_id=locked.customer_id, reason=reason[:300], at=now)
     return locked
 
 

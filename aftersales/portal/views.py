@@ -504,19 +504,22 @@ def deletion_queue(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     stores = visible_store_ids(request.user)
     queue = DeletionRequest.objects.filter(customer__home_store_id__in=stores).select_related("customer", "handled_by")
-    error = ""
+    error, failed = "", 0
     if request.method == "POST":
         item = queue.filter(pk=request.POST.get("request") or 0).first() if (request.POST.get("request") or "").isdigit() else None
         if item is None:
             raise Http404
         try:
-            services.deletion_apply(actor=request.user, request=item)
+            if request.POST.get("action") == "refuse":
+                services.deletion_refuse(actor=request.user, request=item, reason=request.POST.get("refuse_reason", ""))
+            else:
+                services.deletion_apply(actor=request.user, request=item)
         except DomainError as exc:
-            error = str(exc.message)
+            error, failed = str(exc.message), item.pk
         else:
             return redirect(reverse("portal_staff:deletions"))
     return render(request, "portal/deletion_queue.html", {
         "open": list(queue.filter(status="requested").order_by("requested_at")[:200]),
         "done": list(queue.exclude(status="requested").order_by("-handled_at")[:50]),
-        "retained": services.RETAINED, "error": error, "now": timezone.now(),
-    })
+        "retained": services.RETAINED, "error": error, "failed": failed, "now": timezone.now(),
+    }, status=422 if error else 200)

@@ -264,7 +264,7 @@ def test_bad_input_and_permissions(world):
 
 def test_shipped_defaults(world):
     made = create_default_playbooks(world.a)
-    assert [p.code for p in made] == ["tier-a", "tier-b", "tier-c", "tier-d"]
+    assert [p.code for p in made] == ["tier-a", "tier-b", "tier-c", "tier-d", "first-service"]
     assert create_default_playbooks(world.a) == []
     active = {p.code: p.is_active for p in Playbook.objects.filter(store=world.a)}
     assert active["tier-c"] and active["tier-d"]
@@ -414,3 +414,107 @@ def test_recommendation_names_the_car_and_the_work_in_the_customers_language(car
                                       variables=variables, dedup_key=f"rec:{language}")
         assert car.vehicle.vin not in message.body
         assert "Toyota Camry" in message.body and work in message.body and " / " not in message.body
+
+
+# ---- playbook B: recommendations from the car's plan, history and mileage (issue 15 item 3) -------------------------
+def _b_enrolment(car):
+    from aftersales.care.services import create_default_playbooks
+
+    create_default_playbooks(car.store)
+    b = Playbook.objects.get(store=car.store, code="tier-b")
+    b.is_active = True
+    b.save(update_fields=["is_active"])
+    return Enrolment.objects.create(playbook=b, customer=car.customer, store=car.store, vehicle=car.vehicle,
+                                    trigger_key=f"tier:B:{NOW.date()}", next_run_at=NOW, enrolled_at=NOW)
+
+
+def test_b_recommends_nothing_to_a_car_with_183_km(car, clock):
+    clock("2026-11-02 10:00")
+    car.vehicle.current_mileage = 183
+    car.vehicle.save(update_fields=["current_mileage"])
+    enrolment = _b_enrolment(car)
+    pb.enrolment_advance(enrolment.pk, now=NOW)
+    assert not Message.objects.filter(customer=car.customer, kind="care.recommendation").exists()
+    assert enrolment.actions.get(seq=1).note == "nothing to recommend"
+
+
+def test_b_recommends_declined_work_then_the_plans_service_then_the_mileage_item(car, clock):
+    from django.utils.translation import override
+
+    from aftersales.care.models import VehicleDue
+    from aftersales.workshop.models import RepairJob
+
+    def zh(text):
+        with override("zh-hans"):
+            return str(text)
+
+    clock("2026-11-02 10:00")
+    today = dt.date(2026, 11, 2)
+    car.vehicle.current_mileage = 20_300
+    car.vehicle.save(update_fields=["current_mileage"])
+    assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "更换变速箱油"
+    # the care table says the plan's maintenance is due in 12 days: that comes first
+    VehicleDue.objects.create(vehicle=car.vehicle, customer_id=car.customer.pk, store_id=car.store.pk,
+                              mt_due=today + dt.timedelta(days=12), mt_km=30_000)
+    assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "定期保养"
+    # work found at the last visit and declined, not done since: first of all, in the customer's language
+    order = visit(car.vehicle, today - dt.timedelta(days=40), 19_000)
+    RepairJob.objects.create(order=order, title="更换前刹车片 / Replace the front brake pads", job_type="repair",
+                             status="declined")
+    assert pb.recommendation_for(car.vehicle, today=today, language="en") == "Replace the front brake pads"
+    enrolment = _b_enrolment(car)
+    pb.enrolment_advance(enrolment.pk, now=NOW)
+    message = Message.objects.get(customer=car.customer, kind="care.recommendation")
+    assert "更换前刹车片" in message.body and "/" not in message.body.split("建议")[1].split("。")[0]
+    # done since: no longer recommended
+    later = visit(car.vehicle, today - dt.timedelta(days=10), 19_800)
+    RepairJob.objects.create(order=later, title="更换前刹车片 / Replace the front brake pads", job_type="repair",
+                             status="done")
+    assert zh(pb.recommendation_for(car.vehicle, today=today, language="zh-hans")) == "定期保养"
+
+
+# ---- playbook C: the welcome gift and the call follow the first service (issue 15 item 3) ----------------------------
+def test_c_gift_and_call_follow_the_first_service_whenever_it_is_done(car, clock):
+    """A car bought in January has its first service on 2 November: the gift goes that day and the call task three
+    days later (not a fixed 100 days after a purchase the playbook had to catch within 6 days). A car whose first
+    service was months ago is not enrolled; a second maintenance visit does not enrol again."""
+    clock("2026-11-02 10:00")
+    create_default_playbooks(car.store)
+    first = Playbook.objects.get(store=car.store, code="first-service")
+    c = Playbook.objects.get(store=car.store, code="tier-c")
+    assert first.is_active and first.date_event == DateEvent.FIRST_SERVICE
+    assert c.trigger == TriggerKind.TIER_ENTERED and c.tier == "C" and c.steps.count() == 1
+    old = VehicleFactory(owner=CustomerFactory(home_store=car.store, name="钱多多"), plate="粤B00002",
+                         purchase_date=dt.date(2025, 1, 5))
+    visit(old, dt.date(2025, 4, 1), 5_000)
+    visit(car.vehicle, dt.date(2026, 11, 2), 5_100)  # today's first service
+    first.holdout_percent = 0
+    first.save(update_fields=["holdout_percent"])
+    playbooks_enrol(now=NOW)
+    (e,) = Enrolment.objects.filter(playbook=first)
+    assert e.vehicle_id == car.vehicle.pk and e.customer_id == car.customer.pk
+    playbooks_advance(now=NOW)
+    e.refresh_from_db()
+    gift = Message.objects.get(customer=car.customer, kind="campaign.offer")
+    assert "首保欢迎礼" in gift.body
+    later = NOW + dt.timedelta(days=3, minutes=1)
+    playbooks_advance(now=later)
+    assert Message.objects.filter(customer=car.customer, kind="care.call").exists()
+    e.refresh_from_db()
+    assert e.status == EnrolmentStatus.COMPLETED
+    visit(car.vehicle, dt.date(2026, 11, 20), 9_800)
+    playbooks_enrol(now=NOW + dt.timedelta(days=18))
+    assert Enrolment.objects.filter(playbook=first).count() == 1
+
+
+def test_shipped_defaults_reach_stores_that_have_playbooks(world):
+    """A store that already had the four shipped playbooks gets the "first service" one the periodic task adds; a
+    playbook a manager switched off stays off."""
+    from aftersales.care.playbooks import ensure_default_playbooks
+
+    create_default_playbooks(world.a)
+    Playbook.objects.filter(store=world.a, code="first-service").delete()
+    Playbook.objects.filter(store=world.a, code="tier-b").update(is_active=False)
+    ensure_default_playbooks()
+    assert Playbook.objects.filter(store=world.a, code="first-service", is_active=True).exists()
+    assert not Playbook.objects.get(store=world.a, code="tier-b").is_active

@@ -428,4 +428,4 @@ def test_the_periodic_tasks_are_thin_and_idempotent(car):
     assert "1 reminders" in tasks.reminder_sweep()
     assert "0 reminders" in tasks.reminder_sweep()
     assert tasks.playbooks_tick().startswith("0 enrolled")
-    assert car.store.playbooks.count() == 4  # the shipped defaults were given to the store
+    assert car.store.playbooks.count() == 5  # the shipped defaults were given to the store

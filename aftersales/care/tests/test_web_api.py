@@ -153,7 +153,7 @@ def test_api_playbooks(world):
     a = Playbook.objects.get(store=world.a, code="tier-a")
     other = Playbook.objects.get(store=world.b, code="tier-d")
     manager = Api.session(world.manager)
-    assert {p["code"] for p in manager.get("/api/care/playbooks").json()} == {"tier-a", "tier-b", "tier-c", "tier-d"}
+    assert {p["code"] for p in manager.get("/api/care/playbooks").json()} == {"tier-a", "tier-b", "tier-c", "tier-d", "first-service"}
     assert_error(manager.get(f"/api/care/playbooks/{other.pk}"), 404)
     assert_error(manager.post(f"/api/care/playbooks/{other.pk}/activate"), 404)
     assert_error(Api.session(world.advisor).get("/api/care/playbooks"), 403)
@@ -190,3 +190,61 @@ def test_calendar_queries_do_not_grow_with_the_rows(client, world):
     few = count()
     add(10)
     assert count() == few <= 25
+
+
+def test_campaign_start_time_shows_when_edited(client, world):
+    """The edit form of a campaign shows its start time (a datetime-local input only takes 2026-12-20T09:00)."""
+    client.force_login(world.manager)
+    client.post("/care/playbooks/new/?campaign=1", {
+        "name": "冬季电瓶", "trigger": "scheduled", "starts_at": "2026-12-20T09:00", "holdout_percent": "10",
+        "measure_days": "90", "campaign": "1", "store": world.a.pk})
+    campaign = Playbook.objects.get(store=world.a, is_campaign=True)
+    page = client.get(f"/care/playbooks/{campaign.pk}/").content.decode()
+    field = page.split('name="starts_at"')[0].rsplit("<input", 1)[1] + page.split('name="starts_at"')[1].split(">")[0]
+    assert 'value="2026-12-20T09:00"' in field  # in the store's time, as the browser needs it
+    # saving the form unchanged keeps the time
+    response = client.post(f"/care/playbooks/{campaign.pk}/", {
+        "name": "冬季电瓶", "trigger": "scheduled", "starts_at": "2026-12-20T09:00", "holdout_percent": "10",
+        "measure_days": "90"})
+    campaign.refresh_from_db()
+    assert response.status_code == 302 and campaign.starts_at == dt.datetime(2026, 12, 20, 1, 0, tzinfo=dt.UTC)
+
+
+def test_playbook_forms_pick_segments_and_vouchers_of_the_store(client, world):
+    """Segments and voucher templates are chosen from a list of the store's own (by name), never typed as ids; another
+    store's segment or an inactive template is not offered and is refused if posted."""
+    from aftersales.engagement.models import Segment
+    from aftersales.loyalty.tests.factories import template
+
+    create_default_playbooks(world.a)
+    d = Playbook.objects.get(store=world.a, code="tier-d")
+    group_wide = Segment.objects.create(group=world.group, name="宝马车主", criteria={"make": "BMW"})
+    own = Segment.objects.create(group=world.group, store=world.a, name="A 店老客户", criteria={})
+    other = Segment.objects.create(group=world.group, store=world.b, name="B 店专属", criteria={})
+    oil = template(world.group, "oil-pick", name_zh="保养抵用券", name_en="Service voucher")
+    other_store = template(world.group, "b-only", store=world.b, name_zh="B 店洗车券", name_en="B car wash")
+    retired = template(world.group, "retired", is_active=False, name_zh="旧券", name_en="Old voucher")
+    client.force_login(world.manager)
+    page = client.get(f"/care/playbooks/{d.pk}/").content.decode()
+    segment_select = page.split('name="segment_id"')[1].split("</select>")[0]
+    assert f'value="{group_wide.pk}"' in segment_select and "宝马车主" in segment_select
+    assert f'value="{own.pk}"' in segment_select and f'value="{other.pk}"' not in segment_select
+    voucher_select = page.split('name="voucher_template_id"')[1].split("</select>")[0]
+    assert f'value="{oil.pk}"' in voucher_select
+    assert f'value="{other_store.pk}"' not in voucher_select and f'value="{retired.pk}"' not in voucher_select
+    # another store's segment posted by hand: an inline error, nothing saved
+    response = client.post("/care/playbooks/new/?campaign=1", {
+        "name": "越权", "trigger": "scheduled", "starts_at": "2026-12-20T09:00", "segment_id": str(other.pk),
+        "holdout_percent": "10", "measure_days": "90", "campaign": "1", "store": world.a.pk})
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+    assert not Playbook.objects.filter(name="越权").exists()
+    steps = d.steps.count()
+    response = client.post(f"/care/playbooks/{d.pk}/steps/", {"kind": "voucher", "voucher_template_id": str(retired.pk)})
+    assert response.status_code == 422 and d.steps.count() == steps
+    client.post(f"/care/playbooks/{d.pk}/steps/", {"kind": "voucher", "voucher_template_id": str(oil.pk)})
+    assert d.steps.filter(kind="voucher", voucher_template_id=oil.pk).exists()
+    # the new campaign with a picked segment
+    response = client.post("/care/playbooks/new/?campaign=1", {
+        "name": "宝马活动", "trigger": "scheduled", "starts_at": "2026-12-20T09:00", "segment_id": str(group_wide.pk),
+        "holdout_percent": "10", "measure_days": "90", "campaign": "1", "store": world.a.pk})
+    assert response.status_code == 302 and Playbook.objects.get(name="宝马活动").segment_id == group_wide.pk

@@ -193,3 +193,39 @@ def test_commands(world, loyal, tmp_path, capsys):
     assert "nothing new to import" in capsys.readouterr().out
     assert Customer.objects.filter(mobile="+8613800138111").count() == 1 and ImportedVisit.objects.filter(
         customer__mobile="+8613800138111").count() == 1
+
+
+def test_tier_report_and_segment_count_a_stores_customers_alike(client, world):
+    """The tier report's count for store A and tier B equals a segment "store A, tier B" (issue 15: B 78 vs 94): one
+    definition (customers.selectors.store_customers: home store, not anonymised), stated on both pages."""
+    import datetime as dt
+
+    from aftersales.common.tests.factories import CustomerFactory
+    from aftersales.customers.models import CustomerStore
+    from aftersales.engagement.models import CustomerTier, Segment
+    from aftersales.engagement.selectors import segment_customers, segmentation_report
+
+    today = dt.date.today()
+
+    def tiered(store, tier="B", **kwargs):
+        c = CustomerFactory(group=world.group, home_store=store, **kwargs)
+        CustomerTier.objects.create(customer=c, store=store, tier=tier, reason="b_active", computed_on=today, since=today)
+        return c
+
+    for _ in range(3):
+        tiered(world.a)
+    elsewhere = tiered(world.b)  # lives at B, also visited A
+    CustomerStore.objects.get_or_create(customer=elsewhere, store=world.a)
+    moved = tiered(world.b)  # moved from A to B: the tier row still names A until the nightly recompute
+    CustomerTier.objects.filter(customer=moved).update(store=world.a)
+    gone = tiered(world.a)
+    gone.anonymised_at = gone.created_at
+    gone.save(update_fields=["anonymised_at"])
+    report = segmentation_report(world.admin)
+    by_store = {row["store"].pk: row["counts"]["B"] for row in report["tiers"]}
+    segment_a = Segment.objects.create(group=world.group, name="A 店潜力", criteria={"store": world.a.pk, "tiers": ["B"]})
+    segment_b = Segment.objects.create(group=world.group, name="B 店潜力", criteria={"store": world.b.pk, "tiers": ["B"]})
+    assert by_store[world.a.pk] == segment_customers(segment_a).count() == 3
+    assert by_store[world.b.pk] == segment_customers(segment_b).count() == 2
+    client.force_login(world.manager)
+    assert 'data-testid="store-customers-meaning"' in client.get("/engagement/").content.decode()

@@ -76,7 +76,7 @@ def test_download_my_data_is_mine_only(client, owners):
     response = client.get("/app/privacy/my-data.json")
     assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
     data = json.loads(response.content)
-    assert data["customer"]["name"] == "张伟" and data["feedback_cases"][0]["text"] == "洗车不干净"
+    assert data["customer"]["name"] == "张伟" and data["complaints"][0]["text"] == "洗车不干净"
     assert "李娜" not in response.content.decode()
     assert {"invoices", "payments", "appointments", "messages", "sign_ins", "consents", "vehicles"} <= set(data)
     assert Client().get("/app/privacy/my-data.json").status_code == 302  # not signed in: to the sign-in page
