@@ -10,7 +10,18 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Action, Angle, AssessmentStatus, DamageType, Decision, FindingSource, Panel, PhotoSource, ProposerKind, Severity
+from .choices import (
+    Action,
+    Angle,
+    AssessmentStatus,
+    DamageType,
+    Decision,
+    FindingSource,
+    Panel,
+    PhotoSource,
+    ProposerKind,
+    Severity,
+)
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -19,7 +30,7 @@ class AssessmentSettings(models.Model):
     store = models.OneToOneField("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="assessment_settings")
     baseline_minutes = models.PositiveIntegerField(
         _("baseline assessment time (minutes)"), default=60,
-        help_text=_("How long an assessment took before (first photo to approval); the target is 60 % less."))
+        help_text=_("How long an assessment took before (first photo to approval); the target is 60 per cent less."))
     proposer = models.CharField(_("suggestions from"), max_length=10, choices=ProposerKind.choices, default=ProposerKind.MARKS)
     model_path = models.CharField(_("model file (ONNX)"), max_length=300, blank=True)
     service_url = models.URLField(_("vendor service address"), blank=True)

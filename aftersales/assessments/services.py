@@ -340,7 +340,7 @@ def assessment_propose(*, actor: Any, assessment: Assessment, proposer: proposer
 
 
 def _clean_finding(values: dict[str, Any], problems: Problems) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "panel": _choice(values.get("panel"), Panel, "panel", problems),
         "damage_type": _choice(values.get("damage_type"), DamageType, "damage_type", problems),
         "severity": _choice(values.get("severity"), Severity, "severity", problems),
@@ -535,7 +535,7 @@ def assessment_approve(*, actor: Any, assessment: Assessment, at: dt.datetime | 
                 ))
         by_photo = {f.photo_id: job for f, job in zip(findings, jobs, strict=True) if f.photo_id}
         WorkPhoto.objects.bulk_create([
-            WorkPhoto(order=order, job=by_photo.get(p.pk, jobs[0]), image=p.image.name, content_type=CONTENT_TYPES.get(p.image.name.rsplit(".", 1)[-1], "image/jpeg"),
+            WorkPhoto(order=order, job=by_photo.get(p.pk, jobs[0]), image=p.image.name, content_type=CONTENT_TYPES.get(str(p.image.name).rsplit(".", 1)[-1], "image/jpeg"),
                       width=p.width, height=p.height, uploaded_by=p.taken_by, at=at)
             for p in photos
         ])

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from aftersales.assessments import proposers, selectors, services
-from aftersales.assessments.models import Assessment, AssessmentPhoto, Finding
+from aftersales.assessments.models import AssessmentPhoto, Finding
 from aftersales.common.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from aftersales.common.models import AuditEvent
 from aftersales.estimates.models import WorkPhoto
@@ -209,7 +209,7 @@ def test_settings_and_a_failing_proposer_leave_the_assessment_as_it_was(shop):
 class _Vendor(http.server.BaseHTTPRequestHandler):
     answer: dict = {}
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         photo = body["photos"][0]["id"]
         payload = json.dumps({**self.answer, "findings": [{**f, "photo": photo} for f in self.answer["findings"]]}).encode()

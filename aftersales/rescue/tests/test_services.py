@@ -236,3 +236,25 @@ def test_two_dispatchers_at_once_leave_one_dispatch(rescue):
         t.join()
     assert sorted(results) == ["busy", "ok"], results
     assert RescueCase.objects.filter(unit=r.tow).count() == 1
+
+
+def test_owner_hears_of_the_dispatch_and_of_a_slipping_arrival_in_their_language(rescue):
+    from aftersales.messaging.models import Message
+
+    r = rescue
+    r.customer.language = "en"
+    r.customer.save(update_fields=["language"])
+    case = services.case_dispatch(actor=r.dispatcher, case=_case(r), unit=r.tow)
+    sent = Message.objects.get(kind="rescue.dispatched")
+    assert sent.customer == r.customer and sent.language == "en" and "rescue is on the way" in sent.body
+    assert f"/app/rescue/{case.pk}/" in sent.body and "伟" in sent.body and "4008" not in sent.body
+    case = services.case_crew_accept(actor=r.crew, case=case)
+    case = services.position_post(actor=r.crew, case=case, lat=22.585, lng=114.078)  # closer: no message
+    assert not Message.objects.filter(kind="rescue.eta_slipped").exists()
+    case = services.position_post(actor=r.crew, case=case, lat=22.43, lng=113.95)  # stuck far away: later than promised
+    late = Message.objects.get(kind="rescue.eta_slipped")
+    assert "later than promised" in late.body and timezone.localtime(case.eta_at, r.store.zone).strftime("%H:%M") in late.body
+    services.position_post(actor=r.crew, case=case, lat=22.43, lng=113.95)  # the same slip: told once
+    assert Message.objects.filter(kind="rescue.eta_slipped").count() == 1
+    services.position_post(actor=r.crew, case=case, lat=22.20, lng=113.70)  # 10+ minutes later still: told again
+    assert Message.objects.filter(kind="rescue.eta_slipped").count() == 2
