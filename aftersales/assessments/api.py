@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.permissions import require
@@ -94,7 +94,7 @@ def assessment_propose(request: Any, assessment_id: int) -> Any:
 @router.post("/{assessment_id}/findings", response={201: FindingOut, **ERRORS})
 def finding_add(request: Any, assessment_id: int, payload: FindingIn) -> Any:
     user, a = _get(request, assessment_id)
-    return 201, services.finding_add(actor=user, assessment=a, **payload.dict())
+    return Status(201, services.finding_add(actor=user, assessment=a, **payload.dict()))
 
 
 @router.post("/{assessment_id}/approve", response={200: AssessmentOut, **ERRORS})
