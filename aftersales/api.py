@@ -142,6 +142,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
+from aftersales.assessments.api import router as assessments_router  # noqa: E402
 from aftersales.billing.api import router as billing_router  # noqa: E402
 from aftersales.care.api import router as care_router  # noqa: E402
 from aftersales.customers.api import router as customers_router  # noqa: E402
@@ -165,6 +166,7 @@ from aftersales.workshop.api import router as workshop_router  # noqa: E402
 
 api.add_router("/stores", stores_router)
 api.add_router("/staff/rescue", rescue_router)  # before /staff: its paths are more specific
+api.add_router("/staff/assessments", assessments_router)  # before /staff too
 api.add_router("/staff", staff_router)
 api.add_router("/customers", customers_router)
 api.add_router("/vehicles", vehicles_router)

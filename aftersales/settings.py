@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "aftersales.inspections",
     "aftersales.analytics",
     "aftersales.rescue",
+    "aftersales.assessments",
     "aftersales.telematics",
     "aftersales.mobility",
     "aftersales.portal",

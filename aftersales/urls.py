@@ -31,6 +31,7 @@ urlpatterns = [
     path("telematics/", include("aftersales.telematics.urls")),
     path("inspections/", include("aftersales.inspections.urls")),
     path("rescue/", include("aftersales.rescue.urls")),
+    path("assessments/", include("aftersales.assessments.urls")),
     path("workshop/", include("aftersales.workshop.urls")),
     path("people/", include("aftersales.people.urls")),
     path("", include("aftersales.people.public_urls")),  # kiosk/ (rating terminal), rate/<token>/ (phone)

@@ -42,6 +42,7 @@ NEW_APP_LAYERS: dict[str, int] = {
     "rescue": 5,  # roadside rescue: dispatches crews, opens repair orders (lane level)
     "telematics": 5,  # vehicle data feeding the lane (lane level; a retention use goes through events)
     "mobility": 5,  # courtesy cars / pick-up and drop-off around a repair order (lane level)
+    "assessments": 6,  # damage assessment: photos → findings → the repair order through estimates (above the lane)
     "people": 6,  # staff training / HR views over the lane's work (retention level)
 }
 

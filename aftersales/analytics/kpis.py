@@ -634,6 +634,62 @@ def acceptance(scope: Scope) -> Figures:
     return _grouped(recommended_jobs(scope), Count("id", filter=Q(status__in=APPROVED)), Count("id"), store_field="order__store_id")
 
 
+# ---- roadside rescue and damage assessment (issue 20) ------------------------------------------------------------
+RESCUE_TARGET_MINUTES = 15
+
+
+def rescue_arrivals(scope: Scope) -> QuerySet:
+    """Rescue cases whose unit came on scene in the period, with the response time and whether within the promise."""
+    from aftersales.rescue.models import RescueCase
+
+    return (RescueCase.objects.filter(scope.window("on_scene_at"))
+            .annotate(response=_duration("on_scene_at", "requested_at"),
+                      within=ExpressionWrapper(Q(promised_at__isnull=False, on_scene_at__lte=F("promised_at")),
+                                               output_field=BooleanField())))
+
+
+def rescue_response(scope: Scope) -> Figures:
+    """Average minutes from the request to the unit on scene: Σ minutes / arrivals."""
+    out = _grouped(rescue_arrivals(scope), Sum("response"), Count("id"))
+    return {k: (n / 60, d) for k, (n, d) in out.items()}
+
+
+def rescue_within_eta(scope: Scope) -> Figures:
+    """Arrivals on scene by the ETA promised at dispatch ÷ arrivals."""
+    return _grouped(rescue_arrivals(scope), Count("id", filter=Q(promised_at__isnull=False, on_scene_at__lte=F("promised_at"))),
+                    Count("id"))
+
+
+def rescue_dispatch_events(scope: Scope) -> QuerySet:
+    from aftersales.rescue.models import RescueEvent
+
+    return RescueEvent.objects.filter(scope.window("at", "case__store_id")).filter(
+        Q(to_state="dispatched") | Q(from_state="dispatched", to_state="en_route"))
+
+
+def rescue_acceptance(scope: Scope) -> Figures:
+    """Dispatches the crew accepted (dispatched → on the way) ÷ dispatches, both by their time in the period."""
+    return _grouped(rescue_dispatch_events(scope), Count("id", filter=Q(from_state="dispatched", to_state="en_route")),
+                    Count("id", filter=Q(to_state="dispatched")), store_field="case__store_id")
+
+
+def approved_assessments(scope: Scope) -> QuerySet:
+    from aftersales.assessments.models import Assessment
+
+    return Assessment.objects.filter(scope.window("approved_at"), status="approved", minutes__isnull=False)
+
+
+def assessment_time(scope: Scope) -> Figures:
+    """Average minutes from the first photo to the approved assessment: Σ minutes / approved assessments."""
+    return _grouped(approved_assessments(scope), Sum("minutes"), Count("id"))
+
+
+def assessment_reduction(scope: Scope) -> Figures:
+    """How much shorter than the store's baseline: (Σ baseline − Σ minutes) ÷ Σ baseline (the target is 60 %)."""
+    out = _grouped(approved_assessments(scope), Sum("baseline_minutes"), Sum("minutes"))
+    return {k: (base - spent, base) for k, (base, spent) in out.items()}
+
+
 # ---- the catalogue -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Kpi:
@@ -663,6 +719,7 @@ SECTIONS = {
     "productivity": _("Technicians and labour"),
     "profit": _("Profit and parts"),
     "reception": _("Appointments and reception"),
+    "rescue": _("Roadside rescue and damage assessment"),
 }
 
 
@@ -716,6 +773,16 @@ KPIS: list[Kpi] = [
         help=_("Orders with a digital inspection")),
     Kpi("acceptance", _("Recommended-work acceptance"), "reception", acceptance,
         help=_("Recommended jobs the customer approved ÷ those decided")),
+    Kpi("rescue_response", _("Rescue response time"), "rescue", rescue_response, unit="min", scale=Decimal(1), better="lower",
+        help=_("Request to the unit on scene, average minutes (SPEC: 15 min or less)")),
+    Kpi("rescue_within_eta", _("Rescue on scene within the promised ETA"), "rescue", rescue_within_eta,
+        help=_("Arrivals on scene by the ETA promised at dispatch")),
+    Kpi("rescue_acceptance", _("Rescue crews' acceptance"), "rescue", rescue_acceptance,
+        help=_("Dispatches the crew accepted ÷ dispatches")),
+    Kpi("assessment_time", _("Damage assessment time"), "rescue", assessment_time, unit="min", scale=Decimal(1), better="lower",
+        help=_("First photo to the approved assessment, average minutes")),
+    Kpi("assessment_reduction", _("Assessment time saved vs baseline"), "rescue", assessment_reduction,
+        help=_("Minutes saved against each store's baseline ÷ the baseline (SPEC: 60 per cent)")),
 ]
 BY_CODE = {k.code: k for k in KPIS}
 HEADLINE = [k for k in KPIS if k.headline]

@@ -33,6 +33,8 @@ ROLLUP_CODES: tuple[str, ...] = (
     "csat", "csat_attitude", "csat_quality", "csat_waiting", "csat_price", "nps", "waiting", "complaint_rate",
     "progress", "followup_sla", "case_sla", "efficiency", "labour_rate", "hours_per_order", "show_rate",
     "inspection_coverage", "acceptance",
+    # rescue and damage assessment (issue 20): sums of minutes and counts per day, additive like the rest
+    "rescue_response", "rescue_within_eta", "rescue_acceptance", "assessment_time", "assessment_reduction",
 )
 RECENT_DAYS = 7
 RECONCILE_DAYS = 35

@@ -322,6 +322,25 @@ def _ftf_orders(scope: Scope) -> Any:
 _DRILLS["first_time_fix"] = _drill_orders(_ftf_orders, "ftf")
 
 
+def _drill_rescue(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    qs = kpis.rescue_arrivals(scope).select_related("store").order_by("on_scene_at", "id")
+    return ([_("Rescue case"), _("Store"), _("Requested"), _("On scene"), _("Minutes")],
+            [_row([c.number, c.store.name, _local(c.requested_at, zone), _local(c.on_scene_at, zone),
+                   round(c.response.total_seconds() / 60)], bool(c.within), reverse("rescue:case", args=[c.pk])) for c in qs])
+
+
+def _drill_assessments(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    qs = kpis.approved_assessments(scope).select_related("store").order_by("approved_at", "id")
+    return ([_("Assessment"), _("Store"), _("Approved"), _("Minutes"), _("Baseline")],
+            [_row([a.number, a.store.name, _local(a.approved_at, zone), a.minutes, a.baseline_minutes],
+                  a.baseline_minutes is not None and a.minutes <= a.baseline_minutes * 0.4,
+                  reverse("assessments:desk", args=[a.pk])) for a in qs])
+
+
+_DRILLS.update({"rescue_response": _drill_rescue, "rescue_within_eta": _drill_rescue,
+                "assessment_time": _drill_assessments, "assessment_reduction": _drill_assessments})
+
+
 # ---- staff scorecards ----------------------------------------------------------------------------------------
 def scorecard_list(*, user: Any, store_id: int | None, kind: str = "quarter", day: dt.date | None = None,
                    now: dt.datetime | None = None) -> dict[str, Any]:

@@ -170,6 +170,49 @@ def _area(store: Any) -> RescueArea | None:
     return RescueArea.objects.filter(store=store).first()
 
 
+# ---- the owner's messages -----------------------------------------------------------------------------------------
+SLIP_NOTICE_MINUTES = 5  # the owner hears of a later arrival from 5 minutes past the promise, then every 10 more
+
+
+def owner_link(case: RescueCase) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+
+    return f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}{reverse('portal:rescue_case', args=[case.pk])}"
+
+
+def _tell_owner(case: RescueCase, kind: str, dedup_key: str, **variables: str) -> None:
+    """An SMS (the customer's channel) through the outbox, in the customer's language, in this transaction."""
+    if case.customer is None:
+        return  # a caller not on record: the dispatcher phones them (the hotline is on the board)
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    from .selectors import crew_first_name
+
+    eta_at = case.eta_at or case.promised_at
+    values = {**customer_variables(customer=case.customer, store=case.store),
+              "plate": case.vehicle.plate if case.vehicle else "", "crew_name": crew_first_name(case),
+              "eta": timezone.localtime(eta_at, case.store.zone).strftime("%H:%M") if eta_at else "", "link": owner_link(case),
+              **variables}
+    from aftersales.messaging.kinds import KINDS
+
+    wanted = KINDS[kind].variables
+    message_enqueue(kind=kind, store=case.store, customer=case.customer, dedup_key=dedup_key,
+                    variables={k: v for k, v in values.items() if k in wanted})
+
+
+def _slip_notice(case: RescueCase) -> None:
+    """The arrival slips past the promise: tell the owner once at 5 minutes late, again at every further 10."""
+    if case.promised_at is None or case.eta_at is None:
+        return
+    late = int((case.eta_at - case.promised_at).total_seconds() // 60)
+    if late < SLIP_NOTICE_MINUTES:
+        return
+    step = (late - SLIP_NOTICE_MINUTES) // 10
+    _tell_owner(case, "rescue.eta_slipped", f"rescue-eta-slipped:{case.pk}:{case.dispatched_at:%Y%m%d%H%M%S}:{step}",
+                minutes=str(late))
+
+
 # ---- cases --------------------------------------------------------------------------------------------------------
 def _new_case(*, store: Any, values: dict[str, Any], actor: Any, at: dt.datetime, photos: list[bytes] | None = None) -> RescueCase:
     case = RescueCase.objects.create(store=store, number=f"tmp-{hashlib.sha256(str((at, values)).encode()).hexdigest()[:16]}",
@@ -365,6 +408,7 @@ def case_dispatch(*, actor: Any, case: RescueCase, unit: RescueUnit, at: dt.date
         _move(locked, CaseStatus.DISPATCHED, actor, at=at, reason=unit.name,
               also_save=("unit", "dispatched_at", "promised_at", "eta_at", "promised_km"))
         _audit(actor, locked, "rescue.dispatched", {"unit": [None, unit.name], "eta": [None, locked.eta_at.isoformat()]}, at)
+        _tell_owner(locked, "rescue.dispatched", f"rescue-dispatched:{locked.pk}:{at:%Y%m%d%H%M%S}")
     return locked
 
 
@@ -434,6 +478,7 @@ def position_post(*, actor: Any, case: RescueCase, lat: Any, lng: Any, at: dt.da
             minutes, _km = unit_eta_minutes(unit, locked, _area(locked.store))
             locked.eta_at = at + dt.timedelta(minutes=eta.whole_minutes(minutes))
             locked.save(update_fields=["eta_at"])
+            _slip_notice(locked)
     return locked
 
 

@@ -19,6 +19,7 @@ from aftersales.common.views import found, store_from_request
 
 from . import selectors, services
 from .choices import Capability, CaseStatus, Incident, UnitKind
+from .maps import map_point
 from .models import RescueAlert
 
 
@@ -92,6 +93,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "rescue/case.html", {
         "case": case, "store": case.store, "suggestions": suggestions, "events": [(e, CaseStatus(e.to_state).label) for e in case.events.all()],
         "photos": list(case.photos.all()), "minutes_left": selectors.minutes_to_arrival(case),
+        "point": map_point(case.lat, case.lng, case.address or case.number),
+        "unit_point": map_point(case.unit.lat, case.unit.lng, case.unit.name) if case.unit else None,
         "can_check_in": case.status == CaseStatus.AT_STORE and request.user.has_perm("reception.add_handover"),
     })
 
@@ -263,5 +266,5 @@ def crew_job(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "rescue/crew_job.html", {
         "case": case, "errors": errors, "photos": list(case.photos.all()), "minutes_left": selectors.minutes_to_arrival(case),
         "on_job": case.status in (CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE, CaseStatus.ON_SCENE, CaseStatus.TOWING),
-        "hotline": selectors.hotline(case),
+        "hotline": selectors.hotline(case), "point": map_point(case.lat, case.lng, case.address or case.number),
     }, status=status)

@@ -183,6 +183,14 @@ for _role in (Role.SERVICE_ADVISOR, Role.CALL_CENTRE, Role.FOREMAN, Role.STORE_M
 ROLE_PERMISSIONS[Role.TECHNICIAN] += ["rescue.view_rescuecase", "rescue.crew_rescuecase"]
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["rescue.add_rescueunit", "rescue.change_rescueunit", "rescue.change_rescuearea",
                                          "rescue.view_rescuearea"]
+# Damage assessment (aftersales/assessments): advisors and managers assess and approve (the approval opens the repair
+# order); technicians (rescue crews) take photos; the manager keeps the rule table and the store's baseline.
+_ASSESS = ["assessments.view_assessment", "assessments.add_assessment", "assessments.change_assessment",
+           "assessments.add_assessmentphoto", "assessments.approve_assessment", "assessments.view_damagerule"]
+ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += _ASSESS
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_ASSESS, "assessments.change_damagerule", "assessments.add_damagerule",
+                                         "assessments.view_assessmentsettings", "assessments.change_assessmentsettings"]
+ROLE_PERMISSIONS[Role.TECHNICIAN] += ["assessments.view_assessment", "assessments.add_assessmentphoto"]
 # A store's manager may make a group customer known at the store without the customer's code (phoned in), audited.
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["customers.approve_attach"]
 # Connected vehicles (aftersales/telematics): advisors see devices, readings and alerts and close alerts; the manager

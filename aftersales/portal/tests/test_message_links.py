@@ -53,7 +53,11 @@ def _links(owners, customer, car, n):
     handover = handover_start(actor=advisor, store=store, vehicle=car)
     handover = handover_update(actor=advisor, handover=handover, data={"mileage": 42000, "energy_level": 60})
     handover = handover_request_signature(actor=advisor, handover=handover)
+    from aftersales.rescue.services import case_create, owner_link
+
+    rescue = case_create(actor=advisor, store=store, incident="battery", lat="22.59", lng="114.08", vehicle=car)
     return {
+        "/app/rescue/": owner_link(rescue),
         "/a/": customer_link(appointment), "/r/": status_url(order), "/e/": approval_url(estimate),
         "/s/": survey_link(followup_create_for_order(order=done)), "/b/": booking_link(store, car),
         "/c/": booking_link(store, car), "/h/": signing_url(handover), "/inspections/r/": report_link(inspection),

@@ -236,3 +236,45 @@ def test_two_dispatchers_at_once_leave_one_dispatch(rescue):
         t.join()
     assert sorted(results) == ["busy", "ok"], results
     assert RescueCase.objects.filter(unit=r.tow).count() == 1
+
+
+def test_owner_hears_of_the_dispatch_and_of_a_slipping_arrival_in_their_language(rescue):
+    from aftersales.messaging.models import Message
+
+    r = rescue
+    r.customer.language = "en"
+    r.customer.save(update_fields=["language"])
+    case = services.case_dispatch(actor=r.dispatcher, case=_case(r), unit=r.tow)
+    sent = Message.objects.get(kind="rescue.dispatched")
+    assert sent.customer == r.customer and sent.language == "en" and "rescue is on the way" in sent.body
+    assert f"/app/rescue/{case.pk}/" in sent.body and "伟" in sent.body and "4008" not in sent.body
+    case = services.case_crew_accept(actor=r.crew, case=case)
+    case = services.position_post(actor=r.crew, case=case, lat=22.585, lng=114.078)  # closer: no message
+    assert not Message.objects.filter(kind="rescue.eta_slipped").exists()
+    case = services.position_post(actor=r.crew, case=case, lat=22.43, lng=113.95)  # stuck far away: later than promised
+    late = Message.objects.get(kind="rescue.eta_slipped")
+    assert "later than promised" in late.body and timezone.localtime(case.eta_at, r.store.zone).strftime("%H:%M") in late.body
+    services.position_post(actor=r.crew, case=case, lat=22.43, lng=113.95)  # the same slip: told once
+    assert Message.objects.filter(kind="rescue.eta_slipped").count() == 1
+    services.position_post(actor=r.crew, case=case, lat=22.20, lng=113.70)  # 10+ minutes later still: told again
+    assert Message.objects.filter(kind="rescue.eta_slipped").count() == 2
+
+
+def test_chinese_maps_get_gcj02_and_bd09_points():
+    from decimal import Decimal
+
+    import prcoords
+
+    from aftersales.rescue.maps import map_point, to_gcj
+
+    point = map_point(Decimal("22.590000"), Decimal("114.080000"), "深南大道 1 号")
+    # GCJ-02 is a few hundred metres off WGS-84 in Shenzhen; converting back lands on the stored point
+    assert 0.002 < abs(point.gcj[0] - point.wgs[0]) + abs(point.gcj[1] - point.wgs[1]) < 0.01
+    back = prcoords.gcj_wgs_bored(prcoords.Coords(float(point.gcj[0]), float(point.gcj[1])))
+    assert abs(back.lat - 22.59) < 1e-5 and abs(back.lon - 114.08) < 1e-5
+    assert point.bd != point.gcj
+    assert f"position={point.gcj[1]},{point.gcj[0]}" in point.amap_url and "coordinate=gaode" in point.amap_url
+    assert f"location={point.bd[0]},{point.bd[1]}" in point.baidu_url and "%E6%B7%B1" in point.baidu_url
+    assert point.geo_url == "geo:22.590000,114.080000?q=22.590000,114.080000"
+    assert to_gcj(48.8566, 2.3522) == (Decimal("48.856600"), Decimal("2.352200"))  # outside China: unchanged
+    assert map_point(None, None) is None

@@ -37,6 +37,7 @@ def test_call_entry_board_and_dispatch_on_screen(rescue):
     assert response.status_code == 302 and response["Location"] == f"/rescue/cases/{case.pk}/"
     page = desk.get(f"/rescue/cases/{case.pk}/").content.decode()
     assert f'data-testid="dispatch-{r.tow.pk}"' in page and "<script>x</script>" not in page
+    assert 'data-testid="case-point-gcj"' in page and "uri.amap.com/marker" in page
     assert desk.post(f"/rescue/cases/{case.pk}/dispatch/", {"unit": r.tow.pk}).status_code == 302
     case.refresh_from_db()
     assert case.status == "dispatched"
@@ -69,6 +70,7 @@ def test_crew_phone_page_walks_the_job(rescue):
     url = f"/rescue/crew/{case.pk}/"
     page = crew.get(url).content.decode()
     assert f"geo:{case.lat},{case.lng}" in page and 'data-testid="crew-accept"' in page
+    assert "https://uri.amap.com/navigation?to=114.08" in page and "coordinate=gaode" in page  # GCJ-02 for AMap
     assert crew.post(url, {"action": "accept"}).status_code == 302
     assert crew.post(url, {"action": "position", "lat": "x", "lng": "114"}).status_code == 422
     assert crew.post(url, {"action": "position", "lat": "22.58", "lng": "114.07"}, HTTP_HX_REQUEST="true").status_code == 204
