@@ -2,7 +2,7 @@
 distance × a detour factor ÷ an average speed (plus any fixed preparation minutes).
 
 Works on floats and on numpy arrays (broadcast), so a whole distance matrix for a route plan is a few array
-operations. Rescue's ``eta.py`` has the same formula and should call this module instead of its own copy."""
+operations. Rescue (``rescue/eta.py``) and mobility use it."""
 
 from __future__ import annotations
 

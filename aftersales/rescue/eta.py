@@ -1,31 +1,18 @@
-"""Estimated arrival without an online map: great-circle distance × the store's detour factor ÷ the area's speed,
-plus preparation time for a unit that still has to leave. Vectorised (numpy) so that the suggestion for one case
+"""Estimated arrival without an online map (the shared formula of ``common.eta``): great-circle distance × the store's
+detour factor ÷ the area's speed, plus preparation time for a unit that still has to leave. Vectorised (numpy) so that the suggestion for one case
 over hundreds of units, and the cost matrix for the optimal assignment, are a few array operations."""
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-EARTH_KM = 6371.0088
+from aftersales.common.eta import EARTH_KM, great_circle_km, travel_minutes, whole_minutes  # noqa: F401 - the shared formula
+
 #: the cost of a pair that cannot be matched (the unit lacks the capability) in the assignment matrix
 IMPOSSIBLE = 1e9
-
-
-def great_circle_km(lat1: Any, lng1: Any, lat2: Any, lng2: Any) -> Any:
-    """Haversine distance in km; works on floats and on numpy arrays (broadcast)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(np.asarray(lng2, dtype=float) - np.asarray(lng1, dtype=float))
-    h = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
-
-def travel_minutes(km: Any, *, detour: float, speed_kmh: float) -> Any:
-    return km * detour / max(speed_kmh, 1.0) * 60.0
 
 
 def eta_minutes(km: Any, *, detour: float, speed_kmh: float, prep: Any) -> Any:
@@ -36,10 +23,6 @@ def factors(area: Any) -> dict[str, float]:
     if area is None:
         return {"detour": 1.35, "speed_kmh": 35.0, "prep": 5.0}
     return {"detour": float(area.detour_factor), "speed_kmh": float(area.speed_kmh), "prep": float(area.prep_minutes)}
-
-
-def whole_minutes(value: float) -> int:
-    return max(1, math.ceil(value)) if value > 0 else 0
 
 
 def calibrated_detour(samples: list[tuple[float, float]], *, speed_kmh: float, current: Decimal) -> Decimal:
