@@ -34,6 +34,13 @@ class EmailAdapter(Adapter):
             headers={"Message-ID": message_id},
             connection=get_connection(timeout=15),
         )
+        from aftersales.messaging.attachments import attachments_for
+
+        try:
+            for name, content, mimetype in attachments_for(message):  # e.g. the purchase order's PDF
+                email.attach(name, content, mimetype)
+        except Exception as exc:  # the document cannot be made now (its record gone): never sent without it
+            raise PermanentError(f"attachment: {exc}") from exc
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
