@@ -10,6 +10,7 @@ from django.test import Client
 
 from aftersales.billing.services import invoice_issue
 from aftersales.billing.tests.helpers import ready_order
+from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
 from aftersales.common.tests.pdf_fonts import assert_fonts_embedded
 from aftersales.estimates.services import status_url
 from aftersales.inspections.services import (
@@ -18,30 +19,40 @@ from aftersales.inspections.services import (
     inspection_start,
     install_default_checklists,
 )
+from aftersales.workshop.services import repair_order_check_in
 
 pytestmark = pytest.mark.django_db
+LINK = re.compile(r'href="([^"]+)"[^>]*data-testid="status-document"')
 
 
-def test_report_and_invoice_links_appear_once_they_exist(world, settings):
+def _get(client, url):
+    return client.get(url.replace("http://testserver", ""))
+
+
+def test_the_report_link_appears_once_the_inspection_is_complete(world, settings):
     settings.AFTERSALES_PUBLIC_URL = "http://testserver"
     install_default_checklists(store=world.a)
-    order = ready_order(world)
+    customer = CustomerFactory(home_store=world.a)
+    order = repair_order_check_in(actor=world.advisor, store=world.a, customer=customer,
+                                  vehicle=VehicleFactory(owner=customer), mileage=1000)
     client = Client()
-    page = client.get(status_url(order)).content.decode()
-    assert 'data-testid="status-document"' not in page
+    assert not LINK.findall(client.get(status_url(order)).content.decode())
     inspection = inspection_start(actor=world.advisor, order=order)
     for item in inspection.items.all():
         inspection_item_record(actor=world.technician, item=item, rating="green", value=None, override_note="ok")
     inspection_complete(actor=world.technician, inspection=inspection)
+    [link] = LINK.findall(client.get(status_url(order)).content.decode())
+    assert "/inspections/r/" in link and _get(client, link).status_code == 200
+
+
+def test_the_invoice_link_appears_once_issued_and_serves_the_pdf(world, settings):
+    settings.AFTERSALES_PUBLIC_URL = "http://testserver"
+    order = ready_order(world)
+    client = Client()
+    assert not LINK.findall(client.get(status_url(order)).content.decode())
     invoice_issue(actor=world.manager, order=order)
-    page = client.get(status_url(order)).content.decode()
-    links = re.findall(r'href="([^"]+)"[^>]*data-testid="status-document"', page)
-    assert len(links) == 2, page[:3000]
-    for link in links:
-        response = client.get(link.replace("http://testserver", ""))
-        assert response.status_code == 200, link
-    invoice = client.get(links[1].replace("http://testserver", ""))
-    assert invoice["Content-Type"] == "application/pdf"
+    [link] = LINK.findall(client.get(status_url(order)).content.decode())
+    invoice = _get(client, link)
+    assert invoice.status_code == 200 and invoice["Content-Type"] == "application/pdf"
     assert_fonts_embedded(invoice.content, expect=(order.number,))
-    forged = links[1].replace("http://testserver", "").replace("/d/", "/d/x")
-    assert client.get(forged).status_code == 404
+    assert _get(client, link.replace("/d/", "/d/x")).status_code == 404

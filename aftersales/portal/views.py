@@ -436,6 +436,8 @@ def privacy(request: HttpRequest) -> HttpResponse:
                 raise ValidationFailed("invalid_choice", _("Choose what to change."), "action")
         except DomainError as exc:
             errors = exc.extra.get("errors") or _errors(exc)
+            if isinstance(errors, list):  # every problem named (common.errors.Problems): by field for the page
+                errors = {str(e.get("field") or "action"): str(e.get("message", "")) for e in reversed(errors)}
             status = exc.status
         else:
             return redirect(f"{reverse('portal:privacy')}?saved={action}")

@@ -34,13 +34,9 @@ class EmailAdapter(Adapter):
             headers={"Message-ID": message_id},
             connection=get_connection(timeout=15),
         )
-        from aftersales.messaging.attachments import attachments_for
-
-        try:
-            for name, content, mimetype in attachments_for(message):  # e.g. the purchase order's PDF
-                email.attach(name, content, mimetype)
-        except Exception as exc:  # the document cannot be made now (its record gone): never sent without it
-            raise PermanentError(f"attachment: {exc}") from exc
+        # the documents the dispatcher made for it (messaging.attachments), e.g. the purchase order's PDF
+        for name, content, mimetype in getattr(message, "attachments", None) or []:
+            email.attach(name, content, mimetype)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
