@@ -23,7 +23,11 @@ def _shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def _staff_login(page, live_server, user):
+def _staff_login(page, live_server, user, language="zh-hans"):
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    page.set_default_timeout(40_000)  # a loaded shared machine
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", "pw-for-tests-123")
@@ -96,7 +100,8 @@ def test_send_to_supplier_mails_the_pdf_from_the_po_page(live_server, world, bro
     _staff_login(page, live_server, clerk)
     page.goto(f"{live_server.url}/parts/purchase-orders/{order.pk}/")
     assert "orders@gz-parts.example.cn" in page.locator("[data-testid=po-mail]").inner_text()
-    page.click("text=发送给供应商")
+    assert page.locator("[data-testid=po-send]").inner_text().strip() == "发送给供应商"
+    page.click("[data-testid=po-send]")
     page.wait_for_selector(".messages")
     assert page.locator("[data-testid=po-status]").inner_text().strip() == "已发送给供应商"
     mail = page.locator("[data-testid=po-mail]").inner_text()

@@ -220,7 +220,9 @@ def _sheet_problems(handover: Handover, data: dict[str, Any], values: dict[str, 
     if values is not None:
         values.update(out)
     if out.get("mileage") is not None:
-        last = handover.vehicle.current_mileage or 0
+        # the vehicle's reading as stored now (the handover's vehicle object may be older than the last reading)
+        last = type(handover.vehicle).objects.filter(pk=handover.vehicle_id).values_list(
+            "current_mileage", flat=True).first() or 0
         if out["mileage"] < last:
             problems.add(
                 "km_backwards",
