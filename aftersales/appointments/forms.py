@@ -14,9 +14,7 @@ FIELD_ALIASES = {"customer": "mobile", "vehicle": "plate", "owner": "mobile"}
 
 
 class AppointmentDomainForm(DomainForm):
-    def add_domain_error(self, exc: Any) -> None:
-        field = FIELD_ALIASES.get(exc.field, exc.field)
-        self.add_error(field if field in self.fields else None, str(exc.message))
+    field_aliases = FIELD_ALIASES
 
 
 def _text(label: Any, max_length: int, required: bool = False, **attrs: Any) -> forms.CharField:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override, pgettext
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, NotFound, ValidationFailed
+from aftersales.common.errors import Conflict, NotFound, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
@@ -397,7 +397,26 @@ def appointment_book(
         fault_description=fault_description, channel=channel, priority=priority,
         person_of=lambda: _customer(actor=actor, store=store, customer=customer, customer_data=customer_data),
         car_of=lambda person: _vehicle(actor=actor, customer=person, vehicle=vehicle, vehicle_data=vehicle_data),
+        precheck=lambda problems: _check_new(problems, customer=customer, customer_data=customer_data, vehicle=vehicle,
+                                             vehicle_data=vehicle_data),
     )
+
+
+def _check_new(problems: Problems, *, customer: Any, customer_data: dict[str, Any] | None, vehicle: Any,
+               vehicle_data: dict[str, Any] | None) -> None:
+    """The shape of a new caller's mobile and name and of a new car's VIN and plate, checked with the booking's own
+    fields so one refusal names them all (nothing is created before every field is right)."""
+    from aftersales.common.validators import normalize_mobile, normalize_plate, normalize_vin
+
+    if customer in (None, "") and customer_data:
+        problems.check(normalize_mobile, str(customer_data.get("mobile") or ""), "mobile")
+        if len(" ".join(str(customer_data.get("name") or "").split())) > 60:
+            problems.add("name_too_long", _("Name is at most 60 characters."), "name")
+    if vehicle in (None, "") and vehicle_data:
+        if vehicle_data.get("vin"):
+            problems.check(normalize_vin, str(vehicle_data["vin"]), "vin")
+        if vehicle_data.get("plate"):
+            problems.check(normalize_plate, str(vehicle_data["plate"]), "plate")
 
 
 def appointment_book_by_customer(
@@ -442,19 +461,28 @@ def appointment_reschedule_by_owner(*, customer: Any, appointment: Appointment, 
 
 def _book(
     *, actor: Any, store: Any, service_type: Any, start: Any, advisor: Any, canned_job: Any, fault_description: str,
-    channel: str, priority: bool, person_of: Any, car_of: Any,
+    channel: str, priority: bool, person_of: Any, car_of: Any, precheck: Any = None,
 ) -> Appointment:
-    job = _canned_job(store, canned_job)
-    kind = _service_type(store, service_type if service_type not in (None, "") else getattr(job, "service_type_id", None))
-    if job is not None and job.service_type_id != kind.pk:
-        raise ValidationFailed("canned_job_mismatch", _("The standard job belongs to another service type."), "canned_job")
+    problems = Problems()  # every bad field of the booking (and of a new caller and car) named at once
+    job = problems.check(_canned_job, store, canned_job)
+    kind = problems.check(
+        _service_type, store, service_type if service_type not in (None, "") else getattr(job, "service_type_id", None))
+    if job is not None and kind is not None and job.service_type_id != kind.pk:
+        problems.add("canned_job_mismatch", _("The standard job belongs to another service type."), "canned_job")
+    begin = problems.check(_start, store, start)
+    if begin is not None and kind is not None:
+        duration = job.duration if job is not None else kind.duration_minutes
+        end = begin + dt.timedelta(minutes=duration)
+        problems.check(_check_open, store, begin, end)
+    advisor_id = problems.check(_advisor, store, advisor)
+    channel = problems.check(_channel, channel)
+    fault = problems.check(_fault, fault_description)
+    if precheck is not None:
+        precheck(problems)
+    problems.raise_if_any()
+    assert kind is not None and begin is not None
     duration = job.duration if job is not None else kind.duration_minutes
-    begin = _start(store, start)
     end = begin + dt.timedelta(minutes=duration)
-    _check_open(store, begin, end)
-    advisor_id = _advisor(store, advisor)
-    channel = _channel(channel)
-    fault = _fault(fault_description)
 
     with transaction.atomic():
         person = person_of()

@@ -394,6 +394,9 @@ def reception(request: HttpRequest) -> HttpResponse:
     ))
 
 
+WALK_IN_SLOT_SECONDS = 15 * 60  # free start times are on a quarter-hour grid (availability.free_starts)
+
+
 # ---- walk-in ------------------------------------------------------------------------------------------------------------
 def _walk_in_started(value: str) -> float | None:
     try:
@@ -439,7 +442,10 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         if appointment is not None:
             seconds = int(time.time() - started) if started is not None else None
             if seconds is not None:
-                seconds = max(seconds, 0)
+                # registration to a bay that is free: when the first free bay and technician come later than the
+                # next quarter hour (the live floor holds them), the figure counts the wait to them too
+                wait = appointment.start.timestamp() - time.time() - WALK_IN_SLOT_SECONDS
+                seconds = max(seconds + int(max(wait, 0)), 0)
                 Appointment.objects.filter(pk=appointment.pk).update(walk_in_seconds=seconds)
             messages.success(request, _("Walk-in registered: bay %(bay)s, technician %(tech)s at %(time)s.") % {
                 "bay": appointment.bay, "tech": appointment.technician,

@@ -6,3 +6,10 @@ class BillingConfig(AppConfig):
     name = "aftersales.billing"
     label = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from aftersales.workshop.status_links import register
+
+        from .public_documents import status_page_links
+
+        register(status_page_links)  # the invoice's link on the customer's status page

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.common import audit, events
 from aftersales.common.db import service_atomic
-from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
+from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
@@ -207,18 +207,27 @@ def _bill_fitted_parts(order: Any, lines: list[Any]) -> dict[str, list[str]]:
     return changes
 
 
+def _positive_amount(amount: Any, problems: Problems) -> Decimal | None:
+    value = problems.check(parse_money, amount, "amount")
+    if value is not None and value <= 0:
+        problems.add("amount_not_positive", _("The amount must be more than zero."), "amount")
+        return None
+    return value
+
+
 def credit_note_issue(
     *, actor: Any, invoice: Invoice, amount: Any, reason: str, at: dt.datetime | None = None
 ) -> CreditNote:
     """Correct a posted invoice: a negative document for ``amount`` (at most what is not yet credited)."""
     require(actor, "billing.add_creditnote")
     require_store(actor, invoice.store_id)
-    value = parse_money(amount, "amount")
-    if value <= 0:
-        raise ValidationFailed("amount_not_positive", _("The amount must be more than zero."), "amount")
+    problems = Problems()  # the amount and the reason named together
+    value = _positive_amount(amount, problems)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("required", _("Give the reason for the correction."), "reason")
+        problems.add("required", _("Give the reason for the correction."), "reason")
+    problems.raise_if_any()
+    assert value is not None
     at = at or timezone.now()
     with service_atomic():
         locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
@@ -266,23 +275,24 @@ def payment_record(
     the balance. WeChat Pay, Alipay and online payments carry the provider's transaction reference."""
     require(actor, "billing.add_payment")
     require_store(actor, invoice.store_id)
+    problems = Problems()  # every bad field of the payment named at once
     if method not in PaymentMethod.values or method in LOYALTY_METHODS:  # those go through the loyalty ledger
-        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": method}, "method")
-    value = parse_money(amount, "amount")
-    if value <= 0:
-        raise ValidationFailed("amount_not_positive", _("The amount must be more than zero."), "amount")
+        problems.add("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": method}, "method")
+    value = _positive_amount(amount, problems)
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key:
-        raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
-    if len(idempotency_key) > 64:
-        raise ValidationFailed("too_long", _("The idempotency key is at most 64 characters."), "idempotency_key")
+        problems.add("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
+    elif len(idempotency_key) > 64:
+        problems.add("too_long", _("The idempotency key is at most 64 characters."), "idempotency_key")
     reference = (reference or "").strip()
     if method in REFERENCE_REQUIRED and not reference:
-        raise ValidationFailed(
+        problems.add(
             "reference_required", _("Record the provider's transaction number for this payment method."), "reference"
         )
     if len(reference) > 64:
-        raise ValidationFailed("too_long", _("The reference is at most 64 characters."), "reference")
+        problems.add("too_long", _("The reference is at most 64 characters."), "reference")
+    problems.raise_if_any()
+    assert value is not None
     return _payment_write(
         actor=actor, invoice=invoice, method=method, value=value, idempotency_key=idempotency_key, reference=reference,
         at=at,
@@ -423,15 +433,16 @@ def refund_record(
     require(actor, "billing.add_refund")
     invoice = payment.invoice
     require_store(actor, invoice.store_id)
-    value = parse_money(amount, "amount")
-    if value <= 0:
-        raise ValidationFailed("amount_not_positive", _("The amount must be more than zero."), "amount")
+    problems = Problems()  # every bad field of the refund named at once
+    value = _positive_amount(amount, problems)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("required", _("Give the reason for the refund."), "reason")
+        problems.add("required", _("Give the reason for the refund."), "reason")
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 64:
-        raise ValidationFailed("idempotency_key_required", _("A refund needs an idempotency key."), "idempotency_key")
+        problems.add("idempotency_key_required", _("A refund needs an idempotency key."), "idempotency_key")
+    problems.raise_if_any()
+    assert value is not None
     if value > REFUND_APPROVAL_THRESHOLD and not actor.has_perm("billing.approve_refund"):
         raise Forbidden(
             "refund_needs_manager",

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .public_documents import public_invoice
 
 app_name = "billing"
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("orders/<int:pk>/documents/<str:kind>/<str:language>.pdf", views.document, name="document"),
     path("vehicles/<int:pk>/archive/", views.vehicle_archive, name="archive"),
     path("pay/<str:token>/", views.pay_online, name="pay_online"),
+    path("d/<str:token>/invoice.pdf", public_invoice, name="public_invoice"),
     path("wechatpay/notify/", views.wechatpay_notify, name="wechatpay_notify"),
     path("notify/wechat/<int:merchant_id>/", views.wechat_notify, name="wechat_notify"),
     path("notify/alipay/<int:merchant_id>/", views.alipay_notify, name="alipay_notify"),

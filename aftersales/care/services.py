@@ -107,6 +107,10 @@ def _move(reminder: Reminder, to: str, actor: Any, reason: str = "") -> None:
          reason=reason, labels=ReminderStatus)
 
 
+#: reminders that greet rather than say what the car needs: sent only to customers who want every reminder
+GREETING_KINDS = (ReminderKind.BIRTHDAY, ReminderKind.ANNIVERSARY, ReminderKind.HOLIDAY)
+
+
 def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
     """Queue the message of every reminder that has none yet (remind_on ≥ ``since``), ``SEND_BATCH`` reminders per
     transaction through ``message_enqueue_many`` (a few queries per batch): the messages, each reminder's link to its
@@ -138,6 +142,7 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
                 .values_list("pk", flat=True)
             )
             todo: list[Reminder] = []
+            dismissed: list[Reminder] = []
             items: list[OutgoingMessage] = []
             now = timezone.now()
             consents = _latest_consents({r.customer_id for r in batch if r.pk in locked})
@@ -145,6 +150,12 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
             for reminder in batch:
                 if reminder.pk not in locked:
                     continue  # another worker has it (or a person acted on it meanwhile)
+                wants = getattr(reminder.customer, "reminder_frequency", "all")  # the customer's own choice
+                if wants != "all" and reminder.kind in GREETING_KINDS:
+                    dismissed.append(reminder)  # no greetings wanted: dismissed, with the reason, never sent
+                    continue
+                if wants == "none":
+                    continue  # no reminder messages wanted: left on the care calendar (the store may call)
                 kind = REMINDER_MESSAGE_KIND[ReminderKind(reminder.kind)]
                 service = KINDS[kind].purpose == Purpose.SERVICE
                 channel = reminder.customer.preferred_channel
@@ -179,7 +190,12 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
                     events.append(ReminderEvent(reminder=reminder, from_state=ReminderStatus.DUE, to_state=ReminderStatus.SENT,
                                                 reason=_("Message queued by the daily sweep"), at=now))
                     reminder.status = ReminderStatus.SENT
-            update_rows(Reminder, ["message", "status"], [(r.pk, r.message_id, r.status) for r in linked])
+            for reminder in dismissed:
+                events.append(ReminderEvent(reminder=reminder, from_state=ReminderStatus.DUE,
+                                            to_state=ReminderStatus.DISMISSED,
+                                            reason=_("The customer asked for no greetings"), at=now))
+                reminder.status = ReminderStatus.DISMISSED
+            update_rows(Reminder, ["message", "status"], [(r.pk, r.message_id, r.status) for r in [*linked, *dismissed]])
             ReminderEvent.objects.bulk_create(events)
         sent += len(linked)
     return sent

@@ -28,3 +28,19 @@ class ConsentSource(models.TextChoices):
     WECHAT = "wechat", _("WeChat")
     IMPORT = "import", _("Imported")
     OPT_OUT = "opt_out", _("Opt-out from a message")
+
+
+class ReminderFrequency(models.TextChoices):
+    """How often the customer wants care reminders (the daily care sweep honours it; issue 14, item 4)."""
+
+    ALL = "all", _("Every reminder (service, inspection, insurance, warranty, greetings)")
+    ESSENTIAL = "essential", _("Only what the car needs (service, inspection, insurance, warranty, recommended work)")
+    NONE = "none", _("No reminders (the store may call)")
+
+
+class ProgressFrequency(models.TextChoices):
+    """How often the customer wants a message while the car is in the workshop (the status page always shows all)."""
+
+    EVERY_STEP = "every_step", _("Every step of the work")
+    KEY = "key", _("When the work starts and when the car is ready")
+    READY = "ready", _("Only when the car is ready")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.common.models import TimeStampedModel
 from aftersales.common.validators import display_mobile
 
-from .choices import Channel, ConsentPurpose, ConsentSource, Title
+from .choices import Channel, ConsentPurpose, ConsentSource, ProgressFrequency, ReminderFrequency, Title
 
 
 class Customer(TimeStampedModel):
@@ -42,6 +42,13 @@ class Customer(TimeStampedModel):
     # the customer's own quiet hours (set in the owner app): no marketing message in this window, on top of the store's
     quiet_start = models.TimeField(_("my quiet hours start"), null=True, blank=True)
     quiet_end = models.TimeField(_("my quiet hours end"), null=True, blank=True)
+    # the customer's own choice (owner app "My data", or the advisor on their record): how often they hear from us;
+    # the channel is ``preferred_channel``
+    reminder_frequency = models.CharField(
+        _("care reminders"), max_length=10, choices=ReminderFrequency.choices, default=ReminderFrequency.ALL)
+    progress_frequency = models.CharField(
+        _("progress messages during a visit"), max_length=10, choices=ProgressFrequency.choices,
+        default=ProgressFrequency.EVERY_STEP)
 
     class Meta:
         verbose_name = _("customer")

@@ -10,16 +10,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.validators import mobile_digits, normalize_email, normalize_mobile, not_in_future, parse_date
 
-from .choices import Channel, ConsentPurpose, ConsentSource, Title
+from .choices import Channel, ConsentPurpose, ConsentSource, ProgressFrequency, ReminderFrequency, Title
 from .models import Consent, Customer, CustomerStore
 
 AUDITED_FIELDS = (
     "name", "title", "mobile", "email", "address", "birthday", "preferred_channel", "preferred_advisor",
-    "home_store", "preferences", "notes",
+    "home_store", "preferences", "notes", "reminder_frequency", "progress_frequency",
 )  # fmt: skip
 
 
@@ -31,31 +31,42 @@ def _choice(value: Any, choices: Any, field: str) -> str:
 
 
 def _clean(data: dict[str, Any], actor: Any) -> dict[str, Any]:
-    """Validate the editable fields present in ``data``; return them normalised."""
+    """Validate the editable fields present in ``data``; return them normalised. Every bad field is named at once."""
+    problems = Problems()
     out: dict[str, Any] = {}
     if "name" in data:
         name = " ".join(str(data["name"] or "").split())
         if not name:
-            raise ValidationFailed("name_required", _("Name is required."), "name")
-        if len(name) > 60:
-            raise ValidationFailed("name_too_long", _("Name is at most 60 characters."), "name")
-        out["name"] = name
+            problems.add("name_required", _("Name is required."), "name")
+        elif len(name) > 60:
+            problems.add("name_too_long", _("Name is at most 60 characters."), "name")
+        else:
+            out["name"] = name
     if "title" in data:
-        out["title"] = _choice(data["title"] or "", Title, "title")
+        with problems.field():
+            out["title"] = _choice(data["title"] or "", Title, "title")
     if "mobile" in data:
-        out["mobile"] = normalize_mobile(data["mobile"] or "", "mobile")
-        out["mobile_digits"] = mobile_digits(out["mobile"])
+        with problems.field():
+            out["mobile"] = normalize_mobile(data["mobile"] or "", "mobile")
+            out["mobile_digits"] = mobile_digits(out["mobile"])
     if "email" in data:
-        out["email"] = normalize_email(data["email"] or "", "email")
+        with problems.field():
+            out["email"] = normalize_email(data["email"] or "", "email")
     if "address" in data:
         out["address"] = str(data["address"] or "").strip()[:300]
     if "birthday" in data:
-        birthday = parse_date(data["birthday"], "birthday")
-        out["birthday"] = not_in_future(birthday, "birthday", _("Birthday"))
-        if birthday and birthday < dt.date(1900, 1, 1):
-            raise ValidationFailed("date_too_early", _("Birthday is implausibly early."), "birthday")
+        with problems.field():
+            birthday = parse_date(data["birthday"], "birthday")
+            out["birthday"] = not_in_future(birthday, "birthday", _("Birthday"))
+            if birthday and birthday < dt.date(1900, 1, 1):
+                raise ValidationFailed("date_too_early", _("Birthday is implausibly early."), "birthday")
     if "preferred_channel" in data:
-        out["preferred_channel"] = _choice(data["preferred_channel"] or Channel.SMS, Channel, "preferred_channel")
+        with problems.field():
+            out["preferred_channel"] = _choice(data["preferred_channel"] or Channel.SMS, Channel, "preferred_channel")
+    for key, choices in (("reminder_frequency", ReminderFrequency), ("progress_frequency", ProgressFrequency)):
+        if key in data:
+            with problems.field():
+                out[key] = _choice(data[key] or choices.values[0], choices, key)
     if "preferred_advisor" in data:
         advisor = data["preferred_advisor"]
         if advisor is not None:
@@ -64,11 +75,12 @@ def _clean(data: dict[str, Any], actor: Any) -> dict[str, Any]:
             advisor_id = getattr(advisor, "pk", advisor)
             advisor = staff_visible_to(actor).filter(pk=advisor_id).first()
             if advisor is None:
-                raise ValidationFailed("advisor_unknown", _("Unknown advisor."), "preferred_advisor")
+                problems.add("advisor_unknown", _("Unknown advisor."), "preferred_advisor")
         out["preferred_advisor"] = advisor
     for key, limit in (("preferences", 300), ("notes", 5000)):
         if key in data:
             out[key] = str(data[key] or "").strip()[:limit]
+    problems.raise_if_any()
     return out
 
 
@@ -81,6 +93,12 @@ def _raise_duplicate(group_id: int, mobile: str) -> None:
             "mobile",
             existing_id=existing,
         )
+
+
+def customer_check(*, actor: Any, **data: Any) -> None:
+    """The checks of ``customer_create``/``customer_update`` on the fields given, writing nothing (a form whose own
+    checks failed shows these problems at the same time: ``DomainForm.check_rest``)."""
+    _clean({k: v for k, v in data.items() if k in AUDITED_FIELDS and k != "home_store"}, actor)
 
 
 def customer_create(

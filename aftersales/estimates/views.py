@@ -600,9 +600,11 @@ def _status_context(order: Any, token: str, language: str = "zh-hans") -> dict[s
     for f in fitted:
         f.job_title = titles.get(f.job_id, "")  # type: ignore[attr-defined]
         f.part_name = f.part.name_en if language == "en" and f.part.name_en else f.part.name_zh  # type: ignore[attr-defined]
+    from aftersales.workshop.status_links import status_links
+
     return {
         "order": order, "token": token, "timeline": list(reversed(selectors.status_timeline(order, language))), "jobs": jobs,
-        "fitted": fitted,
+        "fitted": fitted, "documents": status_links(order, language),
         "pending": pending, "approve_url": reverse("estimates:approve", args=[services.approval_token(pending)]) if pending else "",
         "now": timezone.now(), "zone": order.store.zone,
     }

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class InspectionsConfig(AppConfig):
     name = "aftersales.inspections"
     verbose_name = _("Inspections and quality control")
+
+    def ready(self) -> None:
+        from aftersales.workshop.status_links import register
+
+        from .report import status_page_links
+
+        register(status_page_links)  # the report's link on the customer's status page

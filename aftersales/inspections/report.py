@@ -177,3 +177,12 @@ def render_pdf(inspection: Inspection, language: str) -> bytes:
         story += [Spacer(1, 4 * mm), para(_("Questions? Call %(phone)s.") % {"phone": store.phone or store.name}, small)]
         doc.build(story)
     return buf.getvalue()
+
+
+def status_page_links(order: Any, language: str) -> list[tuple[str, str]]:
+    """The inspection report's signed link for the customer's status page, once an inspection of the order is complete."""
+    inspection = Inspection.objects.filter(order=order, status="completed").order_by("-completed_at", "-id").first()
+    if inspection is None:
+        return []
+    with override(language):
+        return [(_("Inspection report"), report_link(inspection))]

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from .adapters.base import Adapter, CannotTell, PermanentError, SendResult, TemporaryError
 from .adapters.registry import adapter_class
+from .attachments import MAKERS, attachments_for
 from .choices import AttemptOutcome, MessageStatus, Purpose
 from .models import ChannelSettings, DeliveryAttempt, Message, MessageEvent
 from .services import after_quiet_hours, in_quiet_hours
@@ -153,6 +154,12 @@ def send_batch(messages: list[Message]) -> list[Outcome]:
         except (PermanentError, ImportError, KeyError) as exc:
             outcomes.append(Outcome(message, AttemptOutcome.FAILED, error=f"no adapter: {exc}"[:500]))
             continue
+        if message.kind in MAKERS:  # its documents are made here, with the database, before a sender thread takes it
+            try:
+                message.attachments = attachments_for(message)
+            except Exception as exc:  # the document cannot be made (its record gone): never sent without it
+                outcomes.append(Outcome(message, AttemptOutcome.FAILED, error=f"attachment: {exc}"[:500]))
+                continue
         if adapter.local:
             outcomes.append(_send_one(adapter, message))
         else:

@@ -101,6 +101,10 @@ KINDS: dict[str, MessageKind] = {
               days="14", text=("{{ scope_name }}{{ period }}{{ review }}已生成。\n表格：{{ xlsx_link }}\n打印版：{{ pdf_link }}\n{{ days }}天内有效，仅限本人。", "The {{ review }} of {{ scope_name }} for {{ period }} is ready.\nExcel: {{ xlsx_link }}\nPDF: {{ pdf_link }}\nThe links are for you alone and work for {{ days }} days.")),
         _kind("estimate.additional_work", _("Additional work to approve"), Purpose.SERVICE, VEHICLE, amount="680.00",
               work="更换前刹车片", link="https://example.invalid/e/1", text=("{{ greeting }}，维修中发现您的{{ plate }}需要追加项目：{{ work }}，费用 ¥{{ amount }}。请查看照片并确认：{{ link }}", "{{ greeting }}, {{ plate }} needs more work: {{ work }}, CNY {{ amount }}. Photos and approval: {{ link }}")),
+        # parts purchasing (aftersales/parts): "Send to supplier" e-mails the purchase order, its PDF attached
+        _kind("parts.purchase_order", _("Purchase order to a supplier"), Purpose.SERVICE, supplier_name="广州汽配有限公司",
+              number="PO-GZ-000123", lines="3", total="1,280.00", expected_on="2026-12-10", purchase_order_id="1",
+              text=("{{ supplier_name }}：您好！{{ store_name }}采购单 {{ number }}（共{{ lines }}项，合计 ¥{{ total }}）见附件，请于 {{ expected_on }} 前送达，送货单上请注明采购单号。如有疑问请致电 {{ store_phone }}。", "Dear {{ supplier_name }}, please find attached purchase order {{ number }} from {{ store_name }} ({{ lines }} lines, CNY {{ total }}), to be delivered by {{ expected_on }}; please quote the order number on the delivery note. Questions: {{ store_phone }}.")),
         # remote diagnosis (aftersales/telematics): critical alerts are service messages (sent even in quiet hours);
         # the others obey marketing consent and quiet hours
         _kind("telematics.alert_critical", _("Remote diagnosis: urgent alert"), Purpose.SERVICE, VEHICLE, problem="发动机第1缸失火",
@@ -118,6 +122,7 @@ KINDS: dict[str, MessageKind] = {
 SAMPLES_EN = {
     "改期": "rescheduled",
     "月度经营回顾": "monthly review",
+    "广州汽配有限公司": "Guangzhou Auto Parts Co.",
     "已采纳": "adopted",
     "下月起周六延长营业至 20:00": "from next month we open until 20:00 on Saturdays",
     "请致电客户了解满意度": "call the customer about their visit",
@@ -190,6 +195,7 @@ SUBJECTS: dict[str, Promise] = {
     "care.holiday": pgettext_lazy("message subject", "Season's greetings"),
     "care.declined": pgettext_lazy("message subject", "Work we recommended on your last visit"),
     "analytics.review": pgettext_lazy("message subject", "Your management review is ready"),
+    "parts.purchase_order": pgettext_lazy("message subject", "Purchase order"),
     "care.recall": pgettext_lazy("message subject", "We'd love to see you again"),
     "care.club": pgettext_lazy("message subject", "An invitation to our owners' club"),
     "care.recommendation": pgettext_lazy("message subject", "Recommended service for your car"),

@@ -256,6 +256,9 @@ class OutgoingMessage:
     channel: str | None = None
     language: str | None = None
     not_before: dt.datetime | None = None
+    #: an e-mail address outside the customers and staff (a parts supplier): sent on the e-mail channel, in
+    #: ``language`` (the store's, Chinese, by default)
+    address: str = ""
 
 
 #: messages written per INSERT batch (and per dedup query) by ``message_enqueue_many``
@@ -275,6 +278,7 @@ def message_enqueue(
     channel: str | None = None,
     language: str | None = None,
     not_before: dt.datetime | None = None,
+    address: str = "",
 ) -> Message:
     """Queue a message in the current transaction. The same ``dedup_key`` creates it once, whatever happens.
 
@@ -284,7 +288,7 @@ def message_enqueue(
     """
     item = OutgoingMessage(
         kind=kind, store=store, variables=variables, dedup_key=dedup_key, customer=customer, staff_user=staff_user,
-        channel=channel, language=language, not_before=not_before,
+        channel=channel, language=language, not_before=not_before, address=address,
     )
     (message,) = message_enqueue_many(items=[item])
     if isinstance(message, DomainError):  # not reached: without skip_invalid the error is raised
@@ -312,6 +316,13 @@ def _prepare(item: OutgoingMessage, webhook_url: Any) -> _Prepared:
     customer, staff_user, store = item.customer, item.staff_user, item.store
     try:
         p.kind = _kind(item.kind)
+        if item.address:
+            if customer is not None or staff_user is not None or item.channel not in (None, Channel.EMAIL):
+                raise ValidationFailed("recipient_ambiguous", _("A message to an address goes by e-mail to that "
+                                                                "address alone."), "address")
+            p.channel, p.recipient = Channel.EMAIL, item.address.strip()
+            p.language = item.language if item.language in LANGUAGES else "zh-hans"
+            return p
         if customer is None and staff_user is None and item.channel != Channel.WEBHOOK:
             raise ValidationFailed("recipient_required", _("A message needs a customer or a staff member."), "customer")
         channel = item.channel or (customer.preferred_channel if customer else Channel.APP)

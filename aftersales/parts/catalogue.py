@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
+from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require
 
@@ -142,52 +142,69 @@ def clean_part_data(group: Any, data: dict[str, Any], *, partial: bool = False) 
         field = sorted(unknown)[0]
         raise ValidationFailed("unknown_field", _("Unknown field %(f)s.") % {"f": field}, field)
     out: dict[str, Any] = {}
+    problems = Problems()  # every bad field of the part named at once (issue 14, item 6)
 
     def given(name: str) -> bool:
         return name in data or not partial
 
     if given("number"):
-        out["number"] = normalize_number(data.get("number"), "number")
+        with problems.field():
+            out["number"] = normalize_number(data.get("number"), "number")
     if given("oem_number"):
-        out["oem_number"] = normalize_number(data.get("oem_number"), "oem_number", required=False)
+        with problems.field():
+            out["oem_number"] = normalize_number(data.get("oem_number"), "oem_number", required=False)
     if given("name_zh"):
-        out["name_zh"] = _text(data.get("name_zh"), "name_zh", 120, required=True)
+        with problems.field():
+            out["name_zh"] = _text(data.get("name_zh"), "name_zh", 120, required=True)
     if given("name_en"):
-        out["name_en"] = _text(data.get("name_en"), "name_en", 120)
+        with problems.field():
+            out["name_en"] = _text(data.get("name_en"), "name_en", 120)
     if given("category"):
-        out["category"] = _choice(data.get("category") or Category.OTHER, Category, "category")
+        with problems.field():
+            out["category"] = _choice(data.get("category") or Category.OTHER, Category, "category")
     if given("unit"):
-        out["unit"] = _choice(data.get("unit") or Unit.PIECE, Unit, "unit")
+        with problems.field():
+            out["unit"] = _choice(data.get("unit") or Unit.PIECE, Unit, "unit")
     if given("tracking"):
-        out["tracking"] = _choice(data.get("tracking") or Tracking.NONE, Tracking, "tracking")
+        with problems.field():
+            out["tracking"] = _choice(data.get("tracking") or Tracking.NONE, Tracking, "tracking")
     if given("is_oem"):
-        out["is_oem"] = parse_bool(data.get("is_oem", True), "is_oem")
+        with problems.field():
+            out["is_oem"] = parse_bool(data.get("is_oem", True), "is_oem")
     if given("is_active"):
-        out["is_active"] = parse_bool(data.get("is_active", True), "is_active")
+        with problems.field():
+            out["is_active"] = parse_bool(data.get("is_active", True), "is_active")
     for name in ("cost_price", "sale_price"):
         if given(name):
             raw = data.get(name)
-            out[name] = parse_money(0 if raw is None or str(raw).strip() == "" else raw, name)
+            with problems.field():
+                out[name] = parse_money(0 if raw is None or str(raw).strip() == "" else raw, name)
     if given("tax_rate"):
         raw = data.get("tax_rate")
-        out["tax_rate"] = parse_tax_rate("0.13" if raw is None or str(raw).strip() == "" else raw)
+        with problems.field():
+            out["tax_rate"] = parse_tax_rate("0.13" if raw is None or str(raw).strip() == "" else raw)
     if given("warranty_months"):
-        out["warranty_months"] = _whole(data.get("warranty_months"), "warranty_months", 600)
+        with problems.field():
+            out["warranty_months"] = _whole(data.get("warranty_months"), "warranty_months", 600)
     if given("warranty_km"):
-        out["warranty_km"] = _whole(data.get("warranty_km"), "warranty_km", 2_000_000)
+        with problems.field():
+            out["warranty_km"] = _whole(data.get("warranty_km"), "warranty_km", 2_000_000)
     if given("default_supplier"):
-        supplier = data.get("default_supplier")
+        given_supplier = data.get("default_supplier")
+        supplier = given_supplier
         if supplier is not None and not isinstance(supplier, Supplier):
             supplier = Supplier.objects.filter(group_id=group.pk, pk=supplier).first()
-            if supplier is None:
-                raise ValidationFailed("supplier_unknown", _("Unknown supplier."), "default_supplier")
-        if supplier is not None and supplier.group_id != group.pk:
-            raise ValidationFailed("supplier_unknown", _("Unknown supplier."), "default_supplier")
-        out["default_supplier"] = supplier
+        if given_supplier is not None and (supplier is None or supplier.group_id != group.pk):
+            problems.add("supplier_unknown", _("Unknown supplier."), "default_supplier")
+        else:
+            out["default_supplier"] = supplier
     if "aliases" in data:
-        out["aliases"] = parse_aliases(data.get("aliases"))
+        with problems.field():
+            out["aliases"] = parse_aliases(data.get("aliases"))
     if "prices" in data:
-        out["prices"] = clean_prices(group, data.get("prices") or {})
+        with problems.field():
+            out["prices"] = clean_prices(group, data.get("prices") or {})
+    problems.raise_if_any()
     return out
 
 
@@ -195,11 +212,15 @@ def clean_prices(group: Any, prices: dict[str, Any]) -> dict[str, Decimal | None
     """{price list code: price, or None/'' to drop the part from that list}; every code must exist in the group."""
     known = set(PriceList.objects.filter(group_id=group.pk).values_list("code", flat=True))
     out: dict[str, Decimal | None] = {}
+    problems = Problems()
     for code, value in prices.items():
         field = f"price:{code}"
         if code not in known:
-            raise ValidationFailed("price_list_unknown", _("Unknown price list “%(c)s”.") % {"c": code}, field)
-        out[code] = None if value is None or str(value).strip() == "" else parse_money(value, field)
+            problems.add("price_list_unknown", _("Unknown price list “%(c)s”.") % {"c": code}, field)
+            continue
+        with problems.field():
+            out[code] = None if value is None or str(value).strip() == "" else parse_money(value, field)
+    problems.raise_if_any()
     return out
 
 

@@ -8,17 +8,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.common.errors import DomainError
+from aftersales.common.forms import DomainForm as CommonDomainForm
 
 from .choices import Category, Tracking, Unit
 
 
-class DomainForm(forms.Form):
-    def add_domain_error(self, exc: DomainError) -> None:
-        field = exc.field if exc.field in self.fields else None
-        if field is None and exc.field and exc.field.startswith("price:") and f"price_{exc.field[6:]}" in self.fields:
-            field = f"price_{exc.field[6:]}"
-        self.add_error(field, str(exc.message))
+class DomainForm(CommonDomainForm):
+    def domain_field(self, field: str | None) -> str | None:
+        if field and field.startswith("price:") and f"price_{field[6:]}" in self.fields:
+            return f"price_{field[6:]}"
+        return super().domain_field(field)
 
 
 def _date(label: Any) -> forms.DateField:

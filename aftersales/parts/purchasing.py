@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, DomainError, ValidationFailed
+from aftersales.common.errors import Conflict, DomainError, Problems, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require, require_store
 from aftersales.common.scoping import get_or_404, restrict_to_stores
@@ -206,11 +206,13 @@ SUPPLIER_FIELDS = ("name", "contact", "phone", "email", "lead_time_days", "is_ac
 
 
 def _clean_supplier(data: dict[str, Any]) -> dict[str, Any]:
+    """The supplier's fields given in ``data``; every bad one named at once."""
+    problems = Problems()
     out: dict[str, Any] = {}
     if "name" in data:
         name = " ".join(str(data["name"] or "").split())
         if not name:
-            raise ValidationFailed("required", _("Enter the supplier's name."), "name")
+            problems.add("required", _("Enter the supplier's name."), "name")
         out["name"] = name[:120]
     for key, size in (("contact", 60), ("phone", 30)):
         if key in data:
@@ -220,19 +222,21 @@ def _clean_supplier(data: dict[str, Any]) -> dict[str, Any]:
         if email:
             try:
                 validate_email(email)
-            except ValidationError as exc:
-                raise ValidationFailed("email_invalid", _("Enter a valid e-mail address."), "email") from exc
+            except ValidationError:
+                problems.add("email_invalid", _("Enter a valid e-mail address."), "email")
         out["email"] = email
     if "lead_time_days" in data:
         try:
             days = int(str(data["lead_time_days"]).strip())
-        except (TypeError, ValueError) as exc:
-            raise ValidationFailed("lead_time_invalid", _("Enter the lead time in whole days."), "lead_time_days") from exc
-        if not 0 <= days <= 365:
-            raise ValidationFailed("lead_time_invalid", _("The lead time is between 0 and 365 days."), "lead_time_days")
-        out["lead_time_days"] = days
+        except (TypeError, ValueError):
+            problems.add("lead_time_invalid", _("Enter the lead time in whole days."), "lead_time_days")
+        else:
+            if not 0 <= days <= 365:
+                problems.add("lead_time_invalid", _("The lead time is between 0 and 365 days."), "lead_time_days")
+            out["lead_time_days"] = days
     if "is_active" in data:
         out["is_active"] = bool(data["is_active"])
+    problems.raise_if_any()
     return out
 
 
@@ -422,19 +426,56 @@ def _lock_order(order: PurchaseOrder) -> PurchaseOrder:
 
 
 def purchase_order_send(*, actor: Any, order: PurchaseOrder) -> PurchaseOrder:
-    """Draft → sent; the expected date follows the supplier's lead time unless already set."""
+    """Draft → sent: the purchase order's PDF goes to the supplier by e-mail through the outbox (the message, with
+    its delivery status, is the record of the sending; the e-mail attaches ``po_document.po_pdf`` when it leaves).
+    The expected date follows the supplier's lead time unless already set. A supplier without an e-mail address is
+    refused with the reason (nothing changes): enter the address on the supplier first."""
+    from aftersales.messaging.services import message_enqueue
+
+    from .po_document import MESSAGE_KIND, po_total
+
     require(actor, "parts.change_purchaseorder")
     require_store(actor, order.store_id)
     with transaction.atomic():
         locked = _lock_order(order)
+        supplier = locked.supplier
+        problems = Problems()
+        if not supplier.email:
+            problems.add("supplier_email_missing",
+                         _("%(s)s has no e-mail address: enter it on the supplier, then send the order.") % {"s": supplier.name},
+                         "supplier")
+        lines = list(locked.lines.all())
+        if not lines:
+            problems.add("po_empty", _("The purchase order has no lines."), "lines")
+        problems.raise_if_any()
         move(locked, to=PurchaseOrderStatus.SENT, actor=actor, transitions=PO_TRANSITIONS, event_model=PartsEvent,
              event_fk="purchase_order", labels=PurchaseOrderStatus)
         if locked.expected_on is None:
             today = timezone.localdate(timezone=locked.store.zone)
-            locked.expected_on = today + dt.timedelta(days=locked.supplier.lead_time_days)
+            locked.expected_on = today + dt.timedelta(days=supplier.lead_time_days)
             locked.save(update_fields=["expected_on"])
-        audit.record(actor=actor, obj=locked, action="parts.purchase_order_sent", store_id=locked.store_id)
+        store = locked.store
+        message = message_enqueue(
+            kind=MESSAGE_KIND, store=store, address=supplier.email, dedup_key=f"{MESSAGE_KIND}:{locked.pk}",
+            variables={
+                "customer_name": supplier.contact or supplier.name, "greeting": supplier.contact or supplier.name,
+                "store_name": store.name, "store_phone": store.phone or "", "supplier_name": supplier.name,
+                "number": locked.number, "lines": str(len(lines)), "total": f"{po_total(locked):,.2f}",
+                "expected_on": locked.expected_on.isoformat(), "purchase_order_id": str(locked.pk),
+            },
+        )
+        audit.record(actor=actor, obj=locked, action="parts.purchase_order_sent", store_id=locked.store_id,
+                     changes={"sent_to": [None, supplier.email], "message": [None, message.pk]})
     return locked
+
+
+def purchase_order_mail(order: PurchaseOrder) -> Any:
+    """The e-mail that took the order to its supplier (status, recipient, when sent), or None."""
+    from aftersales.messaging.models import Message
+
+    from .po_document import MESSAGE_KIND
+
+    return Message.objects.filter(dedup_key=f"{MESSAGE_KIND}:{order.pk}").first()
 
 
 def purchase_order_cancel(*, actor: Any, order: PurchaseOrder, reason: str = "") -> PurchaseOrder:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
@@ -179,8 +179,10 @@ def stock_receive(
     """Goods in (from a supplier, possibly against a purchase-order line). Updates the moving-average cost."""
     require(actor, "parts.add_stockmovement")
     require_store(actor, store.pk)
-    qty = parse_quantity(quantity, part)
-    cost = parse_money(unit_cost, "unit_cost")
+    problems = Problems()  # the quantity and the cost named together
+    qty = problems.check(parse_quantity, quantity, part)
+    cost = problems.check(parse_money, unit_cost, "unit_cost")
+    problems.raise_if_any()
     with transaction.atomic():
         item = lock_stock_item(store, part)
         found = _batch_for_receipt(part, batch, qty)

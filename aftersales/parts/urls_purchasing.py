@@ -15,6 +15,7 @@ urlpatterns = [
     path("purchase-orders/new/", v.po_create, name="po_create"),
     path("purchase-orders/<int:pk>/", v.po_detail, name="po_detail"),
     path("purchase-orders/<int:pk>/receive/", v.po_receive, name="po_receive"),
+    path("purchase-orders/<int:pk>/pdf/", v.po_pdf, name="po_pdf"),
     path("purchase-orders/<int:pk>/<str:action>/", v.po_action, name="po_action"),
     path("suppliers/", v.supplier_list, name="supplier_list"),
     path("suppliers/new/", v.supplier_edit, name="supplier_create"),

@@ -183,7 +183,7 @@ def _po_context(
         "receivable": order.status in (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTIAL),
         "tracked": any(ln.part.tracking != Tracking.NONE for ln in lines),
         "receipts": list(StockMovement.objects.filter(po_line__order=order).select_related("part", "batch", "actor")),
-        "receive_error": receive_error,
+        "receive_error": receive_error, "mail": purchasing.purchase_order_mail(order),
     }
 
 
@@ -230,14 +230,29 @@ def po_receive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("parts.view_purchaseorder", raise_exception=True)
+def po_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The purchase order's PDF, as the supplier receives it (their e-mail attaches the same document)."""
+    from django.utils.translation import get_language
+
+    from .po_document import po_pdf as render_pdf
+
+    order = _found(purchasing.purchase_order_get, request.user, pk)
+    response = HttpResponse(render_pdf(order, language=get_language() or "zh-hans"), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{order.number}.pdf"'
+    return response
+
+
+@login_required
 @require_POST
 @permission_required("parts.change_purchaseorder", raise_exception=True)
 def po_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     order = _found(purchasing.purchase_order_get, request.user, pk)
     try:
         if action == "send":
-            purchasing.purchase_order_send(actor=request.user, order=order)
-            messages.success(request, _("Purchase order sent."))
+            sent = purchasing.purchase_order_send(actor=request.user, order=order)
+            messages.success(request, _("Purchase order e-mailed to %(s)s (%(e)s) with its PDF.") % {
+                "s": sent.supplier.name, "e": sent.supplier.email})
         elif action == "cancel":
             purchasing.purchase_order_cancel(actor=request.user, order=order, reason=request.POST.get("reason", ""))
             messages.success(request, _("Purchase order cancelled."))

@@ -328,6 +328,43 @@ def owner_quiet_hours_set(*, customer: Any, start: str, end: str) -> Any:
     return locked
 
 
+OWNER_CHANNELS = ("sms", "wechat", "app", "email")  # the channels an owner can choose for our messages (not "phone")
+
+
+def owner_message_preferences_set(*, customer: Any, channel: str, reminders: str, progress: str) -> Any:
+    """The owner's own choice of how we reach them (issue 14, item 4): the channel of our messages, how often care
+    reminders come (the daily care sweep honours it) and how often a visit's progress is messaged (the status page
+    always shows every step). Every bad choice is named at once; nothing changes then."""
+    from aftersales.common.errors import Problems
+    from aftersales.customers.choices import ProgressFrequency, ReminderFrequency
+    from aftersales.customers.models import Customer
+
+    problems = Problems()
+    if channel not in OWNER_CHANNELS:
+        problems.add("invalid_choice", _("Choose how we reach you."), "preferred_channel")
+    elif channel == "email" and not customer.email:
+        problems.add("email_missing", _("We have no e-mail address for you: choose another way, or ask your advisor "
+                                        "to add your address."), "preferred_channel")
+    elif channel == "wechat" and not customer.wechat_openid:
+        problems.add("wechat_missing", _("Your WeChat is not linked yet: choose another way."), "preferred_channel")
+    if reminders not in ReminderFrequency.values:
+        problems.add("invalid_choice", _("Choose how often we remind you."), "reminder_frequency")
+    if progress not in ProgressFrequency.values:
+        problems.add("invalid_choice", _("Choose when we message you during a visit."), "progress_frequency")
+    problems.raise_if_any()
+    fields = ("preferred_channel", "reminder_frequency", "progress_frequency")
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = {f: getattr(locked, f) for f in fields}
+        locked.preferred_channel, locked.reminder_frequency, locked.progress_frequency = channel, reminders, progress
+        changes = {f: [before[f], getattr(locked, f)] for f in fields if before[f] != getattr(locked, f)}
+        if changes:
+            locked.save(update_fields=list(fields))
+            audit.record(actor=None, obj=locked, action="customer.message_preferences", store_id=locked.home_store_id,
+                         customer_id=locked.pk, changes=changes, reason="owner app")
+    return locked
+
+
 def owner_data_export(*, customer: Any) -> dict[str, Any]:
     """Everything we hold about the owner (PIPL art. 45), as JSON: the same export as the staff's (every app's
     sections, ``exports.SECTIONS``) plus the app's own records (quiet hours, sign-ins)."""

@@ -432,6 +432,10 @@ def privacy(request: HttpRequest) -> HttpResponse:
                     (purpose, channel): request.POST.get(f"{purpose}:{channel}") == "on"
                     for purpose in services.CONSENT_PURPOSES for channel in services.CONSENT_CHANNELS
                 })
+            elif action == "preferences":
+                services.owner_message_preferences_set(
+                    customer=customer, channel=request.POST.get("preferred_channel", ""),
+                    reminders=request.POST.get("reminder_frequency", ""), progress=request.POST.get("progress_frequency", ""))
             elif action == "quiet":
                 services.owner_quiet_hours_set(customer=customer, start=request.POST.get("quiet_start", ""),
                                                end=request.POST.get("quiet_end", ""))
@@ -451,6 +455,8 @@ def privacy(request: HttpRequest) -> HttpResponse:
                 raise ValidationFailed("invalid_choice", _("Choose what to change."), "action")
         except DomainError as exc:
             errors = exc.extra.get("errors") or _errors(exc)
+            if isinstance(errors, list):  # every problem named (common.errors.Problems): by field for the page
+                errors = {str(e.get("field") or "action"): str(e.get("message", "")) for e in reversed(errors)}
             status = exc.status
         else:
             return redirect(f"{reverse('portal:privacy')}?saved={action}")
@@ -465,8 +471,18 @@ def privacy(request: HttpRequest) -> HttpResponse:
             for channel in services.CONSENT_CHANNELS
         ]} for purpose in services.CONSENT_PURPOSES
     ]
+    from aftersales.customers.choices import ProgressFrequency, ReminderFrequency
+
+    posted = request.POST if errors and request.POST.get("action") == "preferences" else {}
+    preferences = {
+        "channels": [(c, Channel(c).label) for c in services.OWNER_CHANNELS],
+        "reminders": ReminderFrequency.choices, "progress": ProgressFrequency.choices,
+        "channel": posted.get("preferred_channel", customer.preferred_channel),
+        "reminder": posted.get("reminder_frequency", customer.reminder_frequency),
+        "progress_now": posted.get("progress_frequency", customer.progress_frequency),
+    }
     return _render(request, "portal/privacy.html", {
-        "grid": grid, "errors": errors, "saved": request.GET.get("saved", ""), "retained": services.RETAINED,
+        "grid": grid, "errors": errors, "preferences": preferences, "saved": request.GET.get("saved", ""), "retained": services.RETAINED,
         "quiet_start": request.POST.get("quiet_start") if errors else (customer.quiet_start.strftime("%H:%M") if customer.quiet_start else ""),
         "quiet_end": request.POST.get("quiet_end") if errors else (customer.quiet_end.strftime("%H:%M") if customer.quiet_end else ""),
         "deletion": DeletionRequest.objects.filter(customer=customer).order_by("-requested_at").first(),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
@@ -106,34 +106,42 @@ def _datetime(value: Any, field: str) -> dt.datetime | None:
     return when
 
 
-def clean_sheet(data: dict[str, Any], *, store: Any) -> dict[str, Any]:
-    """Every editable field of the sheet checked; unknown keys are ignored. Raises on the first bad field."""
+def clean_sheet(data: dict[str, Any], *, store: Any, problems: Problems | None = None) -> dict[str, Any]:
+    """Every editable field of the sheet checked; unknown keys are ignored. Every bad field is named at once (into
+    ``problems`` when the caller checks more, otherwise raised here)."""
+    own = problems is None
+    problems = Problems() if problems is None else problems
     out: dict[str, Any] = {}
     for name in EDITABLE_FIELDS:
         if name not in data:
             continue
-        value = data[name]
-        if name == "mileage":
-            out[name] = _int_in(value, name, 0, MAX_KM, _("Enter the odometer reading in km (a whole number)."))
-        elif name == "energy_level":
-            out[name] = _int_in(value, name, 0, 100, _("Enter the fuel or charge level from 0 to 100%."))
-        elif name in ("exterior", "interior"):
-            out[name] = _choice(value or Condition.GOOD, Condition, name, blank=False)
-        elif name == "since":
-            out[name] = _choice(value, Since, name)
-        elif name == "frequency":
-            out[name] = _choice(value, Frequency, name)
-        elif name == "conditions":
-            out[name] = _choices_list(value, DrivingCondition, name)
-        elif name == "extra_requests":
-            out[name] = _choices_list(value, ExtraRequest, name)
-        elif name in ("customer_words", "restatement"):
-            out[name] = _text(value, name, 2000)
-        elif name == "promised_at":
-            out[name] = _datetime(value, name)
-        else:
-            out[name] = _text(value, name, 300 if name != "warning_lights" else 200)
+        with problems.field():
+            out[name] = _sheet_value(name, data[name])
+    if own:
+        problems.raise_if_any()
     return out
+
+
+def _sheet_value(name: str, value: Any) -> Any:
+    if name == "mileage":
+        return _int_in(value, name, 0, MAX_KM, _("Enter the odometer reading in km (a whole number)."))
+    if name == "energy_level":
+        return _int_in(value, name, 0, 100, _("Enter the fuel or charge level from 0 to 100%."))
+    if name in ("exterior", "interior"):
+        return _choice(value or Condition.GOOD, Condition, name, blank=False)
+    if name == "since":
+        return _choice(value, Since, name)
+    if name == "frequency":
+        return _choice(value, Frequency, name)
+    if name == "conditions":
+        return _choices_list(value, DrivingCondition, name)
+    if name == "extra_requests":
+        return _choices_list(value, ExtraRequest, name)
+    if name in ("customer_words", "restatement"):
+        return _text(value, name, 2000)
+    if name == "promised_at":
+        return _datetime(value, name)
+    return _text(value, name, 300 if name != "warning_lights" else 200)
 
 
 def _editable(handover: Handover) -> None:
@@ -200,23 +208,41 @@ def handover_start(
     return handover
 
 
+def handover_check(*, handover: Handover, data: dict[str, Any]) -> None:
+    """The checks of ``handover_update`` on the fields given, writing nothing (a form whose own checks failed shows
+    these problems at the same time: ``DomainForm.check_rest``)."""
+    _sheet_problems(handover, data).raise_if_any()
+
+
+def _sheet_problems(handover: Handover, data: dict[str, Any], values: dict[str, Any] | None = None) -> Problems:
+    problems = Problems()
+    out = clean_sheet(data, store=handover.store, problems=problems)
+    if values is not None:
+        values.update(out)
+    if out.get("mileage") is not None:
+        # the vehicle's reading as stored now (the handover's vehicle object may be older than the last reading)
+        last = type(handover.vehicle).objects.filter(pk=handover.vehicle_id).values_list(
+            "current_mileage", flat=True).first() or 0
+        if out["mileage"] < last:
+            problems.add(
+                "km_backwards",
+                _("The odometer shows less than the last reading (%(km)s km). Check it, or record a correction on the vehicle first.")
+                % {"km": f"{last:,}"},
+                "mileage",
+            )
+    return problems
+
+
 def handover_update(*, actor: Any, handover: Handover, data: dict[str, Any]) -> Handover:
-    """Save the sheet's fields (all checked first: one bad field changes nothing)."""
+    """Save the sheet's fields (all checked first: every bad field is named and nothing changes)."""
     require(actor, "reception.change_handover")
     require_store(actor, handover.store_id)
-    values = clean_sheet(data, store=handover.store)
+    values: dict[str, Any] = {}
+    problems = _sheet_problems(handover, data, values)
+    problems.raise_if_any()  # every bad field named together, nothing saved
     with transaction.atomic():
         locked = _locked(handover)
         _editable(locked)
-        if values.get("mileage") is not None:
-            last = locked.vehicle.current_mileage or 0
-            if values["mileage"] < last:
-                raise ValidationFailed(
-                    "km_backwards",
-                    _("The odometer shows less than the last reading (%(km)s km). Check it, or record a correction on the vehicle first.")
-                    % {"km": f"{last:,}"},
-                    "mileage",
-                )
         before = audit.snapshot(locked, list(values))
         for name, value in values.items():
             setattr(locked, name, value)
@@ -320,10 +346,12 @@ def photo_add(
 
 
 def _ready_to_sign(handover: Handover) -> None:
+    problems = Problems()
     if handover.mileage is None:
-        raise ValidationFailed("required", _("Enter the mileage before the customer signs."), "mileage")
+        problems.add("required", _("Enter the mileage before the customer signs."), "mileage")
     if handover.energy_level is None:
-        raise ValidationFailed("required", _("Enter the fuel or charge level before the customer signs."), "energy_level")
+        problems.add("required", _("Enter the fuel or charge level before the customer signs."), "energy_level")
+    problems.raise_if_any()
 
 
 def signing_token(handover: Handover) -> str:
@@ -455,14 +483,16 @@ def handover_open_order(*, actor: Any, handover: Handover, at: dt.datetime | Non
         locked = _locked(handover)
         if locked.order is not None:
             raise Conflict("order_exists", _("This sheet has already opened repair order %(n)s.") % {"n": locked.order.number}, "order")
+        problems = Problems()  # everything still missing on the sheet, said at once
         if locked.mileage is None:
-            raise ValidationFailed("required", _("Enter the mileage before opening the repair order."), "mileage")
+            problems.add("required", _("Enter the mileage before opening the repair order."), "mileage")
         if locked.energy_level is None:
-            raise ValidationFailed("required", _("Enter the fuel or charge level before opening the repair order."), "energy_level")
+            problems.add("required", _("Enter the fuel or charge level before opening the repair order."), "energy_level")
         if not (locked.customer_words or locked.restatement or locked.appointment_id):
-            raise ValidationFailed("required", _("Write down what the customer asks for."), "customer_words")
+            problems.add("required", _("Write down what the customer asks for."), "customer_words")
         if locked.promised_at is not None and locked.promised_at < at:
-            raise ValidationFailed("promised_in_past", _("The promised time must be after check-in."), "promised_at")
+            problems.add("promised_in_past", _("The promised time must be after check-in."), "promised_at")
+        problems.raise_if_any()
         appointment = locked.appointment
         with override(settings.LANGUAGE_CODE):
             complaint = compose_complaint(locked)

@@ -96,6 +96,7 @@ def handover_sheet(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Handover sheet saved."))
                 return redirect("reception:sheet", pk)
+        form.check_rest(lambda data: services.handover_check(handover=handover, data=data))
     return render(request, "reception/sheet.html", _sheet_context(request, handover, form))
 
 
@@ -104,7 +105,8 @@ def _act(request: HttpRequest, pk: int, fn: Any, done: str) -> HttpResponse:
     try:
         result = fn(handover)
     except DomainError as exc:
-        messages.error(request, str(exc.message))
+        for message in exc.messages():  # everything still missing, at once
+            messages.error(request, message)
     else:
         if done:
             messages.success(request, done % {"n": getattr(result, "number", "")} if "%(n)s" in done else done)

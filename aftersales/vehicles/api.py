@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ninja import Field, Router, Schema, Status
+from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
@@ -13,7 +13,7 @@ from aftersales.common.permissions import require
 from aftersales.customers.selectors import customer_get
 
 from .selectors import mileage_list, vehicle_get, vehicle_list
-from .services import MAX_KM, mileage_record, vehicle_create, vehicle_transfer, vehicle_update
+from .services import mileage_record, vehicle_create, vehicle_transfer, vehicle_update
 
 router = Router(tags=["vehicles"])
 
@@ -56,8 +56,9 @@ class VehicleIn(Schema):
     insurance_expiry: str | None = None
     warranty_start: str | None = None
     warranty_end: str | None = None
-    # Range-checked here so that a refusal names this field (the service's own check names it "km").
-    mileage: int | None = Field(None, ge=0, le=MAX_KM)
+    # Checked by the service with the other fields (named "mileage"), so a negative mileage and a bad VIN are
+    # refused together (issue 14, item 6).
+    mileage: int | None = None
 
 
 class VehiclePatch(Schema):

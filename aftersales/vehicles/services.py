@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.common import audit
 from aftersales.common.db import service_atomic
-from aftersales.common.errors import Conflict, ValidationFailed
+from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require
 from aftersales.common.validators import normalize_plate, normalize_vin, not_in_future, parse_date
@@ -35,20 +35,24 @@ def _text(data: dict[str, Any], key: str, limit: int, *, required_label: str = "
     return value
 
 
-def _clean(data: dict[str, Any], actor: Any, instance: Vehicle | None = None) -> dict[str, Any]:
+def _clean(data: dict[str, Any], actor: Any, instance: Vehicle | None = None,
+           problems: Problems | None = None) -> dict[str, Any]:
+    """Every editable field present in ``data``, normalised; every bad one named at once (``problems`` collects them
+    for a caller that checks more fields, otherwise they are raised here)."""
+    own = problems is None
+    problems = Problems() if problems is None else problems
     out: dict[str, Any] = {}
     if "vin" in data:
-        out["vin"] = normalize_vin(data["vin"] or "", "vin")
+        with problems.field():
+            out["vin"] = normalize_vin(data["vin"] or "", "vin")
     if "plate" in data:
-        out["plate"] = normalize_plate(data["plate"], "plate") if (data["plate"] or "").strip() else ""
-    if "make" in data:
-        out["make"] = _text(data, "make", 40, required_label=_("Make"))
-    if "model" in data:
-        out["model"] = _text(data, "model", 60, required_label=_("Model"))
-    if "colour" in data:
-        out["colour"] = _text(data, "colour", 30)
-    if "insurance_company" in data:
-        out["insurance_company"] = _text(data, "insurance_company", 60)
+        with problems.field():
+            out["plate"] = normalize_plate(data["plate"], "plate") if (data["plate"] or "").strip() else ""
+    for key, limit, label in (("make", 40, _("Make")), ("model", 60, _("Model")), ("colour", 30, ""),
+                              ("insurance_company", 60, "")):
+        if key in data:
+            with problems.field():
+                out[key] = _text(data, key, limit, required_label=label)
     if "year" in data:
         year = data["year"]
         if year in (None, ""):
@@ -56,24 +60,31 @@ def _clean(data: dict[str, Any], actor: Any, instance: Vehicle | None = None) ->
         else:
             try:
                 year = int(year)
-            except (TypeError, ValueError) as exc:
-                raise ValidationFailed("year_format", _("Enter a year such as 2021."), "year") from exc
-            if not 1950 <= year <= timezone.localdate().year + 1:
-                raise ValidationFailed("year_range", _("The model year is not plausible."), "year")
-            out["year"] = year
+            except (TypeError, ValueError):
+                problems.add("year_format", _("Enter a year such as 2021."), "year")
+            else:
+                if not 1950 <= year <= timezone.localdate().year + 1:
+                    problems.add("year_range", _("The model year is not plausible."), "year")
+                else:
+                    out["year"] = year
     if "fuel_type" in data:
         fuel = str(data["fuel_type"] or FuelType.PETROL)
         if fuel not in FuelType.values:
-            raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": fuel}, "fuel_type")
-        out["fuel_type"] = fuel
+            problems.add("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": fuel}, "fuel_type")
+        else:
+            out["fuel_type"] = fuel
     if "purchase_date" in data:
-        out["purchase_date"] = not_in_future(parse_date(data["purchase_date"], "purchase_date"), "purchase_date", _("Purchase date"))
+        with problems.field():
+            out["purchase_date"] = not_in_future(parse_date(data["purchase_date"], "purchase_date"), "purchase_date",
+                                                 _("Purchase date"))
     for key in ("insurance_expiry", "warranty_start", "warranty_end"):
         if key in data:
-            out[key] = parse_date(data[key], key)
+            with problems.field():
+                out[key] = parse_date(data[key], key)
     if "purchase_price" in data:
         price = data["purchase_price"]
-        out["purchase_price"] = None if price in (None, "") else parse_money(price, "purchase_price")
+        with problems.field():
+            out["purchase_price"] = None if price in (None, "") else parse_money(price, "purchase_price")
     if "selling_store" in data:
         store = data["selling_store"]
         if store is not None:
@@ -82,12 +93,14 @@ def _clean(data: dict[str, Any], actor: Any, instance: Vehicle | None = None) ->
             store_id = getattr(store, "pk", store)
             store = Store.objects.filter(pk=store_id, group_id=actor.dealer_group_id).first()
             if store is None:
-                raise ValidationFailed("store_unknown", _("Unknown store."), "selling_store")
+                problems.add("store_unknown", _("Unknown store."), "selling_store")
         out["selling_store"] = store
     start = out.get("warranty_start", instance.warranty_start if instance else None)
     end = out.get("warranty_end", instance.warranty_end if instance else None)
     if start and end and end < start:
-        raise ValidationFailed("warranty_end_before_start", _("Warranty end must be after its start."), "warranty_end")
+        problems.add("warranty_end_before_start", _("Warranty end must be after its start."), "warranty_end")
+    if own:
+        problems.raise_if_any()
     return out
 
 
@@ -128,16 +141,28 @@ def _check_plate(group_id: int, plate: str, exclude_pk: int | None, confirm_plat
         )
 
 
+def vehicle_check(*, actor: Any, mileage: Any = None, **data: Any) -> None:
+    """The checks of ``vehicle_create``/``vehicle_update`` on the fields given, writing nothing: a form whose own
+    checks failed shows these problems at the same time (``DomainForm.check_rest``)."""
+    problems = Problems()
+    _clean({k: v for k, v in data.items() if k in AUDITED_FIELDS and k != "owner"}, actor, problems=problems)
+    if mileage not in (None, ""):
+        problems.check(_parse_km, mileage, "mileage")
+    problems.raise_if_any()
+
+
 def vehicle_create(*, actor: Any, owner: Any, mileage: int | None = None, reason: str = "", confirm_plate: bool = False,
                    **data: Any) -> Vehicle:
     """A new vehicle; a plate already on another vehicle of the group needs ``confirm_plate``."""
     require(actor, "vehicles.add_vehicle")
     for key in ("vin", "make", "model"):
         data.setdefault(key, "")
-    fields = _clean(data, actor)
+    problems = Problems()
+    fields = _clean(data, actor, problems=problems)
+    km = problems.check(_parse_km, mileage, "mileage") if mileage not in (None, "") else None
+    problems.raise_if_any()  # a bad VIN, plate and mileage are named together, nothing written
     _raise_duplicate(owner.group_id, fields["vin"])
     _check_plate(owner.group_id, fields.get("plate", ""), None, confirm_plate)
-    km = _parse_km(mileage, "mileage") if mileage not in (None, "") else None
     try:
         with transaction.atomic():
             vehicle = Vehicle.objects.create(group_id=owner.group_id, owner=owner, current_mileage=km or 0, **fields)
@@ -238,17 +263,19 @@ def mileage_record(
 ) -> MileageReading:
     """Record an odometer reading. Readings never go backwards unless recorded as a correction (with a note)."""
     require(actor, "vehicles.add_mileagereading")
-    km = _parse_km(km)
+    if is_correction:
+        require(actor, "vehicles.correct_mileage")
+    problems = Problems()
+    km = problems.check(_parse_km, km)
     if source not in ReadingSource.values:
-        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": source}, "source")
+        problems.add("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": source}, "source")
     now = timezone.now()
     read_at = read_at or now
     if read_at > now + dt.timedelta(minutes=5):
-        raise ValidationFailed("date_in_future", _("A reading cannot be dated in the future."), "read_at")
-    if is_correction:
-        require(actor, "vehicles.correct_mileage")
-        if not note.strip():
-            raise ValidationFailed("note_required", _("Say why the odometer is being corrected."), "note")
+        problems.add("date_in_future", _("A reading cannot be dated in the future."), "read_at")
+    if is_correction and not note.strip():
+        problems.add("note_required", _("Say why the odometer is being corrected."), "note")
+    problems.raise_if_any()
     return _mileage_write(actor=actor, vehicle=vehicle, km=km, read_at=read_at, source=source,
                           is_correction=is_correction, note=note)
 

@@ -8,7 +8,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.forms import DomainForm
-from aftersales.customers.choices import Channel, ConsentPurpose, ConsentSource, Title
+from aftersales.customers.choices import (
+    Channel,
+    ConsentPurpose,
+    ConsentSource,
+    ProgressFrequency,
+    ReminderFrequency,
+    Title,
+)
 from aftersales.vehicles.choices import FuelType
 
 
@@ -24,6 +31,10 @@ class CustomerForm(DomainForm):
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
     birthday = _date(_("Birthday"))
     preferred_channel = forms.ChoiceField(label=_("Preferred channel"), choices=Channel.choices, initial=Channel.SMS)
+    reminder_frequency = forms.ChoiceField(label=_("Care reminders"), choices=ReminderFrequency.choices,
+                                           initial=ReminderFrequency.ALL, required=False)
+    progress_frequency = forms.ChoiceField(label=_("Progress messages during a visit"), choices=ProgressFrequency.choices,
+                                           initial=ProgressFrequency.EVERY_STEP, required=False)
     preferred_advisor = forms.ChoiceField(label=_("Preferred advisor"), required=False)
     preferences = forms.CharField(label=_("Preferences"), max_length=300, required=False)
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -35,6 +46,9 @@ class CustomerForm(DomainForm):
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["preferred_advisor"] = int(data["preferred_advisor"]) if data.get("preferred_advisor") else None
+        for key in ("reminder_frequency", "progress_frequency"):
+            if not data.get(key):
+                data.pop(key, None)  # not sent (an older form, an API-like post): the customer's choice stays
         return data
 
 

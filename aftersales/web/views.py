@@ -106,6 +106,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
             return redirect("web:customer_detail", customer.pk)
+    form.check_rest(lambda data: customer_services.customer_check(actor=request.user, **_advisor_id(data)))
     return render(request, "web/customer_form.html", {"form": form, "conflict_id": conflict_id, "creating": True})
 
 
@@ -167,6 +168,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "name": customer.name, "title": customer.title, "mobile": customer.mobile_display, "email": customer.email,
         "address": customer.address, "birthday": customer.birthday, "preferred_channel": customer.preferred_channel,
         "preferred_advisor": customer.preferred_advisor_id or "", "preferences": customer.preferences, "notes": customer.notes,
+        "reminder_frequency": customer.reminder_frequency, "progress_frequency": customer.progress_frequency,
     }
     form = CustomerForm(request.POST or None, initial=initial, advisors=_advisors(request.user))
     if request.method == "POST" and form.is_valid():
@@ -177,7 +179,14 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("web:customer_detail", customer.pk)
+    form.check_rest(lambda data: customer_services.customer_check(actor=request.user, **_advisor_id(data)))
     return render(request, "web/customer_form.html", {"form": form, "customer": customer})
+
+
+def _advisor_id(data: dict[str, Any]) -> dict[str, Any]:
+    if "preferred_advisor" in data:
+        data["preferred_advisor"] = int(data["preferred_advisor"]) if str(data["preferred_advisor"] or "").isdigit() else None
+    return data
 
 
 @login_required
@@ -275,6 +284,7 @@ def vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Vehicle added."))
             return redirect("web:customer_detail", customer.pk)
+    form.check_rest(lambda data: vehicle_services.vehicle_check(actor=request.user, **data))
     return render(request, "web/vehicle_form.html", {"form": form, "customer": customer, "creating": True})
 
 
@@ -294,6 +304,7 @@ def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("web:customer_detail", vehicle.owner_id)
+    form.check_rest(lambda data: vehicle_services.vehicle_check(actor=request.user, **data))
     return render(request, "web/vehicle_form.html", {"form": form, "customer": vehicle.owner, "vehicle": vehicle})
 
 

@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 
 from aftersales.common import audit
 from aftersales.common.db import hold, service_atomic
-from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
+from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
 
 from .choices import (
+    ASSIGNED_JOB_STATES,
     IN_SHOP_STATES,
     NO_CHARGE_JOB_TYPES,
     PARTS_JOB_STATES,
@@ -80,6 +81,23 @@ def _bay(store: Any, bay: Any) -> Any:
     return row
 
 
+def _bay_free(bay: Any, order: RepairOrder) -> None:
+    """One car in a bay at a time (issue 14, item 3): a bay that holds another order's car (a job of it dispatched,
+    under way or in rework there) is refused, naming that car; the order's own jobs share their bay."""
+    other = (
+        RepairJob.objects.filter(bay=bay, status__in=ASSIGNED_JOB_STATES).exclude(order_id=order.pk)
+        .select_related("order__vehicle").order_by("id").first()
+    )
+    if other is not None:
+        raise ValidationFailed(
+            "bay_taken",
+            _("Bay %(bay)s holds another car (%(plate)s, order %(n)s) until its work is finished or moved: choose a "
+              "free bay.") % {"bay": bay.name, "plate": other.order.vehicle.plate or other.order.vehicle.vin,
+                              "n": other.order.number},
+            "bay",
+        )
+
+
 def _check_certificate(*, actor: Any, job: RepairJob, tech: Any, store: Any, override: bool, reason: str, at: dt.datetime) -> bool:
     """A job requiring a certificate goes only to a technician holding one valid on the store's local date (SPEC §20).
     A manager (``staff.override_certification``) may override with a reason; True when overridden."""
@@ -131,16 +149,20 @@ def job_dispatch(
         locked = RepairJob.objects.select_for_update().get(pk=job.pk)
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         store = order.store
-        tech = _technician(store, technician)
-        if locked.required_skill and locked.required_skill not in (tech.skills or []):
+        problems = Problems()  # the technician and the bay are judged together: both problems said at once
+        tech = problems.check(_technician, store, technician)
+        if tech is not None and locked.required_skill and locked.required_skill not in (tech.skills or []):
             skill = Skill(locked.required_skill).label if locked.required_skill in Skill.values else locked.required_skill
-            raise ValidationFailed(
+            problems.add(
                 "technician_lacks_skill",
                 _("%(name)s does not have the skill this job needs (%(skill)s).") % {"name": tech, "skill": skill},
                 "technician",
             )
+        bay_row = problems.check(_bay, store, bay)
+        if bay_row is not None:
+            problems.check(_bay_free, bay_row, order)
+        problems.raise_if_any()
         overridden = _check_certificate(actor=actor, job=locked, tech=tech, store=store, override=override, reason=reason, at=at)
-        bay_row = _bay(store, bay)
         before = {"technician": locked.technician_id, "bay": locked.bay_id, "status": locked.status}
         if locked.status in (JobStatus.AUTHORIZED, JobStatus.REWORK):
             repair_job_move(actor=actor, job=locked, to=JobStatus.DISPATCHED, reason=reason, at=at)

@@ -457,7 +457,7 @@ def order_move_checked_elsewhere(
             event = getattr(locked, "last_event", None)  # set by move()
             _progress_message(
                 locked, kind="repair.ready", dedup_key=f"repair-ready:{locked.pk}:{event.pk if event else 0}",
-                amount=f"{locked.authorized_total:,.2f}",
+                step="ready", amount=f"{locked.authorized_total:,.2f}",
             )
         audit.record(
             actor=actor, obj=locked, action=f"repair_order.{to}", store_id=locked.store_id,
@@ -514,10 +514,20 @@ def repair_job_move(
     return locked
 
 
-def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, **variables: str) -> None:
-    """Tell the customer (SPEC §6: progress visible in real time), unless the order says not to; through the outbox,
-    in the caller's transaction, with the link to the order's status page."""
+#: which progress messages each of the customer's choices lets through (customers.ProgressFrequency): "every_step"
+#: all of them; "key" the work starting on the car and the car ready; "ready" only the car ready. The status page
+#: shows every step whatever the choice.
+PROGRESS_STEPS = {"every_step": {"work", "start", "note", "ready"}, "key": {"start", "ready"}, "ready": {"ready"}}
+
+
+def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, step: str = "work", **variables: str) -> None:
+    """Tell the customer (SPEC §6: progress visible in real time), unless the order says not to or the customer chose
+    fewer messages (``step``: "work", "start", "note" or "ready"); through the outbox, in the caller's transaction,
+    with the link to the order's status page, on the customer's chosen channel."""
     if not order.progress_messages:
+        return
+    wanted = PROGRESS_STEPS.get(getattr(order.customer, "progress_frequency", "") or "every_step", PROGRESS_STEPS["every_step"])
+    if step not in wanted:
         return
     from django.utils.translation import override
 
@@ -545,8 +555,14 @@ def _work_message(order: RepairOrder, job: RepairJob, *, to: str, actor: Any) ->
     technician = job.technician if job.technician_id else (actor if getattr(actor, "pk", None) else None)
     text = work_update_text(title=job.title, to_state=to, technician=technician, bay_name="", language=language)
     if text:
+        step = "work"
+        if to == JobStatus.IN_PROGRESS and getattr(order.customer, "progress_frequency", "") == "key":
+            # "when the work starts": the first job of the order under way (a resumed or second job is a mere step)
+            started = RepairJobEvent.objects.filter(job__order_id=order.pk, to_state=JobStatus.IN_PROGRESS).count()
+            step = "start" if started <= 1 else "work"
         _progress_message(
-            order, kind="repair.progress", dedup_key=f"repair-work:{job.pk}:{event.pk if event else to}", progress=text[:200],
+            order, kind="repair.progress", dedup_key=f"repair-work:{job.pk}:{event.pk if event else to}", step=step,
+            progress=text[:200],
         )
 
 
@@ -571,7 +587,8 @@ def progress_note_add(
         )
         if is_public:
             RepairOrder.objects.filter(pk=order.pk).update(last_public_update_at=at)
-            _progress_message(order, kind="repair.progress", dedup_key=f"repair-progress:{note.pk}", progress=text[:200])
+            _progress_message(order, kind="repair.progress", dedup_key=f"repair-progress:{note.pk}", step="note",
+                              progress=text[:200])
         audit.record(
             actor=actor, obj=order, action="repair_order.note", store_id=order.store_id, customer_id=order.customer_id,
             reason=text[:300], changes={"public": [None, is_public]}, at=at,

@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftersales.common.errors import DomainError, ValidationFailed
+from aftersales.common.errors import DomainError, Problems, ValidationFailed
 from aftersales.common.scoping import visible_store_ids
 from aftersales.common.views import found, store_from_request
 
@@ -43,8 +43,32 @@ def _next(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _error(exc: DomainError, **where: Any) -> dict[str, Any]:
-    return {"field": exc.field, "message": str(exc.message), **where}
+def _error(exc: DomainError, known: tuple[str, ...] = (), **where: Any) -> dict[str, Any]:
+    """The refusal for a template: the first problem (``field``/``message``), every problem by field (``fields``) and
+    those for no field of the form (``other``, given the form's ``known`` fields), so every bad field shows at once."""
+    fields: dict[str, str] = {}
+    other: list[str] = []
+    for item in exc.extra.get("errors") or [{"field": exc.field, "message": str(exc.message)}]:
+        field, message = str(item.get("field") or ""), str(item.get("message", ""))
+        if field in known:
+            fields.setdefault(field, message)
+        else:
+            other.append(message)
+    return {"field": exc.field, "message": str(exc.message), "fields": fields, "other": other, **where}
+
+
+def _quantity_shape(value: Any) -> None:
+    """A quantity checked before its part is known: a number above zero."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise ValidationFailed("quantity_format", _("Enter a quantity such as 2 or 1.5."), "quantity")
+    if number <= 0:
+        raise ValidationFailed("quantity_not_positive", _("The quantity must be more than zero."), "quantity")
 
 
 # ---- the board ----------------------------------------------------------------------------------------------------
@@ -140,7 +164,7 @@ def dispatch(request: HttpRequest, pk: int) -> HttpResponse:
             fs.job_dispatch(actor=request.user, job=job, technician=chosen["technician"], bay=chosen["bay"],
                             reason=request.POST.get("reason", ""), override=request.POST.get("override") == "1")
         except DomainError as exc:
-            error = _error(exc)
+            error = _error(exc, ("technician", "bay", "reason", "override"))
         else:
             messages.success(request, _("Job dispatched."))
             return redirect(_next(request, f"{reverse('workshop:board')}?store={job.order.store_id}#order-{job.order_id}"))
@@ -240,27 +264,33 @@ def my_waiting_parts(request: HttpRequest, pk: int) -> HttpResponse:
 def job_parts(request: HttpRequest, pk: int) -> HttpResponse:
     from aftersales.parts.models import Batch
     from aftersales.parts.selectors import parts_visible_to
+    from aftersales.parts.services import parse_quantity
 
     job = found(sel.job_get, request.user, pk)
     error: dict[str, Any] = {}
     values = {k: request.POST.get(k, "") for k in ("part", "quantity", "batch", "reason", "direction")}
     if request.method == "POST":
         try:
+            problems = Problems()  # an unknown part, a bad quantity and an unknown batch are said together
             part = parts_visible_to(request.user).filter(number__iexact=values["part"].strip()).first()
             if part is None:
-                raise ValidationFailed("part_unknown", _("Unknown part number “%(n)s”.") % {"n": values["part"]}, "part")
+                problems.add("part_unknown", _("Unknown part number “%(n)s”.") % {"n": values["part"]}, "part")
+                problems.check(_quantity_shape, values["quantity"])
+            else:
+                problems.check(parse_quantity, values["quantity"], part, allow_negative=False)
             batch = None
-            if values["batch"].strip():
+            if values["batch"].strip() and part is not None:
                 batch = Batch.objects.filter(part=part, number=values["batch"].strip()).first()
                 if batch is None:
-                    raise ValidationFailed("batch_unknown", _("This batch is not of this part."), "batch")
+                    problems.add("batch_unknown", _("This batch is not of this part."), "batch")
+            problems.raise_if_any()
             if values["direction"] == "return":
                 fs.job_part_return(actor=request.user, job=job, part=part, quantity=values["quantity"], batch=batch,
                                    reason=values["reason"])
             else:
                 fs.job_part_issue(actor=request.user, job=job, part=part, quantity=values["quantity"], batch=batch)
         except DomainError as exc:
-            error = _error(exc)
+            error = _error(exc, ("part", "quantity", "batch", "reason"))
         else:
             messages.success(request, _("Stock updated."))
             return redirect("workshop:job_parts", pk=job.pk)

@@ -102,7 +102,8 @@ def test_booking_errors_inline_and_a_taken_slot_shows_next_free_times(client, sh
     assert Appointment.objects.count() == 1
 
 
-def test_walk_in_creates_customer_vehicle_and_appointment_and_measures_the_time(client, shop):
+def test_walk_in_creates_customer_vehicle_and_appointment_and_measures_the_time(client, shop, clock):
+    clock(f"{shop.monday.isoformat()} 10:02")  # the store open and its bay free: the figure is the registration alone
     client.force_login(shop.world.advisor)
     page = client.get(f"/appointments/walk-in/?store={shop.store.pk}")
     assert page.status_code == 200 and 'name="started"' in page.content.decode()
@@ -173,3 +174,32 @@ def test_arrivals_and_preparation_pages(client, shop):
     assert shop.vehicle.plate in page
     home = client.get("/").content.decode()
     assert 'data-testid="nav-appointments"' in home
+
+
+def test_walk_in_figure_counts_the_wait_for_a_bay_the_floor_holds(client, shop, clock):
+    """Issue 14, item 3: the registration-to-bay figure measures a bay that was free: when the only bay holds another
+    car (a job dispatched there), the walk-in gets the next free time and the figure counts the wait to it."""
+    from aftersales.workshop import floor_services as fs
+    from aftersales.workshop.choices import JobStatus, OrderStatus
+    from aftersales.workshop.services import repair_job_add, repair_job_move, repair_order_check_in, repair_order_move
+
+    clock(f"{shop.monday.isoformat()} 10:02")
+    manager = shop.world.manager
+    order = repair_order_check_in(actor=manager, store=shop.store, customer=shop.customer, vehicle=shop.vehicle, mileage=1000)
+    job = repair_job_add(actor=manager, order=order, title="大修", standard_hours="3", required_skill="maintenance",
+                         lines=[{"kind": "labour", "description": "工时", "quantity": "3", "unit_price": "200"}])
+    repair_order_move(actor=manager, order=order, to=OrderStatus.ESTIMATE_SENT)
+    repair_job_move(actor=manager, job=job, to=JobStatus.AUTHORIZED)
+    repair_order_move(actor=manager, order=order, to=OrderStatus.AUTHORIZED)
+    fs.job_dispatch(actor=manager, job=job, technician=shop.techs[0], bay=shop.bays[0])
+    client.force_login(shop.world.advisor)
+    started = signing.dumps(time.time() - 120, salt=WALK_IN_SALT)
+    response = client.post("/appointments/walk-in/", {
+        "store": shop.store.pk, "started": started, "mobile": "13700004444", "name": "陈", "plate": "粤B77777",
+        "vin": make_vin(), "make": "Toyota", "model": "Corolla", "service_type": shop.maintenance.pk,
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    appointment = Appointment.objects.get(channel="walk_in")
+    assert appointment.start >= timezone.now() + dt.timedelta(hours=2)  # the bay is held by the car being worked on
+    wait = (appointment.start - timezone.now()).total_seconds()
+    assert appointment.walk_in_seconds >= 120 + wait - 15 * 60 - 5

@@ -34,6 +34,9 @@ class EmailAdapter(Adapter):
             headers={"Message-ID": message_id},
             connection=get_connection(timeout=15),
         )
+        # the documents the dispatcher made for it (messaging.attachments), e.g. the purchase order's PDF
+        for name, content, mimetype in getattr(message, "attachments", None) or []:
+            email.attach(name, content, mimetype)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:

@@ -19,7 +19,8 @@ from aftersales.messaging.services import customer_variables, message_enqueue
 
 pytestmark = pytest.mark.django_db
 
-STAFF_KINDS = {"staff.task", "workshop.progress_silent", "people.certificate_expiring", "analytics.review"}
+STAFF_KINDS = {"staff.task", "workshop.progress_silent", "people.certificate_expiring", "analytics.review",
+               "parts.purchase_order"}  # the last goes to a supplier's address; its language is checked as a staff one
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 URL = re.compile(r"https?://\S+|/\S*/")
 

@@ -15,7 +15,9 @@ _seq = itertools.count(1)
 
 
 def make_supplier(group: Any, name: str | None = None, **kwargs: Any) -> Supplier:
-    return Supplier.objects.create(group=group, name=name or f"Supplier {next(_seq)}", **kwargs)
+    n = next(_seq)
+    kwargs.setdefault("email", f"orders{n}@supplier.example.cn")  # "Send to supplier" e-mails the order
+    return Supplier.objects.create(group=group, name=name or f"Supplier {n}", **kwargs)
 
 
 def make_part(group: Any, number: str | None = None, **kwargs: Any) -> Part:

@@ -33,7 +33,8 @@ from .conftest import sign_in
 pytestmark = pytest.mark.django_db
 
 #: kinds whose recipient is a member of staff (their links open staff screens)
-STAFF_KINDS = {"staff.task", "care.call", "workshop.progress_silent", "people.certificate_expiring", "analytics.review"}
+STAFF_KINDS = {"staff.task", "care.call", "workshop.progress_silent", "people.certificate_expiring", "analytics.review",
+               "parts.purchase_order"}  # the last: to a supplier's address; checked here as a staff message
 URL = re.compile(r"(https?://[^\s，。、）)]+|(?<![\w/])/[a-z][^\s，。、）)]*)")
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from aftersales.appointments.models import Bay
 from aftersales.common.errors import NotFound
 from aftersales.common.tests.api_helpers import count_queries
 from aftersales.workshop import floor_selectors as sel
@@ -142,7 +143,8 @@ def test_board_query_count_does_not_grow_with_the_floor(floor):
         for i in range(n):
             order = authorized_order(floor, [{"title": f"作业{i}", "standard_hours": "1"}, {"title": "检查", "standard_hours": "0.5"}],
                                      promised="16:00")
-            fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=floor.bays[i % 2])
+            bay = Bay.objects.create(store=floor.store, name=f"{Bay.objects.count() + 1}号工位")  # one car per bay (issue 14, item 3)
+            fs.job_dispatch(actor=floor.foreman, job=order.made_jobs[0], technician=floor.tech, bay=bay)
 
     build(1)
     foreman = type(floor.foreman).objects.get(pk=floor.foreman.pk)

@@ -7,6 +7,7 @@ import pytest
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 
+from aftersales.appointments.models import Bay
 from aftersales.common.tests.api_helpers import count_queries
 from aftersales.workshop import floor_services as fs
 from aftersales.workshop.choices import JobStatus, OrderStatus
@@ -127,7 +128,8 @@ def test_board_page_query_count_is_fixed(floor):
     def build(n):
         for i in range(n):
             o = authorized_order(floor, [{"title": f"作业{i}", "standard_hours": "1"}], promised="17:00")
-            fs.job_dispatch(actor=floor.foreman, job=o.made_jobs[0], technician=floor.tech, bay=floor.bays[i % 2])
+            bay = Bay.objects.create(store=floor.store, name=f"{Bay.objects.count() + 1}号工位")  # one car per bay (issue 14, item 3)
+            fs.job_dispatch(actor=floor.foreman, job=o.made_jobs[0], technician=floor.tech, bay=bay)
 
     build(1)
     small, _r = count_queries(lambda: client.get("/workshop/board/live/"))
