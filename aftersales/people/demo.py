@@ -20,4 +20,4 @@ def load(builder: Any) -> None:
         start, _end = month_bounds(store, today.year, today.month)
         for handover in Handover.objects.filter(store=store, created_at__gte=start, created_at__lte=builder.now)[:3]:
             services.gm_reception_record(actor=manager, store=store, handover=handover, received_at=handover.created_at,
-                                         note="了解保养体验 / asked about the service visit")
+                                         note="了解保养体验")

@@ -142,3 +142,16 @@ def test_the_meeting_recorded_on_the_screen(quarter, clock):  # noqa: F811
                              "effect": "投诉下降"}).status_code == 302
     action.meeting_action.refresh_from_db()
     assert action.meeting_action.done_at is not None
+
+
+def test_the_delivery_rating_beside_the_follow_up_scores(quarter):  # noqa: F811
+    from aftersales.feedback.models import FollowUp
+
+    rated = DeliveryRating.objects.filter(advisor_score=3).select_related("order").get()
+    followup = FollowUp.objects.get(order=rated.order)
+    client = Client()
+    client.force_login(quarter["manager"])
+    html = client.get(f"/feedback/followups/{followup.pk}/").content.decode()
+    assert 'data-testid="delivery-rating-beside"' in html and "5/5" in html and "3/5" in html
+    other = FollowUp.objects.exclude(order__delivery_rating__isnull=False).first()
+    assert 'data-testid="delivery-rating-beside"' not in client.get(f"/feedback/followups/{other.pk}/").content.decode()
