@@ -330,17 +330,24 @@ def list_receptions(request: Any, store_id: int | None = None, month: str = "") 
 
 
 class ReceptionIn(Schema):
-    handover_id: int
+    handover_id: int | None = None
+    order_id: int | None = None
     note: str = ""
 
 
 @router.post("/receptions", response={201: ReceptionOut, **ERRORS})
-def log_reception(request: Any, payload: ReceptionIn, store_id: int | None = None) -> Any:
-    """Log that the general manager received the customer of a handover sheet (the visit) in person."""
+def log_reception(request: Any, payload: ReceptionIn) -> Any:
+    """Log that the general manager received a customer in person: the visit is a handover sheet or a repair order."""
+    from aftersales.common.errors import ValidationFailed
+
     user = request_user(request)
-    handover = selectors.handover_get(user, payload.handover_id)
-    store = default_store(user, handover.store_id)
-    r = services.gm_reception_record(actor=user, store=store, handover=handover, note=payload.note)
+    handover = selectors.handover_get(user, payload.handover_id) if payload.handover_id else None
+    order = selectors.order_get(user, payload.order_id) if payload.order_id and handover is None else None
+    visit = handover or order
+    if visit is None:
+        raise ValidationFailed("required", _("Choose the customer's visit."), "handover_id")
+    store = default_store(user, visit.store_id)
+    r = services.gm_reception_record(actor=user, store=store, handover=handover, order=order, note=payload.note)
     return Status(201, _reception_out(r))
 
 

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.uploads import check_image
@@ -266,7 +267,7 @@ def people_settings_update(
     if general_manager is not None and not StoreMembership.objects.filter(user=general_manager, store=store).exists():
         problems.append(ValidationFailed("not_at_store", _("Choose someone who works at this store."), "general_manager"))
     _raise(problems)
-    with transaction.atomic():
+    with service_atomic():
         row, _created = PeopleSettings.objects.select_for_update().get_or_create(store=store)
         values = {"complaint_rate_threshold": threshold.quantize(Decimal("0.1")) if threshold is not None else None,
                   "referral_reward": reward.quantize(Decimal("0.01")) if reward is not None else None,
@@ -299,7 +300,7 @@ def training_assign(
     reason = _text(reason, "reason", 300, problems, required=False)
     due = _date(due_on, "due_on", problems) if due_on not in (None, "") else None
     _raise(problems)
-    with transaction.atomic():
+    with service_atomic():
         if period_start is not None and TrainingAssignment.objects.select_for_update().filter(
             person=person, source=source, period_start=period_start
         ).exists():
@@ -329,9 +330,9 @@ def referral_rewards_pay(*, actor: Any, store: Any, staff: Any, note: str = "") 
     note = " ".join((note or "").split())[:200]
     amount = settings_for(store).referral_reward
     now = timezone.now()
-    with transaction.atomic():
+    with service_atomic():
         due = list(
-            Referral.objects.select_for_update().filter(
+            Referral.objects.select_for_update(of=("self",)).filter(  # the reward join is an outer join (PostgreSQL)
                 store=store, staff=staff, status__in=(ReferralStatus.QUALIFIED, ReferralStatus.REWARDED),
                 staff_reward__isnull=True,
             ).order_by("qualified_at", "id")
@@ -377,7 +378,7 @@ def gm_reception_record(
         problems.append(ValidationFailed("required", _("Choose the customer's visit."), "handover"))
     note = _text(note, "note", 300, problems, required=False)
     _raise(problems)
-    with transaction.atomic():
+    with service_atomic():
         if handover is not None and GMReception.objects.select_for_update().filter(handover=handover).exists():
             raise Conflict("already_received", _("This visit is already logged as received by the general manager."),
                            "handover")
@@ -449,7 +450,7 @@ def meeting_update(*, actor: Any, meeting: Any, minutes: str | None = None, case
     require_store(actor, meeting.store_id)
     if any(c.store_id != meeting.store_id for c in cases or []):
         raise ValidationFailed("not_at_store", _("Choose cases of this store."), "cases")
-    with transaction.atomic():
+    with service_atomic():
         if minutes is not None:
             meeting.minutes = minutes.strip()[:10000]
             meeting.save(update_fields=["minutes"])
@@ -475,7 +476,7 @@ def meeting_action_add(
     if due is not None and due < meeting.held_on:
         problems.append(ValidationFailed("due_before_meeting", _("The due date must be after the meeting."), "due_on"))
     _raise(problems)
-    with transaction.atomic():
+    with service_atomic():
         action = feedback_services.improvement_action_create(
             actor=actor, store=meeting.store, category=category, title=title, owner=owner, start_date=meeting.held_on,
         )
@@ -490,7 +491,7 @@ def meeting_action_status(*, actor: Any, action: Any, done: bool, effect: str = 
     require(actor, "people.change_servicemeeting")
     require_store(actor, action.store_id)
     effect = " ".join((effect or "").split())[:300]
-    with transaction.atomic():
+    with service_atomic():
         row, _created = MeetingAction.objects.select_for_update().get_or_create(action=action)
         before = row.done_at
         row.done_at = (row.done_at or timezone.now()) if done else None

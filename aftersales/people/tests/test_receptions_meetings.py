@@ -39,6 +39,10 @@ def test_receptions_counted_against_the_target(quarter, clock):  # noqa: F811
     assert api.post("/api/people/receptions", {"handover_id": h1.pk, "note": "保养价格"}).status_code == 201
     assert_error(api.post("/api/people/receptions", {"handover_id": h1.pk}), 409, "already_received")
     assert_error(api.post("/api/people/receptions", {"handover_id": h_sz.pk}), 404)
+    assert_error(api.post("/api/people/receptions", {"note": "x"}), 422, "required", "handover_id")
+    by_order = api.post("/api/people/receptions", {"order_id": FeedbackCase.objects.get().order_id})
+    assert by_order.status_code == 201 and by_order.json()["handover_id"] is None
+    GMReception.objects.filter(pk=by_order.json()["id"]).delete()
     assert_error(Api.session(quarter["star"]).post("/api/people/receptions", {"handover_id": h2.pk}), 403)
     assert_error(Api.session(quarter["star"]).get("/api/people/receptions"), 403)
     # last month's reception is not this month's
