@@ -575,6 +575,9 @@ class _Builder:
         from aftersales.analytics.demo import load as load_analytics_demo
 
         load_analytics_demo(group=self.group, now=self.now)
+        from aftersales.people.demo import load as load_people_demo
+
+        load_people_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

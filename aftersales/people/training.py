@@ -123,6 +123,16 @@ def session_record(
         SessionAttendance.objects.bulk_create(
             [SessionAttendance(session=session, person=p, score=s) for p, s in scores]
         )
+        # attending a session on an assigned topic fulfils the assignment (a failed test does not)
+        from .models import TrainingAssignment
+
+        fulfilled = [
+            a.pk for a in TrainingAssignment.objects.filter(
+                person__in=[p for p, s in scores if s is None or s >= int(mark)], done_at__isnull=True,
+                topic__iexact=topic,
+            )
+        ]
+        TrainingAssignment.objects.filter(pk__in=fulfilled).update(session=session, done_at=timezone.now())
         audit.record(actor=actor, obj=session, action="training_session.recorded", store_id=store.pk,
-                     changes={"attendees": [None, len(scores)]})
+                     changes={"attendees": [None, len(scores)], "assignments_done": [None, len(fulfilled)]})
     return session

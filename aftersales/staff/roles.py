@@ -212,6 +212,15 @@ _TRAINING = ["people.view_trainingsession", "people.add_trainingsession", "peopl
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += _TRAINING
 ROLE_PERMISSIONS[Role.FOREMAN] += _TRAINING
 ROLE_PERMISSIONS[Role.CASHIER] += ["people.use_ratingterminal"]
+# People, incentives and meetings: the manager sets the store's thresholds and rewards, sends staff to training,
+# records referral payouts, the general manager's receptions and the monthly customer-service meeting.
+ROLE_PERMISSIONS[Role.STORE_MANAGER] += [
+    "people.view_peoplesettings", "people.change_peoplesettings", "people.view_trainingassignment",
+    "people.add_trainingassignment", "people.view_referralreward", "people.add_referralreward",
+    "people.view_gmreception", "people.add_gmreception", "people.view_servicemeeting", "people.add_servicemeeting",
+    "people.change_servicemeeting",
+]
+ROLE_PERMISSIONS[Role.FOREMAN] += ["people.view_trainingassignment", "people.view_servicemeeting"]
 ROLE_PERMISSIONS[Role.GROUP_ADMIN] = [*ROLE_PERMISSIONS[Role.STORE_MANAGER], "stores.view_all_stores"]
 ROLE_PERMISSIONS[Role.CASHIER] += _LOYALTY_FRONT  # at the till: points and vouchers on invoices, referrals
 # Courtesy cars (aftersales/mobility): advisors book and lend them; the manager keeps the fleet and the do-not-lend list.
