@@ -8,6 +8,8 @@
 - ``aftersales worker`` / ``aftersales beat``: Celery worker / scheduler for production deployments.
 - ``aftersales telematics-ingest`` / ``telematics-simulate`` / ``telematics-prune``: the connected cars' MQTT
   ingester, the demo simulator, the readings retention (aftersales/telematics).
+- ``aftersales rotate-encryption-key``: a new key for the secrets stored encrypted (docs/security.md);
+  ``aftersales backup-key``: a key pair for encrypted backups.
 - anything else is a Django management command (``aftersales migrate``, ``aftersales createsuperuser`` ...).
 """
 
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         argv[0] = "import_parts"
     if command == "import-history":  # ``aftersales import-history FILE [--apply]``
         argv[0] = "import_history"
-    if command in ("telematics-ingest", "telematics-simulate", "telematics-prune"):  # ``aftersales telematics-ingest``
+    if command in ("telematics-ingest", "telematics-simulate", "telematics-prune", "rotate-encryption-key", "backup-key"):
         argv[0] = command.replace("-", "_")
     _django(argv)
     return 0

@@ -73,7 +73,7 @@ def test_car_outline_is_usable_on_a_phone_and_at_the_desk(live_server, world, br
     svg = mobile.locator("[data-testid=car-outline]").bounding_box()
     mobile.touchscreen.tap(svg["x"] + svg["width"] * 0.75, svg["y"] + svg["height"] * 0.3)  # a finger on the front wing
     mobile.wait_for_selector("#mark-form:not([hidden])")
-    assert mobile.locator(".pending-pin").get_attribute("visibility") == "visible"
+    assert "d-none" not in (mobile.locator(".pending-pin").get_attribute("class") or "")
     mobile.fill("#mark-form input[name=note]", "右前翼子板划痕")
     mobile.click("#mark-form button[type=submit]")
     mobile.wait_for_selector("[data-testid=damage-pin]")

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.crypto import EncryptedTextField
+
 from .choices import InvoiceStatus, PaymentMethod, SequenceKind
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -263,7 +265,8 @@ class Delivery(models.Model):
 class MerchantAccount(models.Model):
     """A store's own merchant account with a payment provider (each store is paid into its own account).
 
-    The secrets (private key, APIv3 key) are written, never shown back: the screen says only whether one is set."""
+    The secrets (private key, APIv3 key) are written, never shown back (the screen says whether one is set, and the
+    last characters of the APIv3 key), and stored encrypted."""
 
     class Provider(models.TextChoices):
         WECHAT = "wechat", _("WeChat Pay")
@@ -275,8 +278,9 @@ class MerchantAccount(models.Model):
     merchant_id = models.CharField(_("merchant number (mchid)"), max_length=32, blank=True)
     app_id = models.CharField(_("app ID"), max_length=32)
     merchant_serial = models.CharField(_("merchant certificate serial number"), max_length=64, blank=True)
-    private_key = models.TextField(_("merchant private key (PEM)"))
-    api_v3_key = models.CharField(_("APIv3 key"), max_length=32, blank=True)
+    # stored encrypted (common.crypto; docs/security.md): the columns hold only ciphertext
+    private_key = EncryptedTextField(_("merchant private key (PEM)"))
+    api_v3_key = EncryptedTextField(_("APIv3 key"), max_length=32, blank=True)
     platform_public_key = models.TextField(_("platform public key (PEM)"))
     platform_key_id = models.CharField(_("platform public key ID"), max_length=64, blank=True)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)

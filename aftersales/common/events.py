@@ -92,6 +92,22 @@ class JobMoved(Event):
     to: str
 
 
+@dataclass(frozen=True)
+class AttachCodeIssued(Event):
+    """Another store asked to know a group customer (customers ``customer_attach_request``): the one-time code is to
+    be texted to the customer. It carries the code itself, so its handlers run in the process only (``IN_PROCESS``:
+    never through the broker); the request keeps only the code's hash."""
+
+    request_id: int
+    customer_id: int
+    store_id: int
+    code: str
+    minutes: int
+
+
+#: events that carry a secret: their handlers may not be ``background`` (the fields would travel through the broker)
+IN_PROCESS: frozenset[type[Event]] = frozenset({AttachCodeIssued})
+
 Handler = Callable[[Any], None]
 
 
@@ -104,7 +120,8 @@ class _Registration:
 
 _registry: dict[type[Event], list[_Registration]] = {}
 EVENTS: dict[str, type[Event]] = {
-    cls.__name__: cls for cls in (OrderMoved, OrderDelivered, PaidVisitChanged, InvoicePaid, MoneyReturned, JobMoved)
+    cls.__name__: cls
+    for cls in (OrderMoved, OrderDelivered, PaidVisitChanged, InvoicePaid, MoneyReturned, JobMoved, AttachCodeIssued)
 }
 
 
@@ -112,6 +129,8 @@ def subscribe(event_type: type[Event], handler: Handler, *, background: bool = F
     """Register ``handler(event)`` for ``event_type`` (call from an AppConfig.ready(); idempotent)."""
     if event_type not in EVENTS.values():
         raise TypeError(f"{event_type!r} is not a registered event type (add it to common/events.py)")
+    if background and event_type in IN_PROCESS:
+        raise TypeError(f"{event_type.__name__} carries a secret: its handlers run in the process (background=False)")
     name = f"{handler.__module__}:{handler.__qualname__}"
     handlers = _registry.setdefault(event_type, [])
     if any(r.name == name for r in handlers):

@@ -40,12 +40,13 @@ class NoStoreMiddleware:
         return response
 
 
-#: Scripts and style sheets from our own static files only: no inline script, no inline <style>, no eval (htmx runs
-#: with allowEval off), no other origin. Style *attributes* are still allowed (style-src-attr): they cannot run code,
-#: and templates still use a few for widths and colours. Images may be data:/blob: URLs (signature pads, photo
-#: previews, ECharts' export). Override with AFTERSALES_CSP (docs/security.md "Content-Security-Policy").
+#: Scripts and style sheets from our own static files only: no inline script, no inline <style>, no inline style
+#: attributes (no 'unsafe-inline' anywhere: templates use CSS classes, and positions computed on the server come as
+#: data attributes that page.js applies), no eval (htmx runs with allowEval off), no other origin. Images may be
+#: data:/blob: URLs (signature pads, photo previews, ECharts' export). Override with AFTERSALES_CSP (docs/security.md
+#: "Content-Security-Policy").
 DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
     "media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )

@@ -143,7 +143,7 @@ def _detail(user: Any, customer_id: int) -> Any:
     return customer_get(user, customer_id)
 
 
-@router.get("/", response=list[CustomerOut])
+@router.get("/", response={200: list[CustomerOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=25)
 def list_customers(request: Any, q: str = "", store_id: int | None = None, tag: str = "", incomplete: bool = False) -> Any:
     user = request_user(request)
@@ -163,7 +163,7 @@ def create_customer(request: Any, payload: CustomerIn) -> Any:
     return Status(201, _detail(user, customer.pk))
 
 
-@router.get("/completeness", response=CompletenessOut)
+@router.get("/completeness", response={200: CompletenessOut, **ERRORS})
 def completeness(request: Any) -> Any:
     user = request_user(request)
     require(user, "customers.view_incomplete")

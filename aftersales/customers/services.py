@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common import audit
+from aftersales.common import audit, events
 from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.validators import mobile_digits, normalize_email, normalize_mobile, not_in_future, parse_date
@@ -201,16 +201,11 @@ def customer_attach_request(*, actor: Any, store: Any, mobile: str, now: dt.date
         request.save(update_fields=["code_hash"])
         audit.record(actor=actor, obj=customer, action="customer.attach_requested", store_id=store.pk,
                      customer_id=customer.pk)
-        # the code goes out through the outbox (messaging sits above customers: the one call up, see CONTRIBUTING)
-        from aftersales.messaging.services import customer_variables, message_enqueue, message_expedite
-
-        message = message_enqueue(
-            kind="customer.attach_code", store=store, customer=customer, channel="sms",
-            variables={**customer_variables(customer=customer, store=store), "otp": code,
-                       "minutes": str(int(ATTACH_CODE_TTL.total_seconds() // 60))},
-            dedup_key=f"attach-code:{request.pk}",
-        )
-        message_expedite(message=message)
+        # messaging (a layer up) texts the code once this commits: a domain event, handled in the process
+        events.publish(events.AttachCodeIssued(
+            request_id=request.pk, customer_id=customer.pk, store_id=store.pk, code=code,
+            minutes=int(ATTACH_CODE_TTL.total_seconds() // 60),
+        ))
     return request
 
 

@@ -188,7 +188,7 @@ def get_segment(request: Any, segment_id: int) -> Any:
     return _segment_out(user, selectors.segment_get(user, segment_id))
 
 
-@router.get("/segments/{segment_id}/customers", response=list[SegmentCustomerOut])
+@router.get("/segments/{segment_id}/customers", response={200: list[SegmentCustomerOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def segment_members(request: Any, segment_id: int) -> Any:
     user = request_user(request)

@@ -126,7 +126,7 @@ class InboundOut(Schema):
     opted_out: bool
 
 
-@router.get("/messages", response=list[MessageOut])
+@router.get("/messages", response={200: list[MessageOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=25)
 def list_messages(
     request: Any, status: str = "", channel: str = "", kind: str = "", customer_id: int | None = None,
@@ -153,7 +153,7 @@ def retry_message(request: Any, message_id: int) -> Any:
     return selectors.message_get(user, message_id)
 
 
-@router.get("/templates", response=list[TemplateOut])
+@router.get("/templates", response={200: list[TemplateOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def list_templates(request: Any, kind: str = "", channel: str = "", language: str = "", store_id: int | None = None) -> Any:
     user = request_user(request)

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.crypto import EncryptedTextField
+
 from .choices import AttemptOutcome, Channel, MessageStatus, Purpose, SmsProvider
 
 
@@ -58,7 +60,8 @@ class ChannelSettings(models.Model):
     quiet_end = models.TimeField(_("quiet hours end"), default=dt.time(8, 0))
     sms_provider = models.CharField(_("SMS provider"), max_length=10, choices=SmsProvider.choices, default=SmsProvider.CONSOLE)
     sms_access_key_id = models.CharField(_("SMS access key id / SecretId"), max_length=100, blank=True)
-    sms_access_key_secret = models.CharField(_("SMS access key secret / SecretKey"), max_length=200, blank=True)
+    # secrets are stored encrypted (common.crypto; docs/security.md): the column holds only ciphertext
+    sms_access_key_secret = EncryptedTextField(_("SMS access key secret / SecretKey"), max_length=200, blank=True)
     sms_sign_name = models.CharField(_("SMS sign name"), max_length=40, blank=True)
     sms_sdk_app_id = models.CharField(_("SMS SDK app id (Tencent)"), max_length=40, blank=True)
     sms_region = models.CharField(_("SMS region"), max_length=40, blank=True, default="cn-hangzhou")
@@ -66,11 +69,11 @@ class ChannelSettings(models.Model):
         _("SMS endpoint override"), max_length=200, blank=True, help_text=_("Only for testing against a local server."),
     )
     wechat_app_id = models.CharField(_("WeChat app id"), max_length=64, blank=True)
-    wechat_app_secret = models.CharField(_("WeChat app secret"), max_length=128, blank=True)
+    wechat_app_secret = EncryptedTextField(_("WeChat app secret"), max_length=128, blank=True)
     wechat_api_base = models.CharField(_("WeChat API base override"), max_length=200, blank=True)
     email_from = models.CharField(_("sender e-mail"), max_length=200, blank=True)
     webhook_url = models.URLField(_("webhook URL"), blank=True)
-    webhook_secret = models.CharField(_("webhook signing secret"), max_length=128, blank=True)
+    webhook_secret = EncryptedTextField(_("webhook signing secret"), max_length=128, blank=True)
 
     class Meta:
         verbose_name = _("channel settings")

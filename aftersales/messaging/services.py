@@ -699,3 +699,22 @@ def sms_reply_received(*, mobile: str, text: str) -> bool:
         consent_opt_out(customer=customer, channel=Channel.SMS, note=note)
         found = True
     return found
+
+
+def on_attach_code_issued(event: Any) -> None:
+    """Handler of ``events.AttachCodeIssued`` (subscribed in apps.py, in the process: the event carries the code):
+    text the customer the code another store asked for. A failure is logged by the events module; the advisor
+    sends a new code."""
+    from aftersales.customers.models import Customer
+    from aftersales.stores.models import Store
+
+    customer = Customer.objects.filter(pk=event.customer_id).first()
+    store = Store.objects.filter(pk=event.store_id).first()
+    if customer is None or store is None:
+        return
+    message = message_enqueue(
+        kind="customer.attach_code", store=store, customer=customer, channel="sms",
+        variables={**customer_variables(customer=customer, store=store), "otp": event.code, "minutes": str(event.minutes)},
+        dedup_key=f"attach-code:{event.request_id}",
+    )
+    message_expedite(message=message)

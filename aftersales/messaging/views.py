@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales.common import services as common_services
+from aftersales.common.crypto import mask
 from aftersales.common.errors import DomainError
 from aftersales.common.models import TaskRun, TaskState, WorkerHeartbeat
 from aftersales.common.scoping import default_store, get_or_404, spans_group, visible_store_ids
@@ -263,7 +264,8 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
         else:
             flash.success(request, _("Channel settings saved."))
             return redirect(f"{reverse('messaging:channel_settings')}?store={store.pk}")
-    secrets_set = {name: bool(getattr(row, name)) for name in ChannelSettingsForm.SECRETS}
+    # a stored secret is never shown back: whether one is set, and its last characters when it is long (masked)
+    secrets_set = {name: mask(getattr(row, name)) for name in ChannelSettingsForm.SECRETS}
     return render(request, "messaging/channel_settings.html", {
         "form": form, "store": store, "stores": _stores(request.user), "secrets_set": secrets_set,
     })

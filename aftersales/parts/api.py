@@ -265,7 +265,7 @@ def _batch(part: Any, batch_id: int | None) -> Batch | None:
 
 
 # ---- catalogue ---------------------------------------------------------------------------------------------------------
-@router.get("/", response=list[PartOut])
+@router.get("/", response={200: list[PartOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=25)
 def list_parts(request: Any, q: str = "", category: str = "", include_inactive: bool = False) -> Any:
     """The catalogue; ``q`` searches part number, OEM number, interchangeable numbers and names (中文 / English)."""
@@ -286,7 +286,7 @@ def create_part(request: Any, payload: PartIn) -> Any:
     return Status(201, _detail(user, part.pk))
 
 
-@router.get("/reservations", response=list[ReservationOut])
+@router.get("/reservations", response={200: list[ReservationOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def list_reservations(request: Any, status: str = "active", part_id: int | None = None) -> Any:
     user = request_user(request)
@@ -317,7 +317,7 @@ def release_reservation(request: Any, reservation_id: int) -> Any:
     return services.release(reservation=reservation)
 
 
-@router.get("/adjustments", response=list[AdjustmentOut])
+@router.get("/adjustments", response={200: list[AdjustmentOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def list_adjustments(request: Any, status: str = "pending") -> Any:
     user = request_user(request)
@@ -333,7 +333,7 @@ def decide_adjustment(request: Any, adjustment_id: int, payload: DecideIn) -> An
     return services.adjustment_decide(actor=user, request=adjustment, approve=payload.approve, reason=payload.reason)
 
 
-@router.get("/stock-items/{item_id}/movements", response=list[MovementOut])
+@router.get("/stock-items/{item_id}/movements", response={200: list[MovementOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def stock_item_movements(request: Any, item_id: int) -> Any:
     user = request_user(request)
@@ -378,7 +378,7 @@ def part_stock(request: Any, part_id: int) -> Any:
     return {"part_id": part_id, "stock": [_row(a) for a in stock.mine], "elsewhere": [_row(a) for a in stock.elsewhere]}
 
 
-@router.get("/{part_id}/movements", response=list[MovementOut])
+@router.get("/{part_id}/movements", response={200: list[MovementOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def part_movements(request: Any, part_id: int) -> Any:
     user = request_user(request)

@@ -37,7 +37,7 @@ class StaffOut(Schema):
         return str(obj)
 
 
-@router.get("/", response=list[StaffOut])
+@router.get("/", response={200: list[StaffOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def list_staff(request: Any, role: str = "", store_id: int | None = None) -> Any:
     user = request_user(request)
@@ -69,7 +69,7 @@ class TokenCreatedOut(TokenOut):
     key: str
 
 
-@router.get("/tokens", response=list[TokenOut])
+@router.get("/tokens", response={200: list[TokenOut], **ERRORS})
 def list_tokens(request: Any) -> Any:
     return list(tokens_visible_to(request_user(request)))
 

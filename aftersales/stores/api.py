@@ -40,7 +40,7 @@ class StoreOut(Schema):
     holidays: list[HolidayOut]
 
 
-@router.get("/", response=list[StoreOut])
+@router.get("/", response={200: list[StoreOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=50)
 def list_stores(request: Any) -> Any:
     user = request_user(request)

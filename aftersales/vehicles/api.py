@@ -110,7 +110,7 @@ def _store_fk(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-@router.get("/", response=list[VehicleOut])
+@router.get("/", response={200: list[VehicleOut], **ERRORS})
 @paginate(PageNumberPagination, page_size=25)
 def list_vehicles(request: Any, q: str = "", owner_id: int | None = None, make: str = "", fuel_type: str = "") -> Any:
     user = request_user(request)

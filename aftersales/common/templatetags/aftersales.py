@@ -312,3 +312,11 @@ register.filter("guide_name", names.guide_name)
 register.filter("option_label", names.option_label)
 register.filter("job_title", names.job_title)
 register.filter("line_text", names.line_text)
+
+
+@register.filter
+def masked_secret(value: Any) -> str:
+    """A stored secret as a screen may show it: never in full (common.crypto.mask)."""
+    from aftersales.common.crypto import mask
+
+    return mask(value)

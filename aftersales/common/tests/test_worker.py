@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from aftersales.common import crypto
 from aftersales.common.models import WorkerHeartbeat
 from aftersales.common.tests.processes import broker_url, database_url
 
@@ -24,6 +25,8 @@ def test_task_queued_before_worker_starts_is_processed(tmp_path):
     env = {
         **os.environ,
         "AFTERSALES_DATA_DIR": str(tmp_path),
+        # the worker reads the secrets the test stored encrypted: the same keys (one data directory in production)
+        "AFTERSALES_ENCRYPTION_KEYS": ",".join(crypto.current_keys()),
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url(),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
+from aftersales.common import crypto
 from aftersales.common.tests.factories import CustomerFactory, DealerGroupFactory, StoreFactory
 from aftersales.common.tests.processes import broker_url, database_url
 from aftersales.messaging import services
@@ -130,6 +131,8 @@ def test_sigkill_mid_batch_then_recovery_sends_everything_once(channel, tmp_path
     env = {
         **os.environ,
         "AFTERSALES_DATA_DIR": str(tmp_path),
+        # the worker reads the secrets the test stored encrypted: the same keys (one data directory in production)
+        "AFTERSALES_ENCRYPTION_KEYS": ",".join(crypto.current_keys()),
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url(),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",

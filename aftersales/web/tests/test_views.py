@@ -100,14 +100,15 @@ def test_create_customer_inline_errors_and_nothing_saved(client, world):
     assert created.consents.filter(purpose="service", granted=True).exists()
 
 
-def test_duplicate_mobile_offers_attach(client, world, zhang):
+def test_duplicate_mobile_offers_attach(client, world, zhang, django_capture_on_commit_callbacks):
     client.force_login(world.advisor_b)
     response = client.post("/customers/new/", {"name": "张伟", "mobile": "13812345678", "preferred_channel": "sms"})
     assert response.status_code == 200
     assert "mobile" in response.context["form"].errors
     assert response.context["conflict_id"] == zhang.pk
     assert Customer.objects.filter(mobile="+8613812345678").count() == 1
-    response = client.post("/customers/attach/", {"mobile": "13812345678"})
+    with django_capture_on_commit_callbacks(execute=True):  # the code is texted once the request commits
+        response = client.post("/customers/attach/", {"mobile": "13812345678"})
     assert response.status_code == 302 and response["Location"].startswith("/customers/attach/")
     assert client.get(f"/customers/{zhang.pk}/").status_code == 404  # not before the customer confirms
     page = client.get(response["Location"]).content.decode()

@@ -39,7 +39,7 @@
         animation: false,
         grid: { left: 44, right: 16, top: data.capacity ? 32 : 16, bottom: 28 },
         legend: data.capacity ? { top: 0, textStyle: { fontSize: 11 } } : undefined,
-        tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + suffix; } },
+        tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + suffix; } },
         xAxis: { type: "category", data: data.labels, axisLabel: { fontSize: 10 } },
         yAxis: {
           type: "value", scale: !data.capacity, min: data.capacity ? 0 : null, axisLabel: { fontSize: 10 },

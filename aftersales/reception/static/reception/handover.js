@@ -11,7 +11,7 @@
       form.querySelector("[name=x]").value = x.toFixed(2);
       form.querySelector("[name=y]").value = y.toFixed(2);
       var pin = svg.querySelector(".pending-pin");
-      if (pin) { pin.setAttribute("cx", x * 2); pin.setAttribute("cy", y); pin.setAttribute("visibility", "visible"); }
+      if (pin) { pin.setAttribute("cx", x * 2); pin.setAttribute("cy", y); pin.classList.remove("d-none"); }
       form.hidden = false;
       var kind = form.querySelector("[name=kind]");
       if (kind) kind.focus();

@@ -14,7 +14,7 @@
         animation: false,
         title: { text: data.names[name], textStyle: { fontSize: 12, fontWeight: "normal" }, left: 0, top: 0 },
         grid: { left: 56, right: 16, top: 28, bottom: 28 },
-        tooltip: { trigger: "axis" },
+        tooltip: { trigger: "axis", renderMode: "richText" },
         xAxis: { type: "category", data: data.labels, axisLabel: { fontSize: 10 } },
         yAxis: { type: "value", scale: true, axisLabel: { fontSize: 10 } },
         series: [{ name: data.names[name], type: "line", data: data[name], connectNulls: true, showSymbol: false,

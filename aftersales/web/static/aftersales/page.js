@@ -8,7 +8,9 @@
    - data-history-back on a link: go back one page (its href is where it goes without history).
    - data-service-worker="URL" on <body>: register the owner app's service worker (scope /app/).
    - data-locate="LNG_ID LAT_ID SHOWN_ID" on a button: fill two fields with the phone's position (owner pickup).
-   - data-wxpay="PARAMS_ID" on a button: start WeChat Pay inside WeChat with the JSON parameters in element PARAMS_ID. */
+   - data-wxpay="PARAMS_ID" on a button: start WeChat Pay inside WeChat with the JSON parameters in element PARAMS_ID.
+   - data-left="PERCENT" / data-width="PERCENT": position an element along its track (the appointment day's blocks,
+     hours and closed spans); the policy allows no style attributes, so positions come as data and are set here. */
 (function () {
   "use strict";
   document.addEventListener("change", function (e) {
@@ -52,7 +54,19 @@
     var out = id && document.getElementById(id);
     if (out) { out.textContent = t.value; }
   });
+  function place(root) {
+    if (!root || !root.querySelectorAll) { return; }
+    var els = Array.prototype.slice.call(root.querySelectorAll("[data-left], [data-width]"));
+    if (root.hasAttribute && (root.hasAttribute("data-left") || root.hasAttribute("data-width"))) { els.push(root); }
+    els.forEach(function (el) {
+      var left = el.getAttribute("data-left"), width = el.getAttribute("data-width");
+      if (left !== null && left !== "") { el.style.left = parseFloat(left) + "%"; }
+      if (width !== null && width !== "") { el.style.width = parseFloat(width) + "%"; }
+    });
+  }
+  document.addEventListener("htmx:load", function (e) { place(e.target); });
   function start() {
+    place(document);
     document.querySelectorAll("[data-refresh-every]").forEach(function (el) {
       if (el.dataset.refreshStarted) { return; }
       el.dataset.refreshStarted = "1";
