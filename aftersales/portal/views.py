@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -269,10 +270,35 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     invoice = selectors.invoice_of_order(customer, pk)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    loyalty_errors: dict[str, str] = {}
+    status = 200
+    if action in ("points", "voucher"):  # points or a voucher off the balance, before paying the rest online
+        from aftersales.billing.services import owner_pay_with_points, owner_pay_with_voucher
+
+        try:
+            if action == "points":
+                owner_pay_with_points(customer=customer, invoice=invoice, points=request.POST.get("points", ""),
+                                      idempotency_key=request.POST.get("key", ""))
+            else:
+                owner_pay_with_voucher(customer=customer, invoice=invoice, voucher_id=request.POST.get("voucher", ""),
+                                       idempotency_key=request.POST.get("key", ""))
+        except DomainError as exc:
+            loyalty_errors, status = _errors(exc), exc.status
+            if exc.status == 404:
+                raise Http404 from exc
+        else:
+            return redirect(f"{request.path}?applied={action}")
+        request.method = "GET"  # show the page again (with the errors), not a payment start
     result = pay_flow(request, invoice, request.path)
     if isinstance(result, HttpResponse):
         return result
-    return allow_payment_redirects(_render(request, "portal/pay.html", result, status=result["status"]))
+    customer.refresh_from_db(fields=["points_balance"])
+    result.update(
+        loyalty=selectors.pay_loyalty(customer, result["invoice"]), loyalty_errors=loyalty_errors,
+        applied=request.GET.get("applied", ""), pay_key=uuid.uuid4().hex,
+    )
+    return allow_payment_redirects(_render(request, "portal/pay.html", result, status=status if loyalty_errors else result["status"]))
 
 
 @owner_required
