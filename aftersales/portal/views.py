@@ -67,6 +67,12 @@ def login(request: HttpRequest) -> HttpResponse:
                 ctx["step"] = "code"
                 customer = services.code_verify(mobile=ctx["mobile"], code=request.POST.get("code", ""), ip=ip)
                 sign_in(request, customer)
+                from aftersales.billing.online import browser_kind
+
+                from . import wechat_oauth
+
+                if browser_kind(request) == "wechat" and not customer.wechat_openid and wechat_oauth.configured():
+                    return redirect(f"{reverse('portal:wechat_bind')}?{urlencode({'next': nxt})}")
                 return redirect(nxt)
             sent = services.code_request(mobile=ctx["mobile"], ip=ip)
             ctx.update(step="code", mobile=sent.mobile, resend_in=sent.resend_in, sent=True)
@@ -95,6 +101,33 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = redirect(safe_next(request, request.POST.get("next")))
     response.set_cookie("django_language", lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+# ---- WeChat: bind the official account's openid (for WeChat Pay inside WeChat) ------------------------------------
+@owner_required
+def wechat_bind(request: HttpRequest) -> HttpResponse:
+    """Off to WeChat's silent authorisation (snsapi_base); it sends the owner back to ``wechat_back``."""
+    from . import wechat_oauth
+
+    customer = request.customer  # type: ignore[attr-defined]
+    nxt = safe_next(request, request.GET.get("next"))
+    if not wechat_oauth.configured():
+        return redirect(nxt)
+    state = services.wechat_bind_state(customer=customer, next_url=nxt)
+    return redirect(wechat_oauth.authorize_url(redirect_uri=request.build_absolute_uri(reverse("portal:wechat_back")),
+                                               state=state))
+
+
+@owner_required
+def wechat_back(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    try:
+        nxt = services.owner_wechat_bind(customer=customer, code=request.GET.get("code", ""),
+                                         state=request.GET.get("state", ""))
+    except DomainError as exc:
+        return _render(request, "portal/wechat_failed.html", {"errors": _errors(exc)}, status=exc.status)
+    return redirect(safe_next(request, nxt))
 
 
 # ---- home --------------------------------------------------------------------------------------------------------
@@ -298,6 +331,10 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
         loyalty=selectors.pay_loyalty(customer, result["invoice"]), loyalty_errors=loyalty_errors,
         applied=request.GET.get("applied", ""), pay_key=uuid.uuid4().hex,
     )
+    from . import wechat_oauth
+
+    if result["browser"] == "wechat" and not customer.wechat_openid and wechat_oauth.configured():
+        result["wechat_bind_url"] = f"{reverse('portal:wechat_bind')}?{urlencode({'next': request.path})}"
     return allow_payment_redirects(_render(request, "portal/pay.html", result, status=status if loyalty_errors else result["status"]))
 
 
@@ -494,6 +531,16 @@ def privacy_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@owner_required
+def privacy_export_zip(request: HttpRequest) -> HttpResponse:
+    """My data as a zip: the JSON plus my visits' PDFs (invoices, repair lists, inspection reports) and photos."""
+    customer = request.customer  # type: ignore[attr-defined]
+    lang = _use_language(request, customer)
+    response = HttpResponse(services.owner_data_zip(customer=customer, language=lang), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{customer.pk:06d}.zip"'
+    return response
+
+
 # ---- staff: the deletion requests queue ------------------------------------------------------------------------------
 def deletion_queue(request: HttpRequest) -> HttpResponse:
     """Staff (``portal.handle_deletionrequest``): the owners' deletion requests of the stores they work at, oldest
@@ -517,7 +564,10 @@ def deletion_queue(request: HttpRequest) -> HttpResponse:
         if item is None:
             raise Http404
         try:
-            services.deletion_apply(actor=request.user, request=item)
+            if request.POST.get("action") == "refuse":
+                services.deletion_refuse(actor=request.user, request=item, reason=request.POST.get("reason", ""))
+            else:
+                services.deletion_apply(actor=request.user, request=item)
         except DomainError as exc:
             error = str(exc.message)
         else:
