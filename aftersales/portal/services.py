@@ -406,8 +406,8 @@ def owner_data_zip(*, customer: Any, language: str) -> bytes:
                 archive.writestr(f"{folder}/inspection-{inspection.pk}.pdf", render_pdf(inspection, language))
             for photo in WorkPhoto.objects.filter(order=order).order_by("id"):
                 _zip_file(archive, f"{folder}/photos/{photo.pk}", photo.image)
-        for photo in CasePhoto.objects.filter(case__customer=customer).order_by("id"):
-            _zip_file(archive, f"feedback/{photo.case_id}/{photo.pk}", photo.image)
+        for sent in CasePhoto.objects.filter(case__customer=customer).order_by("id"):
+            _zip_file(archive, f"feedback/{sent.case_id}/{sent.pk}", sent.image)
     return buffer.getvalue()
 
 
