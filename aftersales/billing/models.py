@@ -334,3 +334,39 @@ class OnlinePayment(models.Model):
 
     def __str__(self) -> str:
         return self.out_trade_no
+
+
+class ProviderRefund(models.Model):
+    """Money given back through the payment platform (WeChat Pay v3 refund / Alipay trade refund) against an online
+    payment: started by staff, settled when the platform says so (its answer, its refund notification, or the sweep's
+    query); then the :class:`Refund` is recorded once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the provider")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Refused by the provider")
+
+    payment = models.ForeignKey(Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="provider_refunds")
+    online = models.ForeignKey(OnlinePayment, verbose_name=_("online payment"), on_delete=models.PROTECT, related_name="refunds")
+    out_refund_no = models.CharField(_("merchant refund number"), max_length=32, unique=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    provider_refund_id = models.CharField(_("provider refund number"), max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    checked_at = models.DateTimeField(_("last asked the provider"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="provider_refund")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("provider refund")
+        verbose_name_plural = _("provider refunds")
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="provider_refund_positive")]
+
+    def __str__(self) -> str:
+        return self.out_refund_no

@@ -97,19 +97,8 @@ def pay_flow(request: HttpRequest, invoice: Any, here: str) -> HttpResponse | di
         ctx["online"] = online
     if request.method == "POST":
         channel = request.POST.get("channel", "")
-        customer = invoice.customer
         try:
-            if channel not in {c for c, _label in channels}:
-                raise ValidationFailed("invalid_choice", _("Choose a way to pay."), "channel")
-            provider = "wechat" if channel.startswith("wechat") else "alipay"
-            merchant = services._merchant(invoice.store_id, provider)
-            online = services.online_payment_start(
-                invoice=invoice, channel=channel,
-                notify_url=request.build_absolute_uri(reverse(f"billing:{provider}_notify", args=[merchant.pk])),
-                # the provider sends the payer back here with our order number: the page shows (and checks) it
-                return_url=request.build_absolute_uri(here) + "?o={out_trade_no}",
-                client_ip=_client_ip(request), openid=getattr(customer, "wechat_openid", ""),
-            )
+            online = start_online(request, invoice, channel, here, channels)
         except DomainError as exc:
             ctx["errors"] = {str(exc.field or "general"): str(exc.message)}
             ctx["status"] = getattr(exc, "status", 422)
@@ -129,6 +118,25 @@ def pay_flow(request: HttpRequest, invoice: Any, here: str) -> HttpResponse | di
     ctx["can_pay"] = (invoice.status == "issued" and invoice.balance > 0
                       and (online is None or online.status != OnlinePayment.Status.PENDING))
     return ctx
+
+
+def start_online(request: HttpRequest, invoice: Any, channel: str, here: str,
+                 channels: list[tuple[str, str]] | None = None) -> Any:
+    """Start paying the balance through ``channel`` (one of the ways that fit this browser): the pending payment
+    and the provider's prepay answer (``online.prepay``). ``here``: where the provider sends the payer back."""
+    if channels is None:
+        channels = channels_for(invoice, browser_kind(request))
+    if channel not in {c for c, _label in channels}:
+        raise ValidationFailed("invalid_choice", _("Choose a way to pay."), "channel")
+    provider = "wechat" if channel.startswith("wechat") else "alipay"
+    merchant = services._merchant(invoice.store_id, provider)
+    return services.online_payment_start(
+        invoice=invoice, channel=channel,
+        notify_url=request.build_absolute_uri(reverse(f"billing:{provider}_notify", args=[merchant.pk])),
+        # the provider sends the payer back here with our order number: the page shows (and checks) it
+        return_url=request.build_absolute_uri(here) + "?o={out_trade_no}",
+        client_ip=_client_ip(request), openid=getattr(invoice.customer, "wechat_openid", ""),
+    )
 
 
 def _client_ip(request: HttpRequest) -> str:

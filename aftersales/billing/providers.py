@@ -166,6 +166,84 @@ def wechat_notification(merchant: Any, headers: Any, body: bytes) -> Transaction
     return tx
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    state: str  # "succeeded", "pending" (the platform is still moving the money), "failed"
+    refund_id: str = ""
+    refund_fen: int = 0
+    note: str = ""
+
+
+def _wechat_refund_result(code: int, data: dict[str, Any]) -> RefundResult:
+    if code not in (200, 201):
+        return RefundResult("failed", note=f"{code} {data.get('code', '')} {data.get('message', '')}"[:300])
+    status = str(data.get("status", ""))
+    refund_fen = int((data.get("amount") or {}).get("refund") or 0)
+    state = {"SUCCESS": "succeeded", "PROCESSING": "pending"}.get(status, "failed")
+    return RefundResult(state, str(data.get("refund_id", "")), refund_fen, "" if state != "failed" else status)
+
+
+def wechat_refund(
+    *, merchant: Any, out_trade_no: str, out_refund_no: str, refund: Decimal, total: Decimal, reason: str, notify_url: str,
+) -> RefundResult:
+    """申请退款 (POST /v3/refund/domestic/refunds): the same ``out_refund_no`` never refunds twice at WeChat Pay."""
+    client = wechat_client(merchant, notify_url)
+    code, data = _wechat_call(
+        client.refund, out_refund_no=out_refund_no, out_trade_no=out_trade_no, reason=reason[:80],
+        amount={"refund": fen(refund), "total": fen(total), "currency": "CNY"}, notify_url=notify_url or None,
+    )
+    return _wechat_refund_result(code, data)
+
+
+def wechat_refund_query(*, merchant: Any, out_refund_no: str) -> RefundResult:
+    client = wechat_client(merchant)
+    code, data = _wechat_call(client.query_refund, out_refund_no=out_refund_no)
+    if code == 404:
+        return RefundResult("failed", note="RESOURCE_NOT_EXISTS")
+    return _wechat_refund_result(code, data)
+
+
+def alipay_refund(*, merchant: Any, out_trade_no: str, out_refund_no: str, refund: Decimal, reason: str) -> RefundResult:
+    """alipay.trade.refund (synchronous; ``out_request_no`` makes a partial refund idempotent at Alipay)."""
+    client = alipay_client(merchant)
+    try:
+        data = client.api_alipay_trade_refund(
+            refund_amount=f"{refund:.2f}", out_trade_no=out_trade_no, out_request_no=out_refund_no, refund_reason=reason[:256],
+        )
+    except Exception as exc:
+        raise ProviderError(f"alipay refund: {exc}") from exc
+    if str(data.get("code")) != "10000":
+        return RefundResult("failed", note=f"{data.get('code')} {data.get('sub_code', '')}"[:300])
+    return RefundResult("succeeded", str(data.get("trade_no", "")), fen(refund))
+
+
+def alipay_refund_query(*, merchant: Any, out_trade_no: str, out_refund_no: str) -> RefundResult:
+    client = alipay_client(merchant)
+    try:
+        data = client.api_alipay_trade_fastpay_refund_query(out_request_no=out_refund_no, out_trade_no=out_trade_no)
+    except Exception as exc:
+        raise ProviderError(f"alipay refund query: {exc}") from exc
+    if str(data.get("code")) != "10000":
+        raise ProviderError(f"alipay refund query: {data.get('code')} {data.get('sub_code', '')}")
+    if str(data.get("refund_status", "")) == "REFUND_SUCCESS" or (data.get("refund_amount") and not data.get("refund_status")):
+        return RefundResult("succeeded", str(data.get("trade_no", "")), fen(Decimal(str(data.get("refund_amount", "0")))))
+    return RefundResult("failed", note="not refunded")
+
+
+def wechat_refund_notification(merchant: Any, headers: Any, body: bytes) -> dict[str, Any]:
+    """A refund notification (退款结果通知, REFUND.SUCCESS / ABNORMAL / CLOSED): verified and decrypted exactly as a
+    payment notification; the decrypted resource (out_refund_no, refund_id, refund_status, amount.refund)."""
+    from .wechatpay import decrypt_notification
+
+    data = decrypt_notification(headers, body, keys=(merchant.platform_public_key, merchant.api_v3_key,
+                                                     merchant.platform_key_id))
+    if data.get("mchid") and data["mchid"] != merchant.merchant_id:
+        raise NotifyRejected("wrong_merchant", "the notification is for another merchant")
+    if not data.get("out_refund_no") or "refund_status" not in data:
+        raise NotifyRejected("bad_resource", "not a refund")
+    return data
+
+
 # ---- Alipay --------------------------------------------------------------------------------------------------------
 def alipay_client(merchant: Any) -> Any:
     from alipay import AliPay

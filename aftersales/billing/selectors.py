@@ -39,7 +39,7 @@ def invoice_detail(user: Any, invoice_id: int) -> Invoice:
         .select_related("store", "customer", "order", "order__vehicle", "issued_by")
         .prefetch_related(
             "lines",
-            Prefetch("payments", queryset=Payment.objects.select_related("received_by").prefetch_related("refunds")),
+            Prefetch("payments", queryset=Payment.objects.select_related("received_by", "online").prefetch_related("refunds")),
             "credit_notes",
         ),
         pk=invoice_id,
@@ -99,7 +99,7 @@ def order_billing(user: Any, order: Any) -> OrderBilling:
         Invoice.objects.filter(order_id=order.pk)
         .prefetch_related(
             "lines", "credit_notes",
-            Prefetch("payments", queryset=Payment.objects.select_related("received_by").prefetch_related("refunds")),
+            Prefetch("payments", queryset=Payment.objects.select_related("received_by", "online").prefetch_related("refunds")),
         )
         .first()
     )

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -409,6 +409,97 @@ def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempot
             raise ValidationFailed("voucher_nothing_off", _("This voucher takes nothing off this invoice."), "code")
         return _payment_write(
             actor=actor, invoice=invoice, method=PaymentMethod.VOUCHER, value=value, idempotency_key=f"voucher:{key}",
+            reference=voucher.code, at=None,
+        )
+
+
+# ---- the owner pays with points or a voucher in the owner app ----------------------------------------------------
+def _owner_invoice(customer: Any, invoice: Invoice) -> None:
+    from aftersales.common.errors import NotFound
+
+    if customer is None or invoice.customer_id != customer.pk:
+        raise NotFound("not_found", _("Not found, or not visible to you."), "invoice")
+
+
+def _owner_key(idempotency_key: str) -> str:
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 40:
+        raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
+    return key
+
+
+def online_payments_close_open(*, invoice: Invoice, at: dt.datetime | None = None) -> None:
+    """Before the balance changes (points or a voucher applied): no online payment of the old balance may stay open
+    at the provider. Each pending one is asked about (paid → recorded) and otherwise closed at the provider and here;
+    a provider that does not answer refuses the change (nothing written)."""
+    from . import providers
+    from .models import OnlinePayment
+
+    at = at or timezone.now()
+    for online in OnlinePayment.objects.filter(invoice_id=invoice.pk, status=OnlinePayment.Status.PENDING).select_related("merchant"):
+        if online.merchant_id is not None:
+            after = online_payment_check(online=online, at=at)
+            if after.status != OnlinePayment.Status.PENDING:
+                continue
+            close = providers.wechat_close if online.channel in providers.WECHAT_CHANNELS else providers.alipay_close
+            try:
+                close(merchant=online.merchant, out_trade_no=online.out_trade_no)
+            except providers.ProviderError as exc:
+                log.warning("close %s failed: %s", online.out_trade_no, exc)
+                raise Conflict("provider_unavailable",
+                               _("The payment service did not answer. Please try again in a moment."), "general") from exc
+        OnlinePayment.objects.filter(pk=online.pk, status=OnlinePayment.Status.PENDING).update(
+            status=OnlinePayment.Status.CLOSED, note="closed: balance changed",
+        )
+
+
+def owner_pay_with_points(*, customer: Any, invoice: Invoice, points: Any, idempotency_key: str) -> Payment:
+    """The owner spends their own points on their own invoice in the owner app (``invoice_pay_with_points`` without a
+    staff actor): the loyalty ledger's owner path (their invoice only, under the customer's row lock, never below
+    zero, capped at the store's share) and a POINTS payment, in one transaction; audited as the owner's own action.
+    The same key returns the first payment."""
+    _owner_invoice(customer, invoice)
+    key = _owner_key(idempotency_key)
+    pay_key = f"points:o{customer.pk}:{key}"
+    done = Payment.objects.filter(idempotency_key=pay_key, invoice_id=invoice.pk).first()
+    if done is not None:
+        return done
+    loyalty = _loyalty()
+    online_payments_close_open(invoice=invoice)
+    with service_atomic():
+        value = loyalty.points_redeem_on_invoice(
+            actor=None, owner=customer, customer=customer, invoice=invoice, points=points, idempotency_key=key,
+        )
+        return _payment_write(
+            actor=None, invoice=invoice, method=PaymentMethod.POINTS, value=q(value), idempotency_key=pay_key,
+            reference=_("%(n)s points") % {"n": points}, at=None,
+        )
+
+
+def owner_pay_with_voucher(*, customer: Any, invoice: Invoice, voucher_id: Any, idempotency_key: str) -> Payment:
+    """The owner uses one of their own vouchers on their own invoice in the owner app: single use under the voucher's
+    row lock (of two concurrent uses exactly one wins), its discount recorded as a VOUCHER payment, in one transaction."""
+    from aftersales.loyalty.models import Voucher
+
+    _owner_invoice(customer, invoice)
+    key = _owner_key(idempotency_key)
+    pay_key = f"voucher:o{customer.pk}:{key}"
+    done = Payment.objects.filter(idempotency_key=pay_key, invoice_id=invoice.pk).first()
+    if done is not None:
+        return done
+    loyalty = _loyalty()
+    voucher = (Voucher.objects.filter(pk=int(voucher_id), customer_id=customer.pk).first()
+               if str(voucher_id or "").isdigit() else None)
+    if voucher is None:
+        raise ValidationFailed("voucher_unknown", _("Choose one of your vouchers."), "voucher")
+    online_payments_close_open(invoice=invoice)
+    with service_atomic():
+        value = loyalty.voucher_redeem(actor=None, owner=customer, voucher=voucher, invoice=invoice, idempotency_key=key)
+        value = min(q(value), q(Invoice.objects.get(pk=invoice.pk).balance))
+        if value <= 0:
+            raise ValidationFailed("voucher_nothing_off", _("This voucher takes nothing off this invoice."), "voucher")
+        return _payment_write(
+            actor=None, invoice=invoice, method=PaymentMethod.VOUCHER, value=value, idempotency_key=pay_key,
             reference=voucher.code, at=None,
         )
 
@@ -921,6 +1012,168 @@ def online_payment_sweep(*, at: dt.datetime | None = None, limit: int = 200) -> 
         elif after.status == OnlinePayment.Status.CLOSED:
             counts["closed"] += 1
     return counts
+
+
+# ---- refunds through the payment platform -------------------------------------------------------------------------
+def online_refund_start(
+    *, actor: Any, payment: Payment, amount: Any, reason: str, idempotency_key: str, notify_url: str = "",
+    at: dt.datetime | None = None,
+) -> Any:
+    """Staff give money back to where it came from (WeChat Pay / Alipay) against one online payment: the same checks
+    as :func:`refund_record` (permission, store, reason, the manager's threshold, never more than is left of the
+    payment counting refunds still on their way), then the platform's refund call with our refund number. The
+    :class:`Refund` is recorded once the platform says the money went back (its answer, its notification, or the
+    sweep's query): ``online_refund_confirm``. The same key returns the first request."""
+    import uuid
+
+    from . import providers
+    from .models import OnlinePayment, ProviderRefund
+
+    require(actor, "billing.add_refund")
+    require_store(actor, payment.invoice.store_id)
+    value = parse_money(amount, "amount")
+    errors: dict[str, str] = {}
+    if value <= 0:
+        errors["amount"] = str(_("The amount must be more than zero."))
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = str(_("Give the reason for the refund."))
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed("invalid", errors[first], first, errors=errors)
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 64:
+        raise ValidationFailed("idempotency_key_required", _("A refund needs an idempotency key."), "idempotency_key")
+    done = ProviderRefund.objects.filter(idempotency_key=key).first()
+    if done is not None:
+        return done
+    if value > REFUND_APPROVAL_THRESHOLD and not actor.has_perm("billing.approve_refund"):
+        raise Forbidden("refund_needs_manager", _("Refunds above %(t)s need a manager.") % {"t": REFUND_APPROVAL_THRESHOLD},
+                        "amount")
+    online = OnlinePayment.objects.filter(payment_id=payment.pk).select_related("merchant").first()
+    if payment.method != PaymentMethod.ONLINE or online is None or online.merchant_id is None:
+        raise ValidationFailed("not_online", _("Only a payment made online can be refunded through the provider."), "payment")
+    at = at or timezone.now()
+    with service_atomic():
+        pay = Payment.objects.select_for_update().get(pk=payment.pk)
+        on_the_way = ProviderRefund.objects.filter(payment=pay, status=ProviderRefund.Status.PENDING).aggregate(
+            v=Sum("amount"))["v"] or Decimal("0")
+        left = q(pay.refundable - on_the_way)
+        if value > left:
+            raise ValidationFailed("amount_exceeds_payment",
+                                   _("The refund cannot exceed what is left of the payment (%(b)s).") % {"b": left}, "amount")
+        request = ProviderRefund.objects.create(
+            payment=pay, online=online, out_refund_no=uuid.uuid4().hex, amount=value, reason=reason[:300],
+            requested_by=_user(actor), requested_at=at, idempotency_key=key,
+        )
+        audit.record(actor=actor, obj=pay.invoice, action="invoice.online_refund_started", store_id=pay.invoice.store_id,
+                     customer_id=pay.invoice.customer_id, changes={"online_refund": [None, str(value)]},
+                     reason=f"{online.channel} {request.out_refund_no}: {reason}"[:500], at=at)
+    try:
+        if online.channel in providers.WECHAT_CHANNELS:
+            result = providers.wechat_refund(
+                merchant=online.merchant, out_trade_no=online.out_trade_no, out_refund_no=request.out_refund_no,
+                refund=value, total=online.amount, reason=reason, notify_url=notify_url,
+            )
+        else:
+            result = providers.alipay_refund(merchant=online.merchant, out_trade_no=online.out_trade_no,
+                                             out_refund_no=request.out_refund_no, refund=value, reason=reason)
+    except providers.ProviderError as exc:  # unknown whether it went through: the sweep asks (same refund number)
+        log.warning("refund %s: %s", request.out_refund_no, exc)
+        ProviderRefund.objects.filter(pk=request.pk).update(note=str(exc)[:300])
+        request.refresh_from_db()
+        return request
+    return _online_refund_settle(request.out_refund_no, result, at=at)
+
+
+def _online_refund_settle(out_refund_no: str, result: Any, *, at: dt.datetime) -> Any:
+    if result.state == "succeeded":
+        return online_refund_confirm(out_refund_no=out_refund_no, refund_id=result.refund_id, refund_fen=result.refund_fen,
+                                     at=at)
+    if result.state == "failed":
+        return online_refund_fail(out_refund_no=out_refund_no, note=result.note, at=at)
+    from .models import ProviderRefund
+
+    return ProviderRefund.objects.get(out_refund_no=out_refund_no)
+
+
+def online_refund_confirm(
+    *, out_refund_no: str, refund_id: str, refund_fen: int, at: dt.datetime | None = None, merchant_id: int | None = None,
+) -> Any:
+    """The platform says the money went back: record the :class:`Refund` once (a replayed notification, the answer
+    and the sweep all end here; only the first writes). An amount that does not match is refused."""
+    from .models import ProviderRefund
+
+    at = at or timezone.now()
+    with service_atomic():
+        request = ProviderRefund.objects.select_for_update().select_related("payment", "online").filter(
+            out_refund_no=out_refund_no).first()
+        if request is None or (merchant_id is not None and request.online.merchant_id != merchant_id):
+            raise ValidationFailed("unknown_refund", _("Unknown merchant refund number."), "out_refund_no")
+        if request.status != ProviderRefund.Status.PENDING:
+            return request
+        if refund_fen and refund_fen != int(request.amount * 100):
+            raise ValidationFailed("amount_mismatch", _("The refunded amount does not match."), "amount")
+        refund = refund_record(
+            actor=request.requested_by, payment=request.payment, amount=request.amount, reason=request.reason,
+            idempotency_key=f"prf-{out_refund_no}"[:64], reference=(refund_id or out_refund_no)[:64], at=at,
+        )
+        request.status, request.settled_at, request.refund = ProviderRefund.Status.SUCCEEDED, at, refund
+        request.provider_refund_id = (refund_id or "")[:64]
+        request.save(update_fields=["status", "settled_at", "refund", "provider_refund_id"])
+    return request
+
+
+def online_refund_fail(*, out_refund_no: str, note: str, at: dt.datetime | None = None) -> Any:
+    from .models import ProviderRefund
+
+    at = at or timezone.now()
+    with service_atomic():
+        request = ProviderRefund.objects.select_for_update().get(out_refund_no=out_refund_no)
+        if request.status != ProviderRefund.Status.PENDING:
+            return request
+        request.status, request.settled_at, request.note = ProviderRefund.Status.FAILED, at, (note or "refused")[:300]
+        request.save(update_fields=["status", "settled_at", "note"])
+        invoice = request.payment.invoice
+        audit.record(actor=None, obj=invoice, action="invoice.online_refund_failed", store_id=invoice.store_id,
+                     customer_id=invoice.customer_id, reason=f"{out_refund_no}: {request.note}", at=at)
+    return request
+
+
+def online_refund_check(*, request: Any, at: dt.datetime | None = None) -> Any:
+    """Ask the platform about one refund still on its way (its notification has not come)."""
+    from . import providers
+    from .models import ProviderRefund
+
+    at = at or timezone.now()
+    if request.status != ProviderRefund.Status.PENDING:
+        return request
+    online = request.online
+    ProviderRefund.objects.filter(pk=request.pk).update(checked_at=at)
+    try:
+        if online.channel in providers.WECHAT_CHANNELS:
+            result = providers.wechat_refund_query(merchant=online.merchant, out_refund_no=request.out_refund_no)
+        else:
+            result = providers.alipay_refund_query(merchant=online.merchant, out_trade_no=online.out_trade_no,
+                                                   out_refund_no=request.out_refund_no)
+    except providers.ProviderError as exc:
+        log.warning("refund query %s failed: %s", request.out_refund_no, exc)
+        return request
+    return _online_refund_settle(request.out_refund_no, result, at=at)
+
+
+def online_refund_sweep(*, at: dt.datetime | None = None, limit: int = 200) -> int:
+    """Every refund still on its way after a minute and not asked about in the last minute: ask the platform."""
+    from .models import ProviderRefund
+
+    at = at or timezone.now()
+    due = list(ProviderRefund.objects.filter(
+        status=ProviderRefund.Status.PENDING, requested_at__lte=at - dt.timedelta(seconds=SWEEP_GRACE_SECONDS),
+    ).filter(Q(checked_at__isnull=True) | Q(checked_at__lte=at - dt.timedelta(seconds=50)))
+        .select_related("online__merchant").order_by("requested_at")[:limit])
+    for request in due:
+        online_refund_check(request=request, at=at)
+    return len(due)
 
 
 # ---- merchant accounts (each store is paid into its own) -----------------------------------------------------------

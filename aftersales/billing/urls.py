@@ -11,6 +11,7 @@ urlpatterns = [
     path("invoices/<int:pk>/pay/", views.payment_add, name="pay"),
     path("invoices/<int:pk>/pay-loyalty/", views.loyalty_payment_add, name="pay_loyalty"),
     path("invoices/<int:pk>/refund/", views.refund_add, name="refund"),
+    path("invoices/<int:pk>/refund-online/", views.refund_online_add, name="refund_online"),
     path("invoices/<int:pk>/credit-note/", views.credit_note_add, name="credit_note"),
     path("orders/<int:pk>/", views.order_page, name="order"),
     path("orders/<int:order_pk>/invoice/", views.invoice_issue, name="issue"),
@@ -23,5 +24,6 @@ urlpatterns = [
     path("wechatpay/notify/", views.wechatpay_notify, name="wechatpay_notify"),
     path("notify/wechat/<int:merchant_id>/", views.wechat_notify, name="wechat_notify"),
     path("notify/alipay/<int:merchant_id>/", views.alipay_notify, name="alipay_notify"),
+    path("notify/wechat/<int:merchant_id>/refund/", views.wechat_refund_notify, name="wechat_refund_notify"),
     path("merchants/", views.merchants, name="merchants"),
 ]

@@ -55,6 +55,12 @@ def _loyalty_form() -> Any:
     return LoyaltyPaymentForm()
 
 
+def _provider_refunds(invoice: Any) -> list[Any]:
+    from .models import ProviderRefund
+
+    return list(ProviderRefund.objects.filter(payment__invoice=invoice).order_by("-requested_at")[:20])
+
+
 def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any) -> HttpResponse:
     invoice = found(selectors.invoice_detail, request.user, pk)
     ctx = {
@@ -65,6 +71,7 @@ def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any
         "loyalty_form": forms.get("loyalty_form") or _loyalty_form(),
         "points_balance": invoice.customer.points_balance,
         "new_refund_key": RefundForm().initial["idempotency_key"],
+        "provider_refunds": _provider_refunds(invoice),
         "pay_link": request.build_absolute_uri(reverse("billing:pay_online", args=[services.pay_link_token(invoice)])),
     }
     return render(request, "billing/invoice.html", ctx, status=status)
@@ -162,6 +169,70 @@ def refund_add(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Refund recorded."))
             return redirect("billing:invoice", pk=invoice.pk)
     return _invoice_page(request, pk, status=422, refund_form=form, refund_payment=payment)
+
+
+@login_required
+@require_POST
+@permission_required("billing.add_refund", raise_exception=True)
+def refund_online_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Refund an online payment through WeChat Pay / Alipay (the money goes back where it came from)."""
+    from .models import ProviderRefund
+
+    invoice = found(selectors.invoice_get, request.user, pk)
+    form = RefundForm(request.POST)
+    payment = None
+    if form.is_valid():
+        d = form.cleaned_data
+        payment = found(selectors.payment_get, request.user, d["payment"])
+        if payment.invoice_id != invoice.pk:
+            raise Http404
+        from .models import OnlinePayment
+
+        online = OnlinePayment.objects.filter(payment_id=payment.pk).first()
+        notify_url = (request.build_absolute_uri(reverse("billing:wechat_refund_notify", args=[online.merchant_id]))
+                      if online is not None and online.merchant_id else "")
+        try:
+            result = services.online_refund_start(
+                actor=request.user, payment=payment, amount=d["amount"], reason=d["reason"],
+                idempotency_key=d["idempotency_key"], notify_url=notify_url,
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            if result.status == ProviderRefund.Status.SUCCEEDED:
+                messages.success(request, _("Refunded to the customer's account."))
+            elif result.status == ProviderRefund.Status.PENDING:
+                messages.info(request, _("Refund sent to the payment service; it is recorded once the service confirms it."))
+            else:
+                messages.error(request, _("The payment service refused the refund. Nothing was recorded."))
+            return redirect("billing:invoice", pk=invoice.pk)
+    return _invoice_page(request, pk, status=422, refund_form=form, refund_payment=payment)
+
+
+@csrf_exempt
+@require_POST
+def wechat_refund_notify(request: HttpRequest, merchant_id: int) -> HttpResponse:
+    """A store's WeChat Pay v3 refund notification (REFUND.SUCCESS / ABNORMAL / CLOSED): verified with that account's
+    keys, then settled once (a replay answers SUCCESS and changes nothing)."""
+    from .providers import wechat_refund_notification
+    from .wechatpay import NotifyRejected
+
+    merchant = _merchant_or_404(merchant_id, "wechat")
+    try:
+        data = wechat_refund_notification(merchant, request.headers, request.body)
+    except NotifyRejected as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc)}, status=401 if exc.code != "bad_resource" else 400)
+    try:
+        if data["refund_status"] == "SUCCESS":
+            services.online_refund_confirm(
+                out_refund_no=str(data["out_refund_no"]), refund_id=str(data.get("refund_id", "")),
+                refund_fen=int((data.get("amount") or {}).get("refund") or 0), merchant_id=merchant.pk,
+            )
+        elif data["refund_status"] in ("ABNORMAL", "CLOSED"):
+            services.online_refund_fail(out_refund_no=str(data["out_refund_no"]), note=str(data["refund_status"]))
+    except DomainError as exc:
+        return JsonResponse({"code": "FAIL", "message": str(exc.message)}, status=400)
+    return JsonResponse({"code": "SUCCESS", "message": "OK"})
 
 
 @login_required
@@ -344,6 +415,17 @@ def alipay_notify(request: HttpRequest, merchant_id: int) -> HttpResponse:
         tx = alipay_notification(merchant, request.POST)
     except NotifyRejected:
         return HttpResponse("fail", content_type="text/plain", status=400)
+    refund_no = request.POST.get("out_biz_no", "")
+    if refund_no and request.POST.get("refund_fee"):  # a refund's notification: settle our refund request once
+        from .models import ProviderRefund
+
+        if ProviderRefund.objects.filter(out_refund_no=refund_no[:32], online__merchant_id=merchant.pk).exists():
+            try:
+                services.online_refund_confirm(out_refund_no=refund_no[:32], refund_id=tx.transaction_id, refund_fen=0,
+                                               merchant_id=merchant.pk)
+            except DomainError:
+                return HttpResponse("fail", content_type="text/plain", status=400)
+        return HttpResponse("success", content_type="text/plain")
     if tx.trade_state != "SUCCESS":
         return HttpResponse("success", content_type="text/plain")
     try:

@@ -54,6 +54,21 @@ def verify_and_decrypt(
 
     ``keys`` = (platform public key PEM, APIv3 key, platform key ID / serial) of a store's merchant account; without
     it the installation-wide settings are used."""
+    data = decrypt_notification(headers, body, now, keys=keys)
+    try:
+        return Transaction(
+            out_trade_no=str(data["out_trade_no"]), transaction_id=str(data["transaction_id"]),
+            trade_state=str(data["trade_state"]), total_fen=int(data["amount"]["total"]), mchid=str(data.get("mchid", "")),
+            success_time=str(data.get("success_time", "")),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise NotifyRejected("bad_resource", "the resource does not parse") from exc
+
+
+def decrypt_notification(
+    headers: Any, body: bytes, now: float | None = None, *, keys: tuple[str, str, str] | None = None,
+) -> dict[str, Any]:
+    """Any genuine WeChat Pay v3 notification's decrypted resource (payment or refund); NotifyRejected otherwise."""
     key_pem, api_key, serial = keys or (setting("WECHATPAY_PLATFORM_PUBLIC_KEY"), setting("WECHATPAY_APIV3_KEY"),
                                         setting("WECHATPAY_PLATFORM_SERIAL"))
     if not key_pem or len(api_key.encode()) != 32:
@@ -88,11 +103,9 @@ def verify_and_decrypt(
             (resource.get("associated_data") or "").encode(),
         )
         data = json.loads(plain)
-        return Transaction(
-            out_trade_no=str(data["out_trade_no"]), transaction_id=str(data["transaction_id"]),
-            trade_state=str(data["trade_state"]), total_fen=int(data["amount"]["total"]), mchid=str(data.get("mchid", "")),
-            success_time=str(data.get("success_time", "")),
-        )
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
     except NotifyRejected:
         raise
     except (InvalidTag, KeyError, ValueError, TypeError) as exc:

@@ -215,12 +215,20 @@ def _consume(debit: PointsEntry, amount: int, *, prefer_lot: PointsEntry | None 
         raise Conflict("ledger_inconsistent", _("The points ledger needs repair; ask an administrator."), "points")
 
 
-def _record(actor: Any, entry: PointsEntry, action: str) -> None:
+def _record(actor: Any, entry: PointsEntry, action: str, *, by_owner: bool = False) -> None:
     audit.record(
         actor=actor, obj=entry, action=action, store_id=entry.store_id, customer_id=entry.customer_id,
         changes={"points_balance": [entry.balance_after - entry.points, entry.balance_after]},
-        reason=f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
+        reason=(f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}" + (" (owner app)" if by_owner else "")).strip(),
+        at=entry.at,
     )
+
+
+def _check_owner(owner: Any, customer_id: int | None) -> None:
+    """The owner app's path (``owner`` = the signed-in customer, ``actor`` None): only their own points, vouchers and
+    invoices; anything else is not found (never "forbidden": an owner must not learn what exists)."""
+    if owner is None or customer_id != owner.pk:
+        raise NotFound("not_found", _("Not found, or not visible to you."), "invoice")
 
 
 def _parse_points(value: Any, field: str = "points", *, allow_negative: bool = False) -> int:
@@ -417,17 +425,27 @@ def points_redeem_cap(invoice: Any) -> Decimal:
     return max(min(q(Decimal(invoice.total) * share) - used + reversed_, outstanding), ZERO)
 
 
-def points_redeem_on_invoice(*, actor: Any, customer: Any, invoice: Any, points: Any, idempotency_key: str) -> Decimal:
+def points_redeem_on_invoice(
+    *, actor: Any, customer: Any, invoice: Any, points: Any, idempotency_key: str, owner: Any = None,
+) -> Decimal:
     """Spend ``points`` against ``invoice`` and return their CNY value (what billing takes off / records as paid).
 
     Refuses (nothing written): another customer's invoice, an invoice that is not open, fewer points held, a value
     above the store's share of the invoice, points that are not a whole multiple of one cent. The same
     idempotency key returns the first result and spends nothing more.
+
+    ``owner``: the owner app's path (the signed-in customer pays their own invoice; ``actor`` is None): no staff
+    permission, but only their own invoice, and the key is namespaced by the customer (no one else's key replays).
     """
     from aftersales.billing.models import Invoice
 
-    _check_store(actor, "loyalty.redeem_points", invoice.store)
-    key = f"redeem:{_key(idempotency_key)}"
+    if owner is not None:
+        _check_owner(owner, customer.pk)
+        _check_owner(owner, invoice.customer_id)
+        key = f"redeem:owner{owner.pk}:{_key(idempotency_key)}"
+    else:
+        _check_store(actor, "loyalty.redeem_points", invoice.store)
+        key = f"redeem:{_key(idempotency_key)}"
     found = _existing(key)
     if found is not None:
         return Decimal(found.cny_value or 0)
@@ -465,7 +483,7 @@ def points_redeem_on_invoice(*, actor: Any, customer: Any, invoice: Any, points:
                 source_key=key, actor=actor, at=timezone.now(), invoice=invoice, cny_value=value,
                 note=_("Invoice %(n)s") % {"n": invoice.number},
             )
-            _record(actor, entry, "points.redeemed")
+            _record(actor, entry, "points.redeemed", by_owner=owner is not None)
             return entry
 
     entry, _created = _idempotent(key, write)
@@ -987,16 +1005,22 @@ def voucher_check(*, voucher: Voucher, invoice: Any, today: dt.date | None = Non
     return voucher_discount(voucher=voucher, invoice=invoice)
 
 
-def voucher_redeem(*, actor: Any, voucher: Voucher, invoice: Any, idempotency_key: str) -> Decimal:
+def voucher_redeem(*, actor: Any, voucher: Voucher, invoice: Any, idempotency_key: str, owner: Any = None) -> Decimal:
     """Use ``voucher`` on ``invoice`` once and return the discount (billing takes it off the invoice).
 
     Under the voucher's row lock: of two concurrent redemptions exactly one wins, the other gets ``voucher_used``.
-    The same idempotency key returns the first discount again.
+    The same idempotency key returns the first discount again. ``owner``: the owner app's path (their own voucher on
+    their own invoice, no staff permission; the key namespaced by the customer).
     """
     from aftersales.billing.models import Invoice
 
-    _check_store(actor, "loyalty.change_voucher", invoice.store)
-    key = _key(idempotency_key)
+    if owner is not None:
+        _check_owner(owner, voucher.customer_id)
+        _check_owner(owner, invoice.customer_id)
+        key = f"owner{owner.pk}:{_key(idempotency_key)}"
+    else:
+        _check_store(actor, "loyalty.change_voucher", invoice.store)
+        key = _key(idempotency_key)
     done = Voucher.objects.filter(redeem_key=key).first()
     if done is not None:
         return Decimal(done.discount or 0)
@@ -1017,7 +1041,8 @@ def voucher_redeem(*, actor: Any, voucher: Voucher, invoice: Any, idempotency_ke
                  event_model=VoucherEvent, event_fk="voucher", reason=invoice.number, labels=VoucherStatus, at=now)
             audit.record(actor=actor, obj=locked, action="voucher.redeemed", store_id=invoice.store_id,
                          customer_id=locked.customer_id, changes={"status": [VoucherStatus.ISSUED, VoucherStatus.REDEEMED],
-                                                                  "discount": [None, str(discount)]}, reason=invoice.number)
+                                                                  "discount": [None, str(discount)]},
+                         reason=invoice.number + (" (owner app)" if owner is not None else ""))
     except IntegrityError:
         done = Voucher.objects.filter(redeem_key=key).first()
         if done is not None:

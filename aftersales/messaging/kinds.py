@@ -75,6 +75,7 @@ KINDS: dict[str, MessageKind] = {
         _kind("feedback.suggestion_answer", _("Suggestion assessed"), Purpose.SERVICE, case_no="F1024", decision="已采纳", details="下月起周六延长营业至 20:00", text=("{{ greeting }}，感谢您的建议（编号 {{ case_no }}）：{{ decision }}。{{ details }}", "Dear {{ greeting }}, thank you for your suggestion (ref. {{ case_no }}): {{ decision }}. {{ details }}")),
         # the owner app (aftersales/portal): the sign-in code, sent at once (messaging.services.message_expedite)
         _kind("customer.attach_code", _("Code to share a customer's record with a store"), Purpose.SERVICE, otp="602417", minutes="15", text=("【{{ store_name }}】{{ greeting }}，门店顾问正在为您在本店建立服务档案，验证码 {{ otp }}（{{ minutes }} 分钟内有效）。请仅在本人到店或致电时告诉顾问；如非本人操作请忽略。", "{{ store_name }}: {{ greeting }}, an advisor is adding you as a customer of this store. Your code is {{ otp }} (valid {{ minutes }} min). Only tell it to the advisor you are with; if this was not you, ignore this message.")),
+        _kind("portal.deletion_refused", _("Deletion request refused"), Purpose.SERVICE, date="2026-12-01", reason="发票须按会计档案规定保存，您的会员信息已停用", text=("{{ greeting }}，您于 {{ date }} 提交的个人信息删除申请未能办理，原因：{{ reason }}。如有疑问请致电 {{ store_phone }}。", "Dear {{ greeting }}, we could not carry out your request of {{ date }} to delete your personal data. Reason: {{ reason }}. Questions? Call {{ store_phone }}.")),
         _kind("portal.sign_in_code", _("Owner app sign-in code"), Purpose.SERVICE, otp="428913", minutes="15", text=("【{{ store_name }}】您的登录验证码是 {{ otp }}，{{ minutes }} 分钟内有效。请勿告诉他人；如非本人操作请忽略。", "{{ store_name }}: your sign-in code is {{ otp }}, valid for {{ minutes }} minutes. Never share it; if you did not ask for it, ignore this message.")),
         # care (reminders and playbooks, aftersales/care)
         _kind("care.first_service", _("First service reminder"), Purpose.SERVICE, VEHICLE, due_date="2026-12-20", due_km="5,000", directions="天河路 1 号，地下停车场 B2", materials="保养手册、行驶证", link="https://example.invalid/b/1", text=("{{ greeting }}，您的{{ plate }}将于 {{ due_date }}（或 {{ due_km }} 公里）到期首次保养。请携带：{{ materials }}。路线：{{ directions }}。点击预约：{{ link }}", "{{ greeting }}, first service of {{ plate }} due {{ due_date }} or at {{ due_km }} km. Bring: {{ materials }}. {{ link }}")),
@@ -183,6 +184,7 @@ SUBJECTS: dict[str, Promise] = {
     "feedback.resolved": pgettext_lazy("message subject", "Your complaint has been resolved"),
     "feedback.suggestion_answer": pgettext_lazy("message subject", "Our reply to your suggestion"),
     "portal.sign_in_code": pgettext_lazy("message subject", "Your sign-in code"),
+    "portal.deletion_refused": pgettext_lazy("message subject", "About your request to delete your data"),
     "customer.attach_code": pgettext_lazy("message subject", "Your code for the store"),
     "care.first_service": pgettext_lazy("message subject", "Time for your car's first service"),
     "telematics.alert_critical": pgettext_lazy("message subject", "Your car needs attention now"),

@@ -178,3 +178,316 @@ def cancel(request: HttpRequest, appointment_id: int) -> Any:
     item = selectors.appointment_get(customer, appointment_id)
     services.owner_cancel(customer=customer, appointment=item)
     return _appointment(selectors.appointment_get(customer, appointment_id))
+
+
+# ---- pay (points, vouchers, then the rest online) --------------------------------------------------------------------
+class PortalVoucherOption(Schema):
+    id: int
+    code: str
+    name: str
+    discount: str
+    valid_until: dt.date
+
+
+class PortalChannelOut(Schema):
+    channel: str
+    label: str
+
+
+class PortalPayOut(Schema):
+    invoice: str
+    status: str
+    total: str
+    balance: str
+    channels: list[PortalChannelOut]
+    points: int
+    points_per_cny: int
+    max_points: int
+    vouchers: list[PortalVoucherOption]
+
+
+class PortalPayIn(Schema):
+    channel: str
+
+
+class PortalPrepayOut(Schema):
+    out_trade_no: str
+    amount: str
+    status: str
+    kind: str
+    url: str
+    params: dict[str, str]
+
+
+class PortalOnlineOut(Schema):
+    out_trade_no: str
+    amount: str
+    status: str
+    status_label: str
+
+
+class PortalPointsIn(Schema):
+    points: int
+    idempotency_key: str
+
+
+class PortalVoucherIn(Schema):
+    voucher: int
+    idempotency_key: str
+
+
+class PortalPaymentOut(Schema):
+    method: str
+    amount: str
+    balance: str
+
+
+def _pay_view(request: HttpRequest, invoice: Any) -> dict[str, Any]:
+    from aftersales.billing.online import browser_kind, channels_for
+
+    customer = request.customer  # type: ignore[attr-defined]
+    customer.refresh_from_db(fields=["points_balance"])
+    loyalty = selectors.pay_loyalty(customer, invoice)
+    open_ = loyalty.get("open", False)
+    return {
+        "invoice": invoice.number, "status": invoice.status, "total": str(invoice.total), "balance": str(invoice.balance),
+        "channels": [{"channel": c, "label": str(label)} for c, label in channels_for(invoice, browser_kind(request))]
+        if open_ else [],
+        "points": customer.points_balance, "points_per_cny": loyalty.get("rate", 0) if open_ else 0,
+        "max_points": loyalty.get("max_points", 0) if open_ else 0,
+        "vouchers": [{"id": row["voucher"].pk, "code": row["voucher"].code, "name": row["voucher"].template.name,
+                      "discount": str(row["discount"]), "valid_until": row["voucher"].valid_until}
+                     for row in loyalty.get("vouchers", [])],
+    }
+
+
+@router.get("/orders/{order_id}/pay", response={200: PortalPayOut, **ERRORS})
+def pay_options(request: HttpRequest, order_id: int) -> Any:
+    """The order's invoice: balance, the ways to pay online that fit this browser, usable vouchers and points."""
+    return _pay_view(request, selectors.invoice_of_order(request.customer, order_id))  # type: ignore[attr-defined]
+
+
+@router.post("/orders/{order_id}/pay", response={201: PortalPrepayOut, **ERRORS})
+def pay_start(request: HttpRequest, order_id: int, payload: PortalPayIn) -> Any:
+    """Start paying the balance online (the provider's prepay): ``kind`` "redirect" (open ``url``), "qr" (show ``url``
+    as a QR code) or "jsapi" (``params`` for WeixinJSBridge). The provider's notification settles it."""
+    from aftersales.billing.online import start_online
+
+    invoice = selectors.invoice_of_order(request.customer, order_id)  # type: ignore[attr-defined]
+    here = reverse("portal:order_pay", args=[order_id])
+    online = start_online(request, invoice, payload.channel, here)
+    prepay = online.prepay
+    return Status(201, {"out_trade_no": online.out_trade_no, "amount": str(online.amount), "status": online.status,
+                        "kind": prepay.kind if prepay else "", "url": prepay.url if prepay else "",
+                        "params": dict(prepay.params) if prepay else {}})
+
+
+@router.get("/orders/{order_id}/payments/{out_trade_no}", response={200: PortalOnlineOut, **ERRORS})
+def pay_status(request: HttpRequest, order_id: int, out_trade_no: str) -> Any:
+    """One online payment of the order's invoice (asks the provider once if it is still waiting)."""
+    import datetime
+
+    from django.http import Http404
+    from django.utils import timezone
+
+    from aftersales.billing.models import OnlinePayment
+    from aftersales.billing.services import online_payment_check
+
+    invoice = selectors.invoice_of_order(request.customer, order_id)  # type: ignore[attr-defined]
+    online = OnlinePayment.objects.filter(invoice=invoice, out_trade_no=out_trade_no[:32]).select_related("merchant").first()
+    if online is None:
+        raise Http404
+    fresh = online.checked_at and timezone.now() - online.checked_at < datetime.timedelta(seconds=10)
+    if online.status == OnlinePayment.Status.PENDING and not fresh:
+        online = online_payment_check(online=online)
+    return {"out_trade_no": online.out_trade_no, "amount": str(online.amount), "status": online.status,
+            "status_label": online.get_status_display()}
+
+
+def _payment_out(payment: Any) -> dict[str, Any]:
+    payment.invoice.refresh_from_db()
+    return {"method": payment.method, "amount": str(payment.amount), "balance": str(payment.invoice.balance)}
+
+
+@router.post("/orders/{order_id}/pay/points", response={201: PortalPaymentOut, **ERRORS})
+def pay_points(request: HttpRequest, order_id: int, payload: PortalPointsIn) -> Any:
+    """Spend my points on the balance (once per ``idempotency_key``; at most the store's share of the invoice)."""
+    from aftersales.billing.services import owner_pay_with_points
+
+    customer = request.customer  # type: ignore[attr-defined]
+    invoice = selectors.invoice_of_order(customer, order_id)
+    payment = owner_pay_with_points(customer=customer, invoice=invoice, points=payload.points,
+                                    idempotency_key=payload.idempotency_key)
+    return Status(201, _payment_out(payment))
+
+
+@router.post("/orders/{order_id}/pay/voucher", response={201: PortalPaymentOut, **ERRORS})
+def pay_voucher(request: HttpRequest, order_id: int, payload: PortalVoucherIn) -> Any:
+    """Use one of my vouchers on the balance (single use; once per ``idempotency_key``)."""
+    from aftersales.billing.services import owner_pay_with_voucher
+
+    customer = request.customer  # type: ignore[attr-defined]
+    invoice = selectors.invoice_of_order(customer, order_id)
+    payment = owner_pay_with_voucher(customer=customer, invoice=invoice, voucher_id=payload.voucher,
+                                     idempotency_key=payload.idempotency_key)
+    return Status(201, _payment_out(payment))
+
+
+# ---- rate ------------------------------------------------------------------------------------------------------------
+class PortalRateOut(Schema):
+    order: str
+    state: str
+    scores: dict[str, int | None]
+    suggestions: str
+
+
+class PortalRateIn(Schema):
+    overall: int | None = None
+    attitude: int
+    quality: int
+    waiting: int
+    price: int
+    recommend: int
+    suggestions: str = ""
+
+
+SCORE_NAMES = ("overall", "attitude", "quality", "waiting", "price", "recommend")
+
+
+def _rate_out(followup: Any) -> dict[str, Any]:
+    from django.utils import timezone
+
+    state = followup.status
+    if state == "open" and followup.expires_at and timezone.now() > followup.expires_at:
+        state = "closed"
+    return {"order": followup.order.number, "state": state if state in ("open", "answered") else "closed",
+            "scores": {name: getattr(followup, f"score_{name}", None) for name in SCORE_NAMES},
+            "suggestions": followup.suggestions or ""}
+
+
+@router.get("/orders/{order_id}/rate", response={200: PortalRateOut, **ERRORS})
+def rate_get(request: HttpRequest, order_id: int) -> Any:
+    """The follow-up survey of one of my visits: open, answered (with my answers) or closed."""
+    return _rate_out(selectors.followup_of_order(request.customer, order_id))  # type: ignore[attr-defined]
+
+
+@router.post("/orders/{order_id}/rate", response={200: PortalRateOut, **ERRORS})
+def rate_answer(request: HttpRequest, order_id: int, payload: PortalRateIn) -> Any:
+    """Answer the survey once (0–10 each; every bad score named at once)."""
+    from aftersales.common.errors import Conflict
+    from aftersales.feedback.forms import ScoresForm
+    from aftersales.feedback.services import followup_answer
+
+    followup = selectors.followup_of_order(request.customer, order_id)  # type: ignore[attr-defined]
+    state = _rate_out(followup)["state"]
+    if state == "answered":
+        raise Conflict("already_answered", _("You have already answered this survey. Thank you!"), "order")
+    if state == "closed":
+        raise Conflict("survey_closed", _("This survey is closed."), "order")
+    data = {k: ("" if v is None else str(v)) for k, v in payload.dict().items()}
+    form = ScoresForm(data)
+    if not form.is_valid():
+        errors = {name: str(err[0]) for name, err in form.errors.items()}
+        first = next(iter(errors))
+        raise ValidationFailed("invalid", errors[first], first, errors=errors)
+    followup_answer(followup=followup, scores=form.cleaned_data, suggestions=form.cleaned_data["suggestions"])
+    followup.refresh_from_db()
+    return _rate_out(followup)
+
+
+# ---- my data (PIPL) ----------------------------------------------------------------------------------------------------
+class PortalConsentItem(Schema):
+    purpose: str
+    channel: str
+    granted: bool
+
+
+class PortalDeletionOut(Schema):
+    status: str
+    status_label: str
+    requested_at: dt.datetime
+    due_at: dt.datetime
+    handled_at: dt.datetime | None
+
+
+class PortalPrivacyOut(Schema):
+    consents: list[PortalConsentItem]
+    quiet_start: str
+    quiet_end: str
+    deletion: PortalDeletionOut | None
+    retained: list[str]
+
+
+class PortalConsentsIn(Schema):
+    consents: list[PortalConsentItem]
+
+
+class PortalQuietIn(Schema):
+    quiet_start: str = ""
+    quiet_end: str = ""
+
+
+class PortalDeletionIn(Schema):
+    reason: str = ""
+
+
+def _privacy_out(customer: Any) -> dict[str, Any]:
+    from aftersales.customers.models import Consent
+    from aftersales.customers.selectors import current_consents
+
+    from .models import DeletionRequest
+
+    customer.refresh_from_db()
+    current = current_consents(list(Consent.objects.filter(customer=customer).order_by("-at", "-id")))
+    deletion = DeletionRequest.objects.filter(customer=customer).order_by("-requested_at").first()
+    return {
+        "consents": [{"purpose": p, "channel": c, "granted": bool(current.get((p, c)) and current[(p, c)].granted)}
+                     for p in services.CONSENT_PURPOSES for c in services.CONSENT_CHANNELS],
+        "quiet_start": customer.quiet_start.strftime("%H:%M") if customer.quiet_start else "",
+        "quiet_end": customer.quiet_end.strftime("%H:%M") if customer.quiet_end else "",
+        "deletion": None if deletion is None else {
+            "status": deletion.status, "status_label": deletion.get_status_display(), "requested_at": deletion.requested_at,
+            "due_at": deletion.due_at, "handled_at": deletion.handled_at},
+        "retained": [str(r) for r in services.RETAINED],
+    }
+
+
+@router.get("/privacy", response={200: PortalPrivacyOut, **ERRORS})
+def privacy_get(request: HttpRequest) -> Any:
+    """My consents per purpose and channel, my quiet hours, my deletion request and what the law makes us keep."""
+    return _privacy_out(request.customer)  # type: ignore[attr-defined]
+
+
+@router.put("/privacy/consents", response={200: PortalPrivacyOut, **ERRORS})
+def privacy_consents(request: HttpRequest, payload: PortalConsentsIn) -> Any:
+    """Grant or withdraw consents (only the ones listed change; each change is dated and kept as proof)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    services.owner_consents_set(customer=customer, wanted={(c.purpose, c.channel): c.granted for c in payload.consents})
+    return _privacy_out(customer)
+
+
+@router.put("/privacy/quiet-hours", response={200: PortalPrivacyOut, **ERRORS})
+def privacy_quiet(request: HttpRequest, payload: PortalQuietIn) -> Any:
+    """My quiet hours ("21:00" to "08:00"; both empty: none of my own)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    services.owner_quiet_hours_set(customer=customer, start=payload.quiet_start, end=payload.quiet_end)
+    return _privacy_out(customer)
+
+
+@router.get("/privacy/export", response={200: dict[str, Any], **ERRORS})
+def privacy_export(request: HttpRequest) -> Any:
+    """Everything we hold about me, as JSON (the download is recorded)."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    data = services.owner_data_export(customer=request.customer)  # type: ignore[attr-defined]
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+@router.post("/privacy/deletion-request", response={201: PortalPrivacyOut, **ERRORS})
+def privacy_deletion(request: HttpRequest, payload: PortalDeletionIn) -> Any:
+    """Ask for my personal data to be deleted (one open request at a time; staff answer within 15 days)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    services.owner_deletion_request(customer=customer, reason=payload.reason)
+    return Status(201, _privacy_out(customer))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.common.money import ZERO, q
 from aftersales.workshop.choices import OrderStatus
 
 #: the four steps the owner sees (the Chinese owners' mini-programs: 待确认 → 维修中 → 待付款 → 已完成)
@@ -155,6 +157,32 @@ def invoice_of_order(customer: Any, pk: Any) -> Any:
     if invoice is None:
         raise Http404
     return invoice
+
+
+def pay_loyalty(customer: Any, invoice: Any) -> dict[str, Any]:
+    """What the owner can take off this invoice before paying online: their usable vouchers (each with the discount it
+    gives here; ones that do not apply are left out) and their points (how many, at most, the store lets pay)."""
+    from aftersales.common.errors import DomainError
+    from aftersales.loyalty.models import Voucher
+    from aftersales.loyalty.services import loyalty_settings, points_redeem_cap, voucher_check
+
+    if invoice.status != "issued" or invoice.balance <= 0:
+        return {"open": False}
+    vouchers = []
+    for voucher in Voucher.objects.filter(customer=customer, status="issued").select_related("template").order_by("valid_until")[:20]:
+        try:
+            discount = voucher_check(voucher=voucher, invoice=invoice)
+        except DomainError:
+            continue
+        vouchers.append({"voucher": voucher, "discount": min(discount, invoice.balance)})
+    rules = loyalty_settings(invoice.store)
+    rate = int(rules.points_per_cny_redeemed)
+    step = max(rate // 100, 1)
+    cap = points_redeem_cap(invoice)
+    most = min(int(customer.points_balance or 0), int(cap * rate))
+    most -= most % step
+    return {"open": True, "vouchers": vouchers, "points": int(customer.points_balance or 0), "rate": rate,
+            "step": step, "max_points": max(most, 0), "max_value": q(Decimal(max(most, 0)) / Decimal(rate)) if rate else ZERO}
 
 
 def appointments_of(customer: Any) -> QuerySet[Any]:

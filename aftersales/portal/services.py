@@ -10,6 +10,7 @@ small: secrets for the code, a keyed HMAC (Django's ``salted_hmac``) so the data
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from aftersales.common.errors import ValidationFailed
 from aftersales.common.validators import normalize_mobile
 
 from .models import SignInCode
+
+log = logging.getLogger(__name__)
 
 CODE_TTL = dt.timedelta(minutes=15)
 MAX_ATTEMPTS = 3
@@ -383,6 +386,102 @@ def owner_data_export(*, customer: Any) -> dict[str, Any]:
     return data
 
 
+ZIP_MAX_ORDERS = 30  # (product rule) the documents of the 30 latest visits; older ones stay downloadable one by one
+
+
+def owner_data_zip(*, customer: Any, language: str) -> bytes:
+    """"Download my data" as one zip: ``my-data.json`` (:func:`owner_data_export`), each visit's documents as PDF
+    (invoice, repair list…, as the app offers them), inspection reports, the work photos the store shared and the
+    photos the owner sent with complaints. Only the owner's own visits (a car they sold: nothing after the sale)."""
+    import io
+    import json
+    import zipfile
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from aftersales.billing.documents import render_document
+    from aftersales.estimates.models import WorkPhoto
+    from aftersales.feedback.models import CasePhoto
+    from aftersales.inspections.models import Inspection
+    from aftersales.inspections.report import render_pdf
+
+    from .selectors import documents_for, orders_of
+
+    language = language if language in ("zh-hans", "en") else "zh-hans"
+    data = owner_data_export(customer=customer)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("my-data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1))
+        orders = list(orders_of(customer).order_by("-opened_at")[:ZIP_MAX_ORDERS])
+        for order in orders:
+            folder = f"visits/{order.number}"
+            for kind, _label in documents_for(order):  # the ones this visit has reached
+                archive.writestr(f"{folder}/{kind}.pdf", render_document(order=order, kind=kind, language=language))
+            for inspection in Inspection.objects.filter(order=order, status="completed"):
+                archive.writestr(f"{folder}/inspection-{inspection.pk}.pdf", render_pdf(inspection, language))
+            for photo in WorkPhoto.objects.filter(order=order).order_by("id"):
+                _zip_file(archive, f"{folder}/photos/{photo.pk}", photo.image)
+        for sent in CasePhoto.objects.filter(case__customer=customer).order_by("id"):
+            _zip_file(archive, f"feedback/{sent.case_id}/{sent.pk}", sent.image)
+    return buffer.getvalue()
+
+
+def _zip_file(archive: Any, stem: str, field: Any) -> None:
+    import os
+
+    try:
+        with field.open("rb") as fh:
+            archive.writestr(stem + os.path.splitext(field.name)[1].lower()[:6], fh.read())
+    except (FileNotFoundError, OSError):  # a file gone from storage: the JSON still lists the record
+        log.warning("my-data zip: %s missing", field.name)
+
+
+# ---- WeChat: the official account's openid, for WeChat Pay JSAPI -----------------------------------------------------
+WECHAT_STATE_SALT = "portal.wechat_bind"
+WECHAT_STATE_MAX_AGE = 600
+
+
+def wechat_bind_state(*, customer: Any, next_url: str) -> str:
+    """The signed ``state`` of the OAuth redirect: whose binding it is and where to go after (10 minutes)."""
+    from django.core import signing
+
+    return signing.dumps({"c": customer.pk, "n": next_url}, salt=WECHAT_STATE_SALT, compress=True)
+
+
+def owner_wechat_bind(*, customer: Any, code: str, state: str) -> str:
+    """WeChat sent the owner back with ``code``: the state must be this owner's (signed, fresh), the code is exchanged
+    for the openid, which is stored on the customer (audited). Returns where to go next."""
+    from django.core import signing
+
+    from aftersales.customers.models import Customer
+
+    from . import wechat_oauth
+
+    try:
+        data = signing.loads(state or "", salt=WECHAT_STATE_SALT, max_age=WECHAT_STATE_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise ValidationFailed("wechat_state", _("This WeChat sign-in link has expired. Please try again."), "state") from exc
+    if data.get("c") != customer.pk:
+        raise ValidationFailed("wechat_state", _("This WeChat sign-in link has expired. Please try again."), "state")
+    if not (code or "").strip():
+        raise ValidationFailed("wechat_refused", _("WeChat did not confirm your account. Please try again."), "code")
+    try:
+        openid = wechat_oauth.openid_for_code(code.strip()[:128])
+    except wechat_oauth.OAuthError as exc:
+        log.warning("wechat bind for customer %s: %s", customer.pk, exc)
+        raise ValidationFailed("wechat_refused", _("WeChat did not confirm your account. Please try again."), "code") from exc
+    with transaction.atomic():
+        person = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = person.wechat_openid
+        if before != openid:
+            person.wechat_openid = openid
+            person.save(update_fields=["wechat_openid"])
+            audit.record(actor=None, obj=person, action="portal.wechat_bound", store_id=person.home_store_id,
+                         customer_id=person.pk, changes={"wechat_openid": [bool(before), True]}, reason="owner app")
+    customer.wechat_openid = openid
+    return str(data.get("n") or "")
+
+
 def owner_deletion_request(*, customer: Any, reason: str = "") -> Any:
     """The owner asks for their personal data to be deleted: one open request at a time, into the staff queue."""
     from .models import DeletionRequest
@@ -465,15 +564,17 @@ def pseudonym_of(pk: int) -> str:
 
 
 def deletion_refuse(*, actor: Any, request: Any, reason: str) -> Any:
-    """Staff refuse a deletion request, with the reason the owner is told (PIPL art. 50: refusals are explained).
-    Nothing is erased; the request is closed and audited."""
+    """Staff refuse a deletion request with the reason (a legal exception, an open dispute…): the request is closed
+    as refused, nothing is erased, and the owner is told why in their own language. One transaction."""
     from aftersales.common.permissions import require, require_store
+    from aftersales.messaging.services import customer_variables, message_enqueue
 
     from .models import DeletionRequest
 
     require(actor, "portal.handle_deletionrequest")
-    if request.customer.home_store_id:
-        require_store(actor, request.customer.home_store_id)
+    customer = request.customer
+    if customer.home_store_id:
+        require_store(actor, customer.home_store_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("required", _("Give the reason the customer will be told."), "refuse_reason")
@@ -487,8 +588,16 @@ def deletion_refuse(*, actor: Any, request: Any, reason: str) -> Any:
         locked.status, locked.handled_at, locked.handled_by = DeletionRequest.Status.REFUSED, now, actor
         locked.outcome = reason
         locked.save()
-        audit.record(actor=actor, obj=locked.customer, action="customer.deletion_refused",
-                     store_id=locked.customer.home_store_id, customer_id=locked.customer_id, reason=reason[:300], at=now)
+        audit.record(actor=actor, obj=customer, action="customer.deletion_refused", store_id=customer.home_store_id,
+                     customer_id=customer.pk, reason=reason, at=now)
+        store = customer.home_store
+        if store is not None:
+            message_enqueue(
+                kind="portal.deletion_refused", store=store, customer=customer,
+                variables={**customer_variables(customer=customer, store=store),
+                           "date": timezone.localtime(locked.requested_at, store.zone).date().isoformat(), "reason": reason},
+                dedup_key=f"deletion-refused:{locked.pk}",
+            )
     return locked
 
 

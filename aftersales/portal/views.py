@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -66,6 +67,12 @@ def login(request: HttpRequest) -> HttpResponse:
                 ctx["step"] = "code"
                 customer = services.code_verify(mobile=ctx["mobile"], code=request.POST.get("code", ""), ip=ip)
                 sign_in(request, customer)
+                from aftersales.billing.online import browser_kind
+
+                from . import wechat_oauth
+
+                if browser_kind(request) == "wechat" and not customer.wechat_openid and wechat_oauth.configured():
+                    return redirect(f"{reverse('portal:wechat_bind')}?{urlencode({'next': nxt})}")
                 return redirect(nxt)
             sent = services.code_request(mobile=ctx["mobile"], ip=ip)
             ctx.update(step="code", mobile=sent.mobile, resend_in=sent.resend_in, sent=True)
@@ -94,6 +101,33 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = redirect(safe_next(request, request.POST.get("next")))
     response.set_cookie("django_language", lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+# ---- WeChat: bind the official account's openid (for WeChat Pay inside WeChat) ------------------------------------
+@owner_required
+def wechat_bind(request: HttpRequest) -> HttpResponse:
+    """Off to WeChat's silent authorisation (snsapi_base); it sends the owner back to ``wechat_back``."""
+    from . import wechat_oauth
+
+    customer = request.customer  # type: ignore[attr-defined]
+    nxt = safe_next(request, request.GET.get("next"))
+    if not wechat_oauth.configured():
+        return redirect(nxt)
+    state = services.wechat_bind_state(customer=customer, next_url=nxt)
+    return redirect(wechat_oauth.authorize_url(redirect_uri=request.build_absolute_uri(reverse("portal:wechat_back")),
+                                               state=state))
+
+
+@owner_required
+def wechat_back(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    _use_language(request, customer)
+    try:
+        nxt = services.owner_wechat_bind(customer=customer, code=request.GET.get("code", ""),
+                                         state=request.GET.get("state", ""))
+    except DomainError as exc:
+        return _render(request, "portal/wechat_failed.html", {"errors": _errors(exc)}, status=exc.status)
+    return redirect(safe_next(request, nxt))
 
 
 # ---- home --------------------------------------------------------------------------------------------------------
@@ -285,10 +319,39 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     invoice = selectors.invoice_of_order(customer, pk)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    loyalty_errors: dict[str, str] = {}
+    status = 200
+    if action in ("points", "voucher"):  # points or a voucher off the balance, before paying the rest online
+        from aftersales.billing.services import owner_pay_with_points, owner_pay_with_voucher
+
+        try:
+            if action == "points":
+                owner_pay_with_points(customer=customer, invoice=invoice, points=request.POST.get("points", ""),
+                                      idempotency_key=request.POST.get("key", ""))
+            else:
+                owner_pay_with_voucher(customer=customer, invoice=invoice, voucher_id=request.POST.get("voucher", ""),
+                                       idempotency_key=request.POST.get("key", ""))
+        except DomainError as exc:
+            loyalty_errors, status = _errors(exc), exc.status
+            if exc.status == 404:
+                raise Http404 from exc
+        else:
+            return redirect(f"{request.path}?applied={action}")
+        request.method = "GET"  # show the page again (with the errors), not a payment start
     result = pay_flow(request, invoice, request.path)
     if isinstance(result, HttpResponse):
         return result
-    return allow_payment_redirects(_render(request, "portal/pay.html", result, status=result["status"]))
+    customer.refresh_from_db(fields=["points_balance"])
+    result.update(
+        loyalty=selectors.pay_loyalty(customer, result["invoice"]), loyalty_errors=loyalty_errors,
+        applied=request.GET.get("applied", ""), pay_key=uuid.uuid4().hex,
+    )
+    from . import wechat_oauth
+
+    if result["browser"] == "wechat" and not customer.wechat_openid and wechat_oauth.configured():
+        result["wechat_bind_url"] = f"{reverse('portal:wechat_bind')}?{urlencode({'next': request.path})}"
+    return allow_payment_redirects(_render(request, "portal/pay.html", result, status=status if loyalty_errors else result["status"]))
 
 
 @owner_required
@@ -500,6 +563,16 @@ def privacy_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1),
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="my-data-{customer.pk:06d}.json"'
+    return response
+
+
+@owner_required
+def privacy_export_zip(request: HttpRequest) -> HttpResponse:
+    """My data as a zip: the JSON plus my visits' PDFs (invoices, repair lists, inspection reports) and photos."""
+    customer = request.customer  # type: ignore[attr-defined]
+    lang = _use_language(request, customer)
+    response = HttpResponse(services.owner_data_zip(customer=customer, language=lang), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{customer.pk:06d}.zip"'
     return response
 
 

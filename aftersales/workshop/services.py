@@ -432,8 +432,10 @@ def order_move_checked_elsewhere(
     *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
 ) -> RepairOrder:
     """:func:`repair_order_move` for a caller that has checked its own permission (the workshop floor lets a
-    technician start an authorized order or put it in "waiting for parts"); the store, the table and the event as ever."""
-    require_store(actor, order.store_id)
+    technician start an authorized order or put it in "waiting for parts"); the store, the table and the event as ever.
+    ``actor=None``: the system (a verified payment notification closing a car delivered on credit), no store check."""
+    if actor is not None:
+        require_store(actor, order.store_id)
     at = at or timezone.now()
     with service_atomic():
         # The caller's own locked row when it holds one (common/db.py hold): the row is locked once per request.

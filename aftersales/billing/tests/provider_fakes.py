@@ -199,7 +199,86 @@ class FakeWeChatPayV3(_Server):
             if order is not None and order["trade_state"] == "NOTPAY":
                 order["trade_state"] = "CLOSED"
             return self._signed(204, b"")
+        if method == "POST" and url.path == "/v3/refund/domestic/refunds":
+            return self._refund(json.loads(body))
+        if method == "GET" and url.path.startswith("/v3/refund/domestic/refunds/"):
+            refund = self.refunds.get(url.path.rsplit("/", 1)[1])
+            if refund is None:
+                return self._signed(404, json.dumps({"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}).encode())
+            return self._signed(200, json.dumps(self._refund_resource(refund)).encode())
         return self._error(404, "NOT_FOUND", "no such API")
+
+    # refunds (申请退款 / 查询单笔退款 / 退款结果通知)
+    refund_status = "PROCESSING"  # what a new refund answers: "PROCESSING" (the usual) or "SUCCESS"
+
+    @property
+    def refunds(self) -> dict[str, dict[str, Any]]:
+        if not hasattr(self, "_refunds"):
+            self._refunds: dict[str, dict[str, Any]] = {}
+        return self._refunds
+
+    def _refund(self, data: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        existing = self.refunds.get(str(data.get("out_refund_no", "")))
+        if existing is not None:  # the same refund number never refunds twice
+            return self._signed(200, json.dumps(self._refund_resource(existing)).encode())
+        order = self.orders.get(str(data.get("out_trade_no", "")))
+        amount = data.get("amount") or {}
+        if order is None or order["trade_state"] != "SUCCESS":
+            return self._error(404, "RESOURCE_NOT_EXISTS", "订单不存在")
+        if int(amount.get("total") or 0) != order["total"]:
+            return self._error(400, "PARAM_ERROR", "订单金额不一致")
+        done = sum(r["refund"] for r in self.refunds.values() if r["out_trade_no"] == order["out_trade_no"])
+        if int(amount.get("refund") or 0) <= 0 or done + int(amount["refund"]) > order["total"]:
+            return self._error(403, "NOT_ENOUGH", "退款金额超过可退金额")
+        refund = {"out_refund_no": data["out_refund_no"], "out_trade_no": order["out_trade_no"],
+                  "transaction_id": order["transaction_id"], "refund_id": "5030" + secrets.token_hex(12),
+                  "refund": int(amount["refund"]), "total": order["total"], "status": self.refund_status,
+                  "notify_url": data.get("notify_url", "")}
+        self.refunds[refund["out_refund_no"]] = refund
+        return self._signed(200, json.dumps(self._refund_resource(refund)).encode())
+
+    def _refund_resource(self, refund: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "refund_id": refund["refund_id"], "out_refund_no": refund["out_refund_no"],
+            "transaction_id": refund["transaction_id"], "out_trade_no": refund["out_trade_no"], "channel": "ORIGINAL",
+            "user_received_account": "支付用户零钱", "status": refund["status"],
+            "create_time": dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds"),
+            "amount": {"total": refund["total"], "refund": refund["refund"], "payer_total": refund["total"],
+                       "payer_refund": refund["refund"], "settlement_refund": refund["refund"],
+                       "settlement_total": refund["total"], "discount_refund": 0, "currency": "CNY"},
+        }
+
+    def refund_complete(self, out_refund_no: str, *, notify: bool = True, status: str = "SUCCESS") -> tuple[dict[str, str], bytes]:
+        """The money reached the payer: the refund is SUCCESS and the REFUND.SUCCESS notification is POSTed to its
+        notify_url. Returns the notification so a test can replay it."""
+        refund = self.refunds[out_refund_no]
+        refund["status"] = status
+        resource = {
+            "mchid": self.mchid, "out_trade_no": refund["out_trade_no"], "transaction_id": refund["transaction_id"],
+            "out_refund_no": out_refund_no, "refund_id": refund["refund_id"], "refund_status": status,
+            "success_time": dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds"),
+            "user_received_account": "支付用户零钱",
+            "amount": {"total": refund["total"], "refund": refund["refund"], "payer_total": refund["total"],
+                       "payer_refund": refund["refund"]},
+        }
+        nonce, associated = secrets.token_hex(6), "refund"
+        cipher = AESGCM(self.api_v3_key.encode()).encrypt(nonce.encode(), json.dumps(resource).encode(), associated.encode())
+        body = json.dumps({
+            "id": secrets.token_hex(16), "create_time": resource["success_time"], "resource_type": "encrypt-resource",
+            "event_type": f"REFUND.{status}", "summary": "退款成功",
+            "resource": {"original_type": "refund", "algorithm": "AEAD_AES_256_GCM",
+                         "ciphertext": base64.b64encode(cipher).decode(), "associated_data": associated, "nonce": nonce},
+        }).encode()
+        stamp, sign_nonce = str(int(time.time())), secrets.token_hex(16)
+        headers = {
+            "Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": sign_nonce, "Wechatpay-Serial": self.public_key_id,
+            "Wechatpay-Signature": sign(self.platform_key, f"{stamp}\n{sign_nonce}\n".encode() + body + b"\n"),
+            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        }
+        if notify and refund["notify_url"]:
+            status_code = self.post(refund["notify_url"], body, {**headers, "Content-Type": "application/json"})
+            self.notifications.append((headers, body, status_code))
+        return headers, body
 
     def _prepay(self, trade_type: str, data: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         missing = [k for k in ("appid", "mchid", "description", "out_trade_no", "notify_url", "amount") if not data.get(k)]
@@ -356,6 +435,28 @@ class FakeAlipay(_Server):
                 "trade_status": order["trade_status"], "total_amount": order["total_amount"],
                 "buyer_logon_id": "159****5620",
             })
+        if api == "alipay.trade.refund":
+            refunds = order.setdefault("refunds", {})
+            no = biz.get("out_request_no") or order["out_trade_no"]
+            if no not in refunds:
+                done = sum(float(v) for v in refunds.values())
+                if order["trade_status"] != "TRADE_SUCCESS" or done + float(biz["refund_amount"]) > float(order["total_amount"]) + 1e-9:
+                    return self._answer(api, {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                                              "sub_msg": "退款金额超限"})
+                refunds[no] = biz["refund_amount"]
+            total = sum(float(v) for v in refunds.values())
+            return self._answer(api, {"code": "10000", "msg": "Success", "trade_no": order["trade_no"],
+                                      "out_trade_no": order["out_trade_no"], "buyer_logon_id": "159****5620",
+                                      "fund_change": "Y", "refund_fee": f"{total:.2f}"})
+        if api == "alipay.trade.fastpay.refund.query":
+            refunds = order.get("refunds", {})
+            no = biz.get("out_request_no", "")
+            if no not in refunds:
+                return self._answer(api, {"code": "10000", "msg": "Success"})
+            return self._answer(api, {"code": "10000", "msg": "Success", "trade_no": order["trade_no"],
+                                      "out_trade_no": order["out_trade_no"], "out_request_no": no,
+                                      "refund_amount": refunds[no], "total_amount": order["total_amount"],
+                                      "refund_status": "REFUND_SUCCESS"})
         if api == "alipay.trade.close":
             if order["trade_status"] == "WAIT_BUYER_PAY":
                 order["trade_status"] = "TRADE_CLOSED"

@@ -323,6 +323,18 @@ PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
     ("get", "/api/portal/appointments"),
     ("post", "/api/portal/appointments"),
     ("post", "/api/portal/appointments/{appointment_id}/cancel"),
+    ("get", "/api/portal/orders/{order_id}/pay"),
+    ("post", "/api/portal/orders/{order_id}/pay"),
+    ("get", "/api/portal/orders/{order_id}/payments/{out_trade_no}"),
+    ("post", "/api/portal/orders/{order_id}/pay/points"),
+    ("post", "/api/portal/orders/{order_id}/pay/voucher"),
+    ("get", "/api/portal/orders/{order_id}/rate"),
+    ("post", "/api/portal/orders/{order_id}/rate"),
+    ("get", "/api/portal/privacy"),
+    ("put", "/api/portal/privacy/consents"),
+    ("put", "/api/portal/privacy/quiet-hours"),
+    ("get", "/api/portal/privacy/export"),
+    ("post", "/api/portal/privacy/deletion-request"),
     ("post", "/api/telematics/gateway"),  # vendors' gateways: HMAC-signed per device (tested in aftersales/telematics)
 ]
 
