@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0008_online_providers_merchant_accounts'),
+        ('billing', '0009_merchant_secrets_encrypted'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
