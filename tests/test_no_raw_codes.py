@@ -170,6 +170,7 @@ def walk(client: Client, codes: set[str], chinese: bool, limit: int = 200) -> di
         page = Visible()
         page.feed(response.content.decode())
         found = raw_codes(page.texts, codes, chinese, usernames)
+        found |= {"stored code " + t[:40] for t in page.texts if '{"_t":' in t}  # a coded reason shown unrendered
         if found:
             problems[url] |= found
         if depth < 3:

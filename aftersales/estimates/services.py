@@ -25,13 +25,15 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, totals
+from aftersales.common.names import job_title
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded, in_both
 from aftersales.common.transitions import move
 from aftersales.workshop.choices import (
     APPROVED_JOB_STATES,
@@ -478,7 +480,7 @@ def _reopen_if_sent(order: RepairOrder, job: RepairJob, actor: Any, at: dt.datet
         return None
     estimate.version += 1
     estimate.save(update_fields=["version"])
-    _estimate_move(estimate, EstimateStatus.DRAFT, actor, at, reason=_("revised: %(t)s") % {"t": job.title})
+    _estimate_move(estimate, EstimateStatus.DRAFT, actor, at, reason=coded(gettext_noop("revised: %(t)s"), t=in_both(job_title, job)))
     EstimateRevision.objects.filter(estimate=estimate, superseded_at__isnull=True).update(superseded_at=at)
     audit.record(
         actor=actor, obj=order, action="estimate.revised", store_id=order.store_id, customer_id=order.customer_id,
@@ -647,7 +649,7 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
             total=figures.total, snapshot=_revision_snapshot(figures, note),
         )
         if additional and locked.status == OrderStatus.IN_PROGRESS:
-            repair_order_move(actor=actor, order=locked, to=OrderStatus.WAITING_AUTH, reason=_("Additional work to approve"), at=at)
+            repair_order_move(actor=actor, order=locked, to=OrderStatus.WAITING_AUTH, reason=coded(gettext_noop("Additional work to approve")), at=at)
         elif not additional and locked.status != OrderStatus.ESTIMATE_SENT:
             repair_order_move(actor=actor, order=locked, to=OrderStatus.ESTIMATE_SENT, at=at)
         customer = locked.customer

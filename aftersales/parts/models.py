@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import (
     AdjustmentStatus,
     Category,
@@ -188,7 +190,7 @@ class StockMovement(models.Model):
     balance_after = models.DecimalField(_("on hand after"), **QTY)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    reason = ReadTimeCharField(_("reason"), max_length=300, blank=True)
     batch = models.ForeignKey(Batch, verbose_name=_("batch"), null=True, blank=True, on_delete=models.PROTECT, related_name="movements")
     # what the movement was for (traceability: an issued part → job → vehicle → customer)
     repair_job = models.ForeignKey(
