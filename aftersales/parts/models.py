@@ -74,7 +74,11 @@ class Part(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.name_zh}"
+        """The number and the name in the reader's language (the English name when reading English and it is set)."""
+        from django.utils.translation import get_language
+
+        english = (get_language() or "").startswith("en")
+        return f"{self.number} {self.name_en if english and self.name_en else self.name_zh}"
 
 
 class PartAlias(models.Model):

@@ -109,7 +109,9 @@ class RepairJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        from aftersales.common.names import job_title
+
+        return job_title(self)  # in the reader's language
 
 
 class RepairJobEvent(models.Model):
