@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales.common.readtime import ReadTimeCharField
 
@@ -41,7 +42,7 @@ class Invoice(models.Model):
     seq = models.PositiveIntegerField(_("sequence"), default=0)
     issued_at = models.DateTimeField(_("issued at"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=pgettext_lazy("invoice", "issued by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(_("status"), max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED)
     subtotal = models.DecimalField(_("subtotal"), **MONEY)
@@ -147,7 +148,7 @@ class CreditNote(models.Model):
     seq = models.PositiveIntegerField(_("sequence"))
     issued_at = models.DateTimeField(_("issued at"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=pgettext_lazy("invoice", "issued by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
     total = models.DecimalField(_("total"), **MONEY)  # negative
     tax = models.DecimalField(_("VAT included"), **MONEY)  # negative
