@@ -43,6 +43,14 @@ ALLOW = {"km", "kg", "pcs", "am", "pm", "vs", "http", "https", "www"}
 COLUMNS = {"visit_id", "part_number", "is_oem"}
 
 
+def LOCALE_DIRS_GLOB() -> list:
+    """The zh_Hans catalogues: the main one and every app's."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "aftersales"
+    return [package / "locale/zh_Hans/LC_MESSAGES/django.po", *sorted(package.glob("*/locale/zh_Hans/LC_MESSAGES/django.po"))]
+
+
 def code_values() -> set[str]:
     """Every value of every TextChoices of the project's apps."""
     for config in apps.get_app_configs():
