@@ -814,10 +814,11 @@ def _decide(
                     f"job_{job.pk}.aftermarket_consent",
                 )
             decided[job.pk]["has_aftermarket"] = has_aftermarket
-        how = {
-            str(AuthorizationMethod.LINK): _("signed link"), str(AuthorizationMethod.TABLET): _("signed on the tablet"),
-            str(AuthorizationMethod.PHONE): _("by phone"),
-        }[method]
+        how = coded({  # stored as codes: each reader reads how and who in their own language
+            str(AuthorizationMethod.LINK): gettext_noop("signed link"), str(AuthorizationMethod.TABLET): gettext_noop("signed on the tablet"),
+            str(AuthorizationMethod.PHONE): gettext_noop("by phone"),
+        }[method])
+        how_who = coded(gettext_noop("%(how)s: %(name)s"), how=how, name=signer_name)
         auth = Authorization(
             order=order, estimate=locked, method=method, signer_name=signer_name, phone_said=said,
             recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None, approved_at=approved_at, recorded_at=at,
@@ -832,10 +833,11 @@ def _decide(
             amount, lines = amounts[job.pk]
             line_amounts = [LineAmount(ln.quantity, ln.unit_price, ln.discount) for ln in lines]
             (approved_amounts if d["approve"] else declined_amounts).extend(line_amounts)
-            reason = d["reason"] or ("" if d["approve"] else _("Declined by the customer"))
+            reason = d["reason"] or ("" if d["approve"] else coded(gettext_noop("Declined by the customer")))
             repair_job_move(
                 actor=actor, job=job, to=JobStatus.AUTHORIZED if d["approve"] else JobStatus.DECLINED,
-                reason=f"{reason} ({how}: {signer_name})" if not d["approve"] else f"{how}: {signer_name}", at=at,
+                reason=how_who if d["approve"] else coded(gettext_noop("%(reason)s (%(how)s: %(name)s)"), reason=reason, how=how, name=signer_name),
+                at=at,
             )
             if not d["approve"]:
                 RepairJob.objects.filter(pk=job.pk).update(declined_reason=reason[:300])
@@ -873,17 +875,17 @@ def _decide(
         AuthorizationItem.objects.bulk_create(items)
         locked.decided_at = at
         locked.save(update_fields=["decided_at"])
-        _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=f"{how}: {signer_name}")
+        _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=how_who)
         order.refresh_from_db()
         any_approved = RepairJob.objects.filter(order=order, status__in=APPROVED_JOB_STATES).exists()
         if order.status == OrderStatus.WAITING_AUTH:
             repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at)
         elif order.status == OrderStatus.ESTIMATE_SENT and any_approved:
-            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=f"{how}: {signer_name}", at=at)
+            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=how_who, at=at)
         audit.record(
             actor=actor, obj=order, action="estimate.decided", store_id=order.store_id, customer_id=order.customer_id,
             changes={"approved_total": [None, str(auth.approved_total)], "declined_total": [None, str(auth.declined_total)]},
-            reason=f"{how}: {signer_name}", at=at,
+            reason=how_who, at=at,
         )
     return auth
 

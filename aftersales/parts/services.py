@@ -332,7 +332,7 @@ def adjustment_decide(*, actor: Any, request: AdjustmentRequest, approve: bool, 
             item = lock_stock_item(locked.store, locked.part)
             locked.movement = record_movement(
                 item=item, kind=MovementKind.ADJUSTMENT, quantity=locked.quantity, actor=actor,
-                reason=f"{locked.reason} ({_('approved')})",
+                reason=coded(gettext_noop("%(reason)s (approved)"), reason=locked.reason),
             )
         locked.save(update_fields=["decided_by", "decided_at", "movement"])
         audit.record(actor=actor, obj=locked, action="stock.adjustment_" + target, store_id=locked.store_id, reason=reason)

@@ -206,9 +206,18 @@ def audit_action(event: Any) -> str:
     return pgettext("audit action", "%(object)s: %(action)s") % {"object": entity, "action": text} if entity else capfirst(text)
 
 
+#: the records whose name (``str``) is what people call them: an order's or invoice's number, a customer's name, a
+#: car's plate; other records' ``str`` holds ids and codes, and the trail names only their kind
+AUDIT_NAMED = {"customers.customer", "workshop.repairorder", "vehicles.vehicle", "billing.invoice", "billing.creditnote",
+               "parts.part", "parts.supplier", "staff.user", "stores.store", "workshop.repairjob"}
+
+
 def _audit_object_name(event: Any) -> str:
     """What the audited object was called when it changed (an order's number, a customer's name), in the reader's
     language when written in both; nothing when only an id was recorded."""
+    model = _audit_model(event)
+    if model is None or model._meta.label_lower not in AUDIT_NAMED:
+        return ""
     text = names.one_language(getattr(event, "object_repr", "") or "").strip()
     if not re.search(r"[A-Za-z\u3400-\u9fff]", text) or len(text) > 60:  # ids only ("5@1", "3:4 2026-01-01–")
         return ""
