@@ -27,7 +27,7 @@ MARK = '{"_t":'
 
 def _plain(value: Any) -> Any:
     if isinstance(value, ReadTimeText):
-        return json.loads(value.raw)
+        return json.loads(value.code)
     if isinstance(value, str) and value.startswith(MARK):
         try:
             return json.loads(value)
@@ -108,7 +108,7 @@ def _render(data: dict[str, Any]) -> str:
 
 def render(value: Any) -> str:
     """A stored text in the active language: a coded one rendered, any other as it is."""
-    raw = value.raw if isinstance(value, ReadTimeText) else value
+    raw = value.code if isinstance(value, ReadTimeText) else value
     if not isinstance(raw, str) or not raw.startswith(MARK):
         return "" if raw is None else str(raw)
     try:
@@ -123,31 +123,69 @@ class ReadTimeText(str):
     ``==`` see); ``str()`` and ``format()`` render it in the language active now. ``raw`` is what is stored."""
 
     raw: str
+    code: str
 
-    def __new__(cls, raw: str) -> ReadTimeText:
-        obj = super().__new__(cls, render(raw))
-        obj.raw = raw
+    def __new__(cls, raw: str, code: str | None = None) -> ReadTimeText:
+        obj = super().__new__(cls, render(code or raw))
+        obj.raw = raw  # what is stored (saved again, the row keeps it)
+        obj.code = code or raw  # what is rendered
         return obj
 
     def __str__(self) -> str:
-        return render(self.raw)
+        return render(self.code)
 
     def __format__(self, spec: str) -> str:
-        return format(render(self.raw), spec)
+        return format(render(self.code), spec)
 
     def __html__(self) -> str:
         from django.utils.html import escape
 
-        return str(escape(render(self.raw)))
+        return str(escape(render(self.code)))
 
     def __reduce__(self) -> Any:
-        return (ReadTimeText, (self.raw,))
+        return (ReadTimeText, (self.raw, self.code))
+
+
+#: the fixed sentences services stored as words before they stored codes: a row written then ("开始检测", "Work
+#: started") is read as the code it stands for, so old timelines read in the reader's language too (no migration)
+LEGACY = (
+    "Additional work to approve", "Answered by phone", "Answered through the survey link", "Appointment cancelled",
+    "Appointment rescheduled", "Approved by phone", "Cancelled by the customer online", "Cancelled by the customer",
+    "Cancelled by the owner in the app", "Checked in at the store", "Customer arrived",
+    "Customer told the feedback was received", "Declined by the crew", "Declined by the customer", "Delivered and paid",
+    "Excel import", "Final QC passed", "Final QC", "From requisitions", "History import", "Inspection started",
+    "Message queued by the daily sweep", "New link requested", "No answer after the last attempt", "No-show",
+    "Personal data export", "Quality checks and cleaning passed", "Re-run by an operator",
+    "Rescheduled by the customer online", "Resolution reported to the customer", "Sheet changed after the link was sent",
+    "Signed on the courtesy car return contract", "Walk-in", "Work started",
+)
+_legacy: dict[str, str] = {}
+
+
+def _legacy_code(value: str) -> str | None:
+    """The code of a fixed sentence stored as words (in either language), else None."""
+    if not _legacy:
+        from django.utils.translation import gettext, override
+
+        for msgid in LEGACY:
+            _legacy[msgid] = msgid
+            with override("zh-hans"):
+                _legacy.setdefault(gettext(msgid), msgid)
+    msgid = _legacy.get(value)
+    return coded(msgid) if msgid else None
 
 
 def read_time(value: Any) -> Any:
-    """``value`` as it is read: a coded text as a :class:`ReadTimeText`, anything else unchanged."""
-    if isinstance(value, str) and not isinstance(value, ReadTimeText) and value.startswith(MARK):
+    """``value`` as it is read: a coded text (or a fixed sentence stored as words before the codes) as a
+    :class:`ReadTimeText`, anything else unchanged."""
+    if not isinstance(value, str) or isinstance(value, ReadTimeText):
+        return value
+    if value.startswith(MARK):
         return ReadTimeText(value)
+    if 0 < len(value) <= 60:
+        legacy = _legacy_code(value)
+        if legacy is not None:
+            return ReadTimeText(value, legacy)
     return value
 
 

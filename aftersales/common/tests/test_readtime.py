@@ -68,3 +68,17 @@ def test_stored_as_a_code_read_in_each_readers_language(django_user_model):
     plain = audit.record(actor=user, obj=user, action="user.updated", reason="顾客来电改时间")
     with override("en"):
         assert AuditEvent.objects.get(pk=plain.pk).reason == "顾客来电改时间"
+
+
+@pytest.mark.django_db
+def test_a_fixed_sentence_stored_as_words_before_the_codes_reads_in_the_readers_language(django_user_model):
+    user = django_user_model.objects.create(username="old-writer")
+    old = audit.record(actor=user, obj=user, action="user.updated", reason="开始检测")  # a row from before the codes
+    assert AuditEvent.objects.filter(pk=old.pk, reason="开始检测").exists()
+    with override("en"):
+        row = AuditEvent.objects.get(pk=old.pk)
+        assert row.reason == "Inspection started" and str(row.reason) == "Inspection started"
+        row.save()
+    assert AuditEvent.objects.filter(pk=old.pk, reason="开始检测").exists()  # the row keeps what it had
+    with override("zh-hans"):
+        assert str(AuditEvent.objects.get(pk=old.pk).reason) == "开始检测"
