@@ -109,9 +109,9 @@ class RepairJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        from aftersales.common.names import job_title
+        from aftersales.common.names import one_language
 
-        return job_title(self)  # in the reader's language
+        return one_language(self.title)  # a title written in both languages: the reader's half (no query)
 
 
 class RepairJobEvent(models.Model):
