@@ -110,7 +110,7 @@ def chinese_left(texts: list[str], chinese: set[str], names: set[str]) -> set[st
 
 
 def _walk(client: Client, start: list[str], seen: set[str], check, problems: dict[str, set[str]], who: str,
-          limit: int = 45) -> None:
+          limit: int = 15) -> None:
     queue = [(url, 0) for url in start]
     walked = 0
     while queue and walked < limit:
@@ -119,7 +119,7 @@ def _walk(client: Client, start: list[str], seen: set[str], check, problems: dic
         if key in seen or SKIP_URL.search(urlsplit(url).path):
             continue
         seen.add(key)
-        response = client.get(url)
+        response = client.get(url, follow=True)  # a role's home is a redirect to its own start page
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
         walked += 1
@@ -147,7 +147,8 @@ def test_every_role_reads_every_page_in_its_language():
             def check(texts):
                 return chinese_left(texts, chinese, names)
         seen = _walk_as_everyone(language, check, problems)
-        assert len(seen) > 60  # the walk reached the screens
+        problems[f"{language}: pages walked"] |= set() if len(seen) > 60 else {f"only {len(seen)}"}
+    problems = {where: found for where, found in problems.items() if found}
     assert not problems, "\n".join(f"{where}: {' | '.join(sorted(found))}" for where, found in sorted(problems.items()))
 
 
