@@ -52,6 +52,16 @@ def coded(msgid: str, context: str | None = None, **params: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def coded_label(label: Any) -> str:
+    """A choice's label (``gettext_lazy`` / ``pgettext_lazy``) stored as a code: ``coded_label(SignedVia.SCREEN.label)``."""
+    args = getattr(label, "_args", None)
+    if args and len(args) == 1:
+        return coded(str(args[0]))
+    if args and len(args) == 2:
+        return coded(str(args[1]), context=str(args[0]))
+    return str(label)
+
+
 def names_pair(zh: str, en: str) -> dict[str, str]:
     """A parameter that is a name in two languages (a part's name_zh / name_en)."""
     return {"zh": zh or "", "en": en or ""}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop, override
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
-from aftersales.common.readtime import coded
+from aftersales.common.readtime import coded, coded_label
 from aftersales.common.transitions import move
 
 from . import business_time, classifier
@@ -134,7 +134,7 @@ def followup_create_for_order(*, order: Any, actor: Any = None) -> FollowUp:
                 followup.expires_at = attempts[-1] + dt.timedelta(hours=cfg.survey_valid_hours)
             followup.save()
             FollowUpEvent.objects.create(followup=followup, from_state="", to_state=FollowUpStatus.OPEN, actor=None,
-                                         reason=followup.get_method_display(), at=timezone.now())
+                                         reason=coded_label(FollowUpMethod(followup.method).label), at=timezone.now())
             audit.record(actor=actor, obj=followup, action="followup.created", store_id=order.store_id, customer_id=customer.pk,
                          changes={"due_at": [None, followup.due_at.isoformat()]})
     except IntegrityError:

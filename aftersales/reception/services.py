@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop, override
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
-from aftersales.common.readtime import coded
+from aftersales.common.readtime import coded, coded_label
 from aftersales.common.transitions import move
 from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
 
@@ -404,7 +404,7 @@ def handover_sign(
         locked.signature.save(f"{digest}.png", ContentFile(content), save=False)
         locked.signer_name, locked.signed_at, locked.signed_via = signer_name, at, via
         locked.save(update_fields=["signature", "signer_name", "signed_at", "signed_via", "updated_at"])
-        _move(locked, HandoverStatus.SIGNED, actor, reason=str(SignedVia(via).label), at=at)
+        _move(locked, HandoverStatus.SIGNED, actor, reason=coded_label(SignedVia(via).label), at=at)
         audit.record(
             actor=actor, obj=locked, action="handover.signed", store_id=locked.store_id, customer_id=locked.customer_id,
             changes={"status": [HandoverStatus.DRAFT, HandoverStatus.SIGNED]}, reason=via, at=at,
