@@ -29,7 +29,7 @@ from aftersales.common import audit
 from aftersales.common.errors import Conflict, NotFound, ValidationFailed
 from aftersales.common.money import ZERO, q
 from aftersales.common.permissions import require, require_store
-from aftersales.common.readtime import coded
+from aftersales.common.readtime import coded, is_coded
 from aftersales.common.transitions import move
 from aftersales.customers.models import Customer
 
@@ -221,7 +221,9 @@ def _record(actor: Any, entry: PointsEntry, action: str) -> None:
     audit.record(
         actor=actor, obj=entry, action=action, store_id=entry.store_id, customer_id=entry.customer_id,
         changes={"points_balance": [entry.balance_after - entry.points, entry.balance_after]},
-        reason=f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
+        reason=coded(gettext_noop("%(kind)s/%(source)s %(points)s %(note)s"), kind=entry.kind, source=entry.source,
+                     points=f"{entry.points:+d}", note=entry.note) if is_coded(entry.note)
+        else f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
     )
 
 
