@@ -43,6 +43,14 @@ ALLOW = {"km", "kg", "pcs", "am", "pm", "vs", "http", "https", "www"}
 COLUMNS = {"visit_id", "part_number", "is_oem"}
 
 
+def LOCALE_DIRS_GLOB() -> list:
+    """The zh_Hans catalogues: the main one and every app's."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "aftersales"
+    return [package / "locale/zh_Hans/LC_MESSAGES/django.po", *sorted(package.glob("*/locale/zh_Hans/LC_MESSAGES/django.po"))]
+
+
 def code_values() -> set[str]:
     """Every value of every TextChoices of the project's apps."""
     for config in apps.get_app_configs():
@@ -170,6 +178,7 @@ def walk(client: Client, codes: set[str], chinese: bool, limit: int = 200) -> di
         page = Visible()
         page.feed(response.content.decode())
         found = raw_codes(page.texts, codes, chinese, usernames)
+        found |= {"stored code " + t[:40] for t in page.texts if '{"_t":' in t}  # a coded reason shown unrendered
         if found:
             problems[url] |= found
         if depth < 3:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext
 
 from aftersales.common.errors import Forbidden, NotFound
 from aftersales.common.permissions import require
@@ -162,7 +163,7 @@ def _drill_followups(question: str) -> Any:
         qs = kpis.answered_followups(scope, question).select_related("customer", "order", "store").order_by("answered_at", "id")
         field = f"score_{question}"
         ok = (lambda s: s >= 9) if question == "recommend" else (lambda s: s >= 8)
-        return ([_("Answered"), _("Store"), _("Customer"), _("Repair order"), _("Score")],
+        return ([pgettext("column", "Answered"), _("Store"), _("Customer"), _("Repair order"), _("Score")],
                 [_row([_local(f.answered_at, zone), f.store.name, str(f.customer), f.order.number, getattr(f, field)],
                       ok(getattr(f, field)), reverse("feedback:followup_detail", args=[f.pk])) for f in qs])
     return run
@@ -228,7 +229,7 @@ def _drill_timers(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, An
 
 def _drill_due_followups(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, Any]]]:
     qs = kpis.due_followups(scope).select_related("store", "customer", "order").order_by("overdue_at", "id")
-    return ([_("Repair order"), _("Store"), _("Customer"), _("Overdue at"), _("Answered")],
+    return ([_("Repair order"), _("Store"), _("Customer"), _("Overdue at"), pgettext("column", "Answered")],
             [_row([f.order.number, f.store.name, str(f.customer), _local(f.overdue_at, zone), _local(f.answered_at, zone)],
                   bool(f.on_time), reverse("feedback:followup_detail", args=[f.pk])) for f in qs])
 
@@ -267,7 +268,7 @@ def _drill_vehicles(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, 
 
 def _drill_enrolments(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, Any]]]:
     qs = kpis.winback_enrolments(scope).select_related("customer", "store").order_by("contacted_at", "id")
-    return ([_("Customer"), _("Store"), _("Contacted")],
+    return ([_("Customer"), _("Store"), pgettext("column", "Contacted")],
             [_row([str(e.customer), e.store.name, _local(e.contacted_at, zone)], e.hit,
                   reverse("web:customer_detail", args=[e.customer_id])) for e in qs])
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
 from aftersales.staff.models import Skill
 from aftersales.stores.models import Weekday
 
@@ -188,7 +189,7 @@ class AppointmentEvent(models.Model):
     from_state = models.CharField(_("from"), max_length=12, blank=True)
     to_state = models.CharField(_("to"), max_length=12)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    reason = ReadTimeCharField(_("reason"), max_length=300, blank=True)
     at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:

@@ -19,11 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import override, pgettext
+from django.utils.translation import gettext_noop, override, pgettext
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, NotFound, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 
 from . import availability
@@ -515,7 +516,7 @@ def _book(
         )
         if channel == BookingChannel.WALK_IN:
             # the customer is standing at the desk: arrived at once (never "late", never a no-show, no reminder)
-            _move(actor, appointment, AppointmentStatus.ARRIVED, _("Walk-in"))
+            _move(actor, appointment, AppointmentStatus.ARRIVED, coded(gettext_noop("Walk-in")))
             from aftersales.customers.services import customer_link_store
 
             customer_link_store(customer=person, store_id=store.pk)
@@ -565,7 +566,7 @@ def _reschedule(*, actor: Any, appointment: Appointment, start: Any, advisor: An
             store=store, service_type=locked.service_type, start=begin, duration=duration, advisor_id=advisor_id,
             priority=locked.priority, preferred_advisor_id=locked.advisor_id, exclude_id=locked.pk,
         )
-        _cancel_reminders(locked, actor, _("Appointment rescheduled"))
+        _cancel_reminders(locked, actor, coded(gettext_noop("Appointment rescheduled")))
         locked.start, locked.end = begin, end
         locked.bay_id, locked.technician_id, locked.advisor_id = allocation.bay_id, allocation.technician_id, allocation.advisor_id
         locked.save()
@@ -573,7 +574,7 @@ def _reschedule(*, actor: Any, appointment: Appointment, start: Any, advisor: An
         AppointmentEvent.objects.create(
             appointment=locked, from_state=AppointmentStatus.BOOKED, to_state=AppointmentStatus.BOOKED,
             actor=actor if getattr(actor, "pk", None) else None,
-            reason=(reason or _("Rescheduled from %(old)s") % {"old": timezone.localtime(old_start, store.zone).strftime("%Y-%m-%d %H:%M")})[:300],
+            reason=(reason or coded(gettext_noop("Rescheduled from %(old)s"), old=timezone.localtime(old_start, store.zone).strftime("%Y-%m-%d %H:%M")))[:300],
         )
         _release_parts(locked)
         _reserve_parts(actor=actor, appointment=locked)
@@ -612,13 +613,13 @@ def _customer_may_change(appointment: Appointment, token: str) -> None:
 def appointment_cancel_by_customer(*, appointment: Appointment, token: str, reason: str = "") -> Appointment:
     """The customer cancels from the link in their confirmation (no login; the signed link is the proof)."""
     _customer_may_change(appointment, token)
-    return _cancel(actor=None, appointment=appointment, reason=reason or _("Cancelled by the customer online"))
+    return _cancel(actor=None, appointment=appointment, reason=reason or coded(gettext_noop("Cancelled by the customer online")))
 
 
 def appointment_reschedule_by_customer(*, appointment: Appointment, token: str, start: Any) -> Appointment:
     """The customer picks another free time from the link in their confirmation."""
     _customer_may_change(appointment, token)
-    return _reschedule(actor=None, appointment=appointment, start=start, reason=_("Rescheduled by the customer online"))
+    return _reschedule(actor=None, appointment=appointment, start=start, reason=coded(gettext_noop("Rescheduled by the customer online")))
 
 
 def _cancel(*, actor: Any, appointment: Appointment, reason: str) -> Appointment:
@@ -626,7 +627,7 @@ def _cancel(*, actor: Any, appointment: Appointment, reason: str) -> Appointment
         locked = _locked(appointment)
         _move(actor, locked, AppointmentStatus.CANCELLED, reason)
         _release_parts(locked)
-        _cancel_reminders(locked, actor, _("Appointment cancelled"))
+        _cancel_reminders(locked, actor, coded(gettext_noop("Appointment cancelled")))
         _send_changed(locked, change="cancelled", key=f"appointment-changed:{locked.pk}:cancelled")
         audit.record(
             actor=actor, obj=locked, action="appointment.cancelled", store_id=locked.store_id, customer_id=locked.customer_id,
@@ -644,7 +645,7 @@ def appointment_mark_no_show(*, actor: Any, appointment: Appointment, reason: st
             raise ValidationFailed("not_started", _("An appointment that has not started yet cannot be a no-show."), "status")
         _move(actor, locked, AppointmentStatus.NO_SHOW, reason)
         _release_parts(locked)
-        _cancel_reminders(locked, actor, _("No-show"))
+        _cancel_reminders(locked, actor, coded(gettext_noop("No-show")))
         audit.record(
             actor=actor, obj=locked, action="appointment.no_show", store_id=locked.store_id, customer_id=locked.customer_id,
             changes={"status": [AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW]}, reason=reason,
@@ -659,7 +660,7 @@ def appointment_arrive(*, actor: Any, appointment: Appointment, reason: str = ""
         locked = _locked(appointment)
         before = locked.status
         _move(actor, locked, AppointmentStatus.ARRIVED, reason)
-        _cancel_reminders(locked, actor, _("Customer arrived"))
+        _cancel_reminders(locked, actor, coded(gettext_noop("Customer arrived")))
         audit.record(
             actor=actor, obj=locked, action="appointment.arrived", store_id=locked.store_id, customer_id=locked.customer_id,
             changes={"status": [before, AppointmentStatus.ARRIVED]}, reason=reason,

@@ -17,6 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
+from aftersales.common.names import guide_name, job_title, one_language
 from aftersales.common.pdf import cjk_font, para, table_style
 
 from .choices import DocumentKind
@@ -166,7 +167,7 @@ def _qc_report(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     rows = [[_("Job"), _("Check"), _("By"), _("At"), _("Note")]]
     for e in ctx.qc_events:
         label = {"done": _("Work finished (self-check)"), "passed_qc": _("Final QC passed"), "rework": _("Rework")}[e.to_state]
-        rows.append([e.job.title, label, str(e.actor or "—"), _local(e.at, ctx.order), e.reason])
+        rows.append([job_title(e.job), label, str(e.actor or "—"), _local(e.at, ctx.order), str(e.reason)])
     if len(rows) == 1:
         rows.append([_("No quality checks were recorded on this order."), "", "", "", ""])
     out.append(_table(rows, [50 * mm, 35 * mm, 25 * mm, 30 * mm, 30 * mm], st))
@@ -200,8 +201,9 @@ def _invoice(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
     rows = [[_("Job"), _("Item"), _("Qty"), _("Unit price"), _("Discount"), _("Amount")]]
     free = _("no charge")
     for line in inv.lines.all():
-        job = f"{line.job_title} ({free})" if line.no_charge else line.job_title
-        rows.append([job, f"{line.description} {line.code}", f"{line.quantity.normalize():f}", _money(line.unit_price), _money(line.discount), _money(line.amount)])
+        title = guide_name(line.job_title, None)  # in the document's language when written in both
+        job = f"{title} ({free})" if line.no_charge else title
+        rows.append([job, f"{one_language(line.description)} {line.code}", f"{line.quantity.normalize():f}", _money(line.unit_price), _money(line.discount), _money(line.amount)])
     out.append(_table(rows, [40 * mm, 55 * mm, 12 * mm, 22 * mm, 20 * mm, 23 * mm], st))
     rows = [
         [_("Subtotal"), _money(inv.subtotal)], [_("Discount"), _money(inv.discount)],

@@ -5,6 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from aftersales.common.readtime import ReadTimeCharField
 
 from aftersales.common.crypto import EncryptedTextField
 
@@ -41,7 +44,7 @@ class Invoice(models.Model):
     seq = models.PositiveIntegerField(_("sequence"), default=0)
     issued_at = models.DateTimeField(_("issued at"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=pgettext_lazy("invoice", "issued by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(_("status"), max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED)
     subtotal = models.DecimalField(_("subtotal"), **MONEY)
@@ -125,7 +128,7 @@ class InvoiceEvent(models.Model):
     from_state = models.CharField(max_length=10)
     to_state = models.CharField(max_length=10)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField()
 
     class Meta:
@@ -147,7 +150,7 @@ class CreditNote(models.Model):
     seq = models.PositiveIntegerField(_("sequence"))
     issued_at = models.DateTimeField(_("issued at"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=pgettext_lazy("invoice", "issued by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
     total = models.DecimalField(_("total"), **MONEY)  # negative
     tax = models.DecimalField(_("VAT included"), **MONEY)  # negative

@@ -18,12 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit, events
 from aftersales.common.db import service_atomic
 from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 
 from .choices import (
@@ -764,7 +766,7 @@ def _close_order(order: Any, *, actor: Any, at: dt.datetime) -> None:
 
     if order.status == OrderStatus.DELIVERED:
         when = max(at, order.delivered_at) if order.delivered_at else at  # history: paid at the till before leaving
-        order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.CLOSED, reason=_("Delivered and paid"), at=when)
+        order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.CLOSED, reason=coded(gettext_noop("Delivered and paid")), at=when)
 
 
 def delivery_record_history(*, actor: Any, order: Any) -> Delivery:

@@ -16,7 +16,7 @@ from .playbooks import PLAYBOOK_KINDS
 
 
 class ReminderActionForm(DomainForm):
-    action = forms.ChoiceField(label=_("Action"), choices=[("called", _("Called")), ("booked", _("Booked")), ("dismissed", _("Dismissed"))])
+    action = forms.ChoiceField(label=pgettext_lazy("contact result", "Action"), choices=[("called", _("Called")), ("booked", _("Booked")), ("dismissed", _("Dismissed"))])
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
 

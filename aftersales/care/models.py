@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import (
     CallTarget,
     DateEvent,
@@ -148,7 +150,7 @@ class ReminderEvent(models.Model):
     from_state = models.CharField(max_length=10)
     to_state = models.CharField(max_length=10)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

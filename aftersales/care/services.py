@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.errors import DomainError, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 
 from . import sweep
@@ -188,7 +189,7 @@ def reminders_send_pending(*, since: dt.date, limit: int | None = None) -> int:
                 if message.status not in (MessageStatus.SUPPRESSED, MessageStatus.FAILED, MessageStatus.CANCELLED):
                     # DUE → SENT (the lock above re-read DUE), as ``_move`` would, with its event row
                     events.append(ReminderEvent(reminder=reminder, from_state=ReminderStatus.DUE, to_state=ReminderStatus.SENT,
-                                                reason=_("Message queued by the daily sweep"), at=now))
+                                                reason=coded(gettext_noop("Message queued by the daily sweep")), at=now))
                     reminder.status = ReminderStatus.SENT
             for reminder in dismissed:
                 events.append(ReminderEvent(reminder=reminder, from_state=ReminderStatus.DUE,

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from .models import AuditEvent
+from .readtime import is_coded, stored
 
 
 def plain(value: Any) -> Any:
@@ -77,5 +78,5 @@ def record(
         store_id=store_id,
         customer_id=customer_id,
         changes=changes or {},
-        reason=reason[:500],
+        reason=stored(reason) if is_coded(reason) else str(reason)[:500],
     )

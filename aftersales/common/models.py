@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .readtime import ReadTimeCharField
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -36,7 +38,7 @@ class AuditEvent(models.Model):
         related_name="audit_events",
     )
     changes = models.JSONField(_("changes"), default=dict, blank=True)  # {field: [before, after]}
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    reason = ReadTimeCharField(_("reason"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("audit event")

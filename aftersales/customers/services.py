@@ -8,10 +8,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit, events
 from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.validators import mobile_digits, normalize_email, normalize_mobile, not_in_future, parse_date
 
 from .choices import Channel, ConsentPurpose, ConsentSource, ProgressFrequency, ReminderFrequency, Title
@@ -345,6 +347,6 @@ def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
     data = customer_export_data(customer)
     audit.record(
         actor=actor, obj=customer, action="customer.exported", store_id=customer.home_store_id, customer_id=customer.pk,
-        reason=_("Personal data export"),
+        reason=coded(gettext_noop("Personal data export")),
     )
     return data

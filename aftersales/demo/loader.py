@@ -20,11 +20,13 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from aftersales.billing.choices import PaymentMethod
 from aftersales.billing.services import invoice_issue, payment_record
 from aftersales.common.demo_login import DEMO_PASSWORD, demo_marker, mark_demo_install  # noqa: F401  (re-exported)
 from aftersales.common.money import q
+from aftersales.common.readtime import coded
 from aftersales.common.validators import (
     normalize_mobile,
     normalize_plate,
@@ -1223,7 +1225,7 @@ class _Builder:
         step = dt.timedelta(minutes=10)
         repair_order_move(actor=advisor, order=order, to=OrderStatus.ESTIMATE_SENT, at=opened + step)
         for job in order.jobs.all():
-            repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason="demo: approved", at=opened + 2 * step)
+            repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason=coded(gettext_noop("Approved by phone")), at=opened + 2 * step)
         repair_order_move(actor=advisor, order=order, to=OrderStatus.AUTHORIZED, at=opened + 2 * step)
         repair_order_move(actor=advisor, order=order, to=OrderStatus.IN_PROGRESS, at=opened + 3 * step)
 
@@ -1363,12 +1365,12 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.MAINTENANCE,
-                    "title": "电动车定期保养（三电系统检测）",
+                    "title": both("电动车定期保养（三电系统检测）", "EV periodic service (battery, motor and controls check)"),
                     "technician": techs["tech2"],
                     "lines": [
-                        labour("三电系统检测及常规保养工时", "1.00", "LAB-EV"),
-                        part("空调滤芯（活性炭）", 1, 128, "FLT-CABIN"),
-                        fee("高压系统绝缘检测", 150),
+                        labour(both("三电系统检测及常规保养工时", "EV systems check and service labour"), "1.00", "LAB-EV"),
+                        part(both("空调滤芯（活性炭）", "Cabin filter (activated carbon)"), 1, 128, "FLT-CABIN"),
+                        fee(both("高压系统绝缘检测", "High-voltage insulation test"), 150),
                     ],
                 }
             )
@@ -1376,22 +1378,22 @@ class _Builder:
         else:
             major = km - vs["km_at_last_major"] >= 9_000
             oil_lines = [
-                part("全合成机油 0W-20", vs["oil"], 88, "OIL-0W20"),
-                part("机油滤清器", 1, 68, "FLT-OIL"),
-                part("放油螺栓垫片", 1, 8, "WSH-DRAIN"),
+                part(both("全合成机油 0W-20", "Full synthetic engine oil 0W-20"), vs["oil"], 88, "OIL-0W20"),
+                part(both("机油滤清器", "Oil filter"), 1, 68, "FLT-OIL"),
+                part(both("放油螺栓垫片", "Drain plug washer"), 1, 8, "WSH-DRAIN"),
             ]
             if major:
                 vs["km_at_last_major"] = km
                 jobs.append(
                     {
                         "job_type": JobType.MAINTENANCE,
-                        "title": f"{round(km, -4) or 10000:,}公里大保养",
+                        "title": both(f"{round(km, -4) or 10000:,}公里大保养", f"{round(km, -4) or 10000:,} km major service"),
                         "technician": rng.choice((techs["tech"], techs["tech4"])),
                         "lines": [
-                            labour("大保养工时", "1.50", "LAB-MAJ"),
+                            labour(both("大保养工时", "Major service labour"), "1.50", "LAB-MAJ"),
                             *oil_lines,
-                            part("空气滤清器", 1, 118, "FLT-AIR"),
-                            part("空调滤芯", 1, 108, "FLT-CABIN"),
+                            part(both("空气滤清器", "Air filter"), 1, 118, "FLT-AIR"),
+                            part(both("空调滤芯", "Cabin filter"), 1, 108, "FLT-CABIN"),
                         ],
                     }
                 )
@@ -1400,9 +1402,9 @@ class _Builder:
                 jobs.append(
                     {
                         "job_type": JobType.MAINTENANCE,
-                        "title": "5,000公里小保养（更换机油机滤）",
+                        "title": both("5,000公里小保养（更换机油机滤）", "5,000 km minor service (oil and filter)"),
                         "technician": rng.choice((techs["tech"], techs["tech4"])),
-                        "lines": [labour("小保养工时", "0.80", "LAB-MIN"), *oil_lines],
+                        "lines": [labour(both("小保养工时", "Minor service labour"), "0.80", "LAB-MIN"), *oil_lines],
                     }
                 )
                 words.append("常规小保养")
@@ -1410,13 +1412,13 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.REPAIR,
-                    "title": "更换前刹车片",
+                    "title": both("更换前刹车片", "Replace front brake pads"),
                     "technician": techs["tech"],
                     "cause": "前刹车片剩余厚度约2mm",
                     "correction": "更换前刹车片，清洁制动卡钳",
                     "lines": [
-                        labour("更换前刹车片工时", "1.00", "LAB-BRK"),
-                        part("前刹车片（一套）", 1, 620, "BRK-PAD-F"),
+                        labour(both("更换前刹车片工时", "Front brake pads labour"), "1.00", "LAB-BRK"),
+                        part(both("前刹车片（一套）", "Front brake pads (set)"), 1, 620, "BRK-PAD-F"),
                     ],
                 }
             )
@@ -1426,13 +1428,13 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.REPAIR,
-                    "title": f"更换轮胎×{n}及四轮定位",
+                    "title": both(f"更换轮胎×{n}及四轮定位", f"Replace {n} tyres and wheel alignment"),
                     "technician": techs["tech4"],
                     "lines": [
-                        part("米其林 Primacy 4 225/55R17 轮胎", n, 980, "TYR-22555R17"),
-                        fee("轮胎动平衡", 30 * n),
-                        fee("四轮定位", 260),
-                        labour("拆装轮胎工时", "0.50", "LAB-TYR"),
+                        part(both("米其林 Primacy 4 225/55R17 轮胎", "Michelin Primacy 4 225/55R17 tyre"), n, 980, "TYR-22555R17"),
+                        fee(both("轮胎动平衡", "Wheel balancing"), 30 * n),
+                        fee(both("四轮定位", "Wheel alignment"), 260),
+                        labour(both("拆装轮胎工时", "Tyre fitting labour"), "0.50", "LAB-TYR"),
                     ],
                 }
             )
@@ -1441,12 +1443,12 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.REPAIR,
-                    "title": "空调系统清洗及加注冷媒",
+                    "title": both("空调系统清洗及加注冷媒", "A/C cleaning and refrigerant recharge"),
                     "technician": techs["tech2"],
                     "lines": [
-                        labour("空调系统检测清洗工时", "0.80", "LAB-AC"),
-                        part("空调清洗剂", 1, 98, "AC-CLEAN"),
-                        part("R134a 冷媒（kg）", "0.50", 160, "AC-R134A"),
+                        labour(both("空调系统检测清洗工时", "A/C check and cleaning labour"), "0.80", "LAB-AC"),
+                        part(both("空调清洗剂", "A/C cleaner"), 1, 98, "AC-CLEAN"),
+                        part(both("R134a 冷媒（kg）", "R134a refrigerant (kg)"), "0.50", 160, "AC-R134A"),
                     ],
                 }
             )
@@ -1455,13 +1457,13 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.REPAIR,
-                    "title": "更换蓄电池",
+                    "title": both("更换蓄电池", "Replace battery"),
                     "technician": techs["tech2"],
                     "cause": "蓄电池检测健康度低于40%",
                     "correction": "更换蓄电池并清除故障码",
                     "lines": [
-                        part("瓦尔塔蓄电池 12V 60Ah", 1, 680, "BAT-60AH"),
-                        labour("更换蓄电池工时", "0.30", "LAB-BAT"),
+                        part(both("瓦尔塔蓄电池 12V 60Ah", "Varta battery 12V 60Ah"), 1, 680, "BAT-60AH"),
+                        labour(both("更换蓄电池工时", "Battery replacement labour"), "0.30", "LAB-BAT"),
                     ],
                 }
             )
@@ -1470,11 +1472,11 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.INSPECTION,
-                    "title": "故障灯亮，电脑诊断",
+                    "title": both("故障灯亮，电脑诊断", "Warning light on: scan-tool diagnosis"),
                     "technician": techs["foreman"],
                     "cause": "进气温度传感器信号异常",
                     "correction": "清洁传感器插头，清除故障码，路试正常",
-                    "lines": [fee("电脑故障诊断", 200), labour("诊断工时", "0.50", "LAB-DIAG")],
+                    "lines": [fee(both("电脑故障诊断", "Scan-tool diagnosis"), 200), labour(both("诊断工时", "Diagnosis labour"), "0.50", "LAB-DIAG")],
                 }
             )
             words.append("仪表故障灯亮")
@@ -1482,9 +1484,9 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.REPAIR,
-                    "title": "更换雨刮片",
+                    "title": both("更换雨刮片", "Replace wiper blades"),
                     "technician": techs["tech"],
-                    "lines": [part("无骨雨刮片（一对）", 1, 168, "WPR-PAIR")],
+                    "lines": [part(both("无骨雨刮片（一对）", "Frameless wiper blades (pair)"), 1, 168, "WPR-PAIR")],
                 }
             )
         if rng.random() < 0.05:
@@ -1492,14 +1494,14 @@ class _Builder:
             jobs.append(
                 {
                     "job_type": JobType.REPAIR,
-                    "title": "前保险杠钣金喷漆",
+                    "title": both("前保险杠钣金喷漆", "Front bumper panel and paint repair"),
                     "technician": techs["tech3"],
                     "cause": "停车时刮擦，前保险杠左侧凹陷掉漆",
                     "correction": "钣金修复，喷漆一面",
                     "lines": [
-                        labour("钣金工时", "3.00", "LAB-BODY"),
-                        fee("喷漆（一面）", 900),
-                        part("前保险杠左下饰条", 1, 260, "BMP-TRIM-L"),
+                        labour(both("钣金工时", "Panel beating labour"), "3.00", "LAB-BODY"),
+                        fee(both("喷漆（一面）", "Paint (one panel)"), 900),
+                        part(both("前保险杠左下饰条", "Front bumper lower left trim"), 1, 260, "BMP-TRIM-L"),
                     ],
                 }
             )
@@ -1510,6 +1512,12 @@ class _Builder:
                     line["discount"] = q(Decimal(line["quantity"]) * line["unit_price"] * Decimal("0.1"))
                     break
         return jobs, "，".join(words), long_job
+
+
+def both(zh: str, en: str) -> str:
+    """A name the demo writes in both languages ("更换前刹车片 / Replace front brake pads"): each screen, document and
+    message shows the reader's half (``common.names``), as the catalogue's and the labour guide's names do."""
+    return f"{zh} / {en}"
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:

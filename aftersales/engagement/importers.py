@@ -22,9 +22,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common.errors import DomainError, ValidationFailed
 from aftersales.common.money import parse_money
+from aftersales.common.readtime import coded
 from aftersales.common.validators import normalize_mobile, normalize_plate, normalize_vin
 
 from .models import ImportedVisit
@@ -396,7 +398,7 @@ def _apply_row(*, actor: Any, group: Any, job: Any, plan: RowPlan, out: ChunkRes
     customer = Customer.objects.filter(group=group, mobile=row["mobile"]).first()
     if customer is None:
         customer = customer_create(actor=actor, store=store, name=row["name"], mobile=row["mobile"],
-                                   reason=_("History import"))
+                                   reason=coded(gettext_noop("History import")))
         out.customers_created += 1
     else:
         customer_link_store(customer=customer, store_id=store.pk)
@@ -407,14 +409,14 @@ def _apply_row(*, actor: Any, group: Any, job: Any, plan: RowPlan, out: ChunkRes
         vehicle = Vehicle.objects.filter(group=group, plate=row["plate"]).order_by("-id").first()
     if vehicle is None:
         vehicle = vehicle_create(actor=actor, owner=customer, vin=row["vin"], plate=row["plate"], make=row["make"],
-                                 model=row["model"], reason=_("History import"),
+                                 model=row["model"], reason=coded(gettext_noop("History import")),
                                  confirm_plate=True)  # the file is the shop's record: pairs go to the data-quality page
         out.vehicles_created += 1
     if row["mileage"]:
         read_at = dt.datetime.combine(row["date"], dt.time(12), tzinfo=store.zone)
         if not MileageReading.objects.filter(vehicle=vehicle, km=row["mileage"], read_at=read_at).exists():
             mileage_record(actor=actor, vehicle=vehicle, km=row["mileage"], read_at=read_at, source=ReadingSource.IMPORT,
-                           note=_("History import"))
+                           note=coded(gettext_noop("History import")))
     ImportedVisit.objects.create(
         group=group, store=store, customer=customer, vehicle=vehicle, external_key=plan.key, visit_date=row["date"],
         mileage=row["mileage"], amount_paid=row["amount"], amount_refunded=row["refunded"], items=row["items"],

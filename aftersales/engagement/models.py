@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import AdvisorSource, ChangeSource, ImportStatus, Tier, TierReason, ValueClass
 
 TIER_LETTERS = [("", "—"), *Tier.choices]
@@ -163,7 +165,7 @@ class ImportJobEvent(models.Model):
     from_state = models.CharField(max_length=10)
     to_state = models.CharField(max_length=10)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField()
 
     class Meta:

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
 from aftersales.staff.models import Certificate, Skill
 from aftersales.workshop.choices import JobType
 
@@ -177,7 +178,7 @@ class EstimateEvent(models.Model):
     from_state = models.CharField(max_length=12)
     to_state = models.CharField(max_length=12)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField()
 
     class Meta:

@@ -25,13 +25,15 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, totals
+from aftersales.common.names import job_title
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded, in_both
 from aftersales.common.transitions import move
 from aftersales.workshop.choices import (
     APPROVED_JOB_STATES,
@@ -478,7 +480,7 @@ def _reopen_if_sent(order: RepairOrder, job: RepairJob, actor: Any, at: dt.datet
         return None
     estimate.version += 1
     estimate.save(update_fields=["version"])
-    _estimate_move(estimate, EstimateStatus.DRAFT, actor, at, reason=_("revised: %(t)s") % {"t": job.title})
+    _estimate_move(estimate, EstimateStatus.DRAFT, actor, at, reason=coded(gettext_noop("revised: %(t)s"), t=in_both(job_title, job)))
     EstimateRevision.objects.filter(estimate=estimate, superseded_at__isnull=True).update(superseded_at=at)
     audit.record(
         actor=actor, obj=order, action="estimate.revised", store_id=order.store_id, customer_id=order.customer_id,
@@ -647,7 +649,7 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
             total=figures.total, snapshot=_revision_snapshot(figures, note),
         )
         if additional and locked.status == OrderStatus.IN_PROGRESS:
-            repair_order_move(actor=actor, order=locked, to=OrderStatus.WAITING_AUTH, reason=_("Additional work to approve"), at=at)
+            repair_order_move(actor=actor, order=locked, to=OrderStatus.WAITING_AUTH, reason=coded(gettext_noop("Additional work to approve")), at=at)
         elif not additional and locked.status != OrderStatus.ESTIMATE_SENT:
             repair_order_move(actor=actor, order=locked, to=OrderStatus.ESTIMATE_SENT, at=at)
         customer = locked.customer
@@ -812,10 +814,11 @@ def _decide(
                     f"job_{job.pk}.aftermarket_consent",
                 )
             decided[job.pk]["has_aftermarket"] = has_aftermarket
-        how = {
-            str(AuthorizationMethod.LINK): _("signed link"), str(AuthorizationMethod.TABLET): _("signed on the tablet"),
-            str(AuthorizationMethod.PHONE): _("by phone"),
-        }[method]
+        how = coded({  # stored as codes: each reader reads how and who in their own language
+            str(AuthorizationMethod.LINK): gettext_noop("signed link"), str(AuthorizationMethod.TABLET): gettext_noop("signed on the tablet"),
+            str(AuthorizationMethod.PHONE): gettext_noop("by phone"),
+        }[method])
+        how_who = coded(gettext_noop("%(how)s: %(name)s"), how=how, name=signer_name)
         auth = Authorization(
             order=order, estimate=locked, method=method, signer_name=signer_name, phone_said=said,
             recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None, approved_at=approved_at, recorded_at=at,
@@ -830,10 +833,11 @@ def _decide(
             amount, lines = amounts[job.pk]
             line_amounts = [LineAmount(ln.quantity, ln.unit_price, ln.discount) for ln in lines]
             (approved_amounts if d["approve"] else declined_amounts).extend(line_amounts)
-            reason = d["reason"] or ("" if d["approve"] else _("Declined by the customer"))
+            reason = d["reason"] or ("" if d["approve"] else coded(gettext_noop("Declined by the customer")))
             repair_job_move(
                 actor=actor, job=job, to=JobStatus.AUTHORIZED if d["approve"] else JobStatus.DECLINED,
-                reason=f"{reason} ({how}: {signer_name})" if not d["approve"] else f"{how}: {signer_name}", at=at,
+                reason=how_who if d["approve"] else coded(gettext_noop("%(reason)s (%(how)s: %(name)s)"), reason=reason, how=how, name=signer_name),
+                at=at,
             )
             if not d["approve"]:
                 RepairJob.objects.filter(pk=job.pk).update(declined_reason=reason[:300])
@@ -871,17 +875,17 @@ def _decide(
         AuthorizationItem.objects.bulk_create(items)
         locked.decided_at = at
         locked.save(update_fields=["decided_at"])
-        _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=f"{how}: {signer_name}")
+        _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=how_who)
         order.refresh_from_db()
         any_approved = RepairJob.objects.filter(order=order, status__in=APPROVED_JOB_STATES).exists()
         if order.status == OrderStatus.WAITING_AUTH:
             repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at)
         elif order.status == OrderStatus.ESTIMATE_SENT and any_approved:
-            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=f"{how}: {signer_name}", at=at)
+            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=how_who, at=at)
         audit.record(
             actor=actor, obj=order, action="estimate.decided", store_id=order.store_id, customer_id=order.customer_id,
             changes={"approved_total": [None, str(auth.approved_total)], "declined_total": [None, str(auth.declined_total)]},
-            reason=f"{how}: {signer_name}", at=at,
+            reason=how_who, at=at,
         )
     return auth
 

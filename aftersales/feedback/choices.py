@@ -52,7 +52,7 @@ class Category(models.TextChoices):
 class CaseStatus(models.TextChoices):
     NEW = "new", pgettext_lazy("case status", "New")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("feedback case", "In progress")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", pgettext_lazy("case status", "Closed")
 

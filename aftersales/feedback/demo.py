@@ -73,7 +73,7 @@ def load(*, group: Any, now: dt.datetime | None = None) -> dict[str, int]:
     services.case_create(actor=advisor, store=store, kind="complaint", channel="review",
                          text="大众点评：预约了十点，结果十一点半才开始修，前台也没有解释。")
     services.case_submit_public(store=store, kind="complaint", name="王先生", mobile="13700001234",
-                                text="The lounge WiFi does not work and the coffee machine is broken.")
+                                text="休息室的 WiFi 连不上，咖啡机也坏了。")
     services.improvement_action_create(
         actor=manager, store=store, category="waiting", title="增设快修通道，保养预约客户 30 分钟内开工", owner=manager,
         start_date=timezone.localtime(now, store.zone).date() - dt.timedelta(days=20),

@@ -13,11 +13,12 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded, coded_label
 from aftersales.common.transitions import move
 
 from . import business_time, classifier
@@ -133,7 +134,7 @@ def followup_create_for_order(*, order: Any, actor: Any = None) -> FollowUp:
                 followup.expires_at = attempts[-1] + dt.timedelta(hours=cfg.survey_valid_hours)
             followup.save()
             FollowUpEvent.objects.create(followup=followup, from_state="", to_state=FollowUpStatus.OPEN, actor=None,
-                                         reason=followup.get_method_display(), at=timezone.now())
+                                         reason=coded_label(FollowUpMethod(followup.method).label), at=timezone.now())
             audit.record(actor=actor, obj=followup, action="followup.created", store_id=order.store_id, customer_id=customer.pk,
                          changes={"due_at": [None, followup.due_at.isoformat()]})
     except IntegrityError:
@@ -197,12 +198,13 @@ def followup_record_attempt(*, actor: Any, followup: FollowUp, note: str = "", n
         if locked.attempts >= len(times):
             locked.next_attempt_at = None
             locked.save(update_fields=["attempts", "note", "next_attempt_at"])
-            _followup_move(locked, FollowUpStatus.UNREACHED, actor, _("Not reached after %(n)s attempts") % {"n": locked.attempts}, now)
+            _followup_move(locked, FollowUpStatus.UNREACHED, actor, coded(gettext_noop("Not reached after %(n)s attempts"), n=locked.attempts), now)
         else:
             locked.next_attempt_at = max(times[locked.attempts], now)
             locked.save(update_fields=["attempts", "note", "next_attempt_at"])
             FollowUpEvent.objects.create(followup=locked, from_state=locked.status, to_state=locked.status, actor=actor,
-                                         reason=(_("Attempt %(n)s: not reached") % {"n": locked.attempts} + (f" · {note}" if note else ""))[:300], at=now)
+                                         reason=(coded(gettext_noop("Attempt %(n)s: not reached · %(note)s"), n=locked.attempts, note=note[:200]) if note
+                                                 else coded(gettext_noop("Attempt %(n)s: not reached"), n=locked.attempts)), at=now)
         audit.record(actor=actor, obj=locked, action="followup.attempt", store_id=locked.store_id, customer_id=locked.customer_id,
                      changes={"attempts": [locked.attempts - 1, locked.attempts]}, at=now)
     return locked
@@ -257,7 +259,7 @@ def followup_answer(
         locked.answered_by = actor if getattr(actor, "pk", None) else None
         locked.next_attempt_at = None
         locked.save()
-        _followup_move(locked, FollowUpStatus.ANSWERED, actor, _("Answered by phone") if actor else _("Answered through the survey link"), now)
+        _followup_move(locked, FollowUpStatus.ANSWERED, actor, coded(gettext_noop("Answered by phone")) if actor else coded(gettext_noop("Answered through the survey link")), now)
         audit.record(actor=actor, obj=locked, action="followup.answered", store_id=locked.store_id, customer_id=locked.customer_id,
                      changes={k: [None, v] for k, v in values.items()}, at=now)
         low = {code: v for code, v in values.items() if v < 8}
@@ -312,7 +314,7 @@ def followup_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict[
             locked.next_attempt_at = later[0] if later else None
             locked.save(update_fields=["attempts", "next_attempt_at"])
             FollowUpEvent.objects.create(followup=locked, from_state=locked.status, to_state=locked.status, actor=None,
-                                         reason=_("Survey link sent (attempt %(n)s)") % {"n": locked.attempts}, at=now)
+                                         reason=coded(gettext_noop("Survey link sent (attempt %(n)s)"), n=locked.attempts), at=now)
             counts["surveys"] += 1
     # surveys past their link's expiry; calls a day past the last attempt day without an answer
     stale = list(
@@ -328,7 +330,7 @@ def followup_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict[
                 continue
             locked.next_attempt_at = None
             locked.save(update_fields=["next_attempt_at"])
-            _followup_move(locked, FollowUpStatus.UNREACHED, None, _("No answer after the last attempt"), now)
+            _followup_move(locked, FollowUpStatus.UNREACHED, None, coded(gettext_noop("No answer after the last attempt")), now)
             audit.record(actor=None, obj=locked, action="followup.unreached", store_id=locked.store_id, customer_id=locked.customer_id, at=now)
             counts["unreached"] += 1
     return counts
@@ -403,7 +405,7 @@ def _case_create(
             kind="feedback.received", store=store, customer=customer, dedup_key=f"feedback:{case.pk}:received",
             variables={**customer_variables(customer=customer, store=store), "case_no": f"F{case.pk}", "owner_name": str(owner or store.name)},
         )
-        _event(case, EventKind.MESSAGE, None, _("Customer told the feedback was received"), at)
+        _event(case, EventKind.MESSAGE, None, coded(gettext_noop("Customer told the feedback was received")), at)
     with override(getattr(owner, "language", "") or "zh-hans"):
         title = _("New %(kind)s #%(n)s") % {"kind": case.get_kind_display(), "n": case.pk}
         details = text[:120]
@@ -577,7 +579,7 @@ def _tell_customer_resolved(case: FeedbackCase, at: dt.datetime) -> None:
     else:
         message_enqueue(kind="feedback.resolved", store=case.store, customer=case.customer, dedup_key=f"feedback:{case.pk}:resolved:{n}",
                         variables={**base, "resolution": case.resolution})
-    _event(case, EventKind.MESSAGE, None, _("Resolution reported to the customer"), at)
+    _event(case, EventKind.MESSAGE, None, coded(gettext_noop("Resolution reported to the customer")), at)
 
 
 def case_record_contact(*, actor: Any, case: FeedbackCase, note: str, now: dt.datetime | None = None) -> FeedbackCase:
@@ -647,7 +649,7 @@ def case_assign(*, actor: Any, case: FeedbackCase, owner: Any) -> FeedbackCase:
         before = locked.owner_id
         locked.owner = owner
         locked.save(update_fields=["owner"])
-        _event(locked, EventKind.NOTE, actor, _("Assigned to %(u)s") % {"u": owner})
+        _event(locked, EventKind.NOTE, actor, coded(gettext_noop("Assigned to %(u)s"), u=owner))
         with override(getattr(owner, "language", "") or "zh-hans"):  # the owner's language, not the actor's
             title = _("Case #%(n)s routed to you") % {"n": locked.pk}
         _notify_staff(store=locked.store, user=owner, title=title,
@@ -698,7 +700,7 @@ def case_resume(*, actor: Any, case: FeedbackCase, now: dt.datetime | None = Non
         paused_for = now - locked.paused_at
         locked.paused_at = None
         locked.save(update_fields=["paused_at"])
-        _event(locked, EventKind.RESUME, actor, _("Paused for %(h)s h") % {"h": round(paused_for.total_seconds() / 3600, 1)}, now)
+        _event(locked, EventKind.RESUME, actor, coded(gettext_noop("Paused for %(h)s h"), h=round(paused_for.total_seconds() / 3600, 1)), now)
         audit.record(actor=actor, obj=locked, action="feedback_case.resumed", store_id=locked.store_id, customer_id=locked.customer_id, at=now)
     return locked
 

@@ -13,13 +13,14 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import get_language, override
+from django.utils.translation import get_language, gettext_noop, override
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
 from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 from aftersales.workshop.choices import APPROVED_JOB_STATES, JobStatus, JobType, OrderStatus
 from aftersales.workshop.models import RepairJob, RepairOrder
@@ -325,7 +326,7 @@ def inspection_start(
         )
         InspectionEvent.objects.create(inspection=inspection, from_state="", to_state=inspection.status, actor=actor, at=at)
         if locked.status != OrderStatus.INSPECTING:
-            repair_order_move(actor=actor, order=locked, to=OrderStatus.INSPECTING, reason=_("Inspection started"), at=at)
+            repair_order_move(actor=actor, order=locked, to=OrderStatus.INSPECTING, reason=coded(gettext_noop("Inspection started")), at=at)
         audit.record(
             actor=actor, obj=inspection, action="inspection.started", store_id=locked.store_id,
             customer_id=locked.customer_id, changes={"checklist": [None, checklist.code]}, at=at,
@@ -670,7 +671,7 @@ def qc_final_start(*, actor: Any, order: RepairOrder, at: dt.datetime | None = N
         if not state.passed.get(ChecklistPurpose.PEER_CHECK):
             raise Conflict("checks_missing", _("The self-check and the peer check must pass first."), "kind")
         if locked.status != OrderStatus.QUALITY_CHECK:
-            locked = repair_order_move(actor=actor, order=locked, to=OrderStatus.QUALITY_CHECK, reason=_("Final QC"), at=at)
+            locked = repair_order_move(actor=actor, order=locked, to=OrderStatus.QUALITY_CHECK, reason=coded(gettext_noop("Final QC")), at=at)
     return locked
 
 
@@ -811,10 +812,10 @@ def qc_sign(
                 locked = repair_order_move(actor=actor, order=locked, to=OrderStatus.IN_PROGRESS, reason=reason, at=at)
         if passed and kind == ChecklistPurpose.FINAL_QC:
             if locked.status != OrderStatus.QUALITY_CHECK:
-                locked = repair_order_move(actor=actor, order=locked, to=OrderStatus.QUALITY_CHECK, reason=_("Final QC"), at=at)
+                locked = repair_order_move(actor=actor, order=locked, to=OrderStatus.QUALITY_CHECK, reason=coded(gettext_noop("Final QC")), at=at)
             for job in jobs:
                 if job.status == JobStatus.DONE:
-                    repair_job_move(actor=actor, job=job, to=JobStatus.PASSED_QC, reason=_("Final QC passed"), at=at)
+                    repair_job_move(actor=actor, job=job, to=JobStatus.PASSED_QC, reason=coded(gettext_noop("Final QC passed")), at=at)
                     state.jobs_done, state.jobs_passed = state.jobs_done - 1, state.jobs_passed + 1
         if passed and kind in (ChecklistPurpose.FINAL_QC, ChecklistPurpose.CLEANING):
             # The QC state once per request: the one read under the lock above, brought up to date with this check.
@@ -836,4 +837,4 @@ def _ready_if_everything_passed(*, actor: Any, order: RepairOrder, at: dt.dateti
     from aftersales.workshop.services import repair_order_move
 
     if order.status == OrderStatus.QUALITY_CHECK and state.everything_passed:
-        repair_order_move(actor=actor, order=order, to=OrderStatus.READY, reason=_("Quality checks and cleaning passed"), at=at)
+        repair_order_move(actor=actor, order=order, to=OrderStatus.READY, reason=coded(gettext_noop("Quality checks and cleaning passed")), at=at)

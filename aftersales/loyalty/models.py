@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import EntryKind, EntrySource, ReferralStatus, VoucherKind, VoucherStatus
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -77,7 +79,7 @@ class PointsEntry(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    note = ReadTimeCharField(_("note"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("points entry")

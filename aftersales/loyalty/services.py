@@ -23,11 +23,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, NotFound, ValidationFailed
 from aftersales.common.money import ZERO, q
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded, is_coded
 from aftersales.common.transitions import move
 from aftersales.customers.models import Customer
 
@@ -219,8 +221,11 @@ def _record(actor: Any, entry: PointsEntry, action: str, *, by_owner: bool = Fal
     audit.record(
         actor=actor, obj=entry, action=action, store_id=entry.store_id, customer_id=entry.customer_id,
         changes={"points_balance": [entry.balance_after - entry.points, entry.balance_after]},
-        reason=(f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}" + (" (owner app)" if by_owner else "")).strip(),
-        at=entry.at,
+        reason=coded(gettext_noop("%(kind)s/%(source)s %(points)s %(note)s (owner app)"), kind=entry.kind,
+                     source=entry.source, points=f"{entry.points:+d}", note=entry.note) if by_owner
+        else coded(gettext_noop("%(kind)s/%(source)s %(points)s %(note)s"), kind=entry.kind, source=entry.source,
+                   points=f"{entry.points:+d}", note=entry.note) if is_coded(entry.note)
+        else f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
     )
 
 
@@ -363,7 +368,7 @@ def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry |
                 entry = _write(
                     locked=locked, store=invoice.store, kind=EntryKind.EARN, source=EntrySource.PURCHASE, points=points,
                     source_key=key, actor=actor, at=at, invoice=invoice, rules=rules, cny_value=q(base),
-                    note=_("Invoice %(n)s") % {"n": invoice.number},
+                    note=coded(gettext_noop("Invoice %(n)s"), n=invoice.number),
                 )
                 _record(actor, entry, "points.earned")
             _qualify_referral(customer=locked, invoice=invoice, actor=actor)
@@ -481,7 +486,7 @@ def points_redeem_on_invoice(
             entry = _write(
                 locked=locked, store=invoice.store, kind=EntryKind.REDEEM, source=EntrySource.INVOICE, points=-number,
                 source_key=key, actor=actor, at=timezone.now(), invoice=invoice, cny_value=value,
-                note=_("Invoice %(n)s") % {"n": invoice.number},
+                note=coded(gettext_noop("Invoice %(n)s"), n=invoice.number),
             )
             _record(actor, entry, "points.redeemed", by_owner=owner is not None)
             return entry
@@ -655,8 +660,7 @@ def points_return_for_refund(*, refund: Any, actor: Any = None) -> PointsEntry |
             locked=locked, store=redeem.store, kind=EntryKind.REVERSE, source=EntrySource.INVOICE, points=give,
             source_key=source_key, actor=actor, at=refund.refunded_at, invoice=invoice, cny_value=q(refund.amount),
             reverses=redeem, expires_on=_earliest_expiry(redeem),
-            note=_("Refund #%(r)s of points paid on invoice %(n)s: %(why)s")
-            % {"r": refund.pk, "n": invoice.number, "why": refund.reason},
+            note=coded(gettext_noop("Refund #%(r)s of points paid on invoice %(n)s: %(why)s"), r=refund.pk, n=invoice.number, why=refund.reason),
         )
         _record(actor, entry, "points.refunded")
     return entry
@@ -675,7 +679,7 @@ def voucher_return_for_refund(*, refund: Any, actor: Any = None) -> Voucher:
     number = payment.invoice.number
     target = VoucherStatus.ISSUED if local_date(locked.store, at) <= locked.valid_until else VoucherStatus.EXPIRED
     move(locked, to=target, actor=_who(actor), transitions=VOUCHER_TRANSITIONS, event_model=VoucherEvent, event_fk="voucher",
-         reason=(_("Refund #%(r)s on invoice %(n)s") % {"r": refund.pk, "n": number})[:300], labels=VoucherStatus, at=at)
+         reason=(coded(gettext_noop("Refund #%(r)s on invoice %(n)s"), r=refund.pk, n=number))[:300], labels=VoucherStatus, at=at)
     before = str(locked.discount)
     locked.invoice, locked.discount, locked.redeemed_at, locked.redeem_key = None, None, None, None
     locked.save(update_fields=["invoice", "discount", "redeemed_at", "redeem_key"])
@@ -791,7 +795,7 @@ def points_expire_customer(*, customer: Any, today: dt.date | None = None) -> li
             entry = _write(
                 locked=locked, store=lot.store, kind=EntryKind.EXPIRE, source=EntrySource.EXPIRY, points=-lot.remaining,
                 source_key=f"expire:{lot.pk}", actor=None, at=timezone.now(), prefer_lot=lot,
-                note=_("Points earned %(d)s expired on %(e)s") % {"d": timezone.localtime(lot.at, lot.store.zone).date(), "e": lot.expires_on},
+                note=coded(gettext_noop("Points earned %(d)s expired on %(e)s"), d=timezone.localtime(lot.at, lot.store.zone).date(), e=lot.expires_on),
             )
             _record(None, entry, "points.expired")
             written.append(entry)
@@ -1135,7 +1139,7 @@ def _qualify_referral(*, customer: Customer, invoice: Any, actor: Any) -> Referr
         referrer = _lock_customer(referral.referrer)
         entry = _write(locked=referrer, store=store, kind=EntryKind.EARN, source=EntrySource.REFERRAL, points=points,
                        source_key=f"referral:{referral.pk}", actor=actor, at=now,
-                       note=_("Referred %(name)s") % {"name": customer.name})
+                       note=coded(gettext_noop("Referred %(name)s"), name=customer.name))
         _record(actor, entry, "points.earned")
         referral.reward_entry = entry
         referral.save(update_fields=["reward_entry"])

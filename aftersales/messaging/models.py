@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.crypto import EncryptedTextField
+from aftersales.common.readtime import ReadTimeCharField
 
 from .choices import AttemptOutcome, Channel, MessageStatus, Purpose, SmsProvider
 
@@ -176,7 +177,7 @@ class MessageEvent(models.Model):
     from_state = models.CharField(max_length=12)
     to_state = models.CharField(max_length=12)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

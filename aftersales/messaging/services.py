@@ -18,13 +18,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.bulk import update_rows
 from aftersales.common.db import service_atomic
 from aftersales.common.errors import DomainError, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.scoping import spans_group
 from aftersales.common.transitions import move
 
@@ -574,7 +575,7 @@ def message_retry(*, actor: Any, message: Message) -> Message:
         require_store(actor, message.store_id)
     with service_atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
-        message_move(message=locked, to=MessageStatus.PENDING, actor=actor, reason=_("Re-run by an operator"))
+        message_move(message=locked, to=MessageStatus.PENDING, actor=actor, reason=coded(gettext_noop("Re-run by an operator")))
         locked.next_attempt_at = timezone.now()
         locked.last_error = ""
         locked.save(update_fields=["next_attempt_at", "last_error"])
@@ -604,7 +605,7 @@ def phone_task_complete(*, actor: Any, task: Any, outcome: str) -> Any:
         locked.save(update_fields=["done_at", "outcome", "assigned_to"])
         message = Message.objects.select_for_update().get(pk=locked.message_id)
         if message.status == MessageStatus.SENT:
-            message_move(message=message, to=MessageStatus.DELIVERED, actor=actor, reason=_("Call made: %(o)s") % {"o": outcome[:200]})
+            message_move(message=message, to=MessageStatus.DELIVERED, actor=actor, reason=coded(gettext_noop("Call made: %(o)s"), o=outcome[:200]))
             message.delivered_at = now
             message.delivery_status = "called"
             message.save(update_fields=["delivered_at", "delivery_status"])

@@ -18,11 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, DomainError, ValidationFailed
 from aftersales.common.money import parse_money, q
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 from aftersales.common.uploads import check_image
 from aftersales.common.validators import normalize_plate, normalize_vin, parse_date
@@ -513,7 +515,7 @@ def _charge_order(actor: Any, booking: CourtesyBooking, charges: dict[str, Decim
              for k, v in charges.items() if v > 0]
     job = repair_job_add(actor=actor, order=order, title=_("Courtesy car %(plate)s return charges") % {"plate": booking.car.plate},
                          job_type=JobType.OTHER, lines=lines, at=at)
-    repair_job_move(actor=actor, job=job, to=JobStatus.AUTHORIZED, reason=_("Signed on the courtesy car return contract"), at=at)
+    repair_job_move(actor=actor, job=job, to=JobStatus.AUTHORIZED, reason=coded(gettext_noop("Signed on the courtesy car return contract")), at=at)
     return ChargeRoute.ORDER, job.pk
 
 

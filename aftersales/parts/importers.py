@@ -20,8 +20,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common.errors import DomainError, ValidationFailed
+from aftersales.common.readtime import coded
 from aftersales.common.spreadsheets import keep_text
 
 from . import catalogue
@@ -382,6 +384,6 @@ def apply(*, actor: Any, group: Any, data: bytes) -> ImportResult:
                     data_["prices"] = {c: p for c, p in data_["prices"].items() if f"price:{c}" in plan.changes}
                 if "aliases" in data_ and "aliases" not in plan.changes:
                     del data_["aliases"]
-                catalogue.part_update(actor=actor, part=existing[plan.number], reason=_("Excel import"), **data_)
+                catalogue.part_update(actor=actor, part=existing[plan.number], reason=coded(gettext_noop("Excel import")), **data_)
     result.applied = True
     return result

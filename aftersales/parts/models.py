@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import (
     AdjustmentStatus,
     Category,
@@ -72,7 +74,11 @@ class Part(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.name_zh}"
+        """The number and the name in the reader's language (the English name when reading English and it is set)."""
+        from django.utils.translation import get_language
+
+        english = (get_language() or "").startswith("en")
+        return f"{self.number} {self.name_en if english and self.name_en else self.name_zh}"
 
 
 class PartAlias(models.Model):
@@ -188,7 +194,7 @@ class StockMovement(models.Model):
     balance_after = models.DecimalField(_("on hand after"), **QTY)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    reason = ReadTimeCharField(_("reason"), max_length=300, blank=True)
     batch = models.ForeignKey(Batch, verbose_name=_("batch"), null=True, blank=True, on_delete=models.PROTECT, related_name="movements")
     # what the movement was for (traceability: an issued part → job → vehicle → customer)
     repair_job = models.ForeignKey(

@@ -20,11 +20,13 @@ from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRe
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, DomainError, Problems, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.scoping import get_or_404, restrict_to_stores
 from aftersales.common.transitions import move
 
@@ -416,7 +418,7 @@ def purchase_order_create_from_requisitions(
             PurchaseRequisition.objects.bulk_update(groups[supplier_id], ["status", "po_line"])
             audit.record(actor=actor, obj=order, action="parts.purchase_order_created", store_id=store.pk,
                          changes={"lines": [None, len(groups[supplier_id])], "supplier": [None, supplier_id]},
-                         reason=_("From requisitions"))
+                         reason=coded(gettext_noop("From requisitions")))
             orders.append(order)
     return orders
 
@@ -557,7 +559,7 @@ def purchase_order_receive(*, actor: Any, order: PurchaseOrder, lines: list[dict
             try:
                 stock_receive(
                     actor=actor, store=locked.store, part=line.part, quantity=qty, unit_cost=cost, po_line=line,
-                    reason=_("Purchase order %(n)s") % {"n": locked.number}, **batch,
+                    reason=coded(gettext_noop("Purchase order %(n)s"), n=locked.number), **batch,
                 )
             except DomainError as exc:
                 exc.field = f"lines[{n}].{exc.field or 'quantity'}"

@@ -13,11 +13,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.money import parse_money
+from aftersales.common.names import job_title
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded, in_both
 from aftersales.common.transitions import move
 
 from .choices import (
@@ -219,7 +222,7 @@ def stock_issue(*, actor: Any, store: Any, part: Part, quantity: Any, job: Any, 
                 )
         movement = record_movement(
             item=item, kind=MovementKind.ISSUE, quantity=-qty, actor=actor, batch=batch, repair_job=job,
-            reason=_("Issued to %(order)s / %(job)s") % {"order": job.order.number, "job": job.title},
+            reason=coded(gettext_noop("Issued to %(order)s / %(job)s"), order=job.order.number, job=in_both(job_title, job)),
         )
     return movement
 
@@ -331,7 +334,7 @@ def adjustment_decide(*, actor: Any, request: AdjustmentRequest, approve: bool, 
             item = lock_stock_item(locked.store, locked.part)
             locked.movement = record_movement(
                 item=item, kind=MovementKind.ADJUSTMENT, quantity=locked.quantity, actor=actor,
-                reason=f"{locked.reason} ({_('approved')})",
+                reason=coded(gettext_noop("%(reason)s (approved)"), reason=locked.reason),
             )
         locked.save(update_fields=["decided_by", "decided_at", "movement"])
         audit.record(actor=actor, obj=locked, action="stock.adjustment_" + target, store_id=locked.store_id, reason=reason)

@@ -19,10 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.scoping import get_or_404, restrict_to_stores
 from aftersales.common.transitions import move
 
@@ -276,13 +278,13 @@ def stocktake_post(*, actor: Any, stock_take: StockTake, reason: str = "") -> St
                 % {"v": f"{value:.2f}", "t": f"{threshold:.2f}"},
                 None,
             )
-        label = _("Stock-take #%(n)s") % {"n": locked.pk}
+        label = coded(gettext_noop("Stock-take #%(n)s"), n=locked.pk)
         for ln in todo:
             item = items[ln.stock_item_id]
             before = item.on_hand
             ln.movement = record_movement(
                 item=item, kind=MovementKind.STOCKTAKE, quantity=ln.counted_qty - ln.system_qty, actor=actor,  # type: ignore[operator]
-                reason=f"{label} ({_('counted')} {_fmt(ln.counted_qty)})", at=now,
+                reason=coded(gettext_noop("Stock-take #%(n)s (counted %(q)s)"), n=locked.pk, q=_fmt(ln.counted_qty)), at=now,
             )
             audit.record(actor=actor, obj=ln.movement, action="stock.stocktake_difference", store_id=locked.store_id,
                          changes={"on_hand": [str(before), str(item.on_hand)]}, reason=label)

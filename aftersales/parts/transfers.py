@@ -19,10 +19,12 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.scoping import get_or_404, visible_store_ids
 from aftersales.common.transitions import move
 
@@ -169,7 +171,7 @@ def transfer_ship(*, actor: Any, transfer: Transfer, batch: Batch | None = None)
             raise ValidationFailed("insufficient_batch", _("Not enough left of batch %(b)s.") % {"b": batch.number}, "batch")
         record_movement(
             item=item, kind=MovementKind.TRANSFER_OUT, quantity=-locked.quantity, actor=actor, batch=batch,
-            transfer=locked, at=now, reason=_("Transfer to %(store)s") % {"store": locked.to_store.name},
+            transfer=locked, at=now, reason=coded(gettext_noop("Transfer to %(store)s"), store=locked.to_store.name),
         )
         locked.shipped_at = now
         locked.save(update_fields=["shipped_at"])
@@ -190,7 +192,7 @@ def transfer_receive(*, actor: Any, transfer: Transfer) -> Transfer:
         item = lock_stock_item(locked.to_store, locked.part)
         record_movement(
             item=item, kind=MovementKind.TRANSFER_IN, quantity=locked.quantity, actor=actor, unit_cost=out.unit_cost,
-            batch=out.batch, transfer=locked, at=now, reason=_("Transfer from %(store)s") % {"store": locked.from_store.name},
+            batch=out.batch, transfer=locked, at=now, reason=coded(gettext_noop("Transfer from %(store)s"), store=locked.from_store.name),
         )
         locked.received_at = now
         locked.save(update_fields=["received_at"])

@@ -19,10 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from aftersales.common import audit, throttle
 from aftersales.common.errors import ValidationFailed
+from aftersales.common.readtime import coded
 from aftersales.common.validators import normalize_mobile
 
 from .models import SignInCode
@@ -201,7 +202,7 @@ def owner_book_with_pickup(
 def owner_cancel(*, customer: Any, appointment: Any) -> Any:
     from aftersales.appointments.services import appointment_cancel_by_owner
 
-    return appointment_cancel_by_owner(customer=customer, appointment=appointment, reason=_("Cancelled by the owner in the app"))
+    return appointment_cancel_by_owner(customer=customer, appointment=appointment, reason=coded(gettext_noop("Cancelled by the owner in the app")))
 
 
 def owner_reschedule(*, customer: Any, appointment: Any, start: Any) -> Any:

@@ -14,11 +14,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded, coded_label
 from aftersales.common.transitions import move
 from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
 
@@ -163,7 +164,7 @@ def _move(handover: Handover, to: str, actor: Any, reason: str = "", at: dt.date
 def _void_link(handover: Handover, actor: Any) -> None:
     """A change after the signing link went out: the customer must see the new sheet, so the old link stops."""
     if handover.status == HandoverStatus.AWAITING_SIGNATURE:
-        _move(handover, HandoverStatus.DRAFT, actor, reason=_("Sheet changed after the link was sent"))
+        _move(handover, HandoverStatus.DRAFT, actor, reason=coded(gettext_noop("Sheet changed after the link was sent")))
 
 
 # ---- services -----------------------------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ def handover_request_signature(*, actor: Any, handover: Handover) -> Handover:
         if locked.status == HandoverStatus.SIGNED:
             raise Conflict("handover_signed", _("The customer has already signed this sheet."), "status")
         if locked.status == HandoverStatus.AWAITING_SIGNATURE:
-            _move(locked, HandoverStatus.DRAFT, actor, reason=_("New link requested"))
+            _move(locked, HandoverStatus.DRAFT, actor, reason=coded(gettext_noop("New link requested")))
         _move(locked, HandoverStatus.AWAITING_SIGNATURE, actor)
         language = getattr(locked.customer, "language", "") or "zh-hans"
         with override(language):
@@ -443,7 +444,7 @@ def handover_sign(
         locked.signature.save(f"{digest}.png", ContentFile(content), save=False)
         locked.signer_name, locked.signed_at, locked.signed_via = signer_name, at, via
         locked.save(update_fields=["signature", "signer_name", "signed_at", "signed_via", "updated_at"])
-        _move(locked, HandoverStatus.SIGNED, actor, reason=str(SignedVia(via).label), at=at)
+        _move(locked, HandoverStatus.SIGNED, actor, reason=coded_label(SignedVia(via).label), at=at)
         audit.record(
             actor=actor, obj=locked, action="handover.signed", store_id=locked.store_id, customer_id=locked.customer_id,
             changes={"status": [HandoverStatus.DRAFT, HandoverStatus.SIGNED]}, reason=via, at=at,

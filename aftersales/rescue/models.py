@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import AlertKind, CaseStatus, Incident, Source, UnitKind, UnitStatus
 
 LAT = {"max_digits": 9, "decimal_places": 6}
@@ -122,7 +124,7 @@ class RescueEvent(models.Model):
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField()
     lat = models.DecimalField(null=True, blank=True, **LAT)
     lng = models.DecimalField(null=True, blank=True, **LAT)

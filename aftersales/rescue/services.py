@@ -13,10 +13,12 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
 
@@ -452,7 +454,7 @@ def case_crew_decline(*, actor: Any, case: RescueCase, reason: str = "", at: dt.
         RescueUnit.objects.filter(pk=unit_id, case_id=locked.pk).update(status=UnitStatus.AVAILABLE, case=None)
         locked.unit = None
         locked.promised_at = locked.eta_at = locked.dispatched_at = None
-        _move(locked, CaseStatus.ACCEPTED, actor, at=at, reason=reason or _("Declined by the crew"),
+        _move(locked, CaseStatus.ACCEPTED, actor, at=at, reason=reason or coded(gettext_noop("Declined by the crew")),
               also_save=("unit", "promised_at", "eta_at", "dispatched_at"))
         _audit(actor, locked, "rescue.crew_declined", {"unit": [unit_id, None]}, at)
     return locked
@@ -563,7 +565,7 @@ def owner_cancel(*, customer: Any, case: RescueCase, at: dt.datetime | None = No
     with transaction.atomic():
         locked = _locked(case)
         locked.closed_at = at
-        _move(locked, CaseStatus.CANCELLED, None, at=at, reason=_("Cancelled by the customer"), also_save=("closed_at",))
+        _move(locked, CaseStatus.CANCELLED, None, at=at, reason=coded(gettext_noop("Cancelled by the customer")), also_save=("closed_at",))
         _audit(None, locked, "rescue.cancelled", {"status": [None, CaseStatus.CANCELLED]}, at)
     return locked
 
@@ -664,7 +666,7 @@ def case_check_in(*, actor: Any, case: RescueCase, at: dt.datetime | None = None
                                    caption=(photo.caption or _("Rescue %(n)s") % {"n": locked.number})[:120])
         locked.handover = handover
         locked.closed_at = at
-        _move(locked, CaseStatus.CLOSED, actor, at=at, reason=_("Checked in at the store"), also_save=("handover", "closed_at"))
+        _move(locked, CaseStatus.CLOSED, actor, at=at, reason=coded(gettext_noop("Checked in at the store")), also_save=("handover", "closed_at"))
         _audit(actor, locked, "rescue.checked_in", {"handover": [None, handover.pk]}, at)
     return handover
 

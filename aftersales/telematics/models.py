@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import AlertStatus, Protocol, RejectReason, RuleKind, Severity
 
 
@@ -159,7 +161,7 @@ class AlertEvent(models.Model):
     from_state = models.CharField(max_length=8, blank=True)
     to_state = models.CharField(max_length=8)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

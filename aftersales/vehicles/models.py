@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.models import TimeStampedModel
+from aftersales.common.readtime import ReadTimeCharField
 
 from .choices import FuelType, ReadingSource
 
@@ -60,7 +61,7 @@ class VehicleOwnership(models.Model):
     customer = models.ForeignKey("customers.Customer", verbose_name=_("owner"), on_delete=models.PROTECT, related_name="ownerships")
     started_on = models.DateField(_("from"))
     ended_on = models.DateField(_("until"), null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = ReadTimeCharField(_("reason"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("ownership")

@@ -1,11 +1,12 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OrderStatus(models.TextChoices):
     """The repair order's life from check-in to delivery (SPEC §4–§8)."""
 
-    CHECKED_IN = "checked_in", _("Checked in")
+    CHECKED_IN = "checked_in", pgettext_lazy("order status", "Checked in")
     INSPECTING = "inspecting", _("Inspecting")
     ESTIMATE_SENT = "estimate_sent", _("Estimate sent")
     AUTHORIZED = "authorized", _("Authorized")
@@ -58,7 +59,7 @@ class JobStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
     DISPATCHED = "dispatched", _("Dispatched")
     IN_PROGRESS = "in_progress", _("In progress")
-    DONE = "done", _("Done")
+    DONE = "done", pgettext_lazy("job status", "Done")
     PASSED_QC = "passed_qc", _("Passed QC")
     REWORK = "rework", _("Rework")
 

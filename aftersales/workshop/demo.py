@@ -14,8 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Max
+from django.utils.translation import gettext_noop
 
 from aftersales.common.errors import DomainError
+from aftersales.common.readtime import coded
 
 from . import floor_services as fs
 from .choices import IN_SHOP_STATES, JobStatus, LineKind, OrderStatus
@@ -25,11 +27,11 @@ from .services import progress_note_add, repair_job_add, repair_job_move, repair
 
 # (job title, standard hours, skill) per car; labour at the store's rate
 SCENARIOS: list[list[tuple[str, str, str]]] = [
-    [("10,000 公里保养", "1.5", "maintenance"), ("空调滤芯更换", "0.5", "aircon")],
-    [("更换前刹车片", "1.2", "tyres")],
-    [("发动机故障灯检查", "1.0", "engine"), ("节气门清洗", "0.8", "engine")],
-    [("前保险杠钣金喷漆", "4.0", "body")],
-    [("高压电池检测", "1.0", "ev")],
+    [("10,000 公里保养 / 10,000 km service", "1.5", "maintenance"), ("空调滤芯更换 / Replace cabin filter", "0.5", "aircon")],
+    [("更换前刹车片 / Replace front brake pads", "1.2", "tyres")],
+    [("发动机故障灯检查 / Engine warning light check", "1.0", "engine"), ("节气门清洗 / Throttle body cleaning", "0.8", "engine")],
+    [("前保险杠钣金喷漆 / Front bumper panel and paint repair", "4.0", "body")],
+    [("高压电池检测 / High-voltage battery check", "1.0", "ev")],
 ]
 RATE = Decimal("280.00")
 
@@ -55,19 +57,19 @@ def _fresh_orders(store: Any, advisor: Any, now: dt.datetime) -> list[RepairOrde
         promised = {0: now + dt.timedelta(minutes=45), 1: now - dt.timedelta(minutes=10)}.get(n, now + dt.timedelta(hours=4))
         order = repair_order_check_in(
             actor=advisor, store=store, customer=customer, vehicle=vehicle, advisor=advisor, at=opened,
-            complaint="、".join(title for title, _h, _s in jobs), promised_at=promised,
+            complaint="、".join(title.split(" / ")[0] for title, _h, _s in jobs), promised_at=promised,
         )
         made = [
             repair_job_add(
                 actor=advisor, order=order, title=title, job_type="maintenance" if skill == "maintenance" else "repair",
                 standard_hours=hours, required_skill=skill, at=opened,
-                lines=[{"kind": "labour", "description": f"{title} 工时", "quantity": hours, "unit_price": str(RATE)}],
+                lines=[{"kind": "labour", "description": "{} 工时 / {} labour".format(*title.split(" / ")), "quantity": hours, "unit_price": str(RATE)}],
             )
             for title, hours, skill in jobs
         ]
         repair_order_move(actor=advisor, order=order, to=OrderStatus.ESTIMATE_SENT, at=opened + dt.timedelta(minutes=5))
         for job in made:
-            repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason="demo: approved by phone",
+            repair_job_move(actor=advisor, job=job, to=JobStatus.AUTHORIZED, reason=coded(gettext_noop("Approved by phone")),
                             at=opened + dt.timedelta(minutes=9))
         repair_order_move(actor=advisor, order=order, to=OrderStatus.AUTHORIZED, at=opened + dt.timedelta(minutes=10))
         out.append(order)
@@ -123,7 +125,7 @@ def load(*, group: Any, now: dt.datetime) -> dict[str, int]:
                         working.add(tech.pk)
                     if n % 2 == 0:
                         progress_note_add(actor=order.advisor or advisor, order=order, is_public=True, at=at(20 + 5 * k),
-                                          text=f"{job.title}正在进行中（{job.bay}）")
+                                          text=f"{job.title.split(' / ')[0]}正在进行中（{job.bay}）")
                 except DomainError:  # a demo shortcut the rules refuse is simply left out
                     continue
         line = (

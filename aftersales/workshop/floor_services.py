@@ -14,12 +14,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 
 from .choices import (
     ASSIGNED_JOB_STATES,
@@ -253,7 +255,7 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         if locked.status != JobStatus.IN_PROGRESS:
             repair_job_move(actor=actor, job=locked, to=JobStatus.IN_PROGRESS, at=at)
         if order.status == OrderStatus.AUTHORIZED:
-            order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=_("Work started"), at=at)
+            order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=coded(gettext_noop("Work started")), at=at)
         audit.record(
             actor=actor, obj=order, action="repair_job.clock_on", store_id=order.store_id, customer_id=order.customer_id,
             changes={f"job {locked.seq}": [None, "clocked on"]},

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.common.readtime import ReadTimeCharField
+
 from .choices import JobStatus, JobType, LineKind, OrderStatus
 
 
@@ -60,7 +62,7 @@ class RepairOrderEvent(models.Model):
     from_state = models.CharField(max_length=20)
     to_state = models.CharField(max_length=20)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField()
 
     class Meta:
@@ -107,7 +109,9 @@ class RepairJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        from aftersales.common.names import one_language
+
+        return one_language(self.title)  # a title written in both languages: the reader's half (no query)
 
 
 class RepairJobEvent(models.Model):

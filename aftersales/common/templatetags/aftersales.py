@@ -200,7 +200,40 @@ def audit_action(event: Any) -> str:
     if label is None and model is not None:
         label = _choices_label(model, verb, ("status", "state")) or _choices_label(model, parts[-1], ("status", "state"))
     text = str(label if label is not None else pgettext("audit", "changed"))
+    name = _audit_object_name(event)
+    if entity and name:  # "工单 RO-GZ-2612-0042：已交车", "客户 张三：已修改"
+        return pgettext("audit action", "%(object)s %(name)s: %(action)s") % {"object": entity, "name": name, "action": text}
     return pgettext("audit action", "%(object)s: %(action)s") % {"object": entity, "action": text} if entity else capfirst(text)
+
+
+#: the records whose name (``str``) is what people call them: an order's or invoice's number, a customer's name, a
+#: car's plate; other records' ``str`` holds ids and codes, and the trail names only their kind
+AUDIT_NAMED = {"customers.customer", "workshop.repairorder", "vehicles.vehicle", "billing.invoice", "billing.creditnote",
+               "parts.part", "parts.supplier", "staff.user", "stores.store", "workshop.repairjob"}
+
+
+def _audit_object_name(event: Any) -> str:
+    """What the audited object was called when it changed (an order's number, a customer's name), in the reader's
+    language when written in both; nothing when only an id was recorded."""
+    model = _audit_model(event)
+    if model is None or model._meta.label_lower not in AUDIT_NAMED:
+        return ""
+    text = names.one_language(getattr(event, "object_repr", "") or "").strip()
+    if not re.search(r"[A-Za-z\u3400-\u9fff]", text) or len(text) > 60:  # ids only ("5@1", "3:4 2026-01-01–")
+        return ""
+    return text
+
+
+def _related_names(model: Any, field: Any, values: list[Any]) -> dict[Any, str]:
+    """{id: name} of the records a foreign key of an audit change pointed to (one query per field and row)."""
+    ids = [v for v in values if isinstance(v, int | str) and str(v).isdigit()]
+    if not ids:
+        return {}
+    related = field.related_model
+    try:
+        return {row.pk: str(row) for row in related._default_manager.filter(pk__in=ids)}
+    except Exception:  # a record since deleted or a model that cannot be read here: the id stays
+        return {}
 
 
 def _yes_no(value: Any) -> Any:
@@ -227,6 +260,10 @@ def audit_changes(event: Any) -> list[tuple[str, Any, Any]]:
                 field = None
             if field is not None:
                 name = capfirst(str(getattr(field, "verbose_name", key)))
+                if getattr(field, "many_to_one", False) and field.related_model is not None:  # ids as names
+                    known = _related_names(model, field, [before, after])
+                    before = known.get(int(before), before) if str(before).isdigit() else before
+                    after = known.get(int(after), after) if str(after).isdigit() else after
                 if getattr(field, "choices", None):
                     labels = {code: str(label) for code, label in field.flatchoices}
                     before, after = labels.get(before, before), labels.get(after, after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from django.utils.translation import override
 
 from aftersales.common.templatetags.aftersales import audit_changes
@@ -18,3 +19,22 @@ def test_parts_issued_to_a_job_read_as_words_in_both_languages() -> None:
     with override("en"):
         names = [name for name, _b, _a in audit_changes(event)]
     assert names == ["Job 1, part 90430-12031", "Job 2, part OIL-0W20 billed"]
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_names_the_record_not_its_id() -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    from aftersales.common.templatetags.aftersales import audit_action
+    from aftersales.workshop.models import RepairOrder
+
+    order_type = ContentType.objects.get_for_model(RepairOrder)
+    event = SimpleNamespace(content_type_id=order_type.pk, action="repair_order.delivery_recorded", object_id="42",
+                            object_repr="RO-GZ-2612-0042")
+    with override("zh-hans"):
+        assert audit_action(event) == "工单 RO-GZ-2612-0042：登记交车"
+    with override("en"):
+        assert audit_action(event) == "Repair order RO-GZ-2612-0042: delivery recorded"
+    ids_only = SimpleNamespace(content_type_id=order_type.pk, action="repair_order.updated", object_id="42", object_repr="5@1")
+    with override("en"):
+        assert audit_action(ids_only) == "Repair order: changed"

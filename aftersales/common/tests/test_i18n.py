@@ -189,3 +189,16 @@ def test_catalogues_stay_mergeable_by_makemessages():
 
     for path in [*PACKAGE.glob("locale/*/LC_MESSAGES/django.po"), *PACKAGE.glob("*/locale/*/LC_MESSAGES/django.po")]:
         assert not [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#|")], path
+
+
+def test_one_msgid_reads_the_same_in_every_catalogue():
+    """Django merges every app's catalogue into one: a msgid translated two ways in two apps shows one app's words on
+    the other's screens ("Owner" as 负责人 on the connected-car page, "Case" as 案件 in the feedback report). A word
+    with two senses gets a message context (pgettext, {% translate … context … %}); synonyms are made one."""
+    seen: dict[tuple[str | None, str], dict[str, str]] = {}
+    for directory in LOCALE_DIRS:
+        for entry in polib.pofile(str(directory / "zh_Hans" / "LC_MESSAGES" / "django.po")):
+            if entry.msgstr and not entry.obsolete and not entry.msgid_plural:
+                seen.setdefault((entry.msgctxt, entry.msgid), {})[str(directory.relative_to(PACKAGE))] = entry.msgstr
+    clashes = {key: found for key, found in seen.items() if len(set(found.values())) > 1}
+    assert not clashes, "\n".join(f"{key}: {found}" for key, found in clashes.items())

@@ -23,6 +23,6 @@ def test_assignment_notice_in_the_owners_language(loop, acting_language):
         services.case_assign(actor=loop.world.staff["store_manager"], case=case, owner=chinese_owner)
     notice = Message.objects.filter(staff_user=chinese_owner, kind="staff.task").latest("id")
     assert notice.subject == "员工任务"
-    assert notice.body.startswith(f"工单 #{case.pk} 已分派给您")
+    assert notice.body.startswith(f"反馈单 #{case.pk} 已分派给您")  # a case is 反馈单, 工单 is a repair order
     received = Message.objects.get(kind="feedback.received", customer=loop.customer)
     assert received.body.startswith("张先生，") and "Mr" not in received.body
