@@ -7,9 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from aftersales.common.readtime import ReadTimeCharField
-
 from aftersales.common.crypto import EncryptedTextField
+from aftersales.common.readtime import ReadTimeCharField
 
 from .choices import InvoiceStatus, PaymentMethod, SequenceKind
 

@@ -284,7 +284,7 @@ class ServiceMeeting(models.Model):
     attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("attendees"), related_name="+")
     cases = models.ManyToManyField("feedback.FeedbackCase", verbose_name=_("cases shared"), blank=True,
                                    related_name="+")
-    minutes = models.TextField(_("minutes"), blank=True)
+    minutes = models.TextField(_("meeting notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
