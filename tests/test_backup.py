@@ -211,9 +211,9 @@ def test_backups_are_encrypted_unless_told_and_a_wrong_key_or_passphrase_opens_n
     assert summary.path.name.endswith(".tar.gz.age") and summary.encrypted == "age public key"
     other = tmp_path / "elsewhere"
     other.mkdir()
-    monkeypatch.setattr(settings, "DATA_DIR", other)
+    settings.DATA_DIR = other  # (the settings fixture restores it; monkeypatch on it would leak an override)
     make_backup_key(tmp_path / "wrong.key")
-    monkeypatch.setattr(settings, "DATA_DIR", tmp_path / "data")
+    settings.DATA_DIR = tmp_path / "data"
     customers = Customer.objects.count()
     with pytest.raises(BackupError, match="wrong backup key or passphrase"):
         restore(archive=summary.path, key_file=str(tmp_path / "wrong.key"), force=True)

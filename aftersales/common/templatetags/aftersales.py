@@ -224,16 +224,48 @@ def _audit_object_name(event: Any) -> str:
     return text
 
 
-def _related_names(model: Any, field: Any, values: list[Any]) -> dict[Any, str]:
-    """{id: name} of the records a foreign key of an audit change pointed to (one query per field and row)."""
+def _related_names(model: Any, field: Any, values: list[Any], known: dict[Any, str] | None = None) -> dict[Any, str]:
+    """{id: name} of the records a foreign key of an audit change pointed to: from ``known`` (filled for a whole
+    list of events by :func:`prefetch_audit_names`, one query per related model) or one query for this row."""
     ids = [v for v in values if isinstance(v, int | str) and str(v).isdigit()]
     if not ids:
         return {}
     related = field.related_model
+    if known is not None:
+        return {int(i): known[(related._meta.label, int(i))] for i in ids if (related._meta.label, int(i)) in known}
     try:
         return {row.pk: str(row) for row in related._default_manager.filter(pk__in=ids)}
     except Exception:  # a record since deleted or a model that cannot be read here: the id stays
         return {}
+
+
+def prefetch_audit_names(events: list[Any]) -> list[Any]:
+    """Name the records every foreign key in these events' changes points to, with one query per related model
+    whatever the number of events (the customer 360 page keeps a fixed query count)."""
+    wanted: dict[Any, set[int]] = {}
+    for event in events:
+        model = _audit_model(event)
+        if model is None:
+            continue
+        for key, pair in (event.changes or {}).items():
+            try:
+                field = model._meta.get_field(key)
+            except Exception:
+                continue
+            if getattr(field, "many_to_one", False) and field.related_model is not None:
+                values = pair if isinstance(pair, list) else [pair]
+                wanted.setdefault(field.related_model, set()).update(int(v) for v in values if str(v).isdigit())
+    known: dict[Any, str] = {}
+    for related, ids in wanted.items():
+        if not ids:
+            continue
+        try:
+            known.update({(related._meta.label, row.pk): str(row) for row in related._default_manager.filter(pk__in=ids)})
+        except Exception:  # a model that cannot be read here: the ids stay
+            continue
+    for event in events:
+        event._audit_names = known
+    return events
 
 
 def _yes_no(value: Any) -> Any:
@@ -261,7 +293,7 @@ def audit_changes(event: Any) -> list[tuple[str, Any, Any]]:
             if field is not None:
                 name = capfirst(str(getattr(field, "verbose_name", key)))
                 if getattr(field, "many_to_one", False) and field.related_model is not None:  # ids as names
-                    known = _related_names(model, field, [before, after])
+                    known = _related_names(model, field, [before, after], getattr(event, "_audit_names", None))
                     before = known.get(int(before), before) if str(before).isdigit() else before
                     after = known.get(int(after), after) if str(after).isdigit() else after
                 if getattr(field, "choices", None):

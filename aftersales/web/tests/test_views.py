@@ -178,7 +178,10 @@ def test_360_and_search_query_counts_do_not_grow_with_history(client, world, zha
     client.get(f"/customers/{zhang.pk}/")  # warm the auth cache (the first request reads the user's permissions)
     small = _count(client, f"/customers/{zhang.pk}/")
     large = _count(client, f"/customers/{other.pk}/")
-    assert small == large
+    # twelve visits cost no more than one; the audit trail names the records its changes point to with one query
+    # per kind of record shown (prefetch_audit_names), so the one-visit customer, whose trail still shows their own
+    # creation (a store, a customer), may read a kind or two more
+    assert large <= small <= large + 2
     # 16 + messages + fitted parts (one query each) + the header's unread-notification count
     # + the engagement tier panel (4: customer's tier and dedicated advisor, imported visits, and, no tier stored
     # yet here, the live tier: its store's settings and the tier SQL) + feedback scores and cases (two)
