@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop, override
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
-from aftersales.common.readtime import coded, coded_label, names_pair, render
+from aftersales.common.readtime import coded, coded_label, is_coded, names_pair, render
 from aftersales.common.transitions import move
 
 from . import business_time, classifier
@@ -266,7 +266,7 @@ def followup_answer(
         if low:
             category = next((cat for code, _l, cat in QUESTIONS if code in low and code not in ("recommend", "overall")), Category.OTHER)
             _case_create(
-                store=locked.store, kind=CaseKind.RECOVERY, channel=CaseChannel.FOLLOWUP, text=_low_scores_text(low, suggestions),
+                store=locked.store, kind=CaseKind.RECOVERY, channel=CaseChannel.FOLLOWUP, text=_low_scores_text(low, suggestions), coded_text=True,
                 customer=locked.customer, vehicle=locked.vehicle, order=locked.order, followup=locked, actor=actor,
                 category=category, owner=locked.order.advisor if locked.order.advisor_id else None, at=now,
             )
@@ -383,9 +383,11 @@ def _event(case: FeedbackCase, kind: str, actor: Any, reason: str, at: dt.dateti
 def _case_create(
     *, store: Any, kind: str, channel: str, text: str, actor: Any = None, customer: Any = None, vehicle: Any = None, order: Any = None,
     followup: Any = None, contact_name: str = "", contact_mobile: str = "", category: str | None = None, owner: Any = None,
-    at: dt.datetime | None = None,
+    at: dt.datetime | None = None, coded_text: bool = False,
 ) -> FeedbackCase:
     at = at or timezone.now()
+    if not coded_text and is_coded(text):
+        text = "\u2060" + text  # what a person typed is never read as one of our codes (an invisible word joiner)
     if order is not None:
         customer, vehicle = customer or order.customer, vehicle or order.vehicle
     if vehicle is not None and customer is None:

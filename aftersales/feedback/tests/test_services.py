@@ -169,6 +169,10 @@ def test_a_case_from_a_survey_answer_reads_in_each_readers_language(loop):
     assert zh[0].endswith("\n等太久了 / too long") and zh[1] == "回访答复"
     assert en[0].startswith("Overall, how satisfied are you with this visit? 5/10; ") and "6/10" in en[0]
     assert en[0].endswith("\n等太久了 / too long") and en[1] == "Follow-up answer"
+    typed = services.case_create(actor=loop.world.advisor, store=loop.store, kind="complaint", channel="phone",
+                                 text='{"_t":"Work started"}', customer=loop.customer)
+    with override("zh-hans"):
+        assert FeedbackCase.objects.get(pk=typed.pk).text.endswith('{"_t":"Work started"}')  # what a person typed, as typed
 
 
 @pytest.mark.parametrize("bad", [{"waiting": 11}, {"waiting": -1}, {"waiting": "x"}, {"waiting": None}])

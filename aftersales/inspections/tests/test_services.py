@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aftersales.common.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
-from aftersales.common.names import job_title
 from aftersales.common.models import AuditEvent
+from aftersales.common.names import job_title
 from aftersales.inspections import selectors, services
 from aftersales.inspections.choices import ChecklistPurpose, InspectionStatus, QcResult, Rating
 from aftersales.inspections.models import Checklist, Inspection, InspectionItem, InspectionPhoto, QcCheck, Rework
