@@ -22,12 +22,13 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override, pgettext_lazy
+from django.utils.translation import gettext_noop, override, pgettext_lazy
 
 from aftersales.common import audit
 from aftersales.common.errors import DomainError, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 
 from .choices import (
@@ -561,7 +562,7 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
         try:
             with transaction.atomic():
                 voucher = voucher_issue(actor=None, customer=enrolment.customer, store=enrolment.store, template=template,
-                                        reason=f"playbook {enrolment.playbook.code}")
+                                        reason=coded(gettext_noop("Playbook “%(name)s”"), name=enrolment.playbook.name))
             action.voucher_id = voucher.pk
         except DomainError as exc:  # e.g. the template's per-customer limit: the flow goes on without this voucher
             action.note = f"voucher refused: {exc.code}"[:300]

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.common.readtime import ReadTimeCharField
+from aftersales.common.readtime import ReadTimeCharField, ReadTimeTextField
 
 from .choices import (
     CaseChannel,
@@ -132,7 +132,8 @@ class FeedbackCase(models.Model):
     followup = models.ForeignKey(FollowUp, verbose_name=_("follow-up"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     contact_name = models.CharField(_("contact name"), max_length=60, blank=True)
     contact_mobile = models.CharField(_("contact mobile"), max_length=20, blank=True)
-    text = models.TextField(_("what the customer said"))
+    #: what the customer typed, or (a case opened from a survey answer) the low scores coded, rendered when read
+    text = ReadTimeTextField(_("what the customer said"))
     category = models.CharField(_("category"), max_length=12, choices=Category.choices, default=Category.OTHER)
     category_confidence = models.FloatField(_("confidence"), default=0)
     category_corrected = models.BooleanField(_("category set by staff"), default=False)
@@ -187,7 +188,7 @@ class CaseEvent(models.Model):
     from_state = models.CharField(max_length=14)
     to_state = models.CharField(max_length=14)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=500, blank=True)
+    reason = ReadTimeCharField(max_length=500, blank=True)
     at = models.DateTimeField()
 
     class Meta:

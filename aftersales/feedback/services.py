@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop, override
 from aftersales.common import audit
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
-from aftersales.common.readtime import coded, coded_label
+from aftersales.common.readtime import coded, coded_label, is_coded, names_pair, render
 from aftersales.common.transitions import move
 
 from . import business_time, classifier
@@ -264,12 +264,9 @@ def followup_answer(
                      changes={k: [None, v] for k, v in values.items()}, at=now)
         low = {code: v for code, v in values.items() if v < 8}
         if low:
-            labels = {code: str(label) for code, label, _c in QUESTIONS}
-            with override("zh-hans"):
-                summary = "；".join(f"{labels[c]} {v}" for c, v in low.items())
             category = next((cat for code, _l, cat in QUESTIONS if code in low and code not in ("recommend", "overall")), Category.OTHER)
             _case_create(
-                store=locked.store, kind=CaseKind.RECOVERY, channel=CaseChannel.FOLLOWUP, text=f"{summary}\n{suggestions}".strip(),
+                store=locked.store, kind=CaseKind.RECOVERY, channel=CaseChannel.FOLLOWUP, text=_low_scores_text(low, suggestions), coded_text=True,
                 customer=locked.customer, vehicle=locked.vehicle, order=locked.order, followup=locked, actor=actor,
                 category=category, owner=locked.order.advisor if locked.order.advisor_id else None, at=now,
             )
@@ -279,6 +276,19 @@ def followup_answer(
                 customer=locked.customer, vehicle=locked.vehicle, order=locked.order, followup=locked, actor=actor, at=now,
             )
     return locked
+
+
+def _low_scores_text(low: dict[str, int], suggestions: str) -> str:
+    """A recovery case's text, coded so that each reader reads the questions in their own language (issue 16):
+    "Overall, how satisfied are you with this visit? 5/10; …", then what the customer wrote, as written."""
+    labels = {code: label for code, label, _c in QUESTIONS}
+    answers = [coded(gettext_noop("%(question)s %(score)s/10"), question=coded_label(labels[c]), score=v) for c, v in low.items()]
+    summary = answers[-1]
+    for answer in reversed(answers[:-1]):
+        summary = coded(gettext_noop("%(first)s; %(rest)s"), first=answer, rest=summary)
+    if not suggestions:
+        return summary
+    return coded(gettext_noop("%(answers)s\n%(suggestions)s"), answers=summary, suggestions=names_pair(suggestions, suggestions))
 
 
 def followup_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict[str, int]:
@@ -373,15 +383,17 @@ def _event(case: FeedbackCase, kind: str, actor: Any, reason: str, at: dt.dateti
 def _case_create(
     *, store: Any, kind: str, channel: str, text: str, actor: Any = None, customer: Any = None, vehicle: Any = None, order: Any = None,
     followup: Any = None, contact_name: str = "", contact_mobile: str = "", category: str | None = None, owner: Any = None,
-    at: dt.datetime | None = None,
+    at: dt.datetime | None = None, coded_text: bool = False,
 ) -> FeedbackCase:
     at = at or timezone.now()
+    if not coded_text and is_coded(text):
+        text = "\u2060" + text  # what a person typed is never read as one of our codes (an invisible word joiner)
     if order is not None:
         customer, vehicle = customer or order.customer, vehicle or order.vehicle
     if vehicle is not None and customer is None:
         customer = vehicle.owner
     if category is None:
-        category, confidence = classifier.classify(text)
+        category, confidence = classifier.classify(render(text))  # a coded text as the reader of the moment reads it
     else:
         confidence = 1.0
     owner = owner or route_owner(store, category)
@@ -391,7 +403,7 @@ def _case_create(
         category_confidence=confidence, owner=owner, created_at=at,
     )
     CaseEvent.objects.create(case=case, kind=EventKind.STATUS, from_state="", to_state=CaseStatus.NEW,
-                             actor=actor if getattr(actor, "pk", None) else None, reason=case.get_channel_display(), at=at)
+                             actor=actor if getattr(actor, "pk", None) else None, reason=coded_label(CaseChannel(channel).label), at=at)
     cfg = settings_for(store)
     for timer_kind, amount, unit in _timer_plan(kind, cfg):
         warn, due = sla_due(store, at, amount, unit, cfg.warn_percent)

@@ -524,11 +524,21 @@ def inspection_cancel(*, actor: Any, inspection: Inspection, reason: str, at: dt
     return locked
 
 
+def _titled(item: InspectionItem, name: str) -> str:
+    if item.value is None:
+        return name
+    return f"{name} ({item.value.normalize():f} {item.unit})".replace(" )", ")")
+
+
 def _job_title(item: InspectionItem, language: str) -> str:
-    name = item.name_in(language)
-    if item.value is not None:
-        name = f"{name} ({item.value.normalize():f} {item.unit})".replace(" )", ")")
-    return name[:200]
+    """The proposed job's title: the item's name (and its reading) in both languages when it has both, "前刹车片厚度
+    (2 mm) / Front brake pad thickness (2 mm)", so that each reader reads their own half (issue 16: ``job_title``);
+    in the customer's language alone when both would not fit."""
+    one = _titled(item, item.name_in(language))[:200]
+    if not (item.name_zh and item.name_en and item.name_zh != item.name_en):
+        return one
+    both = f"{_titled(item, item.name_zh)} / {_titled(item, item.name_en)}"
+    return both if len(both) <= 200 else one
 
 
 def _mapped_operations(order: RepairOrder, items: list[InspectionItem]) -> dict[int, Any]:
@@ -586,7 +596,7 @@ def inspection_propose_jobs(*, actor: Any, inspection: Inspection, at: dt.dateti
             job = None
             operation = operations.get(item.pk)
             if operation is not None:
-                found = "; ".join(p for p in (label, _job_title(item, language), item.notes.strip()) if p)
+                found = "; ".join(p for p in (label, _titled(item, item.name_in(language)), item.notes.strip()) if p)
                 try:
                     with transaction.atomic():  # priced from the labour guide and the catalogue (OEM parts)
                         (job,) = estimate_add_operation(

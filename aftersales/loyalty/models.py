@@ -262,7 +262,7 @@ class Voucher(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = ReadTimeCharField(_("reason"), max_length=200, blank=True)  # typed, or coded (readtime: a playbook's voucher)
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -298,7 +298,7 @@ class VoucherEvent(models.Model):
     from_state = models.CharField(max_length=10)
     to_state = models.CharField(max_length=10)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = ReadTimeCharField(max_length=300, blank=True)
     at = models.DateTimeField()
 
     class Meta:

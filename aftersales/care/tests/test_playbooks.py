@@ -374,8 +374,8 @@ def test_voucher_step_issues_a_voucher_once(world):
     customer = lapsed(world.a)
     winback_labour = template(world.group, "winback30", kind="percent_off", percent=Decimal("30"), amount=Decimal("0"))
     foreign = template(CustomerFactory(home_store=StoreFactory()).group, "other")
-    p = Playbook.objects.create(store=world.a, code="d", name="D", trigger=TriggerKind.INACTIVITY, inactivity_days=182,
-                                holdout_percent=0)
+    p = Playbook.objects.create(store=world.a, code="d", name="D 流失挽回 / D Win-back", trigger=TriggerKind.INACTIVITY,
+                                inactivity_days=182, holdout_percent=0)
     with pytest.raises(ValidationFailed) as exc:
         playbook_step_add(actor=world.manager, playbook=p, kind="voucher", voucher_template_id=foreign.pk)
     assert exc.value.field == "voucher_template_id"
@@ -386,7 +386,17 @@ def test_voucher_step_issues_a_voucher_once(world):
     playbooks_advance(now=NOW)
     playbooks_advance(now=NOW)
     voucher = Voucher.objects.get(customer=customer)
-    assert voucher.template == winback_labour and voucher.store == world.a and "playbook d" in voucher.reason
+    assert voucher.template == winback_labour and voucher.store == world.a
+    # the reason names the playbook by its name in the reader's language, never by its code (issue 16)
+    from django.utils.translation import override
+
+    from aftersales.common.models import AuditEvent
+
+    audit = AuditEvent.objects.get(action="voucher.issued", object_id=str(voucher.pk))
+    with override("zh-hans"):
+        assert str(voucher.reason) == str(audit.reason) == str(voucher.events.get().reason) == "客户策略“D 流失挽回”"
+    with override("en"):
+        assert str(voucher.reason) == str(audit.reason) == "Playbook “D Win-back”"
     e = Enrolment.objects.get(playbook=p)
     assert e.status == EnrolmentStatus.COMPLETED and e.actions.get(seq=1).voucher_id == voucher.pk
     assert e.contacted_at is None  # the voucher is in the wallet, but the message telling of it was held back (no consent)

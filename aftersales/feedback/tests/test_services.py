@@ -147,6 +147,34 @@ def test_an_eight_is_satisfied_and_a_seven_is_not(loop):
     assert kinds == ["recovery", "suggestion"]
 
 
+def test_a_case_from_a_survey_answer_reads_in_each_readers_language(loop):
+    """Issue 16: the questions of the low scores and the channel are stored as codes, whoever answered (an agent
+    reading English here): a Chinese reader reads them in Chinese, an English one in English; the customer's words
+    stay as written."""
+    from django.utils.translation import override
+
+    followup = services.followup_create_for_order(order=deliver(loop.world, loop.vehicle))
+    with override("en"):
+        services.followup_answer(followup=followup, scores=answer_all(9, overall=5, waiting=6), suggestions="等太久了 / too long",
+                                 actor=loop.agent)
+    with override("zh-hans"):
+        case = FeedbackCase.objects.get(kind=CaseKind.RECOVERY)
+        event = CaseEvent.objects.filter(case=case).order_by("id").first()
+        zh = (str(case.text), str(event.reason))
+    with override("en"):
+        case = FeedbackCase.objects.get(kind=CaseKind.RECOVERY)
+        event = CaseEvent.objects.filter(case=case).order_by("id").first()
+        en = (str(case.text), str(event.reason))
+    assert "Overall, how satisfied" not in zh[0] and "5 分" in zh[0] and "6 分" in zh[0] and "；" in zh[0]
+    assert zh[0].endswith("\n等太久了 / too long") and zh[1] == "回访答复"
+    assert en[0].startswith("Overall, how satisfied are you with this visit? 5/10; ") and "6/10" in en[0]
+    assert en[0].endswith("\n等太久了 / too long") and en[1] == "Follow-up answer"
+    typed = services.case_create(actor=loop.world.advisor, store=loop.store, kind="complaint", channel="phone",
+                                 text='{"_t":"Work started"}', customer=loop.customer)
+    with override("zh-hans"):
+        assert FeedbackCase.objects.get(pk=typed.pk).text.endswith('{"_t":"Work started"}')  # what a person typed, as typed
+
+
 @pytest.mark.parametrize("bad", [{"waiting": 11}, {"waiting": -1}, {"waiting": "x"}, {"waiting": None}])
 def test_scores_are_whole_numbers_0_to_10(loop, bad):
     followup = services.followup_create_for_order(order=deliver(loop.world, loop.vehicle))

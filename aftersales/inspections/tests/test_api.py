@@ -64,7 +64,7 @@ def test_inspection_flow_over_the_api(shop):
     response = tech.post(f"/api/inspections/{inspection_id}/complete")
     assert response.status_code == 200 and response.json()["status"] == "completed"
     response = advisor.post(f"/api/inspections/{inspection_id}/propose-jobs")
-    assert response.status_code == 201 and [j["title"] for j in response.json()] == ["前刹车片厚度 (2.4 mm)"]
+    assert response.status_code == 201 and [j["title"] for j in response.json()] == ["前刹车片厚度 (2.4 mm) / Front brake pad thickness (2.4 mm)"]
     assert_error(advisor.post(f"/api/inspections/{inspection_id}/propose-jobs"), 409, "nothing_to_propose")
     response = advisor.post(f"/api/inspections/{inspection_id}/send-report")
     assert response.status_code == 200 and "/inspections/r/" in response.json()["link"]

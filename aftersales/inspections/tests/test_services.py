@@ -9,11 +9,13 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django.utils.translation import override
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aftersales.common.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from aftersales.common.models import AuditEvent
+from aftersales.common.names import job_title
 from aftersales.inspections import selectors, services
 from aftersales.inspections.choices import ChecklistPurpose, InspectionStatus, QcResult, Rating
 from aftersales.inspections.models import Checklist, Inspection, InspectionItem, InspectionPhoto, QcCheck, Rework
@@ -191,7 +193,12 @@ def test_red_and_yellow_items_become_proposed_jobs_once(shop):
     services.inspection_item_record(actor=shop.technician, item=pads, value="2", notes="接近极限")
     services.inspection_item_record(actor=shop.technician, item=wipers, rating=Rating.GREEN)
     jobs = services.inspection_propose_jobs(actor=shop.advisor, inspection=inspection)
-    assert [j.title for j in jobs] == ["前刹车片厚度 (2 mm)", "左前轮胎花纹深度 (2.5 mm)"]  # red first
+    assert [j.title for j in jobs] == [  # red first; in both languages, each reader reads their own (issue 16)
+        "前刹车片厚度 (2 mm) / Front brake pad thickness (2 mm)", "左前轮胎花纹深度 (2.5 mm) / Tread depth, front left (2.5 mm)"]
+    with override("en"):
+        assert job_title(jobs[0]) == "Front brake pad thickness (2 mm)"
+    with override("zh-hans"):
+        assert job_title(jobs[0]) == "前刹车片厚度 (2 mm)"
     assert all(j.status == JobStatus.PROPOSED and j.order_id == shop.order.pk for j in jobs)
     assert jobs[0].cause == "紧急; 接近极限"
     pads.refresh_from_db()
@@ -210,7 +217,9 @@ def test_english_customer_gets_english_job_titles(shop, world):
     inspection = services.inspection_start(actor=shop.advisor, order=order)
     services.inspection_item_record(actor=shop.technician, item=item_named(inspection, "Battery voltage (at rest)"), value="11.8")
     [job] = services.inspection_propose_jobs(actor=shop.advisor, inspection=inspection)
-    assert job.title == "Battery voltage (at rest) (11.8 V)" and job.cause == "Urgent"
+    assert job.title == "蓄电池电压（静态） (11.8 V) / Battery voltage (at rest) (11.8 V)" and job.cause == "Urgent"
+    with override("en"):
+        assert job_title(job) == "Battery voltage (at rest) (11.8 V)"
 
 
 # ---- report -----------------------------------------------------------------------------------------------------
