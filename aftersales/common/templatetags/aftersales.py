@@ -250,7 +250,7 @@ def prefetch_audit_names(events: list[Any]) -> list[Any]:
         for key, pair in (event.changes or {}).items():
             try:
                 field = model._meta.get_field(key)
-            except Exception:
+            except Exception:  # noqa: S112 - a key that is not a field (a derived figure) names nothing
                 continue
             if getattr(field, "many_to_one", False) and field.related_model is not None:
                 values = pair if isinstance(pair, list) else [pair]
@@ -261,7 +261,7 @@ def prefetch_audit_names(events: list[Any]) -> list[Any]:
             continue
         try:
             known.update({(related._meta.label, row.pk): str(row) for row in related._default_manager.filter(pk__in=ids)})
-        except Exception:  # a model that cannot be read here: the ids stay
+        except Exception:  # noqa: S112 - a model that cannot be read here: the ids stay
             continue
     for event in events:
         event._audit_names = known
