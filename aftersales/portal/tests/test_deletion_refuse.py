@@ -16,7 +16,7 @@ from .conftest import sign_in
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("language", "words"), [("zh-hans", "未能办理"), ("en", "could not carry out")])
+@pytest.mark.parametrize(("language", "words"), [("zh-hans", "未能办理"), ("en", "was declined")])
 def test_refuse_with_a_reason_tells_the_owner_in_their_language(client, owners, world, language, words):
     zhang = owners.zhang
     Customer.objects.filter(pk=zhang.pk).update(language=language)
