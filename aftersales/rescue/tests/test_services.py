@@ -246,7 +246,7 @@ def test_owner_hears_of_the_dispatch_and_of_a_slipping_arrival_in_their_language
     r.customer.save(update_fields=["language"])
     case = services.case_dispatch(actor=r.dispatcher, case=_case(r), unit=r.tow)
     sent = Message.objects.get(kind="rescue.dispatched")
-    assert sent.customer == r.customer and sent.language == "en" and "rescue is on the way" in sent.body
+    assert sent.customer == r.customer and sent.language == "en" and "is on the way" in sent.body and "rescue" in sent.body
     assert f"/app/rescue/{case.pk}/" in sent.body and "伟" in sent.body and "4008" not in sent.body
     case = services.case_crew_accept(actor=r.crew, case=case)
     case = services.position_post(actor=r.crew, case=case, lat=22.585, lng=114.078)  # closer: no message
