@@ -153,6 +153,7 @@ AUDIT_FIELDS = {
 }
 _JOB_KEY = re.compile(r"^job (\d+)( status)?$")
 _ITEM_KEY = re.compile(r"^(\d+)\.(\w+)$")
+_LINE_KEEP_KEY = re.compile(r"^line (\d+) keep old part$")  # workshop: the customer keeps a line's old part
 _JOB_PART_KEY = re.compile(r"^job (\d+) (\S+)( billed)?$")  # parts issued to / returned from a job
 
 
@@ -177,6 +178,9 @@ def _audit_field_name(key: str) -> str:
     item = _ITEM_KEY.match(key)
     if item:
         return pgettext("audit field", "Checklist item %(n)s") % {"n": item.group(1)}
+    keep = _LINE_KEEP_KEY.match(key)
+    if keep:
+        return pgettext("audit field", "Line %(n)s: old part kept for the customer") % {"n": keep.group(1)}
     return key
 
 

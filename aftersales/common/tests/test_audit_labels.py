@@ -38,3 +38,15 @@ def test_the_audit_trail_names_the_record_not_its_id() -> None:
     ids_only = SimpleNamespace(content_type_id=order_type.pk, action="repair_order.updated", object_id="42", object_repr="5@1")
     with override("en"):
         assert audit_action(ids_only) == "Repair order: changed"
+
+
+def test_a_lines_kept_old_part_is_named_in_the_readers_language():
+    """The workshop records "line N keep old part" as the key of the change: the audit trail names it in words."""
+    from django.utils import translation
+
+    from aftersales.common.templatetags.aftersales import _audit_field_name
+
+    with translation.override("zh-hans"):
+        assert _audit_field_name("line 4254 keep old part") == "第 4254 行：旧件交还客户"
+    with translation.override("en"):
+        assert _audit_field_name("line 4254 keep old part") == "Line 4254: old part kept for the customer"
