@@ -31,12 +31,13 @@ from .choices import (
     Capability,
     CaseStatus,
     Incident,
+    ShiftDays,
     Source,
     UnitKind,
     UnitStatus,
     needed_capability,
 )
-from .models import RescueAlert, RescueArea, RescueCase, RescueEvent, RescuePhoto, RescueUnit, UnitPosition
+from .models import RescueAlert, RescueArea, RescueCase, RescueEvent, RescuePhoto, RescueUnit, UnitPosition, UnitShift
 
 MAX_PHOTOS = 30
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -160,7 +161,9 @@ def _audit(actor: Any, case: RescueCase, action: str, changes: dict[str, list[An
 def _require_crew(actor: Any, case: RescueCase) -> None:
     require(actor, "rescue.crew_rescuecase")
     require_store(actor, case.store_id)
-    if case.unit is None or not case.unit.crew.filter(pk=actor.pk).exists():
+    if case.unit is None or not (case.unit.crew.filter(pk=actor.pk).exists()
+                                 or (case.shift_id is not None and UnitShift.crew.through.objects.filter(
+                                     unitshift_id=case.shift_id, user_id=actor.pk).exists())):
         raise Forbidden("not_your_job", _("This job is not assigned to your unit."), "case")
 
 
@@ -395,6 +398,11 @@ def case_dispatch(*, actor: Any, case: RescueCase, unit: RescueUnit, at: dt.date
         need = needed_capability(locked.incident, locked.drivable)
         if need not in (unit.capabilities or []):
             raise ValidationFailed("unit_incapable", _("This unit cannot do “%(c)s”.") % {"c": Capability(need).label}, "unit")
+        from .shifts import current_shifts
+
+        on = current_shifts(locked.store, [RescueUnit.objects.prefetch_related("shifts").get(pk=unit.pk)], now=at)[unit.pk]
+        if on is None:
+            raise Conflict("unit_off_shift", _("This unit is off shift now; pick another."), "unit")
         claimed = RescueUnit.objects.filter(pk=unit.pk, status=UnitStatus.AVAILABLE, case__isnull=True).update(
             status=UnitStatus.DISPATCHED, case=locked)
         if claimed != 1:
@@ -404,11 +412,12 @@ def case_dispatch(*, actor: Any, case: RescueCase, unit: RescueUnit, at: dt.date
             _move(locked, CaseStatus.ACCEPTED, actor, at=at)
         minutes, km = unit_eta_minutes(unit, locked, _area(locked.store))
         locked.unit = unit
+        locked.shift = on if isinstance(on, UnitShift) else None
         locked.dispatched_at = at
         locked.promised_at = locked.eta_at = at + dt.timedelta(minutes=eta.whole_minutes(minutes))
         locked.promised_km = Decimal(str(round(km, 2)))
         _move(locked, CaseStatus.DISPATCHED, actor, at=at, reason=unit.name,
-              also_save=("unit", "dispatched_at", "promised_at", "eta_at", "promised_km"))
+              also_save=("unit", "shift", "dispatched_at", "promised_at", "eta_at", "promised_km"))
         _audit(actor, locked, "rescue.dispatched", {"unit": [None, unit.name], "eta": [None, locked.eta_at.isoformat()]}, at)
         _tell_owner(locked, "rescue.dispatched", f"rescue-dispatched:{locked.pk}:{at:%Y%m%d%H%M%S}")
     return locked
@@ -453,9 +462,10 @@ def case_crew_decline(*, actor: Any, case: RescueCase, reason: str = "", at: dt.
             raise Conflict("illegal_transition", _("Only a job not yet accepted can be declined."), "status")
         RescueUnit.objects.filter(pk=unit_id, case_id=locked.pk).update(status=UnitStatus.AVAILABLE, case=None)
         locked.unit = None
+        locked.shift = None
         locked.promised_at = locked.eta_at = locked.dispatched_at = None
         _move(locked, CaseStatus.ACCEPTED, actor, at=at, reason=reason or coded(gettext_noop("Declined by the crew")),
-              also_save=("unit", "promised_at", "eta_at", "dispatched_at"))
+              also_save=("unit", "shift", "promised_at", "eta_at", "dispatched_at"))
         _audit(actor, locked, "rescue.crew_declined", {"unit": [unit_id, None]}, at)
     return locked
 
@@ -731,6 +741,93 @@ def unit_set_duty(*, actor: Any, unit: RescueUnit, on_duty: bool) -> RescueUnit:
         unit.status = target
         audit.record(actor=actor, obj=unit, action="rescue.unit_duty", store_id=unit.store_id, changes={"status": [source, target]})
     return unit
+
+
+def _time(value: Any, field: str, problems: Problems) -> dt.time | None:
+    if isinstance(value, dt.time):
+        return value.replace(second=0, microsecond=0)
+    text = "" if value is None else str(value).strip()
+    try:
+        hours, minutes = text.split(":")[:2]
+        return dt.time(int(hours), int(minutes))
+    except (TypeError, ValueError):
+        problems.add("time_format" if text else "required", _("Enter a time as HH:MM.") if text else _("Enter the time."), field)
+        return None
+
+
+def shift_save(*, actor: Any, unit: RescueUnit, days: Any, weekdays: Any = (), starts: Any, ends: Any,
+               crew: list[Any] | None = None, shift: UnitShift | None = None) -> UnitShift:
+    """A unit's shift: its days (chosen weekdays, or the store's business days, or its weekends and holidays), from
+    ``starts`` to ``ends`` (an end at or before the start runs past midnight), and its crew. Every bad field at once;
+    a shift that would overlap another shift of the unit, or a crew member's shift on another unit, is refused."""
+    require(actor, "rescue.change_rescueunit")
+    require_store(actor, unit.store_id)
+    if shift is not None and shift.unit_id != unit.pk:
+        raise ValidationFailed("shift_other_unit", _("This shift belongs to another unit."), "shift")
+    problems = Problems()
+    days = _choice(days, ShiftDays, "days", problems)
+    try:
+        chosen = sorted({int(d) for d in (weekdays or [])})
+    except (TypeError, ValueError):
+        chosen = [-1]
+    if any(not 0 <= d <= 6 for d in chosen):
+        problems.add("invalid_choice", _("Pick one of the offered choices."), "weekdays")
+    elif days == ShiftDays.WEEKDAYS and not chosen:
+        problems.add("required", _("Pick at least one weekday."), "weekdays")
+    start = _time(starts, "starts", problems)
+    end = _time(ends, "ends", problems)
+    if start is not None and end is not None and start == end:
+        problems.add("shift_empty", _("A shift ends at another time than it starts (an earlier end runs past midnight)."), "ends")
+    crew = list(crew or [])
+    for member in crew:
+        if not member.memberships.filter(store_id=unit.store_id).exists():
+            problems.add("crew_other_store", _("Every crew member must work at this store."), "crew")
+            break
+    problems.raise_if_any()
+    assert start is not None and end is not None
+    candidate = UnitShift(unit=unit, days=days, weekdays=chosen if days == ShiftDays.WEEKDAYS else [], starts=start, ends=end)
+    from .shifts import overlap
+
+    with transaction.atomic():
+        # lock the store's units: two managers editing shifts at once are checked one after the other
+        list(RescueUnit.objects.select_for_update().filter(store_id=unit.store_id).values_list("pk", flat=True))
+        others = UnitShift.objects.filter(unit__store_id=unit.store_id).prefetch_related("crew").select_related("unit")
+        if shift is not None:
+            others = others.exclude(pk=shift.pk)
+        for other in others:
+            if not overlap(candidate, other):
+                continue
+            if other.unit_id == unit.pk:
+                raise ValidationFailed("shift_overlap", _("This overlaps the unit's shift %(s)s.") % {
+                    "s": f"{other.starts:%H:%M}–{other.ends:%H:%M}"}, "starts")
+            busy = [m for m in other.crew.all() if m in crew]
+            if busy:
+                raise ValidationFailed("crew_double_booked", _("%(name)s is on a shift of %(unit)s at that time.") % {
+                    "name": busy[0].get_full_name() or busy[0].get_username(), "unit": other.unit.name}, "crew")
+        before = None
+        if shift is None:
+            shift = candidate
+            shift.save()
+        else:
+            shift = UnitShift.objects.select_for_update().get(pk=shift.pk)
+            before = [shift.days, shift.weekdays, f"{shift.starts:%H:%M}", f"{shift.ends:%H:%M}"]
+            shift.days, shift.weekdays, shift.starts, shift.ends = candidate.days, candidate.weekdays, start, end
+            shift.save()
+        shift.crew.set(crew)
+        audit.record(actor=actor, obj=unit, action="rescue.shift_saved", store_id=unit.store_id, changes={
+            "shift": [before, [days, candidate.weekdays, f"{start:%H:%M}", f"{end:%H:%M}"]],
+            "crew": [None, [m.pk for m in crew]]})
+    return shift
+
+
+def shift_delete(*, actor: Any, shift: UnitShift) -> None:
+    require(actor, "rescue.change_rescueunit")
+    require_store(actor, shift.unit.store_id)
+    with transaction.atomic():
+        deleted, _rows = UnitShift.objects.filter(pk=shift.pk).delete()
+        if deleted:
+            audit.record(actor=actor, obj=shift.unit, action="rescue.shift_deleted", store_id=shift.unit.store_id,
+                         changes={"shift": [[shift.days, shift.weekdays, f"{shift.starts:%H:%M}", f"{shift.ends:%H:%M}"], None]})
 
 
 def area_save(*, actor: Any, store: Any, base_lat: Any, base_lng: Any, speed_kmh: Any = None, detour_factor: Any = None,
