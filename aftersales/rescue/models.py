@@ -69,7 +69,7 @@ class UnitShift(models.Model):
     ``starts`` runs past midnight into the next day. A unit without shifts is on duty round the clock."""
 
     unit = models.ForeignKey(RescueUnit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="shifts")
-    days = models.CharField(_("days"), max_length=12, choices=ShiftDays.choices, default=ShiftDays.WEEKDAYS)
+    days = models.CharField(_("runs on"), max_length=12, choices=ShiftDays.choices, default=ShiftDays.WEEKDAYS)
     weekdays = models.JSONField(_("weekdays"), default=list, blank=True)  # 0 = Monday … 6 = Sunday
     starts = models.TimeField(_("starts"))
     ends = models.TimeField(_("ends"))

@@ -248,3 +248,45 @@ def rescue_figures(user: Any, store: Any, start: dt.date, end: dt.date) -> dict[
         "offered": offered,
         "target_minutes": 15,
     }
+
+
+# ---- the owner sees the unit approach -----------------------------------------------------------------------------
+APPROACH_STATES = (CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE)
+TRAIL_POINTS = 12
+
+
+def owner_approach(case: RescueCase) -> dict[str, Any] | None:
+    """What the owner may see of the unit: only while it is on its way to them (dispatched / on the way), and only
+    the positions posted for THIS case (never where the unit was before, never after arrival, cancel or close).
+    A drawing of relative positions (the car at the centre, the unit and its recent trail around it, in a 200×200
+    SVG: no online map service) and the unit's last point for AMap (GCJ-02) and Baidu (BD-09)."""
+    from .maps import map_point
+    from .models import UnitPosition
+
+    if case.status not in APPROACH_STATES or case.unit_id is None:
+        return None
+    positions = list(UnitPosition.objects.filter(case=case, unit_id=case.unit_id).order_by("-at", "-id")
+                     .values_list("lat", "lng", "at")[:TRAIL_POINTS])
+    if not positions:
+        return None
+    lat0, lng0 = float(case.lat), float(case.lng)
+    k = np.cos(np.radians(lat0))
+
+    def offset(lat: Any, lng: Any) -> tuple[float, float]:  # km east, km north of the car (fine at these distances)
+        return (float(lng) - lng0) * 111.32 * k, (float(lat) - lat0) * 110.574
+
+    points = [offset(la, ln) for la, ln, _at in positions]
+    km = float(eta.great_circle_km(float(positions[0][0]), float(positions[0][1]), lat0, lng0))
+    reach = max(0.2, *(max(abs(x), abs(y)) for x, y in points))
+    scale = 80.0 / reach  # the farthest point 80 units from the centre of a 200 × 200 drawing
+
+    def svg(x: float, y: float) -> tuple[float, float]:
+        return round(float(100 + x * scale), 1), round(float(100 - y * scale), 1)
+
+    drawn = [svg(x, y) for x, y in points]
+    unit_point = map_point(positions[0][0], positions[0][1], case.unit.name if case.unit else "")
+    return {
+        "unit_xy": drawn[0], "trail": " ".join(f"{x},{y}" for x, y in reversed(drawn)), "km": round(km, 1),
+        "ring_km": round(reach, 1), "at": positions[0][2], "unit_point": unit_point,
+        "car_point": map_point(case.lat, case.lng, case.number),
+    }

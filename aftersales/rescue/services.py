@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,6 +40,7 @@ from .choices import (
 )
 from .models import RescueAlert, RescueArea, RescueCase, RescueEvent, RescuePhoto, RescueUnit, UnitPosition, UnitShift
 
+log = logging.getLogger(__name__)
 MAX_PHOTOS = 30
 MAX_SIGNATURE_BYTES = 1024 * 1024
 UNASSIGNED_AFTER_MINUTES = 5
@@ -219,17 +221,19 @@ def _slip_notice(case: RescueCase) -> None:
 
 
 # ---- cases --------------------------------------------------------------------------------------------------------
-def _new_case(*, store: Any, values: dict[str, Any], actor: Any, at: dt.datetime, photos: list[bytes] | None = None) -> RescueCase:
+def _new_case(*, store: Any, values: dict[str, Any], actor: Any, at: dt.datetime, photos: list[bytes] | None = None,
+              status: str = CaseStatus.REQUESTED, reason: str = "") -> RescueCase:
     case = RescueCase.objects.create(store=store, number=f"tmp-{hashlib.sha256(str((at, values)).encode()).hexdigest()[:16]}",
-                                     requested_at=at, created_by=actor if getattr(actor, "pk", None) else None, **values)
+                                     requested_at=at, created_by=actor if getattr(actor, "pk", None) else None,
+                                     status=status, **values)
     local = timezone.localtime(at, store.zone)
     case.number = f"RS{local:%y%m%d}{case.pk:05d}"
     case.save(update_fields=["number"])
-    RescueEvent.objects.create(case=case, from_state="", to_state=CaseStatus.REQUESTED, actor=case.created_by, at=at,
-                               lat=values["lat"], lng=values["lng"])
+    RescueEvent.objects.create(case=case, from_state="", to_state=status, actor=case.created_by, at=at,
+                               lat=values["lat"], lng=values["lng"], reason=reason)
     for content in photos or []:
         _store_photo(case, check_image(content, field="photos"), caption="", actor=None, by_customer=True)
-    _audit(actor, case, "rescue.requested", {"status": [None, CaseStatus.REQUESTED]}, at)
+    _audit(actor, case, "rescue.requested", {"status": [None, status]}, at)
     return case
 
 
@@ -337,6 +341,127 @@ def owner_request(
             "drivable": drivable, "description": description, "caller_name": customer.name, "caller_phone": customer.mobile,
             "customer": customer, "vehicle": vehicle, "source": Source.APP,
         })
+
+
+# ---- telematics alerts as a source ---------------------------------------------------------------------------------
+#: the alert kinds (telematics rule kinds) that mean the car may need a rescue, when critical: a crash / airbag
+#: deployment (kinds a device vendor reports; the telematics app names them when it watches them) and the GB/T 32960
+#: alarm level 3 (``nev_alarm``, the highest level: the car should stop)
+RESCUE_ALERT_KINDS: dict[str, tuple[str, str]] = {
+    "crash": (Incident.ACCIDENT, gettext_noop("Opened by a telematics alert: crash detected")),
+    "airbag": (Incident.ACCIDENT, gettext_noop("Opened by a telematics alert: airbag deployed")),
+    "nev_alarm": (Incident.BREAKDOWN, gettext_noop("Opened by a telematics alert: new-energy alarm level 3")),
+}
+#: a car with a case in one of these states gets no new draft (the alert goes on that case's timeline)
+UNFINISHED = (CaseStatus.DRAFT, CaseStatus.REQUESTED, CaseStatus.ACCEPTED, *ON_JOB)
+TELEMATICS_INTAKE_HOURS = 2  # the sweep looks back this far for critical alerts whose handler never ran
+
+
+def on_telematics_alert(event: Any) -> None:
+    """Domain-event handler (``TelematicsAlertOpened``, subscribed in apps.py): a critical crash or severe alarm
+    opens a draft case for the call centre."""
+    telematics_draft_open(alert_id=event.alert_id, vehicle_id=event.vehicle_id, store_id=event.store_id,
+                          kind=event.kind, severity=event.severity)
+
+
+def _last_known_position(vehicle_id: int) -> tuple[Any, Any, Any]:
+    """The car's last position its device reported (WGS-84), with its time; (None, None, None) when none."""
+    from django.apps import apps
+
+    reading = apps.get_model("telematics", "Reading")
+    row = (reading.objects.filter(vehicle_id=vehicle_id, lat__isnull=False, lon__isnull=False)
+           .order_by("-recorded_at", "-id").values_list("lat", "lon", "recorded_at").first())
+    return row if row else (None, None, None)
+
+
+def telematics_draft_open(*, alert_id: int, vehicle_id: int, store_id: int, kind: str, severity: str,
+                          at: dt.datetime | None = None) -> RescueCase | None:
+    """A draft rescue case from a critical telematics alert, at the car's last known position, for the call centre
+    to confirm with the owner (or dismiss). Deduplicated per vehicle: while the car has an open case (from any
+    source) a new alert only adds a line to that case's timeline; the same alert never opens two (unique key), and
+    two alerts at once leave one draft (a partial unique constraint on open telematics cases per vehicle)."""
+    from aftersales.stores.models import Store
+    from aftersales.vehicles.models import Vehicle
+
+    if severity != "critical" or kind not in RESCUE_ALERT_KINDS:
+        return None
+    existing = RescueCase.objects.filter(telematics_alert_id=alert_id).first()
+    if existing is not None:
+        return existing
+    vehicle = Vehicle.objects.select_related("owner").filter(pk=vehicle_id).first()
+    store = Store.objects.filter(pk=store_id).first()
+    if vehicle is None or store is None:
+        return None
+    incident, reason = RESCUE_ALERT_KINDS[kind]
+    at = _now(at)
+    note = coded(reason)
+    open_case = RescueCase.objects.filter(vehicle=vehicle, status__in=UNFINISHED).order_by("-requested_at").first()
+    if open_case is not None:
+        _timeline_note(open_case, note, at)
+        return open_case
+    lat, lng, _seen_at = _last_known_position(vehicle.pk)
+    if lat is not None:
+        store = nearest_rescue_store(store.group_id, lat, lng) or store
+    area = _area(store)
+    approximate = lat is None
+    if approximate:
+        if area is None:
+            log.warning("telematics alert %s: no position and no rescue base at store %s; no draft", alert_id, store.pk)
+            return None
+        lat, lng = area.base_lat, area.base_lng
+    owner = vehicle.owner
+    try:
+        with transaction.atomic():
+            case = _new_case(store=store, actor=None, at=at, status=CaseStatus.DRAFT, reason=note, values={
+                "incident": incident, "lat": lat, "lng": lng, "approximate": approximate, "drivable": False,
+                "caller_name": owner.name if owner else "", "caller_phone": owner.mobile if owner else "",
+                "customer": owner, "vehicle": vehicle, "source": Source.TELEMATICS, "telematics_alert_id": alert_id,
+                "address": "",
+            })
+    except IntegrityError:  # the same alert, or another alert of this car, opened its draft meanwhile
+        again = RescueCase.objects.filter(telematics_alert_id=alert_id).first() or RescueCase.objects.filter(
+            vehicle=vehicle, source=Source.TELEMATICS, status__in=UNFINISHED).first()
+        if again is not None and again.telematics_alert_id != alert_id:
+            _timeline_note(again, note, at)
+        return again
+    return case
+
+
+def _timeline_note(case: RescueCase, note: str, at: dt.datetime) -> None:
+    with transaction.atomic():
+        RescueEvent.objects.create(case=case, from_state=case.status, to_state=case.status, at=at, reason=note)
+        _audit(None, case, "rescue.telematics_alert", {"note": [None, note]}, at)
+
+
+def telematics_intake_sweep(*, now: dt.datetime | None = None) -> int:
+    """Every minute (with the escalation sweep): critical open alerts of the rescue kinds from the last
+    TELEMATICS_INTAKE_HOURS that have no case yet (the event handler missed them) get their draft. Idempotent."""
+    from django.apps import apps
+
+    alert_model = apps.get_model("telematics", "Alert")
+    now = _now(now)
+    taken = RescueCase.objects.filter(telematics_alert_id__isnull=False).values("telematics_alert_id")
+    rows = (alert_model.objects.filter(status="open", severity="critical", kind__in=list(RESCUE_ALERT_KINDS),
+                                       opened_at__gte=now - dt.timedelta(hours=TELEMATICS_INTAKE_HOURS))
+            .exclude(pk__in=taken).values_list("pk", "vehicle_id", "store_id", "kind", "severity"))
+    opened = 0
+    for alert_id, vehicle_id, store_id, kind, severity in rows:
+        case = telematics_draft_open(alert_id=alert_id, vehicle_id=vehicle_id, store_id=store_id, kind=kind,
+                                     severity=severity, at=now)
+        opened += int(case is not None and case.telematics_alert_id == alert_id)
+    return opened
+
+
+def case_confirm(*, actor: Any, case: RescueCase, at: dt.datetime | None = None) -> RescueCase:
+    """The call centre has reached the owner: the telematics draft becomes a request to dispatch."""
+    require(actor, "rescue.dispatch_rescuecase")
+    require_store(actor, case.store_id)
+    at = _now(at)
+    with transaction.atomic():
+        locked = _locked(case)
+        _move(locked, CaseStatus.REQUESTED, actor, at=at, reason=coded(gettext_noop("Confirmed with the owner")))
+        _audit(actor, locked, "rescue.confirmed", {"status": [CaseStatus.DRAFT, CaseStatus.REQUESTED]}, at)
+    return locked
 
 
 def case_locate(*, actor: Any, case: RescueCase, lat: Any, lng: Any) -> RescueCase:
@@ -893,7 +1018,7 @@ def escalation_sweep(*, now: dt.datetime | None = None) -> int:
     raised = 0
     areas = {a.store_id: a for a in RescueArea.objects.all()}
     checks: list[tuple[str, Any]] = []
-    for case in RescueCase.objects.filter(status__in=(CaseStatus.REQUESTED, CaseStatus.ACCEPTED)).only("id", "requested_at", "store_id"):
+    for case in RescueCase.objects.filter(status__in=(CaseStatus.DRAFT, CaseStatus.REQUESTED, CaseStatus.ACCEPTED)).only("id", "requested_at", "store_id"):
         late = (now - case.requested_at).total_seconds() / 60 - UNASSIGNED_AFTER_MINUTES
         if late > 0:
             checks.append((AlertKind.UNASSIGNED, (case, late)))

@@ -44,7 +44,9 @@ def board(request: HttpRequest) -> HttpResponse:
     for case in cases:
         case.minutes_left = selectors.minutes_to_arrival(case, now)  # type: ignore[attr-defined]
     ctx = {
-        "store": store, "cases": cases, "units": selectors.units_of(user, store), "alerts": selectors.open_alerts(user, store),
+        "store": store, "cases": [c for c in cases if c.status != CaseStatus.DRAFT],
+        "drafts": [c for c in cases if c.status == CaseStatus.DRAFT],
+        "units": selectors.units_of(user, store), "alerts": selectors.open_alerts(user, store),
         "plan": selectors.assignment_plan(user, store) if user.has_perm("rescue.dispatch_rescuecase") else [],
         "figures": _figures(request, store), "area": selectors.area_of(store),
     }
@@ -119,6 +121,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     user = request.user
     actions = {
         "accept": (lambda c: services.case_accept(actor=user, case=c), _("Request accepted.")),
+        "confirm": (lambda c: services.case_confirm(actor=user, case=c), _("Confirmed: the case waits for a unit.")),
         "dispatch": (lambda c: services.case_dispatch(
             actor=user, case=c, unit=found(selectors.unit_get, user, _int(request.POST.get("unit")))), _("Unit dispatched.")),
         "cancel": (lambda c: services.case_cancel(actor=user, case=c, reason=request.POST.get("reason", "")), _("Case cancelled.")),

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             name='UnitShift',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('days', models.CharField(choices=[('weekdays', 'On the chosen weekdays'), ('business', "On the store's business days"), ('non_business', "On the store's weekends and holidays")], default='weekdays', max_length=12, verbose_name='days')),
+                ('days', models.CharField(choices=[('weekdays', 'On the chosen weekdays'), ('business', "On the store's business days"), ('non_business', "On the store's weekends and holidays")], default='weekdays', max_length=12, verbose_name='runs on')),
                 ('weekdays', models.JSONField(blank=True, default=list, verbose_name='weekdays')),
                 ('starts', models.TimeField(verbose_name='starts')),
                 ('ends', models.TimeField(verbose_name='ends')),
