@@ -47,7 +47,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     owner_ctx = browser.new_context(viewport=PHONE, locale="zh-CN", geolocation={"latitude": 22.59, "longitude": 114.08},
                                     permissions=["geolocation"])
     owner = owner_ctx.new_page()
-    owner.set_default_timeout(15_000)
+    owner.set_default_timeout(30_000)
     owner.goto(f"{base}/app/")
     owner.fill("[data-testid=mobile]", r.customer.mobile[3:])
     owner.click("[data-testid=send-code]")
@@ -74,7 +74,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     # the dispatcher at the desk: the board, the case, the suggested tow truck
     desk_ctx = browser.new_context(viewport=DESK, locale="zh-CN")
     desk = desk_ctx.new_page()
-    desk.set_default_timeout(15_000)
+    desk.set_default_timeout(30_000)
     _staff_login(desk, base, r.dispatcher)
     desk.click("[data-testid=nav-rescue]")
     desk.wait_for_selector("[data-testid=open-cases]")
@@ -96,7 +96,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     # the crew on its phone: accept, then the test posts positions closer and closer
     crew_ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
     crew = crew_ctx.new_page()
-    crew.set_default_timeout(15_000)
+    crew.set_default_timeout(30_000)
     _staff_login(crew, base, r.crew)
     crew.goto(f"{base}/rescue/crew/")
     crew.wait_for_selector("[data-testid=crew-accept]")
@@ -154,7 +154,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     # the manager's shift editor: a night shift for the van, across midnight
     manager_ctx = browser.new_context(viewport=DESK, locale="zh-CN")
     manager = manager_ctx.new_page()
-    manager.set_default_timeout(15_000)
+    manager.set_default_timeout(30_000)
     _staff_login(manager, base, r.world.manager)
     manager.goto(f"{base}/rescue/units/?store={r.store.pk}")
     manager.select_option("[data-testid=shift-editor] select[name=unit]", str(r.van.pk))
