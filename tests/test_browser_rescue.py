@@ -47,7 +47,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     owner_ctx = browser.new_context(viewport=PHONE, locale="zh-CN", geolocation={"latitude": 22.59, "longitude": 114.08},
                                     permissions=["geolocation"])
     owner = owner_ctx.new_page()
-    owner.set_default_timeout(15_000)
+    owner.set_default_timeout(30_000)
     owner.goto(f"{base}/app/")
     owner.fill("[data-testid=mobile]", r.customer.mobile[3:])
     owner.click("[data-testid=send-code]")
@@ -74,7 +74,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     # the dispatcher at the desk: the board, the case, the suggested tow truck
     desk_ctx = browser.new_context(viewport=DESK, locale="zh-CN")
     desk = desk_ctx.new_page()
-    desk.set_default_timeout(15_000)
+    desk.set_default_timeout(30_000)
     _staff_login(desk, base, r.dispatcher)
     desk.click("[data-testid=nav-rescue]")
     desk.wait_for_selector("[data-testid=open-cases]")
@@ -96,7 +96,7 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     # the crew on its phone: accept, then the test posts positions closer and closer
     crew_ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
     crew = crew_ctx.new_page()
-    crew.set_default_timeout(15_000)
+    crew.set_default_timeout(30_000)
     _staff_login(crew, base, r.crew)
     crew.goto(f"{base}/rescue/crew/")
     crew.wait_for_selector("[data-testid=crew-accept]")
@@ -115,6 +115,11 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
                             timeout=25_000)
     assert _minutes(owner) < first
     owner.wait_for_selector("[data-testid=km-away]")
+    # the unit approaching: a drawing of relative positions (inline SVG) with AMap / Baidu links, no map service
+    owner.wait_for_selector("[data-testid=approach] svg [data-testid=approach-unit]")
+    assert "coordinate=gaode" in owner.get_attribute("[data-testid=approach-amap]", "href")
+    assert "coord_type=bd09ll" in owner.get_attribute("[data-testid=approach-baidu]", "href")
+    assert owner.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(owner, "7-owner-eta-falls")
 
     # on scene, towed in
@@ -125,6 +130,10 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     crew.set_input_files("[data-testid=crew-photo]", str(photo))
     crew.click("[data-testid=crew-photo-save]")
     crew.wait_for_selector(".photos img")
+    # the crew is on scene: the owner's page no longer shows where the unit is
+    owner.wait_for_function("!document.querySelector('[data-testid=approach]')", timeout=25_000)
+    assert owner.query_selector("[data-testid=km-away]") is None
+    _shot(owner, "7b-owner-on-scene")
     crew.fill("[data-testid=work-done]", "车头受损，拖回店内维修")
     crew.click("[data-testid=crew-tow]")
     crew.wait_for_selector("[data-testid=crew-at-store]")
@@ -141,5 +150,34 @@ def test_owner_asks_dispatcher_sends_crew_moves_car_checked_in(live_server, resc
     assert case.status == "closed" and case.handover.vehicle_id == r.vehicle.pk
     assert "追尾" in case.handover.customer_words and case.handover.photos.count() == 1
     _shot(desk, "8-handover")
+
+    # the manager's shift editor: a night shift for the van, across midnight
+    manager_ctx = browser.new_context(viewport=DESK, locale="zh-CN")
+    manager = manager_ctx.new_page()
+    manager.set_default_timeout(30_000)
+    _staff_login(manager, base, r.world.manager)
+    manager.goto(f"{base}/rescue/units/?store={r.store.pk}")
+    manager.select_option("[data-testid=shift-editor] select[name=unit]", str(r.van.pk))
+    manager.check("[data-testid=shift-editor] input[name=weekdays][value='4']")
+    manager.fill("[data-testid=shift-editor] input[name=starts]", "22:00")
+    manager.fill("[data-testid=shift-editor] input[name=ends]", "06:00")
+    manager.check(f"[data-testid=shift-editor] input[name=shift_crew][value='{r.crew2.pk}']")
+    manager.click("[data-testid=shift-save]")
+    manager.wait_for_selector("text=22:00–06:00")
+    _shot(manager, "9-units-shifts")
+
+    # a connected car's severe alarm: a draft for the call centre at the top of the board
+    from aftersales.rescue.services import telematics_draft_open
+
+    draft = telematics_draft_open(alert_id=4242, vehicle_id=r.vehicle.pk, store_id=r.store.pk, kind="nev_alarm", severity="critical")
+    desk.goto(f"{base}/rescue/?store={r.store.pk}")
+    desk.wait_for_selector("[data-testid=telematics-drafts]")
+    assert draft.number in desk.inner_text("[data-testid=telematics-drafts]")
+    _shot(desk, "10-board-telematics-draft")
+    desk.click(f"[data-testid=confirm-{draft.pk}]")
+    desk.wait_for_selector("[data-testid=open-cases]")
+    draft.refresh_from_db()
+    assert draft.status == "requested"
+    manager_ctx.close()
     for ctx in (owner_ctx, desk_ctx, crew_ctx):
         ctx.close()

@@ -105,6 +105,18 @@ class AttachCodeIssued(Event):
     minutes: int
 
 
+@dataclass(frozen=True)
+class TelematicsAlertOpened(Event):
+    """A connected car raised an alert (telematics ``_open``): the rule's kind (``nev_alarm``, a crash / airbag kind,
+    fault-code rules) and its severity. Rescue opens a draft case for a critical crash or severe alarm."""
+
+    alert_id: int
+    vehicle_id: int
+    store_id: int
+    kind: str
+    severity: str
+
+
 #: events that carry a secret: their handlers may not be ``background`` (the fields would travel through the broker)
 IN_PROCESS: frozenset[type[Event]] = frozenset({AttachCodeIssued})
 
@@ -121,7 +133,8 @@ class _Registration:
 _registry: dict[type[Event], list[_Registration]] = {}
 EVENTS: dict[str, type[Event]] = {
     cls.__name__: cls
-    for cls in (OrderMoved, OrderDelivered, PaidVisitChanged, InvoicePaid, MoneyReturned, JobMoved, AttachCodeIssued)
+    for cls in (OrderMoved, OrderDelivered, PaidVisitChanged, InvoicePaid, MoneyReturned, JobMoved, AttachCodeIssued,
+                TelematicsAlertOpened)
 }
 
 

@@ -69,6 +69,7 @@ def _live(case: Any) -> dict[str, Any]:
         "slipped": bool(case.eta_at and case.promised_at and case.eta_at > case.promised_at),
         "can_cancel": case.status in (CaseStatus.REQUESTED, CaseStatus.ACCEPTED, CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE),
         "photos": list(case.photos.all()),
+        "approach": rescue_selectors.owner_approach(case),
     }
 
 

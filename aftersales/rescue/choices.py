@@ -6,6 +6,8 @@ from django.utils.translation import pgettext_lazy
 
 
 class CaseStatus(models.TextChoices):
+    # opened by a telematics alert (crash, severe alarm): the call centre confirms with the owner, or dismisses it
+    DRAFT = "draft", pgettext_lazy("rescue", "To confirm")
     REQUESTED = "requested", pgettext_lazy("rescue", "Requested")
     ACCEPTED = "accepted", pgettext_lazy("rescue", "Accepted")
     DISPATCHED = "dispatched", pgettext_lazy("rescue", "Unit dispatched")
@@ -20,6 +22,7 @@ class CaseStatus(models.TextChoices):
 
 S = CaseStatus
 CASE_TRANSITIONS: dict[str, set[str]] = {
+    S.DRAFT: {S.REQUESTED, S.CANCELLED},
     S.REQUESTED: {S.ACCEPTED, S.CANCELLED},
     S.ACCEPTED: {S.DISPATCHED, S.CANCELLED},
     # the crew accepts (on the way) or declines (back to the dispatcher)
@@ -32,7 +35,7 @@ CASE_TRANSITIONS: dict[str, set[str]] = {
     S.CLOSED: set(),
     S.CANCELLED: set(),
 }
-OPEN_STATES = (S.REQUESTED, S.ACCEPTED, S.DISPATCHED, S.EN_ROUTE, S.ON_SCENE, S.TOWING, S.AT_STORE, S.FIXED)
+OPEN_STATES = (S.DRAFT, S.REQUESTED, S.ACCEPTED, S.DISPATCHED, S.EN_ROUTE, S.ON_SCENE, S.TOWING, S.AT_STORE, S.FIXED)
 WAITING_FOR_UNIT = (S.REQUESTED, S.ACCEPTED)
 ON_JOB = (S.DISPATCHED, S.EN_ROUTE, S.ON_SCENE, S.TOWING)
 
@@ -96,6 +99,14 @@ UNIT_TRANSITIONS: dict[str, set[str]] = {
 }
 #: the unit's state that follows each case state while the unit works it
 UNIT_FOR_CASE: dict[str, str] = {S.DISPATCHED: U.DISPATCHED, S.EN_ROUTE: U.EN_ROUTE, S.ON_SCENE: U.ON_SCENE, S.TOWING: U.TOWING}
+
+
+class ShiftDays(models.TextChoices):
+    """Which days a unit's shift runs (the day it starts: a night shift from Friday 22:00 is Friday's)."""
+
+    WEEKDAYS = "weekdays", _("On the chosen weekdays")
+    BUSINESS = "business", _("On the store's business days")
+    NON_BUSINESS = "non_business", _("On the store's weekends and holidays")
 
 
 class AlertKind(models.TextChoices):

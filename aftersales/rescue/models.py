@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.readtime import ReadTimeCharField
 
-from .choices import AlertKind, CaseStatus, Incident, Source, UnitKind, UnitStatus
+from .choices import AlertKind, CaseStatus, Incident, ShiftDays, Source, UnitKind, UnitStatus
 
 LAT = {"max_digits": 9, "decimal_places": 6}
 
@@ -63,6 +63,32 @@ class RescueUnit(models.Model):
         return self.name
 
 
+class UnitShift(models.Model):
+    """When a unit is on duty and who crews it then: on some days (chosen weekdays, or the store's business days, or
+    its weekends and holidays by the business calendar) from ``starts`` to ``ends`` local time; ``ends`` at or before
+    ``starts`` runs past midnight into the next day. A unit without shifts is on duty round the clock."""
+
+    unit = models.ForeignKey(RescueUnit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="shifts")
+    days = models.CharField(_("runs on"), max_length=12, choices=ShiftDays.choices, default=ShiftDays.WEEKDAYS)
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)  # 0 = Monday … 6 = Sunday
+    starts = models.TimeField(_("starts"))
+    ends = models.TimeField(_("ends"))
+    crew = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("crew"), blank=True, related_name="rescue_shifts")
+
+    class Meta:
+        verbose_name = _("unit shift")
+        verbose_name_plural = _("unit shifts")
+        ordering = ["unit_id", "starts", "id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(starts=models.F("ends")), name="rescue_shift_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+    @property
+    def overnight(self) -> bool:
+        return self.ends <= self.starts
+
+
 def _signature_path(instance: RescueCase, filename: str) -> str:
     return f"rescue/{instance.pk}/signature/{filename}"
 
@@ -97,6 +123,9 @@ class RescueCase(models.Model):
     signature = models.FileField(_("signature"), upload_to=_signature_path, blank=True)
     signer_name = models.CharField(_("signed by"), max_length=60, blank=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    # the telematics alert that opened this case (a draft for the call centre); one case per alert
+    telematics_alert_id = models.BigIntegerField(_("telematics alert"), null=True, blank=True, unique=True)
+    shift = models.ForeignKey(UnitShift, verbose_name=_("shift"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     handover = models.OneToOneField("reception.Handover", verbose_name=_("handover sheet"), null=True, blank=True, on_delete=models.SET_NULL, related_name="rescue_case")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -111,6 +140,12 @@ class RescueCase(models.Model):
         indexes = [models.Index(fields=["store", "status"], name="rescue_case_status_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(lat__gte=-90, lat__lte=90, lng__gte=-180, lng__lte=180), name="rescue_case_wgs84"),
+            # telematics alerts never open a second case for a car that already has an open one from telematics
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=models.Q(source=Source.TELEMATICS, status__in=[
+                    CaseStatus.DRAFT, CaseStatus.REQUESTED, CaseStatus.ACCEPTED, CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE,
+                    CaseStatus.ON_SCENE, CaseStatus.TOWING, CaseStatus.AT_STORE, CaseStatus.FIXED]),
+                name="rescue_one_open_telematics_case"),
         ]
 
     def __str__(self) -> str:

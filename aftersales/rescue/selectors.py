@@ -15,7 +15,7 @@ from aftersales.common.scoping import get_or_404, restrict_to_stores
 
 from . import eta
 from .choices import OPEN_STATES, WAITING_FOR_UNIT, CaseStatus, UnitStatus, needed_capability
-from .models import RescueAlert, RescueArea, RescueCase, RescueUnit
+from .models import RescueAlert, RescueArea, RescueCase, RescueUnit, UnitShift
 
 
 def cases_visible_to(user: Any) -> QuerySet[RescueCase]:
@@ -38,6 +38,10 @@ def unit_get(user: Any, unit_id: int) -> RescueUnit:
     return get_or_404(units_visible_to(user).prefetch_related("crew"), pk=unit_id)
 
 
+def shift_get(user: Any, shift_id: int) -> UnitShift:
+    return get_or_404(restrict_to_stores(UnitShift.objects.select_related("unit"), user, "unit__store_id"), pk=shift_id)
+
+
 def area_of(store: Any) -> RescueArea | None:
     return RescueArea.objects.filter(store=store).first()
 
@@ -50,8 +54,20 @@ def open_cases(user: Any, store: Any) -> list[RescueCase]:
     )
 
 
-def units_of(user: Any, store: Any) -> list[RescueUnit]:
-    return list(units_visible_to(user).filter(store=store).select_related("case").prefetch_related("crew").order_by("name"))
+def units_of(user: Any, store: Any, *, now: dt.datetime | None = None) -> list[RescueUnit]:
+    """The store's units, each with ``on_shift`` (the shift it is on now, "always" without shifts, None off shift)
+    and ``shift_until`` (when that shift ends, local time)."""
+    from .shifts import current_shifts, shift_end
+
+    units = list(units_visible_to(user).filter(store=store).select_related("case")
+                 .prefetch_related("crew", "shifts__crew").order_by("name"))
+    now = now or timezone.now()
+    on = current_shifts(store, units, now=now)
+    local = timezone.localtime(now, store.zone)
+    for unit in units:
+        unit.on_shift = on[unit.pk]  # type: ignore[attr-defined]
+        unit.shift_until = shift_end(on[unit.pk], local) if isinstance(on[unit.pk], UnitShift) else None  # type: ignore[attr-defined]
+    return units
 
 
 def open_alerts(user: Any, store: Any) -> list[RescueAlert]:
@@ -70,9 +86,20 @@ def _unit_arrays(units: list[RescueUnit], area: RescueArea | None) -> tuple[Any,
     return lat, lng
 
 
-def _available_units(store: Any) -> list[RescueUnit]:
-    return list(RescueUnit.objects.filter(store=store, status=UnitStatus.AVAILABLE, case__isnull=True)
-                .only("id", "name", "kind", "capabilities", "lat", "lng", "status", "store_id").order_by("id"))
+def _available_units(store: Any, now: dt.datetime | None = None) -> list[RescueUnit]:
+    """The store's free units that are on duty now: available (not switched off duty), and on one of their shifts
+    (a unit without shifts is on round the clock)."""
+    from .shifts import current_shifts
+
+    if not hasattr(store, "zone"):
+        from aftersales.stores.models import Store
+
+        store = Store.objects.get(pk=store)
+    units = list(RescueUnit.objects.filter(store=store, status=UnitStatus.AVAILABLE, case__isnull=True)
+                 .only("id", "name", "kind", "capabilities", "lat", "lng", "status", "store_id")
+                 .prefetch_related("shifts").order_by("id"))
+    on = current_shifts(store, units, now=now)
+    return [u for u in units if on[u.pk] is not None]
 
 
 def suggest_units(user: Any, case: RescueCase, *, limit: int = 5, units: list[RescueUnit] | None = None,
@@ -80,7 +107,7 @@ def suggest_units(user: Any, case: RescueCase, *, limit: int = 5, units: list[Re
     """Capable available units ranked by ETA: [(unit, minutes, km)] best first."""
     case = get_or_404(cases_visible_to(user), pk=case.pk) if units is None else case
     if units is None:
-        units = _available_units(case.store_id)
+        units = _available_units(case.store)
         area = area_of(case.store_id)
     need = needed_capability(case.incident, case.drivable)
     capable = [u for u in units if need in (u.capabilities or [])]
@@ -127,26 +154,27 @@ def assignment_plan(user: Any, store: Any, *, cases: list[RescueCase] | None = N
 def crew_jobs(user: Any) -> list[RescueCase]:
     """The jobs of the units this user crews (the current one first)."""
     return list(
-        cases_visible_to(user).filter(unit__crew=user, status__in=OPEN_STATES)
-        .select_related("unit", "vehicle", "customer", "store").order_by("-dispatched_at", "-id")
+        cases_visible_to(user).filter(Q(unit__crew=user) | Q(shift__crew=user), status__in=OPEN_STATES)
+        .select_related("unit", "vehicle", "customer", "store").distinct().order_by("-dispatched_at", "-id")
     )
 
 
 def crew_units(user: Any) -> list[RescueUnit]:
-    return list(units_visible_to(user).filter(crew=user).order_by("name"))
+    return list(units_visible_to(user).filter(Q(crew=user) | Q(shifts__crew=user)).distinct().order_by("name"))
 
 
 def crew_job_get(user: Any, case_id: int) -> RescueCase:
     return get_or_404(
-        cases_visible_to(user).filter(unit__crew=user).select_related("unit", "vehicle", "customer", "store")
-        .prefetch_related("photos", "events"),
+        cases_visible_to(user).filter(Q(unit__crew=user) | Q(shift__crew=user)).distinct()
+        .select_related("unit", "vehicle", "customer", "store").prefetch_related("photos", "events"),
         pk=case_id,
     )
 
 
 # ---- the owner ----------------------------------------------------------------------------------------------------
 def owner_cases(customer: Any) -> QuerySet[RescueCase]:
-    return RescueCase.objects.filter(customer=customer).select_related("store", "vehicle", "unit").order_by("-requested_at", "-id")
+    """The owner's cases; a telematics draft is not theirs to see until the call centre has confirmed it."""
+    return RescueCase.objects.filter(customer=customer).exclude(status=CaseStatus.DRAFT).select_related("store", "vehicle", "unit").order_by("-requested_at", "-id")
 
 
 def owner_open_case(customer: Any) -> RescueCase | None:
@@ -166,7 +194,8 @@ def crew_first_name(case: RescueCase) -> str:
     """Only the first name of the crew leader: what the customer sees."""
     if case.unit is None:
         return ""
-    member = case.unit.crew.order_by("id").first()
+    member = case.shift.crew.order_by("id").first() if case.shift_id and case.shift else None
+    member = member or case.unit.crew.order_by("id").first()
     if member is None:
         return ""
     return member.first_name or member.get_username()
@@ -218,4 +247,46 @@ def rescue_figures(user: Any, store: Any, start: dt.date, end: dt.date) -> dict[
         "acceptance_share": round(100 * accepted / offered, 1) if offered else None,
         "offered": offered,
         "target_minutes": 15,
+    }
+
+
+# ---- the owner sees the unit approach -----------------------------------------------------------------------------
+APPROACH_STATES = (CaseStatus.DISPATCHED, CaseStatus.EN_ROUTE)
+TRAIL_POINTS = 12
+
+
+def owner_approach(case: RescueCase) -> dict[str, Any] | None:
+    """What the owner may see of the unit: only while it is on its way to them (dispatched / on the way), and only
+    the positions posted for THIS case (never where the unit was before, never after arrival, cancel or close).
+    A drawing of relative positions (the car at the centre, the unit and its recent trail around it, in a 200×200
+    SVG: no online map service) and the unit's last point for AMap (GCJ-02) and Baidu (BD-09)."""
+    from .maps import map_point
+    from .models import UnitPosition
+
+    if case.status not in APPROACH_STATES or case.unit_id is None:
+        return None
+    positions = list(UnitPosition.objects.filter(case=case, unit_id=case.unit_id).order_by("-at", "-id")
+                     .values_list("lat", "lng", "at")[:TRAIL_POINTS])
+    if not positions:
+        return None
+    lat0, lng0 = float(case.lat), float(case.lng)
+    k = np.cos(np.radians(lat0))
+
+    def offset(lat: Any, lng: Any) -> tuple[float, float]:  # km east, km north of the car (fine at these distances)
+        return (float(lng) - lng0) * 111.32 * k, (float(lat) - lat0) * 110.574
+
+    points = [offset(la, ln) for la, ln, _at in positions]
+    km = float(eta.great_circle_km(float(positions[0][0]), float(positions[0][1]), lat0, lng0))
+    reach = max(0.2, *(max(abs(x), abs(y)) for x, y in points))
+    scale = 80.0 / reach  # the farthest point 80 units from the centre of a 200 × 200 drawing
+
+    def svg(x: float, y: float) -> tuple[float, float]:
+        return round(float(100 + x * scale), 1), round(float(100 - y * scale), 1)
+
+    drawn = [svg(x, y) for x, y in points]
+    unit_point = map_point(positions[0][0], positions[0][1], case.unit.name if case.unit else "")
+    return {
+        "unit_xy": drawn[0], "trail": " ".join(f"{x},{y}" for x, y in reversed(drawn)), "km": round(km, 1),
+        "ring_km": round(reach, 1), "at": positions[0][2], "unit_point": unit_point,
+        "car_point": map_point(case.lat, case.lng, case.number),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,13 +32,15 @@ from .choices import (
     Capability,
     CaseStatus,
     Incident,
+    ShiftDays,
     Source,
     UnitKind,
     UnitStatus,
     needed_capability,
 )
-from .models import RescueAlert, RescueArea, RescueCase, RescueEvent, RescuePhoto, RescueUnit, UnitPosition
+from .models import RescueAlert, RescueArea, RescueCase, RescueEvent, RescuePhoto, RescueUnit, UnitPosition, UnitShift
 
+log = logging.getLogger(__name__)
 MAX_PHOTOS = 30
 MAX_SIGNATURE_BYTES = 1024 * 1024
 UNASSIGNED_AFTER_MINUTES = 5
@@ -160,7 +163,9 @@ def _audit(actor: Any, case: RescueCase, action: str, changes: dict[str, list[An
 def _require_crew(actor: Any, case: RescueCase) -> None:
     require(actor, "rescue.crew_rescuecase")
     require_store(actor, case.store_id)
-    if case.unit is None or not case.unit.crew.filter(pk=actor.pk).exists():
+    if case.unit is None or not (case.unit.crew.filter(pk=actor.pk).exists()
+                                 or (case.shift_id is not None and UnitShift.crew.through.objects.filter(
+                                     unitshift_id=case.shift_id, user_id=actor.pk).exists())):
         raise Forbidden("not_your_job", _("This job is not assigned to your unit."), "case")
 
 
@@ -216,17 +221,19 @@ def _slip_notice(case: RescueCase) -> None:
 
 
 # ---- cases --------------------------------------------------------------------------------------------------------
-def _new_case(*, store: Any, values: dict[str, Any], actor: Any, at: dt.datetime, photos: list[bytes] | None = None) -> RescueCase:
+def _new_case(*, store: Any, values: dict[str, Any], actor: Any, at: dt.datetime, photos: list[bytes] | None = None,
+              status: str = CaseStatus.REQUESTED, reason: str = "") -> RescueCase:
     case = RescueCase.objects.create(store=store, number=f"tmp-{hashlib.sha256(str((at, values)).encode()).hexdigest()[:16]}",
-                                     requested_at=at, created_by=actor if getattr(actor, "pk", None) else None, **values)
+                                     requested_at=at, created_by=actor if getattr(actor, "pk", None) else None,
+                                     status=status, **values)
     local = timezone.localtime(at, store.zone)
     case.number = f"RS{local:%y%m%d}{case.pk:05d}"
     case.save(update_fields=["number"])
-    RescueEvent.objects.create(case=case, from_state="", to_state=CaseStatus.REQUESTED, actor=case.created_by, at=at,
-                               lat=values["lat"], lng=values["lng"])
+    RescueEvent.objects.create(case=case, from_state="", to_state=status, actor=case.created_by, at=at,
+                               lat=values["lat"], lng=values["lng"], reason=reason)
     for content in photos or []:
         _store_photo(case, check_image(content, field="photos"), caption="", actor=None, by_customer=True)
-    _audit(actor, case, "rescue.requested", {"status": [None, CaseStatus.REQUESTED]}, at)
+    _audit(actor, case, "rescue.requested", {"status": [None, status]}, at)
     return case
 
 
@@ -336,6 +343,127 @@ def owner_request(
         })
 
 
+# ---- telematics alerts as a source ---------------------------------------------------------------------------------
+#: the alert kinds (telematics rule kinds) that mean the car may need a rescue, when critical: a crash / airbag
+#: deployment (kinds a device vendor reports; the telematics app names them when it watches them) and the GB/T 32960
+#: alarm level 3 (``nev_alarm``, the highest level: the car should stop)
+RESCUE_ALERT_KINDS: dict[str, tuple[str, str]] = {
+    "crash": (Incident.ACCIDENT, gettext_noop("Opened by a telematics alert: crash detected")),
+    "airbag": (Incident.ACCIDENT, gettext_noop("Opened by a telematics alert: airbag deployed")),
+    "nev_alarm": (Incident.BREAKDOWN, gettext_noop("Opened by a telematics alert: new-energy alarm level 3")),
+}
+#: a car with a case in one of these states gets no new draft (the alert goes on that case's timeline)
+UNFINISHED = (CaseStatus.DRAFT, CaseStatus.REQUESTED, CaseStatus.ACCEPTED, *ON_JOB)
+TELEMATICS_INTAKE_HOURS = 2  # the sweep looks back this far for critical alerts whose handler never ran
+
+
+def on_telematics_alert(event: Any) -> None:
+    """Domain-event handler (``TelematicsAlertOpened``, subscribed in apps.py): a critical crash or severe alarm
+    opens a draft case for the call centre."""
+    telematics_draft_open(alert_id=event.alert_id, vehicle_id=event.vehicle_id, store_id=event.store_id,
+                          kind=event.kind, severity=event.severity)
+
+
+def _last_known_position(vehicle_id: int) -> tuple[Any, Any, Any]:
+    """The car's last position its device reported (WGS-84), with its time; (None, None, None) when none."""
+    from django.apps import apps
+
+    reading = apps.get_model("telematics", "Reading")
+    row = (reading.objects.filter(vehicle_id=vehicle_id, lat__isnull=False, lon__isnull=False)
+           .order_by("-recorded_at", "-id").values_list("lat", "lon", "recorded_at").first())
+    return row if row else (None, None, None)
+
+
+def telematics_draft_open(*, alert_id: int, vehicle_id: int, store_id: int, kind: str, severity: str,
+                          at: dt.datetime | None = None) -> RescueCase | None:
+    """A draft rescue case from a critical telematics alert, at the car's last known position, for the call centre
+    to confirm with the owner (or dismiss). Deduplicated per vehicle: while the car has an open case (from any
+    source) a new alert only adds a line to that case's timeline; the same alert never opens two (unique key), and
+    two alerts at once leave one draft (a partial unique constraint on open telematics cases per vehicle)."""
+    from aftersales.stores.models import Store
+    from aftersales.vehicles.models import Vehicle
+
+    if severity != "critical" or kind not in RESCUE_ALERT_KINDS:
+        return None
+    existing = RescueCase.objects.filter(telematics_alert_id=alert_id).first()
+    if existing is not None:
+        return existing
+    vehicle = Vehicle.objects.select_related("owner").filter(pk=vehicle_id).first()
+    store = Store.objects.filter(pk=store_id).first()
+    if vehicle is None or store is None:
+        return None
+    incident, reason = RESCUE_ALERT_KINDS[kind]
+    at = _now(at)
+    note = coded(reason)
+    open_case = RescueCase.objects.filter(vehicle=vehicle, status__in=UNFINISHED).order_by("-requested_at").first()
+    if open_case is not None:
+        _timeline_note(open_case, note, at)
+        return open_case
+    lat, lng, _seen_at = _last_known_position(vehicle.pk)
+    if lat is not None:
+        store = nearest_rescue_store(store.group_id, lat, lng) or store
+    area = _area(store)
+    approximate = lat is None
+    if approximate:
+        if area is None:
+            log.warning("telematics alert %s: no position and no rescue base at store %s; no draft", alert_id, store.pk)
+            return None
+        lat, lng = area.base_lat, area.base_lng
+    owner = vehicle.owner
+    try:
+        with transaction.atomic():
+            case = _new_case(store=store, actor=None, at=at, status=CaseStatus.DRAFT, reason=note, values={
+                "incident": incident, "lat": lat, "lng": lng, "approximate": approximate, "drivable": False,
+                "caller_name": owner.name if owner else "", "caller_phone": owner.mobile if owner else "",
+                "customer": owner, "vehicle": vehicle, "source": Source.TELEMATICS, "telematics_alert_id": alert_id,
+                "address": "",
+            })
+    except IntegrityError:  # the same alert, or another alert of this car, opened its draft meanwhile
+        again = RescueCase.objects.filter(telematics_alert_id=alert_id).first() or RescueCase.objects.filter(
+            vehicle=vehicle, source=Source.TELEMATICS, status__in=UNFINISHED).first()
+        if again is not None and again.telematics_alert_id != alert_id:
+            _timeline_note(again, note, at)
+        return again
+    return case
+
+
+def _timeline_note(case: RescueCase, note: str, at: dt.datetime) -> None:
+    with transaction.atomic():
+        RescueEvent.objects.create(case=case, from_state=case.status, to_state=case.status, at=at, reason=note)
+        _audit(None, case, "rescue.telematics_alert", {"note": [None, note]}, at)
+
+
+def telematics_intake_sweep(*, now: dt.datetime | None = None) -> int:
+    """Every minute (with the escalation sweep): critical open alerts of the rescue kinds from the last
+    TELEMATICS_INTAKE_HOURS that have no case yet (the event handler missed them) get their draft. Idempotent."""
+    from django.apps import apps
+
+    alert_model = apps.get_model("telematics", "Alert")
+    now = _now(now)
+    taken = RescueCase.objects.filter(telematics_alert_id__isnull=False).values("telematics_alert_id")
+    rows = (alert_model.objects.filter(status="open", severity="critical", kind__in=list(RESCUE_ALERT_KINDS),
+                                       opened_at__gte=now - dt.timedelta(hours=TELEMATICS_INTAKE_HOURS))
+            .exclude(pk__in=taken).values_list("pk", "vehicle_id", "store_id", "kind", "severity"))
+    opened = 0
+    for alert_id, vehicle_id, store_id, kind, severity in rows:
+        case = telematics_draft_open(alert_id=alert_id, vehicle_id=vehicle_id, store_id=store_id, kind=kind,
+                                     severity=severity, at=now)
+        opened += int(case is not None and case.telematics_alert_id == alert_id)
+    return opened
+
+
+def case_confirm(*, actor: Any, case: RescueCase, at: dt.datetime | None = None) -> RescueCase:
+    """The call centre has reached the owner: the telematics draft becomes a request to dispatch."""
+    require(actor, "rescue.dispatch_rescuecase")
+    require_store(actor, case.store_id)
+    at = _now(at)
+    with transaction.atomic():
+        locked = _locked(case)
+        _move(locked, CaseStatus.REQUESTED, actor, at=at, reason=coded(gettext_noop("Confirmed with the owner")))
+        _audit(actor, locked, "rescue.confirmed", {"status": [CaseStatus.DRAFT, CaseStatus.REQUESTED]}, at)
+    return locked
+
+
 def case_locate(*, actor: Any, case: RescueCase, lat: Any, lng: Any) -> RescueCase:
     """The dispatcher sets the exact point of a case entered from an address."""
     require(actor, "rescue.dispatch_rescuecase")
@@ -395,6 +523,11 @@ def case_dispatch(*, actor: Any, case: RescueCase, unit: RescueUnit, at: dt.date
         need = needed_capability(locked.incident, locked.drivable)
         if need not in (unit.capabilities or []):
             raise ValidationFailed("unit_incapable", _("This unit cannot do “%(c)s”.") % {"c": Capability(need).label}, "unit")
+        from .shifts import current_shifts
+
+        on = current_shifts(locked.store, [RescueUnit.objects.prefetch_related("shifts").get(pk=unit.pk)], now=at)[unit.pk]
+        if on is None:
+            raise Conflict("unit_off_shift", _("This unit is off shift now; pick another."), "unit")
         claimed = RescueUnit.objects.filter(pk=unit.pk, status=UnitStatus.AVAILABLE, case__isnull=True).update(
             status=UnitStatus.DISPATCHED, case=locked)
         if claimed != 1:
@@ -404,11 +537,12 @@ def case_dispatch(*, actor: Any, case: RescueCase, unit: RescueUnit, at: dt.date
             _move(locked, CaseStatus.ACCEPTED, actor, at=at)
         minutes, km = unit_eta_minutes(unit, locked, _area(locked.store))
         locked.unit = unit
+        locked.shift = on if isinstance(on, UnitShift) else None
         locked.dispatched_at = at
         locked.promised_at = locked.eta_at = at + dt.timedelta(minutes=eta.whole_minutes(minutes))
         locked.promised_km = Decimal(str(round(km, 2)))
         _move(locked, CaseStatus.DISPATCHED, actor, at=at, reason=unit.name,
-              also_save=("unit", "dispatched_at", "promised_at", "eta_at", "promised_km"))
+              also_save=("unit", "shift", "dispatched_at", "promised_at", "eta_at", "promised_km"))
         _audit(actor, locked, "rescue.dispatched", {"unit": [None, unit.name], "eta": [None, locked.eta_at.isoformat()]}, at)
         _tell_owner(locked, "rescue.dispatched", f"rescue-dispatched:{locked.pk}:{at:%Y%m%d%H%M%S}")
     return locked
@@ -453,9 +587,10 @@ def case_crew_decline(*, actor: Any, case: RescueCase, reason: str = "", at: dt.
             raise Conflict("illegal_transition", _("Only a job not yet accepted can be declined."), "status")
         RescueUnit.objects.filter(pk=unit_id, case_id=locked.pk).update(status=UnitStatus.AVAILABLE, case=None)
         locked.unit = None
+        locked.shift = None
         locked.promised_at = locked.eta_at = locked.dispatched_at = None
         _move(locked, CaseStatus.ACCEPTED, actor, at=at, reason=reason or coded(gettext_noop("Declined by the crew")),
-              also_save=("unit", "promised_at", "eta_at", "dispatched_at"))
+              also_save=("unit", "shift", "promised_at", "eta_at", "dispatched_at"))
         _audit(actor, locked, "rescue.crew_declined", {"unit": [unit_id, None]}, at)
     return locked
 
@@ -733,6 +868,93 @@ def unit_set_duty(*, actor: Any, unit: RescueUnit, on_duty: bool) -> RescueUnit:
     return unit
 
 
+def _time(value: Any, field: str, problems: Problems) -> dt.time | None:
+    if isinstance(value, dt.time):
+        return value.replace(second=0, microsecond=0)
+    text = "" if value is None else str(value).strip()
+    try:
+        hours, minutes = text.split(":")[:2]
+        return dt.time(int(hours), int(minutes))
+    except (TypeError, ValueError):
+        problems.add("time_format" if text else "required", _("Enter a time as HH:MM.") if text else _("Enter the time."), field)
+        return None
+
+
+def shift_save(*, actor: Any, unit: RescueUnit, days: Any, weekdays: Any = (), starts: Any, ends: Any,
+               crew: list[Any] | None = None, shift: UnitShift | None = None) -> UnitShift:
+    """A unit's shift: its days (chosen weekdays, or the store's business days, or its weekends and holidays), from
+    ``starts`` to ``ends`` (an end at or before the start runs past midnight), and its crew. Every bad field at once;
+    a shift that would overlap another shift of the unit, or a crew member's shift on another unit, is refused."""
+    require(actor, "rescue.change_rescueunit")
+    require_store(actor, unit.store_id)
+    if shift is not None and shift.unit_id != unit.pk:
+        raise ValidationFailed("shift_other_unit", _("This shift belongs to another unit."), "shift")
+    problems = Problems()
+    days = _choice(days, ShiftDays, "days", problems)
+    try:
+        chosen = sorted({int(d) for d in (weekdays or [])})
+    except (TypeError, ValueError):
+        chosen = [-1]
+    if any(not 0 <= d <= 6 for d in chosen):
+        problems.add("invalid_choice", _("Pick one of the offered choices."), "weekdays")
+    elif days == ShiftDays.WEEKDAYS and not chosen:
+        problems.add("required", _("Pick at least one weekday."), "weekdays")
+    start = _time(starts, "starts", problems)
+    end = _time(ends, "ends", problems)
+    if start is not None and end is not None and start == end:
+        problems.add("shift_empty", _("A shift ends at another time than it starts (an earlier end runs past midnight)."), "ends")
+    crew = list(crew or [])
+    for member in crew:
+        if not member.memberships.filter(store_id=unit.store_id).exists():
+            problems.add("crew_other_store", _("Every crew member must work at this store."), "crew")
+            break
+    problems.raise_if_any()
+    assert start is not None and end is not None
+    candidate = UnitShift(unit=unit, days=days, weekdays=chosen if days == ShiftDays.WEEKDAYS else [], starts=start, ends=end)
+    from .shifts import overlap
+
+    with transaction.atomic():
+        # lock the store's units: two managers editing shifts at once are checked one after the other
+        list(RescueUnit.objects.select_for_update().filter(store_id=unit.store_id).values_list("pk", flat=True))
+        others = UnitShift.objects.filter(unit__store_id=unit.store_id).prefetch_related("crew").select_related("unit")
+        if shift is not None:
+            others = others.exclude(pk=shift.pk)
+        for other in others:
+            if not overlap(candidate, other):
+                continue
+            if other.unit_id == unit.pk:
+                raise ValidationFailed("shift_overlap", _("This overlaps the unit's shift %(s)s.") % {
+                    "s": f"{other.starts:%H:%M}–{other.ends:%H:%M}"}, "starts")
+            busy = [m for m in other.crew.all() if m in crew]
+            if busy:
+                raise ValidationFailed("crew_double_booked", _("%(name)s is on a shift of %(unit)s at that time.") % {
+                    "name": busy[0].get_full_name() or busy[0].get_username(), "unit": other.unit.name}, "crew")
+        before = None
+        if shift is None:
+            shift = candidate
+            shift.save()
+        else:
+            shift = UnitShift.objects.select_for_update().get(pk=shift.pk)
+            before = [shift.days, shift.weekdays, f"{shift.starts:%H:%M}", f"{shift.ends:%H:%M}"]
+            shift.days, shift.weekdays, shift.starts, shift.ends = candidate.days, candidate.weekdays, start, end
+            shift.save()
+        shift.crew.set(crew)
+        audit.record(actor=actor, obj=unit, action="rescue.shift_saved", store_id=unit.store_id, changes={
+            "shift": [before, [days, candidate.weekdays, f"{start:%H:%M}", f"{end:%H:%M}"]],
+            "crew": [None, [m.pk for m in crew]]})
+    return shift
+
+
+def shift_delete(*, actor: Any, shift: UnitShift) -> None:
+    require(actor, "rescue.change_rescueunit")
+    require_store(actor, shift.unit.store_id)
+    with transaction.atomic():
+        deleted, _rows = UnitShift.objects.filter(pk=shift.pk).delete()
+        if deleted:
+            audit.record(actor=actor, obj=shift.unit, action="rescue.shift_deleted", store_id=shift.unit.store_id,
+                         changes={"shift": [[shift.days, shift.weekdays, f"{shift.starts:%H:%M}", f"{shift.ends:%H:%M}"], None]})
+
+
 def area_save(*, actor: Any, store: Any, base_lat: Any, base_lng: Any, speed_kmh: Any = None, detour_factor: Any = None,
               prep_minutes: Any = None, hotline: Any = "") -> RescueArea:
     require(actor, "rescue.change_rescuearea")
@@ -796,7 +1018,7 @@ def escalation_sweep(*, now: dt.datetime | None = None) -> int:
     raised = 0
     areas = {a.store_id: a for a in RescueArea.objects.all()}
     checks: list[tuple[str, Any]] = []
-    for case in RescueCase.objects.filter(status__in=(CaseStatus.REQUESTED, CaseStatus.ACCEPTED)).only("id", "requested_at", "store_id"):
+    for case in RescueCase.objects.filter(status__in=(CaseStatus.DRAFT, CaseStatus.REQUESTED, CaseStatus.ACCEPTED)).only("id", "requested_at", "store_id"):
         late = (now - case.requested_at).total_seconds() / 60 - UNASSIGNED_AFTER_MINUTES
         if late > 0:
             checks.append((AlertKind.UNASSIGNED, (case, late)))

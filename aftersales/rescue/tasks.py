@@ -3,9 +3,12 @@ from celery import shared_task
 
 @shared_task(name="aftersales.rescue.escalation_sweep", ignore_result=True)
 def escalation_sweep() -> int:
-    """Every minute: alerts on the dispatcher's board for late dispatch, acceptance or arrival (once per case)."""
+    """Every minute: drafts for critical telematics alerts that have none yet (a missed event handler), then alerts on
+    the dispatcher's board for late dispatch, acceptance or arrival (once per case)."""
     from .services import escalation_sweep as sweep
+    from .services import telematics_intake_sweep
 
+    telematics_intake_sweep()
     return sweep()
 
 

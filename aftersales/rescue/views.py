@@ -18,7 +18,7 @@ from aftersales.common.errors import DomainError
 from aftersales.common.views import found, store_from_request
 
 from . import selectors, services
-from .choices import Capability, CaseStatus, Incident, UnitKind
+from .choices import Capability, CaseStatus, Incident, ShiftDays, UnitKind
 from .maps import map_point
 from .models import RescueAlert
 
@@ -44,7 +44,9 @@ def board(request: HttpRequest) -> HttpResponse:
     for case in cases:
         case.minutes_left = selectors.minutes_to_arrival(case, now)  # type: ignore[attr-defined]
     ctx = {
-        "store": store, "cases": cases, "units": selectors.units_of(user, store), "alerts": selectors.open_alerts(user, store),
+        "store": store, "cases": [c for c in cases if c.status != CaseStatus.DRAFT],
+        "drafts": [c for c in cases if c.status == CaseStatus.DRAFT],
+        "units": selectors.units_of(user, store), "alerts": selectors.open_alerts(user, store),
         "plan": selectors.assignment_plan(user, store) if user.has_perm("rescue.dispatch_rescuecase") else [],
         "figures": _figures(request, store), "area": selectors.area_of(store),
     }
@@ -119,6 +121,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     user = request.user
     actions = {
         "accept": (lambda c: services.case_accept(actor=user, case=c), _("Request accepted.")),
+        "confirm": (lambda c: services.case_confirm(actor=user, case=c), _("Confirmed: the case waits for a unit.")),
         "dispatch": (lambda c: services.case_dispatch(
             actor=user, case=c, unit=found(selectors.unit_get, user, _int(request.POST.get("unit")))), _("Unit dispatched.")),
         "cancel": (lambda c: services.case_cancel(actor=user, case=c, reason=request.POST.get("reason", "")), _("Case cancelled.")),
@@ -168,6 +171,12 @@ def _alert(qs: Any, pk: int) -> Any:
     return get_or_404(qs, pk=pk)
 
 
+def _weekday_names() -> list[tuple[int, str]]:
+    from django.utils.dates import WEEKDAYS_ABBR
+
+    return [(i, str(WEEKDAYS_ABBR[i])) for i in range(7)]
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -185,6 +194,7 @@ def units(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {
         "store": store, "units": selectors.units_of(request.user, store), "area": selectors.area_of(store),
         "kinds": UnitKind.choices, "capabilities": Capability.choices, "errors": {}, "data": {},
+        "shift_days": ShiftDays.choices, "weekday_names": _weekday_names(),
         "staff": list(User.objects.filter(memberships__store=store, is_active=True).distinct().order_by("first_name", "username")),
     }
     area = ctx["area"]
@@ -193,13 +203,23 @@ def units(request: HttpRequest) -> HttpResponse:
     ctx["area_form"] = {k: source.get(k, getattr(area, k) if area else v) for k, v in defaults.items()}
     if request.method == "POST":
         data = request.POST
-        ctx["data"] = data
+        ctx["data"] = {**data.dict(), "weekdays_list": data.getlist("weekdays")}
         try:
             if data.get("form") == "area":
                 services.area_save(actor=request.user, store=store, base_lat=data.get("base_lat"), base_lng=data.get("base_lng"),
                                    speed_kmh=data.get("speed_kmh"), detour_factor=data.get("detour_factor"),
                                    prep_minutes=data.get("prep_minutes"), hotline=data.get("hotline", ""))
                 messages.success(request, _("Rescue settings saved."))
+            elif data.get("form") == "shift":
+                unit = found(selectors.unit_get, request.user, _int(data.get("unit")))
+                crew = [m for m in ctx["staff"] if str(m.pk) in data.getlist("shift_crew")]
+                services.shift_save(actor=request.user, unit=unit, days=data.get("days"), weekdays=data.getlist("weekdays"),
+                                    starts=data.get("starts"), ends=data.get("ends"), crew=crew)
+                messages.success(request, _("Shift saved."))
+            elif data.get("form") == "shift_delete":
+                shift = found(selectors.shift_get, request.user, _int(data.get("shift")))
+                services.shift_delete(actor=request.user, shift=shift)
+                messages.success(request, _("Shift removed."))
             elif data.get("form") == "duty":
                 unit = found(selectors.unit_get, request.user, _int(data.get("unit")))
                 services.unit_set_duty(actor=request.user, unit=unit, on_duty=data.get("on_duty") == "1")

@@ -442,6 +442,9 @@ def _open(device: Device, reading: Reading, rule: AlertRule, code: str, severity
     audit.record(actor=None, obj=alert, action="telematics_alert.opened", store_id=device.store_id,
                  customer_id=vehicle.owner_id, changes={"kind": [None, rule.kind], **({"code": [None, code]} if code else {})})
     _notify(alert, rule, device)
+    from aftersales.common.events import TelematicsAlertOpened, publish
+
+    publish(TelematicsAlertOpened(alert_id=alert.pk, vehicle_id=vehicle.pk, store_id=device.store_id, kind=rule.kind, severity=severity))
     return alert
 
 
