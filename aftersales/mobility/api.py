@@ -380,6 +380,18 @@ class TripOut(Schema):
     eta: dt.datetime | None
     ordered_via: str
     notes: str
+    planned_at: dt.datetime | None
+    delivery_window_start: dt.datetime | None
+    delivery_window_end: dt.datetime | None
+    fee: Decimal
+    fee_basis: str
+    pickup_handover_id: int | None
+    delivery_handover_id: int | None
+
+
+class TripDeliveryWindowIn(Schema):
+    delivery_window_start: Loose = None
+    delivery_window_end: Loose = None
 
 
 class TripIn(Schema):
@@ -402,6 +414,16 @@ class TripMoveIn(Schema):
     to: str
     eta: Loose = None
     reason: Loose = None
+
+
+@router.post("/trips/{trip_id}/delivery-window", response={200: TripOut, **ERRORS})
+def trip_delivery_window(request: Any, trip_id: int, payload: TripDeliveryWindowIn) -> Any:
+    """The owner's window for the car to come back after service (the route plan keeps the return inside it)."""
+    from . import trips
+
+    user = _user(request, "mobility.add_trip")
+    return trips.trip_delivery_window(actor=user, trip=selectors.trip(user, trip_id),
+                                      window_start=payload.delivery_window_start, window_end=payload.delivery_window_end)
 
 
 class ServiceAreaIn(Schema):

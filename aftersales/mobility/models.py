@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.readtime import ReadTimeCharField
 from aftersales.reception.choices import DamageKind
+from aftersales.stores.models import Weekday
 
 from .choices import (
     BookingStatus,
@@ -263,6 +264,8 @@ class Trip(models.Model):
                                on_delete=models.SET_NULL, related_name="trips")
     eta = models.DateTimeField(_("expected arrival"), null=True, blank=True)
     planned_at = models.DateTimeField(_("planned arrival at the door"), null=True, blank=True)
+    delivery_window_start = models.DateTimeField(_("delivery window from"), null=True, blank=True)
+    delivery_window_end = models.DateTimeField(_("delivery window until"), null=True, blank=True)
     fee = models.DecimalField(_("pickup fee (CNY)"), default=0, **MONEY)
     fee_basis = models.CharField(_("fee"), max_length=10, choices=FeeBasis.choices, default=FeeBasis.NO_FEE)
     voucher = models.ForeignKey("loyalty.Voucher", verbose_name=_("voucher"), null=True, blank=True,
@@ -332,3 +335,27 @@ class SupplementaryCharge(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class DriverShift(models.Model):
+    """When a pickup driver works at a store on a weekday (the dispatcher's shift editor); the route plan keeps each
+    driver inside that day's shift. Kept apart from the technicians' shifts, which give the workshop's capacity."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    driver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("driver"), on_delete=models.CASCADE,
+                               related_name="driver_shifts")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("starts"))
+    end = models.TimeField(_("ends"))
+
+    class Meta:
+        verbose_name = _("driver shift")
+        verbose_name_plural = _("driver shifts")
+        ordering = ["store_id", "driver_id", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "driver", "weekday"], name="driver_shift_one_per_day"),
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="driver_shift_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.driver} {self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"

@@ -129,6 +129,8 @@ def trips(user: Any, *, store_id: int | None = None) -> QuerySet[Any]:
 
     qs = restrict_to_stores(Trip.objects.select_related("store", "customer", "vehicle", "driver", "order",
                                                          "pickup_handover", "delivery_handover"), user)
+    if not user.has_perm("mobility.add_trip"):  # a driver sees the trips given to them, no other
+        qs = qs.filter(driver_id=user.pk)
     return qs.filter(store_id=store_id) if store_id else qs
 
 
@@ -182,27 +184,53 @@ def trip_of_appointment(appointment_id: int) -> Any:
 
 # ---- the route plan -----------------------------------------------------------------------------------------------
 PLANNABLE = ("requested", "scheduled")
+DELIVERABLE = ("picked_up", "at_store")
+
+
+def deliveries_of_day(user: Any, *, store: Any, day: dt.date) -> list[Any]:
+    """The cars to take back whose owner chose a delivery window starting on the local ``day`` (not yet out)."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=store.zone)
+    return list(trips(user, store_id=store.pk).filter(status__in=DELIVERABLE, delivery_window_start__gte=start,
+                                                      delivery_window_start__lt=start + dt.timedelta(days=1))
+                .order_by("delivery_window_start", "id"))
 
 
 def driver_shifts(store: Any, day: dt.date) -> list[tuple[Any, int, int]]:
-    """(driver, shift start, shift end) in minutes of the local day: the driver's shift that weekday (the staff
-    shifts kept with the technicians'), or the store's opening hours when none is kept; nobody on a closed day."""
-    from aftersales.appointments.models import TechnicianShift
+    """(driver, shift start, shift end) in minutes of the local day: the driver's shift that weekday (the
+    dispatcher's shift editor), nobody on a day off; the store's opening hours for a driver with no shifts kept;
+    nobody on a closed day."""
     from aftersales.stores.calendar import opening_periods
+
+    from .models import DriverShift
 
     periods = opening_periods(store, day)
     if not periods:
         return []
     opens = min(p.opens for p in periods)
     closes = max(p.closes for p in periods)
+    kept: dict[int, dict[int, Any]] = {}
+    for row in DriverShift.objects.filter(store=store):
+        kept.setdefault(row.driver_id, {})[row.weekday] = row
     out: list[tuple[Any, int, int]] = []
     for user in drivers(store):
-        rows = list(TechnicianShift.objects.filter(user=user, store=store, weekday=day.weekday()))
-        if rows:
-            out.extend((user, r.start.hour * 60 + r.start.minute, r.end.hour * 60 + r.end.minute) for r in rows[:1])
-        elif not TechnicianShift.objects.filter(user=user, store=store).exists():
+        week = kept.get(user.pk)
+        if week is None:
             out.append((user, opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute))
+        elif day.weekday() in week:
+            r = week[day.weekday()]
+            out.append((user, r.start.hour * 60 + r.start.minute, r.end.hour * 60 + r.end.minute))
     return out
+
+
+def driver_weeks(user: Any, store: Any) -> list[tuple[Any, dict[int, Any]]]:
+    """The shift editor: every driver of the store with their week (weekday → shift); ``store`` comes scoped to the
+    user (``store_from_request``)."""
+    from .models import DriverShift
+
+    kept: dict[int, dict[int, Any]] = {}
+    for row in DriverShift.objects.filter(store=store):
+        kept.setdefault(row.driver_id, {})[row.weekday] = row
+    return [(d, kept.get(d.pk, {})) for d in drivers(store)]
 
 
 @dataclass
@@ -230,6 +258,7 @@ def route_plan(user: Any, *, store: Any, day: dt.date, seconds: float = 2.0) -> 
 
     started = time.monotonic()
     rows = [t for t in trips_of_day(user, store=store, day=day) if t.status in PLANNABLE]
+    rows += deliveries_of_day(user, store=store, day=day)
     area = ServiceArea.objects.filter(store=store).first()
     if not rows or area is None:
         return RoutePlan([], rows, 0, 0.0)
@@ -238,7 +267,10 @@ def route_plan(user: Any, *, store: Any, day: dt.date, seconds: float = 2.0) -> 
     def minute(when: dt.datetime) -> int:
         return int((when - midnight).total_seconds() // 60)
 
-    visits = [Visit(t.pk, float(t.lat), float(t.lng), minute(t.window_start), minute(t.window_end)) for t in rows]
+    def window(t: Any) -> tuple[dt.datetime, dt.datetime]:
+        return (t.delivery_window_start, t.delivery_window_end) if t.status in DELIVERABLE else (t.window_start, t.window_end)
+
+    visits = [Visit(t.pk, float(t.lat), float(t.lng), minute(window(t)[0]), minute(window(t)[1])) for t in rows]
     people = driver_shifts(store, day)
     plan = plan_routes(area.depot(), visits, [Shift(n, a, b) for n, (_u, a, b) in enumerate(people)], seconds=seconds)
     by_id = {t.pk: t for t in rows}
@@ -246,3 +278,48 @@ def route_plan(user: Any, *, store: Any, day: dt.date, seconds: float = 2.0) -> 
              for n, route in plan.routes.items() for key, at in route]
     stops.sort(key=lambda s: (s.driver.pk, s.arrival))
     return RoutePlan(stops, [by_id[k] for k in plan.unplanned], plan.total_minutes, time.monotonic() - started)
+
+
+# ---- the owner app (the portal has identified the owner; nothing of another owner's is reachable) -----------------
+#: the steps the owner follows, in order (cancelled shown apart)
+OWNER_STEPS = ("requested", "scheduled", "on_the_way", "picked_up", "at_store", "out_for_delivery", "delivered")
+
+
+def owner_trips(customer: Any, *, open_only: bool = True) -> list[Any]:
+    """The owner's trips, newest window first; open ones only by default (the owner home's links)."""
+    from .models import Trip
+
+    qs = Trip.objects.select_related("store", "vehicle", "driver").filter(customer_id=customer.pk)
+    if open_only:
+        qs = qs.exclude(status__in=("delivered", "cancelled"))
+    return list(qs.order_by("-window_start", "-id")[:10])
+
+
+def owner_trip(customer: Any, trip_id: int) -> Any:
+    """One trip of this owner, else 404."""
+    from .models import Trip
+
+    return get_or_404(Trip.objects.select_related("store", "vehicle", "driver", "appointment")
+                      .filter(customer_id=customer.pk), pk=trip_id)
+
+
+def owner_trip_view(trip: Any, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What the owner sees of a trip: the steps with the current one, the driver's first name only, the expected
+    arrival (the ETA the driver gave on the way, else the planned arrival, else the window)."""
+    from .choices import TripStatus
+
+    now = now or timezone.now()
+    current = OWNER_STEPS.index(trip.status) if trip.status in OWNER_STEPS else -1
+    steps = [{"code": s, "label": TripStatus(s).label, "done": n < current, "current": n == current}
+             for n, s in enumerate(OWNER_STEPS)]
+    driver = trip.driver
+    first = (driver.first_name or driver.get_full_name() or "").strip() if driver is not None else ""
+    going_back = trip.status in ("picked_up", "at_store", "out_for_delivery", "delivered")
+    if trip.status in ("on_the_way", "out_for_delivery") and trip.eta and trip.eta >= now - dt.timedelta(hours=2):
+        eta = trip.eta
+    else:
+        eta = trip.planned_at
+    callable_ = trip.status in ("scheduled", "on_the_way", "out_for_delivery") and driver is not None
+    return {"steps": steps, "cancelled": trip.status == "cancelled", "driver_first_name": first, "eta": eta,
+            "going_back": going_back, "can_call": callable_,
+            "can_set_delivery": trip.status not in ("out_for_delivery", "delivered", "cancelled")}

@@ -38,6 +38,7 @@ def board(request: HttpRequest) -> HttpResponse:
     plan = selectors.route_plan(request.user, store=store, day=day) if request.GET.get("plan") else None
     return render(request, "mobility/board.html", {
         "store": store, "day": day, "rows": rows, "drivers": selectors.drivers(store), "plan": plan,
+        "deliveries": selectors.deliveries_of_day(request.user, store=store, day=day),
         "prev": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1), "errors": {}, "values": {},
     })
 
@@ -73,7 +74,7 @@ def trip_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("mobility.change_trip", raise_exception=True)
+@permission_required("mobility.add_trip", raise_exception=True)
 @require_POST
 def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     from aftersales.staff.models import User
@@ -84,6 +85,24 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
         trips.trip_schedule(actor=request.user, trip=trip, driver=driver)
     except DomainError as exc:
         messages.error(request, str(exc.message))
+    day = timezone.localtime(trip.window_start, trip.store.zone).date().isoformat()
+    return redirect(f"{request.path.rsplit('trips/', 1)[0]}trips/board/?store={trip.store_id}&day={day}")
+
+
+@login_required
+@permission_required("mobility.add_trip", raise_exception=True)
+@require_POST
+def delivery_window(request: HttpRequest, pk: int) -> HttpResponse:
+    """The desk sets the owner's window for the car to come back (the owner sets it in the app)."""
+    trip = found(selectors.trip, request.user, pk)
+    try:
+        trips.trip_delivery_window(actor=request.user, trip=trip,
+                                   window_start=_local_input(request.POST.get("delivery_window_start", ""), trip.store),
+                                   window_end=_local_input(request.POST.get("delivery_window_end", ""), trip.store))
+        messages.success(request, _("Delivery window saved."))
+    except DomainError as exc:
+        for message in _errors(exc).values():
+            messages.error(request, message)
     day = timezone.localtime(trip.window_start, trip.store.zone).date().isoformat()
     return redirect(f"{request.path.rsplit('trips/', 1)[0]}trips/board/?store={trip.store_id}&day={day}")
 
@@ -112,6 +131,46 @@ def plan_apply(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, str(exc.message))
     return redirect(f"{request.path.rsplit('trips/', 1)[0]}trips/board/?store={store.pk}&day={request.POST.get('day', '')}")
+
+
+@login_required
+@permission_required("mobility.change_drivershift", raise_exception=True)
+def shifts(request: HttpRequest) -> HttpResponse:
+    """The dispatcher's shift editor (desk size): each driver's week at the store, a start and an end per weekday
+    (both blank: a day off). The route plan keeps every driver inside that day's shift."""
+    from aftersales.staff.models import User
+    from aftersales.stores.models import Weekday
+
+    store = store_from_request(request)
+    errors: dict[str, str] = {}
+    failed_driver = None
+    posted: dict[str, str] = {}
+    if request.method == "POST":
+        raw = request.POST.get("driver", "")
+        driver = User.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        posted = {k: request.POST.get(k, "") for d in range(7) for k in (f"start_{d}", f"end_{d}")}
+        try:
+            trips.driver_week_set(actor=request.user, store=store, driver=driver,
+                                  days={d: (posted[f"start_{d}"], posted[f"end_{d}"]) for d in range(7)})
+            messages.success(request, _("Shifts saved for %(name)s.") % {"name": driver.get_full_name() or driver.username})
+            return redirect(f"{request.path}?store={store.pk}")
+        except DomainError as exc:
+            errors, failed_driver = _errors(exc), (driver.pk if driver is not None else None)
+    rows = []
+    for driver, week in selectors.driver_weeks(request.user, store):
+        days = []
+        for d in range(7):
+            shift = week.get(d)
+            start = f"{shift.start:%H:%M}" if shift else ""
+            end = f"{shift.end:%H:%M}" if shift else ""
+            if failed_driver == driver.pk:
+                start, end = posted.get(f"start_{d}", ""), posted.get(f"end_{d}", "")
+            days.append({"n": d, "start": start, "end": end,
+                         "error": (errors.get(f"start_{d}") or errors.get(f"end_{d}")) if failed_driver == driver.pk else ""})
+        rows.append({"driver": driver, "days": days, "kept": bool(week), "failed": failed_driver == driver.pk})
+    return render(request, "mobility/shifts.html", {"store": store, "rows": rows, "weekdays": Weekday.choices,
+                                                   "general": errors.get("driver") or errors.get("general", "")},
+                  status=422 if errors else 200)
 
 
 @login_required
@@ -187,25 +246,26 @@ def handover(request: HttpRequest, pk: int, phase: str) -> HttpResponse:
         p = request.POST
         action = p.get("action", "")
         try:
-            if action == "save":
-                reception.handover_update(actor=request.user, handover=sheet, data={
-                    k: p.get(k, "") for k in ("mileage", "energy_level", "belongings", "exterior_notes")})
-                messages.success(request, _("Handover sheet saved."))
-            elif action == "mark":
-                reception.damage_mark_add(actor=request.user, handover=sheet, x=p.get("x"), y=p.get("y"),
-                                          kind=p.get("kind", ""), note=p.get("note", ""))
-            elif action == "photo":
-                upload = request.FILES.get("photo")
-                if upload is None or (upload.size or 0) > 64 * 1024 * 1024:
-                    raise DomainError("photo_missing", _("Choose a photo to upload."), "photo")
-                reception.photo_add(actor=request.user, handover=sheet, content=upload.read(), caption=p.get("caption", ""))
-                messages.success(request, _("Photo added."))
-            elif action == "sign":
-                reception.handover_sign(actor=request.user, handover=sheet, signature=p.get("signature", ""),
-                                        signer_name=p.get("signer_name", ""))
-                messages.success(request, _("Signed by the customer."))
-            else:
-                raise DomainError("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": action}, "action")
+            with trips.door_step(actor=request.user, trip=trip, phase=phase):
+                if action == "save":
+                    reception.handover_update(actor=request.user, handover=sheet, data={
+                        k: p.get(k, "") for k in ("mileage", "energy_level", "belongings", "exterior_notes")})
+                    messages.success(request, _("Handover sheet saved."))
+                elif action == "mark":
+                    reception.damage_mark_add(actor=request.user, handover=sheet, x=p.get("x"), y=p.get("y"),
+                                              kind=p.get("kind", ""), note=p.get("note", ""))
+                elif action == "photo":
+                    upload = request.FILES.get("photo")
+                    if upload is None or (upload.size or 0) > 64 * 1024 * 1024:
+                        raise DomainError("photo_missing", _("Choose a photo to upload."), "photo")
+                    reception.photo_add(actor=request.user, handover=sheet, content=upload.read(), caption=p.get("caption", ""))
+                    messages.success(request, _("Photo added."))
+                elif action == "sign":
+                    reception.handover_sign(actor=request.user, handover=sheet, signature=p.get("signature", ""),
+                                            signer_name=p.get("signer_name", ""))
+                    messages.success(request, _("Signed by the customer."))
+                else:
+                    raise DomainError("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": action}, "action")
         except DomainError as exc:
             errors = _errors(exc)
             sheet.refresh_from_db()

@@ -5,7 +5,9 @@ Writes only, like services.py; every field checked first and all bad ones named 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, ValidationFailed
-from aftersales.common.permissions import require, require_store
+from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
+from aftersales.common.permissions import granted, require, require_store
 from aftersales.common.transitions import move
 
-from .choices import PICKUP_FEE_CODE, TRIP_TRANSITIONS, FeeBasis, OrderedVia, TripStatus
+from .choices import DRIVER_MOVES, PICKUP_FEE_CODE, TRIP_TRANSITIONS, FeeBasis, OrderedVia, TripStatus
 from .models import ServiceArea, Trip, TripEvent
 from .services import Problems, _text, _when
 
@@ -225,7 +227,8 @@ def is_driver(user: Any, store_id: int) -> bool:
 
 
 def trip_schedule(*, actor: Any, trip: Trip, driver: Any, at: dt.datetime | None = None) -> Trip:
-    """The dispatcher gives the trip to a driver of the store."""
+    """The dispatcher gives the trip to a driver of the store (the desk: drivers do not dispatch)."""
+    require(actor, "mobility.add_trip")
     require(actor, "mobility.change_trip")
     require_store(actor, trip.store_id)
     if driver is None or not is_driver(driver, trip.store_id):
@@ -245,27 +248,78 @@ def trip_schedule(*, actor: Any, trip: Trip, driver: Any, at: dt.datetime | None
     return locked
 
 
+#: the trips a route plan may place: pickups not yet started, deliveries not yet out (by their delivery window)
+PLAN_PICKUP = (TripStatus.REQUESTED, TripStatus.SCHEDULED)
+PLAN_DELIVERY = (TripStatus.PICKED_UP, TripStatus.AT_STORE)
+
+
 def plan_apply(*, actor: Any, store: Any, stops: list[tuple[Any, Any, dt.datetime]], at: dt.datetime | None = None) -> int:
     """Apply the dispatcher's route plan: each (trip, driver, arrival) gives the trip to the driver and records the
-    planned arrival at the door (inside the trip's window). All or nothing; returns how many trips were planned."""
+    planned arrival at the door: inside the pickup window for a pickup, inside the owner's delivery window for a
+    car going back after service. All or nothing; returns how many trips were planned."""
+    require(actor, "mobility.add_trip")
     require(actor, "mobility.change_trip")
     require_store(actor, store.pk)
     p = Problems()
     for n, (trip, driver, arrival) in enumerate(stops):
+        delivery = trip.status in PLAN_DELIVERY
+        lo, hi = (trip.delivery_window_start, trip.delivery_window_end) if delivery else (trip.window_start, trip.window_end)
         if trip.store_id != store.pk:
             p.add("other_store", _("This trip belongs to another store."), f"stops[{n}]")
-        elif not trip.window_start <= arrival <= trip.window_end:
+        elif lo is None or hi is None or not lo <= arrival <= hi:
             p.add("outside_window", _("The planned arrival is outside the trip's window."), f"stops[{n}]")
         if driver is None or not is_driver(driver, store.pk):
             p.add("not_a_driver", _("Pick a driver of this store."), f"stops[{n}]")
     p.raise_if_any()
     with transaction.atomic():
         for trip, driver, arrival in stops:
+            if trip.status in PLAN_DELIVERY:  # the car goes back: the driver of the delivery, no state move
+                locked = Trip.objects.select_for_update().get(pk=trip.pk)
+                if locked.status not in PLAN_DELIVERY:
+                    raise Conflict("trip_started", _("The driver is already on this trip."), "driver")
+                Trip.objects.filter(pk=locked.pk).update(driver=driver, planned_at=arrival)
+                audit.record(actor=actor, obj=locked, action="trip.delivery_planned", store_id=store.pk,
+                             customer_id=locked.customer_id, changes={"driver": [locked.driver_id, driver.pk]}, at=at)
+                continue
             locked = trip_schedule(actor=actor, trip=trip, driver=driver, at=at)
             Trip.objects.filter(pk=locked.pk).update(planned_at=arrival)
         audit.record(actor=actor, obj=store, action="trip.plan_applied", store_id=store.pk,
                      changes={"trips": [None, len(stops)]}, at=at)
     return len(stops)
+
+
+def trip_delivery_window(*, actor: Any, trip: Trip, window_start: Any, window_end: Any, at: dt.datetime | None = None) -> Trip:
+    """The owner's window for the car to come back after service: chosen by the owner in the app (``actor`` None:
+    the portal has checked the trip is the owner's) or by the desk. The same checks as a pickup window (not begun,
+    in order, within four hours and the store's opening hours) and after the pickup window; until the car is out."""
+    if actor is not None:
+        require(actor, "mobility.add_trip")
+        require_store(actor, trip.store_id)
+    at = at or timezone.now()
+    p = Problems()
+    start = p.check(_when, window_start, "delivery_window_start")
+    end = p.check(_when, window_end, "delivery_window_end")
+    if start is not None and start < max(at, trip.window_end):
+        p.add("in_past", _("Pick a delivery window after the pickup and not already begun."), "delivery_window_start")
+    if start is not None and end is not None:
+        if end <= start:
+            p.add("range_order", _("The window must end after it starts."), "delivery_window_end")
+        elif end - start > MAX_WINDOW:
+            p.add("window_too_long", _("Keep the delivery window within four hours."), "delivery_window_end")
+        elif not _within_opening_hours(trip.store, start, end):
+            p.add("closed", _("The store is closed at that time; pick a window within opening hours."), "delivery_window_start")
+    p.raise_if_any()
+    with transaction.atomic():
+        locked = Trip.objects.select_for_update().get(pk=trip.pk)
+        if locked.status in (TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED, TripStatus.CANCELLED):
+            raise Conflict("trip_closed", _("The car is already on its way back or the trip is closed."), "delivery_window_start")
+        before = locked.delivery_window_start
+        locked.delivery_window_start, locked.delivery_window_end = start, end
+        locked.save(update_fields=["delivery_window_start", "delivery_window_end"])
+        audit.record(actor=actor, obj=locked, action="trip.delivery_window", store_id=locked.store_id,
+                     customer_id=locked.customer_id,
+                     changes={"delivery_window": [before.isoformat() if before else None, start.isoformat()]}, at=at)
+    return locked
 
 
 def _first_name(user: Any) -> str:
@@ -291,9 +345,31 @@ PICKUP, DELIVERY = "pickup", "delivery"
 HANDOVER_WHEN = {PICKUP: TripStatus.ON_THE_WAY, DELIVERY: TripStatus.OUT_FOR_DELIVERY}
 
 
+#: what the driver may do on reception's sheet of their own trip, lent for the call only (the role holds none of
+#: reception's permissions, so reception's pages stay closed to drivers)
+DOOR_STEP_PERMS = ("reception.add_handover", "reception.change_handover")
+
+
 def _own_trip(actor: Any, trip: Trip) -> None:
     if trip.driver_id != getattr(actor, "pk", None) and not actor.has_perm("mobility.add_trip"):
         raise Conflict("not_your_trip", _("This trip is another driver's."), "driver")
+
+
+@contextlib.contextmanager
+def door_step(*, actor: Any, trip: Trip, phase: str) -> Iterator[Any]:
+    """The handover sheet of ``phase`` of the actor's own trip (desk staff: any trip of their store), with reception's
+    sheet permissions lent for the block: reception's services (``handover_update``, ``damage_mark_add``,
+    ``photo_add``, ``handover_sign``) check the rest (the sheet's state, every field). Nothing else is lent."""
+    require(actor, "mobility.change_trip")
+    require_store(actor, trip.store_id)
+    if phase not in HANDOVER_WHEN:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": phase}, "phase")
+    _own_trip(actor, trip)
+    sheet = getattr(trip, f"{phase}_handover")
+    if sheet is None:
+        raise Conflict("no_sheet", _("Start the handover sheet at the owner's door first."), "phase")
+    with granted(actor, DOOR_STEP_PERMS):
+        yield sheet
 
 
 def trip_handover(*, actor: Any, trip: Trip, phase: str, at: dt.datetime | None = None) -> Any:
@@ -318,11 +394,12 @@ def trip_handover(*, actor: Any, trip: Trip, phase: str, at: dt.datetime | None 
             message = (_("The pickup sheet is filled at the owner's door, once the driver is on the way.") if phase == PICKUP
                        else _("The delivery sheet is filled at the owner's door, once the car is out for delivery."))
             raise Conflict("wrong_time", message, "phase")
-        handover = reception.handover_start(actor=actor, store=locked.store, vehicle=locked.vehicle, at=at)
-        if phase == PICKUP and locked.appointment is not None:
-            handover = reception.handover_attach_appointment(actor=actor, handover=handover, appointment=locked.appointment)
-        if phase == PICKUP and locked.notes:  # what the owner asked for when ordering: the sheet's request
-            handover = reception.handover_update(actor=actor, handover=handover, data={"customer_words": locked.notes})
+        with granted(actor, DOOR_STEP_PERMS):
+            handover = reception.handover_start(actor=actor, store=locked.store, vehicle=locked.vehicle, at=at)
+            if phase == PICKUP and locked.appointment is not None:
+                handover = reception.handover_attach_appointment(actor=actor, handover=handover, appointment=locked.appointment)
+            if phase == PICKUP and locked.notes:  # what the owner asked for when ordering: the sheet's request
+                handover = reception.handover_update(actor=actor, handover=handover, data={"customer_words": locked.notes})
         setattr(locked, field, handover)
         locked.save(update_fields=[field])
         audit.record(actor=actor, obj=locked, action=f"trip.{phase}_handover", store_id=locked.store_id,
@@ -370,6 +447,10 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
             "store", "customer", "vehicle", "driver", "pickup_handover", "delivery_handover").get(pk=trip.pk)
         if to in (TripStatus.ON_THE_WAY, TripStatus.PICKED_UP, TripStatus.OUT_FOR_DELIVERY, TripStatus.DELIVERED):
             _own_trip(actor, locked)
+        elif not actor.has_perm("mobility.add_trip"):  # a driver: cancelling or unassigning is the desk's
+            _own_trip(actor, locked)
+            if to not in DRIVER_MOVES:
+                raise Forbidden("permission_denied", _("You do not have permission to do this."), "to")
         if to == TripStatus.PICKED_UP and locked.status == TripStatus.ON_THE_WAY:
             _handover_signed(locked, PICKUP)
         if to == TripStatus.DELIVERED and locked.status == TripStatus.OUT_FOR_DELIVERY:
@@ -395,3 +476,46 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
         audit.record(actor=actor, obj=locked, action=f"trip.{to}", store_id=locked.store_id,
                      customer_id=locked.customer_id, reason=reason or "", at=at)
     return locked
+
+
+# ---- drivers' shifts ----------------------------------------------------------------------------------------------
+def _clock(value: Any, field: str) -> dt.time:
+    try:
+        hh, mm = (int(x) for x in str(value).strip().split(":")[:2])
+        return dt.time(hh, mm)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed("invalid_time", _("Enter a time as HH:MM."), field) from exc
+
+
+def driver_week_set(*, actor: Any, store: Any, driver: Any, days: dict[int, tuple[Any, Any]]) -> list[Any]:
+    """The dispatcher sets a driver's week at the store: for each weekday (0 = Monday) the shift's start and end
+    ("HH:MM"), both blank for a day off. Replaces the driver's week; every bad field named at once, nothing written.
+    A driver with no shift at all works the store's opening hours in the route plan."""
+    from .models import DriverShift
+
+    require(actor, "mobility.change_drivershift")
+    require_store(actor, store.pk)
+    if driver is None or not is_driver(driver, store.pk):
+        raise ValidationFailed("not_a_driver", _("Pick a driver of this store."), "driver")
+    p = Problems()
+    rows: list[DriverShift] = []
+    for weekday in range(7):
+        start_raw, end_raw = (str(v or "").strip() for v in days.get(weekday, ("", "")))
+        if not start_raw and not end_raw:
+            continue
+        start = p.check(_clock, start_raw, f"start_{weekday}")
+        end = p.check(_clock, end_raw, f"end_{weekday}")
+        if start is not None and end is not None:
+            if end <= start:
+                p.add("range_order", _("The shift must end after it starts."), f"end_{weekday}")
+            else:
+                rows.append(DriverShift(store=store, driver=driver, weekday=weekday, start=start, end=end))
+    p.raise_if_any()
+    with transaction.atomic():
+        before = list(DriverShift.objects.select_for_update().filter(store=store, driver=driver))
+        DriverShift.objects.filter(pk__in=[r.pk for r in before]).delete()
+        DriverShift.objects.bulk_create(rows)
+        audit.record(actor=actor, obj=driver, action="trip.driver_week_set", store_id=store.pk,
+                     changes={"shifts": [[f"{r.weekday} {r.start:%H:%M}-{r.end:%H:%M}" for r in before],
+                                         [f"{r.weekday} {r.start:%H:%M}-{r.end:%H:%M}" for r in rows]]})
+    return rows

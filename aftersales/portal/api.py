@@ -491,3 +491,71 @@ def privacy_deletion(request: HttpRequest, payload: PortalDeletionIn) -> Any:
     customer = request.customer  # type: ignore[attr-defined]
     services.owner_deletion_request(customer=customer, reason=payload.reason)
     return Status(201, _privacy_out(customer))
+
+
+# ---- following a pickup (取送车): the owner's own trips (mobility's selectors and services) ------------------------
+class PortalTripStepOut(Schema):
+    code: str
+    label: str
+    done: bool
+    current: bool
+
+
+class PortalTripOut(Schema):
+    id: int
+    store: str
+    plate: str
+    address: str
+    status: str
+    status_label: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    delivery_window_start: dt.datetime | None
+    delivery_window_end: dt.datetime | None
+    driver_first_name: str
+    eta: dt.datetime | None
+    can_call: bool
+    steps: list[PortalTripStepOut]
+
+
+class PortalDeliveryWindowIn(Schema):
+    delivery_window_start: str | None = None
+    delivery_window_end: str | None = None
+
+
+def _trip(t: Any) -> dict[str, Any]:
+    from aftersales.mobility.selectors import owner_trip_view
+
+    view = owner_trip_view(t)
+    return {"id": t.pk, "store": t.store.name, "plate": t.vehicle.plate, "address": t.address, "status": t.status,
+            "status_label": t.get_status_display(), "window_start": t.window_start, "window_end": t.window_end,
+            "delivery_window_start": t.delivery_window_start, "delivery_window_end": t.delivery_window_end,
+            "driver_first_name": view["driver_first_name"], "eta": view["eta"], "can_call": view["can_call"],
+            "steps": [{**s, "label": str(s["label"])} for s in view["steps"]]}
+
+
+@router.get("/trips", response={200: list[PortalTripOut], **ERRORS})
+def trips(request: HttpRequest) -> Any:
+    """My pickups under way (the driver's first name and the expected arrival; never the driver's number)."""
+    from aftersales.mobility.selectors import owner_trips
+
+    return [_trip(t) for t in owner_trips(request.customer)]  # type: ignore[attr-defined]
+
+
+@router.get("/trips/{trip_id}", response={200: PortalTripOut, **ERRORS})
+def trip(request: HttpRequest, trip_id: int) -> Any:
+    from aftersales.mobility.selectors import owner_trip
+
+    return _trip(owner_trip(request.customer, trip_id))  # type: ignore[attr-defined]
+
+
+@router.post("/trips/{trip_id}/delivery-window", response={200: PortalTripOut, **ERRORS})
+def trip_delivery_window(request: HttpRequest, trip_id: int, payload: PortalDeliveryWindowIn) -> Any:
+    """When the car should come back after the service (inside opening hours, within four hours, after the pickup)."""
+    from aftersales.mobility import trips as mobility_trips
+    from aftersales.mobility.selectors import owner_trip
+
+    customer = request.customer  # type: ignore[attr-defined]
+    mobility_trips.trip_delivery_window(actor=None, trip=owner_trip(customer, trip_id),
+                                        window_start=payload.delivery_window_start, window_end=payload.delivery_window_end)
+    return _trip(owner_trip(customer, trip_id))

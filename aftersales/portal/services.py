@@ -176,7 +176,7 @@ PICKUP_WINDOW = dt.timedelta(minutes=30)
 
 def owner_book_with_pickup(
     *, customer: Any, store: Any, service_type: Any, start: Any, vehicle: Any, address: Any, lng: Any, lat: Any,
-    advisor: Any = None, fault_description: str = "",
+    advisor: Any = None, fault_description: str = "", voucher: Any = "",
 ) -> tuple[Any, Any]:
     """Book a visit and order the car's pickup (取送车) for it at once: the driver comes in the half hour from the
     booked time. The pickup is checked first (address in the store's area, every bad field at once), then both are
@@ -189,13 +189,15 @@ def owner_book_with_pickup(
                                             window_start=timezone.now() + dt.timedelta(days=1),
                                             window_end=timezone.now() + dt.timedelta(days=1, minutes=1), now=timezone.now())
     problems.items = [p for p in problems.items if p.field in ("address", "lng", "lat")]
+    if str(voucher or "").strip():  # the owner's pickup voucher: theirs, unused, covering pickup (checked first too)
+        problems.check(trips.pickup_voucher, customer, voucher, store=store, today=timezone.localtime(timezone.now(), store.zone).date())
     problems.raise_if_any()
     with transaction.atomic():
         appointment = owner_book(customer=customer, store=store, service_type=service_type, start=start,
                                  vehicle=vehicle, advisor=advisor, fault_description=fault_description)
         trip = trips.trip_request(actor=None, via="owner_app", store=store, vehicle=appointment.vehicle, address=address,
                                   lng=lng, lat=lat, window_start=appointment.start,
-                                  window_end=appointment.start + PICKUP_WINDOW, appointment=appointment)
+                                  window_end=appointment.start + PICKUP_WINDOW, appointment=appointment, voucher=voucher)
     return appointment, trip
 
 

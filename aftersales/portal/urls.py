@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import rescue_views, views
+from . import rescue_views, trip_views, views
 
 app_name = "portal"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("inbox/<int:pk>/", views.inbox_item, name="inbox_item"),
     path("book/", views.book, name="book"),
     path("pickup/", views.pickup, name="pickup"),
+    path("trips/<int:pk>/", trip_views.trip_page, name="trip"),
+    path("trips/<int:pk>/call/", trip_views.trip_call, name="trip_call"),
     path("appointments/<int:pk>/", views.appointment, name="appointment"),
     path("cars/<int:pk>/", views.car, name="car"),
     path("orders/<int:pk>/", views.order, name="order"),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.common import throttle
 from aftersales.common.errors import DomainError
+from aftersales.mobility.selectors import owner_trips
 from aftersales.rescue.selectors import owner_open_case as rescue_open_case
 
 from . import selectors, services
@@ -140,6 +141,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "loyalty": selectors.loyalty_of(customer), "appointments": selectors.upcoming_appointments(customer),
         "latest": list(selectors.notifications_of(customer)[:3]),
         "rescue": rescue_open_case(customer),
+        "trips": owner_trips(customer),  # pickups under way: follow the trip (mobility)
     })
 
 
@@ -253,6 +255,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
     _use_language(request, customer)
     data = request.POST if request.method == "POST" else request.GET
     ctx = {**_book_context(request, customer, data), "pickup": True, "address": data.get("address", ""),
+           "voucher": data.get("voucher", ""),
            "lng": data.get("lng", ""), "lat": data.get("lat", "")}
     if request.method == "POST":
         try:
@@ -260,7 +263,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
                 customer=customer, store=ctx["store"], service_type=data.get("service_type"), start=data.get("start"),
                 vehicle=data.get("vehicle"), advisor=data.get("advisor") or None,
                 fault_description=data.get("fault_description", ""), address=data.get("address"),
-                lng=data.get("lng"), lat=data.get("lat"),
+                lng=data.get("lng"), lat=data.get("lat"), voucher=data.get("voucher", ""),
             )
         except DomainError as exc:
             ctx = _slots(customer, ctx)

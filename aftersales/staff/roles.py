@@ -228,11 +228,14 @@ _MOBILITY_VIEW = ["mobility.view_courtesycar", "mobility.view_courtesybooking", 
 _MOBILITY_DESK = [*_MOBILITY_VIEW, "mobility.add_courtesybooking", "mobility.change_courtesybooking"]
 _MOBILITY_MANAGE = [*_MOBILITY_DESK, "mobility.add_courtesycar", "mobility.change_courtesycar", "mobility.add_donotlend",
                     "mobility.delete_donotlend"]
-_TRIPS_DESK = ["mobility.view_trip", "mobility.add_trip", "mobility.change_trip"]
+_TRIPS_DESK = ["mobility.view_trip", "mobility.add_trip", "mobility.change_trip", "mobility.view_drivershift",
+               "mobility.change_drivershift"]
 ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += [*_MOBILITY_DESK, *_TRIPS_DESK]
-# Pickup drivers (取送车司机): their trips on the phone, the door-step moves; nothing else of the desk.
-# The door-step handover is reception's sheet filled through reception's services, hence its permissions.
-ROLE_PERMISSIONS[Role.DRIVER] = [*_VIEW_BASICS, "mobility.view_trip", "mobility.change_trip", *_RECEPTION]
+# Pickup drivers (取送车司机): their own trips on the phone and the door-step moves, nothing else (least privilege).
+# The door-step handover is reception's sheet, filled through reception's services with reception's permissions
+# lent for the call by mobility once it has checked the sheet is of the driver's own trip (trips.door_step), so
+# reception's pages, customers, vehicles and repair orders stay closed to drivers.
+ROLE_PERMISSIONS[Role.DRIVER] = ["mobility.view_trip", "mobility.change_trip"]
 ROLE_PERMISSIONS[Role.CALL_CENTRE] += _TRIPS_DESK
 ROLE_PERMISSIONS[Role.CALL_CENTRE] += _MOBILITY_VIEW
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_MOBILITY_MANAGE, *_TRIPS_DESK]

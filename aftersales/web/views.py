@@ -48,8 +48,10 @@ phone_for = phone_for_user  # the helper lives in common (lower apps' views use 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("customers.view_customer") and request.user.has_perm("mobility.change_trip"):
+        return redirect("mobility:driver")  # a pickup driver's home is their trips (the role sees no customers)
     q = request.GET.get("q", "").strip()
-    results = customer_selectors.customer_search(request.user, q) if q else []
+    results = customer_selectors.customer_search(request.user, q) if q and request.user.has_perm("customers.view_customer") else []
     return render(request, "web/home.html", {"q": q, "results": _result_rows(request.user, results)})
 
 
@@ -61,7 +63,7 @@ def _result_rows(user: Any, customers: list[Any]) -> list[dict[str, Any]]:
 def search(request: HttpRequest) -> HttpResponse:
     """The search box's live results (htmx partial); a full page when opened directly."""
     q = request.GET.get("q", "").strip()
-    results = customer_selectors.customer_search(request.user, q) if q else []
+    results = customer_selectors.customer_search(request.user, q) if q and request.user.has_perm("customers.view_customer") else []
     template = "web/_search_results.html" if request.htmx else "web/home.html"
     return render(request, template, {"q": q, "results": _result_rows(request.user, results)})
 

@@ -306,6 +306,7 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/mobility/trips/{trip_id}"),
         ("post", "/api/mobility/trips/{trip_id}/schedule"),
         ("post", "/api/mobility/trips/{trip_id}/move"),
+        ("post", "/api/mobility/trips/{trip_id}/delivery-window"),
         ("put", "/api/mobility/service-area"),
     ],
 }
@@ -335,6 +336,9 @@ PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
     ("put", "/api/portal/privacy/quiet-hours"),
     ("get", "/api/portal/privacy/export"),
     ("post", "/api/portal/privacy/deletion-request"),
+    ("get", "/api/portal/trips"),
+    ("get", "/api/portal/trips/{trip_id}"),
+    ("post", "/api/portal/trips/{trip_id}/delivery-window"),
     ("post", "/api/telematics/gateway"),  # vendors' gateways: HMAC-signed per device (tested in aftersales/telematics)
 ]
 

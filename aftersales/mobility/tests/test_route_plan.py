@@ -74,3 +74,98 @@ def test_board_plans_and_applies(world):
     # the driver's phone lists the planned trips in the planned order
     mine = selectors.my_trips(second, now=local(monday, "07:00"))
     assert [t.planned_at for t in mine] == sorted(t.planned_at for t in mine)
+
+
+@pytest.mark.django_db
+def test_driver_shift_editor_feeds_the_plan(world):
+    """The dispatcher sets each driver's week on the shift editor: bad times named per day at once with nothing
+    written; the plan keeps the driver inside that day's shift (a day off: not planned); another store's dispatcher
+    cannot edit this store's drivers, a driver cannot open the editor."""
+    from aftersales.mobility.models import DriverShift
+
+    setup_store(world.a)
+    trips.service_area_set(actor=world.manager, store=world.a, polygon=AREA)
+    monday = next_monday()
+    driver = world.staff["driver"]
+    vehicle = VehicleFactory(owner=CustomerFactory(home_store=world.a, name="早班客户"))
+    start = local(monday, "09:00")
+    trip = trips.trip_request(actor=world.advisor, store=world.a, vehicle=vehicle, address="路 1 号", lng=113.34, lat=23.13,
+                              window_start=start, window_end=start + dt.timedelta(hours=1))
+    client = Client()
+    client.force_login(world.advisor)
+    page = client.get("/mobility/trips/shifts/")
+    assert page.status_code == 200 and f'data-testid="shift-form-{driver.pk}"' in page.content.decode()
+    bad = client.post("/mobility/trips/shifts/", {"driver": driver.pk, "start_0": "25:99", "end_0": "12:00",
+                                                  "start_1": "14:00", "end_1": "13:00", "start_2": "09:00"})
+    body = bad.content.decode()
+    assert bad.status_code == 422 and all(f'data-field="day_{d}"' in body for d in (0, 1, 2))
+    assert not DriverShift.objects.exists()
+    # Monday afternoon only: the 09:00 pickup is out of the driver's shift
+    assert client.post("/mobility/trips/shifts/", {"driver": driver.pk, "start_0": "13:00", "end_0": "18:00",
+                                                   "start_2": "08:00", "end_2": "17:00"}).status_code == 302
+    assert list(DriverShift.objects.filter(driver=driver).values_list("weekday", flat=True)) == [0, 2]
+    assert selectors.driver_shifts(world.a, monday) == [(driver, 13 * 60, 18 * 60)]
+    assert selectors.driver_shifts(world.a, monday + dt.timedelta(days=1)) == []  # Tuesday off
+    plan = selectors.route_plan(world.advisor, store=world.a, day=monday, seconds=0.3)
+    assert [t.pk for t in plan.unplanned] == [trip.pk]
+    trips.driver_week_set(actor=world.advisor, store=world.a, driver=driver, days={0: ("08:00", "12:00")})
+    plan = selectors.route_plan(world.advisor, store=world.a, day=monday, seconds=0.3)
+    assert [s.trip.pk for s in plan.stops] == [trip.pk] and not plan.unplanned
+    # scoping: another store's dispatcher may not set this driver's week; a driver cannot open the editor
+    other = Client()
+    other.force_login(world.advisor_b)
+    assert other.post("/mobility/trips/shifts/", {"driver": driver.pk, "start_0": "08:00", "end_0": "09:00"}).status_code == 422
+    assert DriverShift.objects.get(driver=driver).end == dt.time(12, 0)
+    as_driver = Client()
+    as_driver.force_login(driver)
+    assert as_driver.get("/mobility/trips/shifts/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_return_trips_keep_the_owners_delivery_window(world):
+    """After service the car goes back inside the owner's delivery window: bad windows refused on every field with
+    nothing written; the plan places the return inside that window; applying it gives the delivery to the driver."""
+    from aftersales.common.errors import Conflict
+
+    setup_store(world.a)
+    trips.service_area_set(actor=world.manager, store=world.a, polygon=AREA)
+    monday = next_monday()
+    vehicle = VehicleFactory(owner=CustomerFactory(home_store=world.a, name="回程客户"))
+    start = local(monday, "09:00")
+    trip = trips.trip_request(actor=world.advisor, store=world.a, vehicle=vehicle, address="路 9 号", lng=113.36, lat=23.12,
+                              window_start=start, window_end=start + dt.timedelta(hours=1))
+    with pytest.raises(ValidationFailed) as caught:  # before the pickup, and ending before it starts
+        trips.trip_delivery_window(actor=world.advisor, trip=trip, window_start=local(monday, "08:00"),
+                                   window_end=local(monday, "07:00"))
+    assert {e["field"] for e in caught.value.extra["errors"]} == {"delivery_window_start", "delivery_window_end"}
+    with pytest.raises(ValidationFailed) as caught:
+        trips.trip_delivery_window(actor=world.advisor, trip=trip, window_start="soon", window_end=local(monday, "23:30"))
+    assert {e["field"] for e in caught.value.extra["errors"]} == {"delivery_window_start"}
+    trip.refresh_from_db()
+    assert trip.delivery_window_start is None
+    client = Client()
+    client.force_login(world.advisor)
+    response = client.post(f"/mobility/trips/{trip.pk}/delivery-window/", {
+        "delivery_window_start": f"{monday.isoformat()}T16:00", "delivery_window_end": f"{monday.isoformat()}T17:00"})
+    assert response.status_code == 302
+    trip.refresh_from_db()
+    assert (trip.delivery_window_start, trip.delivery_window_end) == (local(monday, "16:00"), local(monday, "17:00"))
+    other = Client()
+    other.force_login(world.advisor_b)
+    assert other.post(f"/mobility/trips/{trip.pk}/delivery-window/", {}).status_code == 404
+    Trip.objects.filter(pk=trip.pk).update(status="at_store")  # serviced: waiting at the store to go back
+    plan = selectors.route_plan(world.advisor, store=world.a, day=monday, seconds=0.3)
+    assert [s.trip.pk for s in plan.stops] == [trip.pk]
+    stop = plan.stops[0]
+    assert local(monday, "16:00") <= stop.arrival <= local(monday, "17:00")
+    page = client.get(f"/mobility/trips/board/?day={monday.isoformat()}").content.decode()
+    assert 'data-testid="delivery-row"' in page
+    assert trips.plan_apply(actor=world.advisor, store=world.a, stops=[(Trip.objects.get(pk=trip.pk), stop.driver, stop.arrival)]) == 1
+    trip.refresh_from_db()
+    assert (trip.status, trip.driver_id, trip.planned_at) == ("at_store", stop.driver.pk, stop.arrival)
+    with pytest.raises(ValidationFailed):  # an arrival outside the delivery window
+        trips.plan_apply(actor=world.advisor, store=world.a, stops=[(trip, stop.driver, local(monday, "09:30"))])
+    Trip.objects.filter(pk=trip.pk).update(status="out_for_delivery")
+    with pytest.raises(Conflict):
+        trips.trip_delivery_window(actor=world.advisor, trip=Trip.objects.get(pk=trip.pk), window_start=local(monday, "16:00"),
+                                   window_end=local(monday, "17:00"))

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from aftersales.appointments.tests.conftest import local, next_monday, setup_store
-from aftersales.common.errors import Conflict, IllegalTransition, ValidationFailed
+from aftersales.common.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from aftersales.common.tests.api_helpers import Api, assert_error
 from aftersales.common.tests.factories import CustomerFactory, VehicleFactory, make_staff
 from aftersales.mobility import trips
@@ -36,11 +36,13 @@ def door(driver, trip, phase, *, km=1000, marks=()):
 
     from .conftest import signed
 
-    sheet = trips.trip_handover(actor=driver, trip=trip, phase=phase)
-    reception.handover_update(actor=driver, handover=sheet, data={"mileage": km, "energy_level": 60})
-    for x, y in marks:
-        reception.damage_mark_add(actor=driver, handover=sheet, x=x, y=y, kind="scratch")
-    return reception.handover_sign(actor=driver, handover=sheet, signature=signed())
+    trips.trip_handover(actor=driver, trip=trip, phase=phase)
+    trip.refresh_from_db()
+    with trips.door_step(actor=driver, trip=trip, phase=phase) as sheet:  # reception's permissions lent for the sheet
+        reception.handover_update(actor=driver, handover=sheet, data={"mileage": km, "energy_level": 60})
+        for x, y in marks:
+            reception.damage_mark_add(actor=driver, handover=sheet, x=x, y=y, kind="scratch")
+        return reception.handover_sign(actor=driver, handover=sheet, signature=signed())
 
 
 def _request(p, **kw):
@@ -157,9 +159,12 @@ def test_pickup_sheet_is_receptions_and_opens_the_order_at_check_in(pickup):
     trips.trip_move(actor=pickup.driver, trip=trip, to="on_the_way", eta=pickup.start)
     with pytest.raises(Conflict):  # another driver of the store cannot fill it
         trips.trip_handover(actor=make_staff("driver", pickup.world.a), trip=trip, phase="pickup")
-    with pytest.raises(ValidationFailed) as caught:  # reception's own checks
-        reception.handover_update(actor=pickup.driver, handover=trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup"),
-                                  data={"mileage": "lots"})
+    sheet = trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup")
+    with pytest.raises(Forbidden):  # the driver holds none of reception's permissions outside their trip's sheet
+        reception.handover_update(actor=pickup.driver, handover=sheet, data={"mileage": 1})
+    trip.refresh_from_db()
+    with pytest.raises(ValidationFailed) as caught, trips.door_step(actor=pickup.driver, trip=trip, phase="pickup") as s:
+        reception.handover_update(actor=pickup.driver, handover=s, data={"mileage": "lots"})  # reception's own checks
     assert caught.value.field == "mileage"
     sheet = door(pickup.driver, trip, "pickup", km=15000, marks=[(10, 20)])
     assert trips.trip_handover(actor=pickup.driver, trip=trip, phase="pickup").pk == sheet.pk  # once per phase
@@ -300,4 +305,68 @@ def test_masked_call_through_the_relay_never_shows_the_owners_mobile(pickup, set
     assert mobile not in page and (pickup.world.a.phone or "") in page
     other = Client()
     other.force_login(make_staff("driver", pickup.world.a))
-    assert other.post(f"/mobility/trips/{trip.pk}/call/").status_code == 302  # another driver's trip: refused
+    assert other.post(f"/mobility/trips/{trip.pk}/call/").status_code == 404  # another driver's trip: not theirs to see
+
+
+def _advisor_search(p):
+    from django.test import Client
+
+    desk = Client()
+    desk.force_login(p.world.advisor)
+    return desk.get("/search/", {"q": p.customer.name}).content.decode()
+
+
+def test_driver_holds_only_their_own_trips(pickup, settings, tmp_path):
+    """Least privilege: a driver's role holds the trip permissions only. Reception's pages (the list, another car's
+    sheet, even their own trip's sheet there), customers, vehicles and repair orders are closed; another driver's trip
+    and another store's trip are a 404 on every page and endpoint; the desk's moves (cancel, assign, plan) refused."""
+    from django.test import Client
+
+    from aftersales.reception import services as reception
+    from aftersales.staff.roles import ROLE_PERMISSIONS, Role
+
+    assert sorted(ROLE_PERMISSIONS[Role.DRIVER]) == ["mobility.change_trip", "mobility.view_trip"]
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    w = pickup.world
+    mine = trips.trip_schedule(actor=w.advisor, trip=_request(pickup), driver=pickup.driver)
+    colleague = make_staff("driver", w.a)
+    theirs = trips.trip_schedule(actor=w.advisor, trip=_request(pickup), driver=colleague)
+    counter_sheet = reception.handover_start(actor=w.advisor, store=w.a, vehicle=pickup.vehicle)
+    mine = trips.trip_move(actor=pickup.driver, trip=mine, to="on_the_way", eta=pickup.start)
+    own_sheet = trips.trip_handover(actor=pickup.driver, trip=mine, phase="pickup")
+
+    client = Client()
+    client.force_login(pickup.driver)
+    assert client.get("/mobility/driver/").status_code == 200
+    assert client.get("/")["Location"].endswith("/mobility/driver/")  # the driver's home is their trips
+    assert f"/customers/{pickup.customer.pk}/" not in client.get("/search/", {"q": pickup.customer.name}).content.decode()
+    assert f"/customers/{pickup.customer.pk}/" in _advisor_search(pickup)  # the same search finds them for the desk
+    assert client.get(f"/mobility/trips/{mine.pk}/handover/pickup/").status_code == 200
+    for url in ("/reception/", "/reception/start/", f"/reception/{counter_sheet.pk}/", f"/reception/{own_sheet.pk}/",
+                f"/reception/{own_sheet.pk}/pdf/", "/customers/", f"/customers/{pickup.customer.pk}/",
+                "/mobility/", "/mobility/trips/board/", "/mobility/trips/new/", "/mobility/book/"):
+        assert client.get(url).status_code in (403, 404), url
+    for url in (f"/reception/{counter_sheet.pk}/marks/", f"/reception/{own_sheet.pk}/marks/"):
+        assert client.post(url, {"x": 1, "y": 1, "kind": "dent"}).status_code in (403, 404), url
+    # another driver's trip: 404 on the pages, the API and through the services
+    assert client.get(f"/mobility/trips/{theirs.pk}/handover/pickup/").status_code == 404
+    assert client.post(f"/mobility/trips/{theirs.pk}/move/", {"to": "on_the_way", "eta": "09:00"}).status_code == 404
+    assert client.post(f"/mobility/trips/{theirs.pk}/call/").status_code == 404
+    assert client.post(f"/mobility/trips/{mine.pk}/schedule/", {"driver": colleague.pk}).status_code == 403
+    api = Api.session(pickup.driver)
+    assert_error(api.get(f"/api/mobility/trips/{theirs.pk}"), 404)
+    assert_error(api.post(f"/api/mobility/trips/{theirs.pk}/move", {"to": "on_the_way", "eta": pickup.start.isoformat()}), 404)
+    assert_error(api.post(f"/api/mobility/trips/{mine.pk}/schedule", {"driver_id": colleague.pk}), 403)
+    assert [t["id"] for t in api.get("/api/mobility/trips", {"day": pickup.monday.isoformat()}).json()] == [mine.pk]
+    assert api.get(f"/api/mobility/trips/{mine.pk}").status_code == 200
+    with pytest.raises(Forbidden):  # the desk cancels; a driver does not
+        trips.trip_move(actor=pickup.driver, trip=mine, to="cancelled")
+    with pytest.raises(Forbidden):  # reception's services outside the door step
+        reception.damage_mark_add(actor=pickup.driver, handover=counter_sheet, x=1, y=1)
+    with pytest.raises(Conflict), trips.door_step(actor=pickup.driver, trip=theirs, phase="pickup"):  # own trip's sheet only
+        pass
+    # another store's driver: the trip is a 404
+    stranger = Client()
+    stranger.force_login(make_staff("driver", w.b))
+    assert stranger.get(f"/mobility/trips/{mine.pk}/handover/pickup/").status_code == 404
+    assert_error(Api.session(make_staff("driver", w.b)).get(f"/api/mobility/trips/{mine.pk}"), 404)
