@@ -239,8 +239,9 @@ def test_every_role_reads_every_page_in_its_language():
 PUBLIC = ("/a/", "/h/", "/e/", "/o/", "/s/", "/r/", "/pay/", "/m/o/", "/book/")
 
 
-def public_links() -> dict[str, str]:
-    """One signed link of each kind, made from the demo data the way the services make them for a message."""
+def public_links(language: str) -> dict[str, str]:
+    """One signed link of each kind, made from the demo data the way the services make them for a message to a
+    customer reading ``language``."""
     from aftersales.appointments.models import Appointment
     from aftersales.appointments.services import customer_link
     from aftersales.billing.models import Invoice
@@ -272,10 +273,10 @@ def public_links() -> dict[str, str]:
         "/s/": survey_link(first(FollowUp, status="open", customer__isnull=False)),
         "/r/": report_link(first(Inspection, status="completed")),
         "/pay/": reverse("billing:pay_online", args=[pay_link_token(first(Invoice, status="issued"))]),
-        "/m/o/": opt_out_link(first(Message, customer__isnull=False).pk),
+        "/m/o/": opt_out_link(first(Message, customer__isnull=False, language=language).pk),  # in the message's language
     }
     order = first(RepairOrder, status="in_progress")
-    links["/book/"] = booking_link(order.store, order.vehicle)
+    links["/book/"] = booking_link(order.store, order.vehicle, language)
     rescue = RescueCase.objects.order_by("-id").first()
     if rescue is not None:  # the owner's rescue page (a sign-in first)
         links["/app/rescue/"] = owner_link(rescue)
@@ -300,7 +301,7 @@ def _walk_as_everyone(language: str, check, problems: dict[str, set[str]], stats
         _walk(client, ["/"], seen, check, problems, f"{language} {username}", language, stats)
     for url in details:  # the pages with the longest histories
         _walk(client, [url], seen, check, problems, f"{language} {ROLES[-1]}", language, stats)
-    for name, link in public_links().items():  # a customer, signed in to nothing, opens a link from a message
+    for name, link in public_links(language).items():  # a customer, signed in to nothing, opens a link from a message
         _walk(Client(), [link], seen, check, problems, f"{language} public {name}", language, stats)
     owner = Customer.objects.filter(repair_orders__isnull=False).order_by("id").first()
     client = Client()

@@ -505,7 +505,8 @@ def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> d
 
     customer, store = enrolment.customer, enrolment.store
     vehicle = _vehicle_for(enrolment)
-    out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
+    out: dict[str, Any] = {**customer_variables(customer=customer, store=store),
+                           "link": booking_link(store, vehicle, recipient_language(customer=customer))}
     text = localized_name(step.text, recipient_language(customer=customer))  # "中文 / English": the customer's part
     if kind in ("care.recommendation", "care.call"):
         out["model"] = f"{vehicle.make} {vehicle.model}".strip() if vehicle else ""
