@@ -254,7 +254,6 @@ def public_links(language: str) -> dict[str, str]:
     from aftersales.inspections.models import Inspection
     from aftersales.inspections.report import report_link
     from aftersales.messaging.models import Message
-    from aftersales.messaging.services import opt_out_link
     from aftersales.reception.models import Handover
     from aftersales.reception.services import signing_url
     from aftersales.rescue.models import RescueCase
@@ -273,7 +272,7 @@ def public_links(language: str) -> dict[str, str]:
         "/s/": survey_link(first(FollowUp, status="open", customer__isnull=False)),
         "/r/": report_link(first(Inspection, status="completed")),
         "/pay/": reverse("billing:pay_online", args=[pay_link_token(first(Invoice, status="issued"))]),
-        "/m/o/": opt_out_link(first(Message, customer__isnull=False, language=language).pk),  # in the message's language
+        "/m/o/": _opt_out(first(Message, customer__isnull=False, language=language), language),
     }
     order = first(RepairOrder, status="in_progress")
     links["/book/"] = booking_link(order.store, order.vehicle, language)
@@ -281,6 +280,15 @@ def public_links(language: str) -> dict[str, str]:
     if rescue is not None:  # the owner's rescue page (a sign-in first)
         links["/app/rescue/"] = owner_link(rescue)
     return {name: link.replace(settings.AFTERSALES_PUBLIC_URL.rstrip("/"), "") for name, link in links.items()}
+
+
+def _opt_out(message, language: str) -> str:
+    """The opt-out link of a message: in the message's language, or (no message in this language in the demo) asked
+    in this one, as the page's own language switch does."""
+    from aftersales.messaging.services import opt_out_link
+
+    link = opt_out_link(message.pk)
+    return link if message.language == language else f"{link}?lang={language}"
 
 
 def _walk_as_everyone(language: str, check, problems: dict[str, set[str]], stats: dict[str, int]) -> set[str]:
