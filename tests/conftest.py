@@ -29,6 +29,21 @@ def _poll_for_function(self: object, expression: str, *, arg: object = None, tim
         self.wait_for_timeout(100)  # type: ignore[attr-defined]
 
 
+def _click_opening_menus(click):
+    """``Page.click`` that first opens the navigation's area holding a ``[data-testid=nav-…]`` entry, by clicking the
+    area's summary as a person does (the staff navigation is grouped into menus: docs/foundation.md)."""
+
+    def wrapped(self, selector: str, *args, **kwargs):
+        if isinstance(selector, str) and selector.startswith("[data-testid=nav-"):
+            entry = self.locator(selector).first
+            entry.wait_for(state="attached")
+            if not entry.is_visible():
+                entry.locator("xpath=ancestor::details[1]/summary").click()
+        return click(self, selector, *args, **kwargs)
+
+    return wrapped
+
+
 @pytest.fixture
 def browser_page() -> Iterator[object]:
     """A page in headless Chromium: Debian's package driven by Playwright (never a downloaded browser build)."""
@@ -37,6 +52,9 @@ def browser_page() -> Iterator[object]:
     from playwright.sync_api import Page, sync_playwright
 
     Page.wait_for_function = _poll_for_function  # type: ignore[method-assign,assignment]
+    if not getattr(Page.click, "_opens_menus", False):
+        Page.click = _click_opening_menus(Page.click)  # type: ignore[method-assign]
+        Page.click._opens_menus = True  # type: ignore[attr-defined]
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from aftersales.common.errors import Forbidden, NotFound
+from aftersales.common.names import job_title
 from aftersales.common.permissions import require
 from aftersales.common.scoping import spans_group, visible_store_ids
 
@@ -244,7 +245,7 @@ def _drill_appointments(scope: Scope, zone: Any) -> tuple[list[str], list[dict[s
 def _drill_jobs(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str, Any]]]:
     qs = kpis.recommended_jobs(scope).select_related("order", "order__store").order_by("order__opened_at", "id")
     return ([_("Repair order"), _("Store"), _("Job"), _("Status")],
-            [_row([j.order.number, j.order.store.name, j.title, j.get_status_display()], j.status in kpis.APPROVED,
+            [_row([j.order.number, j.order.store.name, job_title(j), j.get_status_display()], j.status in kpis.APPROVED,
                   reverse("estimates:order_detail", args=[j.order_id])) for j in qs])
 
 
@@ -254,7 +255,7 @@ def _drill_efficiency(scope: Scope, zone: Any) -> tuple[list[str], list[dict[str
     for j in qs:
         hours = Decimal(j.clocked.total_seconds()) / 3600
         sold = j.sold or Decimal(0)
-        out.append(_row([j.order.number, j.order.store.name, j.title, str(j.technician or "—"), sold, f"{hours:.2f}"],
+        out.append(_row([j.order.number, j.order.store.name, job_title(j), str(j.technician or "—"), sold, f"{hours:.2f}"],
                         hours <= sold, reverse("estimates:order_detail", args=[j.order_id])))
     return [_("Repair order"), _("Store"), _("Job"), _("Technician"), _("Hours sold"), _("Clocked hours")], out
 

@@ -35,8 +35,10 @@ class ServiceType(models.Model):
             models.CheckConstraint(condition=models.Q(duration_minutes__gte=5), name="service_type_duration_min"),
         ]
 
-    def __str__(self) -> str:
-        return self.name_zh
+    def __str__(self) -> str:  # in the reader's language ("{{ a.service_type }}" on an English page reads English)
+        from django.utils.translation import get_language
+
+        return self.name_in("en" if (get_language() or "").startswith("en") else "zh-hans")
 
     def name_in(self, language: str) -> str:
         return self.name_en if language == "en" and self.name_en else self.name_zh

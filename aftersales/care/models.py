@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.common.readtime import ReadTimeCharField
+from aftersales.common.readtime import ReadTimeCharField, ReadTimeTextField
 
 from .choices import (
     CallTarget,
@@ -229,8 +229,10 @@ class Playbook(models.Model):
 
     store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="playbooks")
     code = models.SlugField(_("code"), max_length=40)
-    name = models.CharField(_("name"), max_length=120)
-    description = models.TextField(_("description"), blank=True)
+    #: the shipped playbooks' name and description are codes rendered in the reader's language (issue 16); a manager's
+    #: own stay as typed
+    name = ReadTimeCharField(_("name"), max_length=120)
+    description = ReadTimeTextField(_("description"), blank=True)
     is_campaign = models.BooleanField(_("one-off campaign"), default=False)
     is_active = models.BooleanField(_("active"), default=False)
     trigger = models.CharField(_("trigger"), max_length=16, choices=TriggerKind.choices)

@@ -505,7 +505,8 @@ def _message_variables(kind: str, enrolment: Enrolment, step: PlaybookStep) -> d
 
     customer, store = enrolment.customer, enrolment.store
     vehicle = _vehicle_for(enrolment)
-    out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
+    out: dict[str, Any] = {**customer_variables(customer=customer, store=store),
+                           "link": booking_link(store, vehicle, recipient_language(customer=customer))}
     text = localized_name(step.text, recipient_language(customer=customer))  # "中文 / English": the customer's part
     if kind in ("care.recommendation", "care.call"):
         out["model"] = f"{vehicle.make} {vehicle.model}".strip() if vehicle else ""
@@ -550,7 +551,7 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
             message_enqueue(
                 kind="staff.task", store=enrolment.store, staff_user=advisor, channel=Channel.APP,
                 variables={**customer_variables_for_staff(enrolment), "title": _call_title(advisor, enrolment.customer.name),
-                           "details": step.text},
+                           "details": _in_language(step.text, advisor)},
                 dedup_key=f"{key}:advisor",
             )
             action.note = f"advisor {advisor.pk}"
@@ -569,6 +570,14 @@ def _run_step(enrolment: Enrolment, step: PlaybookStep, now: dt.datetime) -> Non
     action.save()
     if enrolment.contacted_at is None and action.message is not None and action.message.status not in NOT_REACHED:
         enrolment.contacted_at = now  # a message left for the customer (or a call task put to a person), not one held back
+
+
+def _in_language(text: str, staff_user: Any) -> str:
+    """A step's text ("中文 / English") in a member of staff's language."""
+    from aftersales.common.text import localized_name
+    from aftersales.messaging.services import recipient_language
+
+    return localized_name(text, recipient_language(staff_user=staff_user))
 
 
 def _call_title(advisor: Any, name: str) -> str:
@@ -745,40 +754,40 @@ def playbook_results(playbook: Playbook) -> dict[str, Any]:
 
 # ---- shipped defaults (SPEC §10 A/B/C/D), created per store, editable by a manager ------------------------------------
 DEFAULTS: list[dict[str, Any]] = [
-    {"code": "tier-a", "name": "A 忠诚客户：年度权益与车主俱乐部", "trigger": TriggerKind.TIER_ENTERED, "tier": "A",
-     "description": "专属顾问、优先通道；年度权益包（免费深度检测、免费空调清洗、代步车券）；车主俱乐部活动邀请。",
-     "steps": [(StepKind.MESSAGE, "care.club", "年度权益包：免费深度检测、免费空调清洗、代步车券各一次", 0, ""),
+    {"code": "tier-a", "name": coded(gettext_noop("A loyal customers: annual benefits and the owners' club")), "trigger": TriggerKind.TIER_ENTERED, "tier": "A",
+     "description": coded(gettext_noop("A dedicated advisor and a priority lane; the annual benefits pack (a free in-depth inspection, a free air-conditioning clean, a courtesy car voucher); invitations to the owners' club events.")),
+     "steps": [(StepKind.MESSAGE, "care.club", "年度权益包：免费深度检测、免费空调清洗、代步车券各一次 / Annual benefits: a free in-depth inspection, a free A/C clean and a courtesy car voucher", 0, ""),
                (StepKind.VOUCHER, "ac-clean-free", "", 0, ""),
                (StepKind.WAIT, "", "", 30, ""),
-               (StepKind.MESSAGE, "care.club", "车主俱乐部自驾活动，诚邀您参加", 0, "")]},
-    {"code": "tier-b", "name": "B 潜力客户：里程推荐、升级优惠、季节提示", "trigger": TriggerKind.TIER_ENTERED, "tier": "B",
-     "description": "根据里程与故障历史的个性化推荐；延保等升级优惠（八折）；季节性提示。",
+               (StepKind.MESSAGE, "care.club", "车主俱乐部自驾活动，诚邀您参加 / You are invited to the owners' club road trip", 0, "")]},
+    {"code": "tier-b", "name": coded(gettext_noop("B promising customers: mileage advice, upgrade offers, seasonal tips")), "trigger": TriggerKind.TIER_ENTERED, "tier": "B",
+     "description": coded(gettext_noop("Advice for the car from its mileage and fault history; upgrade offers such as the extended warranty (20% off); seasonal tips.")),
      "steps": [(StepKind.MESSAGE, "care.recommendation", "", 0, ""),
                (StepKind.WAIT, "", "", 14, ""),
-               (StepKind.MESSAGE, "campaign.offer", "延保服务八折优惠", 0, ""),
+               (StepKind.MESSAGE, "campaign.offer", "延保服务八折优惠 / 20% off the extended warranty", 0, ""),
                (StepKind.WAIT, "", "", 45, ""),
-               (StepKind.MESSAGE, "campaign.offer", "季节关怀：冬季电瓶免费检测、雨季轮胎免费检查", 0, "")]},
+               (StepKind.MESSAGE, "campaign.offer", "季节关怀：冬季电瓶免费检测、雨季轮胎免费检查 / Seasonal care: a free battery test in winter, a free tyre check in the rainy season", 0, "")]},
     # C, in two parts: the welcome when a customer becomes new (tier C: everyone new, also those new when it is switched
     # on; without the engagement module: the purchase), and what follows the first service, whenever it is done
-    {"code": "tier-c", "name": "C 新客：欢迎与新车主群", "trigger": TriggerKind.TIER_ENTERED, "tier": "C",
-     "description": "首保前 3 天的提醒（含预约链接、所需材料、路线）由每日提醒扫描发送；本流程欢迎新客并邀请加入新车主群；首保之后的欢迎礼与回访见“C 首保之后”。",
-     "steps": [(StepKind.MESSAGE, "care.club", "欢迎加入新车主群，用车问题随时咨询", 0, "")]},
+    {"code": "tier-c", "name": coded(gettext_noop("C new customers: welcome and the new owners' group")), "trigger": TriggerKind.TIER_ENTERED, "tier": "C",
+     "description": coded(gettext_noop("The reminder 3 days before the first service (with the booking link, what to bring and the route) is sent by the daily reminder sweep; this playbook welcomes new customers and invites them to the new owners' group; the welcome gift and the follow-up after the first service are in “C after the first service”.")),
+     "steps": [(StepKind.MESSAGE, "care.club", "欢迎加入新车主群，用车问题随时咨询 / Welcome to the new owners' group: ask us anything about your car", 0, "")]},
     # the customers in tier D (no paid visit for the store's D months, imported visits included); without the
     # engagement module: half a year without a visit (``create_default_playbooks``)
-    {"code": "tier-d", "name": "D 流失风险：召回提醒、顾问致电、回厂优惠", "trigger": TriggerKind.TIER_ENTERED, "tier": "D",
-     "description": "半年未到店：召回提醒（已超过保养周期，免费轮胎检查）；服务顾问致电了解原因；回厂工时七折。",
-     "steps": [(StepKind.MESSAGE, "care.recall", "已超过保养周期，免费轮胎检查", 0, ""),
+    {"code": "tier-d", "name": coded(gettext_noop("D at risk: win-back reminder, advisor's call, return offer")), "trigger": TriggerKind.TIER_ENTERED, "tier": "D",
+     "description": coded(gettext_noop("No visit for half a year: a win-back reminder (service overdue, a free tyre check); the service advisor calls to ask why; 30% off labour on return.")),
+     "steps": [(StepKind.MESSAGE, "care.recall", "已超过保养周期，免费轮胎检查 / Your service is overdue: free tyre check", 0, ""),
                (StepKind.WAIT, "", "", 3, ""),
-               (StepKind.CALL, "", "半年未到店，请致电了解原因", 0, CallTarget.ADVISOR),
+               (StepKind.CALL, "", "半年未到店，请致电了解原因 / No visit for half a year: call to ask why", 0, CallTarget.ADVISOR),
                (StepKind.WAIT, "", "", 7, ""),
                (StepKind.VOUCHER, "winback-labour-30", "", 0, ""),
-               (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折（30% off labour）", 0, "")]},
-    {"code": "first-service", "name": "C 首保之后：欢迎礼与回访", "trigger": TriggerKind.DATE_EVENT,
+               (StepKind.MESSAGE, "campaign.offer", "回厂工时费七折 / 30% off labour on your next visit", 0, "")]},
+    {"code": "first-service", "name": coded(gettext_noop("C after the first service: welcome gift and follow-up")), "trigger": TriggerKind.DATE_EVENT,
      "date_event": DateEvent.FIRST_SERVICE, "offset_days": 0, "stop_on_visited": False,  # the visit is the trigger
-     "description": "首次保养完成后：送上欢迎礼，3 天后客服回访了解用车情况与服务满意度。",
-     "steps": [(StepKind.MESSAGE, "campaign.offer", "首保欢迎礼：免费精洗一次", 0, ""),
+     "description": coded(gettext_noop("After the first service: a welcome gift, and 3 days later the call centre asks how the car is and how the service was.")),
+     "steps": [(StepKind.MESSAGE, "campaign.offer", "首保欢迎礼：免费精洗一次 / First service welcome gift: a free detailed wash", 0, ""),
                (StepKind.WAIT, "", "", 3, ""),
-               (StepKind.CALL, "", "首保回访：了解用车情况与服务满意度", 0, CallTarget.CALL_CENTRE)]},
+               (StepKind.CALL, "", "首保回访：了解用车情况与服务满意度 / First service follow-up: how the car is and how the service was", 0, CallTarget.CALL_CENTRE)]},
 ]
 
 

@@ -45,10 +45,12 @@ SEND_BATCH = 1000
 log = logging.getLogger(__name__)
 
 
-def booking_link(store: Any, vehicle: Any = None) -> str:
-    """The link in reminders: the booking page of the store (the customer portal), with the car pre-selected."""
+def booking_link(store: Any, vehicle: Any = None, language: str = "") -> str:
+    """The link in reminders: the booking page of the store (the customer portal), with the car pre-selected; for an
+    English reader with ``lang=en``, so the sign-in page on the way is English too (Chinese is the default)."""
     base = f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}/book/{store.code}/"
-    return f"{base}?v={vehicle.pk}" if vehicle is not None else base
+    params = ([f"v={vehicle.pk}"] if vehicle is not None else []) + (["lang=en"] if language == "en" else [])
+    return f"{base}?{'&'.join(params)}" if params else base
 
 
 def _materials(store: Any, language: str) -> str:
@@ -67,7 +69,8 @@ def reminder_variables(reminder: Reminder, care: CareSettings, materials: dict[t
 
     customer, store, vehicle = reminder.customer, reminder.store, reminder.vehicle
     language = getattr(customer, "language", "") or "zh-hans"
-    out: dict[str, Any] = {**customer_variables(customer=customer, store=store), "link": booking_link(store, vehicle)}
+    out: dict[str, Any] = {**customer_variables(customer=customer, store=store),
+                           "link": booking_link(store, vehicle, language)}
     if vehicle is not None:
         out["model"] = f"{vehicle.make} {vehicle.model}".strip()
         out["plate"] = vehicle.plate or out["model"]  # the customer knows the car by its plate, never its VIN

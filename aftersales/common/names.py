@@ -5,6 +5,7 @@ of a bilingual name. Text a person typed in one language stays as written."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from asgiref.local import Local
@@ -88,6 +89,35 @@ def _guide_names(order: Any = None, order_id: int | None = None) -> dict[str, tu
     return names
 
 
+def _checklist_rows() -> dict[str, tuple[str, str]]:
+    from django.apps import apps
+
+    names: dict[str, tuple[str, str]] = {}
+    if apps.is_installed("aftersales.inspections"):
+        item = apps.get_model("inspections", "ChecklistItem")
+        for zh, en in item.objects.exclude(name_en="").values_list("name_zh", "name_en").distinct():
+            if zh and en and zh != en:
+                names.setdefault(zh, (zh, en))
+                names.setdefault(en, (zh, en))
+    return names
+
+
+#: a job proposed from an inspection before titles were written in both languages: "前刹车片厚度 (2 mm)"
+_READING = re.compile(r"^(?P<name>.+?)(?P<reading> \([0-9.]+(?: [^()]*)?\))?$")
+
+
+def _stock_name(base: str, english: bool) -> str | None:
+    """An inspection item's name (and its reading) in the reader's language, when ``base`` is one of the checklists'
+    item names in the other language (the stock phrases of the shipped checklists); None otherwise."""
+    match = _READING.match(base)
+    if match is None:
+        return None
+    pair = _memo(("checklist-names",), _checklist_rows).get(match["name"])
+    if pair is None:
+        return None
+    return (pair[1] if english else pair[0]) + (match["reading"] or "")
+
+
 def _cached(obj: Any, name: str) -> Any:
     """``obj.<name>`` when that related object is already loaded, else None (never a query)."""
     state = getattr(obj, "_state", None)
@@ -128,10 +158,14 @@ def guide_name(text: Any, order: Any) -> str:
     english = _english()
     base, sep, suffix = value.partition(" · ")
     base = one_language(base)
-    if not _reads_right(base, english) and order is not None:
-        pair = (_guide_names(**order) if isinstance(order, dict) else _guide_names(order)).get(base)
+    if not _reads_right(base, english):
+        pair = None
+        if order is not None:
+            pair = (_guide_names(**order) if isinstance(order, dict) else _guide_names(order)).get(base)
         if pair is not None:
             base = pair[1] if english else pair[0]
+        elif not sep:  # a job proposed from an inspection, titled in one language before issue 16
+            base = _stock_name(base, english) or base
     if sep:
         suffix = option_label(suffix)
         return f"{base}{sep}{suffix}"

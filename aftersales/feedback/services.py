@@ -646,7 +646,8 @@ def case_relabel(*, actor: Any, case: FeedbackCase, category: str) -> FeedbackCa
                 _notify_staff(store=locked.store, user=owner, title=title,
                               details=locked.text[:120], dedup_key=f"feedback:{locked.pk}:routed:{category}")
         locked.save(update_fields=fields)
-        _event(locked, EventKind.LABEL, actor, f"{Category(before).label} → {Category(category).label}")
+        _event(locked, EventKind.LABEL, actor, coded(gettext_noop("%(a)s → %(b)s"), a=coded_label(Category(before).label),
+                                                   b=coded_label(Category(category).label)))
         audit.record(actor=actor, obj=locked, action="feedback_case.relabelled", store_id=locked.store_id,
                      customer_id=locked.customer_id, changes={"category": [before, category]})
     return locked
@@ -744,7 +745,7 @@ def sla_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> dict[str,
                                 "text": case.text[:80]}
                         _notify_staff(store=case.store, user=manager, title=title, details=details,
                                       dedup_key=f"feedback:timer:{timer.pk}:breach:{manager.pk}", sms=True)
-                    _event(case, EventKind.ESCALATION, None, str(timer.get_kind_display()), now)
+                    _event(case, EventKind.ESCALATION, None, coded_label(TimerKind(timer.kind).label), now)
                 else:
                     timer.warned_at = now
                     timer.save(update_fields=["warned_at"])
@@ -754,7 +755,7 @@ def sla_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> dict[str,
                         details = _("Due %(d)s. %(text)s") % {
                             "d": timezone.localtime(timer.due_at, case.store.zone).strftime("%Y-%m-%d %H:%M"), "text": case.text[:80]}
                     _notify_staff(store=case.store, user=owner, title=title, details=details, dedup_key=f"feedback:timer:{timer.pk}:warn")
-                    _event(case, EventKind.WARNING, None, str(timer.get_kind_display()), now)
+                    _event(case, EventKind.WARNING, None, coded_label(TimerKind(timer.kind).label), now)
                 counts[key] += 1
     return counts
 

@@ -355,7 +355,8 @@ def public_form(request: HttpRequest, store_id: int) -> HttpResponse:
         raise Http404
     from aftersales.common import throttle
 
-    language = _public_language(request)
+    # no customer known: the visitor's language (a signed-in member of staff's setting, else the browser's), ?lang first
+    language = _public_language(request, getattr(request, "LANGUAGE_CODE", "") or "zh-hans")
     with translation.override(language):
         form = PublicCaseForm(request.POST or None, request.FILES or None)
         if request.method == "POST":

@@ -74,7 +74,7 @@ def load(builder: Any) -> None:
     services.inspection_report_send(actor=advisor, inspection=inspection, at=now - dt.timedelta(minutes=24))
 
     # 2. an inspection under way (open it as "tech" on a phone)
-    order = _check_in(advisor, store, cars[1], now - dt.timedelta(minutes=25), "常规保养", check)
+    order = _check_in(advisor, store, cars[1], now - dt.timedelta(minutes=25), "做常规保养，顺便检查一下", check)
     inspection = services.inspection_start(actor=advisor, order=order, technician=tech2, at=now - dt.timedelta(minutes=20))
     for item in InspectionItem.objects.filter(inspection=inspection, kind="check").order_by("seq")[:4]:
         services.inspection_item_record(actor=tech2, item=item, rating=Rating.GREEN, at=now - dt.timedelta(minutes=15))

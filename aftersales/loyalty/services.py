@@ -29,7 +29,7 @@ from aftersales.common import audit
 from aftersales.common.errors import Conflict, NotFound, ValidationFailed
 from aftersales.common.money import ZERO, q
 from aftersales.common.permissions import require, require_store
-from aftersales.common.readtime import coded, is_coded
+from aftersales.common.readtime import coded, coded_label
 from aftersales.common.transitions import move
 from aftersales.customers.models import Customer
 
@@ -217,15 +217,21 @@ def _consume(debit: PointsEntry, amount: int, *, prefer_lot: PointsEntry | None 
         raise Conflict("ledger_inconsistent", _("The points ledger needs repair; ask an administrator."), "points")
 
 
+def points_reason(*, kind: str, source: str, points: int, note: Any, by_owner: bool = False) -> str:
+    """An entry's audit reason, as a code rendered when read: its kind and source as words in the reader's language
+    ("Redeemed · Gift −200 …", "兑换 · 礼品 -200 …"), the note as written (a coded note rendered too)."""
+    msgid = (gettext_noop("%(kind)s · %(source)s %(points)s %(note)s (owner app)") if by_owner
+             else gettext_noop("%(kind)s · %(source)s %(points)s %(note)s"))
+    return coded(msgid, kind=coded_label(EntryKind(kind).label), source=coded_label(EntrySource(source).label),
+                 points=f"{points:+d}", note=note or "")
+
+
 def _record(actor: Any, entry: PointsEntry, action: str, *, by_owner: bool = False) -> None:
     audit.record(
         actor=actor, obj=entry, action=action, store_id=entry.store_id, customer_id=entry.customer_id,
         changes={"points_balance": [entry.balance_after - entry.points, entry.balance_after]},
-        reason=coded(gettext_noop("%(kind)s/%(source)s %(points)s %(note)s (owner app)"), kind=entry.kind,
-                     source=entry.source, points=f"{entry.points:+d}", note=entry.note) if by_owner
-        else coded(gettext_noop("%(kind)s/%(source)s %(points)s %(note)s"), kind=entry.kind, source=entry.source,
-                   points=f"{entry.points:+d}", note=entry.note) if is_coded(entry.note)
-        else f"{entry.kind}/{entry.source} {entry.points:+d} {entry.note}".strip(), at=entry.at,
+        reason=points_reason(kind=entry.kind, source=entry.source, points=entry.points, note=entry.note, by_owner=by_owner),
+        at=entry.at,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -73,15 +74,20 @@ def opt_out_footer(channel: str, language: str, link: str) -> str:
         return _("Unsubscribe: %(link)s") % {"link": link}
 
 
+def _missing_message(names: str) -> str:
+    return _("The message needs the variable(s) %(names)s.") % {"names": names}
+
+
+#: evaluated when shown (``str()`` on the staff member's page), not where raised
+_missing_variables = lazy(_missing_message, str)
+
+
 def render(
     *, body: str, subject: str, kind: MessageKind, channel: str, language: str, variables: dict[str, Any], opt_out_link: str
 ) -> tuple[str, str]:
     missing = [name for name in placeholders(body + subject) if name not in variables]
-    if missing:
-        raise ValidationFailed(
-            "message_missing_variable", _("The message needs the variable(s) %(names)s.") % {"names": ", ".join(missing)},
-            "variables",
-        )
+    if missing:  # said in the language of whoever reads the error, not the recipient's (rendering runs in that one)
+        raise ValidationFailed("message_missing_variable", _missing_variables(", ".join(missing)), "variables")
     text = fill(body, variables)
     if kind.purpose == Purpose.MARKETING:
         text = f"{text}\n{opt_out_footer(channel, language, opt_out_link)}"

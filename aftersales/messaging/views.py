@@ -194,7 +194,7 @@ def template_preview(request: HttpRequest) -> HttpResponse:
     kind, channel, language = request.POST.get("kind", ""), request.POST.get("channel", ""), request.POST.get("language", "")
     _template_context(request, kind, channel, language)
     preview = _preview(kind, channel, language, request.POST.get("subject", ""), request.POST.get("body", ""))
-    return render(request, "messaging/_template_preview.html", {"preview": preview, "oob": True})
+    return render(request, "messaging/_template_preview.html", {"preview": preview, "oob": True, "language": language})
 
 
 # ---- phone tasks -----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.forms import DomainForm
+from aftersales.common.names import job_title
 
 PO_FORM_LINES = 6
 
@@ -62,7 +63,7 @@ class TransferRequestForm(DomainForm):
     def __init__(self, *args: Any, stores: Any = (), jobs: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["from_store"]).choices = _choices(stores, _("Choose…"))
-        cast(forms.ChoiceField, self.fields["for_job"]).choices = [("", _("No job")), *[(str(j.pk), f"{j.order.number} · {j.title}") for j in jobs]]
+        cast(forms.ChoiceField, self.fields["for_job"]).choices = [("", _("No job")), *[(str(j.pk), f"{j.order.number} · {job_title(j)}") for j in jobs]]
 
 
 class RecallForm(DomainForm):

@@ -393,3 +393,12 @@ def masked_secret(value: Any) -> str:
     from aftersales.common.crypto import mask
 
     return mask(value)
+
+
+@register.filter
+def lang_of(text: Any) -> str:
+    """The language of a text kept as it came (an imported visit's items): for ``lang="…"`` on its element, so that
+    readers and screen readers know it is Chinese on an English page (and the language walk reads it as such)."""
+    from aftersales.common.text import has_cjk
+
+    return "zh-Hans" if has_cjk(str(text or "")) else "en"

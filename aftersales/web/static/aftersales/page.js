@@ -10,9 +10,27 @@
    - data-locate="LNG_ID LAT_ID SHOWN_ID" on a button: fill two fields with the phone's position (owner pickup).
    - data-wxpay="PARAMS_ID" on a button: start WeChat Pay inside WeChat with the JSON parameters in element PARAMS_ID.
    - data-left="PERCENT" / data-width="PERCENT": position an element along its track (the appointment day's blocks,
-     hours and closed spans); the policy allows no style attributes, so positions come as data and are set here. */
+     hours and closed spans); the policy allows no style attributes, so positions come as data and are set here.
+   - details.menu in the staff navigation: one area open at a time; Escape or a click elsewhere closes it. */
 (function () {
   "use strict";
+  function closeMenus(except) {
+    var open = document.querySelectorAll("details.menu[open]");
+    for (var i = 0; i < open.length; i++) { if (open[i] !== except) { open[i].removeAttribute("open"); } }
+  }
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (d && d.matches && d.matches("details.menu") && d.open) { closeMenus(d); }
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (!(e.target && e.target.closest && e.target.closest("details.menu"))) { closeMenus(null); }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") { return; }
+    var d = document.activeElement && document.activeElement.closest ? document.activeElement.closest("details.menu[open]") : null;
+    closeMenus(null);
+    if (d) { d.querySelector("summary").focus(); }
+  });
   document.addEventListener("change", function (e) {
     var t = e.target;
     if (t && t.hasAttribute && t.hasAttribute("data-autosubmit") && t.form) {
