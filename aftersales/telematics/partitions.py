@@ -130,11 +130,15 @@ def drop_expired(*, cutoff: dt.datetime, connection: Any = None) -> list[str]:
     dropped = []
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [TABLE])
+        # a partition with deferred foreign-key checks still pending in this transaction cannot be dropped: run them
+        # now (the same checks the commit would run), then defer again as Django's constraints are declared
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for month in monthly_partitions(connection):
             end = dt.datetime.combine(next_month(month), dt.time.min, tzinfo=dt.UTC)
             if end <= cutoff:
                 cursor.execute(f"DROP TABLE {partition_name(month)}")
                 dropped.append(partition_name(month))
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return dropped
 
 
