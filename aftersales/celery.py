@@ -43,6 +43,9 @@ app.conf.beat_schedule = {
     "analytics-rollup-recent": {"task": "aftersales.analytics.rollup_recent", "schedule": crontab(minute=20)},
     "analytics-reconcile": {"task": "aftersales.analytics.reconcile", "schedule": crontab(hour=19, minute=30)},
     "analytics-mail-reviews": {"task": "aftersales.analytics.mail_reviews", "schedule": crontab(hour=23, minute=0)},
+    "telematics-partitions": {"task": "aftersales.telematics.partitions", "schedule": crontab(hour=16, minute=10)},
+    "telematics-prune": {"task": "aftersales.telematics.prune", "schedule": crontab(hour=18, minute=40)},
+    "estimates-train-diagnosis": {"task": "aftersales.estimates.train_diagnosis", "schedule": 1800.0},
     "workshop-flag-silent-orders": {"task": "aftersales.workshop.flag_silent_orders", "schedule": 300.0},
     # rescue: late dispatch / acceptance / arrival → an alert on the dispatcher's board; ETA factors nightly 03:00 Shanghai
     "rescue-escalation-sweep": {"task": "aftersales.rescue.escalation_sweep", "schedule": 60.0},
@@ -55,5 +58,7 @@ app.conf.beat_schedule = {
 def _report_ready(sender: Any = None, **kwargs: Any) -> None:
     """Record the worker's heartbeat as soon as it is up, so the status page shows it at once."""
     from aftersales.common.tasks import heartbeat
+    from aftersales.estimates.tasks import train_diagnosis
 
     heartbeat()
+    train_diagnosis.delay()  # a worker that starts trains what moved at once, not 30 minutes later

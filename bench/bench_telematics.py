@@ -40,6 +40,10 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
+def _ms(value: float) -> int | None:
+    return None if value != value else round(value)  # NaN (nothing measured) → null
+
+
 def reset_database(url: str) -> None:
     import psycopg
 
@@ -123,7 +127,15 @@ def main() -> int:
     procs = [subprocess.Popen([sys.executable, "-m", "aftersales.cli", "telematics-ingest", "--client-id",
                                f"bench-{root.split('/')[0]}-{i}"], stdout=logs[i], stderr=subprocess.STDOUT)
              for i in range(args.ingesters)]
-    time.sleep(4)  # connect and subscribe
+    # wait until every ingester has connected and subscribed (a fixed sleep lost the whole stream on a busy machine:
+    # new persistent sessions get nothing published before their subscription)
+    ready_by = time.monotonic() + 300
+    while time.monotonic() < ready_by:
+        logs_now = [(data_dir / f"ingest-{i}.log").read_text(errors="replace") for i in range(args.ingesters)]
+        if all(f"{root.split('/')[0]}-{i} connected" in text for i, text in enumerate(logs_now)):
+            break
+        time.sleep(0.5)
+    time.sleep(1)  # the SUBSCRIBE follows the CONNACK
     publisher = Publisher(client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
     total = int(args.rate * args.seconds)
     alert_every = max(1, round(1 / args.alert_share)) if args.alert_share > 0 else 0
@@ -168,9 +180,9 @@ def main() -> int:
         "published": total, "stored": len(rows), "publish_rate": round(total / published_in, 1),
         "ingest_rate": round(len(rows) / span, 1) if span == span and span > 0 else None,
         "drained_after_s": round(drained_in, 1),
-        "lag_ms": {"p50": round(pct(lags, 50)), "p95": round(pct(lags, 95)), "max": round(max(lags) if lags else 0)},
+        "lag_ms": {"p50": _ms(pct(lags, 50)), "p95": _ms(pct(lags, 95)), "max": round(max(lags) if lags else 0)},
         "alerts": len(alert_ms),
-        "publish_to_alert_ms": {"p50": round(pct(alert_ms, 50)), "p95": round(pct(alert_ms, 95)),
+        "publish_to_alert_ms": {"p50": _ms(pct(alert_ms, 50)), "p95": _ms(pct(alert_ms, 95)),
                                 "max": round(max(alert_ms) if alert_ms else 0)},
         "broker": f"own mosquitto :{args.broker_port} (max_queued_messages 0)" if args.broker_port else "127.0.0.1:1883 as configured",
         "cores": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 1),

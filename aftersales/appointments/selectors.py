@@ -162,6 +162,9 @@ class ReceptionCard:
     open_cases: list[Any] = field(default_factory=list)  # feedback: open complaints / suggestions / recovery cases
     due: list[Any] = field(default_factory=list)  # care: reminders due or overdue (maintenance, insurance, ...)
     declined: list[Any] = field(default_factory=list)  # workshop: jobs declined earlier, still recommended
+    # sections the page above adds (template name, context), e.g. the connected car's open alerts: the greeting is
+    # assembled at the top (aftersales/web/reception.py) from each app's selectors, so nothing here imports upward
+    sections: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def reception_lookup(user: Any, store: Any, q: str, now: dt.datetime | None = None) -> list[ReceptionCard]:

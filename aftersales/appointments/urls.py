@@ -12,7 +12,6 @@ urlpatterns = [
     path("arrivals/", views.arrivals, name="arrivals"),
     path("preparation/", views.preparation, name="preparation"),
     path("walk-in/", views.walk_in, name="walk_in"),
-    path("reception/", views.reception, name="reception"),
     path("<int:pk>/", views.appointment_detail, name="detail"),
     path("<int:pk>/reschedule/", views.appointment_reschedule, name="reschedule"),
     path("<int:pk>/cancel/", views.appointment_cancel, name="cancel"),

@@ -379,21 +379,6 @@ def preparation(request: HttpRequest) -> HttpResponse:
     ))
 
 
-# ---- reception ----------------------------------------------------------------------------------------------------------
-@login_required
-@permission_required("appointments.view_appointment", raise_exception=True)
-def reception(request: HttpRequest) -> HttpResponse:
-    """The arrival screen: enter the plate or phone and see at once who it is and today's booking."""
-    store = _store(request)
-    q = (request.GET.get("q") or "").strip()
-    cards = selectors.reception_lookup(request.user, store, q) if q else []
-    template = "appointments/_reception_cards.html" if request.htmx else "appointments/reception.html"
-    return render(request, template, _ctx(
-        request, store, q=q, cards=cards, can_change=request.user.has_perm("appointments.change_appointment"),
-        now=timezone.now(),
-    ))
-
-
 WALK_IN_SLOT_SECONDS = 15 * 60  # free start times are on a quarter-hour grid (availability.free_starts)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -681,7 +682,17 @@ def public_status(request: Any, token: str) -> Any:
 
 # ---- the preliminary diagnosis of a customer's words (issue 21) ---------------------------------------------------
 class DiagnoseIn(Schema):
-    text: str
+    text: str = ""
+    order: int | None = None  # the repair order whose request (and photos) to read
+    appointment: int | None = None  # or the booking's fault description (and photos)
+
+
+class FaultPhotoOut(Schema):
+    id: int
+    url: str
+    content_type: str
+    width: int
+    height: int
 
 
 class DiagnosisOperationOut(Schema):
@@ -707,6 +718,7 @@ class DiagnosisOut(Schema):
     source: str | None = None
     operations: list[DiagnosisOperationOut] = []
     alternatives: list[DiagnosisAlternativeOut] = []
+    photos: list[FaultPhotoOut] = []  # the customer's photos of the order / booking, for the advisor to look at
 
 
 @router.post("/diagnose", response={200: DiagnosisOut, **ERRORS})
@@ -714,17 +726,54 @@ def diagnose_text(request: Any, payload: DiagnoseIn) -> Any:
     """A suggestion, never a verdict: the likely system for the customer's description, with the group's labour-guide
     operations for it. Empty text or words that say too little: ``found`` is false."""
     from .diagnosis import diagnose
+    from .selectors import fault_photos
 
     user = request_user(request)
     require(user, "estimates.view_labouroperation")
     text = payload.text.strip()
+    order = appointment = None
+    if payload.order is not None:
+        order = selectors.order_get(user, payload.order)  # another store's order: 404
+    if payload.appointment is not None:
+        from aftersales.appointments.selectors import appointment_get
+
+        appointment = appointment_get(user, payload.appointment)
+    if not text:
+        text = (order.complaint if order is not None else "") or (appointment.fault_description if appointment is not None else "")
+        text = text.strip()
     if len(text) > 2000:
         raise ValidationFailed("too_long", _("Keep the description under 2,000 characters."), "text")
+    photos = [
+        {"id": p.pk, "url": reverse("estimates:fault_photo", args=[p.pk]), "content_type": p.content_type,
+         "width": p.width, "height": p.height}
+        for p in (fault_photos(user, order=order, appointment=appointment) if order or appointment else [])
+    ]
     result = diagnose(text, group_id=user.dealer_group_id) if text else None
     if result is None:
-        return {"found": False}
+        return {"found": False, "photos": photos}
     return {
         "found": True, "system": result.system, "system_label": result.label, "confidence": round(result.confidence, 3),
-        "level": result.level, "source": result.source, "operations": result.operations,
+        "level": result.level, "source": result.source, "operations": result.operations, "photos": photos,
         "alternatives": [{"system": s, "system_label": label, "confidence": round(p, 3)} for s, label, p in result.alternatives],
     }
+
+
+@router.post("/fault-photos", response={201: list[FaultPhotoOut], **ERRORS})
+def fault_photos_upload(
+    request: Any, photos: File[list[UploadedFile]], order: Form[int | None] = None, appointment: Form[int | None] = None,
+) -> Any:
+    """The customer's photos of the fault, kept with their booking or repair order (at most 6 per request, JPEG / PNG /
+    WebP, stored upright without EXIF); the advisor sees them beside the preliminary diagnosis."""
+    user = request_user(request)
+    target_order = selectors.order_get(user, order) if order is not None else None
+    target_appointment = None
+    if appointment is not None:
+        from aftersales.appointments.selectors import appointment_get
+
+        target_appointment = appointment_get(user, appointment)
+    saved = services.fault_photos_add(actor=user, photos=photos, order=target_order, appointment=target_appointment)
+    return Status(201, [
+        {"id": p.pk, "url": reverse("estimates:fault_photo", args=[p.pk]), "content_type": p.content_type,
+         "width": p.width, "height": p.height}
+        for p in saved
+    ])

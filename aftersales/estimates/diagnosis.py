@@ -197,8 +197,10 @@ class _Trained:
     majority: str
 
 
-_cache: dict[tuple[int, int, int], _Trained | None] = {}
+# The trained models this process has loaded: group → (DiagnosisModel id, model). Filled from the database only.
+_loaded: dict[int, tuple[int, _Trained]] = {}
 _lock = threading.Lock()
+KEEP_MODELS = 2  # per group: the newest and the one before (a request may be reading it while the worker writes)
 
 
 def _fit(texts: list[str], labels: list[str]) -> Any:
@@ -222,22 +224,90 @@ def train(examples: list[tuple[int, str, str]]) -> _Trained | None:
     return _Trained(pipeline, [str(c) for c in pipeline.classes_], len(examples), Counter(labels).most_common(1)[0][0])
 
 
-def model_for(group_id: int) -> _Trained | None:
-    """The group's model, trained once per state of its history (kept in this process)."""
+def history_stamp(group_id: int) -> tuple[int, int]:
+    """The version stamp of a group's history: (orders with a written request, the newest one's id)."""
     from aftersales.workshop.models import RepairOrder
 
-    stamp = RepairOrder.objects.filter(store__group_id=group_id).exclude(complaint="").aggregate(
-        n=Count("id"), last=Max("id")
-    )
-    key = (group_id, stamp["n"] or 0, stamp["last"] or 0)
-    with _lock:
-        if key in _cache:
-            return _cache[key]
+    stamp = RepairOrder.objects.filter(store__group_id=group_id).exclude(complaint="").aggregate(n=Count("id"), last=Max("id"))
+    return stamp["n"] or 0, stamp["last"] or 0
+
+
+def _sign(payload: bytes) -> str:
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    return hmac.new(settings.SECRET_KEY.encode(), b"diagnosis-model:" + payload, hashlib.sha256).hexdigest()
+
+
+def train_group(group_id: int, *, force: bool = False) -> Any:
+    """The worker's job: train the group's model when its history moved since the last one (its version stamp), store
+    it signed, keep the newest ``KEEP_MODELS``. Returns the stored ``DiagnosisModel``, or None when nothing was
+    trained (unchanged history, or too little of it: the lexicon answers alone)."""
+    import pickle
+    import time
+
+    from django.db import IntegrityError, transaction
+
+    from .models import DiagnosisModel
+
+    count, last = history_stamp(group_id)
+    if not force and DiagnosisModel.objects.filter(group_id=group_id, history_count=count, history_last_id=last).exists():
+        return None
+    began = time.monotonic()
     trained = train(history_examples(group_id))
+    if trained is None:
+        return None
+    payload = pickle.dumps(trained.pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        with transaction.atomic():
+            DiagnosisModel.objects.filter(group_id=group_id, history_count=count, history_last_id=last).delete()
+            row = DiagnosisModel.objects.create(
+                group_id=group_id, history_count=count, history_last_id=last, examples=trained.examples,
+                classes=trained.classes, majority=trained.majority, payload=payload, signature=_sign(payload),
+                seconds=round(time.monotonic() - began, 3),
+            )
+    except IntegrityError:  # another worker stored the same stamp at the same moment: theirs is as good
+        return None
+    old = list(DiagnosisModel.objects.filter(group_id=group_id).order_by("-id").values_list("id", flat=True)[KEEP_MODELS:])
+    if old:
+        DiagnosisModel.objects.filter(id__in=old).delete()
+    return row
+
+
+def train_all(*, force: bool = False) -> int:
+    """Every dealer group's model whose history moved (the periodic task). Returns how many were trained."""
+    from aftersales.stores.models import DealerGroup
+
+    return sum(1 for pk in DealerGroup.objects.values_list("pk", flat=True) if train_group(pk, force=force) is not None)
+
+
+def model_for(group_id: int) -> _Trained | None:
+    """The group's newest model trained by the worker (one small query; the model itself is read and unpickled once
+    per process and version), or None: then the lexicon answers alone. Never trains."""
+    import pickle
+
+    from .models import DiagnosisModel
+
+    newest = DiagnosisModel.objects.filter(group_id=group_id).order_by("-id").values_list("id", flat=True).first()
+    if newest is None:
+        return None
     with _lock:
-        for old in [k for k in _cache if k[0] == group_id]:
-            del _cache[old]
-        _cache[key] = trained
+        held = _loaded.get(group_id)
+        if held is not None and held[0] == newest:
+            return held[1]
+    row = DiagnosisModel.objects.filter(pk=newest).first()
+    if row is None:  # deleted between the two reads: the next request takes the newer one
+        return held[1] if held is not None else None
+    payload = bytes(row.payload)
+    import hmac
+
+    if not hmac.compare_digest(row.signature, _sign(payload)):
+        return None  # not written with this project's key (or the key was rotated): the next training replaces it
+    trained = _Trained(pickle.loads(payload), list(row.classes), row.examples, row.majority)  # noqa: S301 (signed above)
+    with _lock:
+        _loaded[group_id] = (newest, trained)
     return trained
 
 

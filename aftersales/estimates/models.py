@@ -282,3 +282,73 @@ class Reproposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_job_id}→{self.new_job_id}"
+
+
+class DiagnosisModel(models.Model):
+    """A preliminary-diagnosis model trained by the worker on a dealer group's repair history (issue 21 review: no
+    training inside a request). Requests load the newest one; the lexicon alone answers while there is none.
+
+    ``history_count`` / ``history_last_id`` are the version stamp of the history it learnt from: the worker trains
+    again only when the stamp moved. ``payload`` is the pickled scikit-learn pipeline, signed with the project's key
+    (``signature``) so that a row written by anyone else is never unpickled."""
+
+    group = models.ForeignKey("stores.DealerGroup", on_delete=models.CASCADE, related_name="+")
+    history_count = models.PositiveIntegerField()
+    history_last_id = models.PositiveBigIntegerField()
+    examples = models.PositiveIntegerField()
+    classes = models.JSONField(default=list)
+    majority = models.CharField(max_length=20)
+    payload = models.BinaryField()
+    signature = models.CharField(max_length=64)
+    trained_at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = _("diagnosis model")
+        verbose_name_plural = _("diagnosis models")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "history_count", "history_last_id"], name="diagnosis_model_stamp_unique"),
+        ]
+        indexes = [models.Index(fields=["group", "-id"], name="diagnosis_model_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}:{self.history_count}/{self.history_last_id}"
+
+
+def fault_photo_path(instance: FaultPhoto, filename: str) -> str:
+    return f"estimates/fault-photos/{instance.store_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+
+
+class FaultPhoto(models.Model):
+    """A photo the customer sent with their own description of the fault (the booking form, the owner app, the API):
+    kept with the request (the appointment, or the repair order opened without one) and shown to the advisor beside
+    the preliminary diagnosis. Stored upright, without EXIF (``common.uploads.check_image``)."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(
+        "appointments.Appointment", verbose_name=_("appointment"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="fault_photos",
+    )
+    order = models.ForeignKey(
+        "workshop.RepairOrder", verbose_name=_("repair order"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="fault_photos",
+    )
+    image = models.FileField(_("photo"), upload_to=fault_photo_path)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("photo of the fault")
+        verbose_name_plural = _("photos of the fault")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(appointment__isnull=False) | models.Q(order__isnull=False), name="fault_photo_has_a_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.image.name

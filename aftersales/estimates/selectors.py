@@ -256,6 +256,27 @@ def photo_get(user: Any, order: RepairOrder, photo_id: int) -> WorkPhoto:
     return get_or_404(WorkPhoto.objects.filter(order=order, order__store_id__in=visible_store_ids(user)), pk=photo_id)
 
 
+def fault_photos(user: Any, *, order: RepairOrder | None = None, appointment: Any = None) -> list[Any]:
+    """The photos the customer sent with their description of the fault: the order's own and those of the appointment
+    it came from (or the appointment's), at the user's stores, oldest first."""
+    from .models import FaultPhoto
+
+    match = Q(pk__in=[])
+    if order is not None:
+        match |= Q(order_id=order.pk)
+        if order.appointment_id:
+            match |= Q(appointment_id=order.appointment_id)
+    if appointment is not None:
+        match |= Q(appointment_id=appointment.pk)
+    return list(FaultPhoto.objects.filter(match, store_id__in=visible_store_ids(user)).order_by("id")[:20])
+
+
+def fault_photo_get(user: Any, photo_id: int) -> Any:
+    from .models import FaultPhoto
+
+    return get_or_404(FaultPhoto.objects.filter(store_id__in=visible_store_ids(user)), pk=photo_id)
+
+
 # ---- the invoice rule ----------------------------------------------------------------------------------------------
 def authorized_total(order: RepairOrder) -> Decimal:
     """What the customer has authorized on this order: the amounts of the jobs they approved, as they were when

@@ -1090,3 +1090,50 @@ def assert_within_authorization(*, order: RepairOrder, amount: Any) -> Decimal:
             "amount", authorized_total=str(limit),
         )
     return limit
+
+
+# ---- photos with the customer's description of the fault (issue 21) ------------------------------------------------
+FAULT_PHOTO_MAX_COUNT = 6
+
+
+def fault_photos_add(
+    *, actor: Any = None, photos: list[Any], order: RepairOrder | None = None, appointment: Any = None,
+    at: dt.datetime | None = None,
+) -> list[Any]:
+    """Keep the customer's photos with their description of the fault: on the appointment (booking form, owner app)
+    or the repair order (API, counter). ``actor`` None is the owner booking for themselves (the caller resolved the
+    appointment from the owner); a staff actor must hold ``estimates.add_faultphoto`` at the request's store. Every
+    photo is checked before any is written (all refused or all kept)."""
+    from .models import FaultPhoto
+
+    if (order is None) == (appointment is None):
+        raise ValidationFailed("request_required", _("Attach the photos to one booking or one repair order."), "order")
+    store_id = order.store_id if order is not None else appointment.store_id
+    if actor is not None:
+        require(actor, "estimates.add_faultphoto")
+        require_store(actor, store_id)
+    photos = list(photos or [])
+    if not photos:
+        raise ValidationFailed("photos_required", _("Add at least one photo."), "photos")
+    already = FaultPhoto.objects.filter(order=order).count() if order is not None else \
+        FaultPhoto.objects.filter(appointment=appointment).count()
+    if already + len(photos) > FAULT_PHOTO_MAX_COUNT:
+        raise ValidationFailed("too_many_photos", _("At most %(n)s photos.") % {"n": FAULT_PHOTO_MAX_COUNT}, "photos")
+    checked = [check_photo(upload) for upload in photos]
+    at = at or timezone.now()
+    saved: list[Any] = []
+    with service_atomic():
+        for data, content_type, width, height in checked:
+            photo = FaultPhoto(
+                store_id=store_id, order=order, appointment=appointment, content_type=content_type, width=width,
+                height=height, uploaded_by=actor if getattr(actor, "pk", None) else None, at=at,
+            )
+            ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[content_type]
+            photo.image.save(f"{uuid.uuid4().hex}.{ext}", ContentFile(data), save=True)
+            saved.append(photo)
+        target = order if order is not None else appointment
+        audit.record(
+            actor=actor if getattr(actor, "pk", None) else None, obj=target, action="estimates.fault_photos",
+            store_id=store_id, customer_id=target.customer_id, changes={"photos": [None, [p.pk for p in saved]]}, at=at,
+        )
+    return saved

@@ -26,6 +26,7 @@ urlpatterns = [
     path("orders/<int:pk>/phone-approval/", views.phone_approval, name="phone_approval"),
     path("orders/<int:pk>/additional-work/", views.additional_work, name="additional_work"),
     path("orders/<int:pk>/photos/<int:photo_id>/", views.photo, name="photo"),
+    path("fault-photos/<int:photo_id>/", views.fault_photo, name="fault_photo"),
     path("orders/<int:pk>/authorizations/<int:auth_id>/signature.png", views.signature, name="signature"),
     path("e/<str:token>/", views.approve, name="approve"),
     path("o/<str:token>/", views.status, name="status"),

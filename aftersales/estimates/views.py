@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -122,7 +123,18 @@ def order_diagnosis(request: HttpRequest, pk: int) -> HttpResponse:
     order = found(selectors.order_get, request.user, pk)
     result = diagnose(order.complaint, group_id=order.store.group_id) if order.complaint else None
     can_add = request.user.has_perm("workshop.change_repairorder") and order.status in EDITABLE_STATES
-    return render(request, "orders/_diagnosis.html", {"order": order, "diagnosis": result, "can_add": can_add})
+    photos = selectors.fault_photos(request.user, order=order)
+    return render(request, "orders/_diagnosis.html", {"order": order, "diagnosis": result, "can_add": can_add,
+                                                      "photos": photos})
+
+
+@login_required
+def fault_photo(request: HttpRequest, photo_id: int) -> FileResponse:
+    """A photo the customer sent with the description of the fault (staff who see repair orders or bookings)."""
+    if not (request.user.has_perm("workshop.view_repairorder") or request.user.has_perm("appointments.view_appointment")):
+        raise PermissionDenied
+    row = found(selectors.fault_photo_get, request.user, photo_id)
+    return FileResponse(row.image.open("rb"), content_type=row.content_type)
 
 
 def _after(request: HttpRequest, order: Any, form: str, call: Any, success: str) -> HttpResponse:

@@ -64,7 +64,7 @@ def handover_start(request: HttpRequest) -> HttpResponse:
             handover = services.handover_start(actor=user, store=store, vehicle=vehicle)
     except DomainError as exc:
         messages.error(request, str(exc.message))
-        return redirect(request.POST.get("next") or "appointments:reception")
+        return redirect(request.POST.get("next") or "web:reception")
     return redirect("reception:sheet", handover.pk)
 
 

@@ -200,6 +200,9 @@ ROLE_PERMISSIONS[Role.SERVICE_ADVISOR] += [*_TELEMATICS_VIEW, "telematics.change
 ROLE_PERMISSIONS[Role.CALL_CENTRE] += ["telematics.view_alert"]
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += [*_TELEMATICS_VIEW, "telematics.change_alert", "telematics.add_device",
                                          "telematics.change_device", "telematics.change_alertrule"]
+# Photos with the customer's description of the fault (estimates.FaultPhoto): taken at the counter or by phone.
+for _role in (Role.SERVICE_ADVISOR, Role.CALL_CENTRE, Role.STORE_MANAGER):
+    ROLE_PERMISSIONS[_role] += ["estimates.add_faultphoto"]
 # People (aftersales/people, SPEC §20): the foreman keeps the certificates; the manager also overrides dispatch.
 ROLE_PERMISSIONS[Role.FOREMAN] += ["staff.view_certification", "staff.add_certification", "staff.change_certification"]
 ROLE_PERMISSIONS[Role.STORE_MANAGER] += ["staff.view_certification", "staff.add_certification",

@@ -75,6 +75,33 @@ def customer_alerts(user: Any, customer: Any) -> list[Alert]:
     return sort_alerts(list(qs[:20]))
 
 
+def alerts_for_customers(user: Any, customer_ids: list[int]) -> dict[int, list[Alert]]:
+    """The open alerts of several customers' cars at the user's stores, by customer, each told in the reader's
+    language (``alert.problem``, ``alert.advice``), most severe first: one query, whatever the number of customers
+    (the reception greeting, composed at the top)."""
+    from django.utils.translation import get_language
+
+    from .services import problem_text
+
+    if not customer_ids or not user.has_perm("telematics.view_alert"):
+        return {}
+    qs = restrict_to_stores(
+        Alert.objects.filter(customer_id__in=customer_ids, status=AlertStatus.OPEN)
+        .select_related("vehicle", "recommended_service"), user,
+    ).order_by("-opened_at", "-id")[:100]
+    language = get_language() or "zh-hans"
+    out: dict[int, list[Alert]] = {}
+    for alert in sort_alerts(list(qs)):
+        problem, advice = problem_text(alert, language)
+        service = alert.recommended_service
+        setattr(alert, "problem", problem)  # noqa: B010 (read by the template, not a model field)
+        setattr(alert, "advice", advice)  # noqa: B010
+        setattr(alert, "service_name", service.name_in("en" if language.startswith("en") else "zh-hans") if service else "")  # noqa: B010
+        if alert.customer_id is not None:
+            out.setdefault(alert.customer_id, []).append(alert)
+    return out
+
+
 def owner_alerts(customer: Any, vehicle: Any, language: str) -> list[dict[str, Any]]:
     """The open alerts of the owner's own car, told in the owner's language, each with the booking it suggests (the
     owner app's car page). Another owner's car never reaches here: the portal resolves the car from the owner."""

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import reception, views
 
 app_name = "web"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("vehicles/<int:pk>/edit/", views.vehicle_edit, name="vehicle_edit"),
     path("vehicles/<int:pk>/mileage/", views.mileage_add, name="mileage_add"),
     path("vehicles/<int:pk>/transfer/", views.vehicle_transfer, name="vehicle_transfer"),
+    path("appointments/reception/", reception.reception, name="reception"),
     path("data-quality/", views.data_quality, name="data_quality"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),

@@ -227,6 +227,7 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "estimates": [
         ("get", "/api/estimates/operations"),
         ("post", "/api/estimates/diagnose"),
+        ("post", "/api/estimates/fault-photos"),
         ("post", "/api/estimates/operations"),
         ("get", "/api/estimates/rates"),
         ("put", "/api/estimates/rates"),

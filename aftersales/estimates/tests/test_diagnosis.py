@@ -64,6 +64,8 @@ def test_the_model_learns_the_groups_history_and_beats_the_majority_baseline(wor
     assert e.holdout_model > e.holdout_baseline, e
     # the history model carries knowledge the rules lack: words of this group's customers not in the lexicon
     words_only_in_history = "电瓶老是没电"  # “没电” alone is weak in the lexicon; history ties it to batteries
+    assert diagnosis.model_for(world.group.pk) is None  # nothing trained yet: requests never train
+    assert diagnosis.train_group(world.group.pk) is not None  # the worker's task
     trained = diagnosis.model_for(world.group.pk)
     probs = diagnosis.model_probabilities(trained, words_only_in_history)
     assert max(probs, key=probs.get) == System.ELECTRICAL
@@ -71,6 +73,7 @@ def test_the_model_learns_the_groups_history_and_beats_the_majority_baseline(wor
 
 def test_diagnose_suggests_the_labour_guide_operations_of_the_system(world, shop):
     _history(world, n=40)
+    diagnosis.train_group(world.group.pk)
     result = diagnose("刹车的时候吱吱响", group_id=world.group.pk)
     assert result is not None
     assert result.system == System.BRAKES and result.source == "rules+history"
@@ -83,6 +86,66 @@ def test_no_history_falls_back_to_rules(world):
     result = diagnose("空调不制冷", group_id=world.group.pk)
     assert result is not None and result.system == System.AIRCON and result.source == "rules"
     assert diagnose("", group_id=world.group.pk) is None
+
+
+def test_requests_never_train_they_load_the_workers_last_model(world, monkeypatch):
+    """Review finding (issue 21): training moved to the worker. A request only loads the last stored model; without
+    one the lexicon answers alone; the worker trains again only when the history's version stamp moved."""
+    from aftersales.estimates.models import DiagnosisModel
+    from aftersales.estimates.tasks import train_diagnosis
+
+    _history(world, n=40)
+    real_fit = diagnosis._fit
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a request trained a model")
+
+    monkeypatch.setattr(diagnosis, "_fit", no_training)
+    before = diagnose("电瓶老是没电", group_id=world.group.pk)
+    assert before is not None and before.source == "rules"  # no model yet: rules alone, nothing trained
+    assert not DiagnosisModel.objects.exists()
+
+    monkeypatch.setattr(diagnosis, "_fit", real_fit)
+    assert train_diagnosis() == 1  # the periodic task
+    row = DiagnosisModel.objects.get()
+    assert (row.history_count, row.examples) == (40, 40) and row.signature and len(bytes(row.payload)) > 1000
+    assert train_diagnosis() == 0  # the history did not move: nothing trained
+
+    monkeypatch.setattr(diagnosis, "_fit", no_training)
+    after = diagnose("电瓶老是没电", group_id=world.group.pk)
+    assert after is not None and after.source == "rules+history" and after.system == System.ELECTRICAL
+
+    # a new order with a written request moves the stamp: the next tick trains again and keeps the newest two
+    monkeypatch.setattr(diagnosis, "_fit", real_fit)
+    _history(world, n=1, seed=8)
+    assert train_diagnosis() == 1
+    _history(world, n=1, seed=9)
+    assert train_diagnosis() == 1
+    assert DiagnosisModel.objects.count() == diagnosis.KEEP_MODELS
+    newest = DiagnosisModel.objects.order_by("-id").first()
+    assert newest.history_count == 42
+    assert diagnosis.model_for(world.group.pk).examples == 42
+
+
+def test_a_model_not_signed_with_the_projects_key_is_never_loaded(world):
+    from aftersales.estimates.models import DiagnosisModel
+
+    _history(world, n=30)
+    row = diagnosis.train_group(world.group.pk)
+    assert row is not None
+    DiagnosisModel.objects.filter(pk=row.pk).update(signature="0" * 64)
+    diagnosis._loaded.clear()
+    assert diagnosis.model_for(world.group.pk) is None
+    result = diagnose("刹车异响", group_id=world.group.pk)
+    assert result is not None and result.source == "rules"
+
+
+def test_train_command(world, capsys):
+    _history(world, n=30)
+    call_command("diagnosis_train")
+    assert "trained 1 model(s)" in capsys.readouterr().out
+    call_command("diagnosis_train")
+    assert "trained 0 model(s)" in capsys.readouterr().out
 
 
 def test_eval_command_prints_every_figure(world, capsys):
