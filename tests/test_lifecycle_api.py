@@ -4,6 +4,7 @@ that a change which makes a step chattier shows up here and not only in the benc
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -53,11 +54,14 @@ def test_check_in_to_delivery_over_the_api_within_the_query_budget(world, django
     answers = {kind: [{"item_id": i.pk, "result": "na" if i.optional else "pass"}
                       for i in qc_checklist(store.pk, kind).items.all()] for kind in ("self", "peer", "final", "cleaning")}
     used: dict[str, int] = {}
+    dump: list[str] | None = None
 
     def call(step, who, path, body=None, status=200):
         with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
             response = api[who].post(path, body or {})
         used[step] = len(ctx.captured_queries)
+        if dump is not None:  # AFTERSALES_LANE_SQL=path: every statement of the second order, by step
+            dump.append(f"## {step} ({len(ctx.captured_queries)})\n" + "\n".join(q["sql"] for q in ctx.captured_queries))
         assert response.status_code == status, (step, response.status_code, response.content[:300])
         return response.json()
 
@@ -91,7 +95,11 @@ def test_check_in_to_delivery_over_the_api_within_the_query_budget(world, django
         return oid
 
     lane()  # the first order of the day creates the day's number counter and warms the caches
+    dump = [] if os.environ.get("AFTERSALES_LANE_SQL") else None
     lane()
+    if dump is not None:
+        with open(os.environ["AFTERSALES_LANE_SQL"], "w") as out:
+            out.write("\n\n".join(dump) + "\n")
     print("queries per call:", used, "total:", sum(used.values()))
     over = {step: (used[step], BUDGET[step]) for step in BUDGET if used[step] > BUDGET[step]}
     assert not over, f"over budget (used, budget): {over}; all: {used}"

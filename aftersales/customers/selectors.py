@@ -168,7 +168,7 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
     audit_rows: list[Any] = []
     if user.has_perm("common.view_auditevent"):
         audit_rows = list(AuditEvent.objects.filter(customer=customer).select_related("actor")[:AUDIT_ON_360])
-        from aftersales.common.templatetags.aftersales import prefetch_audit_names
+        from aftersales.common.audit import prefetch_audit_names
 
         prefetch_audit_names(audit_rows)
     stores = list(customer.stores.all())
