@@ -135,3 +135,19 @@ def held(obj: Any, *relations: str) -> bool:
         return False
     cache = obj._state.fields_cache
     return all(name in cache for name in relations)
+
+
+def refreshed(obj: M) -> M:
+    """``refresh_from_db()`` in one query that keeps the related objects already loaded (a customer, a vehicle) when
+    their id did not change: a response built after a service re-reads the row, not everything hanging off it."""
+    model = type(obj)
+    fields = list(model._meta.concrete_fields)
+    row = model._base_manager.filter(pk=obj.pk).values(*[f.attname for f in fields]).get()
+    for field in fields:
+        value = row[field.attname]
+        if field.is_relation and field.is_cached(obj) and getattr(obj, field.attname) != value:  # type: ignore[attr-defined]
+            field.delete_cached_value(obj)  # type: ignore[attr-defined]
+        setattr(obj, field.attname, value)
+    if hasattr(obj, "_prefetched_objects_cache"):
+        obj._prefetched_objects_cache = {}
+    return obj

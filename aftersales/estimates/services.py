@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
-from aftersales.common.db import hold, service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, totals
 from aftersales.common.names import job_title
@@ -787,8 +787,7 @@ def _decide(
     if method == AuthorizationMethod.PHONE:
         said = _text(said, "said", 2000, required=True, message=_("Write down what the customer said."))
     with service_atomic():
-        locked = Estimate.objects.select_for_update(of=("self",)).select_related("order").get(pk=estimate.pk)
-        order = locked.order
+        locked = Estimate.objects.select_for_update(of=("self",)).get(pk=estimate.pk)
         if locked.version != version or locked.status in (EstimateStatus.DRAFT, EstimateStatus.CANCELLED):
             raise Conflict("estimate_revised", _("This estimate has been revised; please open the newest link."), "estimate")
         if locked.status == EstimateStatus.DECIDED:
@@ -800,6 +799,13 @@ def _decide(
         else:
             approved_at = at
         jobs = list(RepairJob.objects.select_for_update().filter(pk__in=locked.jobs.values("pk")).order_by("seq", "id"))
+        # The order row locked once, with what the progress messages need, and handed to the nested job and order
+        # moves with the locked jobs (common/db.py hold): none of them reads it again.
+        order = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor",
+        ).get(pk=locked.order_id))
+        for job in jobs:
+            hold(job).order = order
         if any(j.status != JobStatus.PROPOSED for j in jobs):
             raise Conflict("estimate_changed", _("A job of this estimate has changed since it was sent; please ask the advisor."), "estimate")
         options = {o.job_id: o for o in JobOption.objects.select_related("group").filter(job__in=jobs)}
@@ -876,7 +882,8 @@ def _decide(
         locked.decided_at = at
         locked.save(update_fields=["decided_at"])
         _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=how_who)
-        order.refresh_from_db()
+        if not held(order):  # (it is: the nested moves changed this very object)
+            order.refresh_from_db()
         any_approved = RepairJob.objects.filter(order=order, status__in=APPROVED_JOB_STATES).exists()
         if order.status == OrderStatus.WAITING_AUTH:
             repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at)

@@ -494,7 +494,12 @@ def repair_job_move(
                 "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
             ).get(pk=job.order_id))
         require_store(actor, order.store_id)
-        locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
+        if held(job):  # the caller locked the job row in this transaction (common/db.py hold): not read again
+            locked = job
+            if locked.technician_id and locked.technician_id == getattr(actor, "pk", None) and not held(job, "technician"):
+                locked.technician = actor  # the technician's own tap: their row is the actor's
+        else:
+            locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
         before = locked.status
         move(
             locked, to=to, actor=actor, transitions=JOB_TRANSITIONS, event_model=RepairJobEvent,
