@@ -141,6 +141,7 @@ class JobFigures:
     has_aftermarket: bool
     option: JobOption | None = None
     unpriced: bool = False
+    lines: list[RepairLine] = field(default_factory=list)  # the job's lines, by id, as the figures were computed
 
 
 @dataclass
@@ -176,7 +177,7 @@ def _job_figures(job: RepairJob, lines: list[RepairLine], option: JobOption | No
     return JobFigures(
         job=job, labour=part_total("labour"), parts=part_total("part"), fees=part_total("fee"), discount=t.discount,
         total=t.total, has_aftermarket=any(ln.is_aftermarket for ln in lines), option=option,
-        unpriced=job_unpriced(job, lines),
+        unpriced=job_unpriced(job, lines), lines=list(lines),
     )
 
 

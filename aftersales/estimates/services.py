@@ -313,9 +313,11 @@ def _operation_variants(operation: LabourOperation, order: RepairOrder, part_cho
         return [(_("OEM parts"), [labour, *oem]), (_("Aftermarket parts"), [labour, *aftermarket])]
 
 
-def _ensure_draft(order: RepairOrder, actor: Any, at: dt.datetime) -> Estimate:
-    """The order's estimate being prepared (created when the first job is priced)."""
-    open_one = Estimate.objects.filter(order=order, status__in=[EstimateStatus.DRAFT, EstimateStatus.SENT]).first()
+def _ensure_draft(order: RepairOrder, actor: Any, at: dt.datetime, *, lock: bool = False) -> Estimate:
+    """The order's estimate being prepared (created when the first job is priced); ``lock``: the open one read with
+    SELECT … FOR UPDATE (a new one is this transaction's own row)."""
+    open_ones = Estimate.objects.filter(order=order, status__in=[EstimateStatus.DRAFT, EstimateStatus.SENT])
+    open_one = (open_ones.select_for_update() if lock else open_ones).first()
     if open_one is not None:
         return open_one
     estimate = Estimate.objects.create(
@@ -459,7 +461,7 @@ def _revision_snapshot(figures: Any, note: str) -> dict[str, Any]:
              "option_group": r.option.group.title if r.option else "", "option": r.option.label if r.option else "",
              "lines": [{"kind": ln.kind, "code": ln.code, "description": ln.description, "quantity": str(ln.quantity),
                         "unit_price": str(ln.unit_price), "discount": str(ln.discount), "amount": str(ln.amount)}
-                       for ln in RepairLine.objects.filter(job_id=r.job.pk).order_by("id")]}
+                       for ln in r.lines]}  # read once with the figures (issue 19)
             for r in figures.jobs
         ],
     }
@@ -627,8 +629,7 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
         for group in groups:
             if group.options.filter(job__status=JobStatus.PROPOSED).count() < 2:
                 raise ValidationFailed("options_too_few", _("“%(t)s” needs at least two proposed options.") % {"t": group.title}, "jobs")
-        estimate = _ensure_draft(locked, actor, at)
-        estimate = Estimate.objects.select_for_update().get(pk=estimate.pk)
+        estimate = _ensure_draft(locked, actor, at, lock=True)  # locked as it is read: not read twice
         if estimate.status == EstimateStatus.SENT and {j.pk for j in jobs} == set(
             estimate.jobs.values_list("pk", flat=True)
         ) and note == estimate.note:

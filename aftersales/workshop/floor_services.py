@@ -210,8 +210,10 @@ def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetim
 
 
 # ---- clocking -----------------------------------------------------------------------------------------------------
-def _close_open(technician_id: int, at: dt.datetime, why: str) -> TimeEntry | None:
-    entry = TimeEntry.objects.filter(technician_id=technician_id, ended_at__isnull=True).first()
+def _close_open(technician_id: int, at: dt.datetime, why: str, entry: Any = ...) -> TimeEntry | None:
+    """End the technician's open entry (``entry``: the caller has just read it, None when there is none)."""
+    if entry is ...:
+        entry = TimeEntry.objects.filter(technician_id=technician_id, ended_at__isnull=True).first()
     if entry is None:
         return None
     entry.ended_at = max(at, entry.started_at)
@@ -247,10 +249,9 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         current = TimeEntry.objects.filter(technician_id=actor.pk, ended_at__isnull=True).first()
         if current is not None and current.job_id == locked.pk:
             return current
-        switched = _close_open(actor.pk, at, ClockOffReason.SWITCH)
-        try:
-            with transaction.atomic():
-                entry = TimeEntry.objects.create(store_id=order.store_id, job=locked, technician_id=actor.pk, started_at=at)
+        switched = _close_open(actor.pk, at, ClockOffReason.SWITCH, current)
+        try:  # no savepoint of its own: the refusal rolls the whole service transaction back (issue 19)
+            entry = TimeEntry.objects.create(store_id=order.store_id, job=locked, technician_id=actor.pk, started_at=at)
         except IntegrityError as exc:  # the partial unique index: another entry opened in between (cannot happen under the lock)
             raise Conflict("already_clocked_on", _("You are already clocked on another job."), "job") from exc
         if locked.status != JobStatus.IN_PROGRESS:
