@@ -5,6 +5,8 @@ that a change which makes a step chattier shows up here and not only in the benc
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -104,7 +106,15 @@ def test_check_in_to_delivery_over_the_api_within_the_query_budget(world, django
 
     lane()  # the first order of the day creates the day's number counter and warms the caches
     dump = [] if os.environ.get("AFTERSALES_LANE_SQL") else None
+    # Under valgrind --tool=callgrind --instr-atstart=no (bench/README.md): instructions of the second order only.
+    control = shutil.which("callgrind_control") if os.environ.get("AFTERSALES_LANE_CALLGRIND") else None
+    if control:
+        for option in ("--zero", "--instr=on"):
+            subprocess.run([control, option, str(os.getpid())], check=True, capture_output=True)
     lane()
+    if control:
+        for option in ("--dump=lane", "--instr=off"):
+            subprocess.run([control, option, str(os.getpid())], check=True, capture_output=True)
     if dump is not None:
         with open(os.environ["AFTERSALES_LANE_SQL"], "w") as out:
             out.write("\n\n".join(dump) + "\n")
