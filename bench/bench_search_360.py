@@ -205,7 +205,8 @@ def main() -> None:
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
-    from aftersales.customers.selectors import customer_360, customer_search
+    from aftersales.customers.selectors import customer_search
+    from aftersales.web.customer360 import customer_360
 
     rng = random.Random(args.seed)
     advisor, admin = bench_users()

@@ -46,7 +46,7 @@ NEW_APP_LAYERS: dict[str, int] = {
     "people": 6,  # staff training / HR views over the lane's work (retention level)
 }
 
-# The upward arrows still left (2026-12-07: 17 app pairs; 29 before the demo loader moved to aftersales/demo/), each
+# The upward arrows still left (2026-12-07: 15 app pairs; the 360 page now assembled in web/customer360.py; 29 before the demo loader moved to aftersales/demo/), each
 # with its reason;
 # also summarised in CONTRIBUTING.md "Layers". (from app, to app): reason. Shrink it; never grow it without a reason.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
@@ -55,9 +55,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("common", "estimates"): "names: the labour guide's bilingual names translate job titles (looked up only if installed)",
     ("common", "inspections"): "names: the checklists' bilingual item names translate jobs proposed from an inspection before titles were bilingual (looked up only if installed)",
     ("common", "workshop"): "names: job titles known to the workshop",
-    ("customers", "workshop"): "the customer 360 page reads visits (to assemble at the top from each app's selectors)",
-    ("customers", "messaging"): "the customer 360 page reads messages (to assemble at the top)",
-    ("customers", "parts"): "the customer 360 page reads parts reservations (to assemble at the top)",
+    ("customers", "workshop"): "the personal-data export lists the customer's repair orders (customer_export_data)",
     ("parts", "workshop"): "parts' selectors and services read repair orders/jobs for reservations and issues to a job",
     ("parts", "billing"): "a part issued to a job is refused once the order is invoiced (get_model, only if installed)",
     ("appointments", "care"): "reception greeting / tier-A lane read the customer's due reminders (to assemble at the top)",

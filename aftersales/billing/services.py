@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.common import audit, events
-from aftersales.common.db import service_atomic
+from aftersales.common.db import hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
@@ -714,6 +714,7 @@ def order_deliver(
 ) -> Delivery:
     """Hand the car back: refused while the invoice is unpaid unless a manager allowed credit; records the
     walk-through and the reminder card's next maintenance, then moves the order to delivered (workshop core)."""
+    from aftersales.workshop.models import RepairOrder
     from aftersales.workshop.services import repair_order_deliver
 
     require(actor, "workshop.change_repairorder")
@@ -738,7 +739,12 @@ def order_deliver(
             )
         if Delivery.objects.filter(order_id=order.pk).exists():
             raise Conflict("already_delivered", _("This car has already been delivered."), "order")
-        delivered = repair_order_deliver(actor=actor, order=order, at=at)
+        # The order row locked once with what the reminder card and the progress message read, and handed to the
+        # order moves (delivered, then closed) so that neither locks nor reads it again (common/db.py hold).
+        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor",
+        ).get(pk=order.pk))
+        delivered = repair_order_deliver(actor=actor, order=locked, at=at)
         day = timezone.localtime(at, delivered.store.zone).date()
         next_date, next_km = next_maintenance(delivered, day)
         delivery = Delivery.objects.create(

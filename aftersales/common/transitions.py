@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .db import defer_insert
 from .errors import IllegalTransition
 
 
@@ -47,12 +48,14 @@ def move(
         )
     setattr(obj, field, to)
     obj.save(update_fields=[field, *also_save])
-    obj.last_event = event_model.objects.create(  # type: ignore[attr-defined]
+    # Written with the block's other event rows before COMMIT inside a service transaction (common/db.py
+    # defer_insert): a caller that needs its id asks db.saved(obj.last_event).
+    obj.last_event = defer_insert(event_model(  # type: ignore[attr-defined]
         **{event_fk: obj},
         from_state=current,
         to_state=to,
         actor=actor if getattr(actor, "pk", None) else None,
         reason=reason,
         at=at or timezone.now(),
-    )
+    ))
     return obj

@@ -140,6 +140,7 @@ class Customer360:
     audit: list[Any]
     stores: list[Any]
     ownership_history: list[Any]
+    # filled at the top (aftersales.web.customer360) from the workshop's, messaging's and parts' selectors:
     totals: dict[str, Any] = field(default_factory=dict)
     messages: list[Any] = field(default_factory=list)  # newest messages sent to the customer from the user's stores
     fitted_parts: dict[int, list[Any]] = field(default_factory=dict)  # vehicle id → parts fitted, with warranty
@@ -149,11 +150,13 @@ ORDERS_ON_360 = 50
 AUDIT_ON_360 = 30
 
 
-def customer_360(user: Any, customer_id: int) -> Customer360:
-    """Everything the 360 page shows, in a fixed number of queries whatever the customer's history."""
+def customer_360_records(user: Any, customer_id: int) -> Customer360:
+    """What this app holds for the 360 page (the customer, cars, ownership, consents, audit trail, stores), in a fixed
+    number of queries. The page itself is assembled at the top (``aftersales.web.customer360``), which adds the
+    visits, messages and parts fitted from those apps' own selectors (issue 19: no import upward from here)."""
+    from aftersales.common.audit import prefetch_audit_names
     from aftersales.common.models import AuditEvent
     from aftersales.vehicles.models import Vehicle, VehicleOwnership
-    from aftersales.workshop.selectors import visits_for_customer
 
     customer = get_or_404(
         customers_visible_to(user).select_related("home_store", "preferred_advisor").prefetch_related("tags"),
@@ -163,37 +166,21 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
     ownership = list(
         VehicleOwnership.objects.filter(customer=customer).select_related("vehicle").order_by("-started_on")
     )
-    orders, totals = visits_for_customer(user, customer, limit=ORDERS_ON_360)
     consents = list(Consent.objects.filter(customer=customer).select_related("recorded_by"))
     audit_rows: list[Any] = []
     if user.has_perm("common.view_auditevent"):
         audit_rows = list(AuditEvent.objects.filter(customer=customer).select_related("actor")[:AUDIT_ON_360])
-        from aftersales.common.templatetags.aftersales import prefetch_audit_names
-
         prefetch_audit_names(audit_rows)
     stores = list(customer.stores.all())
-    sent: list[Any] = []
-    if user.has_perm("messaging.view_message"):
-        from aftersales.messaging.selectors import messages_for_customer
-
-        sent = messages_for_customer(user, customer)
-    from aftersales.parts.reports import fitted_parts_by_vehicle
-
-    fitted = fitted_parts_by_vehicle([v.pk for v in vehicles]) if vehicles else {}
-    for vehicle in vehicles:
-        vehicle.fitted = fitted.get(vehicle.pk, [])  # type: ignore[attr-defined]  # read by the 360 template
     return Customer360(
-        fitted_parts=fitted,
         customer=customer,
         vehicles=vehicles,
-        orders=orders,
+        orders=[],
         consents=consents,
         current_consents=current_consents(consents),
         audit=audit_rows,
         stores=stores,
         ownership_history=ownership,
-        totals=totals,
-        messages=sent,
     )
 
 

@@ -15,6 +15,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.db import refreshed
 from aftersales.common.errors import NotFound, ValidationFailed
 from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
@@ -366,7 +367,7 @@ def _figures(f: Any) -> dict[str, Any]:
 
 
 def _order_out(order: Any) -> dict[str, Any]:
-    order.refresh_from_db()
+    refreshed(order)  # the row as the service left it; its customer and vehicle stay loaded (issue 19)
     jobs = _jobs_out(selectors.order_jobs(order))
     proposed = [j for j in jobs if j.status == "proposed"]
     data = {f: getattr(order, f) for f in (
@@ -376,7 +377,7 @@ def _order_out(order: Any) -> dict[str, Any]:
     data.update(
         customer_name=order.customer.name, plate=order.vehicle.plate, jobs=jobs,
         estimate=_figures(selectors.estimate_figures(order, proposed)), open_estimate=selectors.open_estimate(order),
-        customer_authorized_total=selectors.authorized_total(order), status_url=services.status_url(order),
+        customer_authorized_total=selectors.authorized_total(order, fresh=True), status_url=services.status_url(order),
     )
     return data
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import override
 
 from aftersales.common.money import LineAmount, Totals, totals
@@ -141,6 +141,7 @@ class JobFigures:
     has_aftermarket: bool
     option: JobOption | None = None
     unpriced: bool = False
+    lines: list[RepairLine] = field(default_factory=list)  # the job's lines, by id, as the figures were computed
 
 
 @dataclass
@@ -176,7 +177,7 @@ def _job_figures(job: RepairJob, lines: list[RepairLine], option: JobOption | No
     return JobFigures(
         job=job, labour=part_total("labour"), parts=part_total("part"), fees=part_total("fee"), discount=t.discount,
         total=t.total, has_aftermarket=any(ln.is_aftermarket for ln in lines), option=option,
-        unpriced=job_unpriced(job, lines),
+        unpriced=job_unpriced(job, lines), lines=list(lines),
     )
 
 
@@ -190,15 +191,34 @@ def job_unpriced(job: RepairJob, lines: list[RepairLine]) -> bool:
     return job.job_type not in NO_CHARGE_JOB_TYPES and not any(ln.unit_price > 0 for ln in lines)
 
 
+def _option_loaded(job: RepairJob) -> bool:
+    """The job's option (reverse one-to-one) was read with it, group included, or is known to be missing."""
+    if not RepairJob.option.is_cached(job):  # type: ignore[attr-defined]
+        return False
+    option = _cached_option(job)
+    return option is None or JobOption.group.is_cached(option)  # type: ignore[attr-defined]
+
+
+def _cached_option(job: RepairJob) -> JobOption | None:
+    return RepairJob.option.related.get_cached_value(job, default=None)  # type: ignore[attr-defined, return-value]
+
+
 def estimate_figures(order: RepairOrder, jobs: list[RepairJob] | None = None) -> EstimateFigures:
     """Every job given (default: the order's proposed jobs) with labour, parts, fees, discount and total; options
     grouped; the estimate's totals with the VAT included."""
     if jobs is None:
         jobs = list(RepairJob.objects.filter(order=order, status=JobStatus.PROPOSED).order_by("seq", "id"))
     by_job: dict[int, list[RepairLine]] = {j.pk: [] for j in jobs}
-    for line in RepairLine.objects.filter(job__in=jobs).order_by("id"):
-        by_job[line.job_id].append(line)
-    options = {o.job_id: o for o in JobOption.objects.filter(job__in=jobs).select_related("group")}
+    options: dict[int, JobOption]
+    if jobs and all("lines" in getattr(j, "_prefetched_objects_cache", {}) and _option_loaded(j) for j in jobs):
+        # order_jobs() loaded them (lines by id, option with its group): no second read (issue 19)
+        for job in jobs:
+            by_job[job.pk] = list(job.lines.all())
+        options = {j.pk: j.option for j in jobs if _cached_option(j) is not None}
+    else:
+        for line in RepairLine.objects.filter(job__in=jobs).order_by("id"):
+            by_job[line.job_id].append(line)
+        options = {o.job_id: o for o in JobOption.objects.filter(job__in=jobs).select_related("group")}
     rows = [_job_figures(j, by_job[j.pk], options.get(j.pk)) for j in jobs]
     singles = [r for r in rows if r.option is None]
     groups: dict[int, OptionBlock] = {}
@@ -278,18 +298,22 @@ def fault_photo_get(user: Any, photo_id: int) -> Any:
 
 
 # ---- the invoice rule ----------------------------------------------------------------------------------------------
-def authorized_total(order: RepairOrder) -> Decimal:
+def authorized_total(order: RepairOrder, *, fresh: bool = False) -> Decimal:
     """What the customer has authorized on this order: the amounts of the jobs they approved, as they were when
     they approved them (a line added to an approved job later does not raise it), for jobs still approved. A job
     authorized without the customer's recorded decision does not count: it needs a new authorization.
 
     An order that never went through an estimate here (history recorded as finished, imported visits, the demo's
-    cars already in the workshop) has no authorization rows: its approved jobs' current total counts instead."""
-    items = AuthorizationItem.objects.filter(authorization__order=order)
-    if not items.exists():
+    cars already in the workshop) has no authorization rows: its approved jobs' current total counts instead
+    (``fresh``: the order object was just read, so that figure is taken from it)."""
+    figures = AuthorizationItem.objects.filter(authorization__order=order).aggregate(  # one query (issue 19)
+        n=Count("id"), s=Sum("amount", filter=Q(approved=True, job__status__in=APPROVED_JOB_STATES)),
+    )
+    if not figures["n"]:
+        if fresh:  # the caller has just read the order's row: its figure is current
+            return Decimal(order.authorized_total or 0).quantize(Decimal("0.01"))
         return Decimal(RepairOrder.objects.filter(pk=order.pk).values_list("authorized_total", flat=True).first() or 0).quantize(Decimal("0.01"))
-    value = items.filter(approved=True, job__status__in=APPROVED_JOB_STATES).aggregate(s=Sum("amount"))["s"]
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+    return Decimal(figures["s"] or 0).quantize(Decimal("0.01"))
 
 
 # ---- declined recommendations --------------------------------------------------------------------------------------

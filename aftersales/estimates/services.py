@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
-from aftersales.common.db import hold, service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, parse_money, totals
 from aftersales.common.names import job_title
@@ -313,9 +313,11 @@ def _operation_variants(operation: LabourOperation, order: RepairOrder, part_cho
         return [(_("OEM parts"), [labour, *oem]), (_("Aftermarket parts"), [labour, *aftermarket])]
 
 
-def _ensure_draft(order: RepairOrder, actor: Any, at: dt.datetime) -> Estimate:
-    """The order's estimate being prepared (created when the first job is priced)."""
-    open_one = Estimate.objects.filter(order=order, status__in=[EstimateStatus.DRAFT, EstimateStatus.SENT]).first()
+def _ensure_draft(order: RepairOrder, actor: Any, at: dt.datetime, *, lock: bool = False) -> Estimate:
+    """The order's estimate being prepared (created when the first job is priced); ``lock``: the open one read with
+    SELECT … FOR UPDATE (a new one is this transaction's own row)."""
+    open_ones = Estimate.objects.filter(order=order, status__in=[EstimateStatus.DRAFT, EstimateStatus.SENT])
+    open_one = (open_ones.select_for_update() if lock else open_ones).first()
     if open_one is not None:
         return open_one
     estimate = Estimate.objects.create(
@@ -459,7 +461,7 @@ def _revision_snapshot(figures: Any, note: str) -> dict[str, Any]:
              "option_group": r.option.group.title if r.option else "", "option": r.option.label if r.option else "",
              "lines": [{"kind": ln.kind, "code": ln.code, "description": ln.description, "quantity": str(ln.quantity),
                         "unit_price": str(ln.unit_price), "discount": str(ln.discount), "amount": str(ln.amount)}
-                       for ln in RepairLine.objects.filter(job_id=r.job.pk).order_by("id")]}
+                       for ln in r.lines]}  # read once with the figures (issue 19)
             for r in figures.jobs
         ],
     }
@@ -627,8 +629,7 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
         for group in groups:
             if group.options.filter(job__status=JobStatus.PROPOSED).count() < 2:
                 raise ValidationFailed("options_too_few", _("“%(t)s” needs at least two proposed options.") % {"t": group.title}, "jobs")
-        estimate = _ensure_draft(locked, actor, at)
-        estimate = Estimate.objects.select_for_update().get(pk=estimate.pk)
+        estimate = _ensure_draft(locked, actor, at, lock=True)  # locked as it is read: not read twice
         if estimate.status == EstimateStatus.SENT and {j.pk for j in jobs} == set(
             estimate.jobs.values_list("pk", flat=True)
         ) and note == estimate.note:
@@ -787,8 +788,7 @@ def _decide(
     if method == AuthorizationMethod.PHONE:
         said = _text(said, "said", 2000, required=True, message=_("Write down what the customer said."))
     with service_atomic():
-        locked = Estimate.objects.select_for_update(of=("self",)).select_related("order").get(pk=estimate.pk)
-        order = locked.order
+        locked = Estimate.objects.select_for_update(of=("self",)).get(pk=estimate.pk)
         if locked.version != version or locked.status in (EstimateStatus.DRAFT, EstimateStatus.CANCELLED):
             raise Conflict("estimate_revised", _("This estimate has been revised; please open the newest link."), "estimate")
         if locked.status == EstimateStatus.DECIDED:
@@ -800,6 +800,13 @@ def _decide(
         else:
             approved_at = at
         jobs = list(RepairJob.objects.select_for_update().filter(pk__in=locked.jobs.values("pk")).order_by("seq", "id"))
+        # The order row locked once, with what the progress messages need, and handed to the nested job and order
+        # moves with the locked jobs (common/db.py hold): none of them reads it again.
+        order = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
+            "store", "customer", "vehicle", "advisor",
+        ).get(pk=locked.order_id))
+        for job in jobs:
+            hold(job).order = order
         if any(j.status != JobStatus.PROPOSED for j in jobs):
             raise Conflict("estimate_changed", _("A job of this estimate has changed since it was sent; please ask the advisor."), "estimate")
         options = {o.job_id: o for o in JobOption.objects.select_related("group").filter(job__in=jobs)}
@@ -876,7 +883,8 @@ def _decide(
         locked.decided_at = at
         locked.save(update_fields=["decided_at"])
         _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=how_who)
-        order.refresh_from_db()
+        if not held(order):  # (it is: the nested moves changed this very object)
+            order.refresh_from_db()
         any_approved = RepairJob.objects.filter(order=order, status__in=APPROVED_JOB_STATES).exists()
         if order.status == OrderStatus.WAITING_AUTH:
             repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at)

@@ -189,8 +189,9 @@ class QcState:
         )
 
 
-def qc_state(order: RepairOrder) -> QcState:
-    """The order's checks and jobs (two queries). Used by the services too: the caller holds the order's lock."""
+def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None) -> QcState:
+    """The order's checks and jobs (two queries). Used by the services too: the caller holds the order's lock and
+    may pass the order's approved jobs it has just read (``jobs``: then one query fewer)."""
     checks = list(
         QcCheck.objects.filter(order_id=order.pk).select_related("signed_by").prefetch_related("items").order_by("signed_at", "id")
     )
@@ -204,7 +205,10 @@ def qc_state(order: RepairOrder) -> QcState:
             state.signer[c.kind] = c.signed_by_id
     cleaning = [c for c in checks if c.kind == ChecklistPurpose.CLEANING]
     state.cleaning_passed = bool(cleaning) and cleaning[-1].result == QcResult.PASS
-    statuses = list(RepairJob.objects.filter(order_id=order.pk, status__in=APPROVED_JOB_STATES).values_list("status", flat=True))
+    if jobs is not None:
+        statuses = [j.status for j in jobs if j.status in APPROVED_JOB_STATES]
+    else:
+        statuses = list(RepairJob.objects.filter(order_id=order.pk, status__in=APPROVED_JOB_STATES).values_list("status", flat=True))
     state.jobs_total = len(statuses)
     state.jobs_done = sum(1 for s in statuses if s == JobStatus.DONE)
     state.jobs_passed = sum(1 for s in statuses if s == JobStatus.PASSED_QC)

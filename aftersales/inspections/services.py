@@ -662,8 +662,11 @@ def qc_checklist(store_id: int, kind: str) -> Checklist | None:
 
 
 def _finished(order: RepairOrder) -> tuple[list[RepairJob], list[RepairJob]]:
-    """(the order's approved jobs, those of them still being worked on)."""
-    jobs = list(RepairJob.objects.filter(order=order, status__in=APPROVED_JOB_STATES).order_by("seq"))
+    """(the order's approved jobs, those of them still being worked on): locked, and held for the nested job moves
+    (common/db.py hold), which then neither lock nor read them again."""
+    jobs = [hold(j) for j in RepairJob.objects.select_for_update(of=("self",)).filter(
+        order=order, status__in=APPROVED_JOB_STATES,
+    ).order_by("seq")]
     return jobs, [j for j in jobs if j.status not in FINISHED_JOB_STATES]
 
 
@@ -750,8 +753,8 @@ def qc_sign(
         locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
             "store", "customer", "vehicle", "advisor"
         ).get(pk=order.pk))
-        state = qc_state(locked)
         jobs, unfinished = _finished(locked)
+        state = qc_state(locked, jobs)
         for job in jobs:
             job.order = locked
         if kind == ChecklistPurpose.CLEANING:
@@ -793,13 +796,12 @@ def qc_sign(
                 rework_jobs = [candidates[int(i)] for i in dict.fromkeys(rework_job_ids)]
             else:
                 rework_jobs = [j for j in candidates.values() if j.status == JobStatus.DONE]
-        try:
-            with transaction.atomic():
-                check = QcCheck.objects.create(
-                    store_id=locked.store_id, order=locked, kind=kind, cycle=state.cycle,
-                    result=QcResult.PASS if passed else QcResult.FAIL, checklist_name_zh=checklist.name_zh,
-                    checklist_name_en=checklist.name_en, notes=_text(notes, 2000), signed_by=actor, signed_at=at,
-                )
+        try:  # no savepoint of its own: the refusal below rolls the whole service transaction back (issue 19)
+            check = QcCheck.objects.create(
+                store_id=locked.store_id, order=locked, kind=kind, cycle=state.cycle,
+                result=QcResult.PASS if passed else QcResult.FAIL, checklist_name_zh=checklist.name_zh,
+                checklist_name_en=checklist.name_en, notes=_text(notes, 2000), signed_by=actor, signed_at=at,
+            )
         except IntegrityError as exc:  # a concurrent pass of the same check in the same round
             raise Conflict("already_passed", _("This check has already passed in this round."), "kind") from exc
         for check_item in rows:

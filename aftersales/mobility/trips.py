@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from aftersales.common import audit
+from aftersales.common.db import saved
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.common.permissions import granted, require, require_store
 from aftersales.common.transitions import move
@@ -472,7 +473,7 @@ def trip_move(*, actor: Any, trip: Trip, to: str, eta: Any = None, reason: Any =
                              "plate": locked.vehicle.plate, "driver_name": _first_name(locked.driver),
                              "eta": timezone.localtime(eta_at, locked.store.zone).strftime("%H:%M")}
             message_enqueue(kind="mobility.driver_on_the_way", store=locked.store, customer=locked.customer,
-                            variables=variables, dedup_key=f"trip-on-the-way:{locked.pk}:{locked.last_event.pk}")
+                            variables=variables, dedup_key=f"trip-on-the-way:{locked.pk}:{saved(locked.last_event).pk}")
         audit.record(actor=actor, obj=locked, action=f"trip.{to}", store_id=locked.store_id,
                      customer_id=locked.customer_id, reason=reason or "", at=at)
     return locked

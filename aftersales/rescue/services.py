@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
+from aftersales.common.db import saved
 from aftersales.common.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
@@ -140,7 +141,7 @@ def _move(case: RescueCase, to: str, actor: Any, *, at: dt.datetime, reason: str
     move(case, to=to, actor=actor, transitions=CASE_TRANSITIONS, event_model=RescueEvent, event_fk="case",
          labels=CaseStatus, reason=reason[:300], at=at, also_save=also_save)
     if lat is not None and lng is not None:
-        RescueEvent.objects.filter(pk=case.last_event.pk).update(lat=lat, lng=lng)  # type: ignore[attr-defined]
+        RescueEvent.objects.filter(pk=saved(case.last_event).pk).update(lat=lat, lng=lng)  # type: ignore[attr-defined]
     _unit_follows(case)
 
 

@@ -32,6 +32,7 @@ from aftersales.staff.services import token_create, token_revoke, user_set_langu
 from aftersales.vehicles import selectors as vehicle_selectors
 from aftersales.vehicles import services as vehicle_services
 
+from .customer360 import customer_360
 from .forms import (
     ConsentForm,
     CustomerForm,
@@ -194,7 +195,7 @@ def _advisor_id(data: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    view = _found(customer_selectors.customer_360, request.user, pk)
+    view = _found(customer_360, request.user, pk)  # assembled here, at the top, from each app's selectors
     customer = view.customer
     consent_rows = [
         {"purpose": c.get_purpose_display(), "channel": c.get_channel_display(), "granted": c.granted, "at": c.at,

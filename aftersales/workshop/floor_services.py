@@ -148,7 +148,7 @@ def job_dispatch(
                 "order_not_working", _("Jobs of this order cannot be dispatched while it is “%(s)s”.") % {"s": _status_label(order)},
                 "order",
             )
-        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         store = order.store
         problems = Problems()  # the technician and the bay are judged together: both problems said at once
@@ -179,6 +179,7 @@ def job_dispatch(
                 "job",
             )
         RepairJob.objects.filter(pk=locked.pk).update(technician=tech, bay=bay_row)
+        locked.technician, locked.bay = tech, bay_row  # the row as written: the response is built from it
         audit.record(
             actor=actor, obj=order, action="repair_job.assigned", store_id=order.store_id, customer_id=order.customer_id,
             changes={f"job {locked.seq}": [before, {"technician": tech.pk, "bay": bay_row.pk}]}, reason=reason[:300], at=at,
@@ -190,7 +191,7 @@ def job_dispatch(
                 changes={f"job {locked.seq} certificate": [locked.required_certificate, None], "technician": [None, tech.pk]},
                 reason=reason[:300], at=at,
             )
-    return RepairJob.objects.select_related("technician", "bay").get(pk=job.pk)
+    return locked
 
 
 def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetime | None = None) -> RepairJob:
@@ -199,7 +200,7 @@ def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetim
     with service_atomic():
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
-        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         repair_job_move(actor=actor, job=locked, to=JobStatus.AUTHORIZED, reason=reason, at=at)
         RepairJob.objects.filter(pk=locked.pk).update(technician=None, bay=None)
@@ -209,8 +210,10 @@ def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetim
 
 
 # ---- clocking -----------------------------------------------------------------------------------------------------
-def _close_open(technician_id: int, at: dt.datetime, why: str) -> TimeEntry | None:
-    entry = TimeEntry.objects.filter(technician_id=technician_id, ended_at__isnull=True).first()
+def _close_open(technician_id: int, at: dt.datetime, why: str, entry: Any = ...) -> TimeEntry | None:
+    """End the technician's open entry (``entry``: the caller has just read it, None when there is none)."""
+    if entry is ...:
+        entry = TimeEntry.objects.filter(technician_id=technician_id, ended_at__isnull=True).first()
     if entry is None:
         return None
     entry.ended_at = max(at, entry.started_at)
@@ -229,7 +232,7 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
-        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk:
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
@@ -246,10 +249,9 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         current = TimeEntry.objects.filter(technician_id=actor.pk, ended_at__isnull=True).first()
         if current is not None and current.job_id == locked.pk:
             return current
-        switched = _close_open(actor.pk, at, ClockOffReason.SWITCH)
-        try:
-            with transaction.atomic():
-                entry = TimeEntry.objects.create(store_id=order.store_id, job=locked, technician_id=actor.pk, started_at=at)
+        switched = _close_open(actor.pk, at, ClockOffReason.SWITCH, current)
+        try:  # no savepoint of its own: the refusal rolls the whole service transaction back (issue 19)
+            entry = TimeEntry.objects.create(store_id=order.store_id, job=locked, technician_id=actor.pk, started_at=at)
         except IntegrityError as exc:  # the partial unique index: another entry opened in between (cannot happen under the lock)
             raise Conflict("already_clocked_on", _("You are already clocked on another job."), "job") from exc
         if locked.status != JobStatus.IN_PROGRESS:
@@ -286,7 +288,7 @@ def job_finish(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> 
         order = _lock_order(job.order_id)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
-        locked = RepairJob.objects.select_for_update().get(pk=job.pk)
+        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk and not actor.has_perm("workshop.dispatch_repairjob"):
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
@@ -297,7 +299,7 @@ def job_finish(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> 
             entry.end_reason = ClockOffReason.FINISH
             entry.save(update_fields=["ended_at", "end_reason"])
         repair_job_move(actor=actor, job=locked, to=JobStatus.DONE, at=at)
-    return RepairJob.objects.get(pk=job.pk)
+    return locked  # saved by the move: the row as it now is
 
 
 # ---- waiting for parts, promised time, public update -----------------------------------------------------------------

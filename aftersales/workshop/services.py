@@ -8,6 +8,7 @@ through :func:`repair_order_move` and :func:`repair_job_move`, so every move is 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit, events
-from aftersales.common.db import held, hold, service_atomic
+from aftersales.common.db import held, hold, saved, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.money import LineAmount, line_amount, parse_money, totals
 from aftersales.common.permissions import require, require_store
@@ -458,7 +459,8 @@ def order_move_checked_elsewhere(
         if to == OrderStatus.READY:
             event = getattr(locked, "last_event", None)  # set by move()
             _progress_message(
-                locked, kind="repair.ready", dedup_key=f"repair-ready:{locked.pk}:{event.pk if event else 0}",
+                locked, kind="repair.ready",
+                dedup_key=lambda: f"repair-ready:{locked.pk}:{saved(event).pk if event else 0}",
                 step="ready", amount=f"{locked.authorized_total:,.2f}",
             )
         audit.record(
@@ -492,7 +494,12 @@ def repair_job_move(
                 "store", "customer", "vehicle", "advisor"  # the progress message's variables, in the same query
             ).get(pk=job.order_id))
         require_store(actor, order.store_id)
-        locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
+        if held(job):  # the caller locked the job row in this transaction (common/db.py hold): not read again
+            locked = job
+            if locked.technician_id and locked.technician_id == getattr(actor, "pk", None) and not held(job, "technician"):
+                locked.technician = actor  # the technician's own tap: their row is the actor's
+        else:
+            locked = RepairJob.objects.select_for_update(of=("self",)).select_related("technician").get(pk=job.pk)
         before = locked.status
         move(
             locked, to=to, actor=actor, transitions=JOB_TRANSITIONS, event_model=RepairJobEvent,
@@ -522,10 +529,13 @@ def repair_job_move(
 PROGRESS_STEPS = {"every_step": {"work", "start", "note", "ready"}, "key": {"start", "ready"}, "ready": {"ready"}}
 
 
-def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, step: str = "work", **variables: str) -> None:
+def _progress_message(
+    order: RepairOrder, *, kind: str, dedup_key: str | Callable[[], str], step: str = "work", **variables: str
+) -> None:
     """Tell the customer (SPEC §6: progress visible in real time), unless the order says not to or the customer chose
     fewer messages (``step``: "work", "start", "note" or "ready"); through the outbox, in the caller's transaction,
-    with the link to the order's status page, on the customer's chosen channel."""
+    with the link to the order's status page, on the customer's chosen channel. ``dedup_key`` may be a function: called
+    only when a message is queued (a key naming an event row writes that row at once, common/db.py saved)."""
     if not order.progress_messages:
         return
     wanted = PROGRESS_STEPS.get(getattr(order.customer, "progress_frequency", "") or "every_step", PROGRESS_STEPS["every_step"])
@@ -540,7 +550,7 @@ def _progress_message(order: RepairOrder, *, kind: str, dedup_key: str, step: st
     with override(getattr(customer, "language", "") or "zh-hans"):
         advisor = str(order.advisor) if order.advisor_id else ""
     message_enqueue(
-        kind=kind, store=order.store, customer=customer, dedup_key=dedup_key,
+        kind=kind, store=order.store, customer=customer, dedup_key=dedup_key() if callable(dedup_key) else dedup_key,
         variables={
             **customer_variables(customer=customer, store=order.store), "plate": order.vehicle.plate,
             "model": f"{order.vehicle.make} {order.vehicle.model}".strip(), "link": status_url(order),
@@ -563,7 +573,8 @@ def _work_message(order: RepairOrder, job: RepairJob, *, to: str, actor: Any) ->
             started = RepairJobEvent.objects.filter(job__order_id=order.pk, to_state=JobStatus.IN_PROGRESS).count()
             step = "start" if started <= 1 else "work"
         _progress_message(
-            order, kind="repair.progress", dedup_key=f"repair-work:{job.pk}:{event.pk if event else to}", step=step,
+            order, kind="repair.progress", dedup_key=lambda: f"repair-work:{job.pk}:{saved(event).pk if event else to}",
+            step=step,
             progress=text[:200],
         )
 

@@ -10,6 +10,9 @@ from django.utils.text import capfirst
 from django.utils.translation import pgettext, pgettext_lazy
 
 from aftersales.common import names
+from aftersales.common.audit import audit_model as _audit_model
+from aftersales.common.audit import prefetch_audit_names  # noqa: F401 - kept importable from here for templates' users
+from aftersales.common.audit import related_names as _related_names
 from aftersales.common.validators import display_mobile, mask_mobile
 
 register = template.Library()
@@ -184,15 +187,6 @@ def _audit_field_name(key: str) -> str:
     return key
 
 
-def _audit_model(event: Any) -> Any:
-    from django.contrib.contenttypes.models import ContentType
-
-    try:  # get_for_id is cached: no query per row of the audit trail
-        return ContentType.objects.get_for_id(event.content_type_id).model_class()
-    except Exception:
-        return None
-
-
 @register.filter
 def audit_action(event: Any) -> str:
     """"客户：已创建" for "customer.created": the object's kind and what happened, never the action code."""
@@ -226,50 +220,6 @@ def _audit_object_name(event: Any) -> str:
     if not re.search(r"[A-Za-z\u3400-\u9fff]", text) or len(text) > 60:  # ids only ("5@1", "3:4 2026-01-01–")
         return ""
     return text
-
-
-def _related_names(model: Any, field: Any, values: list[Any], known: dict[Any, str] | None = None) -> dict[Any, str]:
-    """{id: name} of the records a foreign key of an audit change pointed to: from ``known`` (filled for a whole
-    list of events by :func:`prefetch_audit_names`, one query per related model) or one query for this row."""
-    ids = [v for v in values if isinstance(v, int | str) and str(v).isdigit()]
-    if not ids:
-        return {}
-    related = field.related_model
-    if known is not None:
-        return {int(i): known[(related._meta.label, int(i))] for i in ids if (related._meta.label, int(i)) in known}
-    try:
-        return {row.pk: str(row) for row in related._default_manager.filter(pk__in=ids)}
-    except Exception:  # a record since deleted or a model that cannot be read here: the id stays
-        return {}
-
-
-def prefetch_audit_names(events: list[Any]) -> list[Any]:
-    """Name the records every foreign key in these events' changes points to, with one query per related model
-    whatever the number of events (the customer 360 page keeps a fixed query count)."""
-    wanted: dict[Any, set[int]] = {}
-    for event in events:
-        model = _audit_model(event)
-        if model is None:
-            continue
-        for key, pair in (event.changes or {}).items():
-            try:
-                field = model._meta.get_field(key)
-            except Exception:  # noqa: S112 - a key that is not a field (a derived figure) names nothing
-                continue
-            if getattr(field, "many_to_one", False) and field.related_model is not None:
-                values = pair if isinstance(pair, list) else [pair]
-                wanted.setdefault(field.related_model, set()).update(int(v) for v in values if str(v).isdigit())
-    known: dict[Any, str] = {}
-    for related, ids in wanted.items():
-        if not ids:
-            continue
-        try:
-            known.update({(related._meta.label, row.pk): str(row) for row in related._default_manager.filter(pk__in=ids)})
-        except Exception:  # noqa: S112 - a model that cannot be read here: the ids stay
-            continue
-    for event in events:
-        event._audit_names = known
-    return events
 
 
 def _yes_no(value: Any) -> Any:

@@ -12,7 +12,6 @@ from aftersales.common.errors import NotFound
 from aftersales.common.tests.factories import CustomerFactory, VehicleFactory, make_vin
 from aftersales.customers.selectors import (
     completeness_report,
-    customer_360,
     customer_get,
     customer_list,
     customer_search,
@@ -21,6 +20,7 @@ from aftersales.customers.selectors import (
 from aftersales.customers.services import consent_record, customer_update
 from aftersales.staff.models import User
 from aftersales.vehicles.services import vehicle_transfer
+from aftersales.web.customer360 import customer_360
 from aftersales.workshop.services import repair_order_record_visit
 
 pytestmark = pytest.mark.django_db
