@@ -4,6 +4,7 @@ from django.urls import include, path
 from .api import api
 from .appointments.urls import public_urlpatterns as appointments_public
 from .portal.urls import public_urlpatterns as portal_public
+from .portal.urls import shop_staff_urlpatterns as portal_shop
 from .portal.urls import staff_urlpatterns as portal_staff
 from .reception.urls import public_urlpatterns as reception_public
 from .web.urls import auth_urlpatterns
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include(appointments_public)),
     path("app/", include("aftersales.portal.urls")),
     path("privacy/", include(portal_staff)),
+    path("shop/", include(portal_shop)),
     path("", include(portal_public)),
     path("engagement/", include("aftersales.engagement.urls")),
     path("loyalty/", include("aftersales.loyalty.urls")),

@@ -188,6 +188,56 @@ def refund(request: HttpRequest, payment_id: int, payload: RefundIn) -> Status:
     return Status(201, row)
 
 
+class ProviderRefundOut(Schema):
+    id: int
+    payment_id: int
+    out_refund_no: str
+    amount: Decimal
+    reason: str
+    status: str
+    status_label: str
+    note: str
+    requested_at: dt.datetime
+    settled_at: dt.datetime | None
+    refund_id: int | None
+
+    @staticmethod
+    def resolve_status_label(obj: Any) -> str:
+        return str(obj.get_status_display())
+
+
+class ProviderRefundIn(Schema):
+    amount: str
+    reason: str
+    idempotency_key: str
+
+
+@router.post("/payments/{payment_id}/provider-refunds", response={201: ProviderRefundOut, **ERRORS})
+def provider_refund(request: HttpRequest, payment_id: int, payload: ProviderRefundIn) -> Status:
+    """Give an online payment back through WeChat Pay / Alipay (the invoice page's "原路退回"): ``status`` is
+    "succeeded" (the :class:`Refund` is recorded), "pending" (recorded when the platform confirms: its notification
+    or the sweep) or "failed". The same ``idempotency_key`` answers with the first request."""
+    from .online import refund_notify_url
+
+    user = request_user(request)
+    payment = selectors.payment_get(user, payment_id)
+    notify_url = refund_notify_url(request, payment)
+    row = services.online_refund_start(
+        actor=user, payment=payment, amount=payload.amount, reason=payload.reason,
+        idempotency_key=payload.idempotency_key, notify_url=notify_url,
+    )
+    return Status(201, row)
+
+
+@router.get("/invoices/{invoice_id}/provider-refunds", response={200: list[ProviderRefundOut], **ERRORS})
+def provider_refunds(request: HttpRequest, invoice_id: int) -> Any:
+    """The invoice's refunds through the payment platforms, newest first."""
+    from .models import ProviderRefund
+
+    invoice = selectors.invoice_get(request_user(request), invoice_id)
+    return list(ProviderRefund.objects.filter(payment__invoice=invoice).order_by("-requested_at", "-id")[:50])
+
+
 @router.post("/invoices/{invoice_id}/credit-notes", response={201: CreditNoteOut, **ERRORS})
 def credit_note(request: HttpRequest, invoice_id: int, payload: CreditNoteIn) -> Status:
     user = request_user(request)

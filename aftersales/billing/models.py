@@ -36,7 +36,11 @@ class NumberSequence(models.Model):
 
 class Invoice(models.Model):
     store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="invoices")
-    order = models.OneToOneField("workshop.RepairOrder", verbose_name=_("repair order"), on_delete=models.PROTECT, related_name="invoice")
+    # no repair order: a sale of goods (an accessories order in the owner app, picked up at the store)
+    order = models.OneToOneField(
+        "workshop.RepairOrder", verbose_name=_("repair order"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="invoice",
+    )
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(_("number"), max_length=30)
     year = models.PositiveSmallIntegerField(_("year"), default=0)
@@ -153,7 +157,7 @@ class CreditNote(models.Model):
     )
     total = models.DecimalField(_("total"), **MONEY)  # negative
     tax = models.DecimalField(_("VAT included"), **MONEY)  # negative
-    reason = models.CharField(_("reason"), max_length=300)
+    reason = ReadTimeCharField(_("reason"), max_length=300)  # as typed, or a code (an owner's cancelled app order)
 
     class Meta:
         verbose_name = _("credit note")

@@ -143,3 +143,12 @@ def _client_ip(request: HttpRequest) -> str:
     from aftersales.common import throttle
 
     return throttle.client_ip(request)
+
+
+def refund_notify_url(request: HttpRequest, payment: Any) -> str:
+    """Where WeChat Pay tells us about the refund of this online payment (its store's merchant account); "" when the
+    payment was not made through a merchant account (the refund is then refused by the service anyway)."""
+    online = OnlinePayment.objects.filter(payment_id=payment.pk).first()
+    if online is None or not online.merchant_id:
+        return ""
+    return request.build_absolute_uri(reverse("billing:wechat_refund_notify", args=[online.merchant_id]))

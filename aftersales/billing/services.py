@@ -187,6 +187,67 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
     return invoice
 
 
+def sale_invoice_issue(
+    *, store: Any, customer: Any, lines: list[dict[str, Any]], reason: str, at: dt.datetime | None = None
+) -> Invoice:
+    """Post the invoice of a sale of goods without a repair order (an accessories order placed in the owner app and
+    picked up at the store): the owner's own order, so no staff actor; the store's next gapless number. ``lines``:
+    ``{"code", "description", "quantity", "unit_price"}``. Paid through the usual paths (online, points, vouchers)."""
+    from aftersales.workshop.choices import LineKind
+
+    if not lines:
+        raise ValidationFailed("lines_required", _("The order has no items."), "lines")
+    at = at or timezone.now()
+    rows = [LineAmount(quantity=Decimal(line["quantity"]), unit_price=Decimal(line["unit_price"])) for line in lines]
+    amounts = [line_amount(row) for row in rows]
+    figures = totals(rows, vat_rate=DEFAULT_VAT_RATE)
+    with service_atomic():
+        year, seq, number = next_number(store=store, kind=SequenceKind.INVOICE, at=at)
+        invoice = Invoice.objects.create(
+            store=store, order=None, customer=customer, number=number, year=year, seq=seq, issued_at=at, issued_by=None,
+            subtotal=figures.subtotal, discount=figures.discount, tax=figures.tax, vat_rate=DEFAULT_VAT_RATE,
+            total=figures.total, authorized_total=figures.total,
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=invoice, job=None, job_title=reason[:200], job_type="sale", kind=LineKind.PART,
+                code=str(line["code"])[:40], description=str(line["description"])[:200], quantity=line["quantity"],
+                unit_price=line["unit_price"], amount=amount,
+            )
+            for line, amount in zip(lines, amounts, strict=True)
+        )
+        InvoiceEvent.objects.create(invoice=invoice, from_state="", to_state=InvoiceStatus.ISSUED, actor=None, at=at)
+        audit.record(
+            actor=None, obj=invoice, action="invoice.issued", store_id=store.pk, customer_id=customer.pk,
+            changes={"total": [None, str(invoice.total)]}, reason=reason[:500], at=at,
+        )
+    return invoice
+
+
+def sale_invoice_credit(*, invoice: Invoice, amount: Decimal, reason: str, at: dt.datetime | None = None) -> CreditNote:
+    """The owner cancelled an unpaid app order: its sale invoice (no repair order, nothing paid) is credited in full
+    by a credit note of the store's sequence, without a staff actor. Anything else goes through staff
+    (:func:`credit_note_issue`)."""
+    at = at or timezone.now()
+    with service_atomic():
+        locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
+        value = q(locked.total - locked.credited_amount)
+        if locked.order_id is not None or locked.paid_amount > 0 or value <= 0 or q(amount) != value:
+            raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
+        year, seq, number = next_number(store=locked.store, kind=SequenceKind.CREDIT_NOTE, at=at)
+        tax = q(value - value / (1 + locked.vat_rate))
+        note = CreditNote.objects.create(
+            store=locked.store, invoice=locked, number=number, year=year, seq=seq, issued_at=at, issued_by=None,
+            total=-value, tax=-tax, reason=reason[:300],
+        )
+        locked.credited_amount = q(locked.credited_amount + value)
+        locked.save(update_fields=["credited_amount"])
+        _settle(locked, actor=None, at=at, reason=number)
+        audit.record(actor=None, obj=locked, action="invoice.credit_note", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"credited_amount": ["0", str(value)]}, reason=number, at=at)
+    return note
+
+
 def _bill_fitted_parts(order: Any, lines: list[Any]) -> dict[str, list[str]]:
     """Part lines bill what was fitted: parts returned from a job to stock come off their line (quantity, its
     discount in proportion, amount), in memory only; the order's lines stay what the customer authorized. A line
@@ -344,9 +405,11 @@ def _payment_write(
             if locked.status == InvoiceStatus.PAID:  # points follow; a paid visit once delivered: the tier too
                 _after_invoice_paid(locked, actor)
                 # A car delivered on credit closes once settled; closing it recomputes the tier (workshop core).
-                _close_order(locked.order, actor=actor, at=at)
-                if locked.order.status == "closed":  # already closed (e.g. history): count the visit now
-                    _after_paid_visit(locked.customer_id)
+                repair_order = locked.order
+                if repair_order is not None:  # a sale invoice (app accessories) has no repair order
+                    _close_order(repair_order, actor=actor, at=at)
+                    if repair_order.status == "closed":  # already closed (e.g. history): count the visit now
+                        _after_paid_visit(locked.customer_id)
             audit.record(
                 actor=actor, obj=locked, action="invoice.payment", store_id=locked.store_id,
                 customer_id=locked.customer_id, changes={"paid_amount": [str(before), str(locked.paid_amount)]},
@@ -462,7 +525,8 @@ def owner_pay_with_points(*, customer: Any, invoice: Invoice, points: Any, idemp
     The same key returns the first payment."""
     _owner_invoice(customer, invoice)
     key = _owner_key(idempotency_key)
-    pay_key = f"points:o{customer.pk}:{key}"
+    # the ledger's entry is "redeem:owner<id>:<key>": a refund of this payment finds it by the same tail
+    pay_key = f"points:owner{customer.pk}:{key}"
     done = Payment.objects.filter(idempotency_key=pay_key, invoice_id=invoice.pk).first()
     if done is not None:
         return done
@@ -1039,19 +1103,17 @@ def online_refund_start(
 
     require(actor, "billing.add_refund")
     require_store(actor, payment.invoice.store_id)
-    value = parse_money(amount, "amount")
-    errors: dict[str, str] = {}
-    if value <= 0:
-        errors["amount"] = str(_("The amount must be more than zero."))
+    problems = Problems()  # every bad field named at once, as for a refund at the till
+    checked = _positive_amount(amount, problems)
     reason = (reason or "").strip()
     if not reason:
-        errors["reason"] = str(_("Give the reason for the refund."))
-    if errors:
-        first = next(iter(errors))
-        raise ValidationFailed("invalid", errors[first], first, errors=errors)
+        problems.add("required", _("Give the reason for the refund."), "reason")
     key = (idempotency_key or "").strip()
     if not key or len(key) > 64:
-        raise ValidationFailed("idempotency_key_required", _("A refund needs an idempotency key."), "idempotency_key")
+        problems.add("idempotency_key_required", _("A refund needs an idempotency key."), "idempotency_key")
+    problems.raise_if_any()
+    assert checked is not None
+    value = checked
     done = ProviderRefund.objects.filter(idempotency_key=key).first()
     if done is not None:
         return done

@@ -150,6 +150,19 @@ def loyalty_payment_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("billing.add_refund", raise_exception=True)
 def refund_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a refund against one payment (cash, card, points, voucher…)."""
+
+    def record(payment: Any, d: dict[str, Any]) -> None:
+        services.refund_record(actor=request.user, payment=payment, amount=d["amount"], reason=d["reason"],
+                               idempotency_key=d["idempotency_key"])
+        messages.success(request, _("Refund recorded."))
+
+    return _refund_form(request, pk, record)
+
+
+def _refund_form(request: HttpRequest, pk: int, act: Any) -> HttpResponse:
+    """The refund form of the invoice page (both kinds): the invoice and the chosen payment of it (another
+    invoice's payment: 404), then ``act(payment, cleaned_data)``; a domain error goes on its field (422)."""
     invoice = found(selectors.invoice_get, request.user, pk)
     form = RefundForm(request.POST)
     payment = None
@@ -159,14 +172,10 @@ def refund_add(request: HttpRequest, pk: int) -> HttpResponse:
         if payment.invoice_id != invoice.pk:
             raise Http404
         try:
-            services.refund_record(
-                actor=request.user, payment=payment, amount=d["amount"], reason=d["reason"],
-                idempotency_key=d["idempotency_key"],
-            )
+            act(payment, d)
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
-            messages.success(request, _("Refund recorded."))
             return redirect("billing:invoice", pk=invoice.pk)
     return _invoice_page(request, pk, status=422, refund_form=form, refund_payment=payment)
 
@@ -176,37 +185,22 @@ def refund_add(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("billing.add_refund", raise_exception=True)
 def refund_online_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Refund an online payment through WeChat Pay / Alipay (the money goes back where it came from)."""
+    from . import online
     from .models import ProviderRefund
 
-    invoice = found(selectors.invoice_get, request.user, pk)
-    form = RefundForm(request.POST)
-    payment = None
-    if form.is_valid():
-        d = form.cleaned_data
-        payment = found(selectors.payment_get, request.user, d["payment"])
-        if payment.invoice_id != invoice.pk:
-            raise Http404
-        from .models import OnlinePayment
-
-        online = OnlinePayment.objects.filter(payment_id=payment.pk).first()
-        notify_url = (request.build_absolute_uri(reverse("billing:wechat_refund_notify", args=[online.merchant_id]))
-                      if online is not None and online.merchant_id else "")
-        try:
-            result = services.online_refund_start(
-                actor=request.user, payment=payment, amount=d["amount"], reason=d["reason"],
-                idempotency_key=d["idempotency_key"], notify_url=notify_url,
-            )
-        except DomainError as exc:
-            form.add_domain_error(exc)
+    def send(payment: Any, d: dict[str, Any]) -> None:
+        result = services.online_refund_start(
+            actor=request.user, payment=payment, amount=d["amount"], reason=d["reason"],
+            idempotency_key=d["idempotency_key"], notify_url=online.refund_notify_url(request, payment),
+        )
+        if result.status == ProviderRefund.Status.SUCCEEDED:
+            messages.success(request, _("Refunded to the customer's account."))
+        elif result.status == ProviderRefund.Status.PENDING:
+            messages.info(request, _("Refund sent to the payment service; it is recorded once the service confirms it."))
         else:
-            if result.status == ProviderRefund.Status.SUCCEEDED:
-                messages.success(request, _("Refunded to the customer's account."))
-            elif result.status == ProviderRefund.Status.PENDING:
-                messages.info(request, _("Refund sent to the payment service; it is recorded once the service confirms it."))
-            else:
-                messages.error(request, _("The payment service refused the refund. Nothing was recorded."))
-            return redirect("billing:invoice", pk=invoice.pk)
-    return _invoice_page(request, pk, status=422, refund_form=form, refund_payment=payment)
+            messages.error(request, _("The payment service refused the refund. Nothing was recorded."))
+
+    return _refund_form(request, pk, send)
 
 
 @csrf_exempt

@@ -45,6 +45,7 @@ class MovementKind(models.TextChoices):
     STOCKTAKE = "stocktake", _("Stock-take")
     TRANSFER_OUT = "transfer_out", _("Transfer out")
     TRANSFER_IN = "transfer_in", _("Transfer in")
+    SALE = "sale", _("Sold to a customer")
 
 
 class ReservationStatus(models.TextChoices):
@@ -58,6 +59,7 @@ class ReservationSource(models.TextChoices):
     APPOINTMENT = "appointment", _("Booked appointment")
     JOB = "job", _("Authorized job")
     MANUAL = "manual", _("Manual")
+    SHOP = "shop", _("Order in the owner app")
 
 
 class AdjustmentStatus(models.TextChoices):

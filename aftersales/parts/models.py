@@ -63,6 +63,12 @@ class Part(models.Model):
         Supplier, verbose_name=_("default supplier"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # the owner app's accessories shop (set by the parts manager on /parts/online/)
+    sold_online = models.BooleanField(_("sold in the owner app"), default=False, db_index=True)
+    online_price = models.DecimalField(_("online price"), null=True, blank=True, **MONEY)
+    online_description_zh = models.TextField(_("description for owners (Chinese)"), max_length=1000, blank=True)
+    online_description_en = models.TextField(_("description for owners (English)"), max_length=1000, blank=True)
+    online_photo = models.FileField(_("photo"), upload_to="parts/online/", blank=True)
 
     class Meta:
         verbose_name = _("part")
@@ -71,6 +77,9 @@ class Part(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "number"], name="part_number_unique_in_group"),
             models.CheckConstraint(condition=models.Q(sale_price__gte=0) & models.Q(cost_price__gte=0), name="part_prices_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(sold_online=False) | models.Q(online_price__gt=0), name="part_sold_online_has_price"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -79,6 +88,19 @@ class Part(models.Model):
 
         english = (get_language() or "").startswith("en")
         return f"{self.number} {self.name_en if english and self.name_en else self.name_zh}"
+
+    def shop_name(self) -> str:
+        """The name an owner reads, in their language."""
+        from django.utils.translation import get_language
+
+        english = (get_language() or "").startswith("en")
+        return self.name_en if english and self.name_en else self.name_zh
+
+    def shop_description(self) -> str:
+        from django.utils.translation import get_language
+
+        english = (get_language() or "").startswith("en")
+        return self.online_description_en if english and self.online_description_en else self.online_description_zh
 
 
 class PartAlias(models.Model):

@@ -426,3 +426,85 @@ def expire_reservations(now: dt.datetime | None = None) -> int:
         release(reservation=reservation, status=ReservationStatus.EXPIRED)
         count += 1
     return count
+
+
+# ---- the owner app's accessories shop ----------------------------------------------------------------------------
+ONLINE_TEXT_MAX = 1000
+
+
+def part_online_set(*, actor: Any, part: Part, data: dict[str, Any], photo: bytes | None = None,
+                    remove_photo: bool = False) -> Part:
+    """The parts manager offers a part in the owner app's shop (or stops): the flag, the online price (needed while
+    offered), the owner-facing description in both languages and a photo (upright, without EXIF). Every bad field at
+    once; nothing written when one is bad."""
+    from django.core.files.base import ContentFile
+
+    from aftersales.common.uploads import check_image
+
+    require(actor, "parts.change_part")
+    problems = Problems()
+    sold = str(data.get("sold_online", "")).lower() in ("1", "true", "on", "yes")
+    price = None
+    raw_price = str(data.get("online_price", "") or "").strip()
+    if raw_price:
+        with problems.field():
+            price = parse_money(raw_price, "online_price")
+            if price <= 0:
+                raise ValidationFailed("price_not_positive", _("The online price must be more than zero."), "online_price")
+    elif sold:
+        problems.add("required", _("Give the online price of an item sold in the app."), "online_price")
+    texts = {}
+    for lang in ("zh", "en"):
+        key = f"online_description_{lang}"
+        text = str(data.get(key, "") or "").strip()
+        if len(text) > ONLINE_TEXT_MAX:
+            problems.add("too_long", _("At most %(n)s characters.") % {"n": ONLINE_TEXT_MAX}, key)
+        texts[key] = text
+    if sold and not part.is_active:
+        problems.add("part_inactive", _("An inactive part cannot be sold in the app."), "sold_online")
+    image = None
+    if photo:
+        with problems.field():
+            image = check_image(photo, field="online_photo")
+    problems.raise_if_any()
+    with transaction.atomic():
+        locked = Part.objects.select_for_update().get(pk=part.pk)
+        before = {"sold_online": locked.sold_online, "online_price": str(locked.online_price or "")}
+        locked.sold_online, locked.online_price = sold, price
+        locked.online_description_zh, locked.online_description_en = texts["online_description_zh"], texts["online_description_en"]
+        if image is not None:
+            import hashlib
+
+            digest = hashlib.sha256(image.content).hexdigest()[:16]
+            locked.online_photo.save(f"{digest}.{image.extension}", ContentFile(image.content), save=False)
+        elif remove_photo and locked.online_photo:
+            locked.online_photo.delete(save=False)
+            locked.online_photo = ""
+        locked.save()
+        audit.record(actor=actor, obj=locked, action="part.online_set",
+                     changes={"sold_online": [before["sold_online"], sold],
+                              "online_price": [before["online_price"], str(price or "")]})
+    return locked
+
+
+def shop_reference(order_id: int) -> str:
+    return f"shop:{order_id}"
+
+
+def stock_sell(*, actor: Any, store: Any, part: Part, quantity: Any, reference: str, customer_id: int | None,
+               number: str) -> StockMovement:
+    """Hand sold items over the counter (an owner-app order): its reservation is consumed, the stock leaves with a
+    SALE row of the ledger naming the order. Needs the order's reservation or free stock (never negative)."""
+    require(actor, "parts.add_stockmovement")
+    require_store(actor, store.pk)
+    qty = parse_quantity(quantity, part)
+    with transaction.atomic():
+        item = lock_stock_item(store, part)
+        _consume_reservation(item, reference, qty)
+        movement = record_movement(
+            item=item, kind=MovementKind.SALE, quantity=-qty, actor=actor,
+            reason=coded(gettext_noop("Sold with app order %(n)s"), n=number),
+        )
+        if customer_id:
+            StockMovement.objects.filter(pk=movement.pk).update(customer_id=customer_id)
+    return movement

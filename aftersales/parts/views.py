@@ -321,3 +321,58 @@ def catalogue_import(request: HttpRequest) -> HttpResponse:
             token = default_storage.save(f"imports/parts/{uuid.uuid4().hex}.xlsx", ContentFile(data))
             request.session[IMPORT_SESSION_KEY] = token
     return render(request, "parts/import.html", {"form": form, "result": result, "token": token})
+
+
+# ---- the owner app's accessories shop ----------------------------------------------------------------------------
+@login_required
+@permission_required("parts.change_part", raise_exception=True)
+def online_list(request: HttpRequest) -> HttpResponse:
+    """What the group sells in the owner app (flag, online price, photo), and a search to offer another part."""
+    from .models import Part
+
+    q = request.GET.get("q", "").strip()
+    offered = list(selectors.parts_visible_to(request.user).filter(sold_online=True).order_by("category", "number")[:200])
+    found_rows = [] if not q else list(
+        Part.objects.filter(pk__in=selectors.search_part_ids(request.user, q, 30)).order_by("number"))
+    return render(request, "parts/online_list.html", {"offered": offered, "q": q, "found": found_rows})
+
+
+@login_required
+@permission_required("parts.change_part", raise_exception=True)
+def online_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Offer one part in the app: the flag, the online price, the owner-facing description (both languages), the
+    photo. Every bad field named at once; nothing saved then."""
+    part = _found(selectors.part_get, request.user, pk)
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "sold_online": part.sold_online, "online_price": part.online_price if part.online_price is not None else "",
+        "online_description_zh": part.online_description_zh, "online_description_en": part.online_description_en,
+    }
+    status = 200
+    if request.method == "POST":
+        data = {key: request.POST.get(key, "") for key in data}
+        upload = request.FILES.get("online_photo")
+        try:
+            services.part_online_set(
+                actor=request.user, part=part, data=data, photo=upload.read() if upload else None,
+                remove_photo=request.POST.get("remove_photo") == "1",
+            )
+        except DomainError as exc:
+            status = exc.status
+            errors = {str(e.get("field") or "general"): str(e.get("message")) for e in exc.extra.get("errors") or []}
+            errors = errors or {str(exc.field or "general"): str(exc.message)}
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("parts:online_list")
+    return render(request, "parts/online_edit.html", {"part": part, "data": data, "errors": errors}, status=status)
+
+
+@login_required
+@permission_required("parts.view_part", raise_exception=True)
+def online_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.http import FileResponse, Http404
+
+    part = _found(selectors.part_get, request.user, pk)
+    if not part.online_photo:
+        raise Http404
+    return FileResponse(part.online_photo.open("rb"))

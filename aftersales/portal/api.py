@@ -559,3 +559,137 @@ def trip_delivery_window(request: HttpRequest, trip_id: int, payload: PortalDeli
     mobility_trips.trip_delivery_window(actor=None, trip=owner_trip(customer, trip_id),
                                         window_start=payload.delivery_window_start, window_end=payload.delivery_window_end)
     return _trip(owner_trip(customer, trip_id))
+
+
+# ---- the accessories shop ------------------------------------------------------------------------------------------
+class PortalShopItemOut(Schema):
+    id: int
+    number: str
+    name: str
+    description: str
+    price: str
+    available: int
+    photo_url: str
+
+
+class PortalShopLineIn(Schema):
+    part: int
+    quantity: int
+
+
+class PortalShopOrderIn(Schema):
+    store: str
+    items: list[PortalShopLineIn]
+    fulfilment: str
+    target: str = ""
+
+
+class PortalShopLineOut(Schema):
+    part: int
+    name: str
+    quantity: int
+    unit_price: str
+    amount: str
+
+
+class PortalShopOrderOut(Schema):
+    id: int
+    number: str
+    store: str
+    status: str
+    status_label: str
+    fulfilment: str
+    total: str
+    paid: bool
+    balance: str | None
+    created_at: dt.datetime
+    lines: list[PortalShopLineOut]
+
+
+def _shop_order(order: Any) -> dict[str, Any]:
+    from . import shop
+
+    return {
+        "id": order.pk, "number": order.number, "store": order.store.code, "status": order.status,
+        "status_label": order.get_status_display(), "fulfilment": order.fulfilment, "total": str(order.total),
+        "paid": shop.is_paid(order), "balance": str(order.invoice.balance) if order.invoice is not None else None,
+        "created_at": order.created_at,
+        "lines": [{"part": line.part_id, "name": line.name, "quantity": line.quantity, "unit_price": str(line.unit_price),
+                   "amount": str(line.amount)} for line in order.lines.all()],
+    }
+
+
+@router.get("/shop/items", response={200: list[PortalShopItemOut], **ERRORS})
+def shop_items(request: HttpRequest, store: str = "") -> Any:
+    """What a store of the owner's group sells in the app (the owner's home store without ``store``)."""
+    from . import shop
+
+    customer = request.customer  # type: ignore[attr-defined]
+    chosen = selectors.store_pick(customer, store, list(selectors.stores_for(customer)))
+    if chosen is None or (store and store not in (chosen.code, str(chosen.pk))):
+        raise ValidationFailed("store_unknown", _("Choose one of our stores."), "store")
+    return [{"id": i.part.pk, "number": i.part.number, "name": i.part.shop_name(), "description": i.part.shop_description(),
+             "price": str(i.price), "available": i.available,
+             "photo_url": reverse("portal:shop_photo", args=[i.part.pk]) if i.part.online_photo else ""}
+            for i in shop.catalogue(chosen)]
+
+
+@router.get("/shop/orders", response={200: list[PortalShopOrderOut], **ERRORS})
+def shop_orders(request: HttpRequest) -> Any:
+    from . import shop
+
+    return [_shop_order(o) for o in shop.orders_of(request.customer).prefetch_related("lines")[:50]]  # type: ignore[attr-defined]
+
+
+@router.post("/shop/orders", response={201: PortalShopOrderOut, **ERRORS})
+def shop_order_place(request: HttpRequest, payload: PortalShopOrderIn) -> Any:
+    """Order: every line's quantity and the stock checked at once (fields ``qty_<part>``), the stock reserved; pickup
+    orders come with a sale invoice to pay (``/shop/orders/{id}/pay``), fitting orders ride on the chosen visit
+    (``target``: "ro:<id>" or "appt:<id>")."""
+    from . import shop
+
+    customer = request.customer  # type: ignore[attr-defined]
+    chosen = selectors.store_pick(customer, payload.store, list(selectors.stores_for(customer)))
+    if chosen is None or payload.store not in (chosen.code, str(chosen.pk)):
+        raise ValidationFailed("store_unknown", _("Choose one of our stores."), "store")
+    items: dict[Any, Any] = {}
+    for line in payload.items:
+        items[line.part] = items.get(line.part, 0) + line.quantity
+    order = shop.shop_order_place(customer=customer, store=chosen, items=items, fulfilment=payload.fulfilment,
+                                  target=payload.target)
+    return Status(201, _shop_order(shop.order_get(customer, order.pk)))
+
+
+@router.get("/shop/orders/{order_id}", response={200: PortalShopOrderOut, **ERRORS})
+def shop_order_detail(request: HttpRequest, order_id: int) -> Any:
+    from . import shop
+
+    return _shop_order(shop.order_get(request.customer, order_id))  # type: ignore[attr-defined]
+
+
+@router.post("/shop/orders/{order_id}/cancel", response={200: PortalShopOrderOut, **ERRORS})
+def shop_order_cancel(request: HttpRequest, order_id: int) -> Any:
+    from . import shop
+
+    customer = request.customer  # type: ignore[attr-defined]
+    shop.shop_order_cancel_by_owner(customer=customer, order=shop.order_get(customer, order_id))
+    return _shop_order(shop.order_get(customer, order_id))
+
+
+@router.post("/shop/orders/{order_id}/pay", response={201: PortalPrepayOut, **ERRORS})
+def shop_order_pay(request: HttpRequest, order_id: int, payload: PortalPayIn) -> Any:
+    """Start paying a pickup order's invoice online (as ``/orders/{id}/pay``)."""
+    from django.http import Http404
+
+    from aftersales.billing.online import start_online
+
+    from . import shop
+
+    order = shop.order_get(request.customer, order_id)  # type: ignore[attr-defined]
+    if order.invoice is None or order.status == shop.Status.CANCELLED:
+        raise Http404
+    online = start_online(request, order.invoice, payload.channel, reverse("portal:shop_order_pay", args=[order_id]))
+    prepay = online.prepay
+    return Status(201, {"out_trade_no": online.out_trade_no, "amount": str(online.amount), "status": online.status,
+                        "kind": prepay.kind if prepay else "", "url": prepay.url if prepay else "",
+                        "params": dict(prepay.params) if prepay else {}})

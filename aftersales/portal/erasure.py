@@ -66,12 +66,29 @@ def _owned_filter(model: type[models.Model], person: Any) -> Q | None:
     if model._meta.label_lower == "admin.logentry":  # the admin's own log names the customer it changed
         return Q(content_type__app_label="customers", content_type__model="customer", object_id=str(person.pk))
     paths = _customer_paths(model)
-    if not paths:
+    by_mobile = _BY_CONTACT_MOBILE.get(model._meta.label_lower)
+    if not paths and by_mobile is None:
         return None
     q = Q()
     for path in paths:
         q |= Q(**{path: person.pk})
+    if by_mobile is not None:  # a complaint sent before the sender was a known customer (not linked): their mobile
+        mobiles = _mobiles(person)
+        if mobiles:
+            q |= Q(**{f"{by_mobile}__in": mobiles})
     return q
+
+
+#: records that are the person's through the contact mobile they gave, when not linked to the customer row (a
+#: complaint or suggestion sent through the public intake, and its photos)
+_BY_CONTACT_MOBILE = {"feedback.feedbackcase": "contact_mobile", "feedback.casephoto": "case__contact_mobile"}
+
+
+def _mobiles(person: Any) -> list[str]:
+    """The person's mobile in both spellings (+8613… and 13…)."""
+    mobile = person.mobile or ""
+    national = mobile[3:] if mobile.startswith("+86") else mobile.lstrip("+")
+    return [m for m in {mobile, national} if m and len(m) >= 7]
 
 
 def _text_fields(model: type[models.Model]) -> list[models.Field]:
@@ -177,8 +194,7 @@ def erase(person: Any, *, pseudonym: str) -> dict[str, int]:
     from aftersales.vehicles.models import Vehicle
 
     plates = [p for p in Vehicle.objects.filter(owner=person).values_list("plate", flat=True) if p and len(p) >= 5]
-    national = person.mobile[3:] if person.mobile.startswith("+86") else person.mobile.lstrip("+")
-    mobiles = [m for m in {person.mobile, national} if m and len(m) >= 7]
+    mobiles = _mobiles(person)
     unique = [(m, MASK) for m in sorted(mobiles, key=len, reverse=True)]
     unique += [(v, MASK) for v in (person.email, person.wechat_openid) if v and len(v) >= 5]
     unique += [(p, MASK) for p in plates]

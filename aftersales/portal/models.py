@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SignInCode(models.Model):
@@ -93,3 +94,79 @@ class DeletionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.status}"
+
+
+class ShopOrder(models.Model):
+    """An accessories order the owner placed in the app's shop (docs/portal.md, "Accessories shop"): the items are
+    reserved from the store's stock at once; picked up at the store (paid online through its own sale invoice) or
+    fitted at the owner's next visit (a job on the open repair order, paid with that visit)."""
+
+    class Status(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        PICKING = "picking", _("Being picked")
+        READY = "ready", _("Ready for pickup")
+        HANDED_OVER = "handed_over", _("Handed over")
+        CANCELLED = "cancelled", pgettext_lazy("shop order", "Cancelled")
+
+    class Fulfilment(models.TextChoices):
+        PICKUP = "pickup", _("Pick up at the store")
+        FIT = "fit", _("Fit at my next visit")
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLACED)
+    fulfilment = models.CharField(_("how"), max_length=8, choices=Fulfilment.choices)
+    repair_order = models.ForeignKey(
+        "workshop.RepairOrder", verbose_name=_("repair order"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    repair_job = models.ForeignKey(
+        "workshop.RepairJob", verbose_name=_("job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    appointment = models.ForeignKey(
+        "appointments.Appointment", verbose_name=_("appointment"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    invoice = models.OneToOneField(
+        "billing.Invoice", verbose_name=_("invoice"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(_("ordered at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    cancel_reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("accessories order")
+        verbose_name_plural = _("accessories orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="shoporder_customer_idx"),
+            models.Index(fields=["store", "status"], name="shoporder_store_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="shoporder_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ShopOrderLine(models.Model):
+    order = models.ForeignKey(ShopOrder, on_delete=models.CASCADE, related_name="lines")
+    part = models.ForeignKey("parts.Part", verbose_name=_("part"), on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("accessories order line")
+        verbose_name_plural = _("accessories order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shopline_quantity_positive"),
+            models.UniqueConstraint(fields=["order", "part"], name="shopline_one_per_part"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"

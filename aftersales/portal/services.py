@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,14 +390,40 @@ def owner_data_export(*, customer: Any) -> dict[str, Any]:
     return data
 
 
-ZIP_MAX_ORDERS = 30  # (product rule) the documents of the 30 latest visits; older ones stay downloadable one by one
 
 
 def owner_data_zip(*, customer: Any, language: str) -> bytes:
-    """"Download my data" as one zip: ``my-data.json`` (:func:`owner_data_export`), each visit's documents as PDF
-    (invoice, repair list…, as the app offers them), inspection reports, the work photos the store shared and the
-    photos the owner sent with complaints. Only the owner's own visits (a car they sold: nothing after the sale)."""
-    import io
+    """The whole zip in memory (tests, small exports); the app streams it with :func:`owner_data_zip_stream`."""
+    return b"".join(owner_data_zip_stream(customer=customer, language=language))
+
+
+class _ZipSink:
+    """A write-only stream for ``zipfile`` (not seekable, so entries carry data descriptors): what was written since
+    the last ``take()`` is handed on and forgotten, so the memory held is one entry's chunk, not the archive."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        out, self.parts = b"".join(self.parts), []
+        return out
+
+
+def owner_data_zip_stream(*, customer: Any, language: str) -> Iterator[bytes]:
+    """"Download my data" as one zip, produced piece by piece (bounded memory whatever the number of visits):
+    ``my-data.json`` (:func:`owner_data_export`), then **every** visit of the owner (newest first) with its documents
+    as PDF (invoice, repair list…, as the app offers them), inspection reports and the work photos the store shared,
+    then the photos the owner sent with complaints. Only the owner's own visits (a car they sold: nothing after the
+    sale). Files are copied in chunks, never read whole."""
     import json
     import zipfile
 
@@ -412,31 +439,42 @@ def owner_data_zip(*, customer: Any, language: str) -> bytes:
 
     language = language if language in ("zh-hans", "en") else "zh-hans"
     data = owner_data_export(customer=customer)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    sink = _ZipSink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
         archive.writestr("my-data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1))
-        orders = list(orders_of(customer).order_by("-opened_at")[:ZIP_MAX_ORDERS])
-        for order in orders:
+        del data
+        yield sink.take()
+        for order in orders_of(customer).order_by("-opened_at", "-id").iterator(chunk_size=ZIP_ORDERS_CHUNK):
             folder = f"visits/{order.number}"
             for kind, _label in documents_for(order):  # the ones this visit has reached
                 archive.writestr(f"{folder}/{kind}.pdf", render_document(order=order, kind=kind, language=language))
+                yield sink.take()
             for inspection in Inspection.objects.filter(order=order, status="completed"):
                 archive.writestr(f"{folder}/inspection-{inspection.pk}.pdf", render_pdf(inspection, language))
+                yield sink.take()
             for photo in WorkPhoto.objects.filter(order=order).order_by("id"):
-                _zip_file(archive, f"{folder}/photos/{photo.pk}", photo.image)
+                yield from _zip_file(archive, sink, f"{folder}/photos/{photo.pk}", photo.image)
         for sent in CasePhoto.objects.filter(case__customer=customer).order_by("id"):
-            _zip_file(archive, f"feedback/{sent.case_id}/{sent.pk}", sent.image)
-    return buffer.getvalue()
+            yield from _zip_file(archive, sink, f"feedback/{sent.case_id}/{sent.pk}", sent.image)
+    yield sink.take()  # the central directory
 
 
-def _zip_file(archive: Any, stem: str, field: Any) -> None:
+ZIP_ORDERS_CHUNK = 50
+ZIP_COPY_CHUNK = 256 * 1024
+
+
+def _zip_file(archive: Any, sink: _ZipSink, stem: str, field: Any) -> Iterator[bytes]:
+    """One stored file into the archive, copied in chunks (each chunk handed on as it is compressed)."""
     import os
 
     try:
-        with field.open("rb") as fh:
-            archive.writestr(stem + os.path.splitext(field.name)[1].lower()[:6], fh.read())
+        with field.open("rb") as fh, archive.open(stem + os.path.splitext(field.name)[1].lower()[:6], "w") as entry:
+            while chunk := fh.read(ZIP_COPY_CHUNK):
+                entry.write(chunk)
+                yield sink.take()
     except (FileNotFoundError, OSError):  # a file gone from storage: the JSON still lists the record
         log.warning("my-data zip: %s missing", field.name)
+    yield sink.take()
 
 
 # ---- WeChat: the official account's openid, for WeChat Pay JSAPI -----------------------------------------------------

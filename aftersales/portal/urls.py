@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import rescue_views, trip_views, views
+from . import rescue_views, shop_views, trip_views, views
 
 app_name = "portal"
 
@@ -23,6 +23,12 @@ urlpatterns = [
     path("orders/<int:pk>/photos/<int:photo_id>/", views.order_photo, name="order_photo"),
     path("orders/<int:pk>/documents/<str:kind>.pdf", views.order_document, name="order_document"),
     path("points/", views.points, name="points"),
+    path("shop/", shop_views.shop_home, name="shop"),
+    path("shop/items/<int:pk>/photo/", shop_views.shop_photo, name="shop_photo"),
+    path("shop/cart/", shop_views.shop_cart, name="shop_cart"),
+    path("shop/orders/", shop_views.shop_orders, name="shop_orders"),
+    path("shop/orders/<int:pk>/", shop_views.shop_order, name="shop_order"),
+    path("shop/orders/<int:pk>/pay/", shop_views.shop_order_pay, name="shop_order_pay"),
     path("rescue/", rescue_views.rescue_request, name="rescue"),
     path("rescue/<int:pk>/", rescue_views.rescue_case, name="rescue_case"),
     path("rescue/<int:pk>/cancel/", rescue_views.rescue_cancel, name="rescue_cancel"),
@@ -46,3 +52,9 @@ public_urlpatterns = [
 staff_urlpatterns = ([
     path("deletions/", views.deletion_queue, name="deletions"),
 ], "portal_staff")
+
+#: the stores' queue of app orders (mounted at /shop/, namespace portal_shop)
+shop_staff_urlpatterns = ([
+    path("orders/", shop_views.staff_orders, name="orders"),
+    path("orders/<int:pk>/", shop_views.staff_order, name="order"),
+], "portal_shop")

@@ -571,10 +571,14 @@ def privacy_export(request: HttpRequest) -> HttpResponse:
 
 @owner_required
 def privacy_export_zip(request: HttpRequest) -> HttpResponse:
-    """My data as a zip: the JSON plus my visits' PDFs (invoices, repair lists, inspection reports) and photos."""
+    """My data as a zip: the JSON plus all my visits' PDFs (invoices, repair lists, inspection reports) and photos,
+    streamed as it is made (bounded memory)."""
     customer = request.customer  # type: ignore[attr-defined]
     lang = _use_language(request, customer)
-    response = HttpResponse(services.owner_data_zip(customer=customer, language=lang), content_type="application/zip")
+    from django.http import StreamingHttpResponse
+
+    response = StreamingHttpResponse(services.owner_data_zip_stream(customer=customer, language=lang),
+                                     content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="my-data-{customer.pk:06d}.zip"'
     return response
 

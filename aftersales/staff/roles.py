@@ -54,6 +54,7 @@ _CUSTOMER_CARE = [
 
 _PARTS_VIEW = ["parts.view_part", "parts.view_stockitem", "parts.view_transfer"]
 _PARTS_CLERK = [
+    "portal.view_shoporder", "portal.change_shoporder",  # the owner app's accessories orders (portal/shop.py)
     *_PARTS_VIEW, "parts.add_part", "parts.change_part", "parts.view_stockmovement", "parts.add_stockmovement",
     "parts.change_stockitem", "parts.view_supplier", "parts.add_supplier", "parts.change_supplier",
     "parts.view_purchaserequisition", "parts.add_purchaserequisition", "parts.change_purchaserequisition",

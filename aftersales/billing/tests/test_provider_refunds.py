@@ -14,42 +14,9 @@ from aftersales.billing.models import ProviderRefund, Refund
 from aftersales.billing.services import online_refund_start, online_refund_sweep
 from aftersales.common.errors import Forbidden, ValidationFailed
 
-from .helpers import ready_order
-from .provider_fakes import FakeAlipay, FakeWeChatPayV3
 from .test_providers import start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def wechat(settings):
-    fake = FakeWeChatPayV3().start()
-    settings.WECHATPAY_GATEWAY = fake.base
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def alipay(settings):
-    fake = FakeAlipay().start()
-    settings.ALIPAY_GATEWAY = fake.gateway
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def accounts(world, wechat, alipay):
-    from aftersales.billing.services import merchant_account_save
-
-    return (merchant_account_save(actor=world.manager, store=world.a, provider="wechat", data=wechat.merchant_fields()),
-            merchant_account_save(actor=world.manager, store=world.a, provider="alipay", data=alipay.merchant_fields()))
-
-
-@pytest.fixture
-def invoice(world):
-    from aftersales.billing.services import invoice_issue
-
-    return invoice_issue(actor=world.manager, order=ready_order(world))
 
 
 def _paid_online(client, invoice, fake, channel):
@@ -142,3 +109,24 @@ def test_a_till_payment_is_not_refunded_through_the_provider(world, invoice):
     with pytest.raises(ValidationFailed) as exc:
         online_refund_start(actor=world.manager, payment=cash, amount="10.00", reason="x", idempotency_key="c2")
     assert exc.value.field == "payment"
+
+
+def test_provider_refund_over_the_staff_api(world, accounts, alipay, invoice):
+    from aftersales.common.tests.api_helpers import Api, assert_error
+
+    payment = _paid_online(Client(), invoice, alipay, "alipay_wap")
+    manager, other_store, technician = Api.session(world.manager), Api.session(world.manager_b), Api.session(world.technician)
+    url = f"/api/billing/payments/{payment.pk}/provider-refunds"
+    body = {"amount": "10.00", "reason": "洗车未做", "idempotency_key": "api-r1"}
+    assert other_store.post(url, body).status_code == 404
+    assert technician.post(url, body).status_code in (403, 404)
+    bad = manager.post(url, {"amount": "-1", "reason": "", "idempotency_key": "api-r0"})
+    assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"amount", "reason"}
+    first, again = manager.post(url, body), manager.post(url, body)
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    assert first.json()["status"] == "succeeded" and first.json()["refund_id"]
+    listed = manager.get(f"/api/billing/invoices/{invoice.pk}/provider-refunds")
+    assert listed.status_code == 200 and [r["out_refund_no"] for r in listed.json()] == [first.json()["out_refund_no"]]
+    assert other_store.get(f"/api/billing/invoices/{invoice.pk}/provider-refunds").status_code == 404
+    assert Refund.objects.filter(payment=payment).count() == 1
+    assert_error(manager.post(url, {**body, "idempotency_key": "api-r2", "amount": "99999"}), 422, None, "amount")

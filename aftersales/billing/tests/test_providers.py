@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from aftersales.billing.models import Invoice, MerchantAccount, OnlinePayment, Payment
 from aftersales.billing.services import (
-    invoice_issue,
     merchant_account_save,
     online_payment_start,
     online_payment_sweep,
@@ -22,42 +21,11 @@ from aftersales.billing.services import (
 )
 from aftersales.common.errors import Conflict, Forbidden, ValidationFailed
 
-from .helpers import ready_order
-from .provider_fakes import FakeAlipay, FakeWeChatPayV3
-
 pytestmark = pytest.mark.django_db
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 WECHAT = PHONE + " MicroMessenger/8.0.47"
-
-
-@pytest.fixture
-def wechat(settings):
-    fake = FakeWeChatPayV3().start()
-    settings.WECHATPAY_GATEWAY = fake.base
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def alipay(settings):
-    fake = FakeAlipay().start()
-    settings.ALIPAY_GATEWAY = fake.gateway
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def accounts(world, wechat, alipay):
-    wx = merchant_account_save(actor=world.manager, store=world.a, provider="wechat", data=wechat.merchant_fields())
-    ali = merchant_account_save(actor=world.manager, store=world.a, provider="alipay", data=alipay.merchant_fields())
-    return wx, ali
-
-
-@pytest.fixture
-def invoice(world):
-    return invoice_issue(actor=world.manager, order=ready_order(world))
 
 
 def pay_url(invoice):

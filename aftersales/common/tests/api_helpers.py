@@ -122,6 +122,8 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/billing/invoices/{invoice_id}"),
         ("post", "/api/billing/invoices/{invoice_id}/payments"),
         ("post", "/api/billing/payments/{payment_id}/refunds"),
+        ("post", "/api/billing/payments/{payment_id}/provider-refunds"),
+        ("get", "/api/billing/invoices/{invoice_id}/provider-refunds"),
         ("post", "/api/billing/invoices/{invoice_id}/credit-notes"),
         ("post", "/api/billing/orders/{order_id}/credit"),
         ("post", "/api/billing/orders/{order_id}/deliver"),
@@ -340,6 +342,12 @@ PUBLIC_ENDPOINTS: list[tuple[str, str]] = [
     ("get", "/api/portal/trips"),
     ("get", "/api/portal/trips/{trip_id}"),
     ("post", "/api/portal/trips/{trip_id}/delivery-window"),
+    ("get", "/api/portal/shop/items"),
+    ("get", "/api/portal/shop/orders"),
+    ("post", "/api/portal/shop/orders"),
+    ("get", "/api/portal/shop/orders/{order_id}"),
+    ("post", "/api/portal/shop/orders/{order_id}/cancel"),
+    ("post", "/api/portal/shop/orders/{order_id}/pay"),
     ("post", "/api/telematics/gateway"),  # vendors' gateways: HMAC-signed per device (tested in aftersales/telematics)
 ]
 

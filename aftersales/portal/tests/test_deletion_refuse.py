@@ -75,8 +75,8 @@ def test_my_data_zip_has_the_json_my_documents_and_photos_only(client, owners, w
     page = client.get("/app/privacy/").content.decode()
     assert 'data-testid="export-zip"' in page
     response = client.get("/app/privacy/my-data.zip")
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip" and response.streaming
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     assert "my-data.json" in names and json.loads(archive.read("my-data.json"))["invoices"] == []
     assert f"visits/{mine.number}/repair_list.pdf" in names
@@ -87,3 +87,23 @@ def test_my_data_zip_has_the_json_my_documents_and_photos_only(client, owners, w
     assert archive.read(photos[0]).startswith(b"\xff\xd8")  # the JPEG as stored (the intake strips its metadata)
     client.post("/app/logout/")
     assert client.get("/app/privacy/my-data.zip").status_code == 302  # not signed in
+
+
+def test_my_data_zip_holds_every_visit_streamed_piece_by_piece(client, owners, monkeypatch):
+    """No cap on the visits (it used to be the 30 latest): the visits are read in chunks and each entry is handed on
+    as it is made — with a chunk of one, three visits come in three reads and many pieces."""
+    import io
+    import zipfile
+
+    from aftersales.portal import services
+    from aftersales.portal.tests.test_pages import _order
+
+    monkeypatch.setattr(services, "ZIP_ORDERS_CHUNK", 1)
+    numbers = [_order(owners, owners.zhang, owners.car, status="ready", number=f"RO-Z{i}").number for i in range(3)]
+    sign_in(client, owners.zhang)
+    response = client.get("/app/privacy/my-data.zip")
+    pieces = [p for p in response.streaming_content if p]
+    assert len(pieces) >= 5  # the JSON, each visit's documents, the central directory: not one blob
+    names = zipfile.ZipFile(io.BytesIO(b"".join(pieces))).namelist()
+    for number in numbers:
+        assert f"visits/{number}/repair_list.pdf" in names, number

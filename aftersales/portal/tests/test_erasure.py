@@ -87,18 +87,21 @@ def person(world, owners, settings, tmp_path):
     audit.record(actor=world.manager, obj=who, action="customer.updated", store_id=world.a.pk, customer_id=who.pk,
                  changes={"name": ["欧阳", NAME], "mobile": ["", MOBILE]})
     # a public complaint not linked to the customer, found by the mobile it quotes
-    FeedbackCase.objects.create(store=world.a, kind="complaint", channel="box", contact_name=NAME, created_at=now,
-                                contact_mobile=MOBILE, text="等太久")
+    public = FeedbackCase.objects.create(store=world.a, kind="complaint", channel="box", contact_name=NAME, created_at=now,
+                                         contact_mobile=MOBILE[3:], text="等太久")
+    public_photo = CasePhoto.objects.create(case=public, image=ContentFile(b"public complaint photo", name="box.jpg"),
+                                            content_type="image/jpeg", size=22)
+    public_photo_path = Path(public_photo.image.path)
     # another customer's complaint quoting her number; the other customer keeps his own name
     FeedbackCase.objects.create(store=world.a, kind="complaint", channel="portal", customer=owners.zhang, created_at=now,
                                 contact_name=owners.zhang.name, text=f"朋友 {MOBILE[3:]} 介绍来的")
     photo_path = Path(photo.image.path)
     assert photo_path.exists()
-    return who, car, order, invoice, photo_path
+    return who, car, order, invoice, (photo_path, public_photo_path)
 
 
 def test_applied_request_leaves_no_trace_of_the_person(world, owners, person):
-    who, car, order, invoice, photo_path = person
+    who, car, order, invoice, (photo_path, public_photo_path) = person
     client = Client()
     sign_in(client, who)
     assert client.post("/app/privacy/", {"action": "deletion", "reason": "不再用车"}).status_code == 302
@@ -113,6 +116,7 @@ def test_applied_request_leaves_no_trace_of_the_person(world, owners, person):
         assert _everywhere(needle) == [], needle
         assert _in_uploads(needle) == [], needle
     assert not photo_path.exists()
+    assert not public_photo_path.exists()  # the photo of the complaint she sent before she was a known customer
     # kept: the invoice and the repair order, linked to the pseudonymised customer; the car keeps its VIN
     invoice.refresh_from_db()
     order.refresh_from_db()
@@ -129,7 +133,7 @@ def test_applied_request_leaves_no_trace_of_the_person(world, owners, person):
     from aftersales.common.models import AuditEvent
 
     entry = AuditEvent.objects.get(action="customer.deleted", customer_id=who.pk)
-    assert entry.actor == world.manager and entry.changes["erased"][1]["files"] == 1
+    assert entry.actor == world.manager and entry.changes["erased"][1]["files"] == 2
     assert client.get("/app/").status_code == 302  # her session is over
 
 

@@ -1,0 +1,411 @@
+"""The owner app's accessories shop (docs/portal.md, "Accessories shop"): what a store sells online, the cart, the
+order with its stock reservation, and the store's handling of it (pick, ready, handed over, cancelled with refund).
+
+Writes here are services (keyword-only, one transaction, an audit row); reads take the signed-in customer (owner
+side) or the acting staff user (store side) and return only what they may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from aftersales.common import audit
+from aftersales.common.db import service_atomic
+from aftersales.common.errors import Conflict, Problems, ValidationFailed
+from aftersales.common.money import q
+from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
+
+from .models import ShopOrder, ShopOrderLine
+
+MAX_QTY = 20  # (product rule) of one item in one order
+MAX_LINES = 20
+CART_KEY = "portal_cart"
+
+Status = ShopOrder.Status
+Fulfilment = ShopOrder.Fulfilment
+
+# what staff may move an order to, from each state
+TRANSITIONS: dict[str, set[str]] = {
+    Status.PLACED: {Status.PICKING, Status.CANCELLED},
+    Status.PICKING: {Status.READY, Status.CANCELLED},
+    Status.READY: {Status.HANDED_OVER, Status.CANCELLED},
+    Status.HANDED_OVER: set(),
+    Status.CANCELLED: set(),
+}
+
+
+# ---- reads: the owner --------------------------------------------------------------------------------------------
+@dataclass
+class ShopItem:
+    part: Any
+    price: Decimal
+    available: int
+
+
+def catalogue(store: Any) -> list[ShopItem]:
+    """What the store sells in the app: parts flagged for online sale with their online price and what is free to
+    sell now (on hand less reserved, whole units). Two queries whatever the number of items."""
+    from aftersales.parts.models import Part, StockItem
+
+    parts = list(Part.objects.filter(group_id=store.group_id, sold_online=True, is_active=True).order_by("category", "number"))
+    free = {
+        row["part_id"]: row["free"]
+        for row in StockItem.objects.filter(store=store, part__in=parts).annotate(free=F("on_hand") - F("reserved"))
+        .values("part_id", "free")
+    }
+    return [ShopItem(part=p, price=p.online_price or Decimal("0"), available=max(int(free.get(p.pk) or 0), 0)) for p in parts]
+
+
+def item_get(store: Any, pk: Any) -> ShopItem:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    for item in catalogue(store):
+        if item.part.pk == pk:
+            return item
+    raise Http404
+
+
+def orders_of(customer: Any) -> QuerySet[ShopOrder]:
+    return ShopOrder.objects.filter(customer=customer).select_related("store", "invoice")
+
+
+def order_get(customer: Any, pk: Any) -> ShopOrder:
+    try:
+        return orders_of(customer).prefetch_related("lines").get(pk=int(pk))
+    except (TypeError, ValueError, ShopOrder.DoesNotExist) as exc:
+        raise Http404 from exc
+
+
+def fit_targets(customer: Any, store: Any, now: dt.datetime | None = None) -> list[tuple[str, Any]]:
+    """Where the items can be fitted: the owner's open repair order at this store (still being worked out), then
+    their booked appointments there. Values "ro:<id>" / "appt:<id>"."""
+    from aftersales.appointments.choices import AppointmentStatus
+    from aftersales.appointments.models import Appointment
+    from aftersales.workshop.choices import EDITABLE_STATES
+    from aftersales.workshop.models import RepairOrder
+
+    now = now or timezone.now()
+    targets: list[tuple[str, Any]] = [
+        (f"ro:{o.pk}", o) for o in RepairOrder.objects.filter(
+            customer=customer, vehicle__owner=customer, store=store, status__in=EDITABLE_STATES,
+        ).select_related("vehicle").order_by("-opened_at")[:3]
+    ]
+    targets += [
+        (f"appt:{a.pk}", a) for a in Appointment.objects.filter(
+            customer=customer, store=store, status=AppointmentStatus.BOOKED, start__gte=now,
+        ).select_related("vehicle").order_by("start")[:3]
+    ]
+    return targets
+
+
+def cart_lines(store: Any, cart: dict[str, Any]) -> tuple[list[dict[str, Any]], Decimal]:
+    """The session cart ({part id: quantity}) against the store's catalogue: lines with price and amount (items no
+    longer offered drop out) and the total."""
+    items = {str(i.part.pk): i for i in catalogue(store)}
+    lines, total = [], Decimal("0")
+    for pk, qty in cart.items():
+        item = items.get(str(pk))
+        if item is None:
+            continue
+        amount = q(item.price * int(qty))
+        lines.append({"item": item, "quantity": int(qty), "amount": amount})
+        total += amount
+    return lines, q(total)
+
+
+# ---- writes: the owner -------------------------------------------------------------------------------------------
+def _quantity(value: Any, field: str, problems: Problems) -> int | None:
+    try:
+        qty = int(str(value).strip())
+    except (TypeError, ValueError):
+        problems.add("invalid", _("Enter a whole number."), field)
+        return None
+    if qty < 1 or qty > MAX_QTY:
+        problems.add("out_of_range", _("Choose between 1 and %(n)s.") % {"n": MAX_QTY}, field)
+        return None
+    return qty
+
+
+def shop_order_place(
+    *, customer: Any, store: Any, items: dict[Any, Any], fulfilment: str, target: str = "", at: dt.datetime | None = None
+) -> ShopOrder:
+    """The owner orders: every item offered online at this store of their group, 1–20 of each, enough free stock of
+    each (all shortages named at once); pickup (a sale invoice to pay online) or fitting at the owner's open repair
+    order / booked appointment at this store. The stock is reserved under each item's row lock in the same
+    transaction, so concurrent orders never take more than is free. Nothing is written when anything is refused."""
+    from aftersales.billing.services import sale_invoice_issue
+    from aftersales.parts.choices import ReservationSource
+    from aftersales.parts.models import Part
+    from aftersales.parts.services import lock_stock_item, reserve, shop_reference
+
+    at = at or timezone.now()
+    problems = Problems()
+    if store is None or store.group_id != customer.group_id or not store.is_active:
+        raise Http404
+    if fulfilment not in Fulfilment.values:
+        problems.add("invalid_choice", _("Choose how you get the items."), "fulfilment")
+    wanted: dict[int, int] = {}
+    if not items:
+        problems.add("cart_empty", _("Your cart is empty."), "items")
+    elif len(items) > MAX_LINES:
+        problems.add("too_many_items", _("At most %(n)s different items in one order.") % {"n": MAX_LINES}, "items")
+    else:
+        for key, value in items.items():
+            qty = _quantity(value, f"qty_{key}", problems)
+            if qty is not None and str(key).isdigit():
+                wanted[int(key)] = qty
+    parts = {p.pk: p for p in Part.objects.filter(pk__in=wanted, group_id=store.group_id, sold_online=True, is_active=True)}
+    for pk in wanted:
+        if pk not in parts:
+            problems.add("not_for_sale", _("This item is no longer sold in the app."), f"qty_{pk}")
+    _short(store, parts, wanted, problems, locked=None)  # named with the rest; checked again under the locks
+    repair_order = appointment = None
+    if fulfilment == Fulfilment.FIT:
+        chosen = dict(fit_targets(customer, store, at)).get(target or "")
+        if chosen is None:
+            problems.add("fit_target_required", _("Choose the visit at which the items are fitted."), "target")
+        elif target.startswith("ro:"):
+            repair_order = chosen
+        else:
+            appointment = chosen
+    problems.raise_if_any()
+    with service_atomic():
+        locked = {pk: lock_stock_item(store, parts[pk]) for pk in sorted(wanted)}  # one order of locks: no deadlock
+        _short(store, parts, wanted, problems, locked=locked)
+        problems.raise_if_any()
+        lines = [(parts[pk], wanted[pk], Decimal(parts[pk].online_price or 0)) for pk in sorted(wanted)]
+        total = q(sum((price * qty for _p, qty, price in lines), Decimal("0")))
+        order = ShopOrder.objects.create(
+            store=store, customer=customer, number=f"tmp-{customer.pk}-{at.timestamp()}", fulfilment=fulfilment,
+            repair_order=repair_order, appointment=appointment, total=total, created_at=at, updated_at=at,
+        )
+        order.number = f"A{timezone.localtime(at, store.zone):%y%m%d}{order.pk:05d}"
+        ShopOrderLine.objects.bulk_create(
+            ShopOrderLine(order=order, part=part, name=part.shop_name()[:120], quantity=qty, unit_price=price,
+                          amount=q(price * qty))
+            for part, qty, price in lines
+        )
+        for part, qty, _price in lines:
+            reserve(actor=None, store=store, part=part, quantity=qty, source=ReservationSource.SHOP,
+                    reference=shop_reference(order.pk))
+        if fulfilment == Fulfilment.PICKUP:
+            order.invoice = sale_invoice_issue(
+                store=store, customer=customer, reason=order.number,
+                lines=[{"code": p.number, "description": p.name_zh, "quantity": qty, "unit_price": price}
+                       for p, qty, price in lines], at=at,
+            )
+        order.save(update_fields=["number", "invoice"])
+        audit.record(actor=None, obj=order, action="shop_order.placed", store_id=store.pk, customer_id=customer.pk,
+                     changes={"total": [None, str(total)], "fulfilment": [None, fulfilment]}, at=at)
+    return order
+
+
+def _short(store: Any, parts: dict[int, Any], wanted: dict[int, int], problems: Problems, *, locked: Any) -> None:
+    """Name every item of which less is free than wanted (from the locked rows when given)."""
+    from aftersales.parts.models import StockItem
+
+    if locked is None:
+        locked = {i.part_id: i for i in StockItem.objects.filter(store=store, part_id__in=list(parts))}
+    for pk, qty in wanted.items():
+        if pk not in parts:
+            continue
+        item = locked.get(pk)
+        free = int(max(item.on_hand - item.reserved, Decimal("0"))) if item is not None else 0
+        if qty > free:
+            problems.add("insufficient_available",
+                         _("Only %(n)s of “%(item)s” left.") % {"n": free, "item": parts[pk].shop_name()}, f"qty_{pk}")
+
+
+def shop_order_cancel_by_owner(*, customer: Any, order: ShopOrder, at: dt.datetime | None = None) -> ShopOrder:
+    """The owner changes their mind before anything is paid or picked: the reservation goes back, the unpaid sale
+    invoice is credited. After that, the store cancels (and refunds)."""
+    if order.customer_id != customer.pk:
+        raise Http404
+    with service_atomic():
+        locked = ShopOrder.objects.select_for_update().get(pk=order.pk)
+        paid = locked.invoice_id is not None and type(locked).objects.filter(
+            pk=locked.pk, invoice__paid_amount__gt=0).exists()
+        if locked.status != Status.PLACED or paid:
+            raise Conflict("shop_order_not_cancellable",
+                           _("This order can no longer be cancelled in the app: please call the store."), "order")
+        _cancel(locked, actor=None, reason=coded(gettext_noop("Cancelled by the owner")), at=at or timezone.now())
+    return locked
+
+
+# ---- reads: the store --------------------------------------------------------------------------------------------
+def staff_orders(user: Any, status: str = "") -> QuerySet[ShopOrder]:
+    from aftersales.common.scoping import visible_store_ids
+
+    qs = ShopOrder.objects.filter(store_id__in=visible_store_ids(user)).select_related(
+        "store", "customer", "invoice", "repair_order", "appointment").prefetch_related("lines")
+    if status in Status.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def staff_order_get(user: Any, pk: Any) -> ShopOrder:
+    try:
+        return staff_orders(user).get(pk=int(pk))
+    except (TypeError, ValueError, ShopOrder.DoesNotExist) as exc:
+        raise Http404 from exc
+
+
+def is_paid(order: ShopOrder) -> bool:
+    return order.invoice is not None and order.invoice.status == "paid"
+
+
+# ---- writes: the store -------------------------------------------------------------------------------------------
+def shop_order_move(*, actor: Any, order: ShopOrder, to: str, reason: str = "", at: dt.datetime | None = None) -> ShopOrder:
+    """Staff move an order: picking → ready for pickup → handed over (the stock leaves with a SALE row consuming
+    the reservation; a pickup order must be paid), or cancelled with the reason (reservation back; what was paid is
+    refunded through the existing refund paths: online payments back to where they came from, points and vouchers
+    back to the owner; the unpaid rest credited). A fitting order's "picking" puts the items on the repair order as a
+    job, its reservation moving to that job (the workshop's issue then consumes it)."""
+    require(actor, "portal.change_shoporder")
+    require_store(actor, order.store_id)
+    at = at or timezone.now()
+    if to not in Status.values:
+        raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": to}, "status")
+    reason = (reason or "").strip()
+    if to == Status.CANCELLED and not reason:
+        raise ValidationFailed("required", _("Give the reason for the cancellation (the owner is told)."), "reason")
+    with service_atomic():
+        locked = ShopOrder.objects.select_for_update().select_related("store", "invoice").get(pk=order.pk)
+        if to not in TRANSITIONS[locked.status]:
+            raise Conflict("shop_order_wrong_state", _("This order cannot go from “%(a)s” to “%(b)s”.") % {
+                "a": Status(locked.status).label, "b": Status(to).label}, "status")
+        if locked.fulfilment == Fulfilment.PICKUP and to in (Status.READY, Status.HANDED_OVER) and not is_paid(locked):
+            raise Conflict("shop_order_not_paid", _("The owner has not paid this order yet."), "status")
+        if to == Status.CANCELLED:
+            _cancel(locked, actor=actor, reason=reason, at=at)
+            return locked
+        if to == Status.PICKING and locked.fulfilment == Fulfilment.FIT:
+            _to_repair_order(locked, actor=actor, at=at)
+        if to == Status.HANDED_OVER and locked.fulfilment == Fulfilment.PICKUP:
+            from aftersales.parts.services import shop_reference, stock_sell
+
+            for line in locked.lines.select_related("part"):
+                stock_sell(actor=actor, store=locked.store, part=line.part, quantity=line.quantity,
+                           reference=shop_reference(locked.pk), customer_id=locked.customer_id, number=locked.number)
+        before = locked.status
+        locked.status, locked.updated_at = to, at
+        locked.save(update_fields=["status", "updated_at"])
+        audit.record(actor=actor, obj=locked, action="shop_order.moved", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"status": [before, to]}, at=at)
+    return locked
+
+
+def _to_repair_order(order: ShopOrder, *, actor: Any, at: dt.datetime) -> None:
+    """The fitting order goes onto the owner's repair order as a job (proposed, so the owner approves it as any
+    other job); the shop reservation becomes the job's. An order for an appointment needs the car checked in."""
+    from aftersales.parts.choices import ReservationSource
+    from aftersales.parts.services import release_for_reference, reserve, shop_reference
+    from aftersales.workshop.models import RepairOrder
+    from aftersales.workshop.services import repair_job_add
+
+    ro = order.repair_order
+    if ro is None and order.appointment_id is not None:
+        ro = RepairOrder.objects.filter(appointment_id=order.appointment_id).first()
+    if ro is None:
+        raise Conflict("shop_order_no_repair_order",
+                       _("The car is not checked in yet: pick this order when the repair order is open."), "status")
+    from django.utils.translation import override
+
+    lines = list(order.lines.select_related("part"))
+    names = []
+    for lang in ("zh-hans", "en"):  # a title in both languages ("… / …"): each reader sees theirs
+        with override(lang):
+            names.append(_("Accessories from the app, order %(n)s") % {"n": order.number})
+    job = repair_job_add(
+        actor=actor, order=ro, title=" / ".join(names),
+        lines=[{"kind": "part", "code": line.part.number, "description": line.name, "quantity": line.quantity,
+                "unit_price": line.unit_price} for line in lines], at=at,
+    )
+    release_for_reference(reference=shop_reference(order.pk))
+    for line in lines:
+        reserve(actor=actor, store=order.store, part=line.part, quantity=line.quantity, source=ReservationSource.JOB,
+                reference=f"job:{job.pk}")
+    order.repair_order, order.repair_job = ro, job
+    order.save(update_fields=["repair_order", "repair_job"])
+
+
+def _cancel(order: ShopOrder, *, actor: Any, reason: str, at: dt.datetime) -> None:
+    from aftersales.parts.services import release_for_reference, shop_reference
+
+    release_for_reference(reference=shop_reference(order.pk))
+    if order.repair_job_id:
+        release_for_reference(reference=f"job:{order.repair_job_id}")
+    if order.invoice_id is not None:
+        _refund_and_credit(order, actor=actor, reason=reason, at=at)
+    before = order.status
+    order.status, order.updated_at, order.cancel_reason = Status.CANCELLED, at, reason[:300]
+    order.save(update_fields=["status", "updated_at", "cancel_reason"])
+    audit.record(actor=actor, obj=order, action="shop_order.cancelled", store_id=order.store_id,
+                 customer_id=order.customer_id, changes={"status": [before, Status.CANCELLED]}, reason=reason, at=at)
+
+
+def _refund_and_credit(order: ShopOrder, *, actor: Any, reason: str, at: dt.datetime) -> None:
+    """Every payment of the sale invoice back through the existing refund paths, then a credit note for the total
+    (so the invoice closes as credited). The owner's own cancel has nothing paid: only the credit note."""
+    from aftersales.billing.models import Invoice, Payment
+    from aftersales.billing.services import credit_note_issue, online_refund_start, refund_record
+
+    invoice = Invoice.objects.get(pk=int(order.invoice_id or 0))
+    for payment in Payment.objects.filter(invoice=invoice, refunded_amount__lt=F("amount")).order_by("id"):
+        key = f"shop-{order.pk}-{payment.pk}"
+        if payment.method == "online":
+            online_refund_start(actor=actor, payment=payment, amount=payment.refundable, reason=reason,
+                                idempotency_key=key, at=at)
+        else:
+            refund_record(actor=actor, payment=payment, amount=payment.refundable, reason=reason, idempotency_key=key, at=at)
+    invoice.refresh_from_db()
+    left = q(invoice.total - invoice.credited_amount)
+    if left > 0:
+        if actor is None:  # the owner's own cancel of an unpaid order: the credit is the store's document
+            _credit_unpaid(invoice, left=left, reason=reason, at=at)
+        else:
+            credit_note_issue(actor=actor, invoice=invoice, amount=left, reason=reason, at=at)
+
+
+def _credit_unpaid(invoice: Any, *, left: Decimal, reason: str, at: dt.datetime) -> None:
+    from aftersales.billing.services import sale_invoice_credit
+
+    sale_invoice_credit(invoice=invoice, amount=left, reason=reason, at=at)
+
+
+def cart_get(session: Any) -> dict[str, Any]:
+    cart = session.get(CART_KEY) or {}
+    return {"store": cart.get("store"), "items": dict(cart.get("items") or {})}
+
+
+def cart_save(session: Any, store_id: int | None, items: dict[str, int]) -> None:
+    session[CART_KEY] = {"store": store_id, "items": {k: v for k, v in items.items() if v > 0}}
+
+
+def cart_add(session: Any, store: Any, part_id: Any, quantity: Any) -> dict[str, Any]:
+    """Add to the session cart (one store per cart: another store's items empty it first); bad quantity named."""
+    item = item_get(store, part_id)
+    problems = Problems()
+    qty = _quantity(quantity, "quantity", problems)
+    problems.raise_if_any()
+    assert qty is not None
+    cart = cart_get(session)
+    items = cart["items"] if cart["store"] == store.pk else {}
+    key = str(item.part.pk)
+    items[key] = min(int(items.get(key) or 0) + qty, MAX_QTY)
+    if len(items) > MAX_LINES:
+        raise ValidationFailed("too_many_items", _("At most %(n)s different items in one order.") % {"n": MAX_LINES}, "quantity")
+    cart_save(session, store.pk, items)
+    return cart_get(session)
