@@ -1,7 +1,8 @@
 """Demo damage assessments at the Guangzhou store (`make run` shows them on /assessments/ and the cockpit):
 
-- two approved last week, photos with the damage outlined, an insurer's approved amount; one Chinese-speaking owner
-  approved their share, one English-speaking owner has not decided yet (their link shows the English page);
+- two approved last week, photos with the damage outlined, an insurer (named in both languages) and its approved
+  amount; one owner approved their share, the other has not decided yet (an English-speaking owner's when the demo
+  has one; the link and the report come in either language with ?lang=);
 - one being assessed this morning, with the standard angles taken and findings listed (the desk to try).
 
 Written through the services, with the times of the story, so the figures (time vs baseline) show something."""
@@ -40,7 +41,6 @@ def demo_photo(seed: int, angle: str) -> bytes:
 
 
 def load(builder: Any) -> None:
-    from aftersales.customers.models import Customer
     from aftersales.vehicles.models import Vehicle
 
     from . import services
@@ -53,20 +53,18 @@ def load(builder: Any) -> None:
             "quality_check", "ready")
     free = (Vehicle.objects.filter(owner__home_store=store).exclude(plate="").exclude(repair_orders__status__in=busy)
             .select_related("owner").order_by("-id"))
-    english = free.filter(owner__language="en").first()
     chinese = list(free.exclude(owner__language="en")[:3])
-    if english is None or len(chinese) < 2:
+    english = free.filter(owner__language="en").first() or (chinese[2] if len(chinese) > 2 else None)
+    if english is None or len(chinese) < 2:  # pragma: no cover - the demo always has these cars
         return
-    if english.owner.language != "en":  # pragma: no cover - the demo always has English-speaking owners
-        Customer.objects.filter(pk=english.owner_id).update(language="en")
     stories = [
-        # (car, days ago, minutes taken, findings, insurer, approved amount, the owner decides)
+        # (car, days ago, minutes taken, findings, insurer, the owner's excess, the owner decides)
         (chinese[0], 6, 21, [("front_bumper", "dent", "severe", ""), ("headlamp_r", "crack", "moderate", "灯罩裂纹")],
-         ("中国人保财险 / PICC P&C", "PDAA202644010000123", "RC2026120001", "陈定损"), Decimal("1500"), True),
+         ("中国人保财险 / PICC P&C", "PDAA202644010000123", "RC2026120001", "陈定损"), Decimal("300"), True),
         (english, 3, 26, [("door_fl", "scratch", "light", ""), ("wing_fl", "dent", "moderate", "dent 8 cm")],
-         ("平安产险 / Ping An P&C", "PA-11-2026-778812", "CLM-55031", "Liu Yang"), Decimal("600"), False),
+         ("平安产险 / Ping An P&C", "PA-11-2026-778812", "CLM-55031", "Liu Yang"), Decimal("500"), False),
     ]
-    for seed, (car, days, minutes, findings, (insurer, policy, claim, their_assessor), approved, decides) in enumerate(stories):
+    for seed, (car, days, minutes, findings, (insurer, policy, claim, their_assessor), excess, decides) in enumerate(stories):
         start = now - dt.timedelta(days=days, hours=2)
         a = services.assessment_open(actor=advisor, store=store, vehicle=car, at=start)
         for n, angle in enumerate([*STANDARD_ANGLES, "close_up"]):
@@ -81,9 +79,11 @@ def load(builder: Any) -> None:
         for n, (panel, damage, severity, note) in enumerate(findings):
             services.finding_add(actor=advisor, assessment=a, panel=panel, damage_type=damage, severity=severity, note=note,
                                  at=start + dt.timedelta(minutes=13 + n))
-        services.insurance_save(actor=advisor, assessment=a, insurer=insurer, policy_number=policy, claim_number=claim,
-                                insurer_assessor=their_assessor, insurer_approved=str(approved))
         a = services.assessment_approve(actor=advisor, assessment=a, at=start + dt.timedelta(minutes=minutes))
+        # the insurer approves most of the estimate (the owner pays the excess)
+        services.insurance_save(actor=advisor, assessment=a, insurer=insurer, policy_number=policy, claim_number=claim,
+                                insurer_assessor=their_assessor, insurer_approved=str(max(a.total - excess, Decimal("0"))))
+        a.refresh_from_db()
         services.report_send(actor=advisor, assessment=a, at=start + dt.timedelta(minutes=minutes + 2))
         if decides:
             services.share_decide(assessment=a, decision="approved", signer_name=car.owner.name, agree=True,
