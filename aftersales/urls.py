@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from .api import api
 from .appointments.urls import public_urlpatterns as appointments_public
+from .assessments.urls import public_urlpatterns as assessments_public
 from .portal.urls import public_urlpatterns as portal_public
 from .portal.urls import shop_staff_urlpatterns as portal_shop
 from .portal.urls import staff_urlpatterns as portal_staff
@@ -34,6 +35,7 @@ urlpatterns = [
     path("inspections/", include("aftersales.inspections.urls")),
     path("rescue/", include("aftersales.rescue.urls")),
     path("assessments/", include("aftersales.assessments.urls")),
+    path("", include(assessments_public)),  # da/<token>/: the owner's assessment, share and photos
     path("workshop/", include("aftersales.workshop.urls")),
     path("people/", include("aftersales.people.urls")),
     path("", include("aftersales.people.public_urls")),  # kiosk/ (rating terminal), rate/<token>/ (phone)

@@ -97,3 +97,99 @@ def test_photos_to_suggestions_to_approved_repair_order(live_server, shop, brows
     desk.goto(f"{base}/assessments/?status=approved")
     desk.wait_for_selector("[data-testid=time-figure]")
     _shot(desk, "list")
+
+
+def test_outline_report_and_the_owners_share_on_a_phone(live_server, shop, browser_page, tmp_path, settings):  # noqa: F811
+    """The assessor outlines the damage on a photo (a drag), approves and sends the report; the owner, on a 390 px
+    phone behind the signed link, sees the insurer's part and their share and approves it; the order shows it. The
+    owner's guided capture page takes the next angle in order. The rule table picks an operation and a part."""
+    from aftersales.assessments import services
+    from aftersales.estimates.models import LabourOperation
+
+    s = shop
+    base = live_server.url
+    settings.AFTERSALES_PUBLIC_URL = base
+    desk = browser_page
+    desk.set_viewport_size(DESK)
+    desk.on("dialog", lambda d: d.accept())
+    a = services.assessment_open(actor=s.assessor, handover=s.handover)
+    photo = a.photos.get()
+    services.finding_add(actor=s.assessor, assessment=a, panel="front_bumper", damage_type="dent", severity="severe")
+    services.insurance_save(actor=s.assessor, assessment=a, insurer="中国人保财险 / PICC P&C", insurer_approved="1000")
+    _login(desk, base, s.assessor)
+    desk.goto(f"{base}/assessments/{a.pk}/")
+    desk.click(f"[data-testid=outline-{photo.pk}]")
+    editor = desk.locator("[data-outline-editor]")
+    editor.wait_for()
+    desk.wait_for_function("() => document.querySelector('[data-outline-editor] img').complete")
+    box = editor.bounding_box()
+    desk.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    desk.mouse.down()
+    desk.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.6, steps=5)
+    desk.mouse.up()
+    _shot(desk, "outline-editor")
+    desk.click("[data-testid=save-outline]")
+    desk.wait_for_selector("[data-testid=outline-box]")
+    photo.refresh_from_db()
+    (shape,) = photo.outlines
+    assert abs(shape["x"] - 0.2) < 0.05 and abs(shape["w"] - 0.3) < 0.05, shape
+    desk.click("[data-testid=approve]")
+    desk.wait_for_url(f"{base}/orders/**")
+    desk.goto(f"{base}/assessments/{a.pk}/")
+    desk.click("[data-testid=send-report]")
+    desk.wait_for_selector("[data-testid=owner-url]")
+    _shot(desk, "desk-report")
+    pdf = desk.request.get(f"{base}/assessments/{a.pk}/report.pdf?lang=en")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    owner_url = desk.get_attribute("[data-testid=owner-url]", "href")
+
+    # the owner on a phone: the insurer's part, their share, approve
+    owner_ctx = desk.context.browser.new_context(viewport=PHONE, locale="zh-CN")
+    owner = owner_ctx.new_page()
+    owner.set_default_timeout(15_000)
+    owner.goto(owner_url)
+    owner.wait_for_selector("[data-testid=owner-share]")
+    assert owner.evaluate("document.documentElement.scrollWidth") <= 390
+    assert owner.locator("[data-testid=outline-box]").count() == 1
+    _shot(owner, "owner-share-phone")
+    owner.click("[data-testid=share-approve]")  # the box not ticked: refused, named
+    owner.wait_for_selector("text=请勾选以确认您的自付部分")
+    owner.check("[data-testid=share-agree]")
+    owner.click("[data-testid=share-approve]")
+    owner.wait_for_selector("[data-testid=share-decided]")
+    _shot(owner, "owner-share-approved-phone")
+    a.refresh_from_db()
+    assert a.share_decision == "approved" and a.share_amount == a.owner_part
+    desk.goto(f"{base}/orders/{a.order_id}/")
+    desk.wait_for_selector("[data-testid=order-assessment] .chip.ok")
+    _shot(desk, "order-share")
+
+    # the owner's guided capture for a new assessment (another car accident, opened by plate)
+    b = services.assessment_open(actor=s.assessor, store=s.store, vehicle=s.vehicle)
+    owner.goto(f"{base}/da/{services.owner_token(b)}/photos/")
+    owner.wait_for_selector("[data-testid=next-angle][data-angle=front]")
+    path = tmp_path / "front.jpg"
+    path.write_bytes(jpeg(3))
+    with owner.expect_navigation():
+        owner.set_input_files("[data-testid=next-photo]", str(path))
+    owner.wait_for_selector("[data-testid=next-angle][data-angle=front_right]")
+    assert owner.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(owner, "owner-capture-phone")
+    owner_ctx.close()
+
+    # the rule table: an operation and a part from the pickers
+    op = LabourOperation.objects.create(group=s.world.group, code="BP-010", name_zh="前保险杠拆装", standard_hours="1.20")
+    manager_ctx = desk.context.browser.new_context(viewport=DESK, locale="zh-CN")
+    manager = manager_ctx.new_page()
+    manager.set_default_timeout(15_000)
+    _login(manager, base, s.world.manager)
+    manager.goto(f"{base}/assessments/rules/")
+    form = manager.locator("[data-testid=rule-form]")
+    form.locator("select[name=panel]").select_option("bonnet")
+    form.locator("select[name=action]").select_option("replace")
+    form.locator("[data-testid=rule-operation]").select_option(str(op.pk))
+    form.locator("[data-testid=rule-part]").fill("52119-06050")
+    form.locator("[data-testid=save-rule]").click()
+    manager.wait_for_selector("[data-testid=rule-row] >> text=BP-010")
+    _shot(manager, "rules-pickers")
+    manager_ctx.close()

@@ -104,3 +104,10 @@ class ProposerKind(models.TextChoices):
     MARKS = "marks", pgettext_lazy("damage", "Suggest from the damage marked at reception (rules, not a model)")
     ONNX = "onnx", pgettext_lazy("damage", "Image model on this server (ONNX file)")
     HTTP = "http", pgettext_lazy("damage", "Vendor service (HTTPS)")
+
+
+class ShareDecision(models.TextChoices):
+    """The owner's answer to their share (the estimate less what the insurer approves), behind the signed link."""
+
+    APPROVED = "approved", pgettext_lazy("customer share", "Approved")
+    DECLINED = "declined", pgettext_lazy("customer share", "Declined")

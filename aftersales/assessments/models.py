@@ -21,6 +21,7 @@ from .choices import (
     PhotoSource,
     ProposerKind,
     Severity,
+    ShareDecision,
 )
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -99,6 +100,12 @@ class Assessment(models.Model):
     insurer_assessor = models.CharField(_("insurer's assessor"), max_length=60, blank=True)
     insurer_approved = models.DecimalField(_("amount the insurer approves"), null=True, blank=True, **MONEY)
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # the owner's answer to their share, behind the signed link (the report PDF goes with it)
+    report_sent_at = models.DateTimeField(_("report sent at"), null=True, blank=True)
+    share_decision = models.CharField(_("customer's decision on their share"), max_length=10, choices=ShareDecision.choices, blank=True)
+    share_amount = models.DecimalField(_("customer's share decided on"), null=True, blank=True, **MONEY)
+    share_decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    share_signer = models.CharField(_("signed by"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("damage assessment")
@@ -116,6 +123,16 @@ class Assessment(models.Model):
             return None
         return max(self.total - self.insurer_approved, Decimal("0"))
 
+    @property
+    def insurer_part(self) -> Decimal:
+        """What the insurer pays of the estimate (never more than the estimate)."""
+        return min(self.insurer_approved or Decimal("0"), self.total)
+
+    @property
+    def owner_part(self) -> Decimal:
+        """The owner's share: the whole estimate when no insurer approves an amount."""
+        return self.total - self.insurer_part
+
 
 def _photo_path(instance: AssessmentPhoto, filename: str) -> str:
     return f"assessments/{instance.assessment_id}/{filename}"
@@ -131,6 +148,8 @@ class AssessmentPhoto(models.Model):
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
+    # the damaged areas the assessor marked on the photo: [{"x", "y", "w", "h"}] as fractions of the width and height
+    outlines = models.JSONField(_("outlines"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("assessment photo")

@@ -4,6 +4,7 @@ the rule table, and the figures (assessment time against the store's baseline; h
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
@@ -74,3 +75,39 @@ def assessment_figures(user: Any, store: Any, start: dt.date, end: dt.date) -> d
         "suggested": reviewed["total"], "accepted": reviewed["accepted"], "changed": reviewed["changed"],
         "rejected": reviewed["rejected"], "added_by_assessor": added,
     }
+
+
+def with_boxes(photos: list[Any]) -> list[Any]:
+    """Each photo with ``boxes``: its outlined areas in per cent of the photo, for the SVG drawn over it."""
+    for p in photos:
+        p.boxes = [{k: round(float(s[k]) * 100, 2) for k in ("x", "y", "w", "h")} for s in (p.outlines or [])]
+        p.outlines_json = json.dumps(p.outlines or [])
+    return photos
+
+
+def parts_for_picker(user: Any) -> QuerySet[Any]:
+    """The group's active catalogue parts for the rule table's part picker (a datalist by number)."""
+    from aftersales.parts.models import Part
+
+    return Part.objects.filter(group_id=user.dealer_group_id, is_active=True).order_by("number").only(
+        "pk", "number", "name_zh", "name_en")[:2000]
+
+
+def assessment_of_order(user: Any, order: Any) -> Assessment | None:
+    """The approved assessment an order came from (if any), for the order page."""
+    if not user.has_perm("assessments.view_assessment"):
+        return None
+    return (restrict_to_stores(Assessment.objects.all(), user).filter(order=order, status=AssessmentStatus.APPROVED)
+            .order_by("-approved_at").first())
+
+
+def owner_assessments(customer: Any, *, vehicle: Any = None, rescue_case: Any = None) -> list[dict[str, Any]]:
+    """The owner's own assessments (of one car or one rescue case), each with its signed link, for the owner app."""
+    from .services import owner_token
+
+    qs = Assessment.objects.filter(customer=customer).exclude(status=AssessmentStatus.CANCELLED)
+    if vehicle is not None:
+        qs = qs.filter(vehicle=vehicle)
+    if rescue_case is not None:
+        qs = qs.filter(rescue_case=rescue_case)
+    return [{"a": a, "token": owner_token(a)} for a in qs.order_by("-created_at")[:10]]

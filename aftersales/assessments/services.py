@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from aftersales.common import audit
 from aftersales.common.db import service_atomic
-from aftersales.common.errors import Conflict, DomainError, IllegalTransition, ValidationFailed
+from aftersales.common.errors import Conflict, DomainError, IllegalTransition, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
+from aftersales.common.readtime import coded
 from aftersales.common.transitions import allowed
 from aftersales.common.uploads import check_image
+from aftersales.common.validators import choice_value, decimal_value, text_value
 
 from . import proposers
 from .choices import (
@@ -36,6 +42,7 @@ from .choices import (
     PhotoSource,
     ProposerKind,
     Severity,
+    ShareDecision,
 )
 from .models import Assessment, AssessmentPhoto, AssessmentSettings, DamageRule, Finding
 
@@ -46,48 +53,16 @@ GLASS_AND_LAMPS = {Panel.WINDSCREEN, Panel.REAR_WINDOW, Panel.HEADLAMP_LEFT, Pan
                    Panel.TAILLAMP_RIGHT, Panel.MIRROR_LEFT, Panel.MIRROR_RIGHT}
 
 
-class Problems:
-    """Every bad field at once, then one ValidationFailed naming them all."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def add(self, code: str, message: Any, field: str) -> None:
-        self.items.append({"code": code, "message": str(message), "field": field})
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            raise ValidationFailed(first["code"], first["message"], first["field"], errors=self.items)
-
-
 def _choice(value: Any, choices: Any, field: str, problems: Problems) -> str:
-    value = "" if value is None else str(value)
-    if value not in choices.values:
-        problems.add("invalid_choice", _("Pick one of the offered choices."), field)
-        return ""
-    return value
+    return choice_value(value, choices, field, problems)
 
 
 def _text(value: Any, field: str, limit: int, problems: Problems) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        problems.add("too_long", _("At most %(n)s characters.") % {"n": limit}, field)
-        return ""
-    return text
+    return text_value(value, field, limit, problems)
 
 
 def _decimal(value: Any, field: str, problems: Problems, *, lo: Decimal, hi: Decimal) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        number = Decimal("NaN")
-    if not number.is_finite() or not lo <= number <= hi:
-        problems.add("number_range", _("Enter a number between %(lo)s and %(hi)s.") % {"lo": lo, "hi": hi}, field)
-        return None
-    return number.quantize(H)
+    return decimal_value(value, field, problems, lo=lo, hi=hi, places=H)
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
@@ -156,6 +131,21 @@ def rule_save(*, actor: Any, store: Any, panel: Any, damage_type: Any, severity:
     action = _choice(action, Action, "action", problems)
     hours_value = _decimal(hours, "hours", problems, lo=Decimal("0"), hi=Decimal("99"))
     qty = _decimal(quantity, "quantity", problems, lo=Decimal("0.01"), hi=Decimal("999"))
+    if operation is not None and not hasattr(operation, "group_id"):  # picked by id on the rules page
+        from aftersales.estimates.models import LabourOperation
+
+        picked = str(operation).strip()
+        operation = LabourOperation.objects.filter(group_id=store.group_id, is_active=True, pk=int(picked)).first() \
+            if picked.isdigit() and len(picked) < 10 else None
+        if operation is None and picked:
+            problems.add("operation_not_found", _("No such operation in the labour guide."), "operation")
+    if part is not None and not hasattr(part, "group_id"):  # picked by its number on the rules page
+        from aftersales.parts.models import Part
+
+        number = str(part).split(" · ")[0].strip()
+        part = Part.objects.filter(group_id=store.group_id, number__iexact=number).first() if number else None
+        if part is None and number:
+            problems.add("part_not_found", _("No such part in the catalogue."), "part")
     if operation is not None and operation.group_id != store.group_id:
         problems.add("operation_not_found", _("No such operation in the labour guide."), "operation")
     if part is not None and part.group_id != store.group_id:
@@ -183,7 +173,7 @@ def settings_save(*, actor: Any, store: Any, baseline_minutes: Any, proposer: An
     require_store(actor, store.pk)
     problems = Problems()
     baseline = _decimal(baseline_minutes, "baseline_minutes", problems, lo=Decimal("1"), hi=Decimal("1440"))
-    if baseline is None and not problems.items:
+    if baseline is None and not problems:
         problems.add("required", _("Enter the baseline in minutes."), "baseline_minutes")
     kind = _choice(proposer, ProposerKind, "proposer", problems)
     model_path = _text(model_path, "model_path", 300, problems)
@@ -553,3 +543,155 @@ def error_fields(exc: DomainError) -> dict[str, str]:
     errors = {str(e["field"]): str(e["message"]) for e in exc.extra.get("errors", [])}
     errors.setdefault(str(exc.field or "general"), str(exc.message))
     return errors
+
+
+# ---- outlines drawn on a photo ------------------------------------------------------------------------------------
+MAX_OUTLINES = 12
+
+
+def _clean_outlines(shapes: Any, problems: Problems) -> list[dict[str, float]]:
+    """Rectangles as fractions of the photo ({x, y, w, h}, each in 0…1, inside the photo, not empty)."""
+    if isinstance(shapes, str):
+        try:
+            shapes = json.loads(shapes or "[]")
+        except ValueError:
+            shapes = None
+    if not isinstance(shapes, list) or len(shapes) > MAX_OUTLINES:
+        problems.add("outline_invalid", _("Draw at most %(n)s areas on a photo.") % {"n": MAX_OUTLINES}, "outlines")
+        return []
+    out = []
+    for shape in shapes:
+        try:
+            x, y, w, h = (float(shape[k]) for k in ("x", "y", "w", "h"))
+        except (TypeError, KeyError, ValueError):
+            problems.add("outline_invalid", _("An area drawn on the photo could not be read; draw it again."), "outlines")
+            return []
+        if not all(math.isfinite(v) for v in (x, y, w, h)) or min(x, y) < 0 or w < 0.01 or h < 0.01 \
+                or x + w > 1.0001 or y + h > 1.0001:
+            problems.add("outline_invalid", _("An area drawn on the photo lies outside it; draw it again."), "outlines")
+            return []
+        out.append({"x": round(x, 4), "y": round(y, 4), "w": round(w, 4), "h": round(h, 4)})
+    return out
+
+
+def photo_outline_save(*, actor: Any, photo: AssessmentPhoto, shapes: Any, at: dt.datetime | None = None) -> AssessmentPhoto:
+    """The assessor marks the damaged areas on a photo (replacing what was drawn before); shown on the desk, to the
+    owner and in the report."""
+    require(actor, "assessments.change_assessment")
+    require_store(actor, photo.assessment.store_id)
+    problems = Problems()
+    outlines = _clean_outlines(shapes, problems)
+    problems.raise_if_any()
+    with service_atomic():
+        locked = _locked(photo.assessment)
+        _editable(locked)
+        before = len(photo.outlines or [])
+        AssessmentPhoto.objects.filter(pk=photo.pk).update(outlines=outlines)
+        photo.outlines = outlines
+        _audit(actor, locked, "assessment.outline", {"outlines": [before, len(outlines)]}, _now(at))
+    return photo
+
+
+# ---- the owner: signed link, report, their share, their photos ------------------------------------------------------
+OWNER_SALT = "assessments.owner"
+OWNER_LINK_DAYS = 60
+
+
+def owner_token(a: Assessment) -> str:
+    return signing.dumps({"a": a.pk}, salt=OWNER_SALT, compress=True)
+
+
+def owner_url(a: Assessment) -> str:
+    return f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}{reverse('assessment_owner:page', args=[owner_token(a)])}"
+
+
+def assessment_from_token(token: str) -> Assessment | None:
+    """The assessment behind an owner's link (None for a bad or expired link)."""
+    try:
+        data = signing.loads(token, salt=OWNER_SALT, max_age=dt.timedelta(days=OWNER_LINK_DAYS))
+    except signing.BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("a"), int):
+        return None
+    return (Assessment.objects.select_related("store", "customer", "vehicle", "order", "approved_by")
+            .exclude(status=AssessmentStatus.CANCELLED).filter(pk=data["a"]).first())
+
+
+def report_send(*, actor: Any, assessment: Assessment, at: dt.datetime | None = None) -> Assessment:
+    """Send the owner the signed link to the report and their share (SMS / WeChat, in their language). Once approved;
+    sending again after the figures changed sends again, a double click does not."""
+    require(actor, "assessments.change_assessment")
+    require_store(actor, assessment.store_id)
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    at = _now(at)
+    with service_atomic():
+        locked = _locked(assessment)
+        if locked.status != AssessmentStatus.APPROVED:
+            raise Conflict("not_approved", _("Approve the assessment before sending the report."), "status")
+        variables = {**customer_variables(customer=locked.customer, store=locked.store), "plate": locked.vehicle.plate,
+                     "model": f"{locked.vehicle.make} {locked.vehicle.model}".strip(),
+                     "insurer_amount": f"{locked.insurer_part:,.2f}", "amount": f"{locked.owner_part:,.2f}",
+                     "link": owner_url(locked)}
+        message_enqueue(kind="assessment.report", store=locked.store, customer=locked.customer, variables=variables,
+                        dedup_key=f"assessment-report:{locked.pk}:{locked.total}:{locked.insurer_approved}")
+        locked.report_sent_at = at
+        locked.save(update_fields=["report_sent_at"])
+        _audit(actor, locked, "assessment.report_sent", {"report_sent_at": [None, at.isoformat()]}, at)
+    return locked
+
+
+def share_decide(*, assessment: Assessment, decision: Any, signer_name: Any, agree: Any = False,
+                 at: dt.datetime | None = None, ip: str | None = None) -> Assessment:
+    """The owner approves or declines their share behind the signed link (no login: the link is the key). Recorded
+    with the time and the name; the repair order shows it (and its audit trail has it)."""
+    problems = Problems()
+    choice = _choice(decision, ShareDecision, "decision", problems)
+    name = _text(signer_name, "signer_name", 60, problems)
+    if not name and not problems.has("signer_name"):
+        problems.add("required", _("Write your name."), "signer_name")
+    if choice == ShareDecision.APPROVED and not agree:
+        problems.add("required", _("Tick the box to approve your share."), "agree")
+    problems.raise_if_any()
+    at = _now(at)
+    with service_atomic():
+        locked = _locked(assessment)
+        if locked.status != AssessmentStatus.APPROVED or locked.order_id is None:
+            raise Conflict("not_approved", _("The assessment is not ready for your decision yet."), "status")
+        if locked.share_decision and locked.share_amount == locked.owner_part:
+            raise Conflict("already_decided", _("Your decision is already recorded."), "decision")
+        locked.share_decision, locked.share_amount, locked.share_decided_at, locked.share_signer = (
+            choice, locked.owner_part, at, name)
+        locked.save(update_fields=["share_decision", "share_amount", "share_decided_at", "share_signer"])
+        changes = {"share_decision": [None, choice], "share_amount": [None, str(locked.owner_part)]}
+        _audit(None, locked, "assessment.share_decided", changes, at, reason=coded(
+            gettext_noop("Customer's share %(amount)s (%(signer)s)"), amount=str(locked.owner_part), signer=name))
+        order = locked.order
+        assert order is not None  # checked above
+        audit.record(actor=None, obj=order, action="repair_order.customer_share", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes=changes, at=at, reason=coded(
+                         gettext_noop("Assessment %(n)s: customer's share %(amount)s"), n=locked.number,
+                         amount=str(locked.owner_part)))
+    return locked
+
+
+OWNER_MAX_PHOTOS = 30
+
+
+def owner_photo_add(*, assessment: Assessment, content: bytes, angle: Any = Angle.CLOSE_UP,
+                    at: dt.datetime | None = None) -> AssessmentPhoto:
+    """A photo the owner takes on the guided capture page behind the signed link: images only, stored upright
+    without metadata, while the assessment is open."""
+    problems = Problems()
+    angle = _choice(angle, Angle, "angle", problems)
+    problems.raise_if_any()
+    image = check_image(content, field="photo")
+    at = _now(at)
+    with service_atomic():
+        locked = _locked(assessment)
+        _editable(locked)
+        if AssessmentPhoto.objects.filter(assessment=locked, source=PhotoSource.OWNER).count() >= OWNER_MAX_PHOTOS:
+            raise ValidationFailed("too_many", _("At most %(n)s photos per assessment.") % {"n": OWNER_MAX_PHOTOS}, "photo")
+        photo = _store_photo(locked, image, angle=angle, source=PhotoSource.OWNER, actor=None, at=at)
+        _audit(None, locked, "assessment.owner_photo", {"photo": [None, photo.image.name]}, at)
+    return photo

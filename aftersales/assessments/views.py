@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.common.errors import DomainError, Forbidden
 from aftersales.common.views import found, store_from_request
+from aftersales.estimates.selectors import operations_for
 
 from . import selectors, services
 from .choices import STANDARD_ANGLES, Action, Angle, AssessmentStatus, DamageType, Panel, ProposerKind, Severity
@@ -132,7 +133,7 @@ def desk(request: HttpRequest, pk: int) -> HttpResponse:
     selected = request.GET.get("panel", "")
     if selected not in Panel.values:
         selected = ""
-    photos = list(a.photos.all())
+    photos = selectors.with_boxes(list(a.photos.all()))
     taken = {p.angle for p in photos}
     now = timezone.now()
     running = None
@@ -149,8 +150,25 @@ def desk(request: HttpRequest, pk: int) -> HttpResponse:
         "can_approve": a.status == AssessmentStatus.DRAFT and request.user.has_perm("assessments.approve_assessment"),
         "running": running, "bars": time_bars(a.minutes if a.minutes is not None else running, a.baseline_minutes),
         "proposer": ProposerKind(conf.proposer).label, "proposer_kind": conf.proposer,
-        "errors": {},
+        "errors": {}, "owner_url": services.owner_url(a) if a.status == AssessmentStatus.APPROVED else "",
+        "outline_photo": _outline_photo(photos, request.GET.get("outline")),
     })
+
+
+def _outline_photo(photos: list[Any], asked: Any) -> Any:
+    return next((p for p in photos if str(p.pk) == str(asked or "")), None)
+
+
+@login_required
+@permission_required("assessments.view_assessment", raise_exception=True)
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report for staff, in the customer's language unless another is asked for (?lang=en / zh-hans)."""
+    from .report import assessment_pdf, report_language
+
+    a = found(selectors.assessment_get, request.user, pk)
+    response = HttpResponse(assessment_pdf(a, report_language(a, request.GET.get("lang"))), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{a.number}.pdf"'
+    return response
 
 
 @login_required
@@ -188,6 +206,12 @@ def desk_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     a = found(selectors.assessment_get, user, pk)
     post = request.POST
 
+    def photo() -> Any:
+        found_photo = a.photos.filter(pk=_int(post.get("photo"))).first()
+        if found_photo is None:
+            raise Http404
+        return found_photo
+
     def finding() -> Any:
         f = found(selectors.finding_get, user, _int(post.get("finding")))
         if f.assessment_id != a.pk:
@@ -211,6 +235,9 @@ def desk_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             claim_number=post.get("claim_number"), insurer_assessor=post.get("insurer_assessor"),
             insurer_approved=post.get("insurer_approved"), note=post.get("note")), _("Insurance details saved.")),
         "approve": (lambda: services.assessment_approve(actor=user, assessment=a), ""),
+        "outline": (lambda: services.photo_outline_save(actor=user, photo=photo(), shapes=post.get("outlines", "")),
+                    _("Outline saved.")),
+        "send": (lambda: services.report_send(actor=user, assessment=a), _("The report and the link are on their way to the owner.")),
         "cancel": (lambda: services.assessment_cancel(actor=user, assessment=a, reason=post.get("reason", "")),
                    _("Assessment cancelled.")),
     }
@@ -247,7 +274,10 @@ def rules(request: HttpRequest) -> HttpResponse:
                 else:
                     services.rule_save(actor=user, store=store, panel=request.POST.get("panel"),
                                        damage_type=request.POST.get("damage_type"), severity=request.POST.get("severity"),
-                                       action=request.POST.get("action"), hours=request.POST.get("hours"))
+                                       action=request.POST.get("action"), hours=request.POST.get("hours"),
+                                       operation=request.POST.get("operation") or None,
+                                       part=request.POST.get("part") or None,
+                                       quantity=request.POST.get("quantity") or None)
                 messages.success(request, _("Saved."))
         except Forbidden as exc:
             raise PermissionDenied(str(exc.message)) from exc
@@ -258,4 +288,7 @@ def rules(request: HttpRequest) -> HttpResponse:
         "store": store, "rules": selectors.rules_of(user, store), "conf": services.settings_for(store),
         "panels": Panel.choices, "damage_types": DamageType.choices, "severities": Severity.choices,
         "actions": Action.choices, "proposers": ProposerKind.choices,
+        "operations": list(operations_for(user)) if user.has_perm("assessments.change_damagerule") else [],
+        "parts": list(selectors.parts_for_picker(user)) if user.has_perm("assessments.change_damagerule") else [],
     })
+

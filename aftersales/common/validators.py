@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .errors import ValidationFailed
+from .errors import Problems, ValidationFailed
 
 # ---- VIN (ISO 3779 / GB 16735): 17 characters, no I, O or Q, check digit at position 9 -----------------
 VIN_TRANSLITERATION = {
@@ -175,3 +177,41 @@ def parse_date(value: str | dt.date | None, field: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
         raise ValidationFailed("date_format", _("Enter a date as YYYY-MM-DD."), field) from exc
+
+
+# ---- form values collected with common.errors.Problems (every bad field at once) ------------------------------------
+def choice_value(value: Any, choices: Any, field: str, problems: Problems, *, blank: bool = False) -> str:
+    """``value`` as one of ``choices`` (a TextChoices class); otherwise "" and an ``invalid_choice`` problem on
+    ``field``. ``blank=True`` lets an empty value through as ""."""
+    text = "" if value is None else str(value)
+    if text == "" and blank:
+        return ""
+    if text not in choices.values:
+        problems.add("invalid_choice", _("Pick one of the offered choices."), field)
+        return ""
+    return text
+
+
+def text_value(value: Any, field: str, limit: int, problems: Problems) -> str:
+    """Stripped text of at most ``limit`` characters; otherwise "" and a ``too_long`` problem on ``field``."""
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit:
+        problems.add("too_long", _("At most %(n)s characters.") % {"n": limit}, field)
+        return ""
+    return text
+
+
+def decimal_value(value: Any, field: str, problems: Problems, *, lo: Decimal, hi: Decimal,
+                  places: Decimal = Decimal("0.01")) -> Decimal | None:
+    """A number in [lo, hi] rounded to ``places`` ("1,200.5" reads as 1200.50); None when empty; otherwise None and
+    a ``number_range`` problem on ``field``."""
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite() or not lo <= number <= hi:
+        problems.add("number_range", _("Enter a number between %(lo)s and %(hi)s.") % {"lo": lo, "hi": hi}, field)
+        return None
+    return number.quantize(places)

@@ -580,6 +580,9 @@ class _Builder:
         from aftersales.people.demo import load as load_people_demo
 
         load_people_demo(self)
+        from aftersales.assessments.demo import load as load_assessments_demo
+
+        load_assessments_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

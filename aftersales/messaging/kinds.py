@@ -70,6 +70,9 @@ KINDS: dict[str, MessageKind] = {
               link="https://example.invalid/app/rescue/1/", text=("{{ greeting }}，{{ store_name }}救援车已出发，救援人员{{ crew_name }}，预计 {{ eta }} 到达您的{{ plate }}所在位置。实时查看：{{ link }}", "{{ greeting }}, {{ store_name }} rescue ({{ crew_name }}) is on the way to {{ plate }}, ETA {{ eta }}. Live: {{ link }}")),
         _kind("rescue.eta_slipped", _("Rescue: arrival later than promised"), Purpose.SERVICE, VEHICLE, eta="10:40", minutes="10",
               link="https://example.invalid/app/rescue/1/", text=("{{ greeting }}，抱歉，{{ store_name }}救援车将晚到约 {{ minutes }} 分钟，现预计 {{ eta }} 到达。实时查看：{{ link }}", "{{ greeting }}, sorry: {{ store_name }} rescue will be about {{ minutes }} min later than promised, now arriving about {{ eta }}. Follow it live: {{ link }}")),
+        # damage assessment (aftersales/assessments): the report and the owner's share to approve, by a signed link
+        _kind("assessment.report", _("Damage assessment: report and share to approve"), Purpose.SERVICE, VEHICLE,
+              insurer_amount="6,800.00", amount="1,200.00", link="https://example.invalid/da/1/", text=("{{ greeting }}，您{{ plate }}的定损报告已出：保险公司承担 ¥{{ insurer_amount }}，您自付 ¥{{ amount }}。请查看并确认：{{ link }}", "{{ greeting }}, damage report for {{ plate }}: insurer pays CNY {{ insurer_amount }}, your share CNY {{ amount }}. Approve: {{ link }}")),
         _kind("feedback.received", _("Feedback received"), Purpose.SERVICE, case_no="F1024", owner_name="林晓燕", text=("{{ greeting }}，{{ store_name }}已收到您的反馈（编号 {{ case_no }}），由{{ owner_name }}负责跟进，我们会尽快与您联系。", "Dear {{ greeting }}, {{ store_name }} has received your feedback (ref. {{ case_no }}); {{ owner_name }} will follow it up and contact you soon.")),
         _kind("feedback.resolved", _("Complaint resolved"), Purpose.SERVICE, case_no="F1024", resolution="已为您免费重新做四轮定位", text=("{{ greeting }}，您的反馈（编号 {{ case_no }}）处理结果：{{ resolution }}。如有疑问请致电 {{ store_phone }}。", "Dear {{ greeting }}, about your feedback (ref. {{ case_no }}): {{ resolution }}. Questions? Call {{ store_phone }}.")),
         _kind("feedback.suggestion_answer", _("Suggestion assessed"), Purpose.SERVICE, case_no="F1024", decision="已采纳", details="下月起周六延长营业至 20:00", text=("{{ greeting }}，感谢您的建议（编号 {{ case_no }}）：{{ decision }}。{{ details }}", "Dear {{ greeting }}, thank you for your suggestion (ref. {{ case_no }}): {{ decision }}. {{ details }}")),
@@ -180,6 +183,7 @@ SUBJECTS: dict[str, Promise] = {
     "mobility.driver_on_the_way": pgettext_lazy("message subject", "Your pickup driver is on the way"),
     "rescue.dispatched": pgettext_lazy("message subject", "Rescue is on the way"),
     "rescue.eta_slipped": pgettext_lazy("message subject", "Rescue will arrive later than promised"),
+    "assessment.report": pgettext_lazy("message subject", "Your damage assessment report"),
     "feedback.received": pgettext_lazy("message subject", "We have received your feedback"),
     "feedback.resolved": pgettext_lazy("message subject", "Your complaint has been resolved"),
     "feedback.suggestion_answer": pgettext_lazy("message subject", "Our reply to your suggestion"),

@@ -57,7 +57,11 @@ def _links(owners, customer, car, n):
     from aftersales.rescue.services import case_create, owner_link
 
     rescue = case_create(actor=advisor, store=store, incident="battery", lat="22.59", lng="114.08", vehicle=car)
+    from aftersales.assessments.services import assessment_open, owner_url
+
+    assessment = assessment_open(actor=owners.world.manager, store=store, vehicle=car)
     return {
+        "/da/": owner_url(assessment),
         "/app/rescue/": owner_link(rescue),
         "/a/": customer_link(appointment), "/r/": status_url(order), "/e/": approval_url(estimate),
         "/s/": survey_link(followup_create_for_order(order=done)), "/b/": booking_link(store, car),
