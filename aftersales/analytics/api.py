@@ -2,7 +2,7 @@
 (``importers``, ``services.gross_profit_check``), posted as JSON with a staff API token.
 
 ``POST /api/analytics/gross-profit`` with ``{"rows": [{"store", "month", "new_car", "other"}], "dry_run": false}``:
-every bad row and field is named at once (400, ``errors[]`` with ``row`` and ``field`` such as ``rows.2.month``) and
+every bad row and field is named at once (422, ``errors[]`` with ``row`` and ``field`` such as ``rows.2.month``) and
 nothing is written; ``dry_run`` answers the preview without writing. A store's month posted again replaces it; the
 same values posted again change nothing (idempotent per store and month: no write, no audit row).
 """

@@ -39,7 +39,7 @@ def test_every_bad_row_and_field_is_named_and_nothing_is_written(world):
         {"store": "gz", "month": "2026-11", "new_car": 100},
         {"store": "gz", "month": "2026-11", "new_car": 200},
     ]})
-    assert r.status_code == 400, r.content
+    assert r.status_code == 422, r.content
     body = r.json()
     assert body["code"] == "import_invalid"
     assert [(e["row"], e["field"]) for e in body["errors"]] == [
@@ -71,5 +71,5 @@ def test_refused_without_the_permission_or_a_token(world):
     assert world["advisor"].request("post", URL, {"rows": [{"store": "gz", "month": "2026-11", "new_car": 1}]}).status_code == 403
     assert Api.bearer("as_nope").request("post", URL, {"rows": []}).status_code == 401
     empty = world["manager"].request("post", URL, {"rows": []})
-    assert empty.status_code == 400 and empty.json()["field"] == "rows"
+    assert empty.status_code == 422 and empty.json()["field"] == "rows"
     assert not GrossProfitMonth.objects.exists()
