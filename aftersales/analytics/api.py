@@ -79,7 +79,7 @@ def import_gross_profit(request: Any, payload: GrossProfitIn) -> Any:
                  for e in errors]
         raise ValidationFailed("import_invalid", items[0]["message"], items[0]["field"], errors=items)
     stores = {s.code: s for s in Store.objects.filter(pk__in=visible_store_ids(user))}
-    existing = {(r.store_id, r.month): r for r in GrossProfitMonth.objects.filter(
+    existing: dict[tuple[int, Any], Any] = {(r.store_id, r.month): r for r in GrossProfitMonth.objects.filter(
         store_id__in=[s.pk for s in stores.values()], month__in={r.month for r in rows})}
     out = []
     for r in rows:

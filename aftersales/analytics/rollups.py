@@ -315,7 +315,7 @@ def rollup_periods(periods: Iterable[Period], *, now: dt.datetime | None = None,
                                 if was is not None and (stored is None or _rounded(stored) != _rounded(pair)):
                                     differences.append({"store": key, "group": group_id, "kind": period.kind, "day": period.start.isoformat(),
                                                         "code": code, "stored": stored, "raw": pair})
-                        PeriodRollup.objects.update_or_create(
+                        PeriodRollup.objects.update_or_create(  # type: ignore[misc]
                             store_id=key, group_id=group_id, kind=period.kind, start=period.start,
                             defaults={"values": values, "computed_at": now})
                         written += 1
