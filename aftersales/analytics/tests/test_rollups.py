@@ -139,8 +139,16 @@ def test_the_dashboard_reads_rollups_in_a_constant_small_number_of_queries(world
     days = _days(dt.date(2026, 5, 1), NOW.date())
     rollups.rollup_days(days, now=NOW)
     rollups.rollup_periods(rollups.periods_of(days, ("month",)), now=NOW)
+    from django.core.cache import cache
+
+    from aftersales.staff.models import User
+
+    cache.clear()  # the admin's visible stores, as on their next request
+    admin = User.objects.get(pk=world["admin"].pk)
+    selectors.dashboard(user=admin, store_id=None, now=NOW)  # the user's permissions and stores, cached on them
     with CaptureQueriesContext(connection) as ctx:
-        selectors.dashboard(user=world["admin"], store_id=None, kind="month", now=NOW)
+        data = selectors.dashboard(user=admin, store_id=None, kind="month", now=NOW)
+    assert len(data["headline"][0]["stores"]) == 3 and data["as_of"] == NOW
     assert len(ctx.captured_queries) == counts[(None, "month")]
 
 
