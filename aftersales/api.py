@@ -141,6 +141,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "error", str(exc))
 
 
+from aftersales.analytics.api import router as analytics_router  # noqa: E402
 from aftersales.appointments.api import router as appointments_router  # noqa: E402
 from aftersales.assessments.api import router as assessments_router  # noqa: E402
 from aftersales.billing.api import router as billing_router  # noqa: E402
@@ -186,3 +187,4 @@ api.add_router("/estimates", estimates_router)
 api.add_router("/portal", portal_router)
 api.add_router("/telematics", telematics_router)
 api.add_router("/mobility", mobility_router)
+api.add_router("/analytics", analytics_router)

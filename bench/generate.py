@@ -511,7 +511,7 @@ def gen_customers(w: World, conn) -> str:
     cust = Copier(conn, "customers_customer", ",".join([
         "id", "group_id", "name", "title", "mobile", "mobile_digits", "email", "address", "birthday",
         "preferred_channel", "preferred_advisor_id", "home_store_id", "preferences", "notes", "points_balance",
-        "anonymised_at", "created_at", "updated_at", "language", "wechat_openid",
+        "anonymised_at", "created_at", "updated_at", "language", "wechat_openid", "reminder_frequency", "progress_frequency",
     ]))  # fmt: skip
     links = Spool("customers_customerstore", "customer_id,store_id,since")
     consents = Spool("customers_consent", "customer_id,purpose,channel,granted,at,source,recorded_by_id,note")
@@ -546,7 +546,7 @@ def gen_customers(w: World, conn) -> str:
         cust.add(
             f"{cid}\t{group}\t{name}\t{title}\t+86{digits}\t{digits}\t{email}\t{address}\t{birthday}\t"
             f"{rng.choice(channels)}\t{advisor}\t{home}\t{rng.choice(prefs)}\t\t{rng.randrange(0, 5000)}\t\\N\t"
-            f"{ts}\t{ts}\tzh-hans\t\n"
+            f"{ts}\t{ts}\tzh-hans\t\tall\tevery_step\n"
         )
         links.add(f"{cid}\t{home}\t{ts}\n")
         if w.cust_second[cid]:
@@ -762,7 +762,7 @@ def gen_orders(w: World, conn) -> str:
     # the repair-order lifecycle's NOT NULL job columns (status, is_additional, declined_reason, standard_hours,
     # required_skill, created_at) have no database default: written here
     jobs = Spool("workshop_repairjob", "id,order_id,seq,job_type,title,cause,correction,technician_id,status,is_additional,"
-                 "declined_reason,standard_hours,required_skill,created_at")
+                 "declined_reason,standard_hours,required_skill,required_certificate,created_at")
     invoices = Spool("billing_invoice", "store_id,order_id,customer_id,number,issued_at,status,subtotal,discount,"
                      "tax,total,paid_amount,paid_at,year,seq,vat_rate,authorized_total,refunded_amount,credited_amount")
     readings = Spool("vehicles_mileagereading", "vehicle_id,km,read_at,source,is_correction,note,recorded_by_id")
@@ -799,7 +799,7 @@ def gen_orders(w: World, conn) -> str:
             job_id += 1
             jt = "maintenance" if j == 0 and rnd() < 0.6 else rng.choice(job_type_table)
             title, cause, correction = rng.choice(JOBS[jt])
-            jobs.add(f"{job_id}\t{oid}\t{j + 1}\t{jt}\t{title}\t{cause}\t{correction}\t{rng.choice(techs)}\tdone\tf\t\t0\t\t"
+            jobs.add(f"{job_id}\t{oid}\t{j + 1}\t{jt}\t{title}\t{cause}\t{correction}\t{rng.choice(techs)}\tdone\tf\t\t0\t\t\t"
                      f"{date_s} 08:30:00+08\n")
             pool = tails[jt]
             for _ in range(bounds[j + 1] - bounds[j]):

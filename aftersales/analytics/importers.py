@@ -92,16 +92,23 @@ def parse(upload: Any, name: str) -> tuple[list[Row], list[dict[str, Any]]]:
             continue
         row = Row(number, str(values.get("store") or "").strip(), _month(values.get("month")), _money(values.get("new_car")),
                   _money(values.get("other")) if str(values.get("other") or "").strip() else Decimal("0.00"))
-        if not row.store_code:
-            errors.append({"line": number, "field": "store", "message": _("Give the store's code.")})
-        if row.month is None:
-            errors.append({"line": number, "field": "month", "message": _("A month is written like 2026-11.")})
-        if row.new_car is None:
-            errors.append({"line": number, "field": "new_car", "message": _("An amount in yuan, e.g. 125000.00.")})
-        if row.other is None:
-            errors.append({"line": number, "field": "other", "message": _("An amount in yuan, e.g. 125000.00.")})
+        errors += row_errors(row)
         rows.append(row)
     return rows, errors
+
+
+def row_errors(row: Row) -> list[dict[str, Any]]:
+    """The row's own bad cells (the file and the DMS API alike)."""
+    errors: list[dict[str, Any]] = []
+    if not row.store_code:
+        errors.append({"line": row.line, "field": "store", "message": _("Give the store's code.")})
+    if row.month is None:
+        errors.append({"line": row.line, "field": "month", "message": _("A month is written like 2026-11.")})
+    if row.new_car is None:
+        errors.append({"line": row.line, "field": "new_car", "message": _("An amount in yuan, e.g. 125000.00.")})
+    if row.other is None:
+        errors.append({"line": row.line, "field": "other", "message": _("An amount in yuan, e.g. 125000.00.")})
+    return errors
 
 
 def to_csv(rows: list[Row]) -> str:

@@ -557,16 +557,52 @@ def imported_gross_profit(scope: Scope) -> dict[int | None, Decimal]:
     return out
 
 
-def profit_share(scope: Scope) -> Figures:
-    """After-sales gross profit ÷ dealership gross profit (after-sales + imported new-car and other)."""
-    after = aftersales_gross_profit(scope)
-    imported = imported_gross_profit(scope)
+def imported_by_period(scope: Scope, periods: list[Period]) -> dict[Period, dict[int | None, Decimal]]:
+    """:func:`imported_gross_profit` of several periods in one query (the same sums, in the same order)."""
+    m = _models()
+    first = min(p.start for p in periods).replace(day=1)
+    last = max(p.end for p in periods)
+    rows = list(m.GrossProfitMonth.objects.filter(store_id__in=scope.store_ids, month__gte=first, month__lt=last)
+                .values_list("store_id", "month", "new_car", "other"))
+    out: dict[Period, dict[int | None, Decimal]] = {}
+    for period in periods:
+        figures: dict[int | None, Decimal] = dict.fromkeys(scope.store_ids, ZERO)
+        for store_id, month, new_car, other in rows:
+            if not period.start.replace(day=1) <= month < period.end:
+                continue
+            month_end = add_months(month, 1)
+            overlap = (min(month_end, period.end) - max(month, period.start)).days
+            figures[store_id] += (new_car + other) * (Decimal(overlap) / Decimal((month_end - month).days))
+        figures[None] = sum((v for k, v in figures.items() if k is not None), ZERO)
+        out[period] = figures
+    return out
+
+
+def gross_profit_from(scope: Scope, parts: dict[int, tuple[Decimal, Decimal, Decimal]]) -> dict[int | None, dict[str, Decimal]]:
+    """:func:`aftersales_gross_profit` from its stored parts per store (revenue, parts cost, labour hours) and each
+    store's labour cost per hour now."""
+    out: dict[int | None, dict[str, Decimal]] = {}
+    for store in scope.stores:
+        revenue, parts_cost, hours = parts.get(store.pk, (ZERO, ZERO, ZERO))
+        rate = Decimal(getattr(scope.settings.get(store.pk), "labour_cost_per_hour", Decimal("80.00")))
+        labour_cost = hours * rate
+        out[store.pk] = {"revenue": revenue, "parts_cost": parts_cost, "labour_cost": labour_cost,
+                         "gross_profit": revenue - parts_cost - labour_cost}
+    out[None] = {k: sum((v[k] for v in out.values()), ZERO) for k in ("revenue", "parts_cost", "labour_cost", "gross_profit")}
+    return out
+
+
+def share_of(after: dict[int | None, dict[str, Decimal]], imported: dict[int | None, Decimal]) -> Figures:
     out: Figures = {}
     for key, figures in after.items():
         gp = figures["gross_profit"]
-        total = gp + imported.get(key, ZERO)
-        out[key] = (gp, total) if imported.get(key, ZERO) else (gp, ZERO)  # no import: no share
+        out[key] = (gp, gp + imported.get(key, ZERO)) if imported.get(key, ZERO) else (gp, ZERO)  # no import: no share
     return out
+
+
+def profit_share(scope: Scope) -> Figures:
+    """After-sales gross profit ÷ dealership gross profit (after-sales + imported new-car and other)."""
+    return share_of(aftersales_gross_profit(scope), imported_gross_profit(scope))
 
 
 # ---- parts ---------------------------------------------------------------------------------------------------
@@ -586,6 +622,15 @@ def stale_stock_items(scope: Scope) -> QuerySet:
     return (m.StockItem.objects.filter(store_id__in=scope.store_ids, on_hand__gt=0)
             .annotate(stale=ExpressionWrapper(Q(last_movement_at__isnull=True) | Q(last_movement_at__lte=cut), output_field=BooleanField()),
                       value=_money(F("on_hand") * F("avg_cost"))))
+
+
+def stock_now(scope: Scope) -> Figures:
+    """Per store: (stock value not moved for 180 days, stock value), now: one query for both stock figures."""
+    m = _models()
+    cut = scope.now - dt.timedelta(days=STALE_STOCK_DAYS)
+    qs = m.StockItem.objects.filter(store_id__in=scope.store_ids, on_hand__gt=0)
+    value = _money(F("on_hand") * F("avg_cost"))
+    return _grouped(qs, Sum(value, filter=Q(last_movement_at__isnull=True) | Q(last_movement_at__lte=cut)), Sum(value))
 
 
 def stale_stock(scope: Scope) -> Figures:

@@ -95,6 +95,37 @@ class DailyRollup(models.Model):
         return f"{self.store_id} {self.day}"
 
 
+class PeriodRollup(models.Model):
+    """Every dashboard figure of one store (``store`` set) or one whole dealer group (``store`` empty) for one period
+    (day, week, month, quarter or year): the numerator and denominator of each KPI, the after-sales gross profit's
+    parts (revenue, parts cost, labour hours) and the store's own waiting-time baseline. Past days of additive KPIs
+    are sums of :class:`DailyRollup`; the KPIs that are not sums of days (repurchase and churn over distinct
+    customers, win-back, first-service conversion, accuracy, first-time fix, productivity, parts issued) are computed
+    for the period itself, the group's over the group's distinct customers. Kept by Celery: the current periods every
+    few minutes, the periods of the last week hourly, the last 35 days' nightly (``rollups.py``)."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("stores.DealerGroup", verbose_name=_("dealer group"), on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("period"), max_length=8)
+    start = models.DateField(_("first day"))
+    values = models.JSONField(_("figures"), default=dict)  # code -> [numerator, denominator] as decimal strings
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("period KPI rollup")
+        verbose_name_plural = _("period KPI rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "kind", "start"], condition=models.Q(store__isnull=False),
+                                    name="period_rollup_once_per_store"),
+            models.UniqueConstraint(fields=["group", "kind", "start"], condition=models.Q(store__isnull=True),
+                                    name="period_rollup_once_per_group"),
+        ]
+        indexes = [models.Index(fields=["kind", "start"], name="period_rollup_kind_start")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id or 'group'} {self.kind} {self.start}"
+
+
 class RollupReconcile(models.Model):
     """A nightly reconcile: the days recomputed from the raw tables and every figure that differed from its rollup."""
 

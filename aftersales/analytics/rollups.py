@@ -91,7 +91,10 @@ def rollup_recent(*, now: dt.datetime | None = None, days: int = RECENT_DAYS) ->
     if not stores:
         return 0
     today = _today(stores, now)
-    return rollup_days([today - dt.timedelta(days=i) for i in range(1, days + 1)], now=now, stores=stores)
+    recent = [today - dt.timedelta(days=i) for i in range(0, days + 1)]
+    written = rollup_days(recent, now=now, stores=stores)
+    rollup_periods(periods_of(recent), now=now, stores=stores)
+    return written
 
 
 def reconcile(*, now: dt.datetime | None = None, days: int = RECONCILE_DAYS) -> Any:
@@ -122,6 +125,10 @@ def reconcile(*, now: dt.datetime | None = None, days: int = RECONCILE_DAYS) -> 
                             differences.append({"store": s.pk, "day": day.isoformat(), "code": code, "stored": was, "raw": pair})
                 DailyRollup.objects.update_or_create(store=s, day=day, defaults={"values": fresh[s.pk], "computed_at": now})
         day += dt.timedelta(days=1)
+    # then the period rows of those days (and today's periods), each figure that changed reported beside the days'
+    if stores:
+        rollup_periods(periods_of([first + dt.timedelta(days=i) for i in range((today - first).days + 1)]), now=now,
+                       stores=stores, differences=differences)
     run = RollupReconcile.objects.create(started_at=now, first_day=first, last_day=last, checked=checked, missing=missing,
                                          differences=differences)
     if differences:
@@ -187,3 +194,196 @@ def period_figures(code: str, scope: Scope, period: Period, reader: RollupReader
     if period.end > today:
         figures = add(figures, kpi.compute(scope.with_period(Period("day", today))))
     return figures
+
+
+# ---- period rollups: every dashboard figure per store and per group, per period -----------------------------------
+PERIOD_KINDS = ("day", "week", "month", "quarter", "year")
+LIVE_CODES = ("profit_share", "stale_stock")  # composed when read: imported gross profit and the stock now
+GP_PARTS = ("gp_revenue", "gp_parts_cost", "gp_labour_hours")
+BASELINE = "waiting_baseline"
+MEMBERS = "stores"  # the group row: the stores it was computed over
+FRESH = dt.timedelta(minutes=15)  # a current period's row older than this is not used (the raw tables are read)
+
+
+def _by_group(stores: list[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for s in stores:
+        out.setdefault(s.group_id, []).append(s)
+    return out
+
+
+def _pair(figures: Figures, key: int | None) -> list[str]:
+    n, d = figures.get(key, (ZERO, ZERO))
+    return [str(n), str(d)]
+
+
+class _UnitRate:
+    """Settings that make the gross profit's labour cost come out in hours (the rate is applied when read)."""
+
+    labour_cost_per_hour = Decimal(1)
+    waiting_baseline = None
+
+
+def compute_periods(stores: list[Any], periods: list[Period], now: dt.datetime) -> dict[Period, dict[int | None, dict[str, list[str]]]]:
+    """The period rows of one group's stores (key ``None``: the group as a whole) for each period: additive KPIs
+    from the daily rollups where they cover the past days (today from the raw tables, computed once), the others
+    from the raw tables over the period."""
+    from . import kpis
+    from .kpis import KPIS
+
+    today = _today(stores, now)
+    first = min(p.start for p in periods)
+    reader = RollupReader(stores, first, today - dt.timedelta(days=1)) if first < today else None
+    bare = Scope(stores, periods[0], now, {})
+    todays: dict[str, Figures] = {}
+    base = kpis.waiting_baseline(bare)
+    out: dict[Period, dict[int | None, dict[str, list[str]]]] = {}
+    keys: list[int | None] = [*(s.pk for s in stores), None]
+    for period in periods:
+        scope = bare.with_period(period)
+        values: dict[int | None, dict[str, list[str]]] = {k: {} for k in keys}
+        for kpi in KPIS:
+            if kpi.code in LIVE_CODES:
+                continue
+            figures = _figures_for(kpi.code, scope, period, reader, today, todays)
+            for k in keys:
+                values[k][kpi.code] = _pair(figures, k)
+        gp = kpis.aftersales_gross_profit(Scope(stores, period, now, {s.pk: _UnitRate() for s in stores}))
+        for k in keys:
+            row = gp.get(k) or {}
+            values[k]["gp_revenue"] = [str(row.get("revenue", ZERO)), "1"]
+            values[k]["gp_parts_cost"] = [str(row.get("parts_cost", ZERO)), "1"]
+            values[k]["gp_labour_hours"] = [str(row.get("labour_cost", ZERO)), "1"]
+            if k is not None:
+                values[k][BASELINE] = _pair(base, k) if k in base else []
+            else:
+                values[k][MEMBERS] = sorted(s.pk for s in stores)  # type: ignore[assignment]
+        out[period] = values
+    return out
+
+
+def _figures_for(code: str, scope: Scope, period: Period, reader: RollupReader | None, today: dt.date,
+                 todays: dict[str, Figures]) -> Figures:
+    kpi = BY_CODE[code]
+    if reader is None or code not in ROLLUP_CODES or period.start >= today or not reader.covers(period.start, min(period.end, today)):
+        return kpi.compute(scope)
+    figures = reader.figures(code, period.start, min(period.end, today))
+    if period.end > today:
+        if code not in todays:
+            todays[code] = kpi.compute(scope.with_period(Period("day", today)))
+        figures = add(figures, todays[code])
+    return figures
+
+
+def periods_of(days: Iterable[dt.date], kinds: Iterable[str] = PERIOD_KINDS) -> list[Period]:
+    """Every period of ``kinds`` that contains one of ``days``."""
+    out: set[Period] = set()
+    for day in days:
+        for kind in kinds:
+            out.add(Period.containing(kind, day))
+    return sorted(out, key=lambda p: (p.start, PERIOD_KINDS.index(p.kind)))
+
+
+def rollup_periods(periods: Iterable[Period], *, now: dt.datetime | None = None, stores: list[Any] | None = None,
+                   differences: list[dict[str, Any]] | None = None) -> int:
+    """Recompute and store the period rows of ``periods`` (never one that starts after today) for every store and
+    group; with ``differences`` given, every figure that changed is appended to it. Returns rows written."""
+    from .models import PeriodRollup
+
+    now = now or timezone.now()
+    stores = stores if stores is not None else _stores()
+    if not stores:
+        return 0
+    today = _today(stores, now)
+    wanted = [p for p in periods if p.start <= today]
+    written = 0
+    for group_id, members in _by_group(stores).items():
+        for i in range(0, len(wanted), 40):
+            chunk = wanted[i:i + 40]
+            computed = compute_periods(members, chunk, now)
+            old: dict[tuple[int | None, str, dt.date], dict[str, Any]] = {}
+            if differences is not None:
+                old = {(r.store_id, r.kind, r.start): r.values for r in PeriodRollup.objects.filter(
+                    group_id=group_id, kind__in={p.kind for p in chunk}, start__in={p.start for p in chunk})}
+            with transaction.atomic():
+                for period, by_key in computed.items():
+                    for key, values in by_key.items():
+                        if differences is not None:
+                            was = old.get((key, period.kind, period.start))
+                            for code, pair in values.items():
+                                stored = None if was is None else was.get(code)
+                                if was is not None and (stored is None or _rounded(stored) != _rounded(pair)):
+                                    differences.append({"store": key, "group": group_id, "kind": period.kind, "day": period.start.isoformat(),
+                                                        "code": code, "stored": stored, "raw": pair})
+                        PeriodRollup.objects.update_or_create(  # type: ignore[misc]
+                            store_id=key, group_id=group_id, kind=period.kind, start=period.start,
+                            defaults={"values": values, "computed_at": now})
+                        written += 1
+    return written
+
+
+def _rounded(pair: list[Any]) -> list[Decimal]:
+    """A pair compared to 6 places: a period's sum of days and its raw figure may differ in the 12th digit (ex-VAT
+    amounts are divided per line), which is no difference."""
+    return [Decimal(x).quantize(Decimal("0.000001")) for x in pair]
+
+
+def rollup_current(*, now: dt.datetime | None = None) -> int:
+    """The periods that contain today (each kind), every few minutes: the dashboard's current figures."""
+    now = now or timezone.now()
+    stores = _stores()
+    if not stores:
+        return 0
+    return rollup_periods(periods_of([_today(stores, now)]), now=now, stores=stores)
+
+
+class PeriodReader:
+    """The period rows the dashboard needs, loaded in one query: per store, and the group's own row when the scope
+    is a whole dealer group. A past period's row is used whatever its age (the nightly reconcile keeps it right); a
+    current period's only when refreshed within :data:`FRESH`. ``figures`` is None where a row is missing."""
+
+    def __init__(self, scope: Scope, periods: list[Period], today: dt.date) -> None:
+        from django.db.models import Q
+
+        from .models import PeriodRollup
+
+        self.scope = scope
+        self.today = today
+        store_ids = [s.pk for s in scope.stores]
+        group_ids = {s.group_id for s in scope.stores}
+        # the group's row counts the distinct customers of the whole group: used only when the scope is all of it
+        self.group_id: int | None = next(iter(group_ids)) if len(store_ids) > 1 and len(group_ids) == 1 else None
+        where = Q(store_id__in=store_ids)
+        if self.group_id is not None:
+            where |= Q(store__isnull=True, group_id=self.group_id)
+        q = PeriodRollup.objects.filter(where, kind=periods[0].kind, start__in=[p.start for p in periods])
+        self.rows: dict[tuple[int | None, dt.date], tuple[dict[str, list[str]], dt.datetime]] = {
+            (store_id, start): (values, at) for store_id, start, values, at in q.values_list("store_id", "start", "values", "computed_at")}
+
+    def values(self, period: Period) -> dict[int | None, dict[str, list[str]]] | None:
+        keys: list[int | None] = [s.pk for s in self.scope.stores]
+        if len(self.scope.stores) > 1:
+            if self.group_id is None:
+                return None
+            keys.append(None)
+        out: dict[int | None, dict[str, list[str]]] = {}
+        for key in keys:
+            found = self.rows.get((key, period.start))
+            if found is None:
+                return None
+            values, at = found
+            if period.end > self.today and at < self.scope.now - FRESH:
+                return None
+            if key is None and values.get(MEMBERS) != sorted(keys[:-1]):  # type: ignore[type-var]
+                return None  # the group's row was computed over other stores than the scope's
+            out[key] = values
+        return out
+
+
+def figures_from(values: dict[int | None, dict[str, list[str]]], code: str) -> Figures:
+    out: Figures = {}
+    for key, row in values.items():
+        pair = row.get(code)
+        if pair:
+            out[key] = (Decimal(pair[0]), Decimal(pair[1]))
+    return out

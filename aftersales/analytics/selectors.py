@@ -80,15 +80,13 @@ def dashboard(*, user: Any, store_id: int | None, kind: str = "month", day: dt.d
     key = None if len(scope.stores) > 1 else scope.stores[0].pk
     periods = [scope.period.shift(-i) for i in range(TREND_POINTS - 1, -1, -1)]
     previous = scope.period.previous()
-    baseline = kpis.waiting_baseline(scope)
     today = scope.now.astimezone(scope.stores[0].zone).date()
-    first = min(periods[0].start, previous.start)
-    # past days from the daily rollups (one query), today and the non-additive figures from the raw tables
-    reader = rollups.RollupReader(scope.stores, first, today - dt.timedelta(days=1)) if use_rollups and first < today else None
+    source = _Figures(scope, [*periods, previous] if previous not in periods else periods, today, use_rollups)
+    baseline = source.baseline()
     rows: list[dict[str, Any]] = []
     for kpi in KPIS:
         wanted = periods if kpi.headline else [previous, scope.period]
-        figures = {p: rollups.period_figures(kpi.code, scope, p, reader, today) for p in wanted}
+        figures = {p: source.figures(kpi.code, p) for p in wanted}
         current, prev = figures[scope.period], figures[previous]
         value = _value(kpi, current, key)
         target = _target(kpi, scope, key)
@@ -128,9 +126,103 @@ def dashboard(*, user: Any, store_id: int | None, kind: str = "month", day: dt.d
         "previous": previous,
         "headline": [r for r in rows if r["kpi"].headline],
         "sections": [(SECTIONS[code], by_section[code]) for code in SECTIONS if code in by_section],
-        "profit": kpis.aftersales_gross_profit(scope).get(key),
-        "imported": kpis.imported_gross_profit(scope).get(key),
+        "profit": source.gross_profit(scope.period).get(key),
+        "imported": source.imported(scope.period).get(key),
+        "as_of": source.as_of(scope.period),
     }
+
+
+class _Figures:
+    """Where the dashboard's figures come from. With rollups: the period rows (``rollups.PeriodReader``, one query
+    for every period and store shown), the imported gross profit (one query) and the stock now (one query); a period
+    without fresh rows is read from the raw tables (past days of additive KPIs from the daily rollups)."""
+
+    def __init__(self, scope: Scope, periods: list[Period], today: dt.date, use_rollups: bool) -> None:
+        self.scope, self.today, self.use_rollups = scope, today, use_rollups
+        self.periods = periods
+        self.reader = rollups.PeriodReader(scope, periods, today) if use_rollups else None
+        self._values = {p: (self.reader.values(p) if self.reader else None) for p in periods}
+        self._daily: rollups.RollupReader | None = None
+        self._imported: dict[Period, dict[int | None, Decimal]] | None = None
+        self._stock: Figures | None = None
+        self._raw_baseline: Figures | None = None
+
+    def _rolled(self, period: Period) -> dict[int | None, dict[str, list[str]]] | None:
+        if period not in self._values:
+            self._values[period] = None
+        return self._values[period]
+
+    def _raw(self, code: str, period: Period) -> Figures:
+        if not self.use_rollups:
+            return BY_CODE[code].compute(self.scope.with_period(period))
+        if self._daily is None:
+            first = min(p.start for p in self.periods)
+            self._daily = rollups.RollupReader(self.scope.stores, first, self.today - dt.timedelta(days=1))
+        return rollups.period_figures(code, self.scope, period, self._daily, self.today)
+
+    def imported(self, period: Period) -> dict[int | None, Decimal]:
+        if self._rolled(period) is None:
+            return kpis.imported_gross_profit(self.scope.with_period(period))
+        if self._imported is None:
+            self._imported = kpis.imported_by_period(self.scope, [p for p in self.periods if self._rolled(p) is not None])
+        return self._imported[period]
+
+    def stock(self) -> Figures:
+        if self._stock is None:
+            self._stock = kpis.stock_now(self.scope)
+        return self._stock
+
+    def gross_profit(self, period: Period) -> dict[int | None, dict[str, Decimal]]:
+        values = self._rolled(period)
+        if values is None:
+            return kpis.aftersales_gross_profit(self.scope.with_period(period))
+        parts = {}
+        for s in self.scope.stores:
+            row = values[s.pk]
+            parts[s.pk] = tuple(Decimal(row[code][0]) for code in rollups.GP_PARTS)
+        return kpis.gross_profit_from(self.scope, parts)  # type: ignore[arg-type]
+
+    def figures(self, code: str, period: Period) -> Figures:
+        values = self._rolled(period)
+        if values is None:
+            return self._raw(code, period)
+        if code == "profit_share":
+            return kpis.share_of(self.gross_profit(period), self.imported(period))
+        if code == "stale_stock":
+            return self.stock()
+        figures = rollups.figures_from(values, code)
+        if code == "parts_turnover":  # the issued cost of the period ÷ the stock value now
+            stock = self.stock()
+            figures = {k: (n, stock.get(k, (Decimal(0), Decimal(0)))[1]) for k, (n, _d) in figures.items()}
+        return figures
+
+    def baseline(self) -> Figures:
+        """The waiting-time baseline: the manager's value where set, else the store's first full quarter (stored
+        in every period row of the store)."""
+        values = self._rolled(self.scope.period)
+        if values is None:
+            return kpis.waiting_baseline(self.scope)
+        out: Figures = {}
+        for s in self.scope.stores:
+            settings = self.scope.settings.get(s.pk)
+            if settings is not None and settings.waiting_baseline is not None:
+                continue
+            pair = values[s.pk].get(rollups.BASELINE)
+            if pair:
+                out[s.pk] = (Decimal(pair[0]), Decimal(pair[1]))
+        for s in self.scope.stores:
+            settings = self.scope.settings.get(s.pk)
+            if settings is not None and settings.waiting_baseline is not None:
+                out[s.pk] = (Decimal(settings.waiting_baseline), Decimal(1))
+        out[None] = (sum((v[0] for v in out.values()), Decimal(0)), sum((v[1] for v in out.values()), Decimal(0)))
+        return out
+
+    def as_of(self, period: Period) -> dt.datetime | None:
+        """When the period's rows were computed (None: read from the raw tables now)."""
+        if self.reader is None or self._rolled(period) is None:
+            return None
+        found = self.reader.rows.get((self.scope.stores[0].pk, period.start))
+        return found[1] if found else None
 
 
 # ---- drill-down ----------------------------------------------------------------------------------------------

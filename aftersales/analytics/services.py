@@ -35,8 +35,11 @@ def gross_profit_check(*, actor: Any, rows: list[Row]) -> list[dict[str, Any]]:
     return errors
 
 
-def gross_profit_import(*, actor: Any, rows: list[Row], source: str = "", now: dt.datetime | None = None) -> int:
-    """Write every row (a store's month imported again is replaced), all or nothing, with an audit row each."""
+def gross_profit_import(*, actor: Any, rows: list[Row], source: str = "", now: dt.datetime | None = None,
+                        skip_unchanged: bool = False) -> int:
+    """Write every row (a store's month imported again is replaced), all or nothing, with an audit row each; with
+    ``skip_unchanged`` a month whose figures are already those is left alone (no write, no audit row). Returns the
+    rows written."""
     require(actor, "analytics.add_grossprofitmonth")
     from aftersales.stores.models import Store
 
@@ -48,17 +51,23 @@ def gross_profit_import(*, actor: Any, rows: list[Row], source: str = "", now: d
         raise ValidationFailed("import_empty", _("The file is empty."), "file")
     now = now or timezone.now()
     stores = {s.code: s for s in Store.objects.filter(pk__in=visible_store_ids(actor))}
+    written = 0
     with transaction.atomic():
         for row in rows:
             store = stores[row.store_code]
             assert row.month is not None and row.new_car is not None and row.other is not None
+            if skip_unchanged:
+                old = GrossProfitMonth.objects.select_for_update().filter(store=store, month=row.month).first()
+                if old is not None and (old.new_car, old.other) == (row.new_car, row.other):
+                    continue
+            written += 1
             obj, _created = GrossProfitMonth.objects.update_or_create(
                 store=store, month=row.month,
                 defaults={"new_car": row.new_car, "other": row.other, "source": source[:120], "imported_at": now, "imported_by": actor},
             )
             audit.record(actor=actor, obj=obj, action="analytics.gross_profit_imported", store_id=store.pk,
                          changes={"new_car": [None, str(row.new_car)], "other": [None, str(row.other)]}, at=now)
-    return len(rows)
+    return written
 
 
 TARGET_FIELDS = (

@@ -13,6 +13,14 @@ def rollup_recent() -> int:
     return rollups.rollup_recent()
 
 
+@shared_task(name="aftersales.analytics.rollup_current", ignore_result=True)
+def rollup_current() -> int:
+    """The period rows of the periods that contain today (the dashboard's current figures), every few minutes."""
+    from . import rollups
+
+    return rollups.rollup_current()
+
+
 @shared_task(name="aftersales.analytics.reconcile", ignore_result=True)
 def reconcile() -> int:
     """Recompute the last weeks' rollups from the raw tables and record every difference."""

@@ -12,6 +12,9 @@ from django.test.utils import CaptureQueriesContext
 # Every operation the API publishes, by router tag. ``test_openapi_lists_every_endpoint`` (stores) proves this
 # register matches /api/openapi.json, and each app's ``test_unauthenticated_is_401`` walks its own part of it.
 ENDPOINTS: dict[str, list[tuple[str, str]]] = {
+    "analytics": [
+        ("post", "/api/analytics/gross-profit"),
+    ],
     "assessments": [
         ("get", "/api/staff/assessments/{assessment_id}"),
         ("post", "/api/staff/assessments/{assessment_id}/propose"),

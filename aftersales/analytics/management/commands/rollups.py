@@ -1,6 +1,6 @@
 """Build, refresh or reconcile the cockpit's daily KPI rollups.
 
-    aftersales rollups --days 365      # rebuild the last year (idempotent)
+    aftersales rollups --days 365      # rebuild the last year's daily and period rows (idempotent)
     aftersales rollups --reconcile     # recompute the last 35 days and report the differences
 """
 
@@ -35,5 +35,9 @@ class Command(BaseCommand):
         now = timezone.now()
         stores = rollups._stores()
         today = rollups._today(stores, now) if stores else now.date()
-        n = rollups.rollup_days([today - dt.timedelta(days=i) for i in range(1, options["days"] + 1)], now=now, stores=stores)
+        days = [today - dt.timedelta(days=i) for i in range(0, options["days"] + 1)]
+        n = rollups.rollup_days(days, now=now, stores=stores)
         self.stdout.write(f"{n} store-days rolled up in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        n = rollups.rollup_periods(rollups.periods_of(days), now=now, stores=stores)
+        self.stdout.write(f"{n} period rows (stores and groups) rolled up in {time.perf_counter() - started:.1f} s")
