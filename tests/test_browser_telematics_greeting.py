@@ -61,6 +61,8 @@ def test_reception_greeting_shows_alerts_and_the_panel_shows_photos(live_server,
     page.goto(f"{live_server.url}/orders/{order.pk}/")
     page.locator("[data-testid=diagnosis-photo]").first.wait_for()
     assert page.locator("[data-testid=diagnosis-photo] img").count() == 2
-    assert page.locator("[data-testid=diagnosis-photo] img").first.evaluate("img => img.naturalWidth") > 0  # served
+    first = page.locator("[data-testid=diagnosis-photo] img").first
+    first.scroll_into_view_if_needed()  # the thumbnails load lazily
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())  # served
     if SHOTS:
         page.locator("[data-testid=diagnosis]").screenshot(path=f"{SHOTS}/diagnosis-photos.png")

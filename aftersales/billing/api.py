@@ -57,7 +57,7 @@ class CreditNoteOut(Schema):
 class InvoiceOut(Schema):
     id: int
     number: str
-    order_id: int
+    order_id: int | None  # a sale in the owner app's accessories shop has no repair order
     store_id: int
     customer_id: int
     status: str

@@ -113,6 +113,14 @@ def test_owner_browses_orders_for_pickup_pays_and_the_store_hands_it_over(client
     assert item.on_hand == 1 and item.reserved == 0
     sale = StockMovement.objects.get(part=part, kind="sale")
     assert sale.quantity == -2 and sale.customer_id == owners.zhang.pk
+    # the sale invoice has no repair order: its staff page and API still answer
+    from aftersales.common.tests.api_helpers import Api
+
+    client.force_login(world.manager)
+    page = client.get(f"/billing/invoices/{order.invoice_id}/")
+    assert page.status_code == 200 and 'data-testid="invoice-sale"' in page.content.decode()
+    got = Api.session(world.manager).get(f"/api/billing/invoices/{order.invoice_id}")
+    assert got.status_code == 200 and got.json()["order_id"] is None and got.json()["number"] == order.invoice.number
     # another store's staff: 404
     client.force_login(world.manager_b)
     assert client.get(f"/shop/orders/{order.pk}/").status_code == 404
