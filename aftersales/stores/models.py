@@ -49,7 +49,12 @@ class Store(models.Model):
         constraints = [models.UniqueConstraint(fields=["group", "code"], name="store_code_unique_in_group")]
 
     def __str__(self) -> str:
-        return self.name
+        # A bilingual name ("广州天河店 / Guangzhou Tianhe") shows the reader's half (the active language).
+        from django.utils.translation import get_language
+
+        from aftersales.common.text import localized_name
+
+        return localized_name(self.name, get_language() or "zh-hans")
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
