@@ -159,17 +159,39 @@ def inbox_mark_read(*, customer: Any, message_ids: list[int] | None = None) -> i
 
 
 # ---- the owner's own changes: each one calls the owning app's service --------------------------------------------
+def _check_fault_photos(photos: list[Any]) -> None:
+    """The owner's photos of the fault, checked before anything is booked (count, size, a real JPEG/PNG/WebP)."""
+    from aftersales.estimates.services import FAULT_PHOTO_MAX_COUNT, check_photo
+
+    if len(photos) > FAULT_PHOTO_MAX_COUNT:
+        raise ValidationFailed("too_many_photos", _("At most %(n)s photos.") % {"n": FAULT_PHOTO_MAX_COUNT}, "photos")
+    for upload in photos:
+        check_photo(upload)
+        upload.seek(0)
+
+
 def owner_book(
     *, customer: Any, store: Any, service_type: Any, start: Any, vehicle: Any, advisor: Any = None,
-    fault_description: str = "",
+    fault_description: str = "", photos: list[Any] | None = None,
 ) -> Any:
-    """Book a visit (the appointments engine decides, under its locks; a race answers ``slot_taken``)."""
+    """Book a visit (the appointments engine decides, under its locks; a race answers ``slot_taken``). Photos of the
+    fault come with it (checked first; the booking and its photos are kept together or not at all) and reach the
+    advisor with the description and its preliminary diagnosis."""
     from aftersales.appointments.services import appointment_book_by_customer
 
-    return appointment_book_by_customer(
-        customer=customer, store=store, service_type=service_type, start=start, vehicle=vehicle, advisor=advisor,
-        fault_description=fault_description,
-    )
+    photos = [p for p in (photos or []) if getattr(p, "size", 1)]
+    if photos:
+        _check_fault_photos(photos)
+    with transaction.atomic():
+        appointment = appointment_book_by_customer(
+            customer=customer, store=store, service_type=service_type, start=start, vehicle=vehicle, advisor=advisor,
+            fault_description=fault_description,
+        )
+        if photos:
+            from aftersales.estimates.services import fault_photos_add
+
+            fault_photos_add(appointment=appointment, photos=photos)
+    return appointment
 
 
 PICKUP_WINDOW = dt.timedelta(minutes=30)
@@ -177,7 +199,7 @@ PICKUP_WINDOW = dt.timedelta(minutes=30)
 
 def owner_book_with_pickup(
     *, customer: Any, store: Any, service_type: Any, start: Any, vehicle: Any, address: Any, lng: Any, lat: Any,
-    advisor: Any = None, fault_description: str = "", voucher: Any = "",
+    advisor: Any = None, fault_description: str = "", voucher: Any = "", photos: list[Any] | None = None,
 ) -> tuple[Any, Any]:
     """Book a visit and order the car's pickup (取送车) for it at once: the driver comes in the half hour from the
     booked time. The pickup is checked first (address in the store's area, every bad field at once), then both are
@@ -195,7 +217,7 @@ def owner_book_with_pickup(
     problems.raise_if_any()
     with transaction.atomic():
         appointment = owner_book(customer=customer, store=store, service_type=service_type, start=start,
-                                 vehicle=vehicle, advisor=advisor, fault_description=fault_description)
+                                 vehicle=vehicle, advisor=advisor, fault_description=fault_description, photos=photos)
         trip = trips.trip_request(actor=None, via="owner_app", store=store, vehicle=appointment.vehicle, address=address,
                                   lng=lng, lat=lat, window_start=appointment.start,
                                   window_end=appointment.start + PICKUP_WINDOW, appointment=appointment, voucher=voucher)

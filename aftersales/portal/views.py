@@ -218,7 +218,7 @@ def book(request: HttpRequest) -> HttpResponse:
             appointment = services.owner_book(
                 customer=customer, store=ctx["store"], service_type=data.get("service_type"), start=data.get("start"),
                 vehicle=data.get("vehicle"), advisor=data.get("advisor") or None,
-                fault_description=data.get("fault_description", ""),
+                fault_description=data.get("fault_description", ""), photos=request.FILES.getlist("photos"),
             )
         except DomainError as exc:
             ctx = _slots(customer, ctx)
@@ -264,6 +264,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
                 vehicle=data.get("vehicle"), advisor=data.get("advisor") or None,
                 fault_description=data.get("fault_description", ""), address=data.get("address"),
                 lng=data.get("lng"), lat=data.get("lat"), voucher=data.get("voucher", ""),
+                photos=request.FILES.getlist("photos"),
             )
         except DomainError as exc:
             ctx = _slots(customer, ctx)
@@ -278,9 +279,11 @@ def appointment(request: HttpRequest, pk: int) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     item = selectors.appointment_get(customer, pk)
+    from aftersales.estimates.models import FaultPhoto
     from aftersales.mobility.selectors import trip_of_appointment
 
-    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone, "trip": trip_of_appointment(item.pk)}
+    ctx: dict[str, Any] = {"item": item, "errors": {}, "zone": item.store.zone, "trip": trip_of_appointment(item.pk),
+                           "photo_count": FaultPhoto.objects.filter(appointment_id=item.pk).count()}
     if request.method == "POST":
         try:
             if request.POST.get("action") == "cancel":

@@ -281,3 +281,41 @@ def test_booking_reads_the_owners_words_and_suggests_a_service(client, owners):
     picked = client.get("/app/book/", {"store": owners.store.code, "service_type": owners.body.pk,
                                        "fault_description": "后保险杠被刮了一道"}).content.decode()
     assert "后保险杠被刮了一道" in picked and 'data-testid="diagnosis-pick"' not in picked  # already chosen
+
+
+def _jpeg(name="fault.jpg"):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buf, "JPEG")
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/jpeg")
+
+
+def test_booking_carries_photos_of_the_fault_to_the_advisor(client, owners):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from aftersales.estimates.models import FaultPhoto
+
+    sign_in(client, owners.zhang)
+    body = {"store": owners.store.code, "vehicle": owners.car.pk, "service_type": owners.maintenance.pk,
+            "start": local(owners.monday, "10:00").isoformat(), "fault_description": "刹车异响"}
+    # a file that is not a photo: nothing is booked, the photos field is named
+    bad = client.post("/app/book/", {**body, "photos": [_jpeg(), SimpleUploadedFile("x.jpg", b"not an image")]})
+    assert bad.status_code == 422 and 'data-testid="photos-error"' in bad.content.decode()
+    assert Appointment.objects.count() == 0 and FaultPhoto.objects.count() == 0
+    # seven photos are more than six
+    assert client.post("/app/book/", {**body, "photos": [_jpeg(f"{i}.jpg") for i in range(7)]}).status_code == 422
+    assert Appointment.objects.count() == 0 and FaultPhoto.objects.count() == 0
+    done = client.post("/app/book/", {**body, "photos": [_jpeg("a.jpg"), _jpeg("b.jpg")]})
+    assert done.status_code == 302
+    appointment = Appointment.objects.get()
+    assert list(FaultPhoto.objects.values_list("appointment_id", flat=True)) == [appointment.pk, appointment.pk]
+    page = client.get(done["Location"]).content.decode()
+    assert 'data-testid="photo-count">已发送 2 张照片' in page
+    # the advisor sees them with the booking's words (the estimates selector the diagnosis panel reads)
+    from aftersales.estimates.selectors import fault_photos
+
+    assert len(fault_photos(owners.world.manager, appointment=appointment)) == 2
