@@ -282,7 +282,7 @@ def shop_order_move(*, actor: Any, order: ShopOrder, to: str, reason: str = "", 
     if to == Status.CANCELLED and not reason:
         raise ValidationFailed("required", _("Give the reason for the cancellation (the owner is told)."), "reason")
     with service_atomic():
-        locked = ShopOrder.objects.select_for_update().select_related("store", "invoice").get(pk=order.pk)
+        locked = ShopOrder.objects.select_for_update(of=("self",)).select_related("store", "invoice").get(pk=order.pk)
         if to not in TRANSITIONS[locked.status]:
             raise Conflict("shop_order_wrong_state", _("This order cannot go from “%(a)s” to “%(b)s”.") % {
                 "a": Status(locked.status).label, "b": Status(to).label}, "status")
