@@ -159,29 +159,16 @@ def inbox_mark_read(*, customer: Any, message_ids: list[int] | None = None) -> i
 
 
 # ---- the owner's own changes: each one calls the owning app's service --------------------------------------------
-def _check_fault_photos(photos: list[Any]) -> None:
-    """The owner's photos of the fault, checked before anything is booked (count, size, a real JPEG/PNG/WebP)."""
-    from aftersales.estimates.services import FAULT_PHOTO_MAX_COUNT, check_photo
-
-    if len(photos) > FAULT_PHOTO_MAX_COUNT:
-        raise ValidationFailed("too_many_photos", _("At most %(n)s photos.") % {"n": FAULT_PHOTO_MAX_COUNT}, "photos")
-    for upload in photos:
-        check_photo(upload)
-        upload.seek(0)
-
-
 def owner_book(
     *, customer: Any, store: Any, service_type: Any, start: Any, vehicle: Any, advisor: Any = None,
     fault_description: str = "", photos: list[Any] | None = None,
 ) -> Any:
     """Book a visit (the appointments engine decides, under its locks; a race answers ``slot_taken``). Photos of the
-    fault come with it (checked first; the booking and its photos are kept together or not at all) and reach the
-    advisor with the description and its preliminary diagnosis."""
+    fault come with it, checked by ``fault_photos_add`` inside the same transaction (the booking and its photos are
+    kept together or not at all), and reach the advisor with the description and its preliminary diagnosis."""
     from aftersales.appointments.services import appointment_book_by_customer
 
     photos = [p for p in (photos or []) if getattr(p, "size", 1)]
-    if photos:
-        _check_fault_photos(photos)
     with transaction.atomic():
         appointment = appointment_book_by_customer(
             customer=customer, store=store, service_type=service_type, start=start, vehicle=vehicle, advisor=advisor,
