@@ -11,12 +11,22 @@ import pytest
 from aftersales.appointments.models import Appointment
 from aftersales.appointments.tests.conftest import next_monday, setup_store
 from aftersales.estimates import services
-from aftersales.estimates.models import Authorization
+from aftersales.estimates.models import Authorization, FaultPhoto
 from aftersales.estimates.tests.conftest import shop  # noqa: F401 - the fixture
 from aftersales.messaging.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+def _photo(name):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (180, 40, 40)).save(buf, "JPEG")
+    return {"name": name, "mimeType": "image/jpeg", "buffer": buf.getvalue()}
 
 
 def _shot(page, name):
@@ -59,6 +69,7 @@ def test_owner_signs_in_books_follows_and_approves_on_a_phone(live_server, world
     page.wait_for_timeout(200)  # let htmx finish settling the swapped slots
     page.locator("label.slot", has_text="10:00").first.click()
     page.fill("[data-testid=fault]", "刹车有异响")
+    page.set_input_files("[data-testid=fault-photos]", files=[_photo("brake.jpg")])  # taken with the phone's camera
     page.wait_for_selector("[data-testid=diagnosis]")  # a first hint from the owner's words (issue 21)
     assert "制动系统" in page.inner_text("[data-testid=diagnosis]")
     _shot(page, "3-book")
@@ -68,6 +79,8 @@ def test_owner_signs_in_books_follows_and_approves_on_a_phone(live_server, world
     assert "10:00" in page.inner_text("[data-testid=appointment-when]")
     appointment = Appointment.objects.get()
     assert (appointment.customer_id, appointment.channel, appointment.fault_description) == (customer.pk, "portal", "刹车有异响")
+    assert "已发送 1 张照片" in page.inner_text("[data-testid=photo-count]")
+    assert list(FaultPhoto.objects.values_list("appointment_id", flat=True)) == [appointment.pk]
     _shot(page, "4-booked")
 
     page.click("[data-testid=tab-home]")
