@@ -30,6 +30,8 @@ app.conf.beat_schedule = {
     # loyalty: paid invoices billing did not report earn within 10 minutes; expiry nightly at 01:00 Asia/Shanghai
     # billing: online payments whose provider notification never came are asked about (and settled) every minute
     "billing-online-payment-sweep": {"task": "aftersales.billing.online_payment_sweep", "schedule": 60.0},
+    # the owner app's shop: pickup orders not paid within SHOP_ORDER_UNPAID_MINUTES expire, their stock released
+    "portal-shop-expiry-sweep": {"task": "aftersales.portal.shop_expiry_sweep", "schedule": 60.0},
     "loyalty-earn-sweep": {"task": "aftersales.loyalty.earn_sweep", "schedule": 600.0},
     "loyalty-expiry-sweep": {"task": "aftersales.loyalty.expiry_sweep", "schedule": crontab(hour=17, minute=0)},
     # follow-ups after delivery (created, surveyed, retried, closed as unreached) and feedback SLA warnings/escalations

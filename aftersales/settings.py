@@ -236,6 +236,9 @@ LOGGING = {
 }
 
 # Demo and product defaults
+# The owner app's shop: a pickup order not paid within this many minutes expires and its reserved stock goes back
+# (the sweep, aftersales.portal.shop_expiry_sweep, every minute; an online payment still open at the provider waits)
+SHOP_ORDER_UNPAID_MINUTES = int(os.environ.get("SHOP_ORDER_UNPAID_MINUTES", "30"))
 PARTS_ADJUSTMENT_APPROVAL_VALUE = 500  # CNY: stock adjustments worth more need a manager's approval
 # The address customers open the links in messages with. Unset, it is the address this process serves on
 # (``aftersales run`` sets it from HOST/PORT; else localhost and PORT): fine on one machine, wrong for customers'

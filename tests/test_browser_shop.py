@@ -127,3 +127,57 @@ def test_parts_manager_offers_the_owner_orders_on_a_phone_the_store_picks(live_s
     _shot(page, "8-staff-order")
     order.refresh_from_db()
     assert order.status == "picking"
+
+
+def test_owner_sees_an_expired_and_a_ready_order_on_a_phone(live_server, world, browser_page, settings):
+    import datetime as dt
+
+    from aftersales.billing.services import online_payment_confirm, online_payment_start
+    from aftersales.parts.services import part_online_set
+    from aftersales.portal import shop
+
+    setup_store(world.a)
+    clerk = world.staff["parts_clerk"]
+    part = Part.objects.create(group=world.group, number="ACC-HOOK", name_zh="车载挂钩", name_en="Seat-back hook",
+                               category="accessory", sale_price="39.00")
+    part = part_online_set(actor=clerk, part=part, data={"sold_online": "1", "online_price": "29.00"})
+    stock_receive(actor=clerk, store=world.a, part=part, quantity="5", unit_cost="10.00")
+    owner = CustomerFactory(group=world.group, home_store=world.a, name="张伟", title="mr")
+    VehicleFactory(group=world.group, owner=owner, plate="粤B12345")
+    late = shop.shop_order_place(customer=owner, store=world.a, items={part.pk: 2}, fulfilment="pickup")
+    assert shop.shop_order_expire(order_id=late.pk, at=late.created_at + dt.timedelta(minutes=31))
+    ready = shop.shop_order_place(customer=owner, store=world.a, items={part.pk: 1}, fulfilment="pickup")
+    online = online_payment_start(invoice=ready.invoice)
+    online_payment_confirm(out_trade_no=online.out_trade_no, transaction_id="wx-b1", total_fen=2900)
+    shop.shop_order_move(actor=clerk, order=ready, to="picking")
+    shop.shop_order_move(actor=clerk, order=ready, to="ready")
+    assert StockItem.objects.get(part=part, store=world.a).reserved == 1
+
+    page = browser_page
+    page.set_default_timeout(60_000)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/app/login/?next=/app/shop/orders/")
+    page.fill("[data-testid=mobile]", owner.mobile[3:])
+    page.click("[data-testid=send-code]")
+    page.wait_for_selector("[data-testid=code]")
+    body = Message.objects.filter(kind="portal.sign_in_code").latest("id").body
+    page.fill("[data-testid=code]", re.search(r"\b(\d{6})\b", body).group(1))
+    page.click("[data-testid=verify]")
+    page.wait_for_selector("[data-testid=shop-order-row]")
+    statuses = page.locator("[data-testid=shop-order-row-status]").all_inner_texts()
+    assert "待取货" in statuses and "已过期（未按时付款）" in statuses
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "9-owner-orders-expired-ready")
+    page.goto(f"{live_server.url}/app/shop/orders/{late.pk}/")
+    page.wait_for_selector("[data-testid=shop-expired]")
+    assert "30 分钟" in page.inner_text("[data-testid=shop-expired]")
+    assert page.locator("[data-testid=shop-pay]").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "10-owner-expired")
+    # the owner's inbox has the messages; the ready one's link opens the order
+    page.goto(f"{live_server.url}/app/shop/orders/{ready.pk}/")
+    page.wait_for_selector("[data-testid=shop-ready]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "11-owner-ready")
+    assert set(Message.objects.filter(customer=owner, kind__startswith="shop.").values_list("kind", flat=True)) == {
+        "shop.expired", "shop.ready"}

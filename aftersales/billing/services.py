@@ -225,14 +225,20 @@ def sale_invoice_issue(
 
 
 def sale_invoice_credit(*, invoice: Invoice, amount: Decimal, reason: str, at: dt.datetime | None = None) -> CreditNote:
-    """The owner cancelled an unpaid app order: its sale invoice (no repair order, nothing paid) is credited in full
-    by a credit note of the store's sequence, without a staff actor. Anything else goes through staff
-    (:func:`credit_note_issue`)."""
+    """An app order ends without the sale (the owner cancelled it unpaid, it expired unpaid, or the store cancelled it
+    and every payment was refunded or is on its way back): its sale invoice (no repair order, nothing kept) is
+    credited in full by a credit note of the store's sequence, as the store's document without a staff actor.
+    Anything else goes through staff (:func:`credit_note_issue`)."""
+    from .models import ProviderRefund
+
     at = at or timezone.now()
     with service_atomic():
         locked = Invoice.objects.select_for_update(of=("self",)).select_related("store").get(pk=invoice.pk)
         value = q(locked.total - locked.credited_amount)
-        if locked.order_id is not None or locked.paid_amount > 0 or value <= 0 or q(amount) != value:
+        on_the_way = ProviderRefund.objects.filter(payment__invoice=locked, status=ProviderRefund.Status.PENDING).aggregate(
+            v=Sum("amount"))["v"] or Decimal("0")
+        kept = q(locked.paid_amount - locked.refunded_amount - on_the_way)
+        if locked.order_id is not None or kept > 0 or value <= 0 or q(amount) != value:
             raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
         year, seq, number = next_number(store=locked.store, kind=SequenceKind.CREDIT_NOTE, at=at)
         tax = q(value - value / (1 + locked.vat_rate))

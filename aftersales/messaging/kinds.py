@@ -109,6 +109,13 @@ KINDS: dict[str, MessageKind] = {
         _kind("parts.purchase_order", _("Purchase order to a supplier"), Purpose.SERVICE, supplier_name="广州汽配有限公司",
               number="PO-GZ-000123", lines="3", total="1,280.00", expected_on="2026-12-10", purchase_order_id="1",
               text=("{{ supplier_name }}：您好！{{ store_name }}采购单 {{ number }}（共{{ lines }}项，合计 ¥{{ total }}）见附件，请于 {{ expected_on }} 前送达，送货单上请注明采购单号。如有疑问请致电 {{ store_phone }}。", "Dear {{ supplier_name }}, please find attached purchase order {{ number }} from {{ store_name }} ({{ lines }} lines, CNY {{ total }}), to be delivered by {{ expected_on }}; please quote the order number on the delivery note. Questions: {{ store_phone }}.")),
+        # the owner app's accessories shop (aftersales/portal/shop.py): ready, cancelled by the store, expired unpaid
+        _kind("shop.ready", _("App accessories order ready"), Purpose.SERVICE, number="A26120700012", next_step="请到店领取",
+              link="https://example.invalid/app/shop/orders/1/", text=("{{ greeting }}，您在{{ store_name }}的配件订单 {{ number }} 已备好，{{ next_step }}。查看 {{ link }}", "{{ greeting }}, your accessories order {{ number }} at {{ store_name }} is ready: {{ next_step }}. {{ link }}")),
+        _kind("shop.cancelled", _("App accessories order cancelled"), Purpose.SERVICE, number="A26120700012", reason="商品缺货",
+              link="https://example.invalid/app/shop/orders/1/", text=("{{ greeting }}，抱歉，{{ store_name }}已取消您的配件订单 {{ number }}，原因：{{ reason }}。已付款项原路退回。详情 {{ link }}", "{{ greeting }}, sorry: {{ store_name }} cancelled your accessories order {{ number }}. Reason: {{ reason }}. What you paid goes back the way you paid. {{ link }}")),
+        _kind("shop.expired", _("App accessories order expired unpaid"), Purpose.SERVICE, number="A26120700012", minutes="30",
+              link="https://example.invalid/app/shop/orders/1/", text=("{{ greeting }}，您在{{ store_name }}的配件订单 {{ number }} 未在 {{ minutes }} 分钟内付款，已自动取消，预留的商品已释放。详情 {{ link }}", "{{ greeting }}, your accessories order {{ number }} at {{ store_name }} was not paid within {{ minutes }} minutes and has expired; the items are no longer held. {{ link }}")),
         # remote diagnosis (aftersales/telematics): critical alerts are service messages (sent even in quiet hours);
         # the others obey marketing consent and quiet hours
         _kind("telematics.alert_critical", _("Remote diagnosis: urgent alert"), Purpose.SERVICE, VEHICLE, problem="发动机第1缸失火",
@@ -148,6 +155,8 @@ SAMPLES_EN = {
     "已为您免费重新做四轮定位": "we redid the wheel alignment free of charge",
     "广州天河店": "Guangzhou Tianhe",
     "回访客户": "Follow-up call",
+    "请到店领取": "collect them at the store",
+    "商品缺货": "out of stock",
     "免费空调清洗": "Free air-con cleaning",
     "更换前刹车片": "replace the front brake pads",
     "粤B12345": "粤B12345",
@@ -207,6 +216,9 @@ SUBJECTS: dict[str, Promise] = {
     "care.recommendation": pgettext_lazy("message subject", "Recommended service for your car"),
     "inspection.report": pgettext_lazy("message subject", "Your vehicle inspection report"),
     "loyalty.voucher_issued": pgettext_lazy("message subject", "A voucher for you"),
+    "shop.ready": pgettext_lazy("message subject", "Your accessories order is ready"),
+    "shop.cancelled": pgettext_lazy("message subject", "Your accessories order was cancelled"),
+    "shop.expired": pgettext_lazy("message subject", "Your accessories order expired"),
 }
 
 

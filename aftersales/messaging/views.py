@@ -290,6 +290,7 @@ TASK_LABELS = {
     "playbooks_tick": pgettext_lazy("background task", "Playbooks and campaigns"),
     "reorder_sweep": pgettext_lazy("background task", "Parts reorder"),
     "expire_reservations": pgettext_lazy("background task", "Release expired parts reservations"),
+    "shop_expiry_sweep": pgettext_lazy("background task", "Expire unpaid app accessories orders"),
 }
 
 

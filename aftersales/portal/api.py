@@ -686,7 +686,7 @@ def shop_order_pay(request: HttpRequest, order_id: int, payload: PortalPayIn) ->
     from . import shop
 
     order = shop.order_get(request.customer, order_id)  # type: ignore[attr-defined]
-    if order.invoice is None or order.status == shop.Status.CANCELLED:
+    if order.invoice is None or order.status in (shop.Status.CANCELLED, shop.Status.EXPIRED):
         raise Http404
     online = start_online(request, order.invoice, payload.channel, reverse("portal:shop_order_pay", args=[order_id]))
     prepay = online.prepay

@@ -107,6 +107,7 @@ class ShopOrder(models.Model):
         READY = "ready", _("Ready for pickup")
         HANDED_OVER = "handed_over", _("Handed over")
         CANCELLED = "cancelled", pgettext_lazy("shop order", "Cancelled")
+        EXPIRED = "expired", pgettext_lazy("shop order", "Expired (not paid in time)")
 
     class Fulfilment(models.TextChoices):
         PICKUP = "pickup", _("Pick up at the store")

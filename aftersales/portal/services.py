@@ -676,3 +676,19 @@ def owner_account_delete(*, customer: Any) -> None:
         _login_remove(person, now)
         audit.record(actor=None, obj=person, action="portal.account_deleted", store_id=person.home_store_id,
                      customer_id=person.pk, reason="owner app", at=now)
+
+
+def owner_pay_loyalty(*, customer: Any, invoice: Any, action: str, data: Any) -> Any:
+    """The owner takes points (``action`` "points": ``data["points"]``) or one of their vouchers ("voucher":
+    ``data["voucher"]``) off an invoice's balance before paying the rest online — a visit's invoice and an app
+    order's sale invoice alike (``data["key"]``: the pay page's idempotency key). billing's owner services do the
+    checks and the write; their refusals are raised as they are."""
+    from aftersales.billing.services import owner_pay_with_points, owner_pay_with_voucher
+
+    if action == "points":
+        return owner_pay_with_points(customer=customer, invoice=invoice, points=data.get("points", ""),
+                                     idempotency_key=data.get("key", ""))
+    if action == "voucher":
+        return owner_pay_with_voucher(customer=customer, invoice=invoice, voucher_id=data.get("voucher", ""),
+                                      idempotency_key=data.get("key", ""))
+    raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": action}, "action")

@@ -8,24 +8,28 @@ side) or the acting staff user (store side) and return only what they may see.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.db import service_atomic
-from aftersales.common.errors import Conflict, Problems, ValidationFailed
+from aftersales.common.errors import Conflict, DomainError, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
 
 from .models import ShopOrder, ShopOrderLine
+
+log = logging.getLogger(__name__)
 
 MAX_QTY = 20  # (product rule) of one item in one order
 MAX_LINES = 20
@@ -41,6 +45,7 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.READY: {Status.HANDED_OVER, Status.CANCELLED},
     Status.HANDED_OVER: set(),
     Status.CANCELLED: set(),
+    Status.EXPIRED: set(),  # only the sweep puts an order here (shop_order_expire), never staff
 }
 
 
@@ -273,7 +278,8 @@ def shop_order_move(*, actor: Any, order: ShopOrder, to: str, reason: str = "", 
     refunded through the existing refund paths: online payments back to where they came from, points and vouchers
     back to the owner; the unpaid rest credited). A fitting order's "picking" puts the items on the repair order as a
     job, its reservation moving to that job (the workshop's issue then consumes it)."""
-    require(actor, "portal.change_shoporder")
+    if to != Status.CANCELLED or not actor.has_perm("billing.add_refund"):  # a cashier may cancel (with the refund)
+        require(actor, "portal.change_shoporder")
     require_store(actor, order.store_id)
     at = at or timezone.now()
     if to not in Status.values:
@@ -281,6 +287,8 @@ def shop_order_move(*, actor: Any, order: ShopOrder, to: str, reason: str = "", 
     reason = (reason or "").strip()
     if to == Status.CANCELLED and not reason:
         raise ValidationFailed("required", _("Give the reason for the cancellation (the owner is told)."), "reason")
+    if to == Status.CANCELLED:
+        _may_refund(actor, order)  # before anything is written or any provider is called
     with service_atomic():
         locked = ShopOrder.objects.select_for_update(of=("self",)).select_related("store", "invoice").get(pk=order.pk)
         if to not in TRANSITIONS[locked.status]:
@@ -289,7 +297,9 @@ def shop_order_move(*, actor: Any, order: ShopOrder, to: str, reason: str = "", 
         if locked.fulfilment == Fulfilment.PICKUP and to in (Status.READY, Status.HANDED_OVER) and not is_paid(locked):
             raise Conflict("shop_order_not_paid", _("The owner has not paid this order yet."), "status")
         if to == Status.CANCELLED:
+            _may_refund(actor, locked)  # again under the lock: a payment may have come in meanwhile
             _cancel(locked, actor=actor, reason=reason, at=at)
+            _tell_owner(locked, "shop.cancelled", reason=reason)
             return locked
         if to == Status.PICKING and locked.fulfilment == Fulfilment.FIT:
             _to_repair_order(locked, actor=actor, at=at)
@@ -304,7 +314,138 @@ def shop_order_move(*, actor: Any, order: ShopOrder, to: str, reason: str = "", 
         locked.save(update_fields=["status", "updated_at"])
         audit.record(actor=actor, obj=locked, action="shop_order.moved", store_id=locked.store_id,
                      customer_id=locked.customer_id, changes={"status": [before, to]}, at=at)
+        if to == Status.READY:
+            _tell_owner(locked, "shop.ready", next_step=READY_STEP[locked.fulfilment])
     return locked
+
+
+READY_STEP = {
+    Fulfilment.PICKUP: gettext_lazy("collect them at the store"),
+    Fulfilment.FIT: gettext_lazy("they are fitted at your visit"),
+}
+
+
+def refund_owed(order: ShopOrder) -> bool:
+    """Has the owner paid anything of this order that a cancel would give back?"""
+    from aftersales.billing.models import Payment
+
+    return order.invoice_id is not None and Payment.objects.filter(
+        invoice_id=order.invoice_id, refunded_amount__lt=F("amount")).exists()
+
+
+def may_cancel(user: Any, order: ShopOrder) -> bool:
+    """Staff may cancel this order (the page shows the button): a paid order only with billing's refund right."""
+    return not refund_owed(order) or user.has_perm("billing.add_refund")
+
+
+def _may_refund(actor: Any, order: ShopOrder) -> None:
+    """Cancelling a paid order refunds it through billing: the actor needs billing's refund right (a parts clerk has
+    none), and a manager's approval right for any payment above billing's threshold, all checked before anything."""
+    from aftersales.billing.models import Payment
+    from aftersales.billing.services import REFUND_APPROVAL_THRESHOLD
+
+    if not refund_owed(order):
+        return
+    if not actor.has_perm("billing.add_refund"):
+        raise Forbidden("shop_refund_not_allowed", _("This order is paid: cancelling it refunds the owner, which only "
+                                                     "staff who may give refunds (cashier, manager) can do."), "status")
+    payments = Payment.objects.filter(invoice_id=order.invoice_id, refunded_amount__lt=F("amount"))
+    if any(p.refundable > REFUND_APPROVAL_THRESHOLD for p in payments) and not actor.has_perm("billing.approve_refund"):
+        raise Forbidden("refund_needs_manager", _("Refunds above %(t)s need a manager.") % {"t": REFUND_APPROVAL_THRESHOLD},
+                        "status")
+
+
+def order_link(order: ShopOrder) -> str:
+    """The owner's page of the order, as a full address for a message."""
+    from django.urls import reverse
+
+    return f"{settings.AFTERSALES_PUBLIC_URL.rstrip('/')}{reverse('portal:shop_order', args=[order.pk])}"
+
+
+def _tell_owner(order: ShopOrder, kind: str, **variables: Any) -> None:
+    """A service message through the outbox in this transaction (the owner's channel and language, listed in their
+    in-app inbox); once per order and kind."""
+    from aftersales.customers.models import Customer
+    from aftersales.messaging.kinds import KINDS
+    from aftersales.messaging.services import customer_variables, message_enqueue
+
+    customer = Customer.objects.get(pk=order.customer_id)
+    values = {**customer_variables(customer=customer, store=order.store), "number": order.number,
+              "link": order_link(order), **variables}
+    wanted = KINDS[kind].variables
+    message_enqueue(kind=kind, store=order.store, customer=customer, dedup_key=f"{kind}:{order.pk}",
+                    variables={k: v for k, v in values.items() if k in wanted})
+
+
+# ---- the expiry sweep ----------------------------------------------------------------------------------------------
+def unpaid_minutes() -> int:
+    return int(getattr(settings, "SHOP_ORDER_UNPAID_MINUTES", 30))
+
+
+def shop_orders_expire(*, at: dt.datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """The sweep (Celery beat, every minute; safe to run twice or concurrently): pickup orders placed more than
+    ``SHOP_ORDER_UNPAID_MINUTES`` ago with nothing paid expire (``shop_order_expire``). An order whose online payment
+    is still open at the provider (started within billing's ``ONLINE_PAY_MINUTES``) waits for it."""
+    from aftersales.billing.models import OnlinePayment
+    from aftersales.billing.services import ONLINE_PAY_MINUTES
+
+    at = at or timezone.now()
+    paying = OnlinePayment.objects.filter(
+        status=OnlinePayment.Status.PENDING, created_at__gt=at - dt.timedelta(minutes=ONLINE_PAY_MINUTES),
+    ).values("invoice_id")
+    due = list(
+        ShopOrder.objects.filter(
+            status=Status.PLACED, fulfilment=Fulfilment.PICKUP, invoice__isnull=False, invoice__status="issued",
+            invoice__paid_amount=0, created_at__lte=at - dt.timedelta(minutes=unpaid_minutes()),
+        ).exclude(invoice_id__in=paying).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
+    )
+    counts = {"expired": 0, "skipped": 0}
+    for pk in due:
+        try:
+            done = shop_order_expire(order_id=pk, at=at)
+        except DomainError as exc:  # e.g. the provider did not answer the close: the next run tries again
+            log.warning("shop order %s not expired: %s", pk, exc.code)
+            done = False
+        counts["expired" if done else "skipped"] += 1
+    return counts
+
+
+def shop_order_expire(*, order_id: int, at: dt.datetime | None = None) -> bool:
+    """One unpaid pickup order past its time: online payments still pending are asked about and closed at the
+    provider first (billing's ``online_payments_close_open``: paid → recorded, and the order stays); then under the
+    order's and its invoice's row locks (the order the payment path also takes the invoice in), if still placed and
+    nothing paid: the reservation goes back (once), the sale invoice is credited, the order moves to *expired* with
+    an audit row and the owner is told. A payment that comes after finds the invoice closed (billing rejects it and
+    the money goes back); one that came before leaves the order as it is. Returns whether it expired."""
+    from aftersales.billing.models import Invoice
+    from aftersales.billing.services import online_payments_close_open
+    from aftersales.parts.services import release_for_reference, shop_reference
+
+    at = at or timezone.now()
+    invoice_id = ShopOrder.objects.filter(pk=order_id, status=Status.PLACED).values_list("invoice_id", flat=True).first()
+    if invoice_id is None:
+        return False
+    online_payments_close_open(invoice=Invoice.objects.get(pk=invoice_id), at=at)
+    with service_atomic():
+        locked = ShopOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order_id)
+        if locked.status != Status.PLACED or locked.invoice_id != invoice_id:
+            return False
+        invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice_id)
+        if invoice.status != "issued" or invoice.paid_amount > 0 or locked.created_at > at - dt.timedelta(
+                minutes=unpaid_minutes()):
+            return False
+        release_for_reference(reference=shop_reference(locked.pk))
+        reason = coded(gettext_noop("Not paid in time: the order expired"))
+        left = q(invoice.total - invoice.credited_amount)
+        if left > 0:
+            _credit_unpaid(invoice, left=left, reason=reason, at=at)
+        before = locked.status
+        locked.status, locked.updated_at = Status.EXPIRED, at
+        locked.save(update_fields=["status", "updated_at"])
+        audit.record(actor=None, obj=locked, action="shop_order.expired", store_id=locked.store_id,
+                     customer_id=locked.customer_id, changes={"status": [before, Status.EXPIRED]}, reason=reason, at=at)
+        _tell_owner(locked, "shop.expired", minutes=str(unpaid_minutes()))
+    return True
 
 
 def _to_repair_order(order: ShopOrder, *, actor: Any, at: dt.datetime) -> None:
@@ -363,20 +504,25 @@ def _refund_and_credit(order: ShopOrder, *, actor: Any, reason: str, at: dt.date
     from aftersales.billing.services import credit_note_issue, online_refund_start, refund_record
 
     invoice = Invoice.objects.get(pk=int(order.invoice_id or 0))
-    for payment in Payment.objects.filter(invoice=invoice, refunded_amount__lt=F("amount")).order_by("id"):
+    payments = list(Payment.objects.filter(invoice=invoice, refunded_amount__lt=F("amount")).order_by("id"))
+    # what only our database does first; the provider calls last, so nothing after them can still refuse
+    for payment in sorted(payments, key=lambda p: (p.method == "online", p.pk)):
         key = f"shop-{order.pk}-{payment.pk}"
         if payment.method == "online":
-            online_refund_start(actor=actor, payment=payment, amount=payment.refundable, reason=reason,
-                                idempotency_key=key, at=at)
+            request = online_refund_start(actor=actor, payment=payment, amount=payment.refundable, reason=reason,
+                                          idempotency_key=key, at=at)
+            if request.status == "failed":  # refused by the provider: nothing of the cancel stays
+                raise Conflict("refund_failed", _("The payment service refused the refund: the order is not cancelled. "
+                                                  "Try again, or refund at the till."), "status")
         else:
             refund_record(actor=actor, payment=payment, amount=payment.refundable, reason=reason, idempotency_key=key, at=at)
     invoice.refresh_from_db()
     left = q(invoice.total - invoice.credited_amount)
     if left > 0:
-        if actor is None:  # the owner's own cancel of an unpaid order: the credit is the store's document
-            _credit_unpaid(invoice, left=left, reason=reason, at=at)
-        else:
+        if actor is not None and actor.has_perm("billing.add_creditnote"):
             credit_note_issue(actor=actor, invoice=invoice, amount=left, reason=reason, at=at)
+        else:  # the owner's own cancel, or a cashier's after the refunds: nothing kept, the store's document
+            _credit_unpaid(invoice, left=left, reason=reason, at=at)
 
 
 def _credit_unpaid(invoice: Any, *, left: Decimal, reason: str, at: dt.datetime) -> None:

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from aftersales.common.errors import DomainError
 
-from . import selectors, shop
+from . import selectors, services, shop
 from .session import owner_required
 from .views import _render, _use_language
 
@@ -144,7 +144,8 @@ def shop_order(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("portal:shop_order", order.pk)
     return _render(request, "portal/shop_order.html", {
         "order": order, "paid": shop.is_paid(order), "error": error,
-        "can_pay": order.invoice is not None and order.invoice.status == "issued" and order.status != "cancelled",
+        "can_pay": order.invoice is not None and order.invoice.status == "issued" and order.status in ("placed", "picking", "ready"),
+        "unpaid_minutes": shop.unpaid_minutes(),
     }, status=409 if error else 200)
 
 
@@ -153,14 +154,13 @@ def shop_order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Pay the order's sale invoice: vouchers and points first, then online (the same flow as a visit's invoice)."""
     from aftersales.billing.models import Invoice
     from aftersales.billing.online import allow_payment_redirects, pay_flow
-    from aftersales.billing.services import owner_pay_with_points, owner_pay_with_voucher
 
     from .views import _errors
 
     customer = request.customer  # type: ignore[attr-defined]
     _use_language(request, customer)
     order = shop.order_get(customer, pk)
-    if order.invoice_id is None or order.status == shop.Status.CANCELLED:
+    if order.invoice_id is None or order.status in (shop.Status.CANCELLED, shop.Status.EXPIRED):
         raise Http404
     invoice = Invoice.objects.select_related("store", "customer").get(pk=order.invoice_id, customer=customer)
     action = request.POST.get("action", "") if request.method == "POST" else ""
@@ -168,14 +168,11 @@ def shop_order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if action in ("points", "voucher"):
         try:
-            if action == "points":
-                owner_pay_with_points(customer=customer, invoice=invoice, points=request.POST.get("points", ""),
-                                      idempotency_key=request.POST.get("key", ""))
-            else:
-                owner_pay_with_voucher(customer=customer, invoice=invoice, voucher_id=request.POST.get("voucher", ""),
-                                       idempotency_key=request.POST.get("key", ""))
+            services.owner_pay_loyalty(customer=customer, invoice=invoice, action=action, data=request.POST)
         except DomainError as exc:
             loyalty_errors, status = _errors(exc), exc.status
+            if exc.status == 404:
+                raise Http404 from exc
         else:
             return redirect(f"{request.path}?applied={action}")
         request.method = "GET"
@@ -226,6 +223,8 @@ def staff_order(request: HttpRequest, pk: int) -> HttpResponse:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
+        if not (request.user.has_perm("portal.change_shoporder") or request.user.has_perm("billing.add_refund")):
+            raise PermissionDenied
         try:
             shop.shop_order_move(actor=request.user, order=order, to=request.POST.get("to", ""),
                                  reason=request.POST.get("reason", ""))
@@ -236,6 +235,7 @@ def staff_order(request: HttpRequest, pk: int) -> HttpResponse:
         order = shop.staff_order_get(request.user, pk)
     return render(request, "portal/staff_shop_order.html", {
         "order": order, "paid": shop.is_paid(order), "errors": errors, "next": [(s, shop.Status(s).label) for s in shop.Status.values if s in shop.TRANSITIONS[order.status]],
-        "reason": request.POST.get("reason", ""),
+        "reason": request.POST.get("reason", ""), "may_cancel": shop.may_cancel(request.user, order),
+        "may_move": request.user.has_perm("portal.change_shoporder"),
     }, status=status)
 

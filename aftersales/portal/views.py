@@ -329,15 +329,8 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     loyalty_errors: dict[str, str] = {}
     status = 200
     if action in ("points", "voucher"):  # points or a voucher off the balance, before paying the rest online
-        from aftersales.billing.services import owner_pay_with_points, owner_pay_with_voucher
-
         try:
-            if action == "points":
-                owner_pay_with_points(customer=customer, invoice=invoice, points=request.POST.get("points", ""),
-                                      idempotency_key=request.POST.get("key", ""))
-            else:
-                owner_pay_with_voucher(customer=customer, invoice=invoice, voucher_id=request.POST.get("voucher", ""),
-                                       idempotency_key=request.POST.get("key", ""))
+            services.owner_pay_loyalty(customer=customer, invoice=invoice, action=action, data=request.POST)
         except DomainError as exc:
             loyalty_errors, status = _errors(exc), exc.status
             if exc.status == 404:

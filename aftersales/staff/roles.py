@@ -128,7 +128,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                    *_ESTIMATES_WORK],
     Role.QC_INSPECTOR: [*_VIEW_BASICS, "workshop.change_repairjob"],
     Role.PARTS_CLERK: [*_VIEW_BASICS, *_PARTS_CLERK],
-    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", "billing.add_invoice", "billing.add_refund"],
+    Role.CASHIER: [*_VIEW_BASICS, "billing.view_invoice", "billing.add_payment", "billing.add_invoice", "billing.add_refund",
+                   "portal.view_shoporder"],  # sees the app's accessories orders, to cancel a paid one with its refund
     Role.CALL_CENTRE: [
         # phone booking is the call centre's core task: a new caller and their car are created while booking
         *_VIEW_BASICS, "customers.add_customer", "customers.change_customer", "customers.view_full_mobile",

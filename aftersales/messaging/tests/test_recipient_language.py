@@ -153,3 +153,21 @@ def test_a_customers_subject_is_worded_for_the_customer_not_by_the_staff_name_of
             subject = str(default_subject(KINDS[kind]))
             assert subject != str(KINDS[kind].label), kind
             assert has_cjk(subject) == (language == "zh-hans"), (kind, subject)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_shop_messages_name_the_next_step_in_the_owners_language(language: str, store: Any) -> None:
+    """The app shop's kinds (shop.ready / shop.cancelled / shop.expired) are among KINDS above; the ready message's
+    next step is a lazy text from portal/shop.py and comes out in the owner's language, whatever the staff's."""
+    from aftersales.portal.shop import READY_STEP
+
+    customer = CustomerFactory(name="梁伟", title="mr", language=language)
+    with override("en" if language == "zh-hans" else "zh-hans"):
+        message = message_enqueue(
+            kind="shop.ready", store=store, customer=customer, channel=Channel.SMS, dedup_key=f"shop-step:{language}",
+            variables={**customer_variables(customer=customer, store=store), "number": "A2612070001",
+                       "next_step": READY_STEP["pickup"], "link": "https://example.invalid/app/shop/orders/1/"},
+        )
+    assert ("请到店领取" in message.body) == (language == "zh-hans")
+    assert ("collect them at the store" in message.body) == (language == "en")
+    assert {"shop.ready", "shop.cancelled", "shop.expired"} <= set(KINDS)

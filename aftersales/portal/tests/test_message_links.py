@@ -60,7 +60,12 @@ def _links(owners, customer, car, n):
     from aftersales.assessments.services import assessment_open, owner_url
 
     assessment = assessment_open(actor=owners.world.manager, store=store, vehicle=car)
+    from aftersales.portal.models import ShopOrder
+    from aftersales.portal.shop import order_link
+
+    shop_order = ShopOrder.objects.create(store=store, customer=customer, number=f"A-LINK-{n}", fulfilment="pickup", total=0)
     return {
+        "/app/shop/orders/": order_link(shop_order),
         "/da/": owner_url(assessment),
         "/app/rescue/": owner_link(rescue),
         "/a/": customer_link(appointment), "/r/": status_url(order), "/e/": approval_url(estimate),
