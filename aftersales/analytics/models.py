@@ -134,6 +134,7 @@ class RollupReconcile(models.Model):
     last_day = models.DateField(_("last day"))
     checked = models.PositiveIntegerField(_("store-days checked"), default=0)
     missing = models.PositiveIntegerField(_("store-days without a rollup"), default=0)
+    facts_missing = models.PositiveIntegerField(_("store-days without staff facts"), default=0)
     differences = models.JSONField(_("differences"), default=list)  # [{store, day, code, stored, raw}]
 
     class Meta:

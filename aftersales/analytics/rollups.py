@@ -135,8 +135,9 @@ def reconcile(*, now: dt.datetime | None = None, days: int = RECONCILE_DAYS) -> 
     # the staff and service-type facts of the same days (each difference names its dimension and member)
     from . import facts
 
-    missing += facts.reconcile(stores, first, last, now, differences)
+    facts_missing = facts.reconcile(stores, first, last, now, differences)
     run = RollupReconcile.objects.create(started_at=now, first_day=first, last_day=last, checked=checked, missing=missing,
+                                         facts_missing=facts_missing,
                                          differences=differences)
     if differences:
         log.warning("rollup reconcile %s–%s: %d figures differed from the raw tables", first, last, len(differences))
