@@ -43,6 +43,7 @@ app.conf.beat_schedule = {
     # cockpit: the period rows of the current periods every 5 minutes; daily KPI rollups of the last 7 days hourly; the reconcile of the last 35 days nightly at 03:30
     # Asia/Shanghai; the reviews mailed to the managers who subscribe, checked daily at 07:00 Asia/Shanghai
     "analytics-rollup-current": {"task": "aftersales.analytics.rollup_current", "schedule": 300.0},
+    "analytics-refresh-dirty": {"task": "aftersales.analytics.refresh_dirty", "schedule": 60.0},
     "analytics-rollup-recent": {"task": "aftersales.analytics.rollup_recent", "schedule": crontab(minute=20)},
     "analytics-reconcile": {"task": "aftersales.analytics.reconcile", "schedule": crontab(hour=19, minute=30)},
     "analytics-mail-reviews": {"task": "aftersales.analytics.mail_reviews", "schedule": crontab(hour=23, minute=0)},

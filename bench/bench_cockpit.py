@@ -13,7 +13,14 @@ baseline per store.
 4. The demand forecast of every store: the back-test MAE/MAPE of the model and of the seasonal-naive baseline for
    repair orders and labour hours, the method used, and the time per store.
 
-Writes bench/results/cockpit.json.
+With ``--staff-facts`` (issue 18's scorecards): first adds the staff activity the generator does not make (a time
+entry on every job of the last ``--days`` + 60 days by a technician of the store, and an answered follow-up on 3 of
+5 delivered orders, scores spread 3–10; idempotent, in SQL), then rebuilds the **staff facts** (per advisor,
+technician, staff member and service type) of ``--days`` days from scratch, timed; reconciles them against the
+raw tables (differences must be zero); times the quarter's scorecards for the group from the facts and raw, and
+compares every component. ``--only-staff-facts`` skips the KPI rollups and the dashboard.
+
+Writes bench/results/cockpit.json (``--only-staff-facts``: bench/results/cockpit_staff_facts.json).
 """
 
 from __future__ import annotations
@@ -66,6 +73,88 @@ def time_dashboard(user, store_id, n: int, use_rollups: bool) -> dict:
             "figures": figures(data)}
 
 
+SEED_TIME_ENTRIES = """
+    INSERT INTO workshop_timeentry (store_id, job_id, technician_id, started_at, ended_at, end_reason)
+    SELECT o.store_id, j.id, t.user_id, o.opened_at + interval '25 minutes' * (1 + j.id %% 3),
+           o.opened_at + interval '25 minutes' * (1 + j.id %% 3) + interval '1 minute' * (30 + j.id %% 150), 'done'
+    FROM workshop_repairjob j JOIN workshop_repairorder o ON o.id = j.order_id
+    JOIN LATERAL (
+        SELECT m.user_id FROM staff_storemembership m JOIN staff_user_groups ug ON ug.user_id = m.user_id
+        JOIN auth_group g ON g.id = ug.group_id AND g.name = 'technician'
+        WHERE m.store_id = o.store_id ORDER BY (m.user_id * 7919 + j.id) %% 97 LIMIT 1) t ON true
+    WHERE o.opened_at >= %s AND o.status <> 'cancelled'
+      AND NOT EXISTS (SELECT 1 FROM workshop_timeentry e WHERE e.job_id = j.id)
+"""
+SEED_FOLLOWUPS = """
+    INSERT INTO feedback_followup (store_id, order_id, customer_id, vehicle_id, advisor_id, method, status, delivered_at,
+        due_at, overdue_at, attempts, answered_at, score_overall, score_recommend, suggestions, note, created_at)
+    SELECT o.store_id, o.id, o.customer_id, o.vehicle_id, o.advisor_id, 'call', 'answered', o.delivered_at,
+           o.delivered_at + interval '1 day', o.delivered_at + interval '3 days', 1,
+           o.delivered_at + interval '1 minute' * (600 + o.id %% 2000), 3 + o.id %% 8, o.id %% 11, '', '', o.delivered_at
+    FROM workshop_repairorder o
+    WHERE o.delivered_at >= %s AND o.status IN ('delivered', 'closed') AND o.id %% 5 < 3
+      AND NOT EXISTS (SELECT 1 FROM feedback_followup f WHERE f.order_id = o.id)
+"""
+
+
+def staff_facts(args, now, today, stores, admin) -> dict:
+    """Seed the staff activity, rebuild the staff facts of ``args.days`` days, reconcile, compare the scorecards."""
+    from django.db import connection
+
+    from aftersales.analytics import facts, scorecards
+    from aftersales.analytics.kpis import Scope
+    from aftersales.analytics.models import StaffDailyFact
+    from aftersales.analytics.periods import Period
+
+    since = now - dt.timedelta(days=args.days + 60)
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(SEED_TIME_ENTRIES, [since])
+        entries = cur.rowcount
+        cur.execute(SEED_FOLLOWUPS, [since])
+        followups = cur.rowcount
+        cur.execute("ANALYZE workshop_timeentry; ANALYZE feedback_followup")
+    out: dict = {"seeded": {"time_entries": entries, "followups": followups, "seconds": round(time.perf_counter() - started, 1)}}
+    print(f"seeded {entries} time entries, {followups} answered follow-ups", flush=True)
+
+    StaffDailyFact.objects.all().delete()
+    started = time.perf_counter()
+    written = facts.write_days([today - dt.timedelta(days=i) for i in range(1, args.days + 1)], now=now, stores=stores)
+    seconds = time.perf_counter() - started
+    out["rebuild"] = {"days": args.days, "store_days": written, "rows": StaffDailyFact.objects.count(), "seconds": round(seconds, 1),
+                      "seconds_per_day": round(seconds / args.days, 2)}
+    print(f"staff facts: {written} store-days, {out['rebuild']['rows']} rows rebuilt in {out['rebuild']['seconds']} s", flush=True)
+
+    differences: list = []
+    started = time.perf_counter()
+    last = today - dt.timedelta(days=1)
+    missing = facts.reconcile(stores, last - dt.timedelta(days=34), last, now, differences)
+    out["reconcile"] = {"days": 35, "differences": len(differences), "missing": missing, "seconds": round(time.perf_counter() - started, 1)}
+    print(f"staff facts reconcile: 35 days, {len(differences)} differences, {out['reconcile']['seconds']} s", flush=True)
+
+    quarter = Period.containing("quarter", today - dt.timedelta(days=1))
+    scope = Scope(stores, quarter, now, {})
+    timings: dict = {}
+    cards: dict = {}
+    for label, use in (("raw", False), ("facts", True)):
+        started = time.perf_counter()
+        result = scorecards.scorecards(scope, use_facts=use)
+        timings[label] = round((time.perf_counter() - started) * 1000)
+        cards[label] = {(c.user.pk, comp.code): (str(comp.actual), str(comp.numerator.quantize(dt_six())), str(comp.denominator.quantize(dt_six())))
+                        for c in result for comp in c.components}
+    differing = [k for k in cards["raw"] if cards["raw"][k] != cards["facts"].get(k)]
+    out["scorecards"] = {"quarter": quarter.start.isoformat(), "people": len({k[0] for k in cards["raw"]}), "raw_ms": timings["raw"],
+                         "facts_ms": timings["facts"], "same_figures": not differing, "differing": [list(map(str, k)) for k in differing[:20]]}
+    print(f"scorecards (group, quarter): raw {timings['raw']} ms, facts {timings['facts']} ms, same figures: {not differing}")
+    return out
+
+
+def dt_six():
+    from decimal import Decimal
+
+    return Decimal("0.000001")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=DEFAULT_URL)
@@ -73,6 +162,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--period-days", type=int, default=35, help="days whose own (day) period rows are built")
     parser.add_argument("--skip-forecast", action="store_true")
+    parser.add_argument("--staff-facts", action="store_true", help="seed staff activity, rebuild and check the staff facts")
+    parser.add_argument("--only-staff-facts", action="store_true", help="only the staff facts (implies --staff-facts)")
     args = parser.parse_args()
     setup_django(args.database_url)
 
@@ -87,6 +178,13 @@ def main() -> None:
     now = timezone.now()
     today = now.astimezone(stores[0].zone).date()
     result: dict = {"date": today.isoformat(), "stores": len(stores)}
+    if args.staff_facts or args.only_staff_facts:
+        result["staff_facts"] = staff_facts(args, now, today, stores, admin)
+        if args.only_staff_facts:
+            out = ROOT / "bench" / "results" / "cockpit_staff_facts.json"
+            out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+            print(f"written {out}")
+            return
 
     started = time.perf_counter()
     written = rollups.rollup_days([today - dt.timedelta(days=i) for i in range(1, args.days + 1)], now=now)

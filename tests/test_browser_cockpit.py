@@ -119,3 +119,40 @@ def test_manager_reads_the_demand_forecast_and_subscribes_to_the_reviews(forecas
     assert not page.is_checked(f"input[form=sub-{store.pk}][name=yearly]")
     page.screenshot(path=str(tmp_path / "review-mailing.png"), full_page=True)
     assert not errors
+
+
+def test_manager_reads_the_scorecards_from_the_daily_facts(live_server, browser_page, tmp_path):
+    """The quarter's scorecards at desk size (1280 px), read from the staff daily facts (past days) and today raw."""
+    from aftersales.analytics import facts
+
+    sync_roles()
+    store = f.store(name="广州店")
+    manager = make_staff(Role.STORE_MANAGER, store, language="zh-hans")
+    adv = make_staff(Role.SERVICE_ADVISOR, store, display_name="顾问甲")
+    tech = make_staff(Role.TECHNICIAN, store, display_name="技师一")
+    now = timezone.now()
+    today = timezone.localdate(now, f.SH)
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    days = [quarter_start + dt.timedelta(days=i) for i in range((today - quarter_start).days)]
+    for i, day in enumerate(days[-4:]):
+        o = f.order(store, opened=f.at(day.isoformat(), "09:00"), delivered=f.at(day.isoformat(), "12:00"), advisor=adv)
+        j = f.job(o)
+        f.clock(j, tech, f.at(day.isoformat(), "09:20"), 60)
+        inv = f.invoice(o, total="400")
+        f.line(inv, o, j, kind="labour", amount="400", quantity="1")
+        f.followup(o, answered=f.at(day.isoformat(), "15:00"), overall=9 if i % 2 else 7)
+    facts.write_days(days, now=now, stores=[store])
+
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _sign_in(page, live_server.url, manager)
+    page.goto(f"{live_server.url}/cockpit/scorecards/?period=quarter")
+    page.wait_for_load_state()
+    text = page.inner_text("main")
+    assert "顾问甲" in text and "技师一" in text
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=str(tmp_path / "scorecards-1280.png"), full_page=True)
+    print("screenshot:", tmp_path / "scorecards-1280.png")
+    assert not errors

@@ -134,6 +134,7 @@ class RollupReconcile(models.Model):
     last_day = models.DateField(_("last day"))
     checked = models.PositiveIntegerField(_("store-days checked"), default=0)
     missing = models.PositiveIntegerField(_("store-days without a rollup"), default=0)
+    facts_missing = models.PositiveIntegerField(_("store-days without staff facts"), default=0)
     differences = models.JSONField(_("differences"), default=list)  # [{store, day, code, stored, raw}]
 
     class Meta:
@@ -167,3 +168,49 @@ class ReviewSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.store_id or 'group'}"
+
+
+class StaffDailyFact(models.Model):
+    """One store's day-additive scorecard figure for one local day and one member of a dimension: an advisor
+    (``advisor``, key = user id), a technician (``technician``, key = user id), anyone credited on a referral or
+    owning a case (``staff``, key = user id) or a service type (``service_type``, key = the job type). One row per
+    figure (``code``): its numerator and denominator, computed by the scorecard's own functions
+    (``scorecards.day_facts``), so a period is one ``SUM ... GROUP BY`` over its days. Every computed store-day also
+    has a marker row (dimension ``day``, key and code empty), so a reader can tell "nobody had data" from "not
+    computed". Kept by ``facts.refresh_dirty`` (domain events mark the store-days) and checked by the nightly
+    reconcile."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    dimension = models.CharField(_("dimension"), max_length=12)
+    key = models.CharField(_("key"), max_length=40, blank=True)
+    code = models.CharField(_("figure"), max_length=20, blank=True)
+    numerator = models.DecimalField(_("numerator"), max_digits=30, decimal_places=12, default=Decimal(0))
+    denominator = models.DecimalField(_("denominator"), max_digits=30, decimal_places=12, default=Decimal(0))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("staff daily fact")
+        verbose_name_plural = _("staff daily facts")
+        constraints = [models.UniqueConstraint(fields=["store", "day", "dimension", "key", "code"], name="staff_fact_once")]
+        indexes = [models.Index(fields=["day", "store"], name="staff_fact_day_store")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.dimension}:{self.key} {self.code}"
+
+
+class DirtyDay(models.Model):
+    """A store-day whose rollups and staff facts a domain event may have changed: recomputed once by
+    ``aftersales.analytics.refresh_dirty`` however many events marked it."""
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    marked_at = models.DateTimeField(_("marked at"))
+
+    class Meta:
+        verbose_name = _("store-day to recompute")
+        verbose_name_plural = _("store-days to recompute")
+        constraints = [models.UniqueConstraint(fields=["store", "day"], name="dirty_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day}"

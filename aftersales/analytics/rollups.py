@@ -93,6 +93,9 @@ def rollup_recent(*, now: dt.datetime | None = None, days: int = RECENT_DAYS) ->
     today = _today(stores, now)
     recent = [today - dt.timedelta(days=i) for i in range(0, days + 1)]
     written = rollup_days(recent, now=now, stores=stores)
+    from . import facts
+
+    facts.write_days(recent, now=now, stores=stores)  # the staff facts of the same days (events mark them sooner)
     rollup_periods(periods_of(recent), now=now, stores=stores)
     return written
 
@@ -129,7 +132,12 @@ def reconcile(*, now: dt.datetime | None = None, days: int = RECONCILE_DAYS) -> 
     if stores:
         rollup_periods(periods_of([first + dt.timedelta(days=i) for i in range((today - first).days + 1)]), now=now,
                        stores=stores, differences=differences)
+    # the staff and service-type facts of the same days (each difference names its dimension and member)
+    from . import facts
+
+    facts_missing = facts.reconcile(stores, first, last, now, differences)
     run = RollupReconcile.objects.create(started_at=now, first_day=first, last_day=last, checked=checked, missing=missing,
+                                         facts_missing=facts_missing,
                                          differences=differences)
     if differences:
         log.warning("rollup reconcile %s–%s: %d figures differed from the raw tables", first, last, len(differences))

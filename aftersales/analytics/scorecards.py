@@ -44,6 +44,7 @@ REFERRALS_PER_MONTH = Decimal(2)  # product rule: two referrals a month per pers
 EFFICIENCY_TARGET = Decimal(100)  # technicians: hours sold ÷ clocked, %
 COMPLAINT_TARGET = Decimal(100)  # case timers met on time, %
 DELIVERY_RATING_TARGET = Decimal(90)  # delivery ratings giving the advisor 4 or 5 stars, %
+SIX = Decimal("0.000001")
 STAR_MIN_FOLLOWUPS = 3  # a service star has at least this many follow-ups attributed in the quarter
 
 Pairs = dict[int, tuple[Decimal, Decimal]]
@@ -89,8 +90,11 @@ class Scorecard:
         return (sum((c.points * c.weight for c in scored if c.points is not None), ZERO) / weight).quantize(Decimal("0.1"))
 
 
-def _add(out: Pairs, key: int | None, n: Decimal, d: Decimal) -> None:
-    if key is None:
+StorePairs = dict[tuple[int, Any], tuple[Decimal, Decimal]]  # (store id, user id or job type) -> (n, d)
+
+
+def _add(out: StorePairs, key: tuple[int, Any] | None, n: Decimal, d: Decimal) -> None:
+    if key is None or key[1] is None:
         return
     a, b = out.get(key, (ZERO, ZERO))
     out[key] = (a + n, b + d)
@@ -115,21 +119,113 @@ def _tech_shares(order_ids: set[int]) -> dict[int, dict[int, Decimal]]:
     return per
 
 
-def _csat(scope: Scope) -> tuple[Pairs, Pairs]:
-    rows = list(kpis.answered_followups(scope).values_list("order_id", "order__advisor_id", "score_overall"))
-    advisors: Pairs = {}
-    techs: Pairs = {}
+# ---- the day-additive components: per store and person, so that a day's figures can be stored and summed ----------
+def _csat(scope: Scope) -> tuple[StorePairs, StorePairs]:
+    rows = list(kpis.answered_followups(scope).values_list("order_id", "store_id", "order__advisor_id", "score_overall"))
+    advisors: StorePairs = {}
+    techs: StorePairs = {}
     shares = _tech_shares({r[0] for r in rows})
-    for order_id, advisor_id, score in rows:
+    for order_id, store_id, advisor_id, score in rows:
         hit = Decimal(1 if score >= 8 else 0)
-        _add(advisors, advisor_id, hit, Decimal(1))
+        _add(advisors, (store_id, advisor_id), hit, Decimal(1))
         for tech_id, share in shares.get(order_id, {}).items():
-            _add(techs, tech_id, hit * share, share)
+            _add(techs, (store_id, tech_id), hit * share, share)
     return advisors, techs
 
 
+def _referrals(scope: Scope) -> StorePairs:
+    """Referrals recorded in the period per person (the denominator is the count too: it is never used)."""
+    from aftersales.loyalty.models import Referral
+
+    rows = (Referral.objects.filter(scope.window("created_at"), staff_id__isnull=False).order_by().values("store_id", "staff_id")
+            .annotate(n=Count("id")).values_list("store_id", "staff_id", "n"))
+    return {(st, sid): (Decimal(n), Decimal(n)) for st, sid, n in rows}
+
+
+def _advisor_waiting(scope: Scope) -> StorePairs:
+    """Advisors' repair efficiency: their orders whose car was in work within the waiting-time target."""
+    target = dt.timedelta(minutes=30)
+    rows = (kpis.waiting_orders(scope).order_by().values("store_id", "advisor_id")
+            .annotate(n=Count("id", filter=Q(wait__lte=target)), d=Count("id")).values_list("store_id", "advisor_id", "n", "d"))
+    return {(st, a): (Decimal(n), Decimal(d)) for st, a, n, d in rows if a is not None}
+
+
+def _tech_efficiency(scope: Scope) -> StorePairs:
+    """Technicians: hours sold on the jobs they clocked (split by their share of each job's time) ÷ hours clocked."""
+    from aftersales.workshop.models import TimeEntry
+
+    jobs = {j: (st, kpis._dec(sold), kpis._dec(clocked))
+            for j, st, sold, clocked in kpis.efficiency_jobs(scope).values_list("pk", "order__store_id", "sold", "clocked")}
+    out: StorePairs = {}
+    if not jobs:
+        return out
+    rows = (TimeEntry.objects.filter(job_id__in=list(jobs), ended_at__isnull=False).order_by().values("job_id", "technician_id")
+            .annotate(s=Sum(ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())))
+            .values_list("job_id", "technician_id", "s"))
+    for job_id, tech_id, spent in rows:
+        store_id, sold, clocked = jobs[job_id]
+        seconds = kpis._dec(spent)
+        share = seconds / clocked if clocked else ZERO
+        _add(out, (store_id, tech_id), sold * share, seconds / 3600)
+    return out
+
+
+def _service_types(scope: Scope) -> StorePairs:
+    """Per service type (the job's type): the efficiency KPI's own jobs (kpis.efficiency_jobs), labour hours sold ÷
+    hours clocked."""
+    rows = (kpis.efficiency_jobs(scope).order_by().values("order__store_id", "job_type")
+            .annotate(n=Sum("sold"), d=Sum("clocked")).values_list("order__store_id", "job_type", "n", "d"))
+    return {(st, t): (kpis._dec(n), kpis._dec(d) / 3600) for st, t, n, d in rows}
+
+
+def _complaints(scope: Scope) -> StorePairs:
+    rows = (kpis.due_timers(scope).filter(case__owner_id__isnull=False).order_by().values("case__store_id", "case__owner_id")
+            .annotate(n=Count("id", filter=Q(met_at__isnull=False, met_at__lte=F("due_at"))), d=Count("id"))
+            .values_list("case__store_id", "case__owner_id", "n", "d"))
+    return {(st, o): (Decimal(n), Decimal(d)) for st, o, n, d in rows}
+
+
+def _delivery_ratings(scope: Scope) -> StorePairs:
+    """Advisors: the customer's ratings at delivery (terminal or phone) giving them 4 or 5 stars, of all their
+    ratings in the period. Kept apart from the follow-up's CSAT (its own component)."""
+    from aftersales.feedback.models import DeliveryRating
+
+    rows = (DeliveryRating.objects.filter(scope.window("at"), advisor_id__isnull=False).order_by().values("store_id", "advisor_id")
+            .annotate(n=Count("id", filter=Q(advisor_score__gte=4)), d=Count("id")).values_list("store_id", "advisor_id", "n", "d"))
+    return {(st, a): (Decimal(n), Decimal(d)) for st, a, n, d in rows}
+
+
+#: (dimension, code) of every stored day fact, and the function that computes it for a scope (one or two queries)
+FACTS: tuple[tuple[str, str], ...] = (
+    ("advisor", "csat"), ("technician", "csat"), ("advisor", "waiting"), ("technician", "efficiency"),
+    ("staff", "referrals"), ("staff", "complaints"), ("advisor", "delivery_rating"), ("service_type", "efficiency"),
+)
+
+
+def day_facts(scope: Scope) -> dict[tuple[str, str], StorePairs]:
+    """Every day-additive scorecard figure of the scope, per store and member of its dimension: what is stored per
+    store and day (``facts.py``) and what the raw computation sums over the period. The same functions both ways."""
+    csat_adv, csat_tech = _csat(scope)
+    return {
+        ("advisor", "csat"): csat_adv, ("technician", "csat"): csat_tech,
+        ("advisor", "waiting"): _advisor_waiting(scope), ("technician", "efficiency"): _tech_efficiency(scope),
+        ("staff", "referrals"): _referrals(scope), ("staff", "complaints"): _complaints(scope),
+        ("advisor", "delivery_rating"): _delivery_ratings(scope), ("service_type", "efficiency"): _service_types(scope),
+    }
+
+
+def by_member(pairs: StorePairs) -> dict[Any, tuple[Decimal, Decimal]]:
+    """The stores summed: member (user id or job type) -> (n, d)."""
+    out: dict[Any, tuple[Decimal, Decimal]] = {}
+    for (_store, member), (n, d) in pairs.items():
+        a, b = out.get(member, (ZERO, ZERO))
+        out[member] = (a + n, b + d)
+    return out
+
+
 def _repurchase(scope: Scope) -> tuple[Pairs, Pairs]:
-    """Customers served (paid visits in the 12 months before the period) who came back to that store in the period."""
+    """Customers served (paid visits in the 12 months before the period) who came back to that store in the period.
+    Not a sum of days (distinct customers): always from the raw tables."""
     from aftersales.workshop.models import RepairOrder
 
     base_q = Q(pk__in=[])
@@ -154,58 +250,6 @@ def _repurchase(scope: Scope) -> tuple[Pairs, Pairs]:
     return to_pairs(adv_customers), to_pairs(tech_customers)
 
 
-def _referrals(scope: Scope) -> Pairs:
-    from aftersales.loyalty.models import Referral
-
-    rows = (Referral.objects.filter(scope.window("created_at"), staff_id__isnull=False).order_by().values("staff_id")
-            .annotate(n=Count("id")).values_list("staff_id", "n"))
-    return {sid: (Decimal(n), Decimal(1)) for sid, n in rows}
-
-
-def _advisor_waiting(scope: Scope) -> Pairs:
-    """Advisors' repair efficiency: their orders whose car was in work within the waiting-time target."""
-    target = dt.timedelta(minutes=30)
-    rows = (kpis.waiting_orders(scope).order_by().values("advisor_id")
-            .annotate(n=Count("id", filter=Q(wait__lte=target)), d=Count("id")).values_list("advisor_id", "n", "d"))
-    return {a: (Decimal(n), Decimal(d)) for a, n, d in rows if a is not None}
-
-
-def _tech_efficiency(scope: Scope) -> Pairs:
-    """Technicians: hours sold on the jobs they clocked (split by their share of each job's time) ÷ hours clocked."""
-    from aftersales.workshop.models import TimeEntry
-
-    jobs = {j: (kpis._dec(sold), kpis._dec(clocked)) for j, sold, clocked in kpis.efficiency_jobs(scope).values_list("pk", "sold", "clocked")}
-    out: Pairs = {}
-    if not jobs:
-        return out
-    rows = (TimeEntry.objects.filter(job_id__in=list(jobs), ended_at__isnull=False).order_by().values("job_id", "technician_id")
-            .annotate(s=Sum(ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())))
-            .values_list("job_id", "technician_id", "s"))
-    for job_id, tech_id, spent in rows:
-        sold, clocked = jobs[job_id]
-        seconds = kpis._dec(spent)
-        share = seconds / clocked if clocked else ZERO
-        _add(out, tech_id, sold * share, seconds / 3600)
-    return out
-
-
-def _complaints(scope: Scope) -> Pairs:
-    rows = (kpis.due_timers(scope).filter(case__owner_id__isnull=False).order_by().values("case__owner_id")
-            .annotate(n=Count("id", filter=Q(met_at__isnull=False, met_at__lte=F("due_at"))), d=Count("id"))
-            .values_list("case__owner_id", "n", "d"))
-    return {o: (Decimal(n), Decimal(d)) for o, n, d in rows}
-
-
-def _delivery_ratings(scope: Scope) -> Pairs:
-    """Advisors: the customer's ratings at delivery (terminal or phone) giving them 4 or 5 stars, of all their
-    ratings in the period. Kept apart from the follow-up's CSAT (its own component)."""
-    from aftersales.feedback.models import DeliveryRating
-
-    rows = (DeliveryRating.objects.filter(scope.window("at"), advisor_id__isnull=False).order_by().values("advisor_id")
-            .annotate(n=Count("id", filter=Q(advisor_score__gte=4)), d=Count("id")).values_list("advisor_id", "n", "d"))
-    return {a: (Decimal(n), Decimal(d)) for a, n, d in rows}
-
-
 def staff_of(scope: Scope) -> list[tuple[Any, str]]:
     from aftersales.staff.models import User
 
@@ -219,16 +263,30 @@ def staff_of(scope: Scope) -> list[tuple[Any, str]]:
     return out
 
 
-def scorecards(scope: Scope, *, people: list[tuple[Any, str]] | None = None) -> list[Scorecard]:
+def period_facts(scope: Scope, *, use_facts: bool = True) -> dict[tuple[str, str], dict[Any, tuple[Decimal, Decimal]]]:
+    """The day-additive components over the scope's period, per member: the stored day facts of its past days
+    (when every store has every past day computed) plus today's from the raw tables; else the raw tables for the
+    whole period."""
+    from . import facts
+
+    if use_facts:
+        stored = facts.period_sums(scope)
+        if stored is not None:
+            return stored
+    return {k: by_member(v) for k, v in day_facts(scope).items()}
+
+
+def scorecards(scope: Scope, *, people: list[tuple[Any, str]] | None = None, use_facts: bool = True) -> list[Scorecard]:
     """Every advisor's and technician's scorecard for the scope's period, best first."""
     people = staff_of(scope) if people is None else people
-    csat_adv, csat_tech = _csat(scope)
+    summed = period_facts(scope, use_facts=use_facts)
+    csat_adv, csat_tech = summed[("advisor", "csat")], summed[("technician", "csat")]
     rep_adv, rep_tech = _repurchase(scope)
-    referrals = _referrals(scope)
-    wait_adv = _advisor_waiting(scope)
-    eff_tech = _tech_efficiency(scope)
-    complaints = _complaints(scope)
-    ratings = _delivery_ratings(scope)
+    referrals = {k: (n, Decimal(1)) for k, (n, _d) in summed[("staff", "referrals")].items()}
+    wait_adv = summed[("advisor", "waiting")]
+    eff_tech = summed[("technician", "efficiency")]
+    complaints = summed[("staff", "complaints")]
+    ratings = summed[("advisor", "delivery_rating")]
     first = scope.settings.get(scope.stores[0].pk) if scope.stores else None
     from .models import KpiSettings
 
@@ -246,7 +304,9 @@ def scorecards(scope: Scope, *, people: list[tuple[Any, str]] | None = None) -> 
         rat = ratings.get(user.pk, (ZERO, ZERO)) if advisor else (ZERO, ZERO)
 
         def pct(p: tuple[Decimal, Decimal]) -> Decimal | None:
-            return (p[0] / p[1] * 100).quantize(Decimal("0.1")) if p[1] else None
+            # to 6 places first: the facts keep 12 decimals (a technician's share of 1/3), so a ratio on a half
+            # (36.25 %) must round the same whichever way it was summed
+            return (p[0] / p[1] * 100).quantize(SIX).quantize(Decimal("0.1")) if p[1] else None
 
         card = Scorecard(user=user, role=role, followups=csat[1])
         card.components = [

@@ -21,6 +21,14 @@ def rollup_current() -> int:
     return rollups.rollup_current()
 
 
+@shared_task(name="aftersales.analytics.refresh_dirty", ignore_result=True)
+def refresh_dirty() -> int:
+    """Recompute, once each, the store-days that domain events marked (KPI rollups and staff facts)."""
+    from . import facts
+
+    return facts.refresh_dirty()
+
+
 @shared_task(name="aftersales.analytics.reconcile", ignore_result=True)
 def reconcile() -> int:
     """Recompute the last weeks' rollups from the raw tables and record every difference."""

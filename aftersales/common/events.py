@@ -117,6 +117,25 @@ class TelematicsAlertOpened(Event):
     severity: str
 
 
+@dataclass(frozen=True)
+class FollowUpAnswered(Event):
+    """A customer's follow-up was answered (feedback ``followup_answer``): the scores count from now on."""
+
+    followup_id: int
+    order_id: int | None
+    store_id: int
+
+
+@dataclass(frozen=True)
+class CaseMoved(Event):
+    """A feedback case changed state (feedback ``case_transition``: acknowledged, resolved, closed, reopened...)."""
+
+    case_id: int
+    store_id: int
+    before: str
+    to: str
+
+
 #: events that carry a secret: their handlers may not be ``background`` (the fields would travel through the broker)
 IN_PROCESS: frozenset[type[Event]] = frozenset({AttachCodeIssued})
 
@@ -134,7 +153,7 @@ _registry: dict[type[Event], list[_Registration]] = {}
 EVENTS: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (OrderMoved, OrderDelivered, PaidVisitChanged, InvoicePaid, MoneyReturned, JobMoved, AttachCodeIssued,
-                TelematicsAlertOpened)
+                TelematicsAlertOpened, FollowUpAnswered, CaseMoved)
 }
 
 

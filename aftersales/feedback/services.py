@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
-from aftersales.common import audit
+from aftersales.common import audit, events
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded, coded_label, is_coded, names_pair, render
@@ -275,6 +275,7 @@ def followup_answer(
                 store=locked.store, kind=CaseKind.SUGGESTION, channel=CaseChannel.FOLLOWUP, text=suggestions,
                 customer=locked.customer, vehicle=locked.vehicle, order=locked.order, followup=locked, actor=actor, at=now,
             )
+        events.publish(events.FollowUpAnswered(followup_id=locked.pk, order_id=locked.order_id, store_id=locked.store_id))
     return locked
 
 
@@ -573,6 +574,7 @@ def case_transition(
             locked.save(update_fields=["resolved_at"])
         audit.record(actor=actor, obj=locked, action="feedback_case.moved", store_id=locked.store_id,
                      customer_id=locked.customer_id, changes={"status": [before, to]}, reason=reason, at=now)
+        events.publish(events.CaseMoved(case_id=locked.pk, store_id=locked.store_id, before=before, to=to))
     return locked
 
 

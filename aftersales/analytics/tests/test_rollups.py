@@ -209,13 +209,14 @@ def test_reconcile_reports_and_repairs_a_difference(world):
     run = rollups.reconcile(now=NOW, days=35)
     assert run.first_day == dt.date(2026, 10, 31) and run.last_day == dt.date(2026, 12, 4)
     assert run.missing == 2  # 31 October was never rolled up, for either store
+    assert run.facts_missing == 70  # no staff facts were built: counted apart, never as differences
     diffs = {(d["store"], d["day"], d["code"]) for d in run.differences}
     assert (world["gz"].pk, "2026-11-21", "csat") in diffs and (world["gz"].pk, "2026-11-21", "nps") in diffs
     # the order's day (delivered: complaint-rate base), the answer's day, the day its follow-up fell overdue (72 h)
     assert {(d["store"], d["day"]) for d in run.differences} == {
         (world["gz"].pk, "2026-11-20"), (world["gz"].pk, "2026-11-21"), (world["gz"].pk, "2026-11-23")}
     again = rollups.reconcile(now=NOW, days=35)
-    assert again.differences == [] and again.missing == 0
+    assert again.differences == [] and again.missing == 0 and again.facts_missing == 0
     assert RollupReconcile.objects.count() == 2
 
 

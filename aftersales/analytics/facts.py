@@ -1,0 +1,253 @@
+"""Daily facts per advisor, technician, staff member and service type (issue 18): what the scorecards sum.
+
+* :func:`write_days` recomputes given store-days with the scorecard's own functions (``scorecards.day_facts``: the
+  same queries the raw scorecard runs, over one day) and replaces their rows in :class:`StaffDailyFact`, plus one
+  marker row per store-day. Idempotent; two concurrent recomputes of one day leave one set of equal rows (the
+  insert skips a row the other has just written).
+* :func:`period_sums` is the scorecard's read: the facts of the period's past days summed in one grouped query, plus
+  today's figures from the raw tables; ``None`` (read the raw tables) when a store-day of the period is not computed.
+* Event-driven refresh: handlers subscribed to the domain events (``apps.py``) only **mark** the store-days the
+  change can move (:class:`DirtyDay`, one row per store and day however many events); the Celery task
+  ``aftersales.analytics.refresh_dirty`` (every minute) recomputes each marked store-day once, both the KPI
+  rollups (``rollups.rollup_days``) and these facts, and clears the marks it has taken in. A day marked again while
+  it was being recomputed stays marked.
+* :func:`reconcile` (called by the nightly ``rollups.reconcile``) recomputes the last weeks from the raw tables,
+  reports every figure that differed, and writes the recomputed ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from .kpis import ZERO, Scope
+from .periods import Period
+
+log = logging.getLogger(__name__)
+
+USER_DIMENSIONS = ("advisor", "technician", "staff")
+MARKER = "day"  # the marker row's dimension: the store-day is computed
+PLACES = Decimal("0.000000000001")  # the column's 12 decimal places
+SIX = Decimal("0.000001")
+
+Sums = dict[tuple[str, str], dict[Any, tuple[Decimal, Decimal]]]
+
+
+def _stores(ids: Iterable[int] | None = None) -> list[Any]:
+    from aftersales.stores.models import Store
+
+    qs = Store.objects.order_by("pk")
+    return list(qs if ids is None else qs.filter(pk__in=list(ids)))
+
+
+def _today(stores: list[Any], now: dt.datetime) -> dt.date:
+    zone = stores[0].zone if stores else dt.UTC
+    return now.astimezone(zone).date()
+
+
+def compute_day(stores: list[Any], day: dt.date, now: dt.datetime) -> list[Any]:
+    """The unsaved fact rows of ``day`` for ``stores`` (one scope of them all: a handful of grouped queries)."""
+    from . import scorecards
+    from .models import StaffDailyFact
+
+    scope = Scope(stores, Period("day", day), now)
+    rows = [StaffDailyFact(store_id=s.pk, day=day, dimension=MARKER, key="", code="", computed_at=now) for s in stores]
+    for (dimension, code), pairs in scorecards.day_facts(scope).items():
+        for (store_id, member), (n, d) in pairs.items():
+            rows.append(StaffDailyFact(store_id=store_id, day=day, dimension=dimension, key=str(member), code=code,
+                                       numerator=n.quantize(PLACES), denominator=d.quantize(PLACES), computed_at=now))
+    return rows
+
+
+def write_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
+    """Recompute and store the facts of ``days`` (never today or later: those are read raw). Returns store-days."""
+    from .models import StaffDailyFact
+
+    now = now or timezone.now()
+    stores = stores if stores is not None else _stores()
+    if not stores:
+        return 0
+    today = _today(stores, now)
+    written = 0
+    for day in sorted(set(days)):
+        if day >= today:
+            continue
+        rows = compute_day(stores, day, now)
+        with transaction.atomic():
+            StaffDailyFact.objects.filter(store_id__in=[s.pk for s in stores], day=day).delete()
+            StaffDailyFact.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        written += len(stores)
+    return written
+
+
+def period_sums(scope: Scope) -> Sums | None:
+    """The day-additive scorecard components over the scope's period from the stored facts (past days) and the raw
+    tables (today); None when a past store-day has no facts (the caller then reads the raw tables)."""
+    from . import scorecards
+    from .models import StaffDailyFact
+
+    if not scope.stores:
+        return None
+    today = _today(scope.stores, scope.now)
+    first, past_end = scope.period.start, min(scope.period.end, today)
+    if first >= today:
+        return None
+    ids = [s.pk for s in scope.stores]
+    rows = (StaffDailyFact.objects.filter(store_id__in=ids, day__gte=first, day__lt=past_end).order_by()
+            .values("dimension", "key", "code")
+            .annotate(n=Sum("numerator"), d=Sum("denominator"), c=Count("id")))
+    out: Sums = {k: {} for k in scorecards.FACTS}
+    marked = 0
+    for row in rows:
+        if row["dimension"] == MARKER:
+            marked = row["c"]
+            continue
+        member: Any = int(row["key"]) if row["dimension"] in USER_DIMENSIONS else row["key"]
+        out.setdefault((row["dimension"], row["code"]), {})[member] = (_dec(row["n"]), _dec(row["d"]))
+    if marked != len(ids) * (past_end - first).days:
+        return None
+    if scope.period.end > today:
+        for k, pairs in scorecards.day_facts(scope.with_period(Period("day", today))).items():
+            target = out.setdefault(k, {})
+            for member, (n, d) in scorecards.by_member(pairs).items():
+                a, b = target.get(member, (ZERO, ZERO))
+                target[member] = (a + n, b + d)
+    return out
+
+
+def _dec(value: Any) -> Decimal:
+    if value is None:
+        return ZERO
+    if isinstance(value, float):  # SQLite sums decimals as floats
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+# ---- event-driven refresh --------------------------------------------------------------------------------------
+def mark(store_id: int, moments: Iterable[dt.datetime | dt.date | None], *, now: dt.datetime | None = None) -> int:
+    """Mark the store's local days of ``moments`` to be recomputed (one row per store-day, however many marks)."""
+    from .models import DirtyDay
+
+    now = now or timezone.now()
+    stores = _stores([store_id])
+    if not stores:
+        return 0
+    zone = stores[0].zone
+    days = {m.astimezone(zone).date() if isinstance(m, dt.datetime) else m for m in moments if m is not None}
+    today = now.astimezone(zone).date()
+    days = {d for d in days if d < today}  # today is always read from the raw tables
+    if not days:
+        return 0
+    DirtyDay.objects.bulk_create([DirtyDay(store_id=store_id, day=d, marked_at=now) for d in days],
+                                 update_conflicts=True, unique_fields=["store", "day"], update_fields=["marked_at"])
+    return len(days)
+
+
+def refresh_dirty(*, now: dt.datetime | None = None) -> int:
+    """Recompute every marked store-day once (its KPI rollups and its staff facts), then clear the marks taken in
+    (a mark renewed meanwhile stays). One scope per day for all its marked stores. Returns store-days recomputed."""
+    from . import rollups
+    from .models import DirtyDay
+
+    now = now or timezone.now()
+    taken = list(DirtyDay.objects.order_by("day", "store_id").values_list("pk", "store_id", "day", "marked_at"))
+    if not taken:
+        return 0
+    by_day: dict[dt.date, set[int]] = {}
+    for _pk, store_id, day, _at in taken:
+        by_day.setdefault(day, set()).add(store_id)
+    stores = {s.pk: s for s in _stores({st for _p, st, _d, _a in taken})}
+    done = 0
+    for day, ids in sorted(by_day.items()):
+        members = [stores[i] for i in sorted(ids) if i in stores]
+        rollups.rollup_days([day], now=now, stores=members)
+        done += write_days([day], now=now, stores=members)
+    clear = Q(pk__in=[])
+    for pk, _st, _day, at in taken:
+        clear |= Q(pk=pk, marked_at=at)
+    DirtyDay.objects.filter(clear).delete()
+    return done
+
+
+def _order_moments(order_ids: Iterable[int]) -> list[tuple[int, list[Any]]]:
+    """(store, [check-in, delivery, invoice issued]) of each order: the days whose figures an order change moves."""
+    from aftersales.workshop.models import RepairOrder
+
+    out = []
+    for store_id, opened, delivered, issued in RepairOrder.objects.filter(pk__in=list(order_ids)).values_list(
+            "store_id", "opened_at", "delivered_at", "invoice__issued_at"):
+        out.append((store_id, [opened, delivered, issued]))
+    return out
+
+
+def on_order_changed(event: Any) -> None:
+    """OrderMoved / OrderDelivered / JobMoved: the order's check-in (waiting), delivery (efficiency) and invoice days."""
+    for store_id, moments in _order_moments([event.order_id]):
+        mark(store_id, moments)
+
+
+def on_invoice_changed(event: Any) -> None:
+    """InvoicePaid / MoneyReturned: the days of the invoice's order."""
+    from aftersales.billing.models import Invoice
+
+    order_ids = Invoice.objects.filter(pk=event.invoice_id).values_list("order_id", flat=True)
+    for store_id, moments in _order_moments(order_ids):
+        mark(store_id, moments)
+
+
+def on_followup_answered(event: Any) -> None:
+    """FollowUpAnswered: the answer's day (CSAT of the advisor and the technicians) and the order's days."""
+    from aftersales.feedback.models import FollowUp
+
+    for store_id, answered in FollowUp.objects.filter(pk=event.followup_id).values_list("store_id", "answered_at"):
+        mark(store_id, [answered])
+    if event.order_id:
+        on_order_changed(event)
+
+
+def on_case_moved(event: Any) -> None:
+    """CaseMoved: the due days of the case's SLA timers (complaint handling of the case owner)."""
+    from aftersales.feedback.models import SlaTimer
+
+    mark(event.store_id, SlaTimer.objects.filter(case_id=event.case_id).values_list("due_at", flat=True))
+
+
+# ---- nightly reconcile -----------------------------------------------------------------------------------------
+def _key(row: Any) -> tuple[int, str, str, str]:
+    return (row.store_id, row.dimension, row.key, row.code)
+
+
+def reconcile(stores: list[Any], first: dt.date, last: dt.date, now: dt.datetime, differences: list[dict[str, Any]]) -> int:
+    """Recompute ``first``..``last`` from the raw tables, append each fact that differed from the stored one (to 6
+    places) to ``differences``, and store the recomputed facts. Returns the store-days without facts."""
+    from .models import StaffDailyFact
+
+    missing = 0
+    ids = [s.pk for s in stores]
+    day = first
+    while day <= last and stores:
+        fresh = {_key(r): (r.numerator, r.denominator) for r in compute_day(stores, day, now)}
+        stored = {_key(r): (Decimal(r.numerator), Decimal(r.denominator))
+                  for r in StaffDailyFact.objects.filter(store_id__in=ids, day=day)}
+        for s in stores:
+            if (s.pk, MARKER, "", "") not in stored:
+                missing += 1
+        computed = {k[0] for k in stored if k[1] == MARKER}
+        for k in sorted(set(fresh) | set(stored)):
+            if k[0] not in computed:
+                continue
+            was, raw = stored.get(k), fresh.get(k)
+            if was is None or raw is None or any(a.quantize(SIX) != b.quantize(SIX) for a, b in zip(was, raw, strict=True)):
+                differences.append({"store": k[0], "day": day.isoformat(), "dimension": k[1], "key": k[2], "code": k[3],
+                                    "stored": None if was is None else [str(x) for x in was],
+                                    "raw": None if raw is None else [str(x) for x in raw]})
+        write_days([day], now=now, stores=stores)
+        day += dt.timedelta(days=1)
+    return missing
