@@ -67,7 +67,6 @@ def load(builder: Any) -> None:
     from .choices import COURTESY_CAR_CODE
     from .models import Trip, TripEvent
 
-    now = builder.now
     template, _created = VoucherTemplate.objects.get_or_create(
         group=builder.group, code="courtesy-car",
         defaults={"name_zh": "代步车免费券", "name_en": "Free courtesy car", "kind": "free_item",
@@ -78,6 +77,7 @@ def load(builder: Any) -> None:
         advisor = builder._staff_of(store, "advisor")
         driver = builder._staff_of(store, "driver")
         zone = store.zone
+        now = builder.now
         today = timezone.localtime(now, zone).date()
         trips.service_area_set(actor=manager, store=store, polygon=cfg["polygon"], pickup_fee="50", depot=cfg["depot"])
         trips.driver_week_set(actor=manager, store=store, driver=driver,
@@ -121,6 +121,9 @@ def load(builder: Any) -> None:
             continue
         rest = [o for o in candidates if o.pk != plain[0].pk]
         orders = [rest[0], plain[0], rest[1]]
+        # the bookings around the real clock (the services check "not in the past" against it, and loading the whole
+        # demo takes minutes past ``builder.now``)
+        now = timezone.now()
         # one returned today with new damage: the fuel, the damage and the rent went on its repair order
         back = services.courtesy_book(actor=advisor, order=orders[0], car=cars[2], starts_at=now - dt.timedelta(minutes=10),
                                       ends_at=now + dt.timedelta(days=1), notes="客户等车期间使用 / While the car is repaired")
@@ -131,7 +134,7 @@ def load(builder: Any) -> None:
                                           signer_name=orders[0].customer.name, at=now - dt.timedelta(minutes=10))
         services.courtesy_mark_add(actor=advisor, booking=back, phase="in", x=82, y=64, kind="dent", note="右后门凹陷 / rear door dent")
         services.courtesy_return(actor=advisor, booking=back, mileage=cars[2].mileage + 64, energy=70, damage_charge="600",
-                                 signature=_signature(), signer_name=orders[0].customer.name, at=now)
+                                 signature=_signature(), signer_name=orders[0].customer.name, at=timezone.now())
         # one out with a courtesy-car voucher (the rent is free; fuel, lateness and damage would still be charged)
         customer = Customer.objects.get(pk=orders[1].customer_id)
         voucher = Voucher.objects.create(template=template, customer=customer, store=store, code=f"DMCC{store.pk:02d}01",
