@@ -65,7 +65,7 @@ def load(builder: Any) -> None:
 
     from . import services, trips
     from .choices import COURTESY_CAR_CODE
-    from .models import Trip, TripEvent
+    from .models import CourtesyBooking, CourtesyBookingEvent, Trip, TripEvent
 
     template, _created = VoucherTemplate.objects.get_or_create(
         group=builder.group, code="courtesy-car",
@@ -135,6 +135,11 @@ def load(builder: Any) -> None:
         services.courtesy_mark_add(actor=advisor, booking=back, phase="in", x=82, y=64, kind="dent", note="右后门凹陷 / rear door dent")
         services.courtesy_return(actor=advisor, booking=back, mileage=cars[2].mileage + 64, energy=70, damage_charge="600",
                                  signature=_signature(), signer_name=orders[0].customer.name, at=timezone.now())
+        # the services stamp the real moments, seconds apart: the story reads better lent three hours ago
+        lent = now - dt.timedelta(hours=3)
+        CourtesyBooking.objects.filter(pk=back.pk).update(starts_at=lent, out_at=lent, created_at=lent - dt.timedelta(minutes=20))
+        CourtesyBookingEvent.objects.filter(booking_id=back.pk, to_state="booked").update(at=lent - dt.timedelta(minutes=20))
+        CourtesyBookingEvent.objects.filter(booking_id=back.pk, to_state="out").update(at=lent)
         # one out with a courtesy-car voucher (the rent is free; fuel, lateness and damage would still be charged)
         customer = Customer.objects.get(pk=orders[1].customer_id)
         voucher = Voucher.objects.create(template=template, customer=customer, store=store, code=f"DMCC{store.pk:02d}01",
@@ -144,7 +149,8 @@ def load(builder: Any) -> None:
                                      ends_at=now + dt.timedelta(days=2), voucher=voucher.code)
         services.courtesy_hand_out(actor=advisor, booking=out, licence_number="440304199203150027",
                                    licence_expires=(today + dt.timedelta(days=1200)).isoformat(), deposit="0",
-                                   mileage=cars[1].mileage, energy=85, signature=_signature(), signer_name=customer.name, at=now)
+                                   mileage=cars[1].mileage, energy=85, signature=_signature(), signer_name=customer.name,
+                                   at=timezone.now())
         # one booked for tomorrow, and a spare voucher the next customer can use at the desk
         services.courtesy_book(actor=advisor, order=orders[2], car=cars[0], starts_at=now + dt.timedelta(days=1),
                                ends_at=now + dt.timedelta(days=3))
