@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,51 @@ def browser_page() -> Iterator[object]:
             browser.close()
         if violations:
             pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def owner_sign_in(page: Any, base_url: str, customer: Any, *, lands_on: str = "[data-testid=hello]") -> Any:
+    """Sign the owner in to the app on ``page`` with the code the outbox holds for them (the SMS a phone would get);
+    wait for ``lands_on`` (the app's home by default). Returns the page."""
+    import re
+
+    from aftersales.messaging.models import Message
+
+    page.goto(f"{base_url}/app/")
+    page.fill("[data-testid=mobile]", customer.mobile[3:])
+    page.click("[data-testid=send-code]")
+    page.wait_for_selector("[data-testid=code]")
+    body = Message.objects.filter(kind="portal.sign_in_code").latest("id").body
+    page.fill("[data-testid=code]", re.search(r"\b(\d{6})\b", body).group(1))  # type: ignore[union-attr]
+    page.click("[data-testid=verify]")
+    page.wait_for_selector(lands_on)
+    return page
+
+
+@pytest.fixture
+def owner_phone(browser_page: Any, live_server: Any) -> Any:
+    """``owner_phone(customer, **context)``: a new 390-px phone (Chinese unless ``locale`` says otherwise; any other
+    Playwright context options, e.g. ``geolocation`` and ``permissions``) with the owner signed in to the app."""
+
+    def open_phone(customer: Any, *, locale: str = "zh-CN", lands_on: str = "[data-testid=hello]", **context: Any) -> Any:
+        page = browser_page.context.browser.new_context(locale=locale, viewport=PHONE, **context).new_page()
+        page.set_default_timeout(15_000)
+        return owner_sign_in(page, live_server.url, customer, lands_on=lands_on)
+
+    return open_phone
+
+
+@pytest.fixture
+def staff_phone(browser_page: Any, live_server: Any) -> Any:
+    """``staff_phone(user)``: a new 390-px phone with a member of staff (a driver, a technician) signed in."""
+    from .test_browser_mobility import login
+
+    def open_phone(user: Any, *, locale: str = "zh-CN", **context: Any) -> Any:
+        page = browser_page.context.browser.new_context(locale=locale, viewport=PHONE, **context).new_page()
+        page.set_default_timeout(15_000)
+        login(page, live_server, user)
+        return page
+
+    return open_phone

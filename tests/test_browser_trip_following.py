@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 
 import pytest
 
@@ -19,8 +18,7 @@ from .test_browser_trips import AREA, SHOTS
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_shifts_driver_and_owner_following(live_server, world, browser_page, settings):
-    from aftersales.messaging.models import Message
+def test_shifts_driver_and_owner_following(live_server, world, browser_page, owner_phone, staff_phone, settings):
     from aftersales.mobility import trips
     from aftersales.mobility.models import DriverShift, Trip
 
@@ -61,8 +59,7 @@ def test_shifts_driver_and_owner_following(live_server, world, browser_page, set
     page.screenshot(path=f"{SHOTS}/trips-shifts.png", full_page=True)
 
     # the driver's phone: their trip, no reception
-    phone = browser_page.context.browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
-    login(phone, live_server, driver)
+    phone = staff_phone(driver)
     phone.goto(f"{live_server.url}/")
     phone.wait_for_selector(f"[data-testid=call-{trip.pk}]")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 400
@@ -72,15 +69,7 @@ def test_shifts_driver_and_owner_following(live_server, world, browser_page, set
     trips.trip_move(actor=driver, trip=Trip.objects.get(pk=trip.pk), to="on_the_way", eta=start)
 
     # the owner on a phone: home → follow the trip → delivery window
-    owner = browser_page.context.browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
-    owner.goto(f"{live_server.url}/app/")
-    owner.fill("[data-testid=mobile]", customer.mobile[3:])
-    owner.click("[data-testid=send-code]")
-    owner.wait_for_selector("[data-testid=code]")
-    body = Message.objects.filter(kind="portal.sign_in_code").latest("id").body
-    owner.fill("[data-testid=code]", re.search(r"\b(\d{6})\b", body).group(1))
-    owner.click("[data-testid=verify]")
-    owner.wait_for_selector("[data-testid=hello]")
+    owner = owner_phone(customer)
     owner.click("[data-testid=home-trip]")
     owner.wait_for_selector("[data-testid=trip-step-current]")
     assert owner.inner_text("[data-testid=trip-driver]") == "建国"

@@ -45,7 +45,7 @@ def door_step(phone, trip, phase, km, mark_at, tmp_shot, back):
     phone.goto(back)
 
 
-def test_dispatcher_assigns_and_driver_goes_on_a_phone(live_server, world, browser_page, settings, tmp_path):
+def test_dispatcher_assigns_and_driver_goes_on_a_phone(live_server, world, browser_page, staff_phone, settings, tmp_path):
     from aftersales.messaging.models import Message
     from aftersales.mobility import trips
     from aftersales.mobility.models import Trip
@@ -80,8 +80,7 @@ def test_dispatcher_assigns_and_driver_goes_on_a_phone(live_server, world, brows
     page.screenshot(path=f"{SHOTS}/trips-board.png", full_page=True)
     assert Trip.objects.get().status == "scheduled"
 
-    phone = page.context.browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
-    login(phone, live_server, driver)
+    phone = staff_phone(driver)
     phone.click("[data-testid=nav-driver]")
     phone.wait_for_selector(f"[data-testid=trip-{trip.pk}]")
     href = phone.locator(f"[data-testid=navigate-{trip.pk}]").get_attribute("href")
@@ -127,13 +126,10 @@ def test_dispatcher_assigns_and_driver_goes_on_a_phone(live_server, world, brows
     assert done.delivery_handover.marks.count() == 1 and done.delivery_handover.mileage == 15004
 
 
-def test_owner_orders_a_pickup_on_a_phone(live_server, world, browser_page, settings):
+def test_owner_orders_a_pickup_on_a_phone(live_server, world, owner_phone, settings):
     """The owner books a service with pickup in the app: an address outside the area is refused with nothing
     written; at home (the phone's location) the appointment and the trip are made together."""
-    import re
-
     from aftersales.appointments.models import Appointment
-    from aftersales.messaging.models import Message
     from aftersales.mobility import trips
     from aftersales.mobility.models import Trip
 
@@ -145,17 +141,7 @@ def test_owner_orders_a_pickup_on_a_phone(live_server, world, browser_page, sett
     monday = next_monday()
     os.makedirs(SHOTS, exist_ok=True)
 
-    page = browser_page.context.browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, geolocation={"longitude": 114.9, "latitude": 23.1},
-        permissions=["geolocation"]).new_page()
-    page.goto(f"{live_server.url}/app/")
-    page.fill("[data-testid=mobile]", customer.mobile[3:])
-    page.click("[data-testid=send-code]")
-    page.wait_for_selector("[data-testid=code]")
-    body = Message.objects.filter(kind="portal.sign_in_code").latest("id").body
-    page.fill("[data-testid=code]", re.search(r"\b(\d{6})\b", body).group(1))
-    page.click("[data-testid=verify]")
-    page.wait_for_selector("[data-testid=hello]")
+    page = owner_phone(customer, geolocation={"longitude": 114.9, "latitude": 23.1})  # location not allowed yet
 
     page.click("[data-testid=pickup-car]")
     page.wait_for_selector("[data-testid=pickup-address]")
@@ -167,8 +153,15 @@ def test_owner_orders_a_pickup_on_a_phone(live_server, world, browser_page, sett
     page.wait_for_timeout(200)
     page.locator("label.slot", has_text="10:00").first.click()
     page.fill("[data-testid=pickup-address]", "东莞某地")
+    page.click("[data-testid=use-location]")  # refused: said plainly, nothing filled
+    page.wait_for_selector("[data-testid=locate-error]")
+    assert "定位" in page.inner_text("[data-testid=locate-error]") and page.input_value("#lng") == ""
+    page.screenshot(path=f"{SHOTS}/trips-owner-location-refused.png", full_page=True)
+    page.context.grant_permissions(["geolocation"])
     page.click("[data-testid=use-location]")
     page.wait_for_selector("[data-testid=located]")
+    page.wait_for_selector("[data-testid=locate-error]", state="hidden")
+    assert page.input_value("#lng") == "114.900000" and "23.1" in page.inner_text("[data-testid=located]")
     with page.expect_navigation(timeout=60_000):
         page.click("[data-testid=book-submit]")
     page.wait_for_selector("[data-testid=address-error]")

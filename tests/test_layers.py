@@ -66,7 +66,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("billing", "loyalty"): "paying with points or a voucher is one transaction with the loyalty ledger (synchronous)",
     ("billing", "care"): "the reminder card's next maintenance comes from the vehicle's care plan when there is one",
     ("mobility", "engagement"): "a pickup is free for tier A: the fee reads the customer's tier (as the tier-A lane does)",
-    ("mobility", "loyalty"): "a pickup voucher is checked when the pickup is ordered (read only; redeemed at the till)",
+    ("mobility", "loyalty"): "a pickup voucher is checked when the pickup is ordered (redeemed at the till); a courtesy-car voucher is redeemed on the booking and given back on cancel (loyalty's services, under the voucher's lock)",
 }
 
 # Arrows inside one layer that close a circle between two apps, each with its reason.

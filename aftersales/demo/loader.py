@@ -583,6 +583,9 @@ class _Builder:
         from aftersales.assessments.demo import load as load_assessments_demo
 
         load_assessments_demo(self)
+        from aftersales.mobility.demo import load as load_mobility_demo
+
+        load_mobility_demo(self)
 
     # ---- appointments: service catalogue, bays, technician shifts and a week of bookings -----------------------
     def _appointments(self) -> None:

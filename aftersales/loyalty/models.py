@@ -281,7 +281,9 @@ class Voucher(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(valid_until__gte=models.F("valid_from")), name="voucher_window_valid"),
             models.CheckConstraint(
-                condition=~models.Q(status=VoucherStatus.REDEEMED) | models.Q(invoice__isnull=False), name="voucher_redeemed_has_invoice",
+                # redeemed on an invoice, or on a courtesy-car booking (services.voucher_redeem_on_courtesy: no invoice)
+                condition=~models.Q(status=VoucherStatus.REDEEMED) | models.Q(invoice__isnull=False)
+                | models.Q(redeem_key__startswith="courtesy:"), name="voucher_redeemed_has_invoice",
             ),
         ]
         indexes = [

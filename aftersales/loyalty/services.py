@@ -1061,6 +1061,52 @@ def voucher_redeem(*, actor: Any, voucher: Voucher, invoice: Any, idempotency_ke
     return discount
 
 
+#: a voucher used on a courtesy-car booking has no invoice: its redeem key names the booking instead
+COURTESY_KEY = "courtesy:"
+
+
+def voucher_redeem_on_courtesy(*, actor: Any, voucher: Voucher, booking_id: int, store: Any, service_code: str,
+                               at: dt.datetime | None = None) -> Voucher:
+    """Use a courtesy-car voucher (a free service item covering ``service_code``) on courtesy booking
+    ``booking_id``: the contract is the receipt, there is no invoice line to take it off. Called inside the
+    booking's transaction. Under the voucher's row lock: of two bookings racing for one voucher exactly one gets
+    it, the other is refused with ``voucher_used`` (and its booking rolls back)."""
+    at = at or timezone.now()
+    locked = Voucher.objects.select_for_update().select_related("template").get(pk=voucher.pk)
+    template = locked.template
+    if template.kind != VoucherKind.FREE_ITEM or service_code not in (template.service_codes or []) or (
+            template.store_id and template.store_id != store.pk):
+        raise ValidationFailed("voucher_not_covered", _("This voucher does not cover a courtesy car."), "voucher")
+    today = local_date(store, at)
+    if locked.status != VoucherStatus.ISSUED or not locked.valid_from <= today <= locked.valid_until:
+        raise Conflict("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher")
+    locked.redeemed_at, locked.redeem_key, locked.discount = at, f"{COURTESY_KEY}{booking_id}", ZERO
+    locked.save(update_fields=["redeemed_at", "redeem_key", "discount"])
+    move(locked, to=VoucherStatus.REDEEMED, actor=_who(actor), transitions=VOUCHER_TRANSITIONS, event_model=VoucherEvent,
+         event_fk="voucher", reason=coded(gettext_noop("Courtesy car booking #%(b)s"), b=booking_id),
+         labels=VoucherStatus, at=at)
+    audit.record(actor=actor, obj=locked, action="voucher.redeemed", store_id=store.pk, customer_id=locked.customer_id,
+                 changes={"status": [VoucherStatus.ISSUED, VoucherStatus.REDEEMED]}, reason=f"courtesy booking #{booking_id}", at=at)
+    return locked
+
+
+def voucher_return_from_courtesy(*, actor: Any, booking_id: int, store: Any, at: dt.datetime | None = None) -> Voucher | None:
+    """A cancelled courtesy booking gives its voucher back: usable again until its own last day, or straight to
+    expired when that day has passed. Called inside the cancellation's transaction; None when it used no voucher."""
+    at = at or timezone.now()
+    locked = Voucher.objects.select_for_update().filter(redeem_key=f"{COURTESY_KEY}{booking_id}").first()
+    if locked is None or locked.status != VoucherStatus.REDEEMED:
+        return None
+    target = VoucherStatus.ISSUED if local_date(store, at) <= locked.valid_until else VoucherStatus.EXPIRED
+    move(locked, to=target, actor=_who(actor), transitions=VOUCHER_TRANSITIONS, event_model=VoucherEvent, event_fk="voucher",
+         reason=coded(gettext_noop("Courtesy car booking #%(b)s cancelled"), b=booking_id), labels=VoucherStatus, at=at)
+    locked.discount, locked.redeemed_at, locked.redeem_key = None, None, None
+    locked.save(update_fields=["discount", "redeemed_at", "redeem_key"])
+    audit.record(actor=actor, obj=locked, action="voucher.returned", store_id=store.pk, customer_id=locked.customer_id,
+                 changes={"status": [VoucherStatus.REDEEMED, target]}, reason=f"courtesy booking #{booking_id}", at=at)
+    return locked
+
+
 def voucher_cancel(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
     _check_store(actor, "loyalty.change_voucher", voucher.store)
     reason = (reason or "").strip()

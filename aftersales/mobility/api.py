@@ -34,6 +34,7 @@ class CourtesyCarOut(Schema):
     mileage: int
     fuel_rate: Decimal
     late_rate: Decimal
+    day_rate: Decimal
     is_active: bool
 
 
@@ -66,6 +67,7 @@ class CourtesyCarIn(Schema):
     mileage: Loose = None
     fuel_rate: Loose = None
     late_rate: Loose = None
+    day_rate: Loose = None
 
 
 class CourtesyCarPatch(Schema):
@@ -105,6 +107,9 @@ class CourtesyBookingOut(Schema):
     starts_at: dt.datetime
     ends_at: dt.datetime
     status: str
+    benefit: str
+    voucher_code: str | None
+    day_rate: Decimal
     licence_number: str
     licence_expires: dt.date | None
     deposit: Decimal
@@ -114,6 +119,7 @@ class CourtesyBookingOut(Schema):
     in_mileage: int | None
     in_energy: int | None
     in_at: dt.datetime | None
+    rent_charge: Decimal
     fuel_charge: Decimal
     late_charge: Decimal
     damage_charge: Decimal
@@ -131,6 +137,10 @@ class CourtesyBookingOut(Schema):
         return obj.order.number
 
     @staticmethod
+    def resolve_voucher_code(obj: Any) -> str | None:
+        return obj.voucher.code if obj.voucher_id else None
+
+    @staticmethod
     def resolve_marks(obj: Any) -> list[Any]:
         return list(obj.marks.all())
 
@@ -146,6 +156,7 @@ class CourtesyBookingIn(Schema):
     ends_at: Loose = None
     notes: Loose = None
     waitlist_id: int | None = None
+    voucher: Loose = None
 
 
 class CourtesyCancelIn(Schema):
@@ -278,7 +289,7 @@ def book(request: Any, payload: CourtesyBookingIn) -> Any:
     car = selectors.car(user, payload.car_id)
     entry = selectors.waitlist_entry(user, payload.waitlist_id) if payload.waitlist_id else None
     booking = services.courtesy_book(actor=user, order=order, car=car, starts_at=payload.starts_at,
-                                     ends_at=payload.ends_at, notes=payload.notes, waitlist=entry)
+                                     ends_at=payload.ends_at, notes=payload.notes, waitlist=entry, voucher=payload.voucher)
     return Status(201, selectors.booking(user, booking.pk))
 
 

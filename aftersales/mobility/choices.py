@@ -33,6 +33,18 @@ BOOKING_TRANSITIONS: dict[str, set[str]] = {
 HOLDING_STATES: tuple[str, ...] = (BookingStatus.BOOKED, BookingStatus.OUT, BookingStatus.RETURNED)
 
 
+class CourtesyBenefit(models.TextChoices):
+    """Why a courtesy car's rent is not charged (the return charges are charged whatever the benefit)."""
+
+    NONE = "", _("None: rent at the car's day rate")
+    TIER_A = "tier_a", _("Free for tier A customers")
+    VOUCHER = "voucher", _("Courtesy car voucher")
+
+
+#: the service code a courtesy-car voucher (a free service item) covers, and the code of the rent line
+COURTESY_CAR_CODE = "COURTESY"
+
+
 class Phase(models.TextChoices):
     OUT = "out", _("At hand-out")
     IN = "in", _("At return")

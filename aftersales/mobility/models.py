@@ -17,6 +17,7 @@ from .choices import (
     BookingStatus,
     CarCondition,
     ChargeRoute,
+    CourtesyBenefit,
     Energy,
     FeeBasis,
     OrderedVia,
@@ -48,6 +49,7 @@ class CourtesyCar(models.Model):
     mileage = models.PositiveIntegerField(_("mileage (km)"), default=0)
     fuel_rate = models.DecimalField(_("fuel / charge refill per 1% (CNY)"), default=5, **MONEY)
     late_rate = models.DecimalField(_("late return per hour started (CNY)"), default=50, **MONEY)
+    day_rate = models.DecimalField(_("rent per day started (CNY)"), default=0, **MONEY)
     is_active = models.BooleanField(_("in the fleet"), default=True)
     created_at = models.DateTimeField(_("added at"), default=timezone.now)
 
@@ -58,6 +60,7 @@ class CourtesyCar(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "plate"], name="courtesy_car_plate_per_store"),
             models.CheckConstraint(condition=models.Q(fuel_rate__gte=0, late_rate__gte=0), name="courtesy_car_rates_not_negative"),
+            models.CheckConstraint(condition=models.Q(day_rate__gte=0), name="courtesy_car_day_rate_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -92,6 +95,11 @@ class CourtesyBooking(models.Model):
     starts_at = models.DateTimeField(_("from"))
     ends_at = models.DateTimeField(_("agreed return"))
     status = models.CharField(_("status"), max_length=12, choices=BookingStatus.choices, default=BookingStatus.BOOKED)
+    # the benefit: a tier-A customer's free car, or a courtesy-car voucher used on this booking (given back on cancel)
+    benefit = models.CharField(_("benefit"), max_length=8, choices=CourtesyBenefit.choices, blank=True, default="")
+    voucher = models.ForeignKey("loyalty.Voucher", verbose_name=_("voucher"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    day_rate = models.DecimalField(_("rent per day started (CNY)"), default=0, **MONEY)
     # the contract out
     licence_number = models.CharField(_("driving licence number"), max_length=30, blank=True)
     licence_expires = models.DateField(_("licence valid until"), null=True, blank=True)
@@ -108,6 +116,7 @@ class CourtesyBooking(models.Model):
     in_signature = models.FileField(_("signature in"), upload_to=_signature_path, blank=True)
     in_signer = models.CharField(_("signed in by"), max_length=60, blank=True)
     # return charges
+    rent_charge = models.DecimalField(_("rent"), default=0, **MONEY)
     fuel_charge = models.DecimalField(_("fuel / charge"), default=0, **MONEY)
     late_charge = models.DecimalField(_("late return"), default=0, **MONEY)
     damage_charge = models.DecimalField(_("new damage"), default=0, **MONEY)
@@ -125,6 +134,9 @@ class CourtesyBooking(models.Model):
             models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="courtesy_booking_range"),
             models.CheckConstraint(condition=models.Q(deposit__gte=0), name="courtesy_booking_deposit"),
             models.CheckConstraint(condition=models.Q(out_energy__lte=100) & models.Q(in_energy__lte=100), name="courtesy_booking_energy"),
+            # a voucher is used by one live booking at most (the voucher's row lock decides; this is the backstop)
+            models.UniqueConstraint(fields=["voucher"], condition=models.Q(voucher__isnull=False) & ~models.Q(status="cancelled"),
+                                    name="courtesy_booking_voucher_once"),
         ]
         indexes = [models.Index(fields=["car", "starts_at"], name="courtesy_booking_car_idx")]
 
@@ -133,7 +145,7 @@ class CourtesyBooking(models.Model):
 
     @property
     def total_charges(self):
-        return self.fuel_charge + self.late_charge + self.damage_charge
+        return self.rent_charge + self.fuel_charge + self.late_charge + self.damage_charge
 
 
 class CourtesyBookingEvent(models.Model):

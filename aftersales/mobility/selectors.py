@@ -28,7 +28,7 @@ def car(user: Any, car_id: int) -> CourtesyCar:
 
 def bookings(user: Any, *, store_id: int | None = None, car_id: int | None = None, order_id: int | None = None,
              status: str | None = None) -> QuerySet[CourtesyBooking]:
-    qs = restrict_to_stores(CourtesyBooking.objects.select_related("car", "order", "customer", "store"), user)
+    qs = restrict_to_stores(CourtesyBooking.objects.select_related("car", "order", "customer", "store", "voucher__template"), user)
     if store_id:
         qs = qs.filter(store_id=store_id)
     if car_id:
@@ -42,6 +42,22 @@ def bookings(user: Any, *, store_id: int | None = None, car_id: int | None = Non
 
 def booking(user: Any, booking_id: int) -> CourtesyBooking:
     return get_or_404(bookings(user), pk=booking_id)
+
+
+def courtesy_vouchers(customer_id: int, *, store: Any, today: dt.date) -> list[Any]:
+    """The customer's courtesy-car vouchers usable at ``store`` today (free service items covering the courtesy-car
+    code; the advisor picks one when booking). The customer is the order's, which the caller already scoped."""
+    from aftersales.loyalty.choices import VoucherKind, VoucherStatus
+    from aftersales.loyalty.models import Voucher
+
+    from .choices import COURTESY_CAR_CODE
+
+    qs = Voucher.objects.select_related("template").filter(
+        customer_id=customer_id, status=VoucherStatus.ISSUED, valid_from__lte=today, valid_until__gte=today,
+        template__kind=VoucherKind.FREE_ITEM,
+    ).order_by("valid_until", "id")
+    return [v for v in qs if COURTESY_CAR_CODE in (v.template.service_codes or [])
+            and v.template.store_id in (None, store.pk)]
 
 
 def waitlist(user: Any, *, store_id: int | None = None) -> QuerySet[WaitlistEntry]:

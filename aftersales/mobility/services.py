@@ -32,10 +32,12 @@ from aftersales.reception.choices import DamageKind
 
 from .choices import (
     BOOKING_TRANSITIONS,
+    COURTESY_CAR_CODE,
     HOLDING_STATES,
     BookingStatus,
     CarCondition,
     ChargeRoute,
+    CourtesyBenefit,
     Energy,
     Phase,
     SupplementStatus,
@@ -166,7 +168,7 @@ def _move(booking: CourtesyBooking, to: str, actor: Any, reason: str = "", at: d
 # ---- the fleet ----------------------------------------------------------------------------------------------------
 def courtesy_car_add(
     *, actor: Any, store: Any, plate: Any, vin: Any, model_name: Any, energy: Any = Energy.FUEL, insurance_expires: Any,
-    condition: Any = CarCondition.GOOD, mileage: Any = 0, fuel_rate: Any = "5", late_rate: Any = "50",
+    condition: Any = CarCondition.GOOD, mileage: Any = 0, fuel_rate: Any = "5", late_rate: Any = "50", day_rate: Any = "0",
 ) -> CourtesyCar:
     """Add a car to the store's courtesy fleet."""
     require(actor, "mobility.add_courtesycar")
@@ -185,13 +187,14 @@ def courtesy_car_add(
     km = p.check(_int_in, mileage or 0, "mileage", 0, MAX_KM, _("Enter the odometer reading in km (a whole number)."))
     fuel = p.check(_money, fuel_rate, "fuel_rate")
     late = p.check(_money, late_rate, "late_rate")
+    rent = p.check(_money, day_rate, "day_rate")
     if plate and CourtesyCar.objects.filter(store=store, plate=plate).exists():
         p.add("duplicate", _("This store already has a courtesy car with this plate."), "plate")
     p.raise_if_any()
     with transaction.atomic():
         car = CourtesyCar.objects.create(
             store=store, plate=plate, vin=vin, model_name=model_name, energy=energy, insurance_expires=expires,
-            condition=condition, mileage=km, fuel_rate=fuel, late_rate=late,
+            condition=condition, mileage=km, fuel_rate=fuel, late_rate=late, day_rate=rent,
         )
         audit.record(actor=actor, obj=car, action="courtesy_car.added", store_id=store.pk,
                      changes={"plate": [None, plate], "vin": [None, vin]})
@@ -280,11 +283,42 @@ def _order_problems(p: Problems, order: Any) -> None:
         p.add("do_not_lend", _("This customer is on the do-not-lend list."), "order")
 
 
+def is_tier_a(customer_id: int) -> bool:
+    from aftersales.engagement.models import CustomerTier
+
+    return CustomerTier.objects.filter(customer_id=customer_id, tier="A").exists()
+
+
+def courtesy_voucher(customer_id: int, code: Any, *, store: Any, today: dt.date) -> Any:
+    """The customer's courtesy-car voucher with this code: theirs, unused, valid today, a free service item covering
+    ``COURTESY_CAR_CODE`` at this store. None when no code is given; refused (on ``voucher``) otherwise."""
+    from aftersales.loyalty.choices import VoucherKind, VoucherStatus
+    from aftersales.loyalty.models import Voucher
+
+    code = str(code or "").strip().upper()
+    if not code:
+        return None
+    voucher = Voucher.objects.select_related("template").filter(code__iexact=code, customer_id=customer_id).first()
+    if voucher is None:
+        raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "voucher")
+    template = voucher.template
+    if (template.kind != VoucherKind.FREE_ITEM or COURTESY_CAR_CODE not in (template.service_codes or [])
+            or (template.store_id and template.store_id != store.pk)):
+        raise ValidationFailed("voucher_not_covered", _("This voucher does not cover a courtesy car."), "voucher")
+    if voucher.status != VoucherStatus.ISSUED or not voucher.valid_from <= today <= voucher.valid_until:
+        raise ValidationFailed("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher")
+    return voucher
+
+
 def courtesy_book(
     *, actor: Any, order: Any, car: CourtesyCar, starts_at: Any, ends_at: Any, notes: Any = "",
-    waitlist: WaitlistEntry | None = None,
+    waitlist: WaitlistEntry | None = None, voucher: Any = "",
 ) -> CourtesyBooking:
-    """Book ``car`` for the customer of ``order`` from ``starts_at`` to the agreed return ``ends_at``."""
+    """Book ``car`` for the customer of ``order`` from ``starts_at`` to the agreed return ``ends_at``.
+
+    The benefit: a tier-A customer's car is free (no voucher used); otherwise a courtesy-car voucher (``voucher``:
+    its code) makes it free and is redeemed here, once, under its row lock, in the booking's transaction. The rent
+    is then not charged at the return; fuel, late return and new damage are."""
     require(actor, "mobility.add_courtesybooking")
     require_store(actor, order.store_id, "order")
     now = timezone.now()
@@ -296,6 +330,10 @@ def courtesy_book(
     _order_problems(p, order)
     start, end = _range_problems(p, starts_at, ends_at, now=now)
     notes = p.check(_text, notes, "notes", 300)
+    tier_a = is_tier_a(order.customer_id)
+    used = None if tier_a else p.check(courtesy_voucher, order.customer_id, voucher, store=order.store,
+                                       today=timezone.localtime(now, order.store.zone).date())
+    benefit = CourtesyBenefit.TIER_A if tier_a else CourtesyBenefit.VOUCHER if used is not None else CourtesyBenefit.NONE
     if end is not None and not p.has("car") and car.insurance_expires < timezone.localtime(end, car.store.zone).date():
         p.add("insurance_expired", _("This car's insurance runs out on %(d)s, before the return.")
               % {"d": car.insurance_expires.isoformat()}, "car")
@@ -309,17 +347,31 @@ def courtesy_book(
             if clash is not None:
                 raise Conflict("overlap", _("This car is already booked from %(a)s to %(b)s.")
                                % {"a": _local(car.store, clash.starts_at), "b": _local(car.store, clash.ends_at)}, "car")
+            if used is not None:  # the voucher's row next: of two bookings racing for it, the second sees it used
+                from aftersales.loyalty.choices import VoucherStatus
+                from aftersales.loyalty.models import Voucher
+
+                if not Voucher.objects.select_for_update().filter(pk=used.pk, status=VoucherStatus.ISSUED).exists():
+                    raise Conflict("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher")
             booking = CourtesyBooking.objects.create(
                 store_id=order.store_id, car=car, order=order, customer_id=order.customer_id, starts_at=start, ends_at=end,
-                notes=notes or "", created_by=actor, created_at=now,
+                notes=notes or "", created_by=actor, created_at=now, benefit=benefit, voucher=used, day_rate=car.day_rate,
             )
+            if used is not None:
+                from aftersales.loyalty.services import voucher_redeem_on_courtesy
+
+                voucher_redeem_on_courtesy(actor=actor, voucher=used, booking_id=booking.pk, store=order.store,
+                                           service_code=COURTESY_CAR_CODE, at=now)
             CourtesyBookingEvent.objects.create(booking=booking, from_state="", to_state=BookingStatus.BOOKED, actor=actor, at=now)
             if waitlist is not None:
                 WaitlistEntry.objects.filter(pk=waitlist.pk, status=WaitStatus.WAITING).update(status=WaitStatus.BOOKED, booking=booking)
             audit.record(actor=actor, obj=booking, action="courtesy.booked", store_id=order.store_id,
                          customer_id=order.customer_id,
-                         changes={"car": [None, car.plate], "from": [None, start.isoformat()], "until": [None, end.isoformat()]})
+                         changes={"car": [None, car.plate], "from": [None, start.isoformat()], "until": [None, end.isoformat()],
+                                  "benefit": [None, f"{benefit} {used.code if used else ''}".strip()]})
     except IntegrityError as exc:  # PostgreSQL's exclusion constraint: a concurrent booking won
+        if "courtesy_booking_voucher_once" in str(exc) or "courtesybooking.voucher_id" in str(exc):
+            raise Conflict("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher") from exc
         if "courtesy_booking_no_overlap" not in str(exc):
             raise
         raise Conflict("overlap", _("This car was booked for this time a moment ago."), "car") from exc
@@ -331,8 +383,12 @@ def courtesy_cancel(*, actor: Any, booking: CourtesyBooking, reason: Any = "") -
     require_store(actor, booking.store_id)
     reason = _text(reason, "reason", 300)
     with transaction.atomic():
-        locked = CourtesyBooking.objects.select_for_update().get(pk=booking.pk)
+        locked = CourtesyBooking.objects.select_for_update().select_related("store").get(pk=booking.pk)
         _move(locked, BookingStatus.CANCELLED, actor, reason=reason)
+        if locked.voucher_id is not None:  # the voucher goes back to the customer
+            from aftersales.loyalty.services import voucher_return_from_courtesy
+
+            voucher_return_from_courtesy(actor=actor, booking_id=locked.pk, store=locked.store)
         audit.record(actor=actor, obj=locked, action="courtesy.cancelled", store_id=locked.store_id,
                      customer_id=locked.customer_id, reason=reason)
     return locked
@@ -486,11 +542,21 @@ def late_hours(booking: CourtesyBooking, returned_at: dt.datetime) -> int:
     return math.ceil((late + PAST_GRACE).total_seconds() / 3600)
 
 
+def rent_days(booking: CourtesyBooking, returned_at: dt.datetime) -> int:
+    """Days started from the hand-out to the return (at most to the agreed return: later hours are late hours)."""
+    start = booking.out_at or booking.starts_at
+    end = min(returned_at, booking.ends_at)
+    return max(1, math.ceil((end - start).total_seconds() / 86400))
+
+
 def return_charges(booking: CourtesyBooking, *, energy: int, returned_at: dt.datetime, damage: Decimal) -> dict[str, Decimal]:
-    """The charges of a return, computed in one place: missing fuel/charge at the car's rate per percent, late
-    hours at its hourly rate, the new damage as assessed."""
+    """The charges of a return, computed in one place: the rent at the booking's day rate (none with a benefit:
+    tier A or a courtesy-car voucher), missing fuel/charge at the car's rate per percent, late hours at its hourly
+    rate, the new damage as assessed."""
     missing = max(0, (booking.out_energy or 0) - energy)
+    rent = Decimal("0") if booking.benefit else Decimal(rent_days(booking, returned_at)) * booking.day_rate
     return {
+        "rent_charge": q(rent),
         "fuel_charge": q(Decimal(missing) * booking.car.fuel_rate),
         "late_charge": q(Decimal(late_hours(booking, returned_at)) * booking.car.late_rate),
         "damage_charge": q(damage),
@@ -509,9 +575,10 @@ def _charge_order(actor: Any, booking: CourtesyBooking, charges: dict[str, Decim
     order = RepairOrder.objects.get(pk=booking.order_id)
     if order.status not in EDITABLE_STATES or Invoice.objects.filter(order_id=order.pk).exists():
         return ChargeRoute.SEPARATE, None
-    labels = {"fuel_charge": _("Courtesy car: fuel / charge"), "late_charge": _("Courtesy car: late return"),
+    labels = {"rent_charge": _("Courtesy car: rent"), "fuel_charge": _("Courtesy car: fuel / charge"), "late_charge": _("Courtesy car: late return"),
               "damage_charge": _("Courtesy car: new damage")}
-    lines = [{"kind": LineKind.FEE, "description": str(labels[k]), "unit_price": v, "quantity": 1}
+    lines = [{"kind": LineKind.FEE, "description": str(labels[k]), "unit_price": v, "quantity": 1,
+              **({"code": COURTESY_CAR_CODE} if k == "rent_charge" else {})}
              for k, v in charges.items() if v > 0]
     job = repair_job_add(actor=actor, order=order, title=_("Courtesy car %(plate)s return charges") % {"plate": booking.car.plate},
                          job_type=JobType.OTHER, lines=lines, at=at)
@@ -600,7 +667,7 @@ def courtesy_return(
         if locked.starts_at < at < locked.ends_at:
             locked.ends_at = at  # back early: the car is free for others from now
         _move(locked, BookingStatus.RETURNED, actor, at=at, also_save=(
-            "in_signature", "in_mileage", "in_energy", "in_at", "in_signer", "fuel_charge", "late_charge",
+            "in_signature", "in_mileage", "in_energy", "in_at", "in_signer", "rent_charge", "fuel_charge", "late_charge",
             "damage_charge", "charge_route", "charge_job_id", "ends_at"))
         CourtesyCar.objects.filter(pk=locked.car_id).update(mileage=km)
         audit.record(actor=actor, obj=locked, action="courtesy.returned", store_id=locked.store_id,

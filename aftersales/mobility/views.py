@@ -69,7 +69,8 @@ def fleet(request: HttpRequest) -> HttpResponse:
 @require_POST
 def car_add(request: HttpRequest) -> HttpResponse:
     store = store_from_request(request)
-    fields = ("plate", "vin", "model_name", "energy", "insurance_expires", "condition", "mileage", "fuel_rate", "late_rate")
+    fields = ("plate", "vin", "model_name", "energy", "insurance_expires", "condition", "mileage", "fuel_rate", "late_rate",
+              "day_rate")
     values = {f: request.POST.get(f, "").strip() for f in fields}
     try:
         car = services.courtesy_car_add(actor=request.user, store=store, **values)
@@ -120,7 +121,7 @@ def book(request: HttpRequest) -> HttpResponse:
     """Pick the repair order and the time; the free cars are listed; book one, or join the waiting list."""
     source = request.POST if request.method == "POST" else request.GET
     store = store_from_request(request)
-    values = {k: source.get(k, "") for k in ("order", "starts_at", "ends_at", "notes", "car", "waitlist")}
+    values = {k: source.get(k, "") for k in ("order", "starts_at", "ends_at", "notes", "car", "waitlist", "voucher")}
     order = _find_order(request.user, values["order"])
     errors: dict[str, str] = {}
     if values["order"] and order is None:
@@ -144,7 +145,7 @@ def book(request: HttpRequest) -> HttpResponse:
             else:
                 entry = found(selectors.waitlist_entry, request.user, int(values["waitlist"])) if values["waitlist"].isdigit() else None
                 booking = services.courtesy_book(actor=request.user, order=order, car=car, starts_at=start, ends_at=end,
-                                                 notes=values["notes"], waitlist=entry)
+                                                 notes=values["notes"], waitlist=entry, voucher=values["voucher"])
                 messages.success(request, _("Courtesy car %(plate)s booked.") % {"plate": car.plate})
                 return redirect("mobility:booking", booking.pk)
         except DomainError as exc:
@@ -152,6 +153,9 @@ def book(request: HttpRequest) -> HttpResponse:
     return render(request, "mobility/book.html", {
         "store": store, "order": order, "values": values, "free": free, "errors": errors,
         "order_bookings": list(selectors.bookings(request.user, order_id=order.pk)) if order else [],
+        "tier_a": services.is_tier_a(order.customer_id) if order else False,
+        "vouchers": selectors.courtesy_vouchers(order.customer_id, store=store, today=timezone.localtime(timezone.now(), store.zone).date())
+        if order else [],
     }, status=422 if errors and request.method == "POST" else 200)
 
 

@@ -191,3 +191,26 @@ def test_load_demo_once(db, clock, local_time):
     assert signed.order is not None and signed.order.status == "checked_in" and signed.marks.count() == 2
     assert Handover.objects.filter(status="awaiting_signature").count() == 1
     assert Store.objects.get(code="gz").same_morning_reminder_hour == 8
+
+    # pickup and delivery, courtesy cars (issue 22): today's trips in several states on the dispatcher's board and
+    # the driver's phone; a courtesy fleet with a booking to come, a car out on a voucher, one back with new damage
+    from aftersales.mobility.models import CourtesyBooking, CourtesyCar, ServiceArea, Trip
+    from aftersales.mobility.selectors import my_trips, trips_of_day
+    from aftersales.mobility.trips import point_in_polygon
+
+    for store in stores:
+        area = ServiceArea.objects.get(store=store)
+        today = dt.date.fromisoformat(local_time[:10])  # the day the demo was loaded (the clock ticks on meanwhile)
+        board = trips_of_day(admin, store=store, day=today)
+        assert {t.status for t in board} >= {"requested", "scheduled", "on_the_way", "picked_up", "at_store"}
+        assert all(point_in_polygon(float(t.lng), float(t.lat), area.polygon) for t in board)
+        driver = users.get(username="driver" if store.code == "gz" else f"driver.{store.code}")
+        assert len(my_trips(driver)) >= 3
+        assert CourtesyCar.objects.filter(store=store).count() == 4
+        bookings = CourtesyBooking.objects.filter(store=store)
+        back = bookings.get(status="returned")
+        assert back.damage_charge > 0 and back.marks.filter(phase="in").exists() and back.charge_route == "order"
+        out = bookings.get(status="out")
+        assert out.benefit == "voucher" and out.voucher.status == "redeemed"
+        assert bookings.filter(status="booked").count() == 1
+    assert Trip.objects.filter(events__isnull=True).count() == 0

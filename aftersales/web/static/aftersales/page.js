@@ -43,13 +43,35 @@
   }, true);
   document.addEventListener("click", function (e) {
     var b = e.target && e.target.closest ? e.target.closest("button[data-locate]") : null;
-    if (!b || !navigator.geolocation) { return; }
+    if (!b) { return; }
     var ids = b.getAttribute("data-locate").split(" ");
+    // optional: data-locate-error="ID" shows why no position came (the messages are the button's data-msg-*,
+    // translated by the page); ID-at inside the shown element gets the coordinates
+    var problem = document.getElementById(b.getAttribute("data-locate-error") || "");
+    function fail(key) {
+      if (!problem) { return; }
+      problem.textContent = b.getAttribute("data-msg-" + key) || "";
+      problem.hidden = false;
+      b.disabled = false;
+      b.removeAttribute("aria-busy");
+    }
+    if (problem) { problem.hidden = true; }
+    if (!navigator.geolocation) { fail("unsupported"); return; }
+    b.disabled = true;
+    b.setAttribute("aria-busy", "true");
     navigator.geolocation.getCurrentPosition(function (p) {
       document.getElementById(ids[0]).value = p.coords.longitude.toFixed(6);
       document.getElementById(ids[1]).value = p.coords.latitude.toFixed(6);
-      if (ids[2]) { document.getElementById(ids[2]).hidden = false; }
-    });
+      b.disabled = false;
+      b.removeAttribute("aria-busy");
+      if (ids[2]) {
+        document.getElementById(ids[2]).hidden = false;
+        var at = document.getElementById(ids[2] + "-at");
+        if (at) { at.textContent = p.coords.latitude.toFixed(5) + ", " + p.coords.longitude.toFixed(5); }
+      }
+    }, function (err) {
+      fail(err && err.code === 1 ? "denied" : "failed");
+    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
   });
   document.addEventListener("click", function (e) {
     var b = e.target && e.target.closest ? e.target.closest("button[data-wxpay]") : null;
