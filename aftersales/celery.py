@@ -47,6 +47,7 @@ app.conf.beat_schedule = {
     "analytics-rollup-recent": {"task": "aftersales.analytics.rollup_recent", "schedule": crontab(minute=20)},
     "analytics-reconcile": {"task": "aftersales.analytics.reconcile", "schedule": crontab(hour=19, minute=30)},
     "analytics-mail-reviews": {"task": "aftersales.analytics.mail_reviews", "schedule": crontab(hour=23, minute=0)},
+    "analytics-parts-demand": {"task": "aftersales.analytics.parts_demand", "schedule": crontab(hour=18, minute=40)},
     "telematics-partitions": {"task": "aftersales.telematics.partitions", "schedule": crontab(hour=16, minute=10)},
     "telematics-prune": {"task": "aftersales.telematics.prune", "schedule": crontab(hour=18, minute=40)},
     "estimates-train-diagnosis": {"task": "aftersales.estimates.train_diagnosis", "schedule": 1800.0},

@@ -240,6 +240,8 @@ LOGGING = {
 # (the sweep, aftersales.portal.shop_expiry_sweep, every minute; an online payment still open at the provider waits)
 SHOP_ORDER_UNPAID_MINUTES = int(os.environ.get("SHOP_ORDER_UNPAID_MINUTES", "30"))
 PARTS_ADJUSTMENT_APPROVAL_VALUE = 500  # CNY: stock adjustments worth more need a manager's approval
+PARTS_DEFAULT_LEAD_TIME_DAYS = 7  # a part with no lead time of its own nor a default supplier (suggested minimums)
+PARTS_SAFETY_Z = 1.65  # safety stock of the suggested minimums: a 95 % cycle service level
 # The address customers open the links in messages with. Unset, it is the address this process serves on
 # (``aftersales run`` sets it from HOST/PORT; else localhost and PORT): fine on one machine, wrong for customers'
 # phones, so a system check warns at start when it is unset outside DEBUG (aftersales.W001).

@@ -91,3 +91,74 @@ def import_gross_profit(request: Any, payload: GrossProfitIn) -> Any:
     if not payload.dry_run:
         written = services.gross_profit_import(actor=user, rows=rows, source="DMS API", skip_unchanged=True)
     return {"dry_run": payload.dry_run, "written": written, "rows": out}
+
+
+# ---- suggested minimum stock levels (parts demand forecast) ---------------------------------------------------
+class MinSuggestionOut(Schema):
+    id: int
+    store_id: int
+    part_id: int
+    part_number: str
+    computed_on: str
+    weekly: list[float]
+    method: str
+    model_mae: float | None
+    baseline_mae: float | None
+    history_days: int
+    lead_time_days: int
+    lead_time_source: str
+    lead_demand: Decimal
+    safety_stock: Decimal
+    suggested_min: Decimal
+    current_min: Decimal
+    stale: bool
+
+
+class MinSuggestionsOut(Schema):
+    store_id: int
+    items: list[MinSuggestionOut]
+
+
+class AcceptIn(Schema):
+    ids: list[int]
+
+
+class AcceptOut(Schema):
+    accepted: list[int]
+
+
+def _suggestion_out(r: Any) -> dict[str, Any]:
+    return {"id": r.pk, "store_id": r.store_id, "part_id": r.part_id, "part_number": r.part.number,
+            "computed_on": r.computed_on.isoformat(), "weekly": r.weekly, "method": r.method, "model_mae": r.model_mae,
+            "baseline_mae": r.baseline_mae, "history_days": r.history_days, "lead_time_days": r.lead_time_days,
+            "lead_time_source": r.lead_time_source, "lead_demand": r.lead_demand, "safety_stock": r.safety_stock,
+            "suggested_min": r.suggested_min, "current_min": r.live_min, "stale": r.stale}
+
+
+@router.get("/min-suggestions", response={200: MinSuggestionsOut, **ERRORS})
+def min_suggestions(request: Any, store: int, changed_only: bool = True) -> Any:
+    """The open suggested minimum levels of a store you work at (``parts.view_purchaserequisition``); by default
+    only those differing from the current minimum. ``current_min`` is the item's minimum now; ``stale`` when it
+    changed since the suggestion was computed (it cannot be accepted then)."""
+    from aftersales.common.scoping import get_or_404, visible_store_ids
+    from aftersales.stores.models import Store
+
+    from . import parts_demand
+
+    user = request_user(request)
+    require(user, "parts.view_purchaserequisition")
+    store_obj = get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)), pk=store)
+    rows = parts_demand.suggestions_for(user=user, store=store_obj, changed_only=changed_only)
+    return {"store_id": store_obj.pk, "items": [_suggestion_out(r) for r in rows]}
+
+
+@router.post("/min-suggestions/accept", response={200: AcceptOut, **ERRORS})
+def min_suggestions_accept(request: Any, payload: AcceptIn) -> Any:
+    """Accept suggestions: each stock item's reorder minimum becomes the suggested one (``parts.change_stockitem``),
+    audited; all or nothing. 404 naming the ``missing`` ids you cannot see, 409 ``suggestion_stale`` /
+    ``min_changed`` when one is no longer current, 422 when ``ids`` is empty."""
+    from . import parts_demand
+
+    user = request_user(request)
+    done = parts_demand.suggestions_accept(actor=user, ids=payload.ids)
+    return {"accepted": [s.pk for s in done]}

@@ -92,3 +92,55 @@ def load(*, group: Any, now: dt.datetime, seed: int = 18) -> dict[str, int]:
             ))
     GrossProfitMonth.objects.bulk_create(profits, ignore_conflicts=True)
     return {"time_entries": len(entries), "followups": len(answered), "gross_profit_months": len(profits)}
+
+
+def load_parts_demand(*, group: Any, now: dt.datetime, part_numbers_by_code: dict[str, str]) -> dict[str, int]:
+    """A year of parts issues behind the demo's delivered history (the parts on its repair lines, issued when the
+    order was opened), each stock item's history opened by a receipt of what it issued so that the ledger still adds
+    up to today's stock; then the suggested minimum levels computed as the nightly task does."""
+    from django.utils.translation import gettext_noop
+
+    from aftersales.common.readtime import coded
+    from aftersales.parts.models import Part, StockItem, StockMovement
+    from aftersales.stores.models import Store
+    from aftersales.workshop.models import RepairLine
+
+    from . import parts_demand
+
+    parts = {p.number: p for p in Part.objects.filter(group=group, number__in=set(part_numbers_by_code.values()))}
+    by_code = {code: parts[number] for code, number in part_numbers_by_code.items() if number in parts}
+    items = {(i.store_id, i.part_id): i for i in StockItem.objects.filter(store__group=group)}
+    lines = (RepairLine.objects.filter(job__order__store__group=group, kind="part", code__in=list(by_code),
+                                       job__order__status__in=("delivered", "closed"))
+             .exclude(job__status="declined")
+             .values_list("job_id", "job__order__store_id", "job__order__opened_at", "job__order__vehicle_id",
+                          "job__order__customer_id", "quantity", "code").order_by("job__order__opened_at", "id"))
+    per_item: dict[int, list[tuple[Any, ...]]] = {}
+    for job_id, store_id, opened, vehicle_id, customer_id, qty, code in lines:
+        part = by_code[code]
+        item = items.get((store_id, part.pk))
+        if item is None or qty <= 0:
+            continue
+        per_item.setdefault(item.pk, []).append((job_id, opened + dt.timedelta(hours=1), vehicle_id, customer_id, qty))
+    rows: list[Any] = []
+    cost_of = {p.pk: p.cost_price for p in parts.values()}
+    opening = coded(gettext_noop("Opening stock"))
+    by_pk = {i.pk: i for i in items.values()}
+    for item_pk, issues in per_item.items():
+        item = by_pk[item_pk]
+        cost = cost_of.get(item.part_id, Decimal("0"))
+        total = sum((q for *_rest, q in issues), Decimal("0"))
+        first = issues[0][1] - dt.timedelta(days=1)
+        rows.append(StockMovement(store_id=item.store_id, part_id=item.part_id, stock_item=item, kind="receipt",
+                                  quantity=total, unit_cost=cost, balance_after=total, at=first, reason=opening))
+        balance = total
+        for job_id, at, vehicle_id, customer_id, qty in issues:
+            balance -= qty
+            rows.append(StockMovement(store_id=item.store_id, part_id=item.part_id, stock_item=item, kind="issue",
+                                      quantity=-qty, unit_cost=cost, balance_after=balance, at=at, repair_job_id=job_id,
+                                      vehicle_id=vehicle_id, customer_id=customer_id))
+    StockMovement.objects.bulk_create(rows, batch_size=2000)
+    written = {"movements": len(rows)}
+    for store in Store.objects.filter(group=group).order_by("pk"):
+        written[store.code] = parts_demand.compute_store(store, now)
+    return written

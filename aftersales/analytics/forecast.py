@@ -20,6 +20,7 @@ shows which one was used and both errors. Days the store is closed (its own cale
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ YEAR_DAYS = 364
 WORKDAY, WEEKEND, HOLIDAY, MAKEUP, UNKNOWN = "workday", "weekend", "holiday", "makeup", "unknown"
 
 
+@functools.lru_cache(maxsize=8192)
 def day_kind(day: dt.date) -> str:
     """The national calendar's kind of a day: a public holiday on a weekday, a make-up working day (调休) on a
     weekend, an ordinary workday or weekend; ``unknown`` past the years the installed calendar knows (then the

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 
@@ -214,3 +215,45 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.day}"
+
+
+class MinLevelSuggestion(models.Model):
+    """A suggested reorder minimum for a part at a store, from its forecast issue demand (``parts_demand.py``): the
+    next 12 weeks' demand, how it was forecast and back-tested, and the minimum it gives. One open suggestion per
+    stock item; recomputing supersedes the open ones; accepting writes the stock item's minimum."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("suggestion", "Open")
+        ACCEPTED = "accepted", pgettext_lazy("suggestion", "Accepted")
+        SUPERSEDED = "superseded", pgettext_lazy("suggestion", "Superseded")
+
+    store = models.ForeignKey("stores.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    part = models.ForeignKey("parts.Part", verbose_name=_("part"), on_delete=models.CASCADE, related_name="+")
+    stock_item = models.ForeignKey("parts.StockItem", on_delete=models.CASCADE, related_name="min_suggestions")
+    computed_on = models.DateField(_("computed on"))  # the store's local day; the history ends the day before
+    weekly = models.JSONField(default=list)  # forecast demand of each of the next 12 weeks (from tomorrow)
+    method = models.CharField(max_length=8)  # "ets" or "naive"
+    model_mae = models.FloatField(null=True)
+    baseline_mae = models.FloatField(null=True)
+    model_mape = models.FloatField(null=True)
+    baseline_mape = models.FloatField(null=True)
+    history_days = models.PositiveIntegerField(default=0)
+    lead_time_days = models.PositiveSmallIntegerField(_("lead time (days)"))
+    lead_time_source = models.CharField(max_length=10)  # item, supplier, default
+    lead_demand = models.DecimalField(_("demand over lead time"), max_digits=12, decimal_places=2)
+    safety_stock = models.DecimalField(_("safety stock"), max_digits=12, decimal_places=2)
+    suggested_min = models.DecimalField(_("suggested minimum"), max_digits=12, decimal_places=2)
+    current_min = models.DecimalField(_("current minimum"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("suggested minimum")
+        verbose_name_plural = _("suggested minimums")
+        constraints = [models.UniqueConstraint(fields=["stock_item"], condition=models.Q(status="open"),
+                                               name="one_open_min_suggestion_per_item")]
+        indexes = [models.Index(fields=["store", "status"], name="minsugg_store_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.part_id}@{self.store_id}: {self.suggested_min}"

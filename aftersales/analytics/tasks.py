@@ -43,3 +43,11 @@ def mail_reviews() -> int:
     from . import mailing
 
     return mailing.mail_due_reviews()
+
+
+@shared_task(name="aftersales.analytics.parts_demand", ignore_result=True)
+def parts_demand() -> dict[str, int]:
+    """Nightly: each store's parts demand forecast and suggested minimum levels (the open suggestions replaced)."""
+    from . import parts_demand as demand
+
+    return demand.compute_all()

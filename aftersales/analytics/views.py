@@ -281,3 +281,49 @@ def _review_file(user: Any, store_id: int | None, name: str, day: dt.date | None
     response = HttpResponse(body, content_type=ctype)
     response["Content-Disposition"] = f'attachment; filename="review-{name}-{label}.{fmt}"'
     return response
+
+
+@login_required
+def min_levels(request: HttpRequest) -> HttpResponse:
+    """The parts desk's suggested minimum levels (from the parts demand forecast) beside the current ones, with accept
+    per row and for the selected rows (``parts.change_stockitem``)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from aftersales.common.errors import DomainError
+    from aftersales.common.views import store_from_request
+
+    from . import parts_demand
+
+    if not request.user.has_perm("parts.view_purchaserequisition"):
+        raise PermissionDenied
+    store = store_from_request(request)
+    changed_only = request.GET.get("all", "") != "1"
+    if request.method == "POST":
+        if not request.user.has_perm("parts.change_stockitem"):
+            raise PermissionDenied
+        action = request.POST.get("accept", "")
+        raw = request.POST.getlist("ids") if action == "selected" else [action]
+        ids = [int(i) for i in raw if str(i).isdigit() and len(str(i)) < 12]
+        try:
+            done = parts_demand.suggestions_accept(actor=request.user, ids=ids)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        except Forbidden as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Minimum levels set for %(n)s part(s).") % {"n": len(done)})
+        suffix = "&all=1" if not changed_only else ""
+        return redirect(f"{request.path}?store={store.pk}{suffix}")
+    rows = _call(parts_demand.suggestions_for, user=request.user, store=store, changed_only=changed_only)
+    from aftersales.common.scoping import visible_store_ids
+    from aftersales.stores.models import Store
+
+    first = rows[0].computed_on if rows else None
+    return render(request, "analytics/min_levels.html", {
+        "store": store, "stores": list(Store.objects.filter(pk__in=visible_store_ids(request.user)).order_by("code")), "rows": rows, "changed_only": changed_only,
+        "computed_on": first, "z": parts_demand.safety_z(), "review_days": parts_demand.REVIEW_DAYS,
+        "default_lead": parts_demand.default_lead_time(), "can_accept": request.user.has_perm("parts.change_stockitem"),
+    })

@@ -577,6 +577,10 @@ class _Builder:
         from aftersales.analytics.demo import load as load_analytics_demo
 
         load_analytics_demo(group=self.group, now=self.now)
+        from aftersales.analytics.demo import load_parts_demand
+
+        load_parts_demand(group=self.group, now=self.now,
+                          part_numbers_by_code={spec[-1]: spec[0] for spec in PARTS if spec[-1]})
         from aftersales.people.demo import load as load_people_demo
 
         load_people_demo(self)

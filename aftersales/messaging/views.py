@@ -289,6 +289,7 @@ TASK_LABELS = {
     "reminder_sweep": pgettext_lazy("background task", "Care reminders"),
     "playbooks_tick": pgettext_lazy("background task", "Playbooks and campaigns"),
     "reorder_sweep": pgettext_lazy("background task", "Parts reorder"),
+    "parts_demand": pgettext_lazy("background task", "Parts demand and suggested minimums"),
     "expire_reservations": pgettext_lazy("background task", "Release expired parts reservations"),
     "shop_expiry_sweep": pgettext_lazy("background task", "Expire unpaid app accessories orders"),
 }

@@ -23,11 +23,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
-from aftersales.common.errors import Conflict, DomainError, Problems, ValidationFailed
+from aftersales.common.errors import Conflict, DomainError, NotFound, Problems, ValidationFailed
 from aftersales.common.money import parse_money
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
-from aftersales.common.scoping import get_or_404, restrict_to_stores
+from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
 from aftersales.common.transitions import move
 
 from .choices import PO_TRANSITIONS, PurchaseOrderStatus, RequisitionStatus
@@ -154,6 +154,50 @@ def requisition_cancel(*, actor: Any, requisition: PurchaseRequisition, reason: 
         locked.save(update_fields=["status"])
         audit.record(actor=actor, obj=locked, action="parts.requisition_cancelled", store_id=locked.store_id, reason=reason)
     return locked
+
+
+def stock_minimums_set(*, actor: Any, changes: list[tuple[int, Decimal, Decimal]], reason: str = "") -> list[StockItem]:
+    """Set the reorder minimum of stock items (the level the reorder sweep uses): ``changes`` are ``(stock item id,
+    the minimum the caller saw, the new minimum)``. All or nothing: an item the actor cannot see is a 404, an item
+    whose minimum changed since the caller read it is a conflict (stale), a negative minimum is refused; nothing is
+    written then. The maximum is raised to the new minimum where it was below (the database keeps max ≥ min).
+    Each change is audited (``parts.min_level_set``)."""
+    require(actor, "parts.change_stockitem")
+    if not changes:
+        raise ValidationFailed("nothing_selected", _("Select at least one row."), "ids")
+    visible = set(visible_store_ids(actor))
+    with transaction.atomic():
+        items = {i.pk: i for i in StockItem.objects.select_for_update(of=("self",)).select_related("part")
+                 .filter(pk__in=[c[0] for c in changes]).order_by("pk")}
+        for item_id, seen, new in changes:
+            item = items.get(item_id)
+            if item is None or item.store_id not in visible:
+                raise NotFound("not_found", _("Not found, or not visible to you."), "ids")
+            if new < 0:
+                raise ValidationFailed("min_negative", _("The minimum cannot be negative."), "min_qty")
+            if item.min_qty != seen:
+                raise Conflict("min_changed", _("The minimum of %(part)s was changed to %(now)s since this suggestion was "
+                                                 "made: refresh the page.") % {"part": item.part, "now": _fmt_qty(item.min_qty)},
+                               "ids")
+        out = []
+        for item_id, _seen, new in changes:
+            item = items[item_id]
+            diff: dict[str, list[Any]] = {"min_qty": [str(item.min_qty), str(new)]}
+            item.min_qty = new
+            fields = ["min_qty"]
+            if item.max_qty < new:
+                diff["max_qty"] = [str(item.max_qty), str(new)]
+                item.max_qty = new
+                fields.append("max_qty")
+            item.save(update_fields=fields)
+            audit.record(actor=actor, obj=item, action="parts.min_level_set", store_id=item.store_id, changes=diff,
+                         reason=reason)
+            out.append(item)
+    return out
+
+
+def _fmt_qty(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else str(value)
 
 
 # ---- selectors -------------------------------------------------------------------------------------------------

@@ -80,3 +80,8 @@ def method_label(method: str) -> str:
 @register.filter
 def one_decimal(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
+
+
+@register.filter
+def method_short(method: str) -> str:
+    return {"ets": _("Holt-Winters"), "naive": _("Seasonal naive")}.get(method, method)

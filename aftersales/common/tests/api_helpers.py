@@ -14,6 +14,8 @@ from django.test.utils import CaptureQueriesContext
 ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "analytics": [
         ("post", "/api/analytics/gross-profit"),
+        ("get", "/api/analytics/min-suggestions"),
+        ("post", "/api/analytics/min-suggestions/accept"),
     ],
     "assessments": [
         ("get", "/api/staff/assessments/{assessment_id}"),

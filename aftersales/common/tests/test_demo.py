@@ -165,6 +165,11 @@ def test_load_demo_once(db, clock, local_time):
     assert transfer.for_job is not None and transfer.for_job.order.status == "in_progress"
     assert StockMovement.objects.filter(kind="issue", repair_job__order__status="in_progress").exists()
     assert Reservation.objects.filter(status="active", source="job").exists()
+    # suggested minimum levels from a year of issues behind the delivered history, some differing from the minimums
+    from aftersales.analytics.models import MinLevelSuggestion
+
+    suggested = list(MinLevelSuggestion.objects.filter(store__group=group, status="open").select_related("stock_item"))
+    assert len(suggested) >= 10 and sum(s.suggested_min != s.stock_item.min_qty for s in suggested) >= 3
 
     # appointments: a service catalogue, bays with a priority lane, shifts and a week of bookings
     for store in stores:
