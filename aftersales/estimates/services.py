@@ -603,8 +603,9 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
     note = _text(note, "note", 500)
     at = at or timezone.now()
     with service_atomic():
-        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
-            "store", "customer", "vehicle", "advisor").get(pk=order.pk))  # locked once: nested moves use it
+        locked = order if held(order, "store", "customer", "vehicle", "advisor") else hold(  # the API's scoped read
+            RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor")
+            .get(pk=order.pk))  # locked once: nested moves use it
         jobs = list(RepairJob.objects.filter(order=locked, status=JobStatus.PROPOSED).order_by("seq"))
         if not jobs:
             raise ValidationFailed("nothing_to_send", _("There is no proposed job to send."), "jobs")

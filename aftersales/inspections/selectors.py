@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
+from aftersales.common.scoping import get_locked_or_404, get_or_404, restrict_to_stores, visible_store_ids
 from aftersales.workshop.choices import APPROVED_JOB_STATES, JobStatus, OrderStatus
 from aftersales.workshop.models import RepairJob, RepairOrder
 
@@ -216,11 +216,11 @@ def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None) -> QcState
     return state
 
 
-def qc_order_get(user: Any, order_id: int) -> RepairOrder:
-    return get_or_404(
-        restrict_to_stores(RepairOrder.objects.all(), user).select_related("store", "customer", "vehicle", "advisor"),
-        pk=order_id,
-    )
+def qc_order_get(user: Any, order_id: int, *, lock: bool = False) -> RepairOrder:
+    """The order (with store, customer, vehicle, advisor); ``lock``: locked and held for the caller's service
+    transaction (common/scoping.py get_locked_or_404)."""
+    qs = restrict_to_stores(RepairOrder.objects.all(), user).select_related("store", "customer", "vehicle", "advisor")
+    return get_locked_or_404(qs, pk=order_id) if lock else get_or_404(qs, pk=order_id)
 
 
 def qc_queue(user: Any, store_id: int) -> list[dict[str, Any]]:

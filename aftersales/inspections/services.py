@@ -17,7 +17,7 @@ from django.utils.translation import get_language, gettext_noop, override
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.db import hold, service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
@@ -750,9 +750,10 @@ def qc_sign(
     passed = not failed_notes
     with service_atomic():
         # Locked once for the whole request: the nested order and job moves use this row (common/db.py hold).
-        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
-            "store", "customer", "vehicle", "advisor"
-        ).get(pk=order.pk))
+        # (the caller's own when its scoped read was the lock: selectors.qc_order_get(lock=True))
+        locked = order if held(order, "store", "customer", "vehicle", "advisor") else hold(
+            RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor")
+            .get(pk=order.pk))
         jobs, unfinished = _finished(locked)
         state = qc_state(locked, jobs)
         for job in jobs:

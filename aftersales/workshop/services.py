@@ -317,7 +317,8 @@ def repair_job_add(
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": job_type}, "job_type")
     hours = _quantity(standard_hours, "standard_hours") if standard_hours not in (0, "0", None, "") else Decimal("0")
     with service_atomic():
-        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        before_total = str(order.total)
+        locked = order if held(order) else RepairOrder.objects.select_for_update().get(pk=order.pk)  # (the API's scoped read)
         if locked.status not in EDITABLE_STATES:
             raise Conflict("order_not_editable", _("Jobs can no longer be added to this repair order."), "order")
         seq = (RepairJob.objects.filter(order=locked).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
@@ -331,7 +332,7 @@ def repair_job_add(
         _refresh_totals(locked)
         audit.record(
             actor=actor, obj=locked, action="repair_order.job_added", store_id=locked.store_id,
-            customer_id=locked.customer_id, changes={"total": [str(order.total), str(locked.total)]},
+            customer_id=locked.customer_id, changes={"total": [before_total, str(locked.total)]},
             reason=title[:200], at=at,
         )
     return job
