@@ -157,7 +157,7 @@ def issue_invoice(request: HttpRequest, order_id: int) -> Status:
     user = request_user(request)
     with service_atomic():  # the scoped read is the order's lock for the whole request (issue 19)
         invoice = services.invoice_issue(actor=user, order=_order(user, order_id, lock=True))
-    return Status(201, _invoice(user, invoice.pk))
+        return Status(201, selectors.invoice_detail(user, invoice.pk, just_issued=True))
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS})

@@ -378,14 +378,12 @@ def _payment_write(
             )
         return existing
 
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing:
-        return replay(existing)
     at = at or timezone.now()
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-            # A concurrent request with the same key may have committed while we waited for the lock.
+            # Looked up under the lock only (issue 19: once, not also before it): a retried request, or a concurrent
+            # one with the same key that committed while we waited for the lock.
             existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
                 return replay(existing)
