@@ -189,16 +189,18 @@ class QcState:
         )
 
 
-def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None) -> QcState:
+def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None, *, brief: bool = False) -> QcState:
     """The order's checks and jobs (two queries). Used by the services too: the caller holds the order's lock and
-    may pass the order's approved jobs it has just read (``jobs``: then one query fewer)."""
-    checks = list(
-        QcCheck.objects.filter(order_id=order.pk).select_related("signed_by").prefetch_related("items").order_by("signed_at", "id")
-    )
+    may pass the order's approved jobs it has just read (``jobs``: then one query fewer). ``brief`` (signing a check:
+    only the round, what passed, who signed and the jobs count): the checks without their items and ``reworks`` not
+    counted (left 0), one query (issue 19)."""
+    checks_qs = QcCheck.objects.filter(order_id=order.pk).select_related("signed_by").order_by("signed_at", "id")
+    checks = list(checks_qs if brief else checks_qs.prefetch_related("items"))
     state = QcState(checks=checks)
     failures = [c for c in checks if c.kind in QC_SEQUENCE and c.result == QcResult.FAIL]
     state.cycle = len(failures) + 1
-    state.reworks = Rework.objects.filter(order_id=order.pk).count()
+    if not brief:
+        state.reworks = Rework.objects.filter(order_id=order.pk).count()
     for c in checks:
         if c.kind in QC_SEQUENCE and c.cycle == state.cycle and c.result == QcResult.PASS:
             state.passed[c.kind] = True
