@@ -15,7 +15,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
-from aftersales.common.db import refreshed, service_atomic
+from aftersales.common.db import held, refreshed, service_atomic
 from aftersales.common.errors import NotFound, ValidationFailed
 from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
@@ -367,7 +367,8 @@ def _figures(f: Any) -> dict[str, Any]:
 
 
 def _order_out(order: Any) -> dict[str, Any]:
-    refreshed(order)  # the row as the service left it; its customer and vehicle stay loaded (issue 19)
+    if not held(order):  # a row held (locked by the request, changed only through save()) is the row as it is
+        refreshed(order)  # the row as the service left it; its customer and vehicle stay loaded (issue 19)
     jobs = _jobs_out(selectors.order_jobs(order))
     proposed = [j for j in jobs if j.status == "proposed"]
     data = {f: getattr(order, f) for f in (
@@ -480,7 +481,7 @@ def add_job(request: Any, order_id: int, payload: AddJobIn) -> Any:
             actor=user, order=order, title=payload.title, job_type=payload.job_type, hours=payload.hours, lines=lines,
             cause=payload.cause, discount=payload.discount,
         )
-    return Status(201, _order_out(order))
+        return Status(201, _order_out(order))
 
 
 def _lines_in(order: Any, rows: list[JobLineIn]) -> list[dict[str, Any]]:

@@ -899,9 +899,9 @@ def _decide(
         any_approved = any(decided[j.pk]["approve"] for j in jobs) or RepairJob.objects.filter(
             order=order, status__in=APPROVED_JOB_STATES).exists()
         if order.status == OrderStatus.WAITING_AUTH:
-            repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at)
+            repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at, approved_job=any_approved)
         elif order.status == OrderStatus.ESTIMATE_SENT and any_approved:
-            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=how_who, at=at)
+            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=how_who, at=at, approved_job=True)
         audit.record(
             actor=actor, obj=order, action="estimate.decided", store_id=order.store_id, customer_id=order.customer_id,
             changes={"approved_total": [None, str(auth.approved_total)], "declined_total": [None, str(auth.declined_total)]},

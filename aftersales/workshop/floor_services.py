@@ -277,7 +277,8 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         if locked.status != JobStatus.IN_PROGRESS:
             repair_job_move(actor=actor, job=locked, to=JobStatus.IN_PROGRESS, at=at)
         if order.status == OrderStatus.AUTHORIZED:
-            order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=coded(gettext_noop("Work started")), at=at)
+            order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS,  # the job just started
+                                         reason=coded(gettext_noop("Work started")), at=at, approved_job=True)
         audit.record(
             actor=actor, obj=order, action="repair_job.clock_on", store_id=order.store_id, customer_id=order.customer_id,
             changes={f"job {locked.seq}": [None, "clocked on"]},
