@@ -647,10 +647,11 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
         estimate.jobs.set(jobs)
         # the jobs as just set, as a prefetch would leave them: the response's job ids are not read back (issue 19)
         sent_jobs = RepairJob.objects.filter(pk__in=[j.pk for j in jobs]).order_by("seq", "id")
-        sent_jobs._result_cache, sent_jobs._prefetch_done = list(jobs), True
+        sent_jobs._result_cache, sent_jobs._prefetch_done = list(jobs), True  # type: ignore[attr-defined]
         cache = getattr(estimate, "_prefetched_objects_cache", None)
         if cache is None:
-            cache = estimate._prefetched_objects_cache = {}
+            cache = {}
+            estimate._prefetched_objects_cache = cache  # type: ignore[attr-defined]
         cache["jobs"] = sent_jobs
         _estimate_move(  # the new version and the state in one UPDATE
             estimate, EstimateStatus.SENT, actor, at, also_save=("kind", "version", "note", "sent_at", "expires_at"),

@@ -541,7 +541,8 @@ def _insert_new(messages: list[Message]) -> set[str]:
     with connection.cursor() as cursor:
         for start in range(0, len(messages), per):
             query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
-            query.insert_values(fields, messages[start:start + per])
+            batch: list[Any] = messages[start:start + per]
+            query.insert_values(fields, batch)
             compiler = query.get_compiler(using=db)
             compiler.returning_fields = [opts.pk, key_field]
             for sql, params in compiler.as_sql():
