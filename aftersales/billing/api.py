@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import NotFound
 from aftersales.common.permissions import require
 
@@ -141,10 +142,10 @@ class CreditOut(Schema):
     reason: str
 
 
-def _order(user: Any, order_id: int) -> Any:
+def _order(user: Any, order_id: int, *, lock: bool = False) -> Any:
     from aftersales.workshop.selectors import order_get
 
-    return order_get(user, order_id)
+    return order_get(user, order_id, lock=lock)
 
 
 def _invoice(user: Any, invoice_id: int) -> Any:
@@ -154,8 +155,9 @@ def _invoice(user: Any, invoice_id: int) -> Any:
 @router.post("/orders/{order_id}/invoice", response={201: InvoiceOut, **ERRORS})
 def issue_invoice(request: HttpRequest, order_id: int) -> Status:
     user = request_user(request)
-    invoice = services.invoice_issue(actor=user, order=_order(user, order_id))
-    return Status(201, _invoice(user, invoice.pk))
+    with service_atomic():  # the scoped read is the order's lock for the whole request (issue 19)
+        invoice = services.invoice_issue(actor=user, order=_order(user, order_id, lock=True))
+        return Status(201, selectors.invoice_detail(user, invoice.pk, just_issued=True))
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS})

@@ -32,12 +32,19 @@ def payment_get(user: Any, payment_id: int) -> Payment:
     return get_or_404(qs, pk=payment_id)
 
 
-def invoice_detail(user: Any, invoice_id: int) -> Invoice:
-    """The invoice with its lines, payments (and their refunds), credit notes: four queries."""
+def invoice_detail(user: Any, invoice_id: int, *, just_issued: bool = False) -> Invoice:
+    """The invoice with its lines, payments (and their refunds), credit notes: four queries. ``just_issued``: an
+    invoice issued in this very request, which has no payment or credit note yet (its row is not even committed):
+    two queries."""
+    qs = invoices_visible_to(user).select_related("store", "customer", "order", "order__vehicle", "issued_by")
+    if just_issued:
+        invoice = get_or_404(qs.prefetch_related("lines"), pk=invoice_id)
+        invoice._prefetched_objects_cache.update(
+            payments=invoice.payments.none(), credit_notes=invoice.credit_notes.none(),
+        )
+        return invoice
     return get_or_404(
-        invoices_visible_to(user)
-        .select_related("store", "customer", "order", "order__vehicle", "issued_by")
-        .prefetch_related(
+        qs.prefetch_related(
             "lines",
             Prefetch("payments", queryset=Payment.objects.select_related("received_by", "online").prefetch_related("refunds")),
             "credit_notes",

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.common import audit, events
-from aftersales.common.db import hold, service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
@@ -145,7 +145,8 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
     require_store(actor, order.store_id)
     at = at or timezone.now()
     with service_atomic():
-        locked = RepairOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
+        locked = order if held(order, "store") else (  # (the API's scoped read is the lock)
+            RepairOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk))
         if Invoice.objects.filter(order=locked).exists():
             raise Conflict("invoice_exists", _("This repair order already has an invoice."), "order")
         if locked.status not in INVOICEABLE_STATES:
@@ -383,14 +384,12 @@ def _payment_write(
             )
         return existing
 
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing:
-        return replay(existing)
     at = at or timezone.now()
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-            # A concurrent request with the same key may have committed while we waited for the lock.
+            # Looked up under the lock only (issue 19: once, not also before it): a retried request, or a concurrent
+            # one with the same key that committed while we waited for the lock.
             existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
                 return replay(existing)

@@ -74,6 +74,15 @@ def get_or_404(qs: QuerySet, **lookup: Any) -> Any:
     return obj
 
 
+def get_locked_or_404(qs: QuerySet, **lookup: Any) -> Any:
+    """:func:`get_or_404` with the row locked (``SELECT … FOR UPDATE OF`` the row itself, never a joined one) and held
+    for the rest of the service transaction (common/db.py ``hold``): the request's scoped read is its lock, and the
+    service it is handed to neither locks nor reads it again (issue 19). Call inside ``service_atomic()``."""
+    from .db import hold
+
+    return hold(get_or_404(qs.select_for_update(of=("self",)), **lookup))
+
+
 def default_store(user: Any, store_id: int | None = None) -> Any:
     """The store an action happens at: the one asked for (if visible), else the user's primary store."""
     from aftersales.stores.models import Store

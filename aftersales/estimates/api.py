@@ -15,7 +15,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
-from aftersales.common.db import refreshed
+from aftersales.common.db import held, refreshed, service_atomic
 from aftersales.common.errors import NotFound, ValidationFailed
 from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
@@ -367,7 +367,8 @@ def _figures(f: Any) -> dict[str, Any]:
 
 
 def _order_out(order: Any) -> dict[str, Any]:
-    refreshed(order)  # the row as the service left it; its customer and vehicle stay loaded (issue 19)
+    if not held(order):  # a row held (locked by the request, changed only through save()) is the row as it is
+        refreshed(order)  # the row as the service left it; its customer and vehicle stay loaded (issue 19)
     jobs = _jobs_out(selectors.order_jobs(order))
     proposed = [j for j in jobs if j.status == "proposed"]
     data = {f: getattr(order, f) for f in (
@@ -382,9 +383,9 @@ def _order_out(order: Any) -> dict[str, Any]:
     return data
 
 
-def _order(user: Any, order_id: int) -> Any:
+def _order(user: Any, order_id: int, *, lock: bool = False) -> Any:
     require(user, "workshop.view_repairorder")
-    return selectors.order_get(user, order_id)
+    return selectors.order_get(user, order_id, lock=lock)
 
 
 # ---- labour guide --------------------------------------------------------------------------------------------------
@@ -464,22 +465,23 @@ def add_job(request: Any, order_id: int, payload: AddJobIn) -> Any:
     from aftersales.parts.models import Part
 
     user = request_user(request)
-    order = _order(user, order_id)
-    lines = []
-    for n, line in enumerate(payload.lines, start=1):
-        row = line.dict()
-        part_id = row.pop("part_id")
-        if part_id is not None:
-            row["part"] = Part.objects.filter(group_id=order.store.group_id, pk=part_id).first()
-            if row["part"] is None:
-                raise ValidationFailed("part_not_found", _("No such part in the catalogue."), f"lines[{n}].part_id")
-            row["is_aftermarket"] = not row["part"].is_oem
-        lines.append(row)
-    services.estimate_add_job(
-        actor=user, order=order, title=payload.title, job_type=payload.job_type, hours=payload.hours, lines=lines,
-        cause=payload.cause, discount=payload.discount,
-    )
-    return Status(201, _order_out(order))
+    with service_atomic():  # the scoped read is the order's lock for the whole request (issue 19)
+        order = _order(user, order_id, lock=True)
+        lines = []
+        for n, line in enumerate(payload.lines, start=1):
+            row = line.dict()
+            part_id = row.pop("part_id")
+            if part_id is not None:
+                row["part"] = Part.objects.filter(group_id=order.store.group_id, pk=part_id).first()
+                if row["part"] is None:
+                    raise ValidationFailed("part_not_found", _("No such part in the catalogue."), f"lines[{n}].part_id")
+                row["is_aftermarket"] = not row["part"].is_oem
+            lines.append(row)
+        services.estimate_add_job(
+            actor=user, order=order, title=payload.title, job_type=payload.job_type, hours=payload.hours, lines=lines,
+            cause=payload.cause, discount=payload.discount,
+        )
+        return Status(201, _order_out(order))
 
 
 def _lines_in(order: Any, rows: list[JobLineIn]) -> list[dict[str, Any]]:
@@ -548,7 +550,8 @@ def make_options(request: Any, order_id: int, payload: OptionsIn) -> Any:
 @router.post("/orders/{order_id}/send", response={200: EstimateOut, **ERRORS})
 def send_estimate(request: Any, order_id: int, payload: SendIn) -> Any:
     user = request_user(request)
-    return services.estimate_send(actor=user, order=_order(user, order_id), note=payload.note)
+    with service_atomic():  # the scoped read is the order's lock for the whole request (issue 19)
+        return services.estimate_send(actor=user, order=_order(user, order_id, lock=True), note=payload.note)
 
 
 @router.post("/orders/{order_id}/withdraw", response={200: EstimateOut, **ERRORS})

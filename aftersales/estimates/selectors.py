@@ -14,7 +14,7 @@ from django.utils.translation import override
 
 from aftersales.common.money import LineAmount, Totals, totals
 from aftersales.common.names import guide_name
-from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
+from aftersales.common.scoping import get_locked_or_404, get_or_404, restrict_to_stores, visible_store_ids
 from aftersales.workshop.choices import APPROVED_JOB_STATES, IN_SHOP_STATES, JobStatus
 from aftersales.workshop.models import ProgressNote, RepairJob, RepairLine, RepairOrder, RepairOrderEvent
 
@@ -50,8 +50,11 @@ def order_list(user: Any, *, status: str = "", q: str = "", open_only: bool = Fa
     return qs.order_by("-opened_at", "-id")
 
 
-def order_get(user: Any, order_id: int) -> RepairOrder:
-    return get_or_404(orders_visible_to(user).select_related("store", "customer", "vehicle", "advisor"), pk=order_id)
+def order_get(user: Any, order_id: int, *, lock: bool = False) -> RepairOrder:
+    """The order (with store, customer, vehicle, advisor); ``lock``: locked and held for the caller's service
+    transaction (common/scoping.py get_locked_or_404)."""
+    qs = orders_visible_to(user).select_related("store", "customer", "vehicle", "advisor")
+    return get_locked_or_404(qs, pk=order_id) if lock else get_or_404(qs, pk=order_id)
 
 
 def job_get(user: Any, job_id: int) -> RepairJob:

@@ -532,10 +532,12 @@ def estimate_job_delete(*, actor: Any, order: RepairOrder, job: RepairJob, at: d
 
 
 # ---- sending -----------------------------------------------------------------------------------------------------
-def _estimate_move(estimate: Estimate, to: str, actor: Any, at: dt.datetime, reason: str = "") -> None:
+def _estimate_move(
+    estimate: Estimate, to: str, actor: Any, at: dt.datetime, reason: str = "", also_save: tuple[str, ...] = (),
+) -> None:
     move(
         estimate, to=to, actor=actor, transitions=ESTIMATE_TRANSITIONS, event_model=EstimateEvent, event_fk="estimate",
-        labels=EstimateStatus, at=at, reason=reason[:300],
+        labels=EstimateStatus, at=at, reason=reason[:300], also_save=also_save,
     )
 
 
@@ -603,8 +605,9 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
     note = _text(note, "note", 500)
     at = at or timezone.now()
     with service_atomic():
-        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
-            "store", "customer", "vehicle", "advisor").get(pk=order.pk))  # locked once: nested moves use it
+        locked = order if held(order, "store", "customer", "vehicle", "advisor") else hold(  # the API's scoped read
+            RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor")
+            .get(pk=order.pk))  # locked once: nested moves use it
         jobs = list(RepairJob.objects.filter(order=locked, status=JobStatus.PROPOSED).order_by("seq"))
         if not jobs:
             raise ValidationFailed("nothing_to_send", _("There is no proposed job to send."), "jobs")
@@ -641,9 +644,18 @@ def estimate_send(*, actor: Any, order: RepairOrder, note: str = "", at: dt.date
         estimate.note = note
         estimate.sent_at = at
         estimate.expires_at = at + dt.timedelta(hours=APPROVAL_LINK_HOURS)
-        estimate.save(update_fields=["kind", "version", "note", "sent_at", "expires_at"])
         estimate.jobs.set(jobs)
-        _estimate_move(estimate, EstimateStatus.SENT, actor, at)
+        # the jobs as just set, as a prefetch would leave them: the response's job ids are not read back (issue 19)
+        sent_jobs = RepairJob.objects.filter(pk__in=[j.pk for j in jobs]).order_by("seq", "id")
+        sent_jobs._result_cache, sent_jobs._prefetch_done = list(jobs), True  # type: ignore[attr-defined]
+        cache = getattr(estimate, "_prefetched_objects_cache", None)
+        if cache is None:
+            cache = {}
+            estimate._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+        cache["jobs"] = sent_jobs
+        _estimate_move(  # the new version and the state in one UPDATE
+            estimate, EstimateStatus.SENT, actor, at, also_save=("kind", "version", "note", "sent_at", "expires_at"),
+        )
         EstimateRevision.objects.filter(estimate=estimate, superseded_at__isnull=True).update(superseded_at=at)
         EstimateRevision.objects.create(
             estimate=estimate, version=estimate.version, sent_at=at, sent_by=actor if getattr(actor, "pk", None) else None,
@@ -881,15 +893,16 @@ def _decide(
             item.authorization = auth
         AuthorizationItem.objects.bulk_create(items)
         locked.decided_at = at
-        locked.save(update_fields=["decided_at"])
-        _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=how_who)
+        _estimate_move(locked, EstimateStatus.DECIDED, actor, at, reason=how_who, also_save=("decided_at",))  # one UPDATE
         if not held(order):  # (it is: the nested moves changed this very object)
             order.refresh_from_db()
-        any_approved = RepairJob.objects.filter(order=order, status__in=APPROVED_JOB_STATES).exists()
+        # a job of this estimate approved just now is enough; else one approved earlier (a query)
+        any_approved = any(decided[j.pk]["approve"] for j in jobs) or RepairJob.objects.filter(
+            order=order, status__in=APPROVED_JOB_STATES).exists()
         if order.status == OrderStatus.WAITING_AUTH:
-            repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at)
+            repair_order_move(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=how, at=at, approved_job=any_approved)
         elif order.status == OrderStatus.ESTIMATE_SENT and any_approved:
-            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=how_who, at=at)
+            repair_order_move(actor=actor, order=order, to=OrderStatus.AUTHORIZED, reason=how_who, at=at, approved_job=True)
         audit.record(
             actor=actor, obj=order, action="estimate.decided", store_id=order.store_id, customer_id=order.customer_id,
             changes={"approved_total": [None, str(auth.approved_total)], "declined_total": [None, str(auth.declined_total)]},

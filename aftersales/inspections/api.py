@@ -14,6 +14,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import ValidationFailed
 from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
@@ -384,11 +385,12 @@ def qc_sign(request: Any, order_id: int, payload: QcCheckIn) -> Any:
     """Sign a check (self, peer, final or cleaning): every item of the store's checklist, pass / fail / na."""
     user = request_user(request)
     require(user, "inspections.view_qccheck")
-    order = selectors.qc_order_get(user, order_id)
-    check = services.qc_sign(
-        actor=user, order=order, kind=payload.kind, results=[r.dict() for r in payload.results], notes=payload.notes,
-        rework_job_ids=payload.rework_job_ids,
-    )
+    with service_atomic():  # the scoped read is the order's lock for the whole request (issue 19)
+        order = selectors.qc_order_get(user, order_id, lock=True)
+        check = services.qc_sign(
+            actor=user, order=order, kind=payload.kind, results=[r.dict() for r in payload.results], notes=payload.notes,
+            rework_job_ids=payload.rework_job_ids,
+        )
     return Status(201, check)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
+from aftersales.common.scoping import get_locked_or_404, get_or_404, restrict_to_stores, visible_store_ids
 from aftersales.workshop.choices import APPROVED_JOB_STATES, JobStatus, OrderStatus
 from aftersales.workshop.models import RepairJob, RepairOrder
 
@@ -189,16 +189,18 @@ class QcState:
         )
 
 
-def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None) -> QcState:
+def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None, *, brief: bool = False) -> QcState:
     """The order's checks and jobs (two queries). Used by the services too: the caller holds the order's lock and
-    may pass the order's approved jobs it has just read (``jobs``: then one query fewer)."""
-    checks = list(
-        QcCheck.objects.filter(order_id=order.pk).select_related("signed_by").prefetch_related("items").order_by("signed_at", "id")
-    )
+    may pass the order's approved jobs it has just read (``jobs``: then one query fewer). ``brief`` (signing a check:
+    only the round, what passed, who signed and the jobs count): the checks without their items and ``reworks`` not
+    counted (left 0), one query (issue 19)."""
+    checks_qs = QcCheck.objects.filter(order_id=order.pk).select_related("signed_by").order_by("signed_at", "id")
+    checks = list(checks_qs if brief else checks_qs.prefetch_related("items"))
     state = QcState(checks=checks)
     failures = [c for c in checks if c.kind in QC_SEQUENCE and c.result == QcResult.FAIL]
     state.cycle = len(failures) + 1
-    state.reworks = Rework.objects.filter(order_id=order.pk).count()
+    if not brief:
+        state.reworks = Rework.objects.filter(order_id=order.pk).count()
     for c in checks:
         if c.kind in QC_SEQUENCE and c.cycle == state.cycle and c.result == QcResult.PASS:
             state.passed[c.kind] = True
@@ -216,11 +218,11 @@ def qc_state(order: RepairOrder, jobs: list[RepairJob] | None = None) -> QcState
     return state
 
 
-def qc_order_get(user: Any, order_id: int) -> RepairOrder:
-    return get_or_404(
-        restrict_to_stores(RepairOrder.objects.all(), user).select_related("store", "customer", "vehicle", "advisor"),
-        pk=order_id,
-    )
+def qc_order_get(user: Any, order_id: int, *, lock: bool = False) -> RepairOrder:
+    """The order (with store, customer, vehicle, advisor); ``lock``: locked and held for the caller's service
+    transaction (common/scoping.py get_locked_or_404)."""
+    qs = restrict_to_stores(RepairOrder.objects.all(), user).select_related("store", "customer", "vehicle", "advisor")
+    return get_locked_or_404(qs, pk=order_id) if lock else get_or_404(qs, pk=order_id)
 
 
 def qc_queue(user: Any, store_id: int) -> list[dict[str, Any]]:

@@ -12,12 +12,13 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop, override
 from django.utils.translation import gettext as _
 
 from aftersales.common import audit
-from aftersales.common.db import hold, service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
@@ -713,10 +714,16 @@ def qc_sign(
     require(actor, QC_PERMISSIONS[kind])
     require_store(actor, order.store_id)
     at = at or timezone.now()
-    checklist = qc_checklist(order.store_id, kind)
+    # The checklist (qc_checklist's choice) with its items and their groups in one query (issue 19); an empty
+    # checklist, or none, is told apart by qc_checklist itself.
+    first = Checklist.objects.filter(store_id=order.store_id, purpose=kind, is_active=True).order_by("-is_default", "code")
+    template = list(
+        ChecklistItem.objects.filter(checklist=Subquery(first.values("pk")[:1])).select_related("group", "checklist")
+        .order_by("group__seq", "seq", "id")
+    )
+    checklist = template[0].checklist if template else qc_checklist(order.store_id, kind)
     if checklist is None:
         raise ValidationFailed("checklist_required", _("This store has no checklist for this check; a manager sets it up."), "kind")
-    template = list(ChecklistItem.objects.filter(checklist=checklist).select_related("group").order_by("group__seq", "seq", "id"))
     given: dict[int, tuple[int, dict[str, Any]]] = {}
     for n, row in enumerate(results or [], start=1):
         try:
@@ -750,11 +757,12 @@ def qc_sign(
     passed = not failed_notes
     with service_atomic():
         # Locked once for the whole request: the nested order and job moves use this row (common/db.py hold).
-        locked = hold(RepairOrder.objects.select_for_update(of=("self",)).select_related(
-            "store", "customer", "vehicle", "advisor"
-        ).get(pk=order.pk))
+        # (the caller's own when its scoped read was the lock: selectors.qc_order_get(lock=True))
+        locked = order if held(order, "store", "customer", "vehicle", "advisor") else hold(
+            RepairOrder.objects.select_for_update(of=("self",)).select_related("store", "customer", "vehicle", "advisor")
+            .get(pk=order.pk))
         jobs, unfinished = _finished(locked)
-        state = qc_state(locked, jobs)
+        state = qc_state(locked, jobs, brief=True)
         for job in jobs:
             job.order = locked
         if kind == ChecklistPurpose.CLEANING:

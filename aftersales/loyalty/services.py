@@ -328,9 +328,9 @@ def on_invoice_paid(event: Any) -> None:
     """Handler of ``events.InvoicePaid`` (subscribed in apps.py): the invoice's points."""
     from aftersales.billing.models import Invoice
 
-    invoice = Invoice.objects.filter(pk=event.invoice_id).first()
-    if invoice is not None:
-        points_earn_for_invoice(invoice=invoice, actor=_actor(event.actor_id))
+    invoice = Invoice.objects.select_related("store", "customer").filter(pk=event.invoice_id).first()
+    if invoice is not None:  # just read: earned from it without reading it again (issue 19)
+        _earn_for_invoice(invoice, actor=_actor(event.actor_id))
 
 
 def on_money_returned(event: Any) -> None:
@@ -351,13 +351,14 @@ def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry |
     """
     from aftersales.billing.models import Invoice
 
-    invoice = Invoice.objects.select_related("store", "customer").get(pk=invoice.pk)
+    return _earn_for_invoice(Invoice.objects.select_related("store", "customer").get(pk=invoice.pk), actor=actor)
+
+
+def _earn_for_invoice(invoice: Any, *, actor: Any) -> PointsEntry | None:
+    """:func:`points_earn_for_invoice` of an invoice just read with its store and customer."""
     if not _invoice_is_paid(invoice):
         return None
-    key = f"invoice:{invoice.pk}"
-    found = _existing(key)
-    if found is not None:
-        return found
+    key = f"invoice:{invoice.pk}"  # looked up once, under the customer's lock below (issue 19)
     rules = loyalty_settings(invoice.store)
     base = invoice_earn_base(invoice)
     points = max(int((base * rules.points_per_cny).to_integral_value(rounding=ROUND_DOWN)), 0)

@@ -416,8 +416,10 @@ def message_enqueue_many(*, items: Sequence[OutgoingMessage], skip_invalid: bool
 def _enqueue_chunk(items: Sequence[OutgoingMessage], skip_invalid: bool) -> list[Message | DomainError]:
     if not items:
         return []
-    existing = {m.dedup_key: m for m in Message.objects.filter(dedup_key__in={i.dedup_key for i in items})}
-    todo = [i for i in items if i.dedup_key not in existing]
+    # No dedup query first (issue 19): the rows are written with INSERT … ON CONFLICT DO NOTHING and a key already
+    # queued is read back afterwards; an item that would be refused looks its key up before refusing (see ``_taken``).
+    existing: dict[str, Message] = {}
+    todo = list(items)
     stores = {i.store.pk: i.store for i in todo if i.store is not None}
     cfg: dict[int, ChannelSettings] = {}
 
@@ -452,6 +454,9 @@ def _enqueue_chunk(items: Sequence[OutgoingMessage], skip_invalid: bool) -> list
                 raise p.error
             message = _new_message(p, templates, consents, settings_for, now)
         except DomainError as exc:
+            if _taken(item.dedup_key, existing):  # already queued: that message, as the dedup key promises
+                results.append(existing[item.dedup_key])
+                continue
             if not skip_invalid:
                 raise
             results.append(exc)
@@ -509,31 +514,62 @@ def _new_message(p: _Prepared, templates: dict[tuple[int, str, str, str], tuple[
     )
 
 
+def _taken(key: str, existing: dict[str, Message]) -> bool:
+    """True when a message with this dedup key is in the table (added to ``existing``)."""
+    if key not in existing:
+        found = Message.objects.filter(dedup_key=key).first()
+        if found is None:
+            return False
+        existing[key] = found
+    return True
+
+
+def _insert_new(messages: list[Message]) -> set[str]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, dedup_key`` (SQLite: ``INSERT OR IGNORE … RETURNING``): one
+    statement, no savepoint; the rows written get their ``pk``. Returns the dedup keys written."""
+    from django.db import connections, router
+    from django.db.models.constants import OnConflict
+    from django.db.models.sql import InsertQuery
+
+    db = router.db_for_write(Message)
+    opts = Message._meta
+    key_field = opts.get_field("dedup_key")
+    fields = [f for f in opts.concrete_fields if f is not opts.pk]
+    connection = connections[db]
+    per = max(1, connection.ops.bulk_batch_size(fields, messages))
+    written: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(messages), per):
+            query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
+            batch: list[Any] = messages[start:start + per]
+            query.insert_values(fields, batch)
+            compiler = query.get_compiler(using=db)
+            compiler.returning_fields = [opts.pk, key_field]
+            for sql, params in compiler.as_sql():
+                cursor.execute(sql, params)
+                written.update({key: pk for pk, key in cursor.fetchall()})
+    for message in messages:
+        if message.dedup_key in written:
+            message.pk = written[message.dedup_key]
+            message._state.adding, message._state.db = False, db
+    return set(written)
+
+
 def _insert_messages(rows: dict[str, Message], needs_link: list[Message], existing: dict[str, Message]) -> None:
-    """Write the rows (a savepoint: a dedup key queued meanwhile by another transaction is taken from the table and the
-    rest written again), then put each marketing text's opt-out link, which needs the message id."""
-    pending = dict(rows)
-    rendered = {m.dedup_key: (m.subject, m.body) for m in needs_link}  # with the mark, for a second attempt
-    while pending:
-        try:
-            with transaction.atomic():
-                Message.objects.bulk_create(list(pending.values()))
-                linked = [m for m in needs_link if m.dedup_key in pending]
-                for message in linked:
-                    link = opt_out_link(message.pk)
-                    subject, body = rendered[message.dedup_key]
-                    message.subject, message.body = subject.replace(_LINK_MARK, link), body.replace(_LINK_MARK, link)
-                update_rows(Message, ["subject", "body"], [(m.pk, m.subject, m.body) for m in linked])
-            return
-        except IntegrityError:
-            taken = {m.dedup_key: m for m in Message.objects.filter(dedup_key__in=list(pending))}
-            if not taken:
-                raise
-            existing.update(taken)
-            pending = {key: m for key, m in pending.items() if key not in taken}
-            for message in pending.values():  # written in an INSERT batch that was rolled back
-                message.pk = None
-                message._state.adding = True
+    """Write the rows in one statement that skips a dedup key queued meanwhile by another transaction (taken from the
+    table instead), then put each marketing text's opt-out link, which needs the message id."""
+    written = _insert_new(list(rows.values()))
+    missing = [key for key in rows if key not in written]
+    if missing:
+        taken = {m.dedup_key: m for m in Message.objects.filter(dedup_key__in=missing)}
+        if len(taken) != len(missing):  # skipped for another reason than its key (SQLite's OR IGNORE skips any)
+            raise IntegrityError("message rows not written: " + ", ".join(k for k in missing if k not in taken))
+        existing.update(taken)
+    linked = [m for m in needs_link if m.dedup_key in written]
+    for message in linked:
+        link = opt_out_link(message.pk)
+        message.subject, message.body = message.subject.replace(_LINK_MARK, link), message.body.replace(_LINK_MARK, link)
+    update_rows(Message, ["subject", "body"], [(m.pk, m.subject, m.body) for m in linked])
 
 
 def _nudge(countdown: float) -> None:

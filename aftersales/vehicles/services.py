@@ -302,6 +302,7 @@ def _mileage_write(*, actor: Any, vehicle: Vehicle, km: int, read_at: dt.datetim
     with service_atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         readings = MileageReading.objects.filter(vehicle=locked)
+        after: MileageReading | None = None
         if not is_correction:
             # Only readings since the last correction count: a correction resets the odometer's story.
             last_fix = readings.filter(is_correction=True).order_by("-read_at").values_list("read_at", flat=True).first()
@@ -328,7 +329,10 @@ def _mileage_write(*, actor: Any, vehicle: Vehicle, km: int, read_at: dt.datetim
             vehicle=locked, km=km, read_at=read_at, source=source, is_correction=is_correction, note=note[:200],
             recorded_by=actor if getattr(actor, "pk", None) else None,
         )
-        latest = MileageReading.objects.filter(vehicle=locked).order_by("-read_at", "-id").first()
+        # Nothing read later than this one (not even a correction, which would be ``after``): it is the newest, the
+        # highest id among equal times; else the newest is looked up (issue 19: one query fewer per check-in).
+        latest = reading if not is_correction and after is None else (
+            MileageReading.objects.filter(vehicle=locked).order_by("-read_at", "-id").first())
         if latest and latest.km != locked.current_mileage:
             old = locked.current_mileage
             locked.current_mileage = latest.km

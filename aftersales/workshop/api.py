@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from aftersales.common.api_schemas import ERRORS, request_user
+from aftersales.common.db import service_atomic
 from aftersales.common.errors import Forbidden, ValidationFailed
 from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
@@ -111,9 +112,10 @@ class DispatchIn(Schema):
 @router.post("/jobs/{job_id}/dispatch", response={200: Data, **ERRORS})
 def dispatch(request: Any, job_id: int, payload: DispatchIn) -> Any:
     user = request_user(request)
-    job = sel.job_get(user, job_id)
-    return _job(fs.job_dispatch(actor=user, job=job, technician=payload.technician_id, bay=payload.bay_id, reason=payload.reason,
-                                 override=payload.override))
+    with service_atomic():  # the scoped read is the lock of the order and the job (issue 19)
+        job = sel.job_get(user, job_id, lock=True)
+        return _job(fs.job_dispatch(actor=user, job=job, technician=payload.technician_id, bay=payload.bay_id,
+                                     reason=payload.reason, override=payload.override))
 
 
 # ---- clocking -------------------------------------------------------------------------------------------------------
@@ -121,7 +123,8 @@ def dispatch(request: Any, job_id: int, payload: DispatchIn) -> Any:
 def clock_on(request: Any, job_id: int) -> Any:
     """Start or resume the job (clocks off any other job of the caller)."""
     user = request_user(request)
-    return _entry(fs.clock_on(actor=user, job=sel.job_get(user, job_id)))
+    with service_atomic():  # the scoped read is the lock of the order and the job (issue 19)
+        return _entry(fs.clock_on(actor=user, job=sel.job_get(user, job_id, lock=True)))
 
 
 @router.post("/clock-off", response={200: Data, **ERRORS})
@@ -135,7 +138,8 @@ def clock_off(request: Any) -> Any:
 @router.post("/jobs/{job_id}/finish", response={200: Data, **ERRORS})
 def finish(request: Any, job_id: int) -> Any:
     user = request_user(request)
-    return _job(fs.job_finish(actor=user, job=sel.job_get(user, job_id)))
+    with service_atomic():  # the scoped read is the lock of the order and the job (issue 19)
+        return _job(fs.job_finish(actor=user, job=sel.job_get(user, job_id, lock=True)))
 
 
 # ---- check-in -------------------------------------------------------------------------------------------------------

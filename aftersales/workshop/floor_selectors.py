@@ -29,7 +29,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
+from aftersales.common.scoping import get_locked_or_404, get_or_404, restrict_to_stores, visible_store_ids
 
 from .choices import (
     ASSIGNED_JOB_STATES,
@@ -404,7 +404,18 @@ class Suggestion:
         }
 
 
-def job_get(user: Any, job_id: int) -> RepairJob:
+def job_get(user: Any, job_id: int, *, lock: bool = False) -> RepairJob:
+    """The job with its order; ``lock`` (inside the caller's service transaction): the order row, then the job row,
+    locked and held (common/db.py hold), in two queries, the order's with everything the progress message reads: the
+    scoped read is the lock, and the floor services neither lock nor read them again (issue 19)."""
+    if lock:
+        order = get_locked_or_404(
+            restrict_to_stores(RepairOrder.objects.select_related("store", "customer", "vehicle", "advisor"), user)
+            .filter(jobs__id=job_id),
+        )
+        job = get_locked_or_404(RepairJob.objects.select_related("technician", "bay"), pk=job_id, order_id=order.pk)
+        job.order = order
+        return job
     return get_or_404(
         restrict_to_stores(RepairJob.objects.select_related("order", "order__store", "order__vehicle", "technician", "bay"),
                            user, "order__store_id"),

@@ -3,6 +3,8 @@ parts, the promised time, parts issued to and returned from jobs within the auth
 customer, and the 30-minute progress flag. Every state change goes through the core's moves (services.py).
 
 Locking order (the same everywhere, so no deadlocks): the order row, then the technician's user row, then the job row.
+(The API's clock-on and finish lock the order and the job in their scoped read, then the user row: the job row is
+only ever locked after its order, and nothing locks a user row and then an order or a job.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
-from aftersales.common.db import hold, service_atomic
+from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
 from aftersales.common.money import q
 from aftersales.common.permissions import require, require_store
@@ -49,6 +51,19 @@ def _lock_order(job_or_order_id: int) -> RepairOrder:
     ).get(pk=job_or_order_id))
 
 
+def _lock_order_of(job: RepairJob) -> RepairOrder:
+    """The job's order, locked: the caller's own when it holds it (the API's scoped read is the lock:
+    floor_selectors.job_get(lock=True)), else locked here."""
+    if held(job, "order") and held(job.order, "store", "customer", "vehicle", "advisor"):
+        return job.order
+    return _lock_order(job.order_id)
+
+
+def _lock_job(job: RepairJob) -> RepairJob:
+    """The job row, locked and held (the nested job move uses it): the caller's own when it holds it."""
+    return job if held(job) else hold(RepairJob.objects.select_for_update().get(pk=job.pk))
+
+
 def _lock_user(user_id: int) -> None:
     from aftersales.staff.models import User
 
@@ -57,16 +72,21 @@ def _lock_user(user_id: int) -> None:
 
 # ---- dispatch -----------------------------------------------------------------------------------------------------
 def _technician(store: Any, technician: Any) -> Any:
-    from aftersales.staff.models import User
+    from django.db.models import Exists, OuterRef
+
+    from aftersales.staff.models import StoreMembership, User
     from aftersales.staff.roles import Role
 
     tech_id = getattr(technician, "pk", technician)
-    user = User.objects.filter(pk=tech_id, is_active=True).first() if str(tech_id or "").isdigit() else None
+    user = User.objects.filter(pk=tech_id, is_active=True).annotate(  # one query: the user, the store, the role
+        at_store=Exists(StoreMembership.objects.filter(user_id=OuterRef("pk"), store_id=store.pk)),
+        is_technician=Exists(User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name=Role.TECHNICIAN)),
+    ).first() if str(tech_id or "").isdigit() else None
     if user is None:
         raise ValidationFailed("technician_unknown", _("Choose a technician."), "technician")
-    if not user.memberships.filter(store_id=store.pk).exists():
+    if not user.at_store:
         raise ValidationFailed("technician_other_store", _("%(name)s does not work at this store.") % {"name": user}, "technician")
-    if not user.groups.filter(name=Role.TECHNICIAN).exists():
+    if not user.is_technician:
         raise ValidationFailed("not_a_technician", _("%(name)s is not a technician.") % {"name": user}, "technician")
     return user
 
@@ -141,14 +161,14 @@ def job_dispatch(
     require(actor, "workshop.dispatch_repairjob")
     at = at or timezone.now()
     with service_atomic():
-        order = _lock_order(job.order_id)
+        order = _lock_order_of(job)
         require_store(actor, order.store_id)
         if order.status not in WORKING_ORDER_STATES:
             raise Conflict(
                 "order_not_working", _("Jobs of this order cannot be dispatched while it is “%(s)s”.") % {"s": _status_label(order)},
                 "order",
             )
-        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
+        locked = _lock_job(job)  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         store = order.store
         problems = Problems()  # the technician and the bay are judged together: both problems said at once
@@ -198,9 +218,9 @@ def job_unassign(*, actor: Any, job: RepairJob, reason: str = "", at: dt.datetim
     """Take a dispatched job back (dispatched → authorized), clearing its technician and bay."""
     require(actor, "workshop.dispatch_repairjob")
     with service_atomic():
-        order = _lock_order(job.order_id)
+        order = _lock_order_of(job)
         require_store(actor, order.store_id)
-        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
+        locked = _lock_job(job)  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         repair_job_move(actor=actor, job=locked, to=JobStatus.AUTHORIZED, reason=reason, at=at)
         RepairJob.objects.filter(pk=locked.pk).update(technician=None, bay=None)
@@ -229,10 +249,10 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
     with service_atomic():
-        order = _lock_order(job.order_id)
+        order = _lock_order_of(job)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
-        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
+        locked = _lock_job(job)  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk:
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
@@ -257,7 +277,8 @@ def clock_on(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> Ti
         if locked.status != JobStatus.IN_PROGRESS:
             repair_job_move(actor=actor, job=locked, to=JobStatus.IN_PROGRESS, at=at)
         if order.status == OrderStatus.AUTHORIZED:
-            order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS, reason=coded(gettext_noop("Work started")), at=at)
+            order_move_checked_elsewhere(actor=actor, order=order, to=OrderStatus.IN_PROGRESS,  # the job just started
+                                         reason=coded(gettext_noop("Work started")), at=at, approved_job=True)
         audit.record(
             actor=actor, obj=order, action="repair_job.clock_on", store_id=order.store_id, customer_id=order.customer_id,
             changes={f"job {locked.seq}": [None, "clocked on"]},
@@ -285,10 +306,10 @@ def job_finish(*, actor: Any, job: RepairJob, at: dt.datetime | None = None) -> 
     require(actor, "workshop.clock_repairjob")
     at = at or timezone.now()
     with service_atomic():
-        order = _lock_order(job.order_id)
+        order = _lock_order_of(job)
         require_store(actor, order.store_id)
         _lock_user(actor.pk)
-        locked = hold(RepairJob.objects.select_for_update().get(pk=job.pk))  # the nested job move uses it too
+        locked = _lock_job(job)  # the nested job move uses it too
         locked.order = order  # the nested job move uses this locked order row instead of reading it again
         if locked.technician_id != actor.pk and not actor.has_perm("workshop.dispatch_repairjob"):
             raise Forbidden("not_your_job", _("This job is not assigned to you."), "job")
@@ -405,7 +426,7 @@ def job_part_issue(
     require(actor, "parts.add_stockmovement")
     qty = parse_quantity(quantity, part)
     with service_atomic():
-        order = _lock_order(job.order_id)
+        order = _lock_order_of(job)
         require_store(actor, order.store_id)
         locked = RepairJob.objects.select_for_update().select_related("order").get(pk=job.pk)
         if locked.status not in PARTS_JOB_STATES:
@@ -453,7 +474,7 @@ def job_part_return(
 
     require(actor, "parts.add_stockmovement")
     with service_atomic():
-        order = _lock_order(job.order_id)
+        order = _lock_order_of(job)
         require_store(actor, order.store_id)
         lines = _estimate_lines(job, part)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 
-from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
+from aftersales.common.scoping import get_locked_or_404, get_or_404, restrict_to_stores, visible_store_ids
 
 from .models import RepairJob, RepairOrder
 
@@ -14,8 +14,11 @@ def orders_visible_to(user: Any) -> QuerySet[RepairOrder]:
     return restrict_to_stores(RepairOrder.objects.all(), user)
 
 
-def order_get(user: Any, order_id: int) -> RepairOrder:
-    return get_or_404(orders_visible_to(user).select_related("store", "customer", "vehicle", "advisor"), pk=order_id)
+def order_get(user: Any, order_id: int, *, lock: bool = False) -> RepairOrder:
+    """The order (with store, customer, vehicle, advisor); ``lock``: locked and held for the caller's service
+    transaction (common/scoping.py get_locked_or_404)."""
+    qs = orders_visible_to(user).select_related("store", "customer", "vehicle", "advisor")
+    return get_locked_or_404(qs, pk=order_id) if lock else get_or_404(qs, pk=order_id)
 
 
 def visits_for_customer(user: Any, customer: Any, limit: int = 50) -> tuple[list[RepairOrder], dict[str, Any]]:

@@ -317,7 +317,8 @@ def repair_job_add(
         raise ValidationFailed("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": job_type}, "job_type")
     hours = _quantity(standard_hours, "standard_hours") if standard_hours not in (0, "0", None, "") else Decimal("0")
     with service_atomic():
-        locked = RepairOrder.objects.select_for_update().get(pk=order.pk)
+        before_total = str(order.total)
+        locked = order if held(order) else RepairOrder.objects.select_for_update().get(pk=order.pk)  # (the API's scoped read)
         if locked.status not in EDITABLE_STATES:
             raise Conflict("order_not_editable", _("Jobs can no longer be added to this repair order."), "order")
         seq = (RepairJob.objects.filter(order=locked).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
@@ -331,7 +332,7 @@ def repair_job_add(
         _refresh_totals(locked)
         audit.record(
             actor=actor, obj=locked, action="repair_order.job_added", store_id=locked.store_id,
-            customer_id=locked.customer_id, changes={"total": [str(order.total), str(locked.total)]},
+            customer_id=locked.customer_id, changes={"total": [before_total, str(locked.total)]},
             reason=title[:200], at=at,
         )
     return job
@@ -419,22 +420,27 @@ def repair_job_remove(*, actor: Any, job: RepairJob, at: dt.datetime | None = No
 
 
 def repair_order_move(
-    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
+    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None,
+    approved_job: bool = False,
 ) -> RepairOrder:
-    """Move an order to ``to`` (refused unless ORDER_TRANSITIONS allows it); records the event and the audit row."""
+    """Move an order to ``to`` (refused unless ORDER_TRANSITIONS allows it); records the event and the audit row.
+    ``approved_job``: as for :func:`order_move_checked_elsewhere`."""
     require(actor, "workshop.change_repairorder")
-    return order_move_checked_elsewhere(actor=actor, order=order, to=to, reason=reason, at=at)
+    return order_move_checked_elsewhere(actor=actor, order=order, to=to, reason=reason, at=at, approved_job=approved_job)
 
 
 PAID_VISIT_STATES = {OrderStatus.DELIVERED, OrderStatus.CLOSED}  # with a paid invoice: what tiers count
 
 
 def order_move_checked_elsewhere(
-    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None
+    *, actor: Any, order: RepairOrder, to: str, reason: str = "", at: dt.datetime | None = None,
+    approved_job: bool = False,
 ) -> RepairOrder:
     """:func:`repair_order_move` for a caller that has checked its own permission (the workshop floor lets a
     technician start an authorized order or put it in "waiting for parts"); the store, the table and the event as ever.
-    ``actor=None``: the system (a verified payment notification closing a car delivered on credit), no store check."""
+    ``actor=None``: the system (a verified payment notification closing a car delivered on credit), no store check.
+    ``approved_job``: the caller holds an approved job of this order in this transaction (it has just started or
+    approved it), so the "nothing authorized" check needs no query."""
     if actor is not None:
         require_store(actor, order.store_id)
     at = at or timezone.now()
@@ -443,7 +449,7 @@ def order_move_checked_elsewhere(
         locked = order if held(order) else hold(RepairOrder.objects.select_for_update().get(pk=order.pk))
         before = locked.status
         legal = allowed(ORDER_TRANSITIONS, before, to)  # an illegal move is refused by move() below
-        if legal and to in (OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS) and not RepairJob.objects.filter(
+        if legal and to in (OrderStatus.AUTHORIZED, OrderStatus.IN_PROGRESS) and not approved_job and not RepairJob.objects.filter(
             order=locked, status__in=APPROVED_JOB_STATES
         ).exists():
             raise Conflict("nothing_authorized", _("No job on this order has been authorized by the customer."), "status")
