@@ -352,13 +352,15 @@ def ingest_batch(messages: list[tuple[bytes, str | None]]) -> list[IngestResult]
             for i, device, reading, opened, closed in _evaluate_batch(accepted):
                 results[i] = IngestResult(accepted=True, device_ref=device.device_id, reading=reading, opened=opened,
                                           closed=closed)
-        counts: dict[tuple[str, str], list[Any]] = {}
+        # counted per device ref and reason (and per known device: a message refused before its device was read,
+        # e.g. not JSON, does not count on the device's counter, as in ``ingest``), in a fixed order
+        counts: dict[tuple[str, str, int], list[Any]] = {}
         for i, device, ref, reason, detail in refused:
             results[i] = IngestResult(accepted=False, reason=reason, detail=detail, device_ref=ref)
-            entry = counts.setdefault((ref, reason), [device, 0, ""])
+            entry = counts.setdefault((ref, reason, device.pk if device is not None else 0), [device, 0, ""])
             entry[1] += 1
             entry[2] = detail
-        for (ref, reason), (device, n, detail) in sorted(counts.items()):
+        for (ref, reason, _pk), (device, n, detail) in sorted(counts.items()):
             _count_rejection(device, ref, reason, detail, n=n)
     done = [r for r in results if r is not None]
     assert len(done) == len(messages)  # every message has its outcome
