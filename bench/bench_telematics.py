@@ -44,6 +44,25 @@ def _ms(value: float) -> int | None:
     return None if value != value else round(value)  # NaN (nothing measured) → null
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of one process so far (/proc/<pid>/stat fields 14 and 15); None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends of the ingesters (every client backend on the bench database but the bench's own)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'")
+        return [row[0] for row in cur.fetchall()]
+
+
 def reset_database(url: str) -> None:
     import psycopg
 
@@ -62,6 +81,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--alert-share", type=float, default=0.01)
     parser.add_argument("--ingesters", type=int, default=2)
+    parser.add_argument("--warm", action="store_true",
+                        help="steady state: every device fed the vehicle's mileage just now (a running fleet feeds it "
+                             "hourly, 1 message in 120); without it every car's first message of the run feeds it")
     parser.add_argument("--broker-port", type=int, default=18830,
                         help="the bench starts its own Mosquitto here (max_queued_messages unlimited); 0: use 1883 as it is")
     args = parser.parse_args()
@@ -119,6 +141,8 @@ def main() -> int:
     fleet = [(d.device_id, credentials.device_key(d.device_id, d.key_salt), (d.last_seq or 0))
              for d in Device.objects.filter(store=store).order_by("id")[: args.vehicles]]
     Alert.objects.filter(store=store, status="open").update(status="closed", closed_at=timezone.now())
+    if args.warm:
+        Device.objects.filter(store=store).update(mileage_fed_at=timezone.now())
     readings_before = Reading.objects.count()
     first_new_reading = (Reading.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     first_new_alert = (Alert.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
@@ -136,6 +160,31 @@ def main() -> int:
             break
         time.sleep(0.5)
     time.sleep(1)  # the SUBSCRIBE follows the CONNACK
+    # CPU cost per message: the ingest processes' CPU from here (Django set up, subscribed) to the drain, and that of
+    # their PostgreSQL backends (sampled every second; a backend's CPU counts from its start, i.e. its first query)
+    ingest_cpu_start = [cpu_seconds(p.pid) or 0.0 for p in procs]
+    backend_cpu: dict[int, float] = {}
+    # publish → alert as the staff would see it: a watcher polls the alerts every 0.1 s and notes when each one is
+    # first visible (committed); the time is compared with the publish time of the message that opened it
+    import threading
+
+    from django.db import connection as _connection
+
+    alert_published: dict[tuple[str, int], float] = {}
+    alert_seen: dict[int, float] = {}
+    watching = threading.Event()
+
+    def watch_alerts() -> None:
+        try:
+            while not watching.is_set():
+                for pk in Alert.objects.filter(id__gte=first_new_alert).exclude(id__in=list(alert_seen)).values_list("id", flat=True):
+                    alert_seen[pk] = time.time()
+                watching.wait(0.1)
+        finally:
+            _connection.close()
+
+    watcher = threading.Thread(target=watch_alerts, daemon=True)
+    watcher.start()
     publisher = Publisher(client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
     total = int(args.rate * args.seconds)
     alert_every = max(1, round(1 / args.alert_share)) if args.alert_share > 0 else 0
@@ -145,9 +194,12 @@ def main() -> int:
     for n in range(total):
         device_id, key, _seq = fleet[n % len(fleet)]
         seqs[device_id] += 1
+        with_alert = bool(alert_every) and n % alert_every == alert_every // 2
         body = {"v": 1, "device": device_id, "seq": seqs[device_id], "time": timezone.now().isoformat(),
                 "odometer_km": 10_000 + seqs[device_id], "battery_v": 12.6, "ignition": True, "speed_kmh": 50,
-                "dtc": ["P0524"] if alert_every and n % alert_every == alert_every // 2 else []}
+                "dtc": ["P0524"] if with_alert else []}
+        if with_alert:
+            alert_published[(device_id, seqs[device_id])] = time.time()
         infos.append(publisher.publish(device_id, json.dumps(credentials.sign_message(key, body)).encode(), wait=False))
         ahead = (n + 1) / args.rate - (time.monotonic() - started)
         if ahead > 0:
@@ -156,9 +208,21 @@ def main() -> int:
         info.wait_for_publish(timeout=60)
     published_in = time.monotonic() - started
     deadline = time.monotonic() + max(120.0, args.seconds * 10)
+    def sample_backends() -> None:
+        for pid in backend_pids():
+            value = cpu_seconds(pid)
+            if value is not None:
+                backend_cpu[pid] = value
+
     while time.monotonic() < deadline and Reading.objects.count() - readings_before < total:
+        sample_backends()
         time.sleep(1)
     drained_in = time.monotonic() - started
+    sample_backends()
+    time.sleep(0.5)
+    watching.set()
+    watcher.join(timeout=10)
+    ingest_cpu = sum((cpu_seconds(p.pid) or 0.0) - start for p, start in zip(procs, ingest_cpu_start, strict=True))
     for proc in procs:
         proc.terminate()
     for proc in procs:
@@ -169,21 +233,37 @@ def main() -> int:
         broker.wait(timeout=10)
 
     rows = list(Reading.objects.filter(id__gte=first_new_reading).values_list("recorded_at", "received_at"))
+    distinct = len(set(Reading.objects.filter(id__gte=first_new_reading).values_list("device_id", "seq")))
     lags = [(rec - sent).total_seconds() * 1000 for sent, rec in rows]
     received = sorted(rec for _s, rec in rows)
     span = (received[-1] - received[0]).total_seconds() if len(received) > 1 else float("nan")
     alerts = list(Alert.objects.filter(id__gte=first_new_alert).values_list("opened_at", "last_reading_at"))
     alert_ms = [(opened - sent).total_seconds() * 1000 for opened, sent in alerts]
+    from aftersales.telematics.models import AlertEvent
+
+    visible_ms = []
+    for alert_id, device_ref, reason in AlertEvent.objects.filter(alert_id__in=list(alert_seen), from_state="").values_list(
+            "alert_id", "alert__device__device_id", "reason"):
+        sent = alert_published.get((device_ref, int(reason.rsplit(" ", 1)[-1]))) if reason.startswith("reading ") else None
+        if sent is not None:
+            visible_ms.append((alert_seen[alert_id] - sent) * 1000)
     result = {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "database": args.database_url.rsplit("/", 1)[0].split("@")[-1],
-        "vehicles": len(fleet), "target_rate": args.rate, "seconds": args.seconds, "ingesters": args.ingesters,
-        "published": total, "stored": len(rows), "publish_rate": round(total / published_in, 1),
+        "vehicles": len(fleet), "target_rate": args.rate, "seconds": args.seconds, "ingesters": args.ingesters, "warm": args.warm,
+        "published": total, "stored": len(rows), "written_twice": len(rows) - distinct, "publish_rate": round(total / published_in, 1),
         "ingest_rate": round(len(rows) / span, 1) if span == span and span > 0 else None,
         "drained_after_s": round(drained_in, 1),
         "lag_ms": {"p50": _ms(pct(lags, 50)), "p95": _ms(pct(lags, 95)), "max": round(max(lags) if lags else 0)},
         "alerts": len(alert_ms),
         "publish_to_alert_ms": {"p50": _ms(pct(alert_ms, 50)), "p95": _ms(pct(alert_ms, 95)),
                                 "max": round(max(alert_ms) if alert_ms else 0)},
+        "ingest_cpu_s": round(ingest_cpu, 1),
+        "messages_per_ingest_cpu_s": round(len(rows) / ingest_cpu, 1) if ingest_cpu > 0 else None,
+        "postgres_backend_cpu_s": round(sum(backend_cpu.values()), 1),
+        "messages_per_cpu_s_ingest_and_postgres": round(len(rows) / (ingest_cpu + sum(backend_cpu.values())), 1)
+        if ingest_cpu + sum(backend_cpu.values()) > 0 else None,
+        "publish_to_alert_visible_ms": {"n": len(visible_ms), "p50": _ms(pct(visible_ms, 50)),
+                                        "p95": _ms(pct(visible_ms, 95)), "max": round(max(visible_ms) if visible_ms else 0)},
         "broker": f"own mosquitto :{args.broker_port} (max_queued_messages 0)" if args.broker_port else "127.0.0.1:1883 as configured",
         "cores": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 1),
     }

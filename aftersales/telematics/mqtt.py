@@ -48,25 +48,38 @@ def device_of(topic: str) -> str | None:
 
 
 class Ingester:
-    """One ingest process. ``run()`` blocks until ``stop()`` (or SIGTERM/SIGINT from the command)."""
+    """One ingest process. ``run()`` blocks until ``stop()`` (or SIGTERM/SIGINT from the command).
 
-    def __init__(self, *, client_id: str, host: str | None = None, port: int | None = None, on_result: Any = None) -> None:
+    Messages are taken in batches: whatever the broker has already sent when the socket runs dry, at most
+    ``batch_size`` messages (TELEMATICS_INGEST_BATCH, 100) or ``batch_ms`` after the first (TELEMATICS_INGEST_BATCH_MS,
+    50 ms), go through ``services.ingest_batch`` in one transaction and are acknowledged after it committed. A quiet
+    stream is taken message by message (no added wait); a busy one in batches of up to the broker's in-flight window
+    (Mosquitto ``max_inflight_messages``, 20 by default: raise it to the batch size, see docs/telematics.md).
+    """
+
+    def __init__(self, *, client_id: str, host: str | None = None, port: int | None = None, on_result: Any = None,
+                 batch_size: int | None = None, batch_ms: float | None = None) -> None:
         from . import services
 
         services._ingester_process = True  # a store's rules may be read from a cache at most 15 s old
         self.client_id = client_id
         self.host = host or settings.TELEMATICS_MQTT_HOST
         self.port = int(port or settings.TELEMATICS_MQTT_PORT)
+        self.batch_size = max(1, int(batch_size or getattr(settings, "TELEMATICS_INGEST_BATCH", 100)))
+        self.batch_wait = max(0.0, float(batch_ms if batch_ms is not None else getattr(settings, "TELEMATICS_INGEST_BATCH_MS", 50))) / 1000
         self.counts: Counter[str] = Counter()
+        self.batches = 0
         self.on_result = on_result
         self._stop = threading.Event()
+        self._pending: list[mqtt.MQTTMessage] = []
+        self._first_at = 0.0
         self.client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
             protocol=mqtt.MQTTv311, manual_ack=True,
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client.on_disconnect = self._on_disconnect
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
@@ -75,22 +88,56 @@ class Ingester:
         client.subscribe(shared_topic(), qos=1)
         log.info("telematics ingester %s connected (session present: %s)", self.client_id, flags.session_present)
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        from .services import ingest
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        # what was received and not acknowledged stays in the broker's session and comes again on reconnect
+        self._pending = []
 
-        try:
-            result = ingest(payload=msg.payload, topic_device=device_of(msg.topic))
-        except Exception:  # the database is away: leave the message unacknowledged; it comes back on reconnect
-            log.exception("telematics ingester %s: message not taken, reconnecting", self.client_id)
-            close_old_connections()
-            client.disconnect()
-            return
-        client.ack(msg.mid, msg.qos)  # only now: the reading (or the rejection count) is committed
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if not self._pending:
+            self._first_at = time.monotonic()
+        self._pending.append(msg)
+
+    def _done(self, msg: mqtt.MQTTMessage, result: Any) -> None:
+        self.client.ack(msg.mid, msg.qos)  # only now: the reading (or the rejection count) is committed
         self.counts["accepted" if result.accepted else f"rejected:{result.reason}"] += 1
         if self.on_result is not None:
             self.on_result(result)
-        if sum(self.counts.values()) % 500 == 0:
+
+    def flush(self) -> None:
+        """Take the received messages (one transaction), then acknowledge them."""
+        from .services import ingest, ingest_batch
+
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        items = [(msg.payload, device_of(msg.topic)) for msg in batch]
+        before = sum(self.counts.values())
+        try:
+            results = ingest_batch(items) if len(items) > 1 else [ingest(payload=items[0][0], topic_device=items[0][1])]
+        except Exception:  # a deadlock or the database away: nothing of the batch was written; one by one
+            log.exception("telematics ingester %s: batch of %d not taken; taking it message by message", self.client_id, len(batch))
             close_old_connections()
+            for msg, (payload, topic_device) in zip(batch, items, strict=True):
+                try:
+                    result = ingest(payload=payload, topic_device=topic_device)
+                except Exception:  # the database is away: leave the rest unacknowledged; it comes back on reconnect
+                    log.exception("telematics ingester %s: message not taken, reconnecting", self.client_id)
+                    close_old_connections()
+                    self.client.disconnect()
+                    return
+                self._done(msg, result)
+        else:
+            for msg, result in zip(batch, results, strict=True):
+                self._done(msg, result)
+        self.batches += 1
+        if before // 500 != sum(self.counts.values()) // 500:
+            close_old_connections()
+
+    def _due(self, received_now: bool) -> bool:
+        if not self._pending:
+            return False
+        return (not received_now or len(self._pending) >= self.batch_size
+                or time.monotonic() - self._first_at >= self.batch_wait)
 
     def stop(self) -> None:
         self._stop.set()
@@ -104,7 +151,14 @@ class Ingester:
                 log.warning("telematics ingester %s: broker %s:%s unreachable (%s); retrying", self.client_id, self.host, self.port, exc)
                 self._stop.wait(2)
                 continue
-            self.client.loop_forever(retry_first_connection=False)
+            while not self._stop.is_set():
+                had = len(self._pending)
+                rc = self.client.loop(timeout=0.0 if self._pending else 1.0)
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    break
+                if self._due(received_now=len(self._pending) > had):
+                    self.flush()
+            self._pending = []  # not acknowledged: the broker resends them
             if not self._stop.is_set():
                 self._stop.wait(1)  # disconnected after a failure: reconnect (the broker resends what was not acked)
         return self.counts

@@ -187,19 +187,19 @@ def ingest(*, payload: bytes, topic_device: str | None = None, signature: str | 
         return IngestResult(accepted=False, reason=rejected.reason, detail=rejected.detail, device_ref=device_ref)
 
 
-def _count_rejection(device: Device | None, device_ref: str, reason: str, detail: str) -> None:
+def _count_rejection(device: Device | None, device_ref: str, reason: str, detail: str, *, n: int = 1) -> None:
     now = timezone.now()
     for _attempt in range(3):
         try:
             with transaction.atomic():
                 updated = Rejection.objects.filter(device_ref=device_ref, reason=reason).update(
-                    count=F("count") + 1, last_at=now, last_detail=detail[:200]
+                    count=F("count") + n, last_at=now, last_detail=detail[:200]
                 )
                 if not updated:
-                    Rejection.objects.create(device=device, device_ref=device_ref, reason=reason, count=1, last_at=now,
+                    Rejection.objects.create(device=device, device_ref=device_ref, reason=reason, count=n, last_at=now,
                                              last_detail=detail[:200])
                 if device is not None:
-                    Device.objects.filter(pk=device.pk).update(rejected_count=F("rejected_count") + 1)
+                    Device.objects.filter(pk=device.pk).update(rejected_count=F("rejected_count") + n)
             return
         except IntegrityError:  # another ingester created the row meanwhile: update it
             continue
@@ -242,6 +242,173 @@ def _accept(device: Device, message: schema.Message, now: dt.datetime) -> Ingest
     return IngestResult(accepted=True, device_ref=device.device_id, reading=reading, opened=opened, closed=closed)
 
 
+_KEYS: dict[tuple[str, str, str], str] = {}
+
+
+def _device_key(device: Device) -> str:
+    """The device's derived key, computed once per (secret, device, salt): a rotation draws a new salt, so a rotated
+    device is never checked against its old key (the salt itself is read afresh, under lock, for every batch)."""
+    ref = (settings.SECRET_KEY, device.device_id, device.key_salt)
+    key = _KEYS.get(ref)
+    if key is None:
+        if len(_KEYS) > 200_000:
+            _KEYS.clear()
+        key = _KEYS[ref] = credentials.device_key(device.device_id, device.key_salt)
+    return key
+
+
+def ingest_batch(messages: list[tuple[bytes, str | None]]) -> list[IngestResult]:
+    """Take many MQTT messages ``(payload, topic device)`` in one transaction; the result of each, in order.
+
+    The same checks, outcomes and writes as :func:`ingest` one message after the other, with the queries shared:
+    the batch's devices are read and locked in one query (in id order, so two ingesters never deadlock), duplicates
+    are looked up in one query, the readings written with one INSERT, the devices' counters with one UPDATE, the open
+    alerts of the batch's cars read once; a car's earlier readings only for the readings a rule looks back from
+    (a fault code, a battery at rest, an NEV alarm). The odometer feeds the vehicle's mileage at most hourly per
+    device, as before. Nothing is acknowledged by the caller until this returns (the transaction committed); a crash
+    before means redelivery, and a redelivered message already committed is refused as a duplicate under the
+    device's lock. Raises on a database error (nothing written): the caller takes the messages one by one.
+    """
+    now = timezone.now()
+    results: list[IngestResult | None] = [None] * len(messages)
+    refused: list[tuple[int, Device | None, str, str, str]] = []  # (index, device, device ref, reason, detail)
+    parsed: list[tuple[int, dict[str, Any], str, str | None]] = []
+    for i, (payload, topic_device) in enumerate(messages):
+        device_ref = topic_device or ""
+        try:
+            obj = schema.parse_json(payload)
+        except schema.Malformed as exc:
+            refused.append((i, None, device_ref or "?", RejectReason.MALFORMED, str(exc)))
+            continue
+        claimed = obj.get("device")
+        if isinstance(claimed, str) and claimed:
+            device_ref = claimed[:64]
+        if not device_ref:
+            refused.append((i, None, "?", RejectReason.MALFORMED, "device: required"))
+        elif topic_device and claimed != topic_device:
+            refused.append((i, None, device_ref, RejectReason.MALFORMED, "device: not the device of the topic"))
+        else:
+            parsed.append((i, obj, device_ref, topic_device))
+    with transaction.atomic():
+        refs = sorted({ref for _i, _obj, ref, _t in parsed})
+        devices = {d.device_id: d for d in Device.objects.select_for_update(of=("self",)).select_related("vehicle")
+                   .filter(device_id__in=refs).order_by("pk")} if refs else {}
+        taken: list[tuple[int, Device, schema.Message]] = []
+        for i, obj, ref, _topic in parsed:
+            device = devices.get(ref)
+            if device is None:
+                refused.append((i, None, ref, RejectReason.UNKNOWN_DEVICE, ""))
+                continue
+            if device.revoked_at is not None:
+                refused.append((i, device, ref, RejectReason.REVOKED, ""))
+                continue
+            if not credentials.verify(_device_key(device), schema.signed_payload(obj), obj.get("sig")):
+                refused.append((i, device, ref, RejectReason.BAD_SIGNATURE, ""))
+                continue
+            try:
+                message = schema.check(obj, device.protocol)
+            except schema.Malformed as exc:
+                refused.append((i, device, ref, RejectReason.MALFORMED, str(exc)))
+                continue
+            if message.time > now + FUTURE_TOLERANCE:
+                refused.append((i, device, ref, RejectReason.FUTURE, message.time.isoformat()))
+                continue
+            taken.append((i, device, message))
+        seen = set(Reading.objects.filter(device_id__in={d.pk for _i, d, _m in taken},
+                                          seq__in={m.seq for _i, _d, m in taken}).values_list("device_id", "seq")) if taken else set()
+        window = reorder_window()
+        accepted: list[tuple[int, Device, Reading, bool]] = []
+        for i, device, message in taken:
+            if (device.pk, message.seq) in seen:
+                refused.append((i, device, device.device_id, RejectReason.DUPLICATE, f"seq {message.seq}"))
+                continue
+            if device.last_recorded_at is not None and message.time < device.last_recorded_at - window:
+                refused.append((i, device, device.device_id, RejectReason.OUT_OF_ORDER,
+                                f"seq {message.seq} at {message.time.isoformat()}"))
+                continue
+            if device.last_seq is not None and message.seq < device.last_seq and device.last_recorded_at is not None \
+                    and message.time > device.last_recorded_at:
+                refused.append((i, device, device.device_id, RejectReason.OUT_OF_ORDER, f"seq {message.seq} after {device.last_seq}"))
+                continue
+            seen.add((device.pk, message.seq))
+            reading = Reading(
+                device=device, vehicle_id=device.vehicle_id, seq=message.seq, recorded_at=message.time, received_at=now,
+                odometer_km=message.odometer_km, battery_v=message.battery_v, fuel_pct=message.fuel_pct,
+                charge_pct=message.charge_pct, ignition=message.ignition, speed_kmh=message.speed_kmh, dtcs=message.dtcs,
+                lat=message.lat, lon=message.lon, nev_alarm=message.nev_alarm,
+            )
+            newest = device.last_seq is None or message.seq > device.last_seq
+            device.last_seen_at = now
+            device.accepted_count += 1
+            if newest:
+                device.last_seq, device.last_recorded_at = message.seq, message.time
+            accepted.append((i, device, reading, newest))
+        if accepted:
+            Reading.objects.bulk_create([reading for _i, _d, reading, _n in accepted])
+            _feed_mileage(accepted)
+            changed = {device.pk: device for _i, device, _r, _n in accepted}
+            Device.objects.bulk_update(list(changed.values()), ["last_seen_at", "accepted_count", "last_seq",
+                                                                 "last_recorded_at", "mileage_fed_at"])
+            for i, device, reading, opened, closed in _evaluate_batch(accepted):
+                results[i] = IngestResult(accepted=True, device_ref=device.device_id, reading=reading, opened=opened,
+                                          closed=closed)
+        # counted per device ref and reason (and per known device: a message refused before its device was read,
+        # e.g. not JSON, does not count on the device's counter, as in ``ingest``), in a fixed order
+        counts: dict[tuple[str, str, int], list[Any]] = {}
+        for i, device, ref, reason, detail in refused:
+            results[i] = IngestResult(accepted=False, reason=reason, detail=detail, device_ref=ref)
+            entry = counts.setdefault((ref, reason, device.pk if device is not None else 0), [device, 0, ""])
+            entry[1] += 1
+            entry[2] = detail
+        for (ref, reason, _pk), (device, n, detail) in sorted(counts.items()):
+            _count_rejection(device, ref, reason, detail, n=n)
+    done = [r for r in results if r is not None]
+    assert len(done) == len(messages)  # every message has its outcome
+    return done
+
+
+def _feed_mileage(accepted: list[tuple[int, Device, Reading, bool]]) -> None:
+    """The odometer into the vehicle's mileage, at most hourly per device (vehicles locked in id order)."""
+    from aftersales.vehicles.services import mileage_record_from_device
+
+    due = [(device.vehicle_id, device.pk, reading) for _i, device, reading, _n in accepted if reading.odometer_km is not None]
+    devices = {device.pk: device for _i, device, _r, _n in accepted}
+    for _vehicle_id, device_pk, reading in sorted(due, key=lambda row: (row[0], row[1])):
+        device = devices[device_pk]
+        km = reading.odometer_km
+        if km is None or (device.mileage_fed_at is not None and reading.recorded_at < device.mileage_fed_at + MILEAGE_EVERY):
+            continue
+        if mileage_record_from_device(vehicle=device.vehicle, km=km, read_at=reading.recorded_at) is not None:
+            device.mileage_fed_at = reading.recorded_at
+
+
+def _evaluate_batch(accepted: list[tuple[int, Device, Reading, bool]]) -> list[tuple[int, Device, Reading, list[Alert], list[Alert]]]:
+    """The rules for every accepted reading of a batch, in order; the cars' open alerts read in one query and the
+    earlier readings only of the devices whose readings a rule looks back from."""
+    open_by_vehicle: dict[int, dict[tuple[str, str], Alert]] = {}
+    for alert in Alert.objects.filter(vehicle_id__in={d.vehicle_id for _i, d, _r, _n in accepted}, status=AlertStatus.OPEN):
+        open_by_vehicle.setdefault(alert.vehicle_id, {})[(alert.kind, alert.code)] = alert
+    looking_back: dict[int, list[Reading]] = {}
+    for _i, device, reading, newest in accepted:
+        if needs_history(reading, newest=newest):
+            looking_back.setdefault(device.pk, []).append(reading)
+    history: dict[int, list[Reading]] = {}
+    for device_pk, mine in looking_back.items():
+        # the batch's own readings are written already: RECENT before the lowest of them is enough for every one
+        lowest = min(r.seq for r in mine)
+        since = list(Reading.objects.filter(device_id=device_pk, seq__gte=lowest, seq__lte=max(r.seq for r in mine))
+                     .order_by("-seq"))
+        older = list(Reading.objects.filter(device_id=device_pk, seq__lt=lowest).order_by("-seq")[:RECENT])
+        history[device_pk] = [*since, *older]
+    out = []
+    for i, device, reading, newest in accepted:
+        recent = [r for r in history.get(device.pk, []) if r.seq <= reading.seq][:RECENT] if needs_history(reading, newest=newest) else []
+        opened, closed = evaluate(device, reading, newest=newest, recent=recent,
+                                  open_alerts=open_by_vehicle.setdefault(device.vehicle_id, {}))
+        out.append((i, device, reading, opened, closed))
+    return out
+
+
 # ---- alert rules ---------------------------------------------------------------------------------------------------
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     RuleKind.BATTERY_LOW: {"threshold": Decimal("11.80"), "repeats": 3, "critical": False, "service_kind": "inspection"},
@@ -262,18 +429,19 @@ RULES_CACHE_SECONDS = 15.0  # an ingester re-reads a store's rules this often (a
 
 def rules_for(store: Any, *, cached: bool = False) -> dict[str, AlertRule]:
     """The store's rules by kind (the shipped defaults created the first time). ``cached``: the ingester's copy, at
-    most RULES_CACHE_SECONDS old (one query less per message)."""
+    most RULES_CACHE_SECONDS old (one query less per message). ``store`` may be a store or its id."""
+    store_id = store if isinstance(store, int) else store.pk
     if cached:
-        hit = _RULES_CACHE.get(store.pk)
+        hit = _RULES_CACHE.get(store_id)
         if hit is not None and time.monotonic() - hit[0] < RULES_CACHE_SECONDS:
             return hit[1]
-    rules = {r.kind: r for r in AlertRule.objects.filter(store_id=store.pk)}
+    rules = {r.kind: r for r in AlertRule.objects.filter(store_id=store_id)}
     missing = [kind for kind in RuleKind.values if kind not in rules]
     if missing:
-        AlertRule.objects.bulk_create([AlertRule(store_id=store.pk, kind=k, **DEFAULT_RULES[k]) for k in missing],
+        AlertRule.objects.bulk_create([AlertRule(store_id=store_id, kind=k, **DEFAULT_RULES[k]) for k in missing],
                                       ignore_conflicts=True)
-        rules = {r.kind: r for r in AlertRule.objects.filter(store_id=store.pk)}
-    _RULES_CACHE[store.pk] = (time.monotonic(), rules)
+        rules = {r.kind: r for r in AlertRule.objects.filter(store_id=store_id)}
+    _RULES_CACHE[store_id] = (time.monotonic(), rules)
     return rules
 
 
@@ -340,13 +508,25 @@ def alert_rule_update(*, actor: Any, store: Any, kind: str, **data: Any) -> Aler
     return locked
 
 
-def evaluate(device: Device, reading: Reading, *, newest: bool) -> tuple[list[Alert], list[Alert]]:
-    """Open and close the vehicle's alerts after one reading (inside the ingest transaction)."""
-    rules = rules_for(device.store, cached=_ingester_process)
-    recent = list(Reading.objects.filter(device=device, seq__lte=reading.seq).order_by("-seq")[:RECENT])
+def needs_history(reading: Reading, *, newest: bool) -> bool:
+    """Whether a rule looks at the device's earlier readings for this one (most readings need none)."""
+    return newest and bool((reading.ignition is False and reading.battery_v is not None) or reading.nev_alarm is not None
+                           or reading.dtcs)
+
+
+def evaluate(device: Device, reading: Reading, *, newest: bool, recent: list[Reading] | None = None,
+             open_alerts: dict[tuple[str, str], Alert] | None = None) -> tuple[list[Alert], list[Alert]]:
+    """Open and close the vehicle's alerts after one reading (inside the ingest transaction). ``recent`` (the
+    device's last RECENT readings up to this one, newest first) and ``open_alerts`` (the vehicle's open alerts by
+    (kind, code), updated here) are read when not given (``ingest_batch`` reads them once for many readings)."""
+    rules = rules_for(device.store_id, cached=_ingester_process)
+    if recent is None:
+        recent = (list(Reading.objects.filter(device=device, seq__lte=reading.seq).order_by("-seq")[:RECENT])
+                  if needs_history(reading, newest=newest) else [])
     opened: list[Alert] = []
     closed: list[Alert] = []
-    open_alerts = {(a.kind, a.code): a for a in Alert.objects.filter(vehicle_id=device.vehicle_id, status=AlertStatus.OPEN)}
+    if open_alerts is None:
+        open_alerts = {(a.kind, a.code): a for a in Alert.objects.filter(vehicle_id=device.vehicle_id, status=AlertStatus.OPEN)}
 
     def want(kind: str, code: str, severity: str, value: str) -> None:
         if (kind, code) in open_alerts:

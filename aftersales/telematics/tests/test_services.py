@@ -21,6 +21,18 @@ from .conftest import signed
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(params=["one", "batch"])
+def tel(request, tel):
+    """Every test of a message runs twice: through ``ingest`` (the HTTPS gateway, one message) and through
+    ``ingest_batch`` (what the MQTT ingester calls for the messages it has received)."""
+    if request.param == "batch":
+        tel.take = lambda payload, topic: services.ingest_batch([(payload, topic)])[0]
+        tel.send = lambda seq, **fields: tel.take(tel.message(seq, **fields), tel.device.device_id)
+    else:
+        tel.take = lambda payload, topic: services.ingest(payload=payload, topic_device=topic)
+    return tel
+
+
 def _rejections(device_ref: str) -> dict[str, int]:
     return dict(Rejection.objects.filter(device_ref=device_ref).values_list("reason", "count"))
 
@@ -73,12 +85,12 @@ def test_every_rejection_is_counted_and_writes_nothing(tel, case, reason):
         payload = tel.message(5, at=tel.base + dt.timedelta(seconds=30 * 100) - dt.timedelta(hours=2))
     else:
         payload = tel.message(100, battery_v=12.5)
-    result = services.ingest(payload=payload, topic_device=topic)
+    result = tel.take(payload, topic)
     assert not result.accepted and result.reason == reason
     assert _rejections(device_ref) == {reason: 1}
     after = (Reading.objects.count(), Alert.objects.count(), Message.objects.count(), MileageReading.objects.count())
     assert after == before
-    services.ingest(payload=payload, topic_device=topic)
+    tel.take(payload, topic)
     assert _rejections(device_ref) == {reason: 2}
 
 
@@ -283,3 +295,91 @@ def test_the_recommended_service_fits_what_the_car_reported(tel):
     for seq in range(2, 5):
         tel.send(seq, battery_v=11.0, ignition=False, dtc=[])
     assert Alert.objects.get(kind=RuleKind.BATTERY_LOW).recommended_service == electrical
+
+
+def _stream(device: Device, key: str, base: dt.datetime) -> list[tuple[bytes, str]]:
+    """Thirty-odd messages of one device: alerts opening and closing, duplicates, every refusal, mileage."""
+    ref = device.device_id
+
+    def m(seq: int, minutes: float, *, sign_with: str | None = None, **fields) -> tuple[bytes, str]:
+        at = base + dt.timedelta(minutes=minutes)
+        return signed(sign_with or key, v=1, device=ref, seq=seq, time=at.isoformat(), **fields), ref
+
+    out = [
+        m(1, 0, odometer_km=15000, battery_v=11.2, ignition=False),
+        m(2, 1, battery_v=11.1, ignition=False, dtc=["P0302"]),
+        m(3, 2, battery_v=11.0, ignition=False, dtc=["P0302"]),  # battery (3 at rest) and misfire (2 in a row) open
+        m(3, 2, battery_v=11.0, ignition=False, dtc=["P0302"]),  # redelivered: a duplicate
+        m(4, 3, battery_v=12.7, ignition=False),  # both close
+        m(5, 4, sign_with="0" * 64),
+        m(6, 120, odometer_km=15100, nev_alarm=3),  # an hour later: mileage fed; NEV alarm opens
+        m(7, 119, odometer_km=15090),  # a little late: taken, not the newest
+        m(0, 30, battery_v=12.0),  # long out of order: refused
+        m(8, 600),  # in the future
+        (signed(key, v=1, device=ref, seq=9, time=(base + dt.timedelta(minutes=121)).isoformat(), fuel_pct=140), ref),
+        (b"not json", ref),
+        (signed(key, v=1, device=ref, seq=9, time=base.isoformat()), "SOMEONE-ELSE"),
+        (signed(key, v=1, device=ref + "-X", seq=1, time=base.isoformat()), ref + "-X"),
+    ]
+    for seq in range(10, 30):
+        out.append(m(seq, 121 + seq, odometer_km=15100 + seq, nev_alarm=0, battery_v=12.5, ignition=seq % 3 == 0,
+                     dtc=["P0524"] if seq in (15, 16, 22) else []))
+    out.append(m(12, 133))  # a duplicate of an earlier batch
+    return out
+
+
+def _outcome(device: Device) -> dict:
+    device.refresh_from_db()
+    alerts = Alert.objects.filter(device=device).order_by("id")
+    return {
+        "device": (device.accepted_count, device.rejected_count, device.last_seq, device.last_recorded_at, device.mileage_fed_at),
+        "readings": list(Reading.objects.filter(device=device).order_by("seq").values_list(
+            "seq", "recorded_at", "odometer_km", "battery_v", "ignition", "dtcs", "nev_alarm")),
+        "rejections": dict(Rejection.objects.filter(device_ref__startswith=device.device_id).values_list("reason", "count")),
+        "alerts": [(a.kind, a.code, a.status, a.value, a.last_reading_at, a.severity,
+                    [(e.from_state, e.to_state, e.reason) for e in a.events.order_by("id")]) for a in alerts],
+        "messages": sorted(Message.objects.filter(customer=device.vehicle.owner).values_list("kind", flat=True)),
+        "tasks": Message.objects.filter(kind="staff.task", dedup_key__in=[f"telematics:alert:{a.pk}:advisor" for a in alerts]).count(),
+        "mileage": list(MileageReading.objects.filter(vehicle=device.vehicle).order_by("read_at").values_list("km", "read_at")),
+    }
+
+
+def test_a_batch_writes_exactly_what_one_message_at_a_time_writes(world):
+    """The same stream taken one message at a time (``ingest``) and in batches of 7 (``ingest_batch``, as the MQTT
+    ingester does): the same outcome for every message and the same rows, counters, alerts and messages."""
+    from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+
+    base = timezone.now() - dt.timedelta(hours=4)
+    pairs = []
+    for name in ("ONE", "BATCH"):
+        owner = CustomerFactory(home_store=world.a, preferred_advisor=world.advisor)
+        vehicle = VehicleFactory(owner=owner)
+        pairs.append(services.device_create(actor=world.manager, store=world.a, vehicle=vehicle, device_id=f"OBD-{name}"))
+    (one, one_key), (batch, batch_key) = pairs
+    one_results = [services.ingest(payload=p, topic_device=t) for p, t in _stream(one, one_key, base)]
+    stream = _stream(batch, batch_key, base)
+    batch_results = []
+    for start in range(0, len(stream), 7):
+        batch_results += services.ingest_batch(stream[start:start + 7])
+    assert [(r.accepted, r.reason) for r in batch_results] == [(r.accepted, r.reason) for r in one_results]
+    assert {r.reason for r in one_results} == {"", *RejectReason.values} - {RejectReason.REVOKED}
+    expected, got = _outcome(one), _outcome(batch)
+    assert len(expected["alerts"]) == 5 and len(expected["mileage"]) == 2  # the stream does what it is meant to
+    assert got == expected
+
+
+def test_a_batch_with_many_devices_and_a_revoked_one(world):
+    from aftersales.common.tests.factories import CustomerFactory, VehicleFactory
+
+    base = timezone.now() - dt.timedelta(hours=1)
+    devices = [services.device_create(actor=world.manager, store=world.a, vehicle=VehicleFactory(owner=CustomerFactory(home_store=world.a)),
+                                      device_id=f"OBD-MANY-{i}") for i in range(5)]
+    services.device_revoke(actor=world.manager, device=devices[4][0])
+    batch = [(signed(key, v=1, device=d.device_id, seq=seq, time=(base + dt.timedelta(seconds=seq)).isoformat(), odometer_km=1000 + seq),
+              d.device_id) for seq in (1, 2) for d, key in devices]
+    results = services.ingest_batch(batch)
+    assert [r.accepted for r in results] == [True] * 4 + [False] + [True] * 4 + [False]
+    assert Reading.objects.count() == 8 and MileageReading.objects.count() == 4  # fed once per car (hourly)
+    assert _rejections("OBD-MANY-4") == {RejectReason.REVOKED: 2}
+    assert Device.objects.get(device_id="OBD-MANY-4").rejected_count == 2
+    assert list(Device.objects.filter(device_id__in=["OBD-MANY-0", "OBD-MANY-3"]).values_list("accepted_count", "last_seq")) == [(2, 2)] * 2
