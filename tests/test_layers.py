@@ -46,35 +46,19 @@ NEW_APP_LAYERS: dict[str, int] = {
     "people": 6,  # staff training / HR views over the lane's work (retention level)
 }
 
-# The upward arrows still left (2026-12-07: 17 app pairs; the 360 page now assembled in web/customer360.py; 29 before the demo loader moved to aftersales/demo/), each
-# with its reason;
-# also summarised in CONTRIBUTING.md "Layers". (from app, to app): reason. Shrink it; never grow it without a reason.
+# The upward arrows still left (2026-12-07: 2 app pairs, from 17: the reception greeting assembled in web/reception.py,
+# the rest through providers the higher app registers in its AppConfig.ready(); 29 before the demo loader moved to
+# aftersales/demo/), each with its reason; also summarised in CONTRIBUTING.md "Layers". (from app, to app): reason.
+# Shrink it; never grow it without a reason.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
-    ("common", "stores"): "scoping (visible_store_ids) reads the stores of the user's group and the memberships",
-    ("common", "customers"): "scoping (restrict_customers) reads customer-store links; audit labels name consent fields",
-    ("common", "estimates"): "names: the labour guide's bilingual names translate job titles (looked up only if installed)",
-    ("common", "inspections"): "names: the checklists' bilingual item names translate jobs proposed from an inspection before titles were bilingual (looked up only if installed)",
-    ("common", "workshop"): "names: job titles known to the workshop",
-    ("customers", "workshop"): "the personal-data export lists the customer's repair orders (customer_export_data)",
     ("parts", "workshop"): "parts' selectors and services read repair orders/jobs for reservations and issues to a job",
-    ("parts", "billing"): "a part issued to a job is refused once the order is invoiced (get_model, only if installed)",
-    ("appointments", "care"): "reception greeting / tier-A lane read the customer's due reminders (to assemble at the top)",
-    ("appointments", "engagement"): "reception greeting / tier-A priority lane read the customer's tier (to move up)",
-    ("appointments", "feedback"): "reception greeting shows the customer's open complaints (to assemble at the top)",
-    ("appointments", "estimates"): "the arrivals board shows pending estimate approvals (same lane, one layer up)",
-    ("appointments", "reception"): "the arrivals page links to the reception check-in (a view; to move to the top)",
     ("billing", "loyalty"): "paying with points or a voucher is one transaction with the loyalty ledger (synchronous)",
-    ("billing", "care"): "the reminder card's next maintenance comes from the vehicle's care plan when there is one",
-    ("mobility", "engagement"): "a pickup is free for tier A: the fee reads the customer's tier (as the tier-A lane does)",
-    ("mobility", "loyalty"): "a pickup voucher is checked when the pickup is ordered (redeemed at the till); a courtesy-car voucher is redeemed on the booking and given back on cancel (loyalty's services, under the voucher's lock)",
+    ("mobility", "loyalty"): "a courtesy-car voucher is offered, locked, redeemed on the booking and given back on cancel in the booking's transaction (loyalty's models and services; to move behind mobility/vouchers.py as the pickup check did)",
 }
 
-# Arrows inside one layer that close a circle between two apps, each with its reason.
-ALLOWED_CIRCLE: dict[tuple[str, str], str] = {
-    ("workshop", "billing"): "a customer's visits show the invoice status (billing.choices only)",
-    ("workshop", "estimates"): "the progress message links to the customer's status page (estimates.services.status_url)",
-    ("vehicles", "customers"): "the vehicle API checks the owner through customers.selectors.customer_get",
-}
+# Arrows inside one layer that close a circle between two apps, each with its reason (none left: workshop no longer
+# imports billing or estimates, vehicles no longer imports customers).
+ALLOWED_CIRCLE: dict[tuple[str, str], str] = {}
 
 SKIP_DIRS = {"tests", "migrations", "locale", "templates", "static", "node_modules"}
 DYNAMIC_CALLS = {"import_module", "_optional"}

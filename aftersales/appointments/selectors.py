@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
 
-from .choices import AppointmentStatus, ArrivalStatus
+from .choices import AppointmentStatus, ArrivalStatus, BookingChannel
 from .models import Appointment, AppointmentPartShortage, Bay, ServiceType, TechnicianShift
 
 LATE_AFTER = dt.timedelta(minutes=15)
@@ -158,12 +158,13 @@ class ReceptionCard:
     vehicles: list[Any]
     today: list[Arrival]
     no_shows: int
+    # filled at the top (aftersales/web/reception.py) from the selectors of the apps above appointments, so nothing
+    # here imports upward:
     tier: Any = None  # engagement.CustomerTier (tier, R/F/M, why) when computed
     open_cases: list[Any] = field(default_factory=list)  # feedback: open complaints / suggestions / recovery cases
     due: list[Any] = field(default_factory=list)  # care: reminders due or overdue (maintenance, insurance, ...)
-    declined: list[Any] = field(default_factory=list)  # workshop: jobs declined earlier, still recommended
-    # sections the page above adds (template name, context), e.g. the connected car's open alerts: the greeting is
-    # assembled at the top (aftersales/web/reception.py) from each app's selectors, so nothing here imports upward
+    declined: list[Any] = field(default_factory=list)  # estimates: jobs declined earlier, still recommended
+    # sections the page above adds (template name, context), e.g. the connected car's open alerts
     sections: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -191,40 +192,31 @@ def reception_lookup(user: Any, store: Any, q: str, now: dt.datetime | None = No
         Appointment.objects.filter(customer_id__in=ids, status=AppointmentStatus.NO_SHOW)
         .values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n")
     )
-    extras = _reception_extras(user, ids, now)
     return [
-        ReceptionCard(
-            customer=c, vehicles=list(c.vehicles.all()), today=by_customer.get(c.pk, []), no_shows=no_shows.get(c.pk, 0),
-            tier=extras["tier"].get(c.pk), open_cases=extras["cases"].get(c.pk, []), due=extras["due"].get(c.pk, []),
-            declined=extras["declined"].get(c.pk, []),
-        )
+        ReceptionCard(customer=c, vehicles=list(c.vehicles.all()), today=by_customer.get(c.pk, []), no_shows=no_shows.get(c.pk, 0))
         for c in customers
     ]
 
 
-def _reception_extras(user: Any, ids: list[int], now: dt.datetime) -> dict[str, dict[Any, Any]]:
-    """What the advisor must know at once (SPEC §3): tier, open complaints, due care items, declined work.
-    One query each for all the customers found, whatever their number."""
-    from aftersales.care.choices import ReminderStatus
-    from aftersales.care.models import Reminder
-    from aftersales.engagement.models import CustomerTier
-    from aftersales.estimates.selectors import declined_for_customers
-    from aftersales.feedback.choices import OPEN_CASE_STATES
-    from aftersales.feedback.selectors import cases_visible_to
+def walk_in_figures(user: Any, store: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Walk-ins between two local dates: how many, and the time from starting the registration to a bay assigned
+    (SPEC §2: within 10 minutes) — average, worst and the share within the target."""
+    from django.db.models import Avg, Count, Max, Q
 
-    out: dict[str, dict[Any, Any]] = {"tier": {}, "cases": defaultdict(list), "due": defaultdict(list), "declined": defaultdict(list)}
-    for row in CustomerTier.objects.filter(customer_id__in=ids):
-        out["tier"][row.customer_id] = row
-    for case in cases_visible_to(user).filter(customer_id__in=ids, status__in=OPEN_CASE_STATES).order_by("-created_at")[:50]:
-        out["cases"][case.customer_id].append(case)
-    soon = timezone.localdate(now) + dt.timedelta(days=30)
-    reminders = restrict_to_stores(Reminder.objects.all(), user).filter(
-        customer_id__in=ids, status__in=(ReminderStatus.DUE, ReminderStatus.SENT), due_date__lte=soon
-    ).select_related("vehicle").order_by("due_date")[:50]
-    for reminder in reminders:
-        out["due"][reminder.customer_id].append(reminder)
-    # declined work still recommended: not offered again since, not an option left aside for another one
-    for found in declined_for_customers(user=user, customer_ids=ids):
-        if found.declined_at is None or found.declined_at >= now - dt.timedelta(days=365):
-            out["declined"][found.order.customer_id].append(found)
-    return out
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=store.zone)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=store.zone)
+    rows = appointments_visible_to(user).filter(
+        store=store, channel=BookingChannel.WALK_IN, created_at__gte=lo, created_at__lt=hi, walk_in_seconds__isnull=False
+    )
+    figures = rows.aggregate(
+        n=Count("id"), avg=Avg("walk_in_seconds"), worst=Max("walk_in_seconds"),
+        within=Count("id", filter=Q(walk_in_seconds__lte=600)),
+    )
+    n = figures["n"] or 0
+    return {
+        "count": n,
+        "average_minutes": round((figures["avg"] or 0) / 60, 1) if n else None,
+        "worst_minutes": round((figures["worst"] or 0) / 60, 1) if n else None,
+        "within_target_share": round(100 * figures["within"] / n, 1) if n else None,
+        "target_minutes": 10,
+    }

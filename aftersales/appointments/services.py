@@ -489,9 +489,9 @@ def _book(
         person = person_of()
         car = car_of(person)
         if not priority:  # tier A customers take the priority lane when a priority bay is free (SPEC §3, §10)
-            from aftersales.engagement.selectors import is_priority_customer
+            from aftersales.customers.tiers import is_tier_a
 
-            priority = is_priority_customer(person)
+            priority = is_tier_a(person)  # engagement's answer (customers/tiers.py)
         _lock_capacity(store, kind.required_skill)
         allocation = _allocate_or_conflict(
             store=store, service_type=kind, start=begin, duration=duration, advisor_id=advisor_id,

@@ -358,11 +358,9 @@ def arrivals(request: HttpRequest) -> HttpResponse:
     rows = [{"a": r.appointment, "status": r.status, "start": _local(r.appointment.start, store), "started": r.appointment.start <= now}
             for r in selectors.arrivals_today(request.user, store, now)]
     today = timezone.localtime(now, store.zone).date()
-    from aftersales.reception.selectors import walk_in_figures
-
     return render(request, "appointments/arrivals.html", _ctx(
         request, store, rows=rows, can_change=request.user.has_perm("appointments.change_appointment"), today=today,
-        walk_ins=walk_in_figures(request.user, store, today.replace(day=1), today),
+        walk_ins=selectors.walk_in_figures(request.user, store, today.replace(day=1), today),
     ))
 
 

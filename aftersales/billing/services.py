@@ -711,23 +711,10 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _care_plan(order: Any) -> tuple[int, int] | None:
-    """(interval months, interval km) of the vehicle's maintenance plan when the care app is installed: the most
-    specific wins (make + model, make, the store's default, the group's default), as the care reminders read it."""
-    from django.apps import apps
+    """(interval months, interval km) of the vehicle's maintenance plan when care provides one (billing/care_plan.py)."""
+    from .care_plan import maintenance_plan
 
-    if not apps.is_installed("aftersales.care"):
-        return None
-    plan_model = apps.get_model("care", "MaintenancePlan")
-    vehicle, store = order.vehicle, order.store
-    candidates = plan_model.objects.filter(group_id=store.group_id).filter(
-        Q(store_id=store.pk) | Q(store__isnull=True)
-    ).filter(Q(make="", model="") | Q(make=vehicle.make, model="") | Q(make=vehicle.make, model=vehicle.model))
-    best = None
-    for plan in candidates:
-        rank = (2 if plan.model else 1 if plan.make else 0, 1 if plan.store_id else 0)
-        if best is None or rank > best[0]:
-            best = (rank, plan)
-    return (best[1].interval_months, best[1].interval_km) if best else None
+    return maintenance_plan(order)
 
 
 def next_maintenance(order: Any, delivered_on: dt.date) -> tuple[dt.date, int | None]:

@@ -16,6 +16,15 @@ from .db import defer_insert
 from .models import AuditEvent
 from .readtime import is_coded, stored
 
+#: The choices that name the parts of an audit key "<kind>.<value>.<value>" (``"consent.marketing.sms"``: the purpose,
+#: the channel) in the audit trail, provided at start by the app that writes such keys (customers,
+#: ``CustomersConfig.ready``; issue 19: common imports no app above it).
+AUDIT_KEY_CHOICES: dict[str, tuple[type[models.Choices], ...]] = {}
+
+
+def provide_audit_key_choices(kind: str, *choices: type[models.Choices]) -> None:
+    AUDIT_KEY_CHOICES[kind] = choices
+
 
 def plain(value: Any) -> Any:
     if isinstance(value, models.Model):

@@ -6,6 +6,7 @@ of a bilingual name. Text a person typed in one language stays as written."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.local import Local
@@ -24,6 +25,30 @@ def _request_began(**_kwargs: Any) -> None:
 
 def _request_ended(**_kwargs: Any) -> None:
     _per_request.names = None
+
+
+#: the bilingual names the apps above provide at start (issue 19: common imports none of them), each in its
+#: ``AppConfig.ready()``: estimates the labour guide's names ("guide": {name in either language: (Chinese, English)}
+#: of the guide of a store's or an order's dealer group, called with ``store_id=`` or ``order_id=``), inspections the
+#: checklists' item names ("checklist"), workshop the names of the parts on an order's lines ("order_parts": {part id:
+#: (Chinese, English)}). An app not installed provides nothing: its names are left as written.
+NamePairs = dict[str, tuple[str, str]]
+_SOURCES: dict[str, Callable[..., Any]] = {}
+
+
+def provide_guide_names(source: Callable[..., NamePairs]) -> None:
+    """``source(store_id=…)`` or ``source(order_id=…)`` → the labour guide's names of that dealer group."""
+    _SOURCES["guide"] = source
+
+
+def provide_checklist_names(source: Callable[[], NamePairs]) -> None:
+    """``source()`` → the inspection checklists' item names written in both languages."""
+    _SOURCES["checklist"] = source
+
+
+def provide_order_part_names(source: Callable[[int], dict[int, tuple[str, str]]]) -> None:
+    """``source(order_id)`` → {part id: (Chinese, English)} of the parts on the order's lines."""
+    _SOURCES["order_parts"] = source
 
 
 request_started.connect(_request_began, dispatch_uid="common.names.request_started")
@@ -59,30 +84,22 @@ def _memo(key: tuple[Any, ...], load: Any) -> Any:
     return shared[key]
 
 
-def _guide_rows(**where: Any) -> dict[str, tuple[str, str]]:
-    from django.apps import apps
-
-    names: dict[str, tuple[str, str]] = {}
-    if apps.is_installed("aftersales.estimates"):
-        operation = apps.get_model("estimates", "LabourOperation")
-        for zh, en in operation.objects.filter(**where).order_by("code").values_list("name_zh", "name_en"):
-            if zh and en:
-                names.setdefault(zh, (zh, en))
-                names.setdefault(en, (zh, en))
-    return names
+def _guide_rows(**where: int | None) -> dict[str, tuple[str, str]]:
+    source = _SOURCES.get("guide")
+    return source(**where) if source is not None else {}
 
 
 def _guide_names(order: Any = None, order_id: int | None = None) -> dict[str, tuple[str, str]]:
     """{name in either language: (Chinese, English)} of the labour guide of the order's dealer group: one query per
     request (per store, or per order when only its id is at hand), and only when a name must change language."""
     if order is None:
-        return _memo(("guide-order", order_id), lambda: _guide_rows(group__stores__repair_orders__id=order_id))
+        return _memo(("guide-order", order_id), lambda: _guide_rows(order_id=order_id))
     names = getattr(order, "_guide_names", None)
     shared = getattr(_per_request, "names", None)
     if names is None and shared is not None:
         names = shared.get(("guide-order", order.pk))
     if names is None:
-        names = _memo(("guide-store", order.store_id), lambda: _guide_rows(group__stores__id=order.store_id))
+        names = _memo(("guide-store", order.store_id), lambda: _guide_rows(store_id=order.store_id))
     if shared is not None:
         shared.setdefault(("guide-order", order.pk), names)
     order._guide_names = names
@@ -90,16 +107,8 @@ def _guide_names(order: Any = None, order_id: int | None = None) -> dict[str, tu
 
 
 def _checklist_rows() -> dict[str, tuple[str, str]]:
-    from django.apps import apps
-
-    names: dict[str, tuple[str, str]] = {}
-    if apps.is_installed("aftersales.inspections"):
-        item = apps.get_model("inspections", "ChecklistItem")
-        for zh, en in item.objects.exclude(name_en="").values_list("name_zh", "name_en").distinct():
-            if zh and en and zh != en:
-                names.setdefault(zh, (zh, en))
-                names.setdefault(en, (zh, en))
-    return names
+    source = _SOURCES.get("checklist")
+    return source() if source is not None else {}
 
 
 #: a job proposed from an inspection before titles were written in both languages: "前刹车片厚度 (2 mm)"
@@ -190,14 +199,8 @@ def job_title(job: Any) -> str:
 
 def _order_parts(order_id: int) -> dict[int, tuple[str, str]]:
     """{part id: (Chinese name, English name)} of every part on the order's lines: one query per order and request."""
-    from django.apps import apps
-
-    def load() -> dict[int, tuple[str, str]]:
-        line = apps.get_model("workshop", "RepairLine")
-        rows = line.objects.filter(order_id=order_id, part__isnull=False).values_list("part_id", "part__name_zh", "part__name_en")
-        return {pk: (zh or "", en or "") for pk, zh, en in rows}
-
-    return _memo(("parts", order_id), load)
+    source = _SOURCES.get("order_parts")
+    return _memo(("parts", order_id), lambda: source(order_id) if source is not None else {})
 
 
 def line_text(line: Any) -> str:

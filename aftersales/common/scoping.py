@@ -6,12 +6,33 @@ of its dealer group. Selectors start from these helpers; detail lookups outside 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from .errors import NotFound
+
+#: The rows scoping reads, provided at start by the apps that own them (issue 19: common imports no app above it):
+#: the stores (``StoresConfig.ready``: all of them, unfiltered) and the customer-store links (``CustomersConfig.ready``).
+_ROWS: dict[str, Callable[[], QuerySet]] = {}
+
+
+def provide_stores(rows: Callable[[], QuerySet]) -> None:
+    """``rows()`` → every store (``Store.objects.all()``)."""
+    _ROWS["stores"] = rows
+
+
+def provide_customer_store_links(rows: Callable[[], QuerySet]) -> None:
+    """``rows()`` → every link between a customer and a store (``CustomerStore.objects.all()``)."""
+    _ROWS["customer_stores"] = rows
+
+
+def _rows(kind: str) -> QuerySet:
+    if kind not in _ROWS:
+        raise RuntimeError(f"scoping: no {kind} provided (the owning app provides them in its AppConfig.ready())")
+    return _ROWS[kind]()
 
 
 def spans_group(user: Any) -> bool:
@@ -26,8 +47,6 @@ def visible_store_ids(user: Any) -> list[int]:
     cached = getattr(user, "_visible_store_ids", None)
     if cached is not None:
         return cached
-    from aftersales.stores.models import Store
-
     from . import authcache
 
     cached = authcache.get_for_user(user, "stores")
@@ -36,9 +55,9 @@ def visible_store_ids(user: Any) -> list[int]:
         return cached
 
     if user.is_superuser:
-        ids = list(Store.objects.values_list("id", flat=True))
+        ids = list(_rows("stores").values_list("id", flat=True))
     elif spans_group(user):
-        ids = list(Store.objects.filter(group_id=user.dealer_group_id).values_list("id", flat=True))
+        ids = list(_rows("stores").filter(group_id=user.dealer_group_id).values_list("id", flat=True))
     else:
         ids = list(user.memberships.values_list("store_id", flat=True))
     user._visible_store_ids = ids
@@ -52,8 +71,6 @@ def restrict_to_stores(qs: QuerySet, user: Any, field: str = "store_id") -> Quer
 
 def restrict_customers(qs: QuerySet, user: Any, customer_field: str = "") -> QuerySet:
     """Customers (or rows hanging off a customer) known at one of the user's stores."""
-    from aftersales.customers.models import CustomerStore
-
     prefix = f"{customer_field}__" if customer_field else ""
     if not getattr(user, "is_authenticated", False):
         return qs.none()
@@ -63,7 +80,7 @@ def restrict_customers(qs: QuerySet, user: Any, customer_field: str = "") -> Que
     if spans_group(user):
         return qs
     outer = f"{customer_field}_id" if customer_field else "pk"
-    link = CustomerStore.objects.filter(customer_id=OuterRef(outer), store_id__in=visible_store_ids(user))
+    link = _rows("customer_stores").filter(customer_id=OuterRef(outer), store_id__in=visible_store_ids(user))
     return qs.filter(Exists(link))
 
 
@@ -85,11 +102,9 @@ def get_locked_or_404(qs: QuerySet, **lookup: Any) -> Any:
 
 def default_store(user: Any, store_id: int | None = None) -> Any:
     """The store an action happens at: the one asked for (if visible), else the user's primary store."""
-    from aftersales.stores.models import Store
-
     if store_id is not None:
-        return get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)), pk=store_id)
+        return get_or_404(_rows("stores").filter(pk__in=visible_store_ids(user)), pk=store_id)
     membership = user.memberships.select_related("store").order_by("-is_primary", "id").first()
     if membership is not None:
         return membership.store
-    return get_or_404(Store.objects.filter(pk__in=visible_store_ids(user)).order_by("id"))
+    return get_or_404(_rows("stores").filter(pk__in=visible_store_ids(user)).order_by("id"))

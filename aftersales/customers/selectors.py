@@ -185,7 +185,7 @@ def customer_360_records(user: Any, customer_id: int) -> Customer360:
 
 
 #: functions ``(customer) -> {section: rows}`` adding what the higher apps hold about a customer to the export; each
-#: app registers its own in ``AppConfig.ready()`` (the portal registers the retention apps' sections)
+#: app registers its own in ``AppConfig.ready()`` (workshop the repair orders, the portal the retention apps' sections)
 EXPORT_SECTIONS: list[Any] = []
 
 
@@ -199,7 +199,6 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
     sections the higher apps registered (``EXPORT_SECTIONS``); labels in the active language."""
     from aftersales.common.audit import plain
     from aftersales.vehicles.models import MileageReading, Vehicle, VehicleOwnership
-    from aftersales.workshop.models import RepairOrder
 
     def row(obj: Any, fields: list[str]) -> dict[str, Any]:
         return {f: plain(getattr(obj, f)) for f in fields}
@@ -234,17 +233,6 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
         "ownerships": [
             row(o, ["vehicle_id", "started_on", "ended_on", "reason"])
             for o in VehicleOwnership.objects.filter(customer=customer)
-        ],
-        "repair_orders": [
-            {
-                **row(o, ["number", "status", "opened_at", "delivered_at", "mileage_in", "complaint", "total"]),
-                "store": o.store.name,
-                "lines": [
-                    row(line, ["kind", "code", "description", "quantity", "unit_price", "discount", "amount"])
-                    for line in o.lines.all()
-                ],
-            }
-            for o in RepairOrder.objects.filter(customer=customer).select_related("store").prefetch_related("lines")
         ],
     }
     fields = data.pop("fields", {})

@@ -138,6 +138,14 @@ def is_priority_customer(customer: Any) -> bool:
     return tier == Tier.A
 
 
+def is_tier_a(customer: Any, *, stored_only: bool) -> bool:
+    """The answer engagement provides to the apps below it (``customers.tiers``): the stored tier only
+    (``stored_only``: mobility's free pickup), or as ``is_priority_customer`` (the priority lane)."""
+    if stored_only:
+        return CustomerTier.objects.filter(customer_id=customer.pk, tier=Tier.A).exists()
+    return is_priority_customer(customer)
+
+
 def suggested_advisor(customer: Any) -> Any:
     """The advisor who handled most of the customer's repair orders (most recent wins a tie), or None."""
     from aftersales.staff.models import User

@@ -284,9 +284,12 @@ def _order_problems(p: Problems, order: Any) -> None:
 
 
 def is_tier_a(customer_id: int) -> bool:
-    from aftersales.engagement.models import CustomerTier
+    """The stored tier only, as for the free pickup (engagement answers through ``customers.tiers``)."""
+    from types import SimpleNamespace
 
-    return CustomerTier.objects.filter(customer_id=customer_id, tier="A").exists()
+    from aftersales.customers.tiers import is_tier_a as tier_a
+
+    return tier_a(SimpleNamespace(pk=customer_id), stored_only=True)
 
 
 def courtesy_voucher(customer_id: int, code: Any, *, store: Any, today: dt.date) -> Any:

@@ -131,20 +131,17 @@ def trip_problems(*, store: Any, address: Any, lng: Any, lat: Any, window_start:
 def pickup_voucher(customer: Any, code: Any, *, store: Any, today: dt.date) -> Any:
     """The owner's voucher that makes a pickup free: theirs, unused, valid today, a free service item covering the
     pickup fee's code. None when no code is given; refused (on ``voucher``) otherwise."""
-    from aftersales.loyalty.choices import VoucherKind, VoucherStatus
-    from aftersales.loyalty.models import Voucher
+    from .vouchers import check_voucher
 
     code = str(code or "").strip().upper()
     if not code:
         return None
-    voucher = Voucher.objects.select_related("template").filter(code=code, customer_id=customer.pk).first()
-    if voucher is None:
+    voucher, problem = check_voucher(customer_id=customer.pk, code=code, service_code=PICKUP_FEE_CODE, store_id=store.pk, on=today)
+    if problem == "unknown":
         raise ValidationFailed("voucher_unknown", _("No voucher of this customer has this code."), "voucher")
-    template = voucher.template
-    codes = {c.strip().upper() for c in (template.service_codes or [])}
-    if template.kind != VoucherKind.FREE_ITEM or PICKUP_FEE_CODE not in codes or (template.store_id and template.store_id != store.pk):
+    if problem == "not_covered":
         raise ValidationFailed("voucher_not_covered", _("This voucher does not cover pickup and delivery."), "voucher")
-    if voucher.status != VoucherStatus.ISSUED or not voucher.valid_from <= today <= voucher.valid_until:
+    if problem == "used":
         raise ValidationFailed("voucher_used", _("This voucher is used, cancelled or not valid today."), "voucher")
     return voucher
 
@@ -152,11 +149,11 @@ def pickup_voucher(customer: Any, code: Any, *, store: Any, today: dt.date) -> A
 def pickup_fee(*, store: Any, customer: Any, voucher: Any = None) -> tuple[Decimal, str]:
     """What the pickup costs the owner: free for tier A; free with a pickup voucher (the fee line is added and the
     voucher takes it off at the till); otherwise the store's fee (none when the store sets none)."""
-    from aftersales.engagement.models import CustomerTier
+    from aftersales.customers.tiers import is_tier_a
 
     area = ServiceArea.objects.filter(store=store).first()
     fee = area.pickup_fee if area is not None else Decimal("0")
-    if CustomerTier.objects.filter(customer_id=customer.pk, tier="A").exists():
+    if is_tier_a(customer, stored_only=True):  # engagement's stored tier (customers/tiers.py)
         return Decimal("0"), FeeBasis.TIER_A
     if fee <= 0:
         return Decimal("0"), FeeBasis.NO_FEE

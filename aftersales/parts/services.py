@@ -274,12 +274,12 @@ def counter_return_from_job(*, actor: Any, store: Any, part: Any, quantity: Any,
 
 def _refuse_when_invoiced(job: Any) -> None:
     """Lock the job's order (as invoicing does, so a return and the invoice never cross) and refuse once invoiced."""
-    from django.apps import apps
-
     from aftersales.workshop.models import RepairOrder
 
+    from .invoiced import order_invoiced  # billing's answer (issue 19)
+
     list(RepairOrder.objects.select_for_update().filter(pk=job.order_id).values_list("pk", flat=True))
-    if apps.is_installed("aftersales.billing") and apps.get_model("billing", "Invoice").objects.filter(order_id=job.order_id).exists():
+    if order_invoiced(job.order_id):
         raise Conflict(
             "order_invoiced",
             _("This repair order is already invoiced, so the part was billed: correct the invoice with a credit note "

@@ -10,8 +10,8 @@ from ninja.pagination import paginate
 from aftersales.common.api_schemas import ERRORS, request_user
 from aftersales.common.pagination import PageNumberPagination
 from aftersales.common.permissions import require
-from aftersales.customers.selectors import customer_get
 
+from .owners import owner_get
 from .selectors import mileage_list, vehicle_get, vehicle_list
 from .services import mileage_record, vehicle_create, vehicle_transfer, vehicle_update
 
@@ -123,7 +123,7 @@ def create_vehicle(request: Any, payload: VehicleIn) -> Any:
     user = request_user(request)
     require(user, "vehicles.add_vehicle")
     data = _store_fk(payload.dict())
-    owner = customer_get(user, data.pop("owner_id"))
+    owner = owner_get(user, data.pop("owner_id"))
     return Status(201, vehicle_create(actor=user, owner=owner, **data))
 
 
@@ -148,7 +148,7 @@ def update_vehicle(request: Any, vehicle_id: int, payload: VehiclePatch) -> Any:
 def transfer_vehicle(request: Any, vehicle_id: int, payload: TransferIn) -> Any:
     user = request_user(request)
     vehicle = vehicle_get(user, vehicle_id)
-    new_owner = customer_get(user, payload.new_owner_id)
+    new_owner = owner_get(user, payload.new_owner_id)
     return vehicle_transfer(actor=user, vehicle=vehicle, new_owner=new_owner, on_date=payload.on_date, reason=payload.reason)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aftersales.billing.choices import InvoiceStatus
 from aftersales.customers.selectors import ORDERS_ON_360, Customer360
 from aftersales.customers.selectors import customer_360_records as customer_records
 from aftersales.messaging.selectors import messages_for_customer
@@ -17,7 +18,9 @@ def customer_360(user: Any, customer_id: int) -> Customer360:
     """Everything the 360 page shows; only what ``user`` may see (the customer's scope is checked first: a customer
     of another store is a 404 before anything else is read)."""
     view = customer_records(user, customer_id)
-    view.orders, view.totals = visits_for_customer(user, view.customer, limit=ORDERS_ON_360)
+    view.orders, view.totals = visits_for_customer(
+        user, view.customer, limit=ORDERS_ON_360, paid_statuses=(InvoiceStatus.PAID,)
+    )
     if user.has_perm("messaging.view_message"):
         view.messages = messages_for_customer(user, view.customer)
     view.fitted_parts = fitted_parts_by_vehicle([v.pk for v in view.vehicles]) if view.vehicles else {}

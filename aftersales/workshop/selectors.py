@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +22,13 @@ def order_get(user: Any, order_id: int, *, lock: bool = False) -> RepairOrder:
     return get_locked_or_404(qs, pk=order_id) if lock else get_or_404(qs, pk=order_id)
 
 
-def visits_for_customer(user: Any, customer: Any, limit: int = 50) -> tuple[list[RepairOrder], dict[str, Any]]:
+def visits_for_customer(
+    user: Any, customer: Any, limit: int = 50, *, paid_statuses: Collection[str]
+) -> tuple[list[RepairOrder], dict[str, Any]]:
     """A customer's visits at the user's stores (newest first, with jobs, lines, technicians and invoice),
-    and the totals across the group. Four queries whatever the history's size."""
-    from aftersales.billing.choices import InvoiceStatus
-
+    and the totals across the group. Four queries whatever the history's size. ``paid_statuses``: the invoice
+    states that count as paid (billing's, given by the page that assembles the 360 view, so workshop does not
+    import billing)."""
     store_ids = visible_store_ids(user)
     orders = list(
         RepairOrder.objects.filter(customer=customer, store_id__in=store_ids)
@@ -35,7 +38,7 @@ def visits_for_customer(user: Any, customer: Any, limit: int = 50) -> tuple[list
         )
         .order_by("-opened_at", "-id")[:limit]
     )
-    paid = Q(invoice__status=InvoiceStatus.PAID)
+    paid = Q(invoice__status__in=list(paid_statuses))
     agg = RepairOrder.objects.filter(customer=customer).aggregate(
         visits=Count("id", filter=Q(store_id__in=store_ids)),
         other_store_visits=Count("id", filter=~Q(store_id__in=store_ids)),

@@ -549,8 +549,9 @@ def _progress_message(
         return
     from django.utils.translation import override
 
-    from aftersales.estimates.services import status_url
     from aftersales.messaging.services import customer_variables, message_enqueue
+
+    from .status_links import status_url  # estimates' page, provided at start (issue 19)
 
     customer = order.customer
     with override(getattr(customer, "language", "") or "zh-hans"):

@@ -85,10 +85,13 @@ def test_card_shows_tier_open_complaints_due_items_and_declined_work(client, sho
     repair_order_move(actor=world.advisor, order=order, to=OrderStatus.ESTIMATE_SENT)
     repair_job_move(actor=world.advisor, job=order.jobs.get(), to=JobStatus.DECLINED, reason="下次再换")
 
-    card = selectors.reception_lookup(world.advisor, shop.store, "B12345")[0]
+    from aftersales.web.reception import greeting_cards  # the greeting is assembled at the top (issue 19)
+
+    assert selectors.reception_lookup(world.advisor, shop.store, "B12345")[0].tier is None  # appointments alone
+    card = greeting_cards(world.advisor, shop.store, "B12345")[0]
     assert card.tier.tier == "A" and len(card.open_cases) == 1 and [r.kind for r in card.due] == ["insurance"]
     assert [(d.job.title, d.amount, d.reason) for d in card.declined] == [("更换刹车片", Decimal("480.00"), "下次再换")]
-    assert selectors.reception_lookup(world.advisor_b, world.b, "B12345") == []
+    assert greeting_cards(world.advisor_b, world.b, "B12345") == []
     client.force_login(world.advisor)
     page = client.get("/appointments/reception/", {"q": "B12345", "store": shop.store.pk}).content.decode()
     for testid in ("reception-tier", "reception-complaints", "reception-due", "reception-declined"):

@@ -9,6 +9,7 @@ from django import template
 from django.utils.text import capfirst
 from django.utils.translation import pgettext, pgettext_lazy
 
+from aftersales.common import audit as _audit
 from aftersales.common import names
 from aftersales.common.audit import audit_model as _audit_model
 from aftersales.common.audit import prefetch_audit_names  # noqa: F401 - kept importable from here for templates' users
@@ -160,15 +161,17 @@ _LINE_KEEP_KEY = re.compile(r"^line (\d+) keep old part$")  # workshop: the cust
 _JOB_PART_KEY = re.compile(r"^job (\d+) (\S+)( billed)?$")  # parts issued to / returned from a job
 
 
+def _choice_label(choices: Any, value: str) -> str | None:
+    return next((str(label) for v, label in choices.choices if v == value), None)
+
+
 def _audit_field_name(key: str) -> str:
     if key in AUDIT_FIELDS:
         return str(AUDIT_FIELDS[key])
-    if key.startswith("consent.") and key.count(".") == 2:
-        from django.apps import apps
-
-        consent = apps.get_model("customers", "Consent")
+    if key.startswith("consent.") and key.count(".") == 2 and len(_audit.AUDIT_KEY_CHOICES.get("consent", ())) == 2:
         _c, purpose, channel = key.split(".")
-        what = [_choices_label(consent, purpose, ("purpose",)) or purpose, _choices_label(consent, channel, ("channel",)) or channel]
+        purposes, channels = _audit.AUDIT_KEY_CHOICES["consent"]
+        what = [_choice_label(purposes, purpose) or purpose, _choice_label(channels, channel) or channel]
         return pgettext("audit field", "Consent (%(what)s)") % {"what": " / ".join(what)}
     job = _JOB_KEY.match(key)
     if job:
