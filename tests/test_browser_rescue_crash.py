@@ -32,7 +32,8 @@ def test_the_dispatcher_sees_and_confirms_a_crash_draft(live_server, rescue, tel
     browser = browser_page.context.browser
     ctx = browser.new_context(viewport=DESK, locale="zh-CN")
     desk = ctx.new_page()
-    desk.set_default_timeout(30_000)
+    desk.set_default_timeout(120_000)
+    desk.set_default_navigation_timeout(120_000)
     base = live_server.url
     desk.goto(f"{base}/login/")
     desk.fill("#id_username", r.dispatcher.username)
