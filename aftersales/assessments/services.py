@@ -440,7 +440,26 @@ def insurance_save(*, actor: Any, assessment: Assessment, insurer: Any = "", pol
             setattr(locked, k, v)
         locked.save(update_fields=list(values))
         _audit(actor, locked, "assessment.insurance", changes)
+        if locked.order_id is not None and locked.status == AssessmentStatus.APPROVED:
+            _order_insurance(actor, locked, locked.order)
     return locked
+
+
+def _order_insurance(actor: Any, assessment: Assessment, order: Any) -> None:
+    """Carry the insurer and its approved amount onto the repair order of an approved assessment: the estimate's
+    customer approves (and the invoice collects) only their share; the insurer's part is shown beside it."""
+    from aftersales.workshop.models import RepairOrder
+
+    name = assessment.insurer if assessment.insurer_approved is not None else ""
+    amount = assessment.insurer_approved
+    if (order.insurer_name, order.insurer_amount) == (name, amount):
+        return
+    before = [order.insurer_name, str(order.insurer_amount) if order.insurer_amount is not None else None]
+    RepairOrder.objects.filter(pk=order.pk).update(insurer_name=name, insurer_amount=amount)
+    order.insurer_name, order.insurer_amount = name, amount
+    audit.record(actor=actor, obj=order, action="repair_order.insurance", store_id=order.store_id,
+                 customer_id=order.customer_id, changes={"insurance": [before, [name, str(amount) if amount is not None else None]]},
+                 reason=assessment.number)
 
 
 def assessment_cancel(*, actor: Any, assessment: Assessment, reason: Any = "", at: dt.datetime | None = None) -> Assessment:
@@ -533,6 +552,7 @@ def assessment_approve(*, actor: Any, assessment: Assessment, at: dt.datetime | 
         start = locked.first_photo_at or locked.created_at
         locked.minutes = max(1, math.ceil((at - start).total_seconds() / 60))
         locked.approved_at, locked.approved_by, locked.order, locked.total = at, actor, order, order.total
+        _order_insurance(actor, locked, order)
         locked.save(update_fields=["status", "minutes", "approved_at", "approved_by", "order", "total"])
         _audit(actor, locked, "assessment.approved", {"status": [before, locked.status], "order": [None, order.number],
                                                        "minutes": [None, locked.minutes]}, at)

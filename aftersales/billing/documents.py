@@ -209,6 +209,9 @@ def _invoice(ctx: Context, st: dict[str, ParagraphStyle]) -> list[Any]:
         [_("Subtotal"), _money(inv.subtotal)], [_("Discount"), _money(inv.discount)],
         [_("Total (VAT included)"), _money(inv.total)], [_("of which VAT"), _money(inv.tax)],
     ]
+    if inv.insurer_amount:  # an insured repair: the insurer's part apart, the customer pays their share
+        rows += [[_("Paid by the insurer (%(insurer)s)") % {"insurer": one_language(inv.insurer_name)}, _money(inv.insurer_amount)],
+                 [_("The customer's share"), _money(inv.customer_share)]]
     credit_label = _("Credit note")
     rows += [[f"{credit_label} {cn.number}", _money(cn.total)] for cn in inv.credit_notes.all()]
     rows += [[f"{p.get_method_display()} {p.reference}", _money(p.amount)] for p in inv.payments.all()]

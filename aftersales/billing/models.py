@@ -60,6 +60,9 @@ class Invoice(models.Model):
     refunded_amount = models.DecimalField(_("refunded"), default=0, **MONEY)
     credited_amount = models.DecimalField(_("credited"), default=0, **MONEY)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # an insured repair: the insurer's part is billed to the insurer, not collected from the customer
+    insurer_name = models.CharField(_("insurer"), max_length=80, blank=True, default="")
+    insurer_amount = models.DecimalField(_("the insurer pays"), default=0, **MONEY)
 
     class Meta:
         verbose_name = _("invoice")
@@ -88,8 +91,13 @@ class Invoice(models.Model):
 
     @property
     def amount_due(self) -> Decimal:
-        """What the customer owes after credit notes."""
-        return self.total - self.credited_amount
+        """What the customer owes after credit notes and the insurer's part (an insured repair)."""
+        return max(self.total - self.credited_amount - self.insurer_amount, Decimal("0.00"))
+
+    @property
+    def customer_share(self) -> Decimal:
+        """The customer's part of the total (the whole without an insurer)."""
+        return self.total - self.insurer_amount
 
     @property
     def net_paid(self) -> Decimal:

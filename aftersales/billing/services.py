@@ -23,7 +23,7 @@ from django.utils.translation import gettext_noop
 from aftersales.common import audit, events
 from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, Forbidden, Problems, ValidationFailed
-from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, line_amount, parse_money, q, totals
+from aftersales.common.money import DEFAULT_VAT_RATE, LineAmount, insurance_split, line_amount, parse_money, q, totals
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
@@ -168,6 +168,8 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
             store=locked.store, order=locked, customer_id=locked.customer_id, number=number, year=year, seq=seq,
             issued_at=at, issued_by=_user(actor), subtotal=figures.subtotal, discount=figures.discount,
             tax=figures.tax, vat_rate=DEFAULT_VAT_RATE, total=figures.total, authorized_total=locked.authorized_total,
+            insurer_name=locked.insurer_name if locked.insurer_amount is not None else "",
+            insurer_amount=insurance_split(figures.total, locked.insurer_amount)[0],
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
@@ -179,11 +181,12 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
             for line in lines
         )
         InvoiceEvent.objects.create(invoice=invoice, from_state="", to_state=InvoiceStatus.ISSUED, actor=_user(actor), at=at)
-        if invoice.total == 0:  # warranty-only visit: nothing to collect
+        if invoice.amount_due == 0:  # warranty-only visit, or the insurer pays it all: nothing to collect
             _settle(invoice, actor=actor, at=at, reason="no charge")
         audit.record(
             actor=actor, obj=invoice, action="invoice.issued", store_id=locked.store_id, customer_id=locked.customer_id,
-            changes={"total": [None, str(invoice.total)], **returned}, at=at,
+            changes={"total": [None, str(invoice.total)], **returned,
+                     **({"insurer_amount": [None, str(invoice.insurer_amount)]} if invoice.insurer_amount else {})}, at=at,
         )
     return invoice
 

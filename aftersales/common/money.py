@@ -72,3 +72,11 @@ def totals(lines: Iterable[LineAmount], vat_rate: Decimal = DEFAULT_VAT_RATE) ->
     total = q(subtotal - discount)
     tax = q(total - total / (1 + vat_rate))
     return Totals(subtotal=q(subtotal), discount=q(discount), total=total, tax=tax)
+
+
+def insurance_split(total: Decimal, insurer_amount: Decimal | None) -> tuple[Decimal, Decimal]:
+    """(what the insurer pays, the customer's share) of ``total``: the insurer's approved amount, never more than the
+    total nor less than nothing; the customer pays the rest (the whole without an insurer). Exact to the fen."""
+    total = q(total)
+    insurer = q(min(max(insurer_amount or Decimal("0"), Decimal("0")), total)) if total > 0 else Decimal("0.00")
+    return insurer, q(total - insurer)

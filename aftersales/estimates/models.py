@@ -212,6 +212,9 @@ class Authorization(models.Model):
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
     approved_total = models.DecimalField(_("approved total"), **MONEY)
     declined_total = models.DecimalField(_("declined total"), **MONEY)
+    # an insured repair: of the approved total, what the insurer pays and the customer's share (what they approved)
+    insurer_part = models.DecimalField(_("the insurer pays"), default=0, **MONEY)
+    customer_share = models.DecimalField(_("the customer's share"), null=True, blank=True, **MONEY)
     snapshot = models.JSONField(_("what was approved"), default=dict)
 
     class Meta:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_noop, override
 from aftersales.common import audit
 from aftersales.common.db import held, hold, service_atomic
 from aftersales.common.errors import Conflict, ValidationFailed
-from aftersales.common.money import LineAmount, parse_money, totals
+from aftersales.common.money import LineAmount, insurance_split, parse_money, totals
 from aftersales.common.names import job_title
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded, in_both
@@ -880,11 +880,15 @@ def _decide(
         approved = totals(approved_amounts)
         auth.approved_total = approved.total
         auth.declined_total = totals(declined_amounts).total
+        if order.insurer_amount is not None:  # an insured repair: the customer approves only their share
+            auth.insurer_part, auth.customer_share = insurance_split(approved.total, order.insurer_amount)
         auth.snapshot = {
             "estimate": locked.pk, "version": locked.version, "kind": locked.kind, "currency": "CNY",
             "jobs": snapshot_jobs, "approved_total": str(approved.total), "approved_tax_included": str(approved.tax),
             "declined_total": str(auth.declined_total), "method": method, "signer": signer_name,
             "approved_at": approved_at.isoformat(),
+            **({"insurer": order.insurer_name, "insurer_part": str(auth.insurer_part),
+                "customer_share": str(auth.customer_share)} if auth.customer_share is not None else {}),
         }
         if png:
             auth.signature.save(f"{uuid.uuid4().hex}.png", ContentFile(png), save=False)

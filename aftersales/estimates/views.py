@@ -418,8 +418,18 @@ def _decision_context(estimate: Estimate, post: Any = None, error: DomainError |
     return {
         "estimate": estimate, "order": order, "figures": figures, "errors": errors, "general_errors": general,
         "signer_name": post.get("signer_name", ""), "status_token": services.status_token(order),
-        "is_additional": estimate.kind == EstimateKind.ADDITIONAL,
+        "is_additional": estimate.kind == EstimateKind.ADDITIONAL, "insurance": _insurance(order, figures.total),
     }
+
+
+def _insurance(order: Any, total: Any) -> dict[str, Any] | None:
+    """An insured repair: the insurer, what it pays of ``total`` and the customer's share (what they approve)."""
+    if order.insurer_amount is None:
+        return None
+    from aftersales.common.money import insurance_split
+
+    insurer_part, share = insurance_split(total, order.insurer_amount)
+    return {"insurer": order.insurer_name, "insurer_part": insurer_part, "share": share}
 
 
 def _options(estimate: Estimate) -> dict[int, JobOption]:

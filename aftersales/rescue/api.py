@@ -17,6 +17,7 @@ from aftersales.common.permissions import require
 from aftersales.common.scoping import default_store
 
 from . import selectors, services
+from .choices import CaseStatus
 
 router = Router(tags=["rescue"])
 
@@ -175,6 +176,37 @@ class RescueDutyIn(Schema):
     on_duty: bool
 
 
+class RescueShiftOut(Schema):
+    id: int
+    unit_id: int
+    days: str
+    weekdays: list[int]
+    starts: str
+    ends: str
+    overnight: bool
+    crew_ids: list[int]
+
+    @staticmethod
+    def resolve_starts(obj: Any) -> str:
+        return f"{obj.starts:%H:%M}"
+
+    @staticmethod
+    def resolve_ends(obj: Any) -> str:
+        return f"{obj.ends:%H:%M}"
+
+    @staticmethod
+    def resolve_crew_ids(obj: Any) -> list[int]:
+        return [u.pk for u in obj.crew.all()]
+
+
+class RescueShiftIn(Schema):
+    days: str | None = None
+    weekdays: list[Any] = []
+    starts: str | None = None
+    ends: str | None = None
+    crew_ids: list[Any] = []
+
+
 class RescueHandoverRef(Schema):
     handover_id: int
     case_id: int
@@ -191,10 +223,14 @@ def _again(user: Any, case: Any) -> Any:
 
 
 @router.get("/cases", response={200: list[RescueCaseRow], **ERRORS})
-def case_list(request: Any, store_id: int | None = None) -> Any:
+def case_list(request: Any, store_id: int | None = None, status: str | None = None) -> Any:
+    """The store's open cases; ``status=draft``: the telematics drafts waiting to be confirmed."""
     user = request_user(request)
     require(user, "rescue.view_rescuecase")
-    return selectors.open_cases(user, default_store(user, store_id))
+    if status and status not in CaseStatus.values:
+        raise ValidationFailed("invalid_choice", _("Pick one of the offered choices."), "status")
+    cases = selectors.open_cases(user, default_store(user, store_id))
+    return [c for c in cases if c.status == status] if status else cases
 
 
 @router.post("/cases", response={201: RescueCaseOut, **ERRORS})
@@ -250,6 +286,20 @@ def case_dispatch(request: Any, case_id: int, payload: RescueDispatchIn) -> Any:
 def case_cancel(request: Any, case_id: int, payload: RescueReasonIn) -> Any:
     user, case = _case(request, case_id)
     return _again(user, services.case_cancel(actor=user, case=case, reason=payload.reason))
+
+
+@router.post("/cases/{case_id}/confirm", response={200: RescueCaseOut, **ERRORS})
+def case_confirm(request: Any, case_id: int) -> Any:
+    """A telematics draft confirmed with the owner: it becomes a request to dispatch."""
+    user, case = _case(request, case_id)
+    return _again(user, services.case_confirm(actor=user, case=case))
+
+
+@router.post("/cases/{case_id}/discard", response={200: RescueCaseOut, **ERRORS})
+def case_discard(request: Any, case_id: int, payload: RescueReasonIn) -> Any:
+    """A telematics draft dismissed as a false alarm (a draft only: 409 otherwise)."""
+    user, case = _case(request, case_id)
+    return _again(user, services.case_discard(actor=user, case=case, reason=payload.reason))
 
 
 @router.post("/cases/{case_id}/crew-accept", response={200: RescueCaseOut, **ERRORS})
@@ -363,6 +413,60 @@ def unit_duty(request: Any, unit_id: int, payload: RescueDutyIn) -> Any:
     unit = selectors.unit_get(user, unit_id)
     services.unit_set_duty(actor=user, unit=unit, on_duty=payload.on_duty)
     return selectors.unit_get(user, unit_id)
+
+
+# ---- shifts (within the user's stores; another store's unit or shift is a 404) ----------------------------------------
+def _shift_crew(unit: Any, ids: list[Any]) -> tuple[list[Any], bool]:
+    """The crew members named by id among the people of the unit's store; ``True`` when an id is not one of them
+    (named with the other bad fields by the service)."""
+    from aftersales.staff.models import User
+
+    wanted = {int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())}
+    members = list(User.objects.filter(pk__in=wanted, memberships__store_id=unit.store_id).distinct())
+    return members, len(members) != len(wanted) or len(wanted) != len(set(map(str, ids)))
+
+
+def _shift_out(user: Any, shift_id: int) -> Any:
+    return selectors.shift_get(user, shift_id)
+
+
+@router.get("/shifts", response={200: list[RescueShiftOut], **ERRORS})
+def shift_list(request: Any, store_id: int | None = None, unit_id: int | None = None) -> Any:
+    user = request_user(request)
+    require(user, "rescue.view_rescueunit")
+    store = default_store(user, store_id)
+    return selectors.shifts_of(user, store, unit_id=unit_id)
+
+
+@router.post("/units/{unit_id}/shifts", response={201: RescueShiftOut, **ERRORS})
+def shift_create(request: Any, unit_id: int, payload: RescueShiftIn) -> Any:
+    user = request_user(request)
+    require(user, "rescue.change_rescueunit")
+    unit = selectors.unit_get(user, unit_id)
+    crew, unknown = _shift_crew(unit, payload.crew_ids)
+    shift = services.shift_save(actor=user, unit=unit, days=payload.days, weekdays=payload.weekdays,
+                                starts=payload.starts, ends=payload.ends, crew=crew, crew_field="crew_ids",
+                                crew_unknown=unknown)
+    return Status(201, _shift_out(user, shift.pk))
+
+
+@router.put("/shifts/{shift_id}", response={200: RescueShiftOut, **ERRORS})
+def shift_update(request: Any, shift_id: int, payload: RescueShiftIn) -> Any:
+    user = request_user(request)
+    require(user, "rescue.change_rescueunit")
+    shift = selectors.shift_get(user, shift_id)
+    crew, unknown = _shift_crew(shift.unit, payload.crew_ids)
+    services.shift_save(actor=user, unit=shift.unit, shift=shift, days=payload.days, weekdays=payload.weekdays,
+                        starts=payload.starts, ends=payload.ends, crew=crew, crew_field="crew_ids", crew_unknown=unknown)
+    return _shift_out(user, shift_id)
+
+
+@router.delete("/shifts/{shift_id}", response={204: None, **ERRORS})
+def shift_delete(request: Any, shift_id: int) -> Any:
+    user = request_user(request)
+    require(user, "rescue.change_rescueunit")
+    services.shift_delete(actor=user, shift=selectors.shift_get(user, shift_id))
+    return Status(204, None)
 
 
 @router.get("/figures", response={200: dict, **ERRORS})

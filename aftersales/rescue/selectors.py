@@ -42,6 +42,14 @@ def shift_get(user: Any, shift_id: int) -> UnitShift:
     return get_or_404(restrict_to_stores(UnitShift.objects.select_related("unit"), user, "unit__store_id"), pk=shift_id)
 
 
+def shifts_of(user: Any, store: Any, *, unit_id: int | None = None) -> list[UnitShift]:
+    """The shifts of the store's units (one unit's with ``unit_id``), within the user's stores."""
+    rows = restrict_to_stores(UnitShift.objects.filter(unit__store=store), user, "unit__store_id").prefetch_related("crew")
+    if unit_id is not None:
+        rows = rows.filter(unit_id=unit_id)
+    return list(rows.order_by("unit__name", "starts", "id"))
+
+
 def area_of(store: Any) -> RescueArea | None:
     return RescueArea.objects.filter(store=store).first()
 

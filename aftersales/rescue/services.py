@@ -18,11 +18,12 @@ from django.utils.translation import gettext_noop
 
 from aftersales.common import audit
 from aftersales.common.db import saved
-from aftersales.common.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from aftersales.common.errors import Conflict, DomainError, Forbidden, Problems, ValidationFailed
 from aftersales.common.permissions import require, require_store
 from aftersales.common.readtime import coded
 from aftersales.common.transitions import move
 from aftersales.common.uploads import check_image, decode_data_url, ink_ratio
+from aftersales.common.validators import choice_value, text_value
 
 from . import eta
 from .choices import (
@@ -49,24 +50,6 @@ Q6 = Decimal("0.000001")
 
 
 # ---- validation ---------------------------------------------------------------------------------------------------
-class Problems:
-    """Collects every bad field, then raises one ValidationFailed naming them all (the first in ``field``)."""
-
-    def __init__(self) -> None:
-        self.items: list[DomainError] = []
-
-    def add(self, code: str, message: Any, field: str) -> None:
-        self.items.append(ValidationFailed(code, message, field))
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            raise ValidationFailed(
-                first.code, first.message, first.field,
-                errors=[{"code": p.code, "field": p.field, "message": str(p.message)} for p in self.items],
-            )
-
-
 def _coordinate(value: Any, field: str, limit: int, problems: Problems) -> Decimal | None:
     if value is None or value == "":
         return None
@@ -97,24 +80,6 @@ def clean_point(lat: Any, lng: Any, problems: Problems, *, prefix: str = "", req
         if (lng is None or lng == "") and not any(p.field == f"{prefix}lng" for p in problems.items):
             problems.add("required", _("The position is needed."), f"{prefix}lng")
     return la, ln
-
-
-def _choice(value: Any, choices: Any, field: str, problems: Problems, *, blank: bool = False) -> str:
-    value = "" if value is None else str(value)
-    if value == "" and blank:
-        return ""
-    if value not in choices.values:
-        problems.add("invalid_choice", _("Pick one of the offered choices."), field)
-        return ""
-    return value
-
-
-def _text(value: Any, field: str, limit: int, problems: Problems) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        problems.add("too_long", _("At most %(n)s characters.") % {"n": limit}, field)
-        return ""
-    return text
 
 
 def _drivable(value: Any, problems: Problems) -> bool | None:
@@ -247,17 +212,17 @@ def case_create(
     require(actor, "rescue.add_rescuecase")
     require_store(actor, store.pk)
     problems = Problems()
-    incident = _choice(incident, Incident, "incident", problems)
-    address = _text(address, "address", 300, problems)
+    incident = choice_value(incident, Incident, "incident", problems)
+    address = text_value(address, "address", 300, problems)
     has_point = lat not in (None, "") or lng not in (None, "")
     la, ln = clean_point(lat, lng, problems, required=has_point or not address)
     if not has_point and not address:
         problems.items = [p for p in problems.items if p.field not in ("lat", "lng")]
         problems.add("required", _("Enter the address or the position."), "address")
     drivable = _drivable(drivable, problems)
-    description = _text(description, "description", 500, problems)
-    caller_name = _text(caller_name, "caller_name", 60, problems)
-    caller_phone = _text(caller_phone, "caller_phone", 20, problems)
+    description = text_value(description, "description", 500, problems)
+    caller_name = text_value(caller_name, "caller_name", 60, problems)
+    caller_phone = text_value(caller_phone, "caller_phone", 20, problems)
     if caller_phone:
         from aftersales.common.validators import normalize_mobile
 
@@ -299,11 +264,11 @@ def owner_request(
     """One tap in the owner app: the phone's position (or a typed address), the car, what happened, photos.
     Goes to the nearest store of the group with a rescue base."""
     problems = Problems()
-    incident = _choice(incident, Incident, "incident", problems)
-    address = _text(address, "address", 300, problems)
+    incident = choice_value(incident, Incident, "incident", problems)
+    address = text_value(address, "address", 300, problems)
     la, ln = clean_point(lat, lng, problems, required=not address)
     drivable = _drivable(drivable, problems)
-    description = _text(description, "description", 500, problems)
+    description = text_value(description, "description", 500, problems)
     vehicle = None
     try:
         from aftersales.vehicles.models import Vehicle
@@ -465,6 +430,26 @@ def case_confirm(*, actor: Any, case: RescueCase, at: dt.datetime | None = None)
     return locked
 
 
+def case_discard(*, actor: Any, case: RescueCase, reason: Any = "", at: dt.datetime | None = None) -> RescueCase:
+    """The call centre dismisses a telematics draft as a false alarm (only a draft: a confirmed case is cancelled
+    with a reason). What they typed is kept as typed; without it, "False alarm" in the reader's language."""
+    require(actor, "rescue.dispatch_rescuecase")
+    require_store(actor, case.store_id)
+    problems = Problems()
+    typed = text_value(reason, "reason", 300, problems)
+    problems.raise_if_any()
+    at = _now(at)
+    with transaction.atomic():
+        locked = _locked(case)
+        if locked.status != CaseStatus.DRAFT:
+            raise Conflict("not_a_draft", _("Only a case still to confirm can be dismissed as a false alarm."), "status")
+        locked.closed_at = at
+        _move(locked, CaseStatus.CANCELLED, actor, at=at, reason=typed or coded(gettext_noop("False alarm")),
+              also_save=("closed_at",))
+        _audit(actor, locked, "rescue.discarded", {"status": [CaseStatus.DRAFT, CaseStatus.CANCELLED]}, at)
+    return locked
+
+
 def case_locate(*, actor: Any, case: RescueCase, lat: Any, lng: Any) -> RescueCase:
     """The dispatcher sets the exact point of a case entered from an address."""
     require(actor, "rescue.dispatch_rescuecase")
@@ -578,7 +563,7 @@ def case_crew_accept(*, actor: Any, case: RescueCase, at: dt.datetime | None = N
 def case_crew_decline(*, actor: Any, case: RescueCase, reason: str = "", at: dt.datetime | None = None) -> RescueCase:
     at = _now(at)
     problems = Problems()
-    reason = _text(reason, "reason", 300, problems)
+    reason = text_value(reason, "reason", 300, problems)
     problems.raise_if_any()
     with transaction.atomic():
         locked = _locked(case)
@@ -637,7 +622,7 @@ def case_on_scene(*, actor: Any, case: RescueCase, lat: Any = None, lng: Any = N
 def case_finish_on_site(*, actor: Any, case: RescueCase, work_done: Any, tow: bool = False, at: dt.datetime | None = None) -> RescueCase:
     """What the crew did on scene, then fixed on site, or the car goes on the truck (towing)."""
     problems = Problems()
-    work_done = _text(work_done, "work_done", 500, problems)
+    work_done = text_value(work_done, "work_done", 500, problems)
     if not work_done and not tow:
         problems.add("required", _("Say what was done."), "work_done")
     problems.raise_if_any()
@@ -680,7 +665,7 @@ def case_cancel(*, actor: Any, case: RescueCase, reason: Any = "", at: dt.dateti
     require(actor, "rescue.dispatch_rescuecase")
     require_store(actor, case.store_id)
     problems = Problems()
-    reason = _text(reason, "reason", 300, problems)
+    reason = text_value(reason, "reason", 300, problems)
     if not reason:
         problems.add("required", _("Say why the case is cancelled."), "reason")
     problems.raise_if_any()
@@ -722,7 +707,7 @@ def _store_photo(case: RescueCase, image: Any, *, caption: str, actor: Any, by_c
 def photo_add(*, actor: Any, case: RescueCase, content: bytes, caption: Any = "") -> RescuePhoto:
     """A crew photo (or the dispatcher's): images only; stored upright without EXIF (common.uploads)."""
     problems = Problems()
-    caption = _text(caption, "caption", 120, problems)
+    caption = text_value(caption, "caption", 120, problems)
     problems.raise_if_any()
     image = check_image(content, field="photo")
     with transaction.atomic():
@@ -751,7 +736,7 @@ def owner_photo_add(*, customer: Any, case: RescueCase, content: bytes) -> Rescu
 def case_sign(*, actor: Any, case: RescueCase, signature: str, signer_name: Any = "", at: dt.datetime | None = None) -> RescueCase:
     """The customer signs on the crew's phone for the work done or the car taken (a PNG from the canvas)."""
     problems = Problems()
-    signer_name = _text(signer_name, "signer_name", 60, problems)
+    signer_name = text_value(signer_name, "signer_name", 60, problems)
     problems.raise_if_any()
     content = decode_data_url(signature, field="signature")
     check_image(content, field="signature", max_bytes=MAX_SIGNATURE_BYTES, formats={"PNG": "png"}, clean=False)
@@ -815,14 +800,14 @@ def unit_save(
     require(actor, "rescue.change_rescueunit" if unit else "rescue.add_rescueunit")
     require_store(actor, store.pk)
     problems = Problems()
-    name = _text(name, "name", 60, problems)
+    name = text_value(name, "name", 60, problems)
     if not name:
         problems.add("required", _("Give the unit a name."), "name")
-    kind = _choice(kind, UnitKind, "kind", problems)
+    kind = choice_value(kind, UnitKind, "kind", problems)
     caps = list(capabilities or [])
     if not isinstance(capabilities, list | tuple) or any(c not in Capability.values for c in caps):
         problems.add("invalid_choice", _("Pick one of the offered choices."), "capabilities")
-    plate = _text(plate, "plate", 20, problems)
+    plate = text_value(plate, "plate", 20, problems)
     la, ln = clean_point(lat, lng, problems, required=False)
     crew = list(crew or [])
     for member in crew:
@@ -882,7 +867,8 @@ def _time(value: Any, field: str, problems: Problems) -> dt.time | None:
 
 
 def shift_save(*, actor: Any, unit: RescueUnit, days: Any, weekdays: Any = (), starts: Any, ends: Any,
-               crew: list[Any] | None = None, shift: UnitShift | None = None) -> UnitShift:
+               crew: list[Any] | None = None, shift: UnitShift | None = None, crew_field: str = "crew",
+               crew_unknown: bool = False) -> UnitShift:
     """A unit's shift: its days (chosen weekdays, or the store's business days, or its weekends and holidays), from
     ``starts`` to ``ends`` (an end at or before the start runs past midnight), and its crew. Every bad field at once;
     a shift that would overlap another shift of the unit, or a crew member's shift on another unit, is refused."""
@@ -891,7 +877,7 @@ def shift_save(*, actor: Any, unit: RescueUnit, days: Any, weekdays: Any = (), s
     if shift is not None and shift.unit_id != unit.pk:
         raise ValidationFailed("shift_other_unit", _("This shift belongs to another unit."), "shift")
     problems = Problems()
-    days = _choice(days, ShiftDays, "days", problems)
+    days = choice_value(days, ShiftDays, "days", problems)
     try:
         chosen = sorted({int(d) for d in (weekdays or [])})
     except (TypeError, ValueError):
@@ -905,10 +891,9 @@ def shift_save(*, actor: Any, unit: RescueUnit, days: Any, weekdays: Any = (), s
     if start is not None and end is not None and start == end:
         problems.add("shift_empty", _("A shift ends at another time than it starts (an earlier end runs past midnight)."), "ends")
     crew = list(crew or [])
-    for member in crew:
-        if not member.memberships.filter(store_id=unit.store_id).exists():
-            problems.add("crew_other_store", _("Every crew member must work at this store."), "crew")
-            break
+    if crew_unknown or any(not m.memberships.filter(store_id=unit.store_id).exists() for m in crew):
+        # ``crew_unknown``: the API was given a crew id it could not find (named with the other bad fields)
+        problems.add("crew_other_store", _("Every crew member must work at this store."), crew_field)
     problems.raise_if_any()
     assert start is not None and end is not None
     candidate = UnitShift(unit=unit, days=days, weekdays=chosen if days == ShiftDays.WEEKDAYS else [], starts=start, ends=end)
@@ -929,7 +914,7 @@ def shift_save(*, actor: Any, unit: RescueUnit, days: Any, weekdays: Any = (), s
             busy = [m for m in other.crew.all() if m in crew]
             if busy:
                 raise ValidationFailed("crew_double_booked", _("%(name)s is on a shift of %(unit)s at that time.") % {
-                    "name": busy[0].get_full_name() or busy[0].get_username(), "unit": other.unit.name}, "crew")
+                    "name": busy[0].get_full_name() or busy[0].get_username(), "unit": other.unit.name}, crew_field)
         before = None
         if shift is None:
             shift = candidate
@@ -974,7 +959,7 @@ def area_save(*, actor: Any, store: Any, base_lat: Any, base_lng: Any, speed_kmh
             problems.add("number_range", _("Between %(lo)s and %(hi)s.") % {"lo": lo, "hi": hi}, field)
         else:
             numbers[field] = int(number) if field == "prep_minutes" else number.quantize(Decimal("0.01"))
-    hotline = _text(hotline, "hotline", 30, problems)
+    hotline = text_value(hotline, "hotline", 30, problems)
     problems.raise_if_any()
     with transaction.atomic():
         area, _created = RescueArea.objects.select_for_update().get_or_create(store=store, defaults={"base_lat": la, "base_lng": ln})

@@ -38,6 +38,8 @@ class RuleKind(models.TextChoices):
     OIL_PRESSURE = "oil_pressure", _("Oil pressure")
     BRAKES = "brakes", _("Brakes")
     NEV_ALARM = "nev_alarm", _("New-energy alarm level 3")
+    CRASH = "crash", _("Crash detected")
+    AIRBAG = "airbag", _("Airbag deployed")
     OTHER_CODE = "other_code", _("Other fault code")
 
 
@@ -50,3 +52,8 @@ ALERT_TRANSITIONS: dict[str, set[str]] = {
     AlertStatus.OPEN: {AlertStatus.CLOSED},
     AlertStatus.CLOSED: set(),
 }
+
+
+#: rules fired by one reading's flag (a crash, an airbag deployment): always critical, no readings in a row, and the
+#: alert stays open until staff close it (the next reading without the flag does not mean the car is fine)
+EVENT_RULES = (RuleKind.CRASH, RuleKind.AIRBAG)

@@ -68,6 +68,8 @@ class Reading(models.Model):
     lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     lon = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     nev_alarm = models.PositiveSmallIntegerField(_("NEV alarm level"), null=True, blank=True)
+    crash = models.BooleanField(_("crash detected"), null=True, blank=True)
+    airbag = models.BooleanField(_("airbag deployed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("telematics reading")

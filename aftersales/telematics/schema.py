@@ -38,6 +38,8 @@ class Message:
     lat: Decimal | None = None
     lon: Decimal | None = None
     nev_alarm: int | None = None
+    crash: bool | None = None
+    airbag: bool | None = None
 
 
 def parse_json(payload: bytes) -> dict[str, Any]:
@@ -162,13 +164,20 @@ def check_v1(obj: dict[str, Any]) -> Message:
     if ignition is not None and not isinstance(ignition, bool):
         errors.append("ignition: true or false")
         ignition = None
+    flags: dict[str, bool | None] = {}
+    for key in ("crash", "airbag"):  # the device's crash sensor / the airbag control unit's deployment signal
+        flag = obj.get(key)
+        if flag is not None and not isinstance(flag, bool):
+            errors.append(f"{key}: true or false")
+            flag = None
+        flags[key] = flag
     message = Message(
         device=device if isinstance(device, str) else "", seq=seq or 0, time=when or dt.datetime.min.replace(tzinfo=dt.UTC),
         odometer_km=_int(obj, "odometer_km", 0, 3_000_000, errors),
         battery_v=_dec(obj, "battery_v", "0", "60", 2, errors),
         fuel_pct=_int(obj, "fuel_pct", 0, 100, errors), charge_pct=_int(obj, "charge_pct", 0, 100, errors),
         ignition=ignition, speed_kmh=_int(obj, "speed_kmh", 0, 400, errors), dtcs=codes, lat=lat, lon=lon,
-        nev_alarm=_int(obj, "nev_alarm", 0, 3, errors),
+        nev_alarm=_int(obj, "nev_alarm", 0, 3, errors), crash=flags["crash"], airbag=flags["airbag"],
     )
     if errors:
         raise Malformed("; ".join(errors))

@@ -31,7 +31,7 @@ from aftersales.common.permissions import require, require_store
 from aftersales.common.transitions import move
 
 from . import credentials, schema
-from .choices import ALERT_TRANSITIONS, AlertStatus, Protocol, RejectReason, RuleKind, Severity
+from .choices import ALERT_TRANSITIONS, EVENT_RULES, AlertStatus, Protocol, RejectReason, RuleKind, Severity
 from .faultcodes import explain
 from .models import Alert, AlertEvent, AlertRule, Device, Reading, Rejection
 
@@ -220,7 +220,8 @@ def _accept(device: Device, message: schema.Message, now: dt.datetime) -> Ingest
                 device=locked, vehicle_id=locked.vehicle_id, seq=message.seq, recorded_at=message.time, received_at=now,
                 odometer_km=message.odometer_km, battery_v=message.battery_v, fuel_pct=message.fuel_pct,
                 charge_pct=message.charge_pct, ignition=message.ignition, speed_kmh=message.speed_kmh, dtcs=message.dtcs,
-                lat=message.lat, lon=message.lon, nev_alarm=message.nev_alarm,
+                lat=message.lat, lon=message.lon, nev_alarm=message.nev_alarm, crash=message.crash,
+                airbag=message.airbag,
             )
             newest = locked.last_seq is None or message.seq > locked.last_seq
             locked.last_seen_at = now
@@ -418,6 +419,8 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     RuleKind.BRAKES: {"repeats": 1, "critical": True, "service_kind": "repair"},
     RuleKind.NEV_ALARM: {"threshold": Decimal("3"), "repeats": 1, "critical": True, "service_kind": "repair"},
     RuleKind.OTHER_CODE: {"repeats": 3, "critical": False, "service_kind": "repair"},
+    RuleKind.CRASH: {"repeats": 1, "critical": True, "service_kind": "repair"},
+    RuleKind.AIRBAG: {"repeats": 1, "critical": True, "service_kind": "repair"},
 }
 CODE_RULES = (RuleKind.MISFIRE, RuleKind.OVERHEATING, RuleKind.OIL_PRESSURE, RuleKind.BRAKES, RuleKind.OTHER_CODE)
 SERVICE_KINDS = ("maintenance", "repair", "inspection", "other")
@@ -500,6 +503,9 @@ def alert_rule_update(*, actor: Any, store: Any, kind: str, **data: Any) -> Aler
         first = errors[0]
         raise ValidationFailed(first.code, first.message, first.field,
                                errors=[{"field": e.field, "code": e.code, "message": str(e.message)} for e in errors])
+    if kind in EVENT_RULES:  # a crash / airbag alert: one reading, always critical
+        clean.pop("repeats", None)
+        clean.pop("critical", None)
     with transaction.atomic():
         locked, changes = audit.update_locked(AlertRule, rule.pk, clean, ("enabled", "threshold", "repeats", "critical", "service_kind"))
         _RULES_CACHE.pop(store.pk, None)
@@ -560,6 +566,11 @@ def evaluate(device: Device, reading: Reading, *, newest: bool, recent: list[Rea
             want(RuleKind.NEV_ALARM, "", Severity.CRITICAL, str(reading.nev_alarm))
         elif reading.nev_alarm < level:
             clear(RuleKind.NEV_ALARM, "", "alarm level back to normal")
+    # a crash / an airbag deployment: one reading's flag is enough (even a late one: it happened), always critical;
+    # the alert stays open until staff close it (a rescue draft follows through TelematicsAlertOpened)
+    for event_kind, flag in ((RuleKind.CRASH, reading.crash), (RuleKind.AIRBAG, reading.airbag)):
+        if flag and rules[event_kind].enabled:
+            want(event_kind, "", Severity.CRITICAL, event_kind)
     # fault codes: present on N readings in a row; closed when the code clears
     for code in reading.dtcs:
         kind = rule_of_code(code)
@@ -595,6 +606,8 @@ def _service_for(store_id: int, rule: AlertRule, code: str) -> Any:
         system = "electrical"
     elif rule.kind == RuleKind.NEV_ALARM:
         system = "ev"
+    elif rule.kind in EVENT_RULES:
+        system = "body"
     elif code:
         system = CATEGORY_SYSTEM.get(explain(code).category, "engine")
     else:
@@ -661,6 +674,9 @@ def problem_text(alert: Alert, language: str) -> tuple[str, str]:
         if alert.kind == RuleKind.NEV_ALARM:
             return (_("the electric drive system raised its highest (level 3) alarm"),
                     _("stop safely as soon as you can and call us"))
+        if alert.kind in EVENT_RULES:
+            problem = _("reported a crash") if alert.kind == RuleKind.CRASH else _("reported that an airbag deployed")
+            return problem, _("make sure everyone is safe (call 120 if anyone is hurt); our rescue desk is calling you")
         info = explain(alert.code)
         problem = _("reported fault %(code)s (%(what)s)") % {"code": alert.code, "what": info.description(language)}
         if alert.severity == Severity.CRITICAL:
@@ -690,7 +706,7 @@ def _notify(alert: Alert, rule: AlertRule, device: Device) -> None:
         language = recipient_language(customer=customer)
         problem, advice = problem_text(alert, language)
         message = message_enqueue(
-            kind="telematics.alert_critical" if rule.critical else "telematics.alert", store=store, customer=customer,
+            kind="telematics.alert_critical" if rule.critical or rule.kind in EVENT_RULES else "telematics.alert", store=store, customer=customer,
             variables={**customer_variables(customer=customer, store=store), "plate": plate, "problem": problem,
                        "advice": advice, "link": booking_link(alert, problem)},
             dedup_key=f"telematics:alert:{alert.pk}",

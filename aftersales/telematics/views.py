@@ -19,7 +19,7 @@ from aftersales.common.errors import DomainError
 from aftersales.common.views import found, store_from_request
 
 from . import selectors, services
-from .choices import Protocol, RuleKind, Severity
+from .choices import EVENT_RULES, Protocol, RuleKind, Severity
 from .faultcodes import explain
 
 
@@ -179,6 +179,8 @@ def rules(request: HttpRequest) -> HttpResponse:
                 "enabled": request.POST.get(f"{kind}-enabled") == "1", "critical": request.POST.get(f"{kind}-critical") == "1",
                 "repeats": request.POST.get(f"{kind}-repeats", ""), "service_kind": request.POST.get(f"{kind}-service_kind", ""),
             }
+            if kind in EVENT_RULES:  # one reading, always critical: nothing to tune but on/off and the service
+                del data["critical"], data["repeats"]
             if f"{kind}-threshold" in request.POST:
                 data["threshold"] = request.POST.get(f"{kind}-threshold", "")
             try:
@@ -196,5 +198,5 @@ def rules(request: HttpRequest) -> HttpResponse:
     rows = [(rules[kind], errors.get(kind, {})) for kind in RuleKind.values]
     return render(request, "telematics/rules.html", {
         "store": store, "rows": rows, "service_kinds": _service_kinds(),
-        "with_threshold": (RuleKind.BATTERY_LOW, RuleKind.NEV_ALARM), "severity": Severity,
+        "with_threshold": (RuleKind.BATTERY_LOW, RuleKind.NEV_ALARM), "event_rules": EVENT_RULES, "severity": Severity,
     }, status=422 if errors else 200)

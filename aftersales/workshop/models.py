@@ -29,6 +29,10 @@ class RepairOrder(models.Model):
     )
     promised_at = models.DateTimeField(_("promised for"), null=True, blank=True)
     authorized_total = models.DecimalField(_("authorized total"), max_digits=12, decimal_places=2, default=0)
+    # an insured repair (from an approved damage assessment): the insurer named and the amount it approved; the
+    # customer approves and pays the rest (common.money.insurance_split)
+    insurer_name = models.CharField(_("insurer"), max_length=80, blank=True, default="")
+    insurer_amount = models.DecimalField(_("amount the insurer approves"), max_digits=12, decimal_places=2, null=True, blank=True)
     last_public_update_at = models.DateTimeField(_("last customer-visible update"), null=True, blank=True)
     progress_messages = models.BooleanField(
         _("send progress messages to the customer"), default=True,

@@ -39,3 +39,53 @@ def shop(world, settings, tmp_path):
                        action="replace", hours="1.8", part=bumper)
     return SimpleNamespace(world=world, store=world.a, customer=customer, vehicle=vehicle, handover=handover,
                            bumper=bumper, assessor=world.advisor)
+
+
+@pytest.fixture
+def staff_client():
+    """A logged-in client in the user's language: ``staff_client(user, "en")`` (the language kept on the user too)."""
+    from django.test import Client
+
+    def login(user, lang: str = "zh-hans"):
+        user.language = lang
+        user.save(update_fields=["language"])
+        client = Client()
+        client.force_login(user)
+        client.cookies["django_language"] = lang
+        return client
+
+    return login
+
+
+@pytest.fixture
+def upload():
+    """A file to post: ``upload(jpeg(1), "p.jpg")``."""
+    import io
+
+    def make(content: bytes, name: str = "p.jpg") -> io.BytesIO:
+        file = io.BytesIO(content)
+        file.name = name
+        return file
+
+    return make
+
+
+@pytest.fixture
+def approved(shop):
+    """``approved(insurer_approved="1000")``: an assessment of the shop's car, one finding (bumper dent, severe →
+    replaced with the catalogue bumper), an outline on the first photo, the insurer's amount, approved into a repair
+    order."""
+    from aftersales.assessments import services
+
+    def make(*, insurer_approved: str = "1000"):
+        s = shop
+        a = services.assessment_open(actor=s.assessor, handover=s.handover)
+        photo = a.photos.get()
+        services.photo_outline_save(actor=s.assessor, photo=photo, shapes=[{"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25}])
+        services.finding_add(actor=s.assessor, assessment=a, panel="front_bumper", damage_type="dent", severity="severe",
+                             note="<b>左下</b>")
+        services.insurance_save(actor=s.assessor, assessment=a, insurer="中国人保财险 / PICC P&C", claim_number="RC-1",
+                                insurer_approved=insurer_approved)
+        return services.assessment_approve(actor=s.assessor, assessment=a)
+
+    return make

@@ -4,7 +4,6 @@ the common validators, and the scoping of each (another store's / another owner'
 
 from __future__ import annotations
 
-import io
 import json
 from decimal import Decimal
 
@@ -22,34 +21,6 @@ from aftersales.common.validators import choice_value, decimal_value, text_value
 from .conftest import jpeg
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user, lang="zh-hans"):
-    user.language = lang
-    user.save(update_fields=["language"])
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
-def _upload(content: bytes, name: str = "p.jpg") -> io.BytesIO:
-    upload = io.BytesIO(content)
-    upload.name = name
-    return upload
-
-
-def _approved(s, *, insurer_approved="1000"):
-    """An assessment of the shop's car, one finding (bumper dent, severe → replaced with the catalogue bumper),
-    an outline on the first photo, the insurer's amount, approved into a repair order."""
-    a = services.assessment_open(actor=s.assessor, handover=s.handover)
-    photo = a.photos.get()
-    services.photo_outline_save(actor=s.assessor, photo=photo, shapes=[{"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25}])
-    services.finding_add(actor=s.assessor, assessment=a, panel="front_bumper", damage_type="dent", severity="severe",
-                         note="<b>左下</b>")
-    services.insurance_save(actor=s.assessor, assessment=a, insurer="中国人保财险 / PICC P&C", claim_number="RC-1",
-                            insurer_approved=insurer_approved)
-    return services.assessment_approve(actor=s.assessor, assessment=a)
 
 
 # ---- 7: the common validators ------------------------------------------------------------------------------------
@@ -79,8 +50,8 @@ def test_assessments_use_the_common_problems_collector():
 
 
 # ---- 1: the report PDF -------------------------------------------------------------------------------------------
-def test_the_report_in_both_languages_embeds_its_font_and_escapes_text(shop):
-    a = _approved(shop)
+def test_the_report_in_both_languages_embeds_its_font_and_escapes_text(shop, approved):
+    a = approved()
     text_zh = assert_fonts_embedded(assessment_pdf(a, "zh-hans"), expect=("定损报告", "前保险杠", "中国人保财险", "<b>左下</b>"))
     assert "PICC" not in text_zh and a.number in text_zh
     text_en = assert_fonts_embedded(assessment_pdf(a, "en"), expect=(
@@ -90,27 +61,27 @@ def test_the_report_in_both_languages_embeds_its_font_and_escapes_text(shop):
     assert f"¥{a.insurer_part:,.2f}" in flat and f"¥{a.owner_part:,.2f}" in flat
 
 
-def test_staff_download_the_report_and_another_store_gets_404(shop):
-    a = _approved(shop)
-    desk = _client(shop.assessor)
+def test_staff_download_the_report_and_another_store_gets_404(shop, staff_client, approved):
+    a = approved()
+    desk = staff_client(shop.assessor)
     response = desk.get(f"/assessments/{a.pk}/report.pdf?lang=en")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert "Damage assessment report" in assert_fonts_embedded(response.content)
     default = desk.get(f"/assessments/{a.pk}/report.pdf")  # the customer's language (Chinese here)
     assert "定损报告" in assert_fonts_embedded(default.content)
-    assert _client(shop.world.advisor_b).get(f"/assessments/{a.pk}/report.pdf").status_code == 404
-    assert _client(shop.world.staff["cashier"]).get(f"/assessments/{a.pk}/report.pdf").status_code == 403
+    assert staff_client(shop.world.advisor_b).get(f"/assessments/{a.pk}/report.pdf").status_code == 404
+    assert staff_client(shop.world.staff["cashier"]).get(f"/assessments/{a.pk}/report.pdf").status_code == 403
 
 
 # ---- 2: the owner's share by a signed link -----------------------------------------------------------------------
-def test_report_sent_to_the_owner_in_their_language_once(shop, settings):
+def test_report_sent_to_the_owner_in_their_language_once(shop, settings, staff_client, approved):
     from aftersales.messaging.models import Message
 
     settings.AFTERSALES_PUBLIC_URL = "http://testserver"
     shop.customer.language = "en"
     shop.customer.save(update_fields=["language"])
-    a = _approved(shop)
-    desk = _client(shop.assessor)
+    a = approved()
+    desk = staff_client(shop.assessor)
     assert desk.post(f"/assessments/{a.pk}/send/").status_code == 302
     assert desk.post(f"/assessments/{a.pk}/send/").status_code == 302  # a double click sends once
     (message,) = Message.objects.filter(kind="assessment.report")
@@ -127,8 +98,8 @@ def test_report_cannot_be_sent_before_approval(shop):
     assert getattr(caught.value, "code", "") == "not_approved"
 
 
-def test_owner_approves_only_their_share_and_the_order_shows_it(shop):
-    a = _approved(shop)
+def test_owner_approves_only_their_share_and_the_order_shows_it(shop, staff_client, approved):
+    a = approved()
     assert a.insurer_part == Decimal("1000.00") and a.owner_part == a.total - Decimal("1000.00") > 0
     token = services.owner_token(a)
     owner = Client()
@@ -151,7 +122,7 @@ def test_owner_approves_only_their_share_and_the_order_shows_it(shop):
     assert owner.post(f"/da/{token}/", {"decision": "declined", "signer_name": "张伟"}).status_code == 422  # decided
     assert 'data-testid="share-decided"' in owner.get(f"/da/{token}/").content.decode()
     # the repair order shows the insurer's part, the share and the decision; its audit trail has it
-    order_page = _client(shop.assessor, "en").get(f"/orders/{a.order_id}/").content.decode()
+    order_page = staff_client(shop.assessor, "en").get(f"/orders/{a.order_id}/").content.decode()
     assert 'data-testid="order-assessment"' in order_page and "Approved" in order_page
     assert f"{a.owner_part}" in order_page
     from aftersales.common.models import AuditEvent
@@ -159,8 +130,8 @@ def test_owner_approves_only_their_share_and_the_order_shows_it(shop):
     assert AuditEvent.objects.filter(action="repair_order.customer_share", object_id=str(a.order_id)).exists()
 
 
-def test_a_changed_share_is_decided_again(shop):
-    a = _approved(shop)
+def test_a_changed_share_is_decided_again(shop, approved):
+    a = approved()
     services.share_decide(assessment=a, decision="declined", signer_name="张伟")
     services.insurance_save(actor=shop.assessor, assessment=a, insurer="PICC", insurer_approved="1200")
     a.refresh_from_db()
@@ -170,8 +141,8 @@ def test_a_changed_share_is_decided_again(shop):
     assert a.share_amount == a.total - Decimal("1200.00")
 
 
-def test_signed_links_are_the_owners_only(shop):
-    a = _approved(shop)
+def test_signed_links_are_the_owners_only(shop, approved):
+    a = approved()
     token = services.owner_token(a)
     owner = Client()
     assert owner.get(f"/da/{token}x/").status_code == 404
@@ -208,12 +179,12 @@ def test_the_owner_app_lists_only_the_owners_assessments(shop):
 
 
 # ---- 3: the rule table's pickers ---------------------------------------------------------------------------------
-def test_rules_page_picks_an_operation_and_a_part(shop):
+def test_rules_page_picks_an_operation_and_a_part(shop, staff_client):
     from aftersales.estimates.models import LabourOperation
 
     op = LabourOperation.objects.create(group=shop.world.group, code="BP-010", name_zh="前保险杠拆装",
                                         name_en="Front bumper R&R", standard_hours=Decimal("1.20"))
-    manager = _client(shop.world.manager, "en")
+    manager = staff_client(shop.world.manager, "en")
     page = manager.get("/assessments/rules/").content.decode()
     assert 'data-testid="rule-operation"' in page and "BP-010 · Front bumper R&amp;R" in page
     assert '<datalist id="rule-parts">' in page and "52119-06050 · Front bumper cover" in page
@@ -243,10 +214,10 @@ def test_rules_page_picks_an_operation_and_a_part(shop):
 
 
 # ---- 4: outlines on photos ---------------------------------------------------------------------------------------
-def test_outline_saved_from_the_desk_and_checked(shop):
+def test_outline_saved_from_the_desk_and_checked(shop, staff_client):
     a = services.assessment_open(actor=shop.assessor, handover=shop.handover)
     photo = a.photos.get()
-    desk = _client(shop.assessor)
+    desk = staff_client(shop.assessor)
     page = desk.get(f"/assessments/{a.pk}/?outline={photo.pk}").content.decode()
     assert 'data-testid="outline-canvas"' in page and "outline.js" in page
     shapes = [{"x": 0.25, "y": 0.4, "w": 0.2, "h": 0.1}, {"x": 0.6, "y": 0.1, "w": 0.3, "h": 0.3}]
@@ -261,11 +232,11 @@ def test_outline_saved_from_the_desk_and_checked(shop):
         assert caught.value.field == "outlines"
     photo.refresh_from_db()
     assert photo.outlines == shapes  # nothing written
-    assert _client(shop.world.advisor_b).post(f"/assessments/{a.pk}/outline/", {"photo": photo.pk, "outlines": "[]"}).status_code == 404
+    assert staff_client(shop.world.advisor_b).post(f"/assessments/{a.pk}/outline/", {"photo": photo.pk, "outlines": "[]"}).status_code == 404
 
 
 # ---- 5: the owner's guided capture ---------------------------------------------------------------------------------
-def test_owner_guided_capture_in_order(shop):
+def test_owner_guided_capture_in_order(shop, upload):
     customer, store = shop.customer, shop.store
     customer.language = "en"
     customer.save(update_fields=["language"])
@@ -275,12 +246,12 @@ def test_owner_guided_capture_in_order(shop):
     page = owner.get(f"/da/{token}/photos/").content.decode()
     assert 'lang="en"' in page[:300] and "Next: Front" in page and "0 of 8 angles" in page
     assert 'data-angle="front"' in page
-    assert owner.post(f"/da/{token}/photos/", {"angle": "front", "photo": _upload(jpeg(1))}).status_code == 302
+    assert owner.post(f"/da/{token}/photos/", {"angle": "front", "photo": upload(jpeg(1))}).status_code == 302
     page = owner.get(f"/da/{token}/photos/").content.decode()
     assert "1 of 8 angles" in page and 'data-angle="front_right"' in page
-    response = owner.post(f"/da/{token}/photos/", {"angle": "front_right", "photo": _upload(b"not an image", "x.jpg")})
+    response = owner.post(f"/da/{token}/photos/", {"angle": "front_right", "photo": upload(b"not an image", "x.jpg")})
     assert response.status_code == 422
-    response = owner.post(f"/da/{token}/photos/", {"angle": "sideways", "photo": _upload(jpeg(2))})
+    response = owner.post(f"/da/{token}/photos/", {"angle": "sideways", "photo": upload(jpeg(2))})
     assert response.status_code == 422
     photos = list(AssessmentPhoto.objects.filter(assessment=a))
     assert [(p.angle, p.source) for p in photos] == [("front", "owner")]
@@ -290,10 +261,10 @@ def test_owner_guided_capture_in_order(shop):
     assert owner.get(f"/da/{token}/photos/").status_code == 404
 
 
-def test_approved_assessment_takes_no_more_owner_photos(shop):
-    a = _approved(shop)
+def test_approved_assessment_takes_no_more_owner_photos(shop, upload, approved):
+    a = approved()
     owner = Client()
     token = services.owner_token(a)
     assert "This assessment takes no more photos." in owner.get(f"/da/{token}/photos/?lang=en").content.decode()
-    owner.post(f"/da/{token}/photos/", {"angle": "front", "photo": _upload(jpeg(1))})
+    owner.post(f"/da/{token}/photos/", {"angle": "front", "photo": upload(jpeg(1))})
     assert Assessment.objects.get(pk=a.pk).photos.count() == 1

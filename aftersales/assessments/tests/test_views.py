@@ -3,10 +3,7 @@ capture page, the rule table; both languages; another store's assessment is a 40
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.test import Client
 
 from aftersales.assessments import services
 from aftersales.assessments.models import Assessment, AssessmentPhoto, Finding
@@ -17,24 +14,9 @@ from .conftest import jpeg
 pytestmark = pytest.mark.django_db
 
 
-def _client(user, lang="zh-hans"):
-    user.language = lang
-    user.save(update_fields=["language"])
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = lang
-    return client
-
-
-def _upload(content: bytes, name: str = "p.jpg") -> io.BytesIO:
-    upload = io.BytesIO(content)
-    upload.name = name
-    return upload
-
-
-def test_desk_from_the_handover_to_the_order(shop):
+def test_desk_from_the_handover_to_the_order(shop, staff_client):
     s = shop
-    desk = _client(s.assessor)
+    desk = staff_client(s.assessor)
     assert 'data-testid="nav-assessments"' in desk.get("/").content.decode()
     response = desk.post("/assessments/new/", {"handover": s.handover.pk})
     a = Assessment.objects.get()
@@ -61,16 +43,16 @@ def test_desk_from_the_handover_to_the_order(shop):
     assert a.number in listing and 'data-testid="time-figure"' in listing
 
 
-def test_english_desk_and_capture_page(shop):
+def test_english_desk_and_capture_page(shop, staff_client, upload):
     s = shop
     a = services.assessment_open(actor=s.assessor, handover=s.handover)
-    page = _client(s.assessor, "en").get(f"/assessments/{a.pk}/").content.decode()
+    page = staff_client(s.assessor, "en").get(f"/assessments/{a.pk}/").content.decode()
     assert "Front bumper" in page and "Tap the damaged panel" in page and "前保险杠" not in page
-    crew = _client(s.world.technician, "en")
+    crew = staff_client(s.world.technician, "en")
     page = crew.get(f"/assessments/{a.pk}/capture/").content.decode()
     assert "Front right" in page and 'capture="environment"' in page
-    assert crew.post(f"/assessments/{a.pk}/capture/", {"angle": "front", "photo": _upload(jpeg(5))}).status_code == 302
-    crew.post(f"/assessments/{a.pk}/capture/", {"angle": "front", "photo": _upload(b"not an image at all", "x.jpg")})
+    assert crew.post(f"/assessments/{a.pk}/capture/", {"angle": "front", "photo": upload(jpeg(5))}).status_code == 302
+    crew.post(f"/assessments/{a.pk}/capture/", {"angle": "front", "photo": upload(b"not an image at all", "x.jpg")})
     assert list(AssessmentPhoto.objects.filter(assessment=a).values_list("angle", flat=True)) == ["close_up", "front"]
     page = crew.get(f"/assessments/{a.pk}/capture/").content.decode()
     assert "✓ Front" in page
@@ -79,22 +61,22 @@ def test_english_desk_and_capture_page(shop):
     assert crew.get("/assessments/rules/").status_code == 403
 
 
-def test_scoping_and_roles_on_pages(shop):
+def test_scoping_and_roles_on_pages(shop, staff_client):
     s = shop
     a = services.assessment_open(actor=s.assessor, handover=s.handover)
-    other = _client(s.world.advisor_b)
+    other = staff_client(s.world.advisor_b)
     assert other.get(f"/assessments/{a.pk}/").status_code == 404
     assert other.get(f"/assessments/{a.pk}/capture/").status_code == 404
     assert other.post(f"/assessments/{a.pk}/approve/").status_code == 404
     assert other.post("/assessments/new/", {"handover": s.handover.pk}).status_code == 404
-    cashier = _client(s.world.staff["cashier"])
+    cashier = staff_client(s.world.staff["cashier"])
     assert cashier.get("/assessments/").status_code == 403
     assert cashier.get(f"/assessments/{a.pk}/").status_code == 403
-    manager = _client(s.world.manager)
+    manager = staff_client(s.world.manager)
     assert manager.get("/assessments/rules/").status_code == 200
     assert manager.post("/assessments/rules/", {"form": "settings", "baseline_minutes": "50", "proposer": "none"}).status_code == 302
     assert services.settings_for(s.store).baseline_minutes == 50
-    assert _client(s.assessor).post("/assessments/rules/", {"form": "settings", "baseline_minutes": "5", "proposer": "none"}).status_code == 403
+    assert staff_client(s.assessor).post("/assessments/rules/", {"form": "settings", "baseline_minutes": "5", "proposer": "none"}).status_code == 403
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS["assessments"], ids=lambda v: str(v))

@@ -32,6 +32,8 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/staff/rescue/cases/{case_id}/suggestions"),
         ("post", "/api/staff/rescue/cases/{case_id}/dispatch"),
         ("post", "/api/staff/rescue/cases/{case_id}/cancel"),
+        ("post", "/api/staff/rescue/cases/{case_id}/confirm"),
+        ("post", "/api/staff/rescue/cases/{case_id}/discard"),
         ("post", "/api/staff/rescue/cases/{case_id}/crew-accept"),
         ("post", "/api/staff/rescue/cases/{case_id}/crew-decline"),
         ("post", "/api/staff/rescue/cases/{case_id}/position"),
@@ -47,6 +49,10 @@ ENDPOINTS: dict[str, list[tuple[str, str]]] = {
         ("get", "/api/staff/rescue/units"),
         ("post", "/api/staff/rescue/units"),
         ("post", "/api/staff/rescue/units/{unit_id}/duty"),
+        ("get", "/api/staff/rescue/shifts"),
+        ("post", "/api/staff/rescue/units/{unit_id}/shifts"),
+        ("put", "/api/staff/rescue/shifts/{shift_id}"),
+        ("delete", "/api/staff/rescue/shifts/{shift_id}"),
         ("get", "/api/staff/rescue/figures"),
     ],
     "stores": [
@@ -403,6 +409,9 @@ class Api:
 
     def patch(self, path: str, data: Any = None, **extra: Any) -> Any:
         return self.request("patch", path, data, **extra)
+
+    def put(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("put", path, data, **extra)
 
     def delete(self, path: str, **extra: Any) -> Any:
         return self.request("delete", path, **extra)

@@ -130,3 +130,50 @@ def test_an_unconfirmed_draft_escalates(rescue, tel, send):  # noqa: F811
     send(1, gps=WHERE, nev_alarm=3)
     case = RescueCase.objects.get()
     assert services.escalation_sweep(now=case.requested_at + dt.timedelta(minutes=6)) == 1
+
+
+# ---- crash / airbag flags reported by the car (telematics rule kinds "crash" and "airbag") ---------------------------
+def test_a_crash_flag_opens_a_critical_alert_and_at_once_a_draft_at_the_cars_last_position(rescue, tel, send, client):  # noqa: F811
+    from aftersales.messaging.models import Message
+
+    send(1, gps=WHERE, speed_kmh=60)
+    result = send(2, crash=True, speed_kmh=0)  # one reading is enough; this one carries no position
+    assert [(a.kind, a.severity) for a in result.opened] == [("crash", "critical")]
+    alert = result.opened[0]
+    case = RescueCase.objects.get(vehicle=tel.vehicle)
+    assert (case.status, case.source, case.incident, case.telematics_alert_id) == (
+        CaseStatus.DRAFT, Source.TELEMATICS, "accident", alert.pk)
+    assert (case.lat, case.lng, case.approximate, case.drivable) == (Decimal("22.561234"), Decimal("114.071234"), False, False)
+    assert "crash detected" in str(case.events.get().reason)
+    # the owner is told at once (a service message, even in quiet hours), in their language
+    message = Message.objects.get(customer=tel.owner, kind="telematics.alert_critical")
+    assert "碰撞" in message.body
+    # the flag again on the next reading: the alert stays the one open alert, still one case
+    send(3, crash=True)
+    send(4, speed_kmh=0)  # a reading without the flag does not close a crash alert: staff do
+    assert Alert.objects.get(vehicle=tel.vehicle, kind="crash").status == "open"
+    assert RescueCase.objects.filter(vehicle=tel.vehicle).count() == 1
+    # the dispatcher sees it at the top of the board, to confirm with the owner
+    client.force_login(rescue.dispatcher)
+    board = client.get(f"/rescue/?store={rescue.store.pk}").content.decode()
+    assert 'data-testid="telematics-drafts"' in board and case.number in board
+
+
+def test_an_airbag_flag_with_a_position_opens_its_draft_there(rescue, tel, send):  # noqa: F811
+    result = send(1, airbag=True, gps={"lat": 22.57, "lon": 114.08})
+    assert [(a.kind, a.severity) for a in result.opened] == [("airbag", "critical")]
+    case = RescueCase.objects.get(vehicle=tel.vehicle)
+    assert (case.lat, case.lng) == (Decimal("22.570000"), Decimal("114.080000"))
+    assert "airbag deployed" in str(case.events.get().reason)
+
+
+def test_a_disabled_crash_rule_or_false_flags_open_nothing(rescue, tel, send):  # noqa: F811
+    from aftersales.telematics.services import alert_rule_update
+
+    send(1, gps=WHERE, crash=False, airbag=False)
+    assert not Alert.objects.exists()
+    rule = alert_rule_update(actor=tel.world.manager, store=tel.world.a, kind="crash", enabled=False, repeats=5,
+                             critical=False)
+    assert (rule.enabled, rule.repeats, rule.critical) == (False, 1, True)  # one reading, always critical
+    send(2, crash=True)
+    assert not Alert.objects.exists() and not RescueCase.objects.exists()
