@@ -580,13 +580,26 @@ def _charge_order(actor: Any, booking: CourtesyBooking, charges: dict[str, Decim
         return ChargeRoute.SEPARATE, None
     labels = {"rent_charge": _("Courtesy car: rent"), "fuel_charge": _("Courtesy car: fuel / charge"), "late_charge": _("Courtesy car: late return"),
               "damage_charge": _("Courtesy car: new damage")}
-    lines = [{"kind": LineKind.FEE, "description": str(labels[k]), "unit_price": v, "quantity": 1,
+    lines = [{"kind": LineKind.FEE, "description": _in_both(lambda k=k: labels[k]), "unit_price": v, "quantity": 1,
               **({"code": COURTESY_CAR_CODE} if k == "rent_charge" else {})}
              for k, v in charges.items() if v > 0]
-    job = repair_job_add(actor=actor, order=order, title=_("Courtesy car %(plate)s return charges") % {"plate": booking.car.plate},
+    title = _in_both(lambda: _("Courtesy car %(plate)s return charges") % {"plate": booking.car.plate})
+    job = repair_job_add(actor=actor, order=order, title=title,
                          job_type=JobType.OTHER, lines=lines, at=at)
     repair_job_move(actor=actor, job=job, to=JobStatus.AUTHORIZED, reason=coded(gettext_noop("Signed on the courtesy car return contract")), at=at)
     return ChargeRoute.ORDER, job.pk
+
+
+def _in_both(text: Any) -> str:
+    """The line or job title in both languages ("代步车：燃油 / Courtesy car: fuel"), as the labour guide's names are
+    written: every screen, document and message shows its reader's half (``common.names``)."""
+    from django.utils.translation import override
+
+    with override("zh-hans"):
+        zh = str(text())
+    with override("en"):
+        en = str(text())
+    return f"{zh} / {en}"
 
 
 def _supplement(booking: CourtesyBooking, amount: Decimal, at: dt.datetime) -> SupplementaryCharge:

@@ -245,7 +245,8 @@ def _in_the_past(appointment, minutes=30):
     return appointment
 
 
-def test_no_show_is_counted_and_frees_capacity(shop, oil_service):
+def test_no_show_is_counted_and_frees_capacity(shop, oil_service, clock):
+    clock(f"{timezone.localdate()} 11:00")  # half an hour ago is still today (at 00:15 it would be yesterday)
     job, oil, _filt = oil_service
     appointment = book(shop, "09:00", canned_job=job)
     with pytest.raises(ValidationFailed):
@@ -261,7 +262,8 @@ def test_no_show_is_counted_and_frees_capacity(shop, oil_service):
     assert [a.status for a in arrivals_today(shop.world.advisor, shop.store)] == ["arrived"]
 
 
-def test_arrive_and_arrivals_list(shop):
+def test_arrive_and_arrivals_list(shop, clock):
+    clock(f"{timezone.localdate()} 11:00")  # five minutes ago is still today
     appointment = _in_the_past(book(shop, "09:00"), minutes=5)
     assert [a.status for a in arrivals_today(shop.world.advisor, shop.store)] == ["expected"]
     services.appointment_arrive(actor=shop.world.advisor, appointment=appointment)
