@@ -85,6 +85,9 @@ def test_parts_manager_offers_the_owner_orders_on_a_phone_the_store_picks(live_s
     assert "加厚耐磨，<防水>，原厂尺寸" in page.inner_text("[data-testid=shop-item]")  # escaped, shown as typed
     assert "¥199.00" in page.inner_text("[data-testid=shop-item]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # the photo loads lazily (loading="lazy"): wait until the browser has it, then check it was scaled down to 320 px
+    page.locator("img.shop-photo").scroll_into_view_if_needed()
+    page.wait_for_function("(() => { const i = document.querySelector('img.shop-photo'); return i.complete && i.naturalWidth > 0; })()")
     assert page.evaluate("document.querySelector('img.shop-photo').naturalWidth") == 320
     page.fill("[data-testid=shop-qty]", "2")
     page.click("[data-testid=shop-add]")
