@@ -614,7 +614,7 @@ def _shop_order(order: Any) -> dict[str, Any]:
         "status_label": order.get_status_display(), "fulfilment": order.fulfilment, "total": str(order.total),
         "paid": shop.is_paid(order), "balance": str(order.invoice.balance) if order.invoice is not None else None,
         "created_at": order.created_at,
-        "lines": [{"part": line.part_id, "name": line.name, "quantity": line.quantity, "unit_price": str(line.unit_price),
+        "lines": [{"part": line.part_id, "name": line.shop_name(), "quantity": line.quantity, "unit_price": str(line.unit_price),
                    "amount": str(line.amount)} for line in order.lines.all()],
     }
 
@@ -638,7 +638,7 @@ def shop_items(request: HttpRequest, store: str = "") -> Any:
 def shop_orders(request: HttpRequest) -> Any:
     from . import shop
 
-    return [_shop_order(o) for o in shop.orders_of(request.customer).prefetch_related("lines")[:50]]  # type: ignore[attr-defined]
+    return [_shop_order(o) for o in shop.orders_of(request.customer).prefetch_related("lines__part")[:50]]  # type: ignore[attr-defined]
 
 
 @router.post("/shop/orders", response={201: PortalShopOrderOut, **ERRORS})

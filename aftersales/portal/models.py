@@ -171,3 +171,8 @@ class ShopOrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.name}"
+
+    def shop_name(self) -> str:
+        """The item's name in the reader's language (the catalogue's, as the order page and staff list show it);
+        ``name`` keeps what the owner saw when ordering. Prefetch ``lines__part`` to read it without a query a line."""
+        return self.part.shop_name() if self.part_id else self.name

@@ -88,7 +88,7 @@ def orders_of(customer: Any) -> QuerySet[ShopOrder]:
 
 def order_get(customer: Any, pk: Any) -> ShopOrder:
     try:
-        return orders_of(customer).prefetch_related("lines").get(pk=int(pk))
+        return orders_of(customer).prefetch_related("lines__part").get(pk=int(pk))
     except (TypeError, ValueError, ShopOrder.DoesNotExist) as exc:
         raise Http404 from exc
 
@@ -254,7 +254,7 @@ def staff_orders(user: Any, status: str = "") -> QuerySet[ShopOrder]:
     from aftersales.common.scoping import visible_store_ids
 
     qs = ShopOrder.objects.filter(store_id__in=visible_store_ids(user)).select_related(
-        "store", "customer", "invoice", "repair_order", "appointment").prefetch_related("lines")
+        "store", "customer", "invoice", "repair_order", "appointment").prefetch_related("lines__part")
     if status in Status.values:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-id")

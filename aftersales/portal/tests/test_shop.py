@@ -248,3 +248,40 @@ def test_the_shop_api_is_the_owners_own(client, owners):
     cancelled = client.post(f"/api/portal/shop/orders/{body['id']}/cancel", content_type="application/json")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert client.get("/api/portal/shop/items?store=a").json()[0]["available"] == 2
+
+
+def test_an_orders_items_read_in_the_readers_language_not_the_ordering_one(client, owners, django_assert_max_num_queries):
+    """The owner orders in Chinese; the order page in English names the items in English (and the staff list and
+    page in the staff member's language), with the line's name read from the catalogue in one query for all lines."""
+    world = owners.world
+    mats = offer(world)
+    hook = offer(world, number="ACC-3")
+    Part.objects.filter(pk=hook.pk).update(name_zh="挂钩", name_en="Coat hook")
+    sign_in(client, owners.zhang)
+    client.cookies["django_language"] = "zh-hans"
+    for part in (mats, hook):
+        client.post("/app/shop/", {"store": "a", "part": part.pk, "quantity": "1"})
+    client.post("/app/shop/cart/", {"action": "place", f"qty_{mats.pk}": "1", f"qty_{hook.pk}": "1", "fulfilment": "pickup"})
+    order = ShopOrder.objects.get(customer=owners.zhang)
+    assert sorted(order.lines.values_list("name", flat=True)) == ["挂钩", "脚垫"]  # as the owner saw them
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/app/shop/orders/{order.pk}/").content.decode()
+    assert "Floor mats × 1" in page and "Coat hook × 1" in page and "脚垫" not in page
+    api = client.get("/api/portal/shop/orders", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert sorted(line["name"] for line in api[0]["lines"]) == ["Coat hook", "Floor mats"]
+    staff_client = client.__class__()
+    staff = world.staff["parts_clerk"]
+    staff.language = "en"
+    staff.save(update_fields=["language"])
+    staff_client.force_login(staff)
+    listing = staff_client.get("/shop/orders/").content.decode()
+    assert "Floor mats × 1" in listing and "Coat hook × 1" in listing
+    assert "Floor mats" in staff_client.get(f"/shop/orders/{order.pk}/").content.decode()
+    # more lines do not cost more queries: the catalogue rows come in one prefetch
+    client.cookies["django_language"] = "zh-hans"
+    with django_assert_max_num_queries(40) as two:
+        client.get(f"/app/shop/orders/{order.pk}/")
+    third = offer(world, number="ACC-4")
+    order.lines.create(part=third, name="x", quantity=1, unit_price=1, amount=1)
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        assert "脚垫 × 1" in client.get(f"/app/shop/orders/{order.pk}/").content.decode()
