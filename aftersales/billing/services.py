@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -625,7 +625,14 @@ def refund_record(
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
         return replay(existing)
-    at = at or timezone.now()
+    return _refund_write(actor=actor, payment=payment, value=value, reason=reason, idempotency_key=idempotency_key,
+                         reference=reference, at=at or timezone.now(), replay=replay)
+
+
+def _refund_write(*, actor: Any, payment: Payment, value: Decimal, reason: str, idempotency_key: str, reference: str,
+                  at: dt.datetime, replay: Any) -> Refund:
+    """The write of a refund, its checks done (``refund_record``; ``loyalty_payments_return`` with no actor)."""
+    invoice = payment.invoice
     loyalty: Any = _loyalty() if payment.method in LOYALTY_METHODS else None
     try:
         with transaction.atomic():
@@ -678,6 +685,26 @@ def refund_record(
             return replay(existing)
         raise
     return refund
+
+
+def loyalty_payments_return(*, invoice: Invoice, reason: str, at: dt.datetime | None = None) -> list[Refund]:
+    """Give back every points and voucher payment of ``invoice`` not yet refunded, whole: points as points, the voucher
+    as the voucher, never money, so no refund right is needed. The system path of an order that ends unpaid (an app
+    order that expired, or that its owner cancelled after taking points or a voucher off it); the caller holds the
+    customer's row lock before the invoice's when it holds the invoice (the order paying with points takes them).
+    Idempotent: one refund per payment, keyed by it."""
+    at = at or timezone.now()
+    done = []
+    for pay in Payment.objects.filter(invoice=invoice, method__in=LOYALTY_METHODS, refunded_amount__lt=F("amount")).order_by("id"):
+        key = f"loyalty-return-{pay.pk}"
+
+        def replay(existing: Refund) -> Refund:
+            return existing
+
+        existing = Refund.objects.filter(idempotency_key=key).first()
+        done.append(existing or _refund_write(actor=None, payment=pay, value=pay.refundable, reason=reason,
+                                              idempotency_key=key, reference="", at=at, replay=replay))
+    return done
 
 
 # ---- delivery --------------------------------------------------------------------------------------------------

@@ -680,6 +680,9 @@ def voucher_return_for_refund(*, refund: Any, actor: Any = None) -> Voucher:
     payment = refund.payment
     key = payment.idempotency_key.removeprefix("voucher:")
     locked = Voucher.objects.select_for_update().select_related("store").filter(redeem_key=key).first()
+    if locked is None and payment.reference:  # the owner's own payment: keyed "voucher:o<customer>:<key>", the code kept
+        locked = Voucher.objects.select_for_update().select_related("store").filter(
+            code=payment.reference, invoice_id=payment.invoice_id).first()
     if locked is None or locked.status != VoucherStatus.REDEEMED or locked.invoice_id != payment.invoice_id:
         raise Conflict("voucher_not_redeemed", _("The voucher of this payment is not recorded as used on this invoice."), "payment")
     at = refund.refunded_at

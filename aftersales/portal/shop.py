@@ -234,18 +234,25 @@ def _short(store: Any, parts: dict[int, Any], wanted: dict[int, int], problems: 
 
 
 def shop_order_cancel_by_owner(*, customer: Any, order: ShopOrder, at: dt.datetime | None = None) -> ShopOrder:
-    """The owner changes their mind before anything is paid or picked: the reservation goes back, the unpaid sale
-    invoice is credited. After that, the store cancels (and refunds)."""
+    """The owner changes their mind before any money is paid or anything picked: the reservation goes back, points or
+    a voucher taken off the invoice go back to the owner, the unpaid rest is credited. After that, the store cancels
+    (and refunds)."""
     if order.customer_id != customer.pk:
         raise Http404
     with service_atomic():
         locked = ShopOrder.objects.select_for_update().get(pk=order.pk)
-        paid = locked.invoice_id is not None and type(locked).objects.filter(
-            pk=locked.pk, invoice__paid_amount__gt=0).exists()
+        _lock_customer(locked)
+        paid = locked.invoice_id is not None and _money_kept().filter(invoice_id=locked.invoice_id).exists()
         if locked.status != Status.PLACED or paid:
             raise Conflict("shop_order_not_cancellable",
                            _("This order can no longer be cancelled in the app: please call the store."), "order")
-        _cancel(locked, actor=None, reason=coded(gettext_noop("Cancelled by the owner")), at=at or timezone.now())
+        reason = coded(gettext_noop("Cancelled by the owner"))
+        at = at or timezone.now()
+        if locked.invoice_id is not None:  # points or a voucher taken off it go back first
+            from aftersales.billing.models import Invoice
+
+            _return_loyalty(Invoice.objects.select_for_update(of=("self",)).get(pk=locked.invoice_id), reason=reason, at=at)
+        _cancel(locked, actor=None, reason=reason, at=at)
     return locked
 
 
@@ -384,7 +391,8 @@ def unpaid_minutes() -> int:
 
 def shop_orders_expire(*, at: dt.datetime | None = None, limit: int = 200) -> dict[str, int]:
     """The sweep (Celery beat, every minute; safe to run twice or concurrently): pickup orders placed more than
-    ``SHOP_ORDER_UNPAID_MINUTES`` ago with nothing paid expire (``shop_order_expire``). An order whose online payment
+    ``SHOP_ORDER_UNPAID_MINUTES`` ago and not paid expire (``shop_order_expire``): nothing paid, or only points or a
+    voucher taken off the invoice (they go back to the owner); money paid keeps the order for the store to decide. An order whose online payment
     is still open at the provider (started within billing's ``ONLINE_PAY_MINUTES``) waits for it."""
     from aftersales.billing.models import OnlinePayment
     from aftersales.billing.services import ONLINE_PAY_MINUTES
@@ -396,8 +404,9 @@ def shop_orders_expire(*, at: dt.datetime | None = None, limit: int = 200) -> di
     due = list(
         ShopOrder.objects.filter(
             status=Status.PLACED, fulfilment=Fulfilment.PICKUP, invoice__isnull=False, invoice__status="issued",
-            invoice__paid_amount=0, created_at__lte=at - dt.timedelta(minutes=unpaid_minutes()),
-        ).exclude(invoice_id__in=paying).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
+            created_at__lte=at - dt.timedelta(minutes=unpaid_minutes()),
+        ).exclude(invoice_id__in=paying).exclude(invoice_id__in=_money_kept()).order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
     )
     counts = {"expired": 0, "skipped": 0}
     for pk in due:
@@ -408,6 +417,27 @@ def shop_orders_expire(*, at: dt.datetime | None = None, limit: int = 200) -> di
             done = False
         counts["expired" if done else "skipped"] += 1
     return counts
+
+
+def _money_kept() -> QuerySet[Any]:
+    """Invoices holding money (a payment by any method but points and vouchers, not refunded whole): their order
+    neither expires nor is cancelled by its owner in the app."""
+    from aftersales.billing.choices import LOYALTY_METHODS
+    from aftersales.billing.models import Payment
+
+    return Payment.objects.exclude(method__in=LOYALTY_METHODS).filter(refunded_amount__lt=F("amount")).values("invoice_id")
+
+
+def _lock_customer(order: ShopOrder) -> None:
+    from aftersales.customers.models import Customer
+
+    list(Customer.objects.select_for_update().filter(pk=order.customer_id).values_list("pk", flat=True))
+
+
+def _return_loyalty(invoice: Any, *, reason: str, at: dt.datetime) -> None:
+    from aftersales.billing.services import loyalty_payments_return
+
+    loyalty_payments_return(invoice=invoice, reason=reason, at=at)
 
 
 def shop_order_expire(*, order_id: int, at: dt.datetime | None = None) -> bool:
@@ -430,12 +460,16 @@ def shop_order_expire(*, order_id: int, at: dt.datetime | None = None) -> bool:
         locked = ShopOrder.objects.select_for_update(of=("self",)).select_related("store").get(pk=order_id)
         if locked.status != Status.PLACED or locked.invoice_id != invoice_id:
             return False
+        _lock_customer(locked)  # before the invoice, as paying with points takes them
         invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice_id)
-        if invoice.status != "issued" or invoice.paid_amount > 0 or locked.created_at > at - dt.timedelta(
-                minutes=unpaid_minutes()):
+        if invoice.status != "issued" or _money_kept().filter(invoice_id=invoice_id).exists() or (
+                locked.created_at > at - dt.timedelta(minutes=unpaid_minutes())):
             return False
         release_for_reference(reference=shop_reference(locked.pk))
         reason = coded(gettext_noop("Not paid in time: the order expired"))
+        if invoice.paid_amount > 0:  # points or a voucher taken off it: back to the owner
+            _return_loyalty(invoice, reason=reason, at=at)
+            invoice.refresh_from_db()
         left = q(invoice.total - invoice.credited_amount)
         if left > 0:
             _credit_unpaid(invoice, left=left, reason=reason, at=at)

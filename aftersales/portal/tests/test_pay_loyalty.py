@@ -137,3 +137,23 @@ def _check(results, won, loser_code, *, retried):
     assert {p.pk for p in paid} == {won.pk}
     assert len(paid) == (2 if retried else 1), results
     assert all(e.code == loser_code for e in lost), results
+
+
+def test_an_invoice_that_ends_unpaid_gives_points_and_the_voucher_back_once_never_money(world, wallet):
+    """billing.loyalty_payments_return (the expiry's and the owner's-cancel path, no staff actor): every points and
+    voucher payment goes back whole (points to the balance, the voucher usable again), once; cash stays."""
+    from aftersales.billing.services import loyalty_payments_return, payment_record
+    from aftersales.loyalty.selectors import balance_of
+
+    owner, voucher, invoice = wallet
+    before = balance_of(owner)
+    owner_pay_with_voucher(customer=owner, invoice=invoice, voucher_id=voucher.pk, idempotency_key="r1")
+    owner_pay_with_points(customer=owner, invoice=invoice, points="5000", idempotency_key="r2")
+    cash = payment_record(actor=world.manager, invoice=invoice, method="cash", amount="10.00", idempotency_key="r3")
+    refunds = loyalty_payments_return(invoice=invoice, reason="expired")
+    assert sorted(r.payment.method for r in refunds) == ["points", "voucher"]
+    assert balance_of(owner) == before and Voucher.objects.get(pk=voucher.pk).status == "issued"
+    assert Payment.objects.get(pk=cash.pk).refunded_amount == 0
+    again = loyalty_payments_return(invoice=invoice, reason="expired")
+    assert again == [] and balance_of(owner) == before
+    assert Invoice.objects.get(pk=invoice.pk).refunded_amount == sum(r.amount for r in refunds)

@@ -210,3 +210,60 @@ def test_a_paid_order_is_cancelled_only_with_the_refund_right(client, owners):
     other_cashier = make_staff("cashier", world.b, username="cashier-b")
     client.force_login(other_cashier)
     assert client.get(f"/shop/orders/{order.pk}/").status_code == 404
+
+
+def test_an_order_with_only_points_taken_off_expires_and_gives_them_back(owners, settings):
+    """Points off the invoice are not money: the unpaid order still expires on time, and the points go back to the
+    owner's balance, once; money paid keeps the order. (Vouchers cover a visit's lines, so none applies to an app
+    order's sale invoice; the same return path gives a voucher back: billing's loyalty_payments_return.)"""
+    from aftersales.loyalty.selectors import balance_of
+
+    settings.SHOP_ORDER_UNPAID_MINUTES = 30
+    world = owners.world
+    part = offer(world, stock="5")
+    points_adjust(actor=world.manager, customer=owners.zhang, store=world.a, points=5000, reason="gift", idempotency_key="g-exp")
+    order = _place(owners, part)
+    before = balance_of(owners.zhang)
+    owner_pay_with_points(customer=owners.zhang, invoice=order.invoice, points="3000", idempotency_key="p-exp")
+    assert balance_of(owners.zhang) == before - 3000
+    # another order with money on it (cash at the till, part of the total) does not expire
+    kept = _place(owners, part, customer=owners.li)
+    from aftersales.billing.services import payment_record
+
+    payment_record(actor=world.manager, invoice=kept.invoice, method="cash", amount="50.00", idempotency_key="cash-kept")
+    at = order.created_at + dt.timedelta(minutes=31)
+    assert shop.shop_orders_expire(at=at) == {"expired": 1, "skipped": 0}
+    assert shop.shop_orders_expire(at=at + dt.timedelta(minutes=1)) == {"expired": 0, "skipped": 0}
+    order.refresh_from_db()
+    kept.refresh_from_db()
+    assert (order.status, kept.status) == ("expired", "placed")
+    assert balance_of(owners.zhang) == before
+    invoice = Invoice.objects.get(pk=order.invoice_id)
+    assert invoice.status == "credited" and invoice.refunded_amount == invoice.paid_amount > 0
+    assert all(p.refunded_amount == p.amount for p in Payment.objects.filter(invoice=invoice))
+    assert _item(part, world.a).reserved == 1  # only the kept order's
+
+
+def test_the_owner_cancels_after_taking_points_off_and_gets_them_back(client, owners):
+    from aftersales.loyalty.selectors import balance_of
+
+    world = owners.world
+    part = offer(world, stock="2")
+    points_adjust(actor=world.manager, customer=owners.zhang, store=world.a, points=5000, reason="gift", idempotency_key="g-can")
+    order = _place(owners, part)
+    before = balance_of(owners.zhang)
+    owner_pay_with_points(customer=owners.zhang, invoice=order.invoice, points="2000", idempotency_key="p-can")
+    sign_in(client, owners.zhang)
+    done = shop.shop_order_cancel_by_owner(customer=owners.zhang, order=order)
+    assert done.status == "cancelled" and balance_of(owners.zhang) == before
+    assert Invoice.objects.get(pk=order.invoice_id).status == "credited"
+    assert _item(part, world.a).reserved == 0
+    # money on the invoice: the owner calls the store instead
+    other = _place(owners, part)
+    from aftersales.billing.services import payment_record
+
+    payment_record(actor=world.manager, invoice=other.invoice, method="cash", amount="10.00", idempotency_key="cash-can")
+    with pytest.raises(DomainError) as caught:
+        shop.shop_order_cancel_by_owner(customer=owners.zhang, order=other)
+    assert caught.value.code == "shop_order_not_cancellable"
+    assert ShopOrder.objects.get(pk=other.pk).status == "placed"
