@@ -190,8 +190,9 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_LINK_SECONDS = int(os.environ.get("AFTERSALES_MEDIA_LINK_SECONDS", str(6 * 3600)))  # signed file addresses
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "aftersales.common.media.SignedMediaStorage"},  # private files, signed addresses
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True

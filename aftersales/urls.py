@@ -4,6 +4,7 @@ from django.urls import include, path
 from .api import api
 from .appointments.urls import public_urlpatterns as appointments_public
 from .assessments.urls import public_urlpatterns as assessments_public
+from .common import media
 from .portal.urls import public_urlpatterns as portal_public
 from .portal.urls import shop_staff_urlpatterns as portal_shop
 from .portal.urls import staff_urlpatterns as portal_staff
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/login/", ThrottledAdminLoginView.as_view(), name="admin_login"),  # before the admin's own
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("media/<path:name>", media.serve, name="media"),  # private uploads: signed, expiring addresses
     path("i18n/", include("django.conf.urls.i18n")),
     *auth_urlpatterns,
     path("parts/", include("aftersales.parts.urls")),

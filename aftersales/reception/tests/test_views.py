@@ -139,3 +139,23 @@ def test_pdf_prints_hostile_text_literally(desk, value):
         images = sum(len(page.get("/Resources", {}).get("/XObject", {}) or {}) for page in reader.pages)
         assert images <= 1  # the signature only
         assert "".join(value.split())[:10] in "".join("".join(p.extract_text() for p in reader.pages).split())
+
+
+def test_the_reception_sheets_photo_and_signature_load_for_the_advisor(desk):
+    """Photos and signatures are private files (common/media.py): the sheet gives them signed addresses that load."""
+    import re
+
+    client = Client()
+    client.force_login(desk.world.advisor)
+    handover = ready(desk)
+    upload = io.BytesIO(png(fmt="JPEG"))
+    upload.name = "scratch.jpg"
+    client.post(f"/reception/{handover.pk}/photos/", {"photo": upload})
+    signed = client.post(f"/reception/{handover.pk}/sign/", {"signature": data_url(png()), "signer_name": "张伟"})
+    assert signed.status_code == 302, signed.content.decode()[-800:]
+    page = client.get(f"/reception/{handover.pk}/").content.decode()
+    sources = re.findall(r'<img src="(/media/[^"]+)"', page)
+    assert len(sources) >= 2, sources
+    for src in sources:
+        got = Client().get(src.replace("&amp;", "&"))
+        assert got.status_code == 200 and got["Content-Type"].startswith("image/"), src
