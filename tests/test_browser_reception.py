@@ -62,6 +62,9 @@ def test_advisor_receives_a_booked_car(live_server, world, browser_page, setting
     sign(page)
     page.click("[data-testid=sign-form] button[type=submit]")
     page.wait_for_selector("[data-testid=signature-image]")
+    # the signature is a private file: it loads through its signed address (common/media.py), not a broken link
+    page.wait_for_function("() => { const i = document.querySelector('[data-testid=signature-image]');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=15000)
     page.click("[data-testid=open-order]")
     page.wait_for_selector("[data-testid=handover-order]")
 
