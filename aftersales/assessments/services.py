@@ -452,13 +452,18 @@ def _order_insurance(actor: Any, assessment: Assessment, order: Any) -> None:
 
     name = assessment.insurer if assessment.insurer_approved is not None else ""
     amount = assessment.insurer_approved
-    if (order.insurer_name, order.insurer_amount) == (name, amount):
+    policy = assessment.policy_number if amount is not None else ""
+    claim = assessment.claim_number if amount is not None else ""
+    if (order.insurer_name, order.insurer_amount, order.insurance_policy, order.insurance_claim) == (name, amount, policy, claim):
         return
-    before = [order.insurer_name, str(order.insurer_amount) if order.insurer_amount is not None else None]
-    RepairOrder.objects.filter(pk=order.pk).update(insurer_name=name, insurer_amount=amount)
-    order.insurer_name, order.insurer_amount = name, amount
+    before = [order.insurer_name, str(order.insurer_amount) if order.insurer_amount is not None else None,
+              order.insurance_policy, order.insurance_claim]
+    RepairOrder.objects.filter(pk=order.pk).update(
+        insurer_name=name, insurer_amount=amount, insurance_policy=policy, insurance_claim=claim)
+    order.insurer_name, order.insurer_amount, order.insurance_policy, order.insurance_claim = name, amount, policy, claim
     audit.record(actor=actor, obj=order, action="repair_order.insurance", store_id=order.store_id,
-                 customer_id=order.customer_id, changes={"insurance": [before, [name, str(amount) if amount is not None else None]]},
+                 customer_id=order.customer_id,
+                 changes={"insurance": [before, [name, str(amount) if amount is not None else None, policy, claim]]},
                  reason=assessment.number)
 
 

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InvoiceStatus(models.TextChoices):
@@ -26,6 +27,7 @@ class PaymentMethod(models.TextChoices):
     WECHAT = "wechat_pay", _("WeChat Pay")
     ALIPAY = "alipay", _("Alipay")
     ONLINE = "online", _("Online (portal)")
+    TRANSFER = "transfer", _("Bank transfer")
     POINTS = "points", _("Loyalty points")
     VOUCHER = "voucher", _("Voucher")
 
@@ -35,7 +37,17 @@ LOYALTY_METHODS: tuple[str, ...] = (PaymentMethod.POINTS, PaymentMethod.VOUCHER)
 
 
 # Methods whose provider reference (transaction number, POS slip) must be recorded with the payment.
-REFERENCE_REQUIRED: tuple[str, ...] = (PaymentMethod.WECHAT, PaymentMethod.ALIPAY, PaymentMethod.ONLINE)
+REFERENCE_REQUIRED: tuple[str, ...] = (
+    PaymentMethod.WECHAT, PaymentMethod.ALIPAY, PaymentMethod.ONLINE, PaymentMethod.TRANSFER,
+)
+
+
+class BillTo(models.TextChoices):
+    """Who an invoice is addressed to: the customer, or (an insured repair, 保险直赔) the insurer for its part."""
+
+    CUSTOMER = "customer", _("Customer")
+    INSURER = "insurer", pgettext_lazy("bill to", "Insurer")
+
 
 
 class SequenceKind(models.TextChoices):

@@ -299,3 +299,50 @@ def render_document(*, order: Any, kind: str, language: str) -> bytes:
         )
         doc.build(story)
     return buffer.getvalue()
+
+
+def render_insurer_invoice(*, invoice: Any, language: str) -> bytes:
+    """The invoice addressed to the insurer (保险直赔) as PDF in ``language``: the insurer, policy and claim numbers,
+    the repair order and the customer's invoice it bills the insurer's part of, the amount, payments and balance."""
+    if language not in LANGUAGES:
+        raise ValueError(language)
+    from .models import Invoice
+
+    inv = Invoice.objects.select_related("store", "customer", "claim_of", "claim_of__order", "claim_of__order__vehicle").prefetch_related(
+        "lines", "payments", "credit_notes").get(pk=invoice.pk)
+    source = inv.claim_of
+    order = source.order if source is not None else None
+    buffer = io.BytesIO()
+    with translation.override(language):
+        st = _styles()
+        zone = inv.store.zone
+        issued = timezone.localtime(inv.issued_at, zone).strftime("%Y-%m-%d %H:%M")
+        head = [
+            [_("Bill to"), one_language(inv.insurer_name), _("Invoice number"), inv.number],
+            [_("policy number"), inv.policy_number or "—", _("claim number"), inv.claim_number or "—"],
+            [_("Insured"), inv.customer.name, _("Issued"), issued],
+            [_("Repair order"), order.number if order else "—", _("Vehicle"),
+             f"{order.vehicle.plate or ''} {order.vehicle.vin}" if order else "—"],
+            [_("Store"), inv.store.name, _("The customer's invoice"), source.number if source else "—"],
+        ]
+        story: list[Any] = [para(_("Invoice to the insurer"), st["h1"]),
+                            _table(head, [25 * mm, 60 * mm, 30 * mm, 55 * mm], st, header=False), Spacer(1, 4 * mm)]
+        rows = [[_("Item"), _("Amount")]]
+        rows += [[f"{one_language(line.job_title)} {line.code}", _money(line.amount)] for line in inv.lines.all()]
+        story.append(_table(rows, [120 * mm, 52 * mm], st))
+        rows = [[_("Total (VAT included)"), _money(inv.total)], [_("of which VAT"), _money(inv.tax)]]
+        if source is not None:
+            rows += [[_("Repair total"), _money(source.total)], [_("The customer's share"), _money(source.customer_share)]]
+        credit_label = _("Credit note")
+        rows += [[f"{credit_label} {cn.number}", _money(cn.total)] for cn in inv.credit_notes.all()]
+        rows += [[f"{p.get_method_display()} {p.reference}", _money(p.amount)] for p in inv.payments.all()]
+        if inv.refunded_amount:
+            rows.append([_("Refunded"), _money(-inv.refunded_amount)])
+        rows.append([_("Balance"), _money(inv.balance)])
+        story += [Spacer(1, 3 * mm), _table(rows, [120 * mm, 52 * mm], st, header=False)]
+        doc = SimpleDocTemplate(
+            buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
+            title=f"{inv.number}", author=inv.store.name, initialFontName=cjk_font(),
+        )
+        doc.build(story)
+    return buffer.getvalue()

@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 from aftersales.common.crypto import EncryptedTextField
 from aftersales.common.readtime import ReadTimeCharField
 
-from .choices import InvoiceStatus, PaymentMethod, SequenceKind
+from .choices import BillTo, InvoiceStatus, PaymentMethod, SequenceKind
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -63,6 +63,15 @@ class Invoice(models.Model):
     # an insured repair: the insurer's part is billed to the insurer, not collected from the customer
     insurer_name = models.CharField(_("insurer"), max_length=80, blank=True, default="")
     insurer_amount = models.DecimalField(_("the insurer pays"), default=0, **MONEY)
+    # 保险直赔: the insurer's part is its own invoice addressed to the insurer (no repair order of its own: it bills
+    # the part of ``claim_of``, the customer's invoice of the order), a receivable paid by the insurer's transfer
+    bill_to = models.CharField(_("bill to"), max_length=10, choices=BillTo.choices, default=BillTo.CUSTOMER)
+    claim_of = models.OneToOneField(
+        "self", verbose_name=_("customer's invoice"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="insurer_invoice",
+    )
+    policy_number = models.CharField(_("policy number"), max_length=40, blank=True, default="")
+    claim_number = models.CharField(_("claim number"), max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("invoice")
@@ -84,6 +93,10 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def to_insurer(self) -> bool:
+        return self.bill_to == BillTo.INSURER
 
     @property
     def is_paid(self) -> bool:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from aftersales.common.errors import NotFound
 from aftersales.common.scoping import get_or_404, restrict_to_stores, visible_store_ids
 
-from .choices import InvoiceStatus
+from .choices import BillTo, InvoiceStatus
 from .models import CreditNote, Delivery, DeliveryCredit, Invoice, Payment, Refund
 
 
@@ -21,9 +21,19 @@ def invoices_visible_to(user: Any) -> QuerySet[Invoice]:
     return restrict_to_stores(Invoice.objects.all(), user)
 
 
+# Who sees an invoice addressed to an insurer (the store's receivable from the insurer): the cashier and the manager
+RECEIVABLES_PERMISSION = "billing.add_payment"
+
+
+def _least(qs: QuerySet[Invoice], user: Any) -> QuerySet[Invoice]:
+    """An insurer's invoice only for who collects it (cashier, manager); anyone else gets a 404 as for another store's."""
+    return qs if user.has_perm(RECEIVABLES_PERMISSION) else qs.exclude(bill_to=BillTo.INSURER)
+
+
 def invoice_get(user: Any, invoice_id: int) -> Invoice:
     return get_or_404(
-        invoices_visible_to(user).select_related("store", "customer", "order", "order__vehicle"), pk=invoice_id
+        _least(invoices_visible_to(user), user).select_related("store", "customer", "order", "order__vehicle"),
+        pk=invoice_id,
     )
 
 
@@ -36,7 +46,8 @@ def invoice_detail(user: Any, invoice_id: int, *, just_issued: bool = False) -> 
     """The invoice with its lines, payments (and their refunds), credit notes: four queries. ``just_issued``: an
     invoice issued in this very request, which has no payment or credit note yet (its row is not even committed):
     two queries."""
-    qs = invoices_visible_to(user).select_related("store", "customer", "order", "order__vehicle", "issued_by")
+    qs = _least(invoices_visible_to(user), user).select_related(
+        "store", "customer", "order", "order__vehicle", "issued_by", "claim_of", "claim_of__order")
     if just_issued:
         invoice = get_or_404(qs.prefetch_related("lines"), pk=invoice_id)
         invoice._prefetched_objects_cache.update(
@@ -78,7 +89,10 @@ def cashier_queue(user: Any, store: Any) -> CashierQueue:
     )
     queue = CashierQueue(to_invoice=list(ready))
     for inv in open_invoices:
-        (queue.to_collect if inv.balance > 0 else queue.to_refund).append(inv)
+        if inv.balance <= 0:
+            queue.to_refund.append(inv)
+        elif inv.bill_to != BillTo.INSURER:  # the insurer's open balances: insurer_receivables
+            queue.to_collect.append(inv)
     return queue
 
 
@@ -88,6 +102,7 @@ class OrderBilling:
     invoice: Invoice | None
     credit: DeliveryCredit | None
     delivery: Delivery | None
+    insurer_invoice: Invoice | None = None  # an insured repair: the insurer's part, billed to the insurer
 
     @property
     def can_deliver(self) -> bool:
@@ -110,12 +125,61 @@ def order_billing(user: Any, order: Any) -> OrderBilling:
         )
         .first()
     )
+    insurer_invoice = None
+    if invoice is not None and invoice.insurer_amount > 0 and user.has_perm(RECEIVABLES_PERMISSION):
+        insurer_invoice = (
+            Invoice.objects.filter(claim_of=invoice, bill_to=BillTo.INSURER)
+            .prefetch_related("credit_notes", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
+            .first()
+        )
     return OrderBilling(
         order=order,
         invoice=invoice,
         credit=DeliveryCredit.objects.filter(order_id=order.pk).select_related("granted_by").first(),
         delivery=Delivery.objects.filter(order_id=order.pk).select_related("delivered_by").first(),
+        insurer_invoice=insurer_invoice,
     )
+
+
+@dataclass
+class Receivable:
+    invoice: Invoice
+    age_days: int  # since the invoice was issued, in the store's days
+
+
+@dataclass
+class Receivables:
+    rows: list[Receivable] = field(default_factory=list)
+    total: Decimal = Decimal("0.00")
+    by_insurer: list[tuple[str, Decimal, int]] = field(default_factory=list)  # (insurer, open balance, invoices)
+
+
+def insurer_receivables(user: Any, store: Any, *, at: Any = None) -> Receivables:
+    """The store's open insurer invoices (issued, a balance left), oldest first, with their age in days and the open
+    balance per insurer: what the cashier chases. Cashier and manager of the store only (else nothing)."""
+    from django.utils import timezone
+
+    if store.pk not in visible_store_ids(user) or not user.has_perm(RECEIVABLES_PERMISSION):
+        return Receivables()
+    at = at or timezone.now()
+    today = timezone.localtime(at, store.zone).date()
+    qs = (
+        Invoice.objects.filter(store=store, bill_to=BillTo.INSURER, status=InvoiceStatus.ISSUED)
+        .select_related("customer", "claim_of", "claim_of__order", "claim_of__order__vehicle")
+        .order_by("issued_at", "id")[:500]
+    )
+    out = Receivables()
+    per: dict[str, list[Any]] = {}
+    for inv in qs:
+        if inv.balance <= 0:
+            continue
+        out.rows.append(Receivable(invoice=inv, age_days=(today - timezone.localtime(inv.issued_at, store.zone).date()).days))
+        out.total += inv.balance
+        entry = per.setdefault(inv.insurer_name, [Decimal("0.00"), 0])
+        entry[0] += inv.balance
+        entry[1] += 1
+    out.by_insurer = sorted(((name, v[0], v[1]) for name, v in per.items()), key=lambda r: -r[1])
+    return out
 
 
 # ---- electronic repair archive -----------------------------------------------------------------------------------

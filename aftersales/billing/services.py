@@ -36,6 +36,7 @@ from .choices import (
     NUMBER_PREFIX,
     REFERENCE_REQUIRED,
     REFUND_APPROVAL_THRESHOLD,
+    BillTo,
     InvoiceStatus,
     PaymentMethod,
     SequenceKind,
@@ -183,12 +184,50 @@ def invoice_issue(*, actor: Any, order: Any, at: dt.datetime | None = None) -> I
         InvoiceEvent.objects.create(invoice=invoice, from_state="", to_state=InvoiceStatus.ISSUED, actor=_user(actor), at=at)
         if invoice.amount_due == 0:  # warranty-only visit, or the insurer pays it all: nothing to collect
             _settle(invoice, actor=actor, at=at, reason="no charge")
+        if invoice.insurer_amount > 0:  # 保险直赔: the insurer's part is billed to the insurer (not on the plain path)
+            _insurer_invoice_issue(invoice=invoice, order=locked, actor=actor, at=at)
         audit.record(
             actor=actor, obj=invoice, action="invoice.issued", store_id=locked.store_id, customer_id=locked.customer_id,
             changes={"total": [None, str(invoice.total)], **returned,
                      **({"insurer_amount": [None, str(invoice.insurer_amount)]} if invoice.insurer_amount else {})}, at=at,
         )
     return invoice
+
+
+# What the one line of an insurer's invoice says, in both languages (shown in the reader's: common.text.localized_name).
+INSURER_LINE_TITLE = "保险理赔（直赔） / Insurance claim (direct billing)"
+
+
+def _insurer_invoice_issue(*, invoice: Invoice, order: Any, actor: Any, at: dt.datetime) -> Invoice:
+    """The insurer's part of an insured repair as its own invoice addressed to the insurer (保险直赔): the insurer named,
+    the policy and claim numbers of the assessment, the next gapless number of the store's invoice series, one line
+    (the claim on this repair order), VAT included at the customer's invoice's rate. It has no repair order of its
+    own (``claim_of`` is the customer's invoice of the order): it stays open as the store's receivable until the
+    insurer's transfer is recorded; the customer's invoice alone decides the delivery. Customer's invoice's share +
+    this invoice's total = the order's invoiced total, to the fen (``common.money.insurance_split``)."""
+    from aftersales.workshop.choices import LineKind
+
+    value = q(invoice.insurer_amount)
+    year, seq, number = next_number(store=order.store, kind=SequenceKind.INVOICE, at=at)
+    tax = q(value - value / (1 + invoice.vat_rate))
+    claim = Invoice.objects.create(
+        store=order.store, order=None, customer_id=order.customer_id, number=number, year=year, seq=seq, issued_at=at,
+        issued_by=_user(actor), subtotal=value, discount=Decimal("0.00"), tax=tax, vat_rate=invoice.vat_rate,
+        total=value, authorized_total=value, insurer_name=order.insurer_name, bill_to=BillTo.INSURER,
+        claim_of=invoice, policy_number=order.insurance_policy, claim_number=order.insurance_claim,
+    )
+    InvoiceLine.objects.create(
+        invoice=claim, job=None, job_title=INSURER_LINE_TITLE, job_type="insurance", kind=LineKind.FEE,
+        code=(order.insurance_claim or "")[:40], description=f"{order.number} · {invoice.number}"[:200],
+        quantity=Decimal("1"), unit_price=value, amount=value,
+    )
+    InvoiceEvent.objects.create(invoice=claim, from_state="", to_state=InvoiceStatus.ISSUED, actor=_user(actor), at=at)
+    audit.record(
+        actor=actor, obj=claim, action="invoice.issued", store_id=order.store_id, customer_id=order.customer_id,
+        changes={"total": [None, str(value)], "bill_to": [None, BillTo.INSURER], "claim_of": [None, invoice.number]},
+        at=at,
+    )
+    return claim
 
 
 def sale_invoice_issue(
@@ -351,6 +390,8 @@ def payment_record(
     problems = Problems()  # every bad field of the payment named at once
     if method not in PaymentMethod.values or method in LOYALTY_METHODS:  # those go through the loyalty ledger
         problems.add("invalid_choice", _("“%(v)s” is not a valid choice.") % {"v": method}, "method")
+    elif invoice.bill_to == BillTo.INSURER and method != PaymentMethod.TRANSFER:  # the insurer pays by bank transfer
+        problems.add("insurer_pays_by_transfer", _("The insurer pays by bank transfer: record its transfer."), "method")
     value = _positive_amount(amount, problems)
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key:
@@ -410,8 +451,8 @@ def _payment_write(
             before = locked.paid_amount
             locked.paid_amount = q(before + value)
             _settle(locked, actor=actor, at=at, reason=f"{method} {value}", dirty=("paid_amount",))
-            if locked.status == InvoiceStatus.PAID:  # points follow; a paid visit once delivered: the tier too
-                _after_invoice_paid(locked, actor)
+            if locked.status == InvoiceStatus.PAID and locked.bill_to != BillTo.INSURER:  # points follow (not on
+                _after_invoice_paid(locked, actor)  # the insurer's money); a paid visit once delivered: the tier too
                 # A car delivered on credit closes once settled; closing it recomputes the tier (workshop core).
                 repair_order = locked.order
                 if repair_order is not None:  # a sale invoice (app accessories) has no repair order
@@ -431,6 +472,11 @@ def _payment_write(
     return payment
 
 
+def _not_insurer(invoice: Invoice) -> None:
+    if invoice.bill_to == BillTo.INSURER:
+        raise ValidationFailed("insurer_pays_by_transfer", _("The insurer pays by bank transfer: record its transfer."), "method")
+
+
 def _loyalty() -> Any:
     loyalty = _optional("aftersales.loyalty", "services")
     if loyalty is None:
@@ -444,6 +490,7 @@ def invoice_pay_with_points(*, actor: Any, invoice: Invoice, points: Any, idempo
     nothing). The same key returns the first payment and spends nothing more."""
     require(actor, "billing.add_payment")
     require_store(actor, invoice.store_id)
+    _not_insurer(invoice)
     key = (idempotency_key or "").strip()
     if not key or len(key) > 56:
         raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
@@ -463,6 +510,7 @@ def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempot
     covering the work) and its discount is recorded against the balance, in one transaction."""
     require(actor, "billing.add_payment")
     require_store(actor, invoice.store_id)
+    _not_insurer(invoice)
     key = (idempotency_key or "").strip()
     if not key or len(key) > 56:
         raise ValidationFailed("idempotency_key_required", _("A payment needs an idempotency key."), "idempotency_key")
@@ -490,7 +538,7 @@ def invoice_pay_with_voucher(*, actor: Any, invoice: Invoice, code: str, idempot
 def _owner_invoice(customer: Any, invoice: Invoice) -> None:
     from aftersales.common.errors import NotFound
 
-    if customer is None or invoice.customer_id != customer.pk:
+    if customer is None or invoice.customer_id != customer.pk or invoice.bill_to == BillTo.INSURER:
         raise NotFound("not_found", _("Not found, or not visible to you."), "invoice")
 
 
@@ -947,7 +995,7 @@ def online_payment_start(
     merchant = _merchant(invoice.store_id, providers.provider_of(channel)) if channel else None
     with service_atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0:
+        if locked.status != InvoiceStatus.ISSUED or locked.balance <= 0 or locked.bill_to == BillTo.INSURER:
             raise Conflict("invoice_not_open", _("This invoice is not open for payment."), "invoice")
         recent = at - dt.timedelta(minutes=ONLINE_PAY_MINUTES - 5)
         pending = OnlinePayment.objects.filter(

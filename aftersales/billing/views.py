@@ -65,14 +65,16 @@ def _invoice_page(request: HttpRequest, pk: int, status: int = 200, **forms: Any
     invoice = found(selectors.invoice_detail, request.user, pk)
     ctx = {
         "invoice": invoice, "order": invoice.order,
-        "payment_form": forms.get("payment_form") or PaymentForm(initial={"amount": invoice.balance if invoice.balance > 0 else ""}),
+        "payment_form": forms.get("payment_form") or PaymentForm(initial={
+            "amount": invoice.balance if invoice.balance > 0 else "", **({"method": "transfer"} if invoice.to_insurer else {})}),
         "refund_form": forms.get("refund_form"), "refund_payment": forms.get("refund_payment"),
         "credit_note_form": forms.get("credit_note_form") or CreditNoteForm(),
         "loyalty_form": forms.get("loyalty_form") or _loyalty_form(),
         "points_balance": invoice.customer.points_balance,
         "new_refund_key": RefundForm().initial["idempotency_key"],
         "provider_refunds": _provider_refunds(invoice),
-        "pay_link": request.build_absolute_uri(reverse("billing:pay_online", args=[services.pay_link_token(invoice)])),
+        "pay_link": "" if invoice.to_insurer else request.build_absolute_uri(
+            reverse("billing:pay_online", args=[services.pay_link_token(invoice)])),
     }
     return render(request, "billing/invoice.html", ctx, status=status)
 
@@ -312,6 +314,32 @@ def document(request: HttpRequest, pk: int, kind: str, language: str) -> HttpRes
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{order.number}-{kind}-{language}.pdf"'
     return response
+
+
+@login_required
+@permission_required(selectors.RECEIVABLES_PERMISSION, raise_exception=True)
+def insurer_document(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    """The invoice addressed to the insurer, as PDF in either language (cashier and manager of its store)."""
+    from .documents import render_insurer_invoice
+
+    if language not in LANGUAGES:
+        raise Http404
+    invoice = found(selectors.invoice_get, request.user, pk)
+    if not invoice.to_insurer:
+        raise Http404
+    pdf = render_insurer_invoice(invoice=invoice, language=language)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}-{language}.pdf"'
+    return response
+
+
+@login_required
+@permission_required(selectors.RECEIVABLES_PERMISSION, raise_exception=True)
+def receivables(request: HttpRequest) -> HttpResponse:
+    """The store's open invoices to insurers, oldest first, with their age: what the cashier chases."""
+    store = store_from_request(request)
+    data = selectors.insurer_receivables(request.user, store)
+    return render(request, "billing/receivables.html", {"store": store, "stores": _stores(request.user), "data": data})
 
 
 @login_required

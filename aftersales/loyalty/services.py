@@ -356,7 +356,7 @@ def points_earn_for_invoice(*, invoice: Any, actor: Any = None) -> PointsEntry |
 
 def _earn_for_invoice(invoice: Any, *, actor: Any) -> PointsEntry | None:
     """:func:`points_earn_for_invoice` of an invoice just read with its store and customer."""
-    if not _invoice_is_paid(invoice):
+    if not _invoice_is_paid(invoice) or getattr(invoice, "bill_to", "") == "insurer":  # the insurer's money earns nothing
         return None
     key = f"invoice:{invoice.pk}"  # looked up once, under the customer's lock below (issue 19)
     rules = loyalty_settings(invoice.store)
@@ -835,14 +835,17 @@ def earn_sweep(*, limit: int = 2000, days: int = EARN_SWEEP_DAYS) -> int:
     earned = PointsEntry.objects.filter(kind=EntryKind.EARN, source=EntrySource.PURCHASE, invoice__isnull=False).values("invoice_id")
     since = timezone.now() - dt.timedelta(days=days)
     missing = list(
-        Invoice.objects.filter(status="paid", paid_at__gte=since).exclude(pk__in=earned).order_by("paid_at", "id")[:limit]
+        Invoice.objects.filter(status="paid", paid_at__gte=since).exclude(pk__in=earned)
+        .exclude(bill_to="insurer")  # an insurer's payment earns the customer nothing
+        .order_by("paid_at", "id")[:limit]
     )
     count = 0
     for invoice in missing:
         if points_earn_for_invoice(invoice=invoice) is not None:
             count += 1
     for referred_id in Referral.objects.filter(status=ReferralStatus.PENDING).values_list("referred_id", flat=True)[:limit]:
-        first = Invoice.objects.filter(customer_id=referred_id, status="paid").order_by("paid_at", "id").first()
+        first = (Invoice.objects.filter(customer_id=referred_id, status="paid").exclude(bill_to="insurer")
+                 .order_by("paid_at", "id").first())
         if first is not None:
             with transaction.atomic():
                 _qualify_referral(customer=_lock_customer(Customer(pk=referred_id)), invoice=first, actor=None)

@@ -33,6 +33,8 @@ class RepairOrder(models.Model):
     # customer approves and pays the rest (common.money.insurance_split)
     insurer_name = models.CharField(_("insurer"), max_length=80, blank=True, default="")
     insurer_amount = models.DecimalField(_("amount the insurer approves"), max_digits=12, decimal_places=2, null=True, blank=True)
+    insurance_policy = models.CharField(_("policy number"), max_length=40, blank=True, default="")
+    insurance_claim = models.CharField(_("claim number"), max_length=40, blank=True, default="")
     last_public_update_at = models.DateTimeField(_("last customer-visible update"), null=True, blank=True)
     progress_messages = models.BooleanField(
         _("send progress messages to the customer"), default=True,
