@@ -13,13 +13,11 @@ class AnalyticsConfig(AppConfig):
         from . import facts
 
         # a change that can move a past day's rollups or staff facts marks that store-day; the task refresh_dirty
-        # recomputes each marked store-day once (docs/events.md, docs/analytics.md)
-        for order_event in (events.OrderMoved, events.OrderDelivered, events.JobMoved):
-            events.subscribe(order_event, facts.on_order_changed, background=True)
-        events.subscribe(events.InvoicePaid, facts.on_invoice_changed, background=True)
-        events.subscribe(events.MoneyReturned, facts.on_invoice_changed, background=True)
-        events.subscribe(events.FollowUpAnswered, facts.on_followup_answered, background=True)
-        events.subscribe(events.CaseMoved, facts.on_case_moved, background=True)
+        # recomputes each marked store-day once (docs/events.md, docs/analytics.md). One batch per transaction: a
+        # request that moves an order, its job and its invoice reads the order once and writes its marks once.
+        for event in (events.OrderMoved, events.OrderDelivered, events.JobMoved, events.InvoicePaid,
+                      events.MoneyReturned, events.FollowUpAnswered, events.CaseMoved):
+            events.subscribe(event, facts.on_changes, background=True, batch=True)
 
 
 #: the navigation link in the base template (kept here so this app's catalogue carries its translation)

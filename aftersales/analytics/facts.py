@@ -6,8 +6,9 @@
   insert skips a row the other has just written).
 * :func:`period_sums` is the scorecard's read: the facts of the period's past days summed in one grouped query, plus
   today's figures from the raw tables; ``None`` (read the raw tables) when a store-day of the period is not computed.
-* Event-driven refresh: handlers subscribed to the domain events (``apps.py``) only **mark** the store-days the
-  change can move (:class:`DirtyDay`, one row per store and day however many events); the Celery task
+* Event-driven refresh: one batch handler subscribed to the domain events (``apps.py``, :func:`on_changes`: once
+  per transaction with all its events) only **marks** the store-days the change can move (:class:`DirtyDay`, one
+  row per store and day however many events, written with one ``INSERT … ON CONFLICT``); the Celery task
   ``aftersales.analytics.refresh_dirty`` (every minute) recomputes each marked store-day once, both the KPI
   rollups (``rollups.rollup_days``) and these facts, and clears the marks it has taken in. A day marked again while
   it was being recomputed stays marked.
@@ -131,25 +132,6 @@ def _dec(value: Any) -> Decimal:
 
 
 # ---- event-driven refresh --------------------------------------------------------------------------------------
-def mark(store_id: int, moments: Iterable[dt.datetime | dt.date | None], *, now: dt.datetime | None = None) -> int:
-    """Mark the store's local days of ``moments`` to be recomputed (one row per store-day, however many marks)."""
-    from .models import DirtyDay
-
-    now = now or timezone.now()
-    stores = _stores([store_id])
-    if not stores:
-        return 0
-    zone = stores[0].zone
-    days = {m.astimezone(zone).date() if isinstance(m, dt.datetime) else m for m in moments if m is not None}
-    today = now.astimezone(zone).date()
-    days = {d for d in days if d < today}  # today is always read from the raw tables
-    if not days:
-        return 0
-    DirtyDay.objects.bulk_create([DirtyDay(store_id=store_id, day=d, marked_at=now) for d in days],
-                                 update_conflicts=True, unique_fields=["store", "day"], update_fields=["marked_at"])
-    return len(days)
-
-
 def refresh_dirty(*, now: dt.datetime | None = None) -> int:
     """Recompute every marked store-day once (its KPI rollups and its staff facts), then clear the marks taken in
     (a mark renewed meanwhile stays). One scope per day for all its marked stores. Returns store-days recomputed."""
@@ -176,47 +158,54 @@ def refresh_dirty(*, now: dt.datetime | None = None) -> int:
     return done
 
 
-def _order_moments(order_ids: Iterable[int]) -> list[tuple[int, list[Any]]]:
-    """(store, [check-in, delivery, invoice issued]) of each order: the days whose figures an order change moves."""
+def on_changes(batch: list[Any]) -> None:
+    """Every event one transaction published that can move a past day (a batch handler, ``apps.py``): OrderMoved,
+    OrderDelivered, JobMoved (the order's check-in, delivery and invoice days), InvoicePaid, MoneyReturned (the days of
+    the invoice's order), FollowUpAnswered (the answer's day and the order's days), CaseMoved (the due days of the
+    case's SLA timers). One read per kind of source (a lane request: one query) and one ``INSERT … ON CONFLICT`` for
+    all the store-days marked (none when every day is today: today is read from the raw tables)."""
+    from aftersales.feedback.models import FollowUp, SlaTimer
     from aftersales.workshop.models import RepairOrder
 
-    out = []
-    for store_id, opened, delivered, issued in RepairOrder.objects.filter(pk__in=list(order_ids)).values_list(
-            "store_id", "opened_at", "delivered_at", "invoice__issued_at"):
-        out.append((store_id, [opened, delivered, issued]))
-    return out
+    order_ids = {e.order_id for e in batch if getattr(e, "order_id", None)}
+    invoice_ids = {e.invoice_id for e in batch if getattr(e, "invoice_id", None)}
+    followup_ids = {e.followup_id for e in batch if getattr(e, "followup_id", None)}
+    case_ids = {e.case_id for e in batch if getattr(e, "case_id", None)}
+    moments: list[tuple[int, str, Any]] = []  # (store, its time zone, moment)
+    if order_ids or invoice_ids:
+        for store_id, zone, *when in RepairOrder.objects.filter(
+                Q(pk__in=sorted(order_ids)) | Q(invoice__pk__in=sorted(invoice_ids))).values_list(
+                "store_id", "store__time_zone", "opened_at", "delivered_at", "invoice__issued_at"):
+            moments += [(store_id, zone, m) for m in when]
+    if followup_ids:
+        moments += FollowUp.objects.filter(pk__in=sorted(followup_ids)).values_list(
+            "store_id", "store__time_zone", "answered_at")
+    if case_ids:
+        moments += SlaTimer.objects.filter(case_id__in=sorted(case_ids)).values_list(
+            "case__store_id", "case__store__time_zone", "due_at")
+    _mark_moments(moments)
 
 
-def on_order_changed(event: Any) -> None:
-    """OrderMoved / OrderDelivered / JobMoved: the order's check-in (waiting), delivery (efficiency) and invoice days."""
-    for store_id, moments in _order_moments([event.order_id]):
-        mark(store_id, moments)
+def _mark_moments(moments: Iterable[tuple[int, str, Any]], *, now: dt.datetime | None = None) -> int:
+    """Mark the store-days of (store, time zone, moment) before each store's today, in one statement."""
+    import zoneinfo
 
+    from .models import DirtyDay
 
-def on_invoice_changed(event: Any) -> None:
-    """InvoicePaid / MoneyReturned: the days of the invoice's order."""
-    from aftersales.billing.models import Invoice
-
-    order_ids = Invoice.objects.filter(pk=event.invoice_id).values_list("order_id", flat=True)
-    for store_id, moments in _order_moments(order_ids):
-        mark(store_id, moments)
-
-
-def on_followup_answered(event: Any) -> None:
-    """FollowUpAnswered: the answer's day (CSAT of the advisor and the technicians) and the order's days."""
-    from aftersales.feedback.models import FollowUp
-
-    for store_id, answered in FollowUp.objects.filter(pk=event.followup_id).values_list("store_id", "answered_at"):
-        mark(store_id, [answered])
-    if event.order_id:
-        on_order_changed(event)
-
-
-def on_case_moved(event: Any) -> None:
-    """CaseMoved: the due days of the case's SLA timers (complaint handling of the case owner)."""
-    from aftersales.feedback.models import SlaTimer
-
-    mark(event.store_id, SlaTimer.objects.filter(case_id=event.case_id).values_list("due_at", flat=True))
+    now = now or timezone.now()
+    days: set[tuple[int, dt.date]] = set()
+    zones: dict[str, Any] = {}
+    for store_id, zone_name, moment in moments:
+        if moment is None:
+            continue
+        zone = zones.get(zone_name) or zones.setdefault(zone_name, zoneinfo.ZoneInfo(zone_name))
+        day = moment.astimezone(zone).date() if isinstance(moment, dt.datetime) else moment
+        if day < now.astimezone(zone).date():
+            days.add((store_id, day))
+    if days:
+        DirtyDay.objects.bulk_create([DirtyDay(store_id=s, day=d, marked_at=now) for s, d in sorted(days)],
+                                     update_conflicts=True, unique_fields=["store", "day"], update_fields=["marked_at"])
+    return len(days)
 
 
 # ---- nightly reconcile -----------------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ their ``AppConfig.ready()``. Handlers run only after the surrounding transaction
   moves the order twice and settles the invoice: one tier recompute).
 - Never breaks the publisher: the change is committed; a failing handler is logged, and each subscriber keeps its own
   sweep that repairs anything missed (the nightly tier sweep, the points sweep).
+- ``batch=True`` handlers receive, once per transaction, the list of every event they subscribed to that the
+  transaction published (in order, equal events once): one call, one read, one write for a request that moves an
+  order, its job and its invoice (analytics marks its dirty store-days so). Events published inside a savepoint go
+  to a batch of that savepoint (they are dropped with it if it rolls back).
 - ``background=True`` handlers (work that need not finish before the response) run in a Celery worker when
   ``settings.AFTERSALES_EVENTS_INLINE`` is false (the default outside tests), through the task
   ``aftersales.common.run_event_handler``; if the broker cannot be reached they run in the process instead.
@@ -147,6 +151,7 @@ class _Registration:
     handler: Handler
     name: str  # "module:function", how a worker finds it again
     background: bool
+    batch: bool = False  # called once per transaction with the list of its events
 
 
 _registry: dict[type[Event], list[_Registration]] = {}
@@ -157,8 +162,10 @@ EVENTS: dict[str, type[Event]] = {
 }
 
 
-def subscribe(event_type: type[Event], handler: Handler, *, background: bool = False) -> None:
-    """Register ``handler(event)`` for ``event_type`` (call from an AppConfig.ready(); idempotent)."""
+def subscribe(event_type: type[Event], handler: Handler, *, background: bool = False, batch: bool = False) -> None:
+    """Register ``handler(event)`` for ``event_type`` (call from an AppConfig.ready(); idempotent). With
+    ``batch=True``: ``handler(events)`` once per transaction with the list of its events of every type it subscribed
+    to with ``batch=True``."""
     if event_type not in EVENTS.values():
         raise TypeError(f"{event_type!r} is not a registered event type (add it to common/events.py)")
     if background and event_type in IN_PROCESS:
@@ -167,7 +174,7 @@ def subscribe(event_type: type[Event], handler: Handler, *, background: bool = F
     handlers = _registry.setdefault(event_type, [])
     if any(r.name == name for r in handlers):
         return
-    handlers.append(_Registration(handler=handler, name=name, background=background))
+    handlers.append(_Registration(handler=handler, name=name, background=background, batch=batch))
 
 
 def handlers_for(event_type: type[Event]) -> list[tuple[str, bool]]:
@@ -177,9 +184,16 @@ def handlers_for(event_type: type[Event]) -> list[tuple[str, bool]]:
 
 def publish(event: Event) -> None:
     """Run the event's handlers once the current transaction commits (at once when there is none)."""
-    if type(event) not in _registry:
+    registrations = _registry.get(type(event))
+    if not registrations:
         return
     connection = transaction.get_connection()
+    for registration in registrations:
+        if registration.batch:
+            _add_to_batch(connection, registration, event)
+    singles = [r for r in registrations if not r.batch]
+    if not singles:
+        return
     if connection.in_atomic_block and any(
         getattr(hook, "domain_event", None) == event and not getattr(hook, "done", False)
         for _sids, hook, *_rest in connection.run_on_commit
@@ -188,9 +202,29 @@ def publish(event: Event) -> None:
 
     def run() -> None:
         run.done = True  # type: ignore[attr-defined]
-        _dispatch(event)
+        _dispatch(event, singles)
 
     run.domain_event = event  # type: ignore[attr-defined]
+    transaction.on_commit(run)
+
+
+def _add_to_batch(connection: Any, registration: _Registration, event: Event) -> None:
+    """Add ``event`` to the handler's pending batch of this transaction (of this savepoint), or start one."""
+    if connection.in_atomic_block:
+        sids = set(connection.savepoint_ids)
+        for hook_sids, hook, *_rest in connection.run_on_commit:
+            if getattr(hook, "batch_of", None) == registration.name and not hook.done and hook_sids == sids:
+                if event not in hook.events:
+                    hook.events.append(event)
+                return
+
+    def run() -> None:
+        run.done = True  # type: ignore[attr-defined]
+        _dispatch_batch(registration, run.events)  # type: ignore[attr-defined]
+
+    run.batch_of = registration.name  # type: ignore[attr-defined]
+    run.events = [event]  # type: ignore[attr-defined]
+    run.done = False  # type: ignore[attr-defined]
     transaction.on_commit(run)
 
 
@@ -198,8 +232,8 @@ def _inline() -> bool:
     return bool(getattr(settings, "AFTERSALES_EVENTS_INLINE", False))
 
 
-def _dispatch(event: Event) -> None:
-    for registration in list(_registry.get(type(event), [])):
+def _dispatch(event: Event, registrations: list[_Registration]) -> None:
+    for registration in registrations:
         if registration.background and not _inline():
             try:
                 from .tasks import run_event_handler
@@ -211,7 +245,20 @@ def _dispatch(event: Event) -> None:
         run_handler(registration, event)
 
 
-def run_handler(registration: _Registration, event: Event) -> None:
+def _dispatch_batch(registration: _Registration, batch: list[Event]) -> None:
+    if registration.background and not _inline():
+        try:
+            from .tasks import run_event_batch
+
+            run_event_batch.delay(registration.name, [(type(e).__name__, dataclasses.asdict(e)) for e in batch])
+            return
+        except Exception:  # broker down: do it here rather than not at all
+            log.warning("could not queue %s for %d events; running it in-process", registration.name, len(batch),
+                        exc_info=True)
+    run_handler(registration, batch)
+
+
+def run_handler(registration: _Registration, event: Event | list[Event]) -> None:
     try:
         registration.handler(event)
     except Exception:  # the publisher's change is committed; the subscriber's sweep repairs a miss
@@ -227,3 +274,14 @@ def run_named(name: str, event_name: str, fields: dict[str, Any]) -> None:
             run_handler(registration, event)
             return
     log.error("no handler %s for %s", name, event_name)
+
+
+def run_named_batch(name: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """The worker's side of a batch handler: ``items`` are (event name, fields) pairs."""
+    batch = [EVENTS[event_name](**fields) for event_name, fields in items]
+    for registrations in _registry.values():
+        for registration in registrations:
+            if registration.name == name and registration.batch:
+                run_handler(registration, batch)
+                return
+    log.error("no batch handler %s", name)

@@ -34,3 +34,11 @@ def run_event_handler(name: str, event_name: str, fields: dict) -> None:
     from . import events
 
     events.run_named(name, event_name, fields)
+
+
+@shared_task(name="aftersales.common.run_event_batch", ignore_result=True, acks_late=True)
+def run_event_batch(name: str, items: list) -> None:
+    """A background batch handler (common/events.py): the events one transaction published, after it committed."""
+    from . import events
+
+    events.run_named_batch(name, [(event_name, fields) for event_name, fields in items])

@@ -366,7 +366,9 @@ def _figures(f: Any) -> dict[str, Any]:
     return data
 
 
-def _order_out(order: Any) -> dict[str, Any]:
+def _order_out(order: Any, *, estimate: Any = False) -> dict[str, Any]:
+    """The order as the API answers it; ``estimate``: its open estimate when the caller has it in memory (the one
+    the service just read or created in the request's transaction), else read here."""
     if not held(order):  # a row held (locked by the request, changed only through save()) is the row as it is
         refreshed(order)  # the row as the service left it; its customer and vehicle stay loaded (issue 19)
     jobs = _jobs_out(selectors.order_jobs(order))
@@ -377,7 +379,8 @@ def _order_out(order: Any) -> dict[str, Any]:
     )}
     data.update(
         customer_name=order.customer.name, plate=order.vehicle.plate, jobs=jobs,
-        estimate=_figures(selectors.estimate_figures(order, proposed)), open_estimate=selectors.open_estimate(order),
+        estimate=_figures(selectors.estimate_figures(order, proposed)),
+        open_estimate=selectors.open_estimate(order) if estimate is False else estimate,
         customer_authorized_total=selectors.authorized_total(order, fresh=True), status_url=services.status_url(order),
     )
     return data
@@ -481,7 +484,7 @@ def add_job(request: Any, order_id: int, payload: AddJobIn) -> Any:
             actor=user, order=order, title=payload.title, job_type=payload.job_type, hours=payload.hours, lines=lines,
             cause=payload.cause, discount=payload.discount,
         )
-        return Status(201, _order_out(order))
+        return Status(201, _order_out(order, estimate=order.__dict__.pop("_draft_estimate")))
 
 
 def _lines_in(order: Any, rows: list[JobLineIn]) -> list[dict[str, Any]]:

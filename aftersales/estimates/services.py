@@ -325,6 +325,9 @@ def _ensure_draft(order: RepairOrder, actor: Any, at: dt.datetime, *, lock: bool
         kind=EstimateKind.ADDITIONAL if order.status in ADDITIONAL_STATES else EstimateKind.INITIAL,
     )
     EstimateEvent.objects.create(estimate=estimate, from_state="", to_state=EstimateStatus.DRAFT, actor=estimate.created_by, at=at)
+    # a new draft lists no jobs yet (they are tied to it when it is sent): answering from memory needs no read; a
+    # jobs.add() later in the transaction drops this cache (issue 19)
+    estimate._prefetched_objects_cache = {"jobs": RepairJob.objects.none()}  # type: ignore[attr-defined]
     return estimate
 
 
@@ -385,7 +388,8 @@ def estimate_add_canned_job(*, actor: Any, order: RepairOrder, canned_job: Any, 
             actor=actor, order=order, title=canned_job.name, job_type=job_type, lines=lines, standard_hours=hours,
             required_skill=service_type.required_skill, at=at,
         )
-        _ensure_draft(order, actor, at)
+        # the open estimate, for the caller's answer (estimates API add-job): not read again (issue 19)
+        order._draft_estimate = _ensure_draft(order, actor, at)  # type: ignore[attr-defined]
     return job
 
 
@@ -416,7 +420,8 @@ def estimate_add_job(
             actor=actor, order=order, title=title, job_type=job_type, lines=all_lines, cause=cause,
             standard_hours=standard, required_skill=required_skill, at=at,
         )
-        _ensure_draft(order, actor, at)
+        # the open estimate, for the caller's answer (estimates API add-job): not read again (issue 19)
+        order._draft_estimate = _ensure_draft(order, actor, at)  # type: ignore[attr-defined]
     return job
 
 

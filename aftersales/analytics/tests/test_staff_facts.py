@@ -162,3 +162,29 @@ def test_reconcile_reports_a_stale_fact_and_repairs_it(world):
     again: list = []
     facts.reconcile([gz], dt.date(2026, 11, 2), dt.date(2026, 11, 4), NOW, again)
     assert again == []
+
+
+def test_one_transaction_marks_its_days_with_one_read_per_source_and_one_insert(world, django_capture_on_commit_callbacks):
+    """The lane's request publishes several events (the order moved, its job moved, the invoice paid): the batch
+    handler reads the order once and writes every mark in one INSERT … ON CONFLICT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    gz = world["gz"]
+    o = f.order(gz, opened=f.at("2026-11-10", "09:00"), delivered=f.at("2026-11-12", "16:00"), advisor=world["adv"])
+    fu = f.followup(o, answered=f.at("2026-11-19", "15:00"), overall=3)
+    with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        events.publish(events.OrderMoved(order_id=o.pk, customer_id=o.customer_id, store_id=gz.pk, before="ready", to="delivered"))
+        events.publish(events.OrderDelivered(order_id=o.pk, customer_id=o.customer_id, store_id=gz.pk))
+        events.publish(events.FollowUpAnswered(followup_id=fu.pk, order_id=o.pk, store_id=gz.pk))
+    statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 3, statements  # the order, the follow-up, one INSERT for all the marks
+    assert set(DirtyDay.objects.filter(store=gz).values_list("day", flat=True)) == {
+        dt.date(2026, 11, 10), dt.date(2026, 11, 12), dt.date(2026, 11, 19)}
+    # the same change again, today only (an order opened today): read, nothing to mark, no INSERT
+    today = f.order(gz, opened=dt.datetime.now(dt.UTC), advisor=world["adv"])
+    with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        events.publish(events.JobMoved(job_id=1, order_id=today.pk, before="authorized", to="dispatched"))
+        events.publish(events.OrderMoved(order_id=today.pk, customer_id=today.customer_id, store_id=gz.pk, before="a", to="b"))
+    assert len([q for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]) == 1
+    assert DirtyDay.objects.count() == 3
