@@ -206,11 +206,14 @@ def test_polygon_outline_tapped_on_a_phone_and_clicked_at_the_desk(live_server, 
     a = services.assessment_open(actor=s.assessor, handover=s.handover)
     photo = a.photos.get()
     desk = browser_page
+    desk.set_default_timeout(60_000)  # a shared, loaded machine: the first page can take long
+    desk.set_default_navigation_timeout(60_000)
     _login(desk, base, s.assessor, lang="en")
     phone_ctx = desk.context.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
     phone_ctx.add_cookies(desk.context.cookies())
     phone = phone_ctx.new_page()
-    phone.set_default_timeout(15_000)
+    phone.set_default_timeout(60_000)
+    phone.set_default_navigation_timeout(60_000)
     errors: list[str] = []
     phone.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
