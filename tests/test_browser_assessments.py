@@ -226,6 +226,8 @@ def test_polygon_outline_tapped_on_a_phone_and_clicked_at_the_desk(live_server, 
         box = editor.bounding_box()
 
         def at(fx, fy):
+            now = editor.bounding_box()  # the same place: nothing on the page moves while drawing
+            assert (round(now["x"]), round(now["y"])) == (round(box["x"]), round(box["y"])), (now, box)
             tap(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
 
         at(*corners[0])

@@ -46,8 +46,8 @@
       marks.forEach(function (m) { svg.removeChild(m); });
       marks = [];
       if (draft) { svg.removeChild(draft); draft = null; }
-      if (!points.length) { undo.hidden = true; return; }
-      undo.hidden = false;
+      if (!points.length) { undo.disabled = true; return; }
+      undo.disabled = false;
       draft = document.createElementNS(NS, "polyline");
       draft.setAttribute("class", "outline-draft");
       draft.setAttribute("data-testid", "outline-draft");
@@ -122,7 +122,7 @@
       shapes = []; points = []; save();
       marks = []; draft = null;
       while (svg.firstChild) svg.removeChild(svg.firstChild);
-      undo.hidden = true;
+      undo.disabled = true;
     });
   });
 })();
