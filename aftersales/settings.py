@@ -274,3 +274,6 @@ TELEMATICS_MQTT_PORT = int(os.environ.get("TELEMATICS_MQTT_PORT", "1883"))
 TELEMATICS_MQTT_TOPIC_ROOT = os.environ.get("TELEMATICS_MQTT_TOPIC_ROOT", "telematics")
 TELEMATICS_RETENTION_DAYS = int(os.environ.get("TELEMATICS_RETENTION_DAYS", "400"))
 TELEMATICS_REORDER_WINDOW_SECONDS = int(os.environ.get("TELEMATICS_REORDER_WINDOW_SECONDS", "300"))
+#: GB/T 32960 general alarm flags: reserved bits (28–31) a vendor raises on a collision / an airbag deployment, e.g.
+#: {31: "crash", 30: "airbag"}; unnamed reserved bits are ignored and counted (docs/telematics.md, "Vendor adapters")
+TELEMATICS_GBT32960_RESERVED_BITS: dict[int, str] = {}

@@ -12,6 +12,12 @@ second, p50/p95/max of a post, and the board's p50/p95 under the stream vs. the 
 
     .venv/bin/python bench/bench_rescue_positions.py                      # 20 units, 20 s
     .venv/bin/python bench/bench_rescue_positions.py --units 200 --seconds 60 --json bench/results/rescue_positions.json
+
+``--processes N`` (N ≥ 1) runs the real load instead of "as fast as one process can": N forked processes (as N
+server workers would) share the units, each unit posting at ``--every`` seconds (10: the issue's rate) on its own
+schedule, while the main process renders the board once a second. Reports the posts achieved vs due, how late the
+posts fell behind their schedule, post p50/p95, and the board's p50/p95 during the stream vs. alone (PostgreSQL: the
+processes need their own connections; SQLite would serialise the writers on one file lock).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ def main() -> int:
     parser.add_argument("--board-every", type=int, default=20, help="render the board after this many posts")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--processes", type=int, default=0, help="paced mode: N processes share the units")
+    parser.add_argument("--every", type=float, default=10.0, help="paced mode: seconds between one unit's posts")
     args = parser.parse_args()
 
     data_dir = ROOT / "bench" / "data" / "rescue_positions"
@@ -113,6 +121,9 @@ def main() -> int:
         board()  # warm up
     board_alone = [board() for _ in range(20)]
 
+    if args.processes > 0:
+        return paced(args, jobs, board, board_alone, settings)
+
     post_ms: list[float] = []
     board_loaded: list[float] = []
     start = time.perf_counter()
@@ -147,6 +158,86 @@ def main() -> int:
     print(f"{rate:.1f} position posts/s from one process (needed {needed:.1f}/s for {args.units} units at one per 10 s); "
           f"post p95 {result['post_ms']['p95']} ms; board p95 {result['board_alone_ms']['p95']} ms alone, "
           f"{result['board_under_posts_ms']['p95']} ms under the stream")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def paced(args, jobs, board, board_alone, settings) -> int:
+    """N forked processes post every unit's position each ``--every`` s; the board is rendered once a second."""
+    import multiprocessing as mp
+
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own connection after the fork
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    start_at = time.time() + 2.0
+
+    def worker(k: int) -> None:
+        connections.close_all()
+        mine = [(j, job) for j, job in enumerate(jobs) if j % args.processes == k]
+        schedule = [(start_at + args.every * j / len(jobs), j, job) for j, job in mine]  # spread over the period
+        posts, late, failed = [], [], 0
+        while schedule:
+            schedule.sort(key=lambda row: row[0])
+            due, j, (client, case, pos) = schedule.pop(0)
+            if due - start_at >= args.seconds:
+                continue
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            late.append(max(0.0, time.time() - due) * 1000)
+            target = (float(case.lat), float(case.lng))
+            pos[0] += (target[0] - pos[0]) * 0.05
+            pos[1] += (target[1] - pos[1]) * 0.05
+            t0 = time.perf_counter()
+            response = client.post(f"/rescue/crew/{case.pk}/", {"action": "position", "lat": f"{pos[0]:.6f}",
+                                                                 "lng": f"{pos[1]:.6f}"}, HTTP_HX_REQUEST="true")
+            posts.append((time.perf_counter() - t0) * 1000)
+            failed += response.status_code != 204
+            schedule.append((due + args.every, j, (client, case, pos)))
+        queue.put((posts, late, failed, time.time()))
+        connections.close_all()
+
+    procs = [ctx.Process(target=worker, args=(k,)) for k in range(args.processes)]
+    for proc in procs:
+        proc.start()
+    while time.time() < start_at:
+        time.sleep(0.05)
+    board_loaded: list[float] = []
+    while time.time() < start_at + args.seconds:
+        t0 = time.time()
+        board_loaded.append(board())
+        time.sleep(max(0.0, 1.0 - (time.time() - t0)))
+    post_ms: list[float] = []
+    late_ms: list[float] = []
+    failed = 0
+    finished = start_at
+    for _proc in procs:
+        posts, late, bad, done_at = queue.get()
+        post_ms += posts
+        late_ms += late
+        failed += bad
+        finished = max(finished, done_at)
+    took = max(args.seconds, finished - start_at)  # behind schedule, the last due post is sent after the window
+    for proc in procs:
+        proc.join()
+    due = int(args.seconds / args.every * len(jobs))
+    result = {
+        "mode": "paced", "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1], "units": len(jobs),
+        "processes": args.processes, "every_seconds": args.every, "seconds": args.seconds,
+        "posts_due": due, "posts_done": len(post_ms), "posts_failed": failed,
+        "stream_seconds": round(took, 1), "posts_per_second": round(len(post_ms) / took, 1),
+        "post_ms": {"p50": round(statistics.median(post_ms), 1), "p95": round(pct(post_ms, 95), 1), "max": round(max(post_ms), 1)},
+        "late_ms": {"p50": round(statistics.median(late_ms), 1), "p95": round(pct(late_ms, 95), 1), "max": round(max(late_ms), 1)},
+        "board_alone_ms": {"p50": round(statistics.median(board_alone), 1), "p95": round(pct(board_alone, 95), 1)},
+        "board_under_posts_ms": {"p50": round(statistics.median(board_loaded), 1), "p95": round(pct(board_loaded, 95), 1),
+                                 "n": len(board_loaded)},
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+    }
+    print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -193,3 +193,73 @@ def test_outline_report_and_the_owners_share_on_a_phone(live_server, shop, brows
     manager.wait_for_selector("[data-testid=rule-row] >> text=BP-010")
     _shot(manager, "rules-pickers")
     manager_ctx.close()
+
+
+def test_polygon_outline_tapped_on_a_phone_and_clicked_at_the_desk(live_server, shop, browser_page):  # noqa: F811
+    """The assessor draws a polygon around the damage by tapping points on a 390 px phone (one misplaced point taken
+    back with "Undo last point", the shape closed by tapping the first point) and again with the mouse at desk size;
+    the polygons are saved and drawn over the photo (SVG polygon)."""
+    from aftersales.assessments import services
+
+    s = shop
+    base = live_server.url
+    a = services.assessment_open(actor=s.assessor, handover=s.handover)
+    photo = a.photos.get()
+    desk = browser_page
+    desk.set_default_timeout(60_000)  # a shared, loaded machine: the first page can take long
+    desk.set_default_navigation_timeout(60_000)
+    _login(desk, base, s.assessor, lang="en")
+    phone_ctx = desk.context.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+    phone_ctx.add_cookies(desk.context.cookies())
+    phone = phone_ctx.new_page()
+    phone.set_default_timeout(60_000)
+    phone.set_default_navigation_timeout(60_000)
+    errors: list[str] = []
+    phone.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def draw(page, tap, corners):
+        page.goto(f"{base}/assessments/{a.pk}/?outline={photo.pk}#outline")
+        editor = page.locator("[data-outline-editor]")
+        editor.wait_for()
+        page.wait_for_function("() => document.querySelector('[data-outline-editor] img').complete")
+        page.click("[data-testid=outline-mode-polygon]")
+        box = editor.bounding_box()
+
+        def at(fx, fy):
+            now = editor.bounding_box()  # the same place: nothing on the page moves while drawing
+            assert (round(now["x"]), round(now["y"])) == (round(box["x"]), round(box["y"])), (now, box)
+            tap(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+
+        at(*corners[0])
+        at(0.95, 0.05)  # a slip of the finger…
+        assert page.locator(".outline-vertex").count() == 2
+        page.click("[data-testid=outline-undo]")  # …taken back
+        assert page.locator(".outline-vertex").count() == 1
+        for fx, fy in corners[1:]:
+            at(fx, fy)
+        assert page.locator(".outline-vertex").count() == len(corners)
+        at(*corners[0])  # tapping the first point closes the shape
+        page.wait_for_selector("[data-testid=outline-polygon]")
+        assert page.locator(".outline-vertex").count() == 0
+        page.click("[data-testid=save-outline]")
+        page.wait_for_selector("[data-shape=polygon]")
+        return box
+
+    # on the phone, by touch
+    box = draw(phone, lambda x, y: phone.touchscreen.tap(x, y), [(0.2, 0.5), (0.45, 0.4), (0.55, 0.65), (0.3, 0.8)])
+    assert box["width"] <= 390
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(phone, "polygon-phone")
+    photo.refresh_from_db()
+    (shape,) = photo.outlines
+    assert len(shape["points"]) == 4 and abs(shape["points"][1][0] - 0.45) < 0.03 and abs(shape["points"][2][1] - 0.65) < 0.03, shape
+    # at the desk, by mouse: a second polygon next to the first
+    desk.set_viewport_size(DESK)
+    draw(desk, lambda x, y: desk.mouse.click(x, y), [(0.6, 0.1), (0.9, 0.15), (0.85, 0.35), (0.7, 0.4), (0.6, 0.3)])
+    _shot(desk, "polygon-desk")
+    photo.refresh_from_db()
+    assert [len(sh["points"]) for sh in photo.outlines] == [4, 5]
+    desk.goto(f"{base}/assessments/{a.pk}/")
+    assert desk.locator("[data-testid=outlined-photo] polygon[data-shape=polygon]").count() == 2
+    assert not errors, errors
+    phone_ctx.close()

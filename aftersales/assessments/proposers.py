@@ -12,9 +12,13 @@ Implementations:
 - ``onnx``: an image model file the dealer or a vendor supplies, run on the CPU with onnxruntime (optional
   dependency, ``pip install onnxruntime``). Contract: input ``image`` float32 [1, 3, H, W] (RGB, 0–1), output
   float32 [1, len(Panel), len(DamageType)] probabilities in the order of ``choices.Panel`` and ``choices.DamageType``;
-  a score of 0.5 or more is a finding (severity by the score).
+  a score of 0.5 or more is a finding (severity by the score). Optionally a second output float32
+  [1, len(Panel), len(DamageType), K, 2]: the finding's outline as a polygon of K points (x, y as fractions of the
+  photo).
 - ``http``: a vendor service: POST JSON ``{"photos": [{"id", "angle", "jpeg_base64"}]}``, answer
-  ``{"model", "version", "findings": [{"panel", "damage_type", "severity", "confidence", "outline", "photo"}]}``.
+  ``{"model", "version", "findings": [{"panel", "damage_type", "severity", "confidence", "outline", "photo"}]}``,
+  ``outline`` a polygon ``[[x, y], …]`` (3–64 points, fractions of the photo; a rectangle is its 4 corners).
+Outlines are checked (``outlines.polygon_problem``); one out of contract is left off its finding.
 No package ships car-damage weights that run offline, so none is bundled.
 """
 
@@ -29,6 +33,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from .choices import DamageType, Panel, ProposerKind, Severity
+from .outlines import polygon_problem
 
 
 class ProposerError(Exception):
@@ -187,11 +192,18 @@ class OnnxProposer:
         input_name = self.session.get_inputs()[0].name
         for photo in data.photos:
             try:
-                scores = self.session.run(None, {input_name: self._tensor(photo.content)})[0]
+                outputs = self.session.run(None, {input_name: self._tensor(photo.content)})
             except Exception as exc:
                 raise ProposerError(f"the model failed: {exc}") from exc
+            scores = outputs[0]
             if tuple(scores.shape) != (1, len(panels), len(damages)):
                 raise ProposerError(f"the model's output {tuple(scores.shape)} is not [1, {len(panels)}, {len(damages)}]")
+            # an optional second output: a polygon per panel and damage, [1, panels, damages, K points, 2] as fractions
+            # of the photo (a model that outlines nothing has no second output; a malformed one is not used)
+            shapes = outputs[1] if len(outputs) > 1 else None
+            if shapes is not None and (len(shapes.shape) != 5 or tuple(shapes.shape[:3]) != (1, len(panels), len(damages))
+                                       or shapes.shape[4] != 2):
+                shapes = None
             for p, panel in enumerate(panels):
                 for d, damage in enumerate(damages):
                     score = float(scores[0, p, d])
@@ -199,9 +211,10 @@ class OnnxProposer:
                         continue
                     seen = best.get((panel, damage))
                     if seen is None or (seen.confidence or 0) < score:
+                        outline = polygon_problem(shapes[0, p, d].tolist())[0] if shapes is not None else None
                         best[(panel, damage)] = ProposedFinding(
                             panel=panel, damage_type=damage, severity=_severity(score),
-                            confidence=Decimal(str(round(score, 3))), photo_id=photo.id)
+                            confidence=Decimal(str(round(score, 3))), photo_id=photo.id, outline=outline or [])
         return Proposal(self.name, self.version, list(best.values()))
 
 
@@ -237,11 +250,13 @@ class HttpProposer:
                 if severity not in Severity.values:
                     raise ProposerError("the service named an unknown severity")
                 confidence = row.get("confidence")
-                outline = row.get("outline") or []
+                # a polygon as fractions of the photo ([[x, y], …], 3–64 points); one out of contract is left off the
+                # finding (the finding itself stays: the assessor decides it anyway)
+                outline, _why = polygon_problem(row.get("outline")) if row.get("outline") else ([], "")
                 findings.append(ProposedFinding(
                     panel=row["panel"], damage_type=row["damage_type"], severity=severity,
                     confidence=None if confidence is None else Decimal(str(round(float(confidence), 3))),
-                    outline=[[float(a), float(b)] for a, b in outline][:64],
+                    outline=outline or [],
                     photo_id=row.get("photo") if row.get("photo") in photo_ids else None,
                 ))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

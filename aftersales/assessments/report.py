@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override, pgettext
 from PIL import Image as PILImage
-from reportlab.graphics.shapes import Drawing, Rect
+from reportlab.graphics.shapes import Drawing, Polygon, Rect
 from reportlab.graphics.shapes import Image as ShapeImage
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -23,6 +23,7 @@ from aftersales.common import pdf
 from aftersales.common.text import localized_name
 
 from .choices import Action, DamageType, FindingSource, Panel, Severity, ShareDecision
+from .outlines import shape_points
 
 THUMB_W, THUMB_H = 54 * mm, 40 * mm
 MAX_THUMBS = 12
@@ -58,6 +59,10 @@ def thumbnail(photo: Any) -> Drawing | None:
     d.add(ShapeImage(0, 0, w, h, image))
     red = colors.HexColor("#d62d20")
     for shape in photo.outlines or []:
+        if isinstance(shape, dict) and "points" in shape:  # a polygon: the photo's y runs down, the PDF's up
+            flat = [v for x, y in shape_points(shape) for v in (x * w, h - y * h)]
+            d.add(Polygon(flat, strokeColor=red, strokeWidth=1.6, fillColor=None))
+            continue
         x, y, sw, sh = (float(shape[k]) for k in ("x", "y", "w", "h"))
         d.add(Rect(x * w, h - (y + sh) * h, sw * w, sh * h, strokeColor=red, strokeWidth=1.6, fillColor=None))
     return d

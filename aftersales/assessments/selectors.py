@@ -78,9 +78,16 @@ def assessment_figures(user: Any, store: Any, start: dt.date, end: dt.date) -> d
 
 
 def with_boxes(photos: list[Any]) -> list[Any]:
-    """Each photo with ``boxes``: its outlined areas in per cent of the photo, for the SVG drawn over it."""
+    """Each photo with ``boxes``: its outlined areas in per cent of the photo, for the SVG drawn over it (a rectangle
+    as ``x, y, w, h``; a polygon as ``points``, the SVG attribute "x,y x,y …")."""
     for p in photos:
-        p.boxes = [{k: round(float(s[k]) * 100, 2) for k in ("x", "y", "w", "h")} for s in (p.outlines or [])]
+        boxes: list[dict[str, Any]] = []
+        for s in p.outlines or []:
+            if isinstance(s, dict) and "points" in s:
+                boxes.append({"points": " ".join(f"{round(float(x) * 100, 2)},{round(float(y) * 100, 2)}" for x, y in s["points"])})
+            elif isinstance(s, dict):
+                boxes.append({k: round(float(s[k]) * 100, 2) for k in ("x", "y", "w", "h")})
+        p.boxes = boxes
         p.outlines_json = json.dumps(p.outlines or [])
     return photos
 

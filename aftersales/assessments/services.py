@@ -574,8 +574,11 @@ def error_fields(exc: DomainError) -> dict[str, str]:
 MAX_OUTLINES = 12
 
 
-def _clean_outlines(shapes: Any, problems: Problems) -> list[dict[str, float]]:
-    """Rectangles as fractions of the photo ({x, y, w, h}, each in 0…1, inside the photo, not empty)."""
+def _clean_outlines(shapes: Any, problems: Problems) -> list[dict[str, Any]]:
+    """Rectangles ({x, y, w, h}, each in 0…1, inside the photo, not empty) and polygons ({points: [[x, y], …]}: 3–64
+    points inside the photo, a real area, no crossing edges) as fractions of the photo; every bad area is named."""
+    from .outlines import MAX_POINTS, polygon_problem
+
     if isinstance(shapes, str):
         try:
             shapes = json.loads(shapes or "[]")
@@ -584,17 +587,31 @@ def _clean_outlines(shapes: Any, problems: Problems) -> list[dict[str, float]]:
     if not isinstance(shapes, list) or len(shapes) > MAX_OUTLINES:
         problems.add("outline_invalid", _("Draw at most %(n)s areas on a photo.") % {"n": MAX_OUTLINES}, "outlines")
         return []
-    out = []
-    for shape in shapes:
+    out: list[dict[str, Any]] = []
+    why = {
+        "unreadable": _("Area %(n)s could not be read; draw it again."),
+        "points": _("Area %(n)s needs 3 to %(max)s points."),
+        "outside": _("Area %(n)s lies outside the photo; draw it again."),
+        "degenerate": _("Area %(n)s has no area or its edges cross; draw it again."),
+    }
+    for index, shape in enumerate(shapes, start=1):
+        field = f"outlines.{index}"
+        if isinstance(shape, dict) and "points" in shape:
+            points, problem = polygon_problem(shape["points"])
+            if points is None:
+                problems.add("outline_invalid", why[problem] % {"n": index, "max": MAX_POINTS}, field)
+            else:
+                out.append({"points": points})
+            continue
         try:
             x, y, w, h = (float(shape[k]) for k in ("x", "y", "w", "h"))
         except (TypeError, KeyError, ValueError):
-            problems.add("outline_invalid", _("An area drawn on the photo could not be read; draw it again."), "outlines")
-            return []
+            problems.add("outline_invalid", why["unreadable"] % {"n": index}, field)
+            continue
         if not all(math.isfinite(v) for v in (x, y, w, h)) or min(x, y) < 0 or w < 0.01 or h < 0.01 \
                 or x + w > 1.0001 or y + h > 1.0001:
-            problems.add("outline_invalid", _("An area drawn on the photo lies outside it; draw it again."), "outlines")
-            return []
+            problems.add("outline_invalid", why["outside"] % {"n": index}, field)
+            continue
         out.append({"x": round(x, 4), "y": round(y, 4), "w": round(w, 4), "h": round(h, 4)})
     return out
 

@@ -20,6 +20,8 @@ class RejectReason(models.TextChoices):
     FUTURE = "future", _("Dated in the future")
     OUT_OF_ORDER = "out_of_order", _("Out of order")
     DUPLICATE = "duplicate", _("Duplicate")
+    #: not a refusal: the message was taken, but an adapter left out fields it could not use (unknown or bad bits)
+    IGNORED = "ignored", _("Taken, part of it ignored")
 
 
 class Severity(models.TextChoices):

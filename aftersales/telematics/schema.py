@@ -40,6 +40,9 @@ class Message:
     nev_alarm: int | None = None
     crash: bool | None = None
     airbag: bool | None = None
+    #: what a vendor adapter could not use and left out (unknown or bad bits, bad extension values): the message is
+    #: taken without them, and the ingester counts them per device (reason "ignored")
+    ignored: list[str] = field(default_factory=list)
 
 
 def parse_json(payload: bytes) -> dict[str, Any]:
@@ -184,17 +187,84 @@ def check_v1(obj: dict[str, Any]) -> Message:
     return message
 
 
+#: GB/T 32960.3 real-time report, alarm data, the general alarm flags (通用报警标志, a DWORD, bit 0 = least
+#: significant): what each bit means, in our own words. Bits 0–18 are the 2016 edition's, 19–27 were added by the 2025
+#: edition; 28–31 are reserved. None of them is a collision or an airbag deployment: the standard watches the
+#: traction battery, the motor and the high-voltage system, so a crash reaches us only through a vendor's extension
+#: (see ``adapt_gbt32960``).
+GBT32960_GENERAL_FLAGS: dict[int, str] = {
+    0: "battery temperature difference", 1: "battery high temperature", 2: "energy storage over-voltage",
+    3: "energy storage under-voltage", 4: "state of charge low", 5: "cell over-voltage", 6: "cell under-voltage",
+    7: "state of charge high", 8: "state of charge jump", 9: "energy storage mismatch", 10: "cell consistency poor",
+    11: "insulation", 12: "DC-DC temperature", 13: "braking system", 14: "DC-DC state",
+    15: "motor controller temperature", 16: "high-voltage interlock", 17: "motor temperature",
+    18: "energy storage over-charge", 19: "motor over-speed", 20: "motor over-current",
+    21: "super-capacitor over-temperature", 22: "super-capacitor over-pressure", 23: "battery thermal event",
+    24: "hydrogen leak", 25: "hydrogen system pressure", 26: "hydrogen system temperature",
+    27: "fuel-cell stack over-temperature",
+}
+#: the extension's fields (a vendor's own information type, 0x80–0xFE in GB/T 32960.3, as the gateway renders it)
+#: → our schema's flags
+GBT32960_EXTENSION_FLAGS = {"collision": "crash", "airbag_deployed": "airbag"}
+
+
+def _gbt32960_flags(alarm: dict[str, Any], out: dict[str, Any], ignored: list[str]) -> None:
+    """The general alarm flags: known bits are checked and not mapped (none means a crash); reserved bits are mapped
+    only where the settings name them (``TELEMATICS_GBT32960_RESERVED_BITS``, e.g. ``{31: "crash"}`` for a vendor
+    that raises a reserved bit on a collision), else ignored and counted; a value that is not a 32-bit number is
+    ignored and counted (the rest of the message is taken)."""
+    from django.conf import settings
+
+    raw = alarm.get("general_flags")
+    if raw is None:
+        return
+    value: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, Decimal) and raw == raw.to_integral_value():
+        value = int(raw)
+    elif isinstance(raw, str) and raw.lower().startswith("0x"):
+        try:
+            value = int(raw, 16)
+        except ValueError:
+            value = None
+    if value is None or not 0 <= value < 2**32:
+        ignored.append("alarm.general_flags: not a 32-bit number")
+        return
+    reserved: dict[int, str] = {}
+    for bit, target in (getattr(settings, "TELEMATICS_GBT32960_RESERVED_BITS", None) or {}).items():
+        if str(bit).isdigit() and 28 <= int(bit) <= 31 and target in ("crash", "airbag"):
+            reserved[int(bit)] = target
+    for bit in range(32):
+        if not value >> bit & 1 or bit in GBT32960_GENERAL_FLAGS:
+            continue
+        if bit in reserved:
+            out[reserved[bit]] = True
+        else:
+            ignored.append(f"alarm.general_flags: reserved bit {bit}")
+
+
 def adapt_gbt32960(obj: dict[str, Any]) -> dict[str, Any]:
     """A vendor gateway's JSON rendering of a GB/T 32960 real-time report → our schema (before checking).
 
     The gateway sends ``{"device", "serial", "collect_time" (ISO), "vehicle": {"mileage_01km", "soc"},
-    "alarm": {"max_level", "faults": [...]}, "position": {"lon_1e6", "lat_1e6"}}``; GB/T 32960 gives mileage in
-    0.1 km and positions in millionths of a degree.
+    "alarm": {"max_level", "general_flags", "faults": [...]}, "position": {"lon_1e6", "lat_1e6"},
+    "extension": {"collision", "airbag_deployed"}}``; GB/T 32960 gives mileage in 0.1 km and positions in millionths
+    of a degree. The mapping:
+
+    - ``alarm.max_level`` (the highest alarm level, 0–3) → ``nev_alarm``: level 3 (a fault that endangers the car or
+      its occupants) opens the critical NEV alarm alert and a rescue draft; it is not called a crash (a thermal event
+      or an insulation fault is level 3 too).
+    - ``alarm.general_flags`` (the DWORD, as a number or ``"0x…"``): see ``_gbt32960_flags``; the standard has no
+      collision bit, so only a reserved bit the settings name maps to ``crash`` / ``airbag``.
+    - ``extension.collision`` → ``crash``, ``extension.airbag_deployed`` → ``airbag`` (true / false: the vendor's
+      own data item, which the standard leaves to the manufacturer); anything else there is ignored and counted.
     """
     vehicle = obj.get("vehicle") if isinstance(obj.get("vehicle"), dict) else {}
     alarm = obj.get("alarm") if isinstance(obj.get("alarm"), dict) else {}
     position = obj.get("position") if isinstance(obj.get("position"), dict) else None
     out: dict[str, Any] = {"device": obj.get("device"), "seq": obj.get("serial"), "time": obj.get("collect_time")}
+    ignored: list[str] = []
     mileage = vehicle.get("mileage_01km")
     if isinstance(mileage, int | Decimal) and not isinstance(mileage, bool):
         out["odometer_km"] = int(Decimal(mileage) / 10)
@@ -206,16 +276,45 @@ def adapt_gbt32960(obj: dict[str, Any]) -> dict[str, Any]:
         out["nev_alarm"] = alarm["max_level"]
     if "faults" in alarm:
         out["dtc"] = alarm["faults"]
+    _gbt32960_flags(alarm, out, ignored)
+    extension = obj.get("extension")
+    if extension is not None:
+        if not isinstance(extension, dict):
+            ignored.append("extension: not an object")
+        else:
+            for key, value in extension.items():
+                target = GBT32960_EXTENSION_FLAGS.get(key)
+                if target is None:
+                    ignored.append(f"extension.{str(key)[:40]}: unknown")
+                elif not isinstance(value, bool):
+                    ignored.append(f"extension.{key}: not true or false")
+                elif value:
+                    out[target] = True
+                elif target not in out:  # a reserved bit that set the flag outweighs the extension's false
+                    out[target] = False
     if position is not None:
         try:
             out["gps"] = {"lat": Decimal(position["lat_1e6"]) / 1_000_000, "lon": Decimal(position["lon_1e6"]) / 1_000_000}
         except (KeyError, TypeError, ArithmeticError, ValueError):
             out["gps"] = "invalid"
+    out[IGNORED_KEY] = ignored
     return out
+
+
+#: where an adapter hands over what it left out (never a field of a device's own message: ``check`` reads it only
+#: from the adapter's output)
+IGNORED_KEY = "\x00ignored"
 
 
 ADAPTERS = {Protocol.JSON_V1: lambda obj: obj, Protocol.GBT32960_JSON: adapt_gbt32960}
 
 
 def check(obj: dict[str, Any], protocol: str) -> Message:
-    return check_v1(ADAPTERS.get(protocol, ADAPTERS[Protocol.JSON_V1])(obj))
+    adapter = ADAPTERS.get(protocol, ADAPTERS[Protocol.JSON_V1])
+    if adapter is ADAPTERS[Protocol.JSON_V1]:
+        return check_v1(obj)
+    adapted = dict(adapter(obj))
+    ignored = adapted.pop(IGNORED_KEY, [])
+    message = check_v1(adapted)
+    message.ignored = list(ignored)
+    return message

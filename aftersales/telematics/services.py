@@ -181,7 +181,10 @@ def ingest(*, payload: bytes, topic_device: str | None = None, signature: str | 
         now = timezone.now()
         if message.time > now + FUTURE_TOLERANCE:
             raise _Rejected(RejectReason.FUTURE, message.time.isoformat())
-        return _accept(device, message, now)
+        result = _accept(device, message, now)
+        if message.ignored:  # taken; what the adapter left out is counted (not on the device's refused counter)
+            _count_rejection(device, device.device_id, RejectReason.IGNORED, "; ".join(message.ignored))
+        return result
     except _Rejected as rejected:
         _count_rejection(device, device_ref or "?", rejected.reason, rejected.detail)
         return IngestResult(accepted=False, reason=rejected.reason, detail=rejected.detail, device_ref=device_ref)
@@ -198,7 +201,7 @@ def _count_rejection(device: Device | None, device_ref: str, reason: str, detail
                 if not updated:
                     Rejection.objects.create(device=device, device_ref=device_ref, reason=reason, count=n, last_at=now,
                                              last_detail=detail[:200])
-                if device is not None:
+                if device is not None and reason != RejectReason.IGNORED:
                     Device.objects.filter(pk=device.pk).update(rejected_count=F("rejected_count") + n)
             return
         except IntegrityError:  # another ingester created the row meanwhile: update it
@@ -319,6 +322,7 @@ def ingest_batch(messages: list[tuple[bytes, str | None]]) -> list[IngestResult]
                                           seq__in={m.seq for _i, _d, m in taken}).values_list("device_id", "seq")) if taken else set()
         window = reorder_window()
         accepted: list[tuple[int, Device, Reading, bool]] = []
+        ignored: list[tuple[Device, str]] = []
         for i, device, message in taken:
             if (device.pk, message.seq) in seen:
                 refused.append((i, device, device.device_id, RejectReason.DUPLICATE, f"seq {message.seq}"))
@@ -336,8 +340,11 @@ def ingest_batch(messages: list[tuple[bytes, str | None]]) -> list[IngestResult]
                 device=device, vehicle_id=device.vehicle_id, seq=message.seq, recorded_at=message.time, received_at=now,
                 odometer_km=message.odometer_km, battery_v=message.battery_v, fuel_pct=message.fuel_pct,
                 charge_pct=message.charge_pct, ignition=message.ignition, speed_kmh=message.speed_kmh, dtcs=message.dtcs,
-                lat=message.lat, lon=message.lon, nev_alarm=message.nev_alarm,
+                lat=message.lat, lon=message.lon, nev_alarm=message.nev_alarm, crash=message.crash,
+                airbag=message.airbag,
             )
+            if message.ignored:
+                ignored.append((device, "; ".join(message.ignored)))
             newest = device.last_seq is None or message.seq > device.last_seq
             device.last_seen_at = now
             device.accepted_count += 1
@@ -363,6 +370,13 @@ def ingest_batch(messages: list[tuple[bytes, str | None]]) -> list[IngestResult]
             entry[2] = detail
         for (ref, reason, _pk), (device, n, detail) in sorted(counts.items()):
             _count_rejection(device, ref, reason, detail, n=n)
+        partly: dict[str, list[Any]] = {}
+        for device, detail in ignored:
+            entry = partly.setdefault(device.device_id, [device, 0, ""])
+            entry[1] += 1
+            entry[2] = detail
+        for ref, (device, n, detail) in sorted(partly.items()):
+            _count_rejection(device, ref, RejectReason.IGNORED, detail, n=n)
     done = [r for r in results if r is not None]
     assert len(done) == len(messages)  # every message has its outcome
     return done

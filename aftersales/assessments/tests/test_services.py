@@ -226,7 +226,8 @@ def test_a_vendor_service_proposes_with_its_model_name_and_confidence(shop):
     s = shop
     _Vendor.answer = {"model": "vendor-damage", "version": "3.2", "findings": [
         {"panel": "rear_bumper", "damage_type": "crack", "severity": "moderate", "confidence": 0.91,
-         "outline": [[1, 2], [3, 4], [5, 6]]}]}
+         "outline": [[0.1, 0.2], [0.3, 0.2], [0.25, 0.6]]},
+        {"panel": "bonnet", "damage_type": "dent", "outline": [[1, 2], [3, 4], [5, 6]]}]}  # out of the photo: left off
     server = http.server.HTTPServer(("127.0.0.1", 0), _Vendor)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -236,9 +237,11 @@ def test_a_vendor_service_proposes_with_its_model_name_and_confidence(shop):
             actor=s.assessor, assessment=a, proposer=proposers.HttpProposer(f"http://127.0.0.1:{server.server_port}/"))
     finally:
         server.shutdown()
+    found.sort(key=lambda f: f.panel)
     assert [(f.panel, f.confidence, f.model_name, f.model_version) for f in found] == [
-        ("rear_bumper", Decimal("0.910"), "vendor-damage", "3.2")]
-    assert found[0].photo_id == a.photos.get().pk and found[0].outline == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+        ("bonnet", None, "vendor-damage", "3.2"), ("rear_bumper", Decimal("0.910"), "vendor-damage", "3.2")]
+    assert found[1].photo_id == a.photos.get().pk and found[1].outline == [[0.1, 0.2], [0.3, 0.2], [0.25, 0.6]]
+    assert found[0].outline == []
     _Vendor.answer = {"findings": [{"panel": "wheel", "damage_type": "dent"}]}
     server = http.server.HTTPServer(("127.0.0.1", 0), _Vendor)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -248,7 +251,7 @@ def test_a_vendor_service_proposes_with_its_model_name_and_confidence(shop):
                 actor=s.assessor, assessment=a, proposer=proposers.HttpProposer(f"http://127.0.0.1:{server.server_port}/"))
     finally:
         server.shutdown()
-    assert Finding.objects.filter(assessment=a).count() == 1  # the earlier suggestion stays
+    assert Finding.objects.filter(assessment=a).count() == 2  # the earlier suggestions stay
 
 
 def test_onnx_model_on_the_cpu(shop, tmp_path):
@@ -262,14 +265,21 @@ def test_onnx_model_on_the_cpu(shop, tmp_path):
 
     scores = np.zeros((1, len(Panel.values), len(DamageType.values)), dtype=np.float32)
     scores[0, Panel.values.index("front_bumper"), DamageType.values.index("dent")] = 0.9
+    # the optional second output: a pentagon around the dent (fractions of the photo)
+    shapes = np.zeros((1, len(Panel.values), len(DamageType.values), 5, 2), dtype=np.float32)
+    shapes[0, Panel.values.index("front_bumper"), DamageType.values.index("dent")] = [
+        [0.2, 0.5], [0.4, 0.45], [0.5, 0.6], [0.35, 0.75], [0.2, 0.7]]
     # output = scores + 0 × mean(image): depends on the input, returns the fixed scores
     graph = helper.make_graph(
         [helper.make_node("ReduceMean", ["image"], ["m"], keepdims=0),
          helper.make_node("Mul", ["m", "zero"], ["z"]),
-         helper.make_node("Add", ["scores", "z"], ["out"])],
+         helper.make_node("Add", ["scores", "z"], ["out"]),
+         helper.make_node("Add", ["shapes", "z"], ["outlines"])],
         "tiny-damage", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, list(scores.shape))],
-        initializer=[numpy_helper.from_array(scores, "scores"), numpy_helper.from_array(np.array(0, dtype=np.float32), "zero")],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, list(scores.shape)),
+         helper.make_tensor_value_info("outlines", TensorProto.FLOAT, list(shapes.shape))],
+        initializer=[numpy_helper.from_array(scores, "scores"), numpy_helper.from_array(shapes, "shapes"),
+                     numpy_helper.from_array(np.array(0, dtype=np.float32), "zero")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.model_version = 7
@@ -281,3 +291,4 @@ def test_onnx_model_on_the_cpu(shop, tmp_path):
     found = services.assessment_propose(actor=s.assessor, assessment=a)
     assert [(f.panel, f.damage_type, f.severity, f.confidence, f.model_name, f.model_version) for f in found] == [
         ("front_bumper", "dent", "severe", Decimal("0.900"), "tiny-damage", "7")]
+    assert found[0].outline == [[0.2, 0.5], [0.4, 0.45], [0.5, 0.6], [0.35, 0.75], [0.2, 0.7]]

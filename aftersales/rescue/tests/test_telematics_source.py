@@ -177,3 +177,33 @@ def test_a_disabled_crash_rule_or_false_flags_open_nothing(rescue, tel, send):  
     assert (rule.enabled, rule.repeats, rule.critical) == (False, 1, True)  # one reading, always critical
     send(2, crash=True)
     assert not Alert.objects.exists() and not RescueCase.objects.exists()
+
+
+# ---- a GB/T 32960 vehicle (the gateway's JSON form, through the MQTT batch path) ------------------------------------
+def test_a_gbt32960_crash_opens_the_same_alert_and_draft(rescue, tel, django_capture_on_commit_callbacks):  # noqa: F811
+    from aftersales.telematics import services as telematics
+    from aftersales.telematics.choices import Protocol, RejectReason
+    from aftersales.telematics.models import Device, Rejection
+    from aftersales.telematics.tests.conftest import signed
+
+    Device.objects.filter(pk=tel.device.pk).update(protocol=Protocol.GBT32960_JSON)
+
+    def report(serial, **fields):
+        return signed(tel.key, device=tel.device.device_id, serial=serial,
+                      collect_time=(tel.base + dt.timedelta(seconds=30 * serial)).isoformat(), **fields)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        results = telematics.ingest_batch([
+            (report(1, vehicle={"soc": 80}, position={"lat_1e6": 22561234, "lon_1e6": 114071234}), tel.device.device_id),
+            # the crash report carries no position; a reserved bit rides along (ignored, counted, nothing breaks)
+            (report(2, alarm={"max_level": 2, "general_flags": 2**29 | 2**13}, extension={"collision": True}),
+             tel.device.device_id),
+        ])
+    assert [r.accepted for r in results] == [True, True]
+    assert [(a.kind, a.severity) for a in results[1].opened] == [("crash", "critical")]
+    case = RescueCase.objects.get(vehicle=tel.vehicle)
+    assert (case.status, case.source, case.incident, case.telematics_alert_id) == (
+        CaseStatus.DRAFT, Source.TELEMATICS, "accident", results[1].opened[0].pk)
+    assert (case.lat, case.lng) == (Decimal("22.561234"), Decimal("114.071234"))
+    assert "crash detected" in str(case.events.get().reason)
+    assert Rejection.objects.get(device=tel.device, reason=RejectReason.IGNORED).count == 1
