@@ -9,8 +9,9 @@
 * Event-driven refresh: handlers subscribed to the domain events (``apps.py``) only **mark** the store-days the
   change can move (:class:`DirtyDay`, one row per store and day however many events); the Celery task
   ``aftersales.analytics.refresh_dirty`` (every minute) recomputes each marked store-day once, both the KPI
-  rollups (``rollups.rollup_days``) and these facts, and clears the marks it has taken in. A day marked again while
-  it was being recomputed stays marked.
+  rollups (``rollups.rollup_days``) and these facts, then the period rows of every period containing one of those
+  days (``rollups.refresh_periods``: day, week, month, quarter, year; each period once per run, with the group's
+  row), and clears the marks it has taken in. A day marked again while it was being recomputed stays marked.
 * :func:`reconcile` (called by the nightly ``rollups.reconcile``) recomputes the last weeks from the raw tables,
   reports every figure that differed, and writes the recomputed ones.
 """
@@ -169,6 +170,9 @@ def refresh_dirty(*, now: dt.datetime | None = None) -> int:
         members = [stores[i] for i in sorted(ids) if i in stores]
         rollups.rollup_days([day], now=now, stores=members)
         done += write_days([day], now=now, stores=members)
+    # then the period rows (the day's own, its week, month, quarter and year) containing the recomputed days: each
+    # period once for the run, however many of its days were marked
+    rollups.refresh_periods({(st, day) for _pk, st, day, _at in taken if st in stores}, now=now)
     clear = Q(pk__in=[])
     for pk, _st, _day, at in taken:
         clear |= Q(pk=pk, marked_at=at)
