@@ -67,25 +67,21 @@ def compute_day(stores: list[Any], day: dt.date, now: dt.datetime) -> list[Any]:
     return rows
 
 
-def write_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
-    """Recompute and store the facts of ``days`` (never today or later: those are read raw). Returns store-days."""
+def _write_facts(stores: list[Any], day: dt.date, now: dt.datetime) -> int:
     from .models import StaffDailyFact
 
-    now = now or timezone.now()
-    stores = stores if stores is not None else _stores()
-    if not stores:
-        return 0
-    today = _today(stores, now)
-    written = 0
-    for day in sorted(set(days)):
-        if day >= today:
-            continue
-        rows = compute_day(stores, day, now)
-        with transaction.atomic():
-            StaffDailyFact.objects.filter(store_id__in=[s.pk for s in stores], day=day).delete()
-            StaffDailyFact.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        written += len(stores)
-    return written
+    rows = compute_day(stores, day, now)
+    with transaction.atomic():
+        StaffDailyFact.objects.filter(store_id__in=[s.pk for s in stores], day=day).delete()
+        StaffDailyFact.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(stores)
+
+
+def write_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
+    """Recompute and store the facts of ``days`` (never today or later: those are read raw). Returns store-days."""
+    from . import rollups
+
+    return rollups.for_past_days(days, now, stores, _write_facts)
 
 
 def period_sums(scope: Scope) -> Sums | None:

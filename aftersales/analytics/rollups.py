@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -64,25 +64,32 @@ def compute_day(stores: list[Any], day: dt.date, now: dt.datetime) -> dict[int, 
     return out
 
 
-def rollup_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
-    """Recompute and store the rollups of ``days`` (never today or later: those are read raw). Returns rows written."""
-    from .models import DailyRollup
-
+def for_past_days(days: Iterable[dt.date], now: dt.datetime | None, stores: list[Any] | None,
+                  write: Callable[[list[Any], dt.date, dt.datetime], int]) -> int:
+    """The driver of every per-day rebuild: ``write(stores, day, now)`` for each distinct day of ``days`` before
+    today (today is always read from the raw tables), in date order, with all stores (default: every store) in one
+    call per day. Returns the sum of what ``write`` returned."""
     now = now or timezone.now()
     stores = stores if stores is not None else _stores()
     if not stores:
         return 0
     today = _today(stores, now)
-    written = 0
-    for day in sorted(set(days)):
-        if day >= today:
-            continue
-        figures = compute_day(stores, day, now)
-        with transaction.atomic():
-            for s in stores:
-                DailyRollup.objects.update_or_create(store=s, day=day, defaults={"values": figures[s.pk], "computed_at": now})
-                written += 1
-    return written
+    return sum(write(stores, day, now) for day in sorted(set(days)) if day < today)
+
+
+def _write_rollups(stores: list[Any], day: dt.date, now: dt.datetime) -> int:
+    from .models import DailyRollup
+
+    figures = compute_day(stores, day, now)
+    with transaction.atomic():
+        for s in stores:
+            DailyRollup.objects.update_or_create(store=s, day=day, defaults={"values": figures[s.pk], "computed_at": now})
+    return len(stores)
+
+
+def rollup_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
+    """Recompute and store the rollups of ``days`` (never today or later: those are read raw). Returns rows written."""
+    return for_past_days(days, now, stores, _write_rollups)
 
 
 def rollup_recent(*, now: dt.datetime | None = None, days: int = RECENT_DAYS) -> int:
