@@ -260,8 +260,11 @@ def test_a_changed_maximum_is_stale_and_nothing_is_written(world):
 def test_page_and_api_show_the_order_up_to_level(client, world, clock, language, heading, note):
     clock("2025-09-29 10:00")
     _computed(world)
-    client.force_login(world["clerk"])
-    body = client.get(f"/parts/minimums/?store={world['gz'].pk}", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    clerk = world["clerk"]
+    clerk.language = language  # the page is in the user's own language
+    clerk.save(update_fields=["language"])
+    client.force_login(clerk)
+    body = client.get(f"/parts/minimums/?store={world['gz'].pk}").content.decode()
     assert heading in body and note in body
     cell = body.split('data-testid="max-C-1">', 1)[1].split("</td>", 1)[0]
     assert "<strong>4</strong>" in cell
