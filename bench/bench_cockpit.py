@@ -149,6 +149,64 @@ def staff_facts(args, now, today, stores, admin) -> dict:
     return out
 
 
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every 10 s in a thread (the machine is shared)."""
+
+    def __init__(self) -> None:
+        import os
+        import threading
+
+        self.samples: list[float] = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import os
+
+        while not self._stop.wait(10):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict:
+        import os
+
+        self._stop.set()
+        self.samples.append(os.getloadavg()[0])
+        return {"min": min(self.samples), "mean": round(statistics.mean(self.samples), 1), "max": max(self.samples)}
+
+
+def rebuild(args, now, today, stores) -> dict:
+    """Seed the staff activity (as --staff-facts), then time the daily rollups and the staff facts of ``--days`` days
+    rebuilt from scratch, each with the load average during it."""
+    from django.db import connection
+
+    from aftersales.analytics import facts, rollups
+    from aftersales.analytics.models import DailyRollup, StaffDailyFact
+
+    since = now - dt.timedelta(days=args.days + 60)
+    with connection.cursor() as cur:
+        cur.execute(SEED_TIME_ENTRIES, [since])
+        cur.execute(SEED_FOLLOWUPS, [since])
+        cur.execute("ANALYZE workshop_timeentry; ANALYZE feedback_followup")
+    days = [today - dt.timedelta(days=i) for i in range(1, args.days + 1)]
+    out: dict = {"days": args.days}
+    DailyRollup.objects.all().delete()
+    load = LoadSampler()
+    started = time.perf_counter()
+    written = rollups.rollup_days(days, now=now, stores=stores)
+    out["daily_rollups"] = {"store_days": written, "seconds": round(time.perf_counter() - started, 1), "load_average": load.stop()}
+    print(f"daily rollups: {written} store-days in {out['daily_rollups']['seconds']} s, load {out['daily_rollups']['load_average']}", flush=True)
+    StaffDailyFact.objects.all().delete()
+    load = LoadSampler()
+    started = time.perf_counter()
+    written = facts.write_days(days, now=now, stores=stores)
+    out["staff_facts"] = {"store_days": written, "rows": StaffDailyFact.objects.count(),
+                          "seconds": round(time.perf_counter() - started, 1), "load_average": load.stop()}
+    print(f"staff facts: {written} store-days in {out['staff_facts']['seconds']} s, load {out['staff_facts']['load_average']}", flush=True)
+    out["total_seconds"] = round(out["daily_rollups"]["seconds"] + out["staff_facts"]["seconds"], 1)
+    return out
+
+
 def dt_six():
     from decimal import Decimal
 
@@ -164,6 +222,9 @@ def main() -> None:
     parser.add_argument("--skip-forecast", action="store_true")
     parser.add_argument("--staff-facts", action="store_true", help="seed staff activity, rebuild and check the staff facts")
     parser.add_argument("--only-staff-facts", action="store_true", help="only the staff facts (implies --staff-facts)")
+    parser.add_argument("--only-rebuild", action="store_true",
+                        help="seed the staff activity, then time only the rebuild of --days days of the daily rollups and "
+                             "the staff facts (with the load average); writes results/cockpit_rebuild.json")
     args = parser.parse_args()
     setup_django(args.database_url)
 
@@ -178,6 +239,12 @@ def main() -> None:
     now = timezone.now()
     today = now.astimezone(stores[0].zone).date()
     result: dict = {"date": today.isoformat(), "stores": len(stores)}
+    if args.only_rebuild:
+        result["rebuild"] = rebuild(args, now, today, stores)
+        out = ROOT / "bench" / "results" / "cockpit_rebuild.json"
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        print(f"written {out}")
+        return
     if args.staff_facts or args.only_staff_facts:
         result["staff_facts"] = staff_facts(args, now, today, stores, admin)
         if args.only_staff_facts:

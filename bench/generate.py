@@ -758,13 +758,14 @@ def gen_orders(w: World, conn) -> str:
                    "id,order_id,job_id,kind,code,description,quantity,unit_price,discount,amount,is_aftermarket,unit_cost,keep_old_part",
                    batch=50000)
     orders = Spool("workshop_repairorder", "id,store_id,number,customer_id,vehicle_id,advisor_id,status,opened_at,"
-                   "delivered_at,mileage_in,complaint,total,authorized_total,progress_messages,keep_old_parts")
+                   "delivered_at,mileage_in,complaint,total,authorized_total,progress_messages,keep_old_parts,insurer_name")
     # the repair-order lifecycle's NOT NULL job columns (status, is_additional, declined_reason, standard_hours,
     # required_skill, created_at) have no database default: written here
     jobs = Spool("workshop_repairjob", "id,order_id,seq,job_type,title,cause,correction,technician_id,status,is_additional,"
                  "declined_reason,standard_hours,required_skill,required_certificate,created_at")
     invoices = Spool("billing_invoice", "store_id,order_id,customer_id,number,issued_at,status,subtotal,discount,"
-                     "tax,total,paid_amount,paid_at,year,seq,vat_rate,authorized_total,refunded_amount,credited_amount")
+                     "tax,total,paid_amount,paid_at,year,seq,vat_rate,authorized_total,refunded_amount,credited_amount,"
+                     "insurer_name,insurer_amount")
     readings = Spool("vehicles_mileagereading", "vehicle_id,km,read_at,source,is_correction,note,recorded_by_id")
     store_day: dict[int, tuple[int, int]] = {}
     mask = (1 << 21) - 1
@@ -819,7 +820,7 @@ def gen_orders(w: World, conn) -> str:
             delivered = f"{date_s} {dsec // 3600:02d}:{dsec // 60 % 60:02d}:{dsec % 60:02d}+08"
         orders.add(
             f"{oid}\t{store}\t{number}\t{cid}\t{v}\t{rng.choice(w.advisors[store])}\t{status}\t{opened}\t"
-            f"{delivered}\t{km}\t{rng.choice(COMPLAINTS)}\t{money(total)}\t{money(total)}\tt\tf\n"
+            f"{delivered}\t{km}\t{rng.choice(COMPLAINTS)}\t{money(total)}\t{money(total)}\tt\tf\t\n"
         )
         readings.add(f"{v}\t{km}\t{opened}\tvisit\tf\t\t\\N\n")
         if delivered != "\\N":
@@ -828,7 +829,7 @@ def gen_orders(w: World, conn) -> str:
             invoices.add(
                 f"{store}\t{oid}\t{cid}\tFP{number[2:]}\t{delivered}\t{'paid' if paid else 'issued'}\t"
                 f"{money(total)}\t0.00\t{money(tax)}\t{money(total)}\t{money(total if paid else 0)}\t"
-                f"{delivered if paid else chr(92) + 'N'}\t{delivered[:4]}\t0\t0.1300\t{money(total)}\t0.00\t0.00\n"
+                f"{delivered if paid else chr(92) + 'N'}\t{delivered[:4]}\t0\t0.1300\t{money(total)}\t0.00\t0.00\t\t0.00\n"
             )
     nl = lines.close()
     conn.commit()

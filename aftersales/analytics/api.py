@@ -111,6 +111,9 @@ class MinSuggestionOut(Schema):
     safety_stock: Decimal
     suggested_min: Decimal
     current_min: Decimal
+    review_demand: Decimal
+    suggested_max: Decimal | None
+    current_max: Decimal
     stale: bool
 
 
@@ -132,14 +135,16 @@ def _suggestion_out(r: Any) -> dict[str, Any]:
             "computed_on": r.computed_on.isoformat(), "weekly": r.weekly, "method": r.method, "model_mae": r.model_mae,
             "baseline_mae": r.baseline_mae, "history_days": r.history_days, "lead_time_days": r.lead_time_days,
             "lead_time_source": r.lead_time_source, "lead_demand": r.lead_demand, "safety_stock": r.safety_stock,
-            "suggested_min": r.suggested_min, "current_min": r.live_min, "stale": r.stale}
+            "suggested_min": r.suggested_min, "current_min": r.live_min, "review_demand": r.review_demand,
+            "suggested_max": r.suggested_max, "current_max": r.live_max, "stale": r.stale}
 
 
 @router.get("/min-suggestions", response={200: MinSuggestionsOut, **ERRORS})
 def min_suggestions(request: Any, store: int, changed_only: bool = True) -> Any:
     """The open suggested minimum levels of a store you work at (``parts.view_purchaserequisition``); by default
-    only those differing from the current minimum. ``current_min`` is the item's minimum now; ``stale`` when it
-    changed since the suggestion was computed (it cannot be accepted then)."""
+    only those differing from the current minimum. ``current_min`` / ``current_max`` are the item's minimum and
+    order-up-to level now; ``suggested_max`` = ``suggested_min`` + ⌈``review_demand``⌉; ``stale`` when either changed
+    since the suggestion was computed (it cannot be accepted then)."""
     from aftersales.common.scoping import get_or_404, visible_store_ids
     from aftersales.stores.models import Store
 
@@ -154,9 +159,9 @@ def min_suggestions(request: Any, store: int, changed_only: bool = True) -> Any:
 
 @router.post("/min-suggestions/accept", response={200: AcceptOut, **ERRORS})
 def min_suggestions_accept(request: Any, payload: AcceptIn) -> Any:
-    """Accept suggestions: each stock item's reorder minimum becomes the suggested one (``parts.change_stockitem``),
-    audited; all or nothing. 404 naming the ``missing`` ids you cannot see, 409 ``suggestion_stale`` /
-    ``min_changed`` when one is no longer current, 422 when ``ids`` is empty."""
+    """Accept suggestions: each stock item's reorder minimum and order-up-to level become the suggested ones
+    (``parts.change_stockitem``), audited; all or nothing. 404 naming the ``missing`` ids you cannot see, 409
+    ``suggestion_stale`` / ``min_changed`` / ``max_changed`` when one is no longer current, 422 when ``ids`` is empty."""
     from . import parts_demand
 
     user = request_user(request)

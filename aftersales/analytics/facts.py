@@ -10,8 +10,9 @@
   per transaction with all its events) only **marks** the store-days the change can move (:class:`DirtyDay`, one
   row per store and day however many events, written with one ``INSERT … ON CONFLICT``); the Celery task
   ``aftersales.analytics.refresh_dirty`` (every minute) recomputes each marked store-day once, both the KPI
-  rollups (``rollups.rollup_days``) and these facts, and clears the marks it has taken in. A day marked again while
-  it was being recomputed stays marked.
+  rollups (``rollups.rollup_days``) and these facts, then the period rows of every period containing one of those
+  days (``rollups.refresh_periods``: day, week, month, quarter, year; each period once per run, with the group's
+  row), and clears the marks it has taken in. A day marked again while it was being recomputed stays marked.
 * :func:`reconcile` (called by the nightly ``rollups.reconcile``) recomputes the last weeks from the raw tables,
   reports every figure that differed, and writes the recomputed ones.
 """
@@ -67,25 +68,21 @@ def compute_day(stores: list[Any], day: dt.date, now: dt.datetime) -> list[Any]:
     return rows
 
 
-def write_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
-    """Recompute and store the facts of ``days`` (never today or later: those are read raw). Returns store-days."""
+def _write_facts(stores: list[Any], day: dt.date, now: dt.datetime) -> int:
     from .models import StaffDailyFact
 
-    now = now or timezone.now()
-    stores = stores if stores is not None else _stores()
-    if not stores:
-        return 0
-    today = _today(stores, now)
-    written = 0
-    for day in sorted(set(days)):
-        if day >= today:
-            continue
-        rows = compute_day(stores, day, now)
-        with transaction.atomic():
-            StaffDailyFact.objects.filter(store_id__in=[s.pk for s in stores], day=day).delete()
-            StaffDailyFact.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        written += len(stores)
-    return written
+    rows = compute_day(stores, day, now)
+    with transaction.atomic():
+        StaffDailyFact.objects.filter(store_id__in=[s.pk for s in stores], day=day).delete()
+        StaffDailyFact.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(stores)
+
+
+def write_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
+    """Recompute and store the facts of ``days`` (never today or later: those are read raw). Returns store-days."""
+    from . import rollups
+
+    return rollups.for_past_days(days, now, stores, _write_facts)
 
 
 def period_sums(scope: Scope) -> Sums | None:
@@ -151,6 +148,9 @@ def refresh_dirty(*, now: dt.datetime | None = None) -> int:
         members = [stores[i] for i in sorted(ids) if i in stores]
         rollups.rollup_days([day], now=now, stores=members)
         done += write_days([day], now=now, stores=members)
+    # then the period rows (the day's own, its week, month, quarter and year) containing the recomputed days: each
+    # period once for the run, however many of its days were marked
+    rollups.refresh_periods({(st, day) for _pk, st, day, _at in taken if st in stores}, now=now)
     clear = Q(pk__in=[])
     for pk, _st, _day, at in taken:
         clear |= Q(pk=pk, marked_at=at)

@@ -74,11 +74,17 @@ class Scope:
         return Scope(self.stores, period, self.now, self.settings)
 
     def window(self, column: str, store_field: str = "store_id") -> Q:
-        """``column`` within the period, each store in its own time zone."""
-        q = Q(pk__in=[])
+        """``column`` within the period, each store in its own time zone. Stores whose local period has the same
+        bounds (the same time zone, the usual case) share one ``store IN (...) AND column range`` term, which an
+        index on ``(store, column)`` or ``(column)`` serves with one range scan (an OR of one term per store
+        made PostgreSQL combine one index scan per store, or read the table)."""
+        by_bounds: dict[tuple[dt.datetime, dt.datetime], list[int]] = {}
         for store in self.stores:
-            a, b = self.period.bounds(store.zone)
-            q |= Q(**{store_field: store.pk, f"{column}__gte": a, f"{column}__lt": b})
+            by_bounds.setdefault(self.period.bounds(store.zone), []).append(store.pk)
+        q = Q(pk__in=[])
+        for (a, b), ids in by_bounds.items():
+            stores = {store_field: ids[0]} if len(ids) == 1 else {f"{store_field}__in": ids}
+            q |= Q(**stores, **{f"{column}__gte": a, f"{column}__lt": b})
         return q
 
     @property
@@ -201,8 +207,19 @@ def _customer_figures(rows: list[tuple[int, int, bool]]) -> Figures:
     return out
 
 
-def repurchase(scope: Scope) -> Figures:
+def repurchase_raw(scope: Scope) -> Figures:
+    """Repurchase straight from the raw tables (distinct customers: not a sum of days)."""
     return _customer_figures(repurchase_rows(scope))
+
+
+def repurchase(scope: Scope) -> Figures:
+    """Repurchase from the period rows (``PeriodRollup``, written from :func:`repurchase_raw`) where the scope's
+    period is rolled up (a row for each store, and the group's own row when the scope is a whole dealer group; a
+    current period's refreshed within ``rollups.FRESH``), else from the raw tables: the same numbers either way."""
+    from . import rollups
+
+    stored = rollups.stored_figures("repurchase", scope)
+    return stored if stored is not None else repurchase_raw(scope)
 
 
 def churn_rows(scope: Scope) -> list[tuple[int, int, bool]]:
@@ -749,6 +766,11 @@ class Kpi:
     headline: bool = False
     snapshot: bool = False  # measured now, not for a past period
     help: Promise | str = ""
+    raw: Callable[[Scope], Figures] | None = None  # the raw-table computation where ``compute`` may read rollups
+
+    def compute_raw(self, scope: Scope) -> Figures:
+        """The figures from the raw tables (what the rollups are written from and reconciled against)."""
+        return (self.raw or self.compute)(scope)
 
     def value(self, n: Decimal, d: Decimal) -> Decimal | None:
         if not d:
@@ -777,7 +799,7 @@ KPIS: list[Kpi] = [
         help=_("Answered follow-ups scoring 8–10 on overall satisfaction")),
     Kpi("nps", _("NPS"), "satisfaction", nps, unit="pts", target="nps_target", headline=True,
         help=_("Share scoring 9–10 minus share scoring 0–6 on “would you recommend”, in points")),
-    Kpi("repurchase", _("Repurchase rate"), "retention", repurchase, target="repurchase_target", headline=True,
+    Kpi("repurchase", _("Repurchase rate"), "retention", repurchase, target="repurchase_target", headline=True, raw=repurchase_raw,
         help=_("Customers with a paid visit in the 12 months before the period who came back in the period")),
     Kpi("churn", _("Churn rate"), "retention", churn, better="lower", target="churn_target", headline=True,
         help=_("Customers active in the last 12 months with no visit for 6 months")),

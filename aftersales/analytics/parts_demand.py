@@ -12,15 +12,17 @@ of the nightly reorder sweep)::
     σ (per day)    = 1.25 × the back-test MAE of the method used (the normal errors' σ from their MAE);
                      without a back-test (under 5 weeks of history) the standard deviation of the daily history
     safety stock   = z × σ × √P                          (z = PARTS_SAFETY_Z, 1.65: a 95 % cycle service level)
-    suggested min  = ⌈demand over P + safety stock⌉       (whole units)
+    suggested min  = ⌈demand over P + safety stock⌉       (whole units): the reorder point
+    demand over R  = the forecast demand of the R days after P (the review cycle the next order must last)
+    suggested max  = suggested min + ⌈demand over R⌉      (the order-up-to level the sweep orders up to)
 
 The lead time is the stock item's own, else the part's default supplier's, else ``PARTS_DEFAULT_LEAD_TIME_DAYS``.
 
 Computed nightly (``aftersales.analytics.parts_demand`` at 02:40 Asia/Shanghai, or ``aftersales parts-demand``), one
 row per stock item with demand (``MinLevelSuggestion``): the open rows of the store are superseded. A parts clerk or
-manager (``parts.change_stockitem``) accepts rows: the stock item's minimum is written through
+manager (``parts.change_stockitem``) accepts rows: the stock item's minimum and maximum are written through
 ``parts.purchasing.stock_minimums_set`` (audited), all or nothing, refused when the suggestion is no longer open or
-the minimum changed since it was computed.
+the minimum or maximum changed since it was computed.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Suggestion:
     safety_stock: Decimal
     suggested_min: Decimal
     sigma: float
+    review_demand: Decimal = Decimal("0.00")
+    suggested_max: Decimal = Decimal("0.00")
 
 
 def _q(value: float) -> Decimal:
@@ -76,6 +80,7 @@ def suggest(result: forecast.SeriesForecast, history: Sequence[float], lead_days
     values = result.values
     weekly = [sum(values[w * 7:(w + 1) * 7]) for w in range(WEEKS)]
     lead = sum(values[:period])
+    review = sum(values[period:period + REVIEW_DAYS])
     used = result.model if result.method == "ets" else result.baseline
     if used is not None and used.mae is not None:
         sigma = SIGMA_PER_MAE * used.mae
@@ -85,7 +90,9 @@ def suggest(result: forecast.SeriesForecast, history: Sequence[float], lead_days
     if not any(v > 0 for v in history):
         return Suggestion(weekly, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), 0.0)
     total = math.ceil(round(lead + safety, 6))
-    return Suggestion(weekly, _q(lead), _q(safety), Decimal(total).quantize(Decimal("0.01")), sigma)
+    up_to = total + math.ceil(round(review, 6))
+    return Suggestion(weekly, _q(lead), _q(safety), Decimal(total).quantize(Decimal("0.01")), sigma,
+                      _q(review), Decimal(up_to).quantize(Decimal("0.01")))
 
 
 def lead_time(item: Any) -> tuple[int, str]:
@@ -144,7 +151,7 @@ def compute_store(store: Any, now: dt.datetime | None = None) -> int:
         if not any(v > 0 for v in history):
             continue
         lead_days, source = lead_time(item)
-        horizon = max(WEEKS * 7, lead_days + REVIEW_DAYS)
+        horizon = max(WEEKS * 7, lead_days + 2 * REVIEW_DAYS)
         future = [today + dt.timedelta(days=i + 1) for i in range(horizon)]
         result = forecast.forecast_series(days, history, future)
         s = suggest(result, history, lead_days)
@@ -156,7 +163,8 @@ def compute_store(store: Any, now: dt.datetime | None = None) -> int:
             baseline_mape=result.baseline.mape if result.baseline else None,
             history_days=result.history_days, lead_time_days=lead_days, lead_time_source=source,
             lead_demand=s.lead_demand, safety_stock=s.safety_stock, suggested_min=s.suggested_min,
-            current_min=item.min_qty,
+            current_min=item.min_qty, review_demand=s.review_demand, suggested_max=s.suggested_max,
+            current_max=item.max_qty,
         ))
     with transaction.atomic():
         MinLevelSuggestion.objects.filter(store=store, status=MinLevelSuggestion.Status.OPEN).update(
@@ -188,7 +196,8 @@ def suggestions_for(*, user: Any, store: Any, changed_only: bool = True) -> list
                 .select_related("part", "stock_item").order_by("part__number"))
     for r in rows:
         r.live_min = r.stock_item.min_qty
-        r.stale = r.live_min != r.current_min
+        r.live_max = r.stock_item.max_qty
+        r.stale = r.live_min != r.current_min or (r.current_max is not None and r.live_max != r.current_max)
         r.delta = r.suggested_min - r.live_min
         r.lead_source_label = _(LEAD_SOURCES.get(r.lead_time_source, r.lead_time_source))
         r.total = round(sum(r.weekly), 1)
@@ -199,8 +208,9 @@ def suggestions_for(*, user: Any, store: Any, changed_only: bool = True) -> list
 
 
 def suggestions_accept(*, actor: Any, ids: Sequence[int], now: dt.datetime | None = None) -> list[Any]:
-    """Accept open suggestions: each stock item's minimum becomes the suggested one (all or nothing). A suggestion of
-    a store the actor does not work at is a 404; one no longer open, or whose item's minimum changed since, a 409."""
+    """Accept open suggestions: each stock item's minimum and order-up-to maximum become the suggested ones (all or
+    nothing). A suggestion of a store the actor does not work at is a 404; one no longer open, or whose item's
+    minimum or maximum changed since, a 409."""
     from aftersales.common.errors import Conflict, NotFound, ValidationFailed
     from aftersales.common.permissions import require
     from aftersales.common.readtime import coded
@@ -228,6 +238,8 @@ def suggestions_accept(*, actor: Any, ids: Sequence[int], now: dt.datetime | Non
                                                      "recomputed): refresh the page.") % {"part": s.part}, "ids")
         stock_minimums_set(
             actor=actor, changes=[(found[pk].stock_item_id, found[pk].current_min, found[pk].suggested_min) for pk in wanted],
+            maxima={found[pk].stock_item_id: (found[pk].current_max, found[pk].suggested_max) for pk in wanted
+                    if found[pk].suggested_max is not None and found[pk].current_max is not None},
             reason=coded(gettext_noop("Suggested minimum from the demand forecast of %(day)s"),
                          day=found[wanted[0]].computed_on.isoformat()),
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -57,32 +57,39 @@ def compute_day(stores: list[Any], day: dt.date, now: dt.datetime) -> dict[int, 
     scope = Scope(stores, Period("day", day), now)
     out: dict[int, dict[str, list[str]]] = {s.pk: {} for s in stores}
     for code in ROLLUP_CODES:
-        figures = BY_CODE[code].compute(scope)
+        figures = BY_CODE[code].compute_raw(scope)
         for s in stores:
             n, d = figures.get(s.pk, (ZERO, ZERO))
             out[s.pk][code] = [str(n), str(d)]
     return out
 
 
-def rollup_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
-    """Recompute and store the rollups of ``days`` (never today or later: those are read raw). Returns rows written."""
-    from .models import DailyRollup
-
+def for_past_days(days: Iterable[dt.date], now: dt.datetime | None, stores: list[Any] | None,
+                  write: Callable[[list[Any], dt.date, dt.datetime], int]) -> int:
+    """The driver of every per-day rebuild: ``write(stores, day, now)`` for each distinct day of ``days`` before
+    today (today is always read from the raw tables), in date order, with all stores (default: every store) in one
+    call per day. Returns the sum of what ``write`` returned."""
     now = now or timezone.now()
     stores = stores if stores is not None else _stores()
     if not stores:
         return 0
     today = _today(stores, now)
-    written = 0
-    for day in sorted(set(days)):
-        if day >= today:
-            continue
-        figures = compute_day(stores, day, now)
-        with transaction.atomic():
-            for s in stores:
-                DailyRollup.objects.update_or_create(store=s, day=day, defaults={"values": figures[s.pk], "computed_at": now})
-                written += 1
-    return written
+    return sum(write(stores, day, now) for day in sorted(set(days)) if day < today)
+
+
+def _write_rollups(stores: list[Any], day: dt.date, now: dt.datetime) -> int:
+    from .models import DailyRollup
+
+    figures = compute_day(stores, day, now)
+    with transaction.atomic():
+        for s in stores:
+            DailyRollup.objects.update_or_create(store=s, day=day, defaults={"values": figures[s.pk], "computed_at": now})
+    return len(stores)
+
+
+def rollup_days(days: Iterable[dt.date], *, now: dt.datetime | None = None, stores: list[Any] | None = None) -> int:
+    """Recompute and store the rollups of ``days`` (never today or later: those are read raw). Returns rows written."""
+    return for_past_days(days, now, stores, _write_rollups)
 
 
 def rollup_recent(*, now: dt.datetime | None = None, days: int = RECENT_DAYS) -> int:
@@ -194,7 +201,7 @@ def period_figures(code: str, scope: Scope, period: Period, reader: RollupReader
     whole period when a rollup is missing (or the KPI does not add up over days)."""
     kpi = BY_CODE[code]
     if reader is None or code not in ROLLUP_CODES or period.start >= today:
-        return kpi.compute(scope.with_period(period))
+        return kpi.compute(scope.with_period(period))  # (repurchase: from the period rows where they exist)
     past_end = min(period.end, today)
     if not reader.covers(period.start, past_end):
         return kpi.compute(scope.with_period(period))
@@ -274,7 +281,7 @@ def _figures_for(code: str, scope: Scope, period: Period, reader: RollupReader |
                  todays: dict[str, Figures]) -> Figures:
     kpi = BY_CODE[code]
     if reader is None or code not in ROLLUP_CODES or period.start >= today or not reader.covers(period.start, min(period.end, today)):
-        return kpi.compute(scope)
+        return kpi.compute_raw(scope)  # the period rows are written from the raw tables, never from themselves
     figures = reader.figures(code, period.start, min(period.end, today))
     if period.end > today:
         if code not in todays:
@@ -336,6 +343,25 @@ def _rounded(pair: list[Any]) -> list[Decimal]:
     return [Decimal(x).quantize(Decimal("0.000001")) for x in pair]
 
 
+def refresh_periods(store_days: Iterable[tuple[int, dt.date]], *, now: dt.datetime | None = None) -> int:
+    """The period rows of every period containing one of the ``(store id, day)`` pairs (a changed store-day moves the
+    week, month, quarter and year it belongs to, and the day's own row), each period once, computed for every store
+    of the store's dealer group: the group's own row counts all of them (distinct customers), so it is recomputed
+    over the whole group whichever store changed. Returns rows written."""
+    now = now or timezone.now()
+    days_of: dict[int, set[dt.date]] = {}
+    for store_id, day in store_days:
+        days_of.setdefault(store_id, set()).add(day)
+    if not days_of:
+        return 0
+    written = 0
+    for _group_id, members in _by_group(_stores()).items():
+        days = {d for s in members for d in days_of.get(s.pk, ())}
+        if days:
+            written += rollup_periods(periods_of(days), now=now, stores=members)
+    return written
+
+
 def rollup_current(*, now: dt.datetime | None = None) -> int:
     """The periods that contain today (each kind), every few minutes: the dashboard's current figures."""
     now = now or timezone.now()
@@ -386,6 +412,24 @@ class PeriodReader:
                 return None  # the group's row was computed over other stores than the scope's
             out[key] = values
         return out
+
+
+def stored_figures(code: str, scope: Scope) -> Figures | None:
+    """``code``'s figures for the scope's period from the period rows (as the dashboard reads them: every store's
+    row, the group's own row when the scope is a whole group, a current period's only when fresh); None when the
+    period is not rolled up (the caller reads the raw tables)."""
+    if not scope.stores:
+        return None
+    today = _today(scope.stores, scope.now)
+    if scope.period.start > today:
+        return None
+    values = PeriodReader(scope, [scope.period], today).values(scope.period)
+    if values is None or any(code not in row for row in values.values()):
+        return None
+    figures = figures_from(values, code)
+    if None not in figures:  # one store: the scope's figure is the store's
+        figures[None] = figures[scope.stores[0].pk]
+    return figures
 
 
 def figures_from(values: dict[int | None, dict[str, list[str]]], code: str) -> Figures:

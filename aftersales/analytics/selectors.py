@@ -154,7 +154,7 @@ class _Figures:
 
     def _raw(self, code: str, period: Period) -> Figures:
         if not self.use_rollups:
-            return BY_CODE[code].compute(self.scope.with_period(period))
+            return BY_CODE[code].compute_raw(self.scope.with_period(period))
         if self._daily is None:
             first = min(p.start for p in self.periods)
             self._daily = rollups.RollupReader(self.scope.stores, first, self.today - dt.timedelta(days=1))

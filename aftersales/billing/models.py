@@ -89,7 +89,11 @@ class Invoice(models.Model):
                 name="invoice_credits_within_total",
             ),
         ]
-        indexes = [models.Index(fields=["store", "status"], name="invoice_store_status_idx")]
+        indexes = [
+            models.Index(fields=["store", "status"], name="invoice_store_status_idx"),
+            # the cockpit's labour rate, hours per order, accuracy and gross profit (issued in a period, per store)
+            models.Index(fields=["store", "issued_at"], name="invoice_store_issued_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -88,6 +88,9 @@ class FollowUp(models.Model):
         indexes = [
             models.Index(fields=["store", "status", "due_at"], name="followup_queue_idx"),
             models.Index(fields=["status", "next_attempt_at"], name="followup_sweep_idx"),
+            # the cockpit's CSAT/NPS (answered in a period) and follow-up SLA (overdue time in a period), per store
+            models.Index(fields=["store", "answered_at"], name="followup_store_answered_idx"),
+            models.Index(fields=["store", "overdue_at"], name="followup_store_overdue_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -156,12 +156,15 @@ def requisition_cancel(*, actor: Any, requisition: PurchaseRequisition, reason: 
     return locked
 
 
-def stock_minimums_set(*, actor: Any, changes: list[tuple[int, Decimal, Decimal]], reason: str = "") -> list[StockItem]:
+def stock_minimums_set(*, actor: Any, changes: list[tuple[int, Decimal, Decimal]], reason: str = "",
+                       maxima: dict[int, tuple[Decimal, Decimal]] | None = None) -> list[StockItem]:
     """Set the reorder minimum of stock items (the level the reorder sweep uses): ``changes`` are ``(stock item id,
     the minimum the caller saw, the new minimum)``. All or nothing: an item the actor cannot see is a 404, an item
     whose minimum changed since the caller read it is a conflict (stale), a negative minimum is refused; nothing is
-    written then. The maximum is raised to the new minimum where it was below (the database keeps max ≥ min).
-    Each change is audited (``parts.min_level_set``)."""
+    written then. ``maxima`` (stock item id → (the maximum the caller saw, the new maximum)) sets the order-up-to
+    level too, a conflict when it changed since; without one the maximum is raised to the new minimum where it was
+    below (the database keeps max ≥ min). Each change is audited (``parts.min_level_set``)."""
+    maxima = maxima or {}
     require(actor, "parts.change_stockitem")
     if not changes:
         raise ValidationFailed("nothing_selected", _("Select at least one row."), "ids")
@@ -179,15 +182,20 @@ def stock_minimums_set(*, actor: Any, changes: list[tuple[int, Decimal, Decimal]
                 raise Conflict("min_changed", _("The minimum of %(part)s was changed to %(now)s since this suggestion was "
                                                  "made: refresh the page.") % {"part": item.part, "now": _fmt_qty(item.min_qty)},
                                "ids")
+            if item_id in maxima and item.max_qty != maxima[item_id][0]:
+                raise Conflict("max_changed", _("The maximum of %(part)s was changed to %(now)s since this suggestion was "
+                                                 "made: refresh the page.") % {"part": item.part, "now": _fmt_qty(item.max_qty)},
+                               "ids")
         out = []
         for item_id, _seen, new in changes:
             item = items[item_id]
             diff: dict[str, list[Any]] = {"min_qty": [str(item.min_qty), str(new)]}
             item.min_qty = new
             fields = ["min_qty"]
-            if item.max_qty < new:
-                diff["max_qty"] = [str(item.max_qty), str(new)]
-                item.max_qty = new
+            top = max(maxima[item_id][1], new) if item_id in maxima else max(item.max_qty, new)
+            if item.max_qty != top:
+                diff["max_qty"] = [str(item.max_qty), str(top)]
+                item.max_qty = top
                 fields.append("max_qty")
             item.save(update_fields=fields)
             audit.record(actor=actor, obj=item, action="parts.min_level_set", store_id=item.store_id, changes=diff,

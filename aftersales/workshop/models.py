@@ -57,6 +57,9 @@ class RepairOrder(models.Model):
         indexes = [
             models.Index(fields=["customer", "-opened_at"], name="ro_customer_idx"),
             models.Index(fields=["vehicle", "-opened_at"], name="ro_vehicle_idx"),
+            # the cockpit's day and period figures (analytics.kpis: checked in / delivered in a period, per store)
+            models.Index(fields=["store", "opened_at"], name="ro_store_opened_idx"),
+            models.Index(fields=["store", "delivered_at"], name="ro_store_delivered_idx"),
         ]
 
     def __str__(self) -> str:

@@ -89,18 +89,22 @@ def test_hand_computed_suggestions(world):
     sigma = math.sqrt(8 / 7)  # the history's standard deviation: mean 1, squares 1+1+0+1+4+1+0 = 8 over 7
     assert a.safety_stock == Decimal("3.53") and 1.65 * sigma * 2 == pytest.approx(3.5278, abs=1e-4)
     assert a.suggested_min == Decimal("8") and a.current_min == Decimal("2")  # ⌈4 + 3.53⌉
+    # order up to: + the demand of the review day after the 4 protected days (Saturday: 0)
+    assert (a.review_demand, a.suggested_max, a.current_max) == (Decimal("0.00"), Decimal("8"), Decimal("5"))
     b = s["B"]
     # 35 days: the baseline is back-tested (perfect on a repeating week: MAE 0, no safety stock); the model needs 8 weeks
     assert (b.method, b.model_mae, b.baseline_mae, b.history_days) == ("naive", None, 0.0, 35)
     assert (b.lead_time_days, b.lead_time_source) == (6, "supplier")  # no lead time on the item: the supplier's
     assert b.weekly == [5.0] * 12 and b.lead_demand == Decimal("5.00") and b.safety_stock == 0  # 7 days: one week
     assert b.suggested_min == 5 and b.current_min == 9
+    assert (b.review_demand, b.suggested_max, b.current_max) == (Decimal("1.00"), Decimal("6"), Decimal("12"))  # the 8th day: a Tuesday
     c = s["C"]
     # net demand 1 on one Wednesday (2 issued, 1 returned); no lead time anywhere: the default 7 days + 1 = 8 days
     assert (c.lead_time_days, c.lead_time_source) == (7, "default")
     assert c.weekly == [1.0] * 12 and c.lead_demand == Decimal("1.00")
     # σ of 13 zeros and a one = √13 / 14; safety = 1.65 × σ × √8 = 1.20; ⌈2.20⌉ = 3
     assert c.safety_stock == Decimal("1.20") and c.suggested_min == 3
+    assert (c.review_demand, c.suggested_max) == (Decimal("1.00"), Decimal("4"))  # the 9th day is a Wednesday: 1
 
 
 def test_pure_formula_uses_the_model_error_when_it_is_used():
@@ -112,6 +116,7 @@ def test_pure_formula_uses_the_model_error_when_it_is_used():
     assert out.lead_demand == Decimal("8.00")  # 4 days × 2
     assert out.safety_stock == Decimal("4.00")  # 2 × 1.25 × 0.8 × √4
     assert out.suggested_min == 12 and out.weekly[0] == 14.0
+    assert (out.review_demand, out.suggested_max) == (Decimal("2.00"), Decimal("14"))  # + the 5th day's 2
     nothing = pd.suggest(r, [0.0, 0.0], lead_days=3)
     assert nothing.suggested_min == 0
 
@@ -224,3 +229,45 @@ def test_api_lists_and_accepts(world):
     assert_error(advisor.get("/api/analytics/min-suggestions", {"store": world["gz"].pk}), 403)
     assert_error(advisor.post("/api/analytics/min-suggestions/accept", {"ids": [s["C"].pk]}), 403)
     assert Api.anonymous().get("/api/analytics/min-suggestions", {"store": world["gz"].pk}).status_code == 401
+
+
+def test_accepting_sets_the_order_up_to_level_the_sweep_orders_up_to(world):
+    s = _computed(world)
+    item_b = world["items"]["B"]
+    done = pd.suggestions_accept(actor=world["sz_clerk"], ids=[s["B"].pk], now=NOW)
+    assert [x.pk for x in done] == [s["B"].pk]
+    item_b.refresh_from_db()
+    assert (item_b.min_qty, item_b.max_qty) == (5, 6)  # the maximum lowered from 12 to the suggested 6
+    event = AuditEvent.objects.get(action="parts.min_level_set", object_id=str(item_b.pk))
+    assert event.changes == {"min_qty": ["9.00", "5.00"], "max_qty": ["12.00", "6.00"]}
+    reorder_sweep(store=world["sz"])
+    assert PurchaseRequisition.objects.get(part_id=item_b.part_id, status="open").quantity == 6  # nothing on hand: up to 6
+
+
+def test_a_changed_maximum_is_stale_and_nothing_is_written(world):
+    s = _computed(world)
+    StockItem.objects.filter(pk=world["items"]["A"].pk).update(max_qty=20)
+    rows = {r.part.number: r for r in pd.suggestions_for(user=world["clerk"], store=world["gz"])}
+    assert rows["A-1"].stale and rows["A-1"].live_max == 20 and not rows["C-1"].stale
+    with pytest.raises(Conflict) as exc:
+        pd.suggestions_accept(actor=world["clerk"], ids=[s["C"].pk, s["A"].pk])
+    assert exc.value.code == "max_changed"
+    assert StockItem.objects.get(pk=world["items"]["C"].pk).min_qty == 1  # C not written either
+
+
+@pytest.mark.parametrize(("language", "heading", "note"), [("en", "Suggested max (order up to)", "over the review period"),
+                                                            ("zh-hans", "建议上限（补货至）", "复核周期需求")])
+def test_page_and_api_show_the_order_up_to_level(client, world, clock, language, heading, note):
+    clock("2025-09-29 10:00")
+    _computed(world)
+    clerk = world["clerk"]
+    clerk.language = language  # the page is in the user's own language
+    clerk.save(update_fields=["language"])
+    client.force_login(clerk)
+    body = client.get(f"/parts/minimums/?store={world['gz'].pk}").content.decode()
+    assert heading in body and note in body
+    cell = body.split('data-testid="max-C-1">', 1)[1].split("</td>", 1)[0]
+    assert "<strong>4</strong>" in cell
+    r = Api.session(world["clerk"]).get("/api/analytics/min-suggestions", {"store": world["gz"].pk})
+    items = {i["part_number"]: i for i in r.json()["items"]}
+    assert (items["C-1"]["suggested_max"], items["C-1"]["review_demand"], items["C-1"]["current_max"]) == ("4.00", "1.00", "4.00")

@@ -239,3 +239,43 @@ def test_the_tasks_are_scheduled():
     names = {tasks.rollup_recent.name, tasks.reconcile.name, tasks.mail_reviews.name}
     assert names == {"aftersales.analytics.rollup_recent", "aftersales.analytics.reconcile", "aftersales.analytics.mail_reviews"}
     assert names <= scheduled
+
+
+def test_a_dirty_day_refreshes_the_periods_containing_it_each_once(world, monkeypatch):
+    from decimal import Decimal
+
+    from aftersales.analytics import facts
+
+    _rollup_all()
+    gz, sz = world["gz"], world["sz"]
+    # late answers about past days (Tuesday 10 and Wednesday 11 November, one week), not yet in any rollup
+    for store, day in ((gz, "2026-11-10"), (sz, "2026-11-11"), (gz, "2026-11-11")):
+        f.followup(f.order(store, opened=f.at(day, "09:00")), answered=f.at(day, "19:00"), overall=2, recommend=0)
+    month = PeriodRollup.objects.get(store=gz, kind="month", start=dt.date(2026, 11, 1))
+    was = month.values["csat"]
+    facts.mark(gz.pk, [dt.date(2026, 11, 10), dt.date(2026, 11, 11)], now=NOW)
+    facts.mark(sz.pk, [dt.date(2026, 11, 11)], now=NOW)
+    computed: list = []
+    real = rollups.compute_periods
+
+    def spy(stores, periods, now):
+        computed.extend(periods)
+        return real(stores, periods, now)
+
+    monkeypatch.setattr(rollups, "compute_periods", spy)
+    facts.refresh_dirty(now=NOW)
+    # each period containing a marked day once, though three store-days were marked
+    assert sorted(computed, key=lambda p: (p.kind, p.start)) == [
+        Period("day", dt.date(2026, 11, 10)), Period("day", dt.date(2026, 11, 11)), Period("month", dt.date(2026, 11, 1)),
+        Period("quarter", dt.date(2026, 10, 1)), Period("week", dt.date(2026, 11, 9)), Period("year", dt.date(2026, 1, 1))]
+    # every row of those periods (both stores and the group) equals the raw tables now
+    for period in computed:
+        raw = {k: kpis.csat(kpis.Scope([gz, sz], period, NOW))[k] for k in (gz.pk, sz.pk, None)}
+        rows = {r.store_id: r.values for r in PeriodRollup.objects.filter(kind=period.kind, start=period.start)}
+        assert set(rows) == {gz.pk, sz.pk, None}
+        for key, (n, d) in raw.items():
+            assert [Decimal(x) for x in rows[key]["csat"]] == [n, d], (period, key)
+    month.refresh_from_db()
+    assert [Decimal(x) for x in month.values["csat"]] == [Decimal(was[0]), Decimal(was[1]) + 2]  # two more answers, neither 8–10
+    assert not facts.refresh_dirty(now=NOW)  # nothing marked: nothing recomputed
+    assert len(computed) == 6

@@ -12,7 +12,7 @@ from aftersales.analytics import scorecards, selectors
 from aftersales.analytics.kpis import Scope
 from aftersales.analytics.periods import Period
 from aftersales.common.tests.factories import make_staff
-from aftersales.staff.roles import Role, sync_roles
+from aftersales.staff.roles import Role
 
 from . import factories as f
 
@@ -22,14 +22,8 @@ NOW = f.at("2027-01-05")
 
 
 @pytest.fixture
-def world():
-    sync_roles()
-    gz = f.store(name="广州店")
-    sz = f.store(group=gz.group, name="深圳店")
-    adv = make_staff(Role.SERVICE_ADVISOR, gz, display_name="顾问甲")
-    t1 = make_staff(Role.TECHNICIAN, gz, display_name="技师一")
-    t2 = make_staff(Role.TECHNICIAN, gz, display_name="技师二")
-    other = make_staff(Role.SERVICE_ADVISOR, sz, display_name="深圳顾问")
+def world(staff_stores):
+    gz, adv, t1, t2 = (staff_stores[k] for k in ("gz", "adv", "t1", "t2"))
     o1 = f.order(gz, opened=f.at("2026-11-02", "09:00"), advisor=adv)
     j1 = f.job(o1)
     f.clock(j1, t1, f.at("2026-11-02", "09:20"), 60)
@@ -40,7 +34,7 @@ def world():
     f.followup(o2, answered=f.at("2026-11-06"), overall=6)
     o3 = f.order(gz, opened=f.at("2026-12-01", "09:00"), advisor=adv)
     f.followup(o3, answered=f.at("2026-12-02"), overall=10)
-    return {"gz": gz, "sz": sz, "adv": adv, "t1": t1, "t2": t2, "other": other}
+    return staff_stores
 
 
 def _cards(world):

@@ -15,8 +15,6 @@ from aftersales.analytics.kpis import Scope
 from aftersales.analytics.models import DirtyDay, StaffDailyFact
 from aftersales.analytics.periods import Period
 from aftersales.common import events
-from aftersales.common.tests.factories import make_staff
-from aftersales.staff.roles import Role, sync_roles
 
 from . import factories as f
 
@@ -27,14 +25,9 @@ SIX = Decimal("0.000001")
 
 
 @pytest.fixture
-def world():
-    sync_roles()
-    gz = f.store(name="广州店")
-    sz = f.store(group=gz.group, name="深圳店")
-    adv = make_staff(Role.SERVICE_ADVISOR, gz, display_name="顾问甲")
-    t1 = make_staff(Role.TECHNICIAN, gz, display_name="技师一")
-    t2 = make_staff(Role.TECHNICIAN, gz, display_name="技师二")
-    sz_adv = make_staff(Role.SERVICE_ADVISOR, sz, display_name="深圳顾问")
+def world(staff_stores):
+    gz, sz, adv, t1, t2 = (staff_stores[k] for k in ("gz", "sz", "adv", "t1", "t2"))
+    sz_adv = staff_stores["other"]
     # order one: checked in on the first local minute of the month, t1 60 min + t2 30 min, delivered 11-02
     o1 = f.order(gz, opened=f.at("2026-11-01", "00:00"), delivered=f.at("2026-11-02", "10:00"), advisor=adv)
     j1 = f.job(o1, job_type="maintenance")
