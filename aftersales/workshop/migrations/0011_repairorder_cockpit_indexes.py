@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ('customers', '0007_customer_message_frequency'),
         ('stores', '0002_same_morning_reminder'),
         ('vehicles', '0002_search_indexes'),
-        ('workshop', '0009_insurance_split'),
+        ('workshop', '0010_insurer_invoice'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0012_insurance_split'),
+        ('billing', '0013_insurer_invoice'),
         ('customers', '0007_customer_message_frequency'),
         ('stores', '0002_same_morning_reminder'),
         ('workshop', '0009_insurance_split'),
