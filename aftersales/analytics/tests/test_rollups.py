@@ -253,8 +253,8 @@ def test_a_dirty_day_refreshes_the_periods_containing_it_each_once(world, monkey
         f.followup(f.order(store, opened=f.at(day, "09:00")), answered=f.at(day, "19:00"), overall=2, recommend=0)
     month = PeriodRollup.objects.get(store=gz, kind="month", start=dt.date(2026, 11, 1))
     was = month.values["csat"]
-    facts.mark(gz.pk, [dt.date(2026, 11, 10), dt.date(2026, 11, 11)], now=NOW)
-    facts.mark(sz.pk, [dt.date(2026, 11, 11)], now=NOW)
+    facts._mark_moments([(gz.pk, gz.time_zone, dt.date(2026, 11, 10)), (gz.pk, gz.time_zone, dt.date(2026, 11, 11)),
+                         (sz.pk, sz.time_zone, dt.date(2026, 11, 11))], now=NOW)
     computed: list = []
     real = rollups.compute_periods
 
